@@ -1,0 +1,22 @@
+//! `[audit]`: the security event log.
+
+use serde::Deserialize;
+
+/// Settings of the audit log.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// A segment is closed and sealed once it reaches this many bytes.
+    pub segment_max_bytes: u64,
+    /// A segment is closed and sealed once it is this many seconds old.
+    pub segment_max_age_secs: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            segment_max_bytes: 64 * 1024 * 1024,
+            segment_max_age_secs: 3600,
+        }
+    }
+}

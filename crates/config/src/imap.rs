@@ -1,0 +1,34 @@
+//! `[imap]`: limits and timeouts of the IMAP server (RFC 9051, RFC 3501).
+
+use serde::Deserialize;
+
+/// Limits of the IMAP listeners.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImapConfig {
+    /// Longest command line in octets, literals not counted.
+    pub max_line: usize,
+    /// Largest literal in octets; also advertised as APPENDLIMIT.
+    pub max_literal: u64,
+    /// Commands a client may pipeline before the server stops reading.
+    pub max_in_flight: usize,
+    /// Failed authentications before the connection is closed.
+    pub max_auth_failures: u32,
+    /// Seconds of silence allowed before login.
+    pub login_timeout_secs: u64,
+    /// Seconds of silence allowed after login (RFC 9051 asks for at least 30 minutes).
+    pub idle_timeout_secs: u64,
+}
+
+impl Default for ImapConfig {
+    fn default() -> Self {
+        ImapConfig {
+            max_line: 64 * 1024,
+            max_literal: 50 * 1024 * 1024,
+            max_in_flight: 64,
+            max_auth_failures: 3,
+            login_timeout_secs: 60,
+            idle_timeout_secs: 30 * 60,
+        }
+    }
+}

@@ -1,0 +1,532 @@
+//! sealpost-config: the TOML configuration of a sealpost server.
+//!
+//! One file (by default `config/sealpost.toml`) describes the server: its
+//! hostname and data directory, TLS certificate, listeners, hosted domains,
+//! protocol limits and retention periods. Relative paths resolve against the
+//! folder of the config file, so a config and its neighbours can be moved
+//! together. Accounts live in a second file named by `server.accounts`,
+//! edited by `sealpost account ...` (see sealpost-directory).
+//!
+//! Every error is one line naming the file, the key and the line where it is
+//! known (see [`ConfigError`]). Unknown keys are errors, not warnings: a typo in
+//! a limit must not silently leave the default in force.
+
+#![warn(missing_docs)]
+
+mod audit;
+mod error;
+mod imap;
+mod pop3;
+mod retention;
+mod smtp;
+
+pub use audit::AuditConfig;
+pub use error::{ConfigError, Location};
+pub use imap::ImapConfig;
+pub use pop3::Pop3Config;
+pub use retention::{MAX_DELETED_ACCOUNT_GRACE_DAYS, RetentionConfig};
+pub use smtp::SmtpConfig;
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// The default config file, relative to the working directory.
+pub const DEFAULT_CONFIG_PATH: &str = "config/sealpost.toml";
+
+/// The whole configuration, validated, with every path made absolute.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file this was read from.
+    pub path: PathBuf,
+    /// `[server]`.
+    pub server: ServerConfig,
+    /// `[tls]`.
+    pub tls: TlsConfig,
+    /// `[listen]`.
+    pub listen: ListenConfig,
+    /// `[limits]`.
+    pub limits: LimitsConfig,
+    /// `[imap]`.
+    pub imap: ImapConfig,
+    /// `[pop3]`.
+    pub pop3: Pop3Config,
+    /// `[smtp]`.
+    pub smtp: SmtpConfig,
+    /// `[audit]`.
+    pub audit: AuditConfig,
+    /// `[retention]`.
+    pub retention: RetentionConfig,
+    /// `[[domain]]`, one per hosted domain, names in lower case.
+    pub domains: Vec<DomainConfig>,
+}
+
+/// `[server]`: identity and where data lives.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The name the server greets with and puts in certificates and Received headers.
+    pub hostname: String,
+    /// Where the mailbox store, audit log and admin socket live.
+    pub data_dir: PathBuf,
+    /// The accounts file (addresses, password hashes, quotas, aliases).
+    pub accounts: PathBuf,
+    /// The master key that wraps every account's data key; keep it outside data_dir.
+    pub master_key: PathBuf,
+    /// The ed25519 key that seals audit log segments.
+    pub audit_signing_key: PathBuf,
+}
+
+/// `[tls]`: the certificate every listener presents.
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+}
+
+/// `[listen]`: socket addresses per listener; an empty list means the listener is off.
+#[derive(Debug, Clone, Default)]
+pub struct ListenConfig {
+    /// IMAP with STARTTLS.
+    pub imap: Vec<SocketAddr>,
+    /// IMAP over implicit TLS.
+    pub imaps: Vec<SocketAddr>,
+    /// POP3 with STLS.
+    pub pop3: Vec<SocketAddr>,
+    /// POP3 over implicit TLS.
+    pub pop3s: Vec<SocketAddr>,
+    /// Inbound SMTP (MX) with STARTTLS.
+    pub smtp: Vec<SocketAddr>,
+    /// Message submission with STARTTLS (RFC 6409).
+    pub submission: Vec<SocketAddr>,
+    /// Message submission over implicit TLS (RFC 8314).
+    pub submissions: Vec<SocketAddr>,
+}
+
+/// `[limits]`: connection limits shared by every listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Connections open at once across all listeners.
+    pub max_connections: usize,
+    /// Connections open at once from one IP address.
+    pub max_connections_per_ip: usize,
+    /// Seconds a TLS handshake may take.
+    pub tls_handshake_timeout_secs: u64,
+    /// Failed logins from one IP address per 15 minutes before it is throttled.
+    pub auth_failures_per_ip: u32,
+    /// Failed logins for one account per 15 minutes before it is throttled.
+    pub auth_failures_per_account: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_connections: 20_000,
+            max_connections_per_ip: 2_000,
+            tls_handshake_timeout_secs: 30,
+            auth_failures_per_ip: 20,
+            auth_failures_per_account: 10,
+        }
+    }
+}
+
+/// `[[domain]]`: one hosted domain.
+#[derive(Debug, Clone)]
+pub struct DomainConfig {
+    /// The domain name, in lower case.
+    pub name: String,
+}
+
+impl Config {
+    /// Reads, parses and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::file(path, format!("cannot read config file: {e}")))?;
+        Config::parse(path, &text)
+    }
+
+    /// Parses and validates config text as if read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let path = absolute(path);
+        let raw: RawConfig = deserialize(&path, text)?;
+        let base = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        resolve(path, &base, text, raw)
+    }
+
+    /// Whether `domain` (any case) is hosted here.
+    pub fn is_local_domain(&self, domain: &str) -> bool {
+        self.domains
+            .iter()
+            .any(|d| d.name.eq_ignore_ascii_case(domain))
+    }
+
+    /// The admin socket of a running server, inside data_dir.
+    pub fn admin_socket(&self) -> PathBuf {
+        self.server.data_dir.join("admin.sock")
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    }
+}
+
+/// Deserializes with the key path and line of the first error.
+fn deserialize<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigError> {
+    let de = toml::Deserializer::parse(text).map_err(|e| toml_error(path, text, None, &e))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let key = (key != "." && !key.is_empty()).then_some(key);
+        toml_error(path, text, key, e.inner())
+    })
+}
+
+fn toml_error(path: &Path, text: &str, key: Option<String>, e: &toml::de::Error) -> ConfigError {
+    ConfigError {
+        file: path.to_path_buf(),
+        key,
+        location: e.span().map(|s| Location::of_offset(text, s.start)),
+        message: e.message().to_string(),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    tls: RawTls,
+    #[serde(default)]
+    listen: RawListen,
+    #[serde(default)]
+    limits: LimitsConfig,
+    #[serde(default)]
+    imap: ImapConfig,
+    #[serde(default)]
+    pop3: Pop3Config,
+    #[serde(default)]
+    smtp: SmtpConfig,
+    #[serde(default)]
+    audit: AuditConfig,
+    #[serde(default)]
+    retention: RetentionConfig,
+    #[serde(default)]
+    domain: Vec<RawDomain>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    #[serde(default = "default_hostname")]
+    hostname: Spanned<String>,
+    #[serde(default = "default_data_dir")]
+    data_dir: Spanned<PathBuf>,
+    #[serde(default = "default_accounts")]
+    accounts: Spanned<PathBuf>,
+    #[serde(default = "default_master_key")]
+    master_key: Spanned<PathBuf>,
+    #[serde(default = "default_audit_key")]
+    audit_signing_key: Spanned<PathBuf>,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        RawServer {
+            hostname: default_hostname(),
+            data_dir: default_data_dir(),
+            accounts: default_accounts(),
+            master_key: default_master_key(),
+            audit_signing_key: default_audit_key(),
+        }
+    }
+}
+
+fn unspanned<T>(v: T) -> Spanned<T> {
+    Spanned::new(0..0, v)
+}
+fn default_hostname() -> Spanned<String> {
+    unspanned("localhost".into())
+}
+fn default_data_dir() -> Spanned<PathBuf> {
+    unspanned("data".into())
+}
+fn default_accounts() -> Spanned<PathBuf> {
+    unspanned("accounts.toml".into())
+}
+fn default_master_key() -> Spanned<PathBuf> {
+    unspanned("keys/master.key".into())
+}
+fn default_audit_key() -> Spanned<PathBuf> {
+    unspanned("keys/audit-signing.key".into())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    #[serde(default = "default_cert")]
+    cert: Spanned<PathBuf>,
+    #[serde(default = "default_key")]
+    key: Spanned<PathBuf>,
+}
+
+impl Default for RawTls {
+    fn default() -> Self {
+        RawTls {
+            cert: default_cert(),
+            key: default_key(),
+        }
+    }
+}
+fn default_cert() -> Spanned<PathBuf> {
+    unspanned("certs/cert.pem".into())
+}
+fn default_key() -> Spanned<PathBuf> {
+    unspanned("certs/key.pem".into())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawListen {
+    #[serde(default)]
+    imap: Vec<SocketAddr>,
+    #[serde(default)]
+    imaps: Vec<SocketAddr>,
+    #[serde(default)]
+    pop3: Vec<SocketAddr>,
+    #[serde(default)]
+    pop3s: Vec<SocketAddr>,
+    #[serde(default)]
+    smtp: Vec<SocketAddr>,
+    #[serde(default)]
+    submission: Vec<SocketAddr>,
+    #[serde(default)]
+    submissions: Vec<SocketAddr>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDomain {
+    name: Spanned<String>,
+}
+
+fn resolve(path: PathBuf, base: &Path, text: &str, raw: RawConfig) -> Result<Config, ConfigError> {
+    let at = |span: std::ops::Range<usize>| {
+        (span.end > span.start).then(|| Location::of_offset(text, span.start))
+    };
+    let abs = |p: &Spanned<PathBuf>| base.join(p.get_ref());
+
+    let hostname = raw.server.hostname.get_ref().trim().to_ascii_lowercase();
+    if !is_domain_name(&hostname) {
+        return Err(ConfigError::key(
+            &path,
+            "server.hostname",
+            at(raw.server.hostname.span()),
+            format!("`{hostname}` is not a valid host name"),
+        ));
+    }
+    for (key, p) in [
+        ("server.data_dir", &raw.server.data_dir),
+        ("server.accounts", &raw.server.accounts),
+        ("server.master_key", &raw.server.master_key),
+        ("server.audit_signing_key", &raw.server.audit_signing_key),
+        ("tls.cert", &raw.tls.cert),
+        ("tls.key", &raw.tls.key),
+    ] {
+        if p.get_ref().as_os_str().is_empty() {
+            return Err(ConfigError::key(
+                &path,
+                key,
+                at(p.span()),
+                "path must not be empty",
+            ));
+        }
+    }
+
+    // TLS files: both present (and readable), or both absent (then generated).
+    let cert = abs(&raw.tls.cert);
+    let key = abs(&raw.tls.key);
+    match (cert.exists(), key.exists()) {
+        (true, true) => {
+            for (name, p, s) in [
+                ("tls.cert", &cert, raw.tls.cert.span()),
+                ("tls.key", &key, raw.tls.key.span()),
+            ] {
+                if let Err(e) = std::fs::File::open(p) {
+                    return Err(ConfigError::key(
+                        &path,
+                        name,
+                        at(s),
+                        format!("cannot read {}: {e}", p.display()),
+                    ));
+                }
+            }
+        }
+        (true, false) => {
+            return Err(ConfigError::key(
+                &path,
+                "tls.key",
+                at(raw.tls.key.span()),
+                format!(
+                    "{} does not exist but the certificate {} does; give both or neither",
+                    key.display(),
+                    cert.display()
+                ),
+            ));
+        }
+        (false, true) => {
+            return Err(ConfigError::key(
+                &path,
+                "tls.cert",
+                at(raw.tls.cert.span()),
+                format!(
+                    "{} does not exist but the key {} does; give both or neither",
+                    cert.display(),
+                    key.display()
+                ),
+            ));
+        }
+        (false, false) => {}
+    }
+
+    let mut domains: Vec<DomainConfig> = Vec::new();
+    for (i, d) in raw.domain.iter().enumerate() {
+        let name = d.name.get_ref().trim().to_ascii_lowercase();
+        let key = format!("domain[{i}].name");
+        if !is_domain_name(&name) || !name.contains('.') && name != "localhost" {
+            return Err(ConfigError::key(
+                &path,
+                key,
+                at(d.name.span()),
+                format!("`{name}` is not a valid domain name"),
+            ));
+        }
+        if domains.iter().any(|x| x.name == name) {
+            return Err(ConfigError::key(
+                &path,
+                key,
+                at(d.name.span()),
+                format!("domain `{name}` is listed twice"),
+            ));
+        }
+        domains.push(DomainConfig { name });
+    }
+
+    let retention = raw.retention;
+    if retention.deleted_account_grace_days > MAX_DELETED_ACCOUNT_GRACE_DAYS {
+        let loc = find_key_line(text, "deleted_account_grace_days");
+        return Err(ConfigError::key(
+            &path,
+            "retention.deleted_account_grace_days",
+            loc,
+            format!(
+                "{} days is too long: the maximum is {MAX_DELETED_ACCOUNT_GRACE_DAYS} (deleted accounts must be gone within 45 days)",
+                retention.deleted_account_grace_days
+            ),
+        ));
+    }
+    if retention.interval_secs == 0 {
+        return Err(ConfigError::key(
+            &path,
+            "retention.interval_secs",
+            find_key_line(text, "interval_secs"),
+            "must be at least 1",
+        ));
+    }
+    if raw.imap.idle_timeout_secs < 30 * 60 {
+        return Err(ConfigError::key(
+            &path,
+            "imap.idle_timeout_secs",
+            find_key_line(text, "idle_timeout_secs"),
+            "must be at least 1800 (RFC 9051 5.4: at least 30 minutes)",
+        ));
+    }
+    if raw.pop3.idle_timeout_secs < 600 {
+        return Err(ConfigError::key(
+            &path,
+            "pop3.idle_timeout_secs",
+            find_key_line(text, "idle_timeout_secs"),
+            "must be at least 600 (RFC 1939: at least 10 minutes)",
+        ));
+    }
+    if raw.limits.max_connections == 0 || raw.limits.max_connections_per_ip == 0 {
+        return Err(ConfigError::key(
+            &path,
+            "limits.max_connections",
+            find_key_line(text, "max_connections"),
+            "must be at least 1",
+        ));
+    }
+
+    Ok(Config {
+        server: ServerConfig {
+            hostname,
+            data_dir: abs(&raw.server.data_dir),
+            accounts: abs(&raw.server.accounts),
+            master_key: abs(&raw.server.master_key),
+            audit_signing_key: abs(&raw.server.audit_signing_key),
+        },
+        tls: TlsConfig { cert, key },
+        listen: ListenConfig {
+            imap: raw.listen.imap,
+            imaps: raw.listen.imaps,
+            pop3: raw.listen.pop3,
+            pop3s: raw.listen.pop3s,
+            smtp: raw.listen.smtp,
+            submission: raw.listen.submission,
+            submissions: raw.listen.submissions,
+        },
+        limits: raw.limits,
+        imap: raw.imap,
+        pop3: raw.pop3,
+        smtp: raw.smtp,
+        audit: raw.audit,
+        retention,
+        domains,
+        path,
+    })
+}
+
+/// The location of the first line that assigns `key` (for errors found after parsing).
+fn find_key_line(text: &str, key: &str) -> Option<Location> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            return Some(Location::of_offset(
+                text,
+                offset + (line.len() - trimmed.len()),
+            ));
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// A host or domain name per RFC 1123: labels of letters, digits and hyphens.
+pub fn is_domain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,31 @@
+//! `[pop3]`: limits and policy of the POP3 server (RFC 1939, RFC 2449).
+
+use serde::Deserialize;
+
+/// Limits of the POP3 listeners.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Pop3Config {
+    /// Longest command line in octets (RFC 2449 says 255).
+    pub max_line: usize,
+    /// Failed authentications before the connection is closed.
+    pub max_auth_failures: u32,
+    /// Seconds of silence before the session is closed (RFC 1939: at least 600).
+    pub idle_timeout_secs: u64,
+    /// Days a retrieved message is kept, advertised as EXPIRE; `None` means NEVER.
+    pub expire_days: Option<u32>,
+    /// Minimum seconds between logins, advertised as LOGIN-DELAY; 0 means none.
+    pub login_delay_secs: u64,
+}
+
+impl Default for Pop3Config {
+    fn default() -> Self {
+        Pop3Config {
+            max_line: 255,
+            max_auth_failures: 3,
+            idle_timeout_secs: 600,
+            expire_days: None,
+            login_delay_secs: 0,
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! sealpost-imap.
+#![warn(missing_docs)]

@@ -1,0 +1,2 @@
+//! sealpost-pop3.
+#![warn(missing_docs)]

@@ -1,0 +1,2 @@
+//! sealpost-retention.
+#![warn(missing_docs)]

@@ -1,0 +1,2 @@
+//! sealpost-smtp.
+#![warn(missing_docs)]
