@@ -368,4 +368,22 @@ impl Store {
     ) -> Result<Changes> {
         todo!()
     }
+
+    // ---- data outside mailboxes -------------------------------------------
+
+    /// Encrypts data that lives outside the mailboxes but must not be plaintext
+    /// on disk (the outbound queue), under a system key wrapped by the master key.
+    pub fn seal_system(&self, plaintext: &[u8]) -> Vec<u8> {
+        todo!()
+    }
+
+    /// Decrypts what [`Store::seal_system`] produced.
+    pub fn open_system(&self, sealed: &[u8]) -> Result<Vec<u8>> {
+        todo!()
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        todo!()
+    }
 }
