@@ -1,0 +1,249 @@
+//! Framer tests: every case is also fed split at every byte boundary and one
+//! byte at a time, and must give the same frames.
+
+use super::*;
+
+fn limits() -> Limits {
+    Limits {
+        command_line: 512,
+        text_line: 1000,
+        max_message: 10_000,
+    }
+}
+
+/// Feeds `input` in pieces cut at `cuts`, starting in data mode if `data`.
+fn run_split(input: &[u8], cuts: &[usize], data: bool) -> (Vec<Frame>, usize) {
+    let mut f = Framer::new(limits());
+    if data {
+        f.begin_data();
+    }
+    let mut buf = Vec::new();
+    let mut frames = Vec::new();
+    let mut start = 0;
+    for &end in cuts.iter().chain(std::iter::once(&input.len())) {
+        buf.extend_from_slice(&input[start..end]);
+        start = end;
+        while let Some(fr) = f.next(&mut buf) {
+            frames.push(fr);
+        }
+    }
+    (frames, buf.len())
+}
+
+/// Runs a case whole, split at every position, and byte by byte.
+fn frames(input: &[u8], data: bool) -> Vec<Frame> {
+    let (whole, left) = run_split(input, &[], data);
+    for cut in 1..input.len() {
+        let (split, left2) = run_split(input, &[cut], data);
+        assert_eq!(split, whole, "split at {cut}");
+        assert_eq!(left2, left, "split at {cut}");
+    }
+    let ones: Vec<usize> = (1..input.len()).collect();
+    assert_eq!(run_split(input, &ones, data).0, whole, "byte by byte");
+    whole
+}
+
+fn line(s: &str) -> Frame {
+    Frame::Line(s.as_bytes().to_vec())
+}
+
+#[test]
+fn command_lines() {
+    assert_eq!(
+        frames(b"EHLO x\r\nNOOP\r\n", false),
+        vec![line("EHLO x"), line("NOOP")]
+    );
+    assert_eq!(frames(b"NOOP\n", false), vec![Frame::BareLf]);
+    assert_eq!(frames(b"NOOP", false), vec![]);
+}
+
+#[test]
+fn command_line_limit_is_512_with_crlf() {
+    let ok = format!("NOOP {}\r\n", "a".repeat(512 - 7));
+    assert_eq!(ok.len(), 512);
+    assert_eq!(frames(ok.as_bytes(), false).len(), 1);
+    assert!(matches!(frames(ok.as_bytes(), false)[0], Frame::Line(_)));
+    let long = format!("NOOP {}\r\nQUIT\r\n", "a".repeat(512 - 6));
+    assert_eq!(
+        frames(long.as_bytes(), false),
+        vec![Frame::LineTooLong, line("QUIT")]
+    );
+}
+
+#[test]
+fn huge_command_line_is_discarded_without_buffering() {
+    let mut f = Framer::new(limits());
+    let mut buf = vec![b'a'; 100_000];
+    assert_eq!(f.next(&mut buf), None);
+    assert!(buf.is_empty(), "discarded bytes are not kept");
+    buf.extend_from_slice(b"aaaa\r\nQUIT\r\n");
+    assert_eq!(f.next(&mut buf), Some(Frame::LineTooLong));
+    assert_eq!(f.next(&mut buf), Some(line("QUIT")));
+}
+
+#[test]
+fn bdat_chunks_are_exact() {
+    // The chunk is exactly 5 octets: the LF after them starts a new (bare) line.
+    assert_eq!(
+        frames(b"BDAT 5\r\nQUIT\r\nBDAT 0 LAST\r\nNOOP\r\n", false),
+        vec![
+            Frame::Bdat {
+                size: 5,
+                last: false,
+                chunk: Some(b"QUIT\r".to_vec())
+            },
+            Frame::BareLf,
+            Frame::Bdat {
+                size: 0,
+                last: true,
+                chunk: Some(Vec::new())
+            },
+            line("NOOP"),
+        ]
+    );
+}
+
+#[test]
+fn bdat_chunk_contents_are_never_commands() {
+    assert_eq!(
+        frames(b"BDAT 12 LAST\r\nRSET\r\nQUIT\r\nNOOP\r\n", false),
+        vec![
+            Frame::Bdat {
+                size: 12,
+                last: true,
+                chunk: Some(b"RSET\r\nQUIT\r\n".to_vec())
+            },
+            line("NOOP"),
+        ]
+    );
+}
+
+#[test]
+fn bdat_over_limit_is_read_and_dropped() {
+    let mut input = b"BDAT 10001\r\n".to_vec();
+    input.extend(std::iter::repeat_n(b'x', 10_001));
+    input.extend_from_slice(b"QUIT\r\n");
+    let (fr, left) = run_split(&input, &[20, 5000], false);
+    assert_eq!(
+        fr,
+        vec![
+            Frame::Bdat {
+                size: 10_001,
+                last: false,
+                chunk: None
+            },
+            line("QUIT")
+        ]
+    );
+    assert_eq!(left, 0);
+}
+
+#[test]
+fn bad_bdat_is_a_line() {
+    assert_eq!(frames(b"BDAT x\r\n", false), vec![line("BDAT x")]);
+}
+
+#[test]
+fn data_ends_at_crlf_dot_crlf_and_unstuffs() {
+    assert_eq!(
+        frames(b"Subject: x\r\n\r\n..dot\r\n.\r\nQUIT\r\n", true),
+        vec![
+            Frame::Data(Ok(b"Subject: x\r\n\r\n.dot\r\n".to_vec())),
+            line("QUIT")
+        ]
+    );
+    assert_eq!(frames(b".\r\n", true), vec![Frame::Data(Ok(Vec::new()))]);
+}
+
+#[test]
+fn smuggling_sequences_never_end_data() {
+    // Each of these contains a lone "." line with a broken ending; none may
+    // end the message, and every message with one is refused.
+    for (name, msg) in [
+        ("LF.CRLF", &b"a\r\nb\n.\r\nMAIL FROM:<x@y.org>\r\n.\r\n"[..]),
+        ("CRLF.LF", b"a\r\n.\nMAIL FROM:<x@y.org>\r\n.\r\n"),
+        ("CR.CR", b"a\r.\rMAIL FROM:<x@y.org>\r\n.\r\n"),
+        ("LF.LF", b"a\n.\nMAIL FROM:<x@y.org>\r\n.\r\n"),
+        ("CR.CRLF", b"a\r.\r\nMAIL FROM:<x@y.org>\r\n.\r\n"),
+        ("bare CR in line", b"a\rb\r\n.\r\n"),
+    ] {
+        let mut all = msg.to_vec();
+        all.extend_from_slice(b"QUIT\r\n");
+        assert_eq!(
+            frames(&all, true),
+            vec![Frame::Data(Err(DataError::BareLineEnding)), line("QUIT")],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn dot_after_bare_lf_line_is_data() {
+    // The "." after a bare-LF line is not a terminator: the message goes on
+    // to the real one, and the smuggled command inside is swallowed.
+    let (fr, _) = run_split(b"x\n.\r\nRSET\r\n", &[], true);
+    assert_eq!(fr, vec![]);
+}
+
+#[test]
+fn text_line_limit() {
+    let ok = format!("{}\r\n.\r\n", "a".repeat(998));
+    assert_eq!(
+        frames(ok.as_bytes(), true),
+        vec![Frame::Data(Ok(ok.as_bytes()[..1000].to_vec()))]
+    );
+    let stuffed = format!(".{}\r\n.\r\n", "a".repeat(998));
+    assert!(matches!(
+        &frames(stuffed.as_bytes(), true)[0],
+        Frame::Data(Ok(_))
+    ));
+    let long = format!("{}\r\n.\r\nQUIT\r\n", "a".repeat(999));
+    assert_eq!(
+        frames(long.as_bytes(), true),
+        vec![Frame::Data(Err(DataError::LineTooLong)), line("QUIT")]
+    );
+}
+
+#[test]
+fn very_long_data_line_is_not_buffered() {
+    let mut f = Framer::new(limits());
+    f.begin_data();
+    let mut buf = vec![b'a'; 50_000];
+    assert_eq!(f.next(&mut buf), None);
+    assert!(buf.is_empty());
+    buf.extend_from_slice(b"aaa\r\n.\r\n");
+    assert_eq!(
+        f.next(&mut buf),
+        Some(Frame::Data(Err(DataError::LineTooLong)))
+    );
+}
+
+#[test]
+fn message_size_limit_is_exact() {
+    // 100 lines of 98 + CRLF = 10,000 octets: at the limit.
+    let mut ok = Vec::new();
+    for _ in 0..100 {
+        ok.extend(std::iter::repeat_n(b'a', 98));
+        ok.extend_from_slice(b"\r\n");
+    }
+    let mut input = ok.clone();
+    input.extend_from_slice(b".\r\n");
+    assert_eq!(
+        run_split(&input, &[], true).0,
+        vec![Frame::Data(Ok(ok.clone()))]
+    );
+    let mut over = b"b\r\n".to_vec();
+    over.extend_from_slice(&input);
+    over.extend_from_slice(b"NOOP\r\n");
+    assert_eq!(
+        run_split(&over, &[7, 300], true).0,
+        vec![Frame::Data(Err(DataError::TooBig)), line("NOOP")]
+    );
+}
+
+#[test]
+fn error_replies() {
+    assert_eq!(DataError::TooBig.reply().code, 552);
+    assert_eq!(DataError::LineTooLong.reply().code, 500);
+    assert_eq!(DataError::BareLineEnding.reply().code, 550);
+}
