@@ -1,0 +1,355 @@
+//! Accounts: creation with the default mailboxes, lookup, quota, and the
+//! deletion life cycle (delete → restore or purge).
+//!
+//! # Deletion and crypto-shredding
+//!
+//! [`Store::delete_account`] makes an account unreadable at once: its data
+//! key, until then wrapped by the master key, is re-wrapped under a separate
+//! *restore key* (`restore.key` beside the master key) and the master-wrapped
+//! copy is overwritten in the same atomic batch; the cached, unwrapped key is
+//! dropped from memory. Nothing the running server can reach through the
+//! master key alone decrypts the account's blobs, summaries or mailbox names.
+//! [`Store::restore_account`] reverses it within the grace period.
+//! [`Store::purge_account`] destroys the restore-wrapped key first (the
+//! crypto-shred that is final) and then removes every row and blob.
+//!
+//! What an attacker holding the disk *and* both key files could read during
+//! the grace period: the account's mail, as with any restorable deletion. An
+//! operator who keeps `restore.key` off the machine removes even that; once
+//! purged, no key for the data exists anywhere.
+
+use crate::codec::{self, Reader, Writer, table};
+use crate::crypto::{self, Key};
+use crate::engine::{self, key_aad, now};
+use crate::{
+    AccountId, AccountRecord, AccountState, MailboxName, PurgeReport, QuotaUsage, Result,
+    SpecialUse, Store, StoreError,
+};
+
+pub(crate) struct AccountRow {
+    pub id: AccountId,
+    pub created: i64,
+    /// Set when deleted: then `wrapped_key` is wrapped by the restore key.
+    pub deleted_at: Option<i64>,
+    /// Empty once purging has started.
+    pub wrapped_key: Vec<u8>,
+}
+
+impl AccountRow {
+    pub fn encode(&self) -> Vec<u8> {
+        Writer::new(1)
+            .u64(self.id.0)
+            .i64(self.created)
+            .u8(self.deleted_at.is_some() as u8)
+            .i64(self.deleted_at.unwrap_or(0))
+            .bytes(&self.wrapped_key)
+            .finish()
+    }
+
+    pub fn decode(b: &[u8]) -> Result<AccountRow> {
+        let mut r = Reader::new(b, 1)?;
+        let id = AccountId(r.u64()?);
+        let created = r.i64()?;
+        let deleted = r.u8()? != 0;
+        let at = r.i64()?;
+        Ok(AccountRow {
+            id,
+            created,
+            deleted_at: deleted.then_some(at),
+            wrapped_key: r.bytes()?.to_vec(),
+        })
+    }
+}
+
+/// Lower-cases and sanity-checks an address used as an account key.
+fn normalize(address: &str) -> Result<String> {
+    let a = address.trim().to_ascii_lowercase();
+    if a.is_empty()
+        || a.len() > 320
+        || !a.contains('@')
+        || a.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(StoreError::NoAccount);
+    }
+    Ok(a)
+}
+
+fn account_key(address: &str) -> Vec<u8> {
+    let mut k = vec![table::ACCOUNT];
+    k.extend_from_slice(address.as_bytes());
+    k
+}
+
+impl Store {
+    fn account_row(&self, address: &str) -> Result<Option<AccountRow>> {
+        match self.inner.tree.get(account_key(address))? {
+            Some(v) => Ok(Some(AccountRow::decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Creates an account with INBOX, Sent, Drafts, Trash, Junk and Archive.
+    /// Fails with [`StoreError::AccountExists`] if the address has an account,
+    /// active or deleted (a deleted one must be purged or restored first).
+    pub fn create_account(&self, address: &str) -> Result<AccountId> {
+        let address = normalize(address)?;
+        let id = {
+            let _g = self.inner.counters.lock();
+            if self.inner.tree.get(account_key(&address))?.is_some() {
+                return Err(StoreError::AccountExists);
+            }
+            drop(_g);
+            let id = AccountId(self.next_counter(b"account", 1)?);
+            let key = Key::generate();
+            let row = AccountRow {
+                id,
+                created: now(),
+                deleted_at: None,
+                wrapped_key: self.inner.master.wrap(&key_aad(id), &key),
+            };
+            let mut batch = sled::Batch::default();
+            batch.insert(account_key(&address), row.encode());
+            batch.insert(
+                codec::account_prefix(table::ACCOUNT_ID, id),
+                address.as_bytes(),
+            );
+            let _g = self.inner.counters.lock();
+            // Re-check under the lock: two creators of one address, one wins.
+            if self.inner.tree.get(account_key(&address))?.is_some() {
+                return Err(StoreError::AccountExists);
+            }
+            self.inner.tree.apply_batch(batch)?;
+            id
+        };
+        self.create_mailbox_unflushed(id, &MailboxName::inbox(), None)?;
+        for su in SpecialUse::ALL {
+            let name = MailboxName::new(su.default_name())?;
+            self.create_mailbox_unflushed(id, &name, Some(su))?;
+            self.set_subscribed_unflushed(id, &name, true)?;
+        }
+        self.set_subscribed_unflushed(id, &MailboxName::inbox(), true)?;
+        self.flush()?;
+        Ok(id)
+    }
+
+    /// The id of an active account by address (any case).
+    pub fn account_id(&self, address: &str) -> Result<Option<AccountId>> {
+        let Ok(address) = normalize(address) else {
+            return Ok(None);
+        };
+        Ok(self
+            .account_row(&address)?
+            .filter(|r| r.deleted_at.is_none())
+            .map(|r| r.id))
+    }
+
+    /// The id of an active account, creating the account if it does not exist.
+    pub fn ensure_account(&self, address: &str) -> Result<AccountId> {
+        if let Some(id) = self.account_id(address)? {
+            return Ok(id);
+        }
+        match self.create_account(address) {
+            Err(StoreError::AccountExists) => {
+                self.account_id(address)?.ok_or(StoreError::NoAccount)
+            }
+            r => r,
+        }
+    }
+
+    /// Every account the store knows, active and deleted.
+    pub fn accounts(&self) -> Result<Vec<AccountRecord>> {
+        let mut out = Vec::new();
+        for kv in self.inner.tree.scan_prefix([table::ACCOUNT]) {
+            let (k, v) = kv?;
+            let row = AccountRow::decode(&v)?;
+            out.push(AccountRecord {
+                id: row.id,
+                address: String::from_utf8_lossy(&k[1..]).into_owned(),
+                state: match row.deleted_at {
+                    Some(at) => AccountState::Deleted { at },
+                    None => AccountState::Active,
+                },
+                created: row.created,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Sets (or clears) an account's quota in octets.
+    pub fn set_quota(&self, account: AccountId, limit: Option<u64>) {
+        if let Ok(ctx) = self.ctx(account) {
+            *ctx.quota.lock() = limit;
+        }
+    }
+
+    /// Storage used by an account.
+    pub fn quota(&self, account: AccountId) -> Result<QuotaUsage> {
+        let ctx = self.ctx(account)?;
+        let (bytes, messages) = self.usage(&ctx)?;
+        Ok(QuotaUsage {
+            bytes,
+            messages,
+            limit: *ctx.quota.lock(),
+        })
+    }
+
+    pub(crate) fn usage(&self, ctx: &engine::AccountCtx) -> Result<(u64, u64)> {
+        let mut usage = ctx.usage.lock();
+        if let Some(u) = *usage {
+            return Ok(u);
+        }
+        let (mut bytes, mut msgs) = (0u64, 0u64);
+        for kv in self
+            .inner
+            .tree
+            .scan_prefix(codec::account_prefix(table::MESSAGE, ctx.id))
+        {
+            let (_, v) = kv?;
+            bytes += engine::MessageRow::decode(&v)?.size as u64;
+            msgs += 1;
+        }
+        *usage = Some((bytes, msgs));
+        Ok((bytes, msgs))
+    }
+
+    /// Reserves room for `size` more octets, atomically with the check
+    /// (no check-then-increment race between concurrent appends).
+    pub(crate) fn reserve(&self, ctx: &engine::AccountCtx, size: u64, count: u64) -> Result<()> {
+        self.usage(ctx)?;
+        let limit = *ctx.quota.lock();
+        let mut usage = ctx.usage.lock();
+        let (b, m) = usage.unwrap_or((0, 0));
+        if let Some(limit) = limit
+            && b + size > limit
+        {
+            return Err(StoreError::OverQuota);
+        }
+        *usage = Some((b + size, m + count));
+        Ok(())
+    }
+
+    pub(crate) fn release(&self, ctx: &engine::AccountCtx, size: u64, count: u64) {
+        let mut usage = ctx.usage.lock();
+        if let Some((b, m)) = *usage {
+            *usage = Some((b.saturating_sub(size), m.saturating_sub(count)));
+        }
+    }
+
+    /// Deletes an account: unreadable at once (its key is re-wrapped under the
+    /// restore key), restorable until purged. Returns its id.
+    pub fn delete_account(&self, address: &str, at: i64) -> Result<AccountId> {
+        let address = normalize(address)?;
+        let _g = self.inner.counters.lock();
+        let mut row = self.account_row(&address)?.ok_or(StoreError::NoAccount)?;
+        if row.deleted_at.is_some() {
+            return Err(StoreError::NoAccount);
+        }
+        let (restore, _) = crypto::load_or_create_key_file(&self.inner.restore_key_path, true)?;
+        let key = self
+            .inner
+            .master
+            .unwrap_key(&key_aad(row.id), &row.wrapped_key)?;
+        row.wrapped_key = restore.wrap(&key_aad(row.id), &key);
+        row.deleted_at = Some(at);
+        self.inner
+            .tree
+            .insert(account_key(&address), row.encode())?;
+        drop(_g);
+        self.flush()?;
+        self.inner.accounts.lock().remove(&row.id);
+        let mine: Vec<_> = self
+            .inner
+            .mailboxes
+            .lock()
+            .keys()
+            .filter(|(a, _)| *a == row.id)
+            .copied()
+            .collect();
+        for (a, m) in mine {
+            self.forget_mailbox(a, m);
+        }
+        Ok(row.id)
+    }
+
+    /// Restores a deleted account with all its mail.
+    pub fn restore_account(&self, address: &str) -> Result<AccountId> {
+        let address = normalize(address)?;
+        let _g = self.inner.counters.lock();
+        let mut row = self.account_row(&address)?.ok_or(StoreError::NoAccount)?;
+        if row.deleted_at.is_none() || row.wrapped_key.is_empty() {
+            return Err(StoreError::NoAccount);
+        }
+        let (restore, _) = crypto::load_or_create_key_file(&self.inner.restore_key_path, false)?;
+        let key = restore.unwrap_key(&key_aad(row.id), &row.wrapped_key)?;
+        row.wrapped_key = self.inner.master.wrap(&key_aad(row.id), &key);
+        row.deleted_at = None;
+        self.inner
+            .tree
+            .insert(account_key(&address), row.encode())?;
+        drop(_g);
+        self.flush()?;
+        Ok(row.id)
+    }
+
+    /// Purges a deleted account for good: destroys its key, then every row and
+    /// blob. Idempotent and resumable: a purge interrupted at any point leaves
+    /// the account unreadable and is finished by the next call.
+    pub fn purge_account(&self, address: &str) -> Result<PurgeReport> {
+        let address = normalize(address)?;
+        let Some(mut row) = self.account_row(&address)? else {
+            return Ok(PurgeReport::default());
+        };
+        if row.deleted_at.is_none() {
+            return Err(StoreError::NotAllowed("account is not deleted"));
+        }
+        // 1. The final crypto-shred: no wrapped key remains anywhere.
+        if !row.wrapped_key.is_empty() {
+            row.wrapped_key.clear();
+            self.inner
+                .tree
+                .insert(account_key(&address), row.encode())?;
+            self.flush()?;
+        }
+        let id = row.id;
+        let mut report = PurgeReport::default();
+        // 2. Rows, table by table.
+        for tag in [
+            table::MESSAGE,
+            table::SUMMARY,
+            table::VANISHED,
+            table::MAILBOX_NAME,
+            table::SUBSCRIPTION,
+            table::MAILBOX,
+        ] {
+            let mut batch = sled::Batch::default();
+            for kv in self.inner.tree.scan_prefix(codec::account_prefix(tag, id)) {
+                let (k, v) = kv?;
+                match tag {
+                    table::MESSAGE => {
+                        report.messages += 1;
+                        report.bytes += engine::MessageRow::decode(&v).map_or(0, |m| m.size as u64);
+                    }
+                    table::MAILBOX => report.mailboxes += 1,
+                    _ => {}
+                }
+                batch.remove(k);
+            }
+            self.inner.tree.apply_batch(batch)?;
+        }
+        self.flush()?;
+        // 3. Blobs.
+        let dir = crate::blob::account_dir(self.blob_root(), id);
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+        crate::blob::sync_dir(self.blob_root())?;
+        // 4. The account itself, last: until here a rerun finds it and finishes.
+        let mut batch = sled::Batch::default();
+        batch.remove(account_key(&address));
+        batch.remove(codec::account_prefix(table::ACCOUNT_ID, id));
+        self.inner.tree.apply_batch(batch)?;
+        self.flush()?;
+        Ok(report)
+    }
+}

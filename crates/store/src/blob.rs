@@ -1,0 +1,98 @@
+//! Message bodies: one encrypted file per message under
+//! `data_dir/blobs/<account id>/<blob id>`.
+//!
+//! A blob is written to a temporary name, fsynced, renamed into place, and
+//! its directory fsynced (through the account's [`GroupSync`], so concurrent
+//! deliveries share the directory fsync). Blob ids are random: nothing about
+//! a file's name or place says what it holds, and identical messages to two
+//! accounts are two unrelated files (no cross-account deduplication).
+
+use crate::AccountId;
+use crate::sync::GroupSync;
+use rand::RngCore;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A blob's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobId(pub [u8; 16]);
+
+impl BlobId {
+    pub fn random() -> BlobId {
+        let mut b = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut b);
+        BlobId(b)
+    }
+    fn hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// The folder of an account's blobs.
+pub fn account_dir(root: &Path, a: AccountId) -> PathBuf {
+    root.join(format!("{:016x}", a.0))
+}
+
+/// The path of one blob.
+pub fn path(root: &Path, a: AccountId, b: BlobId) -> PathBuf {
+    account_dir(root, a).join(b.hex())
+}
+
+/// Writes a blob durably (file fsync, rename, directory fsync).
+pub fn write(
+    root: &Path,
+    a: AccountId,
+    b: BlobId,
+    bytes: &[u8],
+    dir_sync: &GroupSync,
+) -> std::io::Result<()> {
+    let dir = account_dir(root, a);
+    let final_path = dir.join(b.hex());
+    let tmp = dir.join(format!(".tmp-{}", b.hex()));
+    let mut f = match std::fs::File::create(&tmp) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(&dir)?;
+            sync_dir(root)?;
+            std::fs::File::create(&tmp)?
+        }
+        Err(e) => return Err(e),
+    };
+    let result = f
+        .write_all(bytes)
+        .and_then(|_| f.sync_data())
+        .and_then(|_| std::fs::rename(&tmp, &final_path));
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    dir_sync.sync(|| sync_dir(&dir))
+}
+
+/// Makes a second name for a blob (copy within an account shares the bytes).
+pub fn link(root: &Path, a: AccountId, from: BlobId, to: BlobId) -> std::io::Result<()> {
+    std::fs::hard_link(path(root, a, from), path(root, a, to))
+}
+
+/// fsyncs an account's blob folder (after links and removals).
+pub fn sync_account_dir(root: &Path, a: AccountId, dir_sync: &GroupSync) -> std::io::Result<()> {
+    let dir = account_dir(root, a);
+    dir_sync.sync(|| sync_dir(&dir))
+}
+
+/// Reads a blob.
+pub fn read(root: &Path, a: AccountId, b: BlobId) -> std::io::Result<Vec<u8>> {
+    std::fs::read(path(root, a, b))
+}
+
+/// Removes a blob; a missing one is not an error (removal is idempotent).
+pub fn remove(root: &Path, a: AccountId, b: BlobId) -> std::io::Result<()> {
+    match std::fs::remove_file(path(root, a, b)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}

@@ -1,0 +1,175 @@
+//! Encryption at rest: XChaCha20-Poly1305 under per-account data keys,
+//! which are stored wrapped by the master key.
+//!
+//! Sealed format: `version (1) | nonce (24) | ciphertext+tag`. The associated
+//! data binds a ciphertext to its account and purpose, so a blob or summary
+//! moved to another account or field fails to open instead of being misread.
+
+use crate::{Result, StoreError};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::Path;
+use zeroize::Zeroizing;
+
+const VERSION: u8 = 1;
+const NONCE_LEN: usize = 24;
+/// Overhead of sealing: version, nonce and tag.
+pub const OVERHEAD: usize = 1 + NONCE_LEN + 16;
+
+/// A 256-bit symmetric key, wiped from memory when dropped.
+#[derive(Clone)]
+pub struct Key(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Key(<redacted>)")
+    }
+}
+
+impl Key {
+    /// A fresh random key.
+    pub fn generate() -> Key {
+        let mut k = Zeroizing::new([0u8; 32]);
+        rand::rngs::OsRng.fill_bytes(k.as_mut());
+        Key(k)
+    }
+
+    fn from_slice(b: &[u8]) -> Option<Key> {
+        let arr: [u8; 32] = b.try_into().ok()?;
+        Some(Key(Zeroizing::new(arr)))
+    }
+
+    /// Seals `plaintext` with associated data `aad`.
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let cipher = XChaCha20Poly1305::new(self.0.as_ref().into());
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let ct = cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
+            .expect("XChaCha20-Poly1305 encryption cannot fail for in-memory buffers");
+        let mut out = Vec::with_capacity(OVERHEAD + plaintext.len());
+        out.push(VERSION);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        out
+    }
+
+    /// Opens what [`Key::seal`] produced with the same `aad`.
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
+        if sealed.len() < OVERHEAD || sealed[0] != VERSION {
+            return Err(StoreError::Corrupt("sealed data has a bad header".into()));
+        }
+        let cipher = XChaCha20Poly1305::new(self.0.as_ref().into());
+        cipher
+            .decrypt(
+                XNonce::from_slice(&sealed[1..1 + NONCE_LEN]),
+                Payload {
+                    msg: &sealed[1 + NONCE_LEN..],
+                    aad,
+                },
+            )
+            .map_err(|_| StoreError::Corrupt("authentication failed".into()))
+    }
+
+    /// Wraps another key under this one.
+    pub fn wrap(&self, purpose: &[u8], key: &Key) -> Vec<u8> {
+        self.seal(purpose, key.0.as_ref())
+    }
+
+    /// Unwraps a key wrapped with [`Key::wrap`].
+    pub fn unwrap_key(&self, purpose: &[u8], wrapped: &[u8]) -> Result<Key> {
+        let raw = Zeroizing::new(self.open(purpose, wrapped)?);
+        Key::from_slice(&raw)
+            .ok_or_else(|| StoreError::Corrupt("wrapped key has a bad length".into()))
+    }
+
+    /// A keyed digest (for indexes that must not reveal names).
+    pub fn keyed_hash(&self, domain: &[u8], data: &[u8]) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.0.as_ref());
+        h.update((domain.len() as u32).to_be_bytes());
+        h.update(domain);
+        h.update(data);
+        h.finalize().into()
+    }
+}
+
+/// Loads a 32-byte key file, or creates one (mode 0600, parent 0700) when
+/// `create` is true and it does not exist. Returns the key and whether it was created.
+pub fn load_or_create_key_file(path: &Path, create: bool) -> Result<(Key, bool)> {
+    let err = |m: String| StoreError::MasterKey {
+        path: path.to_path_buf(),
+        message: m,
+    };
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let bytes = Zeroizing::new(bytes);
+            let key = Key::from_slice(&bytes)
+                .ok_or_else(|| err(format!("must be exactly 32 bytes, found {}", bytes.len())))?;
+            Ok((key, false))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+            if let Some(dir) = path.parent() {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(|e| err(format!("cannot create its folder: {e}")))?;
+            }
+            let key = Key::generate();
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| err(format!("cannot create: {e}")))?;
+            f.write_all(key.0.as_ref())
+                .and_then(|_| f.sync_all())
+                .map_err(|e| err(format!("cannot write: {e}")))?;
+            if let Some(dir) = path.parent() {
+                std::fs::File::open(dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|e| err(format!("cannot sync its folder: {e}")))?;
+            }
+            Ok((key, true))
+        }
+        Err(e) => Err(err(format!("cannot read: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_open_roundtrip_and_aad_binding() {
+        let k = Key::generate();
+        let s = k.seal(b"a", b"hello");
+        assert_eq!(k.open(b"a", &s).unwrap(), b"hello");
+        assert!(k.open(b"b", &s).is_err(), "other aad");
+        assert!(Key::generate().open(b"a", &s).is_err(), "other key");
+        let mut t = s.clone();
+        *t.last_mut().unwrap() ^= 1;
+        assert!(k.open(b"a", &t).is_err(), "tampered");
+        assert!(!s.windows(5).any(|w| w == b"hello"));
+    }
+
+    #[test]
+    fn wrap_unwrap() {
+        let master = Key::generate();
+        let data = Key::generate();
+        let w = master.wrap(b"acct", &data);
+        let u = master.unwrap_key(b"acct", &w).unwrap();
+        assert_eq!(u.0.as_ref(), data.0.as_ref());
+    }
+}

@@ -1,0 +1,428 @@
+//! Mailboxes: the hierarchy, subscriptions, status and snapshots.
+//!
+//! Names are sealed in their rows and indexed by a keyed hash, so the
+//! metadata database holds no readable mailbox name either.
+
+use crate::codec::{self, table};
+use crate::engine::{self, MessageRow, decode_mailbox_row, encode_mailbox_row, name_aad, now};
+use crate::{
+    AccountId, Changes, MailboxEvent, MailboxId, MailboxInfo, MailboxName, MailboxStatus,
+    MessageEntry, ModSeq, Result, Snapshot, SpecialUse, Store, StoreError, Uid, UidValidity,
+};
+use tokio::sync::broadcast;
+
+fn name_index_key(store: &Store, account: AccountId, name: &MailboxName) -> Result<Vec<u8>> {
+    let ctx = store.ctx(account)?;
+    let mut k = codec::account_prefix(table::MAILBOX_NAME, account);
+    k.extend_from_slice(
+        &ctx.key
+            .keyed_hash(b"mailbox-name", name.as_str().as_bytes()),
+    );
+    Ok(k)
+}
+
+fn subscription_key(store: &Store, account: AccountId, name: &MailboxName) -> Result<Vec<u8>> {
+    let ctx = store.ctx(account)?;
+    let mut k = codec::account_prefix(table::SUBSCRIPTION, account);
+    k.extend_from_slice(
+        &ctx.key
+            .keyed_hash(b"subscription", name.as_str().as_bytes()),
+    );
+    Ok(k)
+}
+
+impl Store {
+    /// Every mailbox of an account, sorted by name.
+    pub fn mailboxes(&self, account: AccountId) -> Result<Vec<MailboxInfo>> {
+        let ctx = self.ctx(account)?;
+        let mut out = Vec::new();
+        for kv in self
+            .inner
+            .tree
+            .scan_prefix(codec::account_prefix(table::MAILBOX, account))
+        {
+            let (k, v) = kv?;
+            let id = MailboxId(u64::from_be_bytes(
+                k[k.len() - 8..]
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("key".into()))?,
+            ));
+            let row = decode_mailbox_row(&ctx.key, account, &v)?;
+            out.push(MailboxInfo {
+                id,
+                name: row.name,
+                special_use: row.special_use,
+                uid_validity: row.uid_validity,
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// One mailbox by name.
+    pub fn mailbox(&self, account: AccountId, name: &MailboxName) -> Result<Option<MailboxInfo>> {
+        let Some(id) = self.inner.tree.get(name_index_key(self, account, name)?)? else {
+            return Ok(None);
+        };
+        let id = MailboxId(u64::from_be_bytes(
+            id.as_ref()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("mailbox id".into()))?,
+        ));
+        let state = self.state(account, id)?;
+        let info = state.lock().info.clone();
+        Ok(Some(info))
+    }
+
+    /// Creates a mailbox (parents are not created implicitly).
+    pub fn create_mailbox(
+        &self,
+        account: AccountId,
+        name: &MailboxName,
+        special_use: Option<SpecialUse>,
+    ) -> Result<MailboxInfo> {
+        let info = self.create_mailbox_unflushed(account, name, special_use)?;
+        self.flush()?;
+        Ok(info)
+    }
+
+    pub(crate) fn create_mailbox_unflushed(
+        &self,
+        account: AccountId,
+        name: &MailboxName,
+        special_use: Option<SpecialUse>,
+    ) -> Result<MailboxInfo> {
+        let ctx = self.ctx(account)?;
+        let _g = ctx.structure.lock();
+        let idx = name_index_key(self, account, name)?;
+        if self.inner.tree.get(&idx)?.is_some() {
+            return Err(StoreError::MailboxExists);
+        }
+        let id = MailboxId(self.next_counter(b"mailbox", 1)?);
+        // UIDVALIDITY from the clock, strictly increasing store-wide, so a
+        // re-created name never repeats an old value (RFC 9051 2.3.1.1).
+        let uv = self.next_counter(b"uidvalidity", now().max(1) as u64 & 0xffff_ffff)?;
+        let uid_validity = UidValidity((uv & 0xffff_ffff).max(1) as u32);
+        let mut batch = sled::Batch::default();
+        batch.insert(
+            codec::mailbox_key(table::MAILBOX, account, id),
+            encode_mailbox_row(
+                &ctx.key,
+                account,
+                name,
+                special_use,
+                uid_validity,
+                1,
+                1,
+                now(),
+            ),
+        );
+        batch.insert(idx, &id.0.to_be_bytes());
+        self.inner.tree.apply_batch(batch)?;
+        Ok(MailboxInfo {
+            id,
+            name: name.clone(),
+            special_use,
+            uid_validity,
+        })
+    }
+
+    /// Deletes a mailbox and its messages. INBOX cannot be deleted.
+    pub fn delete_mailbox(&self, account: AccountId, name: &MailboxName) -> Result<()> {
+        if name.is_inbox() {
+            return Err(StoreError::NotAllowed("INBOX cannot be deleted"));
+        }
+        let ctx = self.ctx(account)?;
+        let info = self.mailbox(account, name)?.ok_or(StoreError::NoMailbox)?;
+        let _g = ctx.structure.lock();
+        let mut batch = sled::Batch::default();
+        let mut blobs = Vec::new();
+        let (mut bytes, mut count) = (0u64, 0u64);
+        for tag in [table::MESSAGE, table::SUMMARY, table::VANISHED] {
+            for kv in self
+                .inner
+                .tree
+                .scan_prefix(codec::mailbox_key(tag, account, info.id))
+            {
+                let (k, v) = kv?;
+                if tag == table::MESSAGE {
+                    let row = MessageRow::decode(&v)?;
+                    blobs.push(row.blob);
+                    bytes += row.size as u64;
+                    count += 1;
+                }
+                batch.remove(k);
+            }
+        }
+        batch.remove(codec::mailbox_key(table::MAILBOX, account, info.id));
+        batch.remove(name_index_key(self, account, name)?);
+        self.inner.tree.apply_batch(batch)?;
+        drop(_g);
+        self.flush()?;
+        self.release(&ctx, bytes, count);
+        self.forget_mailbox(account, info.id);
+        self.remove_blobs(account, &blobs);
+        Ok(())
+    }
+
+    /// Renames a mailbox and its children. Renaming INBOX moves its messages
+    /// to a new mailbox and leaves INBOX empty (RFC 9051 6.3.6).
+    pub fn rename_mailbox(
+        &self,
+        account: AccountId,
+        from: &MailboxName,
+        to: &MailboxName,
+    ) -> Result<()> {
+        if to.is_inbox() || to.is_descendant_of(from) || from == to {
+            return Err(StoreError::NotAllowed(
+                "cannot rename a mailbox to that name",
+            ));
+        }
+        if self.mailbox(account, to)?.is_some() {
+            return Err(StoreError::MailboxExists);
+        }
+        let source = self.mailbox(account, from)?.ok_or(StoreError::NoMailbox)?;
+        if from.is_inbox() {
+            let target = self.create_mailbox(account, to, None)?;
+            let uids: Vec<Uid> = self
+                .snapshot(account, source.id)?
+                .entries
+                .iter()
+                .map(|e| e.uid)
+                .collect();
+            if !uids.is_empty() {
+                self.move_messages(account, source.id, &uids, target.id)?;
+            }
+            return Ok(());
+        }
+        let ctx = self.ctx(account)?;
+        let _g = ctx.structure.lock();
+        let all = self.mailboxes(account)?;
+        let mut batch = sled::Batch::default();
+        let mut renamed = Vec::new();
+        for mb in all
+            .iter()
+            .filter(|m| m.name == *from || m.name.is_descendant_of(from))
+        {
+            let new_name = MailboxName::new(&format!(
+                "{}{}",
+                to.as_str(),
+                &mb.name.as_str()[from.as_str().len()..]
+            ))?;
+            if all.iter().any(|m| m.name == new_name) {
+                return Err(StoreError::MailboxExists);
+            }
+            let state = self.state(account, mb.id)?;
+            let mut st = state.lock();
+            st.info.name = new_name.clone();
+            batch.insert(
+                codec::mailbox_key(table::MAILBOX, account, mb.id),
+                st.row(&ctx.key, account),
+            );
+            batch.remove(name_index_key(self, account, &mb.name)?);
+            batch.insert(
+                name_index_key(self, account, &new_name)?,
+                &mb.id.0.to_be_bytes(),
+            );
+            renamed.push(mb.id);
+        }
+        self.inner.tree.apply_batch(batch)?;
+        drop(_g);
+        self.flush()?;
+        // Sessions that had the old name selected must leave it (RFC 9051 6.3.6).
+        for id in renamed {
+            if let Some(s) = self.inner.mailboxes.lock().get(&(account, id)) {
+                s.lock().publish(MailboxEvent::Gone);
+            }
+        }
+        Ok(())
+    }
+
+    /// Subscribes or unsubscribes a name (which need not exist).
+    pub fn set_subscribed(
+        &self,
+        account: AccountId,
+        name: &MailboxName,
+        subscribed: bool,
+    ) -> Result<()> {
+        self.set_subscribed_unflushed(account, name, subscribed)?;
+        self.flush()
+    }
+
+    pub(crate) fn set_subscribed_unflushed(
+        &self,
+        account: AccountId,
+        name: &MailboxName,
+        subscribed: bool,
+    ) -> Result<()> {
+        let ctx = self.ctx(account)?;
+        let k = subscription_key(self, account, name)?;
+        if subscribed {
+            let mut aad = name_aad(account);
+            aad.extend_from_slice(b":sub");
+            self.inner
+                .tree
+                .insert(k, ctx.key.seal(&aad, name.as_str().as_bytes()))?;
+        } else {
+            self.inner.tree.remove(k)?;
+        }
+        Ok(())
+    }
+
+    /// Subscribed names, sorted.
+    pub fn subscriptions(&self, account: AccountId) -> Result<Vec<MailboxName>> {
+        let ctx = self.ctx(account)?;
+        let mut aad = name_aad(account);
+        aad.extend_from_slice(b":sub");
+        let mut out = Vec::new();
+        for kv in self
+            .inner
+            .tree
+            .scan_prefix(codec::account_prefix(table::SUBSCRIPTION, account))
+        {
+            let (_, v) = kv?;
+            let name = ctx.key.open(&aad, &v)?;
+            let name =
+                String::from_utf8(name).map_err(|_| StoreError::Corrupt("subscription".into()))?;
+            out.push(MailboxName::new(&name)?);
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Counters of a mailbox.
+    pub fn status(&self, account: AccountId, mailbox: MailboxId) -> Result<MailboxStatus> {
+        let state = self.state(account, mailbox)?;
+        let st = state.lock();
+        let mut unseen = 0;
+        let mut deleted = 0;
+        let mut size = 0u64;
+        for e in &st.entries {
+            if !e.flags.has(crate::Flags::SEEN) {
+                unseen += 1;
+            }
+            if e.flags.has(crate::Flags::DELETED) {
+                deleted += 1;
+            }
+            size += e.size as u64;
+        }
+        Ok(MailboxStatus {
+            messages: st.entries.len() as u32,
+            unseen,
+            deleted,
+            uid_next: Uid(st.uid_next),
+            uid_validity: st.info.uid_validity,
+            highest_modseq: ModSeq(st.highest_modseq),
+            size,
+        })
+    }
+
+    /// The mailbox's index at this moment, from memory (fast even for 100,000 messages).
+    pub fn snapshot(&self, account: AccountId, mailbox: MailboxId) -> Result<Snapshot> {
+        let state = self.state(account, mailbox)?;
+        let st = state.lock();
+        Ok(Snapshot {
+            mailbox: st.info.clone(),
+            uid_next: Uid(st.uid_next),
+            highest_modseq: ModSeq(st.highest_modseq),
+            entries: st.entries.clone(),
+        })
+    }
+
+    /// A snapshot and a watch taken atomically: no event is missed or doubled
+    /// between them (what SELECT and IDLE need).
+    pub fn snapshot_and_watch(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+    ) -> Result<(Snapshot, broadcast::Receiver<MailboxEvent>)> {
+        let state = self.state(account, mailbox)?;
+        let st = state.lock();
+        let rx = st.tx.subscribe();
+        Ok((
+            Snapshot {
+                mailbox: st.info.clone(),
+                uid_next: Uid(st.uid_next),
+                highest_modseq: ModSeq(st.highest_modseq),
+                entries: st.entries.clone(),
+            },
+            rx,
+        ))
+    }
+
+    /// Subscribes to a mailbox's changes. A lagging receiver gets
+    /// `RecvError::Lagged` and should take a new [`Store::snapshot`].
+    pub fn watch(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+    ) -> Result<broadcast::Receiver<MailboxEvent>> {
+        Ok(self.state(account, mailbox)?.lock().tx.subscribe())
+    }
+
+    /// UIDs that are `\Recent` for the caller (RFC 3501): those added since the
+    /// last claim; each UID is handed to one claimer only. Not persisted: after
+    /// a restart nothing is recent, which RFC 3501 permits.
+    pub fn claim_recent(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Uid>> {
+        let state = self.state(account, mailbox)?;
+        let mut st = state.lock();
+        let cutoff = st.recent_cutoff;
+        let recent: Vec<Uid> = st
+            .entries
+            .iter()
+            .filter(|e| e.uid.0 > cutoff)
+            .map(|e| e.uid)
+            .collect();
+        st.recent_cutoff = st.uid_next.saturating_sub(1);
+        Ok(recent)
+    }
+
+    /// Changes since `since` (CONDSTORE/QRESYNC).
+    pub fn changes_since(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        since: ModSeq,
+    ) -> Result<Changes> {
+        let state = self.state(account, mailbox)?;
+        let changed: Vec<MessageEntry> = state
+            .lock()
+            .entries
+            .iter()
+            .filter(|e| e.modseq > since)
+            .cloned()
+            .collect();
+        let mut vanished = Vec::new();
+        let mut from = codec::mailbox_key(table::VANISHED, account, mailbox);
+        let prefix_len = from.len();
+        from.extend_from_slice(&(since.0 + 1).to_be_bytes());
+        let prefix = codec::mailbox_key(table::VANISHED, account, mailbox);
+        for kv in self.inner.tree.range(from..) {
+            let (k, _) = kv?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            let uid = u32::from_be_bytes(
+                k[prefix_len + 8..]
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("vanished key".into()))?,
+            );
+            vanished.push(Uid(uid));
+        }
+        vanished.sort();
+        vanished.dedup();
+        Ok(Changes { changed, vanished })
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn state_info(&self, account: AccountId, mailbox: MailboxId) -> Result<MailboxInfo> {
+        Ok(self.state(account, mailbox)?.lock().info.clone())
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn f<T: Send + Sync>() {}
+    f::<Store>();
+    let _ = engine::now;
+}
