@@ -1,6 +1,15 @@
-//! `[smtp]`: limits and relay policy of the SMTP server (RFC 5321).
+//! `[smtp]`: limits and relay policy of the SMTP server (RFC 5321), the
+//! outbound queue, next-hop routes (`[[smtp.route]]`), DKIM signing keys
+//! (`[[smtp.dkim]]`), DNS overrides (`[smtp.dns]`) and DMARC policy
+//! (`[smtp.dmarc]`).
+//!
+//! Relative paths in these tables (route CA files, DKIM keys) resolve against
+//! the folder of the config file; sealpost-smtp does that with
+//! [`SmtpConfig::resolve_path`].
 
 use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 
 /// Limits and policy of the SMTP listeners and the outbound queue.
 #[derive(Debug, Clone, Deserialize)]
@@ -16,8 +25,23 @@ pub struct SmtpConfig {
     pub max_auth_failures: u32,
     /// Seconds of silence before the session is closed.
     pub timeout_secs: u64,
-    /// Days a message may stay in the outbound queue before it bounces.
+    /// Seconds a message may stay in the outbound queue before it bounces.
     pub queue_lifetime_secs: u64,
+    /// Seconds before the first retry of a deferred message; doubles after
+    /// every failed attempt up to `retry_max_secs`.
+    pub retry_initial_secs: u64,
+    /// Longest wait between two attempts, in seconds.
+    pub retry_max_secs: u64,
+    /// Seconds to connect to a next hop and for each of its replies.
+    pub relay_timeout_secs: u64,
+    /// Fixed next hops per recipient domain (`[[smtp.route]]`).
+    pub route: Vec<RouteConfig>,
+    /// DKIM signing keys per sending domain (`[[smtp.dkim]]`).
+    pub dkim: Vec<DkimKeyConfig>,
+    /// DNS: a resolver address and/or static records (`[smtp.dns]`).
+    pub dns: DnsConfig,
+    /// What to do with mail that fails DMARC (`[smtp.dmarc]`).
+    pub dmarc: DmarcConfig,
 }
 
 impl Default for SmtpConfig {
@@ -29,6 +53,142 @@ impl Default for SmtpConfig {
             max_auth_failures: 3,
             timeout_secs: 300,
             queue_lifetime_secs: 5 * 24 * 3600,
+            retry_initial_secs: 300,
+            retry_max_secs: 4 * 3600,
+            relay_timeout_secs: 300,
+            route: Vec::new(),
+            dkim: Vec::new(),
+            dns: DnsConfig::default(),
+            dmarc: DmarcConfig::default(),
+        }
+    }
+}
+
+impl SmtpConfig {
+    /// The route for a recipient domain (exact match, any case), if any.
+    pub fn route_for(&self, domain: &str) -> Option<&RouteConfig> {
+        self.route
+            .iter()
+            .find(|r| r.domain.eq_ignore_ascii_case(domain))
+    }
+
+    /// Makes a path from these tables absolute against the config file's folder.
+    pub fn resolve_path(config_file: &Path, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            config_file
+                .parent()
+                .unwrap_or(Path::new("/"))
+                .join(p)
+        }
+    }
+}
+
+/// `[[smtp.route]]`: send mail for `domain` to a fixed host instead of its MX.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// The recipient domain.
+    pub domain: String,
+    /// `host:port` of the next hop (an IP address or a name).
+    pub host: String,
+    /// Refuse to send without STARTTLS (default: opportunistic TLS).
+    #[serde(default)]
+    pub require_tls: bool,
+    /// PEM CA certificates that verify the next hop when `require_tls` is
+    /// set; without it, required TLS verifies against nothing but still
+    /// refuses plaintext.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `[[smtp.dkim]]`: a DKIM signing key (RFC 6376, RFC 8463).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DkimKeyConfig {
+    /// The signing domain (`d=`): mail whose From: is in it is signed.
+    pub domain: String,
+    /// The selector (`s=`): the public key is at `selector._domainkey.domain`.
+    pub selector: String,
+    /// `ed25519-sha256` or `rsa-sha256`.
+    pub algorithm: DkimAlgorithm,
+    /// PEM (PKCS#8) private key file.
+    pub key: PathBuf,
+}
+
+/// A DKIM signing algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum DkimAlgorithm {
+    /// RFC 8463.
+    #[serde(rename = "ed25519-sha256")]
+    Ed25519Sha256,
+    /// RFC 6376.
+    #[serde(rename = "rsa-sha256")]
+    RsaSha256,
+}
+
+/// `[smtp.dns]`: where SPF, DKIM, DMARC and MX lookups go.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DnsConfig {
+    /// A resolver `ip:port` to use instead of the system's.
+    pub resolver: Option<SocketAddr>,
+    /// Static TXT records, answered before (and instead of) the resolver.
+    pub txt: Vec<StaticTxt>,
+    /// Static MX records.
+    pub mx: Vec<StaticMx>,
+    /// Static A/AAAA records.
+    pub a: Vec<StaticAddr>,
+}
+
+/// A static TXT record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticTxt {
+    /// Owner name, e.g. `sel._domainkey.example.org`.
+    pub name: String,
+    /// The text.
+    pub value: String,
+}
+
+/// A static MX record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticMx {
+    /// The domain.
+    pub name: String,
+    /// The exchange host.
+    pub host: String,
+    /// Preference (lower first).
+    #[serde(default)]
+    pub preference: u16,
+}
+
+/// A static A or AAAA record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticAddr {
+    /// The host name.
+    pub name: String,
+    /// Its address.
+    pub addr: IpAddr,
+}
+
+/// `[smtp.dmarc]`: DMARC enforcement on inbound mail (RFC 7489 6.6).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DmarcConfig {
+    /// Refuse (550 5.7.1) mail that fails DMARC when its domain publishes
+    /// `p=reject`; otherwise such mail is delivered with the failure recorded
+    /// in Authentication-Results.
+    pub enforce_reject: bool,
+}
+
+impl Default for DmarcConfig {
+    fn default() -> Self {
+        DmarcConfig {
+            enforce_reject: true,
         }
     }
 }
