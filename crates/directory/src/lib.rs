@@ -9,18 +9,54 @@
 //! [[account]]
 //! address = "alice@example.org"
 //! password = "$argon2id$v=19$m=19456,t=2,p=1$..."   # PHC string, argon2id only
-//! quota = 1073741824                                # octets, optional
+//! quota = 1073741824                                # octets, optional; or "1G", "500M"
 //! aliases = ["postmaster@example.org"]              # optional
 //! ```
 //!
+//! No other keys or top-level tables are allowed. Addresses and aliases are
+//! compared in lower case and must be in a hosted domain; an alias may not
+//! be any account's address or another alias. A missing file means no
+//! accounts. Errors name the file, the key and the line (see [`file`]).
+//!
 //! The CLI edits the file in place with toml_edit, keeping the operator's
-//! comments and layout. A running server reloads it when it changes.
+//! comments and layout ([`add_account`], [`set_password`], ...); every write
+//! is atomic and leaves the file mode 0600. A running server reloads it when
+//! it changes ([`Directory::spawn_watcher`]); a file that fails to load
+//! leaves the previous accounts in force.
+//!
+//! Logins ([`Directory::authenticate`]) run argon2id on tokio's blocking pool
+//! and are throttled per remote address and per account ([`throttle`]).
+//! Unknown users cost the same argon2 work as wrong passwords ([`password`]).
+//!
+//! Recipients ([`Directory::recipient`]) resolve accounts, aliases and
+//! `user+tag` subaddresses (RFC 5233) in any case ([`address`]).
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
+pub mod address;
+mod edit;
+pub mod file;
+pub mod password;
+pub mod throttle;
+mod watch;
+
+pub use address::{normalize_address, parse_quota};
+pub use edit::{
+    add_account, add_alias, check_accounts, list_accounts, remove_account, remove_alias,
+    set_password, set_quota,
+};
+pub use password::{MAX_PASSWORD_LEN, hash_password};
+
+use file::{Entry, Stamp};
+use parking_lot::{Mutex, RwLock};
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use throttle::Throttle;
 
 /// A credential. Its Debug and Display print nothing of it.
 #[derive(Clone, PartialEq, Eq)]
@@ -41,6 +77,19 @@ impl Secret {
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Drop for Secret {
+    /// Overwrites the credential before its memory is freed.
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 
@@ -110,9 +159,83 @@ pub enum Recipient {
 
 /// The live directory: domains and accounts, reloadable. Cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Directory {}
+pub struct Directory {
+    inner: Arc<Inner>,
+}
 
-#[allow(unused_variables)]
+struct Inner {
+    path: PathBuf,
+    snapshot: RwLock<Arc<Snapshot>>,
+    /// Serializes reloads, so an older read never replaces a newer one.
+    reloading: Mutex<()>,
+    throttle: Throttle,
+    password_checks: AtomicU64,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let snap = self.snapshot.read();
+        f.debug_struct("Directory")
+            .field("path", &self.path)
+            .field("domains", &snap.domains.len())
+            .field("accounts", &snap.accounts.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One loaded version of the accounts file.
+#[derive(Debug, Default)]
+struct Snapshot {
+    domains: HashSet<String>,
+    accounts: HashMap<String, Entry>,
+    /// Alias → primary address.
+    aliases: HashMap<String, String>,
+    /// The file version this was read from; `None` if it did not exist.
+    stamp: Option<Stamp>,
+}
+
+impl Snapshot {
+    fn read(path: &Path, domains: Vec<String>) -> Result<Snapshot, DirectoryError> {
+        let domains: HashSet<String> = domains
+            .into_iter()
+            .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+            .collect();
+        let Some((text, stamp)) = file::read(path)? else {
+            return Ok(Snapshot {
+                domains,
+                ..Snapshot::default()
+            });
+        };
+        let entries = file::parse(path, &text, Some(&domains))?;
+        let mut accounts = HashMap::with_capacity(entries.len());
+        let mut aliases = HashMap::new();
+        for e in entries {
+            for alias in &e.account.aliases {
+                aliases.insert(alias.clone(), e.account.address.clone());
+            }
+            accounts.insert(e.account.address.clone(), e);
+        }
+        Ok(Snapshot {
+            domains,
+            accounts,
+            aliases,
+            stamp: Some(stamp),
+        })
+    }
+
+    /// The primary address mail for a normalized address goes to: exact
+    /// account, exact alias, then the same without a `+tag`.
+    fn resolve(&self, address: &str) -> Option<&str> {
+        let exact = |a: &str| -> Option<&str> {
+            if let Some((primary, _)) = self.accounts.get_key_value(a) {
+                return Some(primary);
+            }
+            self.aliases.get(a).map(String::as_str)
+        };
+        exact(address).or_else(|| exact(&address::without_subaddress(address)?))
+    }
+}
+
 impl Directory {
     /// Loads the accounts file (absent means no accounts).
     pub fn load(
@@ -120,48 +243,155 @@ impl Directory {
         domains: Vec<String>,
         limits: ThrottleLimits,
     ) -> Result<Directory, DirectoryError> {
-        todo!()
+        let snapshot = Snapshot::read(accounts_file, domains)?;
+        Ok(Directory {
+            inner: Arc::new(Inner {
+                path: accounts_file.to_path_buf(),
+                snapshot: RwLock::new(Arc::new(snapshot)),
+                reloading: Mutex::new(()),
+                throttle: Throttle::new(limits),
+                password_checks: AtomicU64::new(0),
+            }),
+        })
     }
 
     /// Re-reads the accounts file (and takes a new domain list). On error the
     /// old contents stay in force.
     pub fn reload(&self, domains: Vec<String>) -> Result<(), DirectoryError> {
-        todo!()
+        let _one_at_a_time = self.inner.reloading.lock();
+        let snapshot = Snapshot::read(&self.inner.path, domains)?;
+        *self.inner.snapshot.write() = Arc::new(snapshot);
+        Ok(())
+    }
+
+    /// The accounts file this directory reads.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The hosted domains, sorted.
+    pub fn domains(&self) -> Vec<String> {
+        let mut d: Vec<String> = self.snapshot().domains.iter().cloned().collect();
+        d.sort();
+        d
+    }
+
+    fn snapshot(&self) -> Arc<Snapshot> {
+        self.inner.snapshot.read().clone()
     }
 
     /// Checks a login. Runs argon2id (CPU-heavy: the async wrapper runs it on
     /// the blocking pool). Unknown users cost the same work as wrong passwords.
+    ///
+    /// The user name is the account's primary address (any case). A throttled
+    /// attempt is refused before argon2 runs; see [`throttle`] for what counts.
     pub async fn authenticate(
         &self,
         username: &str,
         password: &Secret,
         remote: IpAddr,
     ) -> AuthOutcome {
-        todo!()
+        let name = address::normalize(username).ok();
+        let attempt = match self
+            .inner
+            .throttle
+            .begin(remote, name.as_deref(), Instant::now())
+        {
+            Ok(a) => a,
+            Err(retry_after) => return AuthOutcome::Throttled { retry_after },
+        };
+        if password.expose().len() > MAX_PASSWORD_LEN {
+            // No stored password can be this long (hash_password's callers
+            // refuse it), so this reveals nothing about the account.
+            return AuthOutcome::Failed;
+        }
+        let snapshot = self.snapshot();
+        let entry = name.and_then(|n| snapshot.accounts.get(&n)).cloned();
+        let phc = match &entry {
+            Some(e) => e.hash.clone(),
+            None => password::dummy_hash().to_owned(),
+        };
+        let password = password.clone();
+        self.inner.password_checks.fetch_add(1, Ordering::Relaxed);
+        let verified = tokio::task::spawn_blocking(move || password::verify(&phc, &password))
+            .await
+            .unwrap_or(false);
+        match entry {
+            Some(e) if verified => {
+                self.inner.throttle.succeeded(attempt);
+                AuthOutcome::Success(e.account)
+            }
+            _ => AuthOutcome::Failed,
+        }
+    }
+
+    /// How many argon2 password checks this directory has run (a metric; it
+    /// also lets tests see that unknown users cost a check and throttled
+    /// attempts do not).
+    pub fn password_checks(&self) -> u64 {
+        self.inner.password_checks.load(Ordering::Relaxed)
     }
 
     /// Resolves a recipient address (accounts and aliases, any case).
+    ///
+    /// `user+tag@domain` reaches `user@domain` (or the account behind the
+    /// alias `user@domain`) when no account or alias is `user+tag` itself.
     pub fn recipient(&self, address: &str) -> Recipient {
-        todo!()
+        let snap = self.snapshot();
+        let Ok(a) = address::normalize(address) else {
+            // Malformed: still say whether the domain is ours.
+            let domain = address
+                .rsplit_once('@')
+                .map(|(_, d)| d.to_ascii_lowercase());
+            return match domain {
+                Some(d) if snap.domains.contains(&d) => Recipient::UnknownUser,
+                _ => Recipient::NotLocal,
+            };
+        };
+        if !snap.domains.contains(address::domain_of(&a)) {
+            return Recipient::NotLocal;
+        }
+        match snap.resolve(&a) {
+            Some(primary) => Recipient::Local(primary.to_owned()),
+            None => Recipient::UnknownUser,
+        }
     }
 
     /// Whether `account` may send as `address` (its own address or an alias).
+    ///
+    /// Subaddresses of those count too: whoever receives `user+tag` may
+    /// send as it.
     pub fn owns_address(&self, account: &str, address: &str) -> bool {
-        todo!()
+        let (Ok(account), Ok(address)) = (address::normalize(account), address::normalize(address))
+        else {
+            return false;
+        };
+        let snap = self.snapshot();
+        snap.accounts.contains_key(&account) && snap.resolve(&address) == Some(account.as_str())
     }
 
     /// One account by primary address.
     pub fn account(&self, address: &str) -> Option<Account> {
-        todo!()
+        let a = address::normalize(address).ok()?;
+        self.snapshot().accounts.get(&a).map(|e| e.account.clone())
     }
 
     /// Every account, sorted by address.
     pub fn accounts(&self) -> Vec<Account> {
-        todo!()
+        let mut all: Vec<Account> = self
+            .snapshot()
+            .accounts
+            .values()
+            .map(|e| e.account.clone())
+            .collect();
+        all.sort_by(|a, b| a.address.cmp(&b.address));
+        all
     }
 
     /// Whether a domain is hosted.
     pub fn is_local_domain(&self, domain: &str) -> bool {
-        todo!()
+        self.snapshot()
+            .domains
+            .contains(&domain.trim_end_matches('.').to_ascii_lowercase())
     }
 }

@@ -1,0 +1,443 @@
+//! Editing the accounts file for the CLI (`sealpost account ...`).
+//!
+//! Every edit reads the file, checks it, changes the document with toml_edit
+//! (so the operator's comments, order and layout stay), checks the result
+//! as the server would read it, and replaces the file atomically: a temporary
+//! file in the same directory, written, fsynced, renamed over the old one,
+//! then the directory fsynced. A crash leaves the old file or the new one,
+//! never half of either. The file is always mode 0600 because it holds
+//! password hashes. Edits from two CLI processes are serialized with an
+//! exclusive lock on `.NAME.lock` next to the file, so neither loses the
+//! other's change. If the file is a symbolic link, its target is replaced.
+//!
+//! Passwords are hashed before the lock is taken; an empty password and one
+//! longer than [`MAX_PASSWORD_LEN`] are refused.
+
+use crate::address::{self, check_quota, domain_of};
+use crate::file::{self, Entry};
+use crate::password::{MAX_PASSWORD_LEN, hash_password};
+use crate::{Account, DirectoryError, Secret};
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value};
+
+/// Reads and checks an accounts file exactly as the server would, with the
+/// hosted `domains`; returns its accounts sorted by address.
+/// (`sealpost check-config` uses this.)
+pub fn check_accounts(file: &Path, domains: &[String]) -> Result<Vec<Account>, DirectoryError> {
+    let domains = domain_set(domains);
+    let text = file::read(file)?.map(|(t, _)| t).unwrap_or_default();
+    Ok(sorted(file::parse(file, &text, Some(&domains))?))
+}
+
+/// Every account in the file, sorted by address (domains are not checked,
+/// so a file whose domain was dropped from the config can still be listed).
+pub fn list_accounts(file: &Path) -> Result<Vec<Account>, DirectoryError> {
+    let text = file::read(file)?.map(|(t, _)| t).unwrap_or_default();
+    Ok(sorted(file::parse(file, &text, None)?))
+}
+
+fn sorted(entries: Vec<Entry>) -> Vec<Account> {
+    let mut all: Vec<Account> = entries.into_iter().map(|e| e.account).collect();
+    all.sort_by(|a, b| a.address.cmp(&b.address));
+    all
+}
+
+fn domain_set(domains: &[String]) -> HashSet<String> {
+    domains
+        .iter()
+        .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+        .collect()
+}
+
+/// Adds an account with a new argon2id hash of `password`. Refuses a domain
+/// not among `domains`, an address that is an account or alias already, and
+/// an empty password. Creates the file if it does not exist.
+pub fn add_account(
+    file: &Path,
+    domains: &[String],
+    address: &str,
+    password: &Secret,
+) -> Result<(), DirectoryError> {
+    let address = address::normalize_address(address)?;
+    let domains = domain_set(domains);
+    if !domains.contains(domain_of(&address)) {
+        return Err(DirectoryError::Invalid(format!(
+            "domain `{}` is not hosted here (add a [[domain]] to the config first)",
+            domain_of(&address)
+        )));
+    }
+    let hash = hash_checked(password)?;
+    edit(file, Some(&domains), |doc, entries| {
+        if entries.iter().any(|e| e.account.address == address) {
+            return Err(DirectoryError::Exists(address.clone()));
+        }
+        if let Some(owner) = alias_owner(entries, &address) {
+            return Err(DirectoryError::Invalid(format!(
+                "{address} is an alias of {owner}; remove the alias first"
+            )));
+        }
+        let mut table = Table::new();
+        table.insert("address", toml_edit::value(address.as_str()));
+        table.insert("password", toml_edit::value(hash));
+        let tables = doc
+            .entry("account")
+            .or_insert(Item::ArrayOfTables(ArrayOfTables::new()))
+            .as_array_of_tables_mut()
+            .ok_or_else(|| DirectoryError::Invalid("`account` is not [[account]] tables".into()))?;
+        if !tables.is_empty() {
+            table.decor_mut().set_prefix("\n");
+        }
+        tables.push(table);
+        Ok(())
+    })
+}
+
+/// Replaces an account's password hash.
+pub fn set_password(file: &Path, address: &str, password: &Secret) -> Result<(), DirectoryError> {
+    let address = address::normalize_address(address)?;
+    let hash = hash_checked(password)?;
+    edit(file, None, |doc, _| {
+        let table = account_table(doc, &address)?;
+        set_value(table, "password", Value::from(hash));
+        Ok(())
+    })
+}
+
+/// Removes an account (its mail is the store's business). Comments above
+/// it that are separated from it by a blank line stay in the file.
+pub fn remove_account(file: &Path, address: &str) -> Result<(), DirectoryError> {
+    let address = address::normalize_address(address)?;
+    edit(file, None, |doc, _| {
+        let i = position(doc, &address).ok_or_else(|| DirectoryError::NotFound(address.clone()))?;
+        let Some(tables) = doc
+            .get_mut("account")
+            .and_then(Item::as_array_of_tables_mut)
+        else {
+            return Err(DirectoryError::NotFound(address.clone()));
+        };
+        let removed = tables.remove(i);
+        let prefix = removed
+            .decor()
+            .prefix()
+            .and_then(|p| p.as_str())
+            .unwrap_or("");
+        // What is above a blank line belongs to what came before, not to
+        // this account: keep it.
+        let keep = prefix.rfind("\n\n").map_or("", |k| &prefix[..k + 1]);
+        if !keep.trim().is_empty() {
+            if let Some(next) = tables.get_mut(i) {
+                let next_prefix = next
+                    .decor()
+                    .prefix()
+                    .and_then(|p| p.as_str())
+                    .unwrap_or("")
+                    .trim_start_matches('\n')
+                    .to_owned();
+                next.decor_mut()
+                    .set_prefix(format!("{keep}\n{next_prefix}"));
+            } else {
+                let trailing = doc.trailing().as_str().unwrap_or("").to_owned();
+                doc.set_trailing(format!("\n{keep}{trailing}"));
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Sets an account's quota in octets, or removes it (no limit) with `None`.
+pub fn set_quota(file: &Path, address: &str, quota: Option<u64>) -> Result<(), DirectoryError> {
+    let address = address::normalize_address(address)?;
+    if let Some(q) = quota {
+        check_quota(q).map_err(|why| DirectoryError::Invalid(format!("quota {q}: {why}")))?;
+    }
+    edit(file, None, |doc, _| {
+        let table = account_table(doc, &address)?;
+        match quota {
+            // check_quota bounds q at 2^50, well inside i64.
+            Some(q) => set_value(table, "quota", Value::from(q as i64)),
+            None => {
+                table.remove("quota");
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Adds an alias to an account. Refuses a domain not among `domains` and an
+/// alias that is an account's address or another account's alias already.
+pub fn add_alias(
+    file: &Path,
+    domains: &[String],
+    address: &str,
+    alias: &str,
+) -> Result<(), DirectoryError> {
+    let address = address::normalize_address(address)?;
+    let alias = address::normalize_address(alias)?;
+    let domains = domain_set(domains);
+    if !domains.contains(domain_of(&alias)) {
+        return Err(DirectoryError::Invalid(format!(
+            "domain `{}` is not hosted here (add a [[domain]] to the config first)",
+            domain_of(&alias)
+        )));
+    }
+    edit(file, Some(&domains), |doc, entries| {
+        if entries.iter().any(|e| e.account.address == alias) {
+            return Err(DirectoryError::Exists(alias.clone()));
+        }
+        if let Some(owner) = alias_owner(entries, &alias) {
+            return Err(DirectoryError::Invalid(format!(
+                "{alias} is an alias of {owner} already"
+            )));
+        }
+        let table = account_table(doc, &address)?;
+        match table.get_mut("aliases").and_then(Item::as_array_mut) {
+            Some(list) => list.push(alias.as_str()),
+            None => {
+                let mut list = toml_edit::Array::new();
+                list.push(alias.as_str());
+                table.insert("aliases", toml_edit::value(list));
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Removes an alias from an account.
+pub fn remove_alias(file: &Path, address: &str, alias: &str) -> Result<(), DirectoryError> {
+    let address = address::normalize_address(address)?;
+    let alias = address::normalize_address(alias)?;
+    edit(file, None, |doc, _| {
+        let table = account_table(doc, &address)?;
+        let not_found = || DirectoryError::NotFound(format!("alias {alias} of {address}"));
+        let list = table
+            .get_mut("aliases")
+            .and_then(Item::as_array_mut)
+            .ok_or_else(not_found)?;
+        let i = list
+            .iter()
+            .position(|v| {
+                v.as_str()
+                    .and_then(|s| address::normalize(s).ok())
+                    .as_deref()
+                    == Some(alias.as_str())
+            })
+            .ok_or_else(not_found)?;
+        list.remove(i);
+        if list.is_empty() {
+            table.remove("aliases");
+        }
+        Ok(())
+    })
+}
+
+fn hash_checked(password: &Secret) -> Result<String, DirectoryError> {
+    let len = password.expose().len();
+    if len == 0 {
+        return Err(DirectoryError::Invalid("the password is empty".into()));
+    }
+    if len > MAX_PASSWORD_LEN {
+        return Err(DirectoryError::Invalid(format!(
+            "the password is longer than {MAX_PASSWORD_LEN} octets"
+        )));
+    }
+    Ok(hash_password(password))
+}
+
+fn alias_owner<'e>(entries: &'e [Entry], alias: &str) -> Option<&'e str> {
+    entries
+        .iter()
+        .find(|e| e.account.aliases.iter().any(|a| a == alias))
+        .map(|e| e.account.address.as_str())
+}
+
+/// The index of the account with this (normalized) address.
+fn position(doc: &DocumentMut, address: &str) -> Option<usize> {
+    doc.get("account")?
+        .as_array_of_tables()?
+        .iter()
+        .position(|t| {
+            t.get("address")
+                .and_then(Item::as_str)
+                .and_then(|a| address::normalize(a).ok())
+                .as_deref()
+                == Some(address)
+        })
+}
+
+fn account_table<'d>(
+    doc: &'d mut DocumentMut,
+    address: &str,
+) -> Result<&'d mut Table, DirectoryError> {
+    let i = position(doc, address).ok_or_else(|| DirectoryError::NotFound(address.to_owned()))?;
+    doc.get_mut("account")
+        .and_then(Item::as_array_of_tables_mut)
+        .and_then(|t| t.get_mut(i))
+        .ok_or_else(|| DirectoryError::NotFound(address.to_owned()))
+}
+
+/// Sets a value, keeping the spacing and the comment of the one it replaces.
+fn set_value(table: &mut Table, key: &str, new: Value) {
+    match table.get_mut(key).and_then(Item::as_value_mut) {
+        Some(old) => {
+            let decor = old.decor().clone();
+            *old = new;
+            *old.decor_mut() = decor;
+        }
+        None => {
+            table.insert(key, Item::Value(new));
+        }
+    }
+}
+
+/// Read, check, change, check, write: see the module docs.
+fn edit(
+    path: &Path,
+    domains: Option<&HashSet<String>>,
+    change: impl FnOnce(&mut DocumentMut, &[Entry]) -> Result<(), DirectoryError>,
+) -> Result<(), DirectoryError> {
+    let path = &target(path)?;
+    let _lock = lock(path)?;
+    let text = file::read(path)?.map(|(t, _)| t).unwrap_or_default();
+    let entries = file::parse(path, &text, domains)?;
+    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        DirectoryError::Invalid(format!("{}: {}", path.display(), e.message()))
+    })?;
+    change(&mut doc, &entries)?;
+    let new_text = doc.to_string();
+    file::parse(path, &new_text, domains).map_err(|e| {
+        DirectoryError::Invalid(format!(
+            "refusing to write an edit that would not load: {e}"
+        ))
+    })?;
+    write_atomic(path, new_text.as_bytes())
+}
+
+/// The file to replace: the target of a symbolic link, else the path.
+fn target(path: &Path) -> Result<PathBuf, DirectoryError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)
+            .map_err(|e| file::io_error(path, "cannot resolve symbolic link", &e)),
+        _ => Ok(path.to_path_buf()),
+    }
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+fn file_name(path: &Path) -> Result<String, DirectoryError> {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| DirectoryError::Io(format!("{}: not a file name", path.display())))
+}
+
+/// An exclusive lock on `.NAME.lock` beside the file, held while it lives.
+fn lock(path: &Path) -> Result<File, DirectoryError> {
+    let lock_path = parent(path).join(format!(".{}.lock", file_name(path)?));
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&lock_path)
+        .map_err(|e| file::io_error(&lock_path, "cannot open lock file", &e))?;
+    f.lock()
+        .map_err(|e| file::io_error(&lock_path, "cannot lock", &e))?;
+    Ok(f)
+}
+
+/// Replaces `path` with `bytes`: temporary file, fsync, rename, dir fsync.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DirectoryError> {
+    let dir = parent(path);
+    let tmp = dir.join(format!(
+        ".{}.{}.{:016x}.tmp",
+        file_name(path)?,
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    let written = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        // The umask may have taken bits off; 0600 exactly, whatever it is.
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(file::io_error(path, "cannot write accounts file", &e));
+    }
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| file::io_error(dir, "cannot fsync directory", &e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_bad_passwords_before_touching_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("accounts.toml");
+        let d = vec!["example.org".to_string()];
+        let e = add_account(&f, &d, "a@example.org", &Secret::new("")).unwrap_err();
+        assert!(e.to_string().contains("empty"), "{e}");
+        let long = Secret::new("x".repeat(MAX_PASSWORD_LEN + 1));
+        let e = add_account(&f, &d, "a@example.org", &long).unwrap_err();
+        assert!(e.to_string().contains("longer"), "{e}");
+        assert!(!f.exists());
+    }
+
+    #[test]
+    fn atomic_write_leaves_no_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("x.toml");
+        write_atomic(&f, b"one").unwrap();
+        write_atomic(&f, b"two").unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"two");
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["x.toml".to_string()]);
+    }
+
+    #[test]
+    fn failed_write_keeps_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("x.toml");
+        write_atomic(&f, b"old").unwrap();
+        // Renaming a file over a non-empty directory fails.
+        let blocked = dir.path().join("blocked");
+        std::fs::create_dir(&blocked).unwrap();
+        std::fs::write(blocked.join("inside"), b"").unwrap();
+        assert!(write_atomic(&blocked, b"new").is_err());
+        assert_eq!(std::fs::read(&f).unwrap(), b"old");
+        let leftovers = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
+            .count();
+        assert_eq!(leftovers, 0);
+    }
+}

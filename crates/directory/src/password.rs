@@ -1,0 +1,180 @@
+//! Password hashes: argon2id only (RFC 9106), stored as PHC strings.
+//!
+//! New hashes use the argon2 crate's defaults, which are OWASP's minimum
+//! recommendation for argon2id (m = 19 MiB, t = 2, p = 1). Stored hashes may
+//! carry other parameters (an operator raising the cost); verification uses
+//! the parameters in the hash. Anything that is not `$argon2id$v=19$...` is
+//! refused when the accounts file is read: no bcrypt, no SHA-crypt, no
+//! argon2i/argon2d, no plain text.
+//!
+//! An unknown user is checked against a dummy hash made with the same
+//! default parameters, so a login for a name that does not exist costs the
+//! same argon2 work as a wrong password and the two cannot be told apart by
+//! timing.
+
+use crate::Secret;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::LazyLock;
+
+/// Longest password accepted, in octets. Longer ones are refused when set
+/// and fail at login without hashing.
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// Longest PHC string accepted in the accounts file.
+pub(crate) const MAX_PHC_LEN: usize = 512;
+
+/// Highest memory cost (KiB) accepted in a stored hash: 1 GiB. A typo'd
+/// parameter must not make every login allocate the machine's memory.
+const MAX_M_COST: u32 = 1 << 20;
+/// Highest time cost accepted in a stored hash.
+const MAX_T_COST: u32 = 64;
+/// Highest parallelism accepted in a stored hash.
+const MAX_P_COST: u32 = 64;
+
+/// Hashes a password with argon2id and the default (OWASP) parameters and a
+/// fresh random salt, as a PHC string `$argon2id$v=19$m=19456,t=2,p=1$...`.
+///
+/// Callers that take passwords from users refuse empty ones and ones longer
+/// than [`MAX_PASSWORD_LEN`] first (the editing functions do).
+pub fn hash_password(password: &Secret) -> String {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    // Cannot fail: default parameters are valid, the salt is well-formed and
+    // argon2 only refuses passwords longer than 2^32 octets.
+    hasher()
+        .hash_password(password.expose().as_bytes(), &salt)
+        .expect("argon2id with default parameters")
+        .to_string()
+}
+
+fn hasher() -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
+}
+
+/// Checks that a stored hash is an argon2id PHC string we can verify, with
+/// parameters in bounds. The reason is one line.
+pub(crate) fn check_phc(phc: &str) -> Result<(), String> {
+    if phc.len() > MAX_PHC_LEN {
+        return Err(format!("longer than {MAX_PHC_LEN} characters"));
+    }
+    if !phc.starts_with('$') {
+        return Err(
+            "not a PHC hash string: store `sealpost account passwd` output, never a plain password"
+                .into(),
+        );
+    }
+    let parsed =
+        PasswordHash::new(phc).map_err(|e| format!("not a valid PHC hash string ({e})"))?;
+    if parsed.algorithm != Algorithm::Argon2id.ident() {
+        return Err(format!(
+            "hash algorithm `{}` is not accepted: only argon2id",
+            parsed.algorithm
+        ));
+    }
+    if parsed.version != Some(Version::V0x13.into()) {
+        return Err("argon2id hash must be version 19 (v=19)".into());
+    }
+    if parsed.hash.is_none() || parsed.salt.is_none() {
+        return Err("argon2id hash lacks its salt or output".into());
+    }
+    let params = Params::try_from(&parsed).map_err(|e| format!("bad argon2id parameters ({e})"))?;
+    if params.m_cost() > MAX_M_COST || params.t_cost() > MAX_T_COST || params.p_cost() > MAX_P_COST
+    {
+        return Err(format!(
+            "argon2id parameters out of bounds (at most m={MAX_M_COST}, t={MAX_T_COST}, p={MAX_P_COST})"
+        ));
+    }
+    Ok(())
+}
+
+/// Verifies a password against a PHC string (checked by [`check_phc`] when
+/// it was loaded). Runs argon2 once: call it on a blocking thread.
+pub(crate) fn verify(phc: &str, password: &Secret) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    // The parameters come from the hash; the output comparison is constant-time.
+    hasher()
+        .verify_password(password.expose().as_bytes(), &parsed)
+        .is_ok()
+}
+
+/// A hash of a random password nobody knows, with the default parameters:
+/// what an unknown user's login is checked against.
+pub(crate) fn dummy_hash() -> &'static str {
+    static DUMMY: LazyLock<String> = LazyLock::new(|| {
+        use rand::RngCore;
+        let mut random = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut random);
+        let password = Secret::new(
+            random
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
+        );
+        hash_password(&password)
+    });
+    &DUMMY
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip() {
+        let h = hash_password(&Secret::new("correct horse"));
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        check_phc(&h).unwrap();
+        assert!(verify(&h, &Secret::new("correct horse")));
+        assert!(!verify(&h, &Secret::new("correct horsE")));
+        assert!(!verify(&h, &Secret::new("")));
+    }
+
+    #[test]
+    fn salts_differ() {
+        let pw = Secret::new("same");
+        assert_ne!(hash_password(&pw), hash_password(&pw));
+    }
+
+    #[test]
+    fn dummy_is_default_cost_argon2id() {
+        let d = dummy_hash();
+        check_phc(d).unwrap();
+        assert!(d.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    }
+
+    #[test]
+    fn refuses_other_hash_kinds() {
+        let salt = "c29tZXNhbHRzb21lc2FsdA";
+        let out = "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+        for bad in [
+            "secret".to_string(),
+            "".to_string(),
+            "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW".to_string(),
+            "$6$rounds=5000$salt$hash".to_string(),
+            "{SHA512-CRYPT}$6$abc$def".to_string(),
+            format!("$argon2i$v=19$m=19456,t=2,p=1${salt}${out}"),
+            format!("$argon2d$v=19$m=19456,t=2,p=1${salt}${out}"),
+            format!("$argon2id$v=16$m=19456,t=2,p=1${salt}${out}"),
+            format!("$argon2id$v=19$m=19456,t=2,p=1${salt}"),
+            format!("$argon2id$v=19$m=4294967295,t=2,p=1${salt}${out}"),
+            format!("$argon2id$v=19$m=19456,t=1000,p=1${salt}${out}"),
+            format!("$argon2id$v=19$m=19456,t=2,p=1${salt}${}", "A".repeat(600)),
+        ] {
+            assert!(check_phc(&bad).is_err(), "{bad} accepted");
+        }
+        check_phc(&format!("$argon2id$v=19$m=19456,t=2,p=1${salt}${out}")).unwrap();
+    }
+
+    #[test]
+    fn verify_honours_stored_parameters() {
+        let params = Params::new(8, 1, 1, None).unwrap();
+        let cheap = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let h = cheap.hash_password(b"pw", &salt).unwrap().to_string();
+        check_phc(&h).unwrap();
+        assert!(verify(&h, &Secret::new("pw")));
+        assert!(!verify(&h, &Secret::new("pw2")));
+    }
+}
