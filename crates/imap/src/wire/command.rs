@@ -1,0 +1,418 @@
+//! Typed IMAP commands (RFC 9051 section 6, RFC 3501 section 6 and the
+//! extensions sealpost implements), as the parser produces them.
+//!
+//! Mailbox names stay in their wire form ([`MailboxArg`]) here: whether they
+//! are modified UTF-7 or UTF-8 depends on the session (ENABLE UTF8=ACCEPT /
+//! IMAP4rev2), so the session converts them to `sealpost_store::MailboxName`.
+
+use chrono::NaiveDate;
+use sealpost_directory::Secret;
+use std::fmt;
+
+/// A command tag (RFC 9051 `tag`): 1-64 ASTRING-CHARs other than `+`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tag(String);
+
+/// Longest tag accepted.
+pub const MAX_TAG: usize = 64;
+
+impl Tag {
+    /// Validates a tag.
+    pub fn new(s: &str) -> Option<Tag> {
+        if s.is_empty() || s.len() > MAX_TAG || !s.bytes().all(|b| is_astring_char(b) && b != b'+')
+        {
+            return None;
+        }
+        Some(Tag(s.to_string()))
+    }
+
+    /// The tag's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// RFC 9051 `ATOM-CHAR`.
+pub fn is_atom_char(b: u8) -> bool {
+    b > 0x20 && b < 0x7f && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+}
+
+/// RFC 9051 `ASTRING-CHAR` (atom chars plus `]`).
+pub fn is_astring_char(b: u8) -> bool {
+    is_atom_char(b) || b == b']'
+}
+
+/// A mailbox name as sent (modified UTF-7 or UTF-8, not yet validated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxArg(pub String);
+
+/// One end of a sequence range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeqBound {
+    /// A number.
+    Num(u32),
+    /// `*`: the largest number in use.
+    Star,
+}
+
+/// A sequence set (RFC 9051 `sequence-set`): ranges, each inclusive, in either order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SequenceSet(pub Vec<(SeqBound, SeqBound)>);
+
+impl SequenceSet {
+    /// Whether `n` is in the set, `star` being the value of `*`.
+    pub fn contains(&self, n: u32, star: u32) -> bool {
+        let v = |b: SeqBound| match b {
+            SeqBound::Num(x) => x,
+            SeqBound::Star => star,
+        };
+        self.0.iter().any(|&(a, b)| {
+            let (lo, hi) = (v(a).min(v(b)), v(a).max(v(b)));
+            n >= lo && n <= hi
+        })
+    }
+}
+
+/// `CREATE ... (USE (\Sent))` etc. (RFC 6154 section 3) and other options.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CreateOptions {
+    /// Requested special-use attributes, as sent (e.g. `\Sent`).
+    pub special_use: Vec<String>,
+}
+
+/// SELECT/EXAMINE parameters (RFC 7162).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SelectOptions {
+    /// `(CONDSTORE)`.
+    pub condstore: bool,
+    /// `(QRESYNC (uidvalidity modseq [known-uids [seq-match]]))`.
+    pub qresync: Option<QresyncParams>,
+}
+
+/// The QRESYNC select parameter (RFC 7162 section 3.2.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QresyncParams {
+    /// UIDVALIDITY the client knows.
+    pub uid_validity: u32,
+    /// The last modseq it knows.
+    pub modseq: u64,
+    /// UIDs it knows, if given.
+    pub known_uids: Option<SequenceSet>,
+}
+
+/// LIST selection and return options (RFC 5258, RFC 5819, RFC 6154).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListOptions {
+    /// `SUBSCRIBED` selection option.
+    pub subscribed: bool,
+    /// `RECURSIVEMATCH`.
+    pub recursive_match: bool,
+    /// `SPECIAL-USE` selection option.
+    pub special_use: bool,
+    /// RETURN (SUBSCRIBED).
+    pub return_subscribed: bool,
+    /// RETURN (CHILDREN).
+    pub return_children: bool,
+    /// RETURN (SPECIAL-USE).
+    pub return_special_use: bool,
+    /// RETURN (STATUS (...)).
+    pub return_status: Option<Vec<StatusItem>>,
+    /// Whether the extended syntax was used at all.
+    pub extended: bool,
+}
+
+/// A STATUS data item (RFC 9051 6.3.11, RFC 7162, RFC 8438).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusItem {
+    /// MESSAGES.
+    Messages,
+    /// UIDNEXT.
+    UidNext,
+    /// UIDVALIDITY.
+    UidValidity,
+    /// UNSEEN.
+    Unseen,
+    /// DELETED.
+    Deleted,
+    /// SIZE (RFC 8438).
+    Size,
+    /// RECENT (rev1).
+    Recent,
+    /// HIGHESTMODSEQ (RFC 7162).
+    HighestModSeq,
+}
+
+/// How STORE changes flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreOp {
+    /// `FLAGS`.
+    Replace,
+    /// `+FLAGS`.
+    Add,
+    /// `-FLAGS`.
+    Remove,
+}
+
+/// A section of a message (RFC 9051 `section`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// Part numbers, empty for the whole message.
+    pub part: Vec<u32>,
+    /// What of the part.
+    pub text: SectionKind,
+}
+
+/// The `section-text` / `section-msgtext` of a section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SectionKind {
+    /// The whole part (`BODY[]`, `BODY[1]`).
+    Full,
+    /// `HEADER`.
+    Header,
+    /// `HEADER.FIELDS (...)`.
+    HeaderFields(Vec<String>),
+    /// `HEADER.FIELDS.NOT (...)`.
+    HeaderFieldsNot(Vec<String>),
+    /// `TEXT`.
+    Text,
+    /// `MIME`.
+    Mime,
+}
+
+/// A FETCH data item (RFC 9051 6.4.5 and extensions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchAtt {
+    /// ENVELOPE.
+    Envelope,
+    /// FLAGS.
+    Flags,
+    /// INTERNALDATE.
+    InternalDate,
+    /// RFC822 (rev1).
+    Rfc822,
+    /// RFC822.HEADER.
+    Rfc822Header,
+    /// RFC822.SIZE.
+    Rfc822Size,
+    /// RFC822.TEXT.
+    Rfc822Text,
+    /// BODY (non-extensible structure).
+    Body,
+    /// BODYSTRUCTURE.
+    BodyStructure,
+    /// UID.
+    Uid,
+    /// BODY[section]<partial> or BODY.PEEK[...].
+    BodySection {
+        /// BODY.PEEK: do not set `\Seen`.
+        peek: bool,
+        /// The section.
+        section: Section,
+        /// `<offset.count>`.
+        partial: Option<(u32, u32)>,
+    },
+    /// BINARY[part]<partial> or BINARY.PEEK (RFC 3516).
+    Binary {
+        /// BINARY.PEEK.
+        peek: bool,
+        /// Part numbers.
+        part: Vec<u32>,
+        /// `<offset.count>`.
+        partial: Option<(u32, u32)>,
+    },
+    /// BINARY.SIZE[part].
+    BinarySize(Vec<u32>),
+    /// MODSEQ (RFC 7162).
+    ModSeq,
+    /// SAVEDATE (RFC 8514).
+    SaveDate,
+    /// PREVIEW (RFC 8970), LAZY or not.
+    Preview,
+}
+
+/// FETCH modifiers (RFC 7162).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FetchModifiers {
+    /// CHANGEDSINCE.
+    pub changed_since: Option<u64>,
+    /// VANISHED (UID FETCH only, with QRESYNC).
+    pub vanished: bool,
+}
+
+/// A date as in SEARCH (`date`).
+pub type Date = NaiveDate;
+
+/// A SEARCH key (RFC 9051 6.4.4, RFC 7162, RFC 5032, RFC 8514).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum SearchKey {
+    All,
+    Answered,
+    Bcc(String),
+    Before(Date),
+    Body(String),
+    Cc(String),
+    Deleted,
+    Draft,
+    Flagged,
+    From(String),
+    Header(String, String),
+    Keyword(String),
+    Larger(u32),
+    New,
+    Not(Box<SearchKey>),
+    Old,
+    On(Date),
+    Or(Box<SearchKey>, Box<SearchKey>),
+    Recent,
+    Seen,
+    SentBefore(Date),
+    SentOn(Date),
+    SentSince(Date),
+    Since(Date),
+    Smaller(u32),
+    Subject(String),
+    Text(String),
+    To(String),
+    Uid(SequenceSet),
+    Unanswered,
+    Undeleted,
+    Undraft,
+    Unflagged,
+    Unkeyword(String),
+    Unseen,
+    SequenceSet(SequenceSet),
+    And(Vec<SearchKey>),
+    ModSeq(u64),
+    Older(u32),
+    Younger(u32),
+    SaveDateBefore(Date),
+    SaveDateOn(Date),
+    SaveDateSince(Date),
+    SaveDateSupported,
+}
+
+/// ESEARCH return options (RFC 4731).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SearchReturn {
+    /// Whether `RETURN (...)` was given at all (answer with ESEARCH).
+    pub extended: bool,
+    /// MIN.
+    pub min: bool,
+    /// MAX.
+    pub max: bool,
+    /// ALL.
+    pub all: bool,
+    /// COUNT.
+    pub count: bool,
+}
+
+/// A command's verb and arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum CommandKind {
+    Capability,
+    Noop,
+    Logout,
+    StartTls,
+    Login {
+        user: String,
+        password: Secret,
+    },
+    Authenticate {
+        mechanism: String,
+        /// SASL-IR initial response, still base64 (`=` for empty).
+        initial: Option<String>,
+    },
+    Enable(Vec<String>),
+    Id(Option<Vec<(String, Option<String>)>>),
+    Namespace,
+    Select {
+        mailbox: MailboxArg,
+        options: SelectOptions,
+        read_only: bool,
+    },
+    Create {
+        mailbox: MailboxArg,
+        options: CreateOptions,
+    },
+    Delete(MailboxArg),
+    Rename {
+        from: MailboxArg,
+        to: MailboxArg,
+    },
+    Subscribe(MailboxArg),
+    Unsubscribe(MailboxArg),
+    List {
+        reference: MailboxArg,
+        patterns: Vec<MailboxArg>,
+        options: ListOptions,
+    },
+    Lsub {
+        reference: MailboxArg,
+        pattern: MailboxArg,
+    },
+    Status {
+        mailbox: MailboxArg,
+        items: Vec<StatusItem>,
+    },
+    Append {
+        mailbox: MailboxArg,
+        flags: Vec<String>,
+        date: Option<i64>,
+        message: Vec<u8>,
+    },
+    Idle,
+    Check,
+    Close,
+    Unselect,
+    Expunge {
+        uids: Option<SequenceSet>,
+    },
+    Search {
+        uid: bool,
+        ret: SearchReturn,
+        key: SearchKey,
+    },
+    Fetch {
+        uid: bool,
+        set: SequenceSet,
+        items: Vec<FetchAtt>,
+        modifiers: FetchModifiers,
+    },
+    Store {
+        uid: bool,
+        set: SequenceSet,
+        op: StoreOp,
+        silent: bool,
+        flags: Vec<String>,
+        unchanged_since: Option<u64>,
+    },
+    Copy {
+        uid: bool,
+        set: SequenceSet,
+        mailbox: MailboxArg,
+    },
+    Move {
+        uid: bool,
+        set: SequenceSet,
+        mailbox: MailboxArg,
+    },
+    GetQuota(String),
+    GetQuotaRoot(MailboxArg),
+}
+
+/// A parsed command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    /// Its tag.
+    pub tag: Tag,
+    /// What it asks.
+    pub kind: CommandKind,
+}

@@ -1,0 +1,9 @@
+//! The sans-IO wire layer: framing ([`framer`]), parsing ([`parser`]) into
+//! typed commands ([`command`]), serializing responses ([`response`]) and
+//! modified UTF-7 mailbox names ([`mutf7`]). No tokio, no store.
+
+pub mod command;
+pub mod framer;
+pub mod mutf7;
+pub mod parser;
+pub mod response;

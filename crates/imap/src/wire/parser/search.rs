@@ -1,0 +1,172 @@
+//! SEARCH arguments (RFC 9051 6.4.4, RFC 4731 ESEARCH RETURN options,
+//! RFC 5032 WITHIN, RFC 7162 MODSEQ, RFC 8514 SAVEDATE).
+
+use super::{BodyError, Cursor, R};
+use crate::wire::command::*;
+
+/// Deepest nesting of parentheses, NOT and OR in one SEARCH.
+pub const MAX_SEARCH_DEPTH: usize = 32;
+/// Most keys in one SEARCH (all levels together).
+const MAX_SEARCH_KEYS: usize = 1000;
+
+pub(super) fn search(c: &mut Cursor, uid: bool) -> Result<CommandKind, BodyError> {
+    c.sp()?;
+    let mut ret = SearchReturn::default();
+    if c.keyword("RETURN") {
+        c.sp()?;
+        c.expect(b'(', "expected (")?;
+        ret.extended = true;
+        while !c.eat(b')') {
+            c.eat(b' ');
+            let a = c.atom()?.to_ascii_uppercase();
+            match a.as_str() {
+                "MIN" => ret.min = true,
+                "MAX" => ret.max = true,
+                "ALL" => ret.all = true,
+                "COUNT" => ret.count = true,
+                _ => return Err("unknown SEARCH return option".into()),
+            }
+        }
+        if !(ret.min || ret.max || ret.count) {
+            ret.all = true;
+        }
+        c.sp()?;
+    }
+    if c.keyword("CHARSET") {
+        c.sp()?;
+        let cs = c.astring_utf8()?;
+        if !cs.eq_ignore_ascii_case("UTF-8") && !cs.eq_ignore_ascii_case("US-ASCII") {
+            return Err(BodyError::BadCharset);
+        }
+        c.sp()?;
+    }
+    let mut count = 0;
+    let mut keys = vec![key(c, 0, &mut count)?];
+    while c.eat(b' ') {
+        keys.push(key(c, 0, &mut count)?);
+    }
+    let key = if keys.len() == 1 {
+        keys.pop().unwrap_or(SearchKey::All)
+    } else {
+        SearchKey::And(keys)
+    };
+    Ok(CommandKind::Search { uid, ret, key })
+}
+
+fn text(c: &mut Cursor) -> R<String> {
+    c.sp()?;
+    c.astring_utf8()
+}
+
+fn date(c: &mut Cursor) -> R<Date> {
+    c.sp()?;
+    c.date()
+}
+
+fn num(c: &mut Cursor) -> R<u32> {
+    c.sp()?;
+    c.number()
+}
+
+fn key(c: &mut Cursor, depth: usize, count: &mut usize) -> R<SearchKey> {
+    if depth > MAX_SEARCH_DEPTH {
+        return Err("search too deeply nested");
+    }
+    *count += 1;
+    if *count > MAX_SEARCH_KEYS {
+        return Err("too many search keys");
+    }
+    use SearchKey as S;
+    if c.eat(b'(') {
+        let mut keys = vec![key(c, depth + 1, count)?];
+        while c.eat(b' ') {
+            keys.push(key(c, depth + 1, count)?);
+        }
+        c.expect(b')', "expected )")?;
+        return Ok(if keys.len() == 1 {
+            keys.pop().unwrap_or(S::All)
+        } else {
+            S::And(keys)
+        });
+    }
+    if c.peek().is_some_and(|b| b.is_ascii_digit() || b == b'*') {
+        return Ok(S::SequenceSet(c.sequence_set()?));
+    }
+    let name = c.atom()?.to_ascii_uppercase();
+    Ok(match name.as_str() {
+        "ALL" => S::All,
+        "ANSWERED" => S::Answered,
+        "BCC" => S::Bcc(text(c)?),
+        "BEFORE" => S::Before(date(c)?),
+        "BODY" => S::Body(text(c)?),
+        "CC" => S::Cc(text(c)?),
+        "DELETED" => S::Deleted,
+        "DRAFT" => S::Draft,
+        "FLAGGED" => S::Flagged,
+        "FROM" => S::From(text(c)?),
+        "HEADER" => {
+            let name = text(c)?;
+            S::Header(name, text(c)?)
+        }
+        "KEYWORD" => {
+            c.sp()?;
+            S::Keyword(c.atom()?.to_string())
+        }
+        "LARGER" => S::Larger(num(c)?),
+        "NEW" => S::New,
+        "NOT" => {
+            c.sp()?;
+            S::Not(Box::new(key(c, depth + 1, count)?))
+        }
+        "OLD" => S::Old,
+        "ON" => S::On(date(c)?),
+        "OR" => {
+            c.sp()?;
+            let a = key(c, depth + 1, count)?;
+            c.sp()?;
+            let b = key(c, depth + 1, count)?;
+            S::Or(Box::new(a), Box::new(b))
+        }
+        "RECENT" => S::Recent,
+        "SEEN" => S::Seen,
+        "SENTBEFORE" => S::SentBefore(date(c)?),
+        "SENTON" => S::SentOn(date(c)?),
+        "SENTSINCE" => S::SentSince(date(c)?),
+        "SINCE" => S::Since(date(c)?),
+        "SMALLER" => S::Smaller(num(c)?),
+        "SUBJECT" => S::Subject(text(c)?),
+        "TEXT" => S::Text(text(c)?),
+        "TO" => S::To(text(c)?),
+        "UID" => {
+            c.sp()?;
+            S::Uid(c.sequence_set()?)
+        }
+        "UNANSWERED" => S::Unanswered,
+        "UNDELETED" => S::Undeleted,
+        "UNDRAFT" => S::Undraft,
+        "UNFLAGGED" => S::Unflagged,
+        "UNKEYWORD" => {
+            c.sp()?;
+            S::Unkeyword(c.atom()?.to_string())
+        }
+        "UNSEEN" => S::Unseen,
+        "MODSEQ" => {
+            c.sp()?;
+            // Optional entry name and type (RFC 7162 3.1.5): accepted, ignored.
+            if c.peek() == Some(b'"') {
+                c.quoted()?;
+                c.sp()?;
+                c.atom()?;
+                c.sp()?;
+            }
+            S::ModSeq(c.number64()?)
+        }
+        "OLDER" => S::Older(num(c)?),
+        "YOUNGER" => S::Younger(num(c)?),
+        "SAVEDBEFORE" => S::SaveDateBefore(date(c)?),
+        "SAVEDON" => S::SaveDateOn(date(c)?),
+        "SAVEDSINCE" => S::SaveDateSince(date(c)?),
+        "SAVEDATESUPPORTED" => S::SaveDateSupported,
+        _ => return Err("unknown search key"),
+    })
+}

@@ -1,0 +1,258 @@
+//! Parser table tests: valid commands, their typed form, and refusals.
+
+use super::*;
+
+fn ok(input: &str) -> CommandKind {
+    match parse_command(input.as_bytes()) {
+        Ok(c) => c.kind,
+        Err(e) => panic!("{input:?}: {e:?}"),
+    }
+}
+
+fn bad(input: &[u8]) -> ParseError {
+    match parse_command(input) {
+        Ok(c) => panic!("{input:?} parsed as {c:?}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn simple_commands_any_case() {
+    assert_eq!(ok("a noop\r\n"), CommandKind::Noop);
+    assert_eq!(ok("A1 CAPABILITY\r\n"), CommandKind::Capability);
+    assert_eq!(ok("x LoGoUt\r\n"), CommandKind::Logout);
+    assert_eq!(ok("x IDLE\r\n"), CommandKind::Idle);
+}
+
+#[test]
+fn login_with_quoted_and_literal() {
+    let CommandKind::Login { user, password } = ok("a LOGIN \"al\\\"ice\" {3}\r\np w\r\n") else {
+        panic!()
+    };
+    assert_eq!(user, "al\"ice");
+    assert_eq!(password.expose(), "p w");
+}
+
+#[test]
+fn password_never_prints() {
+    let c = parse_command(b"a LOGIN alice hunter2\r\n").unwrap();
+    assert!(!format!("{c:?}").contains("hunter2"));
+}
+
+#[test]
+fn authenticate_with_initial_response() {
+    assert_eq!(
+        ok("a AUTHENTICATE plain AGFsaWNlAHB3\r\n"),
+        CommandKind::Authenticate {
+            mechanism: "PLAIN".into(),
+            initial: Some("AGFsaWNlAHB3".into())
+        }
+    );
+    assert_eq!(
+        ok("a AUTHENTICATE PLAIN =\r\n"),
+        CommandKind::Authenticate {
+            mechanism: "PLAIN".into(),
+            initial: Some("=".into())
+        }
+    );
+}
+
+#[test]
+fn select_with_qresync() {
+    let CommandKind::Select {
+        mailbox, options, ..
+    } = ok("a SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))\r\n")
+    else {
+        panic!()
+    };
+    assert_eq!(mailbox.0, "INBOX");
+    let q = options.qresync.unwrap();
+    assert_eq!((q.uid_validity, q.modseq), (67890007, 20050715194045000));
+    assert!(q.known_uids.unwrap().contains(300, 1000));
+}
+
+#[test]
+fn list_extended() {
+    let CommandKind::List {
+        patterns, options, ..
+    } = ok("a LIST (SUBSCRIBED) \"\" (\"*\" %) RETURN (CHILDREN STATUS (MESSAGES UNSEEN))\r\n")
+    else {
+        panic!()
+    };
+    assert_eq!(patterns.len(), 2);
+    assert!(options.subscribed && options.return_children);
+    assert_eq!(
+        options.return_status,
+        Some(vec![StatusItem::Messages, StatusItem::Unseen])
+    );
+}
+
+#[test]
+fn append_with_flags_date_and_literal() {
+    let CommandKind::Append {
+        mailbox,
+        flags,
+        date,
+        message,
+    } = ok("a APPEND Drafts (\\Seen $Work) \"05-Jan-2024 10:00:00 +0100\" {5+}\r\nhello\r\n")
+    else {
+        panic!()
+    };
+    assert_eq!(mailbox.0, "Drafts");
+    assert_eq!(flags, vec!["\\Seen", "$Work"]);
+    assert_eq!(date, Some(1704445200));
+    assert_eq!(message, b"hello");
+}
+
+#[test]
+fn fetch_items() {
+    let CommandKind::Fetch { uid, items, .. } = ok(
+        "a UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (From Subject)] BODY[1.2.MIME]<0.100> BINARY[1] BINARY.SIZE[2] RFC822.SIZE)\r\n",
+    ) else {
+        panic!()
+    };
+    assert!(uid);
+    assert_eq!(items.len(), 6);
+    assert_eq!(
+        items[1],
+        FetchAtt::BodySection {
+            peek: true,
+            section: Section {
+                part: vec![],
+                text: SectionKind::HeaderFields(vec!["From".into(), "Subject".into()])
+            },
+            partial: None
+        }
+    );
+    assert_eq!(
+        items[2],
+        FetchAtt::BodySection {
+            peek: false,
+            section: Section {
+                part: vec![1, 2],
+                text: SectionKind::Mime
+            },
+            partial: Some((0, 100))
+        }
+    );
+    assert!(
+        matches!(ok("a FETCH 1 FAST\r\n"), CommandKind::Fetch { items, .. } if items.len() == 3)
+    );
+    assert!(matches!(
+        ok("a FETCH 1 BODY[]\r\n"),
+        CommandKind::Fetch { .. }
+    ));
+}
+
+#[test]
+fn fetch_changedsince() {
+    let CommandKind::Fetch { modifiers, .. } =
+        ok("a UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345 VANISHED)\r\n")
+    else {
+        panic!()
+    };
+    assert_eq!(modifiers.changed_since, Some(12345));
+    assert!(modifiers.vanished);
+    bad(b"a FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)\r\n");
+}
+
+#[test]
+fn store_forms() {
+    assert_eq!(
+        ok("a STORE 1:3 +FLAGS.SILENT (\\Deleted)\r\n"),
+        CommandKind::Store {
+            uid: false,
+            set: SequenceSet(vec![(SeqBound::Num(1), SeqBound::Num(3))]),
+            op: StoreOp::Add,
+            silent: true,
+            flags: vec!["\\Deleted".into()],
+            unchanged_since: None
+        }
+    );
+    let CommandKind::Store {
+        unchanged_since,
+        flags,
+        ..
+    } = ok("a UID STORE 5 (UNCHANGEDSINCE 7) FLAGS \\Seen foo\r\n")
+    else {
+        panic!()
+    };
+    assert_eq!(unchanged_since, Some(7));
+    assert_eq!(flags, vec!["\\Seen", "foo"]);
+}
+
+#[test]
+fn search_keys() {
+    let CommandKind::Search { key, ret, .. } = ok(
+        "a SEARCH RETURN (MIN COUNT) CHARSET UTF-8 OR FROM alice (SINCE 1-Feb-2024 NOT SEEN) UID 1:5 LARGER 10\r\n",
+    ) else {
+        panic!()
+    };
+    assert!(ret.extended && ret.min && ret.count && !ret.all);
+    let SearchKey::And(keys) = key else { panic!() };
+    assert_eq!(keys.len(), 3);
+    assert!(matches!(&keys[0], SearchKey::Or(..)));
+    assert_eq!(keys[2], SearchKey::Larger(10));
+}
+
+#[test]
+fn search_bad_charset_is_its_own_error() {
+    assert_eq!(
+        bad(b"a SEARCH CHARSET KOI8-R ALL\r\n").kind,
+        ParseErrorKind::BadCharset
+    );
+}
+
+#[test]
+fn search_depth_is_bounded() {
+    let mut s = b"a SEARCH ".to_vec();
+    s.extend(std::iter::repeat_n(b'(', 10_000));
+    s.extend_from_slice(b"ALL");
+    s.extend(std::iter::repeat_n(b')', 10_000));
+    s.extend_from_slice(b"\r\n");
+    assert_eq!(bad(&s).kind, ParseErrorKind::Syntax);
+    let mut s = b"a SEARCH".to_vec();
+    for _ in 0..10_000 {
+        s.extend_from_slice(b" NOT");
+    }
+    s.extend_from_slice(b" ALL\r\n");
+    assert_eq!(bad(&s).kind, ParseErrorKind::Syntax);
+}
+
+#[test]
+fn errors_keep_the_tag_when_they_can() {
+    assert_eq!(bad(b"a1 FROB\r\n").kind, ParseErrorKind::UnknownCommand);
+    assert_eq!(bad(b"a1 FROB\r\n").tag.unwrap().as_str(), "a1");
+    assert_eq!(bad(b"a1 SELECT\r\n").tag.unwrap().as_str(), "a1");
+    assert!(bad(b"\r\n").tag.is_none());
+    assert!(bad(b"+ NOOP\r\n").tag.is_none());
+    assert!(bad(b"a\xff NOOP\r\n").tag.is_none());
+}
+
+#[test]
+fn refusals() {
+    for input in [
+        &b"a NOOP extra\r\n"[..],
+        b"a SELECT \"unterminated\r\n",
+        b"a LOGIN {10}\r\nshort\r\n",
+        b"a FETCH 0 FLAGS\r\n",
+        b"a FETCH 1 (FLAGS\r\n",
+        b"a FETCH 99999999999 FLAGS\r\n",
+        b"a STORE 1 FLAGS\r\n",
+        b"a SEARCH BEFORE 31-Feb-2024\r\n",
+        b"a APPEND INBOX \"bad date\" {1+}\r\nx\r\n",
+        b"a SELECT \"a\x00b\"\r\n",
+        b"a ENABLE\r\n",
+        b"a UID FROB 1\r\n",
+    ] {
+        bad(input);
+    }
+}
+
+#[test]
+fn no_input_prefix_panics() {
+    let input = b"a UID FETCH 1:*,3 (BODY.PEEK[1.HEADER.FIELDS.NOT (A B)]<1.2> BINARY.PEEK[1]) (CHANGEDSINCE 3)\r\n";
+    for end in 0..input.len() {
+        let _ = parse_command(&input[..end]);
+    }
+}
