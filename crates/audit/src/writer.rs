@@ -48,7 +48,14 @@ impl AuditLog {
             path: path.to_path_buf(),
             message: e.to_string(),
         };
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| io(dir, e))?;
+        }
         let path = dir.join("events.jsonl");
         let next_seq = match File::open(&path) {
             Ok(f) => BufReader::new(f)
@@ -59,7 +66,9 @@ impl AuditLog {
                 .map_or(0, |r| r.seq + 1),
             Err(_) => 0,
         };
+        use std::os::unix::fs::OpenOptionsExt;
         let file = OpenOptions::new()
+            .mode(0o600)
             .create(true)
             .append(true)
             .open(&path)

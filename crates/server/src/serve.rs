@@ -1,0 +1,306 @@
+//! `sealpost serve`: wiring of config, TLS, store, directory, audit log,
+//! listeners, admin socket and signals.
+//!
+//! Start-up order is chosen so a failure changes nothing in data_dir: the
+//! config is validated, the certificate loaded (or generated at its own
+//! path), the accounts file read and every listener bound before the store
+//! is opened. SIGHUP reloads certificates and accounts; SIGTERM and Ctrl-C
+//! stop accepting, let sessions say their protocol's goodbye, wait for
+//! in-flight writes (bounded), and exit 0.
+
+use crate::{Failure, admin};
+use sealpost_audit::{AuditLog, Event};
+use sealpost_config::Config;
+use sealpost_directory::{Directory, ThrottleLimits};
+use sealpost_net::{
+    CancellationToken, Conn, ConnLimiter, Handler, ListenerKind, TaskTracker, TlsManager,
+    serve_listener,
+};
+use sealpost_store::{Store, StoreError, StoreOptions};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+
+/// How long shutdown waits for sessions to finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Every (listener, address) pair of the config.
+pub fn listeners(config: &Config) -> Vec<(ListenerKind, SocketAddr)> {
+    let l = &config.listen;
+    let mut out = Vec::new();
+    for (kind, addrs) in [
+        (ListenerKind::Imap, &l.imap),
+        (ListenerKind::Imaps, &l.imaps),
+        (ListenerKind::Pop3, &l.pop3),
+        (ListenerKind::Pop3s, &l.pop3s),
+        (ListenerKind::Smtp, &l.smtp),
+        (ListenerKind::Submission, &l.submission),
+        (ListenerKind::Submissions, &l.submissions),
+    ] {
+        out.extend(addrs.iter().map(|a| (kind, *a)));
+    }
+    out
+}
+
+fn domains(config: &Config) -> Vec<String> {
+    config.domains.iter().map(|d| d.name.clone()).collect()
+}
+
+fn throttle(config: &Config) -> ThrottleLimits {
+    ThrottleLimits {
+        per_ip: config.limits.auth_failures_per_ip,
+        per_account: config.limits.auth_failures_per_account,
+        window: Duration::from_secs(15 * 60),
+    }
+}
+
+/// Loads the accounts file named by the config.
+pub fn load_directory(config: &Config) -> Result<Directory, Failure> {
+    Directory::load(&config.server.accounts, domains(config), throttle(config))
+        .map_err(Failure::config)
+}
+
+/// Opens the store with the IMAP summarizer, with one-line errors.
+pub fn open_store(config: &Config) -> Result<Store, Failure> {
+    Store::open(StoreOptions {
+        data_dir: config.server.data_dir.clone(),
+        master_key: config.server.master_key.clone(),
+        summarizer: summarizer(),
+    })
+    .map_err(|e| match e {
+        StoreError::Locked(p) => Failure::runtime(format!(
+            "data_dir {} is in use by another sealpost process",
+            p.display()
+        )),
+        other => Failure::runtime(other),
+    })
+}
+
+fn summarizer() -> Arc<dyn sealpost_store::Summarizer> {
+    Arc::new(sealpost_store::NoSummary)
+}
+
+/// Creates store accounts for every configured account and applies quotas.
+pub fn sync_accounts(store: &Store, directory: &Directory) -> Result<(), Failure> {
+    for account in directory.accounts() {
+        let id = store
+            .ensure_account(&account.address)
+            .map_err(|e| Failure::runtime(format!("account {}: {e}", account.address)))?;
+        store.set_quota(id, account.quota);
+    }
+    Ok(())
+}
+
+/// The shared pieces every protocol and the admin socket use.
+#[derive(Clone)]
+pub struct Services {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub directory: Directory,
+    pub audit: AuditLog,
+    pub tls: TlsManager,
+}
+
+impl Services {
+    /// Reloads accounts (and certificates); returns a one-line summary or error.
+    pub fn reload(&self) -> Result<String, String> {
+        let mut problems = Vec::new();
+        if let Err(e) = self.tls.reload() {
+            problems.push(format!("certificate not reloaded: {e}"));
+        }
+        match self.directory.reload(domains(&self.config)) {
+            Ok(()) => {
+                if let Err(f) = sync_accounts(&self.store, &self.directory) {
+                    problems.push(f.message);
+                }
+            }
+            Err(e) => problems.push(format!("accounts not reloaded: {e}")),
+        }
+        let ok = problems.is_empty();
+        self.audit.record(Event::ConfigReloaded {
+            ok,
+            error: (!ok).then(|| problems.join("; ")),
+        });
+        if ok {
+            tracing::info!("reloaded certificates and accounts");
+            Ok(format!(
+                "reloaded ({} accounts)",
+                self.directory.accounts().len()
+            ))
+        } else {
+            tracing::warn!(problems = %problems.join("; "), "reload incomplete");
+            Err(problems.join("; "))
+        }
+    }
+}
+
+pub fn run(path: &Path) -> Result<(), Failure> {
+    let config = crate::load_config(path)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SEALPOST_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("sealpost")
+        .build()
+        .map_err(Failure::runtime)?;
+    rt.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> Result<(), Failure> {
+    let config = Arc::new(config);
+    let (tls, generated) =
+        TlsManager::load_or_generate(&config.tls.cert, &config.tls.key, &config.server.hostname)
+            .map_err(Failure::config)?;
+    if generated {
+        tracing::info!(
+            cert = %config.tls.cert.display(),
+            key = %config.tls.key.display(),
+            hostname = %config.server.hostname,
+            "generated a self-signed certificate (key mode 0600)"
+        );
+    }
+    let directory = load_directory(&config)?;
+
+    let mut bound = Vec::new();
+    for (kind, addr) in listeners(&config) {
+        let listener = TcpListener::bind(addr).await.map_err(|e| {
+            Failure::runtime(format!("cannot listen on {} {addr}: {e}", kind.name()))
+        })?;
+        bound.push((kind, listener));
+    }
+
+    let store = open_store(&config)?;
+    let audit = AuditLog::open(&config.server.data_dir.join("audit")).map_err(Failure::runtime)?;
+    sync_accounts(&store, &directory)?;
+    let services = Services {
+        config: config.clone(),
+        store,
+        directory: directory.clone(),
+        audit: audit.clone(),
+        tls: tls.clone(),
+    };
+
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let limiter = ConnLimiter::new(
+        config.limits.max_connections,
+        config.limits.max_connections_per_ip,
+    );
+    let handshake = Duration::from_secs(config.limits.tls_handshake_timeout_secs);
+
+    let admin_socket = config.admin_socket();
+    let admin_task = admin::serve(&admin_socket, services.clone(), shutdown.clone())
+        .await
+        .map_err(|e| {
+            Failure::runtime(format!(
+                "cannot open admin socket {}: {e}",
+                admin_socket.display()
+            ))
+        })?;
+
+    let placeholder = Arc::new(Placeholder {
+        hostname: config.server.hostname.clone(),
+    });
+    for (kind, listener) in bound {
+        let addr = listener.local_addr().map_err(Failure::runtime)?;
+        tracing::info!(listener = kind.name(), %addr, "listening");
+        tokio::spawn(serve_listener(
+            listener,
+            kind,
+            tls.clone(),
+            limiter.clone(),
+            handshake,
+            placeholder.clone(),
+            shutdown.clone(),
+            tracker.clone(),
+        ));
+    }
+
+    // Pick up edits of the accounts file (the CLI also signals through the admin socket).
+    let watch_services = services.clone();
+    let _watcher = directory.spawn_watcher(Duration::from_millis(500), move |r| match r {
+        Ok(()) => {
+            if let Err(f) = sync_accounts(&watch_services.store, &watch_services.directory) {
+                tracing::warn!(error = %f.message, "accounts reloaded but not synced");
+            }
+            tracing::info!("accounts file changed: reloaded");
+        }
+        Err(e) => tracing::warn!(error = %e, "accounts file changed but is invalid; keeping the old accounts"),
+    });
+
+    audit.record(Event::ServerStarted {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    });
+    tracing::info!(data_dir = %config.server.data_dir.display(), "sealpost is running");
+
+    wait_for_signals(&services).await;
+
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    tracker.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("sessions still open after the grace period; closing them");
+    }
+    let _ = admin_task.await;
+    let _ = std::fs::remove_file(&admin_socket);
+    audit.record(Event::ServerStopped);
+    audit.flush();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signals(services: &Services) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                let s = services.clone();
+                let _ = tokio::task::spawn_blocking(move || s.reload()).await;
+            }
+            _ = term.recv() => return,
+            _ = int.recv() => return,
+        }
+    }
+}
+
+/// Serves a listener whose protocol is not wired yet: greets after the
+/// handshake and closes, so TLS and limits can be exercised.
+struct Placeholder {
+    hostname: String,
+}
+
+impl Handler for Placeholder {
+    async fn handle(self: Arc<Self>, mut conn: Conn) {
+        let greeting = match conn.kind {
+            ListenerKind::Imap | ListenerKind::Imaps => {
+                format!("* BYE {} IMAP is not available yet\r\n", self.hostname)
+            }
+            ListenerKind::Pop3 | ListenerKind::Pop3s => {
+                "-ERR [SYS/TEMP] POP3 is not available yet\r\n".to_string()
+            }
+            _ => format!("421 4.3.2 {} SMTP is not available yet\r\n", self.hostname),
+        };
+        let _ = conn.stream.write_all(greeting.as_bytes()).await;
+        let _ = conn.stream.shutdown().await;
+    }
+}

@@ -1,0 +1,275 @@
+//! Harness for end-to-end tests: starts the real `sealpost` binary on
+//! ephemeral loopback ports in a temporary folder and drives its CLI.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_sealpost");
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The listeners every test server opens.
+pub const ALL_LISTENERS: [&str; 7] = [
+    "imap",
+    "imaps",
+    "pop3",
+    "pop3s",
+    "smtp",
+    "submission",
+    "submissions",
+];
+
+/// A folder with a config for a test server.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+impl Site {
+    /// A config with every listener on 127.0.0.1:0, two hosted domains, and `extra` appended.
+    pub fn new(extra: &str) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let listen: String = ALL_LISTENERS
+            .iter()
+            .map(|l| format!("{l} = [\"127.0.0.1:0\"]\n"))
+            .collect();
+        let text = format!(
+            "[server]\nhostname = \"mail.example.org\"\ndata_dir = \"data\"\nmaster_key = \"keys/master.key\"\naudit_signing_key = \"keys/audit.key\"\n\
+             [tls]\ncert = \"certs/cert.pem\"\nkey = \"certs/key.pem\"\n\
+             [listen]\n{listen}\n\
+             [[domain]]\nname = \"example.org\"\n[[domain]]\nname = \"example.net\"\n{extra}\n"
+        );
+        let config = dir.path().join("sealpost.toml");
+        std::fs::write(&config, text).unwrap();
+        Site { dir, config }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Runs the CLI with `args` (config added), feeding `stdin`.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> CliOutput {
+        cli(&self.config, args, stdin)
+    }
+
+    /// Adds an account with the standard test password.
+    pub fn add_account(&self, address: &str) {
+        let out = self.cli(
+            &["account", "add", address, "--password-stdin"],
+            &format!("{PASSWORD}\n"),
+        );
+        assert!(out.ok(), "account add {address}: {}", out.stderr);
+    }
+
+    pub fn start(&self) -> Server {
+        Server::start(&self.config)
+    }
+}
+
+pub struct CliOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CliOutput {
+    pub fn ok(&self) -> bool {
+        self.code == 0
+    }
+}
+
+pub fn cli(config: &Path, args: &[&str], stdin: &str) -> CliOutput {
+    let mut child = Command::new(BIN)
+        .arg("-c")
+        .arg(config)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    CliOutput {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A running server. Stopped with SIGTERM (then SIGKILL) when dropped.
+pub struct Server {
+    pub child: Child,
+    pub addrs: HashMap<String, SocketAddr>,
+    pub log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    pub fn start(config: &Path) -> Server {
+        let mut child = Command::new(BIN)
+            .arg("-c")
+            .arg(config)
+            .arg("serve")
+            .env("SEALPOST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let log2 = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                log2.lock().unwrap().push_str(&line);
+                log2.lock().unwrap().push('\n');
+                let _ = tx.send(line);
+            }
+        });
+        let mut addrs = HashMap::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = match rx.recv_timeout(left) {
+                Ok(l) => l,
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("server did not start; log:\n{}", log.lock().unwrap());
+                }
+            };
+            if line.contains(" listening ") {
+                let kind = field(&line, "listener=").trim_matches('"').to_string();
+                let addr: SocketAddr = field(&line, "addr=").parse().unwrap();
+                addrs.insert(kind, addr);
+            }
+            if line.contains("sealpost is running") {
+                break;
+            }
+        }
+        Server { child, addrs, log }
+    }
+
+    pub fn addr(&self, listener: &str) -> SocketAddr {
+        self.addrs[listener]
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `needle`.
+    pub fn wait_log(&self, needle: &str, within: Duration) -> bool {
+        let end = Instant::now() + within;
+        while Instant::now() < end {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// SIGTERM and wait; returns the exit code.
+    pub fn stop(mut self) -> Option<i32> {
+        self.signal("TERM");
+        let end = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < end {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// SIGKILL, no goodbye.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(self.child.id().to_string())
+                .status();
+            let end = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < end {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn field<'a>(line: &'a str, name: &str) -> &'a str {
+    let start = line
+        .find(name)
+        .map(|i| i + name.len())
+        .unwrap_or(line.len());
+    line[start..].split_whitespace().next().unwrap_or("")
+}
+
+/// A rustls client config that trusts the site's (self-signed) certificate only.
+pub fn client_tls(cert: &Path) -> Arc<rustls::ClientConfig> {
+    let pem = std::fs::read(cert).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pemfile::certs(&mut pem.as_slice()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    )
+}
+
+/// Runs a Python script from the repository's tests/ folder with arguments; returns stdout.
+pub fn python(script: &str, args: &[&str]) -> CliOutput {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests")
+        .join(script);
+    let out = Command::new("python3")
+        .arg(path)
+        .args(args)
+        .output()
+        .unwrap();
+    CliOutput {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
