@@ -29,6 +29,24 @@ pub trait Backend {
     fn release(&mut self, at: MaildropRef);
 }
 
+impl<B: Backend + ?Sized> Backend for &mut B {
+    fn login(&mut self, user: &str, secret: &Secret) -> LoginResult {
+        (**self).login(user, secret)
+    }
+    fn read(&mut self, at: MaildropRef, uid: Uid) -> Result<Option<Vec<u8>>, RespCode> {
+        (**self).read(at, uid)
+    }
+    fn remove(&mut self, at: MaildropRef, uids: &[Uid]) -> Result<usize, RespCode> {
+        (**self).remove(at, uids)
+    }
+    fn vanished(&mut self, at: MaildropRef) -> Vec<Uid> {
+        (**self).vanished(at)
+    }
+    fn release(&mut self, at: MaildropRef) {
+        (**self).release(at)
+    }
+}
+
 /// The session plus its framer and output, driven synchronously.
 pub struct Driver<B: Backend> {
     session: Session,
