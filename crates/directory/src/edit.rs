@@ -140,8 +140,9 @@ pub fn remove_account(file: &Path, address: &str) -> Result<(), DirectoryError> 
                 next.decor_mut()
                     .set_prefix(format!("{keep}\n{next_prefix}"));
             } else {
+                let gap = if tables.is_empty() { "" } else { "\n" };
                 let trailing = doc.trailing().as_str().unwrap_or("").to_owned();
-                doc.set_trailing(format!("\n{keep}{trailing}"));
+                doc.set_trailing(format!("{gap}{keep}{trailing}"));
             }
         }
         Ok(())

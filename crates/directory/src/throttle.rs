@@ -120,7 +120,7 @@ impl<K: Hash + Eq + Clone> Windows<K> {
         Some(
             (oldest + window)
                 .saturating_duration_since(now)
-                .max(Duration::from_secs(1)),
+                .max(Duration::from_millis(1)),
         )
     }
 

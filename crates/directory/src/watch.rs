@@ -4,9 +4,13 @@
 //! half second costs nothing, works on every filesystem (NFS, bind mounts,
 //! container volumes) and sees a file replaced by rename, which is how the
 //! CLI and most editors save. A change of device, inode, size, mtime or
-//! ctime triggers a reload; a failed reload is reported once per version of
-//! the file and leaves the previous accounts in force. A file that is
-//! removed means no accounts, as at startup.
+//! ctime triggers a reload once the file has stayed the same for one more
+//! poll: an editor that saves in place truncates first, and reading that
+//! moment would drop every account, so that mail to them bounced, until the
+//! next poll. With the server's 500 ms interval an edit is live within 1 s.
+//! A failed reload is reported once per version of the file and leaves the
+//! previous accounts in force. A file that is removed (and stays removed)
+//! means no accounts, as at startup.
 
 use crate::file::Stamp;
 use crate::{Directory, DirectoryError};
@@ -36,6 +40,7 @@ impl Directory {
     ) -> JoinHandle<()> {
         let weak = Arc::downgrade(&self.inner);
         let mut seen = Seen::File(self.snapshot().stamp);
+        let mut pending = None;
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(interval.max(Duration::from_millis(10)));
             tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -46,29 +51,127 @@ impl Directory {
                     return;
                 };
                 let dir = Directory { inner };
-                let polled = tokio::task::spawn_blocking(move || dir.poll(seen)).await;
-                let Ok((now_seen, outcome)) = polled else {
+                let polled = tokio::task::spawn_blocking(move || dir.poll(seen, pending)).await;
+                let Ok(poll) = polled else {
                     continue;
                 };
-                seen = now_seen;
-                if let Some(outcome) = outcome {
+                (seen, pending) = (poll.seen, poll.pending);
+                if let Some(outcome) = poll.outcome {
                     on_reload(outcome);
                 }
             }
         })
     }
 
-    /// One poll: reloads if the file is not the one last seen nor the one
-    /// loaded. Returns what was seen and the reload's outcome, if any.
-    fn poll(&self, last: Seen) -> (Seen, Option<Result<(), DirectoryError>>) {
+    /// One poll: a file that differs from the one last seen and the one
+    /// loaded becomes pending; a pending file unchanged since the last poll
+    /// is reloaded.
+    fn poll(&self, last: Seen, pending: Option<Seen>) -> Poll {
         let current = match Stamp::current(self.path()) {
             Ok(stamp) => Seen::File(stamp),
-            Err(e) if last != Seen::StatFailed => return (Seen::StatFailed, Some(Err(e))),
-            Err(_) => return (Seen::StatFailed, None),
+            Err(e) => {
+                let outcome = (last != Seen::StatFailed).then_some(Err(e));
+                return Poll {
+                    seen: Seen::StatFailed,
+                    pending: None,
+                    outcome,
+                };
+            }
         };
         if current == last || current == Seen::File(self.snapshot().stamp) {
-            return (current, None);
+            return Poll {
+                seen: current,
+                pending: None,
+                outcome: None,
+            };
         }
-        (current, Some(self.reload(self.domains())))
+        if pending != Some(current) {
+            return Poll {
+                seen: last,
+                pending: Some(current),
+                outcome: None,
+            };
+        }
+        let outcome = Some(self.reload(self.domains()));
+        Poll {
+            seen: current,
+            pending: None,
+            outcome,
+        }
+    }
+}
+
+/// What one poll saw and did.
+struct Poll {
+    seen: Seen,
+    pending: Option<Seen>,
+    outcome: Option<Result<(), DirectoryError>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ThrottleLimits;
+
+    const HASH: &str = "$argon2id$v=19$m=8,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+
+    fn entry(address: &str) -> String {
+        format!("[[account]]\naddress = \"{address}\"\npassword = \"{HASH}\"\n")
+    }
+
+    fn setup() -> (tempfile::TempDir, Directory) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("accounts.toml");
+        std::fs::write(&path, entry("a@example.org")).unwrap();
+        let limits = ThrottleLimits {
+            per_ip: 1,
+            per_account: 1,
+            window: Duration::from_secs(1),
+        };
+        let d = Directory::load(&path, vec!["example.org".into()], limits).unwrap();
+        (dir, d)
+    }
+
+    fn loaded(d: &Directory) -> Seen {
+        Seen::File(d.snapshot().stamp)
+    }
+
+    #[test]
+    fn a_change_is_loaded_once_it_is_stable_for_a_poll() {
+        let (_t, d) = setup();
+        let start = loaded(&d);
+        let p = d.poll(start, None);
+        assert!(p.outcome.is_none() && p.pending.is_none());
+
+        std::fs::write(d.path(), "").unwrap();
+        let p1 = d.poll(p.seen, p.pending);
+        assert!(p1.outcome.is_none(), "reloaded on first sight");
+        assert!(p1.pending.is_some());
+        // The save goes on before the next poll: the empty moment is never loaded.
+        std::fs::write(
+            d.path(),
+            format!("{}{}", entry("a@example.org"), entry("b@example.org")),
+        )
+        .unwrap();
+        let p2 = d.poll(p1.seen, p1.pending);
+        assert!(p2.outcome.is_none());
+        assert_eq!(d.accounts().len(), 1);
+        let p3 = d.poll(p2.seen, p2.pending);
+        assert!(matches!(p3.outcome, Some(Ok(()))));
+        assert_eq!(d.accounts().len(), 2);
+        let p4 = d.poll(p3.seen, p3.pending);
+        assert!(p4.outcome.is_none() && p4.pending.is_none());
+    }
+
+    #[test]
+    fn a_bad_version_is_reported_once() {
+        let (_t, d) = setup();
+        std::fs::write(d.path(), "nonsense").unwrap();
+        let p1 = d.poll(loaded(&d), None);
+        let p2 = d.poll(p1.seen, p1.pending);
+        assert!(matches!(p2.outcome, Some(Err(DirectoryError::Invalid(_)))));
+        let p3 = d.poll(p2.seen, p2.pending);
+        assert!(p3.outcome.is_none() && p3.pending.is_none());
+        assert_eq!(d.accounts().len(), 1);
     }
 }
