@@ -332,3 +332,61 @@ impl Backend for MemoryBackend {
 pub fn wire(reply: &Reply) -> String {
     String::from_utf8_lossy(&reply.to_bytes()).into_owned()
 }
+
+/// The fuzz target's body (fuzz/pop3_session), also replayed over the
+/// checked-in corpus by `cargo test`: random bytes into the framer, parser
+/// and session over an in-memory maildrop with two accounts.
+///
+/// The first byte chooses the policy (bit 0: TLS already on; bit 1: EXPIRE
+/// 0; bits 2-3: line limit) and, in its high nibble, the size of the
+/// chunks the rest is fed in. A chunk starting with 0x7F also makes
+/// "another session" expunge a message. Panics if the server writes
+/// anything that is not CRLF-terminated lines, or writes after closing.
+pub fn fuzz_session(data: &[u8]) {
+    let Some((&policy, rest)) = data.split_first() else {
+        return;
+    };
+    let mut backend = MemoryBackend {
+        uid_validity: 7,
+        ..MemoryBackend::default()
+    };
+    backend.add(
+        "a@example.org",
+        "pw",
+        &[
+            b"Subject: x\r\n\r\nbody\r\n.\r\n",
+            b".\r\n..\r\n\r\n.x",
+            b"no header or end",
+        ],
+    );
+    backend.add("b@example.org", "pw", &[]);
+    backend.throttled.insert("t@example.org".into());
+    let config = SessionConfig {
+        max_line: [255, 16, 1000, 3][usize::from(policy >> 2 & 3)],
+        expire_days: (policy & 2 != 0).then_some(0),
+        ..SessionConfig::default()
+    };
+    let chunk = usize::from(policy >> 4) + 1;
+    let mut driver = Driver::new(backend, config, policy & 1 != 0);
+    let mut out = driver.take_output();
+    for part in rest.chunks(chunk) {
+        if part.first() == Some(&0x7F) {
+            let uid = part.len() as u32 % 4;
+            driver.backend_mut().expunge("a@example.org", uid);
+        }
+        let was_closed = driver.is_closed();
+        driver.feed(part);
+        let more = driver.take_output();
+        assert!(!was_closed || more.is_empty(), "wrote after closing");
+        out.extend(more);
+    }
+    driver.shutdown();
+    out.extend(driver.take_output());
+    assert!(
+        out.is_empty() || out.ends_with(b"\r\n"),
+        "output not line-terminated"
+    );
+    for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        assert!(line.ends_with(b"\r"), "bare LF in output");
+    }
+}
