@@ -378,6 +378,34 @@ impl Store {
         self.remove_where(account, mailbox, only, true)
     }
 
+    /// UIDs of messages that entered the mailbox before `before` (Unix seconds):
+    /// what auto-expunge of Trash and Junk removes (RFC 8514 SAVEDATE).
+    pub fn saved_before(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        before: i64,
+    ) -> Result<Vec<Uid>> {
+        self.ctx(account)?;
+        let mut out = Vec::new();
+        for kv in self
+            .inner
+            .tree
+            .scan_prefix(codec::mailbox_key(table::MESSAGE, account, mailbox))
+        {
+            let (k, v) = kv?;
+            if MessageRow::decode(&v)?.save_date < before {
+                let uid = u32::from_be_bytes(
+                    k[k.len() - 4..]
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt("message key".into()))?,
+                );
+                out.push(Uid(uid));
+            }
+        }
+        Ok(out)
+    }
+
     /// Removes the given messages whatever their flags (POP3 QUIT, retention).
     pub fn remove(&self, account: AccountId, mailbox: MailboxId, uids: &[Uid]) -> Result<Vec<Uid>> {
         self.remove_where(account, mailbox, Some(uids), false)

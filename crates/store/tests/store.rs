@@ -532,3 +532,18 @@ fn kill_9_after_acknowledged_append_loses_nothing() {
         assert_eq!(got, msg(i));
     }
 }
+
+#[test]
+fn saved_before_finds_old_messages_only() {
+    let f = fixture();
+    let s = open(&f);
+    let a = s.create_account("a@example.org").unwrap();
+    let ib = inbox(&s, a);
+    let u = s.deliver(a, &msg(1)).unwrap().uid;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(s.saved_before(a, ib, now - 60).unwrap().is_empty());
+    assert_eq!(s.saved_before(a, ib, now + 60).unwrap(), vec![u]);
+}
