@@ -137,7 +137,8 @@ impl Ctx<'_> {
     ) -> DirectoryError {
         let e = ConfigError {
             file: self.file.to_path_buf(),
-            key,
+            // A quoted TOML key may hold any character; keep the error one line.
+            key: key.map(|k| shown(&k)),
             location: span.map(|s| Location::of_offset(self.text, s.start)),
             message: message.into(),
         };

@@ -37,6 +37,8 @@
 pub mod address;
 mod edit;
 pub mod file;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod password;
 pub mod throttle;
 mod watch;
