@@ -1,7 +1,28 @@
 //! sealpost-smtp: inbound MX, message submission and the outbound queue.
 //!
-//! - [`wire`]: the sans-IO wire format (RFC 5321, RFC 3030, RFC 2920, RFC 3207,
-//!   RFC 4954 framing), with every limit in the framer.
+//! - [`wire`]: the sans-IO wire format (RFC 5321, RFC 3030 CHUNKING, RFC 2920
+//!   PIPELINING, RFC 3207 STARTTLS, RFC 4954 AUTH), with every limit in the
+//!   framer.
+//! - [`session`]: the state machine, one file per command family.
+//! - `engine`: framer + session + async effects, no socket (driven by the
+//!   socket loop and by transcript tests).
+//! - `delivery`: trace headers, local delivery and queueing; `250` only
+//!   once everything is durable.
+//! - [`queue`]: the persistent, encrypted outbound queue with retries and
+//!   RFC 3464 bounces.
+//! - [`SmtpServer`]: the `sealpost_net::Handler` for the `smtp`,
+//!   `submission` and `submissions` listeners.
 #![warn(missing_docs)]
 
+mod delivery;
+mod engine;
+pub mod queue;
+mod server;
+pub mod session;
 pub mod wire;
+
+pub use queue::{Queue, QueueEntry, QueueError, queue_list};
+pub use server::SmtpServer;
+
+#[cfg(test)]
+mod tests;

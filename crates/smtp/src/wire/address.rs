@@ -161,9 +161,7 @@ fn valid_local_part(local: &str) -> bool {
                 escaped = false;
             } else if c == '\\' {
                 escaped = true;
-            } else if c == '"' {
-                return false;
-            } else if c.is_ascii() && !(' '..='~').contains(&c) {
+            } else if c == '"' || (c.is_ascii() && !(' '..='~').contains(&c)) {
                 return false;
             }
         }

@@ -189,8 +189,11 @@ impl Framer {
                         return Some(Frame::BareLf);
                     }
                     let line = &line[..line.len() - 2];
-                    if line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"BDAT") {
-                        if let Ok(Command::Bdat { size, last }) = Command::parse(line) {
+                    if line.len() >= 4
+                        && line[..4].eq_ignore_ascii_case(b"BDAT")
+                        && let Ok(Command::Bdat { size, last }) = Command::parse(line)
+                    {
+                        {
                             let chunk = (size <= self.limits.max_message)
                                 .then(|| Vec::with_capacity(size.min(1 << 20) as usize));
                             self.mode = Mode::Bdat {

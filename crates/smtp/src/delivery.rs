@@ -1,0 +1,306 @@
+//! What happens to a received message: trace headers, local delivery into
+//! each recipient's INBOX, and the outbound queue for remote recipients.
+//!
+//! The `250` is sent only after every local copy is durable in the store and
+//! every remote recipient is durable in the queue (DESIGN promise 1).
+//!
+//! Trace headers (RFC 5321 4.4): `Return-Path` is added to local copies only
+//! (it belongs to final delivery); `Received` to every copy. Both are built
+//! from validated values only: the sender is a parsed [`Address`] (no
+//! control characters), and the client's HELO name is reduced to host-name
+//! characters, so nothing the client sent reaches a header unescaped. On
+//! submission the client's IP address is left out of `Received` (a privacy
+//! choice many providers make; the audit log has it).
+//!
+//! [`Address`]: crate::wire::Address
+
+use crate::queue::dsn::{self, Failure};
+use crate::queue::{NewMessage, Queue, QueueError};
+use crate::session::{Destination, Message, Role};
+use crate::wire::{Enhanced, Reply, ReversePath};
+use sealpost_audit::{AuditLog, Event, Protocol};
+use sealpost_config::Config;
+use sealpost_directory::Directory;
+use sealpost_store::{Store, StoreError};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Everything delivery needs.
+pub(crate) struct Services {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub directory: Directory,
+    pub audit: AuditLog,
+    pub queue: Queue,
+}
+
+/// Where the message came from, for trace headers and the audit log.
+pub(crate) struct Origin {
+    pub role: Role,
+    pub peer: SocketAddr,
+    pub tls: Option<String>,
+}
+
+/// Keeps host-name characters of a HELO argument (letters, digits, `.-:[]`),
+/// at most 255; anything else becomes `unknown`.
+pub(crate) fn sanitize_helo(helo: &str) -> String {
+    let clean: String = helo
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(*c))
+        .take(255)
+        .collect();
+    if clean.is_empty() {
+        "unknown".to_string()
+    } else {
+        clean
+    }
+}
+
+/// The `Received:` header (RFC 5321 4.4), CRLF-terminated.
+pub(crate) fn received_header(
+    hostname: &str,
+    msg: &Message,
+    origin: &Origin,
+    id: &str,
+    single_rcpt: Option<&str>,
+) -> String {
+    let helo = sanitize_helo(&msg.helo);
+    let from = match origin.role {
+        Role::Inbound => format!("{helo} ([{}])", origin.peer.ip()),
+        Role::Submission => helo,
+    };
+    // RFC 3848 / RFC 6531 protocol names.
+    let mut with = String::new();
+    if msg.envelope.params.smtputf8 {
+        with.push_str("UTF8");
+    }
+    with.push_str(if msg.esmtp { "ESMTP" } else { "SMTP" });
+    if origin.tls.is_some() {
+        with.push('S');
+    }
+    if msg.account.is_some() {
+        with.push('A');
+    }
+    let tls = origin
+        .tls
+        .as_deref()
+        .map(|t| format!("\r\n\t(using {})", crate::wire::reply::sanitize(t)))
+        .unwrap_or_default();
+    let rcpt = single_rcpt
+        .map(|r| format!("\r\n\tfor <{r}>"))
+        .unwrap_or_default();
+    let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S +0000");
+    format!(
+        "Received: from {from}\r\n\tby {hostname} with {with} id {id}{tls}{rcpt};\r\n\t{date}\r\n"
+    )
+}
+
+fn store_reply(e: &StoreError) -> Reply {
+    match e {
+        StoreError::OverQuota => Reply::new(552, Enhanced(5, 2, 2), "Mailbox full"),
+        StoreError::TooLarge => Reply::new(552, Enhanced(5, 3, 4), "Message too large"),
+        StoreError::NoAccount => Reply::new(550, Enhanced(5, 1, 1), "No such user here"),
+        _ => Reply::new(
+            451,
+            Enhanced(4, 3, 0),
+            "Local error in processing, try again later",
+        ),
+    }
+}
+
+fn queue_reply(_e: &QueueError) -> Reply {
+    Reply::new(451, Enhanced(4, 3, 0), "Queue unavailable, try again later")
+}
+
+/// Checks that every From: address of a submitted message is the
+/// account's (RFC 6409 8.1 lets the server refuse); `None` when it is.
+pub(crate) fn check_from_header(
+    directory: &Directory,
+    account: &str,
+    data: &[u8],
+) -> Option<Reply> {
+    let refuse = |why: &str| Some(Reply::new(553, Enhanced(5, 7, 1), why.to_string()));
+    let parsed = mail_parser::MessageParser::default().parse_headers(data);
+    let Some(msg) = parsed else {
+        return refuse("Message has no parsable header");
+    };
+    let Some(from) = msg.from() else {
+        return refuse("Message has no From: header");
+    };
+    let mut any = false;
+    for addr in from.iter() {
+        any = true;
+        match addr.address() {
+            Some(a) if directory.owns_address(account, a) => {}
+            _ => return refuse("From: header address not owned by the authenticated account"),
+        }
+    }
+    if any {
+        None
+    } else {
+        refuse("From: header has no address")
+    }
+}
+
+/// Delivers and queues a message; the reply is the transaction's result.
+pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -> Reply {
+    let id = crate::queue::new_id();
+    if let Some(account) = &msg.account
+        && let Some(refusal) = check_from_header(&svc.directory, &account.address, &msg.data)
+    {
+        return refusal;
+    }
+    let protocol = match origin.role {
+        Role::Inbound => Protocol::Smtp,
+        Role::Submission => Protocol::Submission,
+    };
+    let sender = msg.envelope.from.to_string();
+    let message_id = mail_parser::MessageParser::default()
+        .parse_headers(&msg.data)
+        .and_then(|m| {
+            m.message_id()
+                .map(|s| s.chars().take(200).collect::<String>())
+        });
+    svc.audit.record(Event::MessageAccepted {
+        protocol,
+        id: id.clone(),
+        message_id,
+        sender: sender.clone(),
+        recipients: msg
+            .envelope
+            .recipients
+            .iter()
+            .map(|r| r.address.to_string())
+            .collect(),
+        size: msg.data.len() as u64,
+        remote: origin.peer.to_string(),
+        account: msg.account.as_ref().map(|a| a.address.clone()),
+    });
+
+    let single = (msg.envelope.recipients.len() == 1)
+        .then(|| msg.envelope.recipients[0].address.to_string());
+    let received = received_header(
+        &svc.config.server.hostname,
+        &msg,
+        origin,
+        &id,
+        single.as_deref(),
+    );
+
+    // Remote recipients: into the queue first.
+    let remote: Vec<_> = msg
+        .envelope
+        .recipients
+        .iter()
+        .filter(|r| r.destination == Destination::Remote)
+        .map(|r| {
+            let notify = r
+                .params
+                .notify
+                .map(|n| n.failure || (!n.never && !n.success && !n.delay))
+                .unwrap_or(true);
+            (r.address.to_string(), r.params.orcpt.clone(), notify)
+        })
+        .collect();
+    if !remote.is_empty() {
+        let mut copy = received.clone().into_bytes();
+        copy.extend_from_slice(&msg.data);
+        let new = NewMessage {
+            sender: sender.clone(),
+            recipients: remote.clone(),
+            envid: msg.envelope.params.envid.clone(),
+            ret_headers_only: msg.envelope.params.ret == Some(crate::wire::Ret::Hdrs),
+            smtputf8: msg.envelope.params.smtputf8,
+        };
+        let queue = svc.queue.clone();
+        let qid = id.clone();
+        let result =
+            tokio::task::spawn_blocking(move || queue.enqueue_with_id(&qid, new, &copy)).await;
+        match result {
+            Ok(Ok(())) => svc.audit.record(Event::MessageQueued {
+                id: id.clone(),
+                recipients: remote.iter().map(|r| r.0.clone()).collect(),
+            }),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "queueing failed");
+                return queue_reply(&e);
+            }
+            Err(_) => return Reply::new(451, Enhanced(4, 3, 0), "Local error in processing"),
+        }
+    }
+
+    // Local recipients: one copy per account, however many aliases named it.
+    let mut accounts: Vec<String> = Vec::new();
+    for r in &msg.envelope.recipients {
+        if let Destination::Local(primary) = &r.destination
+            && !accounts.contains(primary)
+        {
+            accounts.push(primary.clone());
+        }
+    }
+    let return_path = match &msg.envelope.from {
+        ReversePath::Null => "Return-Path: <>\r\n".to_string(),
+        ReversePath::Address(a) => format!("Return-Path: <{a}>\r\n"),
+    };
+    let mut local_copy = return_path.into_bytes();
+    local_copy.extend_from_slice(received.as_bytes());
+    local_copy.extend_from_slice(&msg.data);
+    let local_copy = Arc::new(local_copy);
+    let mut failures = Vec::new();
+    let mut delivered = 0;
+    for account in &accounts {
+        let store = svc.store.clone();
+        let raw = local_copy.clone();
+        let addr = account.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let id = store.ensure_account(&addr)?;
+            store.deliver(id, &raw)
+        })
+        .await;
+        match result {
+            Ok(Ok(_)) => {
+                delivered += 1;
+                svc.audit.record(Event::MessageDelivered {
+                    id: id.clone(),
+                    account: account.clone(),
+                    size: local_copy.len() as u64,
+                });
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "local delivery failed");
+                failures.push((account.clone(), store_reply(&e)));
+            }
+            Err(_) => failures.push((
+                account.clone(),
+                Reply::new(451, Enhanced(4, 3, 0), "Local error in processing"),
+            )),
+        }
+    }
+    if !failures.is_empty() && delivered == 0 && remote.is_empty() {
+        // Nothing was stored: the client keeps responsibility.
+        return failures.swap_remove(0).1;
+    }
+    for (account, reply) in failures {
+        // Others were stored: we took responsibility, so the failed ones
+        // bounce (RFC 5321 6.1) instead of making the client resend to all.
+        let failure = Failure {
+            recipient: msg
+                .envelope
+                .recipients
+                .iter()
+                .find(|r| r.destination == Destination::Local(account.clone()))
+                .map(|r| r.address.to_string())
+                .unwrap_or(account),
+            orcpt: None,
+            status: dsn::status_of(&reply.to_string(), true),
+            diagnostic: reply.to_string(),
+        };
+        let queue = svc.queue.clone();
+        let (sender, id, data) = (sender.clone(), id.clone(), local_copy.clone());
+        let _ = tokio::task::spawn_blocking(move || {
+            dsn::send(&queue, &sender, &id, None, &[failure], &data, false)
+        })
+        .await;
+    }
+    Reply::new(250, Enhanced(2, 0, 0), format!("OK queued as {id}"))
+}

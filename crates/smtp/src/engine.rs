@@ -1,0 +1,123 @@
+//! One connection's protocol engine: framer + session + the async effects
+//! (credential checks, delivery), with no socket. The socket loop
+//! (`server.rs`) and the transcript tests drive the same engine, so what the
+//! tests see is what a client sees.
+
+use crate::delivery::{self, Origin, Services};
+use crate::session::{Action, Role, Session, SessionConfig};
+use crate::wire::{Framer, Limits, Reply};
+use sealpost_audit::{Event, LoginOutcome, Protocol};
+use sealpost_directory::AuthOutcome;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// What the socket loop does after [`Engine::process`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Control {
+    /// Write the output, read more.
+    Continue,
+    /// Write the output, drop buffered input, upgrade to TLS, then
+    /// [`Engine::tls_started`].
+    StartTls,
+    /// Write the output and close.
+    Close,
+}
+
+pub(crate) struct Engine {
+    pub(crate) session: Session,
+    framer: Framer,
+    services: Arc<Services>,
+    origin: Origin,
+}
+
+impl Engine {
+    pub(crate) fn new(
+        services: Arc<Services>,
+        role: Role,
+        peer: SocketAddr,
+        tls: Option<String>,
+    ) -> Engine {
+        let smtp = &services.config.smtp;
+        let config = SessionConfig {
+            hostname: services.config.server.hostname.clone(),
+            role,
+            max_message_size: smtp.max_message_size,
+            max_recipients: smtp.max_recipients,
+            max_errors: smtp.max_errors.max(1),
+            max_auth_failures: smtp.max_auth_failures.max(1),
+            postmaster_domain: services.config.domains.first().map(|d| d.name.clone()),
+        };
+        let framer = Framer::new(Limits {
+            command_line: 512,
+            text_line: 1000,
+            max_message: smtp.max_message_size,
+        });
+        let session = Session::new(config, tls.is_some());
+        Engine {
+            session,
+            framer,
+            services,
+            origin: Origin { role, peer, tls },
+        }
+    }
+
+    pub(crate) fn greeting(&self) -> Reply {
+        self.session.greeting()
+    }
+
+    pub(crate) fn tls_started(&mut self, info: Option<String>) {
+        self.origin.tls = info.or_else(|| Some("TLS".into()));
+        self.session.tls_started();
+    }
+
+    /// Handles every complete unit in `input`, appending replies to `out`.
+    pub(crate) async fn process(&mut self, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Control {
+        while let Some(frame) = self.framer.next(input) {
+            let mut action = self.session.on_frame(frame, &self.services.directory);
+            loop {
+                match action {
+                    Action::Reply(r) => r.write_to(out),
+                    Action::StartData(r) => {
+                        r.write_to(out);
+                        self.framer.begin_data();
+                    }
+                    Action::StartTls(r) => {
+                        r.write_to(out);
+                        return Control::StartTls;
+                    }
+                    Action::Close(r) => {
+                        r.write_to(out);
+                        return Control::Close;
+                    }
+                    Action::Authenticate { username, password } => {
+                        let outcome = self
+                            .services
+                            .directory
+                            .authenticate(&username, &password, self.origin.peer.ip())
+                            .await;
+                        self.services.audit.record(Event::Login {
+                            protocol: Protocol::Submission,
+                            account: username.chars().take(320).collect(),
+                            remote: self.origin.peer.to_string(),
+                            tls: self.origin.tls.clone(),
+                            outcome: match outcome {
+                                AuthOutcome::Success(_) => LoginOutcome::Success,
+                                AuthOutcome::Failed => LoginOutcome::Failure,
+                                AuthOutcome::Throttled { .. } => LoginOutcome::Throttled,
+                            },
+                        });
+                        action = self.session.auth_result(outcome);
+                        continue;
+                    }
+                    Action::Deliver(message) => {
+                        let reply = delivery::accept(&self.services, *message, &self.origin).await;
+                        self.session.delivered();
+                        reply.write_to(out);
+                    }
+                }
+                break;
+            }
+        }
+        Control::Continue
+    }
+}

@@ -1,0 +1,273 @@
+//! The outbound queue: messages for other domains, kept until the next hop
+//! takes them, they bounce, or their lifetime runs out.
+//!
+//! - Persistent: one sealed file per message under `data_dir/queue/` (see
+//!   `spool.rs`); [`Queue::enqueue`] returns only when the file is durable,
+//!   which is what lets the session answer `250`.
+//! - Recovery: [`Queue::open`] removes unfinished temporary files; every
+//!   `*.queue` file is due again at its recorded next attempt, so a restart
+//!   (or kill -9) loses nothing and re-sends at worst a message whose
+//!   success had not yet been recorded (RFC 5321 6.1 prefers a duplicate to
+//!   a loss).
+//! - Retries: exponential backoff from `smtp.retry_initial_secs` to
+//!   `smtp.retry_max_secs` on 4xx replies and connection failures; a 5xx
+//!   bounces that recipient at once; when `smtp.queue_lifetime_secs` runs
+//!   out the rest bounce. Bounces are RFC 3464 delivery status
+//!   notifications from `MAILER-DAEMON`, never sent for a null sender.
+
+pub(crate) mod dsn;
+mod spool;
+
+use sealpost_audit::AuditLog;
+use sealpost_config::Config;
+use sealpost_directory::Directory;
+use sealpost_store::Store;
+use serde::{Deserialize, Serialize};
+use spool::Spool;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Why a queue operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// Disk failure.
+    #[error("{path}: {message}")]
+    Io {
+        /// Where.
+        path: String,
+        /// What.
+        message: String,
+    },
+    /// A queue file failed to decrypt or decode.
+    #[error("queue file unreadable: {0}")]
+    Corrupt(String),
+}
+
+impl QueueError {
+    fn io(path: &Path, e: std::io::Error) -> QueueError {
+        QueueError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Where a queued recipient stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum RecipientStatus {
+    /// Not yet delivered; will be tried again.
+    Pending,
+    /// Taken by the next hop.
+    Delivered {
+        /// The host that took it.
+        host: String,
+    },
+    /// Failed for good (and bounced if the sender wanted it).
+    Failed {
+        /// The reply or reason.
+        reason: String,
+    },
+}
+
+/// One recipient of a queued message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedRecipient {
+    /// The address.
+    pub address: String,
+    /// DSN ORCPT, if given.
+    #[serde(default)]
+    pub orcpt: Option<String>,
+    /// Whether a failure should be reported (RFC 3461 NOTIFY; default yes).
+    #[serde(default = "yes")]
+    pub notify_failure: bool,
+    /// Where it stands.
+    pub status: RecipientStatus,
+    /// The last temporary error, if any.
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A queued message's envelope and retry state (what `sealpost queue list` shows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueEntry {
+    /// Our id (also the file name).
+    pub id: String,
+    /// The envelope sender; empty for the null sender (no bounces).
+    pub sender: String,
+    /// The recipients.
+    pub recipients: Vec<QueuedRecipient>,
+    /// When it was queued (Unix seconds).
+    pub created: i64,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// When the next attempt is due (Unix seconds).
+    pub next_attempt: i64,
+    /// Size of the message in octets.
+    pub size: u64,
+    /// DSN ENVID, if given.
+    #[serde(default)]
+    pub envid: Option<String>,
+    /// DSN RET=HDRS: bounces carry only the headers.
+    #[serde(default)]
+    pub ret_headers_only: bool,
+    /// Whether the message needs SMTPUTF8 at the next hop.
+    #[serde(default)]
+    pub smtputf8: bool,
+}
+
+/// What to queue.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Envelope sender, empty for `<>`.
+    pub sender: String,
+    /// Recipients: (address, ORCPT, notify on failure).
+    pub recipients: Vec<(String, Option<String>, bool)>,
+    /// DSN ENVID.
+    pub envid: Option<String>,
+    /// RET=HDRS.
+    pub ret_headers_only: bool,
+    /// SMTPUTF8 needed.
+    pub smtputf8: bool,
+}
+
+/// The outbound queue. Cheap to clone.
+#[derive(Clone)]
+pub struct Queue {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) spool: Spool,
+    pub(crate) config: Arc<Config>,
+    pub(crate) store: Store,
+    pub(crate) audit: AuditLog,
+    pub(crate) directory: Directory,
+    pub(crate) wake: tokio::sync::Notify,
+}
+
+impl Queue {
+    /// Opens the queue under `data_dir/queue/` (recovering from a crash).
+    pub fn open(
+        config: Arc<Config>,
+        store: Store,
+        directory: Directory,
+        audit: AuditLog,
+    ) -> Result<Queue, QueueError> {
+        let dir = config.server.data_dir.join("queue");
+        let spool = Spool::open(dir, store.clone())?;
+        Ok(Queue {
+            inner: Arc::new(Inner {
+                spool,
+                config,
+                store,
+                audit,
+                directory,
+                wake: tokio::sync::Notify::new(),
+            }),
+        })
+    }
+
+    /// Queues a message durably and returns its id. Blocks on fsync: call
+    /// from `spawn_blocking` in async code.
+    pub fn enqueue(&self, new: NewMessage, message: &[u8]) -> Result<String, QueueError> {
+        let id = new_id();
+        self.enqueue_with_id(&id, new, message)?;
+        Ok(id)
+    }
+
+    /// Like [`Queue::enqueue`] with a given id (the session's message id).
+    pub fn enqueue_with_id(
+        &self,
+        id: &str,
+        new: NewMessage,
+        message: &[u8],
+    ) -> Result<(), QueueError> {
+        let now = now();
+        let entry = QueueEntry {
+            id: id.to_string(),
+            sender: new.sender,
+            recipients: new
+                .recipients
+                .into_iter()
+                .map(|(address, orcpt, notify_failure)| QueuedRecipient {
+                    address,
+                    orcpt,
+                    notify_failure,
+                    status: RecipientStatus::Pending,
+                    last_error: None,
+                })
+                .collect(),
+            created: now,
+            attempts: 0,
+            next_attempt: now,
+            size: message.len() as u64,
+            envid: new.envid,
+            ret_headers_only: new.ret_headers_only,
+            smtputf8: new.smtputf8,
+        };
+        self.inner.spool.write(&entry, message)?;
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    /// Every queued message's envelope and state, by id.
+    pub fn list(&self) -> Result<Vec<QueueEntry>, QueueError> {
+        let mut out = Vec::new();
+        for id in self.inner.spool.ids()? {
+            match self.inner.spool.read(&id) {
+                Ok((entry, _)) => out.push(entry),
+                // Removed between listing and reading: delivered meanwhile.
+                Err(QueueError::Io { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Makes every queued message due now and wakes the runner.
+    pub fn flush_now(&self) -> Result<(), QueueError> {
+        let now = now();
+        for id in self.inner.spool.ids()? {
+            if let Ok((mut entry, message)) = self.inner.spool.read(&id)
+                && entry.next_attempt > now
+            {
+                entry.next_attempt = now;
+                self.inner.spool.write(&entry, &message)?;
+            }
+        }
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+}
+
+/// Lists the queue of a store whose server is not running (the CLI).
+pub fn queue_list(
+    config: Arc<Config>,
+    store: Store,
+    directory: Directory,
+) -> Result<Vec<QueueEntry>, QueueError> {
+    Queue::open(config, store, directory, AuditLog::disabled())?.list()
+}
+
+/// Unix seconds now.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// A new message id: time and randomness, hex, sortable by time.
+pub(crate) fn new_id() -> String {
+    use rand::RngCore;
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0);
+    format!("{micros:014x}{:08x}", rand::thread_rng().next_u32())
+}
