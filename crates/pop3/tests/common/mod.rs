@@ -1,6 +1,7 @@
 //! Shared test support.
 #![allow(dead_code)]
 
+pub mod server;
 pub mod transcript;
 
 /// The three messages of alice@example.org's INBOX in every transcript (UIDs 1-3).
