@@ -193,7 +193,7 @@ fn report_lists_pending_purges_with_due_dates() {
         .format("%Y-%m-%d")
         .to_string();
     assert!(
-        md.contains(&format!("| b@example.org |")) && md.contains(&due),
+        md.contains("| b@example.org |") && md.contains(&due),
         "{md}"
     );
     assert!(md.contains("public key `abc`"));
