@@ -235,16 +235,16 @@ impl Session {
                 Enhanced(5, 5, 2),
                 "Bare LF: command lines must end with CRLF",
             )),
-            Frame::Line(line) => {
-                if let AuthState::Exchange(ex) = std::mem::take(&mut self.auth) {
-                    self.auth_response(ex, &line)
-                } else {
+            Frame::Line(line) => match std::mem::take(&mut self.auth) {
+                AuthState::Exchange(ex) => self.auth_response(ex, &line),
+                other => {
+                    self.auth = other;
                     match Command::parse(&line) {
                         Ok(cmd) => self.on_command(cmd, directory),
                         Err(e) => Action::Reply(e.reply()),
                     }
                 }
-            }
+            },
             Frame::Data(result) => self.on_data(result),
             Frame::Bdat { size, last, chunk } => self.on_bdat(size, last, chunk),
         };

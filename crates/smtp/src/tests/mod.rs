@@ -2,6 +2,7 @@
 //! tempdir. One test function per behaviour.
 
 mod env;
+mod submission;
 mod transcript;
 
 use crate::session::Role;

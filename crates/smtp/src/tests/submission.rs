@@ -1,0 +1,220 @@
+//! Submission transcripts (RFC 6409, RFC 4954).
+
+use super::env::env;
+use super::transcript::run;
+use crate::session::Role;
+
+const EHLO_SUB: &str = "
+S: 250-mx.example.org greets client.example
+S: 250-PIPELINING
+S: 250-SIZE 20000
+S: 250-8BITMIME
+S: 250-SMTPUTF8
+S: 250-ENHANCEDSTATUSCODES
+S: 250-CHUNKING
+S: 250-DSN
+S: 250 AUTH PLAIN LOGIN
+";
+
+// base64("\0alice@example.org\0secret")
+const PLAIN_ALICE: &str = "AGFsaWNlQGV4YW1wbGUub3JnAHNlY3JldA==";
+
+#[tokio::test]
+async fn auth_needs_tls_and_is_not_offered_before() {
+    let env = env();
+    run(
+        &env,
+        Role::Submission,
+        false,
+        "
+S: 220 mx.example.org ESMTP sealpost
+C: EHLO client.example
+S: 250-mx.example.org greets client.example
+S: 250-PIPELINING
+S: 250-SIZE 20000
+S: 250-8BITMIME
+S: 250-SMTPUTF8
+S: 250-ENHANCEDSTATUSCODES
+S: 250-CHUNKING
+S: 250-DSN
+S: 250 STARTTLS
+C: AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHNlY3JldA==
+S: 538 5.7.11 Encryption required for requested authentication mechanism
+",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn auth_plain_then_local_and_remote_recipients() {
+    let env = env();
+    let script = format!(
+        "
+S: 220 mx.example.org ESMTP sealpost
+C: EHLO client.example
+{EHLO_SUB}
+C: MAIL FROM:<alice@example.org>
+S: 530 5.7.0 Authentication required
+C: AUTH PLAIN {PLAIN_ALICE}
+S: 235 2.7.0 Authentication successful
+C: AUTH PLAIN {PLAIN_ALICE}
+S: 503 5.5.1 Already authenticated
+C: MAIL FROM:<al@example.org>
+C: RCPT TO:<bob@example.org>
+C: RCPT TO:<carol@example.net> NOTIFY=FAILURE
+C: DATA
+S: 250 2.1.0 Sender OK
+S: 250 2.1.5 Recipient OK
+S: 250 2.1.5 Recipient OK
+S: 354 Start mail input; end with <CRLF>.<CRLF>
+C: From: Alice <alice@example.org>
+C: Subject: hi
+C:
+C: body
+C: .
+S: 250 2.0.0 OK queued as *
+"
+    );
+    run(&env, Role::Submission, true, &script).await;
+    let bob = env.inbox("bob@example.org");
+    assert_eq!(bob.len(), 1);
+    let m = String::from_utf8(bob[0].clone()).unwrap();
+    assert!(m.starts_with("Return-Path: <al@example.org>\r\nReceived: from client.example\r\n\tby mx.example.org with ESMTPSA id "), "{m}");
+    assert!(
+        !m.contains("192.0.2.7"),
+        "submission Received has no client IP"
+    );
+    let queued = env.services.queue.list().unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].sender, "al@example.org");
+    assert_eq!(queued[0].recipients.len(), 1);
+    assert_eq!(queued[0].recipients[0].address, "carol@example.net");
+    // The queue file is sealed: the body is not on disk in plaintext.
+    let dir = env.services.config.server.data_dir.join("queue");
+    for f in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(f.unwrap().path()).unwrap();
+        assert!(!bytes.windows(4).any(|w| w == b"body"));
+        assert!(!bytes.windows(8).any(|w| w == b"carol@ex"));
+    }
+}
+
+#[tokio::test]
+async fn auth_login_and_failures() {
+    let env = env();
+    let script = format!(
+        "
+S: 220 mx.example.org ESMTP sealpost
+C: EHLO client.example
+{EHLO_SUB}
+C: AUTH LOGIN
+S: 334 VXNlcm5hbWU6
+C: Ym9iQGV4YW1wbGUub3Jn
+S: 334 UGFzc3dvcmQ6
+C: d3Jvbmc=
+S: 535 5.7.8 Authentication credentials invalid
+C: AUTH CRAM-MD5
+S: 504 5.5.4 Unrecognized authentication mechanism
+C: AUTH PLAIN
+S: 334 
+C: *
+S: 501 5.0.0 Authentication cancelled
+C: AUTH PLAIN not-base64!
+S: 501 5.5.2 Cannot decode base64 response
+C: AUTH LOGIN Ym9iQGV4YW1wbGUub3Jn
+S: 334 UGFzc3dvcmQ6
+C: aHVudGVyMg==
+S: 235 2.7.0 Authentication successful
+C: MAIL FROM:<bob@example.org>
+S: 250 2.1.0 Sender OK
+"
+    );
+    run(&env, Role::Submission, true, &script).await;
+}
+
+#[tokio::test]
+async fn too_many_auth_failures_close() {
+    let env = env();
+    let script = format!(
+        "
+S: 220 mx.example.org ESMTP sealpost
+C: EHLO client.example
+{EHLO_SUB}
+C: AUTH PLAIN AGJvYkBleGFtcGxlLm9yZwB4
+S: 535 5.7.8 Authentication credentials invalid
+C: AUTH PLAIN AGJvYkBleGFtcGxlLm9yZwB4
+S: 535 5.7.8 Authentication credentials invalid
+C: AUTH PLAIN AGJvYkBleGFtcGxlLm9yZwB4
+S: 421 4.7.0 Too many failed authentications
+"
+    );
+    assert!(run(&env, Role::Submission, true, &script).await.closed);
+}
+
+#[tokio::test]
+async fn foreign_sender_and_from_header_refused() {
+    let env = env();
+    let script = format!(
+        "
+S: 220 mx.example.org ESMTP sealpost
+C: EHLO client.example
+{EHLO_SUB}
+C: AUTH PLAIN {PLAIN_ALICE}
+S: 235 2.7.0 Authentication successful
+C: MAIL FROM:<bob@example.org>
+S: 553 5.7.1 Sender address not owned by the authenticated account
+C: MAIL FROM:<>
+S: 553 5.7.1 Sender address not owned by the authenticated account
+C: MAIL FROM:<alice@example.org>
+C: RCPT TO:<bob@example.org>
+C: DATA
+S: 250 2.1.0 Sender OK
+S: 250 2.1.5 Recipient OK
+S: 354 Start mail input; end with <CRLF>.<CRLF>
+C: From: Bob <bob@example.org>
+C:
+C: spoof
+C: .
+S: 553 5.7.1 From: header address not owned by the authenticated account
+C: MAIL FROM:<alice@example.org>
+C: RCPT TO:<bob@example.org>
+C: DATA
+S: 250 2.1.0 Sender OK
+S: 250 2.1.5 Recipient OK
+S: 354 Start mail input; end with <CRLF>.<CRLF>
+C: Subject: no from
+C:
+C: x
+C: .
+S: 553 5.7.1 Message has no From: header
+"
+    );
+    run(&env, Role::Submission, true, &script).await;
+    assert!(env.inbox("bob@example.org").is_empty());
+}
+
+#[tokio::test]
+async fn inbound_never_relays_even_with_auth_param() {
+    let env = env();
+    run(
+        &env,
+        Role::Inbound,
+        true,
+        "
+S: 220 mx.example.org ESMTP sealpost
+C: EHLO client.example
+S: 250-mx.example.org greets client.example
+S: 250-PIPELINING
+S: 250-SIZE 20000
+S: 250-8BITMIME
+S: 250-SMTPUTF8
+S: 250-ENHANCEDSTATUSCODES
+S: 250-CHUNKING
+S: 250 DSN
+C: MAIL FROM:<alice@example.org> AUTH=alice@example.org
+C: RCPT TO:<carol@example.net>
+S: 250 2.1.0 Sender OK
+S: 550 5.7.1 Relaying denied
+",
+    )
+    .await;
+}
