@@ -42,7 +42,10 @@ async fn poplib_every_command() {
     let logins: Vec<&str> = audit.lines().filter(|l| l.contains("\"login\"")).collect();
     assert!(logins.iter().all(|l| l.contains("\"pop3\"")), "{audit}");
     assert!(logins.iter().any(|l| l.contains("\"failure\"")), "{audit}");
-    assert!(logins.iter().filter(|l| l.contains("\"success\"")).count() >= 4, "{audit}");
+    assert!(
+        logins.iter().filter(|l| l.contains("\"success\"")).count() >= 4,
+        "{audit}"
+    );
     assert!(logins.iter().all(|l| l.contains("TLSv1.")), "{audit}");
     assert!(!audit.contains("correct horse") && !audit.contains("wrong"));
     server.stop().await;

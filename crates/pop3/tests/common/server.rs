@@ -6,7 +6,9 @@
 use sealpost_audit::AuditLog;
 use sealpost_config::Config;
 use sealpost_directory::{Directory, Secret, ThrottleLimits, add_account};
-use sealpost_net::{CancellationToken, ConnLimiter, ListenerKind, TaskTracker, TlsManager, serve_listener};
+use sealpost_net::{
+    CancellationToken, ConnLimiter, ListenerKind, TaskTracker, TlsManager, serve_listener,
+};
 use sealpost_pop3::Pop3Server;
 use sealpost_store::{AccountId, MailboxId, MailboxName, NoSummary, Store, StoreOptions};
 use std::net::SocketAddr;
@@ -45,7 +47,13 @@ impl TestServer {
         let config = Arc::new(Config::load(&config_path).unwrap());
         let domains: Vec<String> = config.domains.iter().map(|d| d.name.clone()).collect();
         for (address, password) in accounts {
-            add_account(&config.server.accounts, &domains, address, &Secret::new(*password)).unwrap();
+            add_account(
+                &config.server.accounts,
+                &domains,
+                address,
+                &Secret::new(*password),
+            )
+            .unwrap();
         }
         let directory = Directory::load(
             &config.server.accounts,
@@ -65,8 +73,14 @@ impl TestServer {
         .unwrap();
         let audit_dir = config.server.data_dir.join("audit");
         let audit = AuditLog::open(&audit_dir).unwrap();
-        let (tls, _) = TlsManager::load_or_generate(&config.tls.cert, &config.tls.key, "localhost").unwrap();
-        let server = Arc::new(Pop3Server::new(config.clone(), store.clone(), directory, audit.clone()));
+        let (tls, _) =
+            TlsManager::load_or_generate(&config.tls.cert, &config.tls.key, "localhost").unwrap();
+        let server = Arc::new(Pop3Server::new(
+            config.clone(),
+            store.clone(),
+            directory,
+            audit.clone(),
+        ));
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
         let limiter = ConnLimiter::new(100, 100);
@@ -101,7 +115,11 @@ impl TestServer {
     /// The account's id and INBOX (creating the account in the store).
     pub fn inbox(&self, address: &str) -> (AccountId, MailboxId) {
         let id = self.store.ensure_account(address).unwrap();
-        let inbox = self.store.mailbox(id, &MailboxName::inbox()).unwrap().unwrap();
+        let inbox = self
+            .store
+            .mailbox(id, &MailboxName::inbox())
+            .unwrap()
+            .unwrap();
         (id, inbox.id)
     }
 
@@ -149,7 +167,10 @@ impl TestServer {
 
 /// The python3 interpreter, or a clear failure.
 pub fn python() -> &'static str {
-    match std::process::Command::new("python3").arg("--version").output() {
+    match std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+    {
         Ok(o) if o.status.success() => "python3",
         _ => panic!("python3 is required for the poplib tests: apt-get install -y python3"),
     }
