@@ -107,6 +107,11 @@ impl Framer {
         }
     }
 
+    /// Changes the limits for the commands that follow (e.g. after login).
+    pub fn set_limits(&mut self, limits: FrameLimits) {
+        self.limits = limits;
+    }
+
     /// Adds received bytes.
     pub fn push(&mut self, bytes: &[u8]) {
         self.input.extend_from_slice(bytes);

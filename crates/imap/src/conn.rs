@@ -1,0 +1,148 @@
+//! The connection loop: the thin part with I/O. It reads bytes into the
+//! framer, hands frames to the [`Session`], writes what the session
+//! produced, runs the STARTTLS upgrade, and watches the shutdown token,
+//! the idle timeout and (during IDLE) the selected mailbox.
+//!
+//! Backpressure and the in-flight limit: the loop reads from the socket
+//! only when every complete command already read has been answered, so at
+//! most one read buffer of pipelined commands is held; a client that does
+//! not read its responses stalls in our writes, not in our memory.
+//!
+//! Memory while idle: the framer and output buffers are shrunk after each
+//! command; an idle session holds one small read buffer and its state.
+
+use crate::session::{Action, Session};
+use crate::wire::framer::{FrameLimits, Framer};
+use crate::wire::response::Out;
+use sealpost_net::{CancellationToken, Stream, TlsManager};
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Largest literal accepted before login (a password fits easily).
+pub const PREAUTH_MAX_LITERAL: u64 = 8 * 1024;
+/// Bytes read from the socket at a time.
+const READ_CHUNK: usize = 4096;
+
+/// A byte stream that can be upgraded to TLS.
+pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send + Sized {
+    /// Runs the server side of a TLS handshake; returns the TLS version.
+    fn starttls(
+        self,
+        tls: &TlsManager,
+        timeout: Duration,
+    ) -> impl Future<Output = io::Result<(Self, String)>> + Send;
+}
+
+impl Transport for Stream {
+    async fn starttls(self, tls: &TlsManager, timeout: Duration) -> io::Result<(Self, String)> {
+        let s = self.upgrade(tls, timeout).await?;
+        let version = s
+            .tls_info()
+            .map(|i| i.version)
+            .unwrap_or_else(|| "TLS".into());
+        Ok((s, version))
+    }
+}
+
+/// Where STARTTLS gets its certificate.
+pub struct StartTls {
+    /// The certificate source.
+    pub tls: TlsManager,
+    /// Handshake timeout.
+    pub timeout: Duration,
+}
+
+async fn flush<T: Transport>(stream: &mut T, out: &mut Out) -> io::Result<()> {
+    if !out.buf.is_empty() {
+        stream.write_all(&out.buf).await?;
+        out.buf.clear();
+        if out.buf.capacity() > 64 * 1024 {
+            out.buf = Vec::new();
+        }
+    }
+    stream.flush().await
+}
+
+/// Runs one connection to its end.
+pub async fn run<T: Transport>(
+    mut stream: T,
+    mut session: Session,
+    limits: FrameLimits,
+    starttls: Option<StartTls>,
+    shutdown: CancellationToken,
+) {
+    let preauth = FrameLimits {
+        max_line: limits.max_line,
+        max_literal: limits.max_literal.min(PREAUTH_MAX_LITERAL),
+    };
+    let mut framer = Framer::new(preauth);
+    let mut out = Out::new();
+    session.greeting(&mut out);
+    if flush(&mut stream, &mut out).await.is_err() {
+        return;
+    }
+    let mut buf = [0u8; READ_CHUNK];
+    loop {
+        while let Some(frame) = framer.next_frame() {
+            let action = session.on_frame(frame, &mut out).await;
+            if session.authenticated() {
+                framer.set_limits(limits);
+            }
+            if flush(&mut stream, &mut out).await.is_err() {
+                return;
+            }
+            match action {
+                Action::Continue => {}
+                Action::Close => {
+                    let _ = stream.shutdown().await;
+                    return;
+                }
+                Action::StartTls => {
+                    // Whatever was pipelined after STARTTLS came in
+                    // plaintext: it must not be obeyed (RFC 9051 6.2.1).
+                    framer.discard_buffered();
+                    let Some(st) = &starttls else { return };
+                    match stream.starttls(&st.tls, st.timeout).await {
+                        Ok((s, version)) => {
+                            stream = s;
+                            session.tls_established(version);
+                        }
+                        Err(e) => {
+                            tracing::debug!(error = %e, "IMAP STARTTLS handshake failed");
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        framer.shrink();
+        let timeout = session.timeout();
+        let idling = session.idling();
+        tokio::select! {
+            _ = shutdown.cancelled() => {
+                session.shutdown(&mut out);
+                let _ = flush(&mut stream, &mut out).await;
+                let _ = stream.shutdown().await;
+                return;
+            }
+            _ = tokio::time::sleep(timeout) => {
+                session.timed_out(&mut out);
+                let _ = flush(&mut stream, &mut out).await;
+                let _ = stream.shutdown().await;
+                return;
+            }
+            _ = session.changed(), if idling => {
+                session.announce_changes(&mut out);
+                if flush(&mut stream, &mut out).await.is_err() {
+                    return;
+                }
+            }
+            r = stream.read(&mut buf) => match r {
+                Ok(0) | Err(_) => return,
+                Ok(n) => framer.push(&buf[..n]),
+            }
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! C:/S: transcripts of the not-authenticated state: greeting,
+//! CAPABILITY, STARTTLS, LOGIN, AUTHENTICATE PLAIN, failures and limits.
+
+mod common;
+use common::*;
+
+#[tokio::test]
+async fn plaintext_listener_refuses_login_before_starttls() {
+    let w = World::new();
+    let mut c = w.connect(false).await;
+    transcript(
+        &mut c,
+        r#"
+        C: a1 CAPABILITY
+        S: * CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ ENABLE ID SASL-IR STARTTLS LOGINDISABLED
+        S: a1 OK CAPABILITY completed
+        C: a2 LOGIN alice@example.org "correct horse"
+        S: a2 NO [PRIVACYREQUIRED] ..
+        C: a3 AUTHENTICATE PLAIN AGFsaWNlQGV4YW1wbGUub3JnAGNvcnJlY3QgaG9yc2U=
+        S: a3 NO [PRIVACYREQUIRED] ..
+        C: a4 LIST "" *
+        S: a4 BAD [PRIVACYREQUIRED] ..
+        "#,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn starttls_discards_pipelined_commands_then_allows_login() {
+    let w = World::new();
+    let mut c = w.connect(false).await;
+    // The LOGIN pipelined after STARTTLS in plaintext must be dropped.
+    c.send(b"s1 STARTTLS\r\ns2 LOGIN alice@example.org \"correct horse\"\r\n")
+        .await;
+    assert!(c.line().await.starts_with("s1 OK"));
+    transcript(
+        &mut c,
+        r#"
+        C: s3 NOOP
+        S: s3 OK NOOP completed
+        C: s4 CAPABILITY
+        S: * CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ ENABLE ID SASL-IR AUTH=PLAIN ..
+        S: s4 OK ..
+        C: s5 STARTTLS
+        S: s5 BAD ..
+        C: s6 LOGIN alice@example.org "correct horse"
+        S: s6 OK [CAPABILITY ..] Logged in
+        "#,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn login_and_authenticate_plain_forms() {
+    let w = World::new();
+    let mut c = w.connect(true).await;
+    transcript(
+        &mut c,
+        r#"
+        C: a1 LOGIN alice@example.org wrong
+        S: a1 NO [AUTHENTICATIONFAILED] Authentication failed
+        C: a2 AUTHENTICATE PLAIN AGFsaWNlQGV4YW1wbGUub3JnAGNvcnJlY3QgaG9yc2U=
+        S: a2 OK [CAPABILITY ..] Logged in
+        C: a3 LOGIN alice@example.org x
+        S: a3 BAD ..
+        "#,
+    )
+    .await;
+    // Without an initial response: the server asks with "+ ".
+    let mut c = w.connect(true).await;
+    c.send(b"b1 AUTHENTICATE PLAIN\r\n").await;
+    assert_eq!(c.line().await, "+ ");
+    c.send(b"AGFsaWNlQGV4YW1wbGUub3JnAGNvcnJlY3QgaG9yc2U=\r\n")
+        .await;
+    assert!(c.line().await.starts_with("b1 OK [CAPABILITY"));
+    // Cancelled with "*".
+    let mut c = w.connect(true).await;
+    c.send(b"b1 AUTHENTICATE PLAIN\r\n").await;
+    assert_eq!(c.line().await, "+ ");
+    c.send(b"*\r\n").await;
+    assert!(c.line().await.starts_with("b1 BAD"));
+    transcript(&mut c, "C: b2 NOOP\nS: b2 OK ..").await;
+}
+
+#[tokio::test]
+async fn authorization_identity_of_another_user_is_refused() {
+    let w = World::new();
+    let mut c = w.connect(true).await;
+    // authzid bob, authcid alice.
+    let b64 = "Ym9iQGV4YW1wbGUub3JnAGFsaWNlQGV4YW1wbGUub3JnAGNvcnJlY3QgaG9yc2U=";
+    let r = c.cmd(&format!("a1 AUTHENTICATE PLAIN {b64}")).await;
+    assert!(r[0].starts_with("a1 NO [AUTHENTICATIONFAILED]"), "{r:?}");
+}
+
+#[tokio::test]
+async fn too_many_failures_close_the_connection() {
+    let w = World::new();
+    let mut c = w.connect(true).await;
+    transcript(
+        &mut c,
+        r#"
+        C: a1 LOGIN alice@example.org x
+        S: a1 NO [AUTHENTICATIONFAILED] ..
+        C: a2 LOGIN alice@example.org y
+        S: a2 NO [AUTHENTICATIONFAILED] ..
+        C: a3 LOGIN alice@example.org z
+        S: a3 NO [AUTHENTICATIONFAILED] ..
+        S: * BYE ..
+        "#,
+    )
+    .await;
+    assert!(c.closed().await);
+}
+
+#[tokio::test]
+async fn session_commands_before_and_after_login() {
+    let w = World::new();
+    let mut c = w.connect(true).await;
+    transcript(
+        &mut c,
+        r#"
+        C: a1 ID ("name" "test")
+        S: * ID ("name" "sealpost" "version" ..)
+        S: a1 OK ..
+        C: a2 SELECT INBOX
+        S: a2 BAD ..
+        C: a3 ENABLE IMAP4rev2
+        S: a3 BAD ..
+        C: a4 LOGIN alice@example.org "correct horse"
+        S: a4 OK ..
+        C: a5 ENABLE IMAP4rev2 CONDSTORE X-UNKNOWN
+        S: * ENABLED IMAP4rev2 CONDSTORE
+        S: a5 OK ENABLE completed
+        C: a6 NAMESPACE
+        S: * NAMESPACE (("" "/")) NIL NIL
+        S: a6 OK ..
+        C: a7 FROB
+        S: a7 BAD unknown command
+        C: a8 LOGOUT
+        S: * BYE ..
+        S: a8 OK LOGOUT completed
+        "#,
+    )
+    .await;
+    assert!(c.closed().await);
+}
+
+#[tokio::test]
+async fn limits_discard_whole_commands() {
+    let w = World::with_imap("max_line = 200\nmax_literal = 1000");
+    let mut c = w.connect(true).await;
+    // Too long a line: BAD [LIMIT], session goes on.
+    let long = format!("a1 NOOP {}", "x".repeat(300));
+    let r = c.cmd(&long).await;
+    assert!(r[0].starts_with("a1 BAD [LIMIT]"), "{r:?}");
+    // Before login, literals are capped low: a sync literal is refused
+    // without a continuation.
+    let r = c.cmd("a2 LOGIN {9000}").await;
+    assert!(r[0].starts_with("a2 NO [TOOBIG]"), "{r:?}");
+    // A non-synchronizing literal over the limit is read and thrown away:
+    // the LOGOUT inside it must not run.
+    let mut bytes = b"a3 LOGIN {9000+}\r\n".to_vec();
+    bytes.extend(std::iter::repeat_n(b'x', 8988));
+    bytes.extend_from_slice(b"\r\nz LOGOUT\r\n x\r\n");
+    c.send(&bytes).await;
+    let r = c.until_tagged("a3").await;
+    assert!(r[0].starts_with("a3 NO [TOOBIG]"), "{r:?}");
+    transcript(&mut c, "C: a4 NOOP\nS: a4 OK NOOP completed").await;
+}
+
+#[tokio::test]
+async fn shutdown_says_bye() {
+    let w = World::new();
+    let mut c = w.login().await;
+    c.shutdown.cancel();
+    assert!(c.line().await.starts_with("* BYE"));
+    assert!(c.closed().await);
+}
+
+#[tokio::test]
+async fn garbage_never_kills_the_session() {
+    let w = World::new();
+    let mut c = w.connect(true).await;
+    for junk in [
+        &b"\r\n"[..],
+        b"+\r\n",
+        b"a\x00b NOOP\r\n",
+        b"* OK\r\n",
+        b"a SELECT \"\xff\"\r\n",
+        b"a {3}\r\n",
+    ] {
+        c.send(junk).await;
+        let l = c.line().await;
+        assert!(l.contains("BAD") || l.starts_with("+"), "{junk:?} -> {l}");
+        if l.starts_with('+') {
+            c.send(b"abc\r\n").await;
+            let l = c.line().await;
+            assert!(l.contains("BAD"), "{l}");
+        }
+    }
+    transcript(&mut c, "C: z NOOP\nS: z OK ..").await;
+}
