@@ -95,7 +95,11 @@ impl ContentType {
     }
 
     fn text_plain() -> ContentType {
-        ContentType::new("text", "plain", vec![(b"charset".to_vec(), b"us-ascii".to_vec())])
+        ContentType::new(
+            "text",
+            "plain",
+            vec![(b"charset".to_vec(), b"us-ascii".to_vec())],
+        )
     }
 
     /// `main/sub` compared case-insensitively.
@@ -130,11 +134,6 @@ impl Entity {
             .find(|f| raw[f.name.clone()].eq_ignore_ascii_case(name.as_bytes()))
             .map(|f| &raw[f.value.clone()])
     }
-
-    /// Whether this entity is a multipart.
-    pub fn is_multipart(&self) -> bool {
-        matches!(self.kind, Kind::Multipart(_))
-    }
 }
 
 /// Parses the structure of a whole message. Never panics; total work is
@@ -162,7 +161,10 @@ fn entity(
         ctype: ContentType::text_plain(),
         kind: Kind::Leaf,
     };
-    entity.ctype = match entity.field(raw, "content-type").and_then(parse_content_type) {
+    entity.ctype = match entity
+        .field(raw, "content-type")
+        .and_then(parse_content_type)
+    {
         Some(ct) => ct,
         None if in_digest => ContentType::new("message", "rfc822", Vec::new()),
         None => ContentType::text_plain(),
@@ -264,7 +266,11 @@ fn strip_eol(raw: &[u8], start: usize, next: usize) -> usize {
 }
 
 /// Splits a multipart body into the ranges of its parts (RFC 2046 5.1.1).
-pub(crate) fn split_multipart(raw: &[u8], body: Range<usize>, boundary: &[u8]) -> Vec<Range<usize>> {
+pub(crate) fn split_multipart(
+    raw: &[u8],
+    body: Range<usize>,
+    boundary: &[u8],
+) -> Vec<Range<usize>> {
     let mut parts = Vec::new();
     let mut current: Option<usize> = None;
     let mut pos = body.start;
@@ -420,7 +426,8 @@ impl<'a> Lexer<'a> {
 }
 
 fn ascii_token(t: &[u8]) -> Option<String> {
-    t.is_ascii().then(|| String::from_utf8_lossy(t).into_owned())
+    t.is_ascii()
+        .then(|| String::from_utf8_lossy(t).into_owned())
 }
 
 /// `type "/" subtype *(";" parameter)`; `None` when malformed.
@@ -435,8 +442,11 @@ pub(crate) fn parse_content_type(value: &[u8]) -> Option<ContentType> {
     Some(ContentType { main, sub, params })
 }
 
+/// Raw MIME parameters: attribute and unquoted value.
+pub(crate) type Params = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Content-Disposition: `type *(";" parameter)`.
-pub(crate) fn parse_disposition(value: &[u8]) -> Option<(Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>)> {
+pub(crate) fn parse_disposition(value: &[u8]) -> Option<(Vec<u8>, Params)> {
     let mut lx = Lexer::new(value);
     let kind = lx.token()?.to_vec();
     Some((kind, lx.params()))
@@ -540,10 +550,15 @@ mod tests {
     #[test]
     fn multipart_parts_exclude_the_crlf_before_delimiters() {
         let e = parse(MULTI);
-        let Kind::Multipart(parts) = &e.kind else { panic!("not multipart") };
+        let Kind::Multipart(parts) = &e.kind else {
+            panic!("not multipart")
+        };
         assert_eq!(parts.len(), 2);
         assert_eq!(&MULTI[parts[0].body.clone()], b"hello");
-        assert_eq!(&MULTI[parts[0].header.clone()], b"Content-Type: text/plain\r\n\r\n");
+        assert_eq!(
+            &MULTI[parts[0].header.clone()],
+            b"Content-Type: text/plain\r\n\r\n"
+        );
         assert_eq!(&MULTI[parts[1].header.clone()], b"\r\n");
         assert_eq!(&MULTI[parts[1].body.clone()], b"second");
     }
@@ -552,7 +567,9 @@ mod tests {
     fn boundary_prefix_of_longer_line_is_content() {
         let raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n--bx\r\n--b--\r\n";
         let e = parse(raw);
-        let Kind::Multipart(parts) = &e.kind else { panic!() };
+        let Kind::Multipart(parts) = &e.kind else {
+            panic!()
+        };
         assert_eq!(parts.len(), 1);
         assert_eq!(&raw[parts[0].body.clone()], b"--bx");
     }
@@ -569,7 +586,9 @@ mod tests {
     fn multipart_without_delimiters_gets_one_empty_part() {
         let raw = b"Content-Type: multipart/mixed; boundary=zz\r\n\r\nno parts\r\n";
         let e = parse(raw);
-        let Kind::Multipart(parts) = &e.kind else { panic!() };
+        let Kind::Multipart(parts) = &e.kind else {
+            panic!()
+        };
         assert_eq!(parts.len(), 1);
         assert!(parts[0].body.is_empty());
     }
@@ -578,7 +597,9 @@ mod tests {
     fn unterminated_multipart_ends_at_the_body_end() {
         let raw = b"Content-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\n\r\nabc\r\n";
         let e = parse(raw);
-        let Kind::Multipart(parts) = &e.kind else { panic!() };
+        let Kind::Multipart(parts) = &e.kind else {
+            panic!()
+        };
         assert_eq!(&raw[parts[0].body.clone()], b"abc\r\n");
     }
 
@@ -610,7 +631,9 @@ mod tests {
             raw.extend_from_slice(b"--b\r\n\r\nx\r\n");
         }
         let e = parse(&raw);
-        let Kind::Multipart(p) = &e.kind else { panic!() };
+        let Kind::Multipart(p) = &e.kind else {
+            panic!()
+        };
         assert!(p.len() < MAX_PARTS);
         assert!(p.len() > MAX_PARTS - 10);
     }
@@ -631,7 +654,9 @@ mod tests {
     fn digest_parts_default_to_message_rfc822() {
         let raw = b"Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\nSubject: x\r\n\r\nhi\r\n--d--\r\n";
         let e = parse(raw);
-        let Kind::Multipart(p) = &e.kind else { panic!() };
+        let Kind::Multipart(p) = &e.kind else {
+            panic!()
+        };
         assert!(matches!(p[0].kind, Kind::Message(_)));
     }
 

@@ -81,9 +81,7 @@ pub fn section(raw: &[u8], spec: &SectionSpec) -> Option<Vec<u8>> {
         SectionText::Header => message.map(|m| raw[m.header.clone()].to_vec()),
         SectionText::Text => message.map(|m| raw[m.body.clone()].to_vec()),
         SectionText::HeaderFields(names) => message.map(|m| header_lines(raw, m, names, true)),
-        SectionText::HeaderFieldsNot(names) => {
-            message.map(|m| header_lines(raw, m, names, false))
-        }
+        SectionText::HeaderFieldsNot(names) => message.map(|m| header_lines(raw, m, names, false)),
     }
 }
 
@@ -225,7 +223,10 @@ pub(crate) fn decode_qp(input: &[u8]) -> Vec<u8> {
                     i = j;
                     continue;
                 }
-                match (input.get(i + 1).and_then(|&h| hex(h)), input.get(i + 2).and_then(|&l| hex(l))) {
+                match (
+                    input.get(i + 1).and_then(|&h| hex(h)),
+                    input.get(i + 2).and_then(|&l| hex(l)),
+                ) {
                     (Some(h), Some(l)) => {
                         out.push(h << 4 | l);
                         i += 3;
@@ -294,8 +295,15 @@ mod tests {
 
     #[test]
     fn header_fields_keep_folded_lines_and_end_blank() {
-        let h = get(&[], SectionText::HeaderFields(vec!["SUBJECT".into(), "from".into()])).unwrap();
-        assert_eq!(h, "From: a@example.com\r\nSubject: hello\r\n  world\r\n\r\n");
+        let h = get(
+            &[],
+            SectionText::HeaderFields(vec!["SUBJECT".into(), "from".into()]),
+        )
+        .unwrap();
+        assert_eq!(
+            h,
+            "From: a@example.com\r\nSubject: hello\r\n  world\r\n\r\n"
+        );
         let none = get(&[], SectionText::HeaderFields(vec!["x-absent".into()])).unwrap();
         assert_eq!(none, "\r\n");
     }
@@ -313,7 +321,10 @@ mod tests {
     #[test]
     fn parts_and_mime_headers() {
         assert_eq!(get(&[1], SectionText::Full).unwrap(), "first part");
-        assert_eq!(get(&[1], SectionText::Mime).unwrap(), "Content-Type: text/plain\r\n\r\n");
+        assert_eq!(
+            get(&[1], SectionText::Mime).unwrap(),
+            "Content-Type: text/plain\r\n\r\n"
+        );
         assert_eq!(
             get(&[3], SectionText::Mime).unwrap(),
             "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
@@ -335,7 +346,11 @@ mod tests {
             get(&[2], SectionText::HeaderFields(vec!["subject".into()])).unwrap(),
             "Subject: inner\r\n\r\n"
         );
-        assert!(get(&[2], SectionText::Text).unwrap().starts_with("--YY\r\n"));
+        assert!(
+            get(&[2], SectionText::Text)
+                .unwrap()
+                .starts_with("--YY\r\n")
+        );
         assert_eq!(get(&[2, 1], SectionText::Full).unwrap(), "inner text");
         assert_eq!(get(&[2, 2], SectionText::Full).unwrap(), "PGI+aGk8L2I+");
         assert_eq!(get(&[2, 3], SectionText::Full), None);
@@ -378,7 +393,12 @@ mod tests {
             (b"in  side", b"in  side"),
         ];
         for (input, want) in cases {
-            assert_eq!(&decode_qp(input), want, "{:?}", String::from_utf8_lossy(input));
+            assert_eq!(
+                &decode_qp(input),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 
