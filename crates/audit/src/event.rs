@@ -1,4 +1,10 @@
-//! The events the log records.
+//! The events the log records, which of their fields are personal data, and
+//! the [`Kind`] each belongs to for exports.
+//!
+//! No event carries message content or a subject line. Personal fields
+//! (account names, email addresses, remote IPs, Message-IDs, bounce texts that
+//! quote addresses) are listed by [`Event::personal_fields`]: the sealed log
+//! stores them only as salted commitments (see the crate docs).
 
 use serde::{Deserialize, Serialize};
 
@@ -160,6 +166,159 @@ pub enum Event {
         /// Messages expunged by auto-expunge.
         expunged_messages: u64,
     },
+    /// Personal fields of old audit records were erased
+    /// ([`crate::anonymize_before`]).
+    AuditAnonymized {
+        /// Records older than this (Unix seconds) were anonymized.
+        cutoff_unix: i64,
+        /// Segments whose side files were rewritten or removed.
+        segments: u64,
+        /// Records whose personal fields were erased.
+        records: u64,
+    },
+    /// Old sealed segments were deleted ([`crate::delete_segments_before`]).
+    AuditSegmentsDeleted {
+        /// Segments that ended before this (Unix seconds) were deleted.
+        cutoff_unix: i64,
+        /// Segments deleted.
+        segments: u64,
+        /// Records they held.
+        records: u64,
+    },
+    /// A verification of the log failed ([`crate::verify`]).
+    AuditVerificationFailed {
+        /// The segment file named by the failure, if any.
+        segment: Option<String>,
+        /// The record (sequence number) named by the failure, if any.
+        record: Option<u64>,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The writer found a segment left unsealed by a crash and sealed it
+    /// (written by the log itself as the first record after a restart).
+    AuditTailRecovered {
+        /// The segment file.
+        segment: String,
+        /// Complete records kept in it.
+        records: u64,
+        /// Bytes of a torn or invalid tail that were cut off.
+        torn_bytes: u64,
+    },
+}
+
+/// The families of events, for filtering exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Login attempts.
+    Login,
+    /// Messages accepted, delivered, queued, relayed, bounced.
+    Delivery,
+    /// Accounts created, changed, deleted, restored, purged, exported.
+    Account,
+    /// Server, configuration, retention and audit-log events.
+    Admin,
+}
+
+impl Kind {
+    /// The lower-case name used on the command line and in CSV.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Login => "login",
+            Kind::Delivery => "delivery",
+            Kind::Account => "account",
+            Kind::Admin => "admin",
+        }
+    }
+
+    /// The kind of an event by its stored tag (`"login"`, `"message_queued"`, ...).
+    pub(crate) fn of_tag(tag: &str) -> Kind {
+        match tag {
+            "login" => Kind::Login,
+            t if t.starts_with("message_") => Kind::Delivery,
+            t if t.starts_with("account_") || t == "data_exported" => Kind::Account,
+            _ => Kind::Admin,
+        }
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Kind, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "login" => Ok(Kind::Login),
+            "delivery" => Ok(Kind::Delivery),
+            "account" => Ok(Kind::Account),
+            "admin" => Ok(Kind::Admin),
+            _ => Err(format!(
+                "unknown event kind {s:?} (login, delivery, account, admin)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Event {
+    /// The family this event belongs to.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Event::Login { .. } => Kind::Login,
+            Event::MessageAccepted { .. }
+            | Event::MessageDelivered { .. }
+            | Event::MessageQueued { .. }
+            | Event::MessageRelayed { .. }
+            | Event::MessageBounced { .. } => Kind::Delivery,
+            Event::AccountCreated { .. }
+            | Event::AccountChanged { .. }
+            | Event::AccountDeleted { .. }
+            | Event::AccountRestored { .. }
+            | Event::AccountPurged { .. }
+            | Event::DataExported { .. } => Kind::Account,
+            Event::ConfigReloaded { .. }
+            | Event::ServerStarted { .. }
+            | Event::ServerStopped
+            | Event::RetentionRun { .. }
+            | Event::AuditAnonymized { .. }
+            | Event::AuditSegmentsDeleted { .. }
+            | Event::AuditVerificationFailed { .. }
+            | Event::AuditTailRecovered { .. } => Kind::Admin,
+        }
+    }
+
+    /// The (serialized) names of this event's personal fields: stored only
+    /// as salted commitments, erased by anonymization.
+    pub fn personal_fields(&self) -> &'static [&'static str] {
+        match self {
+            Event::Login { .. } => &["account", "remote"],
+            Event::MessageAccepted { .. } => {
+                &["message_id", "sender", "recipients", "remote", "account"]
+            }
+            Event::MessageDelivered { .. } => &["account"],
+            Event::MessageQueued { .. } => &["recipients"],
+            Event::MessageRelayed { .. } => &["recipient"],
+            // Remote servers' bounce texts routinely quote the address.
+            Event::MessageBounced { .. } => &["recipient", "reason"],
+            Event::AccountCreated { .. }
+            | Event::AccountChanged { .. }
+            | Event::AccountDeleted { .. }
+            | Event::AccountRestored { .. }
+            | Event::AccountPurged { .. }
+            | Event::DataExported { .. } => &["account"],
+            Event::ConfigReloaded { .. }
+            | Event::ServerStarted { .. }
+            | Event::ServerStopped
+            | Event::RetentionRun { .. }
+            | Event::AuditAnonymized { .. }
+            | Event::AuditSegmentsDeleted { .. }
+            | Event::AuditVerificationFailed { .. }
+            | Event::AuditTailRecovered { .. } => &[],
+        }
+    }
 }
 
 /// An event with its sequence number and time, as stored.

@@ -1,19 +1,75 @@
-//! sealpost-audit: the security event log.
+//! sealpost-audit: the sealed, hash-chained security event log (DESIGN.md
+//! promise 5).
 //!
 //! Every crate records security-relevant events through one small API:
-//! [`AuditLog::record`] (never blocks a session on disk I/O: events go to a
-//! writer thread that flushes at least every second) and
+//! [`AuditLog::record`] (a channel send: never blocks a session on disk I/O;
+//! a writer thread appends and flushes at least every second) and
 //! [`AuditLog::record_durable`] (returns once the event is fsynced; used where
-//! a promise needs it: account deletion, purge, export).
+//! a promise needs it: account deletion, purge, export). No message content
+//! or subject is ever an event field.
 //!
-//! This is the foundation's append-only JSON-lines file
-//! (`data_dir/audit/events.jsonl`); sealed hash-chained segments replace it
-//! behind the same API. No message content or subject is ever an event field.
+//! # Layout of `data_dir/audit/`
+//!
+//! - `NNNNNNNNNNNN.seg`: a segment, append-only, one record per line:
+//!   `{"seq":N,"time_ms":T,"prev":"<hex>","event":"login",...}`. `seq` counts
+//!   from 0 without gaps across segments; `prev` is the SHA-256 of the
+//!   previous record's line as stored (without its newline), zeros before the
+//!   first record: a hash chain across segments. Personal fields (see
+//!   [`Event::personal_fields`]) hold only a commitment
+//!   `"c:<hex SHA-256(salt || value)>"` with a fresh 16-byte salt each.
+//! - `NNNNNNNNNNNN.pii`: the side file, outside what the chain and seals
+//!   cover: one JSON line per record with personal fields,
+//!   `{"seq":N,"time_ms":T,"fields":[["<commitment>","<salt hex>","<value>"],...]}`.
+//!   [`anonymize_before`] rewrites or removes it; the segment and its seal
+//!   stay as they are and still verify. Export shows a field whose side
+//!   entry is gone as `[anonymized]`.
+//! - `NNNNNNNNNNNN.seal`: written (atomically) when the segment is closed: by
+//!   size (`[audit] segment_max_bytes`), by age (`segment_max_age_secs`), by
+//!   [`AuditLog::close`] or by dropping the last handle. It holds the segment
+//!   number, first sequence number, record count, byte size, first and last
+//!   record times, the chain hash before and after the segment, the hash of
+//!   the previous seal, an `after_crash` flag, and an ed25519 signature over
+//!   all of these (domain-separated, fixed binary layout).
+//! - `checkpoint.json`: after [`delete_segments_before`], a signed record of
+//!   where the kept chain starts (segment, sequence number, chain hash and
+//!   seal hash of what was deleted).
+//! - `signing.pub`: the writer's public key (64 hex digits), used by
+//!   [`verify`] when no key is given; `writer.lock`: one writer per log.
+//!
+//! The signing key (PKCS#8 PEM, mode 0600) lives at
+//! `config.server.audit_signing_key`, generated on first start; see [`keys`].
+//! A crash leaves the last segment unsealed: the next [`AuditLog::open`]
+//! cuts a torn last line, seals the segment with `after_crash` set, records
+//! [`Event::AuditTailRecovered`] and reports it through
+//! [`AuditLog::recovered_tail`] (see [`recover`]).
+//!
+//! Reading: [`verify`] (chain, seals, checkpoint, at hashing speed),
+//! [`export_csv`] (RFC 4180), [`anonymize_before`] and
+//! [`delete_segments_before`] for the retention worker. These read files
+//! only and run beside a writing server: they never touch the open segment.
 
 #![warn(missing_docs)]
 
+mod error;
 mod event;
+mod export;
+mod format;
+pub mod keys;
+pub mod recover;
+mod retention;
+mod verify;
 mod writer;
 
-pub use event::{Event, LoginOutcome, Protocol, Record};
-pub use writer::{AuditError, AuditLog};
+#[doc(hidden)]
+pub mod fuzzing;
+
+pub use ed25519_dalek::VerifyingKey;
+pub use error::{AuditError, FailureKind, VerifyFailure};
+pub use event::{Event, Kind, LoginOutcome, Protocol, Record};
+pub use export::{ExportFilter, export_csv};
+pub use format::MAX_LINE_BYTES;
+pub use keys::{format_public_key, parse_public_key, public_key, read_public_key};
+pub use recover::RecoveredTail;
+pub use retention::{AnonymizeReport, DeleteReport, anonymize_before, delete_segments_before};
+pub use verify::{VerifyReport, verify};
+pub use writer::AuditLog;

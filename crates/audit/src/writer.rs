@@ -1,38 +1,31 @@
-//! The writer thread behind [`AuditLog`].
+//! [`AuditLog`]: the handle every crate records through, and the writer
+//! thread behind it that chains, flushes, rotates and seals segments.
+//!
+//! `record` is a channel send: the thread stamps, commits personal fields,
+//! hashes and appends. The open segment is written to the kernel and
+//! fdatasynced at least once a second; `record_durable` and `flush` wait for
+//! an fdatasync. A segment is sealed when it reaches `segment_max_bytes`,
+//! when it is `segment_max_age_secs` old, on [`AuditLog::close`], and when the
+//! last handle is dropped. A new segment file is created with its first record.
 
-use crate::{Event, Record};
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use crate::error::AuditError;
+use crate::format::{self, PiiLine, Seal};
+use crate::recover::{self, ChainState, RecoveredTail};
+use crate::{Event, keys};
+use ed25519_dalek::SigningKey;
+use rand::RngCore;
+use sealpost_config::AuditConfig;
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::time::Duration;
-
-/// Why the audit log could not be opened or written.
-#[derive(Debug, thiserror::Error)]
-pub enum AuditError {
-    /// I/O on the log failed.
-    #[error("audit log {path}: {message}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// What failed.
-        message: String,
-    },
-    /// The writer has stopped.
-    #[error("audit log is closed")]
-    Closed,
-}
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
 enum Msg {
     Event(Event),
     Durable(Event, mpsc::SyncSender<Result<(), String>>),
     Flush(mpsc::SyncSender<()>),
-}
-
-/// Handle to the audit log. Cheap to clone; a disabled one drops events.
-#[derive(Clone, Debug)]
-pub struct AuditLog {
-    tx: Option<mpsc::Sender<Msg>>,
+    Close(mpsc::SyncSender<Result<(), String>>),
 }
 
 impl std::fmt::Debug for Msg {
@@ -41,52 +34,89 @@ impl std::fmt::Debug for Msg {
     }
 }
 
+/// Handle to the audit log. Cheap to clone; a disabled one drops events.
+#[derive(Clone, Debug)]
+pub struct AuditLog {
+    tx: Option<mpsc::Sender<Msg>>,
+    recovered: Option<Arc<RecoveredTail>>,
+}
+
+/// How long `open` waits for a writer of the same process that is still
+/// sealing (its last handle was just dropped) to let go of the lock.
+const LOCK_WAIT: Duration = Duration::from_secs(3);
+/// The open segment reaches the disk at least this often.
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
 impl AuditLog {
-    /// Opens (creating) the log under `dir` and starts its writer thread.
-    pub fn open(dir: &Path) -> Result<AuditLog, AuditError> {
-        let io = |path: &Path, e: std::io::Error| AuditError::Io {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        };
+    /// Opens (creating) the log under `dir`, loads or generates the signing
+    /// key (0600) at `signing_key`, seals a tail a crash left unsealed, and
+    /// starts the writer thread. Only one process may write a log: a second
+    /// `open` fails with [`AuditError::Locked`].
+    pub fn open(
+        dir: &Path,
+        signing_key: &Path,
+        config: &AuditConfig,
+    ) -> Result<AuditLog, AuditError> {
         {
             use std::os::unix::fs::DirBuilderExt;
             std::fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
                 .create(dir)
-                .map_err(|e| io(dir, e))?;
+                .map_err(|e| AuditError::io(dir, e))?;
         }
-        let path = dir.join("events.jsonl");
-        let next_seq = match File::open(&path) {
-            Ok(f) => BufReader::new(f)
-                .lines()
-                .map_while(Result::ok)
-                .filter_map(|l| serde_json::from_str::<Record>(&l).ok())
-                .last()
-                .map_or(0, |r| r.seq + 1),
-            Err(_) => 0,
+        let lock = lock(dir)?;
+        let key = keys::load_or_generate(signing_key)?;
+        let public = keys::format_public_key(&key.verifying_key()) + "\n";
+        let pub_path = dir.join(format::PUBKEY_FILE);
+        if std::fs::read(&pub_path).ok().as_deref() != Some(public.as_bytes()) {
+            format::write_atomic(&pub_path, public.as_bytes())?;
+        }
+        let (state, recovered) = recover::recover(dir, &key)?;
+        let writer = Writer {
+            dir: dir.to_path_buf(),
+            key,
+            max_bytes: config.segment_max_bytes.max(1),
+            max_age: Duration::from_secs(config.segment_max_age_secs.max(1)),
+            state,
+            open: None,
+            last_time_ms: i64::MIN,
+            failed: None,
+            _lock: lock,
         };
-        use std::os::unix::fs::OpenOptionsExt;
-        let file = OpenOptions::new()
-            .mode(0o600)
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| io(&path, e))?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || run(file, rx, next_seq))
-            .map_err(|e| io(dir, e))?;
-        Ok(AuditLog { tx: Some(tx) })
+            .spawn(move || run(writer, rx))
+            .map_err(|e| AuditError::io(dir, e))?;
+        let log = AuditLog {
+            tx: Some(tx),
+            recovered: recovered.map(Arc::new),
+        };
+        if let Some(tail) = &log.recovered {
+            log.record(Event::AuditTailRecovered {
+                segment: tail.segment.clone(),
+                records: tail.records,
+                torn_bytes: tail.torn_bytes,
+            });
+        }
+        Ok(log)
     }
 
     /// A log that records nothing (unit tests of other crates).
     pub fn disabled() -> AuditLog {
-        AuditLog { tx: None }
+        AuditLog {
+            tx: None,
+            recovered: None,
+        }
     }
 
-    /// Records an event without waiting for the disk.
+    /// The segment a crash had left unsealed, if `open` found and sealed one.
+    pub fn recovered_tail(&self) -> Option<&RecoveredTail> {
+        self.recovered.as_deref()
+    }
+
+    /// Records an event without waiting for the disk (a channel send).
     pub fn record(&self, event: Event) {
         if let Some(tx) = &self.tx {
             let _ = tx.send(Msg::Event(event));
@@ -102,7 +132,7 @@ impl AuditLog {
         match done_rx.recv() {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(AuditError::Io {
-                path: PathBuf::from("events.jsonl"),
+                path: PathBuf::from("audit"),
                 message,
             }),
             Err(_) => Err(AuditError::Closed),
@@ -118,96 +148,325 @@ impl AuditLog {
             }
         }
     }
+
+    /// Writes everything recorded so far, seals the open segment and stops
+    /// the writer (graceful shutdown). Events recorded afterwards through any
+    /// clone are dropped. Calling it again is harmless.
+    pub fn close(&self) -> Result<(), AuditError> {
+        let Some(tx) = &self.tx else { return Ok(()) };
+        let (done_tx, done_rx) = mpsc::sync_channel(1);
+        if tx.send(Msg::Close(done_tx)).is_err() {
+            return Ok(());
+        }
+        match done_rx.recv() {
+            Ok(Ok(())) | Err(_) => Ok(()),
+            Ok(Err(message)) => Err(AuditError::Io {
+                path: PathBuf::from("audit"),
+                message,
+            }),
+        }
+    }
 }
 
-fn run(file: File, rx: mpsc::Receiver<Msg>, mut seq: u64) {
-    let mut out = std::io::BufWriter::new(file);
-    let mut dirty = false;
+fn lock(dir: &Path) -> Result<File, AuditError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(format::LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| AuditError::io(&path, e))?;
+    let deadline = Instant::now() + LOCK_WAIT;
     loop {
-        let msg = match rx.recv_timeout(Duration::from_millis(500)) {
-            Ok(m) => Some(m),
-            Err(mpsc::RecvTimeoutError::Timeout) => None,
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        match fs4::fs_std::FileExt::try_lock_exclusive(&file) {
+            Ok(true) => return Ok(file),
+            Ok(false) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Ok(false) => return Err(AuditError::Locked(dir.to_path_buf())),
+            Err(e) => return Err(AuditError::io(&path, e)),
+        }
+    }
+}
+
+struct OpenSegment {
+    number: u64,
+    seg: BufWriter<File>,
+    pii: BufWriter<File>,
+    first_seq: u64,
+    start_hash: [u8; 32],
+    records: u64,
+    bytes: u64,
+    first_time_ms: Option<i64>,
+    last_time_ms: Option<i64>,
+    opened: Instant,
+    dirty: bool,
+    last_sync: Instant,
+}
+
+struct Writer {
+    dir: PathBuf,
+    key: SigningKey,
+    max_bytes: u64,
+    max_age: Duration,
+    state: ChainState,
+    open: Option<OpenSegment>,
+    last_time_ms: i64,
+    /// Set after an I/O error: the segment's tail is in an unknown state, so
+    /// nothing more is appended; the next start seals it as recovered.
+    failed: Option<String>,
+    _lock: File,
+}
+
+fn run(mut w: Writer, rx: mpsc::Receiver<Msg>) {
+    let mut closing = None;
+    loop {
+        let timeout = match &w.open {
+            Some(s) if s.dirty => FLUSH_EVERY.saturating_sub(s.last_sync.elapsed()),
+            Some(s) => w.max_age.saturating_sub(s.opened.elapsed()),
+            None => Duration::from_secs(3600),
         };
-        let mut write = |event: Event, out: &mut std::io::BufWriter<File>| {
-            let record = Record {
-                seq,
-                time_ms: chrono::Utc::now().timestamp_millis(),
-                event,
-            };
-            seq += 1;
-            let mut line = serde_json::to_vec(&record).unwrap_or_default();
-            line.push(b'\n');
-            out.write_all(&line)
-        };
-        match msg {
-            Some(Msg::Event(e)) => {
-                if let Err(e) = write(e, &mut out) {
-                    tracing::error!(error = %e, "audit log write failed");
+        match rx.recv_timeout(timeout.max(Duration::from_millis(1))) {
+            Ok(Msg::Event(e)) => {
+                if let Err(err) = w.append(e) {
+                    w.fail(err);
                 }
-                dirty = true;
-                continue;
             }
-            Some(Msg::Durable(e, done)) => {
-                let r = write(e, &mut out)
-                    .and_then(|_| out.flush())
-                    .and_then(|_| out.get_ref().sync_data())
-                    .map_err(|e| e.to_string());
-                dirty = false;
+            Ok(Msg::Durable(e, done)) => {
+                let r = w.append(e).and_then(|_| w.sync());
+                if let Err(err) = &r {
+                    w.fail(err.clone());
+                }
                 let _ = done.send(r);
             }
-            Some(Msg::Flush(done)) => {
-                let _ = out.flush().and_then(|_| out.get_ref().sync_data());
-                dirty = false;
+            Ok(Msg::Flush(done)) => {
+                if let Err(err) = w.sync() {
+                    w.fail(err);
+                }
                 let _ = done.send(());
             }
-            None => {
-                if dirty {
-                    let _ = out.flush();
-                    dirty = false;
+            Ok(Msg::Close(done)) => {
+                closing = Some(done);
+                break;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if let Err(err) = w.tick() {
+            w.fail(err);
+        }
+    }
+    let r = w.seal();
+    if let Err(err) = &r {
+        tracing::error!(error = %err, "could not seal the audit segment at close");
+    }
+    drop(w);
+    if let Some(done) = closing {
+        let _ = done.send(r);
+    }
+}
+
+impl Writer {
+    fn fail(&mut self, err: String) {
+        if self.failed.is_none() {
+            tracing::error!(error = %err, "audit log write failed; recording stops until restart");
+            self.failed = Some(err);
+        }
+    }
+
+    /// Periodic work: the one-second flush and the age limit.
+    fn tick(&mut self) -> Result<(), String> {
+        let Some(s) = &self.open else { return Ok(()) };
+        if s.opened.elapsed() >= self.max_age {
+            return self.seal();
+        }
+        if s.dirty && s.last_sync.elapsed() >= FLUSH_EVERY {
+            return self.sync();
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, event: Event) -> Result<(), String> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        let now = chrono::Utc::now().timestamp_millis().max(self.last_time_ms);
+        self.last_time_ms = now;
+        if self.open.is_none() {
+            self.open = Some(self.create_segment()?);
+        }
+        let seq = self.state.next_seq;
+        let (event_json, fields) = commit_personal(&event);
+        let line = format::encode_line(seq, now, &self.state.prev_hash, &event_json);
+        let s = self.open.as_mut().expect("opened above");
+        let seg_name = format::seg_name(s.number);
+        if !fields.is_empty() {
+            let pii = PiiLine {
+                seq,
+                time_ms: now,
+                fields,
+            };
+            let mut bytes = serde_json::to_vec(&pii).map_err(|e| e.to_string())?;
+            bytes.push(b'\n');
+            s.pii
+                .write_all(&bytes)
+                .map_err(|e| format!("{}: {e}", format::pii_name(s.number)))?;
+        }
+        s.seg
+            .write_all(&line)
+            .and_then(|_| s.seg.write_all(b"\n"))
+            .map_err(|e| format!("{seg_name}: {e}"))?;
+        self.state.prev_hash = format::sha256(&line);
+        self.state.next_seq += 1;
+        s.records += 1;
+        s.bytes += line.len() as u64 + 1;
+        s.first_time_ms.get_or_insert(now);
+        s.last_time_ms = Some(now);
+        s.dirty = true;
+        if s.bytes >= self.max_bytes {
+            self.seal()?;
+        }
+        Ok(())
+    }
+
+    fn create_segment(&mut self) -> Result<OpenSegment, String> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let n = self.state.next_segment;
+        let open = |name: String| {
+            let path = self.dir.join(&name);
+            std::fs::OpenOptions::new()
+                .append(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| format!("{name}: {e}"))
+        };
+        let seg = open(format::seg_name(n))?;
+        let pii = open(format::pii_name(n))?;
+        format::sync_dir(&self.dir).map_err(|e| e.to_string())?;
+        Ok(OpenSegment {
+            number: n,
+            seg: BufWriter::with_capacity(64 * 1024, seg),
+            pii: BufWriter::with_capacity(16 * 1024, pii),
+            first_seq: self.state.next_seq,
+            start_hash: self.state.prev_hash,
+            records: 0,
+            bytes: 0,
+            first_time_ms: None,
+            last_time_ms: None,
+            opened: Instant::now(),
+            dirty: false,
+            last_sync: Instant::now(),
+        })
+    }
+
+    /// Writes and fdatasyncs the open segment and its side file.
+    fn sync(&mut self) -> Result<(), String> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        let Some(s) = &mut self.open else {
+            return Ok(());
+        };
+        if s.dirty {
+            s.pii
+                .flush()
+                .and_then(|_| s.pii.get_ref().sync_data())
+                .map_err(|e| format!("{}: {e}", format::pii_name(s.number)))?;
+            s.seg
+                .flush()
+                .and_then(|_| s.seg.get_ref().sync_data())
+                .map_err(|e| format!("{}: {e}", format::seg_name(s.number)))?;
+            s.dirty = false;
+        }
+        s.last_sync = Instant::now();
+        Ok(())
+    }
+
+    /// Seals the open segment (if any): sync, sign, write the seal file.
+    fn seal(&mut self) -> Result<(), String> {
+        if self.failed.is_some() {
+            return Ok(());
+        }
+        self.sync()?;
+        let Some(s) = self.open.take() else {
+            return Ok(());
+        };
+        let mut seal = Seal {
+            version: 1,
+            segment: s.number,
+            first_seq: s.first_seq,
+            records: s.records,
+            bytes: s.bytes,
+            first_time_ms: s.first_time_ms,
+            last_time_ms: s.last_time_ms,
+            prev_hash: hex::encode(s.start_hash),
+            last_hash: hex::encode(self.state.prev_hash),
+            prev_seal: hex::encode(self.state.prev_seal),
+            after_crash: false,
+            signature: String::new(),
+        };
+        seal.sign(&self.key);
+        format::write_atomic(
+            &self.dir.join(format::seal_name(s.number)),
+            &seal.to_bytes(),
+        )
+        .map_err(|e| e.to_string())?;
+        self.state.prev_seal = seal.seal_hash();
+        self.state.next_segment = s.number + 1;
+        Ok(())
+    }
+}
+
+/// Serializes an event with each personal field replaced by a commitment
+/// `"c:<hex SHA-256(salt || value)>"`; returns the JSON object and the
+/// (commitment, salt, value) triples for the side file. Text fields are cut to
+/// [`format::MAX_FIELD_BYTES`] first.
+pub(crate) fn commit_personal(event: &Event) -> (String, Vec<(String, String, String)>) {
+    let mut value = serde_json::to_value(event).expect("events serialize");
+    let mut fields = Vec::new();
+    let personal = event.personal_fields();
+    let mut rng = rand::thread_rng();
+    let mut commit = |s: &mut String| {
+        format::clip(s);
+        let mut salt = [0u8; 16];
+        rng.fill_bytes(&mut salt);
+        let c = hex::encode(format::commitment(&salt, s));
+        fields.push((c.clone(), hex::encode(salt), std::mem::take(s)));
+        *s = format!("{}{c}", format::COMMIT_PREFIX);
+    };
+    if let serde_json::Value::Object(map) = &mut value {
+        let mut omitted = Vec::new();
+        for (k, v) in map.iter_mut() {
+            if let serde_json::Value::Array(items) = v
+                && items.len() > format::MAX_LIST_ITEMS
+            {
+                omitted.push((format!("{k}_omitted"), items.len() - format::MAX_LIST_ITEMS));
+                items.truncate(format::MAX_LIST_ITEMS);
+            }
+        }
+        for (k, n) in omitted {
+            map.insert(k, n.into());
+        }
+        for (k, v) in map.iter_mut() {
+            let is_personal = personal.contains(&k.as_str());
+            match v {
+                serde_json::Value::String(s) if is_personal => commit(s),
+                serde_json::Value::String(s) => format::clip(s),
+                serde_json::Value::Array(items) => {
+                    for item in items {
+                        if let serde_json::Value::String(s) = item {
+                            if is_personal {
+                                commit(s)
+                            } else {
+                                format::clip(s)
+                            }
+                        }
+                    }
                 }
+                _ => {}
             }
         }
     }
-    let _ = out.flush();
-    let _ = out.get_ref().sync_data();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{LoginOutcome, Protocol};
-
-    #[test]
-    fn records_are_sequenced_and_survive_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = AuditLog::open(dir.path()).unwrap();
-        log.record(Event::AccountCreated {
-            account: "a@example.org".into(),
-        });
-        log.record_durable(Event::AccountDeleted {
-            account: "a@example.org".into(),
-        })
-        .unwrap();
-        drop(log);
-        let log = AuditLog::open(dir.path()).unwrap();
-        log.record(Event::Login {
-            protocol: Protocol::Imap,
-            account: "a@example.org".into(),
-            remote: "127.0.0.1:4000".into(),
-            tls: Some("TLSv1.3".into()),
-            outcome: LoginOutcome::Failure,
-        });
-        log.flush();
-        let text = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
-        let recs: Vec<Record> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        assert_eq!(
-            recs.iter().map(|r| r.seq).collect::<Vec<_>>(),
-            vec![0, 1, 2]
-        );
-        assert!(matches!(recs[2].event, Event::Login { .. }));
-    }
+    (value.to_string(), fields)
 }

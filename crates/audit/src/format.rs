@@ -1,0 +1,500 @@
+//! The on-disk format: segment lines, commitments, side-file lines, seals and
+//! the checkpoint (layout described in the crate docs).
+//!
+//! Record lines are produced by this crate only, in one fixed shape, so the
+//! verifier reads the fields it needs (`seq`, `time_ms`, `prev`) from a fixed
+//! prefix of the raw bytes and hashes the line as it is, without a JSON parse.
+
+use crate::error::AuditError;
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// The hash before the first record ever written.
+pub(crate) const GENESIS: [u8; 32] = [0; 32];
+/// The longest record line (and side-file line) accepted, newline excluded.
+/// The writer shortens over-long text fields to stay under it.
+pub const MAX_LINE_BYTES: usize = 1024 * 1024;
+/// The most items of a list field (recipients) stored in one record; the
+/// number left out is stored as `<field>_omitted`.
+pub(crate) const MAX_LIST_ITEMS: usize = 1000;
+/// The longest text field the writer stores; longer ones are cut (at a
+/// character boundary) and marked with `…`.
+pub(crate) const MAX_FIELD_BYTES: usize = 4096;
+/// The largest seal or checkpoint file read.
+pub(crate) const MAX_SEAL_BYTES: u64 = 4096;
+/// Prefix of a commitment in a sealed record.
+pub(crate) const COMMIT_PREFIX: &str = "c:";
+
+/// Segment file name for a number.
+pub(crate) fn seg_name(n: u64) -> String {
+    format!("{n:012}.seg")
+}
+/// Seal file name.
+pub(crate) fn seal_name(n: u64) -> String {
+    format!("{n:012}.seal")
+}
+/// Side (personal data) file name.
+pub(crate) fn pii_name(n: u64) -> String {
+    format!("{n:012}.pii")
+}
+/// The signed checkpoint left by segment deletion.
+pub(crate) const CHECKPOINT: &str = "checkpoint.json";
+/// The public key the writer last used, for verification without `--pubkey`.
+pub(crate) const PUBKEY_FILE: &str = "signing.pub";
+/// The writer's lock file.
+pub(crate) const LOCK_FILE: &str = "writer.lock";
+
+/// The segment numbers present in `dir`, ascending.
+pub(crate) fn list_segments(dir: &Path) -> std::io::Result<Vec<u64>> {
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let name = entry?.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(stem) = name.strip_suffix(".seg")
+            && stem.len() == 12
+            && stem.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(n) = stem.parse()
+        {
+            out.push(n);
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// SHA-256 of bytes.
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// The commitment to a personal value: SHA-256(salt || value).
+pub(crate) fn commitment(salt: &[u8], value: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(salt);
+    h.update(value.as_bytes());
+    h.finalize().into()
+}
+
+/// Builds a record line (without the newline).
+pub(crate) fn encode_line(seq: u64, time_ms: i64, prev: &[u8; 32], event_json: &str) -> Vec<u8> {
+    debug_assert!(event_json.starts_with('{') && event_json.ends_with('}'));
+    let mut line = Vec::with_capacity(event_json.len() + 110);
+    line.extend_from_slice(b"{\"seq\":");
+    line.extend_from_slice(seq.to_string().as_bytes());
+    line.extend_from_slice(b",\"time_ms\":");
+    line.extend_from_slice(time_ms.to_string().as_bytes());
+    line.extend_from_slice(b",\"prev\":\"");
+    line.extend_from_slice(hex::encode(prev).as_bytes());
+    line.extend_from_slice(b"\",");
+    line.extend_from_slice(&event_json.as_bytes()[1..]);
+    line
+}
+
+/// The fields of a record line the chain needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LineHead {
+    pub seq: u64,
+    pub time_ms: i64,
+    pub prev: [u8; 32],
+}
+
+fn take_digits(s: &[u8], signed: bool) -> Option<(i128, &[u8])> {
+    let (neg, body) = match s.first() {
+        Some(b'-') if signed => (true, &s[1..]),
+        _ => (false, s),
+    };
+    let n = body.iter().take_while(|b| b.is_ascii_digit()).count();
+    if n == 0 || n > 19 || (n > 1 && body[0] == b'0') {
+        return None;
+    }
+    let mut v: i128 = 0;
+    for &b in &body[..n] {
+        v = v * 10 + i128::from(b - b'0');
+    }
+    Some((if neg { -v } else { v }, &body[n..]))
+}
+
+/// Reads the fixed prefix of a record line: `{"seq":N,"time_ms":T,"prev":"<64 hex>",`
+/// followed by at least `"x":..}`.
+pub(crate) fn parse_head(line: &[u8]) -> Result<LineHead, &'static str> {
+    let rest = line
+        .strip_prefix(b"{\"seq\":")
+        .ok_or("line does not start with a sequence number")?;
+    let (seq, rest) = take_digits(rest, false).ok_or("bad sequence number")?;
+    let seq = u64::try_from(seq).map_err(|_| "bad sequence number")?;
+    let rest = rest
+        .strip_prefix(b",\"time_ms\":")
+        .ok_or("missing time_ms")?;
+    let (time_ms, rest) = take_digits(rest, true).ok_or("bad time_ms")?;
+    let time_ms = i64::try_from(time_ms).map_err(|_| "bad time_ms")?;
+    let rest = rest.strip_prefix(b",\"prev\":\"").ok_or("missing prev")?;
+    if rest.len() < 64 + 2 {
+        return Err("line too short");
+    }
+    let mut prev = [0u8; 32];
+    hex::decode_to_slice(&rest[..64], &mut prev).map_err(|_| "bad prev hash")?;
+    let rest = &rest[64..];
+    if !rest.starts_with(b"\",\"") || !rest.ends_with(b"}") {
+        return Err("malformed record");
+    }
+    Ok(LineHead { seq, time_ms, prev })
+}
+
+/// One line of a `.pii` side file: the plaintext and salt behind each
+/// commitment of one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PiiLine {
+    pub seq: u64,
+    pub time_ms: i64,
+    /// commitment hex -> (salt hex, plaintext)
+    pub fields: Vec<(String, String, String)>,
+}
+
+/// What a seal signs, in order (see [`Seal::signed_bytes`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Seal {
+    pub version: u32,
+    pub segment: u64,
+    pub first_seq: u64,
+    pub records: u64,
+    pub bytes: u64,
+    pub first_time_ms: Option<i64>,
+    pub last_time_ms: Option<i64>,
+    /// The chain hash before the segment's first record.
+    pub prev_hash: String,
+    /// The hash of the segment's last record (= `prev_hash` if empty).
+    pub last_hash: String,
+    /// [`Seal::seal_hash`] of the previous segment's seal (or the
+    /// checkpoint's link, or zeros for the first segment).
+    pub prev_seal: String,
+    /// Sealed at the next start after a crash, not at an orderly close.
+    pub after_crash: bool,
+    pub signature: String,
+}
+
+fn push_opt(out: &mut Vec<u8>, v: Option<i64>) {
+    match v {
+        Some(v) => {
+            out.push(1);
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+        None => out.push(0),
+    }
+}
+
+fn hex32(s: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).ok()?;
+    Some(out)
+}
+
+impl Seal {
+    /// The bytes the signature covers: a domain label, then every field in a
+    /// fixed binary layout.
+    pub fn signed_bytes(&self) -> Option<Vec<u8>> {
+        let mut out = b"sealpost-audit-seal-v1\0".to_vec();
+        out.extend_from_slice(&self.version.to_be_bytes());
+        out.extend_from_slice(&self.segment.to_be_bytes());
+        out.extend_from_slice(&self.first_seq.to_be_bytes());
+        out.extend_from_slice(&self.records.to_be_bytes());
+        out.extend_from_slice(&self.bytes.to_be_bytes());
+        push_opt(&mut out, self.first_time_ms);
+        push_opt(&mut out, self.last_time_ms);
+        out.extend_from_slice(&hex32(&self.prev_hash)?);
+        out.extend_from_slice(&hex32(&self.last_hash)?);
+        out.extend_from_slice(&hex32(&self.prev_seal)?);
+        out.push(u8::from(self.after_crash));
+        Some(out)
+    }
+
+    /// Signs the seal in place.
+    pub fn sign(&mut self, key: &SigningKey) {
+        let msg = self.signed_bytes().expect("seal built from valid hashes");
+        self.signature = hex::encode(key.sign(&msg).to_bytes());
+    }
+
+    /// Whether the signature verifies with `key`.
+    pub fn verify(&self, key: &VerifyingKey) -> bool {
+        let (Some(msg), Ok(sig)) = (self.signed_bytes(), hex::decode(&self.signature)) else {
+            return false;
+        };
+        let Ok(sig) = Signature::from_slice(&sig) else {
+            return false;
+        };
+        key.verify(&msg, &sig).is_ok()
+    }
+
+    /// The link the next seal stores: SHA-256 over the signed bytes and the
+    /// signature.
+    pub fn seal_hash(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.signed_bytes().unwrap_or_default());
+        h.update(self.signature.as_bytes());
+        h.finalize().into()
+    }
+
+    pub fn last_hash(&self) -> Option<[u8; 32]> {
+        hex32(&self.last_hash)
+    }
+
+    pub fn prev_hash(&self) -> Option<[u8; 32]> {
+        hex32(&self.prev_hash)
+    }
+
+    pub fn prev_seal(&self) -> Option<[u8; 32]> {
+        hex32(&self.prev_seal)
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec(self).expect("seal serializes");
+        v.push(b'\n');
+        v
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<Seal, String> {
+        serde_json::from_slice(bytes).map_err(|e| e.to_string())
+    }
+}
+
+/// Left by [`crate::delete_segments_before`]: where the remaining chain starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Checkpoint {
+    pub version: u32,
+    /// The first segment that remains.
+    pub segment: u64,
+    /// The first sequence number that remains.
+    pub seq: u64,
+    /// The hash of the last deleted record (the `prev` of the first remaining one).
+    pub prev_hash: String,
+    /// The seal hash of the last deleted segment.
+    pub prev_seal: String,
+    /// Segments deleted so far (all checkpoints together).
+    pub deleted_segments: u64,
+    /// When the checkpoint was made (Unix ms).
+    pub time_ms: i64,
+    pub signature: String,
+}
+
+impl Checkpoint {
+    fn signed_bytes(&self) -> Option<Vec<u8>> {
+        let mut out = b"sealpost-audit-checkpoint-v1\0".to_vec();
+        out.extend_from_slice(&self.version.to_be_bytes());
+        out.extend_from_slice(&self.segment.to_be_bytes());
+        out.extend_from_slice(&self.seq.to_be_bytes());
+        out.extend_from_slice(&hex32(&self.prev_hash)?);
+        out.extend_from_slice(&hex32(&self.prev_seal)?);
+        out.extend_from_slice(&self.deleted_segments.to_be_bytes());
+        out.extend_from_slice(&self.time_ms.to_be_bytes());
+        Some(out)
+    }
+
+    pub fn sign(&mut self, key: &SigningKey) {
+        let msg = self
+            .signed_bytes()
+            .expect("checkpoint built from valid hashes");
+        self.signature = hex::encode(key.sign(&msg).to_bytes());
+    }
+
+    pub fn verify(&self, key: &VerifyingKey) -> bool {
+        let (Some(msg), Ok(sig)) = (self.signed_bytes(), hex::decode(&self.signature)) else {
+            return false;
+        };
+        let Ok(sig) = Signature::from_slice(&sig) else {
+            return false;
+        };
+        key.verify(&msg, &sig).is_ok()
+    }
+
+    pub fn prev_hash(&self) -> Option<[u8; 32]> {
+        hex32(&self.prev_hash)
+    }
+
+    pub fn prev_seal(&self) -> Option<[u8; 32]> {
+        hex32(&self.prev_seal)
+    }
+}
+
+/// Reads a small file (seal, checkpoint), refusing anything over the limit.
+pub(crate) fn read_small(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let f = std::fs::File::open(path)?;
+    let mut buf = Vec::new();
+    f.take(MAX_SEAL_BYTES + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_SEAL_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "file over the size limit",
+        ));
+    }
+    Ok(buf)
+}
+
+/// Reads and parses a seal file.
+pub(crate) fn read_seal(path: &Path) -> Result<Seal, AuditError> {
+    let bytes = read_small(path).map_err(|e| AuditError::io(path, e))?;
+    Seal::parse(&bytes).map_err(|e| AuditError::format(path, e))
+}
+
+/// Reads the checkpoint, if there is one.
+pub(crate) fn read_checkpoint(dir: &Path) -> Result<Option<Checkpoint>, AuditError> {
+    let path = dir.join(CHECKPOINT);
+    match read_small(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| AuditError::format(&path, e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(AuditError::io(&path, e)),
+    }
+}
+
+/// Writes `bytes` to `path` atomically and durably: temporary file, fsync,
+/// rename, directory fsync.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp: PathBuf = {
+        let mut s = path.as_os_str().to_owned();
+        s.push(".tmp");
+        s.into()
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| AuditError::io(&tmp, e))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| AuditError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| AuditError::io(path, e))?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// fsyncs a directory so renames and creations in it are durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), AuditError> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| AuditError::io(dir, e))
+}
+
+/// Cuts a text to [`MAX_FIELD_BYTES`] at a character boundary.
+pub(crate) fn clip(s: &mut String) {
+    if s.len() > MAX_FIELD_BYTES {
+        let mut end = MAX_FIELD_BYTES - '…'.len_utf8();
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push('…');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_round_trips() {
+        let prev = sha256(b"x");
+        for (seq, t) in [(0u64, 0i64), (17, 1_700_000_000_123), (u64::MAX / 10, -5)] {
+            let line = encode_line(seq, t, &prev, r#"{"event":"server_stopped"}"#);
+            assert_eq!(
+                parse_head(&line),
+                Ok(LineHead {
+                    seq,
+                    time_ms: t,
+                    prev
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn head_rejects_variants() {
+        let prev = hex::encode(sha256(b"x"));
+        let good = format!(r#"{{"seq":1,"time_ms":2,"prev":"{prev}","event":"x"}}"#);
+        assert!(parse_head(good.as_bytes()).is_ok());
+        for bad in [
+            good.replace("\"seq\":1", "\"seq\":01"),
+            good.replace("\"seq\":1", "\"seq\":-1"),
+            good.replace("\"seq\":1", "\"seq\": 1"),
+            good.replace("\"time_ms\":2", "\"time_ms\":"),
+            good.replace(&prev, &prev[..63]),
+            good.replace(&prev, &prev.replace(|c: char| c.is_ascii_digit(), "g")),
+            good.trim_end_matches('}').to_string(),
+            "{\"seq\":99999999999999999999,\"time_ms\":2".to_string(),
+            String::new(),
+        ] {
+            assert!(parse_head(bad.as_bytes()).is_err(), "accepted {bad}");
+        }
+    }
+
+    #[test]
+    fn every_prefix_of_a_line_is_rejected_or_whole() {
+        let line = encode_line(3, 4, &GENESIS, r#"{"event":"server_stopped"}"#);
+        for cut in 0..line.len() {
+            assert!(parse_head(&line[..cut]).is_err(), "prefix {cut} accepted");
+        }
+    }
+
+    #[test]
+    fn seal_signature_covers_every_field() {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let mut seal = Seal {
+            version: 1,
+            segment: 2,
+            first_seq: 10,
+            records: 5,
+            bytes: 900,
+            first_time_ms: Some(1),
+            last_time_ms: Some(2),
+            prev_hash: hex::encode([1; 32]),
+            last_hash: hex::encode([2; 32]),
+            prev_seal: hex::encode([3; 32]),
+            after_crash: false,
+            signature: String::new(),
+        };
+        seal.sign(&key);
+        assert!(seal.verify(&key.verifying_key()));
+        let edits: Vec<fn(&mut Seal)> = vec![
+            |s| s.segment += 1,
+            |s| s.first_seq += 1,
+            |s| s.records -= 1,
+            |s| s.bytes += 1,
+            |s| s.first_time_ms = None,
+            |s| s.last_time_ms = Some(3),
+            |s| s.prev_hash = hex::encode([9; 32]),
+            |s| s.last_hash = hex::encode([9; 32]),
+            |s| s.prev_seal = hex::encode([9; 32]),
+            |s| s.after_crash = true,
+        ];
+        for edit in edits {
+            let mut s = seal.clone();
+            edit(&mut s);
+            assert!(!s.verify(&key.verifying_key()), "{s:?}");
+        }
+        let other = SigningKey::from_bytes(&[8; 32]);
+        assert!(!seal.verify(&other.verifying_key()));
+    }
+
+    #[test]
+    fn clip_keeps_char_boundaries() {
+        let mut s = "é".repeat(MAX_FIELD_BYTES);
+        clip(&mut s);
+        assert!(s.len() <= MAX_FIELD_BYTES);
+        assert!(s.ends_with('…'));
+        let mut short = "abc".to_string();
+        clip(&mut short);
+        assert_eq!(short, "abc");
+    }
+}

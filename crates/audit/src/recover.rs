@@ -1,0 +1,208 @@
+//! Start-up: find where the chain stands and seal a tail left open by a crash.
+//!
+//! The last segment may lack its seal after kill -9 or power loss. Its
+//! complete lines are checked against the chain (sequence and hash links from
+//! the last seal); from the first line that is incomplete (a torn write) or
+//! does not link, the rest is cut off, the side file is cut to the same
+//! records, and the segment is sealed with `after_crash: true`. The writer
+//! then records an [`crate::Event::AuditTailRecovered`] as the first event of
+//! the next segment, and [`crate::AuditLog::recovered_tail`] reports it.
+
+use crate::error::AuditError;
+use crate::format::{self, GENESIS, PiiLine, Seal};
+use ed25519_dalek::SigningKey;
+use std::path::Path;
+
+/// A segment that was found unsealed at start and sealed then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveredTail {
+    /// The segment file name (`000000000007.seg`).
+    pub segment: String,
+    /// Complete records kept.
+    pub records: u64,
+    /// Bytes cut off the end (a torn last line, or lines that did not link).
+    pub torn_bytes: u64,
+}
+
+/// Where the chain stands: what the next record and seal link to.
+#[derive(Debug, Clone)]
+pub(crate) struct ChainState {
+    pub next_segment: u64,
+    pub next_seq: u64,
+    pub prev_hash: [u8; 32],
+    pub prev_seal: [u8; 32],
+}
+
+/// Finds the chain state in `dir`, sealing an unsealed last segment.
+pub(crate) fn recover(
+    dir: &Path,
+    key: &SigningKey,
+) -> Result<(ChainState, Option<RecoveredTail>), AuditError> {
+    let mut state = match format::read_checkpoint(dir)? {
+        Some(cp) => ChainState {
+            next_segment: cp.segment,
+            next_seq: cp.seq,
+            prev_hash: cp
+                .prev_hash()
+                .ok_or_else(|| AuditError::format(&dir.join(format::CHECKPOINT), "bad hash"))?,
+            prev_seal: cp
+                .prev_seal()
+                .ok_or_else(|| AuditError::format(&dir.join(format::CHECKPOINT), "bad hash"))?,
+        },
+        None => ChainState {
+            next_segment: 1,
+            next_seq: 0,
+            prev_hash: GENESIS,
+            prev_seal: GENESIS,
+        },
+    };
+    let segments = format::list_segments(dir).map_err(|e| AuditError::io(dir, e))?;
+    let Some(&last) = segments.last() else {
+        return Ok((state, None));
+    };
+    // Left-over temporary files of an interrupted seal or side-file rewrite.
+    for n in [last] {
+        for tmp in [format::seal_name(n), format::pii_name(n)] {
+            let _ = std::fs::remove_file(dir.join(format!("{tmp}.tmp")));
+        }
+    }
+    // The last sealed segment gives the chain state; an unsealed one after it
+    // is the crashed tail.
+    let last_sealed = segments
+        .iter()
+        .rev()
+        .find(|n| dir.join(format::seal_name(**n)).exists());
+    if let Some(&n) = last_sealed {
+        let path = dir.join(format::seal_name(n));
+        let seal = format::read_seal(&path)?;
+        if !seal.verify(&key.verifying_key()) {
+            tracing::warn!(seal = %path.display(), "last audit seal does not verify with the signing key; run `sealpost audit verify`");
+        }
+        let bad = || AuditError::format(&path, "bad hash");
+        state = ChainState {
+            next_segment: n + 1,
+            next_seq: seal.first_seq + seal.records,
+            prev_hash: seal.last_hash().ok_or_else(bad)?,
+            prev_seal: seal.seal_hash(),
+        };
+    }
+    for &n in segments.iter().filter(|&&n| n < last) {
+        if Some(&n) > last_sealed && !dir.join(format::seal_name(n)).exists() {
+            tracing::warn!(segment = %format::seg_name(n), "unsealed audit segment before the last one; left as is");
+        }
+    }
+    if last_sealed == Some(&last) {
+        return Ok((state, None));
+    }
+    let n = last;
+    if n < state.next_segment {
+        // Only possible with an unsealed segment before the checkpoint.
+        return Ok((state, None));
+    }
+    state.next_segment = n;
+    let tail = seal_tail(dir, key, &mut state)?;
+    Ok((state, Some(tail)))
+}
+
+/// Cuts the unsealed segment `state.next_segment` to its valid records and
+/// seals it as recovered after a crash.
+fn seal_tail(
+    dir: &Path,
+    key: &SigningKey,
+    state: &mut ChainState,
+) -> Result<RecoveredTail, AuditError> {
+    let n = state.next_segment;
+    let seg_path = dir.join(format::seg_name(n));
+    let data = std::fs::read(&seg_path).map_err(|e| AuditError::io(&seg_path, e))?;
+    let start_hash = state.prev_hash;
+    let first_seq = state.next_seq;
+    let mut good_len = 0usize;
+    let mut records = 0u64;
+    let mut first_time = None;
+    let mut last_time = None;
+    let mut pos = 0usize;
+    while let Some(nl) = memchr::memchr(b'\n', &data[pos..]) {
+        let line = &data[pos..pos + nl];
+        let Ok(head) = format::parse_head(line) else {
+            break;
+        };
+        if line.len() > format::MAX_LINE_BYTES
+            || head.seq != state.next_seq
+            || head.prev != state.prev_hash
+        {
+            break;
+        }
+        state.prev_hash = format::sha256(line);
+        state.next_seq += 1;
+        records += 1;
+        first_time.get_or_insert(head.time_ms);
+        last_time = Some(head.time_ms);
+        pos += nl + 1;
+        good_len = pos;
+    }
+    let torn_bytes = (data.len() - good_len) as u64;
+    if torn_bytes > 0 {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&seg_path)
+            .map_err(|e| AuditError::io(&seg_path, e))?;
+        f.set_len(good_len as u64)
+            .and_then(|_| f.sync_all())
+            .map_err(|e| AuditError::io(&seg_path, e))?;
+    }
+    trim_pii(dir, n, first_seq, state.next_seq)?;
+    let mut seal = Seal {
+        version: 1,
+        segment: n,
+        first_seq,
+        records,
+        bytes: good_len as u64,
+        first_time_ms: first_time,
+        last_time_ms: last_time,
+        prev_hash: hex::encode(start_hash),
+        last_hash: hex::encode(state.prev_hash),
+        prev_seal: hex::encode(state.prev_seal),
+        after_crash: true,
+        signature: String::new(),
+    };
+    seal.sign(key);
+    format::write_atomic(&dir.join(format::seal_name(n)), &seal.to_bytes())?;
+    state.prev_seal = seal.seal_hash();
+    state.next_segment = n + 1;
+    let tail = RecoveredTail {
+        segment: format::seg_name(n),
+        records,
+        torn_bytes,
+    };
+    tracing::warn!(
+        segment = %tail.segment,
+        records,
+        torn_bytes,
+        "audit segment was left unsealed (crash); sealed it as recovered"
+    );
+    Ok(tail)
+}
+
+/// Keeps only the complete side-file lines of records `first..end`.
+fn trim_pii(dir: &Path, n: u64, first: u64, end: u64) -> Result<(), AuditError> {
+    let path = dir.join(format::pii_name(n));
+    let data = match std::fs::read(&path) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(AuditError::io(&path, e)),
+    };
+    let mut kept = Vec::with_capacity(data.len());
+    for line in data.split_inclusive(|&b| b == b'\n') {
+        if !line.ends_with(b"\n") {
+            continue;
+        }
+        match serde_json::from_slice::<PiiLine>(line) {
+            Ok(p) if (first..end).contains(&p.seq) => kept.extend_from_slice(line),
+            _ => {}
+        }
+    }
+    if kept.len() != data.len() {
+        format::write_atomic(&path, &kept)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,377 @@
+//! `sealpost audit verify`: checks every record, chain link, seal and the
+//! checkpoint, from raw bytes.
+//!
+//! Each record line is hashed as stored and only its fixed prefix (`seq`,
+//! `time_ms`, `prev`) is read, so verification runs at hashing speed. What it
+//! detects, and how it names it ([`FailureKind`]):
+//! - a changed byte: the next record's `prev` (or the seal's `last_hash`)
+//!   no longer matches (`Chain`, `Seal`), or the prefix no longer parses
+//!   (`Malformed`, `Sequence`);
+//! - a removed, inserted, duplicated or moved record: `Sequence`, `Chain`;
+//! - a removed segment: a gap in the numbers (`MissingSegment`); a reordered
+//!   or duplicated one: its seal names another number or the chain does not
+//!   continue (`Seal`, `Sequence`, `Chain`);
+//! - a sealed segment cut short: `Truncated`; a seal made with another key:
+//!   `Signature`.
+//!
+//! The open segment (the last, unsealed one) is checked as far as complete
+//! lines go: a server may be writing it. What no offline check can see is
+//! the removal of the newest segments together with the open one; operators
+//! who need that keep the `last_seal` of earlier reports elsewhere.
+
+use crate::error::{FailureKind, VerifyFailure};
+use crate::format::{self, GENESIS, Seal};
+use ed25519_dalek::VerifyingKey;
+use std::io::Read;
+use std::path::Path;
+
+/// What a successful verification covered.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VerifyReport {
+    /// Sealed segments verified.
+    pub segments: u64,
+    /// Of those, segments sealed at a restart after a crash.
+    pub crash_sealed: Vec<String>,
+    /// The open (unsealed) segment, if any, checked as far as it was flushed.
+    pub open_segment: Option<String>,
+    /// Records verified (sealed and open segments).
+    pub records: u64,
+    /// Bytes of record lines verified.
+    pub bytes: u64,
+    /// Time of the first record (Unix ms).
+    pub first_time_ms: Option<i64>,
+    /// Time of the last record (Unix ms).
+    pub last_time_ms: Option<i64>,
+    /// Sequence number of the first record still kept (0 unless old
+    /// segments were deleted behind a checkpoint).
+    pub first_seq: u64,
+    /// Segments deleted before the checkpoint.
+    pub deleted_segments: u64,
+    /// Whether the key came from the caller (`false`: the `signing.pub` kept
+    /// in the log directory, which proves consistency, not authenticity).
+    pub key_given: bool,
+    /// Hash (hex) of the newest seal: note it down to detect later removal
+    /// of whole segments from the end.
+    pub last_seal: Option<String>,
+}
+
+/// Running state of the chain while walking segments.
+#[derive(Debug, Clone)]
+pub(crate) struct Walk {
+    pub seq: u64,
+    pub prev: [u8; 32],
+    pub records: u64,
+    pub bytes: u64,
+    pub first_time_ms: Option<i64>,
+    pub last_time_ms: Option<i64>,
+    /// Time of the first record of the segment being walked.
+    pub segment_first_ms: Option<i64>,
+}
+
+impl Walk {
+    pub(crate) fn new(seq: u64, prev: [u8; 32]) -> Walk {
+        Walk {
+            seq,
+            prev,
+            records: 0,
+            bytes: 0,
+            first_time_ms: None,
+            last_time_ms: None,
+            segment_first_ms: None,
+        }
+    }
+
+    fn line(&mut self, line: &[u8], name: &str) -> Result<(), VerifyFailure> {
+        let fail = |kind, detail: String| {
+            Err(VerifyFailure::new(kind, Some(name), Some(self.seq), detail))
+        };
+        if line.len() > format::MAX_LINE_BYTES {
+            return fail(
+                FailureKind::Malformed,
+                "record line over the length limit".into(),
+            );
+        }
+        let head = match format::parse_head(line) {
+            Ok(h) => h,
+            Err(e) => return fail(FailureKind::Malformed, e.to_string()),
+        };
+        if head.seq != self.seq {
+            return fail(
+                FailureKind::Sequence,
+                format!(
+                    "found sequence number {} where {} was expected (record removed, inserted or moved)",
+                    head.seq, self.seq
+                ),
+            );
+        }
+        if head.prev != self.prev {
+            let what = if self.records == 0 {
+                "the end of the chain before this segment".to_string()
+            } else {
+                format!("record {}", self.seq - 1)
+            };
+            return fail(
+                FailureKind::Chain,
+                format!("hash link broken: {what} or this record was altered"),
+            );
+        }
+        self.prev = format::sha256(line);
+        self.seq += 1;
+        self.records += 1;
+        self.bytes += line.len() as u64 + 1;
+        self.first_time_ms.get_or_insert(head.time_ms);
+        self.segment_first_ms.get_or_insert(head.time_ms);
+        self.last_time_ms = Some(head.time_ms);
+        Ok(())
+    }
+}
+
+/// Walks the records of one segment. A sealed segment must end with a
+/// newline; an open one is read up to its last complete line.
+pub(crate) fn walk_segment(
+    mut r: impl Read,
+    name: &str,
+    walk: &mut Walk,
+    sealed: bool,
+) -> Result<(), VerifyFailure> {
+    const CHUNK: usize = 1 << 20;
+    walk.segment_first_ms = None;
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK * 2);
+    let mut start = 0usize;
+    loop {
+        if start > 0 {
+            buf.drain(..start);
+            start = 0;
+        }
+        let old = buf.len();
+        buf.resize(old + CHUNK, 0);
+        let n = loop {
+            match r.read(&mut buf[old..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(VerifyFailure::new(
+                        FailureKind::Io,
+                        Some(name),
+                        None,
+                        e.to_string(),
+                    ));
+                }
+            }
+        };
+        buf.truncate(old + n);
+        for nl in memchr::memchr_iter(b'\n', &buf[old..]) {
+            let end = old + nl;
+            walk.line(&buf[start..end], name)?;
+            start = end + 1;
+        }
+        if buf.len() - start > format::MAX_LINE_BYTES {
+            return Err(VerifyFailure::new(
+                FailureKind::Malformed,
+                Some(name),
+                Some(walk.seq),
+                "record line over the length limit",
+            ));
+        }
+        if n == 0 {
+            if sealed && start < buf.len() {
+                return Err(VerifyFailure::new(
+                    FailureKind::Truncated,
+                    Some(name),
+                    Some(walk.seq),
+                    "segment ends inside a record",
+                ));
+            }
+            return Ok(());
+        }
+    }
+}
+
+/// Verifies the whole log under `dir`. `pubkey` is the key to check seals
+/// against; without it, the `signing.pub` the writer keeps in `dir` is used.
+pub fn verify(dir: &Path, pubkey: Option<&VerifyingKey>) -> Result<VerifyReport, VerifyFailure> {
+    let mut report = VerifyReport {
+        key_given: pubkey.is_some(),
+        ..VerifyReport::default()
+    };
+    let io = |file: Option<&str>, e: &dyn std::fmt::Display| {
+        VerifyFailure::new(FailureKind::Io, file, None, e.to_string())
+    };
+    let segments = format::list_segments(dir).map_err(|e| io(None, &e))?;
+    let stored_key;
+    let key = match pubkey {
+        Some(k) => k,
+        None => {
+            let path = dir.join(format::PUBKEY_FILE);
+            match crate::keys::read_public_key(&path) {
+                Ok(k) => {
+                    stored_key = k;
+                    &stored_key
+                }
+                Err(_) if segments.is_empty() => return Ok(report),
+                Err(e) => {
+                    return Err(VerifyFailure::new(
+                        FailureKind::Key,
+                        Some(format::PUBKEY_FILE),
+                        None,
+                        e.to_string(),
+                    ));
+                }
+            }
+        }
+    };
+    let malformed = |file: &str, d: &dyn std::fmt::Display| {
+        VerifyFailure::new(FailureKind::Malformed, Some(file), None, d.to_string())
+    };
+    let (mut expected, mut walk, mut prev_seal) =
+        match format::read_checkpoint(dir).map_err(|e| malformed(format::CHECKPOINT, &e))? {
+            Some(cp) => {
+                if !cp.verify(key) {
+                    return Err(VerifyFailure::new(
+                        FailureKind::Signature,
+                        Some(format::CHECKPOINT),
+                        None,
+                        "checkpoint signature does not verify with the public key",
+                    ));
+                }
+                let bad = || malformed(format::CHECKPOINT, &"bad hash");
+                report.deleted_segments = cp.deleted_segments;
+                (
+                    cp.segment,
+                    Walk::new(cp.seq, cp.prev_hash().ok_or_else(bad)?),
+                    cp.prev_seal().ok_or_else(bad)?,
+                )
+            }
+            None => (1, Walk::new(0, GENESIS), GENESIS),
+        };
+    report.first_seq = walk.seq;
+    let kept: Vec<u64> = segments.into_iter().filter(|&n| n >= expected).collect();
+    for (i, &n) in kept.iter().enumerate() {
+        let seg = format::seg_name(n);
+        if n != expected {
+            return Err(VerifyFailure::new(
+                FailureKind::MissingSegment,
+                Some(&seg),
+                Some(walk.seq),
+                format!("segment {} is missing", format::seg_name(expected)),
+            ));
+        }
+        let seal_name = format::seal_name(n);
+        let seal_path = dir.join(&seal_name);
+        let seal = match format::read_small(&seal_path) {
+            Ok(bytes) => Some(Seal::parse(&bytes).map_err(|e| malformed(&seal_name, &e))?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io(Some(&seal_name), &e)),
+        };
+        let file = std::fs::File::open(dir.join(&seg)).map_err(|e| io(Some(&seg), &e))?;
+        let Some(seal) = seal else {
+            if i + 1 != kept.len() {
+                return Err(VerifyFailure::new(
+                    FailureKind::Unsealed,
+                    Some(&seg),
+                    None,
+                    "segment has no seal but is not the last one",
+                ));
+            }
+            walk_segment(file, &seg, &mut walk, false)?;
+            report.open_segment = Some(seg);
+            break;
+        };
+        check_seal_head(&seal, key, n, &walk, &prev_seal, &seal_name)?;
+        let start = walk.clone();
+        walk_segment(file, &seg, &mut walk, true)?;
+        let records = walk.records - start.records;
+        let bytes = walk.bytes - start.bytes;
+        let seal_fail =
+            |kind, detail: String| Err(VerifyFailure::new(kind, Some(&seg), None, detail));
+        if records < seal.records {
+            return seal_fail(
+                FailureKind::Truncated,
+                format!(
+                    "holds {records} records, its seal says {} (records cut off the end)",
+                    seal.records
+                ),
+            );
+        }
+        if records != seal.records || bytes != seal.bytes {
+            return seal_fail(
+                FailureKind::Seal,
+                format!(
+                    "holds {records} records in {bytes} bytes, its seal says {} in {}",
+                    seal.records, seal.bytes
+                ),
+            );
+        }
+        if seal.last_hash() != Some(walk.prev) {
+            return Err(VerifyFailure::new(
+                FailureKind::Seal,
+                Some(&seg),
+                walk.seq.checked_sub(1),
+                "the last record does not match the hash in the seal (altered)",
+            ));
+        }
+        let last_time = if records > 0 { walk.last_time_ms } else { None };
+        if seal.first_time_ms != walk.segment_first_ms || seal.last_time_ms != last_time {
+            return seal_fail(
+                FailureKind::Seal,
+                "record times differ from the seal".into(),
+            );
+        }
+        if seal.after_crash {
+            report.crash_sealed.push(seg.clone());
+        }
+        prev_seal = seal.seal_hash();
+        report.last_seal = Some(hex::encode(prev_seal));
+        report.segments += 1;
+        expected += 1;
+    }
+    report.records = walk.records;
+    report.bytes = walk.bytes;
+    report.first_time_ms = walk.first_time_ms;
+    report.last_time_ms = walk.last_time_ms;
+    Ok(report)
+}
+
+/// Checks a seal against the key and against where the chain stands before
+/// its segment.
+fn check_seal_head(
+    seal: &Seal,
+    key: &VerifyingKey,
+    n: u64,
+    walk: &Walk,
+    prev_seal: &[u8; 32],
+    seal_name: &str,
+) -> Result<(), VerifyFailure> {
+    let fail = |kind, detail: String| Err(VerifyFailure::new(kind, Some(seal_name), None, detail));
+    if !seal.verify(key) {
+        return fail(
+            FailureKind::Signature,
+            "seal signature does not verify with the public key (forged or sealed with another key)".into(),
+        );
+    }
+    if seal.segment != n {
+        return fail(
+            FailureKind::Seal,
+            format!(
+                "seal belongs to segment {} (segments reordered or duplicated)",
+                format::seg_name(seal.segment)
+            ),
+        );
+    }
+    if seal.first_seq != walk.seq || seal.prev_hash() != Some(walk.prev) {
+        return fail(
+            FailureKind::Chain,
+            format!(
+                "segment starts at record {}, the chain is at record {} (segments reordered, removed or duplicated)",
+                seal.first_seq, walk.seq
+            ),
+        );
+    }
+    if seal.prev_seal() != Some(*prev_seal) {
+        return fail(
+            FailureKind::Seal,
+            "seal does not link to the previous seal".into(),
+        );
+    }
+    Ok(())
+}
