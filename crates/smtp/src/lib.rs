@@ -16,6 +16,8 @@
 
 mod delivery;
 mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod queue;
 mod server;
 pub mod session;

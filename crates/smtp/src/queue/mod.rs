@@ -15,7 +15,9 @@
 //!   out the rest bounce. Bounces are RFC 3464 delivery status
 //!   notifications from `MAILER-DAEMON`, never sent for a null sender.
 
+mod client;
 pub(crate) mod dsn;
+mod runner;
 mod spool;
 
 use sealpost_audit::AuditLog;

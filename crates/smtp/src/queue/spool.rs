@@ -88,7 +88,6 @@ impl Spool {
     }
 
     /// Removes an entry durably.
-    #[allow(dead_code)] // the runner's, next step
     pub(crate) fn remove(&self, id: &str) -> Result<(), QueueError> {
         let path = self.path(id);
         match fs::remove_file(&path) {

@@ -1,0 +1,98 @@
+//! Fuzz entry points, shared by `fuzz/smtp_command`, `fuzz/smtp_data` and
+//! the corpus replay in `cargo test`. Each checks invariants and panics if
+//! one breaks; any other panic is a bug too.
+
+use crate::wire::{Command, Frame, Framer, Limits};
+
+fn limits() -> Limits {
+    Limits {
+        command_line: 512,
+        text_line: 1000,
+        max_message: 4096,
+    }
+}
+
+/// Feeds `input` in two pieces cut at `cut`, collecting frames.
+fn frames(input: &[u8], cut: usize, data: bool) -> Vec<Frame> {
+    let mut f = Framer::new(limits());
+    if data {
+        f.begin_data();
+    }
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    let cut = cut.min(input.len());
+    for piece in [&input[..cut], &input[cut..]] {
+        buf.extend_from_slice(piece);
+        while let Some(fr) = f.next(&mut buf) {
+            out.push(fr);
+        }
+        assert!(
+            buf.len() <= 1024,
+            "framer keeps {} unconsumed octets",
+            buf.len()
+        );
+    }
+    out
+}
+
+/// Command-mode framing and command parsing.
+pub fn command(data: &[u8]) {
+    let cut = data.first().copied().unwrap_or(0) as usize;
+    let whole = frames(data, data.len(), false);
+    assert_eq!(
+        whole,
+        frames(data, cut, false),
+        "framing depends on how input is split"
+    );
+    for fr in &whole {
+        if let Frame::Line(line) = fr {
+            assert!(line.len() <= 510);
+            assert!(!line.contains(&b'\n'));
+            if let Ok(cmd) = Command::parse(line) {
+                let text = format!("{cmd:?}");
+                assert!(!text.contains('\r') && !text.contains('\n'));
+            } else if let Err(e) = Command::parse(line) {
+                let reply = e.reply().to_bytes();
+                assert!(reply.ends_with(b"\r\n"));
+                assert_eq!(reply.iter().filter(|&&b| b == b'\n').count(), 1);
+            }
+        }
+        if let Frame::Bdat {
+            size,
+            chunk: Some(c),
+            ..
+        } = fr
+        {
+            assert_eq!(*size, c.len() as u64);
+        }
+    }
+}
+
+/// DATA-mode framing: accepted messages never hold a bare CR or LF, never
+/// a line over the limit, never more than the size limit.
+pub fn data(data: &[u8]) {
+    let cut = data.first().copied().unwrap_or(0) as usize;
+    let whole = frames(data, data.len(), true);
+    assert_eq!(
+        whole,
+        frames(data, cut, true),
+        "framing depends on how input is split"
+    );
+    if let Some(Frame::Data(Ok(msg))) = whole.first() {
+        assert!(msg.len() as u64 <= limits().max_message);
+        let mut prev = 0u8;
+        for (i, &b) in msg.iter().enumerate() {
+            if b == b'\n' {
+                assert_eq!(prev, b'\r', "bare LF at {i}");
+            }
+            if prev == b'\r' {
+                assert_eq!(b, b'\n', "bare CR at {i}");
+            }
+            prev = b;
+        }
+        assert!(msg.is_empty() || msg.ends_with(b"\r\n"));
+        for line in msg.split(|&b| b == b'\n') {
+            assert!(line.len() <= 1000);
+        }
+    }
+}

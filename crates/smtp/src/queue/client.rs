@@ -1,0 +1,424 @@
+//! The SMTP client side of relaying (RFC 5321 4, 5; RFC 3207 STARTTLS).
+//!
+//! One session per next hop and domain: EHLO, STARTTLS when offered
+//! (opportunistic: the certificate is not verified, which still defeats
+//! passive eavesdropping; a route with `require_tls` refuses plaintext and,
+//! with `ca_file`, verifies the peer against it), MAIL, RCPT per recipient,
+//! DATA with dot-stuffing, QUIT. Every read and connect has a timeout.
+
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// How one recipient fared at one hop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RcptResult {
+    /// Accepted (2xx after DATA).
+    Delivered(String),
+    /// 4xx or a connection problem: try again later.
+    Temporary(String),
+    /// 5xx: bounce.
+    Permanent(String),
+}
+
+/// TLS policy for a hop.
+#[derive(Debug, Clone)]
+pub(crate) struct TlsPolicy {
+    pub required: bool,
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+/// What to send.
+pub(crate) struct Transfer<'a> {
+    pub helo: &'a str,
+    pub sender: &'a str,
+    pub recipients: &'a [String],
+    pub message: &'a [u8],
+    pub smtputf8: bool,
+    pub timeout: Duration,
+}
+
+struct Wire<S> {
+    stream: S,
+    buf: Vec<u8>,
+    timeout: Duration,
+}
+
+/// A reply: code and its text lines joined by spaces.
+type SmtpReply = (u16, String);
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
+    async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        tokio::time::timeout(self.timeout, async {
+            self.stream.write_all(bytes).await?;
+            self.stream.flush().await
+        })
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "write timed out"))?
+    }
+
+    async fn line(&mut self) -> io::Result<String> {
+        loop {
+            if let Some(lf) = self.buf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=lf).collect();
+                return Ok(String::from_utf8_lossy(&line).trim_end().to_string());
+            }
+            if self.buf.len() > 64 * 1024 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "reply line too long",
+                ));
+            }
+            let mut chunk = [0u8; 4096];
+            let n = tokio::time::timeout(self.timeout, self.stream.read(&mut chunk))
+                .await
+                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "reply timed out"))??;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed",
+                ));
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    async fn reply(&mut self) -> io::Result<SmtpReply> {
+        let mut text = Vec::new();
+        for _ in 0..100 {
+            let line = self.line().await?;
+            let code: u16 = line
+                .get(..3)
+                .and_then(|c| c.parse().ok())
+                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "bad reply"))?;
+            let more = line.as_bytes().get(3) == Some(&b'-');
+            text.push(line.get(4..).unwrap_or("").to_string());
+            if !more {
+                return Ok((code, text.join("\n")));
+            }
+        }
+        Err(io::Error::new(io::ErrorKind::InvalidData, "reply too long"))
+    }
+
+    async fn command(&mut self, line: &str) -> io::Result<SmtpReply> {
+        self.send(format!("{line}\r\n").as_bytes()).await?;
+        self.reply().await
+    }
+}
+
+fn describe(r: &SmtpReply) -> String {
+    format!("{} {}", r.0, r.1.replace('\n', " "))
+}
+
+/// Delivers to one hop. Returns one result per recipient, in order.
+pub(crate) async fn deliver(
+    addr: std::net::SocketAddr,
+    host_name: &str,
+    tls: &TlsPolicy,
+    t: &Transfer<'_>,
+) -> Vec<RcptResult> {
+    let all = |r: RcptResult| vec![r; t.recipients.len()];
+    let tcp = match tokio::time::timeout(t.timeout, TcpStream::connect(addr)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return all(RcptResult::Temporary(format!("connect to {addr}: {e}"))),
+        Err(_) => {
+            return all(RcptResult::Temporary(format!(
+                "connect to {addr}: timed out"
+            )));
+        }
+    };
+    let mut wire = Wire {
+        stream: tcp,
+        buf: Vec::new(),
+        timeout: t.timeout,
+    };
+    let ehlo = match greet(&mut wire, t.helo).await {
+        Ok(Ok(ehlo)) => ehlo,
+        Ok(Err(r)) => return all(r),
+        Err(e) => return all(RcptResult::Temporary(format!("{addr}: {e}"))),
+    };
+    let offers_tls = ehlo.lines().any(|l| l.eq_ignore_ascii_case("STARTTLS"));
+    if offers_tls {
+        match wire.command("STARTTLS").await {
+            Ok((220, _)) if wire.buf.is_empty() => {}
+            Ok(r) if tls.required => {
+                return all(RcptResult::Temporary(format!(
+                    "STARTTLS refused: {}",
+                    describe(&r)
+                )));
+            }
+            Ok(_) => return all(RcptResult::Temporary("STARTTLS refused".into())),
+            Err(e) => return all(RcptResult::Temporary(format!("{addr}: {e}"))),
+        }
+        let connector = match connector(tls) {
+            Ok(c) => c,
+            Err(e) => return all(RcptResult::Temporary(format!("TLS setup: {e}"))),
+        };
+        let name = match host_name.parse::<std::net::IpAddr>() {
+            Ok(ip) => ServerName::IpAddress(ip.into()),
+            Err(_) => match ServerName::try_from(host_name.to_string()) {
+                Ok(n) => n,
+                Err(_) => ServerName::IpAddress(addr.ip().into()),
+            },
+        };
+        let stream =
+            match tokio::time::timeout(t.timeout, connector.connect(name, wire.stream)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    return all(RcptResult::Temporary(format!(
+                        "TLS handshake with {addr}: {e}"
+                    )));
+                }
+                Err(_) => {
+                    return all(RcptResult::Temporary(format!(
+                        "TLS handshake with {addr}: timed out"
+                    )));
+                }
+            };
+        let mut wire = Wire {
+            stream,
+            buf: Vec::new(),
+            timeout: t.timeout,
+        };
+        let ehlo = match wire.command(&format!("EHLO {}", t.helo)).await {
+            Ok((250, text)) => text,
+            Ok(r) => return all(classify(&r)),
+            Err(e) => return all(RcptResult::Temporary(format!("{addr}: {e}"))),
+        };
+        transaction(&mut wire, &ehlo, host_name, t).await
+    } else if tls.required {
+        all(RcptResult::Temporary(format!(
+            "{addr} does not offer STARTTLS and TLS is required"
+        )))
+    } else {
+        transaction(&mut wire, &ehlo, host_name, t).await
+    }
+}
+
+async fn greet<S: AsyncRead + AsyncWrite + Unpin>(
+    wire: &mut Wire<S>,
+    helo: &str,
+) -> io::Result<Result<String, RcptResult>> {
+    let greeting = wire.reply().await?;
+    if greeting.0 != 220 {
+        return Ok(Err(classify(&greeting)));
+    }
+    let r = wire.command(&format!("EHLO {helo}")).await?;
+    if r.0 != 250 {
+        return Ok(Err(classify(&r)));
+    }
+    Ok(Ok(r.1))
+}
+
+fn classify(r: &SmtpReply) -> RcptResult {
+    if r.0 >= 500 {
+        RcptResult::Permanent(describe(r))
+    } else {
+        RcptResult::Temporary(describe(r))
+    }
+}
+
+async fn transaction<S: AsyncRead + AsyncWrite + Unpin>(
+    wire: &mut Wire<S>,
+    ehlo: &str,
+    host: &str,
+    t: &Transfer<'_>,
+) -> Vec<RcptResult> {
+    let has = |ext: &str| {
+        ehlo.lines().any(|l| {
+            l.split_whitespace()
+                .next()
+                .is_some_and(|w| w.eq_ignore_ascii_case(ext))
+        })
+    };
+    let n = t.recipients.len();
+    if t.smtputf8 && !has("SMTPUTF8") {
+        return vec![RcptResult::Permanent("5.6.7 next hop does not support SMTPUTF8".into()); n];
+    }
+    let mut mail = format!("MAIL FROM:<{}>", t.sender);
+    if has("SIZE") {
+        mail.push_str(&format!(" SIZE={}", t.message.len()));
+    }
+    if has("8BITMIME") {
+        mail.push_str(" BODY=8BITMIME");
+    }
+    if t.smtputf8 {
+        mail.push_str(" SMTPUTF8");
+    }
+    let result = async {
+        let r = wire.command(&mail).await?;
+        if r.0 != 250 {
+            return Ok::<_, io::Error>(vec![classify(&r); n]);
+        }
+        let mut results: Vec<Option<RcptResult>> = vec![None; n];
+        let mut accepted = 0;
+        for (i, rcpt) in t.recipients.iter().enumerate() {
+            let r = wire.command(&format!("RCPT TO:<{rcpt}>")).await?;
+            if r.0 / 100 == 2 {
+                accepted += 1;
+            } else {
+                results[i] = Some(classify(&r));
+            }
+        }
+        if accepted == 0 {
+            let _ = wire.command("QUIT").await;
+            return Ok(results
+                .into_iter()
+                .map(|r| r.unwrap_or(RcptResult::Temporary("no reply".into())))
+                .collect());
+        }
+        let r = wire.command("DATA").await?;
+        if r.0 != 354 {
+            let c = classify(&r);
+            return Ok(results
+                .into_iter()
+                .map(|x| x.unwrap_or_else(|| c.clone()))
+                .collect());
+        }
+        wire.send(&dot_stuff(t.message)).await?;
+        let r = wire.reply().await?;
+        let outcome = if r.0 / 100 == 2 {
+            RcptResult::Delivered(host.to_string())
+        } else {
+            classify(&r)
+        };
+        let _ = wire.command("QUIT").await;
+        Ok(results
+            .into_iter()
+            .map(|x| x.unwrap_or_else(|| outcome.clone()))
+            .collect())
+    }
+    .await;
+    result.unwrap_or_else(|e| vec![RcptResult::Temporary(format!("{host}: {e}")); n])
+}
+
+/// Dot-stuffs a message and appends the terminator (RFC 5321 4.5.2). Bare
+/// LFs are turned into CRLF so the next hop never sees a smuggling pattern.
+pub(crate) fn dot_stuff(message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(message.len() + 64);
+    let mut at_line_start = true;
+    let mut prev = 0u8;
+    for &b in message {
+        if at_line_start && b == b'.' {
+            out.push(b'.');
+        }
+        if b == b'\n' && prev != b'\r' {
+            out.push(b'\r');
+        }
+        if prev == b'\r' && b != b'\n' {
+            out.push(b'\n');
+            if b == b'.' {
+                out.push(b'.');
+            }
+        }
+        out.push(b);
+        at_line_start = b == b'\n';
+        prev = b;
+    }
+    if prev == b'\r' {
+        out.push(b'\n');
+    } else if !out.is_empty() && prev != b'\n' {
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b".\r\n");
+    out
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn connector(policy: &TlsPolicy) -> Result<tokio_rustls::TlsConnector, String> {
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let config = match &policy.ca_file {
+        Some(ca) if policy.required => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in load_certs(ca)? {
+                roots.add(cert).map_err(|e| e.to_string())?;
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        _ => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerification(provider())))
+            .with_no_client_auth(),
+    };
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Opportunistic TLS (RFC 7435): encrypt without authenticating the peer.
+#[derive(Debug)]
+struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dot_stuff;
+
+    #[test]
+    fn dot_stuffing_and_line_ends() {
+        assert_eq!(dot_stuff(b"a\r\n.b\r\n"), b"a\r\n..b\r\n.\r\n");
+        assert_eq!(dot_stuff(b".\r\n"), b"..\r\n.\r\n");
+        assert_eq!(dot_stuff(b"no newline"), b"no newline\r\n.\r\n");
+        assert_eq!(dot_stuff(b"x\n.\r\ny"), b"x\r\n..\r\ny\r\n.\r\n");
+        assert_eq!(dot_stuff(b"x\r.\ry\r\n"), b"x\r\n..\r\ny\r\n.\r\n");
+        assert_eq!(dot_stuff(b""), b".\r\n");
+    }
+}

@@ -1,0 +1,305 @@
+//! The queue runner: picks due messages, resolves next hops, relays, and
+//! records the outcome (delivered, retry later with backoff, or bounce).
+//!
+//! Next hops (RFC 5321 5.1): a `[[smtp.route]]` for the domain wins;
+//! otherwise static MX records from `[smtp.dns]`, in preference order;
+//! otherwise the domain's own address records (the implicit MX). Host
+//! addresses come from static `[[smtp.dns.a]]` records or the system
+//! resolver. Messages are processed one at a time, domain by domain.
+
+use super::client::{self, RcptResult, TlsPolicy, Transfer};
+use super::dsn::{self, Failure};
+use super::{Queue, QueueEntry, RecipientStatus, now};
+use sealpost_audit::Event;
+use sealpost_config::SmtpConfig;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// One place to try.
+#[derive(Debug, Clone)]
+struct Hop {
+    addr: SocketAddr,
+    name: String,
+    tls: TlsPolicy,
+}
+
+impl Queue {
+    /// Runs the queue until `shutdown`: attempts due messages, sleeps until
+    /// the next one is due or [`Queue::flush_now`] / a new message wakes it.
+    pub async fn run(self, shutdown: CancellationToken) {
+        loop {
+            let next = self.run_once().await;
+            let wait = next
+                .map(|t| (t - now()).clamp(1, 300) as u64)
+                .unwrap_or(300);
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.inner.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(wait)) => {}
+            }
+        }
+    }
+
+    /// Attempts every due message once; returns when the next one is due.
+    pub async fn run_once(&self) -> Option<i64> {
+        let spool = self.inner.spool.clone();
+        let ids = match tokio::task::spawn_blocking(move || spool.ids()).await {
+            Ok(Ok(ids)) => ids,
+            _ => return Some(now() + 60),
+        };
+        let mut next: Option<i64> = None;
+        for id in ids {
+            let spool = self.inner.spool.clone();
+            let rid = id.clone();
+            let Ok(Ok((entry, message))) =
+                tokio::task::spawn_blocking(move || spool.read(&rid)).await
+            else {
+                continue;
+            };
+            let due = if entry.next_attempt <= now() {
+                self.attempt(entry, message).await
+            } else {
+                Some(entry.next_attempt)
+            };
+            if let Some(t) = due {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        }
+        next
+    }
+
+    /// One attempt for one message; returns its next due time if it stays.
+    async fn attempt(&self, mut entry: QueueEntry, message: Vec<u8>) -> Option<i64> {
+        let config = &self.inner.config;
+        let smtp = &config.smtp;
+        let mut domains: Vec<String> = Vec::new();
+        for r in &entry.recipients {
+            if r.status == RecipientStatus::Pending {
+                let d = domain_of(&r.address);
+                if !domains.contains(&d) {
+                    domains.push(d);
+                }
+            }
+        }
+        for domain in domains {
+            let idx: Vec<usize> = entry
+                .recipients
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    r.status == RecipientStatus::Pending && domain_of(&r.address) == domain
+                })
+                .map(|(i, _)| i)
+                .collect();
+            let rcpts: Vec<String> = idx
+                .iter()
+                .map(|&i| entry.recipients[i].address.clone())
+                .collect();
+            let results = match next_hops(smtp, &domain).await {
+                Ok(hops) if !hops.is_empty() => {
+                    let transfer = Transfer {
+                        helo: &config.server.hostname,
+                        sender: &entry.sender,
+                        recipients: &rcpts,
+                        message: &message,
+                        smtputf8: entry.smtputf8,
+                        timeout: Duration::from_secs(smtp.relay_timeout_secs.max(1)),
+                    };
+                    let mut results = Vec::new();
+                    for hop in hops {
+                        results = client::deliver(hop.addr, &hop.name, &hop.tls, &transfer).await;
+                        // Try the next hop only if this one failed for all, temporarily.
+                        if !results
+                            .iter()
+                            .all(|r| matches!(r, RcptResult::Temporary(_)))
+                        {
+                            break;
+                        }
+                    }
+                    results
+                }
+                Ok(_) => {
+                    vec![RcptResult::Temporary(format!("no next hop for {domain}")); rcpts.len()]
+                }
+                Err(e) => vec![RcptResult::Temporary(e); rcpts.len()],
+            };
+            for (i, result) in idx.into_iter().zip(results) {
+                let r = &mut entry.recipients[i];
+                match result {
+                    RcptResult::Delivered(host) => {
+                        self.inner.audit.record(Event::MessageRelayed {
+                            id: entry.id.clone(),
+                            recipient: r.address.clone(),
+                            host: host.clone(),
+                        });
+                        r.status = RecipientStatus::Delivered { host };
+                    }
+                    RcptResult::Permanent(reason) => r.status = RecipientStatus::Failed { reason },
+                    RcptResult::Temporary(reason) => r.last_error = Some(reason),
+                }
+            }
+        }
+        // Lifetime over: what is still pending fails now.
+        let expired = now() >= entry.created + smtp.queue_lifetime_secs as i64;
+        let mut failures = Vec::new();
+        for r in &mut entry.recipients {
+            if expired && r.status == RecipientStatus::Pending {
+                let why = r
+                    .last_error
+                    .clone()
+                    .unwrap_or_else(|| "not delivered".into());
+                r.status = RecipientStatus::Failed {
+                    reason: format!("4.4.7 message expired in queue; last error: {why}"),
+                };
+                if r.notify_failure {
+                    failures.push(Failure {
+                        recipient: r.address.clone(),
+                        orcpt: r.orcpt.clone(),
+                        status: "4.4.7".into(),
+                        diagnostic: why,
+                    });
+                }
+                continue;
+            }
+            if let RecipientStatus::Failed { reason } = &r.status
+                && r.last_error.as_deref() != Some("bounced")
+            {
+                if r.notify_failure {
+                    failures.push(Failure {
+                        recipient: r.address.clone(),
+                        orcpt: r.orcpt.clone(),
+                        status: dsn::status_of(reason, true),
+                        diagnostic: reason.clone(),
+                    });
+                }
+                r.last_error = Some("bounced".into());
+            }
+        }
+        for r in &mut entry.recipients {
+            if matches!(r.status, RecipientStatus::Failed { .. }) {
+                r.last_error = Some("bounced".into());
+            }
+        }
+        let pending = entry
+            .recipients
+            .iter()
+            .any(|r| r.status == RecipientStatus::Pending);
+        entry.attempts += 1;
+        let backoff = smtp
+            .retry_initial_secs
+            .max(1)
+            .saturating_mul(1u64 << (entry.attempts - 1).min(30))
+            .min(smtp.retry_max_secs.max(1));
+        entry.next_attempt = now() + backoff as i64;
+        let queue = self.clone();
+        let next = entry.next_attempt;
+        let _ = tokio::task::spawn_blocking(move || {
+            // Bounce first: a crash in between re-sends the bounce rather than losing it.
+            dsn::send(
+                &queue,
+                &entry.sender,
+                &entry.id,
+                entry.envid.as_deref(),
+                &failures,
+                &message,
+                entry.ret_headers_only,
+            );
+            let result = if pending {
+                queue.inner.spool.write(&entry, &message)
+            } else {
+                queue.inner.spool.remove(&entry.id)
+            };
+            if let Err(e) = result {
+                tracing::error!(error = %e, "queue update failed");
+            }
+        })
+        .await;
+        pending.then_some(next)
+    }
+}
+
+fn domain_of(address: &str) -> String {
+    address
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+async fn next_hops(smtp: &SmtpConfig, domain: &str) -> Result<Vec<Hop>, String> {
+    if let Some(route) = smtp.route_for(domain) {
+        let tls = TlsPolicy {
+            required: route.require_tls,
+            ca_file: route.ca_file.clone(),
+        };
+        let name = route
+            .host
+            .rsplit_once(':')
+            .map(|(h, _)| h.trim_matches(['[', ']']).to_string())
+            .unwrap_or_else(|| route.host.clone());
+        let addrs: Vec<SocketAddr> = match route.host.parse::<SocketAddr>() {
+            Ok(a) => vec![a],
+            Err(_) => resolve(smtp, &name, port_of(&route.host)).await?,
+        };
+        return Ok(addrs
+            .into_iter()
+            .map(|addr| Hop {
+                addr,
+                name: name.clone(),
+                tls: tls.clone(),
+            })
+            .collect());
+    }
+    let mut mx: Vec<_> = smtp
+        .dns
+        .mx
+        .iter()
+        .filter(|m| m.name.eq_ignore_ascii_case(domain))
+        .collect();
+    mx.sort_by_key(|m| m.preference);
+    let hosts: Vec<String> = if mx.is_empty() {
+        vec![domain.to_string()]
+    } else {
+        mx.iter().map(|m| m.host.clone()).collect()
+    };
+    let mut hops = Vec::new();
+    for host in hosts {
+        if let Ok(addrs) = resolve(smtp, &host, 25).await {
+            hops.extend(addrs.into_iter().map(|addr| Hop {
+                addr,
+                name: host.clone(),
+                tls: TlsPolicy {
+                    required: false,
+                    ca_file: None,
+                },
+            }));
+        }
+    }
+    if hops.is_empty() {
+        return Err(format!("cannot resolve a mail exchanger for {domain}"));
+    }
+    Ok(hops)
+}
+
+fn port_of(host: &str) -> u16 {
+    host.rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(25)
+}
+
+async fn resolve(smtp: &SmtpConfig, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+    let fixed: Vec<SocketAddr> = smtp
+        .dns
+        .a
+        .iter()
+        .filter(|a| a.name.eq_ignore_ascii_case(host))
+        .map(|a| SocketAddr::new(a.addr, port))
+        .collect();
+    if !fixed.is_empty() {
+        return Ok(fixed);
+    }
+    tokio::net::lookup_host((host, port))
+        .await
+        .map(|a| a.collect())
+        .map_err(|e| format!("resolving {host}: {e}"))
+}
