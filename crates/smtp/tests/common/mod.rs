@@ -151,6 +151,11 @@ name = "{domain}"
         }
     }
 
+    /// Runs the outbound queue until the server's shutdown.
+    pub fn spawn_queue(&self) {
+        tokio::spawn(self.queue.clone().run(self.shutdown.clone()));
+    }
+
     /// Messages in an account's INBOX, oldest first.
     pub fn inbox(&self, address: &str) -> Vec<Vec<u8>> {
         let store = &self.store;
