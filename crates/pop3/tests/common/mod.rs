@@ -1,6 +1,7 @@
 //! Shared test support.
 #![allow(dead_code)]
 
+pub mod client;
 pub mod server;
 pub mod transcript;
 

@@ -33,6 +33,16 @@ impl TestServer {
     /// Starts a server with these accounts (address, password) and extra
     /// `[pop3]` config lines.
     pub async fn start(accounts: &[(&str, &str)], pop3_config: &str) -> TestServer {
+        TestServer::start_with(accounts, pop3_config, |_| {}).await
+    }
+
+    /// As [`TestServer::start`], with the loaded config adjusted by `tweak`
+    /// (e.g. an idle timeout below what the config file may say).
+    pub async fn start_with(
+        accounts: &[(&str, &str)],
+        pop3_config: &str,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         let config_path = root.join("sealpost.toml");
@@ -44,7 +54,9 @@ impl TestServer {
              [[domain]]\nname = \"example.org\"\n"
         );
         std::fs::write(&config_path, &text).unwrap();
-        let config = Arc::new(Config::load(&config_path).unwrap());
+        let mut config = Config::load(&config_path).unwrap();
+        tweak(&mut config);
+        let config = Arc::new(config);
         let domains: Vec<String> = config.domains.iter().map(|d| d.name.clone()).collect();
         for (address, password) in accounts {
             add_account(
