@@ -34,6 +34,8 @@ pub enum AccountCommand {
     /// Delete an account: logins and deliveries stop at once, its mail becomes
     /// unreadable (its key is sealed away) and is purged after the grace period.
     Delete { address: String },
+    /// Bring back a deleted account, with all its mail, within the grace period.
+    Restore { address: String },
 }
 
 fn read_password() -> Result<Secret, Failure> {
@@ -99,9 +101,58 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
                 println!("{}\tquota={}\taliases={}", a.address, quota, aliases);
             }
         }
+        AccountCommand::Restore { address } => {
+            let address =
+                sealpost_directory::normalize_address(&address).map_err(Failure::runtime)?;
+            let saved = saved_entry_path(&config, &address);
+            let entry = std::fs::read_to_string(&saved).map_err(|_| {
+                Failure::runtime(format!(
+                    "{address} is not a deleted account that can be restored"
+                ))
+            })?;
+            if sealpost_directory::list_accounts(file)
+                .map_err(Failure::runtime)?
+                .iter()
+                .any(|a| a.address == address)
+            {
+                return Err(Failure::runtime(format!(
+                    "{address} is in the accounts file already"
+                )));
+            }
+            // File first, so a reload in between never takes the restored
+            // account for one removed from the file; undone if the store refuses.
+            append_entry(file, &entry)?;
+            let restored = match admin::request(
+                &config.admin_socket(),
+                &Request::RestoreAccount {
+                    address: address.clone(),
+                },
+            )
+            .map_err(Failure::runtime)?
+            {
+                Some(r) if r.ok => Ok(r.message),
+                Some(r) => Err(Failure::runtime(r.message)),
+                None => {
+                    let store = crate::serve::open_store(&config)?;
+                    let audit = crate::serve::open_audit(&config)?;
+                    restore_in_store(&store, &audit, &address)
+                }
+            };
+            let message = match restored {
+                Ok(m) => m,
+                Err(f) => {
+                    let _ = sealpost_directory::remove_account(file, &address);
+                    return Err(f);
+                }
+            };
+            let _ = std::fs::remove_file(&saved);
+            notify(&config)?;
+            println!("restored {address}: {message}");
+        }
         AccountCommand::Delete { address } => {
             let address =
                 sealpost_directory::normalize_address(&address).map_err(Failure::runtime)?;
+            save_entry(&config, &address)?;
             sealpost_directory::remove_account(file, &address).map_err(Failure::runtime)?;
             // Logins stop with the reload; the store's data is sealed away now.
             let message = match admin::request(
@@ -119,8 +170,7 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
                 Some(r) => return Err(Failure::runtime(r.message)),
                 None => {
                     let store = crate::serve::open_store(&config)?;
-                    let audit = AuditLog::open(&config.server.data_dir.join("audit"))
-                        .map_err(Failure::runtime)?;
+                    let audit = crate::serve::open_audit(&config)?;
                     delete_in_store(&store, &audit, &address)?
                 }
             };
@@ -130,9 +180,125 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Where the accounts-file entry of a deleted account waits for restore or
+/// purge: `data_dir/deleted/<hex of address>.toml`, 0600 (it holds the
+/// password hash). The name is hex, never a path built from the address.
+pub fn saved_entry_path(config: &Config, address: &str) -> std::path::PathBuf {
+    let hex: String = address.bytes().map(|b| format!("{b:02x}")).collect();
+    config
+        .server
+        .data_dir
+        .join("deleted")
+        .join(format!("{hex}.toml"))
+}
+
+/// Saves the `[[account]]` table of `address` before it leaves the file.
+fn save_entry(config: &Config, address: &str) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(&config.server.accounts)
+        .map_err(|e| Failure::runtime(format!("{}: {e}", config.server.accounts.display())))?;
+    let doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| Failure::runtime(format!("{}: {e}", config.server.accounts.display())))?;
+    let Some(tables) = doc.get("account").and_then(|a| a.as_array_of_tables()) else {
+        return Ok(());
+    };
+    for t in tables.iter() {
+        let addr = t
+            .get("address")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        if addr.eq_ignore_ascii_case(address) {
+            let mut one = toml_edit::DocumentMut::new();
+            let mut arr = toml_edit::ArrayOfTables::new();
+            arr.push(t.clone());
+            one.insert("account", toml_edit::Item::ArrayOfTables(arr));
+            let path = saved_entry_path(config, address);
+            write_private(&path, one.to_string().as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let err = |e: std::io::Error| Failure::runtime(format!("cannot write {}: {e}", path.display()));
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(err)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(err)?;
+    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+/// Puts a saved `[[account]]` table back at the end of the accounts file.
+fn append_entry(file: &Path, entry: &str) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| Failure::runtime(format!("{}: {e}", file.display())))?;
+    let saved: toml_edit::DocumentMut = entry
+        .parse()
+        .map_err(|e| Failure::runtime(format!("saved entry: {e}")))?;
+    let Some(table) = saved
+        .get("account")
+        .and_then(|a| a.as_array_of_tables())
+        .and_then(|a| a.get(0))
+    else {
+        return Err(Failure::runtime("saved entry holds no account"));
+    };
+    match doc
+        .get_mut("account")
+        .and_then(|a| a.as_array_of_tables_mut())
+    {
+        Some(arr) => arr.push(table.clone()),
+        None => {
+            let mut arr = toml_edit::ArrayOfTables::new();
+            arr.push(table.clone());
+            doc.insert("account", toml_edit::Item::ArrayOfTables(arr));
+        }
+    }
+    write_private(file, doc.to_string().as_bytes())
+}
+
+/// Restores an account's key in the store and audits it durably.
+pub fn restore_in_store(store: &Store, audit: &AuditLog, address: &str) -> Result<String, Failure> {
+    store.restore_account(address).map_err(|e| match e {
+        sealpost_store::StoreError::NoAccount => Failure::runtime(format!(
+            "{address} is not a deleted account (purged already?)"
+        )),
+        other => Failure::runtime(other),
+    })?;
+    audit
+        .record_durable(Event::AccountRestored {
+            account: address.to_string(),
+        })
+        .map_err(Failure::runtime)?;
+    Ok("mail restored".into())
+}
+
 /// Crypto-shreds an account in the store (restorable until purged) and audits it durably.
 pub fn delete_in_store(store: &Store, audit: &AuditLog, address: &str) -> Result<String, Failure> {
     let now = chrono::Utc::now().timestamp();
+    let already = store
+        .accounts()
+        .map_err(Failure::runtime)?
+        .iter()
+        .any(|a| a.address == address && a.state != sealpost_store::AccountState::Active);
+    if already {
+        return Ok("mail sealed away; purged after the grace period".into());
+    }
     match store.delete_account(address, now) {
         Ok(_) => {
             audit
@@ -168,7 +334,7 @@ fn record(config: &Config, event: Event) {
             let _ = admin::request(&config.admin_socket(), &Request::Audit { event });
         }
         _ => {
-            if let Ok(log) = AuditLog::open(&config.server.data_dir.join("audit")) {
+            if let Ok(log) = crate::serve::open_audit(config) {
                 let _ = log.record_durable(event);
             }
         }

@@ -33,15 +33,46 @@ pub enum Request {
     Reload,
     /// Delete an account's store data (after it was removed from the accounts file).
     DeleteAccount { address: String },
+    /// Restore a deleted account's store data.
+    RestoreAccount { address: String },
     /// Record an audit event on behalf of the CLI.
     Audit { event: sealpost_audit::Event },
+    /// One retention pass as if at this Unix time.
+    RetentionRun { at: i64 },
+    /// Export an account's data to a file the server writes.
+    Export {
+        address: String,
+        out: std::path::PathBuf,
+        maildir: bool,
+    },
+    /// The register of processing.
+    ComplianceReport,
+    /// The outbound queue, formatted.
+    QueueList,
+    /// Retry every queued message now.
+    QueueFlush,
 }
 
-/// The answer.
-#[derive(Debug, Serialize, Deserialize)]
+/// The answer: zero or more progress lines, then one with `ok`.
+#[derive(Debug, Serialize, Deserialize, Default)]
 pub struct Response {
+    #[serde(default)]
     pub ok: bool,
+    #[serde(default)]
     pub message: String,
+    /// (done, total) while a long operation runs; absent on the final line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<(u64, u64)>,
+}
+
+impl Response {
+    pub fn done(ok: bool, message: impl Into<String>) -> Response {
+        Response {
+            ok,
+            message: message.into(),
+            progress: None,
+        }
+    }
 }
 
 /// Binds the socket and serves it until `shutdown`.
@@ -79,71 +110,89 @@ async fn handle(stream: UnixStream, services: Services) -> std::io::Result<()> {
     let mut line = String::new();
     let mut reader = BufReader::new(r).take(MAX_REQUEST as u64);
     reader.read_line(&mut line).await?;
-    let response = match serde_json::from_str::<Request>(line.trim()) {
-        Ok(req) => {
-            let services = services.clone();
-            tokio::task::spawn_blocking(move || execute(req, &services))
-                .await
-                .unwrap_or_else(|e| Response {
-                    ok: false,
-                    message: format!("internal error: {e}"),
-                })
+    let req = match serde_json::from_str::<Request>(line.trim()) {
+        Ok(req) => req,
+        Err(e) => {
+            let mut out = serde_json::to_vec(&Response::done(false, format!("bad request: {e}")))
+                .unwrap_or_default();
+            out.push(b'\n');
+            w.write_all(&out).await?;
+            return w.shutdown().await;
         }
-        Err(e) => Response {
-            ok: false,
-            message: format!("bad request: {e}"),
-        },
     };
-    let mut out = serde_json::to_vec(&response).unwrap_or_default();
-    out.push(b'\n');
-    w.write_all(&out).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Response>();
+    let services = services.clone();
+    let worker = tokio::task::spawn_blocking(move || {
+        let progress_tx = tx.clone();
+        let mut progress = move |done: u64, total: u64| {
+            let _ = progress_tx.send(Response {
+                progress: Some((done, total)),
+                ..Default::default()
+            });
+        };
+        let r = execute(req, &services, &mut progress);
+        let _ = tx.send(r);
+    });
+    while let Some(r) = rx.recv().await {
+        let last = r.progress.is_none();
+        let mut out = serde_json::to_vec(&r).unwrap_or_default();
+        out.push(b'\n');
+        w.write_all(&out).await?;
+        if last {
+            break;
+        }
+    }
+    let _ = worker.await;
     w.shutdown().await
 }
 
 use tokio::io::AsyncReadExt;
 
-fn execute(req: Request, services: &Services) -> Response {
-    match req {
-        Request::Ping => Response {
-            ok: true,
-            message: "pong".into(),
-        },
-        Request::Reload => match services.reload() {
-            Ok(m) => Response {
-                ok: true,
-                message: m,
-            },
-            Err(m) => Response {
-                ok: false,
-                message: m,
-            },
-        },
+fn execute(req: Request, services: &Services, progress: &mut dyn FnMut(u64, u64)) -> Response {
+    let result = match req {
+        Request::Ping => Ok("pong".to_string()),
+        Request::Reload => services.reload().map_err(crate::Failure::runtime),
         Request::Audit { event } => {
             services.audit.record(event);
-            Response {
-                ok: true,
-                message: "recorded".into(),
-            }
+            Ok("recorded".into())
         }
         Request::DeleteAccount { address } => {
-            let r = crate::accounts::delete_in_store(&services.store, &services.audit, &address);
-            match r {
-                Ok(m) => Response {
-                    ok: true,
-                    message: m,
-                },
-                Err(f) => Response {
-                    ok: false,
-                    message: f.message,
-                },
-            }
+            crate::accounts::delete_in_store(&services.store, &services.audit, &address)
         }
+        Request::RestoreAccount { address } => {
+            crate::accounts::restore_in_store(&services.store, &services.audit, &address)
+        }
+        Request::RetentionRun { at } => crate::compliance::retention_run(services, at),
+        Request::Export {
+            address,
+            out,
+            maildir,
+        } => crate::compliance::export(services, &address, &out, maildir, progress),
+        Request::ComplianceReport => crate::compliance::report(services),
+        Request::QueueList => match &services.queue {
+            Some(q) => q
+                .list()
+                .map(|e| crate::queue::format_entries(&e))
+                .map_err(crate::Failure::runtime),
+            None => Err(crate::Failure::runtime("no outbound queue")),
+        },
+        Request::QueueFlush => match &services.queue {
+            Some(q) => q
+                .flush_now()
+                .map(|_| "every queued message is due now".to_string())
+                .map_err(crate::Failure::runtime),
+            None => Err(crate::Failure::runtime("no outbound queue")),
+        },
+    };
+    match result {
+        Ok(m) => Response::done(true, m),
+        Err(f) => Response::done(false, f.message),
     }
 }
 
 /// Sends a request to a running server; `Ok(None)` when no server is running.
 pub fn request(socket: &Path, req: &Request) -> Result<Option<Response>, String> {
-    use std::io::{BufRead, Write};
+    use std::io::Write;
     let mut stream = match std::os::unix::net::UnixStream::connect(socket) {
         Ok(s) => s,
         Err(e)
@@ -166,11 +215,47 @@ pub fn request(socket: &Path, req: &Request) -> Result<Option<Response>, String>
     stream
         .write_all(&line)
         .map_err(|e| format!("admin socket: {e}"))?;
-    let mut answer = String::new();
-    std::io::BufReader::new(stream)
-        .read_line(&mut answer)
+    request_with_progress(stream, &mut |_, _| {})
+}
+
+/// Like [`request`], reporting progress lines as they come.
+pub fn request_progress(
+    socket: &Path,
+    req: &Request,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Option<Response>, String> {
+    use std::io::Write;
+    let mut stream = match std::os::unix::net::UnixStream::connect(socket) {
+        Ok(s) => s,
+        Err(_) => return Ok(None),
+    };
+    let mut line = serde_json::to_vec(req).map_err(|e| e.to_string())?;
+    line.push(b'\n');
+    stream
+        .write_all(&line)
         .map_err(|e| format!("admin socket: {e}"))?;
-    serde_json::from_str(answer.trim())
-        .map(Some)
-        .map_err(|e| format!("admin socket: bad answer: {e}"))
+    request_with_progress(stream, progress)
+}
+
+fn request_with_progress(
+    stream: std::os::unix::net::UnixStream,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Option<Response>, String> {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::new(stream);
+    loop {
+        let mut answer = String::new();
+        let n = reader
+            .read_line(&mut answer)
+            .map_err(|e| format!("admin socket: {e}"))?;
+        if n == 0 {
+            return Err("admin socket: the server closed the connection without an answer".into());
+        }
+        let r: Response = serde_json::from_str(answer.trim())
+            .map_err(|e| format!("admin socket: bad answer: {e}"))?;
+        match r.progress {
+            Some((done, total)) => progress(done, total),
+            None => return Ok(Some(r)),
+        }
+    }
 }

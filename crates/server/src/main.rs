@@ -13,6 +13,9 @@
 
 mod accounts;
 mod admin;
+mod audit_cli;
+mod compliance;
+mod queue;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +47,96 @@ enum Command {
         #[command(subcommand)]
         command: accounts::AccountCommand,
     },
+    /// The retention worker.
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
+    /// Export an account's mail and access log (GDPR articles 15 and 20) as a tar archive.
+    Export {
+        /// The account.
+        address: String,
+        /// Where to write the archive.
+        #[arg(long)]
+        out: PathBuf,
+        /// Mailboxes as mbox files (default) or Maildir folders.
+        #[arg(long, value_enum, default_value = "mbox")]
+        format: ExportFormat,
+    },
+    /// The sealed audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// The outbound queue.
+    Queue {
+        #[command(subcommand)]
+        command: QueueCommand,
+    },
+    /// Compliance documents.
+    Compliance {
+        #[command(subcommand)]
+        command: ComplianceCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Run one retention pass now (or as if at --at, an RFC 3339 time).
+    Run {
+        #[arg(long)]
+        at: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check every record, chain link and seal; exit non-zero on the first failure.
+    Verify {
+        /// A file holding the public key (from `sealpost audit pubkey`), kept where the server cannot write.
+        #[arg(long)]
+        pubkey: Option<PathBuf>,
+    },
+    /// Export events as RFC 4180 CSV on standard output.
+    Export {
+        /// CSV is the one format (the flag is required so a future format cannot be taken for it).
+        #[arg(long, required = true)]
+        csv: bool,
+        /// Only events naming this address.
+        #[arg(long)]
+        account: Option<String>,
+        /// Only events at or after this time (RFC 3339 or YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only events before this time.
+        #[arg(long)]
+        until: Option<String>,
+        /// login, delivery, account or admin.
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// Print the public key that verifies the seals.
+    Pubkey,
+}
+
+#[derive(Subcommand)]
+enum QueueCommand {
+    /// List queued messages.
+    List,
+    /// Make every queued message due now.
+    Flush,
+}
+
+#[derive(Subcommand)]
+enum ComplianceCommand {
+    /// Print the register of processing (GDPR article 30) as Markdown.
+    Report,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Mbox,
+    Maildir,
 }
 
 /// A failure to report: one line, and the exit code.
@@ -73,6 +166,44 @@ fn main() -> ExitCode {
         Command::Serve => serve::run(&cli.config),
         Command::CheckConfig => check_config(&cli.config),
         Command::Account { command } => accounts::run(&cli.config, command),
+        Command::Retention {
+            command: RetentionCommand::Run { at },
+        } => compliance::cli_retention_run(&cli.config, at),
+        Command::Export {
+            address,
+            out,
+            format,
+        } => compliance::cli_export(
+            &cli.config,
+            address,
+            out,
+            matches!(format, ExportFormat::Maildir),
+        ),
+        Command::Audit {
+            command: AuditCommand::Verify { pubkey },
+        } => audit_cli::verify(&cli.config, pubkey),
+        Command::Audit {
+            command:
+                AuditCommand::Export {
+                    csv: _,
+                    account,
+                    since,
+                    until,
+                    kind,
+                },
+        } => audit_cli::export(&cli.config, account, since, until, kind),
+        Command::Audit {
+            command: AuditCommand::Pubkey,
+        } => audit_cli::pubkey(&cli.config),
+        Command::Queue {
+            command: QueueCommand::List,
+        } => queue::cli_list(&cli.config),
+        Command::Queue {
+            command: QueueCommand::Flush,
+        } => queue::cli_flush(&cli.config),
+        Command::Compliance {
+            command: ComplianceCommand::Report,
+        } => compliance::cli_report(&cli.config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

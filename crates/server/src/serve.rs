@@ -13,15 +13,13 @@ use sealpost_audit::{AuditLog, Event};
 use sealpost_config::Config;
 use sealpost_directory::{Directory, ThrottleLimits};
 use sealpost_net::{
-    CancellationToken, Conn, ConnLimiter, Handler, ListenerKind, TaskTracker, TlsManager,
-    serve_listener,
+    CancellationToken, ConnLimiter, ListenerKind, TaskTracker, TlsManager, serve_listener,
 };
 use sealpost_store::{Store, StoreError, StoreOptions};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 /// How long shutdown waits for sessions to finish.
@@ -79,19 +77,88 @@ pub fn open_store(config: &Config) -> Result<Store, Failure> {
     })
 }
 
+/// ENVELOPE, BODYSTRUCTURE and PREVIEW are computed once, at delivery.
 fn summarizer() -> Arc<dyn sealpost_store::Summarizer> {
-    Arc::new(sealpost_store::NoSummary)
+    Arc::new(sealpost_imap::message::ImapSummarizer)
 }
 
-/// Creates store accounts for every configured account and applies quotas.
-pub fn sync_accounts(store: &Store, directory: &Directory) -> Result<(), Failure> {
-    for account in directory.accounts() {
-        let id = store
-            .ensure_account(&account.address)
-            .map_err(|e| Failure::runtime(format!("account {}: {e}", account.address)))?;
-        store.set_quota(id, account.quota);
+/// The audit log's folder.
+pub fn audit_dir(config: &Config) -> std::path::PathBuf {
+    config.server.data_dir.join("audit")
+}
+
+/// Opens the audit log named by the config (seals a tail a crash left open).
+pub fn open_audit(config: &Config) -> Result<AuditLog, Failure> {
+    let log = AuditLog::open(
+        &audit_dir(config),
+        &config.server.audit_signing_key,
+        &config.audit,
+    )
+    .map_err(Failure::runtime)?;
+    if let Some(tail) = log.recovered_tail() {
+        tracing::warn!(
+            ?tail,
+            "the audit log had an unsealed tail (crash?): sealed it and continued the chain"
+        );
     }
-    Ok(())
+    Ok(log)
+}
+
+/// The audit log's public key, printable, if the signing key exists.
+pub fn audit_public_key(config: &Config) -> Option<String> {
+    sealpost_audit::public_key(&config.server.audit_signing_key).ok()
+}
+
+/// An account's own logins from the audit log, as RFC 4180 CSV.
+pub fn audit_access_log(config: &Config, address: &str) -> Result<Vec<u8>, String> {
+    let filter = sealpost_audit::ExportFilter {
+        account: Some(address.to_string()),
+        since: None,
+        until: None,
+        kind: Some(sealpost_audit::Kind::Login),
+    };
+    let mut out = Vec::new();
+    sealpost_audit::export_csv(&audit_dir(config), &filter, &mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Makes the store follow the accounts file: creates store accounts for
+/// configured ones (with quotas), and crypto-shreds (restorably) accounts that
+/// were removed from the file, as `account delete` would.
+///
+/// A missing accounts file is taken for an operator's mistake, not for
+/// "delete everyone": nothing is deleted then, and an error is logged.
+pub fn sync_accounts(
+    store: &Store,
+    directory: &Directory,
+    audit: &AuditLog,
+) -> Result<(), Failure> {
+    let configured = directory.accounts();
+    let mut problems = Vec::new();
+    for account in &configured {
+        match store.ensure_account(&account.address) {
+            Ok(id) => store.set_quota(id, account.quota),
+            // E.g. a deleted account put back by hand instead of `account restore`.
+            Err(e) => problems.push(format!("account {}: {e}", account.address)),
+        }
+    }
+    if !directory.path().exists() {
+        tracing::error!(file = %directory.path().display(), "accounts file is missing; no account is deleted until it is back");
+        return Ok(());
+    }
+    for record in store.accounts().map_err(Failure::runtime)? {
+        if record.state == sealpost_store::AccountState::Active
+            && !configured.iter().any(|a| a.address == record.address)
+        {
+            crate::accounts::delete_in_store(store, audit, &record.address)?;
+            tracing::info!(account = %record.address, "account removed from the accounts file: mail sealed away until purge");
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::runtime(problems.join("; ")))
+    }
 }
 
 /// The shared pieces every protocol and the admin socket use.
@@ -102,6 +169,8 @@ pub struct Services {
     pub directory: Directory,
     pub audit: AuditLog,
     pub tls: TlsManager,
+    /// The outbound queue (absent in offline CLI use).
+    pub queue: Option<sealpost_smtp::Queue>,
 }
 
 impl Services {
@@ -113,7 +182,7 @@ impl Services {
         }
         match self.directory.reload(domains(&self.config)) {
             Ok(()) => {
-                if let Err(f) = sync_accounts(&self.store, &self.directory) {
+                if let Err(f) = sync_accounts(&self.store, &self.directory, &self.audit) {
                     problems.push(f.message);
                 }
             }
@@ -179,14 +248,15 @@ async fn serve(config: Config) -> Result<(), Failure> {
     }
 
     let store = open_store(&config)?;
-    let audit = AuditLog::open(&config.server.data_dir.join("audit")).map_err(Failure::runtime)?;
-    sync_accounts(&store, &directory)?;
+    let audit = open_audit(&config)?;
+    sync_accounts(&store, &directory, &audit)?;
     let services = Services {
         config: config.clone(),
         store,
         directory: directory.clone(),
         audit: audit.clone(),
         tls: tls.clone(),
+        queue: None,
     };
 
     let shutdown = CancellationToken::new();
@@ -196,6 +266,80 @@ async fn serve(config: Config) -> Result<(), Failure> {
         config.limits.max_connections_per_ip,
     );
     let handshake = Duration::from_secs(config.limits.tls_handshake_timeout_secs);
+
+    let imap = Arc::new(sealpost_imap::ImapServer::new(
+        config.clone(),
+        services.store.clone(),
+        services.directory.clone(),
+        audit.clone(),
+    ));
+    let pop3 = Arc::new(sealpost_pop3::Pop3Server::new(
+        config.clone(),
+        services.store.clone(),
+        services.directory.clone(),
+        audit.clone(),
+    ));
+    let smtp = Arc::new(
+        sealpost_smtp::SmtpServer::new(
+            config.clone(),
+            services.store.clone(),
+            services.directory.clone(),
+            audit.clone(),
+        )
+        .map_err(|e| Failure::runtime(format!("outbound queue: {e}")))?,
+    );
+    let services = Services {
+        queue: Some(smtp.queue()),
+        ..services
+    };
+    for (kind, listener) in bound {
+        let addr = listener.local_addr().map_err(Failure::runtime)?;
+        tracing::info!(listener = kind.name(), %addr, "listening");
+        let (tls, limiter, shutdown, tracker) = (
+            tls.clone(),
+            limiter.clone(),
+            shutdown.clone(),
+            tracker.clone(),
+        );
+        match kind {
+            ListenerKind::Imap | ListenerKind::Imaps => {
+                tokio::spawn(serve_listener(
+                    listener,
+                    kind,
+                    tls,
+                    limiter,
+                    handshake,
+                    imap.clone(),
+                    shutdown,
+                    tracker,
+                ));
+            }
+            ListenerKind::Pop3 | ListenerKind::Pop3s => {
+                tokio::spawn(serve_listener(
+                    listener,
+                    kind,
+                    tls,
+                    limiter,
+                    handshake,
+                    pop3.clone(),
+                    shutdown,
+                    tracker,
+                ));
+            }
+            ListenerKind::Smtp | ListenerKind::Submission | ListenerKind::Submissions => {
+                tokio::spawn(serve_listener(
+                    listener,
+                    kind,
+                    tls,
+                    limiter,
+                    handshake,
+                    smtp.clone(),
+                    shutdown,
+                    tracker,
+                ));
+            }
+        }
+    }
 
     let admin_socket = config.admin_socket();
     let admin_task = admin::serve(&admin_socket, services.clone(), shutdown.clone())
@@ -207,34 +351,44 @@ async fn serve(config: Config) -> Result<(), Failure> {
             ))
         })?;
 
-    let placeholder = Arc::new(Placeholder {
-        hostname: config.server.hostname.clone(),
-    });
-    for (kind, listener) in bound {
-        let addr = listener.local_addr().map_err(Failure::runtime)?;
-        tracing::info!(listener = kind.name(), %addr, "listening");
-        tokio::spawn(serve_listener(
-            listener,
-            kind,
-            tls.clone(),
-            limiter.clone(),
-            handshake,
-            placeholder.clone(),
-            shutdown.clone(),
-            tracker.clone(),
-        ));
-    }
-
     // Pick up edits of the accounts file (the CLI also signals through the admin socket).
     let watch_services = services.clone();
     let _watcher = directory.spawn_watcher(Duration::from_millis(500), move |r| match r {
         Ok(()) => {
-            if let Err(f) = sync_accounts(&watch_services.store, &watch_services.directory) {
+            if let Err(f) = sync_accounts(&watch_services.store, &watch_services.directory, &watch_services.audit) {
                 tracing::warn!(error = %f.message, "accounts reloaded but not synced");
             }
             tracing::info!("accounts file changed: reloaded");
         }
         Err(e) => tracing::warn!(error = %e, "accounts file changed but is invalid; keeping the old accounts"),
+    });
+
+    // The retention worker: once at start, then every interval.
+    let retention_services = services.clone();
+    let retention_shutdown = shutdown.clone();
+    let every = Duration::from_secs(config.retention.interval_secs);
+    tokio::spawn(async move {
+        loop {
+            let s = retention_services.clone();
+            let r = tokio::task::spawn_blocking(move || {
+                crate::compliance::run_retention(
+                    &s.config,
+                    &s.store,
+                    &s.audit,
+                    chrono::Utc::now().timestamp(),
+                )
+            })
+            .await;
+            match r {
+                Ok(Ok(m)) => tracing::info!(result = %m, "retention pass"),
+                Ok(Err(f)) => tracing::error!(error = %f.message, "retention pass failed"),
+                Err(e) => tracing::error!(error = %e, "retention pass panicked"),
+            }
+            tokio::select! {
+                _ = retention_shutdown.cancelled() => break,
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
     });
 
     audit.record(Event::ServerStarted {
@@ -256,7 +410,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let _ = admin_task.await;
     let _ = std::fs::remove_file(&admin_socket);
     audit.record(Event::ServerStopped);
-    audit.flush();
+    if let Err(e) = audit.close() {
+        tracing::error!(error = %e, "could not seal the audit log on shutdown");
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -280,27 +436,5 @@ async fn wait_for_signals(services: &Services) {
             _ = term.recv() => return,
             _ = int.recv() => return,
         }
-    }
-}
-
-/// Serves a listener whose protocol is not wired yet: greets after the
-/// handshake and closes, so TLS and limits can be exercised.
-struct Placeholder {
-    hostname: String,
-}
-
-impl Handler for Placeholder {
-    async fn handle(self: Arc<Self>, mut conn: Conn) {
-        let greeting = match conn.kind {
-            ListenerKind::Imap | ListenerKind::Imaps => {
-                format!("* BYE {} IMAP is not available yet\r\n", self.hostname)
-            }
-            ListenerKind::Pop3 | ListenerKind::Pop3s => {
-                "-ERR [SYS/TEMP] POP3 is not available yet\r\n".to_string()
-            }
-            _ => format!("421 4.3.2 {} SMTP is not available yet\r\n", self.hostname),
-        };
-        let _ = conn.stream.write_all(greeting.as_bytes()).await;
-        let _ = conn.stream.shutdown().await;
     }
 }

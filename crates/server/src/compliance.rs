@@ -1,0 +1,278 @@
+//! `sealpost retention run`, `sealpost export`, `sealpost compliance report`:
+//! the operator's side of the GDPR promises. Each runs inside the server
+//! (through the admin socket) when it is up, else on the store directly.
+
+use crate::admin::{self, Request};
+use crate::serve::Services;
+use crate::{Failure, load_config};
+use sealpost_audit::{AuditLog, Event};
+use sealpost_config::Config;
+use sealpost_retention::{Retention, export, report};
+use sealpost_store::Store;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One retention pass as if at `at`.
+pub fn retention_run(services: &Services, at: i64) -> Result<String, Failure> {
+    run_retention(&services.config, &services.store, &services.audit, at)
+}
+
+pub fn run_retention(
+    config: &Arc<Config>,
+    store: &Store,
+    audit: &AuditLog,
+    at: i64,
+) -> Result<String, Failure> {
+    let r = Retention::new(config.clone(), store.clone(), audit.clone())
+        .run_once(at)
+        .map_err(Failure::runtime)?;
+    // The saved accounts-file entries (password hashes) go with the purge.
+    for address in &r.purged {
+        let _ = std::fs::remove_file(crate::accounts::saved_entry_path(config, address));
+    }
+    Ok(format!(
+        "purged {} account(s) ({} messages, {} bytes); expunged {} message(s) from Trash/Junk",
+        r.purged.len(),
+        r.purged_messages,
+        r.purged_bytes,
+        r.expunged_messages
+    ))
+}
+
+/// Writes the export archive of `address` to `out`.
+pub fn export(
+    services: &Services,
+    address: &str,
+    out: &Path,
+    maildir: bool,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<String, Failure> {
+    run_export(
+        &services.config,
+        &services.store,
+        &services.audit,
+        address,
+        out,
+        maildir,
+        progress,
+    )
+}
+
+fn run_export(
+    config: &Config,
+    store: &Store,
+    audit: &AuditLog,
+    address: &str,
+    out: &Path,
+    maildir: bool,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<String, Failure> {
+    let address = address.trim().to_ascii_lowercase();
+    if store
+        .account_id(&address)
+        .map_err(Failure::runtime)?
+        .is_none()
+    {
+        return Err(Failure::runtime(format!(
+            "no account {address} with mail in the store"
+        )));
+    }
+    let access_log = access_log_csv(config, audit, &address);
+    // Written to a temporary name beside the target, 0600 (it holds
+    // decrypted mail), renamed when complete: never a half archive.
+    let tmp = out.with_extension("partial");
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", tmp.display())))?
+    };
+    let format = if maildir {
+        export::Format::Maildir
+    } else {
+        export::Format::Mbox
+    };
+    let result = export::export_account(
+        store,
+        &address,
+        format,
+        &access_log,
+        std::io::BufWriter::new(&file),
+        progress,
+    )
+    .map_err(Failure::runtime)
+    .and_then(|r| {
+        file.sync_all().map_err(Failure::runtime)?;
+        std::fs::rename(&tmp, out)
+            .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", out.display())))?;
+        Ok(r)
+    });
+    let report = match result {
+        Ok(r) => r,
+        Err(f) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(f);
+        }
+    };
+    audit
+        .record_durable(Event::DataExported {
+            account: address.clone(),
+            format: if maildir {
+                "maildir".into()
+            } else {
+                "mbox".into()
+            },
+        })
+        .map_err(Failure::runtime)?;
+    Ok(format!(
+        "exported {} message(s) in {} mailbox(es) of {address} to {}",
+        report.messages,
+        report.mailboxes,
+        out.display()
+    ))
+}
+
+/// The account's own logins as CSV, from the audit log.
+fn access_log_csv(config: &Config, audit: &AuditLog, address: &str) -> Vec<u8> {
+    audit.flush();
+    match crate::serve::audit_access_log(config, address) {
+        Ok(csv) => csv,
+        Err(e) => {
+            tracing::warn!(error = %e, "access log not included in the export");
+            Vec::new()
+        }
+    }
+}
+
+/// The register of processing.
+pub fn report(services: &Services) -> Result<String, Failure> {
+    make_report(
+        &services.config,
+        &services.store,
+        services.directory.accounts().len(),
+    )
+}
+
+fn make_report(config: &Config, store: &Store, configured: usize) -> Result<String, Failure> {
+    let key = crate::serve::audit_public_key(config);
+    report::compliance_report(
+        config,
+        store,
+        &report::ReportInputs {
+            audit_public_key: key.as_deref(),
+            configured_accounts: configured,
+        },
+        chrono::Utc::now().timestamp(),
+    )
+    .map_err(Failure::runtime)
+}
+
+/// Opens store and audit log when no server runs.
+fn offline(config: &Config) -> Result<(Store, AuditLog), Failure> {
+    let store = crate::serve::open_store(config)?;
+    let audit = crate::serve::open_audit(config)?;
+    Ok((store, audit))
+}
+
+fn via_server(
+    config: &Config,
+    req: &Request,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Option<String>, Failure> {
+    match admin::request_progress(&config.admin_socket(), req, progress)
+        .map_err(Failure::runtime)?
+    {
+        Some(r) if r.ok => Ok(Some(r.message)),
+        Some(r) => Err(Failure::runtime(r.message)),
+        None => Ok(None),
+    }
+}
+
+pub fn cli_retention_run(path: &Path, at: Option<String>) -> Result<(), Failure> {
+    let config = Arc::new(load_config(path)?);
+    let at = match at {
+        Some(t) => chrono::DateTime::parse_from_rfc3339(&t)
+            .map_err(|e| Failure::config(format!("--at {t}: not an RFC 3339 time ({e})")))?
+            .timestamp(),
+        None => chrono::Utc::now().timestamp(),
+    };
+    let message = match via_server(&config, &Request::RetentionRun { at }, &mut |_, _| {})? {
+        Some(m) => m,
+        None => {
+            let (store, audit) = offline(&config)?;
+            let m = run_retention(&config, &store, &audit, at)?;
+            audit.flush();
+            m
+        }
+    };
+    println!("{message}");
+    Ok(())
+}
+
+pub fn cli_export(
+    path: &Path,
+    address: String,
+    out: PathBuf,
+    maildir: bool,
+) -> Result<(), Failure> {
+    let config = load_config(path)?;
+    let out = std::path::absolute(&out).map_err(Failure::runtime)?;
+    let tty = std::io::stderr().is_terminal();
+    let mut progress = move |done: u64, total: u64| {
+        if tty {
+            let width = 30u64;
+            let filled = (done * width).checked_div(total).unwrap_or(width);
+            eprint!(
+                "\r[{}{}] {done}/{total} messages",
+                "#".repeat(filled as usize),
+                " ".repeat((width - filled) as usize)
+            );
+            if done == total {
+                eprintln!();
+            }
+        }
+    };
+    let req = Request::Export {
+        address: address.clone(),
+        out: out.clone(),
+        maildir,
+    };
+    let message = match via_server(&config, &req, &mut progress)? {
+        Some(m) => m,
+        None => {
+            let (store, audit) = offline(&config)?;
+            let m = run_export(
+                &config,
+                &store,
+                &audit,
+                &address,
+                &out,
+                maildir,
+                &mut progress,
+            )?;
+            audit.flush();
+            m
+        }
+    };
+    println!("{message}");
+    Ok(())
+}
+
+pub fn cli_report(path: &Path) -> Result<(), Failure> {
+    let config = load_config(path)?;
+    let md = match via_server(&config, &Request::ComplianceReport, &mut |_, _| {})? {
+        Some(m) => m,
+        None => {
+            let directory = crate::serve::load_directory(&config)?;
+            let store = crate::serve::open_store(&config)?;
+            make_report(&config, &store, directory.accounts().len())?
+        }
+    };
+    print!("{md}");
+    Ok(())
+}
