@@ -304,9 +304,10 @@ fn edit(
     let _lock = lock(path)?;
     let text = file::read(path)?.map(|(t, _)| t).unwrap_or_default();
     let entries = file::parse(path, &text, domains)?;
-    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        DirectoryError::Invalid(format!("{}: {}", path.display(), e.message()))
-    })?;
+    // `parse` above accepted the same text, so this cannot fail or panic.
+    let mut doc: DocumentMut = file::parse_document(&text)
+        .map_err(|(_, why)| DirectoryError::Invalid(format!("{}: {why}", path.display())))?
+        .into_mut();
     change(&mut doc, &entries)?;
     let new_text = doc.to_string();
     file::parse(path, &new_text, domains).map_err(|e| {

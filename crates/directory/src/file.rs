@@ -178,7 +178,7 @@ pub(crate) fn parse(
     domains: Option<&HashSet<String>>,
 ) -> Result<Vec<Entry>, DirectoryError> {
     let ctx = Ctx { file, text };
-    let doc = Document::parse(text).map_err(|e| ctx.err(None, e.span(), e.message()))?;
+    let doc = parse_document(text).map_err(|(span, message)| ctx.err(None, span, message))?;
     let root = doc.as_table();
     for (k, _) in root.iter() {
         if k != "account" {
@@ -233,6 +233,19 @@ pub(crate) fn parse(
         }
     }
     Ok(entries)
+}
+
+/// toml_edit's parser with its panics turned into errors: 0.23 panics
+/// ("all items have spans") on some malformed input such as `==.ne\n.====`,
+/// found by our fuzz target (`fuzz/directory/corpus/accounts_file/
+/// toml_edit_span_panic.toml`). A broken accounts file must give an error,
+/// never take the server or the CLI down.
+pub(crate) fn parse_document(text: &str) -> Result<Document<&str>, (Option<Range<usize>>, String)> {
+    match std::panic::catch_unwind(|| Document::parse(text)) {
+        Ok(Ok(doc)) => Ok(doc),
+        Ok(Err(e)) => Err((e.span(), e.message().to_owned())),
+        Err(_) => Err((None, "not valid TOML (the parser gave up)".to_owned())),
+    }
 }
 
 fn parse_account(
@@ -446,6 +459,13 @@ mod tests {
             }
             assert!(!e.contains('\n'), "not one line: {e}");
         }
+    }
+
+    /// Regression: toml_edit 0.23 panics on this input; it must be an error.
+    #[test]
+    fn toml_edit_span_panic_is_an_error() {
+        let e = parse_err("==.ne\n.====");
+        assert!(e.contains("not valid TOML"), "{e}");
     }
 
     #[test]
