@@ -1,0 +1,155 @@
+//! Anonymization and deletion of old segments keep the log verifiable.
+
+mod common;
+
+use common::*;
+use sealpost_audit::{
+    ANONYMIZED, ExportFilter, FailureKind, anonymize_before, delete_segments_before, verify,
+};
+
+/// Batch one (logins 0..12) in sealed segments, then, a second later,
+/// batch two (logins 100..112). Returns the cutoff between them.
+fn two_batches(site: &Site) -> i64 {
+    let log = site.open_with(&small_segments());
+    for i in 0..12 {
+        log.record(login(i));
+    }
+    log.close().unwrap();
+    let cutoff = next_second_after(now_ms());
+    let log = site.open_with(&small_segments());
+    for i in 100..112 {
+        log.record(login(i));
+    }
+    log.close().unwrap();
+    cutoff
+}
+
+#[test]
+fn anonymization_keeps_seals_and_erases_only_old_fields() {
+    let site = Site::new();
+    let cutoff = two_batches(&site);
+    let before = verify(&site.dir(), Some(&site.pubkey())).unwrap();
+    let report = anonymize_before(&site.dir(), cutoff).unwrap();
+    assert_eq!(report.records, 12);
+    assert_eq!(report.fields, 24);
+    assert!(report.segments >= 2);
+    let after = verify(&site.dir(), Some(&site.pubkey())).unwrap();
+    assert_eq!(before, after);
+
+    let csv = site.export(&ExportFilter::default());
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 24);
+    for (i, row) in rows.iter().enumerate() {
+        if i < 12 {
+            assert!(row.contains(&format!("{ANONYMIZED},{ANONYMIZED}")), "{row}");
+            assert!(!row.contains("@example.org"), "{row}");
+            assert!(!row.contains("192.0.2."), "{row}");
+        } else {
+            let n = 100 + i - 12;
+            assert!(
+                row.contains(&format!(",user{n}@example.org,192.0.2.{}:", n % 250)),
+                "{row}"
+            );
+        }
+    }
+    // The plaintext is gone from the files, not just from the export.
+    for n in 1..=after.segments {
+        for p in [site.seg(n), site.pii(n)] {
+            if let Ok(text) = std::fs::read_to_string(&p) {
+                assert!(!text.contains("user0@"), "{}", p.display());
+            }
+        }
+    }
+    // Idempotent.
+    assert_eq!(anonymize_before(&site.dir(), cutoff).unwrap().records, 0);
+    // Anonymized people no longer match an account filter.
+    let only_old = ExportFilter {
+        account: Some("user1@example.org".into()),
+        ..ExportFilter::default()
+    };
+    assert_eq!(site.export(&only_old).lines().count(), 1);
+}
+
+#[test]
+fn anonymization_leaves_the_open_segment_alone() {
+    let site = Site::new();
+    let log = site.open();
+    log.record(login(1));
+    log.flush();
+    let future = now_ms() / 1000 + 3600;
+    assert_eq!(anonymize_before(&site.dir(), future).unwrap().records, 0);
+    assert!(
+        site.export(&ExportFilter::default())
+            .contains("user1@example.org")
+    );
+    log.close().unwrap();
+    assert_eq!(anonymize_before(&site.dir(), future).unwrap().records, 1);
+}
+
+#[test]
+fn deleting_old_segments_leaves_a_verifiable_rest() {
+    let site = Site::new();
+    let cutoff = two_batches(&site);
+    let before = verify(&site.dir(), Some(&site.pubkey())).unwrap();
+    let report = delete_segments_before(&site.dir(), cutoff, &site.key()).unwrap();
+    assert_eq!(report.records, 12);
+    assert!(report.segments >= 2);
+    let after = verify(&site.dir(), Some(&site.pubkey())).unwrap();
+    assert_eq!(after.first_seq, 12);
+    assert_eq!(after.records, 12);
+    assert_eq!(after.deleted_segments, report.segments);
+    assert_eq!(after.segments + report.segments, before.segments);
+    assert_eq!(after.last_seal, before.last_seal);
+    assert!(!site.seg(1).exists());
+    let csv = site.export(&ExportFilter::default());
+    assert!(csv.lines().nth(1).unwrap().starts_with("12,"), "{csv}");
+    // Nothing more to delete; the writer continues after the checkpoint.
+    assert_eq!(
+        delete_segments_before(&site.dir(), cutoff, &site.key())
+            .unwrap()
+            .segments,
+        0
+    );
+    let log = site.open();
+    log.record(login(500));
+    log.close().unwrap();
+    assert_eq!(verify(&site.dir(), None).unwrap().records, 13);
+}
+
+#[test]
+fn deleting_everything_sealed_then_writing_on() {
+    let site = Site::new();
+    two_batches(&site);
+    let future = now_ms() / 1000 + 10;
+    let report = delete_segments_before(&site.dir(), future, &site.key()).unwrap();
+    assert_eq!(report.records, 24);
+    let empty = verify(&site.dir(), Some(&site.pubkey())).unwrap();
+    assert_eq!((empty.records, empty.segments, empty.first_seq), (0, 0, 24));
+    let log = site.open();
+    log.record(login(7));
+    log.close().unwrap();
+    let r = verify(&site.dir(), Some(&site.pubkey())).unwrap();
+    assert_eq!((r.records, r.first_seq), (1, 24));
+}
+
+#[test]
+fn checkpoint_is_signed_and_needed() {
+    let site = Site::new();
+    let cutoff = two_batches(&site);
+    delete_segments_before(&site.dir(), cutoff, &site.key()).unwrap();
+    let cp = site.path("checkpoint.json");
+    let saved = std::fs::read(&cp).unwrap();
+    // Without it, the kept segments look like a log whose start was cut off.
+    std::fs::remove_file(&cp).unwrap();
+    let err = verify(&site.dir(), Some(&site.pubkey())).unwrap_err();
+    assert_eq!(err.kind, FailureKind::MissingSegment, "{err}");
+    // Edited, its signature fails.
+    let edited = String::from_utf8(saved.clone())
+        .unwrap()
+        .replace("\"seq\":12", "\"seq\":13");
+    std::fs::write(&cp, edited).unwrap();
+    let err = verify(&site.dir(), Some(&site.pubkey())).unwrap_err();
+    assert_eq!(err.kind, FailureKind::Signature, "{err}");
+    std::fs::write(&cp, saved).unwrap();
+    verify(&site.dir(), Some(&site.pubkey())).unwrap();
+}
