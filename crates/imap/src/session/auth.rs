@@ -304,11 +304,7 @@ impl Session {
                 }
             })
             .collect();
-        out.untagged(
-            &format!("ENABLED {}", names.join(" "))
-                .trim_end()
-                .to_string(),
-        );
+        out.untagged(format!("ENABLED {}", names.join(" ")).trim_end());
         Done::ok("ENABLE completed")
     }
 

@@ -132,7 +132,6 @@ impl Session {
         if modifiers.changed_since.is_some() {
             self.enabled.condstore = true;
         }
-        let condstore_on = self.enabled.condstore;
         let (account, sel) = self.selected()?;
         let targets = sel.resolve(&set, uid)?;
         if uid && !items.contains(&FetchAtt::Uid) {
@@ -302,9 +301,9 @@ impl Session {
                 }
             }
             if seen_now.last() == Some(&u) && !flags_written {
-                buf.extend_from_slice(format!(" FLAGS ({})", flags_str(&flags, false)).as_bytes());
+                let r = !rev2 && recent.contains(&u);
+                buf.extend_from_slice(format!(" FLAGS ({})", flags_str(&flags, r)).as_bytes());
             }
-            let _ = condstore_on;
             buf.extend_from_slice(b")\r\n");
             out.raw(&buf);
         }
