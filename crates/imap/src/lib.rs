@@ -19,6 +19,8 @@
 
 pub mod conn;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod message;
 pub mod session;
 pub mod wire;

@@ -140,6 +140,15 @@ impl Session {
         }
     }
 
+    /// A session that starts logged in (fuzzing and tests only: it skips
+    /// the password check).
+    #[doc(hidden)]
+    pub fn logged_in(ctx: Arc<Ctx>, peer: SocketAddr, id: AccountId, address: String) -> Session {
+        let mut s = Session::new(ctx, peer, Some("TLSv1.3".into()));
+        s.state = State::Authenticated(Account { id, address });
+        s
+    }
+
     /// The greeting (RFC 9051 7.1.1).
     pub fn greeting(&self, out: &mut Out) {
         out.status(
