@@ -291,11 +291,78 @@ impl Summary {
         first_id(self.envelope.in_reply_to.as_deref())
     }
 
+    /// SEARCH on a header the summary holds, without reading the message:
+    /// `Some(matched)` for Subject, From, Sender, Reply-To, To, Cc, Bcc,
+    /// Message-ID, In-Reply-To and Date; `None` for any other field (use
+    /// [`super::search_text`] with [`super::TextWhere::Header`] on the raw
+    /// message then). Matching is case-insensitive on decoded text; an
+    /// empty needle matches when the field is present (RFC 9051 6.4.4).
+    pub fn search_header(&self, field: &str, needle: &str) -> Option<bool> {
+        let e = &self.envelope;
+        let f = field.to_ascii_lowercase();
+        let text: Option<String> = match f.as_str() {
+            "subject" => self.subject.clone(),
+            "date" => e.date.clone(),
+            "message-id" => e.message_id.clone(),
+            "in-reply-to" => e.in_reply_to.clone(),
+            "from" | "sender" | "reply-to" | "to" | "cc" | "bcc" => {
+                let list = match f.as_str() {
+                    "from" => &e.from,
+                    "sender" => &e.sender,
+                    "reply-to" => &e.reply_to,
+                    "to" => &e.to,
+                    "cc" => &e.cc,
+                    _ => &e.bcc,
+                };
+                (!list.is_empty()).then(|| address_text(list))
+            }
+            _ => return None,
+        };
+        Some(match text {
+            None => false,
+            Some(_) if needle.is_empty() => true,
+            Some(t) => t.to_lowercase().contains(&needle.to_lowercase()),
+        })
+    }
+
     /// The message-ids of References, in order, angle brackets removed
     /// (at most [`MAX_REFERENCES`]).
     pub fn references(&self) -> Vec<String> {
         self.references.clone()
     }
+}
+
+/// An address list as searchable text: `Name <mailbox@host>, ...`, display
+/// names decoded.
+fn address_text(list: &[Addr]) -> String {
+    let mut out = String::new();
+    for a in list {
+        let piece = match a {
+            Addr::Mailbox {
+                name,
+                mailbox,
+                host,
+                ..
+            } => {
+                let spec = if host.is_empty() {
+                    mailbox.clone()
+                } else {
+                    format!("{mailbox}@{host}")
+                };
+                match name {
+                    Some(n) => format!("{} <{spec}>", decode_header_text(n.as_bytes())),
+                    None => spec,
+                }
+            }
+            Addr::GroupStart(g) => format!("{}:", decode_header_text(g.as_bytes())),
+            Addr::GroupEnd => ";".to_string(),
+        };
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str(&piece);
+    }
+    out
 }
 
 /// Parses an RFC 5322 date-time into Unix seconds.
@@ -331,6 +398,38 @@ mod tests {
             vec!["root@example.com", "parent@example.com"]
         );
         assert_eq!(s.preview(), "Hello world");
+    }
+
+    #[test]
+    fn search_header_from_the_summary() {
+        let s = Summary::from_message(MSG);
+        assert_eq!(s.search_header("FROM", "fred foö"), Some(true));
+        assert_eq!(s.search_header("from", "FRED@EXAMPLE.COM"), Some(true));
+        assert_eq!(s.search_header("to", "b@y.org"), Some(true));
+        assert_eq!(s.search_header("to", "team"), Some(true));
+        assert_eq!(s.search_header("subject", "CAFÉ"), Some(true));
+        assert_eq!(s.search_header("subject", "tea"), Some(false));
+        assert_eq!(s.search_header("cc", ""), Some(false));
+        assert_eq!(s.search_header("from", ""), Some(true));
+        assert_eq!(s.search_header("message-id", "b27397"), Some(true));
+        assert_eq!(s.search_header("x-mailer", "x"), None);
+        // Agrees with the raw search on the fields both can answer.
+        for (field, needle) in [
+            ("from", "fred"),
+            ("subject", "re: caf"),
+            ("to", "zed@z.org"),
+            ("cc", "x"),
+        ] {
+            assert_eq!(
+                s.search_header(field, needle),
+                Some(super::super::search_text(
+                    MSG,
+                    needle,
+                    super::super::TextWhere::Header(field.into())
+                )),
+                "{field} {needle}"
+            );
+        }
     }
 
     #[test]
