@@ -56,9 +56,15 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use throttle::Throttle;
+use tokio::sync::Semaphore;
+
+/// How many argon2 checks may run at once: one per CPU.
+fn max_concurrent_checks() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
 
 /// A credential. Its Debug and Display print nothing of it.
 #[derive(Clone, PartialEq, Eq)]
@@ -171,6 +177,12 @@ struct Inner {
     /// Serializes reloads, so an older read never replaces a newer one.
     reloading: Mutex<()>,
     throttle: Throttle,
+    /// Bounds argon2 checks running at once, hence their memory (19 MiB
+    /// each at the default cost): without it, logins from many addresses,
+    /// each under its own limit, could fill the blocking pool (512 threads).
+    hashing: Arc<Semaphore>,
+    hashing_now: AtomicUsize,
+    hashing_peak: AtomicUsize,
     password_checks: AtomicU64,
 }
 
@@ -240,18 +252,25 @@ impl Snapshot {
 
 impl Directory {
     /// Loads the accounts file (absent means no accounts).
+    ///
+    /// Also makes the dummy hash unknown users are checked against, so the
+    /// first unknown user does not pay for making it (and stand out).
     pub fn load(
         accounts_file: &Path,
         domains: Vec<String>,
         limits: ThrottleLimits,
     ) -> Result<Directory, DirectoryError> {
         let snapshot = Snapshot::read(accounts_file, domains)?;
+        password::dummy_hash();
         Ok(Directory {
             inner: Arc::new(Inner {
                 path: accounts_file.to_path_buf(),
                 snapshot: RwLock::new(Arc::new(snapshot)),
                 reloading: Mutex::new(()),
                 throttle: Throttle::new(limits),
+                hashing: Arc::new(Semaphore::new(max_concurrent_checks())),
+                hashing_now: AtomicUsize::new(0),
+                hashing_peak: AtomicUsize::new(0),
                 password_checks: AtomicU64::new(0),
             }),
         })
@@ -307,6 +326,11 @@ impl Directory {
             // refuse it), so this reveals nothing about the account.
             return AuthOutcome::Failed;
         }
+        // Wait for a hashing slot. The permit moves into the blocking task,
+        // so a client that hangs up mid-check does not free its slot early.
+        let Ok(permit) = self.inner.hashing.clone().acquire_owned().await else {
+            return AuthOutcome::Failed;
+        };
         let snapshot = self.snapshot();
         let entry = name.and_then(|n| snapshot.accounts.get(&n)).cloned();
         let phc = match &entry {
@@ -314,10 +338,18 @@ impl Directory {
             None => password::dummy_hash().to_owned(),
         };
         let password = password.clone();
-        self.inner.password_checks.fetch_add(1, Ordering::Relaxed);
-        let verified = tokio::task::spawn_blocking(move || password::verify(&phc, &password))
-            .await
-            .unwrap_or(false);
+        let inner = self.inner.clone();
+        let verified = tokio::task::spawn_blocking(move || {
+            inner.password_checks.fetch_add(1, Ordering::Relaxed);
+            let running = inner.hashing_now.fetch_add(1, Ordering::SeqCst) + 1;
+            inner.hashing_peak.fetch_max(running, Ordering::SeqCst);
+            let ok = password::verify(&phc, &password);
+            inner.hashing_now.fetch_sub(1, Ordering::SeqCst);
+            drop(permit);
+            ok
+        })
+        .await
+        .unwrap_or(false);
         match entry {
             Some(e) if verified => {
                 self.inner.throttle.succeeded(attempt);
@@ -395,5 +427,83 @@ impl Directory {
         self.snapshot()
             .domains
             .contains(&domain.trim_end_matches('.').to_ascii_lowercase())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "$argon2id$v=19$m=8,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn argon2_checks_run_at_most_one_per_cpu() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("accounts.toml");
+        std::fs::write(
+            &path,
+            format!("[[account]]\naddress = \"a@example.org\"\npassword = \"{HASH}\"\n"),
+        )
+        .unwrap();
+        let limits = ThrottleLimits {
+            per_ip: 0,
+            per_account: 0,
+            window: Duration::from_secs(1),
+        };
+        let d = Directory::load(&path, vec!["example.org".into()], limits).unwrap();
+        let n = max_concurrent_checks() * 2 + 1;
+        let tasks: Vec<_> = (0..n)
+            .map(|i| {
+                let d = d.clone();
+                // Unknown users: the dummy hash has the real default cost.
+                let user = format!("u{i}@example.org");
+                tokio::spawn(async move {
+                    d.authenticate(&user, &Secret::new("x"), "192.0.2.1".parse().unwrap())
+                        .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), AuthOutcome::Failed);
+        }
+        assert_eq!(d.password_checks(), n as u64);
+        let peak = d.inner.hashing_peak.load(Ordering::SeqCst);
+        assert!(peak >= 1 && peak <= max_concurrent_checks(), "peak {peak}");
+        assert_eq!(d.inner.hashing.available_permits(), max_concurrent_checks());
+    }
+
+    #[tokio::test]
+    async fn abandoned_logins_keep_their_slot_until_argon2_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = ThrottleLimits {
+            per_ip: 0,
+            per_account: 0,
+            window: Duration::from_secs(1),
+        };
+        let d = Directory::load(
+            &dir.path().join("none.toml"),
+            vec!["example.org".into()],
+            limits,
+        )
+        .unwrap();
+        let password = Secret::new("x");
+        let login = d.authenticate("x@example.org", &password, "192.0.2.1".parse().unwrap());
+        // Poll once so the check starts, then hang up.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(1), login)
+                .await
+                .is_err()
+        );
+        // argon2 is still running on its blocking thread, holding the slot.
+        assert_eq!(
+            d.inner.hashing.available_permits(),
+            max_concurrent_checks() - 1
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while d.inner.hashing.available_permits() != max_concurrent_checks() {
+            assert!(Instant::now() < deadline, "slot never given back");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(d.password_checks(), 1);
     }
 }
