@@ -235,6 +235,95 @@ pub fn remove_alias(file: &Path, address: &str, alias: &str) -> Result<(), Direc
     })
 }
 
+/// One account's `[[account]]` table as TOML text, password hash included,
+/// so it can be put back with [`import_account`] (`sealpost account delete`
+/// saves it before removing the account; `account restore` imports it).
+/// The text holds a password hash: keep it 0600.
+pub fn export_account(file: &Path, address: &str) -> Result<String, DirectoryError> {
+    let address = address::normalize_address(address)?;
+    let text = file::read(file)?.map(|(t, _)| t).unwrap_or_default();
+    file::parse(file, &text, None)?;
+    let doc = file::parse_document(&text)
+        .map_err(|(_, why)| DirectoryError::Invalid(format!("{}: {why}", file.display())))?
+        .into_mut();
+    let i = position(&doc, &address).ok_or_else(|| DirectoryError::NotFound(address.clone()))?;
+    let Some(table) = doc
+        .get("account")
+        .and_then(Item::as_array_of_tables)
+        .and_then(|t| t.get(i))
+    else {
+        return Err(DirectoryError::NotFound(address));
+    };
+    let mut one = ArrayOfTables::new();
+    let mut table = table.clone();
+    table.decor_mut().set_prefix("");
+    one.push(table);
+    let mut out = DocumentMut::new();
+    out.insert("account", Item::ArrayOfTables(one));
+    Ok(out.to_string())
+}
+
+/// Adds back an account exported by [`export_account`]: exactly one
+/// `[[account]]` table, checked like the accounts file. Refuses what
+/// [`add_account`] refuses, and aliases that are taken meanwhile.
+pub fn import_account(
+    file: &Path,
+    domains: &[String],
+    entry: &str,
+) -> Result<Account, DirectoryError> {
+    let domains = domain_set(domains);
+    let entries = file::parse(Path::new("exported account"), entry, Some(&domains))?;
+    let [imported] = entries.as_slice() else {
+        return Err(DirectoryError::Invalid(format!(
+            "an exported account is one [[account]] table, not {}",
+            entries.len()
+        )));
+    };
+    let account = imported.account.clone();
+    let doc_in = file::parse_document(entry)
+        .map_err(|(_, why)| DirectoryError::Invalid(format!("exported account: {why}")))?
+        .into_mut();
+    let Some(mut table) = doc_in
+        .get("account")
+        .and_then(Item::as_array_of_tables)
+        .and_then(|t| t.get(0))
+        .cloned()
+    else {
+        return Err(DirectoryError::Invalid(
+            "exported account holds no [[account]]".into(),
+        ));
+    };
+    edit(file, Some(&domains), |doc, entries| {
+        if entries.iter().any(|e| e.account.address == account.address) {
+            return Err(DirectoryError::Exists(account.address.clone()));
+        }
+        for name in std::iter::once(&account.address).chain(&account.aliases) {
+            if let Some(e) = entries.iter().find(|e| e.account.address == *name) {
+                return Err(DirectoryError::Invalid(format!(
+                    "{name} is the account {} now",
+                    e.account.address
+                )));
+            }
+            if let Some(owner) = alias_owner(entries, name) {
+                return Err(DirectoryError::Invalid(format!(
+                    "{name} is an alias of {owner} now"
+                )));
+            }
+        }
+        let tables = doc
+            .entry("account")
+            .or_insert(Item::ArrayOfTables(ArrayOfTables::new()))
+            .as_array_of_tables_mut()
+            .ok_or_else(|| DirectoryError::Invalid("`account` is not [[account]] tables".into()))?;
+        table
+            .decor_mut()
+            .set_prefix(if tables.is_empty() { "" } else { "\n" });
+        tables.push(table);
+        Ok(())
+    })?;
+    Ok(account)
+}
+
 fn hash_checked(password: &Secret) -> Result<String, DirectoryError> {
     let len = password.expose().len();
     if len == 0 {

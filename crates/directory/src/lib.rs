@@ -45,8 +45,8 @@ mod watch;
 
 pub use address::{normalize_address, parse_quota};
 pub use edit::{
-    add_account, add_alias, check_accounts, list_accounts, remove_account, remove_alias,
-    set_password, set_quota,
+    add_account, add_alias, check_accounts, export_account, import_account, list_accounts,
+    remove_account, remove_alias, set_password, set_quota,
 };
 pub use password::{MAX_PASSWORD_LEN, hash_password};
 

@@ -5,8 +5,8 @@ mod common;
 
 use common::{account, accounts_file, cheap_hash, domains, mode};
 use sealpost_directory::{
-    Account, DirectoryError, Secret, add_account, add_alias, check_accounts, list_accounts,
-    remove_account, remove_alias, set_password, set_quota,
+    Account, DirectoryError, Secret, add_account, add_alias, check_accounts, export_account,
+    import_account, list_accounts, remove_account, remove_alias, set_password, set_quota,
 };
 use std::path::Path;
 
@@ -337,4 +337,58 @@ fn concurrent_edits_are_not_lost() {
         t.join().unwrap();
     }
     assert_eq!(list_accounts(&path).unwrap()[0].aliases.len(), 8);
+}
+
+#[test]
+fn export_remove_import_restores_the_account() {
+    let (_dir, path) = accounts_file(&handwritten());
+    let before = list_accounts(&path).unwrap();
+    let hash = password_of(&read(&path), "alice@example.org");
+    let saved = export_account(&path, "Alice@example.org").unwrap();
+    assert!(saved.starts_with("[[account]]\n"), "{saved}");
+    assert!(saved.contains(&hash));
+    assert!(!saved.contains("Keep this header"), "{saved}");
+    remove_account(&path, "alice@example.org").unwrap();
+    let restored = import_account(&path, &domains(), &saved).unwrap();
+    assert_eq!(restored.address, "alice@example.org");
+    let mut after = list_accounts(&path).unwrap();
+    after.sort_by(|a, b| a.address.cmp(&b.address));
+    assert_eq!(after, before);
+    assert_eq!(password_of(&read(&path), "alice@example.org"), hash);
+    assert_eq!(mode(&path), 0o600);
+    // Twice is refused.
+    assert!(matches!(
+        import_account(&path, &domains(), &saved),
+        Err(DirectoryError::Exists(_))
+    ));
+}
+
+#[test]
+fn import_refuses_taken_aliases_and_bad_entries() {
+    let (_dir, path) = accounts_file(&handwritten());
+    let saved = export_account(&path, "alice@example.org").unwrap();
+    remove_account(&path, "alice@example.org").unwrap();
+    add_alias(&path, &domains(), "bob@example.net", "office@example.org").unwrap();
+    let before = read(&path);
+    let e = import_account(&path, &domains(), &saved).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("office@example.org is an alias of bob@example.net"),
+        "{e}"
+    );
+    assert!(import_account(&path, &domains(), "").is_err());
+    assert!(
+        import_account(
+            &path,
+            &domains(),
+            &format!("{saved}\n{}", account("z@example.org", "pw", ""))
+        )
+        .is_err()
+    );
+    assert!(import_account(&path, &["example.net".to_string()], &saved).is_err());
+    assert_eq!(read(&path), before);
+    assert!(matches!(
+        export_account(&path, "ghost@example.org"),
+        Err(DirectoryError::NotFound(_))
+    ));
 }
