@@ -142,11 +142,17 @@ pub fn sync_accounts(
             Err(e) => problems.push(format!("account {}: {e}", account.address)),
         }
     }
+    let records = store.accounts().map_err(Failure::runtime)?;
     if !directory.path().exists() {
-        tracing::error!(file = %directory.path().display(), "accounts file is missing; no account is deleted until it is back");
+        if records
+            .iter()
+            .any(|r| r.state == sealpost_store::AccountState::Active)
+        {
+            tracing::error!(file = %directory.path().display(), "accounts file is missing; no account is deleted until it is back");
+        }
         return Ok(());
     }
-    for record in store.accounts().map_err(Failure::runtime)? {
+    for record in records {
         if record.state == sealpost_store::AccountState::Active
             && !configured.iter().any(|a| a.address == record.address)
         {
@@ -225,6 +231,9 @@ pub fn run(path: &Path) -> Result<(), Failure> {
 }
 
 async fn serve(config: Config) -> Result<(), Failure> {
+    // First of all, so a signal during start-up is handled, not fatal.
+    let signals = Signals::install()
+        .map_err(|e| Failure::runtime(format!("cannot install signal handlers: {e}")))?;
     let config = Arc::new(config);
     let (tls, generated) =
         TlsManager::load_or_generate(&config.tls.cert, &config.tls.key, &config.server.hostname)
@@ -396,7 +405,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     });
     tracing::info!(data_dir = %config.server.data_dir.display(), "sealpost is running");
 
-    wait_for_signals(&services).await;
+    signals.wait(&services).await;
 
     tracing::info!("shutting down");
     shutdown.cancel();
@@ -417,24 +426,33 @@ async fn serve(config: Config) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn wait_for_signals(services: &Services) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::hangup()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot install signal handlers");
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = hup.recv() => {
-                let s = services.clone();
-                let _ = tokio::task::spawn_blocking(move || s.reload()).await;
+/// SIGHUP reloads; SIGTERM and SIGINT stop.
+struct Signals {
+    hup: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            hup: signal(SignalKind::hangup())?,
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn wait(mut self, services: &Services) {
+        loop {
+            tokio::select! {
+                _ = self.hup.recv() => {
+                    let s = services.clone();
+                    let _ = tokio::task::spawn_blocking(move || s.reload()).await;
+                }
+                _ = self.term.recv() => return,
+                _ = self.int.recv() => return,
             }
-            _ = term.recv() => return,
-            _ = int.recv() => return,
         }
     }
 }
