@@ -1,0 +1,3 @@
+//! sealpost-bench: the load generator of the benchmark (see bench/README.md).
+
+fn main() {}
