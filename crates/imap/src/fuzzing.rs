@@ -61,7 +61,7 @@ impl FuzzWorld {
         let store = Store::open(StoreOptions {
             data_dir: dir.join("data"),
             master_key: dir.join("master.key"),
-            summarizer: Arc::new(sealpost_store::NoSummary),
+            summarizer: Arc::new(crate::message::ImapSummarizer),
         })
         .expect("fuzz store");
         let account = store.ensure_account("fuzz@example.org").expect("account");

@@ -306,3 +306,34 @@ async fn read_only_mailbox_refuses_changes() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn envelope_bodystructure_and_preview_come_from_the_summary() {
+    let w = World::new();
+    let mut c = with_two_messages(&w).await;
+    // imap-proto checks the ENVELOPE and BODYSTRUCTURE syntax here.
+    let r = c.cmd("e1 FETCH 1 (ENVELOPE BODYSTRUCTURE)").await;
+    assert!(r.last().unwrap().starts_with("e1 OK"), "{r:?}");
+    let l = &r[0];
+    assert!(
+        l.contains("ENVELOPE (\"Mon, 1 Jan 2024 12:00:00 +0000\" \"Lunch plans\" ((\"Carol\" NIL \"carol\" \"example.net\"))"),
+        "{l}"
+    );
+    assert!(
+        l.to_ascii_uppercase()
+            .contains("BODYSTRUCTURE (\"TEXT\" \"PLAIN\""),
+        "{l}"
+    );
+    let r = c.cmd("e3 FETCH 1 (BODY)").await;
+    assert!(
+        r[0].to_ascii_uppercase()
+            .starts_with("* 1 FETCH (BODY (\"TEXT\" \"PLAIN\""),
+        "{r:?}"
+    );
+    assert!(!r[0].contains("BODYSTRUCTURE"), "{r:?}");
+    let r = c.cmd("e2 UID FETCH 2 (PREVIEW)").await;
+    assert_eq!(
+        r[0],
+        "* 2 FETCH (UID 2 PREVIEW \"Please find the invoice attached.\")"
+    );
+}

@@ -11,9 +11,9 @@
 use super::select::{Target, flags_str};
 use super::{Done, Session};
 use crate::error::{CmdError, CmdResult};
-use crate::message::{self, BinaryError, SectionSpec, SectionText};
+use crate::message::{self, BinaryError, SectionSpec, SectionText, Summary};
 use crate::wire::command::{FetchAtt, FetchModifiers, Section, SectionKind, SequenceSet};
-use crate::wire::response::{Code, Out, literal, quoted};
+use crate::wire::response::{Code, Out, literal, quoted, string};
 use sealpost_store::{FlagOp, Flags, MessageEntry, MessageMeta, Uid};
 use std::collections::HashMap;
 
@@ -129,6 +129,7 @@ impl Session {
         out: &mut Out,
     ) -> CmdResult<Done> {
         let rev2 = self.enabled.rev2;
+        let utf8 = self.utf8_names();
         if modifiers.changed_since.is_some() {
             self.enabled.condstore = true;
         }
@@ -140,17 +141,6 @@ impl Session {
         if modifiers.changed_since.is_some() && !items.contains(&FetchAtt::ModSeq) {
             items.push(FetchAtt::ModSeq);
         }
-        if items.iter().any(|i| {
-            matches!(
-                i,
-                FetchAtt::Envelope | FetchAtt::Body | FetchAtt::BodyStructure | FetchAtt::Preview
-            )
-        }) {
-            return Err(CmdError::no(
-                Some(Code::Cannot),
-                "ENVELOPE, BODYSTRUCTURE and PREVIEW are not available yet",
-            ));
-        }
         let (aid, mid, read_only) = (account.id, sel.info.id, sel.read_only);
         let set_seen = sets_seen(&items) && !read_only;
         // The index: flags, modseqs and sizes without reading messages.
@@ -161,6 +151,12 @@ impl Session {
         let recent = sel.recent.clone();
         let wants_body = needs_body(&items);
         let wants_meta = needs_meta(&items);
+        let wants_summary = items.iter().any(|i| {
+            matches!(
+                i,
+                FetchAtt::Envelope | FetchAtt::Body | FetchAtt::BodyStructure | FetchAtt::Preview
+            )
+        });
         let mut seen_now: Vec<Uid> = Vec::new();
         let mut failed_cte = false;
         for Target { seq, uid: u } in targets {
@@ -179,7 +175,15 @@ impl Session {
             } else {
                 None
             };
-            let raw: Option<Vec<u8>> = if wants_body {
+            let mut summary: Option<Summary> = if wants_summary {
+                meta.as_ref().and_then(|m| Summary::decode(&m.summary))
+            } else {
+                None
+            };
+            // No usable summary (made before the format changed, or by a
+            // store without the IMAP summarizer): make one from the message.
+            let fallback = wants_summary && summary.is_none();
+            let raw: Option<Vec<u8>> = if wants_body || fallback {
                 match self.blocking(move |s| s.read(aid, mid, u)).await? {
                     Some(r) => Some(r),
                     None => continue,
@@ -187,6 +191,9 @@ impl Session {
             } else {
                 None
             };
+            if fallback {
+                summary = raw.as_deref().map(Summary::from_message);
+            }
             let mut flags = entry.flags.clone();
             if set_seen && !flags.has(Flags::SEEN) {
                 flags.system |= Flags::SEEN;
@@ -294,10 +301,23 @@ impl Session {
                             format!("BINARY.SIZE[{}] {n}", part_name(part)).as_bytes(),
                         );
                     }
-                    FetchAtt::Envelope
-                    | FetchAtt::Body
-                    | FetchAtt::BodyStructure
-                    | FetchAtt::Preview => {}
+                    FetchAtt::Envelope => {
+                        let e = summary.as_ref().map(Summary::envelope).unwrap_or_default();
+                        buf.extend_from_slice(format!("ENVELOPE {e}").as_bytes());
+                    }
+                    FetchAtt::Body | FetchAtt::BodyStructure => {
+                        let ext = *item == FetchAtt::BodyStructure;
+                        let b = summary
+                            .as_ref()
+                            .map(|s| s.body_structure(ext))
+                            .unwrap_or_default();
+                        let name = if ext { "BODYSTRUCTURE" } else { "BODY" };
+                        buf.extend_from_slice(format!("{name} {b}").as_bytes());
+                    }
+                    FetchAtt::Preview => {
+                        let p = summary.as_ref().map(|s| s.preview()).unwrap_or_default();
+                        buf.extend_from_slice(format!("PREVIEW {}", string(p, utf8)).as_bytes());
+                    }
                 }
             }
             if seen_now.last() == Some(&u) && !flags_written {

@@ -5,15 +5,17 @@
 //! Each message is evaluated against the key tree; what a key needs is
 //! loaded lazily and only when the tree asks for it: flags, UIDs, sizes
 //! and modseqs from the in-memory index; dates from `Store::meta`; headers
-//! and text from the message itself, parsed with mail-parser (decoded,
-//! case-insensitive substring match on UTF-8, as RFC 9051 6.4.4 asks).
+//! fields from the message's summary (`message::Summary`, made at
+//! delivery); text and other header fields from the message itself
+//! (`message::search_text`: decoded, case-insensitive, UTF-8, as RFC 9051
+//! 6.4.4 asks).
 
 use super::{Done, Session};
 use crate::error::CmdResult;
+use crate::message::{Summary, TextWhere, search_text};
 use crate::wire::command::{Date, SearchKey, SearchReturn, Tag};
 use crate::wire::response::{Out, quoted};
 use chrono::{DateTime, NaiveDate, Utc};
-use mail_parser::{Address, MessageParser};
 use sealpost_store::{Flags, MessageEntry, MessageMeta, Uid};
 use std::collections::HashMap;
 
@@ -21,6 +23,7 @@ use std::collections::HashMap;
 #[derive(Default, Clone, Copy)]
 struct Needs {
     meta: bool,
+    summary: bool,
     raw: bool,
     modseq: bool,
 }
@@ -31,16 +34,20 @@ fn needs(key: &SearchKey, n: &mut Needs) {
         S::Before(_) | S::On(_) | S::Since(_) | S::Older(_) | S::Younger(_) => n.meta = true,
         S::SaveDateBefore(_) | S::SaveDateOn(_) | S::SaveDateSince(_) => n.meta = true,
         S::Bcc(_)
-        | S::Body(_)
         | S::Cc(_)
         | S::From(_)
-        | S::Header(..)
         | S::Subject(_)
-        | S::Text(_)
         | S::To(_)
         | S::SentBefore(_)
         | S::SentOn(_)
-        | S::SentSince(_) => n.raw = true,
+        | S::SentSince(_) => n.summary = true,
+        S::Header(name, _) => {
+            n.summary = true;
+            if !in_summary(name) {
+                n.raw = true;
+            }
+        }
+        S::Body(_) | S::Text(_) => n.raw = true,
         S::ModSeq(_) => n.modseq = true,
         S::Not(k) => needs(k, n),
         S::Or(a, b) => {
@@ -52,58 +59,63 @@ fn needs(key: &SearchKey, n: &mut Needs) {
     }
 }
 
+/// Header fields `Summary::search_header` answers without the message.
+fn in_summary(field: &str) -> bool {
+    [
+        "subject",
+        "date",
+        "message-id",
+        "in-reply-to",
+        "from",
+        "sender",
+        "reply-to",
+        "to",
+        "cc",
+        "bcc",
+    ]
+    .iter()
+    .any(|f| f.eq_ignore_ascii_case(field))
+}
+
 /// One message as a search sees it.
 struct Candidate<'a> {
     seq: u32,
     entry: &'a MessageEntry,
     recent: bool,
     meta: Option<MessageMeta>,
+    summary: Option<Summary>,
     raw: Option<Vec<u8>>,
     max_seq: u32,
     max_uid: u32,
     now: i64,
 }
 
-fn contains_ci(hay: &str, needle: &str) -> bool {
-    if needle.is_empty() {
-        return true;
-    }
-    hay.to_lowercase().contains(&needle.to_lowercase())
-}
-
 fn day(unix: i64) -> Option<NaiveDate> {
     DateTime::<Utc>::from_timestamp(unix, 0).map(|d| d.date_naive())
 }
 
-fn address_matches(a: Option<&Address>, raw: Option<&str>, needle: &str) -> bool {
-    if raw.is_some_and(|r| contains_ci(r, needle)) {
-        return true;
+impl Candidate<'_> {
+    fn header(&self, name: &str, needle: &str) -> bool {
+        if let Some(hit) = self
+            .summary
+            .as_ref()
+            .and_then(|s| s.search_header(name, needle))
+        {
+            return hit;
+        }
+        self.raw
+            .as_deref()
+            .is_some_and(|r| search_text(r, needle, TextWhere::Header(name.to_string())))
     }
-    a.is_some_and(|a| {
-        a.iter().any(|x| {
-            x.name().is_some_and(|n| contains_ci(n, needle))
-                || x.address().is_some_and(|n| contains_ci(n, needle))
-        })
-    })
-}
 
-fn text_matches(raw: &[u8], needle: &str, with_headers: bool) -> bool {
-    let Some(msg) = MessageParser::default().parse(raw) else {
-        return false;
-    };
-    if with_headers
-        && msg
-            .headers_raw()
-            .any(|(n, v)| contains_ci(n, needle) || contains_ci(v, needle))
-    {
-        return true;
+    fn sent_day(&self) -> Option<NaiveDate> {
+        // RFC 9051 6.4.4: the Date header's date, time and zone disregarded;
+        // the summary keeps it as Unix seconds, so this is its UTC date.
+        self.summary
+            .as_ref()
+            .and_then(Summary::sent_date)
+            .and_then(day)
     }
-    if with_headers && msg.subject().is_some_and(|s| contains_ci(s, needle)) {
-        return true;
-    }
-    (0..msg.text_body_count()).any(|i| msg.body_text(i).is_some_and(|t| contains_ci(&t, needle)))
-        || (0..msg.html_body_count())
-            .any(|i| msg.body_html(i).is_some_and(|t| contains_ci(&t, needle)))
 }
 
 fn eval(key: &SearchKey, c: &Candidate) -> bool {
@@ -111,32 +123,6 @@ fn eval(key: &SearchKey, c: &Candidate) -> bool {
     let f = &c.entry.flags;
     let internal = || c.meta.as_ref().map(|m| m.internal_date).unwrap_or(0);
     let saved = || c.meta.as_ref().map(|m| m.save_date).unwrap_or(0);
-    let parsed = || {
-        c.raw
-            .as_deref()
-            .and_then(|r| MessageParser::default().parse(r))
-    };
-    let sent_day = || {
-        parsed().and_then(|m| {
-            m.date()
-                .and_then(|d| NaiveDate::from_ymd_opt(d.year as i32, d.month as u32, d.day as u32))
-        })
-    };
-    let header = |name: &str, needle: &str| -> bool {
-        let Some(m) = parsed() else { return false };
-        let lname = name.to_ascii_lowercase();
-        let by_addr = match lname.as_str() {
-            "from" => address_matches(m.from(), None, needle),
-            "to" => address_matches(m.to(), None, needle),
-            "cc" => address_matches(m.cc(), None, needle),
-            "bcc" => address_matches(m.bcc(), None, needle),
-            "subject" => m.subject().is_some_and(|s| contains_ci(s, needle)),
-            _ => false,
-        };
-        by_addr
-            || m.headers_raw()
-                .any(|(n, v)| n.eq_ignore_ascii_case(name) && contains_ci(v.trim(), needle))
-    };
     match key {
         S::All => true,
         S::Answered => f.has(Flags::ANSWERED),
@@ -168,17 +154,23 @@ fn eval(key: &SearchKey, c: &Candidate) -> bool {
         S::SaveDateOn(d) => day(saved()).is_some_and(|x| x == *d),
         S::SaveDateSince(d) => day(saved()).is_some_and(|x| x >= *d),
         S::SaveDateSupported => true,
-        S::SentBefore(d) => sent_day().is_some_and(|x| x < *d),
-        S::SentOn(d) => sent_day().is_some_and(|x: Date| x == *d),
-        S::SentSince(d) => sent_day().is_some_and(|x| x >= *d),
-        S::From(s) => header("From", s),
-        S::To(s) => header("To", s),
-        S::Cc(s) => header("Cc", s),
-        S::Bcc(s) => header("Bcc", s),
-        S::Subject(s) => header("Subject", s),
-        S::Header(name, s) => header(name, s),
-        S::Body(s) => c.raw.as_deref().is_some_and(|r| text_matches(r, s, false)),
-        S::Text(s) => c.raw.as_deref().is_some_and(|r| text_matches(r, s, true)),
+        S::SentBefore(d) => c.sent_day().is_some_and(|x| x < *d),
+        S::SentOn(d) => c.sent_day().is_some_and(|x: Date| x == *d),
+        S::SentSince(d) => c.sent_day().is_some_and(|x| x >= *d),
+        S::From(s) => c.header("From", s),
+        S::To(s) => c.header("To", s),
+        S::Cc(s) => c.header("Cc", s),
+        S::Bcc(s) => c.header("Bcc", s),
+        S::Subject(s) => c.header("Subject", s),
+        S::Header(name, s) => c.header(name, s),
+        S::Body(s) => c
+            .raw
+            .as_deref()
+            .is_some_and(|r| search_text(r, s, TextWhere::Body)),
+        S::Text(s) => c
+            .raw
+            .as_deref()
+            .is_some_and(|r| search_text(r, s, TextWhere::Text)),
         S::Not(k) => !eval(k, c),
         S::Or(a, b) => eval(a, c) || eval(b, c),
         S::And(ks) => ks.iter().all(|k| eval(k, c)),
@@ -214,21 +206,30 @@ impl Session {
         for (i, u) in known.iter().enumerate() {
             let Some(entry) = index.get(u) else { continue };
             let u = *u;
-            let meta = if n.meta {
+            let meta = if n.meta || n.summary {
                 self.blocking(move |s| s.meta(aid, mid, u)).await?
             } else {
                 None
             };
-            let raw = if n.raw {
+            let mut summary = if n.summary {
+                meta.as_ref().and_then(|m| Summary::decode(&m.summary))
+            } else {
+                None
+            };
+            let raw = if n.raw || (n.summary && summary.is_none()) {
                 self.blocking(move |s| s.read(aid, mid, u)).await?
             } else {
                 None
             };
+            if n.summary && summary.is_none() {
+                summary = raw.as_deref().map(Summary::from_message);
+            }
             let c = Candidate {
                 seq: i as u32 + 1,
                 entry,
                 recent: recent.contains(&u),
                 meta,
+                summary,
                 raw,
                 max_seq,
                 max_uid,
