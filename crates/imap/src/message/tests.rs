@@ -24,6 +24,7 @@ const FIXTURES: &[&str] = &[
     "forward_rfc822.eml",
     "eight_bit_headers.eml",
     "rfc2047_subject.eml",
+    "digest.eml",
 ];
 
 fn rendered(raw: &[u8]) -> String {
@@ -234,6 +235,37 @@ fn sections_of_the_forwarded_message() {
     let h = get(&[], SectionText::Header).unwrap();
     let t = get(&[], SectionText::Text).unwrap();
     assert_eq!(whole, h + &t);
+}
+
+#[test]
+fn sections_of_the_digest() {
+    let raw = fixture("digest.eml");
+    let get = |part: &[u32], text: SectionText| {
+        section(
+            &raw,
+            &SectionSpec {
+                part: part.to_vec(),
+                text,
+            },
+        )
+        .map(|v| String::from_utf8(v).unwrap())
+    };
+    // Digest parts default to message/rfc822 (RFC 2046 5.1.5): HEADER and
+    // TEXT reach into them, and their MIME header is empty.
+    assert_eq!(
+        get(&[2, 2], SectionText::HeaderFields(vec!["subject".into()])).as_deref(),
+        Some("Subject: Re: Meeting moved\r\n\r\n")
+    );
+    assert_eq!(
+        get(&[2, 1], SectionText::Text).as_deref(),
+        Some("The meeting is now on Tuesday.")
+    );
+    assert_eq!(
+        get(&[2, 1, 1], SectionText::Full).as_deref(),
+        Some("The meeting is now on Tuesday.")
+    );
+    assert_eq!(get(&[2, 1], SectionText::Mime).as_deref(), Some("\r\n"));
+    assert_eq!(get(&[2, 3], SectionText::Full), None);
 }
 
 #[test]

@@ -18,6 +18,10 @@ use super::subject::base_subject_ext;
 
 /// A node of a thread tree; `id` is `None` for a dummy (a message that is
 /// referenced but not in the set).
+///
+/// Dropping is iterative, so arbitrarily deep reply chains are safe to
+/// build, format and drop; the derived `Clone`, `PartialEq` and `Debug`
+/// recurse and are meant for tests on small trees.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ThreadNode {
     /// The message number, or `None` for a dummy.
