@@ -385,3 +385,94 @@ fn compliance_report_reflects_config_and_store() {
 
 #[allow(dead_code)]
 fn unused(_: &mut dyn Read) {}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn delivered_marker_appears_in_no_file_under_data_dir() {
+    let (site, server) = started();
+    let marker = "Qx9ZebraMarker41";
+    // Subject and body both carry the marker; one local, one through APPEND.
+    run_script(
+        &site,
+        &server,
+        "smtp_send.py",
+        serde_json::json!({"to": "alice@example.org", "subject": marker, "count": 2}),
+    );
+    let py = format!(
+        "import imaplib\nfrom e2e_lib import args, tls_context\na = args()\nm = imaplib.IMAP4_SSL('127.0.0.1', a['imaps'], ssl_context=tls_context(a['cafile']))\nm.login(a['user'], a['password'])\nm.create('\"Folder {marker}\"')\nm.append('INBOX', None, None, b'Subject: {marker}\\r\\n\\r\\n{marker} body\\r\\n')\nm.select('INBOX')\ntyp, d = m.search(None, 'BODY', '{marker}')\nassert len(d[0].split()) >= 1, d\nm.logout()\n"
+    );
+    let script = site.path("marker.py");
+    std::fs::write(&script, py).unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(script_args(&site, &server, serde_json::json!({})))
+        .env(
+            "PYTHONPATH",
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests"),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Stop, so every buffer (sled, audit log) is on disk, then scan.
+    assert_eq!(server.stop(), Some(0));
+    let files = files_under(&site.path("data"));
+    assert!(files.len() > 5, "{files:?}");
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
+            "plaintext marker in {}",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn sighup_keeps_open_sessions() {
+    let (site, server) = started();
+    let cafile = site.path("certs/cert.pem");
+    let mut tls = {
+        let config = client_tls(&cafile);
+        let name = rustls::pki_types::ServerName::try_from("mail.example.org").unwrap();
+        let conn = rustls::ClientConnection::new(config, name).unwrap();
+        let tcp = TcpStream::connect(server.addr("imaps")).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        rustls::StreamOwned::new(conn, tcp)
+    };
+    let mut buf = [0u8; 4096];
+    let n = tls.read(&mut buf).unwrap();
+    assert!(buf[..n].starts_with(b"* OK"));
+    tls.write_all(format!("a LOGIN alice@example.org \"{PASSWORD}\"\r\n").as_bytes())
+        .unwrap();
+    let n = tls.read(&mut buf).unwrap();
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).contains("a OK"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    server.signal("HUP");
+    assert!(server.wait_log("reloaded certificates and accounts", Duration::from_secs(5)));
+    tls.write_all(b"b NOOP\r\n").unwrap();
+    let n = tls.read(&mut buf).unwrap();
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).contains("b OK"),
+        "session survived SIGHUP"
+    );
+}
