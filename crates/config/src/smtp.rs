@@ -77,10 +77,7 @@ impl SmtpConfig {
         if p.is_absolute() {
             p.to_path_buf()
         } else {
-            config_file
-                .parent()
-                .unwrap_or(Path::new("/"))
-                .join(p)
+            config_file.parent().unwrap_or(Path::new("/")).join(p)
         }
     }
 }
@@ -117,6 +114,13 @@ pub struct DkimKeyConfig {
     pub key: PathBuf,
 }
 
+impl DkimKeyConfig {
+    /// Whether the key is ed25519 (else RSA).
+    pub fn is_ed25519(&self) -> bool {
+        self.algorithm == DkimAlgorithm::Ed25519Sha256
+    }
+}
+
 /// A DKIM signing algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum DkimAlgorithm {
@@ -134,6 +138,9 @@ pub enum DkimAlgorithm {
 pub struct DnsConfig {
     /// A resolver `ip:port` to use instead of the system's.
     pub resolver: Option<SocketAddr>,
+    /// Answer only from the static records below: any other name does not
+    /// exist (tests, air-gapped setups). Default false.
+    pub static_only: bool,
     /// Static TXT records, answered before (and instead of) the resolver.
     pub txt: Vec<StaticTxt>,
     /// Static MX records.

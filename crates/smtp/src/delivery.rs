@@ -32,6 +32,7 @@ pub(crate) struct Services {
     pub directory: Directory,
     pub audit: AuditLog,
     pub queue: Queue,
+    pub mail_auth: Arc<crate::mailauth::MailAuth>,
 }
 
 /// Where the message came from, for trace headers and the audit log.
@@ -177,6 +178,41 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
         account: msg.account.as_ref().map(|a| a.address.clone()),
     });
 
+    // Inbound: check SPF, DKIM and DMARC; submission: DKIM-sign.
+    let mut msg = msg;
+    let mut auth_header = String::new();
+    match origin.role {
+        Role::Inbound => {
+            msg.data =
+                crate::mailauth::strip_forged_results(&msg.data, &svc.config.server.hostname);
+            let sender_text = sender.clone();
+            let verdict = svc
+                .mail_auth
+                .verify(
+                    &msg.data,
+                    origin.peer.ip(),
+                    &sanitize_helo(&msg.helo),
+                    &sender_text,
+                    &svc.config.server.hostname,
+                )
+                .await;
+            if verdict.dmarc_reject {
+                return Reply::new(
+                    550,
+                    Enhanced(5, 7, 1),
+                    "Rejected by the sender domain's DMARC policy",
+                );
+            }
+            auth_header = verdict.header;
+        }
+        Role::Submission => {
+            if let Some(sig) = svc.mail_auth.sign(&msg.data) {
+                let mut signed = sig.into_bytes();
+                signed.extend_from_slice(&msg.data);
+                msg.data = signed;
+            }
+        }
+    }
     let single = (msg.envelope.recipients.len() == 1)
         .then(|| msg.envelope.recipients[0].address.to_string());
     let received = received_header(
@@ -243,6 +279,7 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
         ReversePath::Address(a) => format!("Return-Path: <{a}>\r\n"),
     };
     let mut local_copy = return_path.into_bytes();
+    local_copy.extend_from_slice(auth_header.as_bytes());
     local_copy.extend_from_slice(received.as_bytes());
     local_copy.extend_from_slice(&msg.data);
     let local_copy = Arc::new(local_copy);

@@ -8,6 +8,7 @@
 //!   socket loop and by transcript tests).
 //! - `delivery`: trace headers, local delivery and queueing; `250` only
 //!   once everything is durable.
+//! - `mailauth`: DKIM signing, SPF/DKIM/DMARC checks (mail-auth crate).
 //! - [`queue`]: the persistent, encrypted outbound queue with retries and
 //!   RFC 3464 bounces.
 //! - [`SmtpServer`]: the `sealpost_net::Handler` for the `smtp`,
@@ -18,13 +19,15 @@ mod delivery;
 mod engine;
 #[doc(hidden)]
 pub mod fuzzing;
+mod mailauth;
 pub mod queue;
 mod server;
 pub mod session;
 pub mod wire;
 
+pub use mailauth::MailAuthError;
 pub use queue::{Queue, QueueEntry, QueueError, queue_list};
-pub use server::SmtpServer;
+pub use server::{SmtpServer, SmtpServerError};
 
 #[cfg(test)]
 mod tests;

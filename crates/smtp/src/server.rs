@@ -20,26 +20,40 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// Why the SMTP service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SmtpServerError {
+    /// The queue directory is unusable.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// DKIM keys or the DNS resolver could not be set up.
+    #[error(transparent)]
+    MailAuth(#[from] crate::mailauth::MailAuthError),
+}
+
 /// The SMTP service for the `smtp`, `submission` and `submissions` listeners.
 pub struct SmtpServer {
     services: Arc<Services>,
 }
 
 impl SmtpServer {
-    /// Builds the service and opens the outbound queue under
-    /// `data_dir/queue/` (recovering it after a crash).
+    /// Builds the service: loads DKIM keys, sets up the resolver, and opens
+    /// the outbound queue under `data_dir/queue/` (recovering it after a
+    /// crash). Must be called inside a tokio runtime.
     pub fn new(
         config: Arc<Config>,
         store: Store,
         directory: Directory,
         audit: AuditLog,
-    ) -> Result<SmtpServer, QueueError> {
+    ) -> Result<SmtpServer, SmtpServerError> {
+        let authn = Arc::new(crate::mailauth::MailAuth::new(&config)?);
         let queue = Queue::open(
             config.clone(),
             store.clone(),
             directory.clone(),
             audit.clone(),
         )?;
+        queue.set_mail_auth(authn.clone());
         Ok(SmtpServer {
             services: Arc::new(Services {
                 config,
@@ -47,6 +61,7 @@ impl SmtpServer {
                 directory,
                 audit,
                 queue,
+                mail_auth: authn,
             }),
         })
     }

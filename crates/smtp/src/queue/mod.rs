@@ -150,6 +150,8 @@ pub(crate) struct Inner {
     pub(crate) audit: AuditLog,
     pub(crate) directory: Directory,
     pub(crate) wake: tokio::sync::Notify,
+    /// The resolver (MX and address lookups), set by the server.
+    pub(crate) mail_auth: std::sync::OnceLock<Arc<crate::mailauth::MailAuth>>,
 }
 
 impl Queue {
@@ -170,8 +172,13 @@ impl Queue {
                 audit,
                 directory,
                 wake: tokio::sync::Notify::new(),
+                mail_auth: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    pub(crate) fn set_mail_auth(&self, auth: Arc<crate::mailauth::MailAuth>) {
+        let _ = self.inner.mail_auth.set(auth);
     }
 
     /// Queues a message durably and returns its id. Blocks on fsync: call

@@ -2,14 +2,15 @@
 //! records the outcome (delivered, retry later with backoff, or bounce).
 //!
 //! Next hops (RFC 5321 5.1): a `[[smtp.route]]` for the domain wins;
-//! otherwise static MX records from `[smtp.dns]`, in preference order;
-//! otherwise the domain's own address records (the implicit MX). Host
-//! addresses come from static `[[smtp.dns.a]]` records or the system
-//! resolver. Messages are processed one at a time, domain by domain.
+//! otherwise MX records in preference order (`[smtp.dns]` static records
+//! first, then the hickory resolver); otherwise the domain's own address
+//! records (the implicit MX). Host addresses likewise: static
+//! `[[smtp.dns.a]]` records, then A/AAAA lookups. Messages are processed one at a time, domain by domain.
 
 use super::client::{self, RcptResult, TlsPolicy, Transfer};
 use super::dsn::{self, Failure};
 use super::{Queue, QueueEntry, RecipientStatus, now};
+use crate::mailauth::MailAuth;
 use sealpost_audit::Event;
 use sealpost_config::SmtpConfig;
 use std::net::SocketAddr;
@@ -96,7 +97,8 @@ impl Queue {
                 .iter()
                 .map(|&i| entry.recipients[i].address.clone())
                 .collect();
-            let results = match next_hops(smtp, &domain).await {
+            let mail_auth = self.inner.mail_auth.get().cloned();
+            let results = match next_hops(smtp, mail_auth.as_deref(), &domain).await {
                 Ok(hops) if !hops.is_empty() => {
                     let transfer = Transfer {
                         helo: &config.server.hostname,
@@ -226,7 +228,11 @@ fn domain_of(address: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn next_hops(smtp: &SmtpConfig, domain: &str) -> Result<Vec<Hop>, String> {
+async fn next_hops(
+    smtp: &SmtpConfig,
+    dns: Option<&MailAuth>,
+    domain: &str,
+) -> Result<Vec<Hop>, String> {
     if let Some(route) = smtp.route_for(domain) {
         let tls = TlsPolicy {
             required: route.require_tls,
@@ -239,7 +245,7 @@ async fn next_hops(smtp: &SmtpConfig, domain: &str) -> Result<Vec<Hop>, String> 
             .unwrap_or_else(|| route.host.clone());
         let addrs: Vec<SocketAddr> = match route.host.parse::<SocketAddr>() {
             Ok(a) => vec![a],
-            Err(_) => resolve(smtp, &name, port_of(&route.host)).await?,
+            Err(_) => resolve(smtp, dns, &name, port_of(&route.host)).await?,
         };
         return Ok(addrs
             .into_iter()
@@ -250,21 +256,17 @@ async fn next_hops(smtp: &SmtpConfig, domain: &str) -> Result<Vec<Hop>, String> 
             })
             .collect());
     }
-    let mut mx: Vec<_> = smtp
-        .dns
-        .mx
-        .iter()
-        .filter(|m| m.name.eq_ignore_ascii_case(domain))
-        .collect();
-    mx.sort_by_key(|m| m.preference);
-    let hosts: Vec<String> = if mx.is_empty() {
-        vec![domain.to_string()]
-    } else {
-        mx.iter().map(|m| m.host.clone()).collect()
+    // MX records (static ones first); none means the implicit MX (RFC 5321 5.1).
+    let hosts: Vec<String> = match dns {
+        Some(d) => match d.mx(domain).await {
+            Ok(hosts) if !hosts.is_empty() => hosts,
+            _ => vec![domain.to_string()],
+        },
+        None => vec![domain.to_string()],
     };
     let mut hops = Vec::new();
     for host in hosts {
-        if let Ok(addrs) = resolve(smtp, &host, 25).await {
+        if let Ok(addrs) = resolve(smtp, dns, &host, 25).await {
             hops.extend(addrs.into_iter().map(|addr| Hop {
                 addr,
                 name: host.clone(),
@@ -287,7 +289,15 @@ fn port_of(host: &str) -> u16 {
         .unwrap_or(25)
 }
 
-async fn resolve(smtp: &SmtpConfig, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+async fn resolve(
+    smtp: &SmtpConfig,
+    dns: Option<&MailAuth>,
+    host: &str,
+    port: u16,
+) -> Result<Vec<SocketAddr>, String> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
     let fixed: Vec<SocketAddr> = smtp
         .dns
         .a
@@ -297,6 +307,13 @@ async fn resolve(smtp: &SmtpConfig, host: &str, port: u16) -> Result<Vec<SocketA
         .collect();
     if !fixed.is_empty() {
         return Ok(fixed);
+    }
+    if let Some(d) = dns {
+        return d.addresses(host).await.map(|ips| {
+            ips.into_iter()
+                .map(|ip| SocketAddr::new(ip, port))
+                .collect()
+        });
     }
     tokio::net::lookup_host((host, port))
         .await

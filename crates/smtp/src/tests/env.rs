@@ -64,6 +64,8 @@ audit_signing_key = "{d}/audit.key"
 [tls]
 cert = "{d}/cert.pem"
 key = "{d}/key.pem"
+[smtp.dns]
+static_only = true
 [smtp]
 max_message_size = 20000
 max_recipients = 3
@@ -109,6 +111,8 @@ pub(crate) fn env_with(extra_smtp: &str) -> Env {
         audit.clone(),
     )
     .unwrap();
+    let authn = Arc::new(crate::mailauth::MailAuth::new(&config).unwrap());
+    queue.set_mail_auth(authn.clone());
     Env {
         _dir: dir,
         services: Arc::new(Services {
@@ -117,6 +121,7 @@ pub(crate) fn env_with(extra_smtp: &str) -> Env {
             directory,
             audit,
             queue,
+            mail_auth: authn,
         }),
     }
 }

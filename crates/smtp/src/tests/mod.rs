@@ -88,7 +88,16 @@ S: 221 2.0.0 Bye
     let inbox = env.inbox("alice@example.org");
     assert_eq!(inbox.len(), 1);
     let m = String::from_utf8(inbox[0].clone()).unwrap();
-    assert!(m.starts_with("Return-Path: <sender@example.net>\r\nReceived: from client.example ([192.0.2.7])\r\n\tby mx.example.org with ESMTPS id "), "{m}");
+    assert!(
+        m.starts_with("Return-Path: <sender@example.net>\r\nAuthentication-Results: mx.example.org;\r\n\tspf=none "),
+        "{m}"
+    );
+    assert!(
+        m.contains(
+            "\r\nReceived: from client.example ([192.0.2.7])\r\n\tby mx.example.org with ESMTPS id "
+        ),
+        "{m}"
+    );
     assert!(m.contains("\tfor <Alice@example.org>;\r\n"), "{m}");
     assert!(m.ends_with("Subject: hello\r\n\r\n.leading dot\r\n"), "{m}");
 }

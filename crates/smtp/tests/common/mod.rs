@@ -76,6 +76,8 @@ key = "{d}/key.pem"
 [smtp]
 max_message_size = 100000
 {smtp_keys}
+[smtp.dns]
+static_only = true
 {extra}
 [[domain]]
 name = "{domain}"
