@@ -227,6 +227,17 @@ impl Summary {
         self.sent_date
     }
 
+    /// The Date header's calendar date as written, its time and zone
+    /// disregarded: what SEARCH SENTBEFORE/SENTON/SENTSINCE compare (RFC
+    /// 9051 6.4.4). It can differ from the UTC date of [`Self::sent_date`].
+    pub fn sent_day(&self) -> Option<chrono::NaiveDate> {
+        let dt = DateTime::parse_rfc822(self.envelope.date.as_deref()?)?;
+        if !dt.is_valid() {
+            return None;
+        }
+        chrono::NaiveDate::from_ymd_opt(i32::from(dt.year), u32::from(dt.month), u32::from(dt.day))
+    }
+
     fn first_mailbox(list: &[Addr]) -> Option<(&Option<String>, &str, &str)> {
         list.iter().find_map(|a| match a {
             Addr::Mailbox {
@@ -383,6 +394,9 @@ mod tests {
         assert_eq!(s.subject(), Some("Re: café"));
         assert_eq!(s.base_subject(), "café");
         assert_eq!(s.sent_date(), Some(760_686_745));
+        // 21:52 at -0800 is already the next day in UTC; SENTON uses the
+        // date as written.
+        assert_eq!(s.sent_day(), chrono::NaiveDate::from_ymd_opt(1994, 2, 7));
         assert_eq!(s.from_addr().as_deref(), Some("fred"));
         assert_eq!(s.to_addr().as_deref(), Some("a"));
         assert_eq!(s.cc_addr(), None);
@@ -445,6 +459,7 @@ mod tests {
         assert_eq!(s.subject(), None);
         assert_eq!(s.base_subject(), "");
         assert_eq!(s.sent_date(), None);
+        assert_eq!(s.sent_day(), None);
         assert_eq!(s.from_addr(), None);
         assert_eq!(s.display_from(), None);
         assert_eq!(s.message_id(), None);
