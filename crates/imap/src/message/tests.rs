@@ -108,8 +108,16 @@ fn cow(s: &Option<Cow<'_, [u8]>>) -> Option<String> {
 /// reads back are the ones we meant.
 #[test]
 fn imap_proto_accepts_our_output() {
-    for name in FIXTURES {
-        let raw = fixture(name);
+    // Each fixture as is (CRLF) and with bare LF line ends, as some
+    // mailers and mbox imports store them.
+    let variants = FIXTURES.iter().flat_map(|name| {
+        let crlf = fixture(name);
+        let lf = String::from_utf8_lossy(&crlf)
+            .replace("\r\n", "\n")
+            .into_bytes();
+        [(*name, crlf), (*name, lf)]
+    });
+    for (name, raw) in variants {
         let s = Summary::from_message(&raw);
         let attrs = parse_fetch("ENVELOPE", &s.envelope());
         let AttributeValue::Envelope(env) = &attrs[0] else {
