@@ -337,3 +337,80 @@ async fn envelope_bodystructure_and_preview_come_from_the_summary() {
         "* 2 FETCH (UID 2 PREVIEW \"Please find the invoice attached.\")"
     );
 }
+
+#[tokio::test]
+async fn condstore_modseqs_and_unchangedsince() {
+    let w = World::new();
+    let mut c = with_two_messages(&w).await;
+    let r = c.cmd("c1 FETCH 1:2 (MODSEQ)").await;
+    let modseq = |l: &str| -> u64 {
+        l.split("MODSEQ (")
+            .nth(1)
+            .and_then(|x| x.split(')').next())
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    // The highest modseq before the next change.
+    let m1 = modseq(&r[0]).max(modseq(&r[1]));
+    let r = c.cmd("c2 STORE 1 +FLAGS (\\Seen)").await;
+    assert!(r[0].contains("MODSEQ ("), "{r:?}");
+    // Message 1 changed after m1: a conditional STORE must leave it alone.
+    let r = c
+        .cmd(&format!(
+            "c3 STORE 1:2 (UNCHANGEDSINCE {m1}) +FLAGS (\\Answered)"
+        ))
+        .await;
+    assert!(r.last().unwrap().starts_with("c3 OK [MODIFIED 1]"), "{r:?}");
+    let r = c
+        .cmd(&format!("c4 FETCH 1:* (FLAGS) (CHANGEDSINCE {m1})"))
+        .await;
+    assert!(r.iter().any(|l| l.starts_with("* 1 FETCH")), "{r:?}");
+    let r = c.cmd("c5 SEARCH MODSEQ 1").await;
+    assert!(r[0].starts_with("* SEARCH 1 2 (MODSEQ "), "{r:?}");
+}
+
+#[tokio::test]
+async fn qresync_select_and_vanished() {
+    let w = World::new();
+    let mut c = with_two_messages(&w).await;
+    let st = c.cmd("q0 STATUS INBOX (UIDVALIDITY HIGHESTMODSEQ)").await;
+    let words: Vec<&str> = st[0].trim_end_matches(')').split(' ').collect();
+    let validity = words[words.iter().position(|w| *w == "(UIDVALIDITY").unwrap() + 1];
+    let modseq = words[words.iter().position(|w| *w == "HIGHESTMODSEQ").unwrap() + 1];
+    // Another session changes flags of 2 and expunges 1.
+    let mut b = w.login().await;
+    b.cmd("x SELECT INBOX").await;
+    b.cmd("x1 STORE 2 +FLAGS.SILENT (\\Seen)").await;
+    b.cmd("x2 STORE 1 +FLAGS.SILENT (\\Deleted)").await;
+    b.cmd("x3 EXPUNGE").await;
+    let r = c
+        .cmd(&format!("q1 SELECT INBOX (QRESYNC ({validity} {modseq}))"))
+        .await;
+    assert!(
+        r.last().unwrap().starts_with("q1 BAD"),
+        "QRESYNC before ENABLE: {r:?}"
+    );
+    c.cmd("q2 ENABLE QRESYNC").await;
+    let r = c
+        .cmd(&format!(
+            "q3 SELECT INBOX (QRESYNC ({validity} {modseq} 1:2))"
+        ))
+        .await;
+    assert!(r.contains(&"* VANISHED (EARLIER) 1".to_string()), "{r:?}");
+    assert!(
+        r.iter()
+            .any(|l| l.starts_with("* 1 FETCH (UID 2 FLAGS (\\Seen") && l.contains("MODSEQ (")),
+        "{r:?}"
+    );
+    // Expunges are now announced as VANISHED.
+    c.cmd("q4 STORE 1 +FLAGS.SILENT (\\Deleted)").await;
+    let r = c.cmd("q5 EXPUNGE").await;
+    assert_eq!(r[0], "* VANISHED 2");
+    let r = c
+        .cmd(&format!(
+            "q6 UID FETCH 1:* (FLAGS) (CHANGEDSINCE {modseq} VANISHED)"
+        ))
+        .await;
+    assert_eq!(r[0], "* VANISHED (EARLIER) 1:2");
+}

@@ -33,6 +33,9 @@ const EXTENSIONS: &[&str] = &[
     "ESEARCH",
     "WITHIN",
     "CONDSTORE",
+    "QRESYNC",
+    "BINARY",
+    "PREVIEW",
     "UTF8=ACCEPT",
     "SAVEDATE",
     "QUOTA",
@@ -287,6 +290,11 @@ impl Session {
                 "IMAP4REV2" => &mut self.enabled.rev2,
                 "UTF8=ACCEPT" => &mut self.enabled.utf8,
                 "CONDSTORE" => &mut self.enabled.condstore,
+                "QRESYNC" => {
+                    // QRESYNC implies CONDSTORE (RFC 7162 3.2.3).
+                    self.enabled.condstore = true;
+                    &mut self.enabled.qresync
+                }
                 _ => continue,
             };
             if !*flag {

@@ -130,7 +130,8 @@ impl Session {
     ) -> CmdResult<Done> {
         let rev2 = self.enabled.rev2;
         let utf8 = self.utf8_names();
-        if modifiers.changed_since.is_some() {
+        // CONDSTORE-enabling (RFC 7162 3.1).
+        if modifiers.changed_since.is_some() || items.contains(&FetchAtt::ModSeq) {
             self.enabled.condstore = true;
         }
         let (account, sel) = self.selected()?;
@@ -142,6 +143,30 @@ impl Session {
             items.push(FetchAtt::ModSeq);
         }
         let (aid, mid, read_only) = (account.id, sel.info.id, sel.read_only);
+        if let (true, Some(since)) = (modifiers.vanished, modifiers.changed_since) {
+            if !self.enabled.qresync {
+                return Err(CmdError::bad(
+                    Some(Code::ClientBug),
+                    "VANISHED needs ENABLE QRESYNC",
+                ));
+            }
+            // RFC 7162 3.2.6: UIDs in the set expunged since CHANGEDSINCE.
+            let since = sealpost_store::ModSeq(since);
+            let changes = self
+                .blocking(move |s| s.changes_since(aid, mid, since))
+                .await?;
+            let vanished: Vec<Uid> = changes
+                .vanished
+                .into_iter()
+                .filter(|u| set.contains(u.0, u32::MAX))
+                .collect();
+            if !vanished.is_empty() {
+                out.untagged(&format!(
+                    "VANISHED (EARLIER) {}",
+                    super::messages::uid_set(&vanished)
+                ));
+            }
+        }
         let set_seen = sets_seen(&items) && !read_only;
         // The index: flags, modseqs and sizes without reading messages.
         let snap = self.blocking(move |s| s.snapshot(aid, mid)).await?;

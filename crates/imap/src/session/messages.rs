@@ -113,15 +113,10 @@ impl Session {
 
     /// Announces messages this session removed, and forgets them.
     fn announce_expunged(&mut self, gone: &[Uid], out: &mut Out) {
-        let Ok((_, sel)) = self.selected() else {
-            return;
-        };
-        for u in gone.iter().rev() {
-            if let Some(seq) = sel.seq_of(*u) {
-                out.untagged(&format!("{seq} EXPUNGE"));
-            }
+        let qresync = self.enabled.qresync;
+        if let Ok((_, sel)) = self.selected() {
+            sel.announce_expunged(gone, qresync, out);
         }
-        sel.forget(gone);
     }
 
     pub(super) async fn expunge(

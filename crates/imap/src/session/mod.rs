@@ -101,6 +101,8 @@ pub(crate) struct Enabled {
     pub utf8: bool,
     /// CONDSTORE (RFC 7162).
     pub condstore: bool,
+    /// QRESYNC (RFC 7162): VANISHED instead of EXPUNGE, UID in FETCH updates.
+    pub qresync: bool,
 }
 
 /// What the next input line is.

@@ -133,6 +133,30 @@ impl Selected {
         }
     }
 
+    /// Announces that `gone` (ascending, all known) left the mailbox:
+    /// `VANISHED` under QRESYNC (RFC 7162 3.2.10), else `EXPUNGE`s in
+    /// descending order so each number is right when it is sent.
+    pub fn announce_expunged(&mut self, gone: &[Uid], qresync: bool, out: &mut Out) {
+        let known: Vec<Uid> = gone
+            .iter()
+            .copied()
+            .filter(|u| self.seq_of(*u).is_some())
+            .collect();
+        if known.is_empty() {
+            return;
+        }
+        if qresync {
+            out.untagged(&format!("VANISHED {}", super::messages::uid_set(&known)));
+        } else {
+            for u in known.iter().rev() {
+                if let Some(seq) = self.seq_of(*u) {
+                    out.untagged(&format!("{seq} EXPUNGE"));
+                }
+            }
+        }
+        self.forget(&known);
+    }
+
     /// Announces queued changes (see the module docs).
     pub(super) fn sync(
         &mut self,
@@ -204,13 +228,7 @@ impl Selected {
         if allow_expunge && !self.pending_expunge.is_empty() {
             let mut gone: Vec<Uid> = self.pending_expunge.drain().collect();
             gone.sort_unstable();
-            // Descending, so each number is still right when it is sent.
-            for u in gone.iter().rev() {
-                if let Some(seq) = self.seq_of(*u) {
-                    out.untagged(&format!("{seq} EXPUNGE"));
-                }
-            }
-            self.forget(&gone);
+            self.announce_expunged(&gone, enabled.qresync, out);
         }
         if self.uids.len() != self.exists_announced {
             out.untagged(&format!("{} EXISTS", self.uids.len()));
@@ -226,7 +244,11 @@ impl Selected {
             }
             if let Some(seq) = self.seq_of(uid) {
                 let recent = !enabled.rev2 && self.recent.contains(&uid);
-                let mut line = format!("{seq} FETCH (FLAGS ({})", flags_str(&e.flags, recent));
+                let mut line = format!("{seq} FETCH (");
+                if enabled.qresync {
+                    line.push_str(&format!("UID {uid} "));
+                }
+                line.push_str(&format!("FLAGS ({})", flags_str(&e.flags, recent)));
                 if condstore {
                     line.push_str(&format!(" MODSEQ ({})", e.modseq));
                 }
@@ -294,7 +316,7 @@ impl Session {
         if let State::Selected(a, _) = &self.state {
             let a = a.clone();
             self.state = State::Authenticated(a);
-            if self.enabled.rev2 || self.enabled.condstore {
+            if self.enabled.rev2 || self.enabled.condstore || self.enabled.qresync {
                 out.status(
                     None,
                     crate::wire::response::Status::Ok,
@@ -303,8 +325,11 @@ impl Session {
                 );
             }
         }
-        if options.qresync.is_some() {
-            return Err(CmdError::bad(None, "QRESYNC is not enabled"));
+        if options.qresync.is_some() && !self.enabled.qresync {
+            return Err(CmdError::bad(
+                Some(Code::ClientBug),
+                "QRESYNC parameter without ENABLE QRESYNC",
+            ));
         }
         let name = self.mailbox_name(&arg)?;
         let id = account.id;
@@ -400,6 +425,16 @@ impl Session {
                 self.wire_name(info.name.as_str())
             ));
         }
+        let mut resync = None;
+        if let Some(q) = &options.qresync
+            && q.uid_validity == info.uid_validity.0
+        {
+            let (mbox, since) = (info.id, sealpost_store::ModSeq(q.modseq));
+            let changes = self
+                .blocking(move |s| s.changes_since(id, mbox, since))
+                .await?;
+            resync = Some((changes, q.known_uids.clone()));
+        }
         let sel = Selected {
             read_only,
             exists_announced: uids.len(),
@@ -415,6 +450,37 @@ impl Session {
             condstore,
             info,
         };
+        if let Some((changes, known)) = resync {
+            // RFC 7162 3.2.5.1: what vanished, then what changed.
+            let max = sel
+                .uids
+                .last()
+                .map(|u| u.0)
+                .unwrap_or(0)
+                .max(snap.uid_next.0);
+            let vanished: Vec<Uid> = changes
+                .vanished
+                .into_iter()
+                .filter(|u| known.as_ref().is_none_or(|k| k.contains(u.0, max)))
+                .collect();
+            if !vanished.is_empty() {
+                out.untagged(&format!(
+                    "VANISHED (EARLIER) {}",
+                    super::messages::uid_set(&vanished)
+                ));
+            }
+            for e in changes.changed {
+                if let Some(seq) = sel.seq_of(e.uid) {
+                    let recent = !self.enabled.rev2 && sel.recent.contains(&e.uid);
+                    out.untagged(&format!(
+                        "{seq} FETCH (UID {} FLAGS ({}) MODSEQ ({}))",
+                        e.uid,
+                        flags_str(&e.flags, recent),
+                        e.modseq
+                    ));
+                }
+            }
+        }
         self.state = State::Selected(account, Box::new(sel));
         if read_only {
             Done::with(Code::ReadOnly, "EXAMINE completed")
