@@ -301,6 +301,8 @@ async fn serve(config: Config) -> Result<(), Failure> {
         queue: Some(smtp.queue()),
         ..services
     };
+    // Outbound delivery: retries with backoff, bounces, recovery after a crash.
+    tracker.spawn(smtp.queue().run(shutdown.clone()));
     for (kind, listener) in bound {
         let addr = listener.local_addr().map_err(Failure::runtime)?;
         tracing::info!(listener = kind.name(), %addr, "listening");
