@@ -213,7 +213,7 @@ pub fn remove_alias(file: &Path, address: &str, alias: &str) -> Result<(), Direc
     let alias = address::normalize_address(alias)?;
     edit(file, None, |doc, _| {
         let table = account_table(doc, &address)?;
-        let not_found = || DirectoryError::NotFound(format!("alias {alias} of {address}"));
+        let not_found = || DirectoryError::NotFound(format!("{address} with the alias {alias}"));
         let list = table
             .get_mut("aliases")
             .and_then(Item::as_array_mut)

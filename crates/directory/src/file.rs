@@ -4,7 +4,7 @@
 //! unknown keys, wrong types, malformed addresses, domains not hosted,
 //! non-argon2id hashes, a duplicate address or alias, and an alias that is
 //! also an account's address are errors. Each error is one line,
-//! `FILE:LINE:COL: key `account[N].KEY`: what is wrong` (N counts from 0 as
+//! ``FILE:LINE:COL: key `account[N].KEY`: what is wrong`` (N counts from 0 as
 //! in the config's errors), made from toml_edit's spans. A file that does not
 //! exist holds no accounts.
 //!
@@ -31,10 +31,19 @@ pub const MAX_ALIASES: usize = 1000;
 const KEYS: [&str; 4] = ["address", "password", "quota", "aliases"];
 
 /// One account as read from the file, with its password hash.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Entry {
     pub(crate) account: Account,
     pub(crate) hash: String,
+}
+
+impl std::fmt::Debug for Entry {
+    /// Leaves the hash out: it has no business in logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("account", &self.account)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What identifies one version of the file on disk: a change to any of

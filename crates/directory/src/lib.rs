@@ -16,7 +16,7 @@
 //! No other keys or top-level tables are allowed. Addresses and aliases are
 //! compared in lower case and must be in a hosted domain; an alias may not
 //! be any account's address or another alias. A missing file means no
-//! accounts. Errors name the file, the key and the line (see [`file`]).
+//! accounts. Errors name the file, the key and the line (see [`mod@file`]).
 //!
 //! The CLI edits the file in place with toml_edit, keeping the operator's
 //! comments and layout ([`add_account`], [`set_password`], ...); every write
@@ -121,11 +121,13 @@ pub enum DirectoryError {
 /// Throttling limits (from `[limits]`).
 #[derive(Debug, Clone, Copy)]
 pub struct ThrottleLimits {
-    /// Failures from one IP per window before it is throttled.
+    /// Failures from one IP per window before it is throttled (IPv6: per
+    /// /64). 0 turns this limit off.
     pub per_ip: u32,
-    /// Failures for one account per window before it is throttled.
+    /// Failures for one account per window before it is throttled. 0 turns
+    /// this limit off.
     pub per_account: u32,
-    /// The window.
+    /// The window (sliding).
     pub window: Duration,
 }
 
