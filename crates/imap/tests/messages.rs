@@ -414,3 +414,39 @@ async fn qresync_select_and_vanished() {
         .await;
     assert_eq!(r[0], "* VANISHED (EARLIER) 1:2");
 }
+
+#[tokio::test]
+async fn sort_and_thread() {
+    let w = World::new();
+    let mut c = with_two_messages(&w).await;
+    let reply = "From: Dave <dave@example.com>\r\nSubject: Re: Lunch plans\r\nDate: Wed, 3 Jan 2024 12:00:00 +0000\r\nIn-Reply-To: <1@example.net>\r\nReferences: <1@example.net>\r\n\r\nYes.\r\n";
+    append(&mut c, "INBOX", "", reply).await;
+    c.cmd("n NOOP").await;
+    transcript(
+        &mut c,
+        r#"
+        C: t1 SORT (SUBJECT) UTF-8 ALL
+        S: * SORT 2 1 3
+        S: t1 OK SORT completed
+        C: t2 SORT (REVERSE DATE) UTF-8 ALL
+        S: * SORT 3 2 1
+        S: t2 OK ..
+        C: t3 UID SORT (FROM) US-ASCII NOT SUBJECT invoice
+        S: * SORT 1 3
+        S: t3 OK ..
+        C: t4 SORT (SIZE) UTF-8 ALL
+        S: * SORT 2 3 1
+        S: t4 OK ..
+        C: t5 THREAD REFERENCES UTF-8 ALL
+        S: * THREAD (1 3)(2)
+        S: t5 OK THREAD completed
+        C: t6 THREAD ORDEREDSUBJECT UTF-8 ALL
+        S: * THREAD (1 3)(2)
+        S: t6 OK ..
+        C: t7 SORT (DISPLAYFROM) UTF-8 ALL
+        S: * SORT 1 2 3
+        S: t7 OK ..
+        "#,
+    )
+    .await;
+}

@@ -23,8 +23,9 @@
 //! [`auth`] (CAPABILITY, STARTTLS, LOGIN, AUTHENTICATE, ENABLE, ID,
 //! NAMESPACE), [`mailbox`] (LIST, LSUB, STATUS, CREATE, DELETE, RENAME,
 //! SUBSCRIBE), [`select`] (SELECT, EXAMINE, CLOSE, UNSELECT and the
-//! untagged updates of the selected state), [`messages`] (FETCH, STORE,
-//! SEARCH, EXPUNGE, COPY, MOVE, APPEND).
+//! untagged updates of the selected state), [`fetch`] (FETCH), [`search`]
+//! (SEARCH), [`sort`] (SORT, THREAD), [`messages`] (STORE, EXPUNGE, COPY,
+//! MOVE, APPEND).
 //!
 //! Untagged updates (RFC 9051 7.5.1, 5.5): changes made by other sessions
 //! arrive as `sealpost_store::MailboxEvent`s and are announced before the
@@ -37,6 +38,7 @@ pub(crate) mod mailbox;
 pub(crate) mod messages;
 pub(crate) mod search;
 pub(crate) mod select;
+pub(crate) mod sort;
 
 use crate::error::{CmdError, CmdResult};
 use crate::wire::command::{Command, CommandKind, MailboxArg, Tag};
@@ -343,6 +345,18 @@ impl Session {
             K::Search { uid, ret, key } if selected => {
                 allow_expunge = uid;
                 self.search(&tag, uid, ret, key, out).await
+            }
+            K::Sort { uid, criteria, key } if selected => {
+                allow_expunge = uid;
+                self.sort(uid, criteria, key, out).await
+            }
+            K::Thread {
+                uid,
+                algorithm,
+                key,
+            } if selected => {
+                allow_expunge = uid;
+                self.thread(uid, algorithm, key, out).await
             }
             K::Fetch {
                 uid,

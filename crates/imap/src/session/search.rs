@@ -177,21 +177,21 @@ fn eval(key: &SearchKey, c: &Candidate) -> bool {
     }
 }
 
+/// A message that matched: sequence number, UID, modseq.
+pub(crate) struct Hit {
+    pub seq: u32,
+    pub uid: Uid,
+    pub modseq: u64,
+}
+
 impl Session {
-    pub(super) async fn search(
-        &mut self,
-        tag: &Tag,
-        uid: bool,
-        ret: SearchReturn,
-        key: SearchKey,
-        out: &mut Out,
-    ) -> CmdResult<Done> {
+    /// The selected mailbox's messages that match `key`, ascending.
+    pub(crate) async fn matching(&mut self, key: &SearchKey) -> CmdResult<Vec<Hit>> {
         let mut n = Needs::default();
-        needs(&key, &mut n);
+        needs(key, &mut n);
         if n.modseq {
             self.enabled.condstore = true;
         }
-        let rev2 = self.enabled.rev2;
         let (account, sel) = self.selected()?;
         let (aid, mid) = (account.id, sel.info.id);
         let recent = sel.recent.clone();
@@ -202,7 +202,7 @@ impl Session {
         let now = chrono::Utc::now().timestamp();
         let max_seq = known.len() as u32;
         let max_uid = known.last().map(|u| u.0).unwrap_or(0);
-        let mut hits: Vec<(u32, Uid, u64)> = Vec::new();
+        let mut hits = Vec::new();
         for (i, u) in known.iter().enumerate() {
             let Some(entry) = index.get(u) else { continue };
             let u = *u;
@@ -235,12 +235,34 @@ impl Session {
                 max_uid,
                 now,
             };
-            if eval(&key, &c) {
-                hits.push((c.seq, u, entry.modseq.0));
+            if eval(key, &c) {
+                hits.push(Hit {
+                    seq: c.seq,
+                    uid: u,
+                    modseq: entry.modseq.0,
+                });
             }
         }
-        let ids: Vec<u32> = hits.iter().map(|h| if uid { h.1.0 } else { h.0 }).collect();
-        let max_modseq = hits.iter().map(|h| h.2).max();
+        Ok(hits)
+    }
+
+    pub(super) async fn search(
+        &mut self,
+        tag: &Tag,
+        uid: bool,
+        ret: SearchReturn,
+        key: SearchKey,
+        out: &mut Out,
+    ) -> CmdResult<Done> {
+        let mut n = Needs::default();
+        needs(&key, &mut n);
+        let rev2 = self.enabled.rev2;
+        let hits = self.matching(&key).await?;
+        let ids: Vec<u32> = hits
+            .iter()
+            .map(|h| if uid { h.uid.0 } else { h.seq })
+            .collect();
+        let max_modseq = hits.iter().map(|h| h.modseq).max();
         if ret.extended || rev2 {
             let ret = if ret.extended {
                 ret

@@ -313,6 +313,39 @@ pub struct SearchReturn {
     pub count: bool,
 }
 
+/// A SORT key (RFC 5256 section 3, RFC 5957 DISPLAYFROM/DISPLAYTO).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum SortKey {
+    Arrival,
+    Cc,
+    Date,
+    From,
+    Size,
+    Subject,
+    To,
+    DisplayFrom,
+    DisplayTo,
+}
+
+/// One SORT criterion: a key, possibly reversed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortCriterion {
+    /// REVERSE.
+    pub reverse: bool,
+    /// The key.
+    pub key: SortKey,
+}
+
+/// A THREAD algorithm (RFC 5256 section 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadAlgorithm {
+    /// ORDEREDSUBJECT.
+    OrderedSubject,
+    /// REFERENCES.
+    References,
+}
+
 /// A command's verb and arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
@@ -378,6 +411,16 @@ pub enum CommandKind {
     Search {
         uid: bool,
         ret: SearchReturn,
+        key: SearchKey,
+    },
+    Sort {
+        uid: bool,
+        criteria: Vec<SortCriterion>,
+        key: SearchKey,
+    },
+    Thread {
+        uid: bool,
+        algorithm: ThreadAlgorithm,
         key: SearchKey,
     },
     Fetch {

@@ -255,6 +255,8 @@ fn command_body(c: &mut Cursor, name: &str) -> Result<Option<CommandKind>, BodyE
             }
         }
         "SEARCH" => search::search(c, false)?,
+        "SORT" => search::sort(c, false)?,
+        "THREAD" => search::thread(c, false)?,
         "FETCH" => fetch::fetch(c, false)?,
         "STORE" => fetch::store(c, false)?,
         "COPY" | "MOVE" => copy_move(c, name == "MOVE", false)?,
@@ -263,6 +265,8 @@ fn command_body(c: &mut Cursor, name: &str) -> Result<Option<CommandKind>, BodyE
             let sub = c.atom()?.to_ascii_uppercase();
             match sub.as_str() {
                 "SEARCH" => search::search(c, true)?,
+                "SORT" => search::sort(c, true)?,
+                "THREAD" => search::thread(c, true)?,
                 "FETCH" => fetch::fetch(c, true)?,
                 "STORE" => fetch::store(c, true)?,
                 "COPY" | "MOVE" => copy_move(c, sub == "MOVE", true)?,

@@ -34,23 +34,91 @@ pub(super) fn search(c: &mut Cursor, uid: bool) -> Result<CommandKind, BodyError
     }
     if c.keyword("CHARSET") {
         c.sp()?;
-        let cs = c.astring_utf8()?;
-        if !cs.eq_ignore_ascii_case("UTF-8") && !cs.eq_ignore_ascii_case("US-ASCII") {
-            return Err(BodyError::BadCharset);
-        }
+        charset(c)?;
         c.sp()?;
     }
+    let key = keys(c)?;
+    Ok(CommandKind::Search { uid, ret, key })
+}
+
+fn charset(c: &mut Cursor) -> Result<(), BodyError> {
+    let cs = c.astring_utf8()?;
+    if !cs.eq_ignore_ascii_case("UTF-8") && !cs.eq_ignore_ascii_case("US-ASCII") {
+        return Err(BodyError::BadCharset);
+    }
+    Ok(())
+}
+
+/// `search-key *(SP search-key)`, as one key.
+fn keys(c: &mut Cursor) -> R<SearchKey> {
     let mut count = 0;
     let mut keys = vec![key(c, 0, &mut count)?];
     while c.eat(b' ') {
         keys.push(key(c, 0, &mut count)?);
     }
-    let key = if keys.len() == 1 {
+    Ok(if keys.len() == 1 {
         keys.pop().unwrap_or(SearchKey::All)
     } else {
         SearchKey::And(keys)
+    })
+}
+
+/// `SORT (criteria) charset keys` (RFC 5256 section 3).
+pub(super) fn sort(c: &mut Cursor, uid: bool) -> Result<CommandKind, BodyError> {
+    c.sp()?;
+    c.expect(b'(', "expected (")?;
+    let mut criteria = Vec::new();
+    loop {
+        let reverse = c.keyword("REVERSE");
+        if reverse {
+            c.sp()?;
+        }
+        let name = c.atom()?.to_ascii_uppercase();
+        let key = match name.as_str() {
+            "ARRIVAL" => SortKey::Arrival,
+            "CC" => SortKey::Cc,
+            "DATE" => SortKey::Date,
+            "FROM" => SortKey::From,
+            "SIZE" => SortKey::Size,
+            "SUBJECT" => SortKey::Subject,
+            "TO" => SortKey::To,
+            "DISPLAYFROM" => SortKey::DisplayFrom,
+            "DISPLAYTO" => SortKey::DisplayTo,
+            _ => return Err("unknown sort key".into()),
+        };
+        criteria.push(SortCriterion { reverse, key });
+        if criteria.len() > 16 {
+            return Err("too many sort keys".into());
+        }
+        if c.eat(b')') {
+            break;
+        }
+        c.sp()?;
+    }
+    c.sp()?;
+    charset(c)?;
+    c.sp()?;
+    let key = keys(c)?;
+    Ok(CommandKind::Sort { uid, criteria, key })
+}
+
+/// `THREAD algorithm charset keys` (RFC 5256 section 3).
+pub(super) fn thread(c: &mut Cursor, uid: bool) -> Result<CommandKind, BodyError> {
+    c.sp()?;
+    let algorithm = match c.atom()?.to_ascii_uppercase().as_str() {
+        "ORDEREDSUBJECT" => ThreadAlgorithm::OrderedSubject,
+        "REFERENCES" => ThreadAlgorithm::References,
+        _ => return Err("unknown THREAD algorithm".into()),
     };
-    Ok(CommandKind::Search { uid, ret, key })
+    c.sp()?;
+    charset(c)?;
+    c.sp()?;
+    let key = keys(c)?;
+    Ok(CommandKind::Thread {
+        uid,
+        algorithm,
+        key,
+    })
 }
 
 fn text(c: &mut Cursor) -> R<String> {

@@ -256,3 +256,38 @@ fn no_input_prefix_panics() {
         let _ = parse_command(&input[..end]);
     }
 }
+
+#[test]
+fn sort_and_thread() {
+    assert_eq!(
+        ok("a UID SORT (REVERSE DATE subject) UTF-8 ALL\r\n"),
+        CommandKind::Sort {
+            uid: true,
+            criteria: vec![
+                SortCriterion {
+                    reverse: true,
+                    key: SortKey::Date
+                },
+                SortCriterion {
+                    reverse: false,
+                    key: SortKey::Subject
+                }
+            ],
+            key: SearchKey::All
+        }
+    );
+    assert_eq!(
+        ok("a THREAD REFERENCES US-ASCII SEEN FLAGGED\r\n"),
+        CommandKind::Thread {
+            uid: false,
+            algorithm: ThreadAlgorithm::References,
+            key: SearchKey::And(vec![SearchKey::Seen, SearchKey::Flagged])
+        }
+    );
+    assert_eq!(
+        bad(b"a SORT (DATE) KOI8-R ALL\r\n").kind,
+        ParseErrorKind::BadCharset
+    );
+    bad(b"a SORT () UTF-8 ALL\r\n");
+    bad(b"a THREAD FOO UTF-8 ALL\r\n");
+}
