@@ -492,7 +492,23 @@ pub(crate) fn exercise(raw: &[u8]) {
         let _ = binary(raw, part);
     }
     let _ = search_text(raw, "x", TextWhere::Text);
-    let _ = Summary::decode(raw);
+    // Arbitrary bytes that happen to decode must render too.
+    if let Some(junk) = Summary::decode(raw) {
+        let _ = (junk.envelope(), junk.body_structure(true), junk.preview());
+    }
+    // The input cut into messages at NUL bytes, threaded both ways.
+    let parts: Vec<Summary> = raw
+        .split(|&b| b == 0)
+        .take(64)
+        .map(Summary::from_message)
+        .collect();
+    let msgs: Vec<(u32, &Summary)> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i as u32 + 1, s))
+        .collect();
+    let _ = format_threads(&thread_references(&msgs));
+    let _ = format_threads(&thread_ordered_subject(&msgs));
 }
 
 /// Every prefix of every fixture (a message cut anywhere) goes through the
