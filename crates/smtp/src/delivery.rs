@@ -143,6 +143,25 @@ pub(crate) fn check_from_header(
     }
 }
 
+/// Adds `Date:` and `Message-ID:` to a submitted message that lacks them
+/// (RFC 6409 8.2, 8.3), before it is signed.
+pub(crate) fn complete_headers(data: &[u8], id: &str, hostname: &str) -> Vec<u8> {
+    let parsed = mail_parser::MessageParser::default().parse_headers(data);
+    let (has_date, has_id) = parsed
+        .as_ref()
+        .map(|m| (m.date().is_some(), m.message_id().is_some()))
+        .unwrap_or((false, false));
+    let mut out = Vec::with_capacity(data.len() + 100);
+    if !has_date {
+        out.extend_from_slice(format!("Date: {}\r\n", chrono::Utc::now().to_rfc2822()).as_bytes());
+    }
+    if !has_id {
+        out.extend_from_slice(format!("Message-ID: <{id}@{hostname}>\r\n").as_bytes());
+    }
+    out.extend_from_slice(data);
+    out
+}
+
 /// Delivers and queues a message; the reply is the transaction's result.
 pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -> Reply {
     let id = crate::queue::new_id();
@@ -206,6 +225,7 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
             auth_header = verdict.header;
         }
         Role::Submission => {
+            msg.data = complete_headers(&msg.data, &id, &svc.config.server.hostname);
             if let Some(sig) = svc.mail_auth.sign(&msg.data) {
                 let mut signed = sig.into_bytes();
                 signed.extend_from_slice(&msg.data);

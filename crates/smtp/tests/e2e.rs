@@ -294,3 +294,25 @@ async fn starttls_drops_pipelined_plaintext() {
     let s = server().await;
     python("starttls_injection", s.smtp).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_says_421_4_3_2() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let s = server().await;
+    let tcp = tokio::net::TcpStream::connect(s.smtp).await.unwrap();
+    let mut r = BufReader::new(tcp);
+    let mut line = String::new();
+    r.read_line(&mut line).await.unwrap();
+    assert!(line.starts_with("220 "), "{line}");
+    r.get_mut().write_all(b"NOOP\r\n").await.unwrap();
+    line.clear();
+    r.read_line(&mut line).await.unwrap();
+    assert_eq!(line, "250 2.0.0 OK\r\n");
+    s.shutdown.cancel();
+    line.clear();
+    tokio::time::timeout(std::time::Duration::from_secs(5), r.read_line(&mut line))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(line, "421 4.3.2 Server shutting down\r\n");
+}

@@ -152,9 +152,6 @@ pub(crate) fn send(
     original: &[u8],
     headers_only: bool,
 ) {
-    if sender.is_empty() || failures.is_empty() {
-        return;
-    }
     let inner = &queue.inner;
     for f in failures {
         inner.audit.record(Event::MessageBounced {
@@ -162,6 +159,9 @@ pub(crate) fn send(
             recipient: f.recipient.clone(),
             reason: f.diagnostic.chars().take(300).collect(),
         });
+    }
+    if sender.is_empty() || failures.is_empty() {
+        return;
     }
     let hostname = &inner.config.server.hostname;
     let dsn = build(

@@ -455,3 +455,13 @@ S: 250 2.0.0 OK queued as *
         "{m}"
     );
 }
+
+#[test]
+fn default_config_parses_with_smtp_section() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/sealpost.toml");
+    let config = sealpost_config::Config::load(&path).unwrap();
+    assert_eq!(config.smtp.max_recipients, 100);
+    assert_eq!(config.smtp.queue_lifetime_secs, 5 * 24 * 3600);
+    assert!(config.smtp.dmarc.enforce_reject);
+    assert!(config.smtp.route.is_empty());
+}

@@ -84,6 +84,12 @@ S: 250 2.0.0 OK queued as *
         !m.contains("192.0.2.7"),
         "submission Received has no client IP"
     );
+    // Date and Message-ID were missing: added (RFC 6409 8).
+    assert!(m.contains("\r\nDate: "), "{m}");
+    assert!(
+        m.contains("@mx.example.org>\r\nFrom: Alice <alice@example.org>\r\n"),
+        "{m}"
+    );
     let queued = env.services.queue.list().unwrap();
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].sender, "al@example.org");
