@@ -138,6 +138,14 @@ pub(crate) fn parse_head(line: &[u8]) -> Result<LineHead, &'static str> {
     if rest.len() < 64 + 2 {
         return Err("line too short");
     }
+    // Lowercase only, as written: one record has one byte form (found by
+    // fuzzing: `regression-uppercase-prev-hex` in the corpus).
+    if !rest[..64]
+        .iter()
+        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err("bad prev hash");
+    }
     let mut prev = [0u8; 32];
     hex::decode_to_slice(&rest[..64], &mut prev).map_err(|_| "bad prev hash")?;
     let rest = &rest[64..];
@@ -431,6 +439,7 @@ mod tests {
             good.replace("\"time_ms\":2", "\"time_ms\":"),
             good.replace(&prev, &prev[..63]),
             good.replace(&prev, &prev.replace(|c: char| c.is_ascii_digit(), "g")),
+            good.replace(&prev, &prev.to_ascii_uppercase()),
             good.trim_end_matches('}').to_string(),
             "{\"seq\":99999999999999999999,\"time_ms\":2".to_string(),
             String::new(),

@@ -57,15 +57,10 @@ pub(crate) fn recover(
         },
     };
     let segments = format::list_segments(dir).map_err(|e| AuditError::io(dir, e))?;
+    remove_temporaries(dir);
     let Some(&last) = segments.last() else {
         return Ok((state, None));
     };
-    // Left-over temporary files of an interrupted seal or side-file rewrite.
-    for n in [last] {
-        for tmp in [format::seal_name(n), format::pii_name(n)] {
-            let _ = std::fs::remove_file(dir.join(format!("{tmp}.tmp")));
-        }
-    }
     // The last sealed segment gives the chain state; an unsealed one after it
     // is the crashed tail.
     let last_sealed = segments
@@ -102,6 +97,20 @@ pub(crate) fn recover(
     state.next_segment = n;
     let tail = seal_tail(dir, key, &mut state)?;
     Ok((state, Some(tail)))
+}
+
+/// Removes what an interrupted atomic write (seal, side-file rewrite,
+/// checkpoint) left behind: `*.tmp` files are never read.
+fn remove_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "tmp") {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }
 
 /// Cuts the unsealed segment `state.next_segment` to its valid records and

@@ -470,3 +470,74 @@ pub(crate) fn commit_personal(event: &Event) -> (String, Vec<(String, String, St
     }
     (value.to_string(), fields)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LoginOutcome, Protocol};
+
+    #[test]
+    fn personal_fields_become_commitments() {
+        let event = Event::MessageAccepted {
+            protocol: Protocol::Submission,
+            id: "q1".into(),
+            message_id: None,
+            sender: "s@example.org".into(),
+            recipients: vec!["r1@example.org".into(), "r2@example.org".into()],
+            size: 10,
+            remote: "192.0.2.1:465".into(),
+            account: Some("s@example.org".into()),
+        };
+        let (json, fields) = commit_personal(&event);
+        assert!(
+            !json.contains("example.org") && !json.contains("192.0.2.1"),
+            "{json}"
+        );
+        assert!(
+            json.contains("\"message_id\":null") && json.contains("\"id\":\"q1\""),
+            "{json}"
+        );
+        assert_eq!(fields.len(), 5);
+        for (c, salt, value) in &fields {
+            assert!(json.contains(&format!("\"c:{c}\"")));
+            let salt = hex::decode(salt).unwrap();
+            assert_eq!(salt.len(), 16);
+            assert_eq!(hex::encode(format::commitment(&salt, value)), *c);
+        }
+        // The same value twice gets two unlinkable commitments.
+        assert_ne!(fields[0].0, fields[4].0);
+        assert_eq!(fields[0].2, fields[4].2);
+    }
+
+    #[test]
+    fn over_long_fields_and_lists_are_bounded() {
+        let event = Event::MessageQueued {
+            id: "x".repeat(100_000),
+            recipients: (0..5000).map(|i| format!("r{i}@example.org")).collect(),
+        };
+        let (json, fields) = commit_personal(&event);
+        assert_eq!(fields.len(), format::MAX_LIST_ITEMS);
+        assert!(
+            json.contains("\"recipients_omitted\":4000"),
+            "omitted count"
+        );
+        let line = format::encode_line(1, 2, &format::GENESIS, &json);
+        assert!(line.len() <= format::MAX_LINE_BYTES);
+        assert!(format::parse_head(&line).is_ok());
+    }
+
+    #[test]
+    fn non_personal_events_have_no_side_entries() {
+        let (json, fields) = commit_personal(&Event::ServerStopped);
+        assert_eq!(json, r#"{"event":"server_stopped"}"#);
+        assert!(fields.is_empty());
+        let (_, fields) = commit_personal(&Event::Login {
+            protocol: Protocol::Imap,
+            account: "a".into(),
+            remote: "b".into(),
+            tls: None,
+            outcome: LoginOutcome::Success,
+        });
+        assert_eq!(fields.len(), 2);
+    }
+}

@@ -1,0 +1,54 @@
+//! Speed of the hot paths, measured, not assumed. Timing assertions would
+//! be flaky on shared CI machines, so these are run by hand:
+//! `cargo test --release -p sealpost-audit --test speed -- --ignored --nocapture`.
+
+mod common;
+
+use common::*;
+use std::time::Instant;
+
+#[test]
+#[ignore]
+fn record_cost_and_writer_throughput() {
+    let site = Site::new();
+    let log = site.open();
+    let n = 200_000u64;
+    let events: Vec<_> = (0..n).map(login).collect();
+    let t = Instant::now();
+    for e in events {
+        log.record(e);
+    }
+    let send = t.elapsed();
+    log.flush();
+    let all = t.elapsed();
+    println!(
+        "record(): {:.0} ns per call; writer: {:.0} records/s",
+        send.as_nanos() as f64 / n as f64,
+        n as f64 / all.as_secs_f64()
+    );
+    log.close().unwrap();
+}
+
+#[test]
+#[ignore]
+fn verify_throughput() {
+    let site = Site::new();
+    let log = site.open();
+    for i in 0..300_000 {
+        log.record(login(i));
+    }
+    log.close().unwrap();
+    let t = Instant::now();
+    let r = sealpost_audit::verify(&site.dir(), None).unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "verify: {} records, {} bytes in {secs:.3} s = {:.0} MB/s",
+        r.records,
+        r.bytes,
+        r.bytes as f64 / secs / 1e6
+    );
+    let t = Instant::now();
+    let rows =
+        sealpost_audit::export_csv(&site.dir(), &Default::default(), &mut std::io::sink()).unwrap();
+    println!("export: {rows} rows in {:.3} s", t.elapsed().as_secs_f64());
+}
