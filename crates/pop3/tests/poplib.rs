@@ -38,15 +38,21 @@ async fn poplib_every_command() {
     eprintln!("{stdout}");
 
     // Every attempt that reached the directory is in the audit log.
-    let audit = server.audit_text();
-    let logins: Vec<&str> = audit.lines().filter(|l| l.contains("\"login\"")).collect();
-    assert!(logins.iter().all(|l| l.contains("\"pop3\"")), "{audit}");
-    assert!(logins.iter().any(|l| l.contains("\"failure\"")), "{audit}");
+    let logins = server.audit_logins();
+    let show = format!("{logins:#?}");
+    assert!(logins.iter().all(|l| l["protocol"] == "pop3"), "{show}");
     assert!(
-        logins.iter().filter(|l| l.contains("\"success\"")).count() >= 4,
-        "{audit}"
+        logins.iter().all(|l| l["tls"].starts_with("TLSv1.")),
+        "{show}"
     );
-    assert!(logins.iter().all(|l| l.contains("TLSv1.")), "{audit}");
-    assert!(!audit.contains("correct horse") && !audit.contains("wrong"));
+    assert!(
+        logins.iter().all(|l| l["remote"].starts_with("127.0.0.1:")),
+        "{show}"
+    );
+    let outcome = |o: &str| logins.iter().filter(|l| l["outcome"] == o).count();
+    // Wrong password once; good logins: first session, IN-USE attempt, after QUIT, STLS.
+    assert_eq!(outcome("failure"), 1, "{show}");
+    assert_eq!(outcome("success"), 4, "{show}");
+    assert!(logins.iter().all(|l| l["account"] == ALICE), "{show}");
     server.stop().await;
 }

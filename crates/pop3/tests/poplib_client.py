@@ -55,11 +55,12 @@ def login(p, user=ALICE, password=ALICE_PASS):
 p = poplib.POP3_SSL(host, pop3s_port, context=ctx, timeout=30)
 check(p.getwelcome().startswith(b"+OK"), "greeting")
 caps = p.capa()
-for c in ["USER", "SASL", "TOP", "UIDL", "PIPELINING", "RESP-CODES", "AUTH-RESP-CODE", "UTF8", "IMPLEMENTATION", "EXPIRE", "LOGIN-DELAY"]:
+for c in ["USER", "SASL", "TOP", "UIDL", "PIPELINING", "RESP-CODES", "AUTH-RESP-CODE", "UTF8", "IMPLEMENTATION", "EXPIRE"]:
     check(c in caps, f"CAPA lists {c}")
 check(caps["SASL"] == ["PLAIN"], "SASL PLAIN only")
 check("STLS" not in caps, "no STLS on implicit TLS")
 check("APOP" not in caps, "APOP is not offered")
+check("LOGIN-DELAY" not in caps, "no LOGIN-DELAY when it is 0")
 
 # APOP: poplib refuses without a timestamp; the server says -ERR when sent anyway.
 refused(lambda: p.apop(ALICE, ALICE_PASS), b"-ERR", "poplib.apop (no timestamp in greeting)")

@@ -305,7 +305,9 @@ impl Session {
             None => "EXPIRE NEVER".into(),
             Some(d) => format!("EXPIRE {d}"),
         });
-        caps.push(format!("LOGIN-DELAY {}", self.config.login_delay_secs));
+        if self.config.login_delay_secs > 0 {
+            caps.push(format!("LOGIN-DELAY {}", self.config.login_delay_secs));
+        }
         if authorization {
             caps.push("UTF8 USER".into());
         }

@@ -3,7 +3,7 @@
 //! a generated self-signed certificate, and `sealpost_net::serve_listener`
 //! on ephemeral ports for both `pop3s` (implicit TLS) and `pop3` (STLS).
 
-use sealpost_audit::AuditLog;
+use sealpost_audit::{AuditLog, ExportFilter, Kind, export_csv};
 use sealpost_config::Config;
 use sealpost_directory::{Directory, Secret, ThrottleLimits, add_account};
 use sealpost_net::{
@@ -11,6 +11,7 @@ use sealpost_net::{
 };
 use sealpost_pop3::Pop3Server;
 use sealpost_store::{AccountId, MailboxId, MailboxName, NoSummary, Store, StoreOptions};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ pub struct TestServer {
     pub pop3s: SocketAddr,
     pub pop3: SocketAddr,
     pub cert: PathBuf,
-    pub audit_file: PathBuf,
+    pub audit_dir: PathBuf,
     audit: AuditLog,
     shutdown: CancellationToken,
     tracker: TaskTracker,
@@ -84,7 +85,8 @@ impl TestServer {
         })
         .unwrap();
         let audit_dir = config.server.data_dir.join("audit");
-        let audit = AuditLog::open(&audit_dir).unwrap();
+        let audit =
+            AuditLog::open(&audit_dir, &config.server.audit_signing_key, &config.audit).unwrap();
         let (tls, _) =
             TlsManager::load_or_generate(&config.tls.cert, &config.tls.key, "localhost").unwrap();
         let server = Arc::new(Pop3Server::new(
@@ -115,7 +117,7 @@ impl TestServer {
             pop3s: addrs[0],
             pop3: addrs[1],
             cert: config.tls.cert.clone(),
-            audit_file: audit_dir.join("events.jsonl"),
+            audit_dir,
             dir,
             store,
             audit,
@@ -161,10 +163,33 @@ impl TestServer {
         self.store.snapshot(id, inbox).unwrap().entries.len()
     }
 
-    /// The audit log's text so far.
-    pub fn audit_text(&self) -> String {
-        self.audit.flush();
-        std::fs::read_to_string(&self.audit_file).unwrap_or_default()
+    /// The login records of the audit log, as exported to CSV (column name
+    /// to value). Seals the log: call once, at the end of a test.
+    pub fn audit_logins(&self) -> Vec<HashMap<String, String>> {
+        self.audit.close().unwrap();
+        let filter = ExportFilter {
+            kind: Some(Kind::Login),
+            ..ExportFilter::default()
+        };
+        let mut csv = Vec::new();
+        export_csv(&self.audit_dir, &filter, &mut csv).unwrap();
+        let csv = String::from_utf8(csv).unwrap();
+        let mut rows = csv.lines();
+        let header: Vec<String> = rows
+            .next()
+            .unwrap()
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        rows.map(|r| {
+            // Login rows hold no commas or quotes (addresses, ip:port, TLS versions).
+            header
+                .iter()
+                .cloned()
+                .zip(r.split(',').map(str::to_string))
+                .collect()
+        })
+        .collect()
     }
 
     /// Cancels the listeners and sessions, waits for the sessions to end.
