@@ -445,3 +445,36 @@ impl Pop3Server {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maildrop_lock_is_exclusive_and_released_on_drop() {
+        let locks = Arc::new(Locks::default());
+        let a = locks.try_lock(AccountId(1)).expect("free");
+        assert!(locks.try_lock(AccountId(1)).is_none(), "held");
+        let b = locks
+            .try_lock(AccountId(2))
+            .expect("other accounts are independent");
+        drop(a);
+        assert!(
+            locks.try_lock(AccountId(1)).is_some(),
+            "released when dropped"
+        );
+        drop(b);
+        assert!(locks.held.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn login_delay_counts_from_the_last_login() {
+        let locks = Locks::default();
+        let delay = Duration::from_secs(300);
+        assert!(!locks.too_soon(AccountId(1), delay));
+        assert!(locks.too_soon(AccountId(1), delay));
+        assert!(!locks.too_soon(AccountId(2), delay));
+        assert!(!locks.too_soon(AccountId(3), Duration::ZERO));
+        assert!(!locks.too_soon(AccountId(3), Duration::ZERO));
+    }
+}

@@ -77,3 +77,34 @@ transcripts!(
     quit_before_login,
     pipelining,
 );
+
+/// The whole stack (framer, parser, session) answers the same however the
+/// client's bytes are cut into reads.
+#[test]
+fn input_split_at_every_byte_gives_the_same_replies() {
+    use sealpost_pop3::driver::Driver;
+    use sealpost_pop3::session::SessionConfig;
+    let input: &[u8] = b"CAPA\r\nUSER alice@example.org\r\nPASS correct horse\r\nSTAT\r\nLIST\r\n\
+        UIDL 2\r\nRETR 2\r\nTOP 3 1\r\nDELE 1\r\nLIST 1\r\nRSET\r\nBOGUS\r\nNOOP\nDELE 3\r\nQUIT\r\n";
+    let run_chunks = |chunks: &[&[u8]]| {
+        let mut driver = Driver::new(backend(), SessionConfig::default(), true);
+        for c in chunks {
+            driver.feed(c);
+        }
+        assert!(driver.is_closed());
+        driver.take_output()
+    };
+    let whole = run_chunks(&[input]);
+    let text = String::from_utf8_lossy(&whole);
+    assert!(text.contains("...two dots\r\n"), "{text}");
+    assert!(text.ends_with("+OK sealpost POP3 server signing off (1 messages deleted)\r\n"));
+    for cut in 0..=input.len() {
+        assert_eq!(
+            run_chunks(&[&input[..cut], &input[cut..]]),
+            whole,
+            "cut at {cut}"
+        );
+    }
+    let bytes: Vec<&[u8]> = input.chunks(1).collect();
+    assert_eq!(run_chunks(&bytes), whole, "one byte at a time");
+}
