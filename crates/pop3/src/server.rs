@@ -261,6 +261,8 @@ impl Pop3Server {
             }
             io.flush().await?;
             let read = tokio::select! {
+                // A client that keeps sending must not delay shutdown.
+                biased;
                 _ = shutdown.cancelled() => {
                     io.reply(&session.on_shutdown()).await?;
                     io.flush().await?;
