@@ -58,6 +58,32 @@ if mode == "stls-pipelined":
     step("done")
     sys.exit(0)
 
+if mode in ("long-line", "auth-failures"):
+    raw = socket.create_connection((host, int(port)), timeout=30)
+    tls = ctx.wrap_socket(raw, server_hostname="localhost")
+    f = tls.makefile("rb")
+    check(f.readline().startswith(b"+OK"), "greeting")
+    if mode == "long-line":
+        # 1 MiB without a line end, in many writes, then CRLF: one -ERR, and
+        # the tail ("QUIT") is never run.
+        for _ in range(256):
+            tls.sendall(b"X" * 4096)
+        tls.sendall(b" QUIT\r\nNOOP\r\n")
+        line = f.readline()
+        check(line == b"-ERR line too long (at most 255 octets)\r\n", "long line: %r" % line)
+        line = f.readline()
+        check(line == b"-ERR not logged in: authenticate first\r\n", "session goes on: %r" % line)
+    else:
+        for i in range(3):
+            tls.sendall(b"USER %s\r\nPASS wrong%d\r\n" % (user.encode(), i))
+            check(f.readline() == b"+OK send PASS\r\n", "USER")
+            line = f.readline()
+            want = b"-ERR [AUTH] too many failed logins, closing\r\n" if i == 2 else b"-ERR [AUTH] invalid user name or password\r\n"
+            check(line == want, "failure %d: %r" % (i, line))
+        check(f.readline() == b"", "closed after the last failure")
+    step("done")
+    sys.exit(0)
+
 p = poplib.POP3_SSL(host, int(port), context=ctx, timeout=30)
 p.user(user)
 if mode == "login-delay":
@@ -113,6 +139,13 @@ elif mode == "idle":
     line = p.file.readline()
     check(line == b"", "idle timeout closes without a response: %r" % line)
     step("closed")
+elif mode == "big":
+    import hashlib
+    resp, lines, octets = p.retr(1)
+    body = b"\r\n".join(lines) + b"\r\n"
+    print("GOT", hashlib.sha256(body).hexdigest(), len(body), flush=True)
+    p.quit()
+    step("done")
 elif mode == "stat":
     print("GOT", p.stat()[0], flush=True)
     p.quit()
