@@ -111,7 +111,8 @@ impl FuzzWorld {
                 while let Some(frame) = framer.next_frame() {
                     match session.on_frame(frame, &mut out).await {
                         Action::Continue => {}
-                        Action::Close => return,
+                        // What follows COMPRESS would be DEFLATE data.
+                        Action::Close | Action::Compress => return,
                         Action::StartTls => {
                             framer.discard_buffered();
                             session.tls_established("TLSv1.3".into());

@@ -200,3 +200,50 @@ async fn garbage_never_kills_the_session() {
     }
     transcript(&mut c, "C: z NOOP\nS: z OK ..").await;
 }
+
+#[tokio::test]
+async fn compress_deflate_both_ways() {
+    use sealpost_imap::conn::Deflate;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let w = World::new();
+    let mut c = w.login().await;
+    // A command pipelined right after COMPRESS is already compressed.
+    let mut client = Deflate::default();
+    let mut bytes = b"z1 COMPRESS DEFLATE\r\n".to_vec();
+    bytes.extend(client.deflate(b"z2 NOOP\r\n").unwrap());
+    c.io.write_all(&bytes).await.unwrap();
+    // Raw reads from here on: the OK is plain, what follows is compressed.
+    let mut raw = Vec::new();
+    let mut tmp = [0u8; 4096];
+    let ok = b"z1 OK DEFLATE active\r\n";
+    let mut plain = Vec::new();
+    while !plain.ends_with(b"z2 OK NOOP completed\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(10), c.io.read(&mut tmp))
+            .await
+            .expect("no answer")
+            .unwrap();
+        assert!(n > 0, "closed");
+        raw.extend_from_slice(&tmp[..n]);
+        if raw.len() >= ok.len() {
+            assert_eq!(&raw[..ok.len()], ok);
+            plain.extend(client.inflate(&raw[ok.len()..]).unwrap());
+            raw.truncate(ok.len());
+        }
+    }
+    let wire = client.deflate(b"z3 COMPRESS DEFLATE\r\n").unwrap();
+    c.io.write_all(&wire).await.unwrap();
+    let mut plain = Vec::new();
+    while !plain.ends_with(b"\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(10), c.io.read(&mut tmp))
+            .await
+            .expect("no answer")
+            .unwrap();
+        assert!(n > 0, "closed");
+        plain.extend(client.inflate(&tmp[..n]).unwrap());
+    }
+    assert_eq!(
+        plain,
+        b"z3 NO [COMPRESSIONACTIVE] Compression is already active\r\n"
+    );
+}

@@ -40,6 +40,7 @@ const EXTENSIONS: &[&str] = &[
     "SORT=DISPLAY",
     "THREAD=ORDEREDSUBJECT",
     "THREAD=REFERENCES",
+    "COMPRESS=DEFLATE",
     "UTF8=ACCEPT",
     "SAVEDATE",
     "QUOTA",

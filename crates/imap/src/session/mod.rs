@@ -92,6 +92,8 @@ pub enum Action {
     StartTls,
     /// Flush and close.
     Close,
+    /// Flush, then compress both directions with DEFLATE (RFC 4978).
+    Compress,
 }
 
 /// Extensions the client turned on with ENABLE (RFC 5161).
@@ -126,6 +128,8 @@ pub struct Session {
     pub(crate) state: State,
     pub(crate) enabled: Enabled,
     pub(crate) auth_failures: u32,
+    /// Whether COMPRESS=DEFLATE is active.
+    pub(crate) compressed: bool,
     mode: Mode,
 }
 
@@ -140,6 +144,7 @@ impl Session {
             state: State::NotAuthenticated,
             enabled: Enabled::default(),
             auth_failures: 0,
+            compressed: false,
             mode: Mode::Command,
         }
     }
@@ -384,6 +389,25 @@ impl Session {
             }
             K::Move { uid, set, mailbox } if selected => {
                 self.copy_move(uid, set, mailbox, true, out).await
+            }
+            K::Compress(mechanism) if authed => {
+                self.sync(out, true);
+                if mechanism != "DEFLATE" {
+                    out.status(Some(tag.as_str()), Status::Bad, None, "Unknown mechanism");
+                    return Action::Continue;
+                }
+                if self.compressed {
+                    out.status(
+                        Some(tag.as_str()),
+                        Status::No,
+                        Some(Code::CompressionActive),
+                        "Compression is already active",
+                    );
+                    return Action::Continue;
+                }
+                self.compressed = true;
+                out.status(Some(tag.as_str()), Status::Ok, None, "DEFLATE active");
+                return Action::Compress;
             }
             K::GetQuota(root) if authed => self.get_quota(root, out).await,
             K::GetQuotaRoot(m) if authed => self.get_quota_root(m, out).await,

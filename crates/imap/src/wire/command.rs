@@ -447,6 +447,8 @@ pub enum CommandKind {
         set: SequenceSet,
         mailbox: MailboxArg,
     },
+    /// COMPRESS (RFC 4978), the mechanism upper-cased.
+    Compress(String),
     GetQuota(String),
     GetQuotaRoot(MailboxArg),
 }

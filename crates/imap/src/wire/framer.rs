@@ -131,6 +131,12 @@ impl Framer {
         self.state = State::Line;
     }
 
+    /// Takes the raw input not yet framed (after COMPRESS it is compressed
+    /// and must go through the inflater first).
+    pub fn take_input(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.input)
+    }
+
     /// Releases memory held after a large command.
     pub fn shrink(&mut self) {
         if self.command.is_empty() && self.command.capacity() > 4096 {

@@ -50,6 +50,7 @@ pub enum Code {
     Capability(String),
     ClientBug,
     Closed,
+    CompressionActive,
     ContactAdmin,
     CopyUid {
         uid_validity: u32,
@@ -90,6 +91,7 @@ impl Code {
             Code::Capability(c) => write!(out, "CAPABILITY {c}"),
             Code::ClientBug => write!(out, "CLIENTBUG"),
             Code::Closed => write!(out, "CLOSED"),
+            Code::CompressionActive => write!(out, "COMPRESSIONACTIVE"),
             Code::ContactAdmin => write!(out, "CONTACTADMIN"),
             Code::CopyUid {
                 uid_validity,

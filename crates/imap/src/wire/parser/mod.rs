@@ -279,6 +279,10 @@ fn command_body(c: &mut Cursor, name: &str) -> Result<Option<CommandKind>, BodyE
                 _ => return Err("unknown UID command".into()),
             }
         }
+        "COMPRESS" => {
+            c.sp()?;
+            K::Compress(c.atom()?.to_ascii_uppercase())
+        }
         "GETQUOTA" => {
             c.sp()?;
             K::GetQuota(c.astring_utf8()?)

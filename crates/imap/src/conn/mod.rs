@@ -8,8 +8,16 @@
 //! most one read buffer of pipelined commands is held; a client that does
 //! not read its responses stalls in our writes, not in our memory.
 //!
+//! COMPRESS=DEFLATE (RFC 4978) sits between the socket and the framer:
+//! reads are inflated before framing, each flush of responses is deflated
+//! with a sync flush.
+//!
 //! Memory while idle: the framer and output buffers are shrunk after each
 //! command; an idle session holds one small read buffer and its state.
+
+mod deflate;
+
+pub use deflate::{Deflate, MAX_INFLATE};
 
 use crate::session::{Action, Session};
 use crate::wire::framer::{FrameLimits, Framer};
@@ -54,9 +62,16 @@ pub struct StartTls {
     pub timeout: Duration,
 }
 
-async fn flush<T: Transport>(stream: &mut T, out: &mut Out) -> io::Result<()> {
+async fn flush<T: Transport>(
+    stream: &mut T,
+    out: &mut Out,
+    deflate: &mut Option<Deflate>,
+) -> io::Result<()> {
     if !out.buf.is_empty() {
-        stream.write_all(&out.buf).await?;
+        match deflate {
+            Some(d) => stream.write_all(&d.deflate(&out.buf)?).await?,
+            None => stream.write_all(&out.buf).await?,
+        }
         out.buf.clear();
         if out.buf.capacity() > 64 * 1024 {
             out.buf = Vec::new();
@@ -79,8 +94,9 @@ pub async fn run<T: Transport>(
     };
     let mut framer = Framer::new(preauth);
     let mut out = Out::new();
+    let mut deflate: Option<Deflate> = None;
     session.greeting(&mut out);
-    if flush(&mut stream, &mut out).await.is_err() {
+    if flush(&mut stream, &mut out, &mut deflate).await.is_err() {
         return;
     }
     let mut buf = [0u8; READ_CHUNK];
@@ -90,11 +106,21 @@ pub async fn run<T: Transport>(
             if session.authenticated() {
                 framer.set_limits(limits);
             }
-            if flush(&mut stream, &mut out).await.is_err() {
+            if flush(&mut stream, &mut out, &mut deflate).await.is_err() {
                 return;
             }
             match action {
                 Action::Continue => {}
+                Action::Compress => {
+                    // Bytes already read after the COMPRESS line are compressed.
+                    let mut d = Deflate::default();
+                    let pending = framer.take_input();
+                    match d.inflate(&pending) {
+                        Ok(plain) => framer.push(&plain),
+                        Err(_) => return,
+                    }
+                    deflate = Some(d);
+                }
                 Action::Close => {
                     let _ = stream.shutdown().await;
                     return;
@@ -123,25 +149,34 @@ pub async fn run<T: Transport>(
         tokio::select! {
             _ = shutdown.cancelled() => {
                 session.shutdown(&mut out);
-                let _ = flush(&mut stream, &mut out).await;
+                let _ = flush(&mut stream, &mut out, &mut deflate).await;
                 let _ = stream.shutdown().await;
                 return;
             }
             _ = tokio::time::sleep(timeout) => {
                 session.timed_out(&mut out);
-                let _ = flush(&mut stream, &mut out).await;
+                let _ = flush(&mut stream, &mut out, &mut deflate).await;
                 let _ = stream.shutdown().await;
                 return;
             }
             _ = session.changed(), if idling => {
                 session.announce_changes(&mut out);
-                if flush(&mut stream, &mut out).await.is_err() {
+                if flush(&mut stream, &mut out, &mut deflate).await.is_err() {
                     return;
                 }
             }
             r = stream.read(&mut buf) => match r {
                 Ok(0) | Err(_) => return,
-                Ok(n) => framer.push(&buf[..n]),
+                Ok(n) => match &mut deflate {
+                    None => framer.push(&buf[..n]),
+                    Some(d) => match d.inflate(&buf[..n]) {
+                        Ok(plain) => framer.push(&plain),
+                        Err(e) => {
+                            tracing::debug!(error = %e, "IMAP COMPRESS stream broken");
+                            return;
+                        }
+                    },
+                },
             }
         }
     }
