@@ -23,6 +23,11 @@ async fn plaintext_listener_refuses_login_before_starttls() {
         "#,
     )
     .await;
+    // A synchronizing literal gets no continuation in plaintext: the
+    // password is never sent.
+    let r = c.cmd("a5 LOGIN alice@example.org {13}").await;
+    assert_eq!(r, vec!["a5 BAD [PRIVACYREQUIRED] Use STARTTLS first"]);
+    transcript(&mut c, "C: a6 NOOP\nS: a6 OK NOOP completed").await;
 }
 
 #[tokio::test]

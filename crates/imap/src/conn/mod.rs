@@ -20,8 +20,8 @@ mod deflate;
 pub use deflate::{Deflate, MAX_INFLATE};
 
 use crate::session::{Action, Session};
-use crate::wire::framer::{FrameLimits, Framer};
-use crate::wire::response::Out;
+use crate::wire::framer::{Frame, FrameLimits, Framer};
+use crate::wire::response::{Code, Out, Status};
 use sealpost_net::{CancellationToken, Stream, TlsManager};
 use std::future::Future;
 use std::io;
@@ -73,7 +73,8 @@ async fn flush<T: Transport>(
             None => stream.write_all(&out.buf).await?,
         }
         out.buf.clear();
-        if out.buf.capacity() > 64 * 1024 {
+        // Keep an idle session small (the IDLE memory goal).
+        if out.buf.capacity() > 4096 {
             out.buf = Vec::new();
         }
     }
@@ -102,6 +103,21 @@ pub async fn run<T: Transport>(
     let mut buf = [0u8; READ_CHUNK];
     loop {
         while let Some(frame) = framer.next_frame() {
+            if frame == Frame::Continue && session.plaintext() {
+                // No literal (a password, a name) is accepted in plaintext:
+                // refuse it before the client sends it (RFC 9051 6.2.1).
+                let tag = framer.refuse_literal();
+                out.status(
+                    tag.as_deref(),
+                    Status::Bad,
+                    Some(Code::PrivacyRequired),
+                    "Use STARTTLS first",
+                );
+                if flush(&mut stream, &mut out, &mut deflate).await.is_err() {
+                    return;
+                }
+                continue;
+            }
             let action = session.on_frame(frame, &mut out).await;
             if session.authenticated() {
                 framer.set_limits(limits);

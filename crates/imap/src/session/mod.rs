@@ -193,6 +193,11 @@ impl Session {
         }
     }
 
+    /// Whether the connection is still unencrypted (before STARTTLS).
+    pub fn plaintext(&self) -> bool {
+        self.tls.is_none()
+    }
+
     /// Whether a user is logged in.
     pub fn authenticated(&self) -> bool {
         matches!(self.state, State::Authenticated(_) | State::Selected(..))

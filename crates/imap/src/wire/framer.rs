@@ -131,6 +131,17 @@ impl Framer {
         self.state = State::Line;
     }
 
+    /// Refuses the synchronizing literal just announced (instead of sending
+    /// `+`): the command is dropped and its tag returned for the tagged
+    /// answer. The client, having had no continuation, sends nothing more
+    /// of it.
+    pub fn refuse_literal(&mut self) -> Option<String> {
+        let tag = tag_of(&self.command);
+        self.reset_command();
+        self.state = State::Line;
+        tag
+    }
+
     /// Takes the raw input not yet framed (after COMPRESS it is compressed
     /// and must go through the inflater first).
     pub fn take_input(&mut self) -> Vec<u8> {
@@ -537,6 +548,16 @@ mod tests {
         assert_eq!(f.next_frame(), None);
         f.push(b"c NOOP\r\n");
         assert_eq!(f.next_frame(), Some(cmd(b"c NOOP\r\n")));
+    }
+
+    #[test]
+    fn refused_literal_resets_to_a_new_command() {
+        let mut f = Framer::new(limits());
+        f.push(b"a LOGIN {5}\r\n");
+        assert_eq!(f.next_frame(), Some(Frame::Continue));
+        assert_eq!(f.refuse_literal().as_deref(), Some("a"));
+        f.push(b"b NOOP\r\n");
+        assert_eq!(f.next_frame(), Some(cmd(b"b NOOP\r\n")));
     }
 
     #[test]
