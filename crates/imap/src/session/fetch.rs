@@ -3,8 +3,11 @@
 //!
 //! What is read per message depends on the items: UID, FLAGS, MODSEQ and
 //! RFC822.SIZE come from the in-memory index (`Store::snapshot`), so
-//! `FETCH 1:* (UID FLAGS)` never touches a message body; dates come from
-//! `Store::meta`; sections from `Store::read`, one message at a time.
+//! `FETCH 1:* (UID FLAGS)` never touches a message body; dates and
+//! summaries come from `Store::meta`, read inline (the store serves it from
+//! sled without syncing, so a per-message hop to the blocking pool would
+//! only add latency); sections from `Store::read` on the blocking pool, one
+//! message at a time.
 //! A non-PEEK body fetch sets `\Seen` (read-write mailboxes only) and
 //! reports the new flags.
 
@@ -196,7 +199,7 @@ impl Session {
                 continue;
             }
             let meta: Option<MessageMeta> = if wants_meta {
-                self.blocking(move |s| s.meta(aid, mid, u)).await?
+                self.ctx.store.meta(aid, mid, u)?
             } else {
                 None
             };

@@ -207,7 +207,7 @@ impl Session {
             let Some(entry) = index.get(u) else { continue };
             let u = *u;
             let meta = if n.meta || n.summary {
-                self.blocking(move |s| s.meta(aid, mid, u)).await?
+                self.ctx.store.meta(aid, mid, u)?
             } else {
                 None
             };

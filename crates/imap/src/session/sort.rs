@@ -53,7 +53,7 @@ impl Session {
         let mut out = Vec::with_capacity(hits.len());
         for hit in hits {
             let u = hit.uid;
-            let Some(meta) = self.blocking(move |s| s.meta(aid, mid, u)).await? else {
+            let Some(meta) = self.ctx.store.meta(aid, mid, u)? else {
                 continue;
             };
             let summary = match Summary::decode(&meta.summary) {
