@@ -35,10 +35,34 @@ impl std::fmt::Debug for Msg {
 }
 
 /// Handle to the audit log. Cheap to clone; a disabled one drops events.
+/// Dropping the last clone closes the log like [`AuditLog::close`] (and
+/// waits for the seal), so short-lived CLI uses leave no unsealed tail.
 #[derive(Clone, Debug)]
 pub struct AuditLog {
-    tx: Option<mpsc::Sender<Msg>>,
+    inner: Option<Arc<Inner>>,
     recovered: Option<Arc<RecoveredTail>>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    tx: mpsc::Sender<Msg>,
+}
+
+impl Inner {
+    /// Asks the writer to seal and stop; waits until it has (or is gone).
+    fn close(&self) -> Result<(), String> {
+        let (done_tx, done_rx) = mpsc::sync_channel(1);
+        if self.tx.send(Msg::Close(done_tx)).is_err() {
+            return Ok(());
+        }
+        done_rx.recv().unwrap_or(Ok(()))
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
 }
 
 /// How long `open` waits for a writer of the same process that is still
@@ -90,7 +114,7 @@ impl AuditLog {
             .spawn(move || run(writer, rx))
             .map_err(|e| AuditError::io(dir, e))?;
         let log = AuditLog {
-            tx: Some(tx),
+            inner: Some(Arc::new(Inner { tx })),
             recovered: recovered.map(Arc::new),
         };
         if let Some(tail) = &log.recovered {
@@ -106,7 +130,7 @@ impl AuditLog {
     /// A log that records nothing (unit tests of other crates).
     pub fn disabled() -> AuditLog {
         AuditLog {
-            tx: None,
+            inner: None,
             recovered: None,
         }
     }
@@ -118,16 +142,20 @@ impl AuditLog {
 
     /// Records an event without waiting for the disk (a channel send).
     pub fn record(&self, event: Event) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(Msg::Event(event));
+        if let Some(inner) = &self.inner {
+            let _ = inner.tx.send(Msg::Event(event));
         }
     }
 
     /// Records an event and returns once it (and everything before it) is fsynced.
     pub fn record_durable(&self, event: Event) -> Result<(), AuditError> {
-        let Some(tx) = &self.tx else { return Ok(()) };
+        let Some(inner) = &self.inner else {
+            return Ok(());
+        };
         let (done_tx, done_rx) = mpsc::sync_channel(1);
-        tx.send(Msg::Durable(event, done_tx))
+        inner
+            .tx
+            .send(Msg::Durable(event, done_tx))
             .map_err(|_| AuditError::Closed)?;
         match done_rx.recv() {
             Ok(Ok(())) => Ok(()),
@@ -141,9 +169,9 @@ impl AuditLog {
 
     /// Waits until everything recorded so far is written and fsynced.
     pub fn flush(&self) {
-        if let Some(tx) = &self.tx {
+        if let Some(inner) = &self.inner {
             let (done_tx, done_rx) = mpsc::sync_channel(1);
-            if tx.send(Msg::Flush(done_tx)).is_ok() {
+            if inner.tx.send(Msg::Flush(done_tx)).is_ok() {
                 let _ = done_rx.recv();
             }
         }
@@ -153,18 +181,13 @@ impl AuditLog {
     /// the writer (graceful shutdown). Events recorded afterwards through any
     /// clone are dropped. Calling it again is harmless.
     pub fn close(&self) -> Result<(), AuditError> {
-        let Some(tx) = &self.tx else { return Ok(()) };
-        let (done_tx, done_rx) = mpsc::sync_channel(1);
-        if tx.send(Msg::Close(done_tx)).is_err() {
+        let Some(inner) = &self.inner else {
             return Ok(());
-        }
-        match done_rx.recv() {
-            Ok(Ok(())) | Err(_) => Ok(()),
-            Ok(Err(message)) => Err(AuditError::Io {
-                path: PathBuf::from("audit"),
-                message,
-            }),
-        }
+        };
+        inner.close().map_err(|message| AuditError::Io {
+            path: PathBuf::from("audit"),
+            message,
+        })
     }
 }
 

@@ -158,15 +158,20 @@ fn reopen_continues_the_chain_and_close_is_idempotent() {
         log.close().unwrap();
         assert!(log.record_durable(login(99)).is_err());
     }
-    // Dropping the last handle seals too.
+    // Dropping the last handle seals too, before the drop returns (a CLI
+    // process may exit right after).
     let log = site.open();
+    let clone = log.clone();
     log.record(login(7));
     drop(log);
+    clone.record(login(8));
+    drop(clone);
+    assert_eq!(verify(&site.dir(), None).unwrap().open_segment, None);
     let log = site.open();
     assert!(log.recovered_tail().is_none());
     log.close().unwrap();
     let r = verify(&site.dir(), None).unwrap();
-    assert_eq!(r.records, 7);
+    assert_eq!(r.records, 8);
     assert_eq!(r.segments, 4);
 }
 
