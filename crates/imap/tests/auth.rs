@@ -252,3 +252,23 @@ async fn compress_deflate_both_ways() {
         b"z3 NO [COMPRESSIONACTIVE] Compression is already active\r\n"
     );
 }
+
+#[tokio::test]
+async fn silence_before_login_ends_with_bye() {
+    let w = World::with_imap("login_timeout_secs = 1");
+    let mut c = w.connect(true).await;
+    let start = std::time::Instant::now();
+    assert_eq!(c.line().await, "* BYE Autologout; idle for too long");
+    assert!(start.elapsed() >= std::time::Duration::from_millis(900));
+    assert!(c.closed().await);
+}
+
+#[tokio::test]
+async fn after_login_the_timeout_is_at_least_thirty_minutes() {
+    // RFC 9051 5.4: the 1 s login timeout does not apply once logged in
+    // (the config refuses an idle_timeout_secs under 1800).
+    let w = World::with_imap("login_timeout_secs = 1");
+    let mut c = w.login().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    transcript(&mut c, "C: n NOOP\nS: n OK NOOP completed").await;
+}

@@ -246,7 +246,16 @@ fn command_body(c: &mut Cursor, name: &str) -> Result<Option<CommandKind>, BodyE
                 date = Some(c.date_time()?);
                 c.sp()?;
             }
-            let message = c.literal()?.to_vec();
+            // RFC 6855 4: `UTF8 (~{n}...)` carries a message with UTF-8 headers.
+            let message = if c.keyword("UTF8") {
+                c.sp()?;
+                c.expect(b'(', "expected (")?;
+                let m = c.literal()?.to_vec();
+                c.expect(b')', "expected )")?;
+                m
+            } else {
+                c.literal()?.to_vec()
+            };
             K::Append {
                 mailbox,
                 flags,

@@ -291,3 +291,12 @@ fn sort_and_thread() {
     bad(b"a SORT () UTF-8 ALL\r\n");
     bad(b"a THREAD FOO UTF-8 ALL\r\n");
 }
+
+#[test]
+fn append_utf8_data_item() {
+    let CommandKind::Append { message, .. } = ok("a APPEND INBOX UTF8 (~{3+}\r\nabc)\r\n") else {
+        panic!()
+    };
+    assert_eq!(message, b"abc");
+    bad(b"a APPEND INBOX UTF8 (~{3+}\r\nabc\r\n");
+}
