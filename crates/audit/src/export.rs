@@ -93,8 +93,11 @@ pub fn export_csv(
                 break; // end, or a line still being written
             }
             line.pop();
-            let record: Map<String, Value> = serde_json::from_slice(&line)
+            let value: Value = serde_json::from_slice(&line)
                 .map_err(|e| AuditError::format(&seg_path, format!("bad record: {e}")))?;
+            let Some(record) = value.as_object() else {
+                return Err(AuditError::format(&seg_path, "bad record: not an object"));
+            };
             let time_ms = record.get("time_ms").and_then(Value::as_i64).unwrap_or(0);
             if since_ms.is_some_and(|s| time_ms < s) || until_ms.is_some_and(|u| time_ms >= u) {
                 continue;
@@ -104,13 +107,13 @@ pub fn export_csv(
             if filter.kind.is_some_and(|k| k != kind) {
                 continue;
             }
-            let row = Row::new(&record, &pii);
+            let row = Row::new(&value, record, &pii);
             if let Some(w) = &wanted
                 && !row.names(w)
             {
                 continue;
             }
-            write_row(out, row.cells(&record, kind)).map_err(werr)?;
+            write_row(out, row.cells(record, kind)).map_err(werr)?;
             rows += 1;
         }
     }
@@ -163,21 +166,20 @@ struct Row {
 }
 
 impl Row {
-    fn new(record: &Map<String, Value>, pii: &PiiMap) -> Row {
-        let fields: Vec<String> =
-            match serde_json::from_value::<Event>(Value::Object(record.clone())) {
-                Ok(e) => e.personal_fields().iter().map(|s| s.to_string()).collect(),
-                // A variant this build does not know: trust the commitment shape.
-                Err(_) => record
-                    .iter()
-                    .filter(|(_, v)| match v {
-                        Value::String(s) => is_commitment(s),
-                        Value::Array(a) => a.iter().any(|v| v.as_str().is_some_and(is_commitment)),
-                        _ => false,
-                    })
-                    .map(|(k, _)| k.clone())
-                    .collect(),
-            };
+    fn new(value: &Value, record: &Map<String, Value>, pii: &PiiMap) -> Row {
+        let fields: Vec<String> = match <Event as serde::Deserialize>::deserialize(value) {
+            Ok(e) => e.personal_fields().iter().map(|s| s.to_string()).collect(),
+            // A variant this build does not know: trust the commitment shape.
+            Err(_) => record
+                .iter()
+                .filter(|(_, v)| match v {
+                    Value::String(s) => is_commitment(s),
+                    Value::Array(a) => a.iter().any(|v| v.as_str().is_some_and(is_commitment)),
+                    _ => false,
+                })
+                .map(|(k, _)| k.clone())
+                .collect(),
+        };
         let resolve = |v: &Value| match v {
             Value::String(s) => Value::String(reveal(s, pii).unwrap_or_else(|| ANONYMIZED.into())),
             other => other.clone(),
