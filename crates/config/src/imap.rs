@@ -6,11 +6,17 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ImapConfig {
-    /// Longest command line in octets, literals not counted.
+    /// Longest command in octets, literals not counted; a longer one is
+    /// discarded whole and answered `BAD [LIMIT]`.
     pub max_line: usize,
-    /// Largest literal in octets; also advertised as APPENDLIMIT.
+    /// Largest sum of one command's literals in octets, advertised as
+    /// APPENDLIMIT; more is refused with `NO [TOOBIG]` (a synchronizing
+    /// literal before it is sent, a LITERAL+ one after reading it away).
+    /// Before login literals are further capped at 8 KiB.
     pub max_literal: u64,
-    /// Commands a client may pipeline before the server stops reading.
+    /// Commands a client may pipeline before the server stops reading. The
+    /// IMAP loop reads only when every command already read is answered, so
+    /// at most one read (4 KiB) of pipelined commands is ever buffered.
     pub max_in_flight: usize,
     /// Failed authentications before the connection is closed.
     pub max_auth_failures: u32,
