@@ -3,7 +3,9 @@
 //! One session per next hop and domain: EHLO, STARTTLS when offered
 //! (opportunistic: the certificate is not verified, which still defeats
 //! passive eavesdropping; a route with `require_tls` refuses plaintext and,
-//! with `ca_file`, verifies the peer against it), MAIL, RCPT per recipient,
+//! with `ca_file`, verifies the peer against it; an opportunistic hop whose
+//! STARTTLS fails is tried again in plaintext on a new connection), MAIL,
+//! RCPT per recipient,
 //! DATA with dot-stuffing, QUIT. Every read and connect has a timeout.
 
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -121,7 +123,29 @@ pub(crate) async fn deliver(
     tls: &TlsPolicy,
     t: &Transfer<'_>,
 ) -> Vec<RcptResult> {
-    let all = |r: RcptResult| vec![r; t.recipients.len()];
+    match session(addr, host_name, tls, t, true).await {
+        Ok(results) => results,
+        // Opportunistic TLS (RFC 7435): a peer whose STARTTLS is broken gets
+        // the message in plaintext on a new connection rather than never.
+        Err(reason) if !tls.required => {
+            tracing::info!(%addr, %reason, "STARTTLS failed; retrying without TLS");
+            session(addr, host_name, tls, t, false)
+                .await
+                .unwrap_or_else(|r| vec![RcptResult::Temporary(r); t.recipients.len()])
+        }
+        Err(reason) => vec![RcptResult::Temporary(reason); t.recipients.len()],
+    }
+}
+
+/// One SMTP session; `Err` when STARTTLS failed (refused or bad handshake).
+async fn session(
+    addr: std::net::SocketAddr,
+    host_name: &str,
+    tls: &TlsPolicy,
+    t: &Transfer<'_>,
+    use_starttls: bool,
+) -> Result<Vec<RcptResult>, String> {
+    let all = |r: RcptResult| Ok(vec![r; t.recipients.len()]);
     let tcp = match tokio::time::timeout(t.timeout, TcpStream::connect(addr)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => return all(RcptResult::Temporary(format!("connect to {addr}: {e}"))),
@@ -142,16 +166,10 @@ pub(crate) async fn deliver(
         Err(e) => return all(RcptResult::Temporary(format!("{addr}: {e}"))),
     };
     let offers_tls = ehlo.lines().any(|l| l.eq_ignore_ascii_case("STARTTLS"));
-    if offers_tls {
+    if offers_tls && use_starttls {
         match wire.command("STARTTLS").await {
             Ok((220, _)) if wire.buf.is_empty() => {}
-            Ok(r) if tls.required => {
-                return all(RcptResult::Temporary(format!(
-                    "STARTTLS refused: {}",
-                    describe(&r)
-                )));
-            }
-            Ok(_) => return all(RcptResult::Temporary("STARTTLS refused".into())),
+            Ok(r) => return Err(format!("STARTTLS refused by {addr}: {}", describe(&r))),
             Err(e) => return all(RcptResult::Temporary(format!("{addr}: {e}"))),
         }
         let connector = match connector(tls) {
@@ -168,16 +186,8 @@ pub(crate) async fn deliver(
         let stream =
             match tokio::time::timeout(t.timeout, connector.connect(name, wire.stream)).await {
                 Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    return all(RcptResult::Temporary(format!(
-                        "TLS handshake with {addr}: {e}"
-                    )));
-                }
-                Err(_) => {
-                    return all(RcptResult::Temporary(format!(
-                        "TLS handshake with {addr}: timed out"
-                    )));
-                }
+                Ok(Err(e)) => return Err(format!("TLS handshake with {addr}: {e}")),
+                Err(_) => return Err(format!("TLS handshake with {addr}: timed out")),
             };
         let mut wire = Wire {
             stream,
@@ -189,13 +199,13 @@ pub(crate) async fn deliver(
             Ok(r) => return all(classify(&r)),
             Err(e) => return all(RcptResult::Temporary(format!("{addr}: {e}"))),
         };
-        transaction(&mut wire, &ehlo, host_name, t).await
+        Ok(transaction(&mut wire, &ehlo, host_name, t).await)
     } else if tls.required {
         all(RcptResult::Temporary(format!(
             "{addr} does not offer STARTTLS and TLS is required"
         )))
     } else {
-        transaction(&mut wire, &ehlo, host_name, t).await
+        Ok(transaction(&mut wire, &ehlo, host_name, t).await)
     }
 }
 
@@ -410,7 +420,100 @@ impl rustls::client::danger::ServerCertVerifier for NoVerification {
 
 #[cfg(test)]
 mod tests {
-    use super::dot_stuff;
+    use super::*;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    use tokio::net::TcpListener;
+
+    /// A peer that offers STARTTLS but answers the handshake with garbage on
+    /// its first connection, then takes the message in plaintext.
+    async fn broken_tls_peer(listener: TcpListener) -> Option<Vec<u8>> {
+        for n in 0..2 {
+            let (tcp, _) = listener.accept().await.ok()?;
+            let mut r = BufReader::new(tcp);
+            let mut line = String::new();
+            r.get_mut().write_all(b"220 fake\r\n").await.ok()?;
+            r.read_line(&mut line).await.ok()?;
+            r.get_mut()
+                .write_all(b"250-fake\r\n250 STARTTLS\r\n")
+                .await
+                .ok()?;
+            if n == 0 {
+                line.clear();
+                r.read_line(&mut line).await.ok()?;
+                assert_eq!(line, "STARTTLS\r\n");
+                r.get_mut()
+                    .write_all(b"220 go\r\nthis is not TLS\r\n")
+                    .await
+                    .ok()?;
+                continue;
+            }
+            let mut data = Vec::new();
+            for reply in ["250 ok", "250 ok", "354 go"] {
+                line.clear();
+                r.read_line(&mut line).await.ok()?;
+                assert!(!line.starts_with("STARTTLS"));
+                r.get_mut()
+                    .write_all(format!("{reply}\r\n").as_bytes())
+                    .await
+                    .ok()?;
+            }
+            loop {
+                let mut l = Vec::new();
+                r.read_until(b'\n', &mut l).await.ok()?;
+                if l == b".\r\n" || l.is_empty() {
+                    break;
+                }
+                data.extend_from_slice(&l);
+            }
+            r.get_mut().write_all(b"250 queued\r\n").await.ok()?;
+            return Some(data);
+        }
+        None
+    }
+
+    fn transfer<'a>(rcpts: &'a [String]) -> Transfer<'a> {
+        Transfer {
+            helo: "a.example",
+            sender: "s@a.example",
+            recipients: rcpts,
+            message: b"Subject: x\r\n\r\nbody\r\n",
+            smtputf8: false,
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    #[tokio::test]
+    async fn broken_starttls_falls_back_to_plaintext_when_opportunistic() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = tokio::spawn(broken_tls_peer(listener));
+        let rcpts = vec!["r@b.example".to_string()];
+        let policy = TlsPolicy {
+            required: false,
+            ca_file: None,
+        };
+        let results = deliver(addr, "127.0.0.1", &policy, &transfer(&rcpts)).await;
+        assert_eq!(results, vec![RcptResult::Delivered("127.0.0.1".into())]);
+        assert_eq!(peer.await.unwrap().unwrap(), b"Subject: x\r\n\r\nbody\r\n");
+    }
+
+    #[tokio::test]
+    async fn broken_starttls_is_a_temporary_failure_when_required() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = tokio::spawn(broken_tls_peer(listener));
+        let rcpts = vec!["r@b.example".to_string()];
+        let policy = TlsPolicy {
+            required: true,
+            ca_file: None,
+        };
+        let results = deliver(addr, "127.0.0.1", &policy, &transfer(&rcpts)).await;
+        assert!(
+            matches!(&results[0], RcptResult::Temporary(r) if r.contains("TLS")),
+            "{results:?}"
+        );
+        peer.abort();
+    }
 
     #[test]
     fn dot_stuffing_and_line_ends() {
