@@ -56,7 +56,8 @@ where
 
 /// Appends `count` messages of `size` octets to the INBOX of users
 /// `first..=last`, pipelined (LITERAL+, `window` in flight), `clients` users at
-/// a time.
+/// a time; fails after `secs` seconds.
+#[allow(clippy::too_many_arguments)]
 pub async fn fill(
     addr: SocketAddr,
     users: &Users,
@@ -65,34 +66,39 @@ pub async fn fill(
     count: usize,
     size: usize,
     window: usize,
+    secs: u64,
 ) -> Result<()> {
     let start = Instant::now();
     let next = Arc::new(AtomicUsize::new(first));
     let users = Arc::new(users.clone());
     let workers = (last + 1 - first).clamp(1, 4);
-    let done = join_all(workers, |_| {
-        let (next, users) = (next.clone(), users.clone());
-        async move {
-            let mut total = 0;
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i > last {
-                    return Ok(total);
+    let done = tokio::time::timeout(
+        Duration::from_secs(secs),
+        join_all(workers, |_| {
+            let (next, users) = (next.clone(), users.clone());
+            async move {
+                let mut total = 0;
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i > last {
+                        return Ok(total);
+                    }
+                    let user = users.name(i);
+                    let mut imap = Imap::login(addr, &user, &users.password).await?;
+                    let mut rng = StdRng::from_entropy();
+                    total += imap
+                        .append_pipelined("INBOX", count, window, |_| {
+                            message(&mut rng, "sender@sender.test", &user, size)
+                        })
+                        .await
+                        .with_context(|| format!("filling {user}"))?;
+                    imap.logout().await?;
                 }
-                let user = users.name(i);
-                let mut imap = Imap::login(addr, &user, &users.password).await?;
-                let mut rng = StdRng::from_entropy();
-                total += imap
-                    .append_pipelined("INBOX", count, window, |_| {
-                        message(&mut rng, "sender@sender.test", &user, size)
-                    })
-                    .await
-                    .with_context(|| format!("filling {user}"))?;
-                imap.logout().await?;
             }
-        }
-    })
-    .await?;
+        }),
+    )
+    .await
+    .with_context(|| format!("fill did not finish within {secs} s"))??;
     let total: usize = done.into_iter().sum();
     let secs = start.elapsed().as_secs_f64();
     println!(
@@ -241,10 +247,28 @@ pub async fn idle(
             MemMode::PssTree => mem::pss_tree_kib(pid),
         }
     };
-    let before = measure()?;
-    let mut sessions = Vec::with_capacity(conns);
     let users = Arc::new(users.clone());
-    // Open them in waves of 25 so logins do not all queue at once.
+    // Warm-up: open and close the same kind of sessions first, so one-time
+    // growth (allocator arenas after argon2id checks, thread pools, caches)
+    // is in the baseline and not counted per connection.
+    let warm = open_idle(addr, &users, conns.min(50)).await?;
+    leave_idle(warm).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = measure()?;
+    let sessions = open_idle(addr, &users, conns).await?;
+    tokio::time::sleep(Duration::from_secs(settle)).await;
+    let after = measure()?;
+    let per = (after.saturating_sub(before)) as f64 / conns.max(1) as f64;
+    println!("# {metric}: {conns} sessions, {before} KiB before, {after} KiB after");
+    result(&format!("{metric}_kib_per_conn"), per, "KiB");
+    leave_idle(sessions).await;
+    Ok(())
+}
+
+/// Opens `conns` sessions in IDLE, in waves of 25 so logins do not all queue
+/// at once.
+async fn open_idle(addr: SocketAddr, users: &Arc<Users>, conns: usize) -> Result<Vec<Imap>> {
+    let mut sessions = Vec::with_capacity(conns);
     for wave in (0..conns).collect::<Vec<_>>().chunks(25) {
         let opened = join_all(wave.len(), |k| {
             let users = users.clone();
@@ -260,12 +284,11 @@ pub async fn idle(
         .await?;
         sessions.extend(opened);
     }
-    tokio::time::sleep(Duration::from_secs(settle)).await;
-    let after = measure()?;
-    let per = (after.saturating_sub(before)) as f64 / conns.max(1) as f64;
-    println!("# {metric}: {conns} sessions, {before} KiB before, {after} KiB after");
-    result(&format!("{metric}_kib_per_conn"), per, "KiB");
-    // Leave politely, a bounded number of seconds in all.
+    Ok(sessions)
+}
+
+/// DONE and LOGOUT on every session, 30 seconds at most in all.
+async fn leave_idle(sessions: Vec<Imap>) {
     let leave = async {
         for mut s in sessions {
             if s.done().await.is_ok() {
@@ -274,7 +297,6 @@ pub async fn idle(
         }
     };
     let _ = tokio::time::timeout(Duration::from_secs(30), leave).await;
-    Ok(())
 }
 
 /// `rounds` times: a new session, SELECT INBOX and FETCH 1:* (UID FLAGS)

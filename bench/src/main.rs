@@ -49,6 +49,9 @@ enum Command {
         /// APPENDs in flight per connection.
         #[arg(long, default_value_t = 64)]
         window: usize,
+        /// Time limit in seconds.
+        #[arg(long, default_value_t = 1200)]
+        secs: u64,
     },
     /// imaptest-like mixed sessions: ops/s and p50/p99 per command.
     ImapMixed {
@@ -150,9 +153,10 @@ async fn main() -> Result<()> {
             count,
             size,
             window,
+            secs,
         } => {
             let last = last.unwrap_or(users.users);
-            imap_load::fill(imap, &users, first, last, count, size, window).await
+            imap_load::fill(imap, &users, first, last, count, size, window, secs).await
         }
         Command::ImapMixed { imap, users, mixed } => imap_load::mixed(imap, &users, &mixed).await,
         Command::ImapIdle {
