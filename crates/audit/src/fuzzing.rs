@@ -21,9 +21,9 @@ pub fn segment(data: &[u8]) {
         .map_or((0, GENESIS), |h| (h.seq, h.prev));
     for sealed in [true, false] {
         let mut walk = Walk::new(seq, prev);
-        let first = walk_segment(data, "fuzz.seg", &mut walk, sealed);
+        let first = walk_segment(data, "fuzz.seg", &mut walk, sealed, &mut Vec::new());
         let mut again = Walk::new(seq, prev);
-        let second = walk_segment(data, "fuzz.seg", &mut again, sealed);
+        let second = walk_segment(data, "fuzz.seg", &mut again, sealed, &mut Vec::new());
         assert_eq!(first, second, "verification is not deterministic");
         assert_eq!(walk.records, again.records);
         if first.is_ok() {

@@ -133,20 +133,24 @@ pub(crate) fn walk_segment(
     name: &str,
     walk: &mut Walk,
     sealed: bool,
+    buf: &mut Vec<u8>,
 ) -> Result<(), VerifyFailure> {
-    const CHUNK: usize = 1 << 20;
+    // Room for one line at the length limit plus a read of the same size,
+    // zeroed once per buffer, not per segment or read.
+    let size = 2 * (format::MAX_LINE_BYTES + 1);
+    if buf.len() < size {
+        buf.resize(size, 0);
+    }
     walk.segment_first_ms = None;
-    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK * 2);
-    let mut start = 0usize;
+    let (mut start, mut end) = (0usize, 0usize);
     loop {
         if start > 0 {
-            buf.drain(..start);
+            buf.copy_within(start..end, 0);
+            end -= start;
             start = 0;
         }
-        let old = buf.len();
-        buf.resize(old + CHUNK, 0);
         let n = loop {
-            match r.read(&mut buf[old..]) {
+            match r.read(&mut buf[end..]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
@@ -159,13 +163,13 @@ pub(crate) fn walk_segment(
                 }
             }
         };
-        buf.truncate(old + n);
-        for nl in memchr::memchr_iter(b'\n', &buf[old..]) {
-            let end = old + nl;
-            walk.line(&buf[start..end], name)?;
-            start = end + 1;
+        for nl in memchr::memchr_iter(b'\n', &buf[end..end + n]) {
+            let line_end = end + nl;
+            walk.line(&buf[start..line_end], name)?;
+            start = line_end + 1;
         }
-        if buf.len() - start > format::MAX_LINE_BYTES {
+        end += n;
+        if end - start > format::MAX_LINE_BYTES {
             return Err(VerifyFailure::new(
                 FailureKind::Malformed,
                 Some(name),
@@ -174,7 +178,7 @@ pub(crate) fn walk_segment(
             ));
         }
         if n == 0 {
-            if sealed && start < buf.len() {
+            if sealed && start < end {
                 return Err(VerifyFailure::new(
                     FailureKind::Truncated,
                     Some(name),
@@ -245,6 +249,7 @@ pub fn verify(dir: &Path, pubkey: Option<&VerifyingKey>) -> Result<VerifyReport,
             None => (1, Walk::new(0, GENESIS), GENESIS),
         };
     report.first_seq = walk.seq;
+    let mut buf = Vec::new();
     let kept: Vec<u64> = segments.into_iter().filter(|&n| n >= expected).collect();
     for (i, &n) in kept.iter().enumerate() {
         let seg = format::seg_name(n);
@@ -273,13 +278,13 @@ pub fn verify(dir: &Path, pubkey: Option<&VerifyingKey>) -> Result<VerifyReport,
                     "segment has no seal but is not the last one",
                 ));
             }
-            walk_segment(file, &seg, &mut walk, false)?;
+            walk_segment(file, &seg, &mut walk, false, &mut buf)?;
             report.open_segment = Some(seg);
             break;
         };
         check_seal_head(&seal, key, n, &walk, &prev_seal, &seal_name)?;
         let start = walk.clone();
-        walk_segment(file, &seg, &mut walk, true)?;
+        walk_segment(file, &seg, &mut walk, true, &mut buf)?;
         let records = walk.records - start.records;
         let bytes = walk.bytes - start.bytes;
         let seal_fail =

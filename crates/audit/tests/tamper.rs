@@ -296,3 +296,43 @@ fn verify_runs_beside_a_writer() {
     assert_eq!(verify(&site.dir(), None).unwrap().records, 25);
     drop(log);
 }
+
+#[test]
+fn verify_keeps_passing_while_segments_rotate() {
+    let site = Site::new();
+    let log = site.open_with(&sealpost_config::AuditConfig {
+        segment_max_bytes: 3000,
+        ..Default::default()
+    });
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (log, stop) = (log.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut i = 0;
+            // Bounded: each sealed segment costs verify an ed25519 check,
+            // slow in debug builds.
+            while i < 300 && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                log.record(login(i));
+                if i % 20 == 0 {
+                    log.flush();
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                i += 1;
+            }
+            i
+        })
+    };
+    let mut last = 0;
+    for _ in 0..6 {
+        let r = verify(&site.dir(), Some(&site.pubkey())).unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.records >= last, "{r:?}");
+        last = r.records;
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = writer.join().unwrap();
+    log.close().unwrap();
+    let r = verify(&site.dir(), Some(&site.pubkey())).unwrap();
+    assert_eq!(r.records, written);
+    assert!(r.segments > 3, "{r:?}");
+}
