@@ -109,12 +109,8 @@ impl Candidate<'_> {
     }
 
     fn sent_day(&self) -> Option<NaiveDate> {
-        // RFC 9051 6.4.4: the Date header's date, time and zone disregarded;
-        // the summary keeps it as Unix seconds, so this is its UTC date.
-        self.summary
-            .as_ref()
-            .and_then(Summary::sent_date)
-            .and_then(day)
+        // RFC 9051 6.4.4: the Date header's own date, time and zone disregarded.
+        self.summary.as_ref().and_then(Summary::sent_day)
     }
 }
 
