@@ -80,4 +80,9 @@ impl Handler for ImapServer {
         conn::run(stream, session, self.limits(), starttls, shutdown).await;
         drop(permit);
     }
+
+    fn over_capacity_line(&self) -> Option<&'static [u8]> {
+        // RFC 9051 7.1.5: BYE as the greeting when the server will not serve.
+        Some(b"* BYE [UNAVAILABLE] Too many connections from your address, try again later\r\n")
+    }
 }

@@ -75,13 +75,24 @@ pub struct Conn {
 pub trait Handler: Send + Sync + 'static {
     /// Runs one connection to its end.
     fn handle(self: Arc<Self>, conn: Conn) -> impl Future<Output = ()> + Send;
+
+    /// The line a plaintext listener writes before closing a connection that
+    /// is over the caps: the protocol's own refusal (`* BYE`, `-ERR`, `421`).
+    /// `None` closes without a word.
+    fn over_capacity_line(&self) -> Option<&'static [u8]> {
+        None
+    }
 }
 
 /// Accepts connections on `listener` until `shutdown`, running each in `tracker`.
 ///
-/// A connection over the caps is closed without a word (a protocol greeting
-/// would cost more than the refusal is worth under a flood). On implicit-TLS
-/// listeners the handshake runs here, under `handshake_timeout`.
+/// A connection over the caps is closed at once. On a plaintext listener it
+/// first gets the protocol's refusal line ([`Handler::over_capacity_line`]),
+/// written with one non-blocking attempt, so a client learns to retry later
+/// and a flood cannot make us wait on it. On implicit-TLS listeners it is
+/// closed without a word: a handshake would cost more than the refusal is
+/// worth. The handshake of accepted implicit-TLS connections runs here,
+/// under `handshake_timeout`.
 #[allow(clippy::too_many_arguments)]
 pub async fn serve_listener<H: Handler>(
     listener: TcpListener,
@@ -109,6 +120,13 @@ pub async fn serve_listener<H: Handler>(
         };
         let Some(permit) = limiter.try_acquire(peer.ip()) else {
             tracing::debug!(listener = kind.name(), %peer, "connection limit reached");
+            if !kind.implicit_tls()
+                && let Some(line) = handler.over_capacity_line()
+            {
+                // One attempt: the socket's send buffer is empty, so a short
+                // line fits; if not, the client gets the bare close.
+                let _ = tcp.try_write(line);
+            }
             drop(tcp);
             continue;
         };

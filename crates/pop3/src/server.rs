@@ -81,6 +81,11 @@ impl Handler for Pop3Server {
             tracing::debug!(%peer, error = %e, "pop3 connection ended with an error");
         }
     }
+
+    fn over_capacity_line(&self) -> Option<&'static [u8]> {
+        // RFC 1939 4 lets the greeting be -ERR; RFC 3206 SYS/TEMP says retry later.
+        Some(b"-ERR [SYS/TEMP] Too many connections from your address, try again later\r\n")
+    }
 }
 
 /// The maildrop locks and last logins (see the module documentation).

@@ -388,3 +388,67 @@ fn generated_key_is_0600_and_certificate_names_host() {
         & 0o777;
     assert_eq!(mode, 0o600);
 }
+
+/// Reads one line (up to CRLF) from a plaintext socket.
+fn read_line(s: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    let mut b = [0u8; 1];
+    while !out.ends_with(b"\r\n") {
+        match s.read(&mut b) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => out.push(b[0]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn connections_over_the_per_ip_cap_get_their_protocols_refusal() {
+    let site = Site::new("[limits]\nmax_connections_per_ip = 2\n");
+    let server = site.start();
+    let connect = |l: &str| {
+        let s = TcpStream::connect(server.addr(l)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s
+    };
+    // Two connections from 127.0.0.1 use up the cap (it spans listeners).
+    let mut held = vec![connect("imap"), connect("smtp")];
+    assert!(read_line(&mut held[0]).starts_with("* OK"));
+    assert!(read_line(&mut held[1]).starts_with("220 "));
+    for (listener, refusal) in [
+        ("imap", "* BYE [UNAVAILABLE] "),
+        ("pop3", "-ERR [SYS/TEMP] "),
+        ("smtp", "421 4.7.0 "),
+        ("submission", "421 4.7.0 "),
+    ] {
+        let mut s = connect(listener);
+        let line = read_line(&mut s);
+        assert!(line.starts_with(refusal), "{listener}: {line:?}");
+        let mut rest = Vec::new();
+        assert_eq!(
+            s.read_to_end(&mut rest).unwrap_or(0),
+            0,
+            "{listener}: closed"
+        );
+    }
+    // Implicit TLS: closed without a handshake.
+    let mut s = connect("imaps");
+    let mut rest = Vec::new();
+    assert_eq!(s.read_to_end(&mut rest).unwrap_or(0), 0);
+    // A freed slot is usable again at once.
+    drop(held.pop());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut s = connect("pop3");
+        let line = read_line(&mut s);
+        if line.starts_with("+OK") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "slot not freed: {line:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(server.stop(), Some(0));
+}

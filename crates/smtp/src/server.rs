@@ -77,6 +77,11 @@ impl Handler for SmtpServer {
     fn handle(self: Arc<Self>, conn: Conn) -> impl Future<Output = ()> + Send {
         run(self.services.clone(), conn)
     }
+
+    fn over_capacity_line(&self) -> Option<&'static [u8]> {
+        // RFC 5321 3.1: a 421 greeting closes the connection; 4.7.0 (RFC 3463).
+        Some(b"421 4.7.0 Too many connections from your address, try again later\r\n")
+    }
 }
 
 async fn run(services: Arc<Services>, conn: Conn) {
