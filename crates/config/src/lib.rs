@@ -169,6 +169,23 @@ impl Config {
     }
 }
 
+/// `path` with `.` and `..` resolved by name only (no file system access),
+/// so that `config/../data` and `data` compare equal.
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 fn absolute(path: &Path) -> PathBuf {
     if path.is_absolute() {
         path.to_path_buf()
@@ -351,6 +368,23 @@ fn resolve(path: PathBuf, base: &Path, text: &str, raw: RawConfig) -> Result<Con
         }
     }
 
+    // The master key must not travel with the data it protects: a copy of
+    // data_dir (a backup, a stolen disk image) alone must not decrypt mail.
+    let master_key = lexical(&abs(&raw.server.master_key));
+    let data_dir = lexical(&abs(&raw.server.data_dir));
+    if master_key.starts_with(&data_dir) {
+        return Err(ConfigError::key(
+            &path,
+            "server.master_key",
+            at(raw.server.master_key.span()),
+            format!(
+                "{} is inside data_dir {}: keep the master key outside it (and out of its backups)",
+                master_key.display(),
+                data_dir.display()
+            ),
+        ));
+    }
+
     // TLS files: both present (and readable), or both absent (then generated).
     let cert = abs(&raw.tls.cert);
     let key = abs(&raw.tls.key);
@@ -360,7 +394,12 @@ fn resolve(path: PathBuf, base: &Path, text: &str, raw: RawConfig) -> Result<Con
                 ("tls.cert", &cert, raw.tls.cert.span()),
                 ("tls.key", &key, raw.tls.key.span()),
             ] {
-                if let Err(e) = std::fs::File::open(p) {
+                // Opening a folder succeeds on Unix: read a byte to be sure.
+                let readable = std::fs::File::open(p).and_then(|mut f| {
+                    use std::io::Read;
+                    f.read(&mut [0u8; 1]).map(|_| ())
+                });
+                if let Err(e) = readable {
                     return Err(ConfigError::key(
                         &path,
                         name,
@@ -422,7 +461,7 @@ fn resolve(path: PathBuf, base: &Path, text: &str, raw: RawConfig) -> Result<Con
 
     let retention = raw.retention;
     if retention.deleted_account_grace_days > MAX_DELETED_ACCOUNT_GRACE_DAYS {
-        let loc = find_key_line(text, "deleted_account_grace_days");
+        let loc = find_key_line(text, "retention.deleted_account_grace_days");
         return Err(ConfigError::key(
             &path,
             "retention.deleted_account_grace_days",
@@ -437,7 +476,7 @@ fn resolve(path: PathBuf, base: &Path, text: &str, raw: RawConfig) -> Result<Con
         return Err(ConfigError::key(
             &path,
             "retention.interval_secs",
-            find_key_line(text, "interval_secs"),
+            find_key_line(text, "retention.interval_secs"),
             "must be at least 1",
         ));
     }
@@ -445,7 +484,7 @@ fn resolve(path: PathBuf, base: &Path, text: &str, raw: RawConfig) -> Result<Con
         return Err(ConfigError::key(
             &path,
             "imap.idle_timeout_secs",
-            find_key_line(text, "idle_timeout_secs"),
+            find_key_line(text, "imap.idle_timeout_secs"),
             "must be at least 1800 (RFC 9051 5.4: at least 30 minutes)",
         ));
     }
@@ -453,17 +492,25 @@ fn resolve(path: PathBuf, base: &Path, text: &str, raw: RawConfig) -> Result<Con
         return Err(ConfigError::key(
             &path,
             "pop3.idle_timeout_secs",
-            find_key_line(text, "idle_timeout_secs"),
+            find_key_line(text, "pop3.idle_timeout_secs"),
             "must be at least 600 (RFC 1939: at least 10 minutes)",
         ));
     }
-    if raw.limits.max_connections == 0 || raw.limits.max_connections_per_ip == 0 {
-        return Err(ConfigError::key(
-            &path,
-            "limits.max_connections",
-            find_key_line(text, "max_connections"),
-            "must be at least 1",
-        ));
+    for (key, value) in [
+        ("limits.max_connections", raw.limits.max_connections),
+        (
+            "limits.max_connections_per_ip",
+            raw.limits.max_connections_per_ip,
+        ),
+    ] {
+        if value == 0 {
+            return Err(ConfigError::key(
+                &path,
+                key,
+                find_key_line(text, key),
+                "must be at least 1",
+            ));
+        }
     }
 
     Ok(Config {
@@ -496,11 +543,20 @@ fn resolve(path: PathBuf, base: &Path, text: &str, raw: RawConfig) -> Result<Con
 }
 
 /// The location of the first line that assigns `key` (for errors found after parsing).
-fn find_key_line(text: &str, key: &str) -> Option<Location> {
+fn find_key_line(text: &str, dotted: &str) -> Option<Location> {
+    let (table, key) = dotted.rsplit_once('.').unwrap_or(("", dotted));
     let mut offset = 0;
+    let mut current = String::new();
     for line in text.split_inclusive('\n') {
         let trimmed = line.trim_start();
-        if let Some(rest) = trimmed.strip_prefix(key)
+        if let Some(header) = trimmed.strip_prefix('[') {
+            // `[name]` or `[[name]]`, possibly with a trailing comment.
+            let header = header.trim_start_matches('[');
+            if let Some(end) = header.find(']') {
+                current = header[..end].trim().to_string();
+            }
+        } else if current == table
+            && let Some(rest) = trimmed.strip_prefix(key)
             && rest.trim_start().starts_with('=')
         {
             return Some(Location::of_offset(

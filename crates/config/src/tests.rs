@@ -157,3 +157,56 @@ fn location_of_offset() {
     );
     assert_eq!(Location::of_offset("", 0), Location { line: 1, column: 1 });
 }
+
+#[test]
+fn pop3_idle_timeout_error_names_the_pop3_line() {
+    // [imap] comes first with a good value: the error must point at [pop3]'s.
+    let s = err("[imap]\nidle_timeout_secs = 1800\n[pop3]\nidle_timeout_secs = 60\n");
+    assert!(
+        s.contains("pop3.idle_timeout_secs") && s.contains(":4:"),
+        "{s}"
+    );
+}
+
+#[test]
+fn zero_per_ip_connections_names_its_own_key() {
+    let s = err("[limits]\nmax_connections = 10\nmax_connections_per_ip = 0\n");
+    assert!(
+        s.contains("limits.max_connections_per_ip") && s.contains(":3:"),
+        "{s}"
+    );
+}
+
+#[test]
+fn unreadable_certificate_is_refused_with_its_key() {
+    // A folder where the certificate should be: it exists but cannot be read
+    // (chmod would not stop root, who runs CI).
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("certs/cert.pem")).unwrap();
+    fs::write(dir.path().join("certs/key.pem"), "k").unwrap();
+    let p = write(
+        dir.path(),
+        "[tls]\ncert = \"certs/cert.pem\"\nkey = \"certs/key.pem\"\n",
+    );
+    let s = Config::load(&p).unwrap_err().to_string();
+    assert!(
+        s.contains("tls.cert") && s.contains("cannot read") && s.contains(":2:"),
+        "{s}"
+    );
+}
+
+#[test]
+fn master_key_inside_data_dir_is_refused() {
+    let s = err("[server]\ndata_dir = \"data\"\nmaster_key = \"./data/../data/keys/master.key\"\n");
+    assert!(
+        s.contains("server.master_key") && s.contains("inside data_dir") && s.contains(":3:"),
+        "{s}"
+    );
+    // Beside it is fine.
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "[server]\ndata_dir = \"data\"\nmaster_key = \"data-keys/master.key\"\n",
+    );
+    Config::load(&p).unwrap();
+}

@@ -247,6 +247,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
         );
     }
     let directory = load_directory(&config)?;
+    // The store's lock before the ports: a second server on the same
+    // data_dir is told so, not that the (same) ports are taken.
+    let store = open_store(&config)?;
 
     let mut bound = Vec::new();
     for (kind, addr) in listeners(&config) {
@@ -256,7 +259,6 @@ async fn serve(config: Config) -> Result<(), Failure> {
         bound.push((kind, listener));
     }
 
-    let store = open_store(&config)?;
     let audit = open_audit(&config)?;
     sync_accounts(&store, &directory, &audit)?;
     let services = Services {

@@ -148,11 +148,58 @@ fn unusable_data_dir_is_refused_and_left_alone() {
 fn second_server_on_same_data_dir_is_refused() {
     let site = Site::new("");
     let server = site.start();
-    let before = tree_state(&site.path("data/db"));
+    let before = tree_state(&site.path("data"));
     let out = site.cli(&["serve"], "");
     assert_one_line_failure(&out, &["in use by another sealpost process"]);
-    assert_eq!(before, tree_state(&site.path("data/db")));
+    // The running server's own audit segment may be flushed meanwhile.
+    let settled = |t: BTreeMap<String, (u64, SystemTime)>| -> BTreeMap<_, _> {
+        t.into_iter()
+            .filter(|(p, _)| !p.contains("/audit/"))
+            .collect()
+    };
+    assert_eq!(settled(before), settled(tree_state(&site.path("data"))));
     assert_eq!(server.stop(), Some(0));
+}
+
+#[test]
+fn second_server_with_the_same_fixed_ports_names_the_data_dir() {
+    // With fixed ports, the second server must still report the data_dir
+    // lock (what the operator needs to know), not the taken ports.
+    let site = Site::new("");
+    let server = site.start();
+    let text = std::fs::read_to_string(&site.config).unwrap();
+    let mut fixed = text.clone();
+    for l in ALL_LISTENERS {
+        fixed = fixed.replace(
+            &format!("{l} = [\"127.0.0.1:0\"]"),
+            &format!("{l} = [\"{}\"]", server.addr(l)),
+        );
+    }
+    std::fs::write(&site.config, fixed).unwrap();
+    let out = site.cli(&["serve"], "");
+    assert_one_line_failure(&out, &["in use by another sealpost process"]);
+    std::fs::write(&site.config, text).unwrap();
+    assert_eq!(server.stop(), Some(0));
+}
+
+#[test]
+fn missing_data_dir_beside_an_existing_master_key_is_refused() {
+    let site = Site::new("");
+    assert_eq!(site.start().stop(), Some(0));
+    // As if the data disk were not mounted: the folder is gone, the key is not.
+    std::fs::rename(site.path("data"), site.path("data.away")).unwrap();
+    assert_one_line_failure(
+        &site.cli(&["serve"], ""),
+        &["data", "does not exist", "master.key", "mounted"],
+    );
+    assert!(
+        !site.path("data").exists(),
+        "no empty store made in its place"
+    );
+    // Creating the folder on purpose starts an empty store.
+    std::fs::create_dir(site.path("data")).unwrap();
+    assert_eq!(site.start().stop(), Some(0));
+    assert!(site.path("data/keycheck").exists());
 }
 
 #[test]
@@ -189,6 +236,16 @@ fn accounts_added_while_running_are_picked_up_within_2s() {
     );
     let list = site.cli(&["account", "list"], "");
     assert!(list.stdout.contains("alice@example.org") && list.stdout.contains("bob@example.net"));
+    // Both new accounts can log in at once, without a restart.
+    for user in ["alice@example.org", "bob@example.net"] {
+        let mut tls = tls_connect(&server, &site, "imaps");
+        let greeting = imap_read_until(&mut tls, "* OK");
+        assert!(greeting.starts_with("* OK"), "{greeting}");
+        write!(tls, "a LOGIN {user} \"{PASSWORD}\"\r\n").unwrap();
+        tls.flush().unwrap();
+        let reply = imap_read_until(&mut tls, "a ");
+        assert!(reply.contains("a OK"), "{user}: {reply}");
+    }
     // Refused: a domain that is not hosted.
     let out = site.cli(
         &["account", "add", "eve@example.com", "--password-stdin"],
@@ -243,6 +300,21 @@ fn tls_connect(
         tls.conn.complete_io(&mut tls.sock).unwrap();
     }
     tls
+}
+
+/// Reads from an IMAP stream until a line starting with `prefix` is complete.
+fn imap_read_until(s: &mut impl Read, prefix: &str) -> String {
+    let mut text = String::new();
+    let mut b = [0u8; 512];
+    loop {
+        if text.lines().any(|l| l.starts_with(prefix)) && text.ends_with("\r\n") {
+            return text;
+        }
+        match s.read(&mut b) {
+            Ok(0) | Err(_) => return text,
+            Ok(n) => text.push_str(&String::from_utf8_lossy(&b[..n])),
+        }
+    }
 }
 
 #[test]

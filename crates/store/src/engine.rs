@@ -216,12 +216,27 @@ impl Store {
     /// Opens (creating if needed) the store; fails with [`StoreError::Locked`]
     /// when another process has it open. Checks that the master key is the one
     /// the data directory was created with before touching anything else.
+    /// A missing data directory is created only on a first start (no master
+    /// key yet): with a key, it is an error rather than a silent empty store.
     pub fn open(opts: StoreOptions) -> Result<Store> {
         let dir = &opts.data_dir;
         match std::fs::metadata(dir) {
             Ok(m) if !m.is_dir() => return Err(data_dir_error(dir, "is not a directory")),
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // A master key without its data_dir: most likely the data
+                // disk is not mounted or the path is mistyped. Starting an
+                // empty store there would hide every mailbox; the operator
+                // makes the folder to start afresh on purpose.
+                if opts.master_key.exists() {
+                    return Err(data_dir_error(
+                        dir,
+                        format!(
+                            "does not exist, but the master key {} does (is the data disk mounted?); create the folder to start an empty store",
+                            opts.master_key.display()
+                        ),
+                    ));
+                }
                 use std::os::unix::fs::DirBuilderExt;
                 std::fs::DirBuilder::new()
                     .recursive(true)
