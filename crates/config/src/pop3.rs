@@ -15,9 +15,10 @@ pub struct Pop3Config {
     pub max_bad_commands: u32,
     /// Seconds of silence before the session is closed (RFC 1939: at least 600).
     pub idle_timeout_secs: u64,
-    /// Days a retrieved message is kept, advertised as EXPIRE; `None` means
-    /// NEVER. `0` means retrieved messages are removed at QUIT even without
-    /// DELE (RFC 2449 section 6.7).
+    /// Days a retrieved message is kept at least, advertised as EXPIRE;
+    /// `None` means NEVER. `0` means retrieved messages are removed at QUIT
+    /// even without DELE (RFC 2449 section 6.7). Above 0 it is the minimum
+    /// retention promised to clients: sealpost itself deletes nothing then.
     pub expire_days: Option<u32>,
     /// Minimum seconds between logins, advertised as LOGIN-DELAY; 0 means none.
     pub login_delay_secs: u64,

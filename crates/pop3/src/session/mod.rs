@@ -28,6 +28,11 @@
 //!   `max_bad_commands` of them the session closes.
 //! - `EXPIRE 0` (config `expire_days = 0`) means retrieved messages are
 //!   removed at QUIT like deleted ones (RFC 2449 section 6.7).
+//! - `EXPIRE n` for n > 0 is, per RFC 2449 6.7, "the minimum server
+//!   retention period": a promise to the client not to delete earlier, not a
+//!   deletion schedule. sealpost keeps that promise by never deleting POP3
+//!   mail on its own (as Cyrus does); an operator who also removes old mail
+//!   must not do so sooner than n days.
 
 pub mod auth;
 pub mod maildrop;
@@ -309,7 +314,9 @@ impl Session {
             caps.push(format!("LOGIN-DELAY {}", self.config.login_delay_secs));
         }
         if authorization {
-            caps.push("UTF8 USER".into());
+            // RFC 6856 3: the USER tag says USER/PASS take UTF-8; before
+            // STLS there is no USER to speak of.
+            caps.push(if self.tls { "UTF8 USER" } else { "UTF8" }.into());
         }
         caps.push(format!("IMPLEMENTATION {IMPLEMENTATION}"));
         Reply::multi("capability list follows", caps)
