@@ -1,8 +1,11 @@
-//! IMAP and POP3 on the same INBOX at once, over the live server. The IMAP
-//! side is simulated through the store exactly as an IMAP session acts
-//! (`\Deleted` + UID EXPUNGE, a delivery, a watcher of INBOX events), since
-//! the IMAP crate is built in parallel. Behaviour checked: see the module
-//! documentation of `sealpost_pop3::session::maildrop`.
+//! IMAP and POP3 on the same INBOX at once, over the live POP3 server. The
+//! IMAP side acts through the store exactly as an IMAP session does
+//! (`\Deleted` + UID EXPUNGE, a delivery, a watcher of INBOX events), which
+//! lets this test look at store state between steps; the same behaviour with
+//! real imaplib and poplib clients against the binary is
+//! `crates/server/tests/protocols.rs` (`tests/pop3_imap_coexist.py`).
+//! Behaviour checked: see the module documentation of
+//! `sealpost_pop3::session::maildrop`.
 
 mod common;
 
