@@ -119,6 +119,9 @@ pub struct LimitsConfig {
     pub auth_failures_per_ip: u32,
     /// Failed logins for one account per 15 minutes before it is throttled.
     pub auth_failures_per_account: u32,
+    /// Seconds a verified login is remembered, so a client reconnecting with
+    /// the same password skips argon2id; 0 turns the cache off.
+    pub login_cache_secs: u64,
 }
 
 impl Default for LimitsConfig {
@@ -129,6 +132,7 @@ impl Default for LimitsConfig {
             tls_handshake_timeout_secs: 30,
             auth_failures_per_ip: 20,
             auth_failures_per_account: 10,
+            login_cache_secs: 300,
         }
     }
 }

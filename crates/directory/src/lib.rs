@@ -27,6 +27,9 @@
 //! Logins ([`Directory::authenticate`]) run argon2id on tokio's blocking pool
 //! and are throttled per remote address and per account ([`throttle`]).
 //! Unknown users cost the same argon2 work as wrong passwords ([`password`]).
+//! A verified login may be remembered for a short while, so a reconnecting
+//! client skips argon2 ([`Directory::set_login_cache`], off unless set; see
+//! the `cache` module for what is kept and why it leaks nothing).
 //!
 //! Recipients ([`Directory::recipient`]) resolve accounts, aliases and
 //! `user+tag` subaddresses (RFC 5233) in any case ([`address`]).
@@ -35,6 +38,7 @@
 #![forbid(unsafe_code)]
 
 pub mod address;
+mod cache;
 mod edit;
 pub mod file;
 #[doc(hidden)]
@@ -186,6 +190,7 @@ struct Inner {
     hashing_now: AtomicUsize,
     hashing_peak: AtomicUsize,
     password_checks: AtomicU64,
+    login_cache: cache::LoginCache,
 }
 
 impl std::fmt::Debug for Inner {
@@ -274,6 +279,7 @@ impl Directory {
                 hashing_now: AtomicUsize::new(0),
                 hashing_peak: AtomicUsize::new(0),
                 password_checks: AtomicU64::new(0),
+                login_cache: cache::LoginCache::new(Duration::ZERO),
             }),
         })
     }
@@ -285,6 +291,14 @@ impl Directory {
         let snapshot = Snapshot::read(&self.inner.path, domains)?;
         *self.inner.snapshot.write() = Arc::new(snapshot);
         Ok(())
+    }
+
+    /// Remembers verified logins for `ttl` (zero: not at all, the default),
+    /// so a client reconnecting with the same password skips argon2. Only
+    /// successes are kept, as a keyed MAC bound to the stored hash; a
+    /// password change or removal invalidates an entry at once.
+    pub fn set_login_cache(&self, ttl: Duration) {
+        self.inner.login_cache.set_ttl(ttl);
     }
 
     /// The accounts file this directory reads.
@@ -328,24 +342,35 @@ impl Directory {
             // refuse it), so this reveals nothing about the account.
             return AuthOutcome::Failed;
         }
+        let snapshot = self.snapshot();
+        let entry = name.and_then(|n| snapshot.accounts.get(&n)).cloned();
+        if let Some(e) = &entry
+            && self.inner.login_cache.hit(
+                &e.account.address,
+                &e.hash,
+                password.expose(),
+                Instant::now(),
+            )
+        {
+            self.inner.throttle.succeeded(attempt);
+            return AuthOutcome::Success(e.account.clone());
+        }
         // Wait for a hashing slot. The permit moves into the blocking task,
         // so a client that hangs up mid-check does not free its slot early.
         let Ok(permit) = self.inner.hashing.clone().acquire_owned().await else {
             return AuthOutcome::Failed;
         };
-        let snapshot = self.snapshot();
-        let entry = name.and_then(|n| snapshot.accounts.get(&n)).cloned();
         let phc = match &entry {
             Some(e) => e.hash.clone(),
             None => password::dummy_hash().to_owned(),
         };
-        let password = password.clone();
+        let checked = password.clone();
         let inner = self.inner.clone();
         let verified = tokio::task::spawn_blocking(move || {
             inner.password_checks.fetch_add(1, Ordering::Relaxed);
             let running = inner.hashing_now.fetch_add(1, Ordering::SeqCst) + 1;
             inner.hashing_peak.fetch_max(running, Ordering::SeqCst);
-            let ok = password::verify(&phc, &password);
+            let ok = password::verify(&phc, &checked);
             inner.hashing_now.fetch_sub(1, Ordering::SeqCst);
             drop(permit);
             ok
@@ -355,6 +380,12 @@ impl Directory {
         match entry {
             Some(e) if verified => {
                 self.inner.throttle.succeeded(attempt);
+                self.inner.login_cache.remember(
+                    &e.account.address,
+                    &e.hash,
+                    password.expose(),
+                    Instant::now(),
+                );
                 AuthOutcome::Success(e.account)
             }
             _ => AuthOutcome::Failed,

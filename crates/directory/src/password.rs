@@ -11,11 +11,55 @@
 //! default parameters, so a login for a name that does not exist costs the
 //! same argon2 work as a wrong password and the two cannot be told apart by
 //! timing.
+//!
+//! Working memory: argon2id fills `m` KiB (19 MiB by default) per check.
+//! Allocating it per login costs a page fault per 4 KiB and, worse, leaves
+//! the allocator holding the freed pages in its arenas, which then look like
+//! per-connection memory. Checks therefore borrow their blocks from a small
+//! [`pool`] that keeps up to [`POOL_BUFFERS`] buffers of at most
+//! [`POOL_MAX_BLOCKS`] blocks: the directory runs at most one check per CPU,
+//! so the pool holds what the peak needed anyway, once. The blocks are not
+//! cleared between checks: argon2 v1.3 writes every block of the first pass
+//! before it reads it, so the result never depends on earlier contents (the
+//! tests check this against the crate's own verifier), and what is left in
+//! them is derived from a password the process held in memory anyway.
 
 use crate::Secret;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use parking_lot::Mutex;
 use std::sync::LazyLock;
+
+/// Buffers the pool keeps between checks.
+pub(crate) const POOL_BUFFERS: usize = 8;
+/// Largest buffer (in 1 KiB blocks) the pool keeps: 64 MiB. Hashes with a
+/// higher memory cost allocate their blocks per check.
+pub(crate) const POOL_MAX_BLOCKS: usize = 64 * 1024;
+
+/// Reusable argon2 working memory (see the module documentation).
+fn pool() -> &'static Mutex<Vec<Vec<Block>>> {
+    static POOL: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+    &POOL
+}
+
+/// A buffer of at least `blocks` blocks, from the pool when one is there.
+fn take_blocks(blocks: usize) -> Vec<Block> {
+    let mut buf = pool().lock().pop().unwrap_or_default();
+    if buf.len() < blocks {
+        buf.resize(blocks, Block::default());
+    }
+    buf
+}
+
+/// Gives a buffer back, unless the pool is full or the buffer too big.
+fn return_blocks(buf: Vec<Block>) {
+    if buf.len() <= POOL_MAX_BLOCKS {
+        let mut pool = pool().lock();
+        if pool.len() < POOL_BUFFERS {
+            pool.push(buf);
+        }
+    }
+}
 
 /// Longest password accepted, in octets. Longer ones are refused when set
 /// and fail at login without hashing.
@@ -93,10 +137,26 @@ pub(crate) fn verify(phc: &str, password: &Secret) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    // The parameters come from the hash; the output comparison is constant-time.
-    hasher()
-        .verify_password(password.expose().as_bytes(), &parsed)
-        .is_ok()
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    // The parameters (and output length) come from the hash.
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let mut blocks = take_blocks(argon2.params().block_count());
+    let mut out = [0u8; Output::MAX_LENGTH];
+    let out = &mut out[..expected.len()];
+    let hashed =
+        argon2.hash_password_into_with_memory(password.expose().as_bytes(), salt, out, &mut blocks);
+    return_blocks(blocks);
+    // Output's equality is constant-time.
+    hashed.is_ok() && Output::new(out).is_ok_and(|computed| computed == expected)
 }
 
 /// A hash of a random password nobody knows, with the default parameters:
@@ -165,6 +225,52 @@ mod tests {
             assert!(check_phc(&bad).is_err(), "{bad} accepted");
         }
         check_phc(&format!("$argon2id$v=19$m=19456,t=2,p=1${salt}${out}")).unwrap();
+    }
+
+    #[test]
+    fn pooled_memory_gives_the_crates_own_answers_in_any_order() {
+        use argon2::password_hash::PasswordVerifier;
+        // Different costs and lane counts one after the other on the same
+        // pooled buffers; each answer must equal argon2's own verifier.
+        let hashes: Vec<(String, &str)> = [(8, 1, 1), (64, 2, 2), (32, 3, 4), (8, 1, 1)]
+            .iter()
+            .zip(["a", "bb", "ccc", "dddd"])
+            .map(|(&(m, t, p), pw)| {
+                let params = Params::new(m, t, p, None).unwrap();
+                let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+                let salt = SaltString::generate(&mut rand::rngs::OsRng);
+                (
+                    argon
+                        .hash_password(pw.as_bytes(), &salt)
+                        .unwrap()
+                        .to_string(),
+                    pw,
+                )
+            })
+            .collect();
+        for round in 0..3 {
+            for (h, pw) in &hashes {
+                for attempt in [*pw, "wrong", ""] {
+                    let parsed = PasswordHash::new(h).unwrap();
+                    let reference = hasher()
+                        .verify_password(attempt.as_bytes(), &parsed)
+                        .is_ok();
+                    assert_eq!(
+                        verify(h, &Secret::new(attempt)),
+                        reference,
+                        "round {round}: {h} with {attempt:?}"
+                    );
+                    assert_eq!(reference, attempt == *pw);
+                }
+            }
+        }
+        assert!(pool().lock().len() <= POOL_BUFFERS);
+    }
+
+    #[test]
+    fn oversized_buffers_are_not_kept() {
+        return_blocks(vec![Block::default(); POOL_MAX_BLOCKS + 1]);
+        assert!(pool().lock().iter().all(|b| b.len() <= POOL_MAX_BLOCKS));
     }
 
     #[test]

@@ -57,8 +57,10 @@ fn throttle(config: &Config) -> ThrottleLimits {
 
 /// Loads the accounts file named by the config.
 pub fn load_directory(config: &Config) -> Result<Directory, Failure> {
-    Directory::load(&config.server.accounts, domains(config), throttle(config))
-        .map_err(Failure::config)
+    let directory = Directory::load(&config.server.accounts, domains(config), throttle(config))
+        .map_err(Failure::config)?;
+    directory.set_login_cache(Duration::from_secs(config.limits.login_cache_secs));
+    Ok(directory)
 }
 
 /// Opens the store with the IMAP summarizer, with one-line errors.
