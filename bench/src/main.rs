@@ -5,6 +5,7 @@
 //! round and server, and `report` turns into the table of medians and
 //! ratios. Every loop has a count and a time limit.
 
+mod audit_fill;
 mod conn;
 mod imap;
 mod imap_load;
@@ -134,6 +135,18 @@ enum Command {
         #[command(flatten)]
         pop3_args: mail::PopLoad,
     },
+    /// Write a large sealed audit log with sealpost's writer (to time `audit verify`).
+    AuditFill {
+        /// The log folder (a config's `data_dir/audit`).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The signing key (made 0600 if absent).
+        #[arg(long)]
+        key: PathBuf,
+        /// MB of segments to write.
+        #[arg(long, default_value_t = 256)]
+        mb: u64,
+    },
     /// Print the Markdown table of medians and ratios of a results folder.
     Report {
         /// `DIR/<round>/<sealpost|peer>/<workload>.out`.
@@ -188,6 +201,7 @@ async fn main() -> Result<()> {
             users,
             pop3_args,
         } => mail::pop3(pop3, &users, &pop3_args).await,
+        Command::AuditFill { dir, key, mb } => audit_fill::fill(&dir, &key, mb),
         Command::Report { dir } => {
             print!("{}", report::table(&dir)?);
             Ok(())

@@ -334,3 +334,38 @@ name = "bench.test"
     );
     assert!(table.contains("| imap_large_select_ms | ms |"), "{table}");
 }
+
+#[test]
+fn audit_fill_writes_a_log_the_real_cli_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let r = loadgen(&[
+        "audit-fill",
+        "--dir",
+        d.join("data/audit").to_str().unwrap(),
+        "--key",
+        d.join("keys/audit.key").to_str().unwrap(),
+        "--mb",
+        "2",
+    ]);
+    assert!(r["audit_fill_mb"] >= 2.0, "{r:?}");
+    let records = r["audit_fill_records"];
+    std::fs::write(
+        d.join("sealpost.toml"),
+        "[server]\ndata_dir = \"data\"\nmaster_key = \"keys/master.key\"\naudit_signing_key = \"keys/audit.key\"\n",
+    )
+    .unwrap();
+    let out = Command::new(sealpost_binary())
+        .arg("-c")
+        .arg(d.join("sealpost.toml"))
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains(&format!("{records} record(s)")), "{text}");
+}

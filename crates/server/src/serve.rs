@@ -91,6 +91,12 @@ pub fn audit_dir(config: &Config) -> std::path::PathBuf {
 
 /// Opens the audit log named by the config (seals a tail a crash left open).
 pub fn open_audit(config: &Config) -> Result<AuditLog, Failure> {
+    if !config.audit.enabled {
+        tracing::warn!(
+            "[audit] enabled = false: no security event is recorded or sealed (for benchmarks and test servers only)"
+        );
+        return Ok(AuditLog::disabled());
+    }
     let log = AuditLog::open(
         &audit_dir(config),
         &config.server.audit_signing_key,

@@ -524,3 +524,35 @@ fn connections_over_the_per_ip_cap_get_their_protocols_refusal() {
     }
     assert_eq!(server.stop(), Some(0));
 }
+
+#[test]
+fn audit_log_can_be_turned_off_and_serve_says_so() {
+    let site = Site::new("[audit]\nenabled = false\n");
+    site.add_account("alice@example.org");
+    let server = site.start();
+    assert!(
+        server.log().contains("[audit] enabled = false"),
+        "{}",
+        server.log()
+    );
+    let mut tls = tls_connect(&server, &site, "imaps");
+    imap_read_until(&mut tls, "* OK");
+    write!(tls, "a LOGIN alice@example.org \"{PASSWORD}\"\r\n").unwrap();
+    tls.flush().unwrap();
+    assert!(imap_read_until(&mut tls, "a ").contains("a OK"));
+    drop(tls);
+    assert_eq!(server.stop(), Some(0));
+    let segments = std::fs::read_dir(site.path("data/audit"))
+        .map(|d| {
+            d.filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "seg")
+            })
+            .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(segments, 0, "nothing recorded with the log off");
+}

@@ -480,6 +480,11 @@ fn sighup_keeps_open_sessions() {
 #[test]
 fn imap_and_pop3_on_one_inbox_at_once_with_imaplib_and_poplib() {
     let (site, server) = started();
-    run_script(&site, &server, "pop3_imap_coexist.py", serde_json::json!({}));
+    run_script(
+        &site,
+        &server,
+        "pop3_imap_coexist.py",
+        serde_json::json!({}),
+    );
     assert_eq!(server.stop(), Some(0));
 }
