@@ -193,6 +193,7 @@ fn segments_are_sealed_by_size_and_by_age() {
     let log = site.open_with(&AuditConfig {
         segment_max_bytes: 1500,
         segment_max_age_secs: 1,
+        ..AuditConfig::default()
     });
     for i in 0..12 {
         log.record(login(i));
