@@ -6,6 +6,19 @@
 //! commit) → return. Removal order is the reverse: metadata durable first,
 //! then blobs unlinked, so a crash can leave an unreferenced blob but never a
 //! row whose blob is gone.
+//!
+//! Durable, then visible (`durable_then_visible`): every change (a new
+//! message, a copy, flags, an expunge) is flushed while the mailbox lock is
+//! still held, and only then enters the in-memory index and goes out to
+//! watchers. No session can see a UID or modseq that a crash could take back
+//! and hand out again for something else (RFC 9051 2.3.1.1: UIDs are never
+//! reused; RFC 7162: modseqs only grow), so a client that saw a message can
+//! never be shown a different one under its UID. The price is that writers
+//! to the *same* mailbox wait for each other's flush; writers to different
+//! mailboxes still share one flush (group commit). A reader of the index
+//! (snapshot, status) may therefore wait one flush: the protocols read it on
+//! the blocking pool (IMAP's re-read after its event queue overflowed is the
+//! one, rare, inline exception).
 
 use crate::blob::{self, BlobId};
 use crate::codec::{self, table};
@@ -85,6 +98,8 @@ impl Store {
                 self.remove_blobs(account, &[blob_id]);
                 return Err(e.into());
             }
+            // Durable before it is visible (see `durable_then_visible`).
+            self.flush()?;
             let entry = MessageEntry {
                 uid,
                 flags: flags.clone(),
@@ -101,7 +116,6 @@ impl Store {
                 modseq,
             }
         };
-        self.flush()?;
         Ok(appended)
     }
 
@@ -235,13 +249,12 @@ impl Store {
                     st.row(&ctx.key, account),
                 );
                 self.inner.tree.apply_batch(batch)?;
+                // Durable before other sessions hear of it.
+                self.flush()?;
                 for e in events {
                     st.publish(e);
                 }
             }
-        }
-        if changed {
-            self.flush()?;
         }
         Ok(outcome)
     }
@@ -340,6 +353,7 @@ impl Store {
                 self.release(&ctx, total, pairs.len() as u64);
                 return Err(e.into());
             }
+            self.flush()?;
             for e in entries {
                 st.entries.push(e.clone());
                 st.publish(MailboxEvent::Appended(e));
@@ -349,7 +363,6 @@ impl Store {
                 pairs,
             }
         };
-        self.flush()?;
         Ok(outcome)
     }
 
@@ -452,6 +465,7 @@ impl Store {
                 st.row(&ctx.key, account),
             );
             self.inner.tree.apply_batch(batch)?;
+            self.flush()?;
             let set: std::collections::HashSet<Uid> = victims.iter().copied().collect();
             st.entries.retain(|e| !set.contains(&e.uid));
             st.publish(MailboxEvent::Expunged {
@@ -460,7 +474,7 @@ impl Store {
             });
             victims
         };
-        self.flush()?;
+        // Blob files go only once no durable row points at them.
         self.release(&ctx, bytes, removed.len() as u64);
         self.remove_blobs(account, &blobs);
         Ok(removed)
