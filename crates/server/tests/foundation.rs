@@ -135,6 +135,28 @@ fn unusable_data_dir_is_refused_and_left_alone() {
         "nothing in data_dir changed"
     );
 
+    // A garbled metadata database: sled would recover it to nothing, and an
+    // empty store would re-create every account without its mail.
+    let site = Site::new("");
+    site.add_account("alice@example.org");
+    assert_eq!(site.start().stop(), Some(0));
+    let db = site.path("data/db/db");
+    let len = std::fs::metadata(&db).unwrap().len() as usize;
+    let garbage: Vec<u8> = (0..len).map(|i| (i * 7919 % 251) as u8).collect();
+    std::fs::write(&db, garbage).unwrap();
+    let outside_db = |t: BTreeMap<String, (u64, SystemTime)>| -> BTreeMap<_, _> {
+        t.into_iter()
+            .filter(|(p, _)| !p.contains("/data/db/"))
+            .collect()
+    };
+    let before = outside_db(tree_state(&site.path("data")));
+    assert_one_line_failure(&site.cli(&["serve"], ""), &["db", "lost its contents"]);
+    // sled's own recovery rewrites the garbled file as it opens it (there is
+    // no read-only open); nothing else in data_dir is touched.
+    assert_eq!(before, outside_db(tree_state(&site.path("data"))));
+    // And it stays refused: the recovery did not make it look healthy.
+    assert_one_line_failure(&site.cli(&["serve"], ""), &["db", "lost its contents"]);
+
     // A corrupt data_dir (its key check overwritten).
     let site = Site::new("");
     assert_eq!(site.start().stop(), Some(0));

@@ -264,6 +264,7 @@ impl Store {
         let keycheck_path = dir.join("keycheck");
         let fresh = !db_path.exists() && !keycheck_path.exists();
         let (master, _) = crypto::load_or_create_key_file(&opts.master_key, fresh)?;
+        let mut write_keycheck = false;
         match std::fs::read(&keycheck_path) {
             Ok(sealed) => {
                 if master.open(b"keycheck", &sealed).is_err() {
@@ -280,7 +281,9 @@ impl Store {
                         "keycheck is missing: not a complete sealpost data directory",
                     ));
                 }
-                write_durable(&keycheck_path, &master.seal(b"keycheck", b"sealpost"))?;
+                // Written once the database holds its first key (below), so
+                // a keycheck always means a database that must not be empty.
+                write_keycheck = true;
             }
             Err(e) => return Err(data_dir_error(&keycheck_path, format!("cannot read: {e}"))),
         }
@@ -297,6 +300,15 @@ impl Store {
         let system_key_id = [table::META, b's', b'y', b's'];
         let system = match tree.get(system_key_id)? {
             Some(w) => master.unwrap_key(b"system-key", &w)?,
+            // sled recovers a damaged log to its longest valid prefix, which
+            // for a garbled or replaced file is nothing at all: opening that
+            // would silently re-create every account empty.
+            None if !fresh => {
+                return Err(data_dir_error(
+                    &db_path,
+                    "the metadata database has lost its contents (corrupt, truncated or replaced); restore data_dir from a backup",
+                ));
+            }
             None => {
                 let k = Key::generate();
                 tree.insert(system_key_id, master.wrap(b"system-key", &k))?;
@@ -304,6 +316,9 @@ impl Store {
                 k
             }
         };
+        if write_keycheck {
+            write_durable(&keycheck_path, &master.seal(b"keycheck", b"sealpost"))?;
+        }
         let blob_root = dir.join("blobs");
         std::fs::create_dir_all(&blob_root)?;
         let restore_key_path = opts
