@@ -12,19 +12,43 @@ fn limits() -> Limits {
     }
 }
 
-/// Feeds `input` in two pieces cut at `cut`, collecting frames.
+/// Feeds `input` in two pieces cut at `cut`, collecting frames. The n-th
+/// BDAT chunk is kept when bit n (mod 8) of the input's second octet is set,
+/// as a session with a transaction would ask; others must hold nothing.
 fn frames(input: &[u8], cut: usize, data: bool) -> Vec<Frame> {
     let mut f = Framer::new(limits());
     if data {
         f.begin_data();
     }
+    let keep_bits = input.get(1).copied().unwrap_or(0);
+    let mut chunks = 0u32;
+    let mut kept = false;
     let mut buf = Vec::new();
     let mut out = Vec::new();
     let cut = cut.min(input.len());
     for piece in [&input[..cut], &input[cut..]] {
         buf.extend_from_slice(piece);
         while let Some(fr) = f.next(&mut buf) {
+            match &fr {
+                Frame::BdatStart { .. } => {
+                    kept = keep_bits >> (chunks % 8) & 1 == 1;
+                    chunks += 1;
+                    if kept {
+                        f.keep_chunk();
+                    }
+                }
+                Frame::Bdat { chunk, .. } => {
+                    assert!(kept || chunk.is_none(), "a chunk not asked for was kept");
+                }
+                _ => {}
+            }
+            if !kept {
+                assert_eq!(f.buffered(), 0, "framer holds octets of a dropped chunk");
+            }
             out.push(fr);
+        }
+        if f.in_message() && !kept && !data {
+            assert_eq!(f.buffered(), 0, "framer holds octets of a dropped chunk");
         }
         assert!(
             buf.len() <= 1024,

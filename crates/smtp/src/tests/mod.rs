@@ -1,6 +1,7 @@
 //! Engine-level tests: transcripts against a real store and directory in a
 //! tempdir. One test function per behaviour.
 
+mod bdat;
 mod env;
 mod submission;
 mod transcript;
