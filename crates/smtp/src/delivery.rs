@@ -113,20 +113,90 @@ fn queue_reply(_e: &QueueError) -> Reply {
     Reply::new(451, Enhanced(4, 3, 0), "Queue unavailable, try again later")
 }
 
-/// Checks that every From: address of a submitted message is the
-/// account's (RFC 6409 8.1 lets the server refuse); `None` when it is.
+/// Counts the header fields named `name` (any case, RFC 5322 2.2) in the
+/// header section: unfolded lines up to the first empty one. Counted on the
+/// raw octets so no parser's leniency can hide a field.
+fn count_fields(data: &[u8], name: &str) -> usize {
+    // Lines end at LF, CRLF or a bare CR (BDAT data is not checked for
+    // bare line ends, and some readers split on them).
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < data.len() {
+        match data[i] {
+            b'\n' => {
+                lines.push(&data[start..i]);
+                start = i + 1;
+            }
+            b'\r' => {
+                lines.push(&data[start..i]);
+                if data.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        if lines.last().is_some_and(|l| l.is_empty()) {
+            break;
+        }
+        i += 1;
+    }
+    if start < data.len() {
+        lines.push(&data[start..]);
+    }
+    let mut n = 0;
+    for line in lines {
+        if line.is_empty() {
+            break;
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            continue; // a folded continuation
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        // Obsolete syntax allows white space before the colon (RFC 5322 4.5).
+        let field = line[..colon].trim_ascii_end();
+        if field.eq_ignore_ascii_case(name.as_bytes()) {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Checks the From: field of a submitted message (RFC 6409 8.1 lets the
+/// server refuse): there must be exactly one (RFC 5322 3.6: a second one is
+/// how a foreign From: would ride along with an owned one, since readers
+/// and signers disagree on which counts), and every address in it must be
+/// the account's. `None` when the message may go.
+///
+/// Replies: `550 5.7.1` for a field count other than one, `553 5.7.1` for
+/// an address that is not the account's (as for MAIL FROM).
 pub(crate) fn check_from_header(
     directory: &Directory,
     account: &str,
     data: &[u8],
 ) -> Option<Reply> {
     let refuse = |why: &str| Some(Reply::new(553, Enhanced(5, 7, 1), why.to_string()));
+    let policy = |why: &str| Some(Reply::new(550, Enhanced(5, 7, 1), why.to_string()));
     let parsed = mail_parser::MessageParser::default().parse_headers(data);
     let Some(msg) = parsed else {
         return refuse("Message has no parsable header");
     };
-    let Some(from) = msg.from() else {
+    let fields = count_fields(data, "From");
+    if fields == 0 {
         return refuse("Message has no From: header");
+    }
+    if fields > 1 {
+        return policy("Message has more than one From: header (RFC 5322 3.6)");
+    }
+    let mut values = msg.header_values(mail_parser::HeaderName::From);
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return policy("From: header could not be read");
+    };
+    let Some(from) = value.as_address() else {
+        return refuse("From: header has no address");
     };
     let mut any = false;
     for addr in from.iter() {
