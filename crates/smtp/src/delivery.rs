@@ -14,10 +14,10 @@
 //!
 //! [`Address`]: crate::wire::Address
 
-use crate::queue::dsn::{self, Failure};
-use crate::queue::{NewMessage, Queue, QueueError};
+use crate::queue::dsn::{self, DsnAction, Notice, RecipientReport};
+use crate::queue::{NewMessage, NewRecipient, Queue, QueueError};
 use crate::session::{Destination, Message, Role};
-use crate::wire::{Enhanced, Reply, ReversePath};
+use crate::wire::{Enhanced, Notify, Reply, ReversePath};
 use sealpost_audit::{AuditLog, Event, Protocol};
 use sealpost_config::Config;
 use sealpost_directory::Directory;
@@ -314,18 +314,15 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
     );
 
     // Remote recipients: into the queue first.
-    let remote: Vec<_> = msg
+    let remote: Vec<NewRecipient> = msg
         .envelope
         .recipients
         .iter()
         .filter(|r| r.destination == Destination::Remote)
-        .map(|r| {
-            let notify = r
-                .params
-                .notify
-                .map(|n| n.failure || (!n.never && !n.success && !n.delay))
-                .unwrap_or(true);
-            (r.address.to_string(), r.params.orcpt.clone(), notify)
+        .map(|r| NewRecipient {
+            address: r.address.to_string(),
+            orcpt: r.params.orcpt.clone(),
+            notify: r.params.notify,
         })
         .collect();
     if !remote.is_empty() {
@@ -335,7 +332,7 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
             sender: sender.clone(),
             recipients: remote.clone(),
             envid: msg.envelope.params.envid.clone(),
-            ret_headers_only: msg.envelope.params.ret == Some(crate::wire::Ret::Hdrs),
+            ret: msg.envelope.params.ret,
             smtputf8: msg.envelope.params.smtputf8,
         };
         let queue = svc.queue.clone();
@@ -345,7 +342,7 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
         match result {
             Ok(Ok(())) => svc.audit.record(Event::MessageQueued {
                 id: id.clone(),
-                recipients: remote.iter().map(|r| r.0.clone()).collect(),
+                recipients: remote.iter().map(|r| r.address.clone()).collect(),
             }),
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "queueing failed");
@@ -407,25 +404,50 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
         // Nothing was stored: the client keeps responsibility.
         return failures.swap_remove(0).1;
     }
-    for (account, reply) in failures {
-        // Others were stored: we took responsibility, so the failed ones
-        // bounce (RFC 5321 6.1) instead of making the client resend to all.
-        let failure = Failure {
-            recipient: msg
-                .envelope
-                .recipients
-                .iter()
-                .find(|r| r.destination == Destination::Local(account.clone()))
-                .map(|r| r.address.to_string())
-                .unwrap_or(account),
-            orcpt: None,
-            status: dsn::status_of(&reply.to_string(), true),
-            diagnostic: reply.to_string(),
+    // We took responsibility: the failed ones bounce (RFC 5321 6.1) instead
+    // of making the client resend to all, and NOTIFY=SUCCESS ones learn of
+    // their delivery, each as its own NOTIFY and ORCPT ask (RFC 3461 5.3).
+    let mut reports = Vec::new();
+    for r in &msg.envelope.recipients {
+        let Destination::Local(account) = &r.destination else {
+            continue;
         };
+        match failures.iter().find(|(a, _)| a == account) {
+            Some((_, reply)) if Notify::failure(r.params.notify) => {
+                reports.push(RecipientReport::failed(
+                    &r.address.to_string(),
+                    r.params.orcpt.as_deref(),
+                    dsn::status_of(&reply.to_string(), true),
+                    &reply.to_string(),
+                ));
+            }
+            Some(_) => {}
+            None if Notify::success(r.params.notify) => reports.push(RecipientReport {
+                recipient: r.address.to_string(),
+                orcpt: r.params.orcpt.clone(),
+                action: DsnAction::Delivered,
+                status: "2.0.0".into(),
+                diagnostic: None,
+                remote_mta: None,
+            }),
+            None => {}
+        }
+    }
+    if !reports.is_empty() && !sender.is_empty() {
         let queue = svc.queue.clone();
         let (sender, id, data) = (sender.clone(), id.clone(), local_copy.clone());
+        let (envid, ret) = (msg.envelope.params.envid.clone(), msg.envelope.params.ret);
         let _ = tokio::task::spawn_blocking(move || {
-            dsn::send(&queue, &sender, &id, None, &[failure], &data, false)
+            let notice = Notice {
+                sender: &sender,
+                id: &id,
+                envid: envid.as_deref(),
+                ret,
+                arrival: crate::queue::now(),
+                retry_until: None,
+                original: &data,
+            };
+            dsn::send(&queue, &notice, &reports)
         })
         .await;
     }

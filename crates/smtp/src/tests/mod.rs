@@ -3,6 +3,7 @@
 
 mod bdat;
 mod env;
+mod queue;
 mod submission;
 mod transcript;
 
