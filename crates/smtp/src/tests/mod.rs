@@ -2,6 +2,7 @@
 //! tempdir. One test function per behaviour.
 
 mod bdat;
+mod dsn;
 mod env;
 mod queue;
 mod submission;
