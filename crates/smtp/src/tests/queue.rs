@@ -249,3 +249,25 @@ async fn no_bounce_for_a_null_sender() {
         assert!(env.inbox(account).is_empty(), "{account} got a bounce");
     }
 }
+
+#[tokio::test]
+async fn static_mx_records_come_in_preference_order() {
+    let env = env_with(
+        "[[smtp.dns.mx]]\nname = \"example.net\"\nhost = \"mx20.example.net\"\npreference = 20\n\
+         [[smtp.dns.mx]]\nname = \"example.net\"\nhost = \"mx5.example.net\"\npreference = 5\n\
+         [[smtp.dns.mx]]\nname = \"example.net\"\nhost = \"mx10.example.net\"\npreference = 10\n\
+         [[smtp.dns.a]]\nname = \"mx5.example.net\"\naddr = \"127.0.0.1\"\n",
+    );
+    let dns = &env.services.mail_auth;
+    assert_eq!(
+        dns.mx("example.net").await.unwrap(),
+        vec!["mx5.example.net", "mx10.example.net", "mx20.example.net"]
+    );
+    assert_eq!(
+        dns.addresses("mx5.example.net").await.unwrap(),
+        vec![std::net::IpAddr::from([127, 0, 0, 1])]
+    );
+    // static_only: nothing else exists.
+    assert!(dns.mx("example.com").await.unwrap_or_default().is_empty());
+    assert!(dns.addresses("mx10.example.net").await.is_err());
+}
