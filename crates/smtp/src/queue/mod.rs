@@ -258,11 +258,13 @@ impl Queue {
         Ok(out)
     }
 
-    /// Makes every queued message due now and wakes the runner.
-    pub fn flush_now(&self) -> Result<(), QueueError> {
+    /// Makes every queued message due now and wakes the runner; returns
+    /// how many messages are queued.
+    pub fn flush_now(&self) -> Result<usize, QueueError> {
         let now = now();
-        for id in self.inner.spool.ids()? {
-            if let Ok((mut entry, message)) = self.inner.spool.read(&id)
+        let ids = self.inner.spool.ids()?;
+        for id in &ids {
+            if let Ok((mut entry, message)) = self.inner.spool.read(id)
                 && entry.next_attempt > now
             {
                 entry.next_attempt = now;
@@ -270,7 +272,7 @@ impl Queue {
             }
         }
         self.inner.wake.notify_one();
-        Ok(())
+        Ok(ids.len())
     }
 }
 
@@ -281,6 +283,17 @@ pub fn queue_list(
     directory: Directory,
 ) -> Result<Vec<QueueEntry>, QueueError> {
     Queue::open(config, store, directory, AuditLog::disabled())?.list()
+}
+
+/// Makes every message of a store whose server is not running due at once
+/// (the CLI): the server delivers them as soon as it starts. Returns how
+/// many messages are queued.
+pub fn queue_flush(
+    config: Arc<Config>,
+    store: Store,
+    directory: Directory,
+) -> Result<usize, QueueError> {
+    Queue::open(config, store, directory, AuditLog::disabled())?.flush_now()
 }
 
 /// Unix seconds now.
