@@ -212,6 +212,11 @@ impl Framer {
         !matches!(self.mode, Mode::Command { .. })
     }
 
+    /// Whether the framer is inside a BDAT chunk.
+    pub fn in_chunk(&self) -> bool {
+        matches!(self.mode, Mode::Bdat { .. })
+    }
+
     /// Takes the next unit from the front of `input`, or `None` if more input is needed.
     pub fn next(&mut self, input: &mut Vec<u8>) -> Option<Frame> {
         match &mut self.mode {
