@@ -34,6 +34,12 @@ pub struct SmtpConfig {
     pub retry_max_secs: u64,
     /// Seconds to connect to a next hop and for each of its replies.
     pub relay_timeout_secs: u64,
+    /// Seconds a recipient may wait in the queue before its sender gets one
+    /// `delayed` DSN (RFC 3461 NOTIFY=DELAY, or no NOTIFY); 0 sends none.
+    pub delay_warning_secs: u64,
+    /// TCP port of mail exchangers found through MX or address records
+    /// (25; `[[smtp.route]]` hosts name their own port).
+    pub relay_port: u16,
     /// Fixed next hops per recipient domain (`[[smtp.route]]`).
     pub route: Vec<RouteConfig>,
     /// DKIM signing keys per sending domain (`[[smtp.dkim]]`).
@@ -56,6 +62,8 @@ impl Default for SmtpConfig {
             retry_initial_secs: 300,
             retry_max_secs: 4 * 3600,
             relay_timeout_secs: 300,
+            delay_warning_secs: 4 * 3600,
+            relay_port: 25,
             route: Vec::new(),
             dkim: Vec::new(),
             dns: DnsConfig::default(),

@@ -1,12 +1,19 @@
 //! `sealpost queue list|flush`: the outbound queue for operators.
+//!
+//! Both go through the admin socket while the server runs. When it does not,
+//! `list` reads the queue files itself and `flush` makes every message due
+//! at once, so the server tries them as soon as it starts (rather than
+//! after their backoff).
 
 use crate::admin::{self, Request};
 use crate::{Failure, load_config};
-use sealpost_smtp::QueueEntry;
+use sealpost_smtp::{QueueEntry, RecipientStatus};
 use std::path::Path;
 use std::sync::Arc;
 
-/// One line per queued message: id, age, attempts, next attempt, size, sender, recipients.
+/// One line per queued message, tab-separated: id, `queued=`, `attempts=`,
+/// `next=`, `size=`, `from=`, and `to=` with each recipient and where it
+/// stands, e.g. `carol@example.com (pending: 451 4.3.0 busy)`.
 pub fn format_entries(entries: &[QueueEntry]) -> String {
     let time = |t: i64| {
         chrono::DateTime::from_timestamp(t, 0)
@@ -14,12 +21,29 @@ pub fn format_entries(entries: &[QueueEntry]) -> String {
             .format("%Y-%m-%dT%H:%M:%SZ")
             .to_string()
     };
+    // Reasons come from remote servers: no control characters reach the terminal.
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(200)
+            .collect()
+    };
     let mut out = String::new();
     for e in entries {
         let rcpts: Vec<String> = e
             .recipients
             .iter()
-            .map(|r| format!("{} ({:?})", r.address, r.status))
+            .map(|r| {
+                let state = match (&r.status, &r.last_error) {
+                    (RecipientStatus::Pending, Some(why)) => format!("pending: {}", clean(why)),
+                    (RecipientStatus::Pending, None) => "pending".to_string(),
+                    (RecipientStatus::Delivered { host }, _) => {
+                        format!("delivered to {}", clean(host))
+                    }
+                    (RecipientStatus::Failed { reason }, _) => format!("failed: {}", clean(reason)),
+                };
+                format!("{} ({state})", r.address)
+            })
             .collect();
         let sender = if e.sender.is_empty() { "<>" } else { &e.sender };
         out.push_str(&format!(
@@ -59,15 +83,20 @@ pub fn cli_list(path: &Path) -> Result<(), Failure> {
 }
 
 pub fn cli_flush(path: &Path) -> Result<(), Failure> {
-    let config = load_config(path)?;
+    let config = Arc::new(load_config(path)?);
     match admin::request(&config.admin_socket(), &Request::QueueFlush).map_err(Failure::runtime)? {
         Some(r) if r.ok => {
             println!("{}", r.message);
             Ok(())
         }
         Some(r) => Err(Failure::runtime(r.message)),
-        None => Err(Failure::runtime(
-            "the server is not running: the queue is delivered when it starts",
-        )),
+        None => {
+            let store = crate::serve::open_store(&config)?;
+            let directory = crate::serve::load_directory(&config)?;
+            let n = sealpost_smtp::queue_flush(config.clone(), store, directory)
+                .map_err(Failure::runtime)?;
+            println!("{n} queued message(s) due now; the server tries them as soon as it starts");
+            Ok(())
+        }
     }
 }

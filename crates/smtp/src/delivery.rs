@@ -14,10 +14,10 @@
 //!
 //! [`Address`]: crate::wire::Address
 
-use crate::queue::dsn::{self, Failure};
-use crate::queue::{NewMessage, Queue, QueueError};
+use crate::queue::dsn::{self, DsnAction, Notice, RecipientReport};
+use crate::queue::{NewMessage, NewRecipient, Queue, QueueError};
 use crate::session::{Destination, Message, Role};
-use crate::wire::{Enhanced, Reply, ReversePath};
+use crate::wire::{Enhanced, Notify, Reply, ReversePath};
 use sealpost_audit::{AuditLog, Event, Protocol};
 use sealpost_config::Config;
 use sealpost_directory::Directory;
@@ -113,20 +113,90 @@ fn queue_reply(_e: &QueueError) -> Reply {
     Reply::new(451, Enhanced(4, 3, 0), "Queue unavailable, try again later")
 }
 
-/// Checks that every From: address of a submitted message is the
-/// account's (RFC 6409 8.1 lets the server refuse); `None` when it is.
+/// Counts the header fields named `name` (any case, RFC 5322 2.2) in the
+/// header section: unfolded lines up to the first empty one. Counted on the
+/// raw octets so no parser's leniency can hide a field.
+fn count_fields(data: &[u8], name: &str) -> usize {
+    // Lines end at LF, CRLF or a bare CR (BDAT data is not checked for
+    // bare line ends, and some readers split on them).
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < data.len() {
+        match data[i] {
+            b'\n' => {
+                lines.push(&data[start..i]);
+                start = i + 1;
+            }
+            b'\r' => {
+                lines.push(&data[start..i]);
+                if data.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        if lines.last().is_some_and(|l| l.is_empty()) {
+            break;
+        }
+        i += 1;
+    }
+    if start < data.len() {
+        lines.push(&data[start..]);
+    }
+    let mut n = 0;
+    for line in lines {
+        if line.is_empty() {
+            break;
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            continue; // a folded continuation
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        // Obsolete syntax allows white space before the colon (RFC 5322 4.5).
+        let field = line[..colon].trim_ascii_end();
+        if field.eq_ignore_ascii_case(name.as_bytes()) {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Checks the From: field of a submitted message (RFC 6409 8.1 lets the
+/// server refuse): there must be exactly one (RFC 5322 3.6: a second one is
+/// how a foreign From: would ride along with an owned one, since readers
+/// and signers disagree on which counts), and every address in it must be
+/// the account's. `None` when the message may go.
+///
+/// Replies: `550 5.7.1` for a field count other than one, `553 5.7.1` for
+/// an address that is not the account's (as for MAIL FROM).
 pub(crate) fn check_from_header(
     directory: &Directory,
     account: &str,
     data: &[u8],
 ) -> Option<Reply> {
     let refuse = |why: &str| Some(Reply::new(553, Enhanced(5, 7, 1), why.to_string()));
+    let policy = |why: &str| Some(Reply::new(550, Enhanced(5, 7, 1), why.to_string()));
     let parsed = mail_parser::MessageParser::default().parse_headers(data);
     let Some(msg) = parsed else {
         return refuse("Message has no parsable header");
     };
-    let Some(from) = msg.from() else {
+    let fields = count_fields(data, "From");
+    if fields == 0 {
         return refuse("Message has no From: header");
+    }
+    if fields > 1 {
+        return policy("Message has more than one From: header (RFC 5322 3.6)");
+    }
+    let mut values = msg.header_values(mail_parser::HeaderName::From);
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return policy("From: header could not be read");
+    };
+    let Some(from) = value.as_address() else {
+        return refuse("From: header has no address");
     };
     let mut any = false;
     for addr in from.iter() {
@@ -244,18 +314,15 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
     );
 
     // Remote recipients: into the queue first.
-    let remote: Vec<_> = msg
+    let remote: Vec<NewRecipient> = msg
         .envelope
         .recipients
         .iter()
         .filter(|r| r.destination == Destination::Remote)
-        .map(|r| {
-            let notify = r
-                .params
-                .notify
-                .map(|n| n.failure || (!n.never && !n.success && !n.delay))
-                .unwrap_or(true);
-            (r.address.to_string(), r.params.orcpt.clone(), notify)
+        .map(|r| NewRecipient {
+            address: r.address.to_string(),
+            orcpt: r.params.orcpt.clone(),
+            notify: r.params.notify,
         })
         .collect();
     if !remote.is_empty() {
@@ -265,7 +332,7 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
             sender: sender.clone(),
             recipients: remote.clone(),
             envid: msg.envelope.params.envid.clone(),
-            ret_headers_only: msg.envelope.params.ret == Some(crate::wire::Ret::Hdrs),
+            ret: msg.envelope.params.ret,
             smtputf8: msg.envelope.params.smtputf8,
         };
         let queue = svc.queue.clone();
@@ -275,7 +342,7 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
         match result {
             Ok(Ok(())) => svc.audit.record(Event::MessageQueued {
                 id: id.clone(),
-                recipients: remote.iter().map(|r| r.0.clone()).collect(),
+                recipients: remote.iter().map(|r| r.address.clone()).collect(),
             }),
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "queueing failed");
@@ -337,25 +404,50 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
         // Nothing was stored: the client keeps responsibility.
         return failures.swap_remove(0).1;
     }
-    for (account, reply) in failures {
-        // Others were stored: we took responsibility, so the failed ones
-        // bounce (RFC 5321 6.1) instead of making the client resend to all.
-        let failure = Failure {
-            recipient: msg
-                .envelope
-                .recipients
-                .iter()
-                .find(|r| r.destination == Destination::Local(account.clone()))
-                .map(|r| r.address.to_string())
-                .unwrap_or(account),
-            orcpt: None,
-            status: dsn::status_of(&reply.to_string(), true),
-            diagnostic: reply.to_string(),
+    // We took responsibility: the failed ones bounce (RFC 5321 6.1) instead
+    // of making the client resend to all, and NOTIFY=SUCCESS ones learn of
+    // their delivery, each as its own NOTIFY and ORCPT ask (RFC 3461 5.3).
+    let mut reports = Vec::new();
+    for r in &msg.envelope.recipients {
+        let Destination::Local(account) = &r.destination else {
+            continue;
         };
+        match failures.iter().find(|(a, _)| a == account) {
+            Some((_, reply)) if Notify::failure(r.params.notify) => {
+                reports.push(RecipientReport::failed(
+                    &r.address.to_string(),
+                    r.params.orcpt.as_deref(),
+                    dsn::status_of(&reply.to_string(), true),
+                    &reply.to_string(),
+                ));
+            }
+            Some(_) => {}
+            None if Notify::success(r.params.notify) => reports.push(RecipientReport {
+                recipient: r.address.to_string(),
+                orcpt: r.params.orcpt.clone(),
+                action: DsnAction::Delivered,
+                status: "2.0.0".into(),
+                diagnostic: None,
+                remote_mta: None,
+            }),
+            None => {}
+        }
+    }
+    if !reports.is_empty() && !sender.is_empty() {
         let queue = svc.queue.clone();
         let (sender, id, data) = (sender.clone(), id.clone(), local_copy.clone());
+        let (envid, ret) = (msg.envelope.params.envid.clone(), msg.envelope.params.ret);
         let _ = tokio::task::spawn_blocking(move || {
-            dsn::send(&queue, &sender, &id, None, &[failure], &data, false)
+            let notice = Notice {
+                sender: &sender,
+                id: &id,
+                envid: envid.as_deref(),
+                ret,
+                arrival: crate::queue::now(),
+                retry_until: None,
+                original: &data,
+            };
+            dsn::send(&queue, &notice, &reports)
         })
         .await;
     }

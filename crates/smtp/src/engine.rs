@@ -61,6 +61,12 @@ impl Engine {
         }
     }
 
+    /// Message octets the framer holds (tests check that unwanted chunks hold none).
+    #[cfg(test)]
+    pub(crate) fn buffered(&self) -> usize {
+        self.framer.buffered()
+    }
+
     pub(crate) fn greeting(&self) -> Reply {
         self.session.greeting()
     }
@@ -80,6 +86,11 @@ impl Engine {
                     Action::StartData(r) => {
                         r.write_to(out);
                         self.framer.begin_data();
+                    }
+                    Action::ReadChunk { keep } => {
+                        if keep {
+                            self.framer.keep_chunk();
+                        }
                     }
                     Action::StartTls(r) => {
                         r.write_to(out);

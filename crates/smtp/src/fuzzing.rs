@@ -12,19 +12,43 @@ fn limits() -> Limits {
     }
 }
 
-/// Feeds `input` in two pieces cut at `cut`, collecting frames.
+/// Feeds `input` in two pieces cut at `cut`, collecting frames. The n-th
+/// BDAT chunk is kept when bit n (mod 8) of the input's second octet is set,
+/// as a session with a transaction would ask; others must hold nothing.
 fn frames(input: &[u8], cut: usize, data: bool) -> Vec<Frame> {
     let mut f = Framer::new(limits());
     if data {
         f.begin_data();
     }
+    let keep_bits = input.get(1).copied().unwrap_or(0);
+    let mut chunks = 0u32;
+    let mut kept = false;
     let mut buf = Vec::new();
     let mut out = Vec::new();
     let cut = cut.min(input.len());
     for piece in [&input[..cut], &input[cut..]] {
         buf.extend_from_slice(piece);
         while let Some(fr) = f.next(&mut buf) {
+            match &fr {
+                Frame::BdatStart { .. } => {
+                    kept = keep_bits >> (chunks % 8) & 1 == 1;
+                    chunks += 1;
+                    if kept {
+                        f.keep_chunk();
+                    }
+                }
+                Frame::Bdat { chunk, .. } => {
+                    assert!(kept || chunk.is_none(), "a chunk not asked for was kept");
+                }
+                _ => {}
+            }
+            if !kept {
+                assert_eq!(f.buffered(), 0, "framer holds octets of a dropped chunk");
+            }
             out.push(fr);
+        }
+        if f.in_message() && !kept && !data {
+            assert_eq!(f.buffered(), 0, "framer holds octets of a dropped chunk");
         }
         assert!(
             buf.len() <= 1024,
@@ -95,4 +119,183 @@ pub fn data(data: &[u8]) {
             assert!(line.len() <= 1000);
         }
     }
+}
+
+/// The directory the session target uses: alice@example.org (alias
+/// al@example.org) and bob@example.org, loaded once from a file in the
+/// temporary folder. The hash is never checked: credentials are decided
+/// by [`auth_outcome`].
+fn directory() -> &'static sealpost_directory::Directory {
+    static DIR: std::sync::OnceLock<sealpost_directory::Directory> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        const HASH: &str = "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+        // One fixed file (not one per process), written whole by rename so
+        // parallel fuzz jobs never read it half-written.
+        let dir = std::env::temp_dir().join("sealpost-smtp-fuzz");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("accounts.toml");
+        let tmp = dir.join(format!("accounts.{}.tmp", std::process::id()));
+        std::fs::write(
+            &tmp,
+            format!(
+                "[[account]]\naddress = \"alice@example.org\"\npassword = \"{HASH}\"\naliases = [\"al@example.org\"]\n\n\
+                 [[account]]\naddress = \"bob@example.org\"\npassword = \"{HASH}\"\n"
+            ),
+        )
+        .unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+        sealpost_directory::Directory::load(
+            &path,
+            vec!["example.org".into()],
+            sealpost_directory::ThrottleLimits {
+                per_ip: 1000,
+                per_account: 1000,
+                window: std::time::Duration::from_secs(60),
+            },
+        )
+        .unwrap()
+    })
+}
+
+/// The directory's answer without argon2: alice with password `secret`
+/// succeeds, a user name starting with `t` is throttled, the rest fail.
+fn auth_outcome(username: &str, password: &str) -> sealpost_directory::AuthOutcome {
+    use sealpost_directory::AuthOutcome;
+    if username.starts_with('t') {
+        return AuthOutcome::Throttled {
+            retry_after: std::time::Duration::from_secs(60),
+        };
+    }
+    match directory().account(username) {
+        Some(a) if password == "secret" && a.address == "alice@example.org" => {
+            AuthOutcome::Success(a)
+        }
+        _ => AuthOutcome::Failed,
+    }
+}
+
+/// Checks one serialized reply: `ddd[- ]text` lines, each ending in CRLF,
+/// no other CR or LF.
+fn check_reply(bytes: &[u8]) {
+    assert!(bytes.ends_with(b"\r\n"), "reply without CRLF: {bytes:?}");
+    for line in bytes[..bytes.len() - 2].split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        assert!(!line.contains(&b'\r'), "bare CR in reply: {bytes:?}");
+        assert!(line.len() >= 3 && line[..3].iter().all(u8::is_ascii_digit));
+        assert!(line.len() == 3 || line[3] == b' ' || line[3] == b'-');
+    }
+}
+
+/// The session state machine with the framer, fed random client input:
+/// the first octet picks the role and whether TLS is on from the start,
+/// the second where the input is cut (a STARTTLS drops what follows it in
+/// the same piece, as the socket loop does). Invariants: every reply is
+/// well formed; nothing is delivered before TLS, without a recipient,
+/// over the size or recipient limits, or (submission) without AUTH and
+/// from an address the account does not own; inbound never relays; a
+/// chunk the session did not ask for is never held.
+pub fn session(data: &[u8]) {
+    session_deliveries(data);
+}
+
+/// [`session`], returning how many messages reached delivery (the corpus
+/// replay checks the seeds get that far, so the checks there do run).
+pub fn session_deliveries(data: &[u8]) -> usize {
+    use crate::session::{Action, Destination, Role, Session, SessionConfig};
+    let mut delivered = 0;
+    let (Some(&mode), Some(&cut)) = (data.first(), data.get(1)) else {
+        return 0;
+    };
+    let input = &data[2..];
+    let role = if mode & 1 == 0 {
+        Role::Inbound
+    } else {
+        Role::Submission
+    };
+    let config = SessionConfig {
+        hostname: "mx.example.org".into(),
+        role,
+        max_message_size: limits().max_message,
+        max_recipients: 3,
+        max_errors: 50,
+        max_auth_failures: 3,
+        postmaster_domain: Some("example.org".into()),
+    };
+    let directory = directory();
+    let mut session = Session::new(config, mode & 2 != 0);
+    let mut framer = Framer::new(limits());
+    check_reply(&session.greeting().to_bytes());
+    let cut = (cut as usize).min(input.len());
+    let mut buf = Vec::new();
+    let mut kept = false;
+    'pieces: for piece in [&input[..cut], &input[cut..]] {
+        buf.extend_from_slice(piece);
+        while let Some(frame) = framer.next(&mut buf) {
+            let mut action = session.on_frame(frame, directory);
+            loop {
+                match action {
+                    Action::Reply(r) => check_reply(&r.to_bytes()),
+                    Action::StartData(r) => {
+                        assert_eq!(r.code, 354);
+                        framer.begin_data();
+                    }
+                    Action::StartTls(r) => {
+                        assert_eq!(r.code, 220);
+                        assert!(!session.is_tls());
+                        buf.clear();
+                        session.tls_started();
+                        continue 'pieces;
+                    }
+                    Action::Close(r) => {
+                        check_reply(&r.to_bytes());
+                        return delivered;
+                    }
+                    Action::ReadChunk { keep } => {
+                        kept = keep;
+                        if keep {
+                            framer.keep_chunk();
+                        }
+                    }
+                    Action::Authenticate { username, password } => {
+                        assert!(session.is_tls(), "credentials taken in plaintext");
+                        assert_eq!(role, Role::Submission);
+                        action = session.auth_result(auth_outcome(&username, password.expose()));
+                        continue;
+                    }
+                    Action::Deliver(msg) => {
+                        assert!(session.is_tls(), "delivery before TLS");
+                        let env = &msg.envelope;
+                        assert!(!env.recipients.is_empty());
+                        assert!(env.recipients.len() <= 3);
+                        assert!(msg.data.len() as u64 <= limits().max_message);
+                        match role {
+                            Role::Inbound => {
+                                assert!(msg.account.is_none());
+                                for r in &env.recipients {
+                                    assert!(
+                                        matches!(r.destination, Destination::Local(_)),
+                                        "inbound relays to {}",
+                                        r.address
+                                    );
+                                }
+                            }
+                            Role::Submission => {
+                                let account =
+                                    msg.account.as_ref().expect("submission without AUTH");
+                                let from = env.from.to_string();
+                                assert!(directory.owns_address(&account.address, &from));
+                            }
+                        }
+                        delivered += 1;
+                        session.delivered();
+                    }
+                }
+                break;
+            }
+            if !kept && framer.in_chunk() {
+                assert_eq!(framer.buffered(), 0, "holds a chunk it was not asked for");
+            }
+        }
+    }
+    delivered
 }

@@ -26,7 +26,10 @@ pub mod session;
 pub mod wire;
 
 pub use mailauth::MailAuthError;
-pub use queue::{Queue, QueueEntry, QueueError, queue_list};
+pub use queue::{
+    NewMessage, NewRecipient, Queue, QueueEntry, QueueError, QueuedRecipient, RecipientStatus,
+    queue_flush, queue_list,
+};
 pub use server::{SmtpServer, SmtpServerError};
 
 #[cfg(test)]

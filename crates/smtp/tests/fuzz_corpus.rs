@@ -1,5 +1,5 @@
-//! Replays the checked-in fuzz corpora (fuzz/smtp_command, fuzz/smtp_data)
-//! through the same invariant checks the fuzz targets run.
+//! Replays the checked-in fuzz corpora (fuzz/smtp_command, fuzz/smtp_data,
+//! fuzz/smtp_session) through the same invariant checks the fuzz targets run.
 
 use std::path::Path;
 
@@ -27,4 +27,23 @@ fn smtp_command_corpus() {
 #[test]
 fn smtp_data_corpus() {
     replay("smtp_data", sealpost_smtp::fuzzing::data);
+}
+
+#[test]
+fn smtp_session_corpus() {
+    replay("smtp_session", sealpost_smtp::fuzzing::session);
+}
+
+#[test]
+fn smtp_session_seeds_reach_delivery_in_both_roles() {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/smtp_session/corpus/smtp_session");
+    let run = |name: &str| {
+        sealpost_smtp::fuzzing::session_deliveries(&std::fs::read(dir.join(name)).unwrap())
+    };
+    assert_eq!(run("inbound_data"), 1);
+    assert_eq!(run("inbound_starttls_bdat"), 1);
+    assert_eq!(run("submission_plain"), 1);
+    assert_eq!(run("smuggle"), 0, "the smuggled message is refused");
+    assert_eq!(run("bdat_no_transaction"), 0);
 }

@@ -5,8 +5,13 @@
 //! passive eavesdropping; a route with `require_tls` refuses plaintext and,
 //! with `ca_file`, verifies the peer against it; an opportunistic hop whose
 //! STARTTLS fails is tried again in plaintext on a new connection), MAIL,
-//! RCPT per recipient,
-//! DATA with dot-stuffing, QUIT. Every read and connect has a timeout.
+//! RCPT per recipient, DATA with dot-stuffing, QUIT. Every read and connect
+//! has a timeout.
+//!
+//! DSN (RFC 3461 5.2.1): when the next hop advertises DSN, MAIL carries the
+//! RET and ENVID and each RCPT its NOTIFY and ORCPT as we received them
+//! (already validated xtext), and the result says so, so the queue knows
+//! not to send a `relayed` DSN itself.
 
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use std::io;
@@ -19,8 +24,14 @@ use tokio::net::TcpStream;
 /// How one recipient fared at one hop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RcptResult {
-    /// Accepted (2xx after DATA).
-    Delivered(String),
+    /// Accepted (2xx after DATA) by `host`; `dsn`: it took our DSN
+    /// parameters and will report delivery itself.
+    Delivered {
+        /// The next hop's name.
+        host: String,
+        /// Whether it advertised DSN and got the parameters.
+        dsn: bool,
+    },
     /// 4xx or a connection problem: try again later.
     Temporary(String),
     /// 5xx: bounce.
@@ -34,13 +45,23 @@ pub(crate) struct TlsPolicy {
     pub ca_file: Option<std::path::PathBuf>,
 }
 
+/// One recipient and its DSN parameters.
+#[derive(Debug, Clone)]
+pub(crate) struct RcptSpec {
+    pub address: String,
+    pub notify: Option<crate::wire::Notify>,
+    pub orcpt: Option<String>,
+}
+
 /// What to send.
 pub(crate) struct Transfer<'a> {
     pub helo: &'a str,
     pub sender: &'a str,
-    pub recipients: &'a [String],
+    pub recipients: &'a [RcptSpec],
     pub message: &'a [u8],
     pub smtputf8: bool,
+    pub ret: Option<crate::wire::Ret>,
+    pub envid: Option<&'a str>,
     pub timeout: Duration,
 }
 
@@ -259,6 +280,15 @@ async fn transaction<S: AsyncRead + AsyncWrite + Unpin>(
     if t.smtputf8 {
         mail.push_str(" SMTPUTF8");
     }
+    let dsn = has("DSN");
+    if dsn {
+        if let Some(ret) = t.ret {
+            mail.push_str(&format!(" RET={ret}"));
+        }
+        if let Some(envid) = t.envid {
+            mail.push_str(&format!(" ENVID={envid}"));
+        }
+    }
     let result = async {
         let r = wire.command(&mail).await?;
         if r.0 != 250 {
@@ -267,7 +297,16 @@ async fn transaction<S: AsyncRead + AsyncWrite + Unpin>(
         let mut results: Vec<Option<RcptResult>> = vec![None; n];
         let mut accepted = 0;
         for (i, rcpt) in t.recipients.iter().enumerate() {
-            let r = wire.command(&format!("RCPT TO:<{rcpt}>")).await?;
+            let mut line = format!("RCPT TO:<{}>", rcpt.address);
+            if dsn {
+                if let Some(n) = rcpt.notify {
+                    line.push_str(&format!(" NOTIFY={n}"));
+                }
+                if let Some(orcpt) = &rcpt.orcpt {
+                    line.push_str(&format!(" ORCPT={orcpt}"));
+                }
+            }
+            let r = wire.command(&line).await?;
             if r.0 / 100 == 2 {
                 accepted += 1;
             } else {
@@ -292,7 +331,10 @@ async fn transaction<S: AsyncRead + AsyncWrite + Unpin>(
         wire.send(&dot_stuff(t.message)).await?;
         let r = wire.reply().await?;
         let outcome = if r.0 / 100 == 2 {
-            RcptResult::Delivered(host.to_string())
+            RcptResult::Delivered {
+                host: host.to_string(),
+                dsn,
+            }
         } else {
             classify(&r)
         };
@@ -471,14 +513,24 @@ mod tests {
         None
     }
 
-    fn transfer<'a>(rcpts: &'a [String]) -> Transfer<'a> {
+    fn transfer<'a>(rcpts: &'a [RcptSpec]) -> Transfer<'a> {
         Transfer {
             helo: "a.example",
             sender: "s@a.example",
             recipients: rcpts,
             message: b"Subject: x\r\n\r\nbody\r\n",
             smtputf8: false,
+            ret: None,
+            envid: None,
             timeout: Duration::from_secs(5),
+        }
+    }
+
+    fn rcpt(address: &str) -> RcptSpec {
+        RcptSpec {
+            address: address.into(),
+            notify: None,
+            orcpt: None,
         }
     }
 
@@ -487,13 +539,19 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let peer = tokio::spawn(broken_tls_peer(listener));
-        let rcpts = vec!["r@b.example".to_string()];
+        let rcpts = vec![rcpt("r@b.example")];
         let policy = TlsPolicy {
             required: false,
             ca_file: None,
         };
         let results = deliver(addr, "127.0.0.1", &policy, &transfer(&rcpts)).await;
-        assert_eq!(results, vec![RcptResult::Delivered("127.0.0.1".into())]);
+        assert_eq!(
+            results,
+            vec![RcptResult::Delivered {
+                host: "127.0.0.1".into(),
+                dsn: false
+            }]
+        );
         assert_eq!(peer.await.unwrap().unwrap(), b"Subject: x\r\n\r\nbody\r\n");
     }
 
@@ -502,7 +560,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let peer = tokio::spawn(broken_tls_peer(listener));
-        let rcpts = vec!["r@b.example".to_string()];
+        let rcpts = vec![rcpt("r@b.example")];
         let policy = TlsPolicy {
             required: true,
             ca_file: None,

@@ -14,12 +14,21 @@
 //!   bounces that recipient at once; when `smtp.queue_lifetime_secs` runs
 //!   out the rest bounce. Bounces are RFC 3464 delivery status
 //!   notifications from `MAILER-DAEMON`, never sent for a null sender.
+//! - DSN (RFC 3461): each recipient keeps its NOTIFY and ORCPT, the message
+//!   its RET and ENVID; they are passed to a next hop that advertises DSN.
+//!   `NOTIFY=SUCCESS` gets a `relayed` DSN when the next hop does not
+//!   (one that does reports delivery itself), `DELAY` (or no NOTIFY) one
+//!   `delayed` DSN once a recipient has waited `smtp.delay_warning_secs`,
+//!   `NEVER` nothing. See `dsn.rs`.
+//! - Time is a parameter ([`Queue::run_once_at`]), so tests can act as if
+//!   hours have passed.
 
 mod client;
 pub(crate) mod dsn;
-mod runner;
+pub(crate) mod runner;
 mod spool;
 
+use crate::wire::{Notify, Ret};
 use sealpost_audit::AuditLog;
 use sealpost_config::Config;
 use sealpost_directory::Directory;
@@ -77,21 +86,20 @@ pub enum RecipientStatus {
 pub struct QueuedRecipient {
     /// The address.
     pub address: String,
-    /// DSN ORCPT, if given.
+    /// DSN ORCPT, if given (xtext, as received).
     #[serde(default)]
     pub orcpt: Option<String>,
-    /// Whether a failure should be reported (RFC 3461 NOTIFY; default yes).
-    #[serde(default = "yes")]
-    pub notify_failure: bool,
+    /// DSN NOTIFY, if given (RFC 3461 4.1; absent means FAILURE,DELAY).
+    #[serde(default)]
+    pub notify: Option<Notify>,
     /// Where it stands.
     pub status: RecipientStatus,
     /// The last temporary error, if any.
     #[serde(default)]
     pub last_error: Option<String>,
-}
-
-fn yes() -> bool {
-    true
+    /// A `delayed` DSN was sent for this recipient (one is enough).
+    #[serde(default)]
+    pub delay_reported: bool,
 }
 
 /// A queued message's envelope and retry state (what `sealpost queue list` shows).
@@ -111,15 +119,26 @@ pub struct QueueEntry {
     pub next_attempt: i64,
     /// Size of the message in octets.
     pub size: u64,
-    /// DSN ENVID, if given.
+    /// DSN ENVID, if given (xtext, as received).
     #[serde(default)]
     pub envid: Option<String>,
-    /// DSN RET=HDRS: bounces carry only the headers.
+    /// DSN RET, if given: what a failure DSN returns (default the whole message).
     #[serde(default)]
-    pub ret_headers_only: bool,
+    pub ret: Option<Ret>,
     /// Whether the message needs SMTPUTF8 at the next hop.
     #[serde(default)]
     pub smtputf8: bool,
+}
+
+/// One recipient to queue.
+#[derive(Debug, Clone)]
+pub struct NewRecipient {
+    /// The address.
+    pub address: String,
+    /// DSN ORCPT.
+    pub orcpt: Option<String>,
+    /// DSN NOTIFY.
+    pub notify: Option<Notify>,
 }
 
 /// What to queue.
@@ -127,12 +146,12 @@ pub struct QueueEntry {
 pub struct NewMessage {
     /// Envelope sender, empty for `<>`.
     pub sender: String,
-    /// Recipients: (address, ORCPT, notify on failure).
-    pub recipients: Vec<(String, Option<String>, bool)>,
+    /// The recipients.
+    pub recipients: Vec<NewRecipient>,
     /// DSN ENVID.
     pub envid: Option<String>,
-    /// RET=HDRS.
-    pub ret_headers_only: bool,
+    /// DSN RET.
+    pub ret: Option<Ret>,
     /// SMTPUTF8 needed.
     pub smtputf8: bool,
 }
@@ -203,12 +222,13 @@ impl Queue {
             recipients: new
                 .recipients
                 .into_iter()
-                .map(|(address, orcpt, notify_failure)| QueuedRecipient {
-                    address,
-                    orcpt,
-                    notify_failure,
+                .map(|r| QueuedRecipient {
+                    address: r.address,
+                    orcpt: r.orcpt,
+                    notify: r.notify,
                     status: RecipientStatus::Pending,
                     last_error: None,
+                    delay_reported: false,
                 })
                 .collect(),
             created: now,
@@ -216,7 +236,7 @@ impl Queue {
             next_attempt: now,
             size: message.len() as u64,
             envid: new.envid,
-            ret_headers_only: new.ret_headers_only,
+            ret: new.ret,
             smtputf8: new.smtputf8,
         };
         self.inner.spool.write(&entry, message)?;
@@ -238,11 +258,13 @@ impl Queue {
         Ok(out)
     }
 
-    /// Makes every queued message due now and wakes the runner.
-    pub fn flush_now(&self) -> Result<(), QueueError> {
+    /// Makes every queued message due now and wakes the runner; returns
+    /// how many messages are queued.
+    pub fn flush_now(&self) -> Result<usize, QueueError> {
         let now = now();
-        for id in self.inner.spool.ids()? {
-            if let Ok((mut entry, message)) = self.inner.spool.read(&id)
+        let ids = self.inner.spool.ids()?;
+        for id in &ids {
+            if let Ok((mut entry, message)) = self.inner.spool.read(id)
                 && entry.next_attempt > now
             {
                 entry.next_attempt = now;
@@ -250,7 +272,7 @@ impl Queue {
             }
         }
         self.inner.wake.notify_one();
-        Ok(())
+        Ok(ids.len())
     }
 }
 
@@ -261,6 +283,17 @@ pub fn queue_list(
     directory: Directory,
 ) -> Result<Vec<QueueEntry>, QueueError> {
     Queue::open(config, store, directory, AuditLog::disabled())?.list()
+}
+
+/// Makes every message of a store whose server is not running due at once
+/// (the CLI): the server delivers them as soon as it starts. Returns how
+/// many messages are queued.
+pub fn queue_flush(
+    config: Arc<Config>,
+    store: Store,
+    directory: Directory,
+) -> Result<usize, QueueError> {
+    Queue::open(config, store, directory, AuditLog::disabled())?.flush_now()
 }
 
 /// Unix seconds now.

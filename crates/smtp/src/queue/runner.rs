@@ -5,12 +5,21 @@
 //! otherwise MX records in preference order (`[smtp.dns]` static records
 //! first, then the hickory resolver); otherwise the domain's own address
 //! records (the implicit MX). Host addresses likewise: static
-//! `[[smtp.dns.a]]` records, then A/AAAA lookups. Messages are processed one at a time, domain by domain.
+//! `[[smtp.dns.a]]` records, then A/AAAA lookups. Mail exchangers are
+//! reached on `smtp.relay_port` (25). Messages are processed one at a time,
+//! domain by domain.
+//!
+//! After an attempt: a delivered recipient is done (with a `relayed` DSN
+//! if it asked for SUCCESS and the next hop does not speak DSN), a 5xx one
+//! fails with a DSN, a 4xx or unreachable one stays for the next attempt
+//! after [`backoff`]; past `smtp.queue_lifetime_secs` it fails, and past
+//! `smtp.delay_warning_secs` it gets one `delayed` DSN.
 
-use super::client::{self, RcptResult, TlsPolicy, Transfer};
-use super::dsn::{self, Failure};
+use super::client::{self, RcptResult, RcptSpec, TlsPolicy, Transfer};
+use super::dsn::{self, DsnAction, Notice, RecipientReport};
 use super::{Queue, QueueEntry, RecipientStatus, now};
 use crate::mailauth::MailAuth;
+use crate::wire::Notify;
 use sealpost_audit::Event;
 use sealpost_config::SmtpConfig;
 use std::net::SocketAddr;
@@ -44,10 +53,17 @@ impl Queue {
 
     /// Attempts every due message once; returns when the next one is due.
     pub async fn run_once(&self) -> Option<i64> {
+        self.run_once_at(now()).await
+    }
+
+    /// [`Queue::run_once`] as if the time were `now` (Unix seconds): what is
+    /// due, what has expired, what has waited long enough for a delay DSN
+    /// and when the next attempt is (backoff) are all reckoned from `now`.
+    pub async fn run_once_at(&self, now: i64) -> Option<i64> {
         let spool = self.inner.spool.clone();
         let ids = match tokio::task::spawn_blocking(move || spool.ids()).await {
             Ok(Ok(ids)) => ids,
-            _ => return Some(now() + 60),
+            _ => return Some(now + 60),
         };
         let mut next: Option<i64> = None;
         for id in ids {
@@ -58,8 +74,13 @@ impl Queue {
             else {
                 continue;
             };
-            let due = if entry.next_attempt <= now() {
-                self.attempt(entry, message).await
+            let smtp = &self.inner.config.smtp;
+            let due = if entry.next_attempt <= now {
+                self.attempt(entry, message, now).await
+            } else if delay_warning_at(smtp, &entry).is_some_and(|t| t <= now) {
+                // Warn on time, not only at the next attempt (up to
+                // retry_max_secs later).
+                self.warn_delay(entry, message, now).await
             } else {
                 Some(entry.next_attempt)
             };
@@ -71,7 +92,7 @@ impl Queue {
     }
 
     /// One attempt for one message; returns its next due time if it stays.
-    async fn attempt(&self, mut entry: QueueEntry, message: Vec<u8>) -> Option<i64> {
+    async fn attempt(&self, mut entry: QueueEntry, message: Vec<u8>, now: i64) -> Option<i64> {
         let config = &self.inner.config;
         let smtp = &config.smtp;
         let mut domains: Vec<String> = Vec::new();
@@ -83,6 +104,7 @@ impl Queue {
                 }
             }
         }
+        let mut reports: Vec<RecipientReport> = Vec::new();
         for domain in domains {
             let idx: Vec<usize> = entry
                 .recipients
@@ -93,9 +115,16 @@ impl Queue {
                 })
                 .map(|(i, _)| i)
                 .collect();
-            let rcpts: Vec<String> = idx
+            let rcpts: Vec<RcptSpec> = idx
                 .iter()
-                .map(|&i| entry.recipients[i].address.clone())
+                .map(|&i| {
+                    let r = &entry.recipients[i];
+                    RcptSpec {
+                        address: r.address.clone(),
+                        notify: r.notify,
+                        orcpt: r.orcpt.clone(),
+                    }
+                })
                 .collect();
             let mail_auth = self.inner.mail_auth.get().cloned();
             let results = match next_hops(smtp, mail_auth.as_deref(), &domain).await {
@@ -106,6 +135,8 @@ impl Queue {
                         recipients: &rcpts,
                         message: &message,
                         smtputf8: entry.smtputf8,
+                        ret: entry.ret,
+                        envid: entry.envid.as_deref(),
                         timeout: Duration::from_secs(smtp.relay_timeout_secs.max(1)),
                     };
                     let mut results = Vec::new();
@@ -129,84 +160,109 @@ impl Queue {
             for (i, result) in idx.into_iter().zip(results) {
                 let r = &mut entry.recipients[i];
                 match result {
-                    RcptResult::Delivered(host) => {
+                    RcptResult::Delivered { host, dsn } => {
                         self.inner.audit.record(Event::MessageRelayed {
                             id: entry.id.clone(),
                             recipient: r.address.clone(),
                             host: host.clone(),
                         });
+                        // A next hop that took NOTIFY reports delivery itself.
+                        if !dsn && Notify::success(r.notify) {
+                            reports.push(RecipientReport {
+                                recipient: r.address.clone(),
+                                orcpt: r.orcpt.clone(),
+                                action: DsnAction::Relayed,
+                                status: "2.0.0".into(),
+                                diagnostic: None,
+                                remote_mta: Some(host.clone()),
+                            });
+                        }
                         r.status = RecipientStatus::Delivered { host };
                     }
-                    RcptResult::Permanent(reason) => r.status = RecipientStatus::Failed { reason },
+                    RcptResult::Permanent(reason) => {
+                        if Notify::failure(r.notify) {
+                            reports.push(RecipientReport::failed(
+                                &r.address,
+                                r.orcpt.as_deref(),
+                                dsn::status_of(&reason, true),
+                                &reason,
+                            ));
+                        }
+                        r.status = RecipientStatus::Failed { reason };
+                    }
                     RcptResult::Temporary(reason) => r.last_error = Some(reason),
                 }
             }
         }
-        // Lifetime over: what is still pending fails now.
-        let expired = now() >= entry.created + smtp.queue_lifetime_secs as i64;
-        let mut failures = Vec::new();
+        let lifetime_end = entry.created + smtp.queue_lifetime_secs as i64;
+        let expired = now >= lifetime_end;
         for r in &mut entry.recipients {
-            if expired && r.status == RecipientStatus::Pending {
-                let why = r
-                    .last_error
-                    .clone()
-                    .unwrap_or_else(|| "not delivered".into());
+            if r.status != RecipientStatus::Pending {
+                continue;
+            }
+            let why = r
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "not delivered".into());
+            if expired {
+                // Lifetime over: what is still pending fails now.
+                if Notify::failure(r.notify) {
+                    reports.push(RecipientReport::failed(
+                        &r.address,
+                        r.orcpt.as_deref(),
+                        "4.4.7".into(),
+                        &why,
+                    ));
+                }
                 r.status = RecipientStatus::Failed {
                     reason: format!("4.4.7 message expired in queue; last error: {why}"),
                 };
-                if r.notify_failure {
-                    failures.push(Failure {
-                        recipient: r.address.clone(),
-                        orcpt: r.orcpt.clone(),
-                        status: "4.4.7".into(),
-                        diagnostic: why,
-                    });
-                }
-                continue;
-            }
-            if let RecipientStatus::Failed { reason } = &r.status
-                && r.last_error.as_deref() != Some("bounced")
-            {
-                if r.notify_failure {
-                    failures.push(Failure {
-                        recipient: r.address.clone(),
-                        orcpt: r.orcpt.clone(),
-                        status: dsn::status_of(reason, true),
-                        diagnostic: reason.clone(),
-                    });
-                }
-                r.last_error = Some("bounced".into());
             }
         }
-        for r in &mut entry.recipients {
-            if matches!(r.status, RecipientStatus::Failed { .. }) {
-                r.last_error = Some("bounced".into());
-            }
+        if !expired {
+            reports.extend(delay_reports(smtp, &mut entry, now));
         }
+        entry.attempts += 1;
+        entry.next_attempt = now + backoff(smtp, entry.attempts) as i64;
+        self.record(entry, message, reports).await
+    }
+
+    /// Sends the `delayed` DSNs that are due for a message not yet due for
+    /// an attempt; returns when it is next due.
+    async fn warn_delay(&self, mut entry: QueueEntry, message: Vec<u8>, now: i64) -> Option<i64> {
+        let reports = delay_reports(&self.inner.config.smtp, &mut entry, now);
+        self.record(entry, message, reports).await
+    }
+
+    /// Sends `reports`, then writes the entry back (or removes it when no
+    /// recipient is pending); returns its next due time if it stays.
+    async fn record(
+        &self,
+        entry: QueueEntry,
+        message: Vec<u8>,
+        reports: Vec<RecipientReport>,
+    ) -> Option<i64> {
+        let smtp = &self.inner.config.smtp;
         let pending = entry
             .recipients
             .iter()
             .any(|r| r.status == RecipientStatus::Pending);
-        entry.attempts += 1;
-        let backoff = smtp
-            .retry_initial_secs
-            .max(1)
-            .saturating_mul(1u64 << (entry.attempts - 1).min(30))
-            .min(smtp.retry_max_secs.max(1));
-        entry.next_attempt = now() + backoff as i64;
+        let next = delay_warning_at(smtp, &entry)
+            .map_or(entry.next_attempt, |t| t.min(entry.next_attempt));
+        let retry_until = entry.created + smtp.queue_lifetime_secs as i64;
         let queue = self.clone();
-        let next = entry.next_attempt;
         let _ = tokio::task::spawn_blocking(move || {
-            // Bounce first: a crash in between re-sends the bounce rather than losing it.
-            dsn::send(
-                &queue,
-                &entry.sender,
-                &entry.id,
-                entry.envid.as_deref(),
-                &failures,
-                &message,
-                entry.ret_headers_only,
-            );
+            // DSNs first: a crash in between re-sends one rather than losing it.
+            let notice = Notice {
+                sender: &entry.sender,
+                id: &entry.id,
+                envid: entry.envid.as_deref(),
+                ret: entry.ret,
+                arrival: entry.created,
+                retry_until: Some(retry_until),
+                original: &message,
+            };
+            dsn::send(&queue, &notice, &reports);
             let result = if pending {
                 queue.inner.spool.write(&entry, &message)
             } else {
@@ -219,6 +275,51 @@ impl Queue {
         .await;
         pending.then_some(next)
     }
+}
+
+/// When the message's pending recipients that want a `delayed` DSN and
+/// have not had one are due for it; `None` when none is.
+fn delay_warning_at(smtp: &SmtpConfig, entry: &QueueEntry) -> Option<i64> {
+    (smtp.delay_warning_secs > 0
+        && entry.recipients.iter().any(|r| {
+            r.status == RecipientStatus::Pending && !r.delay_reported && Notify::delay(r.notify)
+        }))
+    .then(|| entry.created.saturating_add(smtp.delay_warning_secs as i64))
+}
+
+/// The `delayed` reports due at `now`, marking those recipients reported.
+fn delay_reports(smtp: &SmtpConfig, entry: &mut QueueEntry, now: i64) -> Vec<RecipientReport> {
+    if delay_warning_at(smtp, entry).is_none_or(|t| t > now) {
+        return Vec::new();
+    }
+    let mut reports = Vec::new();
+    for r in &mut entry.recipients {
+        if r.status == RecipientStatus::Pending && !r.delay_reported && Notify::delay(r.notify) {
+            let why = r
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "not delivered yet".into());
+            reports.push(RecipientReport {
+                recipient: r.address.clone(),
+                orcpt: r.orcpt.clone(),
+                action: DsnAction::Delayed,
+                status: dsn::status_of(&why, false),
+                diagnostic: Some(why),
+                remote_mta: None,
+            });
+            r.delay_reported = true;
+        }
+    }
+    reports
+}
+
+/// Seconds to wait after the `attempts`-th failed attempt: the initial
+/// wait, doubled after each attempt, at most the maximum.
+pub(crate) fn backoff(smtp: &SmtpConfig, attempts: u32) -> u64 {
+    smtp.retry_initial_secs
+        .max(1)
+        .saturating_mul(1u64 << attempts.saturating_sub(1).min(30))
+        .min(smtp.retry_max_secs.max(1))
 }
 
 fn domain_of(address: &str) -> String {
@@ -266,7 +367,7 @@ async fn next_hops(
     };
     let mut hops = Vec::new();
     for host in hosts {
-        if let Ok(addrs) = resolve(smtp, dns, &host, 25).await {
+        if let Ok(addrs) = resolve(smtp, dns, &host, smtp.relay_port).await {
             hops.extend(addrs.into_iter().map(|addr| Hop {
                 addr,
                 name: host.clone(),

@@ -1,6 +1,12 @@
 //! DATA (RFC 5321 4.1.1.4) and BDAT (RFC 3030 2). The framer reads the
 //! message or chunk; here the transaction moves on and the message is
 //! handed to delivery.
+//!
+//! A BDAT chunk is kept only when it belongs to a transaction with at least
+//! one recipient and fits in the message limit; otherwise the framer counts
+//! it down and drops it, and the reply says why once it has passed: `530
+//! 5.7.0` before STARTTLS or (submission) before AUTH, `503 5.5.1` without
+//! MAIL, `554 5.5.1` without a recipient, `552 5.3.4` when too big.
 
 use super::{Action, Envelope, Message, Session, Transaction, bad_sequence};
 use crate::wire::{DataError, Enhanced, Reply};
@@ -14,7 +20,7 @@ impl Session {
             Transaction::Mail(_) => {
                 Action::Reply(Reply::new(554, Enhanced(5, 5, 1), "No valid recipients"))
             }
-            Transaction::Idle => Action::Reply(bad_sequence("Need MAIL and RCPT before DATA")),
+            Transaction::Idle => Action::Reply(self.no_transaction("DATA")),
             Transaction::Chunking { .. } | Transaction::ChunkingFailed(_) => {
                 Action::Reply(bad_sequence("DATA cannot follow BDAT"))
             }
@@ -32,6 +38,17 @@ impl Session {
         }
     }
 
+    /// A BDAT line: keep its chunk only if a transaction can take it.
+    pub(super) fn on_bdat_start(&mut self, size: u64) -> Action {
+        let max = self.config.max_message_size;
+        let keep = match &self.transaction {
+            Transaction::Mail(env) => !env.recipients.is_empty() && size <= max,
+            Transaction::Chunking { data, .. } => (data.len() as u64).saturating_add(size) <= max,
+            Transaction::Idle | Transaction::ChunkingFailed(_) => false,
+        };
+        Action::ReadChunk { keep }
+    }
+
     pub(super) fn on_bdat(&mut self, size: u64, last: bool, chunk: Option<Vec<u8>>) -> Action {
         let too_big = || {
             Reply::new(
@@ -42,7 +59,7 @@ impl Session {
         };
         let max = self.config.max_message_size;
         match std::mem::take(&mut self.transaction) {
-            Transaction::Idle => Action::Reply(bad_sequence("Need MAIL and RCPT before BDAT")),
+            Transaction::Idle => Action::Reply(self.no_transaction("BDAT")),
             Transaction::Mail(envelope) if envelope.recipients.is_empty() => {
                 self.transaction = Transaction::Mail(envelope);
                 Action::Reply(Reply::new(554, Enhanced(5, 5, 1), "No valid recipients"))

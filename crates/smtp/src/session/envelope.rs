@@ -14,15 +14,15 @@ impl Session {
         params: MailParams,
         directory: &Directory,
     ) -> Action {
-        if self.helo.is_none() {
-            return Action::Reply(bad_sequence("Send EHLO or HELO first"));
-        }
         if !self.tls {
             return Action::Reply(Reply::new(
                 530,
                 Enhanced(5, 7, 0),
                 "Must issue a STARTTLS command first",
             ));
+        }
+        if self.helo.is_none() {
+            return Action::Reply(bad_sequence("Send EHLO or HELO first"));
         }
         if !matches!(self.transaction, Transaction::Idle) {
             return Action::Reply(bad_sequence("Nested MAIL command"));
@@ -78,7 +78,7 @@ impl Session {
         directory: &Directory,
     ) -> Action {
         let Transaction::Mail(envelope) = &mut self.transaction else {
-            return Action::Reply(bad_sequence("Need MAIL before RCPT"));
+            return Action::Reply(self.no_transaction("RCPT"));
         };
         if envelope.recipients.len() >= self.config.max_recipients {
             return Action::Reply(Reply::new(452, Enhanced(4, 5, 3), "Too many recipients"));

@@ -14,7 +14,9 @@
 //! [`Session::delivered`]).
 //!
 //! Policy decided here:
-//! - TLS only: MAIL before STARTTLS gets `530 5.7.0`; AUTH before it `538 5.7.11`.
+//! - TLS only: MAIL, RCPT, DATA and BDAT before STARTTLS get `530 5.7.0`
+//!   (even before EHLO: nothing proceeds before TLS); AUTH before it `538
+//!   5.7.11`. After TLS, MAIL before EHLO is the usual `503 5.5.1`.
 //! - Inbound (MX) never offers AUTH; submission requires it before MAIL (RFC 6409 4.3).
 //! - Recipients: hosted users only, `550 5.1.1` unknown, `550 5.7.1` relaying
 //!   denied unless authenticated (no open relay on any listener).
@@ -127,6 +129,13 @@ pub enum Action {
         username: String,
         /// The password.
         password: Secret,
+    },
+    /// A BDAT chunk is about to stream in: tell the framer to keep it
+    /// ([`crate::wire::Framer::keep_chunk`]) when `keep`, else it is counted
+    /// down and dropped. Nothing is sent; the reply comes with the chunk's end.
+    ReadChunk {
+        /// Whether the chunk belongs to a transaction that can take it.
+        keep: bool,
     },
     /// Deliver/queue this message, send the reply, then call [`Session::delivered`].
     Deliver(Box<Message>),
@@ -246,6 +255,7 @@ impl Session {
                 }
             },
             Frame::Data(result) => self.on_data(result),
+            Frame::BdatStart { size, .. } => self.on_bdat_start(size),
             Frame::Bdat { size, last, chunk } => self.on_bdat(size, last, chunk),
         };
         self.count_errors(action)
@@ -353,6 +363,26 @@ impl Session {
                     retry_after.as_secs().max(1)
                 ),
             )),
+        }
+    }
+
+    /// The answer to RCPT, DATA or BDAT outside a transaction: nothing
+    /// proceeds before TLS (`530 5.7.0`), nor on submission before AUTH;
+    /// otherwise it is a plain sequence error.
+    fn no_transaction(&self, verb: &str) -> Reply {
+        if !self.tls {
+            return Reply::new(
+                530,
+                Enhanced(5, 7, 0),
+                "Must issue a STARTTLS command first",
+            );
+        }
+        if self.config.role == Role::Submission && self.account().is_none() {
+            return Reply::new(530, Enhanced(5, 7, 0), "Authentication required");
+        }
+        match verb {
+            "RCPT" => bad_sequence("Need MAIL before RCPT"),
+            _ => bad_sequence(&format!("Need MAIL and RCPT before {verb}")),
         }
     }
 

@@ -1,7 +1,10 @@
 //! Engine-level tests: transcripts against a real store and directory in a
 //! tempdir. One test function per behaviour.
 
+mod bdat;
+mod dsn;
 mod env;
+mod queue;
 mod submission;
 mod transcript;
 

@@ -224,3 +224,104 @@ S: 550 5.7.1 Relaying denied
     )
     .await;
 }
+
+/// Submits one message as alice and returns the reply to its end.
+async fn submit_as_alice(headers: &str, expect: &str) {
+    let env = env();
+    let mut lines = String::new();
+    for l in headers.split('\n') {
+        lines.push_str(&format!("C! {l}\\r\\n\n"));
+    }
+    let script = format!(
+        "
+S: 220 mx.example.org ESMTP sealpost
+C: EHLO client.example
+{EHLO_SUB}
+C: AUTH PLAIN {PLAIN_ALICE}
+S: 235 2.7.0 Authentication successful
+C: MAIL FROM:<alice@example.org>
+C: RCPT TO:<bob@example.org>
+C: DATA
+S: 250 2.1.0 Sender OK
+S: 250 2.1.5 Recipient OK
+S: 354 Start mail input; end with <CRLF>.<CRLF>
+{lines}C:
+C: body
+C: .
+S: {expect}
+"
+    );
+    run(&env, Role::Submission, true, &script).await;
+    let delivered = env.inbox("bob@example.org").len();
+    assert_eq!(
+        delivered,
+        usize::from(expect.starts_with("250")),
+        "{headers}"
+    );
+}
+
+const TWO_FROM: &str = "550 5.7.1 Message has more than one From: header (RFC 5322 3.6)";
+const NOT_OWNED: &str = "553 5.7.1 From: header address not owned by the authenticated account";
+
+#[tokio::test]
+async fn a_foreign_from_before_an_owned_one_is_refused() {
+    // mail-parser's from() reads the last field only: this used to pass and be signed.
+    submit_as_alice(
+        "From: Bob <bob@example.org>\nFrom: Alice <alice@example.org>\nSubject: x",
+        TWO_FROM,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn two_owned_from_fields_are_refused_too() {
+    submit_as_alice("From: alice@example.org\nFrom: al@example.org", TWO_FROM).await;
+}
+
+#[tokio::test]
+async fn a_second_from_in_any_case_or_obsolete_spacing_is_counted() {
+    submit_as_alice("from: alice@example.org\nFROM : bob@example.org", TWO_FROM).await;
+    submit_as_alice(
+        "From: alice@example.org\nfRoM\t: alice@example.org",
+        TWO_FROM,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_address_of_the_one_from_field_is_checked() {
+    submit_as_alice("From: alice@example.org, bob@example.org", NOT_OWNED).await;
+    submit_as_alice("From: bob@example.org, alice@example.org", NOT_OWNED).await;
+    // On a folded continuation line.
+    submit_as_alice(
+        "From: Alice <alice@example.org>,\n\tBob <bob@example.org>",
+        NOT_OWNED,
+    )
+    .await;
+    // Inside a group.
+    submit_as_alice("From: team: alice@example.org, bob@example.org;", NOT_OWNED).await;
+}
+
+#[tokio::test]
+async fn several_owned_addresses_in_one_from_field_pass() {
+    submit_as_alice(
+        "From: Alice <alice@example.org>, al@example.org\nSender: alice@example.org",
+        "250 2.0.0 OK queued as *",
+    )
+    .await;
+    submit_as_alice(
+        "From: team: alice@example.org, al@example.org;",
+        "250 2.0.0 OK queued as *",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_from_hidden_in_the_body_or_a_continuation_does_not_count() {
+    // A continuation line that reads like a field is part of the previous one.
+    submit_as_alice(
+        "From: alice@example.org\nSubject: hi\n From: bob@example.org",
+        "250 2.0.0 OK queued as *",
+    )
+    .await;
+}

@@ -49,7 +49,7 @@ pub enum Body {
 }
 
 /// `RET=` (RFC 3461 4.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Ret {
     /// Return the whole message in a DSN.
     Full,
@@ -74,8 +74,17 @@ pub struct MailParams {
     pub auth: Option<String>,
 }
 
+impl std::fmt::Display for Ret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Ret::Full => "FULL",
+            Ret::Hdrs => "HDRS",
+        })
+    }
+}
+
 /// `NOTIFY=` (RFC 3461 4.1).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Notify {
     /// `NEVER`.
     pub never: bool,
@@ -85,6 +94,43 @@ pub struct Notify {
     pub failure: bool,
     /// `DELAY`.
     pub delay: bool,
+}
+
+impl Notify {
+    /// Whether a failure DSN is wanted. Without a NOTIFY parameter we act as
+    /// if `NOTIFY=FAILURE,DELAY` had been given (RFC 3461 4.1).
+    pub fn failure(notify: Option<Notify>) -> bool {
+        notify.is_none_or(|n| n.failure)
+    }
+
+    /// Whether a delay DSN is wanted (also the default, see [`Notify::failure`]).
+    pub fn delay(notify: Option<Notify>) -> bool {
+        notify.is_none_or(|n| n.delay)
+    }
+
+    /// Whether a success DSN is wanted (only when asked for).
+    pub fn success(notify: Option<Notify>) -> bool {
+        notify.is_some_and(|n| n.success)
+    }
+}
+
+/// The parameter value as sent on: `NEVER` or a list of `SUCCESS`,
+/// `FAILURE`, `DELAY`.
+impl std::fmt::Display for Notify {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.never {
+            return f.write_str("NEVER");
+        }
+        let words: Vec<&str> = [
+            (self.success, "SUCCESS"),
+            (self.failure, "FAILURE"),
+            (self.delay, "DELAY"),
+        ]
+        .into_iter()
+        .filter_map(|(on, w)| on.then_some(w))
+        .collect();
+        f.write_str(&words.join(","))
+    }
 }
 
 /// Parameters of RCPT TO.

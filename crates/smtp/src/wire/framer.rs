@@ -10,8 +10,15 @@
 //!   4.5.3.1.4). A longer line is discarded up to its LF and reported as
 //!   [`Frame::LineTooLong`]; a line ending in a bare LF as [`Frame::BareLf`].
 //! - `BDAT n [LAST]` (RFC 3030 2) is recognized here: exactly `n` octets after
-//!   its CRLF are the chunk, whatever they contain. A chunk larger than the
-//!   message limit is read and dropped (`chunk: None`).
+//!   its CRLF are the chunk, whatever they contain. The framer reports the
+//!   command line first ([`Frame::BdatStart`]) and then *discards* the chunk
+//!   as it streams past (counting octets down, keeping none) unless the
+//!   caller says [`Framer::keep_chunk`] right away: only the session knows
+//!   whether there is a transaction to put the octets in, and a client
+//!   without one (no TLS, no AUTH, no MAIL) must not make us hold up to
+//!   `max_message` octets. A chunk larger than the message limit is never
+//!   kept either. The end of the chunk is [`Frame::Bdat`] (`chunk: None`
+//!   when it was discarded).
 //! - DATA (after the session said 354, [`Framer::begin_data`]) ends only at
 //!   `CRLF . CRLF` where both line ends are real CRLF pairs (RFC 5321 4.1.1.4).
 //!   A bare LF or bare CR anywhere marks the message
@@ -92,13 +99,22 @@ pub enum Frame {
     BareLf,
     /// A DATA message, unstuffed, CRLF line ends, or why it was refused.
     Data(Result<Vec<u8>, DataError>),
-    /// A BDAT command and its chunk, read whole.
+    /// A valid BDAT command line. The framer now reads its `size` octets and
+    /// drops them unless [`Framer::keep_chunk`] is called before the next
+    /// [`Framer::next`].
+    BdatStart {
+        /// The declared size.
+        size: u64,
+        /// `LAST` given.
+        last: bool,
+    },
+    /// The end of a BDAT chunk announced by [`Frame::BdatStart`].
     Bdat {
         /// The declared size (also the number of octets read).
         size: u64,
         /// `LAST` given.
         last: bool,
-        /// The chunk; `None` when it was bigger than the message limit and dropped.
+        /// The chunk; `None` when it was discarded (not kept, or over the limit).
         chunk: Option<Vec<u8>>,
     },
 }
@@ -163,80 +179,106 @@ impl Framer {
         });
     }
 
+    /// Keeps the chunk just announced by [`Frame::BdatStart`] instead of
+    /// discarding it. Does nothing (the chunk stays discarded) when no chunk
+    /// has started, when octets of it were already consumed, or when it is
+    /// larger than the message limit.
+    pub fn keep_chunk(&mut self) {
+        if let Mode::Bdat {
+            size,
+            remaining,
+            chunk: chunk @ None,
+            ..
+        } = &mut self.mode
+            && *remaining == *size
+            && *size <= self.limits.max_message
+        {
+            *chunk = Some(Vec::with_capacity((*size).min(1 << 20) as usize));
+        }
+    }
+
+    /// Octets of message data the framer holds (a DATA message or a kept
+    /// BDAT chunk being read). A discarded chunk or message holds none.
+    pub fn buffered(&self) -> usize {
+        match &self.mode {
+            Mode::Command { .. } => 0,
+            Mode::Data(state) => state.message.len(),
+            Mode::Bdat { chunk, .. } => chunk.as_ref().map_or(0, Vec::len),
+        }
+    }
+
     /// Whether the framer is inside a DATA message or BDAT chunk.
     pub fn in_message(&self) -> bool {
         !matches!(self.mode, Mode::Command { .. })
     }
 
+    /// Whether the framer is inside a BDAT chunk.
+    pub fn in_chunk(&self) -> bool {
+        matches!(self.mode, Mode::Bdat { .. })
+    }
+
     /// Takes the next unit from the front of `input`, or `None` if more input is needed.
     pub fn next(&mut self, input: &mut Vec<u8>) -> Option<Frame> {
-        loop {
-            match &mut self.mode {
-                Mode::Command { discarding } => {
-                    let Some(lf) = input.iter().position(|&b| b == b'\n') else {
-                        if input.len() >= self.limits.command_line || *discarding {
-                            *discarding = true;
-                            input.clear();
-                        }
-                        return None;
-                    };
-                    let line: Vec<u8> = input.drain(..=lf).collect();
-                    if *discarding || line.len() > self.limits.command_line {
-                        *discarding = false;
-                        return Some(Frame::LineTooLong);
-                    }
-                    if line.len() < 2 || line[line.len() - 2] != b'\r' {
-                        return Some(Frame::BareLf);
-                    }
-                    let line = &line[..line.len() - 2];
-                    if line.len() >= 4
-                        && line[..4].eq_ignore_ascii_case(b"BDAT")
-                        && let Ok(Command::Bdat { size, last }) = Command::parse(line)
-                    {
-                        {
-                            let chunk = (size <= self.limits.max_message)
-                                .then(|| Vec::with_capacity(size.min(1 << 20) as usize));
-                            self.mode = Mode::Bdat {
-                                size,
-                                last,
-                                remaining: size,
-                                chunk,
-                            };
-                            continue;
-                        }
-                    }
-                    return Some(Frame::Line(line.to_vec()));
-                }
-                Mode::Bdat {
-                    size,
-                    last,
-                    remaining,
-                    chunk,
-                } => {
-                    let take = (*remaining).min(input.len() as u64) as usize;
-                    if let Some(c) = chunk {
-                        c.extend_from_slice(&input[..take]);
-                    }
-                    input.drain(..take);
-                    *remaining -= take as u64;
-                    if *remaining > 0 {
-                        return None;
-                    }
-                    let frame = Frame::Bdat {
-                        size: *size,
-                        last: *last,
-                        chunk: chunk.take(),
-                    };
-                    self.mode = Mode::Command { discarding: false };
-                    return Some(frame);
-                }
-                Mode::Data(state) => {
-                    if let Some(result) = state.feed(input, &self.limits) {
-                        self.mode = Mode::Command { discarding: false };
-                        return Some(Frame::Data(result));
+        match &mut self.mode {
+            Mode::Command { discarding } => {
+                let Some(lf) = input.iter().position(|&b| b == b'\n') else {
+                    if input.len() >= self.limits.command_line || *discarding {
+                        *discarding = true;
+                        input.clear();
                     }
                     return None;
+                };
+                let line: Vec<u8> = input.drain(..=lf).collect();
+                if *discarding || line.len() > self.limits.command_line {
+                    *discarding = false;
+                    return Some(Frame::LineTooLong);
                 }
+                if line.len() < 2 || line[line.len() - 2] != b'\r' {
+                    return Some(Frame::BareLf);
+                }
+                let line = &line[..line.len() - 2];
+                if line.len() >= 4
+                    && line[..4].eq_ignore_ascii_case(b"BDAT")
+                    && let Ok(Command::Bdat { size, last }) = Command::parse(line)
+                {
+                    // Discarded unless the session asks for the chunk.
+                    self.mode = Mode::Bdat {
+                        size,
+                        last,
+                        remaining: size,
+                        chunk: None,
+                    };
+                    return Some(Frame::BdatStart { size, last });
+                }
+                Some(Frame::Line(line.to_vec()))
+            }
+            Mode::Bdat {
+                size,
+                last,
+                remaining,
+                chunk,
+            } => {
+                let take = (*remaining).min(input.len() as u64) as usize;
+                if let Some(c) = chunk {
+                    c.extend_from_slice(&input[..take]);
+                }
+                input.drain(..take);
+                *remaining -= take as u64;
+                if *remaining > 0 {
+                    return None;
+                }
+                let frame = Frame::Bdat {
+                    size: *size,
+                    last: *last,
+                    chunk: chunk.take(),
+                };
+                self.mode = Mode::Command { discarding: false };
+                Some(frame)
+            }
+            Mode::Data(state) => {
+                let result = state.feed(input, &self.limits)?;
+                self.mode = Mode::Command { discarding: false };
+                Some(Frame::Data(result))
             }
         }
     }

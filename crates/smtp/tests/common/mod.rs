@@ -61,6 +61,19 @@ impl Server {
         smtp_keys: &str,
         extra: &str,
     ) -> Server {
+        Server::start_on(domain, accounts, smtp_keys, extra, None).await
+    }
+
+    /// Like [`Server::start`], with the `smtp` listener already bound (so
+    /// another server's route can name its port before it starts).
+    pub async fn start_on(
+        domain: &str,
+        accounts: &[(&str, &str, &[&str])],
+        smtp_keys: &str,
+        extra: &str,
+        smtp_listener: Option<std::net::TcpListener>,
+    ) -> Server {
+        let mut smtp_listener = smtp_listener;
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display();
         let text = format!(
@@ -127,7 +140,13 @@ name = "{domain}"
             ListenerKind::Submission,
             ListenerKind::Submissions,
         ] {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let listener = match (kind, smtp_listener.take()) {
+                (ListenerKind::Smtp, Some(l)) => {
+                    l.set_nonblocking(true).unwrap();
+                    tokio::net::TcpListener::from_std(l).unwrap()
+                }
+                _ => tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            };
             addrs.push(listener.local_addr().unwrap());
             tokio::spawn(serve_listener(
                 listener,
@@ -193,3 +212,145 @@ name = "{domain}"
 /// The standard test accounts for example.org.
 pub const ALICE: (&str, &str, &[&str]) = ("alice@example.org", "secret", &["al@example.org"]);
 pub const BOB: (&str, &str, &[&str]) = ("bob@example.org", "hunter2", &[]);
+
+/// The repository's tests/ folder (shared client scripts).
+pub fn scripts() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests")
+}
+
+/// Submits one message with Python's smtplib (tests/smtp_submit.py); see
+/// that script for the arguments. Returns its JSON answer.
+pub async fn submit_py(args: serde_json::Value) -> serde_json::Value {
+    let out = tokio::process::Command::new("python3")
+        .arg(scripts().join("smtp_submit.py"))
+        .arg(args.to_string())
+        .output()
+        .await
+        .expect("python3 must be installed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "smtp_submit.py: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// alice@example.org submits `subject` to `to` over implicit TLS with these
+/// DSN parameters; panics unless it is accepted.
+pub async fn submit_with(s: &Server, to: &str, subject: &str, mail: &[&str], rcpt: &[&str]) {
+    let r = submit_py(serde_json::json!({
+        "port": s.submissions.port(),
+        "tls": "implicit",
+        "user": "alice@example.org",
+        "password": "secret",
+        "from": "alice@example.org",
+        "to": [to],
+        "subject": subject,
+        "body": "the body",
+        "mail_options": mail,
+        "rcpt_options": rcpt,
+    }))
+    .await;
+    assert_eq!(r["ok"], true, "{r}");
+}
+
+/// A next hop on loopback that records every transaction (tests/smtp_sink.py).
+pub struct Sink {
+    child: std::process::Child,
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl Sink {
+    /// Starts the sink with its options (`--dsn`, `--rcpt 550`, `--data 451,250`);
+    /// `--hold DIR/hold` is always given: see [`Sink::hold`].
+    pub fn start(options: &[&str]) -> Sink {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("python3")
+            .arg(scripts().join("smtp_sink.py"))
+            .arg(dir.path().join("tx"))
+            .arg("--hold")
+            .arg(dir.path().join("hold"))
+            .args(options)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 must be installed");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("PORT ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("sink said {line:?}"));
+        Sink { child, dir, port }
+    }
+
+    /// From now on MAIL gets 451 (busy) until [`Sink::release`].
+    pub fn hold(&self) {
+        std::fs::write(self.dir.path().join("hold"), b"").unwrap();
+    }
+
+    pub fn release(&self) {
+        let _ = std::fs::remove_file(self.dir.path().join("hold"));
+    }
+
+    /// Every transaction so far, in order.
+    pub fn transactions(&self) -> Vec<serde_json::Value> {
+        let mut files: Vec<_> = std::fs::read_dir(self.dir.path().join("tx"))
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "json"));
+        files.sort();
+        files
+            .iter()
+            .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+            .collect()
+    }
+
+    /// Transactions whose DATA was accepted.
+    pub fn accepted(&self) -> Vec<serde_json::Value> {
+        self.transactions()
+            .into_iter()
+            .filter(|t| t["reply"] == 250)
+            .collect()
+    }
+
+    /// Waits (up to `secs`) until `n` transactions were accepted.
+    pub async fn wait_accepted(&self, n: usize, secs: u64) -> Vec<serde_json::Value> {
+        for _ in 0..secs * 10 {
+            let got = self.accepted();
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.accepted()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits (up to `secs`) until the queue is empty; panics otherwise.
+pub async fn wait_queue_empty(queue: &Queue, secs: u64) {
+    for _ in 0..secs * 10 {
+        if queue.list().unwrap().is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("queue not emptied: {:?}", queue.list());
+}
+
+/// A `[[smtp.route]]` table to a loopback port.
+pub fn route(domain: &str, port: u16) -> String {
+    format!("[[smtp.route]]\ndomain = \"{domain}\"\nhost = \"127.0.0.1:{port}\"\n")
+}

@@ -12,7 +12,12 @@ fn limits() -> Limits {
 }
 
 /// Feeds `input` in pieces cut at `cuts`, starting in data mode if `data`.
+/// Every BDAT chunk is kept, as a session in a transaction would ask.
 fn run_split(input: &[u8], cuts: &[usize], data: bool) -> (Vec<Frame>, usize) {
+    run_split_keeping(input, cuts, data, true)
+}
+
+fn run_split_keeping(input: &[u8], cuts: &[usize], data: bool, keep: bool) -> (Vec<Frame>, usize) {
     let mut f = Framer::new(limits());
     if data {
         f.begin_data();
@@ -24,6 +29,9 @@ fn run_split(input: &[u8], cuts: &[usize], data: bool) -> (Vec<Frame>, usize) {
         buf.extend_from_slice(&input[start..end]);
         start = end;
         while let Some(fr) = f.next(&mut buf) {
+            if keep && matches!(fr, Frame::BdatStart { .. }) {
+                f.keep_chunk();
+            }
             frames.push(fr);
         }
     }
@@ -87,12 +95,20 @@ fn bdat_chunks_are_exact() {
     assert_eq!(
         frames(b"BDAT 5\r\nQUIT\r\nBDAT 0 LAST\r\nNOOP\r\n", false),
         vec![
+            Frame::BdatStart {
+                size: 5,
+                last: false
+            },
             Frame::Bdat {
                 size: 5,
                 last: false,
                 chunk: Some(b"QUIT\r".to_vec())
             },
             Frame::BareLf,
+            Frame::BdatStart {
+                size: 0,
+                last: true
+            },
             Frame::Bdat {
                 size: 0,
                 last: true,
@@ -108,6 +124,10 @@ fn bdat_chunk_contents_are_never_commands() {
     assert_eq!(
         frames(b"BDAT 12 LAST\r\nRSET\r\nQUIT\r\nNOOP\r\n", false),
         vec![
+            Frame::BdatStart {
+                size: 12,
+                last: true
+            },
             Frame::Bdat {
                 size: 12,
                 last: true,
@@ -127,6 +147,10 @@ fn bdat_over_limit_is_read_and_dropped() {
     assert_eq!(
         fr,
         vec![
+            Frame::BdatStart {
+                size: 10_001,
+                last: false
+            },
             Frame::Bdat {
                 size: 10_001,
                 last: false,
@@ -136,6 +160,100 @@ fn bdat_over_limit_is_read_and_dropped() {
         ]
     );
     assert_eq!(left, 0);
+}
+
+#[test]
+fn bdat_chunk_not_kept_is_counted_down_and_dropped() {
+    let input = b"BDAT 12 LAST\r\nRSET\r\nQUIT\r\nNOOP\r\n";
+    for cut in 0..input.len() {
+        let (fr, left) = run_split_keeping(input, &[cut], false, false);
+        assert_eq!(
+            fr,
+            vec![
+                Frame::BdatStart {
+                    size: 12,
+                    last: true
+                },
+                Frame::Bdat {
+                    size: 12,
+                    last: true,
+                    chunk: None
+                },
+                line("NOOP"),
+            ],
+            "cut at {cut}"
+        );
+        assert_eq!(left, 0);
+    }
+}
+
+/// The attack the audit found: a client with no transaction announces a
+/// chunk of the full message size and streams it. Nothing may pile up.
+#[test]
+fn unwanted_large_chunk_streams_through_without_being_held() {
+    let mut f = Framer::new(Limits {
+        max_message: 50 * 1024 * 1024,
+        ..limits()
+    });
+    let size = 40 * 1024 * 1024u64;
+    let mut buf = format!("BDAT {size} LAST\r\n").into_bytes();
+    assert_eq!(
+        f.next(&mut buf),
+        Some(Frame::BdatStart { size, last: true })
+    );
+    // No keep_chunk(): the session had no transaction.
+    let piece = vec![b'x'; 64 * 1024];
+    let mut sent = 0u64;
+    while sent < size {
+        buf.extend_from_slice(&piece);
+        sent += piece.len() as u64;
+        let frame = f.next(&mut buf);
+        assert_eq!(f.buffered(), 0, "the framer holds chunk octets at {sent}");
+        assert!(buf.is_empty(), "input not consumed at {sent}");
+        if sent < size {
+            assert_eq!(frame, None);
+        } else {
+            assert_eq!(
+                frame,
+                Some(Frame::Bdat {
+                    size,
+                    last: true,
+                    chunk: None
+                })
+            );
+        }
+    }
+}
+
+#[test]
+fn keep_chunk_after_octets_were_read_or_over_the_limit_keeps_nothing() {
+    let mut f = Framer::new(limits());
+    let mut buf = b"BDAT 4\r\nab".to_vec();
+    assert!(matches!(f.next(&mut buf), Some(Frame::BdatStart { .. })));
+    assert_eq!(f.next(&mut buf), None);
+    f.keep_chunk();
+    buf.extend_from_slice(b"cd");
+    assert_eq!(
+        f.next(&mut buf),
+        Some(Frame::Bdat {
+            size: 4,
+            last: false,
+            chunk: None
+        })
+    );
+    let mut buf = b"BDAT 10001\r\n".to_vec();
+    assert!(matches!(f.next(&mut buf), Some(Frame::BdatStart { .. })));
+    f.keep_chunk();
+    buf.extend(std::iter::repeat_n(b'y', 10_001));
+    assert_eq!(f.buffered(), 0);
+    assert!(matches!(
+        f.next(&mut buf),
+        Some(Frame::Bdat { chunk: None, .. })
+    ));
+    // keep_chunk outside a chunk is harmless.
+    f.keep_chunk();
+    let mut buf = b"NOOP\r\n".to_vec();
+    assert_eq!(f.next(&mut buf), Some(line("NOOP")));
 }
 
 #[test]
