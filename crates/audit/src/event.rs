@@ -137,6 +137,12 @@ pub enum Event {
         messages: u64,
         /// Bytes removed.
         bytes: u64,
+        /// Mailboxes removed.
+        #[serde(default)]
+        mailboxes: u64,
+        /// Outbound queue entries (messages it sent) removed.
+        #[serde(default)]
+        queued: u64,
     },
     /// An account's data was exported.
     DataExported {

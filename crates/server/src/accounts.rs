@@ -184,12 +184,8 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
 /// purge: `data_dir/deleted/<hex of address>.toml`, 0600 (it holds the
 /// password hash). The name is hex, never a path built from the address.
 pub fn saved_entry_path(config: &Config, address: &str) -> std::path::PathBuf {
-    let hex: String = address.bytes().map(|b| format!("{b:02x}")).collect();
-    config
-        .server
-        .data_dir
-        .join("deleted")
-        .join(format!("{hex}.toml"))
+    // The purge removes it, so the retention crate owns the name.
+    sealpost_retention::saved_entry_path(config, address)
 }
 
 /// Saves the `[[account]]` table of `address` before it leaves the file.

@@ -386,6 +386,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
                     &s.config,
                     &s.store,
                     &s.audit,
+                    s.queue.clone(),
                     chrono::Utc::now().timestamp(),
                 )
             })
