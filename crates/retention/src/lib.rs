@@ -139,8 +139,13 @@ impl Retention {
         self.config.server.data_dir.join("audit")
     }
 
-    /// One pass, as if the time were `now` (Unix seconds).
+    /// One pass, as if the time were `now` (Unix seconds). Passes in one
+    /// process run one at a time (the timer's and `retention run`'s), so a
+    /// purge is never finished twice at once; another process cannot open
+    /// the store meanwhile.
     pub fn run_once(&self, now: i64) -> Result<RunReport, RetentionError> {
+        static ONE_PASS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = ONE_PASS.lock().unwrap_or_else(|e| e.into_inner());
         let mut report = RunReport::default();
         let purger = purge::Purger {
             config: &self.config,

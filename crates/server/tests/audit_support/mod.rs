@@ -162,3 +162,93 @@ pub fn segments(site: &Site) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Starts `sealpost serve` like [`Server::start`], with extra environment
+/// variables (the purge test hook).
+pub fn start_with_env(site: &Site, env: &[(&str, &str)]) -> Server {
+    use std::io::BufRead;
+    use std::sync::{Arc, Mutex};
+    let mut child = std::process::Command::new(BIN)
+        .arg("-c")
+        .arg(&site.config)
+        .arg("serve")
+        .env("SEALPOST_LOG", "info")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let log2 = log.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            log2.lock().unwrap().push_str(&line);
+            log2.lock().unwrap().push('\n');
+            let _ = tx.send(line);
+        }
+    });
+    let mut addrs = HashMap::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = rx.recv_timeout(left) else {
+            let _ = child.kill();
+            panic!("server did not start; log:\n{}", log.lock().unwrap());
+        };
+        if line.contains(" listening ") {
+            let value = |name: &str| {
+                let start = line.find(name).map_or(line.len(), |i| i + name.len());
+                line[start..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let kind = value("listener=").trim_matches('"').to_string();
+            addrs.insert(kind, value("addr=").parse().unwrap());
+        }
+        if line.contains("sealpost is running") {
+            break;
+        }
+    }
+    Server { child, addrs, log }
+}
+
+/// Opens the site's store offline (no server may run).
+pub fn open_store(site: &Site) -> sealpost_store::Store {
+    sealpost_store::Store::open(sealpost_store::StoreOptions {
+        data_dir: site.path("data"),
+        master_key: site.path("keys/master.key"),
+        summarizer: std::sync::Arc::new(sealpost_store::NoSummary),
+    })
+    .unwrap()
+}
+
+/// Files directly in a folder of the site (none if it does not exist).
+pub fn files_in(site: &Site, rel: &str) -> Vec<String> {
+    match std::fs::read_dir(site.path(rel)) {
+        Ok(entries) => {
+            let mut v: Vec<String> = entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+/// A loopback port nothing listens on (bound, then released).
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
