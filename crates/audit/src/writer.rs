@@ -593,6 +593,27 @@ mod tests {
     }
 
     #[test]
+    fn reload_errors_are_committed_they_may_quote_addresses() {
+        let (json, fields) = commit_personal(&Event::ConfigReloaded {
+            ok: false,
+            error: Some("accounts.toml:3:1: domain of x@example.org is not hosted".into()),
+        });
+        assert!(
+            !json.contains("example.org") && json.contains("\"ok\":false"),
+            "{json}"
+        );
+        assert_eq!(fields.len(), 1);
+        let (json, fields) = commit_personal(&Event::ConfigReloaded {
+            ok: true,
+            error: None,
+        });
+        assert!(
+            json.contains("\"error\":null") && fields.is_empty(),
+            "{json}"
+        );
+    }
+
+    #[test]
     fn non_personal_events_have_no_side_entries() {
         let (json, fields) = commit_personal(&Event::ServerStopped);
         assert_eq!(json, r#"{"event":"server_stopped"}"#);
