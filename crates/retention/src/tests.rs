@@ -183,6 +183,7 @@ fn report_lists_pending_purges_with_due_dates() {
         &report::ReportInputs {
             audit_public_key: Some("abc"),
             configured_accounts: 1,
+            tls_versions: &["TLS 1.2", "TLS 1.3"],
         },
         T0,
     )
@@ -198,6 +199,39 @@ fn report_lists_pending_purges_with_due_dates() {
     );
     assert!(md.contains("public key `abc`"));
     assert!(md.contains("anonymized after 6 months"));
+}
+
+#[test]
+fn report_names_every_key_and_takes_the_tls_policy_from_the_config() {
+    let (d, config, store) = setup(
+        "[listen]\nimaps = [\"127.0.0.1:1993\"]\nsmtp = [\"127.0.0.1:2525\"]\n\
+         [[smtp.route]]\ndomain = \"example.net\"\nhost = \"127.0.0.1:2600\"\nrequire_tls = true\n",
+    );
+    let inputs = report::ReportInputs {
+        audit_public_key: None,
+        configured_accounts: 0,
+        tls_versions: &["TLS 1.3"],
+    };
+    let md = report::compliance_report(&config, &store, &inputs, T0).unwrap();
+    let keys = d.path().join("keys");
+    for line in [
+        format!("| master key | `{}` |", config.server.master_key.display()),
+        format!("| restore key | `{}` (created at the first deletion) |", keys.join("restore.key").display()),
+        format!("| TLS private key | `{}` |", config.tls.key.display()),
+        format!("| audit signing key | `{}` |", config.server.audit_signing_key.display()),
+        "| imaps | `127.0.0.1:1993` | implicit TLS |".to_string(),
+        "| smtp | `127.0.0.1:2525` | inbound MX: STARTTLS required before MAIL |".to_string(),
+        "| imap | off | - |".to_string(),
+        "TLS versions accepted: TLS 1.3.".to_string(),
+        "Outbound mail for example.net goes to `127.0.0.1:2600`: TLS required (certificate not verified).".to_string(),
+        "log-structured".to_string(),
+    ] {
+        assert!(md.contains(&line), "missing {line:?} in\n{md}");
+    }
+    store.create_account("a@example.org").unwrap();
+    store.delete_account("a@example.org", T0).unwrap();
+    let md = report::compliance_report(&config, &store, &inputs, T0).unwrap();
+    assert!(md.contains("restore.key` (present)"), "{md}");
 }
 
 fn open_audit(config: &Config) -> AuditLog {

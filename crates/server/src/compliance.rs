@@ -196,6 +196,11 @@ fn access_log_csv(config: &Config, audit: &AuditLog, address: &str) -> Vec<u8> {
     }
 }
 
+/// What sealpost-net's acceptor allows (`with_protocol_versions` in
+/// `crates/net/src/tls.rs`; the foundation tests check that TLS 1.1 is
+/// refused). Not configurable.
+const TLS_VERSIONS: [&str; 2] = ["TLS 1.2", "TLS 1.3"];
+
 /// The register of processing.
 pub fn report(services: &Services) -> Result<String, Failure> {
     make_report(
@@ -213,6 +218,7 @@ fn make_report(config: &Config, store: &Store, configured: usize) -> Result<Stri
         &report::ReportInputs {
             audit_public_key: key.as_deref(),
             configured_accounts: configured,
+            tls_versions: &TLS_VERSIONS,
         },
         chrono::Utc::now().timestamp(),
     )

@@ -14,9 +14,25 @@
 //! crypto-shred that is final) and then removes every row and blob.
 //!
 //! What an attacker holding the disk *and* both key files could read during
-//! the grace period: the account's mail, as with any restorable deletion. An
-//! operator who keeps `restore.key` off the machine removes even that; once
-//! purged, no key for the data exists anywhere.
+//! the grace period: the account's mail, as with any restorable deletion.
+//! `restore.key` is needed at every deletion and restore, so it sits beside
+//! the master key, outside data_dir: the disk alone opens nothing. Once
+//! purged, no current key for the data exists anywhere.
+//!
+//! # What overwriting does not erase
+//!
+//! sled is log-structured: an overwritten or removed value (the
+//! master-wrapped key replaced at deletion, a purged account's sealed
+//! summaries and mailbox names) stays in an old log segment until sled
+//! reclaims that segment and reuses its space. Until then, the disk plus the
+//! master key may still unwrap the old key copy, and with it whatever blob
+//! blocks the filesystem has not reused. Mitigation here: the purge zeroes
+//! every blob file before unlinking it, so the bodies do not survive in
+//! freed blocks on filesystems that write in place (not on copy-on-write
+//! filesystems or through SSD wear levelling). Keeping the old key copy out
+//! of the log altogether would need the wrapped data keys outside sled
+//! (per-account key files that a purge overwrites), a change of the
+//! on-disk format.
 
 use crate::codec::{self, Reader, Writer, table};
 use crate::crypto::{self, Key};
@@ -412,6 +428,13 @@ impl Store {
         self.inner.tree.apply_batch(batch)?;
         self.flush()?;
         Ok(report)
+    }
+
+    /// The restore key file (`restore.key` beside the master key): wraps the
+    /// data keys of deleted accounts until they are purged or restored.
+    /// Created at the first deletion.
+    pub fn restore_key_path(&self) -> &std::path::Path {
+        &self.inner.restore_key_path
     }
 
     /// Every key and value of the metadata tree, raw. For tests and
