@@ -37,12 +37,24 @@ pub fn segment(data: &[u8]) {
             }
         }
     }
+    let prev_hex = format::hex_lower(&prev);
     for line in data.split(|&b| b == b'\n') {
         if let Ok(head) = format::parse_head(line) {
             // A head that parses re-encodes to the same prefix.
             let again = format::encode_line(head.seq, head.time_ms, &head.prev, "{\"x\":0}");
             let n = again.len() - "\"x\":0}".len();
             assert_eq!(&again[..n], &line[..n]);
+            // The verifier's fast path accepts it with its own seq and prev.
+            assert_eq!(
+                format::check_head(line, head.seq, &format::hex_lower(&head.prev)),
+                Some(head.time_ms),
+                "fast path refused a head that parses"
+            );
+        }
+        // And accepts nothing the full parser refuses.
+        if let Some(t) = format::check_head(line, seq, &prev_hex) {
+            let head = format::parse_head(line).expect("fast path accepted a malformed head");
+            assert_eq!((head.seq, head.prev, head.time_ms), (seq, prev, t));
         }
         let _ = serde_json::from_slice::<PiiLine>(line);
     }
