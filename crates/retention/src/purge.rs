@@ -122,13 +122,16 @@ pub(crate) fn pending_markers(config: &Config) -> Result<Vec<Marker>, RetentionE
     let mut out = Vec::new();
     for path in paths {
         let bytes = std::fs::read(&path).map_err(|e| RetentionError::io(&path, e))?;
-        let marker: Marker = serde_json::from_slice(&bytes).map_err(|e| {
-            RetentionError::Marker(format!(
-                "{}: {e} (remove it to give up that purge)",
-                path.display()
-            ))
-        })?;
-        out.push(marker);
+        match serde_json::from_slice::<Marker>(&bytes) {
+            Ok(marker) => out.push(marker),
+            // One damaged marker must not stop every other purge: the
+            // account it names, if still in the store, is purged afresh.
+            Err(e) => tracing::error!(
+                marker = %path.display(),
+                error = %e,
+                "unreadable purge marker skipped; remove it once the purge is checked"
+            ),
+        }
     }
     Ok(out)
 }

@@ -76,6 +76,21 @@ pub fn compliance_report(
     );
     let _ = writeln!(
         md,
+        "| Deleted accounts' entries (address, password hash, quota, aliases), kept for restore | `{}` | until restored or purged ({} days) |",
+        config.server.data_dir.join("deleted").display(),
+        r.deleted_account_grace_days
+    );
+    let _ = writeln!(
+        md,
+        "| Last audited version of the accounts file (address, quota, aliases, SHA-256 of the password hash) | `{}` | while the account is in the accounts file |",
+        config
+            .server
+            .data_dir
+            .join("accounts-audited.json")
+            .display()
+    );
+    let _ = writeln!(
+        md,
         "| Access and audit logs (logins with IP address, deliveries with addresses, account changes) | `{}` | personal fields anonymized after {} months; segments deleted after {} months |",
         config.server.data_dir.join("audit").display(),
         r.anonymize_after_months,

@@ -201,7 +201,14 @@ fn write_baseline(config: &Config, accounts: BTreeMap<String, Audited>) -> Resul
     })
     .map_err(Failure::runtime)?;
     bytes.push(b'\n');
-    std::fs::create_dir_all(&config.server.data_dir).map_err(err)?;
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&config.server.data_dir)
+            .map_err(err)?;
+    }
     let tmp = path.with_extension("tmp");
     let mut f = std::fs::OpenOptions::new()
         .write(true)
