@@ -137,6 +137,12 @@ pub enum Event {
         messages: u64,
         /// Bytes removed.
         bytes: u64,
+        /// Mailboxes removed.
+        #[serde(default)]
+        mailboxes: u64,
+        /// Outbound queue entries (messages it sent) removed.
+        #[serde(default)]
+        queued: u64,
     },
     /// An account's data was exported.
     DataExported {
@@ -149,7 +155,7 @@ pub enum Event {
     ConfigReloaded {
         /// Whether it took effect.
         ok: bool,
-        /// Error, if not.
+        /// Error, if not (a personal field: it may quote addresses).
         error: Option<String>,
     },
     /// The server started.
@@ -309,8 +315,9 @@ impl Event {
             | Event::AccountRestored { .. }
             | Event::AccountPurged { .. }
             | Event::DataExported { .. } => &["account"],
-            Event::ConfigReloaded { .. }
-            | Event::ServerStarted { .. }
+            // Accounts-file errors quote addresses ("domain of x@y is not hosted").
+            Event::ConfigReloaded { .. } => &["error"],
+            Event::ServerStarted { .. }
             | Event::ServerStopped
             | Event::RetentionRun { .. }
             | Event::AuditAnonymized { .. }

@@ -155,6 +155,64 @@ pub(crate) fn parse_head(line: &[u8]) -> Result<LineHead, &'static str> {
     Ok(LineHead { seq, time_ms, prev })
 }
 
+/// Lower-case hex of a hash, as record lines store it.
+pub(crate) fn hex_lower(bytes: &[u8; 32]) -> [u8; 64] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 64];
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 15)];
+    }
+    out
+}
+
+/// The decimal digits of `n`, in `buf`; returns the used tail.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+/// The verifier's fast path: whether `line` is a well-formed record with
+/// sequence number `seq` and previous hash `prev_hex` (see [`hex_lower`]);
+/// returns its `time_ms`. It compares the expected prefix byte for byte
+/// instead of parsing it, and accepts exactly the lines [`parse_head`]
+/// accepts with that `seq` and `prev` (the fuzz target checks this); on
+/// `None` the caller parses the line to say what is wrong.
+pub(crate) fn check_head(line: &[u8], seq: u64, prev_hex: &[u8; 64]) -> Option<i64> {
+    let mut digits = [0u8; 20];
+    let rest = line.strip_prefix(b"{\"seq\":")?;
+    let rest = rest.strip_prefix(decimal(seq, &mut digits))?;
+    let rest = rest.strip_prefix(b",\"time_ms\":")?;
+    let (neg, body) = match rest.first() {
+        Some(b'-') => (true, &rest[1..]),
+        _ => (false, rest),
+    };
+    let n = body
+        .iter()
+        .take(20)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if n == 0 || n > 19 || (n > 1 && body[0] == b'0') {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &b in &body[..n] {
+        v = v * 10 + u64::from(b - b'0');
+    }
+    let v = i128::from(v);
+    let time_ms = i64::try_from(if neg { -v } else { v }).ok()?;
+    let rest = body[n..].strip_prefix(b",\"prev\":\"")?;
+    let rest = rest.strip_prefix(&prev_hex[..])?;
+    (rest.starts_with(b"\",\"") && rest.ends_with(b"}")).then_some(time_ms)
+}
+
 /// One line of a `.pii` side file: the plaintext and salt behind each
 /// commitment of one record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -446,6 +504,48 @@ mod tests {
         ] {
             assert!(parse_head(bad.as_bytes()).is_err(), "accepted {bad}");
         }
+    }
+
+    #[test]
+    fn check_head_agrees_with_parse_head() {
+        let prev = sha256(b"x");
+        let hex = hex_lower(&prev);
+        assert_eq!(&hex[..], hex::encode(prev).as_bytes());
+        for (seq, t) in [
+            (0u64, 0i64),
+            (9, -1),
+            (10, 1_700_000_000_123),
+            (u64::MAX, i64::MIN),
+            (u64::MAX / 10, i64::MAX),
+        ] {
+            let line = encode_line(seq, t, &prev, r#"{"event":"server_stopped"}"#);
+            assert_eq!(
+                check_head(&line, seq, &hex),
+                Some(t),
+                "{}",
+                String::from_utf8_lossy(&line)
+            );
+            assert_eq!(check_head(&line, seq.wrapping_add(1), &hex), None);
+            assert_eq!(check_head(&line, seq, &hex_lower(&GENESIS)), None);
+        }
+        let good = format!(
+            r#"{{"seq":1,"time_ms":2,"prev":"{}","event":"x"}}"#,
+            hex::encode(prev)
+        );
+        for bad in [
+            good.replace("\"time_ms\":2", "\"time_ms\":02"),
+            good.replace("\"time_ms\":2", "\"time_ms\":"),
+            good.replace("\"time_ms\":2", "\"time_ms\":99999999999999999999"),
+            good.replace("\"time_ms\":2", "\"time_ms\":9223372036854775808"),
+            good.replace(&hex::encode(prev), &hex::encode(prev).to_ascii_uppercase()),
+            good.trim_end_matches('}').to_string(),
+        ] {
+            assert_eq!(check_head(bad.as_bytes(), 1, &hex), None, "{bad}");
+            assert!(parse_head(bad.as_bytes()).is_err(), "{bad}");
+        }
+        let edge = good.replace("\"time_ms\":2", "\"time_ms\":-0");
+        assert_eq!(check_head(edge.as_bytes(), 1, &hex), Some(0));
+        assert_eq!(parse_head(edge.as_bytes()).map(|h| h.time_ms), Ok(0));
     }
 
     #[test]

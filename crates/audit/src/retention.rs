@@ -118,7 +118,6 @@ pub fn delete_segments_before(
     signing_key: &Path,
 ) -> Result<DeleteReport, AuditError> {
     let cutoff_ms = cutoff_unix.saturating_mul(1000);
-    let key = crate::keys::load(signing_key)?;
     let previous = format::read_checkpoint(dir)?;
     // Files an interrupted earlier deletion left behind its checkpoint.
     if let Some(cp) = &previous {
@@ -142,6 +141,7 @@ pub fn delete_segments_before(
     let Some((last_n, last)) = doomed.last() else {
         return Ok(DeleteReport::default());
     };
+    let key = crate::keys::load(signing_key)?;
     // Refuse to checkpoint over seals this key did not make.
     for (n, seal) in &doomed {
         if !seal.verify(&key.verifying_key()) {

@@ -5,8 +5,10 @@
 //! hashes and appends. The open segment is written to the kernel and
 //! fdatasynced at least once a second; `record_durable` and `flush` wait for
 //! an fdatasync. A segment is sealed when it reaches `segment_max_bytes`,
-//! when it is `segment_max_age_secs` old, on [`AuditLog::close`], and when the
-//! last handle is dropped. A new segment file is created with its first record.
+//! when it is `segment_max_age_secs` old, on [`AuditLog::close`], when the
+//! last handle is dropped, and when the retention worker needs its records
+//! sealed before anonymizing them ([`AuditLog::seal_if_older_than`]). A new
+//! segment file is created with its first record.
 
 use crate::error::AuditError;
 use crate::format::{self, PiiLine, Seal};
@@ -25,6 +27,8 @@ enum Msg {
     Event(Event),
     Durable(Event, mpsc::SyncSender<Result<(), String>>),
     Flush(mpsc::SyncSender<()>),
+    /// Seal the open segment if its first record is older than this (Unix ms).
+    SealBefore(i64, mpsc::SyncSender<Result<(), String>>),
     Close(mpsc::SyncSender<Result<(), String>>),
 }
 
@@ -177,6 +181,29 @@ impl AuditLog {
         }
     }
 
+    /// Seals the open segment now if its first record is older than
+    /// `cutoff_unix` (seconds), so that [`crate::anonymize_before`], which
+    /// only touches sealed segments, reaches every record before the cutoff.
+    /// The next record starts a new segment. Returns once the seal is written.
+    pub fn seal_if_older_than(&self, cutoff_unix: i64) -> Result<(), AuditError> {
+        let Some(inner) = &self.inner else {
+            return Ok(());
+        };
+        let (done_tx, done_rx) = mpsc::sync_channel(1);
+        inner
+            .tx
+            .send(Msg::SealBefore(cutoff_unix.saturating_mul(1000), done_tx))
+            .map_err(|_| AuditError::Closed)?;
+        match done_rx.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(AuditError::Io {
+                path: PathBuf::from("audit"),
+                message,
+            }),
+            Err(_) => Err(AuditError::Closed),
+        }
+    }
+
     /// Writes everything recorded so far, seals the open segment and stops
     /// the writer (graceful shutdown). Events recorded afterwards through any
     /// clone are dropped. Calling it again is harmless.
@@ -267,6 +294,22 @@ fn run(mut w: Writer, rx: mpsc::Receiver<Msg>) {
                     w.fail(err);
                 }
                 let _ = done.send(());
+            }
+            Ok(Msg::SealBefore(cutoff_ms, done)) => {
+                let old = w
+                    .open
+                    .as_ref()
+                    .and_then(|s| s.first_time_ms)
+                    .is_some_and(|t| t < cutoff_ms);
+                let r = if old { w.seal() } else { Ok(()) };
+                let r = match (&w.failed, r) {
+                    (Some(err), _) => Err(err.clone()),
+                    (None, r) => r,
+                };
+                if let Err(err) = &r {
+                    w.fail(err.clone());
+                }
+                let _ = done.send(r);
             }
             Ok(Msg::Close(done)) => {
                 closing = Some(done);
@@ -547,6 +590,27 @@ mod tests {
         let line = format::encode_line(1, 2, &format::GENESIS, &json);
         assert!(line.len() <= format::MAX_LINE_BYTES);
         assert!(format::parse_head(&line).is_ok());
+    }
+
+    #[test]
+    fn reload_errors_are_committed_they_may_quote_addresses() {
+        let (json, fields) = commit_personal(&Event::ConfigReloaded {
+            ok: false,
+            error: Some("accounts.toml:3:1: domain of x@example.org is not hosted".into()),
+        });
+        assert!(
+            !json.contains("example.org") && json.contains("\"ok\":false"),
+            "{json}"
+        );
+        assert_eq!(fields.len(), 1);
+        let (json, fields) = commit_personal(&Event::ConfigReloaded {
+            ok: true,
+            error: None,
+        });
+        assert!(
+            json.contains("\"error\":null") && fields.is_empty(),
+            "{json}"
+        );
     }
 
     #[test]

@@ -153,3 +153,24 @@ fn checkpoint_is_signed_and_needed() {
     std::fs::write(&cp, saved).unwrap();
     verify(&site.dir(), Some(&site.pubkey())).unwrap();
 }
+
+#[test]
+fn seal_if_older_than_seals_an_open_segment_with_old_records_only() {
+    let site = Site::new();
+    let log = site.open();
+    log.record(login(1));
+    log.flush();
+    let past = now_ms() / 1000 - 3600;
+    log.seal_if_older_than(past).unwrap();
+    assert!(!site.seal(1).exists(), "records are newer than the cutoff");
+    let future = now_ms() / 1000 + 3600;
+    log.seal_if_older_than(future).unwrap();
+    assert!(site.seal(1).exists(), "sealed at once");
+    assert_eq!(anonymize_before(&site.dir(), future).unwrap().records, 1);
+    // The writer goes on in a new segment; nothing to seal when it is empty.
+    log.seal_if_older_than(future).unwrap();
+    log.record(login(2));
+    log.close().unwrap();
+    let r = verify(&site.dir(), Some(&site.pubkey())).unwrap();
+    assert_eq!((r.segments, r.records), (2, 2));
+}

@@ -42,9 +42,14 @@ fn record_cost_and_writer_throughput() {
 #[test]
 #[ignore]
 fn verify_throughput() {
+    // SEALPOST_VERIFY_RECORDS=1200000 makes a log of about 400 MB, for profiling.
+    let n: u64 = std::env::var("SEALPOST_VERIFY_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300_000);
     let site = Site::new();
     let log = site.open();
-    for i in 0..300_000 {
+    for i in 0..n {
         log.record(login(i));
     }
     log.close().unwrap();
@@ -64,4 +69,46 @@ fn verify_throughput() {
     let rows =
         sealpost_audit::export_csv(&site.dir(), &Default::default(), &mut std::io::sink()).unwrap();
     println!("export: {rows} rows in {:.3} s", t.elapsed().as_secs_f64());
+}
+
+/// For profiling verification alone: verifies the log in
+/// `$SEALPOST_VERIFY_DIR/audit` five times, writing it there first (with
+/// `$SEALPOST_VERIFY_RECORDS` records) if it is not there yet, e.g.
+/// `perf record cargo test --release -p sealpost-audit --test speed -- --ignored verify_existing`.
+#[test]
+#[ignore]
+fn verify_existing() {
+    let Some(base) = std::env::var_os("SEALPOST_VERIFY_DIR").map(std::path::PathBuf::from) else {
+        println!("SEALPOST_VERIFY_DIR is not set");
+        return;
+    };
+    let dir = base.join("audit");
+    if !dir.exists() {
+        let n: u64 = std::env::var("SEALPOST_VERIFY_RECORDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_200_000);
+        let log = sealpost_audit::AuditLog::open(
+            &dir,
+            &base.join("audit.key"),
+            &sealpost_config::AuditConfig::default(),
+        )
+        .unwrap();
+        for i in 0..n {
+            log.record(login(i));
+        }
+        log.close().unwrap();
+    }
+    for _ in 0..5 {
+        let (t, cpu) = (Instant::now(), cpu_secs());
+        let r = sealpost_audit::verify(&dir, None).unwrap();
+        let (secs, cpu) = (t.elapsed().as_secs_f64(), cpu_secs() - cpu);
+        println!(
+            "verify: {} records, {} bytes in {secs:.3} s wall = {:.0} MB/s; {cpu:.2} s CPU = {:.0} MB/s",
+            r.records,
+            r.bytes,
+            r.bytes as f64 / secs / 1e6,
+            r.bytes as f64 / cpu.max(0.01) / 1e6
+        );
+    }
 }

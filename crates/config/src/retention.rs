@@ -11,9 +11,12 @@ pub const MAX_DELETED_ACCOUNT_GRACE_DAYS: u32 = 45;
 pub struct RetentionConfig {
     /// Days a deleted account can be restored before it is purged (at most 45).
     pub deleted_account_grace_days: u32,
-    /// Months sealed audit segments are kept.
+    /// Months sealed audit segments are kept (then deleted behind a signed
+    /// checkpoint); 0 keeps them forever. A month is 30.44 days (a twelfth
+    /// of the Gregorian year).
     pub audit_log_months: u32,
-    /// Months after which personal fields of audit records are anonymized.
+    /// Months after which personal fields of audit records (addresses, IPs)
+    /// are erased, keeping the seals valid; 0 never erases them.
     pub anonymize_after_months: u32,
     /// Days messages stay in Trash before they are expunged; 0 means never.
     pub trash_days: u32,

@@ -15,8 +15,11 @@
 //! them. Each message keeps its stored bytes (CRLF line ends) and is preceded
 //! by three added header lines carrying its flags: `Status:` (`R` seen, `O`
 //! old), `X-Status:` (`A` answered, `F` flagged, `T` draft, `D` deleted) and
-//! `X-Keywords:` (space-separated keywords). Maildir files carry the flags in
-//! their names (`:2,DFRST`).
+//! `X-Keywords:` (space-separated keywords). A message that does not end
+//! with a line break gets one (CRLF, like stored mail) in mbox: the format
+//! cannot end a message otherwise. Maildir keeps every byte. Maildir files carry the flags in
+//! their names (`:2,DFRST`); keywords have no place there (Dovecot's
+//! `dovecot-keywords` is its own), so mbox is the format that keeps them.
 //!
 //! # Streaming
 //!
@@ -236,10 +239,20 @@ fn mbox_message(
         out.extend_from_slice(line);
     }
     if !raw.ends_with(b"\n") {
-        out.push(b'\n');
+        // In the message's own line ending style (stored mail is CRLF).
+        if memchr_crlf(&raw) {
+            out.extend_from_slice(b"\r\n");
+        } else {
+            out.push(b'\n');
+        }
     }
     out.push(b'\n');
     Ok(Some(out))
+}
+
+/// Whether a message uses CRLF line ends.
+fn memchr_crlf(raw: &[u8]) -> bool {
+    raw.windows(2).any(|w| w == b"\r\n")
 }
 
 fn maildir_flags(f: &Flags) -> String {
@@ -320,7 +333,8 @@ fn readme(address: &str, format: Format, now: u64) -> String {
         }
         Format::Maildir => {
             "Maildir/<mailbox>/cur/  one file per message; flags in the name after :2,\n\
-                            \x20                       (D draft, F flagged, R answered, S seen, T deleted)."
+                            \x20                       (D draft, F flagged, R answered, S seen, T deleted);\n\
+                            \x20                       keywords are not kept (export as mbox for them)."
         }
     };
     format!(
@@ -332,7 +346,8 @@ fn readme(address: &str, format: Format, now: u64) -> String {
          access-log.csv        your logins as recorded in the server's audit log:\n\
          \x20                     time, protocol, remote address, TLS version, outcome\n\
          {mail}\n\n\
-         Messages are exactly as stored (CRLF line ends), decrypted for this export.\n\
+         Messages are exactly as stored (CRLF line ends), decrypted for this export;\n\
+         in mbox, a message that did not end with a line break gets one.\n\
          Import them with any mail client that reads mbox or Maildir (Thunderbird\n\
          ImportExportTools, mutt, Apple Mail, Dovecot's doveadm import).\n"
     )

@@ -1,26 +1,38 @@
 //! sealpost-retention: keeping personal data only as long as promised.
 //!
-//! - [`Retention::run_once`] is the retention worker's pass: it purges every
-//!   deleted account whose grace period is over (`[retention]
-//!   deleted_account_grace_days`, at most 45), expunges old messages from
-//!   Trash and Junk (`trash_days`, `junk_days`, by SAVEDATE), and records
-//!   what it did in the audit log. `serve` runs it on a timer
+//! - [`Retention::run_once`] is the retention worker's pass. In order, it
+//!   finishes purges a killed pass left half done, purges every deleted
+//!   account whose grace period is over (`[retention]
+//!   deleted_account_grace_days`, at most 45; see [`purge`]), expunges old
+//!   messages from Trash and Junk (`trash_days`, `junk_days`, by SAVEDATE),
+//!   erases the personal fields of audit records older than
+//!   `anonymize_after_months` ([`sealpost_audit::anonymize_before`]),
+//!   deletes sealed audit segments older than `audit_log_months` behind a
+//!   signed checkpoint ([`sealpost_audit::delete_segments_before`]), and
+//!   records what it did in the audit log. `serve` runs it on a timer
 //!   (`interval_secs`); `sealpost retention run --at T` runs it once as if at
 //!   time T, so tests and operators can see what day 46 does.
 //! - [`export`] writes a data-subject export (GDPR articles 15 and 20).
 //! - [`report`] writes the register of processing (GDPR article 30).
 //!
 //! Every step is idempotent: a pass interrupted at any point (kill -9) is
-//! finished by the next one, and the store's purge itself is resumable.
+//! finished by the next one.
+//!
+//! A month is a twelfth of the Gregorian year ([`MONTH`], 30.44 days); a
+//! setting of 0 months turns that step off.
 
 #![warn(missing_docs)]
 
 pub mod export;
+pub mod purge;
 pub mod report;
+
+pub use purge::{OutboundQueue, saved_entry_path};
 
 use sealpost_audit::{AuditLog, Event};
 use sealpost_config::Config;
 use sealpost_store::{AccountState, SpecialUse, Store, StoreError};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Seconds in a day.
@@ -35,6 +47,29 @@ pub enum RetentionError {
     /// The audit log failed (purges are recorded durably).
     #[error("audit log: {0}")]
     Audit(#[from] sealpost_audit::AuditError),
+    /// The outbound queue failed.
+    #[error("outbound queue: {0}")]
+    Queue(String),
+    /// A purge marker is unreadable.
+    #[error("purge marker {0}")]
+    Marker(String),
+    /// A file of the retention worker could not be written.
+    #[error("{path}: {message}")]
+    Io {
+        /// Where.
+        path: PathBuf,
+        /// What.
+        message: String,
+    },
+}
+
+impl RetentionError {
+    pub(crate) fn io(path: &Path, e: std::io::Error) -> RetentionError {
+        RetentionError::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
+    }
 }
 
 /// What one pass did.
@@ -46,8 +81,14 @@ pub struct RunReport {
     pub purged_messages: u64,
     /// Bytes removed with the purged accounts.
     pub purged_bytes: u64,
+    /// Outbound queue entries removed with the purged accounts.
+    pub purged_queued: u64,
     /// Messages expunged from Trash and Junk.
     pub expunged_messages: u64,
+    /// Audit records whose personal fields were erased.
+    pub anonymized_records: u64,
+    /// Sealed audit segments deleted.
+    pub deleted_segments: u64,
 }
 
 /// The retention worker.
@@ -56,16 +97,36 @@ pub struct Retention {
     config: Arc<Config>,
     store: Store,
     audit: AuditLog,
+    queue: Option<Arc<dyn OutboundQueue>>,
+}
+
+/// Seconds in a month as the retention settings count them: a twelfth of
+/// the Gregorian year (30.436875 days), so "6 months" is the same span on
+/// any date and a pass at `T` has one exact cutoff.
+pub const MONTH: i64 = 2_629_746;
+
+/// `now` minus `months` months ([`MONTH`]), in Unix seconds; `None` when
+/// the setting is 0 (off).
+pub fn months_before(now: i64, months: u32) -> Option<i64> {
+    (months > 0).then(|| now.saturating_sub(i64::from(months) * MONTH))
 }
 
 impl Retention {
-    /// A worker over this store and log.
+    /// A worker over this store and log. Without [`Retention::with_queue`]
+    /// a purge cannot remove outbound queue entries (and fails if there are any).
     pub fn new(config: Arc<Config>, store: Store, audit: AuditLog) -> Retention {
         Retention {
             config,
             store,
             audit,
+            queue: None,
         }
+    }
+
+    /// Gives purges the outbound queue.
+    pub fn with_queue(mut self, queue: Arc<dyn OutboundQueue>) -> Retention {
+        self.queue = Some(queue);
+        self
     }
 
     /// When a deleted account becomes due for purge.
@@ -73,31 +134,90 @@ impl Retention {
         deleted_at + self.config.retention.deleted_account_grace_days as i64 * DAY
     }
 
-    /// One pass, as if the time were `now` (Unix seconds).
+    /// The audit log's folder.
+    fn audit_dir(&self) -> PathBuf {
+        self.config.server.data_dir.join("audit")
+    }
+
+    /// One pass, as if the time were `now` (Unix seconds). Passes in one
+    /// process run one at a time (the timer's and `retention run`'s), so a
+    /// purge is never finished twice at once; another process cannot open
+    /// the store meanwhile.
     pub fn run_once(&self, now: i64) -> Result<RunReport, RetentionError> {
+        static ONE_PASS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = ONE_PASS.lock().unwrap_or_else(|e| e.into_inner());
         let mut report = RunReport::default();
+        let purger = purge::Purger {
+            config: &self.config,
+            store: &self.store,
+            audit: &self.audit,
+            queue: self.queue.as_deref(),
+        };
+        let add = |report: &mut RunReport, p: purge::Purged| {
+            report.purged_messages += p.messages;
+            report.purged_bytes += p.bytes;
+            report.purged_queued += p.queued;
+            report.purged.push(p.address);
+        };
+        // Purges a killed pass began are finished first, whatever the time.
+        for marker in purge::pending_markers(&self.config)? {
+            let p = purger.finish(&marker)?;
+            add(&mut report, p);
+        }
         for account in self.store.accounts()? {
             if let AccountState::Deleted { at } = account.state
                 && self.purge_due(at) <= now
+                && let Some(marker) = purger.begin(&account.address)?
             {
-                let r = self.store.purge_account(&account.address)?;
-                self.audit.record_durable(Event::AccountPurged {
-                    account: account.address.clone(),
-                    messages: r.messages,
-                    bytes: r.bytes,
-                })?;
-                tracing::info!(account = %account.address, messages = r.messages, bytes = r.bytes, "purged deleted account");
-                report.purged.push(account.address);
-                report.purged_messages += r.messages;
-                report.purged_bytes += r.bytes;
+                let p = purger.finish(&marker)?;
+                add(&mut report, p);
             }
         }
         report.expunged_messages = self.auto_expunge(now)?;
+        self.audit_retention(now, &mut report)?;
         self.audit.record(Event::RetentionRun {
             purged_accounts: report.purged.len() as u64,
             expunged_messages: report.expunged_messages,
         });
+        // One fsync a pass: what the pass did is on disk when it returns.
+        self.audit.flush();
         Ok(report)
+    }
+
+    /// Anonymization and deletion of old audit records.
+    fn audit_retention(&self, now: i64, report: &mut RunReport) -> Result<(), RetentionError> {
+        let r = &self.config.retention;
+        let dir = self.audit_dir();
+        if let Some(cutoff) = months_before(now, r.anonymize_after_months) {
+            // Records still in the open segment are sealed first: only
+            // sealed segments are rewritten.
+            self.audit.seal_if_older_than(cutoff)?;
+            let a = sealpost_audit::anonymize_before(&dir, cutoff)?;
+            if a.records > 0 {
+                self.audit.record(Event::AuditAnonymized {
+                    cutoff_unix: cutoff,
+                    segments: a.segments,
+                    records: a.records,
+                });
+            }
+            report.anonymized_records = a.records;
+        }
+        if let Some(cutoff) = months_before(now, r.audit_log_months) {
+            let d = sealpost_audit::delete_segments_before(
+                &dir,
+                cutoff,
+                &self.config.server.audit_signing_key,
+            )?;
+            if d.segments > 0 {
+                self.audit.record(Event::AuditSegmentsDeleted {
+                    cutoff_unix: cutoff,
+                    segments: d.segments,
+                    records: d.records,
+                });
+            }
+            report.deleted_segments = d.segments;
+        }
+        Ok(())
     }
 
     fn auto_expunge(&self, now: i64) -> Result<u64, RetentionError> {

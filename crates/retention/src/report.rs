@@ -6,12 +6,14 @@ use sealpost_config::Config;
 use sealpost_store::{AccountState, Store, StoreError};
 use std::fmt::Write;
 
-/// Facts the report needs that live outside the store.
+/// Facts the report needs that live outside the config and the store.
 pub struct ReportInputs<'a> {
     /// The audit log's public key, printable.
     pub audit_public_key: Option<&'a str>,
     /// Number of accounts in the accounts file.
     pub configured_accounts: usize,
+    /// The TLS protocol versions the listeners accept (from the TLS layer).
+    pub tls_versions: &'a [&'a str],
 }
 
 /// Renders the report as of `now`.
@@ -74,6 +76,21 @@ pub fn compliance_report(
     );
     let _ = writeln!(
         md,
+        "| Deleted accounts' entries (address, password hash, quota, aliases), kept for restore | `{}` | until restored or purged ({} days) |",
+        config.server.data_dir.join("deleted").display(),
+        r.deleted_account_grace_days
+    );
+    let _ = writeln!(
+        md,
+        "| Last audited version of the accounts file (address, quota, aliases, SHA-256 of the password hash) | `{}` | while the account is in the accounts file |",
+        config
+            .server
+            .data_dir
+            .join("accounts-audited.json")
+            .display()
+    );
+    let _ = writeln!(
+        md,
         "| Access and audit logs (logins with IP address, deliveries with addresses, account changes) | `{}` | personal fields anonymized after {} months; segments deleted after {} months |",
         config.server.data_dir.join("audit").display(),
         r.anonymize_after_months,
@@ -85,35 +102,7 @@ pub fn compliance_report(
         config.server.data_dir.join("queue").display(),
         config.smtp.queue_lifetime_secs / 86_400
     );
-    let _ = writeln!(md, "\n## Protection\n");
-    let _ = writeln!(
-        md,
-        "- Transport: TLS 1.2 and 1.3 only; nothing personal is accepted before TLS (implicit TLS or STARTTLS/STLS). Certificate `{}`.",
-        config.tls.cert.display()
-    );
-    let _ = writeln!(
-        md,
-        "- At rest: message bodies, summaries and mailbox names are encrypted with XChaCha20-Poly1305 under a per-account key; account keys are wrapped by the master key `{}` (kept outside the data directory).",
-        config.server.master_key.display()
-    );
-    let _ = writeln!(
-        md,
-        "- Deletion: an account's key is sealed away at deletion (its mail unreadable at once) and destroyed at purge."
-    );
-    let _ = writeln!(
-        md,
-        "- Passwords: argon2id hashes; failed logins throttled per IP ({} / 15 min) and per account ({} / 15 min).",
-        config.limits.auth_failures_per_ip, config.limits.auth_failures_per_account
-    );
-    let _ = writeln!(
-        md,
-        "- Audit log: hash-chained segments sealed with ed25519, signing key `{}`{}.",
-        config.server.audit_signing_key.display(),
-        inputs
-            .audit_public_key
-            .map(|k| format!(", public key `{k}`"))
-            .unwrap_or_default()
-    );
+    protection(&mut md, config, store, inputs);
     let _ = writeln!(md, "\n## Accounts\n");
     let _ = writeln!(
         md,
@@ -139,4 +128,137 @@ pub fn compliance_report(
         }
     }
     Ok(md)
+}
+
+/// How a listener kind protects what crosses it.
+const LISTENER_TLS: [(&str, &str); 7] = [
+    ("imap", "STARTTLS required before login"),
+    ("imaps", "implicit TLS"),
+    ("pop3", "STLS required before login"),
+    ("pop3s", "implicit TLS"),
+    ("smtp", "inbound MX: STARTTLS required before MAIL"),
+    ("submission", "STARTTLS required before AUTH"),
+    ("submissions", "implicit TLS"),
+];
+
+/// The protection section: transport as configured, encryption at rest,
+/// where every key lives, and what deletion does and does not erase.
+fn protection(md: &mut String, config: &Config, store: &Store, inputs: &ReportInputs<'_>) {
+    let l = &config.listen;
+    let addresses = [
+        &l.imap,
+        &l.imaps,
+        &l.pop3,
+        &l.pop3s,
+        &l.smtp,
+        &l.submission,
+        &l.submissions,
+    ];
+    let _ = writeln!(md, "\n## Protection\n");
+    let _ = writeln!(
+        md,
+        "### In transit (`[listen]`, `[tls]`, `[[smtp.route]]`)\n"
+    );
+    let _ = writeln!(
+        md,
+        "TLS versions accepted: {}. Nothing personal (credentials, mail, mailbox names) is accepted before TLS; bytes pipelined before a STARTTLS are discarded.\n",
+        inputs.tls_versions.join(", ")
+    );
+    let _ = writeln!(md, "| listener | addresses | TLS |\n|---|---|---|");
+    for ((name, tls), addrs) in LISTENER_TLS.iter().zip(addresses) {
+        if addrs.is_empty() {
+            let _ = writeln!(md, "| {name} | off | - |");
+        } else {
+            let list: Vec<String> = addrs.iter().map(|a| format!("`{a}`")).collect();
+            let _ = writeln!(md, "| {name} | {} | {tls} |", list.join(", "));
+        }
+    }
+    let _ = writeln!(
+        md,
+        "\n- Server certificate `{}`, private key `{}`.",
+        config.tls.cert.display(),
+        config.tls.key.display()
+    );
+    let _ = writeln!(
+        md,
+        "- Outbound mail to MX hosts: opportunistic STARTTLS (RFC 7435; the next hop's certificate is not verified, plaintext only when it offers no TLS)."
+    );
+    for r in &config.smtp.route {
+        let policy = match (r.require_tls, &r.ca_file) {
+            (true, Some(ca)) => format!(
+                "TLS required, certificate verified against `{}`",
+                sealpost_config::SmtpConfig::resolve_path(&config.path, ca).display()
+            ),
+            (true, None) => "TLS required (certificate not verified)".to_string(),
+            (false, _) => "opportunistic STARTTLS".to_string(),
+        };
+        let _ = writeln!(
+            md,
+            "- Outbound mail for {} goes to `{}`: {policy}.",
+            r.domain, r.host
+        );
+    }
+    let _ = writeln!(md, "\n### At rest\n");
+    let _ = writeln!(
+        md,
+        "- Message bodies, message summaries and mailbox names are encrypted with XChaCha20-Poly1305 under a per-account data key; the outbound queue under a system key. Addresses, flags, sizes and dates in the metadata are not encrypted."
+    );
+    let _ = writeln!(
+        md,
+        "- Passwords: argon2id hashes; failed logins throttled per IP ({} / 15 min) and per account ({} / 15 min).",
+        config.limits.auth_failures_per_ip, config.limits.auth_failures_per_account
+    );
+    let _ = writeln!(md, "\n### Keys\n");
+    let _ = writeln!(md, "| key | file | what it protects |\n|---|---|---|");
+    let restore = store.restore_key_path();
+    let _ = writeln!(
+        md,
+        "| master key | `{}` | the data keys of active accounts, the system key |",
+        config.server.master_key.display()
+    );
+    let _ = writeln!(
+        md,
+        "| restore key | `{}` ({}) | the data keys of deleted accounts, until purge or restore |",
+        restore.display(),
+        if restore.exists() {
+            "present"
+        } else {
+            "created at the first deletion"
+        }
+    );
+    let _ = writeln!(
+        md,
+        "| TLS private key | `{}` | the server certificate |",
+        config.tls.key.display()
+    );
+    let _ = writeln!(
+        md,
+        "| audit signing key | `{}` | the seals of the audit log{} |",
+        config.server.audit_signing_key.display(),
+        inputs
+            .audit_public_key
+            .map(|k| format!("; public key `{k}`"))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        md,
+        "\nThe audit log is hash-chained and its segments are sealed with ed25519: anyone with the public key can verify it (`sealpost audit verify --pubkey FILE`)."
+    );
+    let _ = writeln!(md, "\n### Deletion\n");
+    let _ = writeln!(
+        md,
+        "- At deletion an account's data key is re-wrapped under the restore key and its master-wrapped copy overwritten: the running server cannot read the account's mail, logins and deliveries stop at once. Purge after {} days destroys the restore-wrapped key, removes every row, zeroes and removes every blob file, the account's outbound queue entries and its saved accounts entry.",
+        config.retention.deleted_account_grace_days
+    );
+    let _ = writeln!(
+        md,
+        "- During the grace period, someone holding the disk and the restore key can read the deleted account's mail (what makes restore possible). The restore key lives beside the master key (`{}`): keep that folder off the data disk.",
+        restore
+            .parent()
+            .map_or_else(String::new, |p| p.display().to_string())
+    );
+    let _ = writeln!(
+        md,
+        "- Caveat: the metadata database (sled) is log-structured. An overwritten value, such as the master-wrapped copy of a deleted account's key or a purged message summary, can stay in an old log segment until sled reuses that space; until then the disk and the master key together may still open it, and with it blob contents the filesystem has not reused. Copy-on-write filesystems and SSDs may likewise keep zeroed blocks."
+    );
 }

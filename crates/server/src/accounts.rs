@@ -64,12 +64,6 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
                 .map_err(Failure::runtime)?;
             let address =
                 sealpost_directory::normalize_address(&address).map_err(Failure::runtime)?;
-            record(
-                &config,
-                Event::AccountCreated {
-                    account: address.clone(),
-                },
-            );
             notify(&config)?;
             println!("added {address}");
         }
@@ -79,13 +73,6 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
                 .map_err(Failure::runtime)?;
             let address =
                 sealpost_directory::normalize_address(&address).map_err(Failure::runtime)?;
-            record(
-                &config,
-                Event::AccountChanged {
-                    account: address.clone(),
-                    change: "password".into(),
-                },
-            );
             notify(&config)?;
             println!("changed the password of {address}");
         }
@@ -145,8 +132,10 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
                     return Err(f);
                 }
             };
-            let _ = std::fs::remove_file(&saved);
+            // The saved entry goes last: while it exists, the audit of the
+            // accounts file takes the entry for a restore, not a creation.
             notify(&config)?;
+            let _ = std::fs::remove_file(&saved);
             println!("restored {address}: {message}");
         }
         AccountCommand::Delete { address } => {
@@ -171,7 +160,9 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
                 None => {
                     let store = crate::serve::open_store(&config)?;
                     let audit = crate::serve::open_audit(&config)?;
-                    delete_in_store(&store, &audit, &address)?
+                    let m = delete_in_store(&store, &audit, &address)?;
+                    crate::accounts_audit::audit_changes(&config, &audit, Some(&store))?;
+                    m
                 }
             };
             println!("deleted {address}: {message}");
@@ -184,12 +175,8 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
 /// purge: `data_dir/deleted/<hex of address>.toml`, 0600 (it holds the
 /// password hash). The name is hex, never a path built from the address.
 pub fn saved_entry_path(config: &Config, address: &str) -> std::path::PathBuf {
-    let hex: String = address.bytes().map(|b| format!("{b:02x}")).collect();
-    config
-        .server
-        .data_dir
-        .join("deleted")
-        .join(format!("{hex}.toml"))
+    // The purge removes it, so the retention crate owns the name.
+    sealpost_retention::saved_entry_path(config, address)
 }
 
 /// Saves the `[[account]]` table of `address` before it leaves the file.
@@ -308,35 +295,29 @@ pub fn delete_in_store(store: &Store, audit: &AuditLog, address: &str) -> Result
                 .map_err(Failure::runtime)?;
             Ok("mail sealed away; purged after the grace period".into())
         }
-        Err(sealpost_store::StoreError::NoAccount) => Ok("no mail was stored".into()),
+        // An account the store never had (added and removed while no
+        // server ran) is still a deletion to audit.
+        Err(sealpost_store::StoreError::NoAccount) => {
+            audit
+                .record_durable(Event::AccountDeleted {
+                    account: address.to_string(),
+                })
+                .map_err(Failure::runtime)?;
+            Ok("no mail was stored".into())
+        }
         Err(e) => Err(Failure::runtime(e)),
     }
 }
 
-/// Tells a running server to reload; silent when none runs.
+/// Tells a running server to reload (which audits the change to the
+/// accounts file); when none runs, audits the change here.
 fn notify(config: &Config) -> Result<(), Failure> {
     match admin::request(&config.admin_socket(), &Request::Reload).map_err(Failure::runtime)? {
         Some(r) if !r.ok => Err(Failure::runtime(format!(
             "the running server did not take the change: {}",
             r.message
         ))),
-        _ => Ok(()),
-    }
-}
-
-/// Records an audit event: through the server when it runs, else directly.
-fn record(config: &Config, event: Event) {
-    // The running server's writer owns the log; the CLI writes only when
-    // no server runs (checked through the admin socket).
-    match admin::request(&config.admin_socket(), &Request::Ping) {
-        Ok(Some(_)) => {
-            // The server audits the reload; an account event is sent with it.
-            let _ = admin::request(&config.admin_socket(), &Request::Audit { event });
-        }
-        _ => {
-            if let Ok(log) = crate::serve::open_audit(config) {
-                let _ = log.record_durable(event);
-            }
-        }
+        Some(_) => Ok(()),
+        None => crate::accounts_audit::audit_offline(config),
     }
 }

@@ -152,10 +152,11 @@ fn execute(req: Request, services: &Services, progress: &mut dyn FnMut(u64, u64)
     let result = match req {
         Request::Ping => Ok("pong".to_string()),
         Request::Reload => services.reload().map_err(crate::Failure::runtime),
-        Request::Audit { event } => {
-            services.audit.record(event);
-            Ok("recorded".into())
-        }
+        Request::Audit { event } => services
+            .audit
+            .record_durable(event)
+            .map(|_| "recorded".to_string())
+            .map_err(crate::Failure::runtime),
         Request::DeleteAccount { address } => {
             crate::accounts::delete_in_store(&services.store, &services.audit, &address)
         }

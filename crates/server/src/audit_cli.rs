@@ -1,8 +1,12 @@
 //! `sealpost audit verify|export|pubkey`: reading the sealed log. These only
 //! read files, so they work while the server runs (the open segment is
-//! checked as far as it was flushed).
+//! checked as far as it was flushed). A failed verification is itself
+//! recorded in the log ([`Event::AuditVerificationFailed`]).
 
+use crate::admin::{self, Request};
 use crate::{Failure, load_config};
+use sealpost_audit::{Event, VerifyFailure};
+use sealpost_config::Config;
 use std::path::{Path, PathBuf};
 
 fn time_arg(name: &str, value: Option<String>) -> Result<Option<i64>, Failure> {
@@ -34,7 +38,18 @@ pub fn verify(path: &Path, pubkey: Option<PathBuf>) -> Result<(), Failure> {
         None => None,
     };
     let dir = crate::serve::audit_dir(&config);
-    let report = sealpost_audit::verify(&dir, key.as_ref()).map_err(Failure::runtime)?;
+    let report = match sealpost_audit::verify(&dir, key.as_ref()) {
+        Ok(r) => r,
+        Err(failure) => {
+            let note = match record_failure(&config, &failure) {
+                Ok(how) => format!(" (recorded in the audit log{how})"),
+                Err(e) => format!(" (could not be recorded in the audit log: {e})"),
+            };
+            return Err(Failure::runtime(format!(
+                "audit log verification failed: {failure}{note}"
+            )));
+        }
+    };
     let time = |ms: Option<i64>| {
         ms.and_then(chrono::DateTime::from_timestamp_millis)
             .map(|d| d.to_rfc3339())
@@ -64,6 +79,54 @@ pub fn verify(path: &Path, pubkey: Option<PathBuf>) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// Records a failed verification as [`Event::AuditVerificationFailed`]:
+/// through the running server's writer, or, when no server runs, by opening
+/// the writer here. Either way the record is appended after the last seal,
+/// continuing the chain, so it verifies once the damage is repaired.
+///
+/// Opening the writer seals an unsealed last segment the way a restart
+/// would, cutting lines that do not link; when the failure is in that
+/// segment, a copy of it is kept first (`<segment>.damaged-<unix time>`,
+/// which nothing else reads) so the evidence survives.
+fn record_failure(config: &Config, failure: &VerifyFailure) -> Result<String, String> {
+    let event = Event::AuditVerificationFailed {
+        segment: failure.file.clone(),
+        record: failure.record,
+        reason: format!("{:?}: {}", failure.kind, failure.detail),
+    };
+    match admin::request(
+        &config.admin_socket(),
+        &Request::Audit {
+            event: event.clone(),
+        },
+    )? {
+        Some(r) if r.ok => return Ok(" by the running server".into()),
+        Some(r) => return Err(r.message),
+        None => {}
+    }
+    let dir = crate::serve::audit_dir(config);
+    let mut kept = String::new();
+    if let Some(seg) = failure.file.as_deref().and_then(|f| f.strip_suffix(".seg")) {
+        let seg_path = dir.join(format!("{seg}.seg"));
+        if !dir.join(format!("{seg}.seal")).exists() && seg_path.exists() {
+            let copy = dir.join(format!(
+                "{seg}.seg.damaged-{}",
+                chrono::Utc::now().timestamp()
+            ));
+            std::fs::copy(&seg_path, &copy)
+                .map_err(|e| format!("cannot keep a copy of {}: {e}", seg_path.display()))?;
+            kept = format!(
+                "; the damaged open segment was copied to {}",
+                copy.display()
+            );
+        }
+    }
+    let log = crate::serve::open_audit(config).map_err(|f| f.message)?;
+    log.record_durable(event).map_err(|e| e.to_string())?;
+    log.close().map_err(|e| e.to_string())?;
+    Ok(kept)
 }
 
 pub fn export(

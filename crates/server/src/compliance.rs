@@ -15,28 +15,75 @@ use std::sync::Arc;
 
 /// One retention pass as if at `at`.
 pub fn retention_run(services: &Services, at: i64) -> Result<String, Failure> {
-    run_retention(&services.config, &services.store, &services.audit, at)
+    run_retention(
+        &services.config,
+        &services.store,
+        &services.audit,
+        services.queue.clone(),
+        at,
+    )
+}
+
+/// The SMTP crate's outbound queue as the purge sees it.
+struct PurgeQueue(sealpost_smtp::Queue);
+
+/// Whether an envelope sender is one of `addresses` (lower case), also
+/// with a `+tag` sub-address.
+fn sent_by(sender: &str, addresses: &[String]) -> bool {
+    let sender = sender.to_ascii_lowercase();
+    if addresses.contains(&sender) {
+        return true;
+    }
+    match sender.rsplit_once('@') {
+        Some((local, domain)) => match local.split_once('+') {
+            Some((base, _)) => addresses.contains(&format!("{base}@{domain}")),
+            None => false,
+        },
+        None => false,
+    }
+}
+
+impl sealpost_retention::OutboundQueue for PurgeQueue {
+    fn queued_by(&self, addresses: &[String]) -> Result<Vec<String>, String> {
+        Ok(self
+            .0
+            .list()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|e| sent_by(&e.sender, addresses))
+            .map(|e| e.id)
+            .collect())
+    }
+
+    fn remove(&self, ids: &[String]) -> Result<(), String> {
+        for id in ids {
+            self.0.remove(id).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
 }
 
 pub fn run_retention(
     config: &Arc<Config>,
     store: &Store,
     audit: &AuditLog,
+    queue: Option<sealpost_smtp::Queue>,
     at: i64,
 ) -> Result<String, Failure> {
-    let r = Retention::new(config.clone(), store.clone(), audit.clone())
-        .run_once(at)
-        .map_err(Failure::runtime)?;
-    // The saved accounts-file entries (password hashes) go with the purge.
-    for address in &r.purged {
-        let _ = std::fs::remove_file(crate::accounts::saved_entry_path(config, address));
+    let mut worker = Retention::new(config.clone(), store.clone(), audit.clone());
+    if let Some(q) = queue {
+        worker = worker.with_queue(Arc::new(PurgeQueue(q)));
     }
+    let r = worker.run_once(at).map_err(Failure::runtime)?;
     Ok(format!(
-        "purged {} account(s) ({} messages, {} bytes); expunged {} message(s) from Trash/Junk",
+        "purged {} account(s) ({} messages, {} bytes, {} queued); expunged {} message(s) from Trash/Junk; anonymized {} audit record(s); deleted {} audit segment(s)",
         r.purged.len(),
         r.purged_messages,
         r.purged_bytes,
-        r.expunged_messages
+        r.purged_queued,
+        r.expunged_messages,
+        r.anonymized_records,
+        r.deleted_segments
     ))
 }
 
@@ -149,6 +196,11 @@ fn access_log_csv(config: &Config, audit: &AuditLog, address: &str) -> Vec<u8> {
     }
 }
 
+/// What sealpost-net's acceptor allows (`with_protocol_versions` in
+/// `crates/net/src/tls.rs`; the foundation tests check that TLS 1.1 is
+/// refused). Not configurable.
+const TLS_VERSIONS: [&str; 2] = ["TLS 1.2", "TLS 1.3"];
+
 /// The register of processing.
 pub fn report(services: &Services) -> Result<String, Failure> {
     make_report(
@@ -166,6 +218,7 @@ fn make_report(config: &Config, store: &Store, configured: usize) -> Result<Stri
         &report::ReportInputs {
             audit_public_key: key.as_deref(),
             configured_accounts: configured,
+            tls_versions: &TLS_VERSIONS,
         },
         chrono::Utc::now().timestamp(),
     )
@@ -205,7 +258,15 @@ pub fn cli_retention_run(path: &Path, at: Option<String>) -> Result<(), Failure>
         Some(m) => m,
         None => {
             let (store, audit) = offline(&config)?;
-            let m = run_retention(&config, &store, &audit, at)?;
+            let directory = crate::serve::load_directory(&config)?;
+            let queue = sealpost_smtp::Queue::open(
+                config.clone(),
+                store.clone(),
+                directory,
+                AuditLog::disabled(),
+            )
+            .map_err(|e| Failure::runtime(format!("outbound queue: {e}")))?;
+            let m = run_retention(&config, &store, &audit, Some(queue), at)?;
             audit.flush();
             m
         }

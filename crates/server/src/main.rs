@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod accounts_audit;
 mod admin;
 mod audit_cli;
 mod compliance;

@@ -130,19 +130,27 @@ pub fn audit_access_log(config: &Config, address: &str) -> Result<Vec<u8>, Strin
     Ok(out)
 }
 
-/// Makes the store follow the accounts file: creates store accounts for
-/// configured ones (with quotas), and crypto-shreds (restorably) accounts that
-/// were removed from the file, as `account delete` would.
+/// Makes the store follow the accounts file: audits what changed in the
+/// file since it was last audited (see `accounts_audit`), creates store
+/// accounts for configured ones (with quotas), and crypto-shreds
+/// (restorably) accounts that were removed from the file, as `account
+/// delete` would.
 ///
 /// A missing accounts file is taken for an operator's mistake, not for
 /// "delete everyone": nothing is deleted then, and an error is logged.
 pub fn sync_accounts(
+    config: &Config,
     store: &Store,
     directory: &Directory,
     audit: &AuditLog,
 ) -> Result<(), Failure> {
-    let configured = directory.accounts();
     let mut problems = Vec::new();
+    // Before store accounts are created: a first start audits every account.
+    // A failure here must not stop the server: it is logged.
+    if let Err(f) = crate::accounts_audit::audit_changes(config, audit, Some(store)) {
+        tracing::error!(error = %f.message, "accounts file changes not audited");
+    }
+    let configured = directory.accounts();
     for account in &configured {
         match store.ensure_account(&account.address) {
             Ok(id) => store.set_quota(id, account.quota),
@@ -196,7 +204,9 @@ impl Services {
         }
         match self.directory.reload(domains(&self.config)) {
             Ok(()) => {
-                if let Err(f) = sync_accounts(&self.store, &self.directory, &self.audit) {
+                if let Err(f) =
+                    sync_accounts(&self.config, &self.store, &self.directory, &self.audit)
+                {
                     problems.push(f.message);
                 }
             }
@@ -268,7 +278,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     }
 
     let audit = open_audit(&config)?;
-    sync_accounts(&store, &directory, &audit)?;
+    sync_accounts(&config, &store, &directory, &audit)?;
     let services = Services {
         config: config.clone(),
         store,
@@ -374,14 +384,30 @@ async fn serve(config: Config) -> Result<(), Failure> {
 
     // Pick up edits of the accounts file (the CLI also signals through the admin socket).
     let watch_services = services.clone();
-    let _watcher = directory.spawn_watcher(Duration::from_millis(500), move |r| match r {
-        Ok(()) => {
-            if let Err(f) = sync_accounts(&watch_services.store, &watch_services.directory, &watch_services.audit) {
-                tracing::warn!(error = %f.message, "accounts reloaded but not synced");
+    // Audited like any reload (the error may quote addresses: it is a
+    // personal field, stored as a commitment).
+    let _watcher = directory.spawn_watcher(Duration::from_millis(500), move |r| {
+        let s = &watch_services;
+        let error = match r {
+            Ok(()) => match sync_accounts(&s.config, &s.store, &s.directory, &s.audit) {
+                Ok(()) => {
+                    tracing::info!("accounts file changed: reloaded");
+                    None
+                }
+                Err(f) => {
+                    tracing::warn!(error = %f.message, "accounts reloaded but not synced");
+                    Some(f.message)
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "accounts file changed but is invalid; keeping the old accounts");
+                Some(format!("accounts not reloaded: {e}"))
             }
-            tracing::info!("accounts file changed: reloaded");
-        }
-        Err(e) => tracing::warn!(error = %e, "accounts file changed but is invalid; keeping the old accounts"),
+        };
+        s.audit.record(Event::ConfigReloaded {
+            ok: error.is_none(),
+            error,
+        });
     });
 
     // The retention worker: once at start, then every interval.
@@ -396,6 +422,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
                     &s.config,
                     &s.store,
                     &s.audit,
+                    s.queue.clone(),
                     chrono::Utc::now().timestamp(),
                 )
             })

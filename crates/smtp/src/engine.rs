@@ -110,7 +110,14 @@ impl Engine {
                             protocol: Protocol::Submission,
                             account: username.chars().take(320).collect(),
                             remote: self.origin.peer.to_string(),
-                            tls: self.origin.tls.clone(),
+                            // The version alone, as IMAP and POP3 record it
+                            // (`origin.tls` also names the cipher, for Received:).
+                            tls: self
+                                .origin
+                                .tls
+                                .as_deref()
+                                .and_then(|t| t.split(' ').next())
+                                .map(str::to_string),
                             outcome: match outcome {
                                 AuthOutcome::Success(_) => LoginOutcome::Success,
                                 AuthOutcome::Failed => LoginOutcome::Failure,

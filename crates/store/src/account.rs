@@ -14,9 +14,25 @@
 //! crypto-shred that is final) and then removes every row and blob.
 //!
 //! What an attacker holding the disk *and* both key files could read during
-//! the grace period: the account's mail, as with any restorable deletion. An
-//! operator who keeps `restore.key` off the machine removes even that; once
-//! purged, no key for the data exists anywhere.
+//! the grace period: the account's mail, as with any restorable deletion.
+//! `restore.key` is needed at every deletion and restore, so it sits beside
+//! the master key, outside data_dir: the disk alone opens nothing. Once
+//! purged, no current key for the data exists anywhere.
+//!
+//! # What overwriting does not erase
+//!
+//! sled is log-structured: an overwritten or removed value (the
+//! master-wrapped key replaced at deletion, a purged account's sealed
+//! summaries and mailbox names) stays in an old log segment until sled
+//! reclaims that segment and reuses its space. Until then, the disk plus the
+//! master key may still unwrap the old key copy, and with it whatever blob
+//! blocks the filesystem has not reused. Mitigation here: the purge zeroes
+//! every blob file before unlinking it, so the bodies do not survive in
+//! freed blocks on filesystems that write in place (not on copy-on-write
+//! filesystems or through SSD wear levelling). Keeping the old key copy out
+//! of the log altogether would need the wrapped data keys outside sled
+//! (per-account key files that a purge overwrites), a change of the
+//! on-disk format.
 
 use crate::codec::{self, Reader, Writer, table};
 use crate::crypto::{self, Key};
@@ -291,26 +307,79 @@ impl Store {
         Ok(row.id)
     }
 
-    /// Purges a deleted account for good: destroys its key, then every row and
-    /// blob. Idempotent and resumable: a purge interrupted at any point leaves
-    /// the account unreadable and is finished by the next call.
-    pub fn purge_account(&self, address: &str) -> Result<PurgeReport> {
+    /// What purging a deleted account would remove, counted before anything
+    /// is removed (the retention worker keeps these counts in its durable
+    /// purge marker, so the audit record is right even if a purge is killed
+    /// and finished by a later run). `None` when the address has no account.
+    pub fn purge_preview(&self, address: &str) -> Result<Option<(AccountId, PurgeReport)>> {
         let address = normalize(address)?;
-        let Some(mut row) = self.account_row(&address)? else {
-            return Ok(PurgeReport::default());
+        let Some(row) = self.account_row(&address)? else {
+            return Ok(None);
         };
         if row.deleted_at.is_none() {
             return Err(StoreError::NotAllowed("account is not deleted"));
         }
-        // 1. The final crypto-shred: no wrapped key remains anywhere.
-        if !row.wrapped_key.is_empty() {
-            row.wrapped_key.clear();
-            self.inner
-                .tree
-                .insert(account_key(&address), row.encode())?;
-            self.flush()?;
+        let mut report = PurgeReport::default();
+        for kv in self
+            .inner
+            .tree
+            .scan_prefix(codec::account_prefix(table::MESSAGE, row.id))
+        {
+            let (_, v) = kv?;
+            report.messages += 1;
+            report.bytes += engine::MessageRow::decode(&v).map_or(0, |m| m.size as u64);
         }
-        let id = row.id;
+        for kv in self
+            .inner
+            .tree
+            .scan_prefix(codec::account_prefix(table::MAILBOX, row.id))
+        {
+            kv?;
+            report.mailboxes += 1;
+        }
+        Ok(Some((row.id, report)))
+    }
+
+    /// Purges a deleted account for good: destroys its key, then every row and
+    /// blob. Idempotent and resumable: a purge interrupted at any point leaves
+    /// the account unreadable and is finished by the next call.
+    pub fn purge_account(&self, address: &str) -> Result<PurgeReport> {
+        let Some((id, _)) = self.purge_preview(address)? else {
+            return Ok(PurgeReport::default());
+        };
+        self.purge_account_id(address, id, &mut |_| {})
+    }
+
+    /// Purges the deleted account `id` that had `address`, telling `observe`
+    /// after each step (the retention worker's test hook pauses there).
+    ///
+    /// Every step is idempotent, so a purge killed at any point is finished
+    /// by calling this again with the same id. The id pins the account: if
+    /// the address was meanwhile given to a new account (possible once the
+    /// old row is gone), only the old id's rows and blobs are removed, never
+    /// the new account's (ids are never reused).
+    pub fn purge_account_id(
+        &self,
+        address: &str,
+        id: AccountId,
+        observe: &mut dyn FnMut(PurgeStep),
+    ) -> Result<PurgeReport> {
+        let address = normalize(address)?;
+        let row = self.account_row(&address)?.filter(|r| r.id == id);
+        // 1. The final crypto-shred: no wrapped key remains anywhere.
+        if let Some(mut row) = row {
+            if row.deleted_at.is_none() {
+                return Err(StoreError::NotAllowed("account is not deleted"));
+            }
+            if !row.wrapped_key.is_empty() {
+                row.wrapped_key.clear();
+                self.inner
+                    .tree
+                    .insert(account_key(&address), row.encode())?;
+                self.flush()?;
+            }
+        }
+        observe(PurgeStep::KeyDestroyed);
         let mut report = PurgeReport::default();
         // 2. Rows, table by table.
         for tag in [
@@ -337,19 +406,93 @@ impl Store {
             self.inner.tree.apply_batch(batch)?;
         }
         self.flush()?;
-        // 3. Blobs.
+        observe(PurgeStep::RowsRemoved);
+        // 3. Blobs: overwritten with zeros before they are unlinked, so the
+        // ciphertext does not linger in freed blocks (on filesystems that
+        // write in place; copy-on-write filesystems and SSD wear levelling
+        // may keep old blocks regardless).
         let dir = crate::blob::account_dir(self.blob_root(), id);
+        scrub_dir(&dir)?;
         match std::fs::remove_dir_all(&dir) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
             _ => {}
         }
         crate::blob::sync_dir(self.blob_root())?;
+        observe(PurgeStep::BlobsRemoved);
         // 4. The account itself, last: until here a rerun finds it and finishes.
         let mut batch = sled::Batch::default();
-        batch.remove(account_key(&address));
+        if self.account_row(&address)?.is_some_and(|r| r.id == id) {
+            batch.remove(account_key(&address));
+        }
         batch.remove(codec::account_prefix(table::ACCOUNT_ID, id));
         self.inner.tree.apply_batch(batch)?;
         self.flush()?;
         Ok(report)
     }
+
+    /// The restore key file (`restore.key` beside the master key): wraps the
+    /// data keys of deleted accounts until they are purged or restored.
+    /// Created at the first deletion.
+    pub fn restore_key_path(&self) -> &std::path::Path {
+        &self.inner.restore_key_path
+    }
+
+    /// Every key and value of the metadata tree, raw. For tests and
+    /// forensics that check what the store holds (e.g. that nothing of a
+    /// purged account remains); not for serving.
+    #[doc(hidden)]
+    pub fn raw_entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.inner
+            .tree
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv?;
+                Ok((k.to_vec(), v.to_vec()))
+            })
+            .collect()
+    }
+}
+
+/// The steps of [`Store::purge_account_id`], in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PurgeStep {
+    /// The account's wrapped key is gone: its data is unreadable for good.
+    KeyDestroyed,
+    /// Its metadata rows (messages, summaries, mailboxes, subscriptions) are gone.
+    RowsRemoved,
+    /// Its blob files are overwritten and removed.
+    BlobsRemoved,
+}
+
+/// Overwrites every file in `dir` with zeros and fsyncs it. A missing
+/// folder is fine (already purged).
+fn scrub_dir(dir: &std::path::Path) -> Result<()> {
+    use std::io::Write;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let zeros = vec![0u8; 64 * 1024];
+    for entry in entries {
+        let entry = entry?;
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        let mut f = match std::fs::OpenOptions::new().write(true).open(entry.path()) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e.into()),
+        };
+        // Hard links (COPY within a mailbox) share blocks: zeroing one name
+        // zeroes all, which is what a purge wants.
+        let mut left = f.metadata()?.len();
+        while left > 0 {
+            let n = left.min(zeros.len() as u64) as usize;
+            f.write_all(&zeros[..n])?;
+            left -= n as u64;
+        }
+        f.sync_data()?;
+    }
+    Ok(())
 }

@@ -44,6 +44,7 @@ mod message;
 mod sync;
 mod types;
 
+pub use account::PurgeStep;
 pub use engine::Store;
 
 pub use types::*;

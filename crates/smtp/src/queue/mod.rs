@@ -258,6 +258,16 @@ impl Queue {
         Ok(out)
     }
 
+    /// Removes one queued message durably without sending or bouncing it
+    /// (the purge of a deleted account); one that is gone already is fine.
+    pub fn remove(&self, id: &str) -> Result<(), QueueError> {
+        // Ids name files: never let one be a path.
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(QueueError::Corrupt(format!("not a queue id: {id:?}")));
+        }
+        self.inner.spool.remove(id)
+    }
+
     /// Makes every queued message due now and wakes the runner; returns
     /// how many messages are queued.
     pub fn flush_now(&self) -> Result<usize, QueueError> {

@@ -1,0 +1,261 @@
+//! Auditing changes of the accounts file, however they were made: by
+//! `sealpost account ...` or by hand in an editor.
+//!
+//! The file is compared with the version last audited, kept in
+//! `data_dir/accounts-audited.json` (0600: each account's address, quota,
+//! aliases and a SHA-256 of its password hash, never the hash itself).
+//! The comparison runs whenever the server takes the file (start, SIGHUP,
+//! the admin socket's reload, the file watcher) and, when no server runs,
+//! after each CLI edit, so each change is recorded once, when it is first
+//! seen:
+//!
+//! - an address new to the file: [`Event::AccountCreated`], unless the
+//!   account is coming back from deletion (a saved entry waits for it in
+//!   `data_dir/deleted/`): `account restore` records
+//!   [`Event::AccountRestored`] itself;
+//! - a changed password, quota or alias list: [`Event::AccountChanged`]
+//!   naming what changed (alias counts only, no addresses: `change` is not
+//!   a personal field);
+//! - an address gone from the file: deleting its store data records
+//!   [`Event::AccountDeleted`] (see `accounts::delete_in_store`); the
+//!   server records it here only for an account the store never had.
+//!
+//! Without a previous version on a data directory whose store has accounts
+//! already (an upgrade), the current file is taken as audited without events.
+
+use crate::Failure;
+use sealpost_audit::{AuditLog, Event};
+use sealpost_config::Config;
+use sealpost_store::Store;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// One account as audited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Audited {
+    /// Hex SHA-256 of the password hash string.
+    password: String,
+    quota: Option<u64>,
+    aliases: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Baseline {
+    version: u32,
+    accounts: BTreeMap<String, Audited>,
+}
+
+fn baseline_path(config: &Config) -> PathBuf {
+    config.server.data_dir.join("accounts-audited.json")
+}
+
+/// The accounts file as audited values; `None` if it is missing or does
+/// not parse (the directory keeps the previous version then, and so do we).
+fn current(config: &Config) -> Option<BTreeMap<String, Audited>> {
+    let path = &config.server.accounts;
+    let text = std::fs::read_to_string(path).ok()?;
+    let accounts = sealpost_directory::file::parse_accounts(path, &text, None).ok()?;
+    let doc: toml_edit::DocumentMut = text.parse().ok()?;
+    let mut passwords = BTreeMap::new();
+    if let Some(tables) = doc.get("account").and_then(|a| a.as_array_of_tables()) {
+        for t in tables.iter() {
+            if let (Some(a), Some(p)) = (
+                t.get("address").and_then(|v| v.as_str()),
+                t.get("password").and_then(|v| v.as_str()),
+            ) {
+                passwords.insert(
+                    a.trim().to_ascii_lowercase(),
+                    hex::encode(Sha256::digest(p.as_bytes())),
+                );
+            }
+        }
+    }
+    Some(
+        accounts
+            .into_iter()
+            .map(|a| {
+                let mut aliases = a.aliases;
+                aliases.sort();
+                let password = passwords.get(&a.address).cloned().unwrap_or_default();
+                (
+                    a.address,
+                    Audited {
+                        password,
+                        quota: a.quota,
+                        aliases,
+                    },
+                )
+            })
+            .collect(),
+    )
+}
+
+/// What changed between two versions of one account, in words.
+fn changes(old: &Audited, new: &Audited) -> Option<String> {
+    let mut what = Vec::new();
+    if old.password != new.password {
+        what.push("password".to_string());
+    }
+    if old.quota != new.quota {
+        let q = |q: Option<u64>| q.map_or("none".to_string(), |q| q.to_string());
+        what.push(format!("quota {} -> {}", q(old.quota), q(new.quota)));
+    }
+    if old.aliases != new.aliases {
+        let added = new
+            .aliases
+            .iter()
+            .filter(|a| !old.aliases.contains(a))
+            .count();
+        let removed = old
+            .aliases
+            .iter()
+            .filter(|a| !new.aliases.contains(a))
+            .count();
+        what.push(format!("aliases +{added} -{removed}"));
+    }
+    (!what.is_empty()).then(|| what.join(", "))
+}
+
+/// Compares the accounts file with the version last audited, records what
+/// changed, and makes the file the audited version. `store` (in the server)
+/// tells removals the store never knew from the rest.
+pub fn audit_changes(
+    config: &Config,
+    audit: &AuditLog,
+    store: Option<&Store>,
+) -> Result<(), Failure> {
+    // One comparison at a time (watcher, SIGHUP and admin reloads race).
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(now) = current(config) else {
+        return Ok(());
+    };
+    let path = baseline_path(config);
+    let before = match std::fs::read(&path) {
+        Ok(bytes) => {
+            serde_json::from_slice::<Baseline>(&bytes)
+                .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?
+                .accounts
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let upgrade = match store {
+                Some(store) => !store.accounts().map_err(Failure::runtime)?.is_empty(),
+                None => config.server.data_dir.join("db").exists(),
+            };
+            if upgrade {
+                tracing::info!(file = %path.display(), "no audited version of the accounts file yet: taking the current one");
+                return write_baseline(config, now);
+            }
+            BTreeMap::new()
+        }
+        Err(e) => return Err(Failure::runtime(format!("{}: {e}", path.display()))),
+    };
+    let mut events = Vec::new();
+    for (address, new) in &now {
+        match before.get(address) {
+            None if crate::accounts::saved_entry_path(config, address).exists() => {}
+            None => events.push(Event::AccountCreated {
+                account: address.clone(),
+            }),
+            Some(old) => {
+                if let Some(change) = changes(old, new) {
+                    events.push(Event::AccountChanged {
+                        account: address.clone(),
+                        change,
+                    });
+                }
+            }
+        }
+    }
+    if let Some(store) = store {
+        let known = store.accounts().map_err(Failure::runtime)?;
+        for address in before.keys().filter(|a| !now.contains_key(*a)) {
+            if !known.iter().any(|k| &k.address == address) {
+                events.push(Event::AccountDeleted {
+                    account: address.clone(),
+                });
+            }
+        }
+    }
+    if !events.is_empty() {
+        for e in events {
+            audit.record(e);
+        }
+        // On disk before the file counts as audited: a crash in between
+        // records a change twice rather than never.
+        audit.flush();
+    }
+    write_baseline(config, now)
+}
+
+fn write_baseline(config: &Config, accounts: BTreeMap<String, Audited>) -> Result<(), Failure> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = baseline_path(config);
+    let err = |e: std::io::Error| Failure::runtime(format!("{}: {e}", path.display()));
+    let mut bytes = serde_json::to_vec(&Baseline {
+        version: 1,
+        accounts,
+    })
+    .map_err(Failure::runtime)?;
+    bytes.push(b'\n');
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&config.server.data_dir)
+            .map_err(err)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(err)?;
+    f.write_all(&bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(err)?;
+    std::fs::rename(&tmp, &path).map_err(err)
+}
+
+/// After a CLI edit when no server runs: audits the change here.
+pub fn audit_offline(config: &Config) -> Result<(), Failure> {
+    let audit = crate::serve::open_audit(config)?;
+    audit_changes(config, &audit, None)?;
+    audit.close().map_err(Failure::runtime)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(password: &str, quota: Option<u64>, aliases: &[&str]) -> Audited {
+        Audited {
+            password: password.into(),
+            quota,
+            aliases: aliases.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn changes_name_what_changed_without_addresses() {
+        let old = a("p1", None, &["x@example.org"]);
+        assert_eq!(changes(&old, &old), None);
+        assert_eq!(
+            changes(&old, &a("p2", None, &["x@example.org"])).as_deref(),
+            Some("password")
+        );
+        let c = changes(
+            &old,
+            &a("p1", Some(10), &["y@example.org", "z@example.org"]),
+        )
+        .unwrap();
+        assert_eq!(c, "quota none -> 10, aliases +2 -1");
+        assert!(!c.contains('@'));
+    }
+}
