@@ -109,41 +109,48 @@ impl Store {
     /// active or deleted (a deleted one must be purged or restored first).
     pub fn create_account(&self, address: &str) -> Result<AccountId> {
         let address = normalize(address)?;
-        let id = {
-            let _g = self.inner.counters.lock();
-            if self.inner.tree.get(account_key(&address))?.is_some() {
-                return Err(StoreError::AccountExists);
-            }
-            drop(_g);
-            let id = AccountId(self.next_counter(b"account", 1)?);
-            let key = Key::generate();
-            let row = AccountRow {
-                id,
-                created: now(),
-                deleted_at: None,
-                wrapped_key: self.inner.master.wrap(&key_aad(id), &key),
-            };
-            let mut batch = sled::Batch::default();
-            batch.insert(account_key(&address), row.encode());
-            batch.insert(
-                codec::account_prefix(table::ACCOUNT_ID, id),
-                address.as_bytes(),
-            );
-            let _g = self.inner.counters.lock();
-            // Re-check under the lock: two creators of one address, one wins.
-            if self.inner.tree.get(account_key(&address))?.is_some() {
-                return Err(StoreError::AccountExists);
-            }
-            self.inner.tree.apply_batch(batch)?;
-            id
-        };
-        self.create_mailbox_unflushed(id, &MailboxName::inbox(), None)?;
-        for su in SpecialUse::ALL {
-            let name = MailboxName::new(su.default_name())?;
-            self.create_mailbox_unflushed(id, &name, Some(su))?;
-            self.set_subscribed_unflushed(id, &name, true)?;
+        // One creation at a time: two creators of one address, one wins.
+        let _creating = self.inner.creating.lock();
+        if self.inner.tree.get(account_key(&address))?.is_some() {
+            return Err(StoreError::AccountExists);
         }
-        self.set_subscribed_unflushed(id, &MailboxName::inbox(), true)?;
+        let id = AccountId(self.next_counter(b"account", 1)?);
+        let key = Key::generate();
+        let row = AccountRow {
+            id,
+            created: now(),
+            deleted_at: None,
+            wrapped_key: self.inner.master.wrap(&key_aad(id), &key),
+        };
+        // The mailboxes are written first, through a context put into the
+        // cache by hand; the rows that let anyone find the account (by
+        // address, by id) come last, in one batch. So no session can log in
+        // to an account that has no INBOX yet, and a crash in between leaves
+        // only rows no key leads to.
+        self.inner
+            .accounts
+            .lock()
+            .insert(id, std::sync::Arc::new(engine::AccountCtx::new(id, key)));
+        let mailboxes = (|| -> Result<()> {
+            self.create_mailbox_unflushed(id, &MailboxName::inbox(), None)?;
+            for su in SpecialUse::ALL {
+                let name = MailboxName::new(su.default_name())?;
+                self.create_mailbox_unflushed(id, &name, Some(su))?;
+                self.set_subscribed_unflushed(id, &name, true)?;
+            }
+            self.set_subscribed_unflushed(id, &MailboxName::inbox(), true)
+        })();
+        let mut batch = sled::Batch::default();
+        batch.insert(account_key(&address), row.encode());
+        batch.insert(
+            codec::account_prefix(table::ACCOUNT_ID, id),
+            address.as_bytes(),
+        );
+        let published = mailboxes.and_then(|()| Ok(self.inner.tree.apply_batch(batch)?));
+        if let Err(e) = published {
+            self.inner.accounts.lock().remove(&id);
+            return Err(e);
+        }
         self.flush()?;
         Ok(id)
     }

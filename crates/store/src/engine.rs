@@ -34,6 +34,8 @@ pub(crate) struct Inner {
     pub mailboxes: Mutex<HashMap<(AccountId, MailboxId), SharedState>>,
     pub flush_sync: GroupSync,
     pub counters: Mutex<()>,
+    /// Serializes account creation (see `create_account`).
+    pub creating: Mutex<()>,
     _lock: std::fs::File,
 }
 
@@ -50,6 +52,19 @@ pub(crate) struct AccountCtx {
     pub usage: Mutex<Option<(u64, u64)>>,
     pub quota: Mutex<Option<u64>>,
     pub dir_sync: GroupSync,
+}
+
+impl AccountCtx {
+    pub(crate) fn new(id: AccountId, key: Key) -> AccountCtx {
+        AccountCtx {
+            id,
+            key,
+            structure: Mutex::new(()),
+            usage: Mutex::new(None),
+            quota: Mutex::new(None),
+            dir_sync: GroupSync::default(),
+        }
+    }
 }
 
 /// A mailbox's index in memory, kept current by every write.
@@ -340,6 +355,7 @@ impl Store {
                 mailboxes: Mutex::new(HashMap::new()),
                 flush_sync: GroupSync::default(),
                 counters: Mutex::new(()),
+                creating: Mutex::new(()),
                 _lock: lock,
             }),
         })
@@ -407,14 +423,7 @@ impl Store {
             .inner
             .master
             .unwrap_key(&key_aad(account), &row.wrapped_key)?;
-        let ctx = Arc::new(AccountCtx {
-            id: account,
-            key: data_key,
-            structure: Mutex::new(()),
-            usage: Mutex::new(None),
-            quota: Mutex::new(None),
-            dir_sync: GroupSync::default(),
-        });
+        let ctx = Arc::new(AccountCtx::new(account, data_key));
         Ok(self
             .inner
             .accounts

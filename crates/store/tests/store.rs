@@ -547,3 +547,52 @@ fn saved_before_finds_old_messages_only() {
     assert!(s.saved_before(a, ib, now - 60).unwrap().is_empty());
     assert_eq!(s.saved_before(a, ib, now + 60).unwrap(), vec![u]);
 }
+
+#[test]
+fn an_account_is_never_found_without_its_mailboxes() {
+    // Creation writes the mailboxes before the rows that let anyone find the
+    // account: a reader racing the creator sees no account or all of it.
+    let f = fixture();
+    let s = Arc::new(open(&f));
+    let addresses: Vec<String> = (0..40).map(|i| format!("u{i}@example.org")).collect();
+    let creator = {
+        let s = s.clone();
+        let addresses = addresses.clone();
+        std::thread::spawn(move || {
+            for a in &addresses {
+                s.create_account(a).unwrap();
+            }
+        })
+    };
+    let mut seen = 0;
+    while seen < addresses.len() {
+        seen = 0;
+        for a in &addresses {
+            if let Some(id) = s.account_id(a).unwrap() {
+                let names: Vec<String> = s
+                    .mailboxes(id)
+                    .unwrap()
+                    .iter()
+                    .map(|m| m.name.as_str().to_string())
+                    .collect();
+                assert_eq!(names.len(), 6, "{a}: {names:?}");
+                assert!(names.iter().any(|n| n == "INBOX"), "{a}: {names:?}");
+                seen += 1;
+            }
+        }
+    }
+    creator.join().unwrap();
+    // Two creators of one address: exactly one wins.
+    let racers: Vec<_> = (0..4)
+        .map(|_| {
+            let s = s.clone();
+            std::thread::spawn(move || s.create_account("same@example.org").is_ok())
+        })
+        .collect();
+    let wins = racers
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|w| *w)
+        .count();
+    assert_eq!(wins, 1);
+}
