@@ -517,6 +517,17 @@ fn resolve(path: PathBuf, base: &Path, text: &str, raw: RawConfig) -> Result<Con
         }
     }
 
+    // Route CA files resolve against the config file's folder, like every
+    // other path. (Not read here: it may be made after the config, e.g. the
+    // peer's certificate; an unreadable one fails the relay attempt, which
+    // then retries.)
+    let mut smtp = raw.smtp;
+    for route in smtp.route.iter_mut() {
+        if let Some(ca) = &mut route.ca_file {
+            *ca = base.join(&*ca);
+        }
+    }
+
     Ok(Config {
         server: ServerConfig {
             hostname,
@@ -538,7 +549,7 @@ fn resolve(path: PathBuf, base: &Path, text: &str, raw: RawConfig) -> Result<Con
         limits: raw.limits,
         imap: raw.imap,
         pop3: raw.pop3,
-        smtp: raw.smtp,
+        smtp,
         audit: raw.audit,
         retention,
         domains,

@@ -210,3 +210,15 @@ fn master_key_inside_data_dir_is_refused() {
     );
     Config::load(&p).unwrap();
 }
+
+#[test]
+fn route_ca_file_resolves_against_the_config_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "[[smtp.route]]\ndomain = \"a.example\"\nhost = \"127.0.0.1:25\"\nca_file = \"certs/ca.pem\"\n";
+    let p = write(dir.path(), text);
+    let c = Config::load(&p).unwrap();
+    assert_eq!(
+        c.smtp.route[0].ca_file.as_deref(),
+        Some(dir.path().join("certs/ca.pem").as_path())
+    );
+}
