@@ -278,7 +278,7 @@ impl Queue {
                 && entry.next_attempt > now
             {
                 entry.next_attempt = now;
-                self.inner.spool.write(&entry, &message)?;
+                self.inner.spool.update(&entry, &message)?;
             }
         }
         self.inner.wake.notify_one();

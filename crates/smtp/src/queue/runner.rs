@@ -264,7 +264,7 @@ impl Queue {
             };
             dsn::send(&queue, &notice, &reports);
             let result = if pending {
-                queue.inner.spool.write(&entry, &message)
+                queue.inner.spool.update(&entry, &message)
             } else {
                 queue.inner.spool.remove(&entry.id)
             };

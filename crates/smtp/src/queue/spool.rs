@@ -12,12 +12,16 @@ use sealpost_store::Store;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// The queue directory and the key that seals it.
 #[derive(Clone)]
 pub(crate) struct Spool {
     dir: PathBuf,
     store: Store,
+    /// Orders [`Spool::update`] against [`Spool::remove`]: an entry removed
+    /// while an attempt was in flight (a purge) is not written back after it.
+    files: Arc<Mutex<()>>,
 }
 
 impl Spool {
@@ -36,7 +40,11 @@ impl Spool {
                 let _ = fs::remove_file(entry.path());
             }
         }
-        Ok(Spool { dir, store })
+        Ok(Spool {
+            dir,
+            store,
+            files: Arc::new(Mutex::new(())),
+        })
     }
 
     fn path(&self, id: &str) -> PathBuf {
@@ -59,6 +67,16 @@ impl Spool {
         drop(f);
         fs::rename(&tmp, &dest).map_err(|e| QueueError::io(&dest, e))?;
         sync_dir(&self.dir)
+    }
+
+    /// Rewrites an entry that is still queued; one removed meanwhile (its
+    /// account purged during a delivery attempt) stays removed.
+    pub(crate) fn update(&self, entry: &QueueEntry, message: &[u8]) -> Result<(), QueueError> {
+        let _files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        if !self.path(&entry.id).exists() {
+            return Ok(());
+        }
+        self.write(entry, message)
     }
 
     /// Reads one entry and its message.
@@ -89,6 +107,7 @@ impl Spool {
 
     /// Removes an entry durably.
     pub(crate) fn remove(&self, id: &str) -> Result<(), QueueError> {
+        let _files = self.files.lock().unwrap_or_else(|e| e.into_inner());
         let path = self.path(id);
         match fs::remove_file(&path) {
             Ok(()) => sync_dir(&self.dir),
@@ -118,4 +137,39 @@ fn sync_dir(dir: &Path) -> Result<(), QueueError> {
     fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| QueueError::io(dir, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::queue::{NewMessage, NewRecipient};
+
+    #[test]
+    fn a_removed_entry_is_not_written_back_by_a_later_update() {
+        // As when a purge removes an entry while a delivery attempt (or a
+        // flush) holds a copy and writes its new state afterwards.
+        let env = crate::tests::env::env();
+        let queue = &env.services.queue;
+        let id = queue
+            .enqueue(
+                NewMessage {
+                    sender: "alice@example.org".into(),
+                    recipients: vec![NewRecipient {
+                        address: "x@elsewhere.example".into(),
+                        orcpt: None,
+                        notify: None,
+                    }],
+                    envid: None,
+                    ret: None,
+                    smtputf8: false,
+                },
+                b"Subject: x\r\n\r\nx\r\n",
+            )
+            .unwrap();
+        let (mut entry, message) = queue.inner.spool.read(&id).unwrap();
+        queue.remove(&id).unwrap();
+        entry.attempts += 1;
+        queue.inner.spool.update(&entry, &message).unwrap();
+        assert!(queue.list().unwrap().iter().all(|e| e.id != id));
+        assert_eq!(queue.flush_now().unwrap(), 0);
+    }
 }

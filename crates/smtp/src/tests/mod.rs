@@ -3,7 +3,7 @@
 
 mod bdat;
 mod dsn;
-mod env;
+pub(crate) mod env;
 mod queue;
 mod submission;
 mod transcript;
