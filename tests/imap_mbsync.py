@@ -21,10 +21,10 @@ be matched without relying on UIDs.
 import json
 import os
 import re
-import socket
 import sys
 import threading
-from e2e_lib import tls_context, fail, check
+from e2e_lib import check
+from imap_raw import Conn
 
 FLAG_LETTERS = {"\\Seen": "S", "\\Answered": "R", "\\Flagged": "F", "\\Draft": "D", "\\Deleted": "T"}
 
@@ -53,85 +53,6 @@ def initial_flags(n):
     if n % 11 == 0:
         f.append("\\Draft")
     return f
-
-
-class Conn:
-    """A raw IMAP connection over TLS (the test talks IMAP itself so it can
-    pipeline and check every tagged answer)."""
-
-    def __init__(self, a):
-        raw = socket.create_connection(("127.0.0.1", a["imaps"]), timeout=60)
-        self.s = tls_context(a["cafile"]).wrap_socket(raw)
-        self.buf = b""
-        self.n = 0
-        self.line()
-        self.ok(f'LOGIN "{a["user"]}" "{a["password"]}"')
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.s.recv(1 << 16)
-            if not chunk:
-                fail("server closed the connection")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def read_literal(self, size):
-        while len(self.buf) < size:
-            chunk = self.s.recv(1 << 16)
-            if not chunk:
-                fail("server closed the connection in a literal")
-            self.buf += chunk
-        data, self.buf = self.buf[:size], self.buf[size:]
-        return data
-
-    def tag(self):
-        self.n += 1
-        return f"t{self.n}"
-
-    def until(self, tag):
-        """Untagged responses (literals inlined) up to `tag`'s answer."""
-        out = []
-        while True:
-            line = self.line()
-            m = re.search(rb"\{(\d+)\}$", line)
-            while m:
-                data = self.read_literal(int(m.group(1)))
-                rest = self.line()
-                line = line + b"\r\n" + data + rest
-                m = re.search(rb"\{(\d+)\}$", rest)
-            if line.startswith(tag.encode() + b" "):
-                return out, line
-            out.append(line)
-
-    def ok(self, command):
-        tag = self.tag()
-        self.s.sendall(f"{tag} {command}\r\n".encode())
-        out, done = self.until(tag)
-        check(done.startswith(f"{tag} OK".encode()), f"{command[:60]!r}: {done!r}")
-        return out
-
-    def pipeline_appends(self, items):
-        """APPENDs with LITERAL+, all sent before any answer is read."""
-        tags = []
-        payload = bytearray()
-        for flags, body in items:
-            tag = self.tag()
-            tags.append(tag)
-            payload += f"{tag} APPEND INBOX ({' '.join(flags)}) {{{len(body)}+}}\r\n".encode()
-            payload += body + b"\r\n"
-        # A batch (about 30 KB) and its answers fit in the socket buffers, so
-        # sending it all before reading cannot deadlock.
-        self.s.sendall(bytes(payload))
-        for tag in tags:
-            _, done = self.until(tag)
-            check(done.startswith(f"{tag} OK [APPENDUID".encode()), f"APPEND: {done!r}")
-
-    def logout(self):
-        tag = self.tag()
-        self.s.sendall(f"{tag} LOGOUT\r\n".encode())
-        self.until(tag)
-        self.s.close()
 
 
 def server_messages(a, mailbox="INBOX"):
