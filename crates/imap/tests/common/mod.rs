@@ -235,7 +235,12 @@ pub fn assert_parses(resp: &[u8]) {
     }
     // ...nor BINARY (RFC 3516) nor PREVIEW (RFC 8970).
     // imap-proto also misreads the non-extensible `BODY (...)` item.
-    if text.contains("BINARY") || text.contains("PREVIEW") || text.contains("BODY (") {
+    // ...nor SAVEDATE (RFC 8514).
+    if text.contains("BINARY")
+        || text.contains("PREVIEW")
+        || text.contains("BODY (")
+        || text.contains("SAVEDATE")
+    {
         return;
     }
     // imap-proto predates UTF8=ACCEPT / IMAP4rev2 UTF-8 quoted strings.
