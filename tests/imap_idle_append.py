@@ -53,8 +53,10 @@ check(done.startswith(b"OK"), f"STORE {done!r}")
 wait_for(rb"\* %d FETCH \(FLAGS \(\\Flagged \\Recent\)\)" % exists, acked, "FETCH for STORE")
 
 # ...and its expunge: an untagged EXPUNGE at once.
-other.ok(f"STORE {exists} +FLAGS.SILENT (\\Deleted)")
-idler.line_within(BOUND)  # the FETCH for \Deleted
+_, done = other.cmd(f"STORE {exists} +FLAGS.SILENT (\\Deleted)")
+acked = time.monotonic()
+check(done.startswith(b"OK"), f"STORE {done!r}")
+wait_for(rb"\* %d FETCH \(FLAGS \(\\Flagged \\Deleted \\Recent\)\)" % exists, acked, "FETCH for \\Deleted")
 _, done = other.cmd("EXPUNGE")
 acked = time.monotonic()
 check(done.startswith(b"OK"), f"EXPUNGE {done!r}")

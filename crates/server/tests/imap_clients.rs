@@ -55,3 +55,10 @@ fn append_by_another_session_reaches_an_idling_session_within_1s() {
     let out = run(&site, &server, "imap_idle_append.py");
     assert!(out.contains("worst ") && out.ends_with("ok\n"), "{out}");
 }
+
+#[test]
+fn qresync_on_a_new_connection_reports_exactly_the_changes() {
+    let (site, server) = started();
+    let out = run(&site, &server, "imap_qresync.py");
+    assert!(out.ends_with("ok\n"), "{out}");
+}
