@@ -14,9 +14,12 @@ pub struct ImapConfig {
     /// literal before it is sent, a LITERAL+ one after reading it away).
     /// Before login literals are further capped at 8 KiB.
     pub max_literal: u64,
-    /// Commands a client may pipeline before the server stops reading. The
-    /// IMAP loop reads only when every command already read is answered, so
-    /// at most one read (4 KiB) of pipelined commands is ever buffered.
+    /// Pipelined commands whose responses may wait unsent: commands read
+    /// together run one after another and their responses go out in one
+    /// write per this many commands (or per 64 KiB). The loop reads again
+    /// only once every command read is answered, so at most one read
+    /// (4 KiB) of pipelined commands waits to run. 0 counts as 1 (a write
+    /// after every command).
     pub max_in_flight: usize,
     /// Failed authentications before the connection is closed.
     pub max_auth_failures: u32,

@@ -4,27 +4,92 @@
 //!
 //! - [`parser`]: bytes through the framer (small limits) and every framed
 //!   command through the parser; must never panic.
-//! - [`FuzzWorld::session`]: bytes as a client's stream to a session that
-//!   starts logged in (no argon2 per input), over a real store in a
-//!   directory the caller provides; must never panic or hang.
+//! - [`FuzzWorld::session`]: bytes as a client's stream through the real
+//!   connection loop ([`crate::conn::run`], over an in-memory pipe) to a
+//!   session over a real store in a directory the caller provides; must
+//!   never panic or hang. The first byte chooses how the rest is split
+//!   into writes and the state the session starts in: logged in (no
+//!   argon2 per input), or not authenticated on the imaps or on the
+//!   STARTTLS listener.
 
-use crate::session::{Action, Ctx, Session};
+use crate::conn::{self, StartTls, Transport};
+use crate::session::{Ctx, Session};
 use crate::wire::framer::{Frame, FrameLimits, Framer};
 use crate::wire::parser::parse_command;
-use crate::wire::response::Out;
 use sealpost_audit::AuditLog;
 use sealpost_config::Config;
 use sealpost_directory::{Directory, ThrottleLimits};
+use sealpost_net::{CancellationToken, TlsManager};
 use sealpost_store::{Store, StoreOptions};
+use std::io;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
 
-/// The first input byte chooses how the rest is split into reads.
+/// The first input byte's low four bits choose how the rest is split
+/// into reads (or writes).
 fn chunk_size(data: &[u8]) -> (usize, &[u8]) {
     match data.split_first() {
         Some((&b, rest)) => (usize::from(b % 16) + 1, rest),
         None => (1, data),
+    }
+}
+
+/// Where a fuzzed session starts (bits 4-5 of the first input byte).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// Logged in over TLS (0 and 3: the corpus made before the other
+    /// states existed keeps its meaning).
+    LoggedIn,
+    /// Not authenticated on the imaps listener.
+    Imaps,
+    /// Not authenticated on the STARTTLS listener, in plaintext.
+    Plaintext,
+}
+
+fn start_state(data: &[u8]) -> Start {
+    match data.first().map(|b| (b >> 4) & 3) {
+        Some(1) => Start::Imaps,
+        Some(2) => Start::Plaintext,
+        _ => Start::LoggedIn,
+    }
+}
+
+/// The server's end of the in-memory pipe; STARTTLS only marks it.
+struct Pipe(DuplexStream);
+
+impl AsyncRead for Pipe {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Pipe {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
+
+impl Transport for Pipe {
+    async fn starttls(self, _tls: &TlsManager, _timeout: Duration) -> io::Result<(Self, String)> {
+        Ok((self, "TLSv1.3".into()))
     }
 }
 
@@ -49,6 +114,7 @@ pub fn parser(data: &[u8]) {
 pub struct FuzzWorld {
     ctx: Arc<Ctx>,
     account: sealpost_store::AccountId,
+    tls: TlsManager,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -75,6 +141,9 @@ impl FuzzWorld {
             },
         )
         .expect("fuzz directory");
+        let (tls, _) =
+            TlsManager::load_or_generate(&dir.join("cert.pem"), &dir.join("key.pem"), "localhost")
+                .expect("fuzz certificate");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -87,44 +156,60 @@ impl FuzzWorld {
                 audit: AuditLog::disabled(),
             }),
             account,
+            tls,
             runtime,
         }
     }
 
-    /// Feeds `data` to a logged-in session as its client's bytes.
+    /// Feeds `data` to a session as its client's bytes, through the
+    /// connection loop, while draining what the server answers.
     pub fn session(&self, data: &[u8]) {
+        let start = start_state(data);
         let (step, data) = chunk_size(data);
-        let mut session = Session::logged_in(
-            self.ctx.clone(),
-            "127.0.0.1:1".parse().expect("addr"),
-            self.account,
-            "fuzz@example.org".into(),
-        );
-        let mut framer = Framer::new(FrameLimits {
+        let peer = "127.0.0.1:1".parse().expect("addr");
+        let session = match start {
+            Start::LoggedIn => Session::logged_in(
+                self.ctx.clone(),
+                peer,
+                self.account,
+                "fuzz@example.org".into(),
+            ),
+            Start::Imaps => Session::new(self.ctx.clone(), peer, Some("TLSv1.3".into())),
+            Start::Plaintext => Session::new(self.ctx.clone(), peer, None),
+        };
+        let starttls = (start == Start::Plaintext).then(|| StartTls {
+            tls: self.tls.clone(),
+            timeout: Duration::from_secs(1),
+        });
+        let limits = FrameLimits {
             max_line: self.ctx.config.imap.max_line,
             max_literal: self.ctx.config.imap.max_literal,
-        });
+        };
         self.runtime.block_on(async {
-            let mut out = Out::new();
-            for chunk in data.chunks(step) {
-                framer.push(chunk);
-                while let Some(frame) = framer.next_frame() {
-                    match session.on_frame(frame, &mut out).await {
-                        Action::Continue => {}
-                        // What follows COMPRESS would be DEFLATE data.
-                        Action::Close | Action::Compress => return,
-                        Action::StartTls => {
-                            framer.discard_buffered();
-                            session.tls_established("TLSv1.3".into());
-                        }
+            let (client, server) = tokio::io::duplex(64 * 1024);
+            let (mut from_server, mut to_server) = tokio::io::split(client);
+            let serve = conn::run(
+                Pipe(server),
+                session,
+                limits,
+                starttls,
+                CancellationToken::new(),
+            );
+            let write = async {
+                for chunk in data.chunks(step) {
+                    if to_server.write_all(chunk).await.is_err() {
+                        return;
                     }
-                    out.buf.clear();
+                    tokio::task::yield_now().await;
                 }
-                if session.idling() {
-                    session.announce_changes(&mut out);
-                    out.buf.clear();
-                }
-            }
+                // End of input: the loop sees EOF and ends the session.
+                let _ = to_server.shutdown().await;
+            };
+            let read = async {
+                let mut sink = [0u8; 8192];
+                while matches!(from_server.read(&mut sink).await, Ok(n) if n > 0) {}
+            };
+            tokio::join!(serve, write, read);
         });
     }
 }

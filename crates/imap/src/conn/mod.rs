@@ -3,10 +3,15 @@
 //! produced, runs the STARTTLS upgrade, and watches the shutdown token,
 //! the idle timeout and (during IDLE) the selected mailbox.
 //!
-//! Backpressure and the in-flight limit: the loop reads from the socket
-//! only when every complete command already read has been answered, so at
-//! most one read buffer of pipelined commands is held; a client that does
-//! not read its responses stalls in our writes, not in our memory.
+//! Backpressure and the in-flight limit (`imap.max_in_flight`): the loop
+//! reads from the socket only when every complete command already read has
+//! been answered, so at most one read ([`READ_CHUNK`]) of pipelined
+//! commands waits for execution. Commands read together run one after
+//! another and their responses are written together: at most
+//! `max_in_flight` commands' responses (and about [`FLUSH_BYTES`]) wait
+//! unsent before a write. So a pipelining client (RFC 9051 5.5) gets its
+//! answers in few TLS records, and one that does not read its responses
+//! stalls in our writes, not in our memory.
 //!
 //! COMPRESS=DEFLATE (RFC 4978) sits between the socket and the framer:
 //! reads are inflated before framing, each flush of responses is deflated
@@ -31,7 +36,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 /// Largest literal accepted before login (a password fits easily).
 pub const PREAUTH_MAX_LITERAL: u64 = 8 * 1024;
 /// Bytes read from the socket at a time.
-const READ_CHUNK: usize = 4096;
+pub const READ_CHUNK: usize = 4096;
+/// Response bytes held before they are written, whatever `max_in_flight` says.
+pub const FLUSH_BYTES: usize = 64 * 1024;
 
 /// A byte stream that can be upgraded to TLS.
 pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send + Sized {
@@ -101,7 +108,10 @@ pub async fn run<T: Transport>(
         return;
     }
     let mut buf = [0u8; READ_CHUNK];
+    let max_in_flight = session.max_in_flight();
     loop {
+        // Commands answered since the last write.
+        let mut unsent = 0usize;
         while let Some(frame) = framer.next_frame() {
             if frame == Frame::Continue && session.plaintext() {
                 // No literal (a password, a name) is accepted in plaintext:
@@ -122,8 +132,13 @@ pub async fn run<T: Transport>(
             if session.authenticated() {
                 framer.set_limits(limits);
             }
-            if flush(&mut stream, &mut out, &mut deflate).await.is_err() {
-                return;
+            unsent += 1;
+            if action != Action::Continue || unsent >= max_in_flight || out.buf.len() >= FLUSH_BYTES
+            {
+                if flush(&mut stream, &mut out, &mut deflate).await.is_err() {
+                    return;
+                }
+                unsent = 0;
             }
             match action {
                 Action::Continue => {}
@@ -158,6 +173,10 @@ pub async fn run<T: Transport>(
                     }
                 }
             }
+        }
+        // Nothing more to run without reading: answer what ran.
+        if !out.buf.is_empty() && flush(&mut stream, &mut out, &mut deflate).await.is_err() {
+            return;
         }
         framer.shrink();
         let timeout = session.timeout();

@@ -31,6 +31,7 @@ const EXTENSIONS: &[&str] = &[
     "LIST-STATUS",
     "STATUS=SIZE",
     "ESEARCH",
+    "SEARCHRES",
     "WITHIN",
     "CONDSTORE",
     "QRESYNC",

@@ -15,7 +15,7 @@ use super::select::{Target, flags_str};
 use super::{Done, Session};
 use crate::error::{CmdError, CmdResult};
 use crate::message::{self, BinaryError, SectionSpec, SectionText, Summary};
-use crate::wire::command::{FetchAtt, FetchModifiers, Section, SectionKind, SequenceSet};
+use crate::wire::command::{FetchAtt, FetchModifiers, MessageSet, Section, SectionKind};
 use crate::wire::response::{Code, Out, literal, quoted, string};
 use sealpost_store::{FlagOp, Flags, MessageEntry, MessageMeta, Uid};
 use std::collections::HashMap;
@@ -126,7 +126,7 @@ impl Session {
     pub(super) async fn fetch(
         &mut self,
         uid: bool,
-        set: SequenceSet,
+        set: MessageSet,
         mut items: Vec<FetchAtt>,
         modifiers: FetchModifiers,
         out: &mut Out,
@@ -146,6 +146,7 @@ impl Session {
             items.push(FetchAtt::ModSeq);
         }
         let (aid, mid, read_only) = (account.id, sel.info.id, sel.read_only);
+        let saved = sel.saved.clone();
         if let (true, Some(since)) = (modifiers.vanished, modifiers.changed_since) {
             if !self.enabled.qresync {
                 return Err(CmdError::bad(
@@ -161,7 +162,10 @@ impl Session {
             let vanished: Vec<Uid> = changes
                 .vanished
                 .into_iter()
-                .filter(|u| set.contains(u.0, u32::MAX))
+                .filter(|u| match &set {
+                    MessageSet::Set(set) => set.contains(u.0, u32::MAX),
+                    MessageSet::Saved => saved.binary_search(u).is_ok(),
+                })
                 .collect();
             if !vanished.is_empty() {
                 out.untagged(&format!(

@@ -3,7 +3,9 @@
 //! and UNSUBSCRIBE (6.3.7-6.3.8), LIST (6.3.9 with RFC 5258 LIST-EXTENDED,
 //! RFC 5819 LIST-STATUS, RFC 3348 CHILDREN, RFC 6154 SPECIAL-USE), LSUB
 //! (RFC 3501 6.3.9), STATUS (6.3.11, RFC 8438 STATUS=SIZE), and QUOTA
-//! (RFC 9208, one root `""` per account with the STORAGE resource).
+//! (RFC 9208, one root `""` per account with the STORAGE resource;
+//! GETQUOTA and GETQUOTAROOT answer, SETQUOTA is refused with
+//! `NO [NOPERM]` since limits are the operator's).
 //!
 //! Names arrive in wire form and are validated into `MailboxName` first
 //! (see `Session::mailbox_name`): a name can never become a path or reach
@@ -31,6 +33,8 @@ struct Entry {
     exists: bool,
     special_use: Option<SpecialUse>,
     subscribed: bool,
+    /// A descendant is subscribed (RFC 5258 CHILDINFO "SUBSCRIBED").
+    subscribed_child: bool,
     has_children: bool,
     id: Option<sealpost_store::MailboxId>,
 }
@@ -197,6 +201,13 @@ impl Session {
             e.id = Some(b.id);
         }
         for s in subs {
+            let mut p = s.parent();
+            while let Some(parent) = p {
+                map.entry(parent.as_str().to_string())
+                    .or_default()
+                    .subscribed_child = true;
+                p = parent.parent();
+            }
             map.entry(s.as_str().to_string()).or_default().subscribed = true;
         }
         Ok(map)
@@ -239,13 +250,18 @@ impl Session {
             if !pats.iter().any(|p| pattern_matches(p, &chars)) {
                 continue;
             }
-            if opts.subscribed && !e.subscribed {
+            // RFC 5258 3.1 RECURSIVEMATCH: a name matching the pattern
+            // with a subscribed descendant (matching the pattern or not) is
+            // listed with CHILDINFO, even when it is not subscribed itself.
+            let child_info = opts.recursive_match && e.subscribed_child;
+            if opts.subscribed && !e.subscribed && !child_info {
                 continue;
             }
+            let selected = !opts.subscribed || e.subscribed;
             if opts.special_use && e.special_use.is_none() {
                 continue;
             }
-            if !e.exists && !e.subscribed && !e.has_children {
+            if !e.exists && !e.subscribed && !e.has_children && !child_info {
                 continue;
             }
             let mut attrs: Vec<&str> = Vec::new();
@@ -266,12 +282,19 @@ impl Session {
             if let Some(u) = e.special_use {
                 attrs.push(u.attribute());
             }
+            let extended = if child_info {
+                " (\"CHILDINFO\" (\"SUBSCRIBED\"))"
+            } else {
+                ""
+            };
             out.untagged(&format!(
-                "LIST ({}) \"/\" {}",
+                "LIST ({}) \"/\" {}{extended}",
                 attrs.join(" "),
                 self.wire_name(name)
             ));
-            if let (Some(items), Some(id)) = (&opts.return_status, e.id) {
+            // RFC 5819: STATUS for the mailboxes that met the selection,
+            // not for those listed only for their children.
+            if let (true, Some(items), Some(id)) = (selected, &opts.return_status, e.id) {
                 status_of.push((name.clone(), id, items.clone()));
             }
             // Keep memory bounded for huge answers: STATUS lines are
@@ -365,6 +388,29 @@ impl Session {
         let q = self.blocking(move |s| s.quota(id)).await?;
         out.untagged(&quota_line(&q));
         Done::ok("GETQUOTA completed")
+    }
+
+    /// SETQUOTA (RFC 9208 4.3): limits come from the operator's accounts
+    /// file, so a user may not change them (QUOTASET is not advertised).
+    /// The root is checked first, so a wrong root still says NONEXISTENT.
+    pub(super) fn set_quota(
+        &mut self,
+        root: String,
+        limits: Vec<(String, u64)>,
+    ) -> CmdResult<Done> {
+        if !root.is_empty() {
+            return Err(CmdError::no(Some(Code::Nonexistent), "No such quota root"));
+        }
+        if let Some((r, _)) = limits.iter().find(|(r, _)| r != "STORAGE") {
+            return Err(CmdError::no(
+                Some(Code::Cannot),
+                format!("Unsupported quota resource {r}"),
+            ));
+        }
+        Err(CmdError::no(
+            Some(Code::NoPerm),
+            "Quotas are set by the operator",
+        ))
     }
 
     pub(super) async fn get_quota_root(

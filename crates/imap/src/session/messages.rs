@@ -9,7 +9,7 @@
 use super::select::{Target, flags_str, parse_flags};
 use super::{Done, Session};
 use crate::error::{CmdError, CmdResult};
-use crate::wire::command::{MailboxArg, SequenceSet, StoreOp};
+use crate::wire::command::{MailboxArg, MessageSet, StoreOp};
 use crate::wire::response::{Code, Out, Status};
 use sealpost_store::{FlagOp, StoreError, Uid};
 
@@ -42,7 +42,7 @@ impl Session {
     pub(super) async fn store_flags(
         &mut self,
         uid: bool,
-        set: SequenceSet,
+        set: MessageSet,
         op: StoreOp,
         silent: bool,
         flags: Vec<String>,
@@ -121,7 +121,7 @@ impl Session {
 
     pub(super) async fn expunge(
         &mut self,
-        uids: Option<SequenceSet>,
+        uids: Option<MessageSet>,
         out: &mut Out,
     ) -> CmdResult<Done> {
         let (account, sel) = self.selected()?;
@@ -143,7 +143,7 @@ impl Session {
     pub(super) async fn copy_move(
         &mut self,
         uid: bool,
-        set: SequenceSet,
+        set: MessageSet,
         dest: MailboxArg,
         is_move: bool,
         out: &mut Out,

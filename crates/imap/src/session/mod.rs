@@ -203,6 +203,12 @@ impl Session {
         matches!(self.state, State::Authenticated(_) | State::Selected(..))
     }
 
+    /// How many pipelined commands' responses may wait unsent
+    /// (`imap.max_in_flight`; 0 counts as 1).
+    pub fn max_in_flight(&self) -> usize {
+        self.ctx.config.imap.max_in_flight.max(1)
+    }
+
     /// Whether the session is in IDLE, waiting for mailbox changes.
     pub fn idling(&self) -> bool {
         matches!(self.mode, Mode::Idle { .. })
@@ -416,6 +422,7 @@ impl Session {
             }
             K::GetQuota(root) if authed => self.get_quota(root, out).await,
             K::GetQuotaRoot(m) if authed => self.get_quota_root(m, out).await,
+            K::SetQuota { root, limits } if authed => self.set_quota(root, limits),
             _ if !authed && self.tls.is_none() => Err(CmdError::bad(
                 Some(Code::PrivacyRequired),
                 "Use STARTTLS first",

@@ -1,6 +1,6 @@
 //! SEARCH and UID SEARCH (RFC 9051 6.4.4, 7.3.4; RFC 3501 7.2.5 for the
-//! rev1 answer; RFC 4731 ESEARCH; RFC 5032 OLDER/YOUNGER; RFC 7162 MODSEQ;
-//! RFC 8514 SAVEDATE).
+//! rev1 answer; RFC 4731 ESEARCH; RFC 5182 SEARCHRES: `RETURN (SAVE)` and
+//! `$`; RFC 5032 OLDER/YOUNGER; RFC 7162 MODSEQ; RFC 8514 SAVEDATE).
 //!
 //! Each message is evaluated against the key tree; what a key needs is
 //! loaded lazily and only when the tree asks for it: flags, UIDs, sizes
@@ -88,6 +88,8 @@ struct Candidate<'a> {
     max_seq: u32,
     max_uid: u32,
     now: i64,
+    /// `$` (RFC 5182), ascending UIDs.
+    saved: &'a [Uid],
 }
 
 fn day(unix: i64) -> Option<NaiveDate> {
@@ -150,6 +152,7 @@ fn eval(key: &SearchKey, c: &Candidate) -> bool {
         S::SaveDateOn(d) => day(saved()).is_some_and(|x| x == *d),
         S::SaveDateSince(d) => day(saved()).is_some_and(|x| x >= *d),
         S::SaveDateSupported => true,
+        S::Saved => c.saved.binary_search(&c.entry.uid).is_ok(),
         S::SentBefore(d) => c.sent_day().is_some_and(|x| x < *d),
         S::SentOn(d) => c.sent_day().is_some_and(|x: Date| x == *d),
         S::SentSince(d) => c.sent_day().is_some_and(|x| x >= *d),
@@ -192,6 +195,7 @@ impl Session {
         let (aid, mid) = (account.id, sel.info.id);
         let recent = sel.recent.clone();
         let known: Vec<Uid> = sel.uids.clone();
+        let saved: Vec<Uid> = sel.saved.clone();
         let snap = self.blocking(move |s| s.snapshot(aid, mid)).await?;
         let index: HashMap<Uid, MessageEntry> =
             snap.entries.into_iter().map(|e| (e.uid, e)).collect();
@@ -230,6 +234,7 @@ impl Session {
                 max_seq,
                 max_uid,
                 now,
+                saved: &saved,
             };
             if eval(key, &c) {
                 hits.push(Hit {
@@ -253,7 +258,42 @@ impl Session {
         let mut n = Needs::default();
         needs(&key, &mut n);
         let rev2 = self.enabled.rev2;
-        let hits = self.matching(&key).await?;
+        let hits = match self.matching(&key).await {
+            Ok(h) => h,
+            Err(e) => {
+                // RFC 5182 2.1: a failed SAVE leaves `$` empty.
+                if ret.save
+                    && let Ok((_, sel)) = self.selected()
+                {
+                    sel.saved.clear();
+                }
+                return Err(e);
+            }
+        };
+        if ret.save {
+            // RFC 5182 2.4: with MIN and/or MAX but neither ALL nor COUNT,
+            // only those messages are saved; otherwise all that matched.
+            let only_ends = (ret.min || ret.max) && !(ret.all || ret.count);
+            let mut saved: Vec<Uid> = if only_ends {
+                let mut ends = Vec::new();
+                if let (true, Some(h)) = (ret.min, hits.first()) {
+                    ends.push(h.uid);
+                }
+                if let (true, Some(h)) = (ret.max, hits.last()) {
+                    ends.push(h.uid);
+                }
+                ends
+            } else {
+                hits.iter().map(|h| h.uid).collect()
+            };
+            saved.dedup();
+            let (_, sel) = self.selected()?;
+            sel.saved = saved;
+            if !(ret.min || ret.max || ret.all || ret.count) {
+                // SAVE alone: no ESEARCH response (RFC 5182 2.4).
+                return Done::ok("SEARCH completed, result saved");
+            }
+        }
         let ids: Vec<u32> = hits
             .iter()
             .map(|h| if uid { h.uid.0 } else { h.seq })

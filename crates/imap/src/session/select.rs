@@ -15,7 +15,7 @@
 
 use super::{Account, Done, Enabled, Session, State};
 use crate::error::{CmdError, CmdResult};
-use crate::wire::command::{MailboxArg, SelectOptions, SeqBound, SequenceSet};
+use crate::wire::command::{MailboxArg, MessageSet, SelectOptions, SeqBound};
 use crate::wire::response::{Code, Out};
 use sealpost_store::{
     AccountId, Flags, MailboxEvent, MailboxInfo, MessageEntry, ModSeq, Store, Uid,
@@ -47,6 +47,10 @@ pub(crate) struct Selected {
     pub highest_modseq: ModSeq,
     /// Whether CONDSTORE is active for this mailbox (RFC 7162 3.1).
     pub condstore: bool,
+    /// The search result variable `$` (RFC 5182 2.1), as UIDs, ascending:
+    /// empty at SELECT, set by `SEARCH RETURN (SAVE)`, and losing messages
+    /// as their expunges are announced.
+    pub saved: Vec<Uid>,
 }
 
 /// A message addressed by a command: its sequence number and UID.
@@ -73,8 +77,20 @@ impl Selected {
 
     /// The messages a sequence set names, ascending, without duplicates.
     /// Sequence numbers past the end are a client error (RFC 9051 6.4.5);
-    /// UIDs that do not exist are simply skipped.
-    pub fn resolve(&self, set: &SequenceSet, uid: bool) -> CmdResult<Vec<Target>> {
+    /// UIDs that do not exist are simply skipped. `$` names the saved
+    /// result's messages, in UID and sequence-number commands alike
+    /// (RFC 5182 2.1).
+    pub fn resolve(&self, set: &MessageSet, uid: bool) -> CmdResult<Vec<Target>> {
+        let set = match set {
+            MessageSet::Set(set) => set,
+            MessageSet::Saved => {
+                return Ok(self
+                    .saved
+                    .iter()
+                    .filter_map(|&u| self.seq_of(u).map(|seq| Target { seq, uid: u }))
+                    .collect());
+            }
+        };
         let mut idx: Vec<usize> = Vec::new();
         if uid {
             let star = self.uids.last().map(|u| u.0).unwrap_or(0);
@@ -130,6 +146,9 @@ impl Selected {
         for u in uids {
             self.recent.remove(u);
             self.pending_expunge.remove(u);
+        }
+        if !self.saved.is_empty() {
+            self.saved.retain(|u| !gone.contains(u));
         }
     }
 
@@ -448,6 +467,7 @@ impl Session {
             base_modseq: snap.highest_modseq,
             highest_modseq: snap.highest_modseq,
             condstore,
+            saved: Vec::new(),
             info,
         };
         if let Some((changes, known)) = resync {

@@ -79,6 +79,17 @@ impl SequenceSet {
     }
 }
 
+/// The messages a command names (RFC 9051 `sequence-set`): explicit
+/// ranges, or `$`, the result saved by the last `SEARCH RETURN (SAVE)`
+/// (RFC 5182 `seq-last-command`, part of IMAP4rev2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageSet {
+    /// Numbers and ranges.
+    Set(SequenceSet),
+    /// `$`.
+    Saved,
+}
+
 /// `CREATE ... (USE (\Sent))` etc. (RFC 6154 section 3) and other options.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CreateOptions {
@@ -296,6 +307,8 @@ pub enum SearchKey {
     SaveDateOn(Date),
     SaveDateSince(Date),
     SaveDateSupported,
+    /// `$` (or `UID $`): the saved search result (RFC 5182).
+    Saved,
 }
 
 /// ESEARCH return options (RFC 4731).
@@ -311,6 +324,8 @@ pub struct SearchReturn {
     pub all: bool,
     /// COUNT.
     pub count: bool,
+    /// SAVE (RFC 5182): keep the result for `$`.
+    pub save: bool,
 }
 
 /// A SORT key (RFC 5256 section 3, RFC 5957 DISPLAYFROM/DISPLAYTO).
@@ -406,7 +421,7 @@ pub enum CommandKind {
     Close,
     Unselect,
     Expunge {
-        uids: Option<SequenceSet>,
+        uids: Option<MessageSet>,
     },
     Search {
         uid: bool,
@@ -425,13 +440,13 @@ pub enum CommandKind {
     },
     Fetch {
         uid: bool,
-        set: SequenceSet,
+        set: MessageSet,
         items: Vec<FetchAtt>,
         modifiers: FetchModifiers,
     },
     Store {
         uid: bool,
-        set: SequenceSet,
+        set: MessageSet,
         op: StoreOp,
         silent: bool,
         flags: Vec<String>,
@@ -439,18 +454,23 @@ pub enum CommandKind {
     },
     Copy {
         uid: bool,
-        set: SequenceSet,
+        set: MessageSet,
         mailbox: MailboxArg,
     },
     Move {
         uid: bool,
-        set: SequenceSet,
+        set: MessageSet,
         mailbox: MailboxArg,
     },
     /// COMPRESS (RFC 4978), the mechanism upper-cased.
     Compress(String),
     GetQuota(String),
     GetQuotaRoot(MailboxArg),
+    /// SETQUOTA (RFC 9208 4.3): the root and its `(resource limit)` pairs.
+    SetQuota {
+        root: String,
+        limits: Vec<(String, u64)>,
+    },
 }
 
 /// A parsed command.

@@ -14,6 +14,7 @@ use sealpost_store::{Store, StoreOptions};
 use std::io;
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -43,12 +44,28 @@ impl World {
 
     /// A world whose `[imap]` section holds `imap_toml`.
     pub fn with_imap(imap_toml: &str) -> World {
+        Self::build(Setup {
+            imap_toml,
+            ..Setup::default()
+        })
+    }
+
+    /// A world as `setup` describes.
+    pub fn build(setup: Setup) -> World {
+        let Setup {
+            imap_toml,
+            alice_quota,
+            throttle,
+        } = setup;
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
+        let quota = alice_quota
+            .map(|q| format!("quota = {q}\n"))
+            .unwrap_or_default();
         std::fs::write(
             d.join("accounts.toml"),
             format!(
-                "[[account]]\naddress = \"{USER}\"\npassword = \"{h}\"\n\n[[account]]\naddress = \"{USER2}\"\npassword = \"{h}\"\n",
+                "[[account]]\naddress = \"{USER}\"\npassword = \"{h}\"\n{quota}\n[[account]]\naddress = \"{USER2}\"\npassword = \"{h}\"\n",
                 h = hash()
             ),
         )
@@ -68,11 +85,11 @@ impl World {
         let directory = Directory::load(
             &d.join("accounts.toml"),
             vec!["example.org".into()],
-            ThrottleLimits {
+            throttle.unwrap_or(ThrottleLimits {
                 per_ip: 1000,
                 per_account: 1000,
                 window: Duration::from_secs(900),
-            },
+            }),
         )
         .unwrap();
         let (tls, _) =
@@ -96,6 +113,13 @@ impl World {
 
     /// Connects a client; `tls` says whether the connection starts encrypted.
     pub async fn connect(&self, tls: bool) -> Client {
+        self.connect_counting(tls, Arc::new(AtomicUsize::new(0)))
+            .await
+    }
+
+    /// Connects a client whose server side counts its flushes (writes of
+    /// a batch of responses) in `flushes`.
+    pub async fn connect_counting(&self, tls: bool, flushes: Arc<AtomicUsize>) -> Client {
         let (client, server) = tokio::io::duplex(1 << 20);
         let session = Session::new(
             self.ctx.clone(),
@@ -112,7 +136,7 @@ impl World {
         });
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(conn::run(
-            FakeTls(server),
+            FakeTls(server, flushes),
             session,
             limits,
             starttls,
@@ -138,8 +162,20 @@ impl World {
     }
 }
 
+/// What a test world differs in.
+#[derive(Default)]
+pub struct Setup<'a> {
+    /// The `[imap]` section's body.
+    pub imap_toml: &'a str,
+    /// alice's quota in octets.
+    pub alice_quota: Option<u64>,
+    /// Login throttling (default: effectively off).
+    pub throttle: Option<ThrottleLimits>,
+}
+
 /// The duplex pipe pretending to be a TCP stream; STARTTLS just marks it.
-pub struct FakeTls(pub DuplexStream);
+/// Counts the server's flushes.
+pub struct FakeTls(pub DuplexStream, pub Arc<AtomicUsize>);
 
 impl AsyncRead for FakeTls {
     fn poll_read(
@@ -160,7 +196,12 @@ impl AsyncWrite for FakeTls {
         Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.0).poll_flush(cx);
+        if r.is_ready() {
+            this.1.fetch_add(1, Ordering::SeqCst);
+        }
+        r
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
@@ -194,7 +235,12 @@ pub fn assert_parses(resp: &[u8]) {
     }
     // ...nor BINARY (RFC 3516) nor PREVIEW (RFC 8970).
     // imap-proto also misreads the non-extensible `BODY (...)` item.
-    if text.contains("BINARY") || text.contains("PREVIEW") || text.contains("BODY (") {
+    // ...nor SAVEDATE (RFC 8514).
+    if text.contains("BINARY")
+        || text.contains("PREVIEW")
+        || text.contains("BODY (")
+        || text.contains("SAVEDATE")
+    {
         return;
     }
     // imap-proto predates UTF8=ACCEPT / IMAP4rev2 UTF-8 quoted strings.
@@ -214,6 +260,13 @@ pub fn assert_parses(resp: &[u8]) {
         if text.starts_with(skip) {
             return;
         }
+    }
+    // ...nor LIST-EXTENDED's extended data (RFC 5258 CHILDINFO): check
+    // the rest of the line.
+    if let Some(i) = text.find(" (\"CHILDINFO\" (") {
+        let mut rest = resp[..i].to_vec();
+        rest.extend_from_slice(b"\r\n");
+        return assert_parses(&rest);
     }
     match imap_proto::parser::parse_response(resp) {
         Ok((rest, _)) => assert!(rest.is_empty(), "trailing bytes after {text:?}"),

@@ -1,7 +1,7 @@
 //! The grammar's building blocks (RFC 9051 section 9): atoms, strings,
 //! literals, numbers, sequence sets, flags and dates, over one framed command.
 
-use crate::wire::command::{SeqBound, SequenceSet, is_astring_char, is_atom_char};
+use crate::wire::command::{MessageSet, SeqBound, SequenceSet, is_astring_char, is_atom_char};
 use chrono::NaiveDate;
 
 /// A grammar error's message (sent as the text of a tagged BAD).
@@ -217,6 +217,15 @@ impl<'a> Cursor<'a> {
             if !self.eat(b',') {
                 return Ok(SequenceSet(ranges));
             }
+        }
+    }
+
+    /// `sequence-set` or `$` (RFC 5182 `seq-last-command`).
+    pub(crate) fn message_set(&mut self) -> R<MessageSet> {
+        if self.eat(b'$') {
+            Ok(MessageSet::Saved)
+        } else {
+            self.sequence_set().map(MessageSet::Set)
         }
     }
 

@@ -11,7 +11,7 @@ const MAX_PART_DEPTH: usize = 32;
 
 pub(super) fn fetch(c: &mut Cursor, uid: bool) -> R<CommandKind> {
     c.sp()?;
-    let set = c.sequence_set()?;
+    let set = c.message_set()?;
     c.sp()?;
     let mut items = Vec::new();
     if c.keyword("ALL") {
@@ -98,13 +98,15 @@ fn fetch_att(c: &mut Cursor) -> R<FetchAtt> {
         "MODSEQ" => FetchAtt::ModSeq,
         "SAVEDATE" => FetchAtt::SaveDate,
         "PREVIEW" => {
-            if c.eat(b' ') {
-                // RFC 8970 modifiers: `(LAZY)`.
-                c.expect(b'(', "expected (")?;
-                if !c.keyword("LAZY") {
-                    return Err("unknown PREVIEW modifier");
-                }
+            // RFC 8970 modifiers: `PREVIEW (LAZY)`. A space after PREVIEW
+            // may as well start the next item (`(PREVIEW FLAGS)`) or the
+            // FETCH modifiers (`PREVIEW (CHANGEDSINCE 5)`): only `(LAZY`
+            // makes it a preview modifier list.
+            let start = c.pos;
+            if c.eat(b' ') && c.eat(b'(') && c.keyword("LAZY") {
                 c.expect(b')', "expected )")?;
+            } else {
+                c.pos = start;
             }
             FetchAtt::Preview
         }
@@ -222,7 +224,7 @@ fn partial(c: &mut Cursor) -> R<Option<(u32, u32)>> {
 
 pub(super) fn store(c: &mut Cursor, uid: bool) -> R<CommandKind> {
     c.sp()?;
-    let set = c.sequence_set()?;
+    let set = c.message_set()?;
     c.sp()?;
     let mut unchanged_since = None;
     if c.eat(b'(') {

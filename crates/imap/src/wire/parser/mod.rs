@@ -282,7 +282,7 @@ fn command_body(c: &mut Cursor, name: &str) -> Result<Option<CommandKind>, BodyE
                 "EXPUNGE" => {
                     c.sp()?;
                     K::Expunge {
-                        uids: Some(c.sequence_set()?),
+                        uids: Some(c.message_set()?),
                     }
                 }
                 _ => return Err("unknown UID command".into()),
@@ -300,6 +300,7 @@ fn command_body(c: &mut Cursor, name: &str) -> Result<Option<CommandKind>, BodyE
             c.sp()?;
             K::GetQuotaRoot(mailbox(c)?)
         }
+        "SETQUOTA" => set_quota(c)?,
         _ => return Ok(None),
     };
     c.end()?;
@@ -308,7 +309,7 @@ fn command_body(c: &mut Cursor, name: &str) -> Result<Option<CommandKind>, BodyE
 
 fn copy_move(c: &mut Cursor, is_move: bool, uid: bool) -> R<CommandKind> {
     c.sp()?;
-    let set = c.sequence_set()?;
+    let set = c.message_set()?;
     c.sp()?;
     let mailbox = mailbox(c)?;
     Ok(if is_move {
@@ -316,6 +317,30 @@ fn copy_move(c: &mut Cursor, is_move: bool, uid: bool) -> R<CommandKind> {
     } else {
         CommandKind::Copy { uid, set, mailbox }
     })
+}
+
+/// `SETQUOTA quota-root SP "(" [resource SP number64 *(SP ...)] ")"` (RFC 9208 4.3).
+fn set_quota(c: &mut Cursor) -> R<CommandKind> {
+    c.sp()?;
+    let root = c.astring_utf8()?;
+    c.sp()?;
+    c.expect(b'(', "expected (")?;
+    let mut limits = Vec::new();
+    if !c.eat(b')') {
+        loop {
+            let resource = c.atom()?.to_ascii_uppercase();
+            c.sp()?;
+            limits.push((resource, c.number64()?));
+            if limits.len() > 16 {
+                return Err("too many quota resources");
+            }
+            if c.eat(b')') {
+                break;
+            }
+            c.sp()?;
+        }
+    }
+    Ok(CommandKind::SetQuota { root, limits })
 }
 
 fn select_options(c: &mut Cursor) -> R<SelectOptions> {

@@ -1,5 +1,6 @@
 //! SEARCH arguments (RFC 9051 6.4.4, RFC 4731 ESEARCH RETURN options,
-//! RFC 5032 WITHIN, RFC 7162 MODSEQ, RFC 8514 SAVEDATE).
+//! RFC 5182 SAVE and `$`, RFC 5032 WITHIN, RFC 7162 MODSEQ, RFC 8514
+//! SAVEDATE).
 
 use super::{BodyError, Cursor, R};
 use crate::wire::command::*;
@@ -24,10 +25,13 @@ pub(super) fn search(c: &mut Cursor, uid: bool) -> Result<CommandKind, BodyError
                 "MAX" => ret.max = true,
                 "ALL" => ret.all = true,
                 "COUNT" => ret.count = true,
+                "SAVE" => ret.save = true,
                 _ => return Err("unknown SEARCH return option".into()),
             }
         }
-        if !(ret.min || ret.max || ret.count) {
+        // RFC 4731 3.1: `RETURN ()` means ALL; SAVE alone returns nothing
+        // (RFC 5182 2.4).
+        if !(ret.min || ret.max || ret.count || ret.save) {
             ret.all = true;
         }
         c.sp()?;
@@ -160,6 +164,9 @@ fn key(c: &mut Cursor, depth: usize, count: &mut usize) -> R<SearchKey> {
     if c.peek().is_some_and(|b| b.is_ascii_digit() || b == b'*') {
         return Ok(S::SequenceSet(c.sequence_set()?));
     }
+    if c.eat(b'$') {
+        return Ok(S::Saved);
+    }
     let name = c.atom()?.to_ascii_uppercase();
     Ok(match name.as_str() {
         "ALL" => S::All,
@@ -207,7 +214,10 @@ fn key(c: &mut Cursor, depth: usize, count: &mut usize) -> R<SearchKey> {
         "TO" => S::To(text(c)?),
         "UID" => {
             c.sp()?;
-            S::Uid(c.sequence_set()?)
+            match c.message_set()? {
+                MessageSet::Set(set) => S::Uid(set),
+                MessageSet::Saved => S::Saved,
+            }
         }
         "UNANSWERED" => S::Unanswered,
         "UNDELETED" => S::Undeleted,

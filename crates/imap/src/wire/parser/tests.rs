@@ -162,7 +162,7 @@ fn store_forms() {
         ok("a STORE 1:3 +FLAGS.SILENT (\\Deleted)\r\n"),
         CommandKind::Store {
             uid: false,
-            set: SequenceSet(vec![(SeqBound::Num(1), SeqBound::Num(3))]),
+            set: MessageSet::Set(SequenceSet(vec![(SeqBound::Num(1), SeqBound::Num(3))])),
             op: StoreOp::Add,
             silent: true,
             flags: vec!["\\Deleted".into()],
@@ -299,4 +299,91 @@ fn append_utf8_data_item() {
     };
     assert_eq!(message, b"abc");
     bad(b"a APPEND INBOX UTF8 (~{3+}\r\nabc\r\n");
+}
+
+#[test]
+fn preview_followed_by_other_items_or_modifiers() {
+    // Regression: `PREVIEW ` was taken as the start of `(LAZY)`.
+    let CommandKind::Fetch { items, .. } = ok("a FETCH 1 (PREVIEW FLAGS)\r\n") else {
+        panic!()
+    };
+    assert_eq!(items, vec![FetchAtt::Preview, FetchAtt::Flags]);
+    let CommandKind::Fetch { items, .. } = ok("a FETCH 1 (PREVIEW (LAZY) UID)\r\n") else {
+        panic!()
+    };
+    assert_eq!(items, vec![FetchAtt::Preview, FetchAtt::Uid]);
+    let CommandKind::Fetch {
+        items, modifiers, ..
+    } = ok("a FETCH 1 PREVIEW (CHANGEDSINCE 5)\r\n")
+    else {
+        panic!()
+    };
+    assert_eq!(items, vec![FetchAtt::Preview]);
+    assert_eq!(modifiers.changed_since, Some(5));
+    bad(b"a FETCH 1 (PREVIEW (EAGER))\r\n");
+    bad(b"a FETCH 1 (PREVIEW (LAZY)\r\n");
+}
+
+#[test]
+fn saved_result_and_search_save() {
+    // RFC 5182: `$` wherever a sequence set goes.
+    for input in [
+        "a FETCH $ FLAGS\r\n",
+        "a UID FETCH $ (UID)\r\n",
+        "a STORE $ +FLAGS (\\Seen)\r\n",
+        "a UID STORE $ FLAGS ()\r\n",
+        "a COPY $ Archive\r\n",
+        "a UID MOVE $ Trash\r\n",
+        "a UID EXPUNGE $\r\n",
+    ] {
+        let set = match ok(input) {
+            CommandKind::Fetch { set, .. }
+            | CommandKind::Store { set, .. }
+            | CommandKind::Copy { set, .. }
+            | CommandKind::Move { set, .. } => set,
+            CommandKind::Expunge { uids: Some(set) } => set,
+            other => panic!("{input:?}: {other:?}"),
+        };
+        assert_eq!(set, MessageSet::Saved, "{input:?}");
+    }
+    let CommandKind::Search { ret, key, .. } = ok("a SEARCH RETURN (SAVE) FLAGGED\r\n") else {
+        panic!()
+    };
+    assert!(ret.extended && ret.save && !ret.all && !ret.min);
+    assert_eq!(key, SearchKey::Flagged);
+    let CommandKind::Search { key, .. } = ok("a UID SEARCH UID $ $ SEEN\r\n") else {
+        panic!()
+    };
+    assert_eq!(
+        key,
+        SearchKey::And(vec![SearchKey::Saved, SearchKey::Saved, SearchKey::Seen])
+    );
+    let CommandKind::Search { ret, .. } = ok("a SEARCH RETURN (SAVE MIN) ALL\r\n") else {
+        panic!()
+    };
+    assert!(ret.save && ret.min && !ret.all);
+    // `$` is a whole set, not a member of one.
+    bad(b"a FETCH 1,$ FLAGS\r\n");
+    bad(b"a FETCH $:3 FLAGS\r\n");
+    bad(b"a FETCH $$ FLAGS\r\n");
+}
+
+#[test]
+fn setquota_parses_for_a_clean_refusal() {
+    assert_eq!(
+        ok("a SETQUOTA \"\" (STORAGE 512)\r\n"),
+        CommandKind::SetQuota {
+            root: String::new(),
+            limits: vec![("STORAGE".into(), 512)]
+        }
+    );
+    assert_eq!(
+        ok("a SETQUOTA x ()\r\n"),
+        CommandKind::SetQuota {
+            root: "x".into(),
+            limits: vec![]
+        }
+    );
+    bad(b"a SETQUOTA \"\" (STORAGE)\r\n");
+    bad(b"a SETQUOTA \"\"\r\n");
 }

@@ -1,0 +1,64 @@
+//! Real IMAP clients against the real binary: every imaplib command
+//! method, and IDLE timing over real sockets.
+
+mod common;
+
+use common::*;
+
+/// A server with alice@example.org (1 MiB quota) and bob@example.net.
+fn started() -> (Site, Server) {
+    let site = Site::new("");
+    site.add_account("alice@example.org");
+    site.add_account("bob@example.net");
+    let accounts = site.path("accounts.toml");
+    let text = std::fs::read_to_string(&accounts).unwrap();
+    let text = text.replace(
+        "address = \"alice@example.org\"\n",
+        "address = \"alice@example.org\"\nquota = \"1M\"\n",
+    );
+    assert!(text.contains("quota = \"1M\""), "{text}");
+    std::fs::write(&accounts, text).unwrap();
+    let server = site.start();
+    (site, server)
+}
+
+fn run(site: &Site, server: &Server, script: &str) -> String {
+    let args = serde_json::json!({
+        "cafile": site.path("certs/cert.pem"),
+        "imap": server.addr("imap").port(),
+        "imaps": server.addr("imaps").port(),
+        "smtp": server.addr("smtp").port(),
+        "user": "alice@example.org",
+        "password": PASSWORD,
+    });
+    let out = python(script, &[&args.to_string()]);
+    assert!(
+        out.ok(),
+        "{script}: {}{}\nserver log:\n{}",
+        out.stdout,
+        out.stderr,
+        server.log()
+    );
+    out.stdout
+}
+
+#[test]
+fn every_imaplib_command_method() {
+    let (site, server) = started();
+    let out = run(&site, &server, "imap_imaplib_commands.py");
+    assert!(out.ends_with("ok\n"), "{out}");
+}
+
+#[test]
+fn append_by_another_session_reaches_an_idling_session_within_1s() {
+    let (site, server) = started();
+    let out = run(&site, &server, "imap_idle_append.py");
+    assert!(out.contains("worst ") && out.ends_with("ok\n"), "{out}");
+}
+
+#[test]
+fn qresync_on_a_new_connection_reports_exactly_the_changes() {
+    let (site, server) = started();
+    let out = run(&site, &server, "imap_qresync.py");
+    assert!(out.ends_with("ok\n"), "{out}");
+}
