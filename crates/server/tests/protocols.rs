@@ -488,3 +488,16 @@ fn imap_and_pop3_on_one_inbox_at_once_with_imaplib_and_poplib() {
     );
     assert_eq!(server.stop(), Some(0));
 }
+
+#[test]
+fn a_large_fetch_is_written_while_it_is_made() {
+    let (site, server) = started();
+    let out = run_script(
+        &site,
+        &server,
+        "imap_fetch_streams.py",
+        serde_json::json!({"count": 80, "size": 400_000, "pid": server.child.id()}),
+    );
+    assert!(out.starts_with("ok"), "{out}");
+    assert_eq!(server.stop(), Some(0));
+}

@@ -17,6 +17,11 @@
 //! reads are inflated before framing, each flush of responses is deflated
 //! with a sync flush.
 //!
+//! Long responses are written while they are made: FETCH hands over its
+//! output every `SPILL_BYTES` (see `Session::spill`) through a channel of
+//! one, so a FETCH 1:* BODY[] of a mailbox of any size holds about that
+//! plus one message, and a client that does not read stalls the command.
+//!
 //! Memory while idle: the framer and output buffers are shrunk after each
 //! command; an idle session holds one small read buffer and its state.
 
@@ -67,6 +72,56 @@ pub struct StartTls {
     pub tls: TlsManager,
     /// Handshake timeout.
     pub timeout: Duration,
+}
+
+/// Writes bytes (deflated when COMPRESS is on) without flushing the stream.
+async fn write_out<T: Transport>(
+    stream: &mut T,
+    bytes: &[u8],
+    deflate: &mut Option<Deflate>,
+) -> io::Result<()> {
+    match deflate {
+        Some(d) => stream.write_all(&d.deflate(bytes)?).await,
+        None => stream.write_all(bytes).await,
+    }
+}
+
+/// Runs one command. A long response comes out in parts through the
+/// session's spill channel (each part is everything in `out` so far, so
+/// order is kept); they are written as they come, and any still queued when
+/// the command ends go back in front of what it left in `out`.
+/// `None`: the client is gone.
+async fn run_command<T: Transport>(
+    session: &mut Session,
+    frame: Frame,
+    out: &mut Out,
+    stream: &mut T,
+    deflate: &mut Option<Deflate>,
+) -> Option<Action> {
+    // Capacity 1: the command makes the next part while one is written.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
+    session.set_spill(Some(tx));
+    let action = {
+        let command = session.on_frame(frame, out);
+        tokio::pin!(command);
+        loop {
+            tokio::select! {
+                biased;
+                Some(part) = rx.recv() => write_out(stream, &part, deflate).await.ok()?,
+                action = &mut command => break action,
+            }
+        }
+    };
+    session.set_spill(None);
+    let mut queued = Vec::new();
+    while let Ok(part) = rx.try_recv() {
+        queued.extend_from_slice(&part);
+    }
+    if !queued.is_empty() {
+        queued.extend_from_slice(&out.buf);
+        out.buf = queued;
+    }
+    Some(action)
 }
 
 async fn flush<T: Transport>(
@@ -128,7 +183,11 @@ pub async fn run<T: Transport>(
                 }
                 continue;
             }
-            let action = session.on_frame(frame, &mut out).await;
+            let Some(action) =
+                run_command(&mut session, frame, &mut out, &mut stream, &mut deflate).await
+            else {
+                return;
+            };
             if session.authenticated() {
                 framer.set_limits(limits);
             }

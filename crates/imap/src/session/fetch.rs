@@ -11,14 +11,14 @@
 //! A non-PEEK body fetch sets `\Seen` (read-write mailboxes only) and
 //! reports the new flags.
 
-use super::select::{Target, flags_str};
+use super::select::{Target, write_flags};
 use super::{Done, Session};
 use crate::error::{CmdError, CmdResult};
 use crate::message::{self, BinaryError, SectionSpec, SectionText, Summary};
 use crate::wire::command::{FetchAtt, FetchModifiers, MessageSet, Section, SectionKind};
 use crate::wire::response::{Code, Out, literal, quoted, string};
 use sealpost_store::{FlagOp, Flags, MessageEntry, MessageMeta, Uid};
-use std::collections::HashMap;
+use std::io::Write as _;
 
 /// `"dd-Mon-yyyy hh:mm:ss +0000"` (RFC 9051 `date-time`).
 pub(crate) fn date_time(unix: i64) -> String {
@@ -175,10 +175,9 @@ impl Session {
             }
         }
         let set_seen = sets_seen(&items) && !read_only;
-        // The index: flags, modseqs and sizes without reading messages.
-        let snap = self.blocking(move |s| s.snapshot(aid, mid)).await?;
-        let index: HashMap<Uid, MessageEntry> =
-            snap.entries.into_iter().map(|e| (e.uid, e)).collect();
+        // The index: flags, modseqs and sizes without reading messages,
+        // sorted by UID (binary search, no per-FETCH hash table).
+        let index: Vec<MessageEntry> = self.blocking(move |s| s.snapshot(aid, mid)).await?.entries;
         let (_, sel) = self.selected()?;
         let recent = sel.recent.clone();
         let wants_body = needs_body(&items);
@@ -191,8 +190,13 @@ impl Session {
         });
         let mut seen_now: Vec<Uid> = Vec::new();
         let mut failed_cte = false;
+        let mut buf: Vec<u8> = Vec::with_capacity(256);
         for Target { seq, uid: u } in targets {
-            let Some(entry) = index.get(&u) else {
+            let Some(entry) = index
+                .binary_search_by_key(&u, |e| e.uid)
+                .ok()
+                .map(|i| &index[i])
+            else {
                 // Expunged by another session, not yet announced: skip it
                 // (RFC 9051 7.5.2 allows omitting it).
                 continue;
@@ -226,12 +230,16 @@ impl Session {
             if fallback {
                 summary = raw.as_deref().map(Summary::from_message);
             }
-            let mut flags = entry.flags.clone();
+            let mut seen_flags;
+            let mut flags = &entry.flags;
             if set_seen && !flags.has(Flags::SEEN) {
-                flags.system |= Flags::SEEN;
+                seen_flags = flags.clone();
+                seen_flags.system |= Flags::SEEN;
+                flags = &seen_flags;
                 seen_now.push(u);
             }
-            let mut buf: Vec<u8> = format!("* {seq} FETCH (").into_bytes();
+            buf.clear();
+            let _ = write!(buf, "* {seq} FETCH (");
             let mut first = true;
             let mut flags_written = false;
             for item in &items {
@@ -240,19 +248,21 @@ impl Session {
                 }
                 first = false;
                 match item {
-                    FetchAtt::Uid => buf.extend_from_slice(format!("UID {u}").as_bytes()),
+                    FetchAtt::Uid => {
+                        let _ = write!(buf, "UID {u}");
+                    }
                     FetchAtt::Flags => {
                         flags_written = true;
                         let r = !rev2 && recent.contains(&u);
-                        buf.extend_from_slice(
-                            format!("FLAGS ({})", flags_str(&flags, r)).as_bytes(),
-                        )
+                        buf.extend_from_slice(b"FLAGS (");
+                        write_flags(&mut buf, flags, r);
+                        buf.push(b')');
                     }
                     FetchAtt::ModSeq => {
-                        buf.extend_from_slice(format!("MODSEQ ({})", entry.modseq).as_bytes())
+                        let _ = write!(buf, "MODSEQ ({})", entry.modseq);
                     }
                     FetchAtt::Rfc822Size => {
-                        buf.extend_from_slice(format!("RFC822.SIZE {}", entry.size).as_bytes())
+                        let _ = write!(buf, "RFC822.SIZE {}", entry.size);
                     }
                     FetchAtt::InternalDate => {
                         let d = meta.as_ref().map(|m| m.internal_date).unwrap_or(0);
@@ -354,10 +364,14 @@ impl Session {
             }
             if seen_now.last() == Some(&u) && !flags_written {
                 let r = !rev2 && recent.contains(&u);
-                buf.extend_from_slice(format!(" FLAGS ({})", flags_str(&flags, r)).as_bytes());
+                buf.extend_from_slice(b" FLAGS (");
+                write_flags(&mut buf, flags, r);
+                buf.push(b')');
             }
             buf.extend_from_slice(b")\r\n");
             out.raw(&buf);
+            // A long response goes out as it is made (see `Session::spill`).
+            self.spill(out).await;
         }
         if !seen_now.is_empty() {
             let seen = Flags::system(Flags::SEEN);

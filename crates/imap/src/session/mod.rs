@@ -131,7 +131,16 @@ pub struct Session {
     /// Whether COMPRESS=DEFLATE is active.
     pub(crate) compressed: bool,
     mode: Mode,
+    /// While the connection loop runs a command: where a long response
+    /// (FETCH of many messages) hands over what it has so far, so the
+    /// response is written as it is made instead of held whole.
+    spill: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
 }
+
+/// Response bytes a long command holds before it hands them to the
+/// connection ([`Session::spill`]): the memory a FETCH 1:* BODY[] of a large
+/// mailbox needs is about this plus one message, not the whole mailbox.
+pub const SPILL_BYTES: usize = 256 * 1024;
 
 impl Session {
     /// A new session; `tls` is the TLS version when the connection is
@@ -146,6 +155,24 @@ impl Session {
             auth_failures: 0,
             compressed: false,
             mode: Mode::Command,
+            spill: None,
+        }
+    }
+
+    /// Lets the next commands hand over partial responses on `tx` (the
+    /// connection loop writes them in order, before the rest); `None` keeps
+    /// every response whole in the output buffer.
+    pub fn set_spill(&mut self, tx: Option<tokio::sync::mpsc::Sender<Vec<u8>>>) {
+        self.spill = tx;
+    }
+
+    /// Hands over the response so far once it is [`SPILL_BYTES`] or more,
+    /// waiting while the connection writes the previous part (backpressure).
+    pub(crate) async fn spill(&self, out: &mut Out) {
+        if out.buf.len() >= SPILL_BYTES
+            && let Some(tx) = &self.spill
+        {
+            let _ = tx.send(std::mem::take(&mut out.buf)).await;
         }
     }
 

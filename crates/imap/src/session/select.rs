@@ -280,23 +280,39 @@ impl Selected {
 
 /// `FLAGS (...)` contents.
 pub(crate) fn flags_str(f: &Flags, recent: bool) -> String {
-    let mut parts: Vec<&str> = Vec::new();
+    let mut out = Vec::with_capacity(32);
+    write_flags(&mut out, f, recent);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends the flags, space-separated, without parentheses (the FETCH hot
+/// path: no allocation per message).
+pub(crate) fn write_flags(out: &mut Vec<u8>, f: &Flags, recent: bool) {
+    let mut first = true;
+    let mut put = |out: &mut Vec<u8>, name: &[u8]| {
+        if !first {
+            out.push(b' ');
+        }
+        first = false;
+        out.extend_from_slice(name);
+    };
     for (bit, name) in [
-        (Flags::SEEN, "\\Seen"),
-        (Flags::ANSWERED, "\\Answered"),
-        (Flags::FLAGGED, "\\Flagged"),
-        (Flags::DELETED, "\\Deleted"),
-        (Flags::DRAFT, "\\Draft"),
+        (Flags::SEEN, &b"\\Seen"[..]),
+        (Flags::ANSWERED, b"\\Answered"),
+        (Flags::FLAGGED, b"\\Flagged"),
+        (Flags::DELETED, b"\\Deleted"),
+        (Flags::DRAFT, b"\\Draft"),
     ] {
         if f.has(bit) {
-            parts.push(name);
+            put(out, name);
         }
     }
     if recent {
-        parts.push("\\Recent");
+        put(out, b"\\Recent");
     }
-    parts.extend(f.keywords.iter().map(String::as_str));
-    parts.join(" ")
+    for k in &f.keywords {
+        put(out, k.as_bytes());
+    }
 }
 
 /// Turns wire flags into store flags. `\Recent` cannot be set (RFC 9051
