@@ -228,6 +228,11 @@ fn protection(md: &mut String, config: &Config, store: &Store, inputs: &ReportIn
     );
     let _ = writeln!(
         md,
+        "| account data keys (wrapped) | `{}` | one file per account, wrapped by the master key (active) or the restore key (deleted); zeroed in place when replaced or purged |",
+        config.server.data_dir.join("account-keys").display()
+    );
+    let _ = writeln!(
+        md,
         "| TLS private key | `{}` | the server certificate |",
         config.tls.key.display()
     );
@@ -247,7 +252,7 @@ fn protection(md: &mut String, config: &Config, store: &Store, inputs: &ReportIn
     let _ = writeln!(md, "\n### Deletion\n");
     let _ = writeln!(
         md,
-        "- At deletion an account's data key is re-wrapped under the restore key and its master-wrapped copy overwritten: the running server cannot read the account's mail, logins and deliveries stop at once. Purge after {} days destroys the restore-wrapped key, removes every row, zeroes and removes every blob file, the account's outbound queue entries and its saved accounts entry.",
+        "- At deletion an account's data key is re-wrapped under the restore key and its master-wrapped copy overwritten with zeros in place (its key file, not the log-structured database): the running server cannot read the account's mail, logins and deliveries stop at once. Purge after {} days destroys the restore-wrapped key, removes every row, zeroes and removes every blob file, the account's outbound queue entries and its saved accounts entry.",
         config.retention.deleted_account_grace_days
     );
     let _ = writeln!(
@@ -259,6 +264,6 @@ fn protection(md: &mut String, config: &Config, store: &Store, inputs: &ReportIn
     );
     let _ = writeln!(
         md,
-        "- Caveat: the metadata database (sled) is log-structured. An overwritten value, such as the master-wrapped copy of a deleted account's key or a purged message summary, can stay in an old log segment until sled reuses that space; until then the disk and the master key together may still open it, and with it blob contents the filesystem has not reused. Copy-on-write filesystems and SSDs may likewise keep zeroed blocks."
+        "- Caveat: the metadata database (sled) is log-structured: a purged account's sealed summaries and mailbox names can stay in an old log segment until sled reuses that space, as ciphertext whose key is destroyed. Accounts made before key files kept their wrapped key in the database; it moves to a key file at the next deletion, and the old copy may then linger in the log the same way. Copy-on-write filesystems and SSD wear levelling may keep zeroed blocks of key files and blobs."
     );
 }

@@ -219,6 +219,10 @@ fn report_names_every_key_and_takes_the_tls_policy_from_the_config() {
         format!("| restore key | `{}` (created at the first deletion) |", keys.join("restore.key").display()),
         format!("| TLS private key | `{}` |", config.tls.key.display()),
         format!("| audit signing key | `{}` |", config.server.audit_signing_key.display()),
+        format!(
+            "| account data keys (wrapped) | `{}` |",
+            config.server.data_dir.join("account-keys").display()
+        ),
         "| imaps | `127.0.0.1:1993` | implicit TLS |".to_string(),
         "| smtp | `127.0.0.1:2525` | inbound MX: STARTTLS required before MAIL |".to_string(),
         "| imap | off | - |".to_string(),

@@ -82,7 +82,18 @@ fn assert_no_trace(site: &Site, id: sealpost_store::AccountId, address: &str) {
             );
         }
     }
+    assert!(
+        !store.data_key_exists(id).unwrap(),
+        "a wrapped copy of the data key remains"
+    );
     drop(store);
+    assert!(
+        !files_in(site, "data/account-keys")
+            .iter()
+            .any(|f| f.starts_with(&format!("{:016x}.key", id.0))),
+        "the key file remains: {:?}",
+        files_in(site, "data/account-keys")
+    );
     assert!(
         !site.path(&format!("data/blobs/{:016x}", id.0)).exists(),
         "blob folder remains"

@@ -19,20 +19,21 @@
 //! the master key, outside data_dir: the disk alone opens nothing. Once
 //! purged, no current key for the data exists anywhere.
 //!
-//! # What overwriting does not erase
+//! # What overwriting does and does not erase
 //!
-//! sled is log-structured: an overwritten or removed value (the
-//! master-wrapped key replaced at deletion, a purged account's sealed
-//! summaries and mailbox names) stays in an old log segment until sled
-//! reclaims that segment and reuses its space. Until then, the disk plus the
-//! master key may still unwrap the old key copy, and with it whatever blob
-//! blocks the filesystem has not reused. Mitigation here: the purge zeroes
-//! every blob file before unlinking it, so the bodies do not survive in
-//! freed blocks on filesystems that write in place (not on copy-on-write
-//! filesystems or through SSD wear levelling). Keeping the old key copy out
-//! of the log altogether would need the wrapped data keys outside sled
-//! (per-account key files that a purge overwrites), a change of the
-//! on-disk format.
+//! The wrapped data key lives in its own file (`data_dir/account-keys/`,
+//! see `keyfile`), not in sled: sled is log-structured, and a value
+//! overwritten there stays in an old log segment until sled reuses the
+//! space. The key file is overwritten in place with zeros before it is
+//! replaced (delete, restore) or removed (purge), so the old wrapped copy
+//! is gone from disk at once on filesystems that write in place. The purge
+//! also zeroes every blob file before unlinking it. Neither holds on
+//! copy-on-write filesystems or through SSD wear levelling. Stores made
+//! before key files kept the key in the account row (`KeyPlace::Row`); it
+//! moves to a file at the account's next deletion or restore, and the old
+//! row value is then subject to sled's log as before. What sled's log may
+//! still hold of a purged account is only ciphertext whose key is gone
+//! (sealed summaries and mailbox names).
 
 use crate::codec::{self, Reader, Writer, table};
 use crate::crypto::{self, Key};
@@ -42,37 +43,71 @@ use crate::{
     SpecialUse, Store, StoreError,
 };
 
+/// Where an account's wrapped data key is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KeyPlace {
+    /// Destroyed: a purge has started.
+    Gone,
+    /// In the row itself (row version 1, stores made before key files).
+    Row(Vec<u8>),
+    /// In its key file (`keyfile`).
+    File,
+}
+
 pub(crate) struct AccountRow {
     pub id: AccountId,
     pub created: i64,
-    /// Set when deleted: then `wrapped_key` is wrapped by the restore key.
+    /// Set when deleted: then the key is wrapped by the restore key.
     pub deleted_at: Option<i64>,
-    /// Empty once purging has started.
-    pub wrapped_key: Vec<u8>,
+    pub key: KeyPlace,
 }
 
 impl AccountRow {
+    /// Row version 2: the key's place replaces version 1's key bytes.
     pub fn encode(&self) -> Vec<u8> {
-        Writer::new(1)
+        let (place, bytes): (u8, &[u8]) = match &self.key {
+            KeyPlace::Gone => (0, &[]),
+            KeyPlace::Row(b) => (1, b),
+            KeyPlace::File => (2, &[]),
+        };
+        Writer::new(2)
             .u64(self.id.0)
             .i64(self.created)
             .u8(self.deleted_at.is_some() as u8)
             .i64(self.deleted_at.unwrap_or(0))
-            .bytes(&self.wrapped_key)
+            .u8(place)
+            .bytes(bytes)
             .finish()
     }
 
+    /// Reads version 2, or version 1 (key bytes in the row; empty: gone).
     pub fn decode(b: &[u8]) -> Result<AccountRow> {
-        let mut r = Reader::new(b, 1)?;
+        let v2 = b.first() == Some(&2);
+        let mut r = Reader::new(b, if v2 { 2 } else { 1 })?;
         let id = AccountId(r.u64()?);
         let created = r.i64()?;
         let deleted = r.u8()? != 0;
         let at = r.i64()?;
+        let key = if v2 {
+            let place = r.u8()?;
+            let bytes = r.bytes()?;
+            match place {
+                0 => KeyPlace::Gone,
+                1 => KeyPlace::Row(bytes.to_vec()),
+                2 => KeyPlace::File,
+                p => return Err(StoreError::Corrupt(format!("unknown key place {p}"))),
+            }
+        } else {
+            match r.bytes()? {
+                [] => KeyPlace::Gone,
+                b => KeyPlace::Row(b.to_vec()),
+            }
+        };
         Ok(AccountRow {
             id,
             created,
             deleted_at: deleted.then_some(at),
-            wrapped_key: r.bytes()?.to_vec(),
+            key,
         })
     }
 }
@@ -116,11 +151,14 @@ impl Store {
         }
         let id = AccountId(self.next_counter(b"account", 1)?);
         let key = Key::generate();
+        self.inner
+            .key_files
+            .write(id, &self.inner.master.wrap(&key_aad(id), &key))?;
         let row = AccountRow {
             id,
             created: now(),
             deleted_at: None,
-            wrapped_key: self.inner.master.wrap(&key_aad(id), &key),
+            key: KeyPlace::File,
         };
         // The mailboxes are written first, through a context put into the
         // cache by hand; the rows that let anyone find the account (by
@@ -268,11 +306,12 @@ impl Store {
             return Err(StoreError::NoAccount);
         }
         let (restore, _) = crypto::load_or_create_key_file(&self.inner.restore_key_path, true)?;
-        let key = self
-            .inner
-            .master
-            .unwrap_key(&key_aad(row.id), &row.wrapped_key)?;
-        row.wrapped_key = restore.wrap(&key_aad(row.id), &key);
+        // The restore key too: a deletion cut short may have re-wrapped it.
+        let key = self.unwrap_data_key(&row, &[&self.inner.master, &restore])?;
+        self.inner
+            .key_files
+            .write(row.id, &restore.wrap(&key_aad(row.id), &key))?;
+        row.key = KeyPlace::File;
         row.deleted_at = Some(at);
         self.inner
             .tree
@@ -299,12 +338,16 @@ impl Store {
         let address = normalize(address)?;
         let _g = self.inner.counters.lock();
         let mut row = self.account_row(&address)?.ok_or(StoreError::NoAccount)?;
-        if row.deleted_at.is_none() || row.wrapped_key.is_empty() {
+        if row.deleted_at.is_none() || row.key == KeyPlace::Gone {
             return Err(StoreError::NoAccount);
         }
         let (restore, _) = crypto::load_or_create_key_file(&self.inner.restore_key_path, false)?;
-        let key = restore.unwrap_key(&key_aad(row.id), &row.wrapped_key)?;
-        row.wrapped_key = self.inner.master.wrap(&key_aad(row.id), &key);
+        // The master key too: a restore cut short may have re-wrapped it.
+        let key = self.unwrap_data_key(&row, &[&restore, &self.inner.master])?;
+        self.inner
+            .key_files
+            .write(row.id, &self.inner.master.wrap(&key_aad(row.id), &key))?;
+        row.key = KeyPlace::File;
         row.deleted_at = None;
         self.inner
             .tree
@@ -378,13 +421,18 @@ impl Store {
             if row.deleted_at.is_none() {
                 return Err(StoreError::NotAllowed("account is not deleted"));
             }
-            if !row.wrapped_key.is_empty() {
-                row.wrapped_key.clear();
+            self.inner.key_files.shred(id)?;
+            if row.key != KeyPlace::Gone {
+                row.key = KeyPlace::Gone;
                 self.inner
                     .tree
                     .insert(account_key(&address), row.encode())?;
                 self.flush()?;
             }
+        } else {
+            // The row is gone already (step 4 ran): nothing left to shred
+            // but a key file a crash may have left behind.
+            self.inner.key_files.shred(id)?;
         }
         observe(PurgeStep::KeyDestroyed);
         let mut report = PurgeReport::default();
@@ -435,6 +483,48 @@ impl Store {
         self.inner.tree.apply_batch(batch)?;
         self.flush()?;
         Ok(report)
+    }
+
+    /// The data key of `row`, unwrapped by the first of `keys` that opens
+    /// one of its stored copies (newest first).
+    pub(crate) fn unwrap_data_key(&self, row: &AccountRow, keys: &[&Key]) -> Result<Key> {
+        let copies = match &row.key {
+            KeyPlace::Gone => Vec::new(),
+            KeyPlace::Row(b) => vec![b.clone()],
+            KeyPlace::File => self.inner.key_files.copies(row.id)?,
+        };
+        let mut last = StoreError::Corrupt(format!("account {} has no data key", row.id.0));
+        for k in keys {
+            for c in &copies {
+                match k.unwrap_key(&key_aad(row.id), c) {
+                    Ok(key) => return Ok(key),
+                    Err(e) => last = e,
+                }
+            }
+        }
+        Err(last)
+    }
+
+    /// Whether any wrapped copy of account `id`'s data key is on disk, in its
+    /// key file or its row (tests and forensics: none after a purge).
+    #[doc(hidden)]
+    pub fn data_key_exists(&self, id: AccountId) -> Result<bool> {
+        if self.inner.key_files.exists(id) {
+            return Ok(true);
+        }
+        let Some(address) = self
+            .inner
+            .tree
+            .get(codec::account_prefix(table::ACCOUNT_ID, id))?
+        else {
+            return Ok(false);
+        };
+        let mut k = vec![table::ACCOUNT];
+        k.extend_from_slice(&address);
+        Ok(match self.inner.tree.get(k)? {
+            Some(v) => AccountRow::decode(&v)?.key != KeyPlace::Gone,
+            None => false,
+        })
     }
 
     /// The restore key file (`restore.key` beside the master key): wraps the
@@ -502,4 +592,95 @@ fn scrub_dir(dir: &std::path::Path) -> Result<()> {
         f.sync_data()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{NoSummary, StoreOptions};
+
+    fn store(dir: &std::path::Path) -> Store {
+        Store::open(StoreOptions {
+            data_dir: dir.join("data"),
+            master_key: dir.join("keys/master.key"),
+            summarizer: std::sync::Arc::new(NoSummary),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn version_1_rows_keep_their_key_in_the_row() {
+        let v1 = Writer::new(1)
+            .u64(5)
+            .i64(10)
+            .u8(0)
+            .i64(0)
+            .bytes(b"wrapped")
+            .finish();
+        let row = AccountRow::decode(&v1).unwrap();
+        assert_eq!(row.key, KeyPlace::Row(b"wrapped".to_vec()));
+        let gone = Writer::new(1)
+            .u64(5)
+            .i64(10)
+            .u8(1)
+            .i64(3)
+            .bytes(b"")
+            .finish();
+        assert_eq!(AccountRow::decode(&gone).unwrap().key, KeyPlace::Gone);
+        // Written back, a row is version 2 and reads the same.
+        let again = AccountRow::decode(&row.encode()).unwrap();
+        assert_eq!((again.id, again.created, again.key), (row.id, 10, row.key));
+    }
+
+    #[test]
+    fn a_store_with_keys_in_rows_still_opens_its_accounts_and_moves_them_out() {
+        let d = tempfile::tempdir().unwrap();
+        let s = store(d.path());
+        let id = s.create_account("a@example.org").unwrap();
+        let ib = s.mailbox(id, &MailboxName::inbox()).unwrap().unwrap().id;
+        s.deliver(id, b"Subject: x\r\n\r\nold\r\n").unwrap();
+        // Turn it into what an older store wrote: the key in the row.
+        let mut row = s.account_row("a@example.org").unwrap().unwrap();
+        let wrapped = s.inner.key_files.copies(id).unwrap().remove(0);
+        row.key = KeyPlace::Row(wrapped);
+        s.inner
+            .tree
+            .insert(account_key("a@example.org"), row.encode())
+            .unwrap();
+        s.inner.key_files.shred(id).unwrap();
+        s.inner.accounts.lock().remove(&id);
+        assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
+        s.delete_account("a@example.org", 1).unwrap();
+        assert_eq!(
+            s.account_row("a@example.org").unwrap().unwrap().key,
+            KeyPlace::File
+        );
+        s.restore_account("a@example.org").unwrap();
+        assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_deletion_cut_short_after_the_key_file_is_finished_by_running_it_again() {
+        let d = tempfile::tempdir().unwrap();
+        let s = store(d.path());
+        let id = s.create_account("a@example.org").unwrap();
+        let ib = s.mailbox(id, &MailboxName::inbox()).unwrap().unwrap().id;
+        s.deliver(id, b"Subject: x\r\n\r\nkept\r\n").unwrap();
+        // The crash: key re-wrapped under the restore key, row still active.
+        let row = s.account_row("a@example.org").unwrap().unwrap();
+        let key = s.unwrap_data_key(&row, &[&s.inner.master]).unwrap();
+        let (restore, _) =
+            crypto::load_or_create_key_file(&s.inner.restore_key_path, true).unwrap();
+        s.inner
+            .key_files
+            .write(id, &restore.wrap(&key_aad(id), &key))
+            .unwrap();
+        s.inner.accounts.lock().remove(&id);
+        // Still usable (the row says active), and the deletion completes.
+        assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
+        s.delete_account("a@example.org", 1).unwrap();
+        assert_eq!(s.account_id("a@example.org").unwrap(), None);
+        s.restore_account("a@example.org").unwrap();
+        assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
+    }
 }

@@ -34,6 +34,8 @@ pub(crate) struct Inner {
     pub mailboxes: Mutex<HashMap<(AccountId, MailboxId), SharedState>>,
     pub flush_sync: GroupSync,
     pub counters: Mutex<()>,
+    /// The wrapped data keys of accounts (`keyfile`).
+    pub key_files: crate::keyfile::KeyFiles,
     /// Serializes account creation (see `create_account`).
     pub creating: Mutex<()>,
     _lock: std::fs::File,
@@ -336,6 +338,7 @@ impl Store {
         }
         let blob_root = dir.join("blobs");
         std::fs::create_dir_all(&blob_root)?;
+        let key_files = crate::keyfile::KeyFiles::open(dir)?;
         let restore_key_path = opts
             .master_key
             .parent()
@@ -355,6 +358,7 @@ impl Store {
                 mailboxes: Mutex::new(HashMap::new()),
                 flush_sync: GroupSync::default(),
                 counters: Mutex::new(()),
+                key_files,
                 creating: Mutex::new(()),
                 _lock: lock,
             }),
@@ -419,10 +423,16 @@ impl Store {
         if row.deleted_at.is_some() {
             return Err(StoreError::NoAccount);
         }
-        let data_key = self
-            .inner
-            .master
-            .unwrap_key(&key_aad(account), &row.wrapped_key)?;
+        let data_key = match self.unwrap_data_key(&row, &[&self.inner.master]) {
+            Ok(k) => k,
+            // A deletion cut short by a crash may have re-wrapped the key
+            // under the restore key while the row still says active: the
+            // account stays usable until the deletion is run again.
+            Err(e) => match crypto::load_or_create_key_file(&self.inner.restore_key_path, false) {
+                Ok((restore, _)) => self.unwrap_data_key(&row, &[&restore]).map_err(|_| e)?,
+                Err(_) => return Err(e),
+            },
+        };
         let ctx = Arc::new(AccountCtx::new(account, data_key));
         Ok(self
             .inner

@@ -39,6 +39,7 @@ mod blob;
 mod codec;
 mod crypto;
 mod engine;
+mod keyfile;
 mod mailbox;
 mod message;
 mod sync;

@@ -32,6 +32,19 @@ fn open_at(data: &Path, key: &Path) -> Store {
     .unwrap()
 }
 
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 fn msg(n: usize) -> Vec<u8> {
     format!("From: a@example.org\r\nSubject: message {n}\r\n\r\nbody {n}\r\n").into_bytes()
 }
@@ -454,16 +467,35 @@ fn delete_restore_purge() {
     let a = s.create_account("a@example.org").unwrap();
     let ib = inbox(&s, a);
     s.deliver(a, &msg(1)).unwrap();
+    let key_file = f.data.join(format!("account-keys/{:016x}.key", a.0));
+    let master_wrapped = std::fs::read(&key_file).unwrap();
     s.delete_account("a@example.org", 100).unwrap();
     assert_eq!(s.account_id("a@example.org").unwrap(), None);
     assert!(s.read(a, ib, Uid(1)).is_err(), "unreadable once deleted");
+    // The master-wrapped copy is gone from every file of data_dir (it is
+    // not in sled's log either: the key never lived there).
+    let restore_wrapped = std::fs::read(&key_file).unwrap();
+    assert_ne!(restore_wrapped, master_wrapped);
+    for path in walk(&f.data) {
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !bytes
+                .windows(master_wrapped.len())
+                .any(|w| w == master_wrapped),
+            "old wrapped key still in {}",
+            path.display()
+        );
+    }
     s.restore_account("a@example.org").unwrap();
     assert_eq!(s.read(a, ib, Uid(1)).unwrap().unwrap(), msg(1));
     s.delete_account("a@example.org", 100).unwrap();
+    assert!(s.data_key_exists(a).unwrap());
     let r = s.purge_account("a@example.org").unwrap();
     assert_eq!(r.messages, 1);
     assert_eq!(r.mailboxes, 6);
     assert!(s.accounts().unwrap().is_empty());
+    assert!(!s.data_key_exists(a).unwrap(), "the key is shredded");
+    assert!(!key_file.exists());
     assert_eq!(
         s.purge_account("a@example.org").unwrap(),
         PurgeReport::default()
