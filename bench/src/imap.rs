@@ -25,6 +25,24 @@ impl Reply {
         })
     }
 
+    /// Applies the reply's `* n EXISTS` (sets) and `* n EXPUNGE` (one
+    /// fewer) to a client's message count, in order.
+    pub fn track_count(&self, count: &mut u32) {
+        for u in &self.untagged {
+            let head = String::from_utf8_lossy(&u[..u.len().min(40)]);
+            let mut w = head.split_ascii_whitespace();
+            let (Some("*"), Some(n), Some(kw)) = (w.next(), w.next(), w.next()) else {
+                continue;
+            };
+            let Ok(n) = n.parse::<u32>() else { continue };
+            if kw.eq_ignore_ascii_case("EXISTS") {
+                *count = n;
+            } else if kw.eq_ignore_ascii_case("EXPUNGE") {
+                *count = count.saturating_sub(1);
+            }
+        }
+    }
+
     /// How many untagged FETCH responses came back.
     pub fn fetches(&self) -> usize {
         self.untagged
