@@ -146,6 +146,19 @@ async fn subscriptions_and_lsub() {
         S: a5 OK ..
         C: a6 LSUB "" G*
         S: a6 OK ..
+        C: a7 CREATE Work/Reports
+        S: a7 OK ..
+        C: a8 SUBSCRIBE Work/Reports
+        S: a8 OK ..
+        C: a9 LSUB "" W%
+        S: * LSUB (\Noselect) "/" "Work"
+        S: a9 OK ..
+        C: b1 LSUB "" W*
+        S: * LSUB () "/" "Work/Reports"
+        S: b1 OK ..
+        C: b2 LSUB Work/ %
+        S: * LSUB () "/" "Work/Reports"
+        S: b2 OK ..
         "#,
     )
     .await;

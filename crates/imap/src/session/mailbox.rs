@@ -318,11 +318,31 @@ impl Session {
         let pattern = self.wire_pattern(&pattern)?;
         let pat: Vec<char> = format!("{reference}{pattern}").chars().collect();
         let entries = self.entries().await?;
+        let matches = |name: &str| pattern_matches(&pat, &name.chars().collect::<Vec<_>>());
+        // Subscribed names the pattern does not reach, for RFC 3501 6.3.9:
+        // with "%", a subscribed "foo/bar" under an unsubscribed "foo" shows
+        // as "foo" flagged \Noselect.
+        let unreached: Vec<&str> = entries
+            .iter()
+            .filter(|(name, e)| e.subscribed && !matches(name))
+            .map(|(name, _)| name.as_str())
+            .collect();
         for (name, e) in &entries {
-            if !e.subscribed || !pattern_matches(&pat, &name.chars().collect::<Vec<_>>()) {
+            if !matches(name) {
                 continue;
             }
-            let attrs = if e.exists { "" } else { "\\Noselect" };
+            let attrs = if e.subscribed {
+                if e.exists { "" } else { "\\Noselect" }
+            } else if e.subscribed_child
+                && unreached.iter().any(|s| {
+                    s.strip_prefix(name.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+                })
+            {
+                "\\Noselect"
+            } else {
+                continue;
+            };
             out.untagged(&format!("LSUB ({attrs}) \"/\" {}", self.wire_name(name)));
         }
         Done::ok("LSUB completed")
