@@ -12,7 +12,9 @@
 //!
 //! Locks: one POP3 session per maildrop, held in an in-process map keyed by
 //! account id. The lock is a guard value dropped when the connection task
-//! ends, however it ends (QUIT, error, timeout, shutdown, panic). The map
+//! ends, however it ends (error, timeout, shutdown, panic), and at QUIT
+//! before the `+OK` is written, so a client may log in again as soon as it
+//! has read that reply. The map
 //! also remembers each account's last login for LOGIN-DELAY.
 //!
 //! Every login attempt that reaches the directory is recorded in the audit
@@ -323,6 +325,10 @@ impl Pop3Server {
                 Ok(Flow::Continue)
             }
             Action::Close(r) | Action::StartTls(r) => {
+                // Free the maildrop before the goodbye leaves: a client that
+                // read QUIT's +OK may log in again at once, and the task's
+                // own end (TLS close, drop) can come after that login.
+                *logged_in = None;
                 io.reply(&r).await?;
                 Ok(Flow::Close)
             }
@@ -370,8 +376,10 @@ impl Pop3Server {
                         Err(resp_code(&e))
                     }
                 };
-                io.reply(&session.on_update(result)).await?;
+                // As for Action::Close: free the maildrop before the reply
+                // can reach the client (a large buffer is written at once).
                 *logged_in = None;
+                io.reply(&session.on_update(result)).await?;
                 Ok(Flow::Close)
             }
         }

@@ -80,6 +80,15 @@ async fn idle_timeout_closes_silently() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_right_after_quit_finds_the_maildrop_free() {
+    let server = server_with_mail("").await;
+    let (child, mut lines) = client(&server, "relogin").await;
+    until_step(&mut lines, "done").await;
+    finish(child).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_delay_refuses_a_quick_second_login() {
     let server = server_with_mail("login_delay_secs = 600").await;
     let (child, mut lines) = client(&server, "login-delay").await;

@@ -146,6 +146,21 @@ elif mode == "big":
     print("GOT", hashlib.sha256(body).hexdigest(), len(body), flush=True)
     p.quit()
     step("done")
+elif mode == "relogin":
+    # A client that has read QUIT's +OK may log in again at once: the
+    # maildrop is free before the reply is sent, not when the connection
+    # task ends. Fetchmail-style pollers and load generators do exactly this.
+    for i in range(40):
+        check(p.quit().startswith(b"+OK"), "QUIT %d" % i)
+        p = poplib.POP3_SSL(host, int(port), context=ctx, timeout=30)
+        p.user(user)
+        try:
+            p.pass_(password)
+        except poplib.error_proto as e:
+            check(False, "login %d right after QUIT: %r" % (i, e.args[0]))
+        check(p.stat()[0] == 3, "STAT %d" % i)
+    p.quit()
+    step("done")
 elif mode == "stat":
     print("GOT", p.stat()[0], flush=True)
     p.quit()
