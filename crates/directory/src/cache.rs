@@ -1,6 +1,7 @@
 //! A short-lived memory of verified logins, so a client that reconnects
-//! with the same password does not pay argon2id again (what Dovecot's
-//! `auth_cache` does for its passdb).
+//! with the same password does not pay argon2id again (Dovecot's
+//! `auth_cache` keeps only the passdb entry and still checks the password
+//! against the cached hash at every login).
 //!
 //! What is kept, per account: a keyed BLAKE2b-256 MAC over the account's
 //! stored PHC string and the password that matched it, and when the entry
