@@ -478,7 +478,7 @@ fn peak_rss_kib() -> u64 {
 /// 320 MiB through both formats, with the peak RSS checked. Ignored by
 /// default: a debug build takes about 11 minutes (encryption and the mbox
 /// quoting scan run unoptimized; the mbox pass reads every message twice);
-/// run it with
+/// `.ci/run` runs it in release after the workspace tests:
 /// `cargo test --release -p sealpost-retention export_of_a_large -- --ignored --nocapture`.
 #[test]
 #[ignore]
