@@ -116,6 +116,11 @@ async fn hostile_names_are_refused() {
         C: z4 LIST "" Entw*
         S: * LIST (\HasNoChildren) "/" "Entwürfe"
         S: z4 OK ..
+        C: z5 LIST "" "*N-té"
+        S: z5 OK ..
+        C: z6 LIST "" "Entwü*"
+        S: * LIST (\HasNoChildren) "/" "Entwürfe"
+        S: z6 OK ..
         "#,
     )
     .await;

@@ -233,7 +233,13 @@ impl Session {
                 continue;
             }
             let mut full = format!("{reference}{p}");
-            if full.len() >= 5 && full[..5].eq_ignore_ascii_case("INBOX") {
+            // Bytes, not a str slice: byte 5 of a pattern like "*N-té" may
+            // fall inside a character (an ASCII "INBOX" prefix never does).
+            if full
+                .as_bytes()
+                .get(..5)
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"INBOX"))
+            {
                 let rest = &full[5..];
                 if rest.is_empty() || rest.starts_with('/') {
                     full = format!("INBOX{rest}");
