@@ -268,8 +268,10 @@ impl Purger<'_> {
             queued: marker.queued.len() as u64,
         })?;
         remove_durable(&marker_path(self.config, address))?;
+        // No address in the operational log: it outlives the purge (the
+        // sealed audit record carries it as a redactable commitment).
         tracing::info!(
-            account = %address,
+            account_id = marker.account_id,
             messages = marker.messages,
             bytes = marker.bytes,
             queued = marker.queued.len(),

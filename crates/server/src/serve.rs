@@ -173,7 +173,11 @@ pub fn sync_accounts(
             && !configured.iter().any(|a| a.address == record.address)
         {
             crate::accounts::delete_in_store(store, audit, &record.address)?;
-            tracing::info!(account = %record.address, "account removed from the accounts file: mail sealed away until purge");
+            // The address goes to the audit log only (redactable there).
+            tracing::info!(
+                account_id = record.id.0,
+                "account removed from the accounts file: mail sealed away until purge"
+            );
         }
     }
     if problems.is_empty() {

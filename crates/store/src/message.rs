@@ -205,7 +205,6 @@ impl Store {
         let ctx = self.ctx(account)?;
         let state = self.state(account, mailbox)?;
         let mut outcome = FlagsOutcome::default();
-        let mut changed = false;
         {
             let mut st = state.lock();
             let mut batch = sled::Batch::default();
@@ -241,9 +240,8 @@ impl Store {
                 e.modseq = modseq;
                 outcome.updated.push(e.clone());
                 events.push(MailboxEvent::FlagsChanged(e.clone()));
-                changed = true;
             }
-            if changed {
+            if !events.is_empty() {
                 batch.insert(
                     codec::mailbox_key(table::MAILBOX, account, mailbox),
                     st.row(&ctx.key, account),
