@@ -6,8 +6,7 @@
 
 use crate::common::{PASSWORD, Server, Site, python};
 use serde_json::{Value, json};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A site with alice@example.org and bob@example.net and `extra` config.
@@ -131,81 +130,15 @@ pub fn route(domain: &str, port: u16) -> String {
     format!("[[smtp.route]]\ndomain = \"{domain}\"\nhost = \"127.0.0.1:{port}\"\n")
 }
 
-/// A next hop on loopback that records every transaction (tests/smtp_sink.py).
-pub struct Sink {
-    child: Child,
-    pub dir: tempfile::TempDir,
-    pub port: u16,
-}
+#[path = "../../../smtp/tests/common/sink.rs"]
+mod sink;
+pub use sink::Sink;
 
 impl Sink {
-    /// Starts the sink with its options (`--dsn`, `--rcpt 550`, `--data 451,250`).
-    pub fn start(options: &[&str]) -> Sink {
-        use std::io::BufRead;
-        let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/smtp_sink.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg(dir.path().join("tx"))
-            .arg("--hold")
-            .arg(dir.path().join("hold"))
-            .args(options)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 must be installed");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .strip_prefix("PORT ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("sink said {line:?}"));
-        Sink { child, dir, port }
-    }
-
-    /// From now on MAIL gets 451 (busy) until [`Sink::release`].
-    pub fn hold(&self) {
-        std::fs::write(self.dir.path().join("hold"), b"").unwrap();
-    }
-
-    pub fn release(&self) {
-        let _ = std::fs::remove_file(self.dir.path().join("hold"));
-    }
-
-    /// Every transaction so far, in order.
-    pub fn transactions(&self) -> Vec<Value> {
-        let mut files: Vec<_> = std::fs::read_dir(self.dir.path().join("tx"))
-            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-            .unwrap_or_default();
-        files.retain(|p| p.extension().is_some_and(|e| e == "json"));
-        files.sort();
-        files
-            .iter()
-            .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
-            .collect()
-    }
-
-    /// Transactions whose DATA was accepted.
-    pub fn accepted(&self) -> Vec<Value> {
-        self.transactions()
-            .into_iter()
-            .filter(|t| t["reply"] == 250)
-            .collect()
-    }
-
     /// Waits (up to `within`) until `n` transactions were accepted.
     pub fn wait_accepted(&self, n: usize, within: Duration) -> Vec<Value> {
         wait_for(within, || self.accepted().len() >= n);
         self.accepted()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -255,70 +255,10 @@ pub async fn submit_with(s: &Server, to: &str, subject: &str, mail: &[&str], rcp
     assert_eq!(r["ok"], true, "{r}");
 }
 
-/// A next hop on loopback that records every transaction (tests/smtp_sink.py).
-pub struct Sink {
-    child: std::process::Child,
-    pub dir: tempfile::TempDir,
-    pub port: u16,
-}
+mod sink;
+pub use sink::Sink;
 
 impl Sink {
-    /// Starts the sink with its options (`--dsn`, `--rcpt 550`, `--data 451,250`);
-    /// `--hold DIR/hold` is always given: see [`Sink::hold`].
-    pub fn start(options: &[&str]) -> Sink {
-        use std::io::BufRead;
-        let dir = tempfile::tempdir().unwrap();
-        let mut child = std::process::Command::new("python3")
-            .arg(scripts().join("smtp_sink.py"))
-            .arg(dir.path().join("tx"))
-            .arg("--hold")
-            .arg(dir.path().join("hold"))
-            .args(options)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("python3 must be installed");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .strip_prefix("PORT ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("sink said {line:?}"));
-        Sink { child, dir, port }
-    }
-
-    /// From now on MAIL gets 451 (busy) until [`Sink::release`].
-    pub fn hold(&self) {
-        std::fs::write(self.dir.path().join("hold"), b"").unwrap();
-    }
-
-    pub fn release(&self) {
-        let _ = std::fs::remove_file(self.dir.path().join("hold"));
-    }
-
-    /// Every transaction so far, in order.
-    pub fn transactions(&self) -> Vec<serde_json::Value> {
-        let mut files: Vec<_> = std::fs::read_dir(self.dir.path().join("tx"))
-            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-            .unwrap_or_default();
-        files.retain(|p| p.extension().is_some_and(|e| e == "json"));
-        files.sort();
-        files
-            .iter()
-            .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
-            .collect()
-    }
-
-    /// Transactions whose DATA was accepted.
-    pub fn accepted(&self) -> Vec<serde_json::Value> {
-        self.transactions()
-            .into_iter()
-            .filter(|t| t["reply"] == 250)
-            .collect()
-    }
-
     /// Waits (up to `secs`) until `n` transactions were accepted.
     pub async fn wait_accepted(&self, n: usize, secs: u64) -> Vec<serde_json::Value> {
         for _ in 0..secs * 10 {
@@ -329,13 +269,6 @@ impl Sink {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         self.accepted()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
