@@ -126,46 +126,25 @@ fn run_export(
         )));
     }
     let access_log = access_log_csv(config, audit, &address);
-    // Written to a temporary name beside the target, 0600 (it holds
-    // decrypted mail), renamed when complete: never a half archive.
-    let tmp = out.with_extension("partial");
-    let file = {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", tmp.display())))?
-    };
     let format = if maildir {
         export::Format::Maildir
     } else {
         export::Format::Mbox
     };
-    let result = export::export_account(
-        store,
-        &address,
-        format,
-        &access_log,
-        std::io::BufWriter::new(&file),
-        progress,
-    )
-    .map_err(Failure::runtime)
-    .and_then(|r| {
-        file.sync_all().map_err(Failure::runtime)?;
-        std::fs::rename(&tmp, out)
-            .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", out.display())))?;
-        Ok(r)
-    });
-    let report = match result {
-        Ok(r) => r,
-        Err(f) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(f);
-        }
-    };
+    // Streamed to a temporary name beside the target, 0600 (it holds
+    // decrypted mail), fsynced and renamed when complete: never a half
+    // archive under the operator's name.
+    let report = sealpost_durable::write_with(out, |file| {
+        export::export_account(
+            store,
+            &address,
+            format,
+            &access_log,
+            std::io::BufWriter::new(file),
+            progress,
+        )
+        .map_err(Failure::runtime)
+    })?;
     audit
         .record_durable(Event::DataExported {
             account: address.clone(),

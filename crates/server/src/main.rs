@@ -146,6 +146,13 @@ pub struct Failure {
     pub code: u8,
 }
 
+/// The shared file helpers' errors already name the step and the path.
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Failure {
+        Failure::runtime(e)
+    }
+}
+
 impl Failure {
     pub fn runtime(message: impl std::fmt::Display) -> Failure {
         Failure {
