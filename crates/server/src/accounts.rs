@@ -3,7 +3,7 @@
 //! the file change by itself within a second).
 
 use crate::admin::{self, Request};
-use crate::{Failure, load_config};
+use crate::startup::{Failure, load_config};
 use clap::Subcommand;
 use sealpost_audit::{AuditLog, Event};
 use sealpost_config::Config;
@@ -120,8 +120,8 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
                 Some(r) if r.ok => Ok(r.message),
                 Some(r) => Err(Failure::runtime(r.message)),
                 None => {
-                    let store = crate::serve::open_store(&config)?;
-                    let audit = crate::serve::open_audit(&config)?;
+                    let store = crate::startup::open_store(&config)?;
+                    let audit = crate::startup::open_audit(&config)?;
                     restore_in_store(&store, &audit, &address)
                 }
             };
@@ -158,8 +158,8 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
                 }
                 Some(r) => return Err(Failure::runtime(r.message)),
                 None => {
-                    let store = crate::serve::open_store(&config)?;
-                    let audit = crate::serve::open_audit(&config)?;
+                    let store = crate::startup::open_store(&config)?;
+                    let audit = crate::startup::open_audit(&config)?;
                     let m = delete_in_store(&store, &audit, &address)?;
                     crate::accounts_audit::audit_changes(&config, &audit, Some(&store))?;
                     m

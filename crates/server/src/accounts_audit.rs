@@ -23,7 +23,7 @@
 //! Without a previous version on a data directory whose store has accounts
 //! already (an upgrade), the current file is taken as audited without events.
 
-use crate::Failure;
+use crate::startup::Failure;
 use sealpost_audit::{AuditLog, Event};
 use sealpost_config::Config;
 use sealpost_store::Store;
@@ -155,7 +155,7 @@ pub fn audit_changes(
     let mut events = Vec::new();
     for (address, new) in &now {
         match before.get(address) {
-            None if crate::accounts::saved_entry_path(config, address).exists() => {}
+            None if sealpost_retention::saved_entry_path(config, address).exists() => {}
             None => events.push(Event::AccountCreated {
                 account: address.clone(),
             }),
@@ -206,7 +206,7 @@ fn write_baseline(config: &Config, accounts: BTreeMap<String, Audited>) -> Resul
 
 /// After a CLI edit when no server runs: audits the change here.
 pub fn audit_offline(config: &Config) -> Result<(), Failure> {
-    let audit = crate::serve::open_audit(config)?;
+    let audit = crate::startup::open_audit(config)?;
     audit_changes(config, &audit, None)?;
     audit.close().map_err(Failure::runtime)
 }
