@@ -2,6 +2,7 @@
 
 use parking_lot::RwLock;
 use rustls::ServerConfig;
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -139,7 +140,7 @@ fn load_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
     };
     let cert_pem = read(cert)?;
     let key_pem = read(key)?;
-    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut cert_pem.as_slice())
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
         .filter_map(Result::ok)
         .collect();
     if certs.is_empty() {
@@ -147,9 +148,8 @@ fn load_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
             path: cert.to_path_buf(),
         });
     }
-    let key_der: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut key_pem.as_slice())
+    let key_der: PrivateKeyDer<'static> = PrivateKeyDer::from_pem_slice(&key_pem)
         .ok()
-        .flatten()
         .ok_or_else(|| TlsError::NoKey {
             path: key.to_path_buf(),
         })?;

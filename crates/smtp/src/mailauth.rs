@@ -23,6 +23,8 @@ use mail_auth::{
     AuthenticatedMessage, AuthenticationResults, DmarcResult, Error as AuthError, MX,
     MessageAuthenticator, Parameters, ResolverCache, Txt, dmarc::verify::DmarcParameters,
 };
+use rustls::pki_types::PrivateKeyDer;
+use rustls::pki_types::pem::{self, PemObject};
 use sealpost_config::{Config, SmtpConfig};
 use std::borrow::Borrow;
 use std::collections::HashMap;
@@ -92,9 +94,10 @@ impl MailAuth {
             let path = SmtpConfig::resolve_path(&config.path, &k.key);
             let bad = |e: String| MailAuthError(format!("DKIM key {}: {e}", path.display()));
             let pem = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
-            let der = rustls_pemfile::private_key(&mut pem.as_slice())
-                .map_err(|e| bad(e.to_string()))?
-                .ok_or_else(|| bad("no private key in the file".into()))?;
+            let der = PrivateKeyDer::from_pem_slice(&pem).map_err(|e| match e {
+                pem::Error::NoItemsFound => bad("no private key in the file".into()),
+                e => bad(e.to_string()),
+            })?;
             let domain = k.domain.to_ascii_lowercase();
             signers.push(if k.is_ed25519() {
                 let key = Ed25519Key::from_pkcs8_maybe_unchecked_der(der.secret_der())

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use rustls::pki_types::pem::PemObject;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -243,7 +244,7 @@ fn field<'a>(line: &'a str, name: &str) -> &'a str {
 pub fn client_tls(cert: &Path) -> Arc<rustls::ClientConfig> {
     let pem = std::fs::read(cert).unwrap();
     let mut roots = rustls::RootCertStore::empty();
-    for c in rustls_pemfile::certs(&mut pem.as_slice()) {
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
         roots.add(c.unwrap()).unwrap();
     }
     Arc::new(

@@ -13,6 +13,7 @@
 //! (already validated xtext), and the result says so, so the queue knows
 //! not to send a `relayed` DSN itself.
 
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use std::io;
 use std::path::Path;
@@ -406,7 +407,7 @@ fn connector(policy: &TlsPolicy) -> Result<tokio_rustls::TlsConnector, String> {
 
 fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    rustls_pemfile::certs(&mut pem.as_slice())
+    CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("{}: {e}", path.display()))
 }
