@@ -240,11 +240,43 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
     {
         return refusal;
     }
+    record_accepted(svc, &msg, origin, &id);
+    let mut msg = msg;
+    let auth_header = match authenticate(svc, &mut msg, origin, &id).await {
+        Ok(header) => header,
+        Err(refusal) => return refusal,
+    };
+    let single = (msg.envelope.recipients.len() == 1)
+        .then(|| msg.envelope.recipients[0].address.to_string());
+    let received = received_header(
+        &svc.config.server.hostname,
+        &msg,
+        origin,
+        &id,
+        single.as_deref(),
+    );
+    // Remote recipients: into the queue first.
+    let queued_remote = match queue_remote(svc, &msg, &received, &id).await {
+        Ok(any) => any,
+        Err(reply) => return reply,
+    };
+    let local_copy = local_copy(&msg, &auth_header, &received);
+    let (delivered, mut failures) = deliver_local(svc, &msg, &local_copy, &id).await;
+    if !failures.is_empty() && delivered == 0 && !queued_remote {
+        // Nothing was stored: the client keeps responsibility.
+        return failures.swap_remove(0).1;
+    }
+    report_local(svc, &msg, &failures, &local_copy, &id).await;
+    Reply::new(250, Enhanced(2, 0, 0), format!("OK queued as {id}"))
+}
+
+/// Records [`Event::MessageAccepted`]: who sent what to whom, before
+/// anything is done with it.
+fn record_accepted(svc: &Services, msg: &Message, origin: &Origin, id: &str) {
     let protocol = match origin.role {
         Role::Inbound => Protocol::Smtp,
         Role::Submission => Protocol::Submission,
     };
-    let sender = msg.envelope.from.to_string();
     let message_id = mail_parser::MessageParser::default()
         .parse_headers(&msg.data)
         .and_then(|m| {
@@ -253,9 +285,9 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
         });
     svc.audit.record(Event::MessageAccepted {
         protocol,
-        id: id.clone(),
+        id: id.to_string(),
         message_id,
-        sender: sender.clone(),
+        sender: msg.envelope.from.to_string(),
         recipients: msg
             .envelope
             .recipients
@@ -266,54 +298,62 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
         remote: origin.peer.to_string(),
         account: msg.account.as_ref().map(|a| a.address.clone()),
     });
+}
 
-    // Inbound: check SPF, DKIM and DMARC; submission: DKIM-sign.
-    let mut msg = msg;
-    let mut auth_header = String::new();
+/// Inbound: removes forged `Authentication-Results`, checks SPF, DKIM and
+/// DMARC, and returns the header to add (or the refusal a DMARC reject
+/// policy asks for). Submission: completes `Date`/`Message-ID` and
+/// DKIM-signs; nothing to add.
+async fn authenticate(
+    svc: &Services,
+    msg: &mut Message,
+    origin: &Origin,
+    id: &str,
+) -> Result<String, Reply> {
+    let hostname = &svc.config.server.hostname;
     match origin.role {
         Role::Inbound => {
-            msg.data =
-                crate::mailauth::strip_forged_results(&msg.data, &svc.config.server.hostname);
-            let sender_text = sender.clone();
+            msg.data = crate::mailauth::strip_forged_results(&msg.data, hostname);
+            let sender = msg.envelope.from.to_string();
             let verdict = svc
                 .mail_auth
                 .verify(
                     &msg.data,
                     origin.peer.ip(),
                     &sanitize_helo(&msg.helo),
-                    &sender_text,
-                    &svc.config.server.hostname,
+                    &sender,
+                    hostname,
                 )
                 .await;
             if verdict.dmarc_reject {
-                return Reply::new(
+                return Err(Reply::new(
                     550,
                     Enhanced(5, 7, 1),
                     "Rejected by the sender domain's DMARC policy",
-                );
+                ));
             }
-            auth_header = verdict.header;
+            Ok(verdict.header)
         }
         Role::Submission => {
-            msg.data = complete_headers(&msg.data, &id, &svc.config.server.hostname);
+            msg.data = complete_headers(&msg.data, id, hostname);
             if let Some(sig) = svc.mail_auth.sign(&msg.data) {
                 let mut signed = sig.into_bytes();
                 signed.extend_from_slice(&msg.data);
                 msg.data = signed;
             }
+            Ok(String::new())
         }
     }
-    let single = (msg.envelope.recipients.len() == 1)
-        .then(|| msg.envelope.recipients[0].address.to_string());
-    let received = received_header(
-        &svc.config.server.hostname,
-        &msg,
-        origin,
-        &id,
-        single.as_deref(),
-    );
+}
 
-    // Remote recipients: into the queue first.
+/// Queues one copy for every remote recipient, durably; returns whether
+/// there was any.
+async fn queue_remote(
+    svc: &Services,
+    msg: &Message,
+    received: &str,
+    id: &str,
+) -> Result<bool, Reply> {
     let remote: Vec<NewRecipient> = msg
         .envelope
         .recipients
@@ -325,34 +365,65 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
             notify: r.params.notify,
         })
         .collect();
-    if !remote.is_empty() {
-        let mut copy = received.clone().into_bytes();
-        copy.extend_from_slice(&msg.data);
-        let new = NewMessage {
-            sender: sender.clone(),
-            recipients: remote.clone(),
-            envid: msg.envelope.params.envid.clone(),
-            ret: msg.envelope.params.ret,
-            smtputf8: msg.envelope.params.smtputf8,
-        };
-        let queue = svc.queue.clone();
-        let qid = id.clone();
-        let result =
-            tokio::task::spawn_blocking(move || queue.enqueue_with_id(&qid, new, &copy)).await;
-        match result {
-            Ok(Ok(())) => svc.audit.record(Event::MessageQueued {
-                id: id.clone(),
-                recipients: remote.iter().map(|r| r.address.clone()).collect(),
-            }),
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "queueing failed");
-                return queue_reply(&e);
-            }
-            Err(_) => return Reply::new(451, Enhanced(4, 3, 0), "Local error in processing"),
-        }
+    if remote.is_empty() {
+        return Ok(false);
     }
+    let mut copy = received.as_bytes().to_vec();
+    copy.extend_from_slice(&msg.data);
+    let addresses = remote.iter().map(|r| r.address.clone()).collect();
+    let new = NewMessage {
+        sender: msg.envelope.from.to_string(),
+        recipients: remote,
+        envid: msg.envelope.params.envid.clone(),
+        ret: msg.envelope.params.ret,
+        smtputf8: msg.envelope.params.smtputf8,
+    };
+    let queue = svc.queue.clone();
+    let qid = id.to_string();
+    let result = tokio::task::spawn_blocking(move || queue.enqueue_with_id(&qid, new, &copy)).await;
+    match result {
+        Ok(Ok(())) => {
+            svc.audit.record(Event::MessageQueued {
+                id: id.to_string(),
+                recipients: addresses,
+            });
+            Ok(true)
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "queueing failed");
+            Err(queue_reply(&e))
+        }
+        Err(_) => Err(Reply::new(
+            451,
+            Enhanced(4, 3, 0),
+            "Local error in processing",
+        )),
+    }
+}
 
-    // Local recipients: one copy per account, however many aliases named it.
+/// The copy stored for local recipients: `Return-Path`, the authentication
+/// results, `Received`, then the message.
+fn local_copy(msg: &Message, auth_header: &str, received: &str) -> Arc<Vec<u8>> {
+    let return_path = match &msg.envelope.from {
+        ReversePath::Null => "Return-Path: <>\r\n".to_string(),
+        ReversePath::Address(a) => format!("Return-Path: <{a}>\r\n"),
+    };
+    let mut copy = return_path.into_bytes();
+    copy.extend_from_slice(auth_header.as_bytes());
+    copy.extend_from_slice(received.as_bytes());
+    copy.extend_from_slice(&msg.data);
+    Arc::new(copy)
+}
+
+/// Stores one copy per local account, however many aliases named it.
+/// Returns how many were stored and, per account that failed, the reply
+/// its failure calls for.
+async fn deliver_local(
+    svc: &Services,
+    msg: &Message,
+    local_copy: &Arc<Vec<u8>>,
+    id: &str,
+) -> (usize, Vec<(String, Reply)>) {
     let mut accounts: Vec<String> = Vec::new();
     for r in &msg.envelope.recipients {
         if let Destination::Local(primary) = &r.destination
@@ -361,15 +432,6 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
             accounts.push(primary.clone());
         }
     }
-    let return_path = match &msg.envelope.from {
-        ReversePath::Null => "Return-Path: <>\r\n".to_string(),
-        ReversePath::Address(a) => format!("Return-Path: <{a}>\r\n"),
-    };
-    let mut local_copy = return_path.into_bytes();
-    local_copy.extend_from_slice(auth_header.as_bytes());
-    local_copy.extend_from_slice(received.as_bytes());
-    local_copy.extend_from_slice(&msg.data);
-    let local_copy = Arc::new(local_copy);
     let mut failures = Vec::new();
     let mut delivered = 0;
     for account in &accounts {
@@ -385,7 +447,7 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
             Ok(Ok(_)) => {
                 delivered += 1;
                 svc.audit.record(Event::MessageDelivered {
-                    id: id.clone(),
+                    id: id.to_string(),
                     account: account.clone(),
                     size: local_copy.len() as u64,
                 });
@@ -400,13 +462,20 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
             )),
         }
     }
-    if !failures.is_empty() && delivered == 0 && remote.is_empty() {
-        // Nothing was stored: the client keeps responsibility.
-        return failures.swap_remove(0).1;
-    }
-    // We took responsibility: the failed ones bounce (RFC 5321 6.1) instead
-    // of making the client resend to all, and NOTIFY=SUCCESS ones learn of
-    // their delivery, each as its own NOTIFY and ORCPT ask (RFC 3461 5.3).
+    (delivered, failures)
+}
+
+/// Once we took responsibility: the local recipients that failed bounce
+/// (RFC 5321 6.1) instead of making the client resend to all, and
+/// NOTIFY=SUCCESS ones learn of their delivery, each as its own NOTIFY and
+/// ORCPT ask (RFC 3461 5.3).
+async fn report_local(
+    svc: &Services,
+    msg: &Message,
+    failures: &[(String, Reply)],
+    local_copy: &Arc<Vec<u8>>,
+    id: &str,
+) {
     let mut reports = Vec::new();
     for r in &msg.envelope.recipients {
         let Destination::Local(account) = &r.destination else {
@@ -433,23 +502,24 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
             None => {}
         }
     }
-    if !reports.is_empty() && !sender.is_empty() {
-        let queue = svc.queue.clone();
-        let (sender, id, data) = (sender.clone(), id.clone(), local_copy.clone());
-        let (envid, ret) = (msg.envelope.params.envid.clone(), msg.envelope.params.ret);
-        let _ = tokio::task::spawn_blocking(move || {
-            let notice = Notice {
-                sender: &sender,
-                id: &id,
-                envid: envid.as_deref(),
-                ret,
-                arrival: crate::queue::now(),
-                retry_until: None,
-                original: &data,
-            };
-            dsn::send(&queue, &notice, &reports)
-        })
-        .await;
+    let sender = msg.envelope.from.to_string();
+    if reports.is_empty() || sender.is_empty() {
+        return;
     }
-    Reply::new(250, Enhanced(2, 0, 0), format!("OK queued as {id}"))
+    let queue = svc.queue.clone();
+    let (id, data) = (id.to_string(), local_copy.clone());
+    let (envid, ret) = (msg.envelope.params.envid.clone(), msg.envelope.params.ret);
+    let _ = tokio::task::spawn_blocking(move || {
+        let notice = Notice {
+            sender: &sender,
+            id: &id,
+            envid: envid.as_deref(),
+            ret,
+            arrival: crate::queue::now(),
+            retry_until: None,
+            original: &data,
+        };
+        dsn::send(&queue, &notice, &reports)
+    })
+    .await;
 }
