@@ -164,6 +164,7 @@ fn auth_outcome(username: &str, password: &str) -> sealpost_directory::AuthOutco
     if username.starts_with('t') {
         return AuthOutcome::Throttled {
             retry_after: std::time::Duration::from_secs(60),
+            reason: sealpost_directory::ThrottleReason::Failures,
         };
     }
     match directory().account(username) {

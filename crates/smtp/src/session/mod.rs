@@ -355,13 +355,13 @@ impl Session {
                     "Authentication credentials invalid",
                 )))
             }
-            AuthOutcome::Throttled { retry_after } => Action::Reply(Reply::new(
+            AuthOutcome::Throttled {
+                retry_after,
+                reason,
+            } => Action::Reply(Reply::new(
                 454,
                 Enhanced(4, 7, 0),
-                format!(
-                    "Too many failed logins, try again in {} seconds",
-                    retry_after.as_secs().max(1)
-                ),
+                reason.client_text(retry_after),
             )),
         }
     }
