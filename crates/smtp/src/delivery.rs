@@ -295,6 +295,15 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
             auth_header = verdict.header;
         }
         Role::Submission => {
+            // Relayed lines within 998 octets, cut before signing (wire::lines).
+            if msg
+                .envelope
+                .recipients
+                .iter()
+                .any(|r| r.destination == Destination::Remote)
+            {
+                msg.data = crate::wire::lines::break_long_lines(&msg.data, 998).into_owned();
+            }
             msg.data = complete_headers(&msg.data, &id, &svc.config.server.hostname);
             if let Some(sig) = svc.mail_auth.sign(&msg.data) {
                 let mut signed = sig.into_bytes();
