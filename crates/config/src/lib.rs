@@ -25,7 +25,7 @@ pub use error::{ConfigError, Location};
 pub use imap::ImapConfig;
 pub use pop3::Pop3Config;
 pub use retention::{MAX_DELETED_ACCOUNT_GRACE_DAYS, RetentionConfig};
-pub use smtp::SmtpConfig;
+pub use smtp::{BareLfPolicy, SmtpConfig};
 
 use serde::Deserialize;
 use std::net::SocketAddr;

@@ -40,6 +40,12 @@ pub struct SmtpConfig {
     /// TCP port of mail exchangers found through MX or address records
     /// (25; `[[smtp.route]]` hosts name their own port).
     pub relay_port: u16,
+    /// Longest line of message content accepted (DATA), in octets with its
+    /// CRLF. RFC 5321 4.5.3.1.6 says 1000; Postfix and Dovecot accept longer
+    /// lines and so do we by default (1 MiB). Values below 1000 count as 1000.
+    pub max_line_length: usize,
+    /// What DATA does with a line ending in a bare LF.
+    pub bare_lf: BareLfPolicy,
     /// Fixed next hops per recipient domain (`[[smtp.route]]`).
     pub route: Vec<RouteConfig>,
     /// DKIM signing keys per sending domain (`[[smtp.dkim]]`).
@@ -64,6 +70,8 @@ impl Default for SmtpConfig {
             relay_timeout_secs: 300,
             delay_warning_secs: 4 * 3600,
             relay_port: 25,
+            max_line_length: 1024 * 1024,
+            bare_lf: BareLfPolicy::Normalize,
             route: Vec::new(),
             dkim: Vec::new(),
             dns: DnsConfig::default(),
@@ -88,6 +96,20 @@ impl SmtpConfig {
             config_file.parent().unwrap_or(Path::new("/")).join(p)
         }
     }
+}
+
+/// `[smtp] bare_lf`: a DATA line that ends in LF without CR.
+///
+/// Either way only `<CRLF>.<CRLF>` ends a message: a `.` line after or
+/// before a bare LF is content (the SMTP smuggling defence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BareLfPolicy {
+    /// Accept it and store the line with CRLF (what Postfix 3.9's
+    /// `smtpd_forbid_bare_newline = normalize` does). The default.
+    Normalize,
+    /// Refuse the message with `550 5.6.0` (RFC 5321 2.3.8 strictly).
+    Reject,
 }
 
 /// `[[smtp.route]]`: send mail for `domain` to a fixed host instead of its MX.

@@ -153,11 +153,42 @@ pub enum AuthOutcome {
     Success(Account),
     /// Unknown user or wrong password (indistinguishable, by design).
     Failed,
-    /// Too many recent failures from this IP or for this account.
+    /// Refused without checking the password: too many recent failures
+    /// from this IP or for this account, or too many logins of this IP
+    /// waiting for a check ([`ThrottleReason`]).
     Throttled {
         /// When to try again.
         retry_after: Duration,
+        /// What happened: say this to the client, not something else.
+        reason: ThrottleReason,
     },
+}
+
+/// Why a login was refused without a password check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThrottleReason {
+    /// Too many failed logins from this address or for this account in the
+    /// throttle window.
+    Failures,
+    /// Too many logins from this address are already waiting for their
+    /// password check (see [`throttle::MAX_WAITING_PER_IP`]); none failed.
+    Busy,
+}
+
+impl ThrottleReason {
+    /// What a client is told, in a protocol's reply text (English, no
+    /// trailing period), with when to retry.
+    pub fn client_text(self, retry_after: Duration) -> String {
+        let secs = retry_after.as_secs().max(1);
+        match self {
+            ThrottleReason::Failures => {
+                format!("Too many failed logins, try again in {secs} seconds")
+            }
+            ThrottleReason::Busy => format!(
+                "Too many logins in progress from your address, try again in {secs} seconds"
+            ),
+        }
+    }
 }
 
 /// Where mail for an address goes.
@@ -321,7 +352,9 @@ impl Directory {
     /// the blocking pool). Unknown users cost the same work as wrong passwords.
     ///
     /// The user name is the account's primary address (any case). A throttled
-    /// attempt is refused before argon2 runs; see [`throttle`] for what counts.
+    /// attempt is refused before argon2 runs; concurrent attempts from one
+    /// address wait their turn rather than fail; see [`throttle`] for what
+    /// counts.
     pub async fn authenticate(
         &self,
         username: &str,
@@ -329,21 +362,24 @@ impl Directory {
         remote: IpAddr,
     ) -> AuthOutcome {
         let name = address::normalize(username).ok();
-        let attempt = match self
-            .inner
-            .throttle
-            .begin(remote, name.as_deref(), Instant::now())
-        {
-            Ok(a) => a,
-            Err(retry_after) => return AuthOutcome::Throttled { retry_after },
-        };
+        let throttle = &self.inner.throttle;
+        if let Some(retry_after) = throttle.refused(remote, name.as_deref(), Instant::now()) {
+            return AuthOutcome::Throttled {
+                retry_after,
+                reason: ThrottleReason::Failures,
+            };
+        }
         if password.expose().len() > MAX_PASSWORD_LEN {
             // No stored password can be this long (hash_password's callers
             // refuse it), so this reveals nothing about the account.
+            throttle.failed_at_once(remote, name.as_deref(), Instant::now());
             return AuthOutcome::Failed;
         }
         let snapshot = self.snapshot();
-        let entry = name.and_then(|n| snapshot.accounts.get(&n)).cloned();
+        let entry = name
+            .as_ref()
+            .and_then(|n| snapshot.accounts.get(n))
+            .cloned();
         if let Some(e) = &entry
             && self.inner.login_cache.hit(
                 &e.account.address,
@@ -352,11 +388,23 @@ impl Directory {
                 Instant::now(),
             )
         {
-            self.inner.throttle.succeeded(attempt);
+            throttle.succeeded_at_once(&e.account.address);
             return AuthOutcome::Success(e.account.clone());
         }
-        // Wait for a hashing slot. The permit moves into the blocking task,
-        // so a client that hangs up mid-check does not free its slot early.
+        // Wait for this address's turn (a check in flight is not a failure;
+        // see the throttle module), then for a hashing slot.
+        let attempt = match throttle.admit(remote, name.as_deref()).await {
+            Ok(a) => a,
+            Err(refused) => {
+                return AuthOutcome::Throttled {
+                    retry_after: refused.retry_after,
+                    reason: refused.reason,
+                };
+            }
+        };
+        // The permit and the attempt move into the blocking task, so a
+        // client that hangs up mid-check neither frees its slot early nor
+        // escapes its failure being counted.
         let Ok(permit) = self.inner.hashing.clone().acquire_owned().await else {
             return AuthOutcome::Failed;
         };
@@ -364,14 +412,20 @@ impl Directory {
             Some(e) => e.hash.clone(),
             None => password::dummy_hash().to_owned(),
         };
+        let known = entry.is_some();
         let checked = password.clone();
         let inner = self.inner.clone();
         let verified = tokio::task::spawn_blocking(move || {
             inner.password_checks.fetch_add(1, Ordering::Relaxed);
             let running = inner.hashing_now.fetch_add(1, Ordering::SeqCst) + 1;
             inner.hashing_peak.fetch_max(running, Ordering::SeqCst);
-            let ok = password::verify(&phc, &checked);
+            let ok = password::verify(&phc, &checked) && known;
             inner.hashing_now.fetch_sub(1, Ordering::SeqCst);
+            if ok {
+                attempt.succeeded();
+            } else {
+                attempt.failed();
+            }
             drop(permit);
             ok
         })
@@ -379,7 +433,6 @@ impl Directory {
         .unwrap_or(false);
         match entry {
             Some(e) if verified => {
-                self.inner.throttle.succeeded(attempt);
                 self.inner.login_cache.remember(
                     &e.account.address,
                     &e.hash,

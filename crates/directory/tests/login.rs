@@ -5,7 +5,9 @@
 mod common;
 
 use common::{account, accounts_file, domains, limits};
-use sealpost_directory::{AuthOutcome, Directory, Secret, ThrottleLimits, add_account};
+use sealpost_directory::{
+    AuthOutcome, Directory, Secret, ThrottleLimits, ThrottleReason, add_account,
+};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -159,7 +161,11 @@ async fn per_ip_throttle_counts_unknown_users_and_refuses_cheaply() {
     let got = d
         .authenticate("alice@example.org", &Secret::new("alice pw"), attacker)
         .await;
-    let AuthOutcome::Throttled { retry_after } = got else {
+    let AuthOutcome::Throttled {
+        retry_after,
+        reason: ThrottleReason::Failures,
+    } = got
+    else {
         panic!("{got:?}")
     };
     assert!(
@@ -331,6 +337,92 @@ async fn parallel_attempts_do_not_race_past_the_limit() {
     }
     assert_eq!((failed, throttled), (4, 16));
     assert_eq!(d.password_checks(), 4);
+}
+
+/// A webmail server or a company NAT: many sessions of many accounts, all
+/// with the right password, from one address at once. Checks in flight are
+/// not failures, so none is refused, with the default limits of
+/// config/sealpost.toml (20 failures per address, 10 per account).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_good_logins_from_one_address_all_succeed() {
+    let limits = ThrottleLimits {
+        per_ip: 20,
+        per_account: 10,
+        window: Duration::from_secs(900),
+    };
+    let text: String = (0..50)
+        .map(|i| account(&format!("user{i}@example.org"), &format!("pw{i}"), "\n"))
+        .collect();
+    let (_t, d) = directory(&text, limits);
+    let nat = ip("203.0.113.200");
+    let tasks: Vec<_> = (0..400)
+        .map(|n| {
+            let d = d.clone();
+            let i = n % 50;
+            tokio::spawn(async move {
+                d.authenticate(
+                    &format!("user{i}@example.org"),
+                    &Secret::new(format!("pw{i}")),
+                    nat,
+                )
+                .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        let got = t.await.unwrap();
+        assert!(matches!(got, AuthOutcome::Success(_)), "{got:?}");
+    }
+    assert_eq!(
+        d.password_checks(),
+        400,
+        "the login cache is off: every login hashed"
+    );
+    // The address's failure window is still empty: a guess is checked.
+    assert_eq!(
+        d.authenticate("user1@example.org", &Secret::new("no"), nat)
+            .await,
+        AuthOutcome::Failed
+    );
+}
+
+/// 30 bad logins at once from one address: the first 20 (the per-address
+/// limit) are checked and fail, the rest are refused as throttled without a
+/// check, and the refusal says it is for failures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_concurrent_bad_logins_are_throttled_after_the_limit() {
+    let limits = ThrottleLimits {
+        per_ip: 20,
+        per_account: 1000,
+        window: Duration::from_secs(900),
+    };
+    let (_t, d) = directory(&two_accounts(), limits);
+    let tasks: Vec<_> = (0..30)
+        .map(|_| {
+            let d = d.clone();
+            tokio::spawn(async move {
+                d.authenticate(
+                    "alice@example.org",
+                    &Secret::new("guess"),
+                    ip("198.51.100.9"),
+                )
+                .await
+            })
+        })
+        .collect();
+    let (mut failed, mut throttled) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            AuthOutcome::Failed => failed += 1,
+            AuthOutcome::Throttled {
+                reason: ThrottleReason::Failures,
+                ..
+            } => throttled += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((failed, throttled), (20, 10));
+    assert_eq!(d.password_checks(), 20, "throttled attempts ran argon2");
 }
 
 #[tokio::test]

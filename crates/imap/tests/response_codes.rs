@@ -288,7 +288,7 @@ async fn unavailable_when_login_is_throttled() {
         C: u1 LOGIN alice@example.org wrong
         S: u1 NO [AUTHENTICATIONFAILED] Authentication failed
         C: u2 LOGIN alice@example.org "correct horse"
-        S: u2 NO [UNAVAILABLE] Too many failed logins; try later
+        S: u2 NO [UNAVAILABLE] Too many failed logins, try again in .. seconds
         C: u3 CAPABILITY
         S: * CAPABILITY ..
         S: u3 OK CAPABILITY completed
@@ -300,7 +300,7 @@ async fn unavailable_when_login_is_throttled() {
         &mut d,
         r#"
         C: v1 AUTHENTICATE PLAIN AGFsaWNlQGV4YW1wbGUub3JnAGNvcnJlY3QgaG9yc2U=
-        S: v1 NO [UNAVAILABLE] Too many failed logins; try later
+        S: v1 NO [UNAVAILABLE] Too many failed logins, try again in .. seconds
         C: v2 NOOP
         S: v2 OK NOOP completed
         "#,

@@ -8,16 +8,20 @@
 //! - [`session`]: the AUTHORIZATION / TRANSACTION / UPDATE state machine,
 //!   turning commands into [`session::Action`]s; the maildrop view and how
 //!   it coexists with IMAP are documented in [`session::maildrop`].
-//! - [`driver`]: the same loop, synchronous, over an in-memory or store
-//!   backend (transcripts, fuzzing).
-//! - [`server`]: [`Pop3Server`], the thin TLS socket loop over
-//!   `sealpost_net`, the store, the directory and the audit log.
+//! - [`driver`]: the one driver that performs the session's actions (login
+//!   and audit, locks, store calls, writes, waits, STLS) for the socket loop
+//!   and for the transcripts alike, over any [`driver::Maildrops`] (the real
+//!   store, or [`driver::memory`]).
+//! - [`locks`]: one POP3 session per maildrop, and LOGIN-DELAY.
+//! - [`server`]: [`Pop3Server`], the `sealpost_net` handler that builds the
+//!   driver's services over the store, the directory and the audit log.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod driver;
 pub mod error;
+pub mod locks;
 pub mod server;
 pub mod session;
 pub mod wire;

@@ -1,5 +1,5 @@
 //! Limits and large messages through the live TLS socket loop: an over-long
-//! line is discarded whole, per-connection login failures close the
+//! line is answered as soon as it passes the limit (closing before login), per-connection login failures close the
 //! connection, and a multi-megabyte message is streamed intact.
 
 mod common;
@@ -14,10 +14,21 @@ async fn run_mode(server: &TestServer, mode: &str) {
     finish(child).await;
 }
 
+/// Issue 18: a line without CRLF before login is answered once the limit
+/// is passed, not when it ends, and the connection closes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn over_long_line_is_discarded_and_the_session_goes_on() {
+async fn over_long_line_before_login_is_answered_at_once_and_closes() {
     let server = TestServer::start(&[(ALICE, ALICE_PASS)], "").await;
     run_mode(&server, "long-line").await;
+    server.stop().await;
+}
+
+/// After login the same line is answered at once too, and the session
+/// goes on in step (the tail of the line is never a command).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_long_line_after_login_is_answered_at_once_and_the_session_goes_on() {
+    let server = TestServer::start(&[(ALICE, ALICE_PASS)], "").await;
+    run_mode(&server, "long-line-logged-in").await;
     server.stop().await;
 }
 

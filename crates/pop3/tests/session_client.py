@@ -58,21 +58,35 @@ if mode == "stls-pipelined":
     step("done")
     sys.exit(0)
 
-if mode in ("long-line", "auth-failures"):
+if mode in ("long-line", "long-line-logged-in", "auth-failures"):
     raw = socket.create_connection((host, int(port)), timeout=30)
     tls = ctx.wrap_socket(raw, server_hostname="localhost")
     f = tls.makefile("rb")
     check(f.readline().startswith(b"+OK"), "greeting")
     if mode == "long-line":
-        # 1 MiB without a line end, in many writes, then CRLF: one -ERR, and
-        # the tail ("QUIT") is never run.
-        for _ in range(256):
+        # A line without CRLF, before login: the -ERR comes once 255 octets
+        # are passed, without the line ever ending, and the server closes.
+        tls.sendall(b"X" * 4096)
+        line = f.readline()
+        check(line == b"-ERR line too long (at most 255 octets), closing\r\n", "long line: %r" % line)
+        check(f.readline() == b"", "closed after a long line before login")
+    elif mode == "long-line-logged-in":
+        # After login: -ERR once the limit is passed (the line has not
+        # ended), the rest of the 1 MiB line (and the "QUIT" in its tail)
+        # is dropped, and the session goes on in step.
+        tls.sendall(b"USER %s\r\nPASS %s\r\n" % (user.encode(), password.encode()))
+        check(f.readline() == b"+OK send PASS\r\n", "USER")
+        check(f.readline().startswith(b"+OK logged in"), "PASS")
+        tls.sendall(b"X" * 4096)
+        line = f.readline()
+        check(line == b"-ERR line too long (at most 255 octets)\r\n", "long line: %r" % line)
+        for _ in range(255):
             tls.sendall(b"X" * 4096)
         tls.sendall(b" QUIT\r\nNOOP\r\n")
         line = f.readline()
-        check(line == b"-ERR line too long (at most 255 octets)\r\n", "long line: %r" % line)
-        line = f.readline()
-        check(line == b"-ERR not logged in: authenticate first\r\n", "session goes on: %r" % line)
+        check(line == b"+OK\r\n" or line.startswith(b"+OK "), "session goes on: %r" % line)
+        tls.sendall(b"QUIT\r\n")
+        check(f.readline().startswith(b"+OK"), "QUIT")
     else:
         for i in range(3):
             tls.sendall(b"USER %s\r\nPASS wrong%d\r\n" % (user.encode(), i))

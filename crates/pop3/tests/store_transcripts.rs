@@ -1,37 +1,25 @@
-//! The C:/S: transcripts of `tests/transcripts/` replayed over the real
-//! store (sled + encrypted blobs in a tempdir): maildrops are opened with
-//! the server's own `open_maildrop`, removals at QUIT go through
+//! The C:/S: transcripts of `tests/transcripts/` replayed through the same
+//! driver over the real store (sled + encrypted blobs in a tempdir): the
+//! maildrop is the store's INBOX, removals at QUIT go through
 //! `Store::remove`, and "another session" expunges the way IMAP does
 //! (`\Deleted` + UID EXPUNGE), reaching the session through store events.
 
 mod common;
 
-use common::transcript::{TranscriptBackend, memory_only, run};
+use common::transcript::{Harness, directory, memory_only, policy, run, services};
 use common::*;
-use sealpost_directory::Secret;
-use sealpost_pop3::driver::Backend;
-use sealpost_pop3::error::resp_code;
-use sealpost_pop3::server::open_maildrop;
-use sealpost_pop3::session::{LoginResult, MaildropRef};
-use sealpost_pop3::wire::RespCode;
-use sealpost_store::{
-    AccountId, FlagOp, Flags, MailboxEvent, MailboxName, NoSummary, Store, StoreOptions, Uid,
-};
-use std::collections::{HashMap, HashSet};
+use sealpost_pop3::driver::Services;
+use sealpost_store::{FlagOp, Flags, MailboxName, NoSummary, Store, StoreOptions, Uid};
 use std::sync::Arc;
-use tokio::sync::broadcast;
 
-struct StoreBackend {
-    _dir: tempfile::TempDir,
-    store: Store,
-    passwords: HashMap<String, String>,
-    locked: HashSet<AccountId>,
-    watches: HashMap<AccountId, broadcast::Receiver<MailboxEvent>>,
+struct RealStore {
+    services: Arc<Services<Store>>,
     alice_validity: String,
+    _dir: tempfile::TempDir,
 }
 
-impl StoreBackend {
-    fn new() -> StoreBackend {
+impl RealStore {
+    async fn new(text: &str) -> RealStore {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(StoreOptions {
             data_dir: dir.path().join("data"),
@@ -48,87 +36,26 @@ impl StoreBackend {
             .mailbox(alice, &MailboxName::inbox())
             .unwrap()
             .unwrap();
-        let passwords = [(ALICE, ALICE_PASS), (BOB, BOB_PASS)]
-            .into_iter()
-            .map(|(a, p)| (a.to_string(), p.to_string()))
-            .collect();
-        StoreBackend {
-            _dir: dir,
-            store,
-            passwords,
-            locked: HashSet::new(),
-            watches: HashMap::new(),
+        let (session, _) = policy(text);
+        RealStore {
             alice_validity: format!("{:08X}", inbox.uid_validity.0),
+            services: services(store, directory(dir.path()).await, session),
+            _dir: dir,
         }
     }
 }
 
-impl Backend for StoreBackend {
-    fn login(&mut self, user: &str, secret: &Secret) -> LoginResult {
-        if user == "throttled@example.org" {
-            return LoginResult::Throttled;
-        }
-        if self.passwords.get(user).map(String::as_str) != Some(secret.expose()) {
-            return LoginResult::Failed;
-        }
-        let id = self.store.account_id(user).unwrap().unwrap();
-        if !self.locked.insert(id) {
-            return LoginResult::InUse;
-        }
-        let inbox = self
-            .store
-            .mailbox(id, &MailboxName::inbox())
-            .unwrap()
-            .unwrap();
-        self.watches
-            .insert(id, self.store.watch(id, inbox.id).unwrap());
-        match open_maildrop(&self.store, user) {
-            Ok(m) => LoginResult::Opened(m),
-            Err(e) => LoginResult::Unavailable(resp_code(&e)),
-        }
+impl Harness for RealStore {
+    type M = Store;
+    fn services(&self) -> &Arc<Services<Store>> {
+        &self.services
     }
-
-    fn read(&mut self, at: MaildropRef, uid: Uid) -> Result<Option<Vec<u8>>, RespCode> {
-        self.store
-            .read(at.account, at.mailbox, uid)
-            .map_err(|e| resp_code(&e))
-    }
-
-    fn remove(&mut self, at: MaildropRef, uids: &[Uid]) -> Result<usize, RespCode> {
-        self.store
-            .remove(at.account, at.mailbox, uids)
-            .map(|v| v.len())
-            .map_err(|e| resp_code(&e))
-    }
-
-    fn vanished(&mut self, at: MaildropRef) -> Vec<Uid> {
-        let mut gone = Vec::new();
-        if let Some(rx) = self.watches.get_mut(&at.account) {
-            while let Ok(ev) = rx.try_recv() {
-                if let MailboxEvent::Expunged { uids, .. } = ev {
-                    gone.extend(uids);
-                }
-            }
-        }
-        gone
-    }
-
-    fn release(&mut self, at: MaildropRef) {
-        self.locked.remove(&at.account);
-        self.watches.remove(&at.account);
-    }
-}
-
-impl TranscriptBackend for StoreBackend {
-    fn expunge(&mut self, user: &str, uid: u32) {
+    fn expunge(&self, user: &str, uid: u32) {
         // What an IMAP client does: STORE +FLAGS \Deleted, then UID EXPUNGE.
-        let id = self.store.account_id(user).unwrap().unwrap();
-        let inbox = self
-            .store
-            .mailbox(id, &MailboxName::inbox())
-            .unwrap()
-            .unwrap();
-        self.store
+        let store = &self.services.maildrops;
+        let id = store.account_id(user).unwrap().unwrap();
+        let inbox = store.mailbox(id, &MailboxName::inbox()).unwrap().unwrap();
+        store
             .store_flags(
                 id,
                 inbox.id,
@@ -138,17 +65,11 @@ impl TranscriptBackend for StoreBackend {
                 None,
             )
             .unwrap();
-        let gone = self.store.expunge(id, inbox.id, Some(&[Uid(uid)])).unwrap();
+        let gone = store.expunge(id, inbox.id, Some(&[Uid(uid)])).unwrap();
         assert_eq!(gone, vec![Uid(uid)]);
     }
-    fn lock(&mut self, _user: &str) {
-        unreachable!("in_use is memory-only; the real lock is tested in server.rs")
-    }
-    fn set_login_delay(&mut self) {
-        unreachable!("login_delay is memory-only; the real one is tested in server.rs")
-    }
-    fn fail(&mut self, _user: &str, _code: &str) {
-        unreachable!("store failures are memory-only")
+    fn fail(&self, _user: &str, _code: &str) {
+        unreachable!("store failures cannot be caused on demand: memory-only")
     }
     fn uid_validity_hex(&self) -> String {
         self.alice_validity.clone()
@@ -157,12 +78,12 @@ impl TranscriptBackend for StoreBackend {
 
 macro_rules! transcripts {
     ($($name:ident),* $(,)?) => {$(
-        #[test]
-        fn $name() {
+        #[tokio::test]
+        async fn $name() {
             let file = concat!(stringify!($name), ".txt");
             let text = include_str!(concat!("transcripts/", stringify!($name), ".txt"));
             assert!(!memory_only(text), "{file} is memory-only");
-            run(file, text, &mut StoreBackend::new());
+            run(file, text, &RealStore::new(text).await).await;
         }
     )*};
 }
@@ -173,10 +94,13 @@ transcripts!(
     sasl_plain,
     auth_failures,
     throttled,
+    in_use,
+    login_delay,
     expunged_by_imap,
     bad_commands,
     too_many_bad_commands,
     long_lines,
+    long_line_before_login,
     utf8_and_apop,
     no_quit_deletes_nothing,
     shutdown,
@@ -185,17 +109,24 @@ transcripts!(
     pipelining,
 );
 
-/// Every transcript file is run by one of the two suites.
+/// Every transcript file is run by both suites, except the memory-only
+/// ones (store failures on demand), which only the memory suite runs.
 #[test]
 fn every_transcript_is_listed() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts");
     let memory = include_str!("transcripts.rs");
+    let store = include_str!("store_transcripts.rs");
     for e in std::fs::read_dir(dir).unwrap() {
-        let name = e.unwrap().file_name().into_string().unwrap();
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
         let stem = name.strip_suffix(".txt").unwrap();
-        assert!(
-            memory.contains(&format!("    {stem},")),
-            "{name} is not in transcripts.rs"
+        let entry = format!("    {stem},");
+        assert!(memory.contains(&entry), "{name} is not in transcripts.rs");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            store.contains(&entry),
+            !memory_only(&text),
+            "{name}: store_transcripts.rs must list exactly the files that are not memory-only"
         );
     }
 }

@@ -1,58 +1,65 @@
-//! C:/S: transcripts (tests/transcripts/*.txt) replayed against the session
-//! over the in-memory backend. `store_transcripts.rs` replays the same files
-//! over the real store.
+//! C:/S: transcripts (tests/transcripts/*.txt) replayed through the driver
+//! over the in-memory maildrops. `store_transcripts.rs` replays the same
+//! files over the real store: a difference between the two fails one of them.
 
 mod common;
 
-use common::transcript::{TranscriptBackend, run};
+use common::transcript::{Harness, directory, policy, run, services};
 use common::*;
-use sealpost_pop3::driver::MemoryBackend;
+use sealpost_pop3::driver::Services;
+use sealpost_pop3::driver::memory::MemoryMaildrops;
 use sealpost_pop3::wire::RespCode;
+use std::sync::Arc;
 
-impl TranscriptBackend for MemoryBackend {
-    fn expunge(&mut self, user: &str, uid: u32) {
-        MemoryBackend::expunge(self, user, uid)
-    }
-    fn lock(&mut self, user: &str) {
-        self.account_mut(user).unwrap().locked = true;
-    }
-    fn fail(&mut self, user: &str, code: &str) {
-        self.account_mut(user).unwrap().failing = Some(match code {
-            "SYS/TEMP" => RespCode::SysTemp,
-            "SYS/PERM" => RespCode::SysPerm,
-            _ => panic!("unknown code {code}"),
-        });
-    }
-    fn set_login_delay(&mut self) {
-        self.login_delay = true;
-    }
-    fn uid_validity_hex(&self) -> String {
-        format!("{:08X}", self.uid_validity)
+struct Memory {
+    services: Arc<Services<MemoryMaildrops>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Memory {
+    async fn new(text: &str) -> Memory {
+        let dir = tempfile::tempdir().unwrap();
+        let m = MemoryMaildrops::new(0x5EA1);
+        m.add(ALICE, &MESSAGES);
+        m.add(BOB, &[]);
+        m.fail("broken@example.org", RespCode::SysPerm);
+        m.fail("flaky@example.org", RespCode::SysTemp);
+        let (session, _) = policy(text);
+        Memory {
+            services: services(m, directory(dir.path()).await, session),
+            _dir: dir,
+        }
     }
 }
 
-fn backend() -> MemoryBackend {
-    let mut b = MemoryBackend {
-        uid_validity: 0x5EA1,
-        ..MemoryBackend::default()
-    };
-    b.add(ALICE, ALICE_PASS, &MESSAGES);
-    b.add(BOB, BOB_PASS, &[]);
-    b.add("broken@example.org", "x", &[]);
-    b.account_mut("broken@example.org").unwrap().failing = Some(RespCode::SysPerm);
-    b.add("flaky@example.org", "x", &[]);
-    b.account_mut("flaky@example.org").unwrap().failing = Some(RespCode::SysTemp);
-    b.throttled.insert("throttled@example.org".into());
-    b
+impl Harness for Memory {
+    type M = MemoryMaildrops;
+    fn services(&self) -> &Arc<Services<MemoryMaildrops>> {
+        &self.services
+    }
+    fn expunge(&self, user: &str, uid: u32) {
+        self.services.maildrops.expunge(user, uid)
+    }
+    fn fail(&self, user: &str, code: &str) {
+        let code = match code {
+            "SYS/TEMP" => RespCode::SysTemp,
+            "SYS/PERM" => RespCode::SysPerm,
+            _ => panic!("unknown code {code}"),
+        };
+        self.services.maildrops.fail(user, code);
+    }
+    fn uid_validity_hex(&self) -> String {
+        format!("{:08X}", self.services.maildrops.uid_validity())
+    }
 }
 
 macro_rules! transcripts {
     ($($name:ident),* $(,)?) => {$(
-        #[test]
-        fn $name() {
+        #[tokio::test]
+        async fn $name() {
             let file = concat!(stringify!($name), ".txt");
             let text = include_str!(concat!("transcripts/", stringify!($name), ".txt"));
-            run(file, text, &mut backend());
+            run(file, text, &Memory::new(text).await).await;
         }
     )*};
 }
@@ -70,6 +77,7 @@ transcripts!(
     bad_commands,
     too_many_bad_commands,
     long_lines,
+    long_line_before_login,
     utf8_and_apop,
     no_quit_deletes_nothing,
     shutdown,
@@ -78,33 +86,42 @@ transcripts!(
     pipelining,
 );
 
-/// The whole stack (framer, parser, session) answers the same however the
-/// client's bytes are cut into reads.
-#[test]
-fn input_split_at_every_byte_gives_the_same_replies() {
+/// What the server answers to `chunks`, each fed as one read, on a fresh
+/// server.
+async fn replies(chunks: &[&[u8]]) -> String {
+    use common::transcript::feed;
     use sealpost_pop3::driver::Driver;
-    use sealpost_pop3::session::SessionConfig;
+    let h = Memory::new("").await;
+    let mut out = Vec::new();
+    let mut driver = Driver::new(
+        h.services.clone(),
+        "192.0.2.1:41100".parse().unwrap(),
+        Some("TLSv1.3".into()),
+    );
+    driver.flush(&mut out).await.unwrap();
+    for c in chunks {
+        feed(&mut driver, c, &mut out).await;
+    }
+    assert!(driver.is_closed());
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The whole stack (framer, parser, session, driver) answers the same
+/// however the client's octets are cut into reads.
+#[tokio::test]
+async fn input_split_at_every_byte_gives_the_same_replies() {
     let input: &[u8] = b"CAPA\r\nUSER alice@example.org\r\nPASS correct horse\r\nSTAT\r\nLIST\r\n\
         UIDL 2\r\nRETR 2\r\nTOP 3 1\r\nDELE 1\r\nLIST 1\r\nRSET\r\nBOGUS\r\nNOOP\nDELE 3\r\nQUIT\r\n";
-    let run_chunks = |chunks: &[&[u8]]| {
-        let mut driver = Driver::new(backend(), SessionConfig::default(), true);
-        for c in chunks {
-            driver.feed(c);
-        }
-        assert!(driver.is_closed());
-        driver.take_output()
-    };
-    let whole = run_chunks(&[input]);
-    let text = String::from_utf8_lossy(&whole);
-    assert!(text.contains("...two dots\r\n"), "{text}");
-    assert!(text.ends_with("+OK sealpost POP3 server signing off (1 messages deleted)\r\n"));
+    let whole = replies(&[input]).await;
+    assert!(whole.contains("...two dots\r\n"), "{whole}");
+    assert!(whole.ends_with("+OK sealpost POP3 server signing off (1 messages deleted)\r\n"));
     for cut in 0..=input.len() {
         assert_eq!(
-            run_chunks(&[&input[..cut], &input[cut..]]),
+            replies(&[&input[..cut], &input[cut..]]).await,
             whole,
             "cut at {cut}"
         );
     }
     let bytes: Vec<&[u8]> = input.chunks(1).collect();
-    assert_eq!(run_chunks(&bytes), whole, "one byte at a time");
+    assert_eq!(replies(&bytes).await, whole, "one byte at a time");
 }

@@ -3,7 +3,7 @@
 //! AUTH, relay refusal, foreign MAIL FROM and From: refusal, BDAT over raw
 //! TLS sockets since smtplib has no BDAT, AUTH throttling) and swaks
 //! (inbound with STARTTLS and pipelining, unknown user, SIZE refusal,
-//! smuggling refusal with literal bytes through `--data @file
+//! smuggling never executed, with literal bytes through `--data @file
 //! --no-data-fixup`; swaks 20201014 has no CHUNKING).
 
 mod common;
@@ -279,12 +279,14 @@ fn swaks_size_refusal() {
     );
 }
 
-#[test]
-fn swaks_smuggling_refusal_with_literal_bytes() {
-    let site = site("");
+/// `<LF>.<CR><LF>` after "hi": a server that took it as the end would run
+/// the smuggled MAIL/RCPT/DATA as commands. sealpost never does; by default
+/// (bare LF normalized, as Postfix 3.9) the whole input is one message to
+/// alice, the smuggled part its text; with `bare_lf = "reject"` it is
+/// refused. Either way bob gets nothing.
+fn swaks_smuggle(extra: &str) -> (bool, String, Site, Server) {
+    let site = site(extra);
     let server = site.start();
-    // <LF>.<CRLF> after "hi": a server that took it as the end would run the
-    // smuggled MAIL/RCPT/DATA as commands.
     let data = site.path("smuggle.eml");
     std::fs::write(
         &data,
@@ -307,6 +309,33 @@ fn swaks_smuggling_refusal_with_literal_bytes() {
         &format!("@{}", data.display()),
         "--no-data-fixup",
     ]);
+    (ok, out, site, server)
+}
+
+#[test]
+fn swaks_smuggling_is_one_message_with_literal_bytes() {
+    let (ok, out, site, server) = swaks_smuggle("");
+    assert!(ok, "{out}");
+    assert_eq!(
+        count(&site, &server, "alice@example.org", "swaks-smuggle carrier"),
+        1
+    );
+    assert_eq!(
+        count(
+            &site,
+            &server,
+            "alice@example.org",
+            "swaks-smuggle smuggled"
+        ),
+        0,
+        "the smuggled Subject: is body text, not a message"
+    );
+    assert_eq!(count(&site, &server, "bob@example.net", "swaks-smuggle"), 0);
+}
+
+#[test]
+fn swaks_smuggling_refusal_with_literal_bytes_when_strict() {
+    let (ok, out, site, server) = swaks_smuggle("[smtp]\nbare_lf = \"reject\"\n");
     assert!(!ok, "{out}");
     assert!(out.contains("550 5.6.0"), "{out}");
     assert_eq!(

@@ -335,6 +335,15 @@ async fn authenticate(
             Ok(verdict.header)
         }
         Role::Submission => {
+            // Relayed lines within 998 octets, cut before signing (wire::lines).
+            if msg
+                .envelope
+                .recipients
+                .iter()
+                .any(|r| r.destination == Destination::Remote)
+            {
+                msg.data = crate::wire::lines::break_long_lines(&msg.data, 998).into_owned();
+            }
             msg.data = complete_headers(&msg.data, id, hostname);
             if let Some(sig) = svc.mail_auth.sign(&msg.data) {
                 let mut signed = sig.into_bytes();

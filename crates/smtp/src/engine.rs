@@ -5,8 +5,9 @@
 
 use crate::delivery::{self, Origin, Services};
 use crate::session::{Action, Role, Session, SessionConfig};
-use crate::wire::{Framer, Limits, Reply};
+use crate::wire::{Framer, Limits, LineEndings, Reply};
 use sealpost_audit::{Event, LoginOutcome, Protocol};
+use sealpost_config::BareLfPolicy;
 use sealpost_directory::AuthOutcome;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,8 +50,12 @@ impl Engine {
         };
         let framer = Framer::new(Limits {
             command_line: 512,
-            text_line: 1000,
+            text_line: smtp.max_line_length.max(1000),
             max_message: smtp.max_message_size,
+            line_endings: match smtp.bare_lf {
+                BareLfPolicy::Normalize => LineEndings::Normalize,
+                BareLfPolicy::Reject => LineEndings::Strict,
+            },
         });
         let session = Session::new(config, tls.is_some());
         Engine {
@@ -78,7 +83,12 @@ impl Engine {
 
     /// Handles every complete unit in `input`, appending replies to `out`.
     pub(crate) async fn process(&mut self, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Control {
-        while let Some(frame) = self.framer.next(input) {
+        loop {
+            self.framer
+                .set_auth_response(self.session.in_auth_exchange());
+            let Some(frame) = self.framer.next(input) else {
+                break;
+            };
             let mut action = self.session.on_frame(frame, &self.services.directory);
             loop {
                 match action {

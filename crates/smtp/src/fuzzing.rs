@@ -2,21 +2,28 @@
 //! the corpus replay in `cargo test`. Each checks invariants and panics if
 //! one breaks; any other panic is a bug too.
 
+use crate::wire::framer::{LineEndings, MAX_AUTH_LINE};
 use crate::wire::{Command, Frame, Framer, Limits};
 
-fn limits() -> Limits {
+/// The fuzzed framer's limits: RFC 5321's 1000-octet lines and strict line
+/// ends, or 1500-octet lines with bare LFs normalized (the default policy).
+fn limits(line_endings: LineEndings) -> Limits {
     Limits {
         command_line: 512,
-        text_line: 1000,
+        text_line: match line_endings {
+            LineEndings::Strict => 1000,
+            LineEndings::Normalize => 1500,
+        },
         max_message: 4096,
+        line_endings,
     }
 }
 
 /// Feeds `input` in two pieces cut at `cut`, collecting frames. The n-th
 /// BDAT chunk is kept when bit n (mod 8) of the input's second octet is set,
 /// as a session with a transaction would ask; others must hold nothing.
-fn frames(input: &[u8], cut: usize, data: bool) -> Vec<Frame> {
-    let mut f = Framer::new(limits());
+fn frames(input: &[u8], cut: usize, data: bool, policy: LineEndings) -> Vec<Frame> {
+    let mut f = Framer::new(limits(policy));
     if data {
         f.begin_data();
     }
@@ -62,15 +69,16 @@ fn frames(input: &[u8], cut: usize, data: bool) -> Vec<Frame> {
 /// Command-mode framing and command parsing.
 pub fn command(data: &[u8]) {
     let cut = data.first().copied().unwrap_or(0) as usize;
-    let whole = frames(data, data.len(), false);
+    let whole = frames(data, data.len(), false, LineEndings::Normalize);
     assert_eq!(
         whole,
-        frames(data, cut, false),
+        frames(data, cut, false, LineEndings::Normalize),
         "framing depends on how input is split"
     );
     for fr in &whole {
         if let Frame::Line(line) = fr {
-            assert!(line.len() <= 510);
+            let auth = line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"AUTH ");
+            assert!(line.len() <= 510 || auth && line.len() <= MAX_AUTH_LINE - 2);
             assert!(!line.contains(&b'\n'));
             if let Ok(cmd) = Command::parse(line) {
                 let text = format!("{cmd:?}");
@@ -92,31 +100,50 @@ pub fn command(data: &[u8]) {
     }
 }
 
-/// DATA-mode framing: accepted messages never hold a bare CR or LF, never
-/// a line over the limit, never more than the size limit.
+/// DATA-mode framing, under both line-end policies (the second octet's
+/// top bit chooses which is checked against a split feed): accepted
+/// messages never hold a bare LF, never (strict) a bare CR, never a line
+/// over the limit, never more than the size limit; and whatever the policy,
+/// the message ends at the same place.
 pub fn data(data: &[u8]) {
     let cut = data.first().copied().unwrap_or(0) as usize;
-    let whole = frames(data, data.len(), true);
+    let policy = if data.get(1).is_some_and(|b| b & 0x80 != 0) {
+        LineEndings::Strict
+    } else {
+        LineEndings::Normalize
+    };
+    let whole = frames(data, data.len(), true, policy);
     assert_eq!(
         whole,
-        frames(data, cut, true),
+        frames(data, cut, true, policy),
         "framing depends on how input is split"
     );
-    if let Some(Frame::Data(Ok(msg))) = whole.first() {
-        assert!(msg.len() as u64 <= limits().max_message);
+    for p in [LineEndings::Strict, LineEndings::Normalize] {
+        let all = frames(data, data.len(), true, p);
+        // Where DATA ends does not depend on the policy: only <CRLF>.<CRLF>.
+        let ends = |f: &Vec<Frame>| f.iter().position(|x| matches!(x, Frame::Data(_)));
+        assert_eq!(
+            ends(&all).is_some(),
+            ends(&whole).is_some(),
+            "end of DATA depends on the line-end policy"
+        );
+        let Some(Frame::Data(Ok(msg))) = all.first() else {
+            continue;
+        };
+        assert!(msg.len() as u64 <= limits(p).max_message);
         let mut prev = 0u8;
         for (i, &b) in msg.iter().enumerate() {
             if b == b'\n' {
                 assert_eq!(prev, b'\r', "bare LF at {i}");
             }
-            if prev == b'\r' {
+            if prev == b'\r' && p == LineEndings::Strict {
                 assert_eq!(b, b'\n', "bare CR at {i}");
             }
             prev = b;
         }
         assert!(msg.is_empty() || msg.ends_with(b"\r\n"));
         for line in msg.split(|&b| b == b'\n') {
-            assert!(line.len() <= 1000);
+            assert!(line.len() <= limits(p).text_line);
         }
     }
 }
@@ -163,6 +190,7 @@ fn auth_outcome(username: &str, password: &str) -> sealpost_directory::AuthOutco
     if username.starts_with('t') {
         return AuthOutcome::Throttled {
             retry_after: std::time::Duration::from_secs(60),
+            reason: sealpost_directory::ThrottleReason::Failures,
         };
     }
     match directory().account(username) {
@@ -211,10 +239,16 @@ pub fn session_deliveries(data: &[u8]) -> usize {
     } else {
         Role::Submission
     };
+    // Bit 2: strict line ends (bare LF refused) instead of the default.
+    let policy = if mode & 4 != 0 {
+        LineEndings::Strict
+    } else {
+        LineEndings::Normalize
+    };
     let config = SessionConfig {
         hostname: "mx.example.org".into(),
         role,
-        max_message_size: limits().max_message,
+        max_message_size: limits(policy).max_message,
         max_recipients: 3,
         max_errors: 50,
         max_auth_failures: 3,
@@ -222,14 +256,18 @@ pub fn session_deliveries(data: &[u8]) -> usize {
     };
     let directory = directory();
     let mut session = Session::new(config, mode & 2 != 0);
-    let mut framer = Framer::new(limits());
+    let mut framer = Framer::new(limits(policy));
     check_reply(&session.greeting().to_bytes());
     let cut = (cut as usize).min(input.len());
     let mut buf = Vec::new();
     let mut kept = false;
     'pieces: for piece in [&input[..cut], &input[cut..]] {
         buf.extend_from_slice(piece);
-        while let Some(frame) = framer.next(&mut buf) {
+        loop {
+            framer.set_auth_response(session.in_auth_exchange());
+            let Some(frame) = framer.next(&mut buf) else {
+                break;
+            };
             let mut action = session.on_frame(frame, directory);
             loop {
                 match action {
@@ -266,7 +304,7 @@ pub fn session_deliveries(data: &[u8]) -> usize {
                         let env = &msg.envelope;
                         assert!(!env.recipients.is_empty());
                         assert!(env.recipients.len() <= 3);
-                        assert!(msg.data.len() as u64 <= limits().max_message);
+                        assert!(msg.data.len() as u64 <= limits(policy).max_message);
                         match role {
                             Role::Inbound => {
                                 assert!(msg.account.is_none());

@@ -275,10 +275,16 @@ async fn python_bdat() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn python_smuggling_refused() {
+async fn python_smuggling_not_executed() {
     let s = server().await;
     python("smuggle", s.smtp).await;
-    assert!(s.inbox("alice@example.org").is_empty());
+    let inbox = s.inbox("alice@example.org");
+    assert_eq!(inbox.len(), 1, "one message, the smuggled part inside it");
+    let text = String::from_utf8_lossy(&inbox[0]);
+    assert!(
+        text.ends_with("hi\r\n\r\nMAIL FROM:<admin@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: smuggled\r\n\r\nx\r\n"),
+        "{text}"
+    );
     assert!(s.inbox("bob@example.org").is_empty());
 }
 

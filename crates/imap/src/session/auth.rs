@@ -257,18 +257,34 @@ impl Session {
                 Action::Continue
             }
             AuthOutcome::Failed => self.fail_login(tag, user, LoginOutcome::Failure, out),
-            AuthOutcome::Throttled { .. } => {
-                self.fail_login(tag, user, LoginOutcome::Throttled, out)
+            AuthOutcome::Throttled {
+                retry_after,
+                reason,
+            } => {
+                let text = reason.client_text(retry_after);
+                self.refuse_login(tag, user, LoginOutcome::Throttled, &text, out)
             }
         }
     }
 
     fn fail_login(&mut self, tag: Tag, user: &str, outcome: LoginOutcome, out: &mut Out) -> Action {
+        self.refuse_login(tag, user, outcome, "Authentication failed", out)
+    }
+
+    /// `text` says what happened (the directory's words for a throttled login).
+    fn refuse_login(
+        &mut self,
+        tag: Tag,
+        user: &str,
+        outcome: LoginOutcome,
+        text: &str,
+        out: &mut Out,
+    ) -> Action {
         self.audit_login(user, outcome);
         self.auth_failures += 1;
-        let (code, text) = match outcome {
-            LoginOutcome::Throttled => (Code::Unavailable, "Too many failed logins; try later"),
-            _ => (Code::AuthenticationFailed, "Authentication failed"),
+        let code = match outcome {
+            LoginOutcome::Throttled => Code::Unavailable,
+            _ => Code::AuthenticationFailed,
         };
         out.status(Some(tag.as_str()), Status::No, Some(code), text);
         if self.auth_failures >= self.ctx.config.imap.max_auth_failures {

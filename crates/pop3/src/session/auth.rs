@@ -187,8 +187,8 @@ impl Session {
                 return Action::Reply(Reply::err_code(code, "maildrop cannot be opened"));
             }
             LoginResult::Failed => Reply::err_code(RespCode::Auth, "invalid user name or password"),
-            LoginResult::Throttled => {
-                Reply::err_code(RespCode::SysTemp, "too many failed logins, try again later")
+            LoginResult::Throttled(reason) => {
+                Reply::err_code(RespCode::SysTemp, crate::driver::throttle_text(reason))
             }
         };
         auth.failures += 1;

@@ -26,6 +26,10 @@
 //!   at `max_auth_failures` the session answers and closes. Each bad line
 //!   (unknown, malformed, wrong state, too long) gets `-ERR`; after
 //!   `max_bad_commands` of them the session closes.
+//! - A line over the limit is answered as soon as the limit is passed (the
+//!   framer does not wait for its end). Before login the session then
+//!   closes: no client needs such a line there, and a 1 MB line without
+//!   CRLF must not hold a connection open. After login it is one bad line.
 //! - `EXPIRE 0` (config `expire_days = 0`) means retrieved messages are
 //!   removed at QUIT like deleted ones (RFC 2449 section 6.7).
 //! - `EXPIRE n` for n > 0 is, per RFC 2449 6.7, "the minimum server
@@ -131,8 +135,9 @@ pub enum LoginResult {
     Opened(Maildrop),
     /// Wrong user name or password.
     Failed,
-    /// The directory refuses logins for a while (too many failures).
-    Throttled,
+    /// The directory refused without a check (too many failures, or too
+    /// many logins of this address waiting for one).
+    Throttled(sealpost_directory::ThrottleReason),
     /// Another POP3 session holds the maildrop.
     InUse,
     /// Logged in again before the LOGIN-DELAY passed.
@@ -238,14 +243,23 @@ impl Session {
 
     /// Handles one frame from the framer.
     pub fn on_frame(&mut self, frame: Frame) -> Action {
-        if let State::Authorization(a) = &mut self.state
-            && a.sasl_pending
-        {
-            a.sasl_pending = false;
-            return match frame {
-                Frame::Line(line) => self.sasl_response(&line),
-                Frame::TooLong => self.bad(Reply::err("SASL response too long")),
-            };
+        if let State::Authorization(a) = &mut self.state {
+            if matches!(frame, Frame::TooLong) {
+                // Before login nobody needs a long line: answer and close
+                // at once rather than read on (the framer says so as soon
+                // as the limit is passed, not when the line ends).
+                let limit = self.line_limit();
+                self.state = State::Closed;
+                return Action::Close(Reply::err(format!(
+                    "line too long (at most {limit} octets), closing"
+                )));
+            }
+            if a.sasl_pending {
+                a.sasl_pending = false;
+                if let Frame::Line(line) = frame {
+                    return self.sasl_response(&line);
+                }
+            }
         }
         match frame {
             Frame::TooLong => self.bad(Reply::err(format!(

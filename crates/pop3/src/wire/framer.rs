@@ -1,12 +1,13 @@
 //! Line framing for POP3 commands (RFC 1939 section 3, RFC 2449 section 4).
 //!
-//! A push framer: the socket loop [`LineFramer::push`]es whatever it read and
+//! A push framer: the driver [`LineFramer::push`]es whatever it read and
 //! takes complete lines out with [`LineFramer::next_frame`]. A command line
 //! may be at most `limit` octets *including* its CRLF (RFC 2449 section 4:
-//! 255). A longer line is never parsed: its bytes are dropped as they arrive,
-//! up to and including the next LF, and the framer then yields one
-//! [`Frame::TooLong`] so the session can answer `-ERR` and go on. The buffer
-//! therefore never holds more than `limit` octets plus one read.
+//! 255). A longer line is never parsed: the framer yields one
+//! [`Frame::TooLong`] as soon as the line cannot fit any more (so the
+//! client is answered at once, not when, if ever, the line ends) and drops
+//! the rest of it as it arrives, up to and including the next LF. The
+//! buffer therefore never holds more than `limit` octets plus one read.
 //!
 //! Lines end with CRLF; a bare LF is accepted as well (lenient clients) and
 //! the CR before it, if any, is not part of the line.
@@ -16,7 +17,8 @@
 pub enum Frame {
     /// A complete line without its line ending.
     Line(Vec<u8>),
-    /// A line longer than the limit was discarded (through its LF).
+    /// A line longer than the limit: reported as soon as that is known;
+    /// the rest of it is dropped through its LF.
     TooLong,
 }
 
@@ -57,11 +59,12 @@ impl LineFramer {
         let limit = limit.max(2);
         let newline = self.buf.iter().position(|&b| b == b'\n');
         if self.discarding {
+            // The rest of a line already answered as too long.
             return match newline {
                 Some(i) => {
                     self.buf.drain(..=i);
                     self.discarding = false;
-                    Some(Frame::TooLong)
+                    self.next_frame(limit)
                 }
                 None => {
                     self.buf.clear();
@@ -94,6 +97,7 @@ impl LineFramer {
                 if self.buf.len() + ending > limit {
                     self.buf.clear();
                     self.discarding = true;
+                    return Some(Frame::TooLong);
                 }
                 None
             }
@@ -195,16 +199,21 @@ mod tests {
         }
     }
 
+    /// A 1 MB line without CRLF: answered once it passes the limit, held
+    /// nowhere, and its tail is never a command.
     #[test]
-    fn long_line_is_not_buffered() {
+    fn long_line_is_answered_at_once_and_not_buffered() {
         let mut f = LineFramer::new();
+        f.push(&[b'x'; 253]);
+        assert_eq!(f.next_frame(255), None, "253 + CRLF still fits");
+        f.push(b"x");
+        assert_eq!(f.next_frame(255), Some(Frame::TooLong));
         for _ in 0..1000 {
             f.push(&[b'x'; 1000]);
             assert_eq!(f.next_frame(255), None);
             assert!(f.buffered() <= 1000);
         }
         f.push(b"\r\nQUIT\r\n");
-        assert_eq!(f.next_frame(255), Some(Frame::TooLong));
         assert_eq!(f.next_frame(255), Some(line("QUIT")));
         assert_eq!(f.next_frame(255), None);
     }

@@ -350,8 +350,11 @@ async fn transaction<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Dot-stuffs a message and appends the terminator (RFC 5321 4.5.2). Bare
-/// LFs are turned into CRLF so the next hop never sees a smuggling pattern.
+/// LFs are turned into CRLF so the next hop never sees a smuggling pattern,
+/// and lines over 998 octets are broken ([`crate::wire::lines`]).
 pub(crate) fn dot_stuff(message: &[u8]) -> Vec<u8> {
+    let message = crate::wire::lines::break_long_lines(message, crate::wire::lines::MAX_RELAY_LINE);
+    let message = &*message;
     let mut out = Vec::with_capacity(message.len() + 64);
     let mut at_line_start = true;
     let mut prev = 0u8;

@@ -223,6 +223,11 @@ impl Session {
         self.tls
     }
 
+    /// Whether the next line is a response inside an AUTH exchange.
+    pub fn in_auth_exchange(&self) -> bool {
+        matches!(self.auth, AuthState::Exchange(_))
+    }
+
     /// The authenticated account, if any.
     pub fn account(&self) -> Option<&Account> {
         match &self.auth {
@@ -233,7 +238,18 @@ impl Session {
 
     /// Handles one frame.
     pub fn on_frame(&mut self, frame: Frame, directory: &Directory) -> Action {
+        // A line that is no response ends an AUTH exchange: the next line is
+        // a command again, so the client and we stay in step.
+        let in_exchange = matches!(self.auth, AuthState::Exchange(_));
+        if in_exchange && matches!(frame, Frame::LineTooLong | Frame::BareLf) {
+            self.auth = AuthState::None;
+        }
         let action = match frame {
+            Frame::LineTooLong if in_exchange => Action::Reply(Reply::new(
+                500,
+                Enhanced(5, 5, 6),
+                "Authentication response too long (RFC 4954 4: 12288 octets); exchange cancelled",
+            )),
             Frame::LineTooLong => Action::Reply(Reply::new(
                 500,
                 Enhanced(5, 5, 6),
@@ -243,6 +259,12 @@ impl Session {
                 500,
                 Enhanced(5, 5, 2),
                 "Bare LF: command lines must end with CRLF",
+            )),
+            // Nothing could find the end of that chunk: answer and close.
+            Frame::BdatTooBig => Action::Close(Reply::new(
+                552,
+                Enhanced(5, 3, 4),
+                "Message size exceeds fixed maximum message size; closing",
             )),
             Frame::Line(line) => match std::mem::take(&mut self.auth) {
                 AuthState::Exchange(ex) => self.auth_response(ex, &line),
@@ -355,13 +377,13 @@ impl Session {
                     "Authentication credentials invalid",
                 )))
             }
-            AuthOutcome::Throttled { retry_after } => Action::Reply(Reply::new(
+            AuthOutcome::Throttled {
+                retry_after,
+                reason,
+            } => Action::Reply(Reply::new(
                 454,
                 Enhanced(4, 7, 0),
-                format!(
-                    "Too many failed logins, try again in {} seconds",
-                    retry_after.as_secs().max(1)
-                ),
+                reason.client_text(retry_after),
             )),
         }
     }

@@ -95,21 +95,33 @@ async fn bdat_without_recipient_is_dropped_unheld_and_554() {
     );
 }
 
+/// A chunk over the limit cannot be taken and cannot be found the end of
+/// cheaply: `552 5.3.4` as soon as the BDAT line is read, and the
+/// connection closes (issue 18: `BDAT 99999999999`).
 #[tokio::test]
-async fn bdat_over_the_limit_is_dropped_unheld_and_552() {
-    let out = stream_unwanted_chunk(
-        Role::Inbound,
-        true,
-        "EHLO c.example\r\nMAIL FROM:<a@example.net>\r\nRCPT TO:<alice@example.org>\r\n",
-        20_001,
-    )
-    .await;
-    assert!(
-        out.ends_with(
-            "552 5.3.4 Message size exceeds fixed maximum message size\r\n250 2.0.0 OK\r\n"
-        ),
-        "{out}"
-    );
+async fn bdat_over_the_limit_is_refused_at_once_and_closes() {
+    for size in ["20001", "99999999999", "99999999999999999999999999"] {
+        let env = env();
+        let mut engine = Engine::new(
+            env.services.clone(),
+            Role::Inbound,
+            "192.0.2.7:40000".parse().unwrap(),
+            Some("TLSv1.3 with cipher TEST".to_string()),
+        );
+        let mut out = Vec::new();
+        let mut input = format!(
+            "EHLO c.example\r\nMAIL FROM:<a@example.net>\r\nRCPT TO:<alice@example.org>\r\nBDAT {size} LAST\r\nQUIT\r\n"
+        )
+        .into_bytes();
+        assert_eq!(engine.process(&mut input, &mut out).await, Control::Close);
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.ends_with("552 5.3.4 Message size exceeds fixed maximum message size; closing\r\n"),
+            "{size}: {out}"
+        );
+        assert_eq!(engine.buffered(), 0);
+        assert!(env.inbox("alice@example.org").is_empty());
+    }
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ mod submission;
 mod transcript;
 
 use crate::session::Role;
-use env::env;
+use env::{env, env_with};
 use transcript::run;
 
 const EHLO_TLS: &str = "
@@ -265,9 +265,12 @@ S: 452 4.5.3 Too many recipients
     run(&env, Role::Inbound, true, &script).await;
 }
 
+/// SMTP smuggling (CVE-2023-51764 class): `<LF>.<CR><LF>` never ends DATA.
+/// Under `bare_lf = "reject"` the message is refused; nothing after the
+/// fake end runs as a command either way.
 #[tokio::test]
-async fn smuggling_is_refused_and_not_executed() {
-    let env = env();
+async fn smuggling_is_refused_and_not_executed_when_strict() {
+    let env = env_with("bare_lf = \"reject\"\nmax_line_length = 1000\n");
     let script = format!(
         "
 S: 220 mx.example.org ESMTP sealpost
@@ -287,6 +290,40 @@ S: 250 2.0.0 OK
     );
     run(&env, Role::Inbound, true, &script).await;
     assert!(env.inbox("alice@example.org").is_empty());
+    assert!(env.inbox("bob@example.org").is_empty());
+}
+
+/// The default policy (bare LF normalized, as Postfix 3.9 does) takes the
+/// same input as ONE message to alice, the smuggled commands inside it as
+/// text; bob gets nothing.
+#[tokio::test]
+async fn smuggling_is_content_when_normalizing() {
+    let env = env();
+    let script = format!(
+        "
+S: 220 mx.example.org ESMTP sealpost
+C: EHLO client.example
+{EHLO_TLS}
+C: MAIL FROM:<a@example.net>
+C: RCPT TO:<alice@example.org>
+C: DATA
+S: 250 2.1.0 Sender OK
+S: 250 2.1.5 Recipient OK
+S: 354 Start mail input; end with <CRLF>.<CRLF>
+C! Subject: x\\r\\n\\r\\nhi\\n.\\r\\nMAIL FROM:<evil@example.org>\\r\\nRCPT TO:<bob@example.org>\\r\\nDATA\\r\\nspoofed\\r\\n.\\r\\n
+S: 250 2.0.0 *
+C: NOOP
+S: 250 2.0.0 OK
+"
+    );
+    run(&env, Role::Inbound, true, &script).await;
+    let inbox = env.inbox("alice@example.org");
+    assert_eq!(inbox.len(), 1);
+    let text = String::from_utf8_lossy(&inbox[0]);
+    assert!(
+        text.ends_with("\r\n\r\nhi\r\n\r\nMAIL FROM:<evil@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nspoofed\r\n"),
+        "{text}"
+    );
     assert!(env.inbox("bob@example.org").is_empty());
 }
 
@@ -340,12 +377,40 @@ S: 250 2.1.5 Recipient OK
 S: 354 Start mail input; end with <CRLF>.<CRLF>
 C: {long_text}
 C: .
-S: 500 5.5.6 Line too long (RFC 5321 4.5.3.1.6: 1000 octets)
+S: 250 2.0.0 *
 C! NOOP\\n
 S: 500 5.5.2 Bare LF: command lines must end with CRLF
 "
     );
     run(&env, Role::Inbound, true, &script).await;
+    // Stored as received.
+    let inbox = env.inbox("alice@example.org");
+    assert!(inbox[0].ends_with(format!("\r\n{long_text}\r\n").as_bytes()));
+}
+
+/// `max_line_length = 1000`: RFC 5321's limit, strictly.
+#[tokio::test]
+async fn long_lines_refused_when_strict() {
+    let env = env_with("max_line_length = 1000\n");
+    let long_text = "y".repeat(1200);
+    let script = format!(
+        "
+S: 220 mx.example.org ESMTP sealpost
+C: EHLO client.example
+{EHLO_TLS}
+C: MAIL FROM:<a@example.net>
+C: RCPT TO:<alice@example.org>
+C: DATA
+S: 250 2.1.0 Sender OK
+S: 250 2.1.5 Recipient OK
+S: 354 Start mail input; end with <CRLF>.<CRLF>
+C: {long_text}
+C: .
+S: 500 5.5.6 Line too long (at most 1000 octets with CRLF here)
+"
+    );
+    run(&env, Role::Inbound, true, &script).await;
+    assert!(env.inbox("alice@example.org").is_empty());
 }
 
 #[tokio::test]

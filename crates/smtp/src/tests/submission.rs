@@ -137,6 +137,37 @@ S: 250 2.1.0 Sender OK
     run(&env, Role::Submission, true, &script).await;
 }
 
+/// A 100 KB AUTH response (issue 18): answered once it passes RFC 4954's
+/// 12,288 octets, the exchange is cancelled and the NOOP that follows gets
+/// its own reply, not taken as more of the response. A long but legal
+/// response (5,000 octets) is still decoded.
+#[tokio::test]
+async fn a_huge_auth_response_cancels_the_exchange_and_stays_in_step() {
+    let env = env();
+    let huge = "QUFB".repeat(25_000);
+    let long_ok = "QUFB".repeat(1_250);
+    let script = format!(
+        "
+S: 220 mx.example.org ESMTP sealpost
+C: EHLO client.example
+{EHLO_SUB}
+C: AUTH PLAIN
+S: 334 
+C: {huge}
+C: NOOP
+S: 500 5.5.6 Authentication response too long (RFC 4954 4: 12288 octets); exchange cancelled
+S: 250 2.0.0 OK
+C: AUTH PLAIN
+S: 334 
+C: {long_ok}
+S: 501 5.5.2 Malformed PLAIN response
+C: NOOP
+S: 250 2.0.0 OK
+"
+    );
+    run(&env, Role::Submission, true, &script).await;
+}
+
 #[tokio::test]
 async fn too_many_auth_failures_close() {
     let env = env();

@@ -7,8 +7,15 @@
 //! line, message or chunk is never read as commands (Stalwart issue 2768).
 //!
 //! - Command lines end with CRLF and are at most 512 octets with it (RFC 5321
-//!   4.5.3.1.4). A longer line is discarded up to its LF and reported as
-//!   [`Frame::LineTooLong`]; a line ending in a bare LF as [`Frame::BareLf`].
+//!   4.5.3.1.4); an `AUTH` line and the responses of an AUTH exchange
+//!   ([`Framer::set_auth_response`]) may have 12,288 (RFC 4954 4). A longer
+//!   line is reported as [`Frame::LineTooLong`] as soon as the limit is
+//!   passed (the client hears about it at once, not when the line ends) and
+//!   the rest of it is discarded up to its LF; a line ending in a bare LF is
+//!   reported as [`Frame::BareLf`].
+//! - A BDAT line whose size is over the message limit (or too large to be
+//!   a number at all) is [`Frame::BdatTooBig`]: the chunk is not read, and
+//!   the session closes, since nothing would find the end of it.
 //! - `BDAT n [LAST]` (RFC 3030 2) is recognized here: exactly `n` octets after
 //!   its CRLF are the chunk, whatever they contain. The framer reports the
 //!   command line first ([`Frame::BdatStart`]) and then *discards* the chunk
@@ -21,14 +28,36 @@
 //!   when it was discarded).
 //! - DATA (after the session said 354, [`Framer::begin_data`]) ends only at
 //!   `CRLF . CRLF` where both line ends are real CRLF pairs (RFC 5321 4.1.1.4).
-//!   A bare LF or bare CR anywhere marks the message
-//!   [`DataError::BareLineEnding`] and never ends it: `<LF>.<CR><LF>`,
-//!   `<CR><LF>.<LF>`, `<CR>.<CR>` and friends are data (SMTP smuggling,
-//!   CVE-2023-51764 class). Leading dots are unstuffed (4.5.2). Text lines are
-//!   at most 1000 octets with CRLF (4.5.3.1.6), not counting a stuffed dot.
+//!   `<LF>.<CR><LF>`, `<CR><LF>.<LF>`, `<LF>.<LF>`, `<CR>.<CR>` and friends
+//!   never end it: they are data (SMTP smuggling, CVE-2023-51764 class).
+//!   For comparison, Postfix 3.7 (Debian 12) still ends DATA at
+//!   `<LF>.<CR><LF>` by default; Postfix 3.9's `smtpd_forbid_bare_newline =
+//!   normalize` requires `<CR><LF>.<CR><LF>` as we do. Leading dots are
+//!   unstuffed (4.5.2).
+//! - Content policy ([`LineEndings`], `[smtp] bare_lf`): by default a line
+//!   ending in a bare LF is accepted and stored with CRLF, and a bare CR
+//!   inside a line is kept as an octet of it (what Postfix accepts; the
+//!   outbound client turns both into CRLF before the next hop sees them).
+//!   [`LineEndings::Strict`] refuses either with
+//!   [`DataError::BareLineEnding`]. Text lines are at most
+//!   [`Limits::text_line`] octets with CRLF, not counting a stuffed dot
+//!   (RFC 5321 4.5.3.1.6 says 1000; `[smtp] max_line_length`, 1 MiB by
+//!   default as Postfix and Dovecot take long lines).
 
 use super::command::Command;
 use super::reply::{Enhanced, Reply};
+
+/// Longest AUTH command line or AUTH response line, CRLF included (RFC 4954 4).
+pub const MAX_AUTH_LINE: usize = 12_288;
+
+/// What DATA does with bare line endings (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineEndings {
+    /// A bare LF ends a line (stored as CRLF); a bare CR is content.
+    Normalize,
+    /// A bare LF or CR refuses the message (RFC 5321 2.3.8).
+    Strict,
+}
 
 /// Limits the framer enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,14 +68,17 @@ pub struct Limits {
     pub text_line: usize,
     /// Largest message in octets (after unstuffing).
     pub max_message: u64,
+    /// Bare CR and LF in DATA.
+    pub line_endings: LineEndings,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             command_line: 512,
-            text_line: 1000,
+            text_line: 1024 * 1024,
             max_message: 50 * 1024 * 1024,
+            line_endings: LineEndings::Normalize,
         }
     }
 }
@@ -57,9 +89,9 @@ pub enum DataError {
     /// Bigger than the limit.
     #[error("message too big")]
     TooBig,
-    /// A text line over 1000 octets.
+    /// A text line over the limit ([`Limits::text_line`], in octets with CRLF).
     #[error("line too long")]
-    LineTooLong,
+    LineTooLong(usize),
     /// A bare CR or bare LF (smuggling attempt or broken client).
     #[error("bare CR or LF")]
     BareLineEnding,
@@ -74,10 +106,10 @@ impl DataError {
                 Enhanced(5, 3, 4),
                 "Message size exceeds fixed maximum message size",
             ),
-            DataError::LineTooLong => Reply::new(
+            DataError::LineTooLong(limit) => Reply::new(
                 500,
                 Enhanced(5, 5, 6),
-                "Line too long (RFC 5321 4.5.3.1.6: 1000 octets)",
+                format!("Line too long (at most {limit} octets with CRLF here)"),
             ),
             DataError::BareLineEnding => Reply::new(
                 550,
@@ -99,6 +131,9 @@ pub enum Frame {
     BareLf,
     /// A DATA message, unstuffed, CRLF line ends, or why it was refused.
     Data(Result<Vec<u8>, DataError>),
+    /// A BDAT line announcing more than the message limit (or a size too
+    /// large to parse): its chunk is not read. The session must close.
+    BdatTooBig,
     /// A valid BDAT command line. The framer now reads its `size` octets and
     /// drops them unless [`Framer::keep_chunk`] is called before the next
     /// [`Framer::next`].
@@ -151,6 +186,8 @@ struct DataState {
 pub struct Framer {
     limits: Limits,
     mode: Mode,
+    /// The next line is an AUTH response (longer lines allowed).
+    auth_response: bool,
 }
 
 impl Framer {
@@ -159,6 +196,25 @@ impl Framer {
         Framer {
             limits,
             mode: Mode::Command { discarding: false },
+            auth_response: false,
+        }
+    }
+
+    /// Whether the next line is a response inside an AUTH exchange, which
+    /// may be up to [`MAX_AUTH_LINE`] octets (the session knows; call
+    /// before every [`Framer::next`]).
+    pub fn set_auth_response(&mut self, expecting: bool) {
+        self.auth_response = expecting;
+    }
+
+    /// The longest command line allowed for what `input` starts with.
+    fn line_limit(&self, input: &[u8]) -> usize {
+        let auth =
+            self.auth_response || input.len() >= 5 && input[..5].eq_ignore_ascii_case(b"AUTH ");
+        if auth {
+            MAX_AUTH_LINE.max(self.limits.command_line)
+        } else {
+            self.limits.command_line
         }
     }
 
@@ -221,34 +277,55 @@ impl Framer {
     pub fn next(&mut self, input: &mut Vec<u8>) -> Option<Frame> {
         match &mut self.mode {
             Mode::Command { discarding } => {
-                let Some(lf) = input.iter().position(|&b| b == b'\n') else {
-                    if input.len() >= self.limits.command_line || *discarding {
-                        *discarding = true;
+                let lf = input.iter().position(|&b| b == b'\n');
+                if *discarding {
+                    // The rest of a line already answered as too long.
+                    let Some(lf) = lf else {
                         input.clear();
+                        return None;
+                    };
+                    input.drain(..=lf);
+                    *discarding = false;
+                    return self.next(input);
+                }
+                let limit = self.line_limit(input);
+                let Some(lf) = lf else {
+                    if input.len() >= limit {
+                        // Answer now; the rest of the line is dropped as it comes.
+                        if let Mode::Command { discarding } = &mut self.mode {
+                            *discarding = true;
+                        }
+                        input.clear();
+                        return Some(Frame::LineTooLong);
                     }
                     return None;
                 };
                 let line: Vec<u8> = input.drain(..=lf).collect();
-                if *discarding || line.len() > self.limits.command_line {
-                    *discarding = false;
+                if line.len() > limit {
                     return Some(Frame::LineTooLong);
                 }
                 if line.len() < 2 || line[line.len() - 2] != b'\r' {
                     return Some(Frame::BareLf);
                 }
                 let line = &line[..line.len() - 2];
-                if line.len() >= 4
-                    && line[..4].eq_ignore_ascii_case(b"BDAT")
-                    && let Ok(Command::Bdat { size, last }) = Command::parse(line)
-                {
-                    // Discarded unless the session asks for the chunk.
-                    self.mode = Mode::Bdat {
-                        size,
-                        last,
-                        remaining: size,
-                        chunk: None,
-                    };
-                    return Some(Frame::BdatStart { size, last });
+                if line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"BDAT") {
+                    match Command::parse(line) {
+                        Ok(Command::Bdat { size, .. }) if size > self.limits.max_message => {
+                            return Some(Frame::BdatTooBig);
+                        }
+                        Ok(Command::Bdat { size, last }) => {
+                            // Discarded unless the session asks for the chunk.
+                            self.mode = Mode::Bdat {
+                                size,
+                                last,
+                                remaining: size,
+                                chunk: None,
+                            };
+                            return Some(Frame::BdatStart { size, last });
+                        }
+                        _ if bdat_size_overflows(line) => return Some(Frame::BdatTooBig),
+                        _ => {}
+                    }
                 }
                 Some(Frame::Line(line.to_vec()))
             }
@@ -284,6 +361,21 @@ impl Framer {
     }
 }
 
+/// Whether a BDAT line's first argument is all digits but too long for a
+/// size (`BDAT 99999999999999999999999`): beyond any limit, not a syntax error.
+fn bdat_size_overflows(line: &[u8]) -> bool {
+    let size = line[4..]
+        .split(|&b| b == b' ')
+        .find(|w| !w.is_empty())
+        .unwrap_or_default();
+    !size.is_empty()
+        && size.iter().all(u8::is_ascii_digit)
+        && std::str::from_utf8(size)
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .is_none_or(|_| size.len() > 19)
+}
+
 impl DataState {
     fn fail(&mut self, e: DataError) {
         if self.error.is_none() {
@@ -295,13 +387,15 @@ impl DataState {
     /// Consumes whole lines from `input`; returns the result at the terminator.
     fn feed(&mut self, input: &mut Vec<u8>, limits: &Limits) -> Option<Result<Vec<u8>, DataError>> {
         // A stuffed leading dot does not count against the line limit.
-        let max_line = limits.text_line + 1;
+        let text_line = limits.text_line.max(3);
+        let max_line = text_line + 1;
+        let strict = limits.line_endings == LineEndings::Strict;
         let mut pos = 0;
         let result = loop {
             let rest = &input[pos..];
             let Some(lf) = rest.iter().position(|&b| b == b'\n') else {
                 if rest.len() > max_line || (self.in_long_line && !rest.is_empty()) {
-                    self.fail(DataError::LineTooLong);
+                    self.fail(DataError::LineTooLong(text_line));
                     self.in_long_line = true;
                     self.dropped_cr = rest.last() == Some(&b'\r');
                     pos = input.len();
@@ -318,31 +412,33 @@ impl DataState {
             if self.in_long_line {
                 self.in_long_line = false;
                 self.dropped_cr = false;
-                if !crlf {
+                if !crlf && strict {
                     self.fail(DataError::BareLineEnding);
                 }
                 self.prev_crlf = crlf;
                 continue;
             }
-            if !crlf {
+            if !crlf && strict {
                 self.fail(DataError::BareLineEnding);
                 self.prev_crlf = false;
                 continue;
             }
-            let content = &line[..lf - 1];
-            let prev_crlf = std::mem::replace(&mut self.prev_crlf, true);
-            if content.contains(&b'\r') {
+            let content = if crlf { &line[..lf - 1] } else { &line[..lf] };
+            let prev_crlf = std::mem::replace(&mut self.prev_crlf, crlf);
+            if strict && content.contains(&b'\r') {
                 self.fail(DataError::BareLineEnding);
                 continue;
             }
-            if content == b"." && prev_crlf {
+            // Only <CRLF>.<CRLF> ends the message: both line ends real CRLF.
+            if content == b"." && crlf && prev_crlf {
                 break Some(match self.error {
                     Some(e) => Err(e),
                     None => Ok(std::mem::take(&mut self.message)),
                 });
             }
-            if line.len() > max_line || (line.len() == max_line && content.first() != Some(&b'.')) {
-                self.fail(DataError::LineTooLong);
+            let stored = content.len() + 2;
+            if stored > max_line || (stored == max_line && content.first() != Some(&b'.')) {
+                self.fail(DataError::LineTooLong(text_line));
                 continue;
             }
             let text = content.strip_prefix(b".").unwrap_or(content);

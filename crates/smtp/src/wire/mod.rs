@@ -4,11 +4,12 @@
 pub mod address;
 pub mod command;
 pub mod framer;
+pub mod lines;
 pub mod reply;
 
 pub use address::{Address, AddressError};
 pub use command::{
     Body, Command, CommandError, ForwardPath, MailParams, Notify, RcptParams, Ret, ReversePath,
 };
-pub use framer::{DataError, Frame, Framer, Limits};
+pub use framer::{DataError, Frame, Framer, Limits, LineEndings};
 pub use reply::{Enhanced, Reply};

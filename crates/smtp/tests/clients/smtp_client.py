@@ -77,13 +77,16 @@ def case_smuggle(host, port):
     assert [s.getreply()[0] for _ in range(3)] == [250, 250, 354]
     s.send(b"Subject: smuggle\r\n\r\nhi\n.\r\nMAIL FROM:<admin@example.org>\r\n"
            b"RCPT TO:<bob@example.org>\r\nDATA\r\nSubject: smuggled\r\n\r\nx\r\n.\r\n")
+    # <LF>.<CR><LF> is not the end: under the default policy (bare LF
+    # normalized, as Postfix 3.9 does) everything up to the real
+    # <CRLF>.<CRLF> is one message to alice; the "commands" are its text.
     code, msg = s.getreply()
-    assert code == 550 and b"5.6.0" in msg, (code, msg)
-    # The session goes on and nothing smuggled was executed.
+    assert code == 250, (code, msg)
+    # The session goes on, in step: exactly one reply per command.
     code, _ = s.noop()
     assert code == 250
     s.quit()
-    print("smuggling refused", code)
+    print("smuggling not executed", code)
 
 
 def case_submissions(host, port):

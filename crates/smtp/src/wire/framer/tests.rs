@@ -3,11 +3,22 @@
 
 use super::*;
 
+/// RFC 5321 to the letter: 1000-octet lines, bare CR and LF refused.
 fn limits() -> Limits {
     Limits {
         command_line: 512,
         text_line: 1000,
         max_message: 10_000,
+        line_endings: LineEndings::Strict,
+    }
+}
+
+/// The default policy: bare LF normalized, lines up to 4000 octets here.
+fn lenient() -> Limits {
+    Limits {
+        text_line: 4000,
+        line_endings: LineEndings::Normalize,
+        ..limits()
     }
 }
 
@@ -18,7 +29,17 @@ fn run_split(input: &[u8], cuts: &[usize], data: bool) -> (Vec<Frame>, usize) {
 }
 
 fn run_split_keeping(input: &[u8], cuts: &[usize], data: bool, keep: bool) -> (Vec<Frame>, usize) {
-    let mut f = Framer::new(limits());
+    run_split_with(limits(), input, cuts, data, keep)
+}
+
+fn run_split_with(
+    limits: Limits,
+    input: &[u8],
+    cuts: &[usize],
+    data: bool,
+    keep: bool,
+) -> (Vec<Frame>, usize) {
+    let mut f = Framer::new(limits);
     if data {
         f.begin_data();
     }
@@ -40,14 +61,22 @@ fn run_split_keeping(input: &[u8], cuts: &[usize], data: bool, keep: bool) -> (V
 
 /// Runs a case whole, split at every position, and byte by byte.
 fn frames(input: &[u8], data: bool) -> Vec<Frame> {
-    let (whole, left) = run_split(input, &[], data);
+    frames_with(limits(), input, data)
+}
+
+fn frames_with(limits: Limits, input: &[u8], data: bool) -> Vec<Frame> {
+    let (whole, left) = run_split_with(limits, input, &[], data, true);
     for cut in 1..input.len() {
-        let (split, left2) = run_split(input, &[cut], data);
+        let (split, left2) = run_split_with(limits, input, &[cut], data, true);
         assert_eq!(split, whole, "split at {cut}");
         assert_eq!(left2, left, "split at {cut}");
     }
     let ones: Vec<usize> = (1..input.len()).collect();
-    assert_eq!(run_split(input, &ones, data).0, whole, "byte by byte");
+    assert_eq!(
+        run_split_with(limits, input, &ones, data, true).0,
+        whole,
+        "byte by byte"
+    );
     whole
 }
 
@@ -78,15 +107,47 @@ fn command_line_limit_is_512_with_crlf() {
     );
 }
 
+/// The client hears about an over-long line as soon as it passes the
+/// limit, not when (if ever) the line ends; the rest is dropped unread.
 #[test]
-fn huge_command_line_is_discarded_without_buffering() {
+fn huge_command_line_is_answered_at_once_and_discarded_without_buffering() {
     let mut f = Framer::new(limits());
-    let mut buf = vec![b'a'; 100_000];
-    assert_eq!(f.next(&mut buf), None);
-    assert!(buf.is_empty(), "discarded bytes are not kept");
-    buf.extend_from_slice(b"aaaa\r\nQUIT\r\n");
+    let mut buf = vec![b'a'; 511];
+    assert_eq!(f.next(&mut buf), None, "511 octets may still end in time");
+    buf.push(b'a');
     assert_eq!(f.next(&mut buf), Some(Frame::LineTooLong));
+    assert!(buf.is_empty(), "discarded bytes are not kept");
+    buf.extend_from_slice(&[b'a'; 100_000]);
+    assert_eq!(f.next(&mut buf), None);
+    assert!(buf.is_empty());
+    buf.extend_from_slice(b"aaaa\r\nQUIT\r\n");
     assert_eq!(f.next(&mut buf), Some(line("QUIT")));
+}
+
+#[test]
+fn auth_lines_may_be_longer() {
+    let auth = format!("AUTH PLAIN {}\r\n", "A".repeat(MAX_AUTH_LINE - 13));
+    assert_eq!(auth.len(), MAX_AUTH_LINE);
+    let (fr, _) = run_split(auth.as_bytes(), &[], false);
+    assert!(matches!(&fr[..], [Frame::Line(_)]), "{:?}", fr.len());
+    // A response line inside an exchange, only when the session says so.
+    let response = format!("{}\r\nNOOP\r\n", "A".repeat(5000));
+    let mut f = Framer::new(limits());
+    f.set_auth_response(true);
+    let mut buf = response.clone().into_bytes();
+    assert!(matches!(f.next(&mut buf), Some(Frame::Line(l)) if l.len() == 5000));
+    f.set_auth_response(false);
+    assert_eq!(f.next(&mut buf), Some(line("NOOP")));
+    let (fr, _) = run_split(response.as_bytes(), &[], false);
+    assert_eq!(fr, vec![Frame::LineTooLong, line("NOOP")]);
+    // Past 12288 octets even a response is too long, answered at once.
+    let mut f = Framer::new(limits());
+    f.set_auth_response(true);
+    let mut buf = vec![b'A'; 100 * 1024];
+    assert_eq!(f.next(&mut buf), Some(Frame::LineTooLong));
+    buf.extend_from_slice(b"AAAA\r\nNOOP\r\n");
+    f.set_auth_response(false);
+    assert_eq!(f.next(&mut buf), Some(line("NOOP")));
 }
 
 #[test]
@@ -138,28 +199,32 @@ fn bdat_chunk_contents_are_never_commands() {
     );
 }
 
+/// A chunk over the message limit is refused when announced and never
+/// read: the session closes, so the chunk's octets are never commands.
 #[test]
-fn bdat_over_limit_is_read_and_dropped() {
-    let mut input = b"BDAT 10001\r\n".to_vec();
-    input.extend(std::iter::repeat_n(b'x', 10_001));
-    input.extend_from_slice(b"QUIT\r\n");
-    let (fr, left) = run_split(&input, &[20, 5000], false);
+fn bdat_over_limit_is_refused_at_once() {
+    for size in [
+        "10001",
+        "99999999999",
+        "18446744073709551615",
+        "18446744073709551616",
+        "999999999999999999999999999999",
+    ] {
+        for last in ["", " LAST"] {
+            let input = format!("BDAT {size}{last}\r\nxxxxxxxx");
+            let (fr, _) = run_split(input.as_bytes(), &[], false);
+            assert_eq!(fr.first(), Some(&Frame::BdatTooBig), "{input}");
+        }
+    }
+    // At the limit it is a chunk.
+    let (fr, _) = run_split(b"BDAT 10000\r\n", &[], false);
     assert_eq!(
         fr,
-        vec![
-            Frame::BdatStart {
-                size: 10_001,
-                last: false
-            },
-            Frame::Bdat {
-                size: 10_001,
-                last: false,
-                chunk: None
-            },
-            line("QUIT")
-        ]
+        vec![Frame::BdatStart {
+            size: 10_000,
+            last: false
+        }]
     );
-    assert_eq!(left, 0);
 }
 
 #[test]
@@ -241,8 +306,13 @@ fn keep_chunk_after_octets_were_read_or_over_the_limit_keeps_nothing() {
             chunk: None
         })
     );
+    let mut f = Framer::new(Limits {
+        max_message: 20_000,
+        ..limits()
+    });
     let mut buf = b"BDAT 10001\r\n".to_vec();
     assert!(matches!(f.next(&mut buf), Some(Frame::BdatStart { .. })));
+    f.limits.max_message = 10_000;
     f.keep_chunk();
     buf.extend(std::iter::repeat_n(b'y', 10_001));
     assert_eq!(f.buffered(), 0);
@@ -318,7 +388,7 @@ fn text_line_limit() {
     let long = format!("{}\r\n.\r\nQUIT\r\n", "a".repeat(999));
     assert_eq!(
         frames(long.as_bytes(), true),
-        vec![Frame::Data(Err(DataError::LineTooLong)), line("QUIT")]
+        vec![Frame::Data(Err(DataError::LineTooLong(1000))), line("QUIT")]
     );
 }
 
@@ -332,7 +402,7 @@ fn very_long_data_line_is_not_buffered() {
     buf.extend_from_slice(b"aaa\r\n.\r\n");
     assert_eq!(
         f.next(&mut buf),
-        Some(Frame::Data(Err(DataError::LineTooLong)))
+        Some(Frame::Data(Err(DataError::LineTooLong(1000))))
     );
 }
 
@@ -362,6 +432,83 @@ fn message_size_limit_is_exact() {
 #[test]
 fn error_replies() {
     assert_eq!(DataError::TooBig.reply().code, 552);
-    assert_eq!(DataError::LineTooLong.reply().code, 500);
+    assert_eq!(DataError::LineTooLong(1000).reply().code, 500);
     assert_eq!(DataError::BareLineEnding.reply().code, 550);
+}
+
+/// The default policy accepts what Postfix accepts: bare LF line ends
+/// (stored as CRLF), bare CR inside a line, long lines.
+#[test]
+fn lenient_policy_normalizes_bare_lf_and_takes_long_lines() {
+    assert_eq!(
+        frames_with(
+            lenient(),
+            b"Subject: x\n\nline one\nline two\r\n..dot\n.\r\nRSET\r\n.\r\nQUIT\r\n",
+            true
+        ),
+        vec![
+            Frame::Data(Ok(
+                b"Subject: x\r\n\r\nline one\r\nline two\r\n.dot\r\n\r\nRSET\r\n".to_vec()
+            )),
+            line("QUIT")
+        ],
+        "the \".\" after a bare LF is content (unstuffed), not the end"
+    );
+    let long = format!("{}\r\n.\r\n", "a".repeat(2000));
+    assert_eq!(
+        frames_with(lenient(), long.as_bytes(), true),
+        vec![Frame::Data(Ok(long.as_bytes()[..2002].to_vec()))]
+    );
+    let cr = b"a\rb\r\n.\r\n";
+    assert_eq!(
+        frames_with(lenient(), cr, true),
+        vec![Frame::Data(Ok(b"a\rb\r\n".to_vec()))]
+    );
+    let too_long = format!("{}\r\n.\r\nQUIT\r\n", "a".repeat(3999));
+    assert_eq!(
+        frames_with(lenient(), too_long.as_bytes(), true),
+        vec![Frame::Data(Err(DataError::LineTooLong(4000))), line("QUIT")]
+    );
+}
+
+/// Under the default policy as under the strict one, only <CRLF>.<CRLF>
+/// ends DATA: every smuggling sequence is content, and the command after
+/// it is part of the message, never run.
+#[test]
+fn smuggling_sequences_never_end_data_when_normalizing() {
+    for (name, msg, stored) in [
+        (
+            "LF.CRLF",
+            &b"a\r\nb\n.\r\nMAIL FROM:<x@y.org>\r\n.\r\n"[..],
+            &b"a\r\nb\r\n\r\nMAIL FROM:<x@y.org>\r\n"[..],
+        ),
+        (
+            "CRLF.LF",
+            b"a\r\n.\nMAIL FROM:<x@y.org>\r\n.\r\n",
+            b"a\r\n\r\nMAIL FROM:<x@y.org>\r\n",
+        ),
+        (
+            "LF.LF",
+            b"a\n.\nMAIL FROM:<x@y.org>\r\n.\r\n",
+            b"a\r\n\r\nMAIL FROM:<x@y.org>\r\n",
+        ),
+        (
+            "CR.CR",
+            b"a\r.\rMAIL FROM:<x@y.org>\r\n.\r\n",
+            b"a\r.\rMAIL FROM:<x@y.org>\r\n",
+        ),
+        (
+            "CR.CRLF",
+            b"a\r.\r\nMAIL FROM:<x@y.org>\r\n.\r\n",
+            b"a\r.\r\nMAIL FROM:<x@y.org>\r\n",
+        ),
+    ] {
+        let mut all = msg.to_vec();
+        all.extend_from_slice(b"QUIT\r\n");
+        assert_eq!(
+            frames_with(lenient(), &all, true),
+            vec![Frame::Data(Ok(stored.to_vec())), line("QUIT")],
+            "{name}"
+        );
+    }
 }
