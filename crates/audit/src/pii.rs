@@ -92,14 +92,47 @@ impl SecretKey {
     }
 }
 
-/// The key that wraps month keys, derived from the master key file.
-fn wrap_key(master_key: &Path) -> Result<SecretKey, AuditError> {
+/// Creates a master key file (32 random bytes, 0600, folder 0700) for a
+/// log that has never been written: the first thing a new server does may
+/// be to audit an account added before it ever started. The store reads
+/// the same file at its first open.
+fn create_master_key(path: &Path) -> Result<(), AuditError> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let parent = path.parent().unwrap_or(Path::new("."));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(parent)
+        .map_err(|e| AuditError::io(parent, e))?;
+    let key = SecretKey::generate();
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(mut f) => f
+            .write_all(key.0.as_ref())
+            .and_then(|_| f.sync_all())
+            .map_err(|e| AuditError::io(path, e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) => return Err(AuditError::io(path, e)),
+    }
+    format::sync_dir(parent)
+}
+
+/// The key that wraps month keys, derived from the master key file
+/// (created when `create` and missing).
+fn wrap_key(master_key: &Path, create: bool) -> Result<SecretKey, AuditError> {
     use blake2::digest::{Mac, consts::U32};
     if master_key.as_os_str().is_empty() {
         return Err(AuditError::key(
             master_key,
             "no master key given to encrypt personal fields under (server.master_key)",
         ));
+    }
+    if create && !master_key.exists() {
+        create_master_key(master_key)?;
     }
     let bytes = Zeroizing::new(std::fs::read(master_key).map_err(|e| {
         AuditError::key(
@@ -280,11 +313,18 @@ pub(crate) struct MonthKeys {
 }
 
 impl MonthKeys {
-    /// Opens the key folder of the log in `audit_dir` under the master key.
+    /// Opens the key folder of the log in `audit_dir` under the master key;
+    /// for a log that holds no segment yet, a missing master key is made.
     pub(crate) fn open(audit_dir: &Path, master_key: &Path) -> Result<MonthKeys, AuditError> {
+        let fresh = format::list_segments(audit_dir).is_ok_and(|s| s.is_empty())
+            && format::read_checkpoint(audit_dir).is_ok_and(|c| c.is_none());
+        Self::open_as(audit_dir, master_key, fresh)
+    }
+
+    fn open_as(audit_dir: &Path, master_key: &Path, create: bool) -> Result<MonthKeys, AuditError> {
         Ok(MonthKeys {
             dir: audit_dir.join(KEY_DIR),
-            wrap: wrap_key(master_key)?,
+            wrap: wrap_key(master_key, create)?,
             cache: HashMap::new(),
             current: None,
         })
@@ -705,7 +745,7 @@ impl PiiKeys {
     /// at `master_key` (needed to read personal fields: CSV export).
     pub fn open(audit_dir: &Path, master_key: &Path) -> Result<PiiKeys, AuditError> {
         Ok(PiiKeys {
-            keys: parking_lot::Mutex::new(MonthKeys::open(audit_dir, master_key)?),
+            keys: parking_lot::Mutex::new(MonthKeys::open_as(audit_dir, master_key, false)?),
         })
     }
 

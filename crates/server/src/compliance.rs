@@ -76,14 +76,21 @@ pub fn run_retention(
     }
     let r = worker.run_once(at).map_err(Failure::runtime)?;
     Ok(format!(
-        "purged {} account(s) ({} messages, {} bytes, {} queued); expunged {} message(s) from Trash/Junk; anonymized {} audit record(s); deleted {} audit segment(s)",
+        "purged {} account(s) ({} messages, {} bytes, {} queued; personal fields of {} audit record(s) erased); expunged {} message(s) from Trash/Junk; anonymized {} audit record(s); deleted {} audit segment(s){}",
         r.purged.len(),
         r.purged_messages,
         r.purged_bytes,
         r.purged_queued,
+        r.erased_audit_records,
         r.expunged_messages,
         r.anonymized_records,
-        r.deleted_segments
+        r.deleted_segments,
+        r.audit_at_real_time
+            .map(|t| format!(
+                "; audit retention ran at the real time ({}), not at --at: audit records are never anonymized or deleted early",
+                chrono::DateTime::from_timestamp(t, 0).map(|d| d.to_rfc3339()).unwrap_or_default()
+            ))
+            .unwrap_or_default()
     ))
 }
 

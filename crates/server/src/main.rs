@@ -84,7 +84,15 @@ enum Command {
 #[derive(Subcommand)]
 enum RetentionCommand {
     /// Run one retention pass now (or as if at --at, an RFC 3339 time).
+    ///
+    /// With --at, deleted accounts due by that time are purged and Trash and
+    /// Junk are expunged as of that time (a later time purges sooner: for
+    /// tests, or to honour an erasure request early). Audit records are
+    /// anonymized and deleted only at their real time, whatever --at says:
+    /// no date in the future destroys a record the law says to keep.
     Run {
+        /// Act as if at this RFC 3339 time (accounts and mail only; the
+        /// audit log always uses the real time).
         #[arg(long)]
         at: Option<String>,
     },
@@ -92,11 +100,22 @@ enum RetentionCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check every record, chain link and seal; exit non-zero on the first failure.
+    /// Check every record, chain link, checkpoint and seal; exit non-zero on
+    /// the first failure. Always prints the last attested point (segment,
+    /// record, head hash); warns about records sealed as unattested after a
+    /// crash.
     Verify {
         /// A file holding the public key (from `sealpost audit pubkey`), kept where the server cannot write.
         #[arg(long)]
         pubkey: Option<PathBuf>,
+        /// What the witness saw (the `[audit] witness` file, or an export of
+        /// syslog or the journal): fail if the log holds fewer records or
+        /// segments than it saw, or different ones.
+        #[arg(long)]
+        witness: Option<PathBuf>,
+        /// Fail on warnings too (unattested records).
+        #[arg(long)]
+        strict: bool,
     },
     /// Export events as RFC 4180 CSV on standard output.
     Export {
@@ -181,8 +200,13 @@ fn main() -> ExitCode {
             matches!(format, ExportFormat::Maildir),
         ),
         Command::Audit {
-            command: AuditCommand::Verify { pubkey },
-        } => audit_cli::verify(&cli.config, pubkey),
+            command:
+                AuditCommand::Verify {
+                    pubkey,
+                    witness,
+                    strict,
+                },
+        } => audit_cli::verify(&cli.config, pubkey, witness, strict),
         Command::Audit {
             command:
                 AuditCommand::Export {
