@@ -17,7 +17,8 @@
 //!   expunges Trash early, but never anonymizes or deletes an audit record
 //!   before the law's time; the audit crate refuses such a cutoff anyway).
 //! - [`export`] writes a data-subject export (GDPR articles 15 and 20).
-//! - [`report`] writes the register of processing (GDPR article 30).
+//! - [`report`] writes the register of processing (GDPR article 30), and
+//!   [`dpia`] a data protection impact assessment to start from (article 35).
 //!
 //! Every step is idempotent: a pass interrupted at any point (kill -9) is
 //! finished by the next one.
@@ -27,6 +28,7 @@
 
 #![warn(missing_docs)]
 
+pub mod dpia;
 pub mod export;
 mod files;
 pub mod purge;

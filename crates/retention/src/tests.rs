@@ -184,6 +184,7 @@ fn report_lists_pending_purges_with_due_dates() {
             audit_public_key: Some("abc"),
             configured_accounts: 1,
             tls_versions: &["TLS 1.2", "TLS 1.3"],
+            source: report::ConfigSource::File,
         },
         T0,
     )
@@ -211,6 +212,7 @@ fn report_names_every_key_and_takes_the_tls_policy_from_the_config() {
         audit_public_key: None,
         configured_accounts: 0,
         tls_versions: &["TLS 1.3"],
+        source: report::ConfigSource::File,
     };
     let md = report::compliance_report(&config, &store, &inputs, T0).unwrap();
     let keys = d.path().join("keys");

@@ -16,7 +16,9 @@ mod accounts_audit;
 mod admin;
 mod audit_cli;
 mod compliance;
+mod permissions;
 mod queue;
+mod running;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -149,8 +151,14 @@ enum QueueCommand {
 
 #[derive(Subcommand)]
 enum ComplianceCommand {
-    /// Print the register of processing (GDPR article 30) as Markdown.
+    /// Print the register of processing (GDPR article 30) as Markdown: the
+    /// running server's configuration (and how the file differs), or the
+    /// file's when no server runs; what `[compliance]` lacks as TODO lines.
     Report,
+    /// Print a data protection impact assessment (GDPR article 35) to start
+    /// from, as Markdown: each risk with its measure and its current state
+    /// (off or weak measures flagged), the controller's judgements as TODO.
+    Dpia,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -181,6 +189,9 @@ impl Failure {
 }
 
 fn main() -> ExitCode {
+    // Before anything is created: files 0600, folders 0700, whatever the
+    // umask we were started with.
+    permissions::private_umask();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve => serve::run(&cli.config),
@@ -229,6 +240,9 @@ fn main() -> ExitCode {
         Command::Compliance {
             command: ComplianceCommand::Report,
         } => compliance::cli_report(&cli.config),
+        Command::Compliance {
+            command: ComplianceCommand::Dpia,
+        } => compliance::cli_dpia(&cli.config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -247,6 +261,9 @@ pub fn load_config(path: &std::path::Path) -> Result<sealpost_config::Config, Fa
 fn check_config(path: &std::path::Path) -> Result<(), Failure> {
     let config = load_config(path)?;
     let directory = serve::load_directory(&config)?;
+    permissions::print(&permissions::warnings(&config), &mut |l| {
+        eprintln!("sealpost: warning: {l}")
+    });
     println!(
         "{}: ok ({} domain(s), {} account(s), {} listener address(es))",
         config.path.display(),

@@ -4,7 +4,8 @@
 //! Start-up order is chosen so a failure changes nothing in data_dir: the
 //! config is validated, the certificate loaded (or generated at its own
 //! path), the accounts file read and every listener bound before the store
-//! is opened. SIGHUP reloads certificates and accounts; SIGTERM and Ctrl-C
+//! is opened. SIGHUP reloads the config file (what can change without
+//! rebinding a socket: see `running`), certificates and accounts; SIGTERM and Ctrl-C
 //! stop accepting, let sessions say their protocol's goodbye, wait for
 //! in-flight writes (bounded), and exit 0.
 
@@ -193,7 +194,11 @@ pub fn sync_accounts(
 /// The shared pieces every protocol and the admin socket use.
 #[derive(Clone)]
 pub struct Services {
+    /// The config the server started with (protocols, listeners, paths).
     pub config: Arc<Config>,
+    /// What runs now: the start-up config with the reloadable parts as of
+    /// the last reload (retention worker, register, DPIA).
+    pub running: crate::running::RunningConfig,
     pub store: Store,
     pub directory: Directory,
     pub audit: AuditLog,
@@ -203,13 +208,30 @@ pub struct Services {
 }
 
 impl Services {
-    /// Reloads accounts (and certificates); returns a one-line summary or error.
+    /// Reloads the config file (its reloadable parts), certificates and
+    /// accounts; returns a one-line summary or error.
     pub fn reload(&self) -> Result<String, String> {
         let mut problems = Vec::new();
+        let mut waiting = Vec::new();
+        match self.running.reload() {
+            Ok(r) => {
+                if !r.applied.is_empty() {
+                    tracing::info!(keys = %r.applied.join(", "), "configuration reloaded");
+                }
+                if !r.restart.is_empty() {
+                    tracing::warn!(keys = %r.restart.join(", "), "changed in the config file but only applied at a restart");
+                    waiting = r.restart;
+                }
+            }
+            Err(e) => problems.push(format!("config not reloaded: {e}")),
+        }
+        let running = self.running.current();
+        self.directory
+            .set_login_cache(Duration::from_secs(running.limits.login_cache_secs));
         if let Err(e) = self.tls.reload() {
             problems.push(format!("certificate not reloaded: {e}"));
         }
-        match self.directory.reload(domains(&self.config)) {
+        match self.directory.reload(domains(&running)) {
             Ok(()) => {
                 if let Err(f) =
                     sync_accounts(&self.config, &self.store, &self.directory, &self.audit)
@@ -227,8 +249,13 @@ impl Services {
         if ok {
             tracing::info!("reloaded certificates and accounts");
             Ok(format!(
-                "reloaded ({} accounts)",
-                self.directory.accounts().len()
+                "reloaded ({} accounts){}",
+                self.directory.accounts().len(),
+                if waiting.is_empty() {
+                    String::new()
+                } else {
+                    format!("; waiting for a restart: {}", waiting.join(", "))
+                }
             ))
         } else {
             tracing::warn!(problems = %problems.join("; "), "reload incomplete");
@@ -288,6 +315,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     sync_accounts(&config, &store, &directory, &audit)?;
     let services = Services {
         config: config.clone(),
+        running: crate::running::RunningConfig::new(config.clone()),
         store,
         directory: directory.clone(),
         audit: audit.clone(),
@@ -417,16 +445,17 @@ async fn serve(config: Config) -> Result<(), Failure> {
         });
     });
 
-    // The retention worker: once at start, then every interval.
+    // The retention worker: once at start, then every interval (both as
+    // the running configuration says at that moment: a reload applies).
     let retention_services = services.clone();
     let retention_shutdown = shutdown.clone();
-    let every = Duration::from_secs(config.retention.interval_secs);
     tokio::spawn(async move {
         loop {
             let s = retention_services.clone();
+            let every = Duration::from_secs(s.running.current().retention.interval_secs);
             let r = tokio::task::spawn_blocking(move || {
                 crate::compliance::run_retention(
-                    &s.config,
+                    &s.running.current(),
                     &s.store,
                     &s.audit,
                     s.queue.clone(),
@@ -446,6 +475,14 @@ async fn serve(config: Config) -> Result<(), Failure> {
         }
     });
 
+    // Files and folders made before (older versions, copies, restores)
+    // may be open to others: one warning line each, found off the start path.
+    let scan = config.clone();
+    tokio::task::spawn_blocking(move || {
+        crate::permissions::print(&crate::permissions::warnings(&scan), &mut |l| {
+            tracing::warn!("{l}")
+        })
+    });
     audit.record(Event::ServerStarted {
         version: env!("CARGO_PKG_VERSION").to_string(),
     });
