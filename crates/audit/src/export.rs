@@ -93,6 +93,14 @@ pub fn export_csv(
     let pubkey = crate::keys::read_public_key(&dir.join(format::PUBKEY_FILE)).ok();
     for n in segments.into_iter().filter(|&n| n >= start) {
         let seg_path = dir.join(format::seg_name(n));
+        // The writer flushes a side line before its record line: take the
+        // segment's length first, then the side file, so every record read
+        // finds its side line (an open segment grows meanwhile).
+        let file = std::fs::File::open(&seg_path).map_err(|e| AuditError::io(&seg_path, e))?;
+        let limit = file
+            .metadata()
+            .map_err(|e| AuditError::io(&seg_path, e))?
+            .len();
         let pii = read_pii(&dir.join(format::pii_name(n)), keys)?;
         // Up to which sequence number a signature covers, and what the
         // records after it are.
@@ -107,8 +115,7 @@ pub fn export_csv(
                 (covered, "pending")
             }
         };
-        let file = std::fs::File::open(&seg_path).map_err(|e| AuditError::io(&seg_path, e))?;
-        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let mut reader = BufReader::with_capacity(1 << 20, file.take(limit));
         let mut line = Vec::new();
         loop {
             line.clear();

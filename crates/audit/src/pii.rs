@@ -579,6 +579,27 @@ pub(crate) fn erase_matching(
     if doomed.is_empty() {
         return Ok(report);
     }
+    // Records of the same messages (our message id: queued, relayed,
+    // bounced for a message the account sent or received) name its
+    // correspondents without naming it: they go too.
+    for (n, seq) in linked_records(dir, &doomed)? {
+        let path = dir.join(format::pii_name(n));
+        if !doomed.get(&n).is_some_and(|d| d.contains(&seq)) {
+            for (line, _) in read_lines(&path)? {
+                if let Some(line) = line
+                    && line.seq() == seq
+                {
+                    report.records += 1;
+                    report.fields += keys.open_line(&line).map_or(0, |f| f.len() as u64);
+                    months.insert(
+                        line.key_id()
+                            .map_or_else(|| period_of(line.time_ms()), |k| k.period),
+                    );
+                }
+            }
+            doomed.entry(n).or_default().insert(seq);
+        }
+    }
     // Pass 2: a new key per month touched; every line of those months
     // sealed again under it, the doomed ones left out.
     let old: Vec<KeyId> = keys
@@ -668,6 +689,63 @@ pub(crate) fn destroy_months_before(audit_dir: &Path, cutoff_ms: i64) -> Result<
         }
     }
     Ok(n)
+}
+
+/// The `"id":"..."` value of a record line, if it has one.
+fn message_id_of(line: &[u8]) -> Option<&[u8]> {
+    let key = b"\"id\":\"";
+    let at = memchr::memmem::find(line, key)? + key.len();
+    let end = memchr::memchr(b'"', &line[at..])?;
+    Some(&line[at..at + end])
+}
+
+/// (segment, seq) of every record that shares a message id with one of
+/// the `doomed` records (two scans of the kept segments, at reading speed;
+/// a purge is rare).
+fn linked_records(
+    dir: &Path,
+    doomed: &BTreeMap<u64, BTreeSet<u64>>,
+) -> Result<Vec<(u64, u64)>, AuditError> {
+    let start = format::read_checkpoint(dir)?.map_or(1, |cp| cp.segment);
+    let segments: Vec<u64> = format::list_segments(dir)
+        .map_err(|e| AuditError::io(dir, e))?
+        .into_iter()
+        .filter(|&n| n >= start)
+        .collect();
+    let lines = |n: u64| -> Result<Vec<u8>, AuditError> {
+        let p = dir.join(format::seg_name(n));
+        std::fs::read(&p).map_err(|e| AuditError::io(&p, e))
+    };
+    let mut ids: BTreeSet<Vec<u8>> = BTreeSet::new();
+    for &n in &segments {
+        let Some(wanted) = doomed.get(&n) else {
+            continue;
+        };
+        for line in lines(n)?.split(|&b| b == b'\n') {
+            if let Ok(head) = format::parse_head(line)
+                && wanted.contains(&head.seq)
+                && let Some(id) = message_id_of(line)
+                && !id.is_empty()
+            {
+                ids.insert(id.to_vec());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    for &n in &segments {
+        for line in lines(n)?.split(|&b| b == b'\n') {
+            if let Some(id) = message_id_of(line)
+                && ids.contains(id)
+                && let Ok(head) = format::parse_head(line)
+            {
+                out.push((n, head.seq));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Destroys every key version that is not the newest of its month and that

@@ -510,6 +510,14 @@ impl Writer {
                 .write_all(&bytes)
                 .map_err(|e| format!("{}: {e}", format::pii_name(s.number)))?;
         }
+        // A side line reaches the file before its record line (readers
+        // rely on it): flush the side file first when the segment's
+        // buffer is about to spill.
+        if s.seg.buffer().len() + line.len() + 1 > s.seg.capacity() {
+            s.pii
+                .flush()
+                .map_err(|e| format!("{}: {e}", format::pii_name(s.number)))?;
+        }
         s.seg
             .write_all(&line)
             .and_then(|_| s.seg.write_all(b"\n"))

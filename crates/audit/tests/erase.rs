@@ -22,6 +22,11 @@ fn a_purged_accounts_records_are_erased_and_the_old_month_keys_destroyed() {
         reason: "550 5.1.1 <user2+tag@Example.org> unknown".into(),
     });
     log.record(delivered(2, "user3@example.org"));
+    // Names only a correspondent, but belongs to the message user2 got.
+    log.record(Event::MessageQueued {
+        id: "m1".into(),
+        recipients: vec!["correspondent@example.net".into()],
+    });
     log.flush();
     let keys_before = std::fs::read_dir(site.path("pii-keys")).unwrap().count();
     let old_key_bytes: Vec<(std::path::PathBuf, Vec<u8>)> = snapshot(&site.path("pii-keys"));
@@ -29,15 +34,19 @@ fn a_purged_accounts_records_are_erased_and_the_old_month_keys_destroyed() {
     let r = log
         .erase_personal_data(&["user2@example.org".into()])
         .unwrap();
-    // The login, the delivery and the bounce that quotes a sub-address.
-    assert_eq!(r.records, 3, "{r:?}");
+    // The login, the delivery, the bounce that quotes a sub-address, and
+    // the queue record of the same message.
+    assert_eq!(r.records, 4, "{r:?}");
     assert_eq!(r.months, 1);
     log.close().unwrap();
     let after = verify(&site.dir(), Some(&site.pubkey())).unwrap();
     assert_eq!(after.records, before.records);
     let csv = site.export(&ExportFilter::default());
-    assert!(!csv.contains("user2"), "{csv}");
-    assert_eq!(csv.matches(ANONYMIZED).count(), 2 + 1 + 2, "{csv}");
+    assert!(
+        !csv.contains("user2") && !csv.contains("correspondent@"),
+        "{csv}"
+    );
+    assert_eq!(csv.matches(ANONYMIZED).count(), 2 + 1 + 2 + 1, "{csv}");
     for keep in [
         "user1@example.org",
         "user3@example.org",
