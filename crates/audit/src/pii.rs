@@ -97,13 +97,9 @@ impl SecretKey {
 /// be to audit an account added before it ever started. The store reads
 /// the same file at its first open.
 fn create_master_key(path: &Path) -> Result<(), AuditError> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    use std::os::unix::fs::OpenOptionsExt;
     let parent = path.parent().unwrap_or(Path::new("."));
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(parent)
-        .map_err(|e| AuditError::io(parent, e))?;
+    sealpost_durable::create_dir(parent).map_err(|e| AuditError::io(parent, e))?;
     let key = SecretKey::generate();
     match std::fs::OpenOptions::new()
         .write(true)
@@ -368,14 +364,7 @@ impl MonthKeys {
             period: period.to_string(),
             version,
         };
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&self.dir)
-                .map_err(|e| AuditError::io(&self.dir, e))?;
-        }
+        sealpost_durable::create_dir(&self.dir).map_err(|e| AuditError::io(&self.dir, e))?;
         let key = SecretKey::generate();
         let wrapped = self.wrap.seal(&key_aad(&id), key.0.as_ref());
         format::write_atomic(&self.path(&id), &wrapped)?;

@@ -129,13 +129,9 @@ impl Sink {
         Ok(match w {
             Witness::Off => Sink::Off,
             Witness::File(p) => {
-                use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+                use std::os::unix::fs::OpenOptionsExt;
                 if let Some(parent) = p.parent() {
-                    std::fs::DirBuilder::new()
-                        .recursive(true)
-                        .mode(0o700)
-                        .create(parent)
-                        .map_err(|e| AuditError::io(parent, e))?;
+                    sealpost_durable::create_dir(parent).map_err(|e| AuditError::io(parent, e))?;
                 }
                 let f = std::fs::OpenOptions::new()
                     .append(true)

@@ -1,39 +1,20 @@
-//! Durable small-file writes and removals for the retention worker's own
-//! files (purge markers, saved entries).
+//! Durable small-file writes (through `sealpost_durable`) and scrubbed
+//! removals for the retention worker's own files (purge markers, saved
+//! entries).
 
 use crate::RetentionError;
 use std::path::Path;
 
-/// Writes `bytes` to `path` durably: temporary file 0600, fsync, rename,
-/// folder fsync (folder created 0700).
+/// Writes `bytes` to `path` durably (the shared helper: temporary file
+/// 0600, fsync, rename, folder fsync), the folder created 0700 if missing.
 pub(crate) fn write_durable(path: &Path, bytes: &[u8]) -> Result<(), RetentionError> {
-    use std::io::Write;
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| RetentionError::io(dir, e))?;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| RetentionError::io(&tmp, e))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| RetentionError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| RetentionError::io(path, e))?;
-    sync_dir(dir)
+    sealpost_durable::create_dir(dir).map_err(|e| RetentionError::io(dir, e))?;
+    sealpost_durable::write(path, bytes).map_err(|e| RetentionError::io(path, e))
 }
 
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), RetentionError> {
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| RetentionError::io(dir, e))
+    sealpost_durable::sync_dir(dir).map_err(|e| RetentionError::io(dir, e))
 }
 
 /// Overwrites a file with zeros in place (fsynced), then removes it

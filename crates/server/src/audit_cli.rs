@@ -7,7 +7,7 @@
 //! warnings, `--witness FILE` checks the log against what the witness saw.
 
 use crate::admin::{self, Request};
-use crate::{Failure, load_config};
+use crate::startup::{Failure, load_config};
 use sealpost_audit::{Event, VerifyFailure};
 use sealpost_config::Config;
 use std::path::{Path, PathBuf};
@@ -49,7 +49,7 @@ pub fn verify(
         Some(w) => Some(sealpost_audit::read_witness(w).map_err(Failure::runtime)?),
         None => None,
     };
-    let dir = crate::serve::audit_dir(&config);
+    let dir = crate::startup::audit_dir(&config);
     let options = sealpost_audit::VerifyOptions {
         pubkey: key.as_ref(),
         witness: entries.as_deref(),
@@ -151,7 +151,7 @@ fn record_failure(config: &Config, failure: &VerifyFailure) -> Result<String, St
         Some(r) => return Err(r.message),
         None => {}
     }
-    let dir = crate::serve::audit_dir(config);
+    let dir = crate::startup::audit_dir(config);
     let mut kept = String::new();
     if let Some(seg) = failure.file.as_deref().and_then(|f| f.strip_suffix(".seg")) {
         let seg_path = dir.join(format!("{seg}.seg"));
@@ -168,7 +168,7 @@ fn record_failure(config: &Config, failure: &VerifyFailure) -> Result<String, St
             );
         }
     }
-    let log = crate::serve::open_audit(config).map_err(|f| f.message)?;
+    let log = crate::startup::open_audit(config).map_err(|f| f.message)?;
     log.record_durable(event).map_err(|e| e.to_string())?;
     log.close().map_err(|e| e.to_string())?;
     Ok(kept)
@@ -197,7 +197,7 @@ pub fn export(
         until: time_arg("--until", until)?,
         kind,
     };
-    let dir = crate::serve::audit_dir(&config);
+    let dir = crate::startup::audit_dir(&config);
     let keys =
         sealpost_audit::PiiKeys::open(&dir, &config.server.master_key).map_err(Failure::runtime)?;
     let stdout = std::io::stdout();

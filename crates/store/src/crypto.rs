@@ -10,7 +10,6 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use std::io::Write;
 use std::path::Path;
 use zeroize::Zeroizing;
 
@@ -137,29 +136,15 @@ pub fn load_or_create_key_file(path: &Path, create: bool) -> Result<(Key, bool)>
             Ok((key, false))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
-            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
             if let Some(dir) = path.parent() {
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir)
+                sealpost_durable::create_dir(dir)
                     .map_err(|e| err(format!("cannot create its folder: {e}")))?;
             }
             let key = Key::generate();
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
+            // Whole or not at all, and never over a key another process
+            // created meanwhile (the shared helper, 0600, folder fsynced).
+            sealpost_durable::write_new(path, key.0.as_ref())
                 .map_err(|e| err(format!("cannot create: {e}")))?;
-            f.write_all(key.0.as_ref())
-                .and_then(|_| f.sync_all())
-                .map_err(|e| err(format!("cannot write: {e}")))?;
-            if let Some(dir) = path.parent() {
-                std::fs::File::open(dir)
-                    .and_then(|d| d.sync_all())
-                    .map_err(|e| err(format!("cannot sync its folder: {e}")))?;
-            }
             Ok((key, true))
         }
         Err(e) => Err(err(format!("cannot read: {e}"))),

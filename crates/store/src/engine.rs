@@ -254,11 +254,7 @@ impl Store {
                         ),
                     ));
                 }
-                use std::os::unix::fs::DirBuilderExt;
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir)
+                sealpost_durable::create_dir(dir)
                     .map_err(|e| data_dir_error(dir, format!("cannot create: {e}")))?;
             }
             Err(e) => return Err(data_dir_error(dir, format!("cannot read: {e}"))),
@@ -337,7 +333,7 @@ impl Store {
             write_durable(&keycheck_path, &master.seal(b"keycheck", b"sealpost"))?;
         }
         let blob_root = dir.join("blobs");
-        std::fs::create_dir_all(&blob_root)?;
+        sealpost_durable::create_dir(&blob_root)?;
         let key_files = crate::keyfile::KeyFiles::open(dir)?;
         let restore_key_path = opts
             .master_key
@@ -519,14 +515,5 @@ impl Store {
 }
 
 fn write_durable(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    if let Some(d) = path.parent() {
-        blob::sync_dir(d)?;
-    }
-    Ok(())
+    Ok(sealpost_durable::write(path, bytes)?)
 }
