@@ -24,12 +24,16 @@ fn segment_bytes(dir: &Path) -> Result<u64> {
     Ok(total)
 }
 
-/// Records events under `dir` (signing with `key`, made if absent) until the
+/// Records events under `dir` (signing with `key`, made if absent; personal
+/// fields sealed under `master.key` beside it, made if absent) until the
 /// segments hold at least `mb` MB, then seals and closes the log.
 pub fn fill(dir: &Path, key: &Path, mb: u64) -> Result<()> {
     let target = mb * 1_000_000;
-    let log =
-        AuditLog::open(dir, key, &AuditConfig::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = AuditConfig {
+        master_key: key.parent().unwrap_or(Path::new(".")).join("master.key"),
+        ..AuditConfig::default()
+    };
+    let log = AuditLog::open(dir, key, &config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut n: u64 = 0;
     loop {
         for _ in 0..20_000 {

@@ -39,6 +39,18 @@ pub enum AuditError {
     /// Writing the export failed.
     #[error("audit export: {0}")]
     Export(String),
+    /// A retention step was asked to destroy records before their time.
+    #[error(
+        "refusing to {action} audit records before {cutoff}: that is later than the current time {now}; audit records are deleted or anonymized only by the real clock, never early"
+    )]
+    TooEarly {
+        /// What was asked ("delete", "anonymize").
+        action: &'static str,
+        /// The cutoff asked for (RFC 3339).
+        cutoff: String,
+        /// The time now (RFC 3339).
+        now: String,
+    },
 }
 
 impl AuditError {
@@ -92,6 +104,12 @@ pub enum FailureKind {
     MissingSegment,
     /// A segment without a seal is followed by another segment.
     Unsealed,
+    /// Records a signed checkpoint attested are missing or altered (a
+    /// crash never loses them: they were on disk before it was signed).
+    Attestation,
+    /// The log holds less than the witness saw (records or segments
+    /// removed), or a record differs from the one the witness saw.
+    Witness,
 }
 
 /// The first problem verification found: which file, which record, what.

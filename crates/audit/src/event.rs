@@ -209,6 +209,10 @@ pub enum Event {
         records: u64,
         /// Bytes of a torn or invalid tail that were cut off.
         torn_bytes: u64,
+        /// Of the records kept, those no signed checkpoint covered (sealed
+        /// as unattested: `audit verify` names them).
+        #[serde(default)]
+        unattested: u64,
     },
 }
 

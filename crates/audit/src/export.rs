@@ -10,13 +10,23 @@
 //! opening the file does not run it as a formula (OWASP "CSV injection").
 //! Fields no column names go to `details` as `key=value; ...`.
 //!
+//! Personal fields are sealed under month keys wrapped by the master key
+//! (`pii`), so exporting them needs it ([`PiiKeys`]); a month whose key was
+//! destroyed (anonymized) shows `[anonymized]`.
+//!
+//! The `attested` column says whether a signature covers the record: `yes`
+//! (a seal or a checkpoint), `no` (sealed after a crash as unattested, or
+//! sealed after a crash by a version without checkpoints), `pending` (the
+//! open segment, after its last checkpoint).
+//!
 //! Export reads what is flushed, like [`crate::verify`], but does not check
-//! seals: run `verify` for that.
+//! seals or chain links: run `verify` for that.
 
 use crate::Event;
 use crate::error::AuditError;
 use crate::event::Kind;
-use crate::format::{self, PiiLine};
+use crate::format;
+use crate::pii::PiiKeys;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -38,7 +48,7 @@ pub struct ExportFilter {
 }
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 18] = [
+pub const COLUMNS: [&str; 19] = [
     "seq",
     "time",
     "time_ms",
@@ -57,15 +67,18 @@ pub const COLUMNS: [&str; 18] = [
     "size",
     "reason",
     "details",
+    "attested",
 ];
 
 /// Shown for a personal field whose plaintext was erased.
 pub const ANONYMIZED: &str = "[anonymized]";
 
-/// Writes the records under `dir` that match `filter` to `out` as CSV;
-/// returns the number of rows (header excluded).
+/// Writes the records under `dir` that match `filter` to `out` as CSV,
+/// personal fields opened with `keys`; returns the number of rows (header
+/// excluded).
 pub fn export_csv(
     dir: &Path,
+    keys: &PiiKeys,
     filter: &ExportFilter,
     out: &mut impl Write,
 ) -> Result<u64, AuditError> {
@@ -77,11 +90,32 @@ pub fn export_csv(
     let since_ms = filter.since.map(|s| s.saturating_mul(1000));
     let until_ms = filter.until.map(|s| s.saturating_mul(1000));
     let wanted = filter.account.as_deref().map(str::to_ascii_lowercase);
+    let pubkey = crate::keys::read_public_key(&dir.join(format::PUBKEY_FILE)).ok();
     for n in segments.into_iter().filter(|&n| n >= start) {
         let seg_path = dir.join(format::seg_name(n));
-        let pii = read_pii(&dir.join(format::pii_name(n)))?;
+        // The writer flushes a side line before its record line: take the
+        // segment's length first, then the side file, so every record read
+        // finds its side line (an open segment grows meanwhile).
         let file = std::fs::File::open(&seg_path).map_err(|e| AuditError::io(&seg_path, e))?;
-        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let limit = file
+            .metadata()
+            .map_err(|e| AuditError::io(&seg_path, e))?
+            .len();
+        let pii = read_pii(&dir.join(format::pii_name(n)), keys)?;
+        // Up to which sequence number a signature covers, and what the
+        // records after it are.
+        let (attested_to, after) = match format::read_seal(&dir.join(format::seal_name(n))) {
+            Ok(seal) => (seal.first_seq + seal.attested_records(), "no"),
+            Err(_) => {
+                let covered = pubkey
+                    .as_ref()
+                    .and_then(|k| crate::attest::read(dir, n, k).ok())
+                    .and_then(|f| f.last().map(|a| a.records))
+                    .unwrap_or(0);
+                (covered, "pending")
+            }
+        };
+        let mut reader = BufReader::with_capacity(1 << 20, file.take(limit));
         let mut line = Vec::new();
         loop {
             line.clear();
@@ -113,7 +147,10 @@ pub fn export_csv(
             {
                 continue;
             }
-            write_row(out, row.cells(record, kind)).map_err(werr)?;
+            let seq = record.get("seq").and_then(Value::as_u64).unwrap_or(0);
+            let mut cells = row.cells(record, kind);
+            cells.push(if seq < attested_to { "yes" } else { after }.to_string());
+            write_row(out, cells).map_err(werr)?;
             rows += 1;
         }
     }
@@ -123,7 +160,7 @@ pub fn export_csv(
 
 type PiiMap = HashMap<String, (String, String)>;
 
-fn read_pii(path: &Path) -> Result<PiiMap, AuditError> {
+fn read_pii(path: &Path, keys: &PiiKeys) -> Result<PiiMap, AuditError> {
     let mut map = HashMap::new();
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
@@ -141,9 +178,10 @@ fn read_pii(path: &Path) -> Result<PiiMap, AuditError> {
         if got == 0 || line.last() != Some(&b'\n') {
             break;
         }
-        // A damaged side line only costs its own fields ([anonymized]).
-        if let Ok(p) = serde_json::from_slice::<PiiLine>(&line) {
-            for (c, salt, value) in p.fields {
+        // A damaged side line, or one whose month key is destroyed, only
+        // costs its own fields ([anonymized]).
+        if let Some((_, fields)) = keys.open_bytes(&line) {
+            for (c, salt, value) in fields {
                 map.insert(c, (salt, value));
             }
         }
@@ -216,7 +254,8 @@ impl Row {
         let get = |k: &str| self.personal.get(k).or_else(|| record.get(k));
         let mut cells = Vec::with_capacity(COLUMNS.len());
         let time_ms = record.get("time_ms").and_then(Value::as_i64).unwrap_or(0);
-        for col in COLUMNS {
+        for col in COLUMNS.iter().take(COLUMNS.len() - 1) {
+            let col = *col;
             let cell = match col {
                 "seq" => record.get("seq").map(render).unwrap_or_default(),
                 "time" => chrono::DateTime::from_timestamp_millis(time_ms)

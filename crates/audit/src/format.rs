@@ -213,17 +213,20 @@ pub(crate) fn check_head(line: &[u8], seq: u64, prev_hex: &[u8; 64]) -> Option<i
     (rest.starts_with(b"\",\"") && rest.ends_with(b"}")).then_some(time_ms)
 }
 
-/// One line of a `.pii` side file: the plaintext and salt behind each
-/// commitment of one record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct PiiLine {
-    pub seq: u64,
-    pub time_ms: i64,
-    /// commitment hex -> (salt hex, plaintext)
-    pub fields: Vec<(String, String, String)>,
+/// How a segment came to be sealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum SealKind {
+    /// By the writer that wrote it: every record attested.
+    Closed,
+    /// At the next start after a crash: records after `attested` were never
+    /// covered by a signed checkpoint.
+    Recovered,
 }
 
-/// What a seal signs, in order (see [`Seal::signed_bytes`]).
+/// What a seal signs, in order (see [`Seal::signed_bytes`]). Version 1
+/// (before attestations) has `after_crash`; version 2 has `kind`,
+/// `attested`, `claimed` and `torn_bytes`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Seal {
@@ -241,8 +244,24 @@ pub(crate) struct Seal {
     /// [`Seal::seal_hash`] of the previous segment's seal (or the
     /// checkpoint's link, or zeros for the first segment).
     pub prev_seal: String,
-    /// Sealed at the next start after a crash, not at an orderly close.
-    pub after_crash: bool,
+    /// Version 1: sealed at the next start after a crash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_crash: Option<bool>,
+    /// Version 2: how it was sealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<SealKind>,
+    /// Version 2: records of this segment covered by a signed checkpoint
+    /// (the first ones); the rest are unattested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attested: Option<u64>,
+    /// Version 2: records of this segment the last valid checkpoint
+    /// claimed; more than `attested` means attested records were lost or
+    /// altered before recovery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed: Option<u64>,
+    /// Version 2: bytes cut off the end at recovery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub torn_bytes: Option<u64>,
     pub signature: String,
 }
 
@@ -263,10 +282,57 @@ fn hex32(s: &str) -> Option<[u8; 32]> {
 }
 
 impl Seal {
+    /// A version 2 seal, unsigned.
+    #[allow(clippy::too_many_arguments)]
+    pub fn v2(
+        segment: u64,
+        first_seq: u64,
+        records: u64,
+        bytes: u64,
+        times: (Option<i64>, Option<i64>),
+        prev_hash: &[u8; 32],
+        last_hash: &[u8; 32],
+        prev_seal: &[u8; 32],
+        kind: SealKind,
+        attested: u64,
+        claimed: u64,
+        torn_bytes: u64,
+    ) -> Seal {
+        Seal {
+            version: 2,
+            segment,
+            first_seq,
+            records,
+            bytes,
+            first_time_ms: times.0,
+            last_time_ms: times.1,
+            prev_hash: hex::encode(prev_hash),
+            last_hash: hex::encode(last_hash),
+            prev_seal: hex::encode(prev_seal),
+            after_crash: None,
+            kind: Some(kind),
+            attested: Some(attested),
+            claimed: Some(claimed),
+            torn_bytes: Some(torn_bytes),
+            signature: String::new(),
+        }
+    }
+
     /// The bytes the signature covers: a domain label, then every field in a
-    /// fixed binary layout.
+    /// fixed binary layout. `None` for a malformed seal (a version 2 seal
+    /// without its fields, a version 1 seal with them, a bad hash).
     pub fn signed_bytes(&self) -> Option<Vec<u8>> {
-        let mut out = b"sealpost-audit-seal-v1\0".to_vec();
+        let v2 = match self.version {
+            1 => false,
+            2 => true,
+            _ => return None,
+        };
+        let fields_v2 = (self.kind, self.attested, self.claimed, self.torn_bytes);
+        let mut out = if v2 {
+            b"sealpost-audit-seal-v2\0".to_vec()
+        } else {
+            b"sealpost-audit-seal-v1\0".to_vec()
+        };
         out.extend_from_slice(&self.version.to_be_bytes());
         out.extend_from_slice(&self.segment.to_be_bytes());
         out.extend_from_slice(&self.first_seq.to_be_bytes());
@@ -277,8 +343,37 @@ impl Seal {
         out.extend_from_slice(&hex32(&self.prev_hash)?);
         out.extend_from_slice(&hex32(&self.last_hash)?);
         out.extend_from_slice(&hex32(&self.prev_seal)?);
-        out.push(u8::from(self.after_crash));
+        match (v2, self.after_crash, fields_v2) {
+            (false, Some(crash), (None, None, None, None)) => out.push(u8::from(crash)),
+            (true, None, (Some(kind), Some(attested), Some(claimed), Some(torn))) => {
+                out.push(match kind {
+                    SealKind::Closed => 0,
+                    SealKind::Recovered => 1,
+                });
+                out.extend_from_slice(&attested.to_be_bytes());
+                out.extend_from_slice(&claimed.to_be_bytes());
+                out.extend_from_slice(&torn.to_be_bytes());
+            }
+            _ => return None,
+        }
         Some(out)
+    }
+
+    /// Records of the segment covered by a signature: all for a closed
+    /// seal, the attested ones for a recovered one, none for a version 1
+    /// seal made after a crash (written before attestations existed).
+    pub fn attested_records(&self) -> u64 {
+        match (self.kind, self.attested, self.after_crash) {
+            (Some(SealKind::Recovered), Some(a), _) => a.min(self.records),
+            (Some(SealKind::Closed), _, _) => self.records,
+            (None, _, Some(true)) => 0,
+            _ => self.records,
+        }
+    }
+
+    /// Whether the segment was sealed at a start after a crash.
+    pub fn after_crash(&self) -> bool {
+        self.kind == Some(SealKind::Recovered) || self.after_crash == Some(true)
     }
 
     /// Signs the seal in place.
@@ -539,20 +634,20 @@ mod tests {
     #[test]
     fn seal_signature_covers_every_field() {
         let key = SigningKey::from_bytes(&[7; 32]);
-        let mut seal = Seal {
-            version: 1,
-            segment: 2,
-            first_seq: 10,
-            records: 5,
-            bytes: 900,
-            first_time_ms: Some(1),
-            last_time_ms: Some(2),
-            prev_hash: hex::encode([1; 32]),
-            last_hash: hex::encode([2; 32]),
-            prev_seal: hex::encode([3; 32]),
-            after_crash: false,
-            signature: String::new(),
-        };
+        let mut seal = Seal::v2(
+            2,
+            10,
+            5,
+            900,
+            (Some(1), Some(2)),
+            &[1; 32],
+            &[2; 32],
+            &[3; 32],
+            SealKind::Closed,
+            5,
+            5,
+            0,
+        );
         seal.sign(&key);
         assert!(seal.verify(&key.verifying_key()));
         let edits: Vec<fn(&mut Seal)> = vec![
@@ -565,7 +660,12 @@ mod tests {
             |s| s.prev_hash = hex::encode([9; 32]),
             |s| s.last_hash = hex::encode([9; 32]),
             |s| s.prev_seal = hex::encode([9; 32]),
-            |s| s.after_crash = true,
+            |s| s.kind = Some(SealKind::Recovered),
+            |s| s.attested = Some(4),
+            |s| s.claimed = Some(4),
+            |s| s.torn_bytes = Some(1),
+            |s| s.version = 1,
+            |s| s.after_crash = Some(false),
         ];
         for edit in edits {
             let mut s = seal.clone();
@@ -574,6 +674,19 @@ mod tests {
         }
         let other = SigningKey::from_bytes(&[8; 32]);
         assert!(!seal.verify(&other.verifying_key()));
+        // A version 1 seal (before attestations) still verifies.
+        let mut v1 = seal.clone();
+        (v1.version, v1.after_crash) = (1, Some(true));
+        (v1.kind, v1.attested, v1.claimed, v1.torn_bytes) = (None, None, None, None);
+        v1.sign(&key);
+        assert!(v1.verify(&key.verifying_key()));
+        assert!(v1.after_crash() && v1.attested_records() == 0);
+        let text = String::from_utf8(v1.to_bytes()).unwrap();
+        assert!(
+            text.contains("\"after_crash\":true") && !text.contains("kind"),
+            "{text}"
+        );
+        assert_eq!(Seal::parse(text.as_bytes()).unwrap(), v1);
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //!
 //! The audit files are read back by `verify`, `export_csv`, start-up
 //! recovery and retention; whoever can write the directory controls their
-//! bytes. [`segment`] feeds arbitrary bytes to each of those parsers: none
-//! may panic, and a verification that succeeds must be repeatable.
+//! bytes (and whoever can write the witness, its lines). [`segment`] feeds
+//! arbitrary bytes to each of those parsers (segments, seals, side-file
+//! lines, checkpoint lines, witness lines): none may panic, and a
+//! verification that succeeds must be repeatable.
 
-use crate::format::{self, GENESIS, PiiLine, Seal};
+use crate::format::{self, GENESIS, Seal};
 use crate::verify::{Walk, walk_segment};
 
 /// Parses `data` as a segment (sealed and open), a seal, side-file lines
@@ -64,7 +66,9 @@ pub fn segment(data: &[u8]) {
             let head = format::parse_head(line).expect("fast path accepted a malformed head");
             assert_eq!((head.seq, head.prev, head.time_ms), (seq, prev, t));
         }
-        let _ = serde_json::from_slice::<PiiLine>(line);
+        let _ = crate::pii::Line::parse(line);
+        let _ = crate::attest::Attestation::parse(line);
+        let _ = crate::witness::WitnessEntry::find(&String::from_utf8_lossy(line));
     }
     if let Ok(seal) = Seal::parse(data) {
         let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);

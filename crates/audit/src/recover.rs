@@ -3,13 +3,24 @@
 //! The last segment may lack its seal after kill -9 or power loss. Its
 //! complete lines are checked against the chain (sequence and hash links from
 //! the last seal); from the first line that is incomplete (a torn write) or
-//! does not link, the rest is cut off, the side file is cut to the same
-//! records, and the segment is sealed with `after_crash: true`. The writer
-//! then records an [`crate::Event::AuditTailRecovered`] as the first event of
-//! the next segment, and [`crate::AuditLog::recovered_tail`] reports it.
+//! does not link, the rest is cut off, and the side file is cut to the same
+//! records. Then the segment's signed checkpoints (`attest`) say how many of
+//! the records the writer had attested: the segment is sealed as
+//! `recovered` with that count, so the records after it are sealed as
+//! *unattested*, never blessed as genuine (`verify` names them, `--strict`
+//! fails on them, the CSV marks them). If the records the last checkpoint
+//! attested are not all there as attested (altered, removed, or a line
+//! inserted among them), the seal says so (`claimed` > `attested`) and
+//! verification fails; the segment as found is kept beside it
+//! (`NNNNNNNNNNNN.seg.damaged-<unix time>`) whenever complete lines are cut.
+//!
+//! The writer then records an [`crate::Event::AuditTailRecovered`] as the
+//! first event of the next segment, and [`crate::AuditLog::recovered_tail`]
+//! reports it.
 
+use crate::attest;
 use crate::error::AuditError;
-use crate::format::{self, GENESIS, PiiLine, Seal};
+use crate::format::{self, GENESIS, Seal, SealKind};
 use ed25519_dalek::SigningKey;
 use std::path::Path;
 
@@ -22,6 +33,13 @@ pub struct RecoveredTail {
     pub records: u64,
     /// Bytes cut off the end (a torn last line, or lines that did not link).
     pub torn_bytes: u64,
+    /// Of the records kept, those no signed checkpoint covered (sealed as
+    /// unattested).
+    pub unattested: u64,
+    /// Records the last signed checkpoint claimed that are missing or
+    /// altered (0 after an honest crash; more is tampering or disk damage,
+    /// and verification fails).
+    pub lost_attested: u64,
 }
 
 /// Where the chain stands: what the next record and seal link to.
@@ -114,7 +132,7 @@ fn remove_temporaries(dir: &Path) {
 }
 
 /// Cuts the unsealed segment `state.next_segment` to its valid records and
-/// seals it as recovered after a crash.
+/// seals it as recovered, attested as far as its checkpoints go.
 fn seal_tail(
     dir: &Path,
     key: &SigningKey,
@@ -123,6 +141,7 @@ fn seal_tail(
     let n = state.next_segment;
     let seg_path = dir.join(format::seg_name(n));
     let data = std::fs::read(&seg_path).map_err(|e| AuditError::io(&seg_path, e))?;
+    let checkpoints = attest::read(dir, n, &key.verifying_key())?;
     let start_hash = state.prev_hash;
     let first_seq = state.next_seq;
     let mut good_len = 0usize;
@@ -130,6 +149,14 @@ fn seal_tail(
     let mut first_time = None;
     let mut last_time = None;
     let mut pos = 0usize;
+    // The checkpoints that match the chain as found: (records, head).
+    let mut attested_to = first_seq;
+    let matches = |count: u64, head: &[u8; 32]| {
+        checkpoints
+            .valid
+            .iter()
+            .any(|a| a.records == count && a.head().as_ref() == Some(head))
+    };
     while let Some(nl) = memchr::memchr(b'\n', &data[pos..]) {
         let line = &data[pos..pos + nl];
         let Ok(head) = format::parse_head(line) else {
@@ -143,13 +170,37 @@ fn seal_tail(
         }
         state.prev_hash = format::sha256(line);
         state.next_seq += 1;
+        if matches(state.next_seq, &state.prev_hash) {
+            attested_to = state.next_seq;
+        }
         records += 1;
         first_time.get_or_insert(head.time_ms);
         last_time = Some(head.time_ms);
         pos += nl + 1;
         good_len = pos;
     }
+    let claimed_to = checkpoints
+        .last()
+        .map_or(first_seq, |a| a.records.max(first_seq));
+    let attested = attested_to - first_seq;
+    let claimed = claimed_to - first_seq;
     let torn_bytes = (data.len() - good_len) as u64;
+    let cut_lines = data[good_len..].contains(&b'\n');
+    if cut_lines || claimed > attested {
+        // Complete lines cut, or attested records not as attested: keep
+        // the segment as found for whoever investigates.
+        let copy = dir.join(format!(
+            "{}.damaged-{}",
+            format::seg_name(n),
+            chrono::Utc::now().timestamp()
+        ));
+        std::fs::write(&copy, &data).map_err(|e| AuditError::io(&copy, e))?;
+        tracing::error!(
+            segment = %format::seg_name(n),
+            copy = %copy.display(),
+            "the unsealed audit segment holds lines that do not link or lacks attested records; kept a copy"
+        );
+    }
     if torn_bytes > 0 {
         let f = std::fs::OpenOptions::new()
             .write(true)
@@ -160,34 +211,39 @@ fn seal_tail(
             .map_err(|e| AuditError::io(&seg_path, e))?;
     }
     trim_pii(dir, n, first_seq, state.next_seq)?;
-    let mut seal = Seal {
-        version: 1,
-        segment: n,
+    let mut seal = Seal::v2(
+        n,
         first_seq,
         records,
-        bytes: good_len as u64,
-        first_time_ms: first_time,
-        last_time_ms: last_time,
-        prev_hash: hex::encode(start_hash),
-        last_hash: hex::encode(state.prev_hash),
-        prev_seal: hex::encode(state.prev_seal),
-        after_crash: true,
-        signature: String::new(),
-    };
+        good_len as u64,
+        (first_time, last_time),
+        &start_hash,
+        &state.prev_hash,
+        &state.prev_seal,
+        SealKind::Recovered,
+        attested,
+        claimed,
+        torn_bytes,
+    );
     seal.sign(key);
     format::write_atomic(&dir.join(format::seal_name(n)), &seal.to_bytes())?;
+    let _ = std::fs::remove_file(dir.join(attest::att_name(n)));
     state.prev_seal = seal.seal_hash();
     state.next_segment = n + 1;
     let tail = RecoveredTail {
         segment: format::seg_name(n),
         records,
         torn_bytes,
+        unattested: records - attested,
+        lost_attested: claimed.saturating_sub(attested),
     };
     tracing::warn!(
         segment = %tail.segment,
         records,
+        unattested = tail.unattested,
+        lost_attested = tail.lost_attested,
         torn_bytes,
-        "audit segment was left unsealed (crash); sealed it as recovered"
+        "audit segment was left unsealed (crash); sealed it as recovered, its unattested records marked as such"
     );
     Ok(tail)
 }
@@ -205,8 +261,8 @@ fn trim_pii(dir: &Path, n: u64, first: u64, end: u64) -> Result<(), AuditError> 
         if !line.ends_with(b"\n") {
             continue;
         }
-        match serde_json::from_slice::<PiiLine>(line) {
-            Ok(p) if (first..end).contains(&p.seq) => kept.extend_from_slice(line),
+        match crate::pii::Line::parse(line) {
+            Some(p) if (first..end).contains(&p.seq()) => kept.extend_from_slice(line),
             _ => {}
         }
     }

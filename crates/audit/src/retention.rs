@@ -5,18 +5,54 @@
 //! a writing server; the caller records the outcome as
 //! [`crate::Event::AuditAnonymized`] / [`crate::Event::AuditSegmentsDeleted`].
 //!
-//! Anonymization erases plaintext and salt from the `.pii` side files
-//! (rewritten atomically, or removed once every record in them is old); the
-//! segments and seals do not change, so verification still passes. Like any
-//! file rewrite, it does not scrub blocks the filesystem already released.
+//! Anonymization removes the sealed personal fields of old records from the
+//! `.pii` side files (rewritten atomically, or removed once every record in
+//! them is old), then destroys the month keys (`pii`) of every month that
+//! ended before the cutoff, so what the rewrite left in released blocks or
+//! backups is unreadable too; the segments and seals do not change, so
+//! verification still passes.
 //!
 //! Deletion removes the oldest whole sealed segments that ended before the
 //! cutoff, after writing a signed `checkpoint.json` that names where the kept
 //! chain starts; [`crate::verify`] starts from it.
+//!
+//! # No time travel
+//!
+//! Both refuse a cutoff later than the current time of the system clock
+//! ([`AuditError::TooEarly`]): a record is destroyed when its time has
+//! really come, whatever the caller believes the date is (`sealpost
+//! retention run --at` in the future purges accounts but never reaches the
+//! audit log early). The check reads the clock through one function, which
+//! the crate's own tests replace to show a real run past the period still
+//! deletes.
 
 use crate::error::AuditError;
-use crate::format::{self, Checkpoint, PiiLine, Seal};
+use crate::format::{self, Checkpoint, Seal};
 use std::path::Path;
+
+/// The real time now, Unix ms.
+fn real_now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// Refuses a cutoff (Unix s) after `now_ms`.
+fn not_early(action: &'static str, cutoff_unix: i64, now_ms: i64) -> Result<i64, AuditError> {
+    let cutoff_ms = cutoff_unix.saturating_mul(1000);
+    if cutoff_ms > now_ms {
+        return Err(AuditError::TooEarly {
+            action,
+            cutoff: rfc3339(cutoff_ms),
+            now: rfc3339(now_ms),
+        });
+    }
+    Ok(cutoff_ms)
+}
 
 /// What [`anonymize_before`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,8 +61,12 @@ pub struct AnonymizeReport {
     pub segments: u64,
     /// Records whose personal fields were erased.
     pub records: u64,
-    /// Personal fields erased.
+    /// Personal fields erased, counted in side lines of the previous
+    /// (plaintext) format; a sealed line counts as one (its fields are not
+    /// opened to be erased).
     pub fields: u64,
+    /// Month keys destroyed (months that ended before the cutoff).
+    pub month_keys: u64,
 }
 
 /// What [`delete_segments_before`] did.
@@ -57,10 +97,19 @@ fn sealed_segments(dir: &Path) -> Result<Vec<(u64, Seal)>, AuditError> {
     Ok(out)
 }
 
-/// Erases the plaintext and salt of personal fields of every record in a
-/// sealed segment older than `cutoff_unix` (seconds).
+/// Erases the sealed personal fields of every record in a sealed segment
+/// older than `cutoff_unix` (seconds), and destroys the keys of months that
+/// ended before it. Refuses a cutoff later than now.
 pub fn anonymize_before(dir: &Path, cutoff_unix: i64) -> Result<AnonymizeReport, AuditError> {
-    let cutoff_ms = cutoff_unix.saturating_mul(1000);
+    anonymize_before_at(dir, cutoff_unix, real_now_ms())
+}
+
+fn anonymize_before_at(
+    dir: &Path,
+    cutoff_unix: i64,
+    now_ms: i64,
+) -> Result<AnonymizeReport, AuditError> {
+    let cutoff_ms = not_early("anonymize", cutoff_unix, now_ms)?;
     let mut report = AnonymizeReport::default();
     for (n, seal) in sealed_segments(dir)? {
         if seal.first_time_ms.is_none_or(|t| t >= cutoff_ms) {
@@ -75,14 +124,18 @@ pub fn anonymize_before(dir: &Path, cutoff_unix: i64) -> Result<AnonymizeReport,
         let mut kept = Vec::new();
         let (mut records, mut fields) = (0u64, 0u64);
         for line in data.split_inclusive(|&b| b == b'\n') {
-            match serde_json::from_slice::<PiiLine>(line) {
-                Ok(p) if p.time_ms >= cutoff_ms => kept.extend_from_slice(line),
-                Ok(p) => {
+            match crate::pii::Line::parse(line) {
+                Some(p) if p.time_ms() >= cutoff_ms => kept.extend_from_slice(line),
+                Some(crate::pii::Line::Plain(p)) => {
                     records += 1;
                     fields += p.fields.len() as u64;
                 }
+                Some(_) => {
+                    records += 1;
+                    fields += 1;
+                }
                 // Unreadable side lines are personal data we cannot date: erase.
-                Err(_) => records += 1,
+                None => records += 1,
             }
         }
         if kept.len() == data.len() {
@@ -98,11 +151,13 @@ pub fn anonymize_before(dir: &Path, cutoff_unix: i64) -> Result<AnonymizeReport,
         report.records += records;
         report.fields += fields;
     }
-    if report.segments > 0 {
+    report.month_keys = crate::pii::destroy_months_before(dir, cutoff_ms)?;
+    if report.segments > 0 || report.month_keys > 0 {
         tracing::info!(
             cutoff_unix,
             segments = report.segments,
             records = report.records,
+            month_keys = report.month_keys,
             "anonymized audit records"
         );
     }
@@ -111,13 +166,22 @@ pub fn anonymize_before(dir: &Path, cutoff_unix: i64) -> Result<AnonymizeReport,
 
 /// Deletes the oldest sealed segments whose last record is older than
 /// `cutoff_unix` (seconds), leaving a checkpoint signed with the key at
-/// `signing_key` so the rest still verifies.
+/// `signing_key` so the rest still verifies. Refuses a cutoff later than now.
 pub fn delete_segments_before(
     dir: &Path,
     cutoff_unix: i64,
     signing_key: &Path,
 ) -> Result<DeleteReport, AuditError> {
-    let cutoff_ms = cutoff_unix.saturating_mul(1000);
+    delete_segments_before_at(dir, cutoff_unix, signing_key, real_now_ms())
+}
+
+fn delete_segments_before_at(
+    dir: &Path,
+    cutoff_unix: i64,
+    signing_key: &Path,
+    now_ms: i64,
+) -> Result<DeleteReport, AuditError> {
+    let cutoff_ms = not_early("delete", cutoff_unix, now_ms)?;
     let previous = format::read_checkpoint(dir)?;
     // Files an interrupted earlier deletion left behind its checkpoint.
     if let Some(cp) = &previous {
@@ -174,6 +238,7 @@ pub fn delete_segments_before(
         // already excludes, and the next run removes them.
         for name in [
             format::pii_name(*n),
+            crate::attest::att_name(*n),
             format::seal_name(*n),
             format::seg_name(*n),
         ] {
@@ -191,4 +256,86 @@ pub fn delete_segments_before(
         "deleted old audit segments"
     );
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The clock of these steps replaced: a run really 19 months later
+    //! deletes and anonymizes; the same cutoff today is refused.
+    use super::*;
+    use crate::{AuditLog, Event, LoginOutcome, Protocol};
+
+    const MONTH_MS: i64 = 2_629_746_000;
+
+    fn log(dir: &Path) -> AuditLog {
+        std::fs::create_dir_all(dir.join("keys")).unwrap();
+        std::fs::write(dir.join("keys/master.key"), [5u8; 32]).unwrap();
+        AuditLog::open(
+            &dir.join("audit"),
+            &dir.join("keys/audit.key"),
+            &sealpost_config::AuditConfig {
+                master_key: dir.join("keys/master.key"),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+
+    fn login() -> Event {
+        Event::Login {
+            protocol: Protocol::Imap,
+            account: "alice@example.org".into(),
+            remote: "192.0.2.1:1".into(),
+            tls: None,
+            outcome: LoginOutcome::Success,
+        }
+    }
+
+    #[test]
+    fn a_real_run_past_the_period_deletes_and_anonymizes_and_an_early_one_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let audit = d.path().join("audit");
+        let l = log(d.path());
+        l.record(login());
+        l.close().unwrap();
+        let written = real_now_ms();
+        let later = written + 19 * MONTH_MS;
+        // As the retention worker computes them, 19 months later.
+        let anonymize_cutoff = (later - 6 * MONTH_MS) / 1000;
+        let delete_cutoff = (later - 18 * MONTH_MS) / 1000;
+        // Today those cutoffs lie in the future: refused, nothing touched.
+        for e in [
+            anonymize_before(&audit, anonymize_cutoff).unwrap_err(),
+            delete_segments_before(&audit, delete_cutoff, &d.path().join("keys/audit.key"))
+                .unwrap_err(),
+        ] {
+            assert!(matches!(e, AuditError::TooEarly { .. }), "{e}");
+            assert!(e.to_string().contains("never early"), "{e}");
+        }
+        assert!(audit.join(format::pii_name(1)).exists());
+        assert!(
+            !crate::pii::list_ids(&audit.join(crate::pii::KEY_DIR))
+                .unwrap()
+                .is_empty()
+        );
+        // With the clock really 19 months on, both run.
+        let a = anonymize_before_at(&audit, anonymize_cutoff, later).unwrap();
+        assert_eq!((a.segments, a.records), (1, 1));
+        assert!(a.month_keys >= 1);
+        assert!(
+            crate::pii::list_ids(&audit.join(crate::pii::KEY_DIR))
+                .unwrap()
+                .is_empty()
+        );
+        let r = delete_segments_before_at(
+            &audit,
+            delete_cutoff,
+            &d.path().join("keys/audit.key"),
+            later,
+        )
+        .unwrap();
+        assert_eq!((r.segments, r.records), (1, 1));
+        assert!(!audit.join(format::seg_name(1)).exists());
+        crate::verify(&audit, None).unwrap();
+    }
 }

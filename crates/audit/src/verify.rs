@@ -14,16 +14,107 @@
 //! - a sealed segment cut short: `Truncated`; a seal made with another key:
 //!   `Signature`.
 //!
+//! - attested records lost or altered: a recovered seal whose last
+//!   checkpoint claimed more than it found, or a checkpoint of the open
+//!   segment that no longer matches the chain (`Attestation`).
+//!
 //! The open segment (the last, unsealed one) is checked as far as complete
-//! lines go: a server may be writing it. What no offline check can see is
-//! the removal of the newest segments together with the open one; operators
-//! who need that keep the `last_seal` of earlier reports elsewhere.
+//! lines go: a server may be writing it. Its checkpoints (`attest`) must
+//! verify and match; records after the last one are *pending* while a
+//! writer holds the log's lock (it attests within a second), and
+//! *unattested* otherwise (written just before a crash).
+//!
+//! Warnings, not failures (`--strict` makes them failures): records sealed
+//! as unattested after a crash, and segments sealed after a crash by a
+//! version without checkpoints. Each names the file, the record range and
+//! the count.
+//!
+//! What no offline check of the log alone can see is the removal of the
+//! newest records or segments, or of the whole log: the witness outside
+//! data_dir remembers how far the chain got ([`VerifyOptions::witness`]).
+//! Every report names the last attested point (segment, record, head hash)
+//! so it can be noted elsewhere too.
 
+use crate::attest::{self, Attestation};
 use crate::error::{FailureKind, VerifyFailure};
 use crate::format::{self, GENESIS, Seal};
+use crate::witness::{self, WitnessEntry};
 use ed25519_dalek::VerifyingKey;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
+
+/// What to verify against.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VerifyOptions<'a> {
+    /// The key seals and checkpoints must verify with (`None`: the
+    /// `signing.pub` kept in the log directory).
+    pub pubkey: Option<&'a VerifyingKey>,
+    /// What the witness saw: the log must hold at least that much, and the
+    /// same.
+    pub witness: Option<&'a [WitnessEntry]>,
+}
+
+/// Why a record range deserves a look although the log verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarningKind {
+    /// Sealed after a crash without a signed checkpoint covering them.
+    Unattested,
+    /// In a segment sealed after a crash by a version that had no
+    /// checkpoints: nothing attested them before the crash.
+    SealedWithoutAttestation,
+    /// In the open segment after its last checkpoint with no writer
+    /// running: written just before a crash; the next start seals them as
+    /// unattested.
+    UnattestedOpen,
+}
+
+/// A record range verification flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyWarning {
+    /// What is flagged.
+    pub kind: WarningKind,
+    /// The segment file.
+    pub file: String,
+    /// First record (sequence number) flagged.
+    pub first_record: u64,
+    /// Last record flagged.
+    pub last_record: u64,
+    /// Records flagged.
+    pub count: u64,
+}
+
+impl std::fmt::Display for VerifyWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match self.kind {
+            WarningKind::Unattested => {
+                "sealed after a crash as unattested (no signed checkpoint covered them)"
+            }
+            WarningKind::SealedWithoutAttestation => {
+                "sealed after a crash by a version without checkpoints (never attested)"
+            }
+            WarningKind::UnattestedOpen => {
+                "not covered by a signed checkpoint and no writer is running (written before a crash?)"
+            }
+        };
+        write!(
+            f,
+            "{}: records {}..{} ({} record(s)) {what}",
+            self.file, self.first_record, self.last_record, self.count
+        )
+    }
+}
+
+/// The last point of the chain a signature covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttestedPoint {
+    /// The segment file.
+    pub segment: String,
+    /// The record (sequence number).
+    pub record: u64,
+    /// Its hash (hex).
+    pub head: String,
+}
 
 /// What a successful verification covered.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -53,6 +144,15 @@ pub struct VerifyReport {
     /// Hash (hex) of the newest seal: note it down to detect later removal
     /// of whole segments from the end.
     pub last_seal: Option<String>,
+    /// The last record a seal or checkpoint signature covers.
+    pub last_attested: Option<AttestedPoint>,
+    /// Record ranges flagged (see [`WarningKind`]).
+    pub warnings: Vec<VerifyWarning>,
+    /// Records in the open segment after its last checkpoint while a writer
+    /// runs (attested within a second).
+    pub pending: u64,
+    /// Witness lines checked (`None`: no witness given).
+    pub witness_lines: Option<usize>,
 }
 
 /// Running state of the chain while walking segments.
@@ -68,6 +168,10 @@ pub(crate) struct Walk {
     pub last_time_ms: Option<i64>,
     /// Time of the first record of the segment being walked.
     pub segment_first_ms: Option<i64>,
+    /// Record counts whose chain hash is wanted (witness, checkpoints).
+    want: HashSet<u64>,
+    /// The chain hash after each wanted count, as walked.
+    found: HashMap<u64, [u8; 32]>,
 }
 
 impl Walk {
@@ -81,6 +185,8 @@ impl Walk {
             first_time_ms: None,
             last_time_ms: None,
             segment_first_ms: None,
+            want: HashSet::new(),
+            found: HashMap::new(),
         }
     }
 
@@ -134,6 +240,9 @@ impl Walk {
         self.prev = format::sha256(line);
         self.prev_hex = format::hex_lower(&self.prev);
         self.seq += 1;
+        if !self.want.is_empty() && self.want.contains(&self.seq) {
+            self.found.insert(self.seq, self.prev);
+        }
         self.records += 1;
         self.bytes += line.len() as u64 + 1;
         self.first_time_ms.get_or_insert(time_ms);
@@ -210,8 +319,28 @@ pub(crate) fn walk_segment(
 /// Verifies the whole log under `dir`. `pubkey` is the key to check seals
 /// against; without it, the `signing.pub` the writer keeps in `dir` is used.
 pub fn verify(dir: &Path, pubkey: Option<&VerifyingKey>) -> Result<VerifyReport, VerifyFailure> {
+    verify_with(
+        dir,
+        &VerifyOptions {
+            pubkey,
+            witness: None,
+        },
+    )
+}
+
+/// Whether a writer holds the log's lock (a server or CLI writing now).
+fn writer_running(dir: &Path) -> bool {
+    let Ok(f) = std::fs::File::open(dir.join(format::LOCK_FILE)) else {
+        return false;
+    };
+    // Taken and released at once: a writer that starts meanwhile waits.
+    !matches!(fs4::fs_std::FileExt::try_lock_exclusive(&f), Ok(true))
+}
+
+/// Verifies the whole log under `dir` with `options`.
+pub fn verify_with(dir: &Path, options: &VerifyOptions<'_>) -> Result<VerifyReport, VerifyFailure> {
     let mut report = VerifyReport {
-        key_given: pubkey.is_some(),
+        key_given: options.pubkey.is_some(),
         ..VerifyReport::default()
     };
     let io = |file: Option<&str>, e: &dyn std::fmt::Display| {
@@ -219,16 +348,16 @@ pub fn verify(dir: &Path, pubkey: Option<&VerifyingKey>) -> Result<VerifyReport,
     };
     let segments = format::list_segments(dir).map_err(|e| io(None, &e))?;
     let stored_key;
-    let key = match pubkey {
-        Some(k) => k,
+    let key = match options.pubkey {
+        Some(k) => Some(k),
         None => {
             let path = dir.join(format::PUBKEY_FILE);
             match crate::keys::read_public_key(&path) {
                 Ok(k) => {
                     stored_key = k;
-                    &stored_key
+                    Some(&stored_key)
                 }
-                Err(_) if segments.is_empty() => return Ok(report),
+                Err(_) if segments.is_empty() => None,
                 Err(e) => {
                     return Err(VerifyFailure::new(
                         FailureKind::Key,
@@ -243,31 +372,37 @@ pub fn verify(dir: &Path, pubkey: Option<&VerifyingKey>) -> Result<VerifyReport,
     let malformed = |file: &str, d: &dyn std::fmt::Display| {
         VerifyFailure::new(FailureKind::Malformed, Some(file), None, d.to_string())
     };
-    let (mut expected, mut walk, mut prev_seal) =
-        match format::read_checkpoint(dir).map_err(|e| malformed(format::CHECKPOINT, &e))? {
-            Some(cp) => {
-                if !cp.verify(key) {
-                    return Err(VerifyFailure::new(
-                        FailureKind::Signature,
-                        Some(format::CHECKPOINT),
-                        None,
-                        "checkpoint signature does not verify with the public key",
-                    ));
-                }
-                let bad = || malformed(format::CHECKPOINT, &"bad hash");
-                report.deleted_segments = cp.deleted_segments;
-                (
-                    cp.segment,
-                    Walk::new(cp.seq, cp.prev_hash().ok_or_else(bad)?),
-                    cp.prev_seal().ok_or_else(bad)?,
-                )
+    let checkpoint = format::read_checkpoint(dir).map_err(|e| malformed(format::CHECKPOINT, &e))?;
+    let (mut expected, mut walk, mut prev_seal) = match (&checkpoint, key) {
+        (Some(cp), Some(key)) => {
+            if !cp.verify(key) {
+                return Err(VerifyFailure::new(
+                    FailureKind::Signature,
+                    Some(format::CHECKPOINT),
+                    None,
+                    "checkpoint signature does not verify with the public key",
+                ));
             }
-            None => (1, Walk::new(0, GENESIS), GENESIS),
-        };
+            let bad = || malformed(format::CHECKPOINT, &"bad hash");
+            report.deleted_segments = cp.deleted_segments;
+            (
+                cp.segment,
+                Walk::new(cp.seq, cp.prev_hash().ok_or_else(bad)?),
+                cp.prev_seal().ok_or_else(bad)?,
+            )
+        }
+        (Some(cp), None) => (cp.segment, Walk::new(cp.seq, GENESIS), GENESIS),
+        (None, _) => (1, Walk::new(0, GENESIS), GENESIS),
+    };
+    let first_segment = expected;
     report.first_seq = walk.seq;
+    if let Some(entries) = options.witness {
+        walk.want.extend(entries.iter().map(|e| e.records));
+    }
     let mut buf = Vec::new();
     let kept: Vec<u64> = segments.into_iter().filter(|&n| n >= expected).collect();
     for (i, &n) in kept.iter().enumerate() {
+        let Some(key) = key else { break };
         let seg = format::seg_name(n);
         if n != expected {
             return Err(VerifyFailure::new(
@@ -294,12 +429,15 @@ pub fn verify(dir: &Path, pubkey: Option<&VerifyingKey>) -> Result<VerifyReport,
                     "segment has no seal but is not the last one",
                 ));
             }
-            walk_segment(file, &seg, &mut walk, false, &mut buf)?;
-            report.open_segment = Some(seg);
+            open_segment(dir, n, key, file, &mut walk, &mut buf, &mut report)?;
             break;
         };
         check_seal_head(&seal, key, n, &walk, &prev_seal, &seal_name)?;
         let start = walk.clone();
+        let attested = seal.attested_records();
+        if attested > 0 {
+            walk.want.insert(seal.first_seq + attested);
+        }
         walk_segment(file, &seg, &mut walk, true, &mut buf)?;
         let records = walk.records - start.records;
         let bytes = walk.bytes - start.bytes;
@@ -338,8 +476,44 @@ pub fn verify(dir: &Path, pubkey: Option<&VerifyingKey>) -> Result<VerifyReport,
                 "record times differ from the seal".into(),
             );
         }
-        if seal.after_crash {
+        if let Some(claimed) = seal.claimed
+            && claimed > attested
+        {
+            return Err(VerifyFailure::new(
+                FailureKind::Attestation,
+                Some(&seg),
+                Some(seal.first_seq + attested),
+                format!(
+                    "records {}..{} were attested by a signed checkpoint before the crash but were missing or altered when the segment was recovered",
+                    seal.first_seq + attested,
+                    seal.first_seq + claimed - 1
+                ),
+            ));
+        }
+        if seal.after_crash() {
             report.crash_sealed.push(seg.clone());
+            if attested < records {
+                report.warnings.push(VerifyWarning {
+                    kind: if seal.version == 1 {
+                        WarningKind::SealedWithoutAttestation
+                    } else {
+                        WarningKind::Unattested
+                    },
+                    file: seg.clone(),
+                    first_record: seal.first_seq + attested,
+                    last_record: seal.first_seq + records - 1,
+                    count: records - attested,
+                });
+            }
+        }
+        if attested > 0
+            && let Some(head) = walk.found.get(&(seal.first_seq + attested))
+        {
+            report.last_attested = Some(AttestedPoint {
+                segment: seg.clone(),
+                record: seal.first_seq + attested - 1,
+                head: hex::encode(head),
+            });
         }
         prev_seal = seal.seal_hash();
         report.last_seal = Some(hex::encode(prev_seal));
@@ -350,7 +524,155 @@ pub fn verify(dir: &Path, pubkey: Option<&VerifyingKey>) -> Result<VerifyReport,
     report.bytes = walk.bytes;
     report.first_time_ms = walk.first_time_ms;
     report.last_time_ms = walk.last_time_ms;
+    if let Some(entries) = options.witness {
+        witness::check(
+            entries,
+            &witness::ChainView {
+                first_seq: report.first_seq,
+                first_segment,
+                end_seq: walk.seq,
+                segments: &kept,
+                heads: &walk.found,
+            },
+        )?;
+        report.witness_lines = Some(entries.len());
+    }
     Ok(report)
+}
+
+/// Walks the open segment and checks its checkpoints.
+fn open_segment(
+    dir: &Path,
+    n: u64,
+    key: &VerifyingKey,
+    file: std::fs::File,
+    walk: &mut Walk,
+    buf: &mut Vec<u8>,
+    report: &mut VerifyReport,
+) -> Result<(), VerifyFailure> {
+    let seg = format::seg_name(n);
+    let att_name = attest::att_name(n);
+    let fail = |kind, record, detail: String| {
+        Err(VerifyFailure::new(kind, Some(&att_name), record, detail))
+    };
+    // The checkpoints first (a writer appends records before their
+    // checkpoint, so every checkpoint read covers records on disk).
+    let data = match std::fs::read(dir.join(&att_name)) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => {
+            return Err(VerifyFailure::new(
+                FailureKind::Io,
+                Some(&att_name),
+                None,
+                e.to_string(),
+            ));
+        }
+    };
+    let mut checkpoints: Vec<Attestation> = Vec::new();
+    let complete = data.rsplit_once_newline();
+    for (i, line) in complete.split(|&b| b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let Some(a) = Attestation::parse(line) else {
+            return fail(
+                FailureKind::Malformed,
+                None,
+                format!("checkpoint line {} is malformed", i + 1),
+            );
+        };
+        if a.segment != n || !a.verify(key) {
+            return fail(
+                FailureKind::Signature,
+                None,
+                format!(
+                    "checkpoint line {} does not verify with the public key (forged?)",
+                    i + 1
+                ),
+            );
+        }
+        if checkpoints.last().is_some_and(|p| a.records < p.records) || a.records <= walk.seq {
+            return fail(
+                FailureKind::Attestation,
+                None,
+                format!("checkpoint line {} goes back in the chain", i + 1),
+            );
+        }
+        walk.want.insert(a.records);
+        checkpoints.push(a);
+    }
+    let first = walk.seq;
+    walk_segment(file, &seg, walk, false, buf)?;
+    report.open_segment = Some(seg.clone());
+    let mut attested_to = first;
+    for a in &checkpoints {
+        let found = walk.found.get(&a.records);
+        if a.records > walk.seq {
+            return Err(VerifyFailure::new(
+                FailureKind::Attestation,
+                Some(&seg),
+                Some(walk.seq),
+                format!(
+                    "a signed checkpoint attests {} record(s), the segment holds records only up to {}: records {}..{} were removed after they were attested",
+                    a.records,
+                    walk.seq.saturating_sub(1),
+                    walk.seq,
+                    a.records - 1
+                ),
+            ));
+        }
+        if a.records > first && found != a.head().as_ref() {
+            return Err(VerifyFailure::new(
+                FailureKind::Attestation,
+                Some(&seg),
+                Some(a.records - 1),
+                format!(
+                    "record {} does not match the hash a signed checkpoint attested (records up to it were altered, removed or inserted after attestation)",
+                    a.records - 1
+                ),
+            ));
+        }
+        attested_to = attested_to.max(a.records);
+    }
+    if let Some(a) = checkpoints.last()
+        && a.records > first
+    {
+        report.last_attested = Some(AttestedPoint {
+            segment: seg.clone(),
+            record: a.records - 1,
+            head: a.head.clone(),
+        });
+    }
+    let after = walk.seq - attested_to;
+    if after > 0 {
+        if writer_running(dir) {
+            report.pending = after;
+        } else {
+            report.warnings.push(VerifyWarning {
+                kind: WarningKind::UnattestedOpen,
+                file: seg,
+                first_record: attested_to,
+                last_record: walk.seq - 1,
+                count: after,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The bytes up to the last newline (a torn last line is left out).
+trait CompleteLines {
+    fn rsplit_once_newline(&self) -> &[u8];
+}
+
+impl CompleteLines for Vec<u8> {
+    fn rsplit_once_newline(&self) -> &[u8] {
+        match memchr::memrchr(b'\n', self) {
+            Some(i) => &self[..i],
+            None => &[],
+        }
+    }
 }
 
 /// Checks a seal against the key and against where the chain stands before

@@ -1,21 +1,28 @@
 //! [`AuditLog`]: the handle every crate records through, and the writer
-//! thread behind it that chains, flushes, rotates and seals segments.
+//! thread behind it that chains, attests, rotates and seals segments.
 //!
-//! `record` is a channel send: the thread stamps, commits personal fields,
-//! hashes and appends. The open segment is written to the kernel and
-//! fdatasynced at least once a second; `record_durable` and `flush` wait for
-//! an fdatasync. A segment is sealed when it reaches `segment_max_bytes`,
-//! when it is `segment_max_age_secs` old, on [`AuditLog::close`], when the
-//! last handle is dropped, and when the retention worker needs its records
-//! sealed before anonymizing them ([`AuditLog::seal_if_older_than`]). A new
+//! `record` is a channel send: the thread stamps, commits personal fields
+//! (`commit`), seals them under the month's key (`pii`), hashes and
+//! appends. While records arrive, the open segment is fdatasynced and a
+//! signed checkpoint of the chain is written (`attest`) and sent to the
+//! witness (`witness`) at least once a second; `record_durable` and `flush`
+//! return once their records are fdatasynced and attested. A segment is
+//! sealed when it reaches `segment_max_bytes`, when it is
+//! `segment_max_age_secs` old, on [`AuditLog::close`], when the last handle
+//! is dropped, when the retention worker needs its records sealed before
+//! anonymizing them ([`AuditLog::seal_if_older_than`]), and before a purged
+//! account's records are erased ([`AuditLog::erase_personal_data`]). A new
 //! segment file is created with its first record.
 
+use crate::attest::{self, Attestation};
+use crate::commit::commit_personal;
 use crate::error::AuditError;
-use crate::format::{self, PiiLine, Seal};
+use crate::format::{self, Seal, SealKind};
+use crate::pii::{self, EraseReport, MonthKeys};
 use crate::recover::{self, ChainState, RecoveredTail};
+use crate::witness::{Sink, WitnessEntry};
 use crate::{Event, keys};
 use ed25519_dalek::SigningKey;
-use rand::RngCore;
 use sealpost_config::AuditConfig;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -29,6 +36,8 @@ enum Msg {
     Flush(mpsc::SyncSender<()>),
     /// Seal the open segment if its first record is older than this (Unix ms).
     SealBefore(i64, mpsc::SyncSender<Result<(), String>>),
+    /// Seal, then erase the records naming these addresses.
+    Erase(Vec<String>, mpsc::SyncSender<Result<EraseReport, String>>),
     Close(mpsc::SyncSender<Result<(), String>>),
 }
 
@@ -72,14 +81,18 @@ impl Drop for Inner {
 /// How long `open` waits for a writer of the same process that is still
 /// sealing (its last handle was just dropped) to let go of the lock.
 const LOCK_WAIT: Duration = Duration::from_secs(3);
-/// The open segment reaches the disk at least this often.
-const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// While records arrive, the open segment reaches the disk and a signed
+/// checkpoint covers it at least this often.
+const ATTEST_EVERY: Duration = Duration::from_secs(1);
 
 impl AuditLog {
     /// Opens (creating) the log under `dir`, loads or generates the signing
-    /// key (0600) at `signing_key`, seals a tail a crash left unsealed, and
-    /// starts the writer thread. Only one process may write a log: a second
-    /// `open` fails with [`AuditError::Locked`].
+    /// key (0600) at `signing_key`, opens the month keys under
+    /// `config.master_key` and the witness `config.witness`, seals a tail a
+    /// crash left unsealed (its unattested records as such), seals side
+    /// files an earlier version wrote in plaintext, and starts the writer
+    /// thread. Only one process may write a log: a second `open` fails with
+    /// [`AuditError::Locked`].
     pub fn open(
         dir: &Path,
         signing_key: &Path,
@@ -93,8 +106,12 @@ impl AuditLog {
         if std::fs::read(&pub_path).ok().as_deref() != Some(public.as_bytes()) {
             format::write_atomic(&pub_path, public.as_bytes())?;
         }
+        let mut month_keys = MonthKeys::open(dir, &config.master_key)?;
+        let witness = Sink::open(&config.witness)?;
         let (state, recovered) = recover::recover(dir, &key)?;
-        let writer = Writer {
+        pii::migrate_plaintext(dir, &mut month_keys)?;
+        pii::collect_old_versions(dir, &mut month_keys)?;
+        let mut writer = Writer {
             dir: dir.to_path_buf(),
             key,
             max_bytes: config.segment_max_bytes.max(1),
@@ -103,8 +120,15 @@ impl AuditLog {
             open: None,
             last_time_ms: i64::MIN,
             failed: None,
+            keys: month_keys,
+            witness,
+            witness_failed: false,
             _lock: lock,
         };
+        if recovered.is_some() {
+            // The recovered seal is a checkpoint too.
+            writer.witness_state();
+        }
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("audit-writer".into())
@@ -119,6 +143,7 @@ impl AuditLog {
                 segment: tail.segment.clone(),
                 records: tail.records,
                 torn_bytes: tail.torn_bytes,
+                unattested: tail.unattested,
             });
         }
         Ok(log)
@@ -144,7 +169,8 @@ impl AuditLog {
         }
     }
 
-    /// Records an event and returns once it (and everything before it) is fsynced.
+    /// Records an event and returns once it (and everything before it) is
+    /// fdatasynced and covered by a signed checkpoint.
     pub fn record_durable(&self, event: Event) -> Result<(), AuditError> {
         let Some(inner) = &self.inner else {
             return Ok(());
@@ -164,7 +190,8 @@ impl AuditLog {
         }
     }
 
-    /// Waits until everything recorded so far is written and fsynced.
+    /// Waits until everything recorded so far is written, fdatasynced and
+    /// covered by a signed checkpoint.
     pub fn flush(&self) {
         if let Some(inner) = &self.inner {
             let (done_tx, done_rx) = mpsc::sync_channel(1);
@@ -189,6 +216,31 @@ impl AuditLog {
             .map_err(|_| AuditError::Closed)?;
         match done_rx.recv() {
             Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(AuditError::Io {
+                path: PathBuf::from("audit"),
+                message,
+            }),
+            Err(_) => Err(AuditError::Closed),
+        }
+    }
+
+    /// Erases every personal field of every record naming one of
+    /// `addresses` (an account being purged: its address and aliases),
+    /// as anonymization erases them: the open segment is sealed first, the
+    /// matching side lines are removed, and the months they belonged to get
+    /// a new key, their old keys destroyed (see `pii`). Seals stay valid.
+    /// Returns once done.
+    pub fn erase_personal_data(&self, addresses: &[String]) -> Result<EraseReport, AuditError> {
+        let Some(inner) = &self.inner else {
+            return Ok(EraseReport::default());
+        };
+        let (done_tx, done_rx) = mpsc::sync_channel(1);
+        inner
+            .tx
+            .send(Msg::Erase(addresses.to_vec(), done_tx))
+            .map_err(|_| AuditError::Closed)?;
+        match done_rx.recv() {
+            Ok(Ok(r)) => Ok(r),
             Ok(Err(message)) => Err(AuditError::Io {
                 path: PathBuf::from("audit"),
                 message,
@@ -236,6 +288,7 @@ struct OpenSegment {
     number: u64,
     seg: BufWriter<File>,
     pii: BufWriter<File>,
+    att: File,
     first_seq: u64,
     start_hash: [u8; 32],
     records: u64,
@@ -244,7 +297,9 @@ struct OpenSegment {
     last_time_ms: Option<i64>,
     opened: Instant,
     dirty: bool,
-    last_sync: Instant,
+    /// Records of the chain covered by the last checkpoint.
+    attested: u64,
+    last_attest: Instant,
 }
 
 struct Writer {
@@ -258,6 +313,11 @@ struct Writer {
     /// Set after an I/O error: the segment's tail is in an unknown state, so
     /// nothing more is appended; the next start seals it as recovered.
     failed: Option<String>,
+    /// The month keys personal fields are sealed under.
+    keys: MonthKeys,
+    witness: Sink,
+    /// Whether a witness failure was logged (once, until it works again).
+    witness_failed: bool,
     _lock: File,
 }
 
@@ -265,7 +325,9 @@ fn run(mut w: Writer, rx: mpsc::Receiver<Msg>) {
     let mut closing = None;
     loop {
         let timeout = match &w.open {
-            Some(s) if s.dirty => FLUSH_EVERY.saturating_sub(s.last_sync.elapsed()),
+            Some(s) if s.attested < w.state.next_seq => {
+                ATTEST_EVERY.saturating_sub(s.last_attest.elapsed())
+            }
             Some(s) => w.max_age.saturating_sub(s.opened.elapsed()),
             None => Duration::from_secs(3600),
         };
@@ -276,14 +338,14 @@ fn run(mut w: Writer, rx: mpsc::Receiver<Msg>) {
                 }
             }
             Ok(Msg::Durable(e, done)) => {
-                let r = w.append(e).and_then(|_| w.sync());
+                let r = w.append(e).and_then(|_| w.attest());
                 if let Err(err) = &r {
                     w.fail(err.clone());
                 }
                 let _ = done.send(r);
             }
             Ok(Msg::Flush(done)) => {
-                if let Err(err) = w.sync() {
+                if let Err(err) = w.attest() {
                     w.fail(err);
                 }
                 let _ = done.send(());
@@ -302,6 +364,16 @@ fn run(mut w: Writer, rx: mpsc::Receiver<Msg>) {
                 if let Err(err) = &r {
                     w.fail(err.clone());
                 }
+                let _ = done.send(r);
+            }
+            Ok(Msg::Erase(addresses, done)) => {
+                let r = match &w.failed {
+                    Some(err) => Err(err.clone()),
+                    None => w.seal().and_then(|_| {
+                        pii::erase_matching(&w.dir, &mut w.keys, &addresses)
+                            .map_err(|e| e.to_string())
+                    }),
+                };
                 let _ = done.send(r);
             }
             Ok(Msg::Close(done)) => {
@@ -333,15 +405,73 @@ impl Writer {
         }
     }
 
-    /// Periodic work: the one-second flush and the age limit.
+    /// Periodic work: the one-second checkpoint and the age limit.
     fn tick(&mut self) -> Result<(), String> {
         let Some(s) = &self.open else { return Ok(()) };
         if s.opened.elapsed() >= self.max_age {
             return self.seal();
         }
-        if s.dirty && s.last_sync.elapsed() >= FLUSH_EVERY {
-            return self.sync();
+        if s.attested < self.state.next_seq && s.last_attest.elapsed() >= ATTEST_EVERY {
+            return self.attest();
         }
+        Ok(())
+    }
+
+    /// Sends where the chain stands to the witness. A witness that fails is
+    /// logged (once until it works again), not fatal: the log itself goes on.
+    fn witness_state(&mut self) {
+        let entry = WitnessEntry {
+            time_ms: chrono::Utc::now().timestamp_millis().max(self.last_time_ms),
+            segment: self
+                .state
+                .next_segment
+                .saturating_sub(u64::from(self.open.is_none())),
+            records: self.state.next_seq,
+            head: self.state.prev_hash,
+        };
+        let entry = match &self.open {
+            Some(s) => WitnessEntry {
+                segment: s.number,
+                ..entry
+            },
+            None => entry,
+        };
+        match self.witness.send(&entry) {
+            Ok(()) => self.witness_failed = false,
+            Err(e) if !self.witness_failed => {
+                tracing::error!(error = %e, "the audit witness cannot be written; removal of the newest records would go undetected until it works again");
+                self.witness_failed = true;
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// fdatasyncs the open segment, then signs a checkpoint of the chain
+    /// (if records came since the last), appends it to the segment's
+    /// attestation file (fdatasynced) and tells the witness.
+    fn attest(&mut self) -> Result<(), String> {
+        self.sync()?;
+        let Some(s) = &mut self.open else {
+            return Ok(());
+        };
+        if s.attested == self.state.next_seq {
+            return Ok(());
+        }
+        let now = chrono::Utc::now().timestamp_millis().max(self.last_time_ms);
+        let a = Attestation::new(
+            &self.key,
+            s.number,
+            self.state.next_seq,
+            &self.state.prev_hash,
+            now,
+        );
+        s.att
+            .write_all(&a.to_line())
+            .and_then(|_| s.att.sync_data())
+            .map_err(|e| format!("{}: {e}", attest::att_name(s.number)))?;
+        s.attested = self.state.next_seq;
+        s.last_attest = Instant::now();
+        self.witness_state();
         Ok(())
     }
 
@@ -357,18 +487,28 @@ impl Writer {
         let seq = self.state.next_seq;
         let (event_json, fields) = commit_personal(&event);
         let line = format::encode_line(seq, now, &self.state.prev_hash, &event_json);
+        let sealed_pii = if fields.is_empty() {
+            None
+        } else {
+            Some(
+                self.keys
+                    .seal_line(seq, now, &fields)
+                    .map_err(|e| e.to_string())?,
+            )
+        };
         let s = self.open.as_mut().expect("opened above");
         let seg_name = format::seg_name(s.number);
-        if !fields.is_empty() {
-            let pii = PiiLine {
-                seq,
-                time_ms: now,
-                fields,
-            };
-            let mut bytes = serde_json::to_vec(&pii).map_err(|e| e.to_string())?;
-            bytes.push(b'\n');
+        if let Some(bytes) = sealed_pii {
             s.pii
                 .write_all(&bytes)
+                .map_err(|e| format!("{}: {e}", format::pii_name(s.number)))?;
+        }
+        // A side line reaches the file before its record line (readers
+        // rely on it): flush the side file first when the segment's
+        // buffer is about to spill.
+        if s.seg.buffer().len() + line.len() + 1 > s.seg.capacity() {
+            s.pii
+                .flush()
                 .map_err(|e| format!("{}: {e}", format::pii_name(s.number)))?;
         }
         s.seg
@@ -402,11 +542,13 @@ impl Writer {
         };
         let seg = open(format::seg_name(n))?;
         let pii = open(format::pii_name(n))?;
+        let att = open(attest::att_name(n))?;
         format::sync_dir(&self.dir).map_err(|e| e.to_string())?;
         Ok(OpenSegment {
             number: n,
             seg: BufWriter::with_capacity(64 * 1024, seg),
             pii: BufWriter::with_capacity(16 * 1024, pii),
+            att,
             first_seq: self.state.next_seq,
             start_hash: self.state.prev_hash,
             records: 0,
@@ -415,7 +557,8 @@ impl Writer {
             last_time_ms: None,
             opened: Instant::now(),
             dirty: false,
-            last_sync: Instant::now(),
+            attested: self.state.next_seq,
+            last_attest: Instant::now(),
         })
     }
 
@@ -438,7 +581,6 @@ impl Writer {
                 .map_err(|e| format!("{}: {e}", format::seg_name(s.number)))?;
             s.dirty = false;
         }
-        s.last_sync = Instant::now();
         Ok(())
     }
 
@@ -451,173 +593,41 @@ impl Writer {
         let Some(s) = self.open.take() else {
             return Ok(());
         };
-        let mut seal = Seal {
-            version: 1,
-            segment: s.number,
-            first_seq: s.first_seq,
-            records: s.records,
-            bytes: s.bytes,
-            first_time_ms: s.first_time_ms,
-            last_time_ms: s.last_time_ms,
-            prev_hash: hex::encode(s.start_hash),
-            last_hash: hex::encode(self.state.prev_hash),
-            prev_seal: hex::encode(self.state.prev_seal),
-            after_crash: false,
-            signature: String::new(),
-        };
+        let mut seal = Seal::v2(
+            s.number,
+            s.first_seq,
+            s.records,
+            s.bytes,
+            (s.first_time_ms, s.last_time_ms),
+            &s.start_hash,
+            &self.state.prev_hash,
+            &self.state.prev_seal,
+            SealKind::Closed,
+            s.records,
+            s.records,
+            0,
+        );
         seal.sign(&self.key);
         format::write_atomic(
             &self.dir.join(format::seal_name(s.number)),
             &seal.to_bytes(),
         )
         .map_err(|e| e.to_string())?;
+        // The seal supersedes the segment's checkpoints.
+        drop(s.att);
+        let att = self.dir.join(attest::att_name(s.number));
+        match std::fs::remove_file(&att) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                tracing::warn!(file = %att.display(), error = %e, "could not remove a sealed segment's checkpoints");
+            }
+            _ => {}
+        }
+        let witnessed = s.attested == self.state.next_seq;
         self.state.prev_seal = seal.seal_hash();
         self.state.next_segment = s.number + 1;
+        if !witnessed {
+            self.witness_state();
+        }
         Ok(())
-    }
-}
-
-/// Serializes an event with each personal field replaced by a commitment
-/// `"c:<hex SHA-256(salt || value)>"`; returns the JSON object and the
-/// (commitment, salt, value) triples for the side file. Text fields are cut to
-/// [`format::MAX_FIELD_BYTES`] first.
-pub(crate) fn commit_personal(event: &Event) -> (String, Vec<(String, String, String)>) {
-    let mut value = serde_json::to_value(event).expect("events serialize");
-    let mut fields = Vec::new();
-    let personal = event.personal_fields();
-    let mut rng = rand::thread_rng();
-    let mut commit = |s: &mut String| {
-        format::clip(s);
-        let mut salt = [0u8; 16];
-        rng.fill_bytes(&mut salt);
-        let c = hex::encode(format::commitment(&salt, s));
-        fields.push((c.clone(), hex::encode(salt), std::mem::take(s)));
-        *s = format!("{}{c}", format::COMMIT_PREFIX);
-    };
-    if let serde_json::Value::Object(map) = &mut value {
-        let mut omitted = Vec::new();
-        for (k, v) in map.iter_mut() {
-            if let serde_json::Value::Array(items) = v
-                && items.len() > format::MAX_LIST_ITEMS
-            {
-                omitted.push((format!("{k}_omitted"), items.len() - format::MAX_LIST_ITEMS));
-                items.truncate(format::MAX_LIST_ITEMS);
-            }
-        }
-        for (k, n) in omitted {
-            map.insert(k, n.into());
-        }
-        for (k, v) in map.iter_mut() {
-            let is_personal = personal.contains(&k.as_str());
-            match v {
-                serde_json::Value::String(s) if is_personal => commit(s),
-                serde_json::Value::String(s) => format::clip(s),
-                serde_json::Value::Array(items) => {
-                    for item in items {
-                        if let serde_json::Value::String(s) = item {
-                            if is_personal {
-                                commit(s)
-                            } else {
-                                format::clip(s)
-                            }
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    (value.to_string(), fields)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{LoginOutcome, Protocol};
-
-    #[test]
-    fn personal_fields_become_commitments() {
-        let event = Event::MessageAccepted {
-            protocol: Protocol::Submission,
-            id: "q1".into(),
-            message_id: None,
-            sender: "s@example.org".into(),
-            recipients: vec!["r1@example.org".into(), "r2@example.org".into()],
-            size: 10,
-            remote: "192.0.2.1:465".into(),
-            account: Some("s@example.org".into()),
-        };
-        let (json, fields) = commit_personal(&event);
-        assert!(
-            !json.contains("example.org") && !json.contains("192.0.2.1"),
-            "{json}"
-        );
-        assert!(
-            json.contains("\"message_id\":null") && json.contains("\"id\":\"q1\""),
-            "{json}"
-        );
-        assert_eq!(fields.len(), 5);
-        for (c, salt, value) in &fields {
-            assert!(json.contains(&format!("\"c:{c}\"")));
-            let salt = hex::decode(salt).unwrap();
-            assert_eq!(salt.len(), 16);
-            assert_eq!(hex::encode(format::commitment(&salt, value)), *c);
-        }
-        // The same value twice gets two unlinkable commitments.
-        assert_ne!(fields[0].0, fields[4].0);
-        assert_eq!(fields[0].2, fields[4].2);
-    }
-
-    #[test]
-    fn over_long_fields_and_lists_are_bounded() {
-        let event = Event::MessageQueued {
-            id: "x".repeat(100_000),
-            recipients: (0..5000).map(|i| format!("r{i}@example.org")).collect(),
-        };
-        let (json, fields) = commit_personal(&event);
-        assert_eq!(fields.len(), format::MAX_LIST_ITEMS);
-        assert!(
-            json.contains("\"recipients_omitted\":4000"),
-            "omitted count"
-        );
-        let line = format::encode_line(1, 2, &format::GENESIS, &json);
-        assert!(line.len() <= format::MAX_LINE_BYTES);
-        assert!(format::parse_head(&line).is_ok());
-    }
-
-    #[test]
-    fn reload_errors_are_committed_they_may_quote_addresses() {
-        let (json, fields) = commit_personal(&Event::ConfigReloaded {
-            ok: false,
-            error: Some("accounts.toml:3:1: domain of x@example.org is not hosted".into()),
-        });
-        assert!(
-            !json.contains("example.org") && json.contains("\"ok\":false"),
-            "{json}"
-        );
-        assert_eq!(fields.len(), 1);
-        let (json, fields) = commit_personal(&Event::ConfigReloaded {
-            ok: true,
-            error: None,
-        });
-        assert!(
-            json.contains("\"error\":null") && fields.is_empty(),
-            "{json}"
-        );
-    }
-
-    #[test]
-    fn non_personal_events_have_no_side_entries() {
-        let (json, fields) = commit_personal(&Event::ServerStopped);
-        assert_eq!(json, r#"{"event":"server_stopped"}"#);
-        assert!(fields.is_empty());
-        let (_, fields) = commit_personal(&Event::Login {
-            protocol: Protocol::Imap,
-            account: "a".into(),
-            remote: "b".into(),
-            tls: None,
-            outcome: LoginOutcome::Success,
-        });
-        assert_eq!(fields.len(), 2);
     }
 }

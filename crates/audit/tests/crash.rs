@@ -25,7 +25,10 @@ fn crash_child() {
     let log = AuditLog::open(
         &dir.join("audit"),
         &dir.join("keys/audit.key"),
-        &child_config(),
+        &AuditConfig {
+            master_key: dir.join("keys/master.key"),
+            ..child_config()
+        },
     )
     .unwrap();
     let mut out = std::io::stdout();
@@ -60,7 +63,7 @@ fn kill_9_during_heavy_logging_loses_nothing_flushed() {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    let log = AuditLog::open(&site.dir(), &site.key(), &child_config()).unwrap();
+    let log = site.open_with(&child_config());
     let tail = log
         .recovered_tail()
         .expect("the unsealed tail is reported")
@@ -105,6 +108,10 @@ fn torn_last_line_is_cut_reported_and_sealed() {
     std::fs::copy(site.key(), crashed.key()).unwrap();
     for (p, bytes) in snapshot(&site.dir()) {
         std::fs::write(crashed.dir().join(p.file_name().unwrap()), bytes).unwrap();
+    }
+    std::fs::create_dir_all(crashed.dir().join("pii-keys")).unwrap();
+    for (p, bytes) in snapshot(&site.dir().join("pii-keys")) {
+        std::fs::write(crashed.path("pii-keys").join(p.file_name().unwrap()), bytes).unwrap();
     }
     log.close().unwrap();
     let torn = b"{\"seq\":10,\"time_ms\":17000000";
@@ -179,7 +186,12 @@ fn reopen_continues_the_chain_and_close_is_idempotent() {
 fn a_second_writer_is_refused() {
     let site = Site::new();
     let log = site.open();
-    let err = AuditLog::open(&site.dir(), &site.key(), &AuditConfig::default()).unwrap_err();
+    let err = AuditLog::open(
+        &site.dir(),
+        &site.key(),
+        &site.config(&AuditConfig::default()),
+    )
+    .unwrap_err();
     assert!(
         matches!(err, sealpost_audit::AuditError::Locked(_)),
         "{err}"

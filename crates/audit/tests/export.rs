@@ -252,7 +252,13 @@ fn export_counts_rows_and_shows_list_fields() {
     let site = Site::new();
     two_batches(&site);
     let mut out = Vec::new();
-    let n = sealpost_audit::export_csv(&site.dir(), &ExportFilter::default(), &mut out).unwrap();
+    let n = sealpost_audit::export_csv(
+        &site.dir(),
+        &site.pii_keys(),
+        &ExportFilter::default(),
+        &mut out,
+    )
+    .unwrap();
     assert_eq!(n, 9);
     let rows = python_rows(std::str::from_utf8(&out).unwrap());
     let accepted = rows

@@ -1,6 +1,7 @@
-//! The open segment reaches the file within about a second of a record,
-//! with no flush, close or durable record asking for it (crate docs: "the
-//! open segment is written and fdatasynced at least once a second").
+//! The open segment reaches the file, and a signed checkpoint covers it,
+//! within about a second of a record, with no flush, close or durable
+//! record asking for it (DESIGN.md promise 5: no record stays unattested for
+//! more than about a second).
 
 mod common;
 
@@ -36,9 +37,29 @@ fn a_record_reaches_the_open_segment_within_a_second_without_a_flush() {
     log.record(login(2));
     let took = seen_after(&site, "\"seq\":1,", start).expect("not written within 2.5 s");
     println!("second record on file after {took:?}");
-    // Its personal fields' side file too.
+    // Its personal fields' side file too, sealed (the address is not
+    // readable there).
     let pii = std::fs::read_to_string(site.pii(1)).unwrap();
-    assert!(pii.contains("user2@example.org"), "{pii}");
+    assert!(
+        pii.contains("\"seq\":1,") && !pii.contains("user2@example.org"),
+        "{pii}"
+    );
+    // And a signed checkpoint of both records, within the same second.
+    let start = Instant::now();
+    let mut attested = false;
+    while start.elapsed() < WITHIN && !attested {
+        attested = std::fs::read_to_string(site.path(&format!("{:012}.att", 1)))
+            .is_ok_and(|t| t.contains("\"records\":2,"));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(attested, "no checkpoint of record 1 within 2.5 s");
+    let report = sealpost_audit::verify(&site.dir(), None).unwrap();
+    let last = report.last_attested.clone().expect("a last attested point");
+    assert_eq!(
+        (last.segment.as_str(), last.record),
+        ("000000000001.seg", 1)
+    );
+    assert_eq!(report.pending, 0, "{report:?}");
     // Still the open segment: nothing was sealed to get it there.
     assert!(!site.seal(1).exists());
     drop(log);

@@ -66,8 +66,13 @@ fn verify_throughput() {
         );
     }
     let t = Instant::now();
-    let rows =
-        sealpost_audit::export_csv(&site.dir(), &Default::default(), &mut std::io::sink()).unwrap();
+    let rows = sealpost_audit::export_csv(
+        &site.dir(),
+        &site.pii_keys(),
+        &Default::default(),
+        &mut std::io::sink(),
+    )
+    .unwrap();
     println!("export: {rows} rows in {:.3} s", t.elapsed().as_secs_f64());
 }
 
@@ -88,10 +93,17 @@ fn verify_existing() {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(1_200_000);
+        let master = base.join("master.key");
+        if !master.exists() {
+            std::fs::write(&master, [9u8; 32]).unwrap();
+        }
         let log = sealpost_audit::AuditLog::open(
             &dir,
             &base.join("audit.key"),
-            &sealpost_config::AuditConfig::default(),
+            &sealpost_config::AuditConfig {
+                master_key: master,
+                ..Default::default()
+            },
         )
         .unwrap();
         for i in 0..n {

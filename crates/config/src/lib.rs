@@ -14,17 +14,25 @@
 #![warn(missing_docs)]
 
 mod audit;
+mod compliance;
 mod error;
 mod imap;
 mod pop3;
 mod retention;
 mod smtp;
 
-pub use audit::AuditConfig;
+pub use audit::{
+    AuditConfig, DEFAULT_WITNESS_FILE, JOURNALD_SOCKET, MAX_SEGMENT_AGE_SECS, MAX_SEGMENT_BYTES,
+    SYSLOG_SOCKET, Witness,
+};
+pub use compliance::{ComplianceConfig, Purpose};
 pub use error::{ConfigError, Location};
 pub use imap::ImapConfig;
 pub use pop3::Pop3Config;
-pub use retention::{MAX_DELETED_ACCOUNT_GRACE_DAYS, RetentionConfig};
+pub use retention::{
+    MAX_AUDIT_MONTHS, MAX_DELETED_ACCOUNT_GRACE_DAYS, MAX_FOLDER_DAYS, MAX_INTERVAL_SECS,
+    RetentionConfig,
+};
 pub use smtp::{BareLfPolicy, SmtpConfig};
 
 use serde::Deserialize;
@@ -58,6 +66,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// `[retention]`.
     pub retention: RetentionConfig,
+    /// `[compliance]`: the controller's facts for the register and the DPIA.
+    pub compliance: ComplianceConfig,
     /// `[[domain]]`, one per hosted domain, names in lower case.
     pub domains: Vec<DomainConfig>,
 }
@@ -175,7 +185,7 @@ impl Config {
 
 /// `path` with `.` and `..` resolved by name only (no file system access),
 /// so that `config/../data` and `data` compare equal.
-fn lexical(path: &Path) -> PathBuf {
+pub(crate) fn lexical(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
     for c in path.components() {
@@ -237,9 +247,11 @@ struct RawConfig {
     #[serde(default)]
     smtp: SmtpConfig,
     #[serde(default)]
-    audit: AuditConfig,
+    audit: audit::RawAudit,
     #[serde(default)]
     retention: RetentionConfig,
+    #[serde(default)]
+    compliance: ComplianceConfig,
     #[serde(default)]
     domain: Vec<RawDomain>,
 }
@@ -464,26 +476,16 @@ fn resolve(path: PathBuf, base: &Path, text: &str, raw: RawConfig) -> Result<Con
     }
 
     let retention = raw.retention;
-    if retention.deleted_account_grace_days > MAX_DELETED_ACCOUNT_GRACE_DAYS {
-        let loc = find_key_line(text, "retention.deleted_account_grace_days");
-        return Err(ConfigError::key(
-            &path,
-            "retention.deleted_account_grace_days",
-            loc,
-            format!(
-                "{} days is too long: the maximum is {MAX_DELETED_ACCOUNT_GRACE_DAYS} (deleted accounts must be gone within 45 days)",
-                retention.deleted_account_grace_days
-            ),
-        ));
-    }
-    if retention.interval_secs == 0 {
-        return Err(ConfigError::key(
-            &path,
-            "retention.interval_secs",
-            find_key_line(text, "retention.interval_secs"),
-            "must be at least 1",
-        ));
-    }
+    retention.validate(&path, text)?;
+    raw.compliance.validate(&path, text)?;
+    let audit = raw.audit.resolve(&audit::AuditContext {
+        path: &path,
+        text,
+        base,
+        data_dir: &data_dir,
+        audit_signing_key: &lexical(&abs(&raw.server.audit_signing_key)),
+        master_key: &abs(&raw.server.master_key),
+    })?;
     if raw.imap.idle_timeout_secs < 30 * 60 {
         return Err(ConfigError::key(
             &path,
@@ -550,15 +552,16 @@ fn resolve(path: PathBuf, base: &Path, text: &str, raw: RawConfig) -> Result<Con
         imap: raw.imap,
         pop3: raw.pop3,
         smtp,
-        audit: raw.audit,
+        audit,
         retention,
+        compliance: raw.compliance,
         domains,
         path,
     })
 }
 
 /// The location of the first line that assigns `key` (for errors found after parsing).
-fn find_key_line(text: &str, dotted: &str) -> Option<Location> {
+pub(crate) fn find_key_line(text: &str, dotted: &str) -> Option<Location> {
     let (table, key) = dotted.rsplit_once('.').unwrap_or(("", dotted));
     let mut offset = 0;
     let mut current = String::new();

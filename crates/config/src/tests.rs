@@ -222,3 +222,137 @@ fn route_ca_file_resolves_against_the_config_folder() {
         Some(dir.path().join("certs/ca.pem").as_path())
     );
 }
+
+#[test]
+fn witness_defaults_to_a_file_beside_the_signing_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "");
+    let c = Config::load(&p).unwrap();
+    assert_eq!(
+        c.audit.witness,
+        Witness::File(dir.path().join("keys/audit-witness.log"))
+    );
+    assert_eq!(c.audit.master_key, dir.path().join("keys/master.key"));
+    for (text, want) in [
+        ("syslog", Witness::Syslog("/dev/log".into())),
+        (
+            "journald",
+            Witness::Journald("/run/systemd/journal/socket".into()),
+        ),
+        ("syslog:/tmp/x.sock", Witness::Syslog("/tmp/x.sock".into())),
+        ("off", Witness::Off),
+        (
+            "elsewhere/w.log",
+            Witness::File(dir.path().join("elsewhere/w.log")),
+        ),
+    ] {
+        let p = write(dir.path(), &format!("[audit]\nwitness = \"{text}\"\n"));
+        assert_eq!(Config::load(&p).unwrap().audit.witness, want, "{text}");
+    }
+}
+
+#[test]
+fn witness_inside_data_dir_is_refused() {
+    let s = err("[server]\ndata_dir = \"data\"\n[audit]\nwitness = \"data/w.log\"\n");
+    assert!(
+        s.contains("audit.witness") && s.contains("inside data_dir") && s.contains(":4:"),
+        "{s}"
+    );
+    let s = err("[server]\ndata_dir = \"data\"\naudit_signing_key = \"data/audit.key\"\n");
+    assert!(
+        s.contains("audit.witness") && s.contains("default witness"),
+        "{s}"
+    );
+    let s = err("[audit]\nwitness = \"\"\n");
+    assert!(s.contains("audit.witness") && s.contains(":2:"), "{s}");
+}
+
+#[test]
+fn retention_bounds_name_key_and_line() {
+    let s = err("[retention]\naudit_log_months = 12\nanonymize_after_months = 13\n");
+    assert!(
+        s.contains("retention.anonymize_after_months")
+            && s.contains(":3:")
+            && s.contains("longer than audit_log_months"),
+        "{s}"
+    );
+    let s = err("[retention]\n\naudit_log_months = 600\n");
+    assert!(
+        s.contains("retention.audit_log_months")
+            && s.contains(":3:")
+            && s.contains("maximum is 120"),
+        "{s}"
+    );
+    let s = err("[retention]\nanonymize_after_months = 121\naudit_log_months = 0\n");
+    assert!(
+        s.contains("retention.anonymize_after_months") && s.contains(":2:"),
+        "{s}"
+    );
+    let s = err("[retention]\ntrash_days = 4000\n");
+    assert!(
+        s.contains("retention.trash_days") && s.contains(":2:"),
+        "{s}"
+    );
+    let s = err("[retention]\ninterval_secs = 90000\n");
+    assert!(
+        s.contains("retention.interval_secs") && s.contains(":2:"),
+        "{s}"
+    );
+    let s = err("[audit]\nsegment_max_bytes = 0\n");
+    assert!(
+        s.contains("audit.segment_max_bytes") && s.contains(":2:"),
+        "{s}"
+    );
+    // Anonymizing with the log kept forever, or never anonymizing, is fine.
+    let dir = tempfile::tempdir().unwrap();
+    for text in [
+        "[retention]\naudit_log_months = 0\nanonymize_after_months = 120\n",
+        "[retention]\naudit_log_months = 6\nanonymize_after_months = 0\n",
+        "[retention]\naudit_log_months = 6\nanonymize_after_months = 6\n",
+    ] {
+        Config::load(&write(dir.path(), text)).unwrap();
+    }
+}
+
+#[test]
+fn compliance_section_parses_and_checks_its_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        r#"
+[compliance]
+controller = "Example Hosting GmbH"
+dpo_contact = "dpo@example.org"
+recipients = []
+[[compliance.purpose]]
+name = "mailboxes"
+legal_basis = "art. 6(1)(b)"
+"#,
+    );
+    let c = Config::load(&p).unwrap();
+    assert_eq!(
+        c.compliance.controller.as_deref(),
+        Some("Example Hosting GmbH")
+    );
+    assert_eq!(c.compliance.recipients, Some(vec![]));
+    assert_eq!(c.compliance.transfers_outside_eu, None);
+    assert_eq!(c.compliance.purpose[0].legal_basis, "art. 6(1)(b)");
+    assert_eq!(
+        Config::load(&write(dir.path(), "")).unwrap().compliance,
+        ComplianceConfig::default()
+    );
+    let s = err("[compliance]\ncontroller = \"  \"\n");
+    assert!(
+        s.contains("compliance.controller") && s.contains(":2:"),
+        "{s}"
+    );
+    let s = err(
+        "[compliance]\n[[compliance.purpose]]\nname = \"a\"\nlegal_basis = \"b\"\n[[compliance.purpose]]\nname = \"c\"\nlegal_basis = \"\"\n",
+    );
+    assert!(
+        s.contains("compliance.purpose[1].legal_basis") && s.contains(":7:"),
+        "{s}"
+    );
+    let s = err("[compliance]\ncontroler = \"x\"\n");
+    assert!(s.contains("controler") && s.contains(":2:"), "{s}");
+}

@@ -12,8 +12,13 @@
 //!   records what it did in the audit log. `serve` runs it on a timer
 //!   (`interval_secs`); `sealpost retention run --at T` runs it once as if at
 //!   time T, so tests and operators can see what day 46 does.
+//! - No time travel for destruction: the audit steps always run at the real
+//!   time, whatever T says (a T in the future purges deleted accounts and
+//!   expunges Trash early, but never anonymizes or deletes an audit record
+//!   before the law's time; the audit crate refuses such a cutoff anyway).
 //! - [`export`] writes a data-subject export (GDPR articles 15 and 20).
-//! - [`report`] writes the register of processing (GDPR article 30).
+//! - [`report`] writes the register of processing (GDPR article 30), and
+//!   [`dpia`] a data protection impact assessment to start from (article 35).
 //!
 //! Every step is idempotent: a pass interrupted at any point (kill -9) is
 //! finished by the next one.
@@ -23,11 +28,15 @@
 
 #![warn(missing_docs)]
 
+pub mod dpia;
 pub mod export;
+mod files;
 pub mod purge;
 pub mod report;
+mod saved;
 
-pub use purge::{OutboundQueue, saved_entry_path};
+pub use purge::OutboundQueue;
+pub use saved::SavedEntries;
 
 use sealpost_audit::{AuditLog, Event};
 use sealpost_config::Config;
@@ -89,6 +98,11 @@ pub struct RunReport {
     pub anonymized_records: u64,
     /// Sealed audit segments deleted.
     pub deleted_segments: u64,
+    /// Audit records of purged accounts whose personal fields were erased.
+    pub erased_audit_records: u64,
+    /// Set when the pass ran as if at a future time: the audit steps ran at
+    /// this real time instead (Unix seconds).
+    pub audit_at_real_time: Option<i64>,
 }
 
 /// The retention worker.
@@ -157,6 +171,7 @@ impl Retention {
             report.purged_messages += p.messages;
             report.purged_bytes += p.bytes;
             report.purged_queued += p.queued;
+            report.erased_audit_records += p.erased_records;
             report.purged.push(p.address);
         };
         // Purges a killed pass began are finished first, whatever the time.
@@ -174,7 +189,11 @@ impl Retention {
             }
         }
         report.expunged_messages = self.auto_expunge(now)?;
-        self.audit_retention(now, &mut report)?;
+        let real = chrono::Utc::now().timestamp();
+        if now > real {
+            report.audit_at_real_time = Some(real);
+        }
+        self.audit_retention(now.min(real), &mut report)?;
         self.audit.record(Event::RetentionRun {
             purged_accounts: report.purged.len() as u64,
             expunged_messages: report.expunged_messages,
@@ -184,7 +203,8 @@ impl Retention {
         Ok(report)
     }
 
-    /// Anonymization and deletion of old audit records.
+    /// Anonymization and deletion of old audit records, as at `now` (never
+    /// later than the real time).
     fn audit_retention(&self, now: i64, report: &mut RunReport) -> Result<(), RetentionError> {
         let r = &self.config.retention;
         let dir = self.audit_dir();

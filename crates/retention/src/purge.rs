@@ -5,24 +5,33 @@
 //!
 //! 1. Count what will go (the store's messages, bytes and mailboxes, the
 //!    account's outbound queue entries) and write the marker
-//!    `data_dir/purging/<hex of address>.json` (0600, written atomically):
-//!    from here on the purge is decided and any later pass finishes it,
-//!    whatever its clock says.
+//!    `data_dir/purging/<account id>.marker` (0600, written atomically;
+//!    its content, address and aliases included, sealed under a key derived
+//!    from the master key: see [`FileKey`]): from here on the purge is
+//!    decided and any later pass finishes it, whatever its clock says.
 //! 2. The store's purge ([`Store::purge_account_id`]): the restore-wrapped
 //!    data key is destroyed first (crypto-shred), then rows, then blobs
 //!    (zeroed, then unlinked), then the account row.
 //! 3. The account's outbound queue entries (messages it sent that are still
 //!    waiting for a next hop), through [`OutboundQueue`].
-//! 4. The accounts-file entry saved at deletion (`data_dir/deleted/<hex>.toml`,
-//!    which holds the password hash and aliases).
+//! 4. The accounts-file entry saved at deletion ([`SavedEntries`]: password
+//!    hash, aliases), zeroed and removed.
 //! 5. The [`Event::AccountPurged`] record, fsynced, with the counts of step 1.
-//! 6. The marker is removed.
+//! 6. Unless `[retention] keep_audit_personal_data_after_purge` is set (a
+//!    legal hold), the personal fields of every audit record naming the
+//!    account (its address or an alias, the purge record included) are
+//!    erased ([`AuditLog::erase_personal_data`]): seals stay valid, the
+//!    months they were in get new keys.
+//! 7. The marker is zeroed and removed.
 //!
 //! A pass killed anywhere (kill -9, power loss) leaves the account
 //! unreadable: it was crypto-shredded at deletion already, and its login
 //! and delivery stopped then. The next pass finds the marker and repeats
-//! steps 2 to 6. A pass killed between steps 5 and 6 records the purge a
+//! steps 2 to 7. A pass killed between steps 5 and 7 records the purge a
 //! second time: an audit record at least once, never lost.
+//!
+//! Markers of the previous format (`<hex of address>.json`, plaintext) are
+//! still finished.
 //!
 //! # Test hook
 //!
@@ -32,11 +41,13 @@
 //! removed, so a test can look at the half-done state and kill the process.
 
 use crate::RetentionError;
+use crate::files::{scrub_remove, write_durable};
+use crate::saved::{SavedEntries, hex_name};
 use sealpost_audit::{AuditLog, Event};
 use sealpost_config::Config;
-use sealpost_store::{AccountId, PurgeStep, Store};
+use sealpost_store::{AccountId, FileKey, PurgeStep, Store};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The account's messages in the outbound queue, as the purge needs them.
 /// The server implements it over the SMTP crate's queue.
@@ -48,11 +59,15 @@ pub trait OutboundQueue: Send + Sync {
     fn remove(&self, ids: &[String]) -> Result<(), String>;
 }
 
-/// The durable record of a purge in progress.
+/// The durable record of a purge in progress (sealed on disk).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Marker {
     pub version: u32,
+    /// The address (empty when the store could no longer show it).
     pub address: String,
+    /// Its aliases, from the saved entry (version 2).
+    #[serde(default)]
+    pub aliases: Vec<String>,
     /// The store's id of the deleted account (pins it: see
     /// [`Store::purge_account_id`]).
     pub account_id: u64,
@@ -76,31 +91,24 @@ pub struct Purged {
     pub mailboxes: u64,
     /// Outbound queue entries.
     pub queued: u64,
-}
-
-/// Hex of the address bytes: a file name that is never a path built from
-/// the address.
-fn hex_name(address: &str) -> String {
-    address.bytes().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Where the accounts-file entry of a deleted account waits for restore or
-/// purge: `data_dir/deleted/<hex of address>.toml`, 0600 (it holds the
-/// password hash).
-pub fn saved_entry_path(config: &Config, address: &str) -> PathBuf {
-    config
-        .server
-        .data_dir
-        .join("deleted")
-        .join(format!("{}.toml", hex_name(address)))
+    /// Audit records whose personal fields were erased.
+    pub erased_records: u64,
 }
 
 fn marker_dir(config: &Config) -> PathBuf {
     config.server.data_dir.join("purging")
 }
 
-fn marker_path(config: &Config, address: &str) -> PathBuf {
+fn marker_path(config: &Config, id: u64) -> PathBuf {
+    marker_dir(config).join(format!("{id:016x}.marker"))
+}
+
+fn legacy_marker_path(config: &Config, address: &str) -> PathBuf {
     marker_dir(config).join(format!("{}.json", hex_name(address)))
+}
+
+fn marker_key(config: &Config) -> Result<FileKey, RetentionError> {
+    Ok(FileKey::load(&config.server.master_key, "purge-marker")?)
 }
 
 /// The markers of purges in progress, by file name order.
@@ -114,15 +122,30 @@ pub(crate) fn pending_markers(config: &Config) -> Result<Vec<Marker>, RetentionE
     let mut paths = Vec::new();
     for entry in entries {
         let path = entry.map_err(|e| RetentionError::io(&dir, e))?.path();
-        if path.extension().is_some_and(|e| e == "json") {
+        if path
+            .extension()
+            .is_some_and(|e| e == "marker" || e == "json")
+        {
             paths.push(path);
         }
     }
     paths.sort();
+    let key = if paths.is_empty() {
+        None
+    } else {
+        Some(marker_key(config)?)
+    };
     let mut out = Vec::new();
     for path in paths {
         let bytes = std::fs::read(&path).map_err(|e| RetentionError::io(&path, e))?;
-        match serde_json::from_slice::<Marker>(&bytes) {
+        let plain = if path.extension().is_some_and(|e| e == "marker") {
+            key.as_ref()
+                .and_then(|k| k.open(&bytes).ok())
+                .ok_or_else(|| "cannot be opened with the master key".to_string())
+        } else {
+            Ok(bytes)
+        };
+        match plain.and_then(|p| serde_json::from_slice::<Marker>(&p).map_err(|e| e.to_string())) {
             Ok(marker) => out.push(marker),
             // One damaged marker must not stop every other purge: the
             // account it names, if still in the store, is purged afresh.
@@ -136,53 +159,6 @@ pub(crate) fn pending_markers(config: &Config) -> Result<Vec<Marker>, RetentionE
     Ok(out)
 }
 
-/// The aliases in a saved accounts-file entry (for the queue's senders).
-fn saved_aliases(path: &Path) -> Vec<String> {
-    #[derive(Deserialize)]
-    struct Saved {
-        #[serde(default)]
-        account: Vec<SavedAccount>,
-    }
-    #[derive(Deserialize)]
-    struct SavedAccount {
-        #[serde(default)]
-        aliases: Vec<String>,
-    }
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Vec::new();
-    };
-    toml::from_str::<Saved>(&text)
-        .map(|s| {
-            s.account
-                .into_iter()
-                .flat_map(|a| a.aliases)
-                .map(|a| a.to_ascii_lowercase())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Writes `bytes` to `path` durably (the shared helper: temporary file 0600,
-/// fsync, rename, folder fsync), the folder created 0700 if missing.
-fn write_durable(path: &Path, bytes: &[u8]) -> Result<(), RetentionError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    sealpost_durable::create_dir(dir).map_err(|e| RetentionError::io(dir, e))?;
-    sealpost_durable::write(path, bytes).map_err(|e| RetentionError::io(path, e))
-}
-
-fn sync_dir(dir: &Path) -> Result<(), RetentionError> {
-    sealpost_durable::sync_dir(dir).map_err(|e| RetentionError::io(dir, e))
-}
-
-/// Removes a file durably; a missing one is fine.
-fn remove_durable(path: &Path) -> Result<(), RetentionError> {
-    match std::fs::remove_file(path) {
-        Ok(()) => sync_dir(path.parent().unwrap_or(Path::new("."))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(RetentionError::io(path, e)),
-    }
-}
-
 /// The purge of deleted accounts, over one store, log and queue.
 pub(crate) struct Purger<'a> {
     pub config: &'a Config,
@@ -193,34 +169,47 @@ pub(crate) struct Purger<'a> {
 
 impl Purger<'_> {
     /// Step 1: counts what will go and writes the marker. Returns `None` if
-    /// the address has no account (purged meanwhile).
+    /// the account is not in the store (purged meanwhile).
     pub fn begin(&self, id: AccountId, address: &str) -> Result<Option<Marker>, RetentionError> {
         let Some(counts) = self.store.purge_preview_id(id)? else {
             return Ok(None);
         };
-        let mut senders = vec![address.to_string()];
-        senders.extend(saved_aliases(&saved_entry_path(self.config, address)));
+        let aliases = if address.is_empty() {
+            Vec::new()
+        } else {
+            SavedEntries::open(self.config)?.aliases(address)
+        };
+        let mut senders: Vec<String> = Vec::new();
+        if !address.is_empty() {
+            senders.push(address.to_string());
+        }
+        senders.extend(aliases.iter().cloned());
         let queued = match self.queue {
-            Some(q) => q.queued_by(&senders).map_err(RetentionError::Queue)?,
-            None => Vec::new(),
+            Some(q) if !senders.is_empty() => {
+                q.queued_by(&senders).map_err(RetentionError::Queue)?
+            }
+            _ => Vec::new(),
         };
         let marker = Marker {
-            version: 1,
+            version: 2,
             address: address.to_string(),
+            aliases,
             account_id: id.0,
             messages: counts.messages,
             bytes: counts.bytes,
             mailboxes: counts.mailboxes,
             queued,
         };
-        let mut bytes =
+        let plain =
             serde_json::to_vec(&marker).map_err(|e| RetentionError::Marker(e.to_string()))?;
-        bytes.push(b'\n');
-        write_durable(&marker_path(self.config, address), &bytes)?;
+        write_durable(
+            &marker_path(self.config, id.0),
+            &marker_key(self.config)?.seal(&plain),
+        )?;
         Ok(Some(marker))
     }
 
-    /// Steps 2 to 6 for a marker (a new one, or one a killed pass left).
+    /// Steps 2 to 7 for a marker (a new one, or one a killed pass left).
     pub fn finish(&self, marker: &Marker) -> Result<Purged, RetentionError> {
         let address = &marker.address;
         self.store
@@ -239,7 +228,9 @@ impl Purger<'_> {
             })?;
             q.remove(&marker.queued).map_err(RetentionError::Queue)?;
         }
-        remove_durable(&saved_entry_path(self.config, address))?;
+        if !address.is_empty() {
+            SavedEntries::open(self.config)?.remove(address)?;
+        }
         self.audit.record_durable(Event::AccountPurged {
             account: address.clone(),
             messages: marker.messages,
@@ -247,14 +238,23 @@ impl Purger<'_> {
             mailboxes: marker.mailboxes,
             queued: marker.queued.len() as u64,
         })?;
-        remove_durable(&marker_path(self.config, address))?;
-        // No address in the operational log: it outlives the purge (the
-        // sealed audit record carries it as a redactable commitment).
+        let mut erased_records = 0;
+        if !self.config.retention.keep_audit_personal_data_after_purge && !address.is_empty() {
+            let mut names = vec![address.clone()];
+            names.extend(marker.aliases.iter().cloned());
+            erased_records = self.audit.erase_personal_data(&names)?.records;
+        }
+        scrub_remove(&marker_path(self.config, marker.account_id))?;
+        if !address.is_empty() {
+            scrub_remove(&legacy_marker_path(self.config, address))?;
+        }
+        // No address in the operational log: it outlives the purge.
         tracing::info!(
             account_id = marker.account_id,
             messages = marker.messages,
             bytes = marker.bytes,
             queued = marker.queued.len(),
+            erased_audit_records = erased_records,
             "purged deleted account"
         );
         Ok(Purged {
@@ -263,6 +263,7 @@ impl Purger<'_> {
             bytes: marker.bytes,
             mailboxes: marker.mailboxes,
             queued: marker.queued.len() as u64,
+            erased_records,
         })
     }
 }

@@ -1,10 +1,32 @@
-//! The register of processing (GDPR article 30): a Markdown report drawn
-//! from the live config and store, so an operator starts from facts.
+//! The register of processing (GDPR article 30(1)): a Markdown report drawn
+//! from the configuration the server runs with and the store, so an
+//! operator starts from facts and sees what is missing.
+//!
+//! Sections follow article 30(1): (a) the controller and its contacts, (b)
+//! purposes and legal bases, (c) categories of data subjects and of
+//! personal data, (d) recipients, (e) transfers outside the EU, (f) time
+//! limits, (g) security measures. What only the controller knows comes
+//! from `[compliance]`; each missing item is a `TODO` line naming the key
+//! to set, never a guess. A setting of 0 (never) prints as "never".
 
 use crate::DAY;
 use sealpost_config::Config;
 use sealpost_store::{AccountState, Store, StoreError};
 use std::fmt::Write;
+
+/// Where the configuration the report describes comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum ConfigSource<'a> {
+    /// Read from the file: no server was running.
+    File,
+    /// Asked from the running server.
+    Running {
+        /// When the server loaded it (Unix seconds).
+        loaded_at: i64,
+        /// The settings in which the file differs from it, one line each.
+        differences: &'a [String],
+    },
+}
 
 /// Facts the report needs that live outside the config and the store.
 pub struct ReportInputs<'a> {
@@ -14,6 +36,102 @@ pub struct ReportInputs<'a> {
     pub configured_accounts: usize,
     /// The TLS protocol versions the listeners accept (from the TLS layer).
     pub tls_versions: &'a [&'a str],
+    /// Where the configuration comes from.
+    pub source: ConfigSource<'a>,
+}
+
+/// `n unit` after something, or "never" for 0.
+pub fn after(n: u64, unit: &str) -> String {
+    match n {
+        0 => "never".to_string(),
+        1 => format!("after 1 {unit}"),
+        n => format!("after {n} {unit}s"),
+    }
+}
+
+/// A date (UTC) of a Unix time.
+pub(crate) fn date(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// A time (UTC, RFC 3339) of a Unix time.
+pub(crate) fn time(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The provenance lines: which configuration, loaded when, and how the
+/// file differs.
+pub(crate) fn provenance(md: &mut String, config: &Config, source: ConfigSource<'_>, now: i64) {
+    match source {
+        ConfigSource::File => {
+            let _ = writeln!(
+                md,
+                "\nGenerated {} from the configuration file `{}` (no server is running) and the mailbox store.",
+                date(now),
+                config.path.display()
+            );
+        }
+        ConfigSource::Running {
+            loaded_at,
+            differences,
+        } => {
+            let _ = writeln!(
+                md,
+                "\nGenerated {} from the configuration the running server uses, loaded {} from `{}`, and the mailbox store.",
+                date(now),
+                time(loaded_at),
+                config.path.display()
+            );
+            if differences.is_empty() {
+                let _ = writeln!(md, "\nThe file says the same as what runs.");
+            } else {
+                let _ = writeln!(
+                    md,
+                    "\n**The file differs from what runs** (this document describes what runs):\n"
+                );
+                for d in differences {
+                    let _ = writeln!(md, "- {d}");
+                }
+            }
+        }
+    }
+}
+
+/// A line of a fact from `[compliance]`, or the TODO naming its key.
+fn fact(md: &mut String, label: &str, value: &Option<String>, key: &str, why: &str) {
+    match value {
+        Some(v) => {
+            let _ = writeln!(md, "- {label}: {v}");
+        }
+        None => {
+            let _ = writeln!(md, "- TODO: {label}: set `[compliance] {key}` ({why}).");
+        }
+    }
+}
+
+/// A list fact: items, "none" (declared empty), or the TODO.
+fn list(md: &mut String, value: &Option<Vec<String>>, key: &str, none: &str, why: &str) {
+    match value {
+        Some(items) if items.is_empty() => {
+            let _ = writeln!(md, "- {none} (declared in `[compliance] {key}`).");
+        }
+        Some(items) => {
+            for i in items {
+                let _ = writeln!(md, "- {i}");
+            }
+        }
+        None => {
+            let _ = writeln!(
+                md,
+                "- TODO: set `[compliance] {key}` ({why}; `[]` if none)."
+            );
+        }
+    }
 }
 
 /// Renders the report as of `now`.
@@ -24,6 +142,7 @@ pub fn compliance_report(
     now: i64,
 ) -> Result<String, StoreError> {
     let r = &config.retention;
+    let c = &config.compliance;
     let accounts = store.accounts()?;
     let active = accounts
         .iter()
@@ -33,7 +152,11 @@ pub fn compliance_report(
         .iter()
         .filter_map(|a| match a.state {
             AccountState::Deleted { at } => Some((
-                a.address.clone(),
+                if a.address.is_empty() {
+                    format!("account #{} (purge in progress)", a.id.0)
+                } else {
+                    a.address.clone()
+                },
                 at,
                 at + r.deleted_account_grace_days as i64 * DAY,
             )),
@@ -41,33 +164,113 @@ pub fn compliance_report(
         })
         .collect();
     pending.sort_by_key(|p| p.2);
-    let date = |t: i64| {
-        chrono::DateTime::from_timestamp(t, 0)
-            .unwrap_or_default()
-            .format("%Y-%m-%d")
-            .to_string()
-    };
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "# Register of processing: sealpost on {}",
+        "# Register of processing (GDPR art. 30): sealpost on {}",
         config.server.hostname
     );
-    let _ = writeln!(
-        md,
-        "\nGenerated {} from the live configuration `{}` and the mailbox store.\n",
-        date(now),
-        config.path.display()
+    provenance(&mut md, config, inputs.source, now);
+
+    let _ = writeln!(md, "\n## Controller (art. 30(1)(a))\n");
+    fact(
+        &mut md,
+        "Controller",
+        &c.controller,
+        "controller",
+        "the name of the controller",
     );
-    let _ = writeln!(md, "## Personal data kept\n");
-    let _ = writeln!(md, "| data | where | how long |\n|---|---|---|");
+    fact(
+        &mut md,
+        "Address",
+        &c.controller_address,
+        "controller_address",
+        "the controller's postal address",
+    );
+    fact(
+        &mut md,
+        "Contact",
+        &c.controller_contact,
+        "controller_contact",
+        "how to reach the controller",
+    );
+    fact(
+        &mut md,
+        "Data protection officer",
+        &c.dpo_contact,
+        "dpo_contact",
+        "the DPO's contact, or say that none is designated",
+    );
+    if let Some(rep) = &c.representative {
+        let _ = writeln!(md, "- Representative in the Union (art. 27): {rep}");
+    }
+    fact(
+        &mut md,
+        "Requests of data subjects (access, erasure, portability)",
+        &c.data_subject_requests,
+        "data_subject_requests",
+        "where people send their requests",
+    );
+
     let _ = writeln!(
         md,
-        "| Mail (messages, mailbox names, message summaries) | `{}` (sled metadata in `db/`, one encrypted file per message in `blobs/`) | until the user deletes it; Trash after {} days, Junk after {} days (0 = never); deleted accounts purged {} days after deletion |",
+        "\n## Purposes and legal bases (art. 30(1)(b), art. 6)\n"
+    );
+    if c.purpose.is_empty() {
+        let _ = writeln!(
+            md,
+            "- TODO: add `[[compliance.purpose]]` tables with `name` and `legal_basis` (e.g. providing mailboxes under a contract, art. 6(1)(b); security logging, art. 6(1)(f) or (c))."
+        );
+    }
+    for p in &c.purpose {
+        let _ = writeln!(md, "- {}: {}", p.name, p.legal_basis);
+    }
+
+    let _ = writeln!(md, "\n## Data subjects and personal data (art. 30(1)(c))\n");
+    let _ = writeln!(
+        md,
+        "- Data subjects: the holders of the accounts of the hosted domains, and the people who write to them or whom they write to (correspondents)."
+    );
+    let _ = writeln!(
+        md,
+        "- Personal data: the content and headers of messages (which may hold any kind of data, special categories included), mailbox names, addresses of account holders and correspondents, account data (password hash, quota, aliases), access data (IP addresses, times, protocols of logins and deliveries)."
+    );
+
+    let _ = writeln!(md, "\n## Recipients and processors (art. 30(1)(d))\n");
+    list(
+        &mut md,
+        &c.recipients,
+        "recipients",
+        "No recipients or processors",
+        "who receives the data: hosting provider, backup provider, ...",
+    );
+    let _ = writeln!(
+        md,
+        "- By the nature of mail: the mail servers of correspondents receive the messages sent to them."
+    );
+
+    let _ = writeln!(md, "\n## Transfers outside the EU/EEA (art. 30(1)(e))\n");
+    list(
+        &mut md,
+        &c.transfers_outside_eu,
+        "transfers_outside_eu",
+        "No transfers",
+        "the third countries and the safeguards (art. 46)",
+    );
+    let _ = writeln!(
+        md,
+        "- By the nature of mail: messages users send to addresses abroad travel there; that is the users' own act."
+    );
+
+    let _ = writeln!(md, "\n## Time limits for erasure (art. 30(1)(f))\n");
+    let _ = writeln!(md, "| data | where | kept |\n|---|---|---|");
+    let _ = writeln!(
+        md,
+        "| Mail (messages, mailbox names, message summaries) | `{}` (sled metadata in `db/`, one encrypted file per message in `blobs/`) | until the user deletes it; Trash expunged {}, Junk expunged {}; deleted accounts purged {} after deletion |",
         config.server.data_dir.display(),
-        r.trash_days,
-        r.junk_days,
-        r.deleted_account_grace_days
+        after(r.trash_days.into(), "day"),
+        after(r.junk_days.into(), "day"),
+        after(r.deleted_account_grace_days.into(), "day"),
     );
     let _ = writeln!(
         md,
@@ -76,13 +279,13 @@ pub fn compliance_report(
     );
     let _ = writeln!(
         md,
-        "| Deleted accounts' entries (address, password hash, quota, aliases), kept for restore | `{}` | until restored or purged ({} days) |",
+        "| Deleted accounts' entries (address, password hash, quota, aliases, sealed), kept for restore | `{}` | until restored or purged ({} days) |",
         config.server.data_dir.join("deleted").display(),
         r.deleted_account_grace_days
     );
     let _ = writeln!(
         md,
-        "| Last audited version of the accounts file (address, quota, aliases, SHA-256 of the password hash) | `{}` | while the account is in the accounts file |",
+        "| Last audited version of the accounts file (address, quota, aliases, SHA-256 of the password hash; sealed) | `{}` | while the account is in the accounts file |",
         config
             .server
             .data_dir
@@ -91,10 +294,15 @@ pub fn compliance_report(
     );
     let _ = writeln!(
         md,
-        "| Access and audit logs (logins with IP address, deliveries with addresses, account changes) | `{}` | personal fields anonymized after {} months; segments deleted after {} months |",
+        "| Access and audit logs (logins with IP address, deliveries with addresses, account changes) | `{}` | personal fields anonymized {}; segments deleted {}; a purged account's personal fields {} |",
         config.server.data_dir.join("audit").display(),
-        r.anonymize_after_months,
-        r.audit_log_months
+        after(r.anonymize_after_months.into(), "month"),
+        after(r.audit_log_months.into(), "month"),
+        if r.keep_audit_personal_data_after_purge {
+            "kept until anonymized (legal hold: `keep_audit_personal_data_after_purge = true`)"
+        } else {
+            "erased at the purge"
+        }
     );
     let _ = writeln!(
         md,
@@ -102,6 +310,19 @@ pub fn compliance_report(
         config.server.data_dir.join("queue").display(),
         config.smtp.queue_lifetime_secs / 86_400
     );
+    let _ = writeln!(
+        md,
+        "| Backups | {} | {} |",
+        c.backups
+            .as_deref()
+            .unwrap_or("TODO: set `[compliance] backups`"),
+        if c.backups.is_some() {
+            "as stated"
+        } else {
+            "TODO"
+        }
+    );
+    let _ = writeln!(md, "\n## Security measures (art. 30(1)(g), art. 32)");
     protection(&mut md, config, store, inputs);
     let _ = writeln!(md, "\n## Accounts\n");
     let _ = writeln!(
@@ -154,10 +375,9 @@ fn protection(md: &mut String, config: &Config, store: &Store, inputs: &ReportIn
         &l.submission,
         &l.submissions,
     ];
-    let _ = writeln!(md, "\n## Protection\n");
     let _ = writeln!(
         md,
-        "### In transit (`[listen]`, `[tls]`, `[[smtp.route]]`)\n"
+        "\n### In transit (`[listen]`, `[tls]`, `[[smtp.route]]`)\n"
     );
     let _ = writeln!(
         md,
@@ -247,7 +467,17 @@ fn protection(md: &mut String, config: &Config, store: &Store, inputs: &ReportIn
     );
     let _ = writeln!(
         md,
-        "\nThe audit log is hash-chained and its segments are sealed with ed25519: anyone with the public key can verify it (`sealpost audit verify --pubkey FILE`)."
+        "\nThe audit log is hash-chained, attested by a signed checkpoint at least once a second and its segments are sealed with ed25519: anyone with the public key can verify it (`sealpost audit verify --pubkey FILE`). Its personal fields are sealed under keys per calendar month, wrapped by the master key. Witness of its checkpoints outside data_dir: {}.",
+        if config.audit.enabled {
+            match &config.audit.witness {
+                sealpost_config::Witness::Off => {
+                    "**off** (removal of the newest records would go unnoticed)".to_string()
+                }
+                w => format!("{w} (`sealpost audit verify --witness FILE`)"),
+            }
+        } else {
+            "none: **the audit log is off** (`[audit] enabled = false`)".to_string()
+        }
     );
     let _ = writeln!(md, "\n### Deletion\n");
     let _ = writeln!(
@@ -264,6 +494,6 @@ fn protection(md: &mut String, config: &Config, store: &Store, inputs: &ReportIn
     );
     let _ = writeln!(
         md,
-        "- Caveat: the metadata database (sled) is log-structured: a purged account's sealed summaries and mailbox names can stay in an old log segment until sled reuses that space, as ciphertext whose key is destroyed. Accounts made before key files kept their wrapped key in the database; it moves to a key file at the next deletion, and the old copy may then linger in the log the same way. Copy-on-write filesystems and SSD wear levelling may keep zeroed blocks of key files and blobs."
+        "- Caveat: the metadata database (sled) is log-structured: a purged account's sealed summaries, mailbox names and address can stay in an old log segment until sled reuses that space, as ciphertext whose key is destroyed, beside the keyed MAC of its address. Stores made before the keyed account index kept addresses in plaintext in the database; those rows are migrated at the first start, and the old copies may linger in the log the same way. Accounts made before key files kept their wrapped key in the database; it moves to a key file at the next deletion. Copy-on-write filesystems and SSD wear levelling may keep zeroed blocks of key files, blobs and removed files."
     );
 }

@@ -184,6 +184,7 @@ fn report_lists_pending_purges_with_due_dates() {
             audit_public_key: Some("abc"),
             configured_accounts: 1,
             tls_versions: &["TLS 1.2", "TLS 1.3"],
+            source: report::ConfigSource::File,
         },
         T0,
     )
@@ -211,6 +212,7 @@ fn report_names_every_key_and_takes_the_tls_policy_from_the_config() {
         audit_public_key: None,
         configured_accounts: 0,
         tls_versions: &["TLS 1.3"],
+        source: report::ConfigSource::File,
     };
     let md = report::compliance_report(&config, &store, &inputs, T0).unwrap();
     let keys = d.path().join("keys");
@@ -244,20 +246,17 @@ fn open_audit(config: &Config) -> AuditLog {
         &config.server.audit_signing_key,
         &sealpost_config::AuditConfig {
             segment_max_bytes: 2000,
-            ..Default::default()
+            ..config.audit.clone()
         },
     )
     .unwrap()
 }
 
 fn audit_csv(config: &Config) -> String {
+    let dir = config.server.data_dir.join("audit");
+    let keys = sealpost_audit::PiiKeys::open(&dir, &config.server.master_key).unwrap();
     let mut out = Vec::new();
-    sealpost_audit::export_csv(
-        &config.server.data_dir.join("audit"),
-        &Default::default(),
-        &mut out,
-    )
-    .unwrap();
+    sealpost_audit::export_csv(&dir, &keys, &Default::default(), &mut out).unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -269,15 +268,6 @@ fn login(i: u32) -> Event {
         tls: Some("TLSv1.3".into()),
         outcome: sealpost_audit::LoginOutcome::Success,
     }
-}
-
-/// Waits until the clock is in a later second than now; returns that second.
-fn next_second() -> i64 {
-    let cutoff = chrono::Utc::now().timestamp() + 1;
-    while chrono::Utc::now().timestamp() < cutoff {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    cutoff
 }
 
 #[test]
@@ -313,8 +303,11 @@ fn a_purge_killed_after_the_store_step_is_finished_and_recorded() {
         .filter(|l| l.contains("account_purged"))
         .collect();
     assert_eq!(purged.len(), 1, "{csv}");
+    // Recorded, then erased with the account's other records (no legal hold).
     assert!(
-        purged[0].contains("a@example.org") && purged[0].contains("messages=2"),
+        purged[0].contains("[anonymized]")
+            && !purged[0].contains("a@example.org")
+            && purged[0].contains("messages=2"),
         "{}",
         purged[0]
     );
@@ -354,13 +347,14 @@ fn a_purge_removes_queued_mail_of_the_address_and_its_aliases_and_the_saved_entr
     let (_d, config, store) = setup("");
     store.create_account("a@example.org").unwrap();
     store.delete_account("a@example.org", T0).unwrap();
-    let saved = saved_entry_path(&config, "a@example.org");
-    std::fs::create_dir_all(saved.parent().unwrap()).unwrap();
-    std::fs::write(
-        &saved,
-        "[[account]]\naddress = \"a@example.org\"\npassword = \"x\"\naliases = [\"Al@example.org\"]\n",
-    )
-    .unwrap();
+    let entries = SavedEntries::open(&config).unwrap();
+    entries
+        .save(
+            "a@example.org",
+            "[[account]]\naddress = \"a@example.org\"\npassword = \"x\"\naliases = [\"Al@example.org\"]\n",
+        )
+        .unwrap();
+    let saved = entries.path("a@example.org");
     let queue = Arc::new(ListQueue::default());
     for (id, sender) in [
         ("q1", "a@example.org"),
@@ -381,81 +375,91 @@ fn a_purge_removes_queued_mail_of_the_address_and_its_aliases_and_the_saved_entr
 }
 
 #[test]
-fn audit_records_older_than_anonymize_after_months_lose_their_personal_fields() {
-    let (_d, config, store) = setup("");
-    let audit = open_audit(&config);
-    for i in 0..5 {
-        audit.record(login(i));
-    }
-    audit.flush();
-    let cutoff = next_second();
-    for i in 10..15 {
-        audit.record(login(i));
-    }
-    audit.flush();
-    let r = Retention::new(config.clone(), store, audit.clone());
-    let out = r.run_once(cutoff + 6 * MONTH).unwrap();
-    assert_eq!(out.anonymized_records, 5);
-    assert_eq!(out.deleted_segments, 0);
-    audit.flush();
-    let csv = audit_csv(&config);
-    let logins: Vec<&str> = csv.lines().filter(|l| l.contains(",login,")).collect();
-    assert_eq!(logins.len(), 10, "{csv}");
-    for (n, row) in logins.iter().enumerate() {
-        if n < 5 {
-            assert!(
-                row.contains("[anonymized],[anonymized]") && !row.contains("192.0.2."),
-                "{row}"
-            );
-        } else {
-            let i = n + 5;
-            assert!(
-                row.contains(&format!("user{i}@example.org,192.0.2.{i}:")),
-                "{row}"
-            );
-        }
-    }
-    assert!(
-        csv.lines()
-            .any(|l| l.contains("audit_anonymized") && l.contains("records=5")),
-        "{csv}"
-    );
-    sealpost_audit::verify(&config.server.data_dir.join("audit"), None).unwrap();
-}
-
-#[test]
-fn sealed_segments_older_than_audit_log_months_are_deleted_behind_a_checkpoint() {
-    let (_d, config, store) = setup("[retention]\nanonymize_after_months = 0\n");
+fn a_pass_as_if_in_the_future_purges_accounts_but_never_reaches_the_audit_log_early() {
+    let (_d, config, store) =
+        setup("[retention]\naudit_log_months = 18\nanonymize_after_months = 6\n");
     let audit = open_audit(&config);
     for i in 0..20 {
         audit.record(login(i));
     }
     audit.close().unwrap();
-    let cutoff = next_second();
     let audit = open_audit(&config);
-    for i in 100..103 {
-        audit.record(login(i));
-    }
-    audit.flush();
+    store.create_account("a@example.org").unwrap();
+    store.delete_account("a@example.org", T0).unwrap();
     let dir = config.server.data_dir.join("audit");
     let before = sealpost_audit::verify(&dir, None).unwrap();
-    let r = Retention::new(config.clone(), store, audit.clone());
-    let out = r.run_once(cutoff + 18 * MONTH).unwrap();
-    assert!(out.deleted_segments >= 2, "{out:?}");
-    assert_eq!(out.anonymized_records, 0, "anonymization is off");
+    let r = Retention::new(config.clone(), store.clone(), audit.clone());
+    let three_years = chrono::Utc::now().timestamp() + 3 * 12 * MONTH;
+    let out = r.run_once(three_years).unwrap();
+    assert_eq!(out.purged.len(), 1, "accounts due by then are purged");
+    assert_eq!(
+        (out.anonymized_records, out.deleted_segments),
+        (0, 0),
+        "{out:?}"
+    );
+    assert!(out.audit_at_real_time.is_some());
     audit.flush();
     let after = sealpost_audit::verify(&dir, None).unwrap();
-    assert_eq!(after.first_seq, 20, "{after:?}");
-    assert_eq!(after.deleted_segments, out.deleted_segments);
-    assert!(after.records < before.records + 3);
+    assert_eq!(after.first_seq, 0);
+    assert_eq!(after.deleted_segments, 0);
+    assert!(after.records > before.records);
     let csv = audit_csv(&config);
-    assert!(!csv.contains("user0@example.org"), "{csv}");
-    assert!(csv.contains("user100@example.org"), "{csv}");
-    assert!(
-        csv.lines()
-            .any(|l| l.contains("audit_segments_deleted") && l.contains("records=20")),
-        "{csv}"
-    );
+    for i in 0..20 {
+        assert!(
+            csv.contains(&format!("user{i}@example.org")),
+            "user{i}: {csv}"
+        );
+    }
+}
+
+#[test]
+fn a_purge_erases_the_accounts_audit_records_unless_under_legal_hold() {
+    for hold in [false, true] {
+        let (_d, config, store) = setup(&format!(
+            "[retention]\nkeep_audit_personal_data_after_purge = {hold}\n"
+        ));
+        let audit = open_audit(&config);
+        audit.record(login(1));
+        audit.record(Event::Login {
+            protocol: sealpost_audit::Protocol::Imap,
+            account: "a@example.org".into(),
+            remote: "198.51.100.7:1234".into(),
+            tls: None,
+            outcome: sealpost_audit::LoginOutcome::Success,
+        });
+        audit.record(Event::MessageAccepted {
+            protocol: sealpost_audit::Protocol::Smtp,
+            id: "m1".into(),
+            message_id: Some("<x@example.net>".into()),
+            sender: "correspondent@example.net".into(),
+            recipients: vec!["A@example.org".into()],
+            size: 10,
+            remote: "203.0.113.9:25".into(),
+            account: None,
+        });
+        store.create_account("a@example.org").unwrap();
+        store.delete_account("a@example.org", T0).unwrap();
+        let r = Retention::new(config.clone(), store.clone(), audit.clone());
+        let out = r.run_once(T0 + 30 * DAY).unwrap();
+        audit.flush();
+        let csv = audit_csv(&config);
+        for gone in [
+            "a@example.org",
+            "198.51.100.7",
+            "correspondent@example.net",
+            "<x@example.net>",
+        ] {
+            assert_eq!(csv.contains(gone), hold, "{gone} (hold {hold}): {csv}");
+        }
+        assert!(csv.contains("user1@example.org"), "{csv}");
+        if hold {
+            assert_eq!(out.erased_audit_records, 0);
+        } else {
+            // The login, the delivery and the purge record itself.
+            assert_eq!(out.erased_audit_records, 3, "{out:?}");
+        }
+        sealpost_audit::verify(&config.server.data_dir.join("audit"), None).unwrap();
+    }
 }
 
 #[test]

@@ -91,12 +91,15 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
         AccountCommand::Restore { address } => {
             let address =
                 sealpost_directory::normalize_address(&address).map_err(Failure::runtime)?;
-            let saved = saved_entry_path(&config, &address);
-            let entry = std::fs::read_to_string(&saved).map_err(|_| {
-                Failure::runtime(format!(
-                    "{address} is not a deleted account that can be restored"
-                ))
-            })?;
+            let saved = saved_entries(&config)?;
+            let entry = saved
+                .load(&address)
+                .map_err(Failure::runtime)?
+                .ok_or_else(|| {
+                    Failure::runtime(format!(
+                        "{address} is not a deleted account that can be restored"
+                    ))
+                })?;
             if sealpost_directory::list_accounts(file)
                 .map_err(Failure::runtime)?
                 .iter()
@@ -135,7 +138,7 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
             // The saved entry goes last: while it exists, the audit of the
             // accounts file takes the entry for a restore, not a creation.
             notify(&config)?;
-            let _ = std::fs::remove_file(&saved);
+            let _ = saved.remove(&address);
             println!("restored {address}: {message}");
         }
         AccountCommand::Delete { address } => {
@@ -171,12 +174,15 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Where the accounts-file entry of a deleted account waits for restore or
-/// purge: `data_dir/deleted/<hex of address>.toml`, 0600 (it holds the
-/// password hash). The name is hex, never a path built from the address.
-pub fn saved_entry_path(config: &Config, address: &str) -> std::path::PathBuf {
-    // The purge removes it, so the retention crate owns the name.
-    sealpost_retention::saved_entry_path(config, address)
+/// The saved accounts-file entries of deleted accounts (sealed, named by a
+/// keyed MAC: see `sealpost_retention::SavedEntries`). The purge removes
+/// them, so the retention crate owns the format.
+pub fn saved_entries(config: &Config) -> Result<sealpost_retention::SavedEntries, Failure> {
+    sealpost_retention::SavedEntries::open(config).map_err(|e| {
+        Failure::runtime(format!(
+            "{e} (the master key is made when the server first starts)"
+        ))
+    })
 }
 
 /// Saves the `[[account]]` table of `address` before it leaves the file.
@@ -199,8 +205,9 @@ fn save_entry(config: &Config, address: &str) -> Result<(), Failure> {
             let mut arr = toml_edit::ArrayOfTables::new();
             arr.push(t.clone());
             one.insert("account", toml_edit::Item::ArrayOfTables(arr));
-            let path = saved_entry_path(config, address);
-            write_private(&path, one.to_string().as_bytes())?;
+            saved_entries(config)?
+                .save(address, &one.to_string())
+                .map_err(Failure::runtime)?;
         }
     }
     Ok(())

@@ -3,7 +3,10 @@
 //!
 //! The file is compared with the version last audited, kept in
 //! `data_dir/accounts-audited.json` (0600: each account's address, quota,
-//! aliases and a SHA-256 of its password hash, never the hash itself).
+//! aliases and a SHA-256 of its password hash, never the hash itself),
+//! sealed under a key derived from the master key (`FileKey`, purpose
+//! `accounts-audited`) so no address is on disk in plaintext; a plaintext
+//! file of an earlier version is still read, and sealed at the next write.
 //! The comparison runs whenever the server takes the file (start, SIGHUP,
 //! the admin socket's reload, the file watcher) and, when no server runs,
 //! after each CLI edit, so each change is recorded once, when it is first
@@ -49,6 +52,11 @@ struct Baseline {
 
 fn baseline_path(config: &Config) -> PathBuf {
     config.server.data_dir.join("accounts-audited.json")
+}
+
+fn baseline_key(config: &Config) -> Result<sealpost_store::FileKey, Failure> {
+    sealpost_store::FileKey::load(&config.server.master_key, "accounts-audited")
+        .map_err(Failure::runtime)
 }
 
 /// The accounts file as audited values; `None` if it is missing or does
@@ -135,7 +143,14 @@ pub fn audit_changes(
     let path = baseline_path(config);
     let before = match std::fs::read(&path) {
         Ok(bytes) => {
-            serde_json::from_slice::<Baseline>(&bytes)
+            // Sealed, or plaintext JSON from an earlier version.
+            let plain = match bytes.first() {
+                Some(b'{') => bytes,
+                _ => baseline_key(config)?
+                    .open(&bytes)
+                    .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?,
+            };
+            serde_json::from_slice::<Baseline>(&plain)
                 .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?
                 .accounts
         }
@@ -153,9 +168,10 @@ pub fn audit_changes(
         Err(e) => return Err(Failure::runtime(format!("{}: {e}", path.display()))),
     };
     let mut events = Vec::new();
+    let saved = crate::accounts::saved_entries(config)?;
     for (address, new) in &now {
         match before.get(address) {
-            None if sealpost_retention::saved_entry_path(config, address).exists() => {}
+            None if saved.exists(address) => {}
             None => events.push(Event::AccountCreated {
                 account: address.clone(),
             }),
@@ -192,12 +208,12 @@ pub fn audit_changes(
 
 fn write_baseline(config: &Config, accounts: BTreeMap<String, Audited>) -> Result<(), Failure> {
     let path = baseline_path(config);
-    let mut bytes = serde_json::to_vec(&Baseline {
+    let plain = serde_json::to_vec(&Baseline {
         version: 1,
         accounts,
     })
     .map_err(Failure::runtime)?;
-    bytes.push(b'\n');
+    let bytes = baseline_key(config)?.seal(&plain);
     // Through the shared helper, which also fsyncs the folder after the
     // rename: an acknowledged accounts-audit state survives a power cut.
     sealpost_durable::create_dir(&config.server.data_dir)?;

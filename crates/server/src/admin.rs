@@ -9,8 +9,11 @@
 //! < {"ok":true,"message":"reloaded (3 accounts)"}
 //! ```
 //!
-//! Operations: `ping`, `reload` (accounts and certificates), and
-//! `delete-account` (crypto-shreds in the running store).
+//! Operations: `ping`, `reload` (the config file's reloadable parts,
+//! accounts and certificates), `delete-account` (crypto-shreds in the
+//! running store), `compliance-report` and `dpia` (rendered from the
+//! configuration the server runs with, compared with the file the CLI
+//! names), and the others below.
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -45,8 +48,17 @@ pub enum Request {
         out: std::path::PathBuf,
         maildir: bool,
     },
-    /// The register of processing.
-    ComplianceReport,
+    /// The register of processing, from the running configuration,
+    /// compared with this config file.
+    ComplianceReport {
+        #[serde(default)]
+        file: Option<std::path::PathBuf>,
+    },
+    /// The data protection impact assessment, likewise.
+    Dpia {
+        #[serde(default)]
+        file: Option<std::path::PathBuf>,
+    },
     /// The outbound queue, formatted.
     QueueList,
     /// Retry every queued message now.

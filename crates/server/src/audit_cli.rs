@@ -1,7 +1,10 @@
 //! `sealpost audit verify|export|pubkey`: reading the sealed log. These only
 //! read files, so they work while the server runs (the open segment is
 //! checked as far as it was flushed). A failed verification is itself
-//! recorded in the log ([`Event::AuditVerificationFailed`]).
+//! recorded in the log ([`Event::AuditVerificationFailed`]). `verify`
+//! prints one line per warning (unattested records: file, record range,
+//! count) and always the last attested point; `--strict` fails on
+//! warnings, `--witness FILE` checks the log against what the witness saw.
 
 use crate::admin::{self, Request};
 use crate::startup::{Failure, load_config};
@@ -31,14 +34,27 @@ fn time_arg(name: &str, value: Option<String>) -> Result<Option<i64>, Failure> {
         .transpose()
 }
 
-pub fn verify(path: &Path, pubkey: Option<PathBuf>) -> Result<(), Failure> {
+pub fn verify(
+    path: &Path,
+    pubkey: Option<PathBuf>,
+    witness: Option<PathBuf>,
+    strict: bool,
+) -> Result<(), Failure> {
     let config = load_config(path)?;
     let key = match &pubkey {
         Some(p) => Some(sealpost_audit::read_public_key(p).map_err(Failure::runtime)?),
         None => None,
     };
+    let entries = match &witness {
+        Some(w) => Some(sealpost_audit::read_witness(w).map_err(Failure::runtime)?),
+        None => None,
+    };
     let dir = crate::startup::audit_dir(&config);
-    let report = match sealpost_audit::verify(&dir, key.as_ref()) {
+    let options = sealpost_audit::VerifyOptions {
+        pubkey: key.as_ref(),
+        witness: entries.as_deref(),
+    };
+    let report = match sealpost_audit::verify_with(&dir, &options) {
         Ok(r) => r,
         Err(failure) => {
             let note = match record_failure(&config, &failure) {
@@ -56,7 +72,7 @@ pub fn verify(path: &Path, pubkey: Option<PathBuf>) -> Result<(), Failure> {
             .unwrap_or_else(|| "-".into())
     };
     println!(
-        "audit log verified: {} sealed segment(s), {} record(s), {} bytes, from {} to {}{}{}",
+        "audit log verified: {} sealed segment(s), {} record(s), {} bytes, from {} to {}{}{}{}",
         report.segments,
         report.records,
         report.bytes,
@@ -67,16 +83,45 @@ pub fn verify(path: &Path, pubkey: Option<PathBuf>) -> Result<(), Failure> {
             .as_ref()
             .map(|s| format!("; open segment {s} checked as far as flushed"))
             .unwrap_or_default(),
-        if report.crash_sealed.is_empty() {
-            String::new()
+        if report.pending > 0 {
+            format!(
+                "; {} record(s) of the running writer awaiting their checkpoint (within a second)",
+                report.pending
+            )
         } else {
-            format!("; sealed after a crash: {}", report.crash_sealed.join(", "))
-        }
+            String::new()
+        },
+        report
+            .witness_lines
+            .map(|n| format!("; agrees with the {n} line(s) of the witness"))
+            .unwrap_or_default()
     );
+    match &report.last_attested {
+        Some(p) => println!(
+            "last attested: segment {}, record {}, head {}",
+            p.segment, p.record, p.head
+        ),
+        None => println!("last attested: none (no record is covered by a seal or checkpoint yet)"),
+    }
+    for w in &report.warnings {
+        println!("warning: {w}");
+    }
     if pubkey.is_none() {
         println!(
             "note: checked against the key stored beside the log; pass --pubkey FILE to check against a key kept elsewhere"
         );
+    }
+    if witness.is_none() {
+        println!(
+            "note: without --witness FILE, removal of the newest records or segments cannot be detected"
+        );
+    }
+    if strict && !report.warnings.is_empty() {
+        return Err(Failure::runtime(format!(
+            "audit log verification failed (--strict): {} warning(s), the first: {}",
+            report.warnings.len(),
+            report.warnings[0]
+        )));
     }
     Ok(())
 }
@@ -152,10 +197,12 @@ pub fn export(
         until: time_arg("--until", until)?,
         kind,
     };
+    let dir = crate::startup::audit_dir(&config);
+    let keys =
+        sealpost_audit::PiiKeys::open(&dir, &config.server.master_key).map_err(Failure::runtime)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    sealpost_audit::export_csv(&crate::startup::audit_dir(&config), &filter, &mut out)
-        .map_err(Failure::runtime)?;
+    sealpost_audit::export_csv(&dir, &keys, &filter, &mut out).map_err(Failure::runtime)?;
     std::io::Write::flush(&mut out).map_err(Failure::runtime)?;
     Ok(())
 }

@@ -1,6 +1,9 @@
-//! `sealpost retention run`, `sealpost export`, `sealpost compliance report`:
-//! the operator's side of the GDPR promises. Each runs inside the server
-//! (through the admin socket) when it is up, else on the store directly.
+//! `sealpost retention run`, `sealpost export`, `sealpost compliance
+//! report|dpia`: the operator's side of the GDPR promises. Each runs inside
+//! the server (through the admin socket) when it is up, else on the store
+//! directly. The register and the DPIA describe the configuration the
+//! server runs with (see `running`), name every setting in which the file
+//! differs from it, and say when it was loaded.
 
 use crate::admin::{self, Request};
 use crate::services::Services;
@@ -13,10 +16,10 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// One retention pass as if at `at`.
+/// One retention pass as if at `at`, with the running configuration.
 pub fn retention_run(services: &Services, at: i64) -> Result<String, Failure> {
     run_retention(
-        &services.config,
+        &services.running.current(),
         &services.store,
         &services.audit,
         services.queue.clone(),
@@ -76,14 +79,21 @@ pub fn run_retention(
     }
     let r = worker.run_once(at).map_err(Failure::runtime)?;
     Ok(format!(
-        "purged {} account(s) ({} messages, {} bytes, {} queued); expunged {} message(s) from Trash/Junk; anonymized {} audit record(s); deleted {} audit segment(s)",
+        "purged {} account(s) ({} messages, {} bytes, {} queued; personal fields of {} audit record(s) erased); expunged {} message(s) from Trash/Junk; anonymized {} audit record(s); deleted {} audit segment(s){}",
         r.purged.len(),
         r.purged_messages,
         r.purged_bytes,
         r.purged_queued,
+        r.erased_audit_records,
         r.expunged_messages,
         r.anonymized_records,
-        r.deleted_segments
+        r.deleted_segments,
+        r.audit_at_real_time
+            .map(|t| format!(
+                "; audit retention ran at the real time ({}), not at --at: audit records are never anonymized or deleted early",
+                chrono::DateTime::from_timestamp(t, 0).map(|d| d.to_rfc3339()).unwrap_or_default()
+            ))
+            .unwrap_or_default()
     ))
 }
 
@@ -180,16 +190,63 @@ fn access_log_csv(config: &Config, audit: &AuditLog, address: &str) -> Vec<u8> {
 /// refused). Not configurable.
 const TLS_VERSIONS: [&str; 2] = ["TLS 1.2", "TLS 1.3"];
 
-/// The register of processing.
-pub fn report(services: &Services) -> Result<String, Failure> {
+/// The settings in which `file` differs from the running configuration,
+/// one line each.
+fn differences(running: &Config, file: Option<&Path>) -> Vec<String> {
+    let path = file.unwrap_or(&running.path);
+    match sealpost_config::Config::load(path) {
+        Ok(file) => crate::running::differences(running, &file)
+            .into_iter()
+            .map(|d| {
+                format!(
+                    "`{}`: runs with {}, the file says {} ({})",
+                    d.key,
+                    short(&d.running),
+                    short(&d.file),
+                    if d.reloadable {
+                        "applied at the next reload: SIGHUP"
+                    } else {
+                        "applied at a restart"
+                    }
+                )
+            })
+            .collect(),
+        Err(e) => vec![format!("the file does not load: {e}")],
+    }
+}
+
+/// A value for one line of a list.
+fn short(v: &str) -> String {
+    let one = v.replace('\n', " ");
+    if one.chars().count() > 120 {
+        format!("`{}…`", one.chars().take(120).collect::<String>())
+    } else {
+        format!("`{one}`")
+    }
+}
+
+/// The register of processing, from the running configuration, compared
+/// with the config file at `file` (the CLI's; else the server's own).
+pub fn report(services: &Services, file: Option<&Path>) -> Result<String, Failure> {
+    let running = services.running.current();
+    let diff = differences(&running, file);
     make_report(
-        &services.config,
+        &running,
         &services.store,
         services.directory.accounts().len(),
+        report::ConfigSource::Running {
+            loaded_at: services.running.loaded_at(),
+            differences: &diff,
+        },
     )
 }
 
-fn make_report(config: &Config, store: &Store, configured: usize) -> Result<String, Failure> {
+fn make_report(
+    config: &Config,
+    store: &Store,
+    configured: usize,
+    source: report::ConfigSource<'_>,
+) -> Result<String, Failure> {
     let key = crate::startup::audit_public_key(config);
     report::compliance_report(
         config,
@@ -198,10 +255,43 @@ fn make_report(config: &Config, store: &Store, configured: usize) -> Result<Stri
             audit_public_key: key.as_deref(),
             configured_accounts: configured,
             tls_versions: &TLS_VERSIONS,
+            source,
         },
         chrono::Utc::now().timestamp(),
     )
     .map_err(Failure::runtime)
+}
+
+/// The DPIA, from the running configuration.
+pub fn dpia(services: &Services, file: Option<&Path>) -> Result<String, Failure> {
+    let running = services.running.current();
+    let diff = differences(&running, file);
+    Ok(make_dpia(
+        &running,
+        services.directory.accounts().len(),
+        report::ConfigSource::Running {
+            loaded_at: services.running.loaded_at(),
+            differences: &diff,
+        },
+    ))
+}
+
+fn make_dpia(config: &Config, accounts: usize, source: report::ConfigSource<'_>) -> String {
+    let warnings = crate::permissions::warnings(config);
+    sealpost_retention::dpia::dpia(
+        config,
+        &sealpost_retention::dpia::DpiaInputs {
+            source,
+            accounts,
+            permission_warnings: &warnings,
+            master_key_beside_data: crate::permissions::same_device(
+                &config.server.master_key,
+                &config.server.data_dir,
+            ),
+            tls_versions: &TLS_VERSIONS,
+        },
+        chrono::Utc::now().timestamp(),
+    )
 }
 
 /// Opens store and audit log when no server runs.
@@ -305,12 +395,40 @@ pub fn cli_export(
 
 pub fn cli_report(path: &Path) -> Result<(), Failure> {
     let config = load_config(path)?;
-    let md = match via_server(&config, &Request::ComplianceReport, &mut |_, _| {})? {
+    let req = Request::ComplianceReport {
+        file: Some(config.path.clone()),
+    };
+    let md = match via_server(&config, &req, &mut |_, _| {})? {
         Some(m) => m,
         None => {
             let directory = crate::startup::load_directory(&config)?;
             let store = crate::startup::open_store(&config)?;
-            make_report(&config, &store, directory.accounts().len())?
+            make_report(
+                &config,
+                &store,
+                directory.accounts().len(),
+                report::ConfigSource::File,
+            )?
+        }
+    };
+    print!("{md}");
+    Ok(())
+}
+
+pub fn cli_dpia(path: &Path) -> Result<(), Failure> {
+    let config = load_config(path)?;
+    let req = Request::Dpia {
+        file: Some(config.path.clone()),
+    };
+    let md = match via_server(&config, &req, &mut |_, _| {})? {
+        Some(m) => m,
+        None => {
+            let directory = crate::startup::load_directory(&config)?;
+            make_dpia(
+                &config,
+                directory.accounts().len(),
+                report::ConfigSource::File,
+            )
         }
     };
     print!("{md}");

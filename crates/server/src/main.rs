@@ -15,6 +15,8 @@
 //!
 //! 1. `startup`: [`Failure`], the config, opening store, audit log and
 //!    accounts file; shared by everything, uses none of the others.
+//!    `permissions` (umask, files open to others) and `running` (the
+//!    configuration a server runs with, and reloads) use none either.
 //! 2. `admin`: the admin socket's requests, its client, and its listener
 //!    (which runs whatever handler `serve` gives it).
 //! 3. `accounts_audit`: auditing changes of the accounts file.
@@ -28,6 +30,9 @@
 #![forbid(unsafe_code)]
 
 mod startup;
+
+mod permissions;
+mod running;
 
 mod admin;
 
@@ -109,7 +114,15 @@ enum Command {
 #[derive(Subcommand)]
 enum RetentionCommand {
     /// Run one retention pass now (or as if at --at, an RFC 3339 time).
+    ///
+    /// With --at, deleted accounts due by that time are purged and Trash and
+    /// Junk are expunged as of that time (a later time purges sooner: for
+    /// tests, or to honour an erasure request early). Audit records are
+    /// anonymized and deleted only at their real time, whatever --at says:
+    /// no date in the future destroys a record the law says to keep.
     Run {
+        /// Act as if at this RFC 3339 time (accounts and mail only; the
+        /// audit log always uses the real time).
         #[arg(long)]
         at: Option<String>,
     },
@@ -117,11 +130,22 @@ enum RetentionCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check every record, chain link and seal; exit non-zero on the first failure.
+    /// Check every record, chain link, checkpoint and seal; exit non-zero on
+    /// the first failure. Always prints the last attested point (segment,
+    /// record, head hash); warns about records sealed as unattested after a
+    /// crash.
     Verify {
         /// A file holding the public key (from `sealpost audit pubkey`), kept where the server cannot write.
         #[arg(long)]
         pubkey: Option<PathBuf>,
+        /// What the witness saw (the `[audit] witness` file, or an export of
+        /// syslog or the journal): fail if the log holds fewer records or
+        /// segments than it saw, or different ones.
+        #[arg(long)]
+        witness: Option<PathBuf>,
+        /// Fail on warnings too (unattested records).
+        #[arg(long)]
+        strict: bool,
     },
     /// Export events as RFC 4180 CSV on standard output.
     Export {
@@ -155,8 +179,14 @@ enum QueueCommand {
 
 #[derive(Subcommand)]
 enum ComplianceCommand {
-    /// Print the register of processing (GDPR article 30) as Markdown.
+    /// Print the register of processing (GDPR article 30) as Markdown: the
+    /// running server's configuration (and how the file differs), or the
+    /// file's when no server runs; what `[compliance]` lacks as TODO lines.
     Report,
+    /// Print a data protection impact assessment (GDPR article 35) to start
+    /// from, as Markdown: each risk with its measure and its current state
+    /// (off or weak measures flagged), the controller's judgements as TODO.
+    Dpia,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -166,6 +196,9 @@ enum ExportFormat {
 }
 
 fn main() -> ExitCode {
+    // Before anything is created: files 0600, folders 0700, whatever the
+    // umask we were started with.
+    permissions::private_umask();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve => serve::run(&cli.config),
@@ -185,8 +218,13 @@ fn main() -> ExitCode {
             matches!(format, ExportFormat::Maildir),
         ),
         Command::Audit {
-            command: AuditCommand::Verify { pubkey },
-        } => audit_cli::verify(&cli.config, pubkey),
+            command:
+                AuditCommand::Verify {
+                    pubkey,
+                    witness,
+                    strict,
+                },
+        } => audit_cli::verify(&cli.config, pubkey, witness, strict),
         Command::Audit {
             command:
                 AuditCommand::Export {
@@ -209,6 +247,9 @@ fn main() -> ExitCode {
         Command::Compliance {
             command: ComplianceCommand::Report,
         } => compliance::cli_report(&cli.config),
+        Command::Compliance {
+            command: ComplianceCommand::Dpia,
+        } => compliance::cli_dpia(&cli.config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -223,6 +264,9 @@ fn main() -> ExitCode {
 fn check_config(path: &std::path::Path) -> Result<(), Failure> {
     let config = load_config(path)?;
     let directory = startup::load_directory(&config)?;
+    permissions::print(&permissions::warnings(&config), &mut |l| {
+        eprintln!("sealpost: warning: {l}")
+    });
     println!(
         "{}: ok ({} domain(s), {} account(s), {} listener address(es))",
         config.path.display(),

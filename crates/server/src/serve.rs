@@ -6,7 +6,8 @@
 //! path), the accounts file read, the store opened (its lock first, so a
 //! second server on the same data_dir is told so rather than that the ports
 //! are taken) and every listener bound before anything is served. SIGHUP
-//! reloads certificates and accounts; SIGTERM and Ctrl-C stop accepting,
+//! reloads the config file (what can change without rebinding a socket:
+//! see `running`), certificates and accounts; SIGTERM and Ctrl-C stop accepting,
 //! let sessions say their protocol's goodbye, wait for in-flight writes
 //! (bounded), and exit 0.
 //!
@@ -69,6 +70,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let protocols = Protocols::new(&config, &store, &directory, &audit)?;
     let services = Services {
         config: config.clone(),
+        running: crate::running::RunningConfig::new(config.clone()),
         store,
         directory: directory.clone(),
         audit: audit.clone(),
@@ -83,6 +85,14 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let admin_task = serve_admin_socket(&admin_socket, &services, &shutdown).await?;
     let _watcher = watch_accounts_file(&directory, &services);
     spawn_retention_worker(&services, &shutdown);
+    // Files and folders made before (older versions, copies, restores)
+    // may be open to others: one warning line each, found off the start path.
+    let scan = config.clone();
+    tokio::task::spawn_blocking(move || {
+        crate::permissions::print(&crate::permissions::warnings(&scan), &mut |l| {
+            tracing::warn!("{l}")
+        })
+    });
 
     audit.record(Event::ServerStarted {
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -271,7 +281,8 @@ fn admin_request(
             out,
             maildir,
         } => crate::compliance::export(services, &address, &out, maildir, progress),
-        Request::ComplianceReport => crate::compliance::report(services),
+        Request::ComplianceReport { file } => crate::compliance::report(services, file.as_deref()),
+        Request::Dpia { file } => crate::compliance::dpia(services, file.as_deref()),
         Request::QueueList => match &services.queue {
             Some(q) => q
                 .list()
@@ -323,17 +334,19 @@ fn watch_accounts_file(directory: &Directory, services: &Services) -> JoinHandle
     })
 }
 
-/// The retention worker: once at start, then every interval, until shutdown.
+/// The retention worker: once at start, then every interval, until
+/// shutdown; both as the running configuration says at that moment (a
+/// reload applies).
 fn spawn_retention_worker(services: &Services, shutdown: &CancellationToken) {
     let services = services.clone();
     let shutdown = shutdown.clone();
-    let every = Duration::from_secs(services.config.retention.interval_secs);
     tokio::spawn(async move {
         loop {
             let s = services.clone();
+            let every = Duration::from_secs(s.running.current().retention.interval_secs);
             let r = tokio::task::spawn_blocking(move || {
                 compliance::run_retention(
-                    &s.config,
+                    &s.running.current(),
                     &s.store,
                     &s.audit,
                     s.queue.clone(),

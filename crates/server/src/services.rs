@@ -73,7 +73,11 @@ pub fn sync_accounts(
 /// The shared pieces every protocol and the admin socket use.
 #[derive(Clone)]
 pub struct Services {
+    /// The config the server started with (protocols, listeners, paths).
     pub config: Arc<Config>,
+    /// What runs now: the start-up config with the reloadable parts as of
+    /// the last reload (retention worker, register, DPIA; see `running`).
+    pub running: crate::running::RunningConfig,
     pub store: Store,
     pub directory: Directory,
     pub audit: AuditLog,
@@ -83,13 +87,32 @@ pub struct Services {
 }
 
 impl Services {
-    /// Reloads accounts (and certificates); returns a one-line summary or error.
+    /// Reloads the config file (its reloadable parts: see `running`),
+    /// certificates and accounts; returns a one-line summary or error.
     pub fn reload(&self) -> Result<String, String> {
         let mut problems = Vec::new();
+        let mut waiting = Vec::new();
+        match self.running.reload() {
+            Ok(r) => {
+                if !r.applied.is_empty() {
+                    tracing::info!(keys = %r.applied.join(", "), "configuration reloaded");
+                }
+                if !r.restart.is_empty() {
+                    tracing::warn!(keys = %r.restart.join(", "), "changed in the config file but only applied at a restart");
+                    waiting = r.restart;
+                }
+            }
+            Err(e) => problems.push(format!("config not reloaded: {e}")),
+        }
+        let running = self.running.current();
+        self.directory
+            .set_login_cache(std::time::Duration::from_secs(
+                running.limits.login_cache_secs,
+            ));
         if let Err(e) = self.tls.reload() {
             problems.push(format!("certificate not reloaded: {e}"));
         }
-        match self.directory.reload(domains(&self.config)) {
+        match self.directory.reload(domains(&running)) {
             Ok(()) => {
                 if let Err(f) =
                     sync_accounts(&self.config, &self.store, &self.directory, &self.audit)
@@ -107,8 +130,13 @@ impl Services {
         if ok {
             tracing::info!("reloaded certificates and accounts");
             Ok(format!(
-                "reloaded ({} accounts)",
-                self.directory.accounts().len()
+                "reloaded ({} accounts){}",
+                self.directory.accounts().len(),
+                if waiting.is_empty() {
+                    String::new()
+                } else {
+                    format!("; waiting for a restart: {}", waiting.join(", "))
+                }
             ))
         } else {
             tracing::warn!(problems = %problems.join("; "), "reload incomplete");

@@ -150,7 +150,10 @@ pub fn audit_access_log(config: &Config, address: &str) -> Result<Vec<u8>, Strin
         until: None,
         kind: Some(sealpost_audit::Kind::Login),
     };
+    let dir = audit_dir(config);
+    let keys = sealpost_audit::PiiKeys::open(&dir, &config.server.master_key)
+        .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
-    sealpost_audit::export_csv(&audit_dir(config), &filter, &mut out).map_err(|e| e.to_string())?;
+    sealpost_audit::export_csv(&dir, &keys, &filter, &mut out).map_err(|e| e.to_string())?;
     Ok(out)
 }

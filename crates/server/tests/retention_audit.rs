@@ -1,6 +1,10 @@
 //! The retention worker on the audit log, through the real binary:
-//! anonymization after `anonymize_after_months`, deletion of old segments
-//! after `audit_log_months`, and failed verifications recorded in the log.
+//! anonymization after `anonymize_after_months` and deletion of old
+//! segments after `audit_log_months` at their real time (records written by
+//! a server running two years in the past under faketime, then a real
+//! `retention run`), never earlier (`retention run --at` three years on
+//! purges accounts but leaves every audit record), and failed
+//! verifications recorded in the log.
 
 mod audit_support;
 mod common;
@@ -10,8 +14,9 @@ use common::*;
 use serde_json::json;
 use std::time::Duration;
 
-/// Cells that hold personal data.
-const PERSONAL: [&str; 5] = ["account", "remote", "sender", "recipients", "recipient"];
+fn time_ms(row: &Row) -> i64 {
+    row["time_ms"].parse().unwrap()
+}
 
 fn login_ok(site: &Site, server: &Server) {
     let out = run_script(site, server, "imap_login.py", json!({}));
@@ -23,100 +28,100 @@ fn login_fails(site: &Site, server: &Server) {
     assert!(out.starts_with("NO"), "{out}");
 }
 
-/// One server run with a good and a bad login, stopped (its segment sealed),
-/// then a cutoff second, then a second run with a good login, left running.
-fn two_runs(site: &Site) -> (i64, Server) {
-    site.add_account("alice@example.org");
-    let server = site.start();
+/// libfaketime (Debian's `faketime` package), preloaded into the server so
+/// that its clock runs two years back; a missing library fails the test.
+fn libfaketime() -> String {
+    let out = std::process::Command::new("dpkg")
+        .args(["-L", "libfaketime"])
+        .output()
+        .expect("dpkg");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.ends_with("/libfaketimeMT.so.1"))
+        .expect("libfaketime is not installed (apt-get install faketime)")
+        .to_string()
+}
+
+/// A server run two years ago (faketime) with a good and a bad login,
+/// stopped (its segment sealed), then a run now with a good login, left
+/// running. Returns the time between them (Unix s).
+fn old_run_and_new_run(site: &Site) -> (i64, Server) {
+    let lib = libfaketime();
+    // The account too was added two years ago (its record opens the log).
+    let mut add = std::process::Command::new(BIN)
+        .arg("-c")
+        .arg(&site.config)
+        .args(["account", "add", "alice@example.org", "--password-stdin"])
+        .env("LD_PRELOAD", &lib)
+        .env("FAKETIME", "-730d")
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
+    assert!(add.wait().unwrap().success());
+    let server = start_with_env(
+        site,
+        &[
+            ("LD_PRELOAD", lib.as_str()),
+            ("FAKETIME", "-730d"),
+            // Timers need the real monotonic clock.
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+        ],
+    );
     login_ok(site, &server);
     login_fails(site, &server);
     assert_eq!(server.stop(), Some(0));
-    let cutoff = next_second();
+    let between = now() - 365 * DAY;
+    let rows = audit_rows(site, &["--kind", "login"]);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows.iter().all(|r| time_ms(r) < between * 1000),
+        "faketime did not reach the server: {rows:?}"
+    );
     let server = site.start();
     login_ok(site, &server);
-    (cutoff, server)
-}
-
-fn time_ms(row: &Row) -> i64 {
-    row["time_ms"].parse().unwrap()
+    (between, server)
 }
 
 #[test]
-fn retention_run_anonymizes_audit_records_older_than_anonymize_after_months() {
+fn retention_run_anonymizes_and_deletes_audit_records_at_their_real_time() {
     let site = Site::new(NO_DNS);
-    let (cutoff, server) = two_runs(&site);
-    // The new run's login is on disk within a second.
-    assert!(wait_for(Duration::from_secs(5), || {
-        events(&audit_rows(&site, &[]), "login").len() == 3
-    }));
-    let out = retention_run(&site, cutoff + 6 * MONTH);
+    let (between, server) = old_run_and_new_run(&site);
+    // The restarted server's first retention pass ran at the real time:
+    // the two-year-old records are past both anonymize_after_months (6)
+    // and audit_log_months (18).
     assert!(
-        out.contains("anonymized ") && !out.contains("anonymized 0 "),
-        "{out}"
+        server.wait_log("retention pass", Duration::from_secs(20)),
+        "{}",
+        server.log()
     );
-    verify_ok(&site);
-    let rows = audit_rows(&site, &[]);
-    let done = events(&rows, "audit_anonymized");
-    assert_eq!(done.len(), 1, "{rows:?}");
+    let pass = server
+        .log()
+        .lines()
+        .find(|l| l.contains("retention pass"))
+        .unwrap()
+        .to_string();
     assert!(
-        done[0]["details"].contains(&format!("cutoff_unix={cutoff}")),
-        "{:?}",
-        done[0]
+        !pass.contains("anonymized 0 ")
+            && !pass.contains("deleted 0 audit")
+            && !pass.contains("real time"),
+        "{pass}"
     );
-    let (old, new): (Vec<&Row>, Vec<&Row>) = rows.iter().partition(|r| time_ms(r) < cutoff * 1000);
+    // Another pass has nothing left to do.
+    let out = site.cli(&["retention", "run"], "");
     assert!(
-        old.len() >= 5,
-        "account_created, started, 2 logins, stopped: {old:?}"
+        out.stdout.contains("deleted 0 audit"),
+        "{}{}",
+        out.stdout,
+        out.stderr
     );
-    for row in &old {
-        for col in PERSONAL {
-            assert!(
-                row[col].is_empty() || row[col] == "[anonymized]",
-                "{col} of an old record: {row:?}"
-            );
-        }
-        for cell in row.values() {
-            assert!(
-                !cell.contains("alice") && !cell.contains("127.0.0.1"),
-                "personal data left in an old record: {row:?}"
-            );
-        }
-    }
-    let old_logins: Vec<&&Row> = old.iter().filter(|r| r["event"] == "login").collect();
-    assert_eq!(old_logins.len(), 2);
-    for row in old_logins {
-        // What is not personal stays.
-        assert!(row["tls"].starts_with("TLSv1."), "{row:?}");
-        assert!(["success", "failure"].contains(&row["outcome"].as_str()));
-    }
-    let new_logins: Vec<&&Row> = new.iter().filter(|r| r["event"] == "login").collect();
-    assert_eq!(new_logins.len(), 1, "{new:?}");
-    assert_eq!(new_logins[0]["account"], "alice@example.org");
-    assert!(new_logins[0]["remote"].starts_with("127.0.0.1:"));
-    assert_eq!(new_logins[0]["outcome"], "success");
-    // Again: nothing more to do, nothing recorded.
-    let out = retention_run(&site, cutoff + 6 * MONTH);
-    assert!(out.contains("anonymized 0 "), "{out}");
-    drop(server);
-}
-
-#[test]
-fn retention_run_deletes_audit_segments_older_than_audit_log_months() {
-    let site = Site::new(NO_DNS);
-    let (cutoff, server) = two_runs(&site);
-    let before = segments(&site);
-    assert!(before.len() >= 3, "CLI, first run, second run: {before:?}");
-    let out = retention_run(&site, cutoff + 18 * MONTH);
-    assert!(
-        out.contains("deleted ") && !out.contains("deleted 0 audit"),
-        "{out}"
-    );
-    let after = segments(&site);
-    assert!(
-        !after.contains(&before[0]) && !after.contains(&before[1]),
-        "{after:?}"
-    );
-    assert!(after.contains(before.last().unwrap()), "{after:?}");
+    assert!(!segments(&site).contains(&"000000000001.seg".to_string()));
     // Verifies against the key kept elsewhere, from the signed checkpoint on.
     let key = site.cli(&["audit", "pubkey"], "");
     let key_file = site.path("audit.pub");
@@ -127,21 +132,80 @@ fn retention_run_deletes_audit_segments_older_than_audit_log_months() {
     );
     assert!(out.ok(), "{}{}", out.stdout, out.stderr);
     let rows = audit_rows(&site, &[]);
-    assert!(rows.iter().all(|r| time_ms(r) >= cutoff * 1000), "{rows:?}");
+    assert!(
+        rows.iter().all(|r| time_ms(r) >= between * 1000),
+        "{rows:?}"
+    );
     assert!(rows[0]["seq"].parse::<u64>().unwrap() > 0);
     let deleted = events(&rows, "audit_segments_deleted");
     assert_eq!(deleted.len(), 1, "{rows:?}");
+    assert!(wait_for(Duration::from_secs(5), || {
+        events(&audit_rows(&site, &["--kind", "login"]), "login").len() == 1
+    }));
+    let rows = audit_rows(&site, &[]);
+    let logins = events(&rows, "login");
+    assert_eq!(logins.len(), 1, "only the new run's login: {rows:?}");
+    assert_eq!(logins[0]["account"], "alice@example.org");
+    // The month keys of two years ago are gone: nothing of those records'
+    // personal fields is readable anywhere, backups included.
+    let keys = files_in(&site, "data/audit/pii-keys");
+    let old_month = chrono::DateTime::from_timestamp(between - 365 * DAY, 0)
+        .unwrap()
+        .format("%Y-%m")
+        .to_string();
     assert!(
-        deleted[0]["details"].contains("segments="),
-        "{:?}",
-        deleted[0]
-    );
-    assert_eq!(
-        events(&rows, "login").len(),
-        1,
-        "only the second run's login"
+        !keys.iter().any(|k| k.starts_with(&old_month)),
+        "{old_month}: {keys:?}"
     );
     drop(server);
+}
+
+#[test]
+fn retention_run_at_a_future_date_purges_accounts_but_leaves_every_audit_record() {
+    let site = Site::new(NO_DNS);
+    site.add_account("alice@example.org");
+    site.add_account("carol@example.org");
+    let server = site.start();
+    login_ok(&site, &server);
+    login_fails(&site, &server);
+    let out = site.cli(&["account", "delete", "carol@example.org"], "");
+    assert!(out.ok(), "{}", out.stderr);
+    assert_eq!(server.stop(), Some(0));
+    let before_rows = audit_rows(&site, &[]);
+    let before_segments = segments(&site);
+    let server = site.start();
+    let out = retention_run(&site, now() + 3 * 365 * DAY);
+    assert!(out.contains("purged 1 account(s)"), "{out}");
+    assert!(
+        out.contains("anonymized 0 audit") && out.contains("deleted 0 audit"),
+        "{out}"
+    );
+    assert!(
+        out.contains("audit retention ran at the real time"),
+        "{out}"
+    );
+    assert_eq!(server.stop(), Some(0));
+    // Every segment is still there, and every record: the chain still
+    // starts at 0, nothing was anonymized but the purged account's own.
+    let after_segments = segments(&site);
+    for s in &before_segments {
+        assert!(
+            after_segments.contains(s),
+            "{s} deleted: {after_segments:?}"
+        );
+    }
+    verify_ok(&site);
+    let rows = audit_rows(&site, &[]);
+    assert_eq!(rows[0]["seq"], "0");
+    assert!(rows.len() > before_rows.len());
+    let logins = events(&rows, "login");
+    assert_eq!(logins.len(), 2);
+    for row in logins {
+        assert_eq!(row["account"], "alice@example.org", "{row:?}");
+        assert!(row["remote"].starts_with("127.0.0.1:"), "{row:?}");
+    }
+    assert!(events(&rows, "audit_anonymized").is_empty());
+    assert!(events(&rows, "audit_segments_deleted").is_empty());
 }
 
 /// Alters one letter of the first record of a sealed segment; returns the

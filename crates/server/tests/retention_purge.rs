@@ -108,8 +108,10 @@ fn assert_no_trace(site: &Site, id: sealpost_store::AccountId, address: &str) {
     assert!(
         !site
             .path(&format!("data/deleted/{}.toml", hex(address)))
-            .exists(),
-        "the saved accounts entry remains"
+            .exists()
+            && files_in(site, "data/deleted").is_empty(),
+        "the saved accounts entry remains: {:?}",
+        files_in(site, "data/deleted")
     );
     assert!(
         files_in(site, "data/purging").is_empty(),
@@ -142,10 +144,10 @@ fn retention_purge_leaves_no_blob_key_queue_file_or_saved_entry_and_recreated_ac
             .count(),
         1
     );
-    assert!(
-        site.path(&format!("data/deleted/{}.toml", hex(ALICE)))
-            .exists()
-    );
+    // The saved entry: sealed, named by a keyed MAC (not by the address).
+    let saved = files_in(&site, "data/deleted");
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    assert!(saved[0].ends_with(".entry") && !saved[0].contains(&hex(ALICE)));
 
     let server = site.start();
     let out = retention_run(&site, now() + 46 * DAY);
@@ -157,7 +159,8 @@ fn retention_purge_leaves_no_blob_key_queue_file_or_saved_entry_and_recreated_ac
     assert_no_trace(&site, id, ALICE);
     let purged = purged_rows(&site);
     assert_eq!(purged.len(), 1);
-    assert_eq!(purged[0]["account"], ALICE);
+    // Recorded, then erased with the rest of her records (no legal hold).
+    assert_eq!(purged[0]["account"], "[anonymized]");
     for part in ["messages=3", "queued=1", "mailboxes=6"] {
         assert!(purged[0]["details"].contains(part), "{:?}", purged[0]);
     }

@@ -104,6 +104,12 @@ impl Key {
         mac.finalize().into_bytes().into()
     }
 
+    /// A key derived from this one for `label`, in the `domain` family
+    /// (see [`Key::index_mac`]).
+    pub fn derive(&self, domain: &[u8], label: &[u8]) -> Key {
+        Key(Zeroizing::new(self.index_mac(domain, label)))
+    }
+
     /// A keyed digest (for indexes that must not reveal names).
     pub fn keyed_hash(&self, domain: &[u8], data: &[u8]) -> [u8; 32] {
         let mut h = Sha256::new();

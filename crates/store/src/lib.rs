@@ -40,6 +40,7 @@ mod blob;
 mod codec;
 mod crypto;
 mod engine;
+mod file_key;
 mod keyfile;
 mod mailbox;
 mod message;
@@ -48,6 +49,7 @@ mod types;
 
 pub use account::PurgeStep;
 pub use engine::Store;
+pub use file_key::FileKey;
 
 pub use types::*;
 

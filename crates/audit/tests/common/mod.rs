@@ -12,8 +12,19 @@ pub struct Site {
 
 impl Site {
     pub fn new() -> Site {
-        Site {
-            tmp: tempfile::tempdir().unwrap(),
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("keys")).unwrap();
+        std::fs::write(tmp.path().join("keys/master.key"), [9u8; 32]).unwrap();
+        Site { tmp }
+    }
+    pub fn master_key(&self) -> PathBuf {
+        self.tmp.path().join("keys/master.key")
+    }
+    /// The site's config: `config` with the site's master key.
+    pub fn config(&self, config: &AuditConfig) -> AuditConfig {
+        AuditConfig {
+            master_key: self.master_key(),
+            ..config.clone()
         }
     }
     pub fn dir(&self) -> PathBuf {
@@ -26,7 +37,10 @@ impl Site {
         self.open_with(&AuditConfig::default())
     }
     pub fn open_with(&self, config: &AuditConfig) -> AuditLog {
-        AuditLog::open(&self.dir(), &self.key(), config).unwrap()
+        AuditLog::open(&self.dir(), &self.key(), &self.config(config)).unwrap()
+    }
+    pub fn pii_keys(&self) -> sealpost_audit::PiiKeys {
+        sealpost_audit::PiiKeys::open(&self.dir(), &self.master_key()).unwrap()
     }
     pub fn pubkey(&self) -> sealpost_audit::VerifyingKey {
         sealpost_audit::parse_public_key(&sealpost_audit::public_key(&self.key()).unwrap()).unwrap()
@@ -45,7 +59,7 @@ impl Site {
     }
     pub fn export(&self, filter: &sealpost_audit::ExportFilter) -> String {
         let mut out = Vec::new();
-        sealpost_audit::export_csv(&self.dir(), filter, &mut out).unwrap();
+        sealpost_audit::export_csv(&self.dir(), &self.pii_keys(), filter, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 }
@@ -129,4 +143,56 @@ pub fn restore(dir: &Path, snap: &[(PathBuf, Vec<u8>)]) {
     for (p, b) in snap {
         std::fs::write(p, b).unwrap();
     }
+}
+
+/// The files of a log as a crash would leave them: copied (with the month
+/// keys and the signing key) from `site` while its writer runs, after a
+/// flush. The copy's writer lock is free, as after kill -9.
+pub fn crash_copy(site: &Site) -> Site {
+    let crashed = Site::new();
+    std::fs::create_dir_all(crashed.dir().join("pii-keys")).unwrap();
+    std::fs::copy(site.key(), crashed.key()).unwrap();
+    for (p, bytes) in snapshot(&site.dir()) {
+        std::fs::write(crashed.dir().join(p.file_name().unwrap()), bytes).unwrap();
+    }
+    for (p, bytes) in snapshot(&site.dir().join("pii-keys")) {
+        std::fs::write(crashed.path("pii-keys").join(p.file_name().unwrap()), bytes).unwrap();
+    }
+    crashed
+}
+
+/// A record line that links to the last line of segment `n` (what a forger
+/// who can write the directory, but has no signing key, can make).
+pub fn forged_line(site: &Site, n: u64) -> Vec<u8> {
+    use sha2::Digest;
+    let data = std::fs::read(site.seg(n)).unwrap();
+    let last = data
+        .strip_suffix(b"\n")
+        .unwrap()
+        .rsplit(|&b| b == b'\n')
+        .next()
+        .unwrap();
+    let text = String::from_utf8_lossy(last);
+    let seq: u64 = text["{\"seq\":".len()..text.find(',').unwrap()]
+        .parse()
+        .unwrap();
+    let prev = hex::encode(sha2::Sha256::digest(last));
+    format!(
+        "{{\"seq\":{},\"time_ms\":{},\"prev\":\"{prev}\",\"event\":\"account_deleted\",\"account\":\"c:{}\"}}\n",
+        seq + 1,
+        now_ms(),
+        "0".repeat(64)
+    )
+    .into_bytes()
+}
+
+/// Appends bytes to a file.
+pub fn append(path: &Path, bytes: &[u8]) {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .unwrap()
+        .write_all(bytes)
+        .unwrap();
 }

@@ -25,6 +25,8 @@ pub struct TestServer {
     pub pop3: SocketAddr,
     pub cert: PathBuf,
     pub audit_dir: PathBuf,
+    /// The master key the audit log's personal fields are sealed under.
+    pub master_key: PathBuf,
     audit: AuditLog,
     shutdown: CancellationToken,
     tracker: TaskTracker,
@@ -118,6 +120,7 @@ impl TestServer {
             pop3: addrs[1],
             cert: config.tls.cert.clone(),
             audit_dir,
+            master_key: config.server.master_key.clone(),
             dir,
             store,
             audit,
@@ -172,7 +175,8 @@ impl TestServer {
             ..ExportFilter::default()
         };
         let mut csv = Vec::new();
-        export_csv(&self.audit_dir, &filter, &mut csv).unwrap();
+        let keys = sealpost_audit::PiiKeys::open(&self.audit_dir, &self.master_key).unwrap();
+        export_csv(&self.audit_dir, &keys, &filter, &mut csv).unwrap();
         let csv = String::from_utf8(csv).unwrap();
         let mut rows = csv.lines();
         let header: Vec<String> = rows

@@ -166,9 +166,23 @@ pub fn segments(site: &Site) -> Vec<String> {
 /// Starts `sealpost serve` like [`Server::start`], with extra environment
 /// variables (the purge test hook).
 pub fn start_with_env(site: &Site, env: &[(&str, &str)]) -> Server {
+    start_wrapped(site, &[], env)
+}
+
+/// Starts `sealpost serve` under a wrapper command (`faketime '-2 years'`),
+/// with extra environment variables. A missing wrapper fails the test.
+pub fn start_wrapped(site: &Site, wrapper: &[&str], env: &[(&str, &str)]) -> Server {
     use std::io::BufRead;
     use std::sync::{Arc, Mutex};
-    let mut child = std::process::Command::new(BIN)
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut c = std::process::Command::new(program);
+            c.args(args).arg(BIN);
+            c
+        }
+        None => std::process::Command::new(BIN),
+    };
+    let mut child = command
         .arg("-c")
         .arg(&site.config)
         .arg("serve")
@@ -178,7 +192,7 @@ pub fn start_with_env(site: &Site, env: &[(&str, &str)]) -> Server {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap_or_else(|e| panic!("cannot start {wrapper:?} sealpost: {e}"));
     let log = Arc::new(Mutex::new(String::new()));
     let (tx, rx) = std::sync::mpsc::channel();
     let stderr = child.stderr.take().unwrap();
