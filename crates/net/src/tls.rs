@@ -1,8 +1,13 @@
-//! Certificate loading, self-signed generation and hot reload.
+//! Certificate loading, self-signed generation, hot reload and swaps
+//! (RFC 8446/5246 through rustls; TLS-ALPN-01 answers per RFC 8737).
 
+use crate::ListenerKind;
 use parking_lot::RwLock;
 use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -55,21 +60,78 @@ pub enum TlsError {
 }
 
 /// The server's TLS configuration, reloadable while connections are open.
+///
+/// One certificate serves every listener: the mail listeners and the HTTPS
+/// listener read it through the same [`CertResolver`], so a swap (SIGHUP
+/// reload, an ACME renewal through [`TlsManager::switch_to`]) reaches all of
+/// them at once. New handshakes use the new certificate; established
+/// sessions keep theirs.
+///
+/// Two rustls configurations share that resolver: the mail one offers no
+/// ALPN, the HTTPS one offers `http/1.1` and `acme-tls/1` (RFC 8737). A
+/// client offering only other protocols (e.g. `imap` on 443) is refused,
+/// which is the ALPACA cross-protocol defence. Only the HTTPS one answers
+/// TLS-ALPN-01 validations, with the certificates set by
+/// [`TlsManager::set_alpn_challenge`].
 #[derive(Clone)]
 pub struct TlsManager {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    cert: PathBuf,
-    key: PathBuf,
-    config: RwLock<Arc<ServerConfig>>,
+    /// The files the current certificate came from; `reload` re-reads them.
+    source: RwLock<(PathBuf, PathBuf)>,
+    shared: Arc<Shared>,
+    mail: Arc<ServerConfig>,
+    https: Arc<ServerConfig>,
+}
+
+/// What both resolvers read: the current certificate and the TLS-ALPN-01
+/// validation certificates by name.
+struct Shared {
+    current: RwLock<Arc<CertifiedKey>>,
+    alpn_challenges: RwLock<HashMap<String, Arc<CertifiedKey>>>,
+}
+
+/// Picks the certificate for a handshake (rustls calls it per ClientHello).
+#[derive(Debug)]
+struct CertResolver {
+    shared: Arc<Shared>,
+    /// Whether this listener answers TLS-ALPN-01 (the HTTPS one only).
+    acme_alpn: bool,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+/// The ALPN protocol of TLS-ALPN-01 validations (RFC 8737 section 6.2).
+pub const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
+
+impl ResolvesServerCert for CertResolver {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let acme = hello
+            .alpn()
+            .is_some_and(|mut protocols| protocols.any(|p| p == ACME_TLS_ALPN));
+        if acme {
+            // RFC 8737 section 3: the validator offers only acme-tls/1 and
+            // names the identifier in SNI; anything else gets no certificate.
+            if !self.acme_alpn {
+                return None;
+            }
+            let name = hello.server_name()?.to_ascii_lowercase();
+            return self.shared.alpn_challenges.read().get(&name).cloned();
+        }
+        Some(self.shared.current.read().clone())
+    }
 }
 
 impl std::fmt::Debug for TlsManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TlsManager")
-            .field("cert", &self.inner.cert)
+            .field("source", &*self.inner.source.read())
             .finish_non_exhaustive()
     }
 }
@@ -89,41 +151,109 @@ impl TlsManager {
         } else {
             false
         };
-        let config = load_config(cert, key)?;
-        Ok((
-            TlsManager {
-                inner: Arc::new(Inner {
-                    cert: cert.to_path_buf(),
-                    key: key.to_path_buf(),
-                    config: RwLock::new(config),
-                }),
-            },
-            generated,
-        ))
+        Ok((TlsManager::load(cert, key)?, generated))
     }
 
     /// Loads an existing pair; never generates.
     pub fn load(cert: &Path, key: &Path) -> Result<TlsManager, TlsError> {
-        let config = load_config(cert, key)?;
+        let certified = load_certified(cert, key)?;
+        let shared = Arc::new(Shared {
+            current: RwLock::new(Arc::new(certified)),
+            alpn_challenges: RwLock::new(HashMap::new()),
+        });
+        let build = |alpn: Vec<Vec<u8>>, acme_alpn: bool| {
+            let resolver = Arc::new(CertResolver {
+                shared: shared.clone(),
+                acme_alpn,
+            });
+            let mut config = ServerConfig::builder_with_provider(provider())
+                .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+                .map_err(|e| TlsError::Generate(e.to_string()))?
+                .with_no_client_auth()
+                .with_cert_resolver(resolver);
+            config.alpn_protocols = alpn;
+            Ok::<_, TlsError>(Arc::new(config))
+        };
+        let mail = build(Vec::new(), false)?;
+        let https = build(vec![b"http/1.1".to_vec(), ACME_TLS_ALPN.to_vec()], true)?;
         Ok(TlsManager {
             inner: Arc::new(Inner {
-                cert: cert.to_path_buf(),
-                key: key.to_path_buf(),
-                config: RwLock::new(config),
+                source: RwLock::new((cert.to_path_buf(), key.to_path_buf())),
+                shared,
+                mail,
+                https,
             }),
         })
     }
 
-    /// Re-reads the certificate and key; on error the old pair stays in use.
+    /// Re-reads the certificate and key from where the current pair came
+    /// from; on error the old pair stays in use.
     pub fn reload(&self) -> Result<(), TlsError> {
-        let config = load_config(&self.inner.cert, &self.inner.key)?;
-        *self.inner.config.write() = config;
+        let (cert, key) = self.inner.source.read().clone();
+        let certified = load_certified(&cert, &key)?;
+        *self.inner.shared.current.write() = Arc::new(certified);
         Ok(())
     }
 
-    /// An acceptor with the current certificate.
+    /// Serves the pair at `cert`/`key` from now on (and reloads from there
+    /// on SIGHUP). Checked first: on error nothing changes.
+    pub fn switch_to(&self, cert: &Path, key: &Path) -> Result<(), TlsError> {
+        let certified = load_certified(cert, key)?;
+        let mut source = self.inner.source.write();
+        *self.inner.shared.current.write() = Arc::new(certified);
+        *source = (cert.to_path_buf(), key.to_path_buf());
+        Ok(())
+    }
+
+    /// The certificate and key files the current pair came from.
+    pub fn source(&self) -> (PathBuf, PathBuf) {
+        self.inner.source.read().clone()
+    }
+
+    /// The certificate served now (leaf first, DER).
+    pub fn current_chain(&self) -> Vec<CertificateDer<'static>> {
+        self.inner.shared.current.read().cert.clone()
+    }
+
+    /// Answers TLS-ALPN-01 validations for `name` (RFC 8737) with this
+    /// self-signed certificate until [`TlsManager::clear_alpn_challenge`].
+    pub fn set_alpn_challenge(
+        &self,
+        name: &str,
+        cert: CertificateDer<'static>,
+        key: PrivateKeyDer<'static>,
+    ) -> Result<(), TlsError> {
+        let certified = CertifiedKey::from_der(vec![cert], key, &provider())
+            .map_err(|e| TlsError::Generate(e.to_string()))?;
+        self.inner
+            .shared
+            .alpn_challenges
+            .write()
+            .insert(name.to_ascii_lowercase(), Arc::new(certified));
+        Ok(())
+    }
+
+    /// Stops answering TLS-ALPN-01 validations for `name`.
+    pub fn clear_alpn_challenge(&self, name: &str) {
+        self.inner
+            .shared
+            .alpn_challenges
+            .write()
+            .remove(&name.to_ascii_lowercase());
+    }
+
+    /// An acceptor for the mail listeners (no ALPN), with the current certificate.
     pub fn acceptor(&self) -> TlsAcceptor {
-        TlsAcceptor::from(self.inner.config.read().clone())
+        TlsAcceptor::from(self.inner.mail.clone())
+    }
+
+    /// The acceptor for a listener: the HTTPS one negotiates `http/1.1` or
+    /// `acme-tls/1`, every other listener no ALPN.
+    pub fn acceptor_for(&self, kind: ListenerKind) -> TlsAcceptor {
+        match kind {
+            ListenerKind::Https => TlsAcceptor::from(self.inner.https.clone()),
+            _ => self.acceptor(),
+        }
     }
 }
 
@@ -131,7 +261,8 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn load_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+/// Reads and checks a certificate chain and its key (the key must match the leaf).
+fn load_certified(cert: &Path, key: &Path) -> Result<CertifiedKey, TlsError> {
     let read = |p: &Path| {
         std::fs::read(p).map_err(|source| TlsError::Read {
             path: p.to_path_buf(),
@@ -154,19 +285,11 @@ fn load_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
         .ok_or_else(|| TlsError::NoKey {
             path: key.to_path_buf(),
         })?;
-    let rejected = |e: rustls::Error| TlsError::Rejected {
+    CertifiedKey::from_der(certs, key_der, &provider()).map_err(|e| TlsError::Rejected {
         cert: cert.to_path_buf(),
         key: key.to_path_buf(),
         message: e.to_string(),
-    };
-    let mut config = ServerConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(rejected)?
-        .with_no_client_auth()
-        .with_single_cert(certs, key_der)
-        .map_err(rejected)?;
-    config.alpn_protocols = Vec::new();
-    Ok(Arc::new(config))
+    })
 }
 
 fn generate_self_signed(cert: &Path, key: &Path, hostname: &str) -> Result<(), TlsError> {
@@ -184,6 +307,52 @@ fn generate_self_signed(cert: &Path, key: &Path, hostname: &str) -> Result<(), T
 /// Writes a secret file with mode 0600 from the start (never readable by others, not even briefly).
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
     write_file(path, bytes, 0o600)
+}
+
+/// Replaces `path` with `bytes` durably: a temporary file beside it (mode
+/// 0600 whatever the umask), fsync, rename over `path`, fsync of the folder.
+/// A crash leaves the old file or the new one, never a mix. The folder is
+/// made 0700 when missing.
+pub fn write_private_durable(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    let err = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| TlsError::Write { path: p, source }
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(err(dir))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(err(dir))?;
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = (|| {
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(path)(e));
+    }
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(err(dir))
 }
 
 fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TlsError> {
@@ -239,5 +408,169 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("key.pem"), "{e}");
+    }
+
+    fn pair(dir: &Path, name: &str, host: &str) -> (PathBuf, PathBuf) {
+        let cert = dir.join(format!("{name}-cert.pem"));
+        let key = dir.join(format!("{name}-key.pem"));
+        generate_self_signed(&cert, &key, host).unwrap();
+        (cert, key)
+    }
+
+    /// A TLS client over an in-memory pipe; returns the leaf it was shown.
+    async fn handshake(
+        acceptor: TlsAcceptor,
+        sni: &str,
+        alpn: &[&[u8]],
+    ) -> Result<CertificateDer<'static>, String> {
+        #[derive(Debug)]
+        struct AnyCert;
+        impl rustls::client::danger::ServerCertVerifier for AnyCert {
+            fn verify_server_cert(
+                &self,
+                _: &CertificateDer<'_>,
+                _: &[CertificateDer<'_>],
+                _: &rustls::pki_types::ServerName<'_>,
+                _: &[u8],
+                _: rustls::pki_types::UnixTime,
+            ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+                Ok(rustls::client::danger::ServerCertVerified::assertion())
+            }
+            fn verify_tls12_signature(
+                &self,
+                _: &[u8],
+                _: &CertificateDer<'_>,
+                _: &rustls::DigitallySignedStruct,
+            ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error>
+            {
+                Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+            }
+            fn verify_tls13_signature(
+                &self,
+                _: &[u8],
+                _: &CertificateDer<'_>,
+                _: &rustls::DigitallySignedStruct,
+            ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error>
+            {
+                Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+            }
+            fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+                provider()
+                    .signature_verification_algorithms
+                    .supported_schemes()
+            }
+        }
+        let mut config = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCert))
+            .with_no_client_auth();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        let (a, b) = tokio::io::duplex(64 * 1024);
+        let server = tokio::spawn(async move { acceptor.accept(b).await.map(|_| ()) });
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let name = rustls::pki_types::ServerName::try_from(sni.to_string()).unwrap();
+        let client = connector.connect(name, a).await.map_err(|e| e.to_string());
+        let _ = server.await;
+        let client = client?;
+        Ok(client.get_ref().1.peer_certificates().unwrap()[0].clone())
+    }
+
+    #[tokio::test]
+    async fn switch_to_reaches_mail_and_https_acceptors_and_survives_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let (c1, k1) = pair(dir.path(), "one", "mail.example");
+        let (c2, k2) = pair(dir.path(), "two", "mail.example");
+        let tls = TlsManager::load(&c1, &k1).unwrap();
+        let first = handshake(tls.acceptor(), "mail.example", &[])
+            .await
+            .unwrap();
+        // A mismatched pair is refused and changes nothing.
+        let e = tls.switch_to(&c1, &k2).unwrap_err().to_string();
+        assert!(e.contains("one-cert.pem"), "{e}");
+        assert_eq!(tls.source().0, c1);
+        tls.switch_to(&c2, &k2).unwrap();
+        assert_eq!(tls.source(), (c2.clone(), k2.clone()));
+        let mail = handshake(tls.acceptor(), "mail.example", &[])
+            .await
+            .unwrap();
+        let https = handshake(
+            tls.acceptor_for(ListenerKind::Https),
+            "mail.example",
+            &[b"http/1.1"],
+        )
+        .await
+        .unwrap();
+        assert_ne!(first, mail);
+        assert_eq!(mail, https);
+        assert_eq!(tls.current_chain()[0], mail);
+        // SIGHUP re-reads the new source, not the old one.
+        tls.reload().unwrap();
+        assert_eq!(handshake(tls.acceptor(), "x", &[]).await.unwrap(), mail);
+    }
+
+    #[tokio::test]
+    async fn alpn_challenge_only_on_https_and_only_for_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let (c, k) = pair(dir.path(), "main", "mail.example");
+        let tls = TlsManager::load(&c, &k).unwrap();
+        let challenge = rcgen::generate_simple_self_signed(vec!["mta-sts.example".into()]).unwrap();
+        tls.set_alpn_challenge(
+            "MTA-STS.example",
+            challenge.cert.der().clone(),
+            PrivateKeyDer::Pkcs8(challenge.signing_key.serialize_der().into()),
+        )
+        .unwrap();
+        let https = tls.acceptor_for(ListenerKind::Https);
+        let got = handshake(https.clone(), "mta-sts.example", &[ACME_TLS_ALPN])
+            .await
+            .unwrap();
+        assert_eq!(&got, challenge.cert.der());
+        // Another name, or a mail listener, gets no validation certificate.
+        assert!(
+            handshake(https.clone(), "other.example", &[ACME_TLS_ALPN])
+                .await
+                .is_err()
+        );
+        assert!(
+            handshake(tls.acceptor(), "mta-sts.example", &[ACME_TLS_ALPN])
+                .await
+                .is_err()
+        );
+        // Ordinary HTTPS clients still get the real certificate.
+        let normal = handshake(https.clone(), "mta-sts.example", &[b"http/1.1"])
+            .await
+            .unwrap();
+        assert_eq!(normal, tls.current_chain()[0]);
+        // ALPACA: a client that wants IMAP on the HTTPS port is refused.
+        assert!(
+            handshake(https.clone(), "mail.example", &[b"imap"])
+                .await
+                .is_err()
+        );
+        tls.clear_alpn_challenge("mta-sts.example");
+        assert!(
+            handshake(https, "mta-sts.example", &[ACME_TLS_ALPN])
+                .await
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn durable_write_is_0600_in_a_0700_folder_whatever_the_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("acme/sub/account.json");
+        write_private_durable(&path, b"one").unwrap();
+        write_private_durable(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "no temporary file left: {names:?}");
     }
 }
