@@ -81,15 +81,26 @@ pub struct TlsManager {
 struct Inner {
     /// The files the current certificate came from; `reload` re-reads them.
     source: RwLock<(PathBuf, PathBuf)>,
+    /// The files of the certificates served by name, and their names.
+    named_sources: RwLock<Vec<NamedSource>>,
     shared: Arc<Shared>,
     mail: Arc<ServerConfig>,
     https: Arc<ServerConfig>,
 }
 
-/// What both resolvers read: the current certificate and the TLS-ALPN-01
+#[derive(Debug, Clone)]
+struct NamedSource {
+    names: Vec<String>,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+/// What both resolvers read: the current certificate, certificates served
+/// to clients that ask for particular names (SNI), and the TLS-ALPN-01
 /// validation certificates by name.
 struct Shared {
     current: RwLock<Arc<CertifiedKey>>,
+    named: RwLock<HashMap<String, Arc<CertifiedKey>>>,
     alpn_challenges: RwLock<HashMap<String, Arc<CertifiedKey>>>,
 }
 
@@ -123,6 +134,14 @@ impl ResolvesServerCert for CertResolver {
             }
             let name = hello.server_name()?.to_ascii_lowercase();
             return self.shared.alpn_challenges.read().get(&name).cloned();
+        }
+        if let Some(name) = hello.server_name() {
+            let named = self.shared.named.read();
+            if !named.is_empty()
+                && let Some(certified) = named.get(&name.to_ascii_lowercase())
+            {
+                return Some(certified.clone());
+            }
         }
         Some(self.shared.current.read().clone())
     }
@@ -159,6 +178,7 @@ impl TlsManager {
         let certified = load_certified(cert, key)?;
         let shared = Arc::new(Shared {
             current: RwLock::new(Arc::new(certified)),
+            named: RwLock::new(HashMap::new()),
             alpn_challenges: RwLock::new(HashMap::new()),
         });
         let build = |alpn: Vec<Vec<u8>>, acme_alpn: bool| {
@@ -179,6 +199,7 @@ impl TlsManager {
         Ok(TlsManager {
             inner: Arc::new(Inner {
                 source: RwLock::new((cert.to_path_buf(), key.to_path_buf())),
+                named_sources: RwLock::new(Vec::new()),
                 shared,
                 mail,
                 https,
@@ -187,12 +208,79 @@ impl TlsManager {
     }
 
     /// Re-reads the certificate and key from where the current pair came
-    /// from; on error the old pair stays in use.
+    /// from, and every certificate served by name; a pair that fails keeps
+    /// its old contents in use (the first error is returned).
     pub fn reload(&self) -> Result<(), TlsError> {
         let (cert, key) = self.inner.source.read().clone();
-        let certified = load_certified(&cert, &key)?;
-        *self.inner.shared.current.write() = Arc::new(certified);
+        let mut first_error = None;
+        match load_certified(&cert, &key) {
+            Ok(certified) => *self.inner.shared.current.write() = Arc::new(certified),
+            Err(e) => first_error = Some(e),
+        }
+        let sources = self.inner.named_sources.read().clone();
+        for source in sources {
+            match load_certified(&source.cert, &source.key) {
+                Ok(certified) => {
+                    let certified = Arc::new(certified);
+                    let mut named = self.inner.shared.named.write();
+                    for name in &source.names {
+                        named.insert(name.clone(), certified.clone());
+                    }
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Serves the pair at `cert`/`key` to clients asking (SNI) for one of
+    /// `names`, from now on and after reloads; replaces an earlier pair from
+    /// the same files. Checked first: on error nothing changes.
+    pub fn set_named(&self, names: &[String], cert: &Path, key: &Path) -> Result<(), TlsError> {
+        let certified = Arc::new(load_certified(cert, key)?);
+        let names: Vec<String> = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+        let mut sources = self.inner.named_sources.write();
+        let mut named = self.inner.shared.named.write();
+        if let Some(old) = sources.iter().position(|s| s.cert == cert) {
+            for name in &sources[old].names {
+                named.remove(name);
+            }
+            sources.remove(old);
+        }
+        for name in &names {
+            named.insert(name.clone(), certified.clone());
+        }
+        sources.push(NamedSource {
+            names,
+            cert: cert.to_path_buf(),
+            key: key.to_path_buf(),
+        });
         Ok(())
+    }
+
+    /// Stops serving the pair from `cert` by name (those names get the
+    /// current certificate again).
+    pub fn clear_named(&self, cert: &Path) {
+        let mut sources = self.inner.named_sources.write();
+        if let Some(old) = sources.iter().position(|s| s.cert == cert) {
+            let mut named = self.inner.shared.named.write();
+            for name in &sources[old].names {
+                named.remove(name);
+            }
+            sources.remove(old);
+        }
+    }
+
+    /// The certificate files served by name now.
+    pub fn named_sources(&self) -> Vec<PathBuf> {
+        self.inner
+            .named_sources
+            .read()
+            .iter()
+            .map(|s| s.cert.clone())
+            .collect()
     }
 
     /// Serves the pair at `cert`/`key` from now on (and reloads from there
@@ -572,5 +660,59 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "no temporary file left: {names:?}");
+    }
+
+    #[tokio::test]
+    async fn named_certificates_by_sni_and_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let (c, k) = pair(dir.path(), "main", "mail.example");
+        let (dc, dk) = pair(dir.path(), "domain", "mta-sts.example");
+        let tls = TlsManager::load(&c, &k).unwrap();
+        let main = tls.current_chain()[0].clone();
+        tls.set_named(
+            &["MTA-STS.example".into(), "autoconfig.example".into()],
+            &dc,
+            &dk,
+        )
+        .unwrap();
+        let domain = handshake(tls.acceptor(), "mta-sts.example", &[])
+            .await
+            .unwrap();
+        assert_ne!(domain, main);
+        assert_eq!(
+            handshake(tls.acceptor(), "autoconfig.example", &[])
+                .await
+                .unwrap(),
+            domain
+        );
+        assert_eq!(
+            handshake(tls.acceptor(), "mail.example", &[])
+                .await
+                .unwrap(),
+            main
+        );
+        // Reload re-reads named pairs too; a broken one keeps its old contents.
+        std::fs::remove_file(&dc).unwrap();
+        let (dc2, _) = pair(dir.path(), "domain2", "mta-sts.example");
+        std::fs::copy(&dc2, &dc).unwrap();
+        assert!(
+            tls.reload().is_err(),
+            "key no longer matches the new certificate"
+        );
+        assert_eq!(
+            handshake(tls.acceptor(), "mta-sts.example", &[])
+                .await
+                .unwrap(),
+            domain
+        );
+        assert_eq!(tls.named_sources(), vec![dc.clone()]);
+        tls.clear_named(&dc);
+        assert_eq!(
+            handshake(tls.acceptor(), "mta-sts.example", &[])
+                .await
+                .unwrap(),
+            main
+        );
+        assert!(tls.named_sources().is_empty());
     }
 }
