@@ -18,6 +18,7 @@ mod audit_cli;
 mod compliance;
 mod queue;
 mod serve;
+mod web;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

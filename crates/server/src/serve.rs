@@ -37,6 +37,8 @@ pub fn listeners(config: &Config) -> Vec<(ListenerKind, SocketAddr)> {
         (ListenerKind::Smtp, &l.smtp),
         (ListenerKind::Submission, &l.submission),
         (ListenerKind::Submissions, &l.submissions),
+        (ListenerKind::Http, &l.http),
+        (ListenerKind::Https, &l.https),
     ] {
         out.extend(addrs.iter().map(|a| (kind, *a)));
     }
@@ -269,6 +271,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
         );
     }
     let directory = load_directory(&config)?;
+    crate::web::install_stored_certificates(&config, &tls, &directory);
     // The store's lock before the ports: a second server on the same
     // data_dir is told so, not that the (same) ports are taken.
     let store = open_store(&config)?;
@@ -327,6 +330,12 @@ async fn serve(config: Config) -> Result<(), Failure> {
     };
     // Outbound delivery: retries with backoff, bounces, recovery after a crash.
     tracker.spawn(smtp.queue().run(shutdown.clone()));
+    let bound_addrs: Vec<(ListenerKind, SocketAddr)> = bound
+        .iter()
+        .filter_map(|(kind, l)| l.local_addr().ok().map(|a| (*kind, a)))
+        .collect();
+    let web = crate::web::build(&config, &directory, &bound_addrs);
+    crate::web::spawn_acme(&config, &directory, &tls, &web, &shutdown, &tracker);
     for (kind, listener) in bound {
         let addr = listener.local_addr().map_err(Failure::runtime)?;
         tracing::info!(listener = kind.name(), %addr, "listening");
@@ -369,6 +378,18 @@ async fn serve(config: Config) -> Result<(), Failure> {
                     limiter,
                     handshake,
                     smtp.clone(),
+                    shutdown,
+                    tracker,
+                ));
+            }
+            ListenerKind::Http | ListenerKind::Https => {
+                tokio::spawn(serve_listener(
+                    listener,
+                    kind,
+                    tls,
+                    web.limiter.clone(),
+                    handshake,
+                    web.server.clone(),
                     shutdown,
                     tracker,
                 ));

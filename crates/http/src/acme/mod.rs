@@ -277,7 +277,7 @@ impl AcmeTask {
                     tracing::info!(
                         names = %names.join(","),
                         serial = new.as_ref().map(|c| c.serial.as_str()).unwrap_or("?"),
-                        not_after = ?new.as_ref().map(|c| c.not_after),
+                        expires = new.as_ref().map(|c| c.expires.as_str()).unwrap_or("?"),
                         renewed = stored.is_some(),
                         file = %file.display(),
                         "ACME certificate installed on every listener"

@@ -38,9 +38,25 @@ impl From<instant_acme::Error> for OrderError {
     fn from(e: instant_acme::Error) -> Self {
         match e {
             instant_acme::Error::Api(p) => OrderError::Problem(problem_line(&p)),
-            other => OrderError::Transport(one_line(&other.to_string())),
+            other => OrderError::Transport(one_line(&with_sources(&other))),
         }
     }
+}
+
+/// An error and its sources, `outer: inner: ...` (hyper's "client error
+/// (Connect)" says nothing without them).
+fn with_sources(e: &dyn std::error::Error) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = s.source();
+    }
+    line
 }
 
 fn one_line(s: &str) -> String {

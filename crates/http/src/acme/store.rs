@@ -58,6 +58,8 @@ pub struct StoredCert {
     pub names: Vec<String>,
     /// Its notAfter.
     pub not_after: SystemTime,
+    /// Its notAfter as RFC 2822 text (for the log).
+    pub expires: String,
     /// Its serial number, hex (for the log).
     pub serial: String,
 }
@@ -109,9 +111,15 @@ pub fn inspect_der(der: &[u8]) -> Option<StoredCert> {
     names.dedup();
     let secs = cert.validity().not_after.timestamp();
     let not_after = UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+    let expires = cert
+        .validity()
+        .not_after
+        .to_rfc2822()
+        .unwrap_or_else(|_| secs.to_string());
     Some(StoredCert {
         names,
         not_after,
+        expires,
         serial: cert.raw_serial_as_string().replace(':', ""),
     })
 }
@@ -126,6 +134,7 @@ mod tests {
         let c = StoredCert {
             names: vec!["a.example".into(), "b.example".into()],
             not_after: now + Duration::from_secs(40 * 86400),
+            expires: String::new(),
             serial: "01".into(),
         };
         let day = Duration::from_secs(86400);
