@@ -311,8 +311,14 @@ impl TlsManager {
         cert: CertificateDer<'static>,
         key: PrivateKeyDer<'static>,
     ) -> Result<(), TlsError> {
-        let certified = CertifiedKey::from_der(vec![cert], key, &provider())
+        // Not `from_der`: its key check parses the certificate with webpki,
+        // which refuses the critical acmeIdentifier extension the
+        // validation certificate must carry.
+        let signing_key = provider()
+            .key_provider
+            .load_private_key(key)
             .map_err(|e| TlsError::Generate(e.to_string()))?;
+        let certified = CertifiedKey::new(vec![cert], signing_key);
         self.inner
             .shared
             .alpn_challenges
