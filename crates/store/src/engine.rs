@@ -344,7 +344,7 @@ impl Store {
             .parent()
             .unwrap_or(Path::new("."))
             .join("restore.key");
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
                 data_dir: dir.clone(),
                 blob_root,
@@ -362,7 +362,9 @@ impl Store {
                 creating: Mutex::new(()),
                 _lock: lock,
             }),
-        })
+        };
+        store.migrate_account_index()?;
+        Ok(store)
     }
 
     /// The data directory.
@@ -411,15 +413,9 @@ impl Store {
         if let Some(c) = self.inner.accounts.lock().get(&account) {
             return Ok(c.clone());
         }
-        let address = self
-            .inner
-            .tree
-            .get(codec::account_prefix(table::ACCOUNT_ID, account))?
+        let (_, row) = self
+            .account_row_by_id(account)?
             .ok_or(StoreError::NoAccount)?;
-        let mut key = vec![table::ACCOUNT];
-        key.extend_from_slice(&address);
-        let row = self.inner.tree.get(key)?.ok_or(StoreError::NoAccount)?;
-        let row = crate::account::AccountRow::decode(&row)?;
         if row.deleted_at.is_some() {
             return Err(StoreError::NoAccount);
         }
