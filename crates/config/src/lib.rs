@@ -13,20 +13,27 @@
 
 #![warn(missing_docs)]
 
+mod acme;
 mod audit;
 mod compliance;
 mod error;
+mod http;
 mod imap;
 mod pop3;
 mod retention;
 mod smtp;
 
+pub use acme::{
+    AcmeChallenge, AcmeConfig, LETS_ENCRYPT_PRODUCTION, LETS_ENCRYPT_STAGING,
+    MAX_NAMES_PER_CERTIFICATE,
+};
 pub use audit::{
     AuditConfig, DEFAULT_WITNESS_FILE, JOURNALD_SOCKET, MAX_SEGMENT_AGE_SECS, MAX_SEGMENT_BYTES,
     SYSLOG_SOCKET, Witness,
 };
 pub use compliance::{ComplianceConfig, Purpose};
 pub use error::{ConfigError, Location};
+pub use http::{HttpConfig, IpNetwork, MTA_STS_MAX_AGE_LIMIT, MtaStsConfig, MtaStsMode};
 pub use imap::ImapConfig;
 pub use pop3::Pop3Config;
 pub use retention::{
@@ -68,6 +75,10 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// `[compliance]`: the controller's facts for the register and the DPIA.
     pub compliance: ComplianceConfig,
+    /// `[http]`.
+    pub http: HttpConfig,
+    /// `[acme]`, with `dir` and `ca_file` made absolute.
+    pub acme: AcmeConfig,
     /// `[[domain]]`, one per hosted domain, names in lower case.
     pub domains: Vec<DomainConfig>,
 }
@@ -113,6 +124,11 @@ pub struct ListenConfig {
     pub submission: Vec<SocketAddr>,
     /// Message submission over implicit TLS (RFC 8314).
     pub submissions: Vec<SocketAddr>,
+    /// HTTP: ACME HTTP-01 answers and client autoconfig (production: port 80).
+    pub http: Vec<SocketAddr>,
+    /// HTTPS: autoconfig, autodiscover, the MTA-STS policy and TLS-ALPN-01
+    /// (production: port 443).
+    pub https: Vec<SocketAddr>,
 }
 
 /// `[limits]`: connection limits shared by every listener.
@@ -253,6 +269,10 @@ struct RawConfig {
     #[serde(default)]
     compliance: ComplianceConfig,
     #[serde(default)]
+    http: HttpConfig,
+    #[serde(default)]
+    acme: AcmeConfig,
+    #[serde(default)]
     domain: Vec<RawDomain>,
 }
 
@@ -343,6 +363,10 @@ struct RawListen {
     submission: Vec<SocketAddr>,
     #[serde(default)]
     submissions: Vec<SocketAddr>,
+    #[serde(default)]
+    http: Vec<SocketAddr>,
+    #[serde(default)]
+    https: Vec<SocketAddr>,
 }
 
 #[derive(Deserialize)]
@@ -530,6 +554,17 @@ fn resolve(path: PathBuf, base: &Path, text: &str, raw: RawConfig) -> Result<Con
         }
     }
 
+    let http = check_http(&path, text, raw.http, &hostname)?;
+    let acme = check_acme(
+        &path,
+        text,
+        raw.acme,
+        &raw.listen,
+        base,
+        &data_dir,
+        &hostname,
+    )?;
+
     Ok(Config {
         server: ServerConfig {
             hostname,
@@ -547,6 +582,8 @@ fn resolve(path: PathBuf, base: &Path, text: &str, raw: RawConfig) -> Result<Con
             smtp: raw.listen.smtp,
             submission: raw.listen.submission,
             submissions: raw.listen.submissions,
+            http: raw.listen.http,
+            https: raw.listen.https,
         },
         limits: raw.limits,
         imap: raw.imap,
@@ -555,9 +592,152 @@ fn resolve(path: PathBuf, base: &Path, text: &str, raw: RawConfig) -> Result<Con
         audit,
         retention,
         compliance: raw.compliance,
+        http,
+        acme,
         domains,
         path,
     })
+}
+
+/// `[http]`: limits that hyper or the protocol need, and the MTA-STS policy.
+fn check_http(
+    path: &Path,
+    text: &str,
+    mut http: HttpConfig,
+    hostname: &str,
+) -> Result<HttpConfig, ConfigError> {
+    let err =
+        |key: &str, message: String| ConfigError::key(path, key, find_key_line(text, key), message);
+    for (key, value, min) in [
+        ("http.max_connections", http.max_connections, 1),
+        (
+            "http.max_connections_per_ip",
+            http.max_connections_per_ip,
+            1,
+        ),
+        ("http.max_header_bytes", http.max_header_bytes, 1024),
+        ("http.max_headers", http.max_headers, 8),
+        (
+            "http.header_timeout_secs",
+            http.header_timeout_secs as usize,
+            1,
+        ),
+        (
+            "http.request_timeout_secs",
+            http.request_timeout_secs as usize,
+            1,
+        ),
+    ] {
+        if value < min {
+            return Err(err(key, format!("must be at least {min}")));
+        }
+    }
+    let sts = &mut http.mta_sts;
+    if sts.max_age_secs == 0 || sts.max_age_secs > MTA_STS_MAX_AGE_LIMIT {
+        return Err(err(
+            "http.mta_sts.max_age_secs",
+            format!("must be between 1 and {MTA_STS_MAX_AGE_LIMIT} (RFC 8461 3.2: at most a year)"),
+        ));
+    }
+    for mx in sts.mx.iter_mut() {
+        *mx = mx.trim().to_ascii_lowercase();
+        let name = mx.strip_prefix("*.").unwrap_or(mx);
+        if !is_domain_name(name) {
+            return Err(err(
+                "http.mta_sts.mx",
+                format!("`{mx}` is not a host name or a `*.domain` pattern"),
+            ));
+        }
+    }
+    if sts.mx.is_empty() {
+        sts.mx.push(hostname.to_string());
+    }
+    Ok(http)
+}
+
+/// `[acme]`: a complete account and challenge setup, paths made absolute.
+fn check_acme(
+    path: &Path,
+    text: &str,
+    mut acme: AcmeConfig,
+    listen: &RawListen,
+    base: &Path,
+    data_dir: &Path,
+    hostname: &str,
+) -> Result<AcmeConfig, ConfigError> {
+    let err =
+        |key: &str, message: String| ConfigError::key(path, key, find_key_line(text, key), message);
+    acme.dir = Some(match &acme.dir {
+        Some(d) => base.join(d),
+        None => data_dir.join("acme"),
+    });
+    acme.ca_file = acme.ca_file.as_ref().map(|f| base.join(f));
+    for name in acme.names.iter_mut() {
+        *name = name.trim().trim_end_matches('.').to_ascii_lowercase();
+        if !is_domain_name(name) || !name.contains('.') {
+            return Err(err("acme.names", format!("`{name}` is not a host name")));
+        }
+    }
+    for label in acme.domain_names.iter_mut() {
+        *label = label.trim().to_ascii_lowercase();
+        if label.contains('.') || !is_domain_name(label) {
+            return Err(err(
+                "acme.domain_names",
+                format!("`{label}` is not one DNS label (like `mta-sts`)"),
+            ));
+        }
+    }
+    let main_names = 1 + acme.names.iter().filter(|n| *n != hostname).count();
+    if main_names > MAX_NAMES_PER_CERTIFICATE {
+        return Err(err(
+            "acme.names",
+            format!("{main_names} names on one certificate; at most {MAX_NAMES_PER_CERTIFICATE}"),
+        ));
+    }
+    if !acme.directory.starts_with("https://") {
+        return Err(err(
+            "acme.directory",
+            format!("`{}` is not an https:// URL", acme.directory),
+        ));
+    }
+    for c in &acme.contact {
+        if !c.starts_with("mailto:") || c.len() <= "mailto:".len() {
+            return Err(err(
+                "acme.contact",
+                format!("`{c}` is not a mailto: URL (mailto:postmaster@example.org)"),
+            ));
+        }
+    }
+    for (key, value) in [
+        ("acme.check_interval_secs", acme.check_interval_secs),
+        ("acme.retry_initial_secs", acme.retry_initial_secs),
+        ("acme.retry_max_secs", acme.retry_max_secs),
+    ] {
+        if value == 0 {
+            return Err(err(key, "must be at least 1".into()));
+        }
+    }
+    if !acme.enabled {
+        return Ok(acme);
+    }
+    if !acme.accept_terms {
+        return Err(err(
+            "acme.accept_terms",
+            "ACME is enabled: set accept_terms = true to agree to the CA's terms of service (linked from its directory)".into(),
+        ));
+    }
+    match acme.challenge {
+        AcmeChallenge::Http01 if listen.http.is_empty() => Err(err(
+            "acme.challenge",
+            "http-01 needs an http listener (`[listen] http`, port 80 as seen from the CA)".into(),
+        )),
+        AcmeChallenge::TlsAlpn01 if listen.https.is_empty() => Err(err(
+            "acme.challenge",
+            "tls-alpn-01 needs an https listener (`[listen] https`, port 443 as seen from the CA)"
+                .into(),
+        )),
+        _ => Ok(acme),
+    }
 }
 
 /// The location of the first line that assigns `key` (for errors found after parsing).

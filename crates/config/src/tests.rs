@@ -356,3 +356,127 @@ legal_basis = "art. 6(1)(b)"
     let s = err("[compliance]\ncontroler = \"x\"\n");
     assert!(s.contains("controler") && s.contains(":2:"), "{s}");
 }
+
+#[test]
+fn http_and_acme_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "");
+    let c = Config::load(&p).unwrap();
+    assert!(c.listen.http.is_empty() && c.listen.https.is_empty());
+    assert_eq!(c.http.max_body_bytes, 65536);
+    assert_eq!(c.http.mta_sts.mode, MtaStsMode::Testing);
+    assert_eq!(c.http.mta_sts.mx, vec!["localhost".to_string()]);
+    assert!(c.http.private_from[0].contains("127.0.0.5".parse().unwrap()));
+    assert!(!c.acme.enabled);
+    assert_eq!(c.acme.directory, LETS_ENCRYPT_PRODUCTION);
+    assert_eq!(c.acme.dir, Some(dir.path().join("data/acme")));
+    assert_eq!(c.acme.renew_before_days, 30);
+    assert_eq!(c.acme.domain_names, vec!["mta-sts", "autoconfig"]);
+}
+
+#[test]
+fn http_and_acme_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        r#"
+[server]
+hostname = "mail.example.org"
+[listen]
+http = ["127.0.0.1:8080"]
+https = ["127.0.0.1:8443", "[::1]:8443"]
+[http]
+max_connections_per_ip = 4
+private_from = ["10.0.0.0/8", "2001:db8::/32"]
+[http.mta_sts]
+mode = "enforce"
+max_age_secs = 86400
+mx = ["MX1.example.org", "*.mx.example.org"]
+[acme]
+enabled = true
+accept_terms = true
+directory = "https://127.0.0.1:14000/dir"
+contact = ["mailto:postmaster@example.org"]
+names = ["IMAP.example.org"]
+challenge = "tls-alpn-01"
+dir = "state/acme"
+ca_file = "pebble-ca.pem"
+"#,
+    );
+    let c = Config::load(&p).unwrap();
+    assert_eq!(c.listen.https.len(), 2);
+    assert_eq!(c.http.max_connections_per_ip, 4);
+    assert!(c.http.private_from[1].contains("2001:db8::9".parse().unwrap()));
+    assert_eq!(c.http.mta_sts.mode, MtaStsMode::Enforce);
+    assert_eq!(
+        c.http.mta_sts.mx,
+        vec!["mx1.example.org", "*.mx.example.org"]
+    );
+    assert_eq!(c.acme.challenge, AcmeChallenge::TlsAlpn01);
+    assert_eq!(c.acme.names, vec!["imap.example.org"]);
+    assert_eq!(c.acme.dir, Some(dir.path().join("state/acme")));
+    assert_eq!(c.acme.ca_file, Some(dir.path().join("pebble-ca.pem")));
+}
+
+#[test]
+fn http_and_acme_errors_name_the_key_and_line() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "[http]\nmax_header_bytes = 10\n",
+            ":2:1: key `http.max_header_bytes`: must be at least 1024",
+        ),
+        (
+            "[http]\nprivate_from = [\"10.0.0.0/40\"]\n",
+            "key `http.private_from[0]`",
+        ),
+        ("[http]\nbody = 1\n", "unknown field `body`"),
+        (
+            "[http.mta_sts]\nmode = \"strict\"\n",
+            "key `http.mta_sts.mode`",
+        ),
+        (
+            "[http.mta_sts]\nmax_age_secs = 99999999\n",
+            ":2:1: key `http.mta_sts.max_age_secs`",
+        ),
+        (
+            "[http.mta_sts]\nmx = [\"bad host\"]\n",
+            "key `http.mta_sts.mx`: `bad host`",
+        ),
+        ("[acme]\nenabled = true\n", "key `acme.accept_terms`"),
+        (
+            "[acme]\nenabled = true\naccept_terms = true\n",
+            "http-01 needs an http listener",
+        ),
+        (
+            "[acme]\nenabled = true\naccept_terms = true\nchallenge = \"tls-alpn-01\"\n",
+            "tls-alpn-01 needs an https listener",
+        ),
+        ("[acme]\nchallenge = \"dns-01\"\n", "key `acme.challenge`"),
+        (
+            "[acme]\ndirectory = \"http://ca.example/dir\"\n",
+            "not an https:// URL",
+        ),
+        (
+            "[acme]\ncontact = [\"postmaster@example.org\"]\n",
+            "not a mailto: URL",
+        ),
+        ("[acme]\ndomain_names = [\"a.b\"]\n", "not one DNS label"),
+        ("[acme]\nnames = [\"x y\"]\n", "key `acme.names`"),
+        (
+            "[acme]\nretry_initial_secs = 0\n",
+            ":2:1: key `acme.retry_initial_secs`",
+        ),
+        ("[listen]\nhttp = [\"nowhere\"]\n", "key `listen.http[0]`"),
+    ];
+    for (text, want) in cases {
+        let e = err(text);
+        assert!(e.contains(want), "{text:?}: {e}");
+    }
+}
+
+#[test]
+fn too_many_names_on_one_certificate_is_refused() {
+    let names: Vec<String> = (0..100).map(|i| format!("\"h{i}.example.org\"")).collect();
+    let e = err(&format!("[acme]\nnames = [{}]\n", names.join(", ")));
+    assert!(e.contains("101 names on one certificate"), "{e}");
+}

@@ -8,8 +8,9 @@
 //! the upgrade only takes the raw socket.
 //!
 //! TLS is rustls with the ring provider, TLS 1.2 and 1.3 only. The
-//! certificate is held in a [`TlsManager`] that SIGHUP reloads: new
-//! handshakes use the new certificate, established sessions keep theirs.
+//! certificate is held in a [`TlsManager`] that SIGHUP reloads and ACME
+//! renewals swap ([`TlsManager::switch_to`]): new handshakes on every
+//! listener use the new certificate, established sessions keep theirs.
 //!
 //! Limits: a global semaphore permit and a per-IP count are taken before a
 //! connection is handed to a protocol ([`ConnLimiter`]); a connection over
@@ -25,6 +26,6 @@ mod tls;
 pub use limit::{ConnLimiter, ConnPermit};
 pub use listener::{Conn, Handler, ListenerKind, serve_listener};
 pub use stream::{Stream, TlsInfo};
-pub use tls::{TlsError, TlsManager};
+pub use tls::{ACME_TLS_ALPN, TlsError, TlsManager, write_private_durable};
 pub use tokio_util::sync::CancellationToken;
 pub use tokio_util::task::TaskTracker;

@@ -26,6 +26,10 @@ pub enum ListenerKind {
     Submission,
     /// Submission over implicit TLS.
     Submissions,
+    /// HTTP (ACME HTTP-01 answers, autoconfig, redirects to HTTPS).
+    Http,
+    /// HTTPS (autoconfig, autodiscover, MTA-STS policy, TLS-ALPN-01).
+    Https,
 }
 
 impl ListenerKind {
@@ -33,7 +37,10 @@ impl ListenerKind {
     pub fn implicit_tls(self) -> bool {
         matches!(
             self,
-            ListenerKind::Imaps | ListenerKind::Pop3s | ListenerKind::Submissions
+            ListenerKind::Imaps
+                | ListenerKind::Pop3s
+                | ListenerKind::Submissions
+                | ListenerKind::Https
         )
     }
 
@@ -47,6 +54,8 @@ impl ListenerKind {
             ListenerKind::Smtp => "smtp",
             ListenerKind::Submission => "submission",
             ListenerKind::Submissions => "submissions",
+            ListenerKind::Http => "http",
+            ListenerKind::Https => "https",
         }
     }
 }
@@ -137,7 +146,7 @@ pub async fn serve_listener<H: Handler>(
         let shutdown = shutdown.clone();
         tracker.spawn(async move {
             let stream = if kind.implicit_tls() {
-                let accept = tls.acceptor().accept(tcp);
+                let accept = tls.acceptor_for(kind).accept(tcp);
                 match tokio::time::timeout(handshake_timeout, accept).await {
                     Ok(Ok(s)) => Stream::Tls(Box::new(s)),
                     Ok(Err(e)) => {

@@ -55,6 +55,14 @@ impl Stream {
         }
     }
 
+    /// The ALPN protocol negotiated on a TLS connection, if any.
+    pub fn alpn_protocol(&self) -> Option<Vec<u8>> {
+        match self {
+            Stream::Plain(_) => None,
+            Stream::Tls(s) => s.get_ref().1.alpn_protocol().map(<[u8]>::to_vec),
+        }
+    }
+
     /// Runs the server side of a TLS handshake on a plaintext stream.
     ///
     /// The caller must have dropped any bytes it read past the STARTTLS

@@ -47,6 +47,7 @@ mod compliance;
 mod queue;
 
 mod serve;
+mod web;
 
 use clap::{Parser, Subcommand};
 use startup::{Failure, load_config};

@@ -24,6 +24,7 @@ use sealpost_net::{
     CancellationToken, ConnLimiter, ListenerKind, TaskTracker, TlsManager, serve_listener,
 };
 use sealpost_store::Store;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,6 +59,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let config = Arc::new(config);
     let tls = load_tls(&config)?;
     let directory = load_directory(&config)?;
+    crate::web::install_stored_certificates(&config, &tls, &directory);
     // The store's lock before the ports: a second server on the same
     // data_dir is told so, not that the (same) ports are taken.
     let store = open_store(&config)?;
@@ -79,7 +81,13 @@ async fn serve(config: Config) -> Result<(), Failure> {
     };
     // Outbound delivery: retries with backoff, bounces, recovery after a crash.
     tracker.spawn(protocols.smtp.queue().run(shutdown.clone()));
-    protocols.spawn_listeners(bound, &config, &tls, &shutdown, &tracker)?;
+    let bound_addrs: Vec<(ListenerKind, SocketAddr)> = bound
+        .iter()
+        .filter_map(|(kind, l)| l.local_addr().ok().map(|a| (*kind, a)))
+        .collect();
+    let web = crate::web::build(&config, &directory, &bound_addrs);
+    crate::web::spawn_acme(&config, &directory, &tls, &web, &shutdown, &tracker);
+    protocols.spawn_listeners(bound, &web, &config, &tls, &shutdown, &tracker)?;
 
     let admin_socket = config.admin_socket();
     let admin_task = serve_admin_socket(&admin_socket, &services, &shutdown).await?;
@@ -178,6 +186,7 @@ impl Protocols {
     fn spawn_listeners(
         &self,
         bound: Vec<(ListenerKind, TcpListener)>,
+        web: &crate::web::Web,
         config: &Config,
         tls: &TlsManager,
         shutdown: &CancellationToken,
@@ -230,6 +239,19 @@ impl Protocols {
                         limiter,
                         handshake,
                         self.smtp.clone(),
+                        shutdown,
+                        tracker,
+                    ));
+                }
+                // The web listeners have their own connection caps.
+                ListenerKind::Http | ListenerKind::Https => {
+                    tokio::spawn(serve_listener(
+                        listener,
+                        kind,
+                        tls,
+                        web.limiter.clone(),
+                        handshake,
+                        web.server.clone(),
                         shutdown,
                         tracker,
                     ));

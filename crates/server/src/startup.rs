@@ -61,6 +61,8 @@ pub fn listeners(config: &Config) -> Vec<(ListenerKind, SocketAddr)> {
         (ListenerKind::Smtp, &l.smtp),
         (ListenerKind::Submission, &l.submission),
         (ListenerKind::Submissions, &l.submissions),
+        (ListenerKind::Http, &l.http),
+        (ListenerKind::Https, &l.https),
     ] {
         out.extend(addrs.iter().map(|a| (kind, *a)));
     }

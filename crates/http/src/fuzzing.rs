@@ -1,0 +1,37 @@
+//! Fuzz entry points, shared by `fuzz/http_request` and the corpus replay
+//! in `cargo test`. Each checks invariants and panics if one breaks; any
+//! other panic is a bug too.
+
+use crate::autoconfig::{RequestError, parse_autodiscover_request};
+
+/// The autodiscover body parser: never panics; whatever it accepts has an
+/// address of bounded length; a body it accepts is still accepted when
+/// wrapped in an XML declaration and whitespace.
+pub fn autodiscover_request(data: &[u8]) {
+    match parse_autodiscover_request(data) {
+        Ok(r) => {
+            assert!(!r.email.is_empty());
+            assert!(r.email.len() <= crate::autoconfig::MAX_TEXT_LEN);
+            let mut wrapped = b"<?xml version=\"1.0\"?>\n".to_vec();
+            wrapped.extend_from_slice(data);
+            wrapped.extend_from_slice(b"\n");
+            if !data.starts_with(b"<?xml") && !data.starts_with(b"\xef\xbb\xbf") {
+                assert_eq!(parse_autodiscover_request(&wrapped), Ok(r));
+            }
+        }
+        Err(RequestError::Malformed(m)) => assert!(!m.is_empty()),
+        Err(_) => {}
+    }
+}
+
+/// The Host normalizer: never panics; what it returns is a lower-case host
+/// name that normalizes to itself.
+pub fn host(data: &[u8]) {
+    if let Ok(s) = std::str::from_utf8(data)
+        && let Some(h) = crate::normalize_host(s)
+    {
+        assert_eq!(h, h.to_ascii_lowercase());
+        assert!(h.len() <= 253);
+        assert_eq!(crate::normalize_host(&h).as_deref(), Some(h.as_str()));
+    }
+}

@@ -1,0 +1,86 @@
+//! Wiring of the HTTP(S) listener and the ACME task into `serve`.
+//!
+//! This is where routes are registered: [`routes`] starts from sealpost's
+//! built-in ones; metrics/health (#15) and the account page (#16) add
+//! theirs here with the `sealpost_http::Exposure` they need (see `sealpost_http::routes`
+//! for which belongs where).
+
+use sealpost_config::Config;
+use sealpost_directory::Directory;
+use sealpost_http::acme::{AcmeTask, Http01Challenges};
+use sealpost_http::{HttpServer, MailEndpoints, Routes, Site};
+use sealpost_net::{CancellationToken, ConnLimiter, ListenerKind, TaskTracker, TlsManager};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// What the HTTP listeners share.
+pub struct Web {
+    /// The handler of the `http` and `https` listeners.
+    pub server: Arc<HttpServer>,
+    /// Their connection caps (`[http]`), apart from the mail listeners'.
+    pub limiter: ConnLimiter,
+    /// HTTP-01 tokens, published by the ACME task, answered by the server.
+    pub challenges: Http01Challenges,
+}
+
+/// Every route of the HTTP listeners, by exposure.
+fn routes(site: &Site, challenges: &Http01Challenges) -> Routes {
+    // Further routes are added here, e.g.
+    // `routes.add(Exposure::Private, metrics_router)` (#15) or
+    // `routes.add(Exposure::HttpsOnly, account_router)` (#16).
+    sealpost_http::builtin_routes(site, challenges)
+}
+
+/// Builds the HTTP server for the listeners actually bound (their ports
+/// are what autoconfig advertises).
+pub fn build(config: &Config, directory: &Directory, bound: &[(ListenerKind, SocketAddr)]) -> Web {
+    let endpoints = MailEndpoints::from_listeners(&config.server.hostname, bound);
+    let site = Site::new(directory.clone(), endpoints, config.http.mta_sts.clone());
+    let challenges = Http01Challenges::default();
+    let server = Arc::new(HttpServer::new(
+        &config.http,
+        &site,
+        routes(&site, &challenges),
+    ));
+    Web {
+        server,
+        limiter: ConnLimiter::new(
+            config.http.max_connections,
+            config.http.max_connections_per_ip,
+        ),
+        challenges,
+    }
+}
+
+/// Serves the ACME certificates already on disk, before any listener
+/// accepts (no-op without `[acme] enabled`).
+pub fn install_stored_certificates(config: &Config, tls: &TlsManager, directory: &Directory) {
+    if !config.acme.enabled {
+        return;
+    }
+    let n = sealpost_http::acme::install_stored(config, tls, &directory.domains());
+    if n > 0 {
+        tracing::info!(certificates = n, "serving stored ACME certificates");
+    }
+}
+
+/// Starts the ACME task (no-op without `[acme] enabled`).
+pub fn spawn_acme(
+    config: &Config,
+    directory: &Directory,
+    tls: &TlsManager,
+    web: &Web,
+    shutdown: &CancellationToken,
+    tracker: &TaskTracker,
+) {
+    if !config.acme.enabled {
+        return;
+    }
+    let task = AcmeTask::new(
+        config,
+        directory.clone(),
+        tls.clone(),
+        web.challenges.clone(),
+    );
+    tracker.spawn(task.run(shutdown.clone()));
+}
