@@ -35,6 +35,7 @@
 //! still hold of a purged account is only ciphertext whose key is gone
 //! (sealed summaries and mailbox names).
 
+use crate::backend::Notice;
 use crate::codec::{self, Reader, Writer, table};
 use crate::crypto::{self, Key};
 use crate::engine::{self, key_aad, now};
@@ -133,8 +134,21 @@ fn account_key(address: &str) -> Vec<u8> {
 
 impl Store {
     fn account_row(&self, address: &str) -> Result<Option<AccountRow>> {
-        match self.inner.tree.get(account_key(address))? {
+        match self.get(account_key(address))? {
             Some(v) => Ok(Some(AccountRow::decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// An account's row by id (through the id index).
+    pub(crate) fn account_row_by_id(&self, id: AccountId) -> Result<Option<AccountRow>> {
+        let Some(index) = self.get(codec::account_prefix(table::ACCOUNT_ID, id))? else {
+            return Ok(None);
+        };
+        let mut key = vec![table::ACCOUNT];
+        key.extend_from_slice(&index);
+        match self.get(key)? {
+            Some(v) => Ok(Some(AccountRow::decode(&v)?).filter(|r| r.id == id)),
             None => Ok(None),
         }
     }
@@ -146,13 +160,14 @@ impl Store {
         let address = normalize(address)?;
         // One creation at a time: two creators of one address, one wins.
         let _creating = self.inner.creating.lock();
-        if self.inner.tree.get(account_key(&address))?.is_some() {
+        if self.get(account_key(&address))?.is_some() {
             return Err(StoreError::AccountExists);
         }
         let id = AccountId(self.next_counter(b"account", 1)?);
         let key = Key::generate();
         self.inner
-            .key_files
+            .backend
+            .keys()
             .write(id, &self.inner.master.wrap(&key_aad(id), &key))?;
         let row = AccountRow {
             id,
@@ -160,36 +175,46 @@ impl Store {
             deleted_at: None,
             key: KeyPlace::File,
         };
-        // The mailboxes are written first, through a context put into the
-        // cache by hand; the rows that let anyone find the account (by
-        // address, by id) come last, in one batch. So no session can log in
-        // to an account that has no INBOX yet, and a crash in between leaves
-        // only rows no key leads to.
+        // Mailboxes, subscriptions and the rows that let anyone find the
+        // account (by address, by id) are one transaction: no session can
+        // log in to an account that has no INBOX yet, and of two nodes
+        // creating one address, one wins (the address row is created, not
+        // overwritten). The mailbox rows are made through a context put into
+        // the cache by hand.
         self.inner
             .accounts
             .lock()
             .insert(id, std::sync::Arc::new(engine::AccountCtx::new(id, key)));
-        let mailboxes = (|| -> Result<()> {
-            self.create_mailbox_unflushed(id, &MailboxName::inbox(), None)?;
+        let created = (|| -> Result<()> {
+            let mut tx = self.tx()?;
+            self.create_mailbox_in(&mut tx, id, &MailboxName::inbox(), None)?;
             for su in SpecialUse::ALL {
                 let name = MailboxName::new(su.default_name())?;
-                self.create_mailbox_unflushed(id, &name, Some(su))?;
-                self.set_subscribed_unflushed(id, &name, true)?;
+                self.create_mailbox_in(&mut tx, id, &name, Some(su))?;
+                self.set_subscribed_in(&mut tx, id, &name, true)?;
             }
-            self.set_subscribed_unflushed(id, &MailboxName::inbox(), true)
+            self.set_subscribed_in(&mut tx, id, &MailboxName::inbox(), true)?;
+            if self.shared() {
+                tx.put(
+                    codec::account_prefix(table::USAGE, id),
+                    crate::cluster::encode_usage(0, 0),
+                );
+            }
+            tx.create(account_key(&address), row.encode());
+            tx.create(
+                codec::account_prefix(table::ACCOUNT_ID, id),
+                address.as_bytes().to_vec(),
+            );
+            tx.commit()
         })();
-        let mut batch = sled::Batch::default();
-        batch.insert(account_key(&address), row.encode());
-        batch.insert(
-            codec::account_prefix(table::ACCOUNT_ID, id),
-            address.as_bytes(),
-        );
-        let published = mailboxes.and_then(|()| Ok(self.inner.tree.apply_batch(batch)?));
-        if let Err(e) = published {
+        if let Err(e) = created {
             self.inner.accounts.lock().remove(&id);
-            return Err(e);
+            let _ = self.inner.backend.keys().shred(id);
+            return Err(match e {
+                StoreError::Conflict => StoreError::AccountExists,
+                e => e,
+            });
         }
-        self.flush()?;
         Ok(id)
     }
 
@@ -220,8 +245,7 @@ impl Store {
     /// Every account the store knows, active and deleted.
     pub fn accounts(&self) -> Result<Vec<AccountRecord>> {
         let mut out = Vec::new();
-        for kv in self.inner.tree.scan_prefix([table::ACCOUNT]) {
-            let (k, v) = kv?;
+        for (k, v) in self.scan_prefix(vec![table::ACCOUNT])? {
             let row = AccountRow::decode(&v)?;
             out.push(AccountRecord {
                 id: row.id,
@@ -246,7 +270,14 @@ impl Store {
     /// Storage used by an account.
     pub fn quota(&self, account: AccountId) -> Result<QuotaUsage> {
         let ctx = self.ctx(account)?;
-        let (bytes, messages) = self.usage(&ctx)?;
+        let (bytes, messages) = if self.shared() {
+            match self.get(codec::account_prefix(table::USAGE, account))? {
+                Some(v) => crate::cluster::decode_usage(&v)?,
+                None => crate::cluster::count_usage(&mut self.tx()?, account)?,
+            }
+        } else {
+            self.usage(&ctx)?
+        };
         Ok(QuotaUsage {
             bytes,
             messages,
@@ -260,12 +291,7 @@ impl Store {
             return Ok(u);
         }
         let (mut bytes, mut msgs) = (0u64, 0u64);
-        for kv in self
-            .inner
-            .tree
-            .scan_prefix(codec::account_prefix(table::MESSAGE, ctx.id))
-        {
-            let (_, v) = kv?;
+        for (_, v) in self.scan_prefix(codec::account_prefix(table::MESSAGE, ctx.id))? {
             bytes += engine::MessageRow::decode(&v)?.size as u64;
             msgs += 1;
         }
@@ -301,7 +327,11 @@ impl Store {
     pub fn delete_account(&self, address: &str, at: i64) -> Result<AccountId> {
         let address = normalize(address)?;
         let _g = self.inner.counters.lock();
-        let mut row = self.account_row(&address)?.ok_or(StoreError::NoAccount)?;
+        let mut tx = self.tx()?;
+        let mut row = match tx.get_locked(account_key(&address))? {
+            Some(v) => AccountRow::decode(&v)?,
+            None => return Err(StoreError::NoAccount),
+        };
         if row.deleted_at.is_some() {
             return Err(StoreError::NoAccount);
         }
@@ -309,27 +339,16 @@ impl Store {
         // The restore key too: a deletion cut short may have re-wrapped it.
         let key = self.unwrap_data_key(&row, &[&self.inner.master, &restore])?;
         self.inner
-            .key_files
+            .backend
+            .keys()
             .write(row.id, &restore.wrap(&key_aad(row.id), &key))?;
         row.key = KeyPlace::File;
         row.deleted_at = Some(at);
-        self.inner
-            .tree
-            .insert(account_key(&address), row.encode())?;
+        tx.put(account_key(&address), row.encode());
+        tx.commit()?;
         drop(_g);
-        self.flush()?;
-        self.inner.accounts.lock().remove(&row.id);
-        let mine: Vec<_> = self
-            .inner
-            .mailboxes
-            .lock()
-            .keys()
-            .filter(|(a, _)| *a == row.id)
-            .copied()
-            .collect();
-        for (a, m) in mine {
-            self.forget_mailbox(a, m);
-        }
+        self.drop_account(row.id);
+        self.announce_notice(Notice::Account(row.id));
         Ok(row.id)
     }
 
@@ -337,7 +356,11 @@ impl Store {
     pub fn restore_account(&self, address: &str) -> Result<AccountId> {
         let address = normalize(address)?;
         let _g = self.inner.counters.lock();
-        let mut row = self.account_row(&address)?.ok_or(StoreError::NoAccount)?;
+        let mut tx = self.tx()?;
+        let mut row = match tx.get_locked(account_key(&address))? {
+            Some(v) => AccountRow::decode(&v)?,
+            None => return Err(StoreError::NoAccount),
+        };
         if row.deleted_at.is_none() || row.key == KeyPlace::Gone {
             return Err(StoreError::NoAccount);
         }
@@ -345,15 +368,15 @@ impl Store {
         // The master key too: a restore cut short may have re-wrapped it.
         let key = self.unwrap_data_key(&row, &[&restore, &self.inner.master])?;
         self.inner
-            .key_files
+            .backend
+            .keys()
             .write(row.id, &self.inner.master.wrap(&key_aad(row.id), &key))?;
         row.key = KeyPlace::File;
         row.deleted_at = None;
-        self.inner
-            .tree
-            .insert(account_key(&address), row.encode())?;
+        tx.put(account_key(&address), row.encode());
+        tx.commit()?;
         drop(_g);
-        self.flush()?;
+        self.announce_notice(Notice::Account(row.id));
         Ok(row.id)
     }
 
@@ -370,23 +393,13 @@ impl Store {
             return Err(StoreError::NotAllowed("account is not deleted"));
         }
         let mut report = PurgeReport::default();
-        for kv in self
-            .inner
-            .tree
-            .scan_prefix(codec::account_prefix(table::MESSAGE, row.id))
-        {
-            let (_, v) = kv?;
+        for (_, v) in self.scan_prefix(codec::account_prefix(table::MESSAGE, row.id))? {
             report.messages += 1;
             report.bytes += engine::MessageRow::decode(&v).map_or(0, |m| m.size as u64);
         }
-        for kv in self
-            .inner
-            .tree
-            .scan_prefix(codec::account_prefix(table::MAILBOX, row.id))
-        {
-            kv?;
-            report.mailboxes += 1;
-        }
+        report.mailboxes = self
+            .scan_prefix(codec::account_prefix(table::MAILBOX, row.id))?
+            .len() as u64;
         Ok(Some((row.id, report)))
     }
 
@@ -421,22 +434,24 @@ impl Store {
             if row.deleted_at.is_none() {
                 return Err(StoreError::NotAllowed("account is not deleted"));
             }
-            self.inner.key_files.shred(id)?;
+            self.inner.backend.keys().shred(id)?;
             if row.key != KeyPlace::Gone {
                 row.key = KeyPlace::Gone;
-                self.inner
-                    .tree
-                    .insert(account_key(&address), row.encode())?;
-                self.flush()?;
+                let mut tx = self.tx()?;
+                tx.put(account_key(&address), row.encode());
+                tx.commit()?;
             }
         } else {
             // The row is gone already (step 4 ran): nothing left to shred
             // but a key file a crash may have left behind.
-            self.inner.key_files.shred(id)?;
+            self.inner.backend.keys().shred(id)?;
         }
+        self.drop_account(id);
+        self.announce_notice(Notice::Account(id));
         observe(PurgeStep::KeyDestroyed);
         let mut report = PurgeReport::default();
         // 2. Rows, table by table.
+        let mut tx = self.tx()?;
         for tag in [
             table::MESSAGE,
             table::SUMMARY,
@@ -444,44 +459,38 @@ impl Store {
             table::MAILBOX_NAME,
             table::SUBSCRIPTION,
             table::MAILBOX,
+            table::CHANGE,
+            table::USAGE,
         ] {
-            let mut batch = sled::Batch::default();
-            for kv in self.inner.tree.scan_prefix(codec::account_prefix(tag, id)) {
-                let (k, v) = kv?;
-                match tag {
-                    table::MESSAGE => {
+            let prefix = codec::account_prefix(tag, id);
+            match tag {
+                table::MESSAGE => {
+                    for (_, v) in tx.scan_prefix(prefix.clone())? {
                         report.messages += 1;
                         report.bytes += engine::MessageRow::decode(&v).map_or(0, |m| m.size as u64);
                     }
-                    table::MAILBOX => report.mailboxes += 1,
-                    _ => {}
                 }
-                batch.remove(k);
+                table::MAILBOX => report.mailboxes += tx.scan_prefix(prefix.clone())?.len() as u64,
+                _ => {}
             }
-            self.inner.tree.apply_batch(batch)?;
+            let end = crate::backend::prefix_end(&prefix);
+            tx.delete_range(prefix, end);
         }
-        self.flush()?;
+        tx.commit()?;
         observe(PurgeStep::RowsRemoved);
-        // 3. Blobs: overwritten with zeros before they are unlinked, so the
-        // ciphertext does not linger in freed blocks (on filesystems that
-        // write in place; copy-on-write filesystems and SSD wear levelling
-        // may keep old blocks regardless).
-        let dir = crate::blob::account_dir(self.blob_root(), id);
-        scrub_dir(&dir)?;
-        match std::fs::remove_dir_all(&dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-            _ => {}
-        }
-        crate::blob::sync_dir(self.blob_root())?;
+        // 3. Blobs: overwritten with zeros before they are unlinked (embedded),
+        // so the ciphertext does not linger in freed blocks (on filesystems
+        // that write in place; copy-on-write filesystems and SSD wear
+        // levelling may keep old blocks regardless); deleted (PostgreSQL).
+        self.inner.backend.purge_blobs(id)?;
         observe(PurgeStep::BlobsRemoved);
         // 4. The account itself, last: until here a rerun finds it and finishes.
-        let mut batch = sled::Batch::default();
+        let mut tx = self.tx()?;
         if self.account_row(&address)?.is_some_and(|r| r.id == id) {
-            batch.remove(account_key(&address));
+            tx.delete(account_key(&address));
         }
-        batch.remove(codec::account_prefix(table::ACCOUNT_ID, id));
-        self.inner.tree.apply_batch(batch)?;
-        self.flush()?;
+        tx.delete(codec::account_prefix(table::ACCOUNT_ID, id));
+        tx.commit()?;
         Ok(report)
     }
 
@@ -491,7 +500,7 @@ impl Store {
         let copies = match &row.key {
             KeyPlace::Gone => Vec::new(),
             KeyPlace::Row(b) => vec![b.clone()],
-            KeyPlace::File => self.inner.key_files.copies(row.id)?,
+            KeyPlace::File => self.inner.backend.keys().copies(row.id)?,
         };
         let mut last = StoreError::Corrupt(format!("account {} has no data key", row.id.0));
         for k in keys {
@@ -509,22 +518,12 @@ impl Store {
     /// key file or its row (tests and forensics: none after a purge).
     #[doc(hidden)]
     pub fn data_key_exists(&self, id: AccountId) -> Result<bool> {
-        if self.inner.key_files.exists(id) {
+        if self.inner.backend.keys().exists(id)? {
             return Ok(true);
         }
-        let Some(address) = self
-            .inner
-            .tree
-            .get(codec::account_prefix(table::ACCOUNT_ID, id))?
-        else {
-            return Ok(false);
-        };
-        let mut k = vec![table::ACCOUNT];
-        k.extend_from_slice(&address);
-        Ok(match self.inner.tree.get(k)? {
-            Some(v) => AccountRow::decode(&v)?.key != KeyPlace::Gone,
-            None => false,
-        })
+        Ok(self
+            .account_row_by_id(id)?
+            .is_some_and(|r| r.key != KeyPlace::Gone))
     }
 
     /// The restore key file (`restore.key` beside the master key): wraps the
@@ -539,14 +538,16 @@ impl Store {
     /// purged account remains); not for serving.
     #[doc(hidden)]
     pub fn raw_entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.inner
-            .tree
-            .iter()
-            .map(|kv| {
-                let (k, v) = kv?;
-                Ok((k.to_vec(), v.to_vec()))
-            })
-            .collect()
+        Ok(self
+            .inner
+            .backend
+            .read(vec![crate::backend::Read::Scan {
+                from: Vec::new(),
+                to: vec![0xff; 2],
+            }])?
+            .pop()
+            .map(crate::backend::Fetched::rows)
+            .unwrap_or_default())
     }
 }
 
@@ -559,39 +560,6 @@ pub enum PurgeStep {
     RowsRemoved,
     /// Its blob files are overwritten and removed.
     BlobsRemoved,
-}
-
-/// Overwrites every file in `dir` with zeros and fsyncs it. A missing
-/// folder is fine (already purged).
-fn scrub_dir(dir: &std::path::Path) -> Result<()> {
-    use std::io::Write;
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e.into()),
-    };
-    let zeros = vec![0u8; 64 * 1024];
-    for entry in entries {
-        let entry = entry?;
-        if !entry.file_type()?.is_file() {
-            continue;
-        }
-        let mut f = match std::fs::OpenOptions::new().write(true).open(entry.path()) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e.into()),
-        };
-        // Hard links (COPY within a mailbox) share blocks: zeroing one name
-        // zeroes all, which is what a purge wants.
-        let mut left = f.metadata()?.len();
-        while left > 0 {
-            let n = left.min(zeros.len() as u64) as usize;
-            f.write_all(&zeros[..n])?;
-            left -= n as u64;
-        }
-        f.sync_data()?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -641,13 +609,12 @@ mod tests {
         s.deliver(id, b"Subject: x\r\n\r\nold\r\n").unwrap();
         // Turn it into what an older store wrote: the key in the row.
         let mut row = s.account_row("a@example.org").unwrap().unwrap();
-        let wrapped = s.inner.key_files.copies(id).unwrap().remove(0);
+        let wrapped = s.inner.backend.keys().copies(id).unwrap().remove(0);
         row.key = KeyPlace::Row(wrapped);
-        s.inner
-            .tree
-            .insert(account_key("a@example.org"), row.encode())
-            .unwrap();
-        s.inner.key_files.shred(id).unwrap();
+        let mut tx = s.tx().unwrap();
+        tx.put(account_key("a@example.org"), row.encode());
+        tx.commit().unwrap();
+        s.inner.backend.keys().shred(id).unwrap();
         s.inner.accounts.lock().remove(&id);
         assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
         s.delete_account("a@example.org", 1).unwrap();
@@ -672,7 +639,8 @@ mod tests {
         let (restore, _) =
             crypto::load_or_create_key_file(&s.inner.restore_key_path, true).unwrap();
         s.inner
-            .key_files
+            .backend
+            .keys()
             .write(id, &restore.wrap(&key_aad(id), &key))
             .unwrap();
         s.inner.accounts.lock().remove(&id);

@@ -35,7 +35,9 @@
 #![warn(missing_docs)]
 
 mod account;
+mod backend;
 mod blob;
+mod cluster;
 mod codec;
 mod crypto;
 mod engine;
@@ -43,7 +45,10 @@ mod keyfile;
 mod mailbox;
 mod message;
 mod sync;
+mod tx;
 mod types;
+
+pub use backend::postgres::{PgOptions, SCHEMA_VERSION, migrate_schema, schema_version};
 
 pub use account::PurgeStep;
 pub use engine::Store;
@@ -80,6 +85,16 @@ pub struct StoreOptions {
     pub master_key: PathBuf,
     /// The summarizer run on every new message.
     pub summarizer: Arc<dyn Summarizer>,
+}
+
+/// Which backend holds the store (see `backend/`).
+#[derive(Debug, Clone, Default)]
+pub enum BackendOptions {
+    /// sled and blob files under the data directory (the default).
+    #[default]
+    Embedded,
+    /// A PostgreSQL database shared by every node.
+    PostgreSql(PgOptions),
 }
 
 /// Why a store call failed.
@@ -134,16 +149,23 @@ pub enum StoreError {
     /// Disk or database failure.
     #[error("storage failure: {0}")]
     Io(String),
+    /// The database cannot be reached (down, restarting, out of
+    /// connections). Nothing was committed; retrying later can succeed, and
+    /// service resumes by itself when the database is back.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A concurrent writer (another node) changed what this write depended
+    /// on; nothing was applied. The store retries or turns it into a
+    /// precise error where it can, so callers rarely see it.
+    #[error("conflicting concurrent change")]
+    Conflict,
+    /// The database's schema is missing or of another version.
+    #[error("{0}")]
+    Schema(String),
 }
 
 impl From<std::io::Error> for StoreError {
     fn from(e: std::io::Error) -> Self {
-        StoreError::Io(e.to_string())
-    }
-}
-
-impl From<sled::Error> for StoreError {
-    fn from(e: sled::Error) -> Self {
         StoreError::Io(e.to_string())
     }
 }
