@@ -179,21 +179,17 @@ impl Store {
         // account (by address, by id) are one transaction: no session can
         // log in to an account that has no INBOX yet, and of two nodes
         // creating one address, one wins (the address row is created, not
-        // overwritten). The mailbox rows are made through a context put into
-        // the cache by hand.
-        self.inner
-            .accounts
-            .lock()
-            .insert(id, std::sync::Arc::new(engine::AccountCtx::new(id, key)));
+        // overwritten).
+        let ctx = std::sync::Arc::new(engine::AccountCtx::new(id, key));
         let created = (|| -> Result<()> {
             let mut tx = self.tx()?;
-            self.create_mailbox_in(&mut tx, id, &MailboxName::inbox(), None)?;
+            self.create_mailbox_in(&mut tx, &ctx, &MailboxName::inbox(), None)?;
             for su in SpecialUse::ALL {
                 let name = MailboxName::new(su.default_name())?;
-                self.create_mailbox_in(&mut tx, id, &name, Some(su))?;
-                self.set_subscribed_in(&mut tx, id, &name, true)?;
+                self.create_mailbox_in(&mut tx, &ctx, &name, Some(su))?;
+                self.set_subscribed_in(&mut tx, &ctx, &name, true);
             }
-            self.set_subscribed_in(&mut tx, id, &MailboxName::inbox(), true)?;
+            self.set_subscribed_in(&mut tx, &ctx, &MailboxName::inbox(), true);
             if self.shared() {
                 tx.put(
                     codec::account_prefix(table::USAGE, id),
@@ -208,13 +204,13 @@ impl Store {
             tx.commit()
         })();
         if let Err(e) = created {
-            self.inner.accounts.lock().remove(&id);
             let _ = self.inner.backend.keys().shred(id);
             return Err(match e {
                 StoreError::Conflict => StoreError::AccountExists,
                 e => e,
             });
         }
+        self.inner.accounts.lock().entry(id).or_insert(ctx);
         Ok(id)
     }
 
@@ -524,6 +520,19 @@ impl Store {
         Ok(self
             .account_row_by_id(id)?
             .is_some_and(|r| r.key != KeyPlace::Gone))
+    }
+
+    /// The stored wrapped copies of account `id`'s data key, newest first
+    /// (tests and forensics).
+    #[doc(hidden)]
+    pub fn raw_key_copies(&self, id: AccountId) -> Result<Vec<Vec<u8>>> {
+        self.inner.backend.keys().copies(id)
+    }
+
+    /// How many blobs account `id` has (tests and forensics).
+    #[doc(hidden)]
+    pub fn raw_blob_count(&self, id: AccountId) -> Result<u64> {
+        self.inner.backend.count_blobs(id)
     }
 
     /// The restore key file (`restore.key` beside the master key): wraps the

@@ -50,6 +50,54 @@ mod types;
 
 pub use backend::postgres::{PgOptions, SCHEMA_VERSION, migrate_schema, schema_version};
 
+/// Helpers for tests that need a PostgreSQL database (this crate's, the
+/// server's end-to-end tests). Not for serving.
+#[doc(hidden)]
+pub mod testing {
+    use crate::PgOptions;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    /// The variable naming the test instance (`tests/pg.sh start` prints it).
+    pub const ENV: &str = "SEALPOST_TEST_PG";
+
+    /// Options for the test instance's admin database. Panics (the test
+    /// fails, it is not skipped) when `SEALPOST_TEST_PG` is not set.
+    pub fn admin() -> PgOptions {
+        let url = std::env::var(ENV).unwrap_or_else(|_| {
+            panic!(
+                "{ENV} is not set: these tests need PostgreSQL; run `eval \"$(tests/pg.sh start)\"` first (.ci/run does)"
+            )
+        });
+        PgOptions {
+            url,
+            pool_size: 4,
+            statement_timeout: Duration::from_secs(20),
+            connect_timeout: Duration::from_secs(5),
+            ..PgOptions::default()
+        }
+    }
+
+    /// A new database on the test instance, its schema migrated, empty.
+    pub fn fresh_database() -> PgOptions {
+        let opts = fresh_unmigrated_database();
+        crate::migrate_schema(&opts).expect("migrate the test database");
+        opts
+    }
+
+    /// A new database on the test instance without any schema.
+    pub fn fresh_unmigrated_database() -> PgOptions {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "sealpost_t{}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed),
+            rand::random::<u32>()
+        );
+        crate::backend::postgres::create_database(&admin(), &name).expect("create a test database")
+    }
+}
+
 pub use account::PurgeStep;
 pub use engine::Store;
 

@@ -14,22 +14,27 @@ use tokio::sync::broadcast;
 
 fn name_index_key(store: &Store, account: AccountId, name: &MailboxName) -> Result<Vec<u8>> {
     let ctx = store.ctx(account)?;
+    Ok(name_index_key_with(&ctx, name))
+}
+
+fn name_index_key_with(ctx: &engine::AccountCtx, name: &MailboxName) -> Vec<u8> {
+    let account = ctx.id;
     let mut k = codec::account_prefix(table::MAILBOX_NAME, account);
     k.extend_from_slice(
         &ctx.key
             .keyed_hash(b"mailbox-name", name.as_str().as_bytes()),
     );
-    Ok(k)
+    k
 }
 
-fn subscription_key(store: &Store, account: AccountId, name: &MailboxName) -> Result<Vec<u8>> {
-    let ctx = store.ctx(account)?;
+fn subscription_key(ctx: &engine::AccountCtx, name: &MailboxName) -> Vec<u8> {
+    let account = ctx.id;
     let mut k = codec::account_prefix(table::SUBSCRIPTION, account);
     k.extend_from_slice(
         &ctx.key
             .keyed_hash(b"subscription", name.as_str().as_bytes()),
     );
-    Ok(k)
+    k
 }
 
 impl Store {
@@ -80,7 +85,7 @@ impl Store {
         let ctx = self.ctx(account)?;
         let _g = ctx.structure.lock();
         let mut tx = self.tx()?;
-        let info = self.create_mailbox_in(&mut tx, account, name, special_use)?;
+        let info = self.create_mailbox_in(&mut tx, &ctx, name, special_use)?;
         match tx.commit() {
             Err(StoreError::Conflict) => Err(StoreError::MailboxExists),
             r => r.map(|()| info),
@@ -91,12 +96,12 @@ impl Store {
     pub(crate) fn create_mailbox_in(
         &self,
         tx: &mut crate::tx::Tx<'_>,
-        account: AccountId,
+        ctx: &engine::AccountCtx,
         name: &MailboxName,
         special_use: Option<SpecialUse>,
     ) -> Result<MailboxInfo> {
-        let ctx = self.ctx(account)?;
-        let idx = name_index_key(self, account, name)?;
+        let account = ctx.id;
+        let idx = name_index_key_with(ctx, name);
         if tx.get(idx.clone())?.is_some() {
             return Err(StoreError::MailboxExists);
         }
@@ -264,28 +269,27 @@ impl Store {
         name: &MailboxName,
         subscribed: bool,
     ) -> Result<()> {
+        let ctx = self.ctx(account)?;
         let mut tx = self.tx()?;
-        self.set_subscribed_in(&mut tx, account, name, subscribed)?;
+        self.set_subscribed_in(&mut tx, &ctx, name, subscribed);
         tx.commit()
     }
 
     pub(crate) fn set_subscribed_in(
         &self,
         tx: &mut crate::tx::Tx<'_>,
-        account: AccountId,
+        ctx: &engine::AccountCtx,
         name: &MailboxName,
         subscribed: bool,
-    ) -> Result<()> {
-        let ctx = self.ctx(account)?;
-        let k = subscription_key(self, account, name)?;
+    ) {
+        let k = subscription_key(ctx, name);
         if subscribed {
-            let mut aad = name_aad(account);
+            let mut aad = name_aad(ctx.id);
             aad.extend_from_slice(b":sub");
             tx.put(k, ctx.key.seal(&aad, name.as_str().as_bytes()));
         } else {
             tx.delete(k);
         }
-        Ok(())
     }
 
     /// Subscribed names, sorted.

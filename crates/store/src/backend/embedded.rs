@@ -246,6 +246,17 @@ impl Backend for Embedded {
         Ok(())
     }
 
+    fn count_blobs(&self, account: AccountId) -> Result<u64> {
+        match std::fs::read_dir(blob::account_dir(&self.blob_root, account)) {
+            Ok(entries) => Ok(entries
+                .filter_map(|e| e.ok())
+                .filter(|e| !e.file_name().to_string_lossy().starts_with(".tmp-"))
+                .count() as u64),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     fn keys(&self) -> &dyn KeyStore {
         &self.key_files
     }

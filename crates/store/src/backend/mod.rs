@@ -171,6 +171,8 @@ pub(crate) trait Backend: Send + Sync {
     /// Destroys every blob of an account (purge): overwritten where the
     /// medium allows, then removed.
     fn purge_blobs(&self, account: AccountId) -> Result<()>;
+    /// How many blobs an account has (tests, `store copy` checks).
+    fn count_blobs(&self, account: AccountId) -> Result<u64>;
     /// Where wrapped account keys live.
     fn keys(&self) -> &dyn KeyStore;
     /// Tells other nodes (no-op for a single process). Best effort, after
