@@ -39,11 +39,10 @@
 
 use crate::backend::{Fetched, Notice, Read};
 use crate::codec::{self, Reader, Writer, table};
-use crate::engine::{MailboxState, decode_entries, decode_mailbox_row, scan_of};
+use crate::engine::{MailboxState, decode_entries, decode_mailbox_row};
 use crate::tx::Tx;
 use crate::{
-    AccountId, Flags, MailboxEvent, MailboxId, MessageEntry, ModSeq, Result, Store, StoreError,
-    Uid,
+    AccountId, MailboxEvent, MailboxId, MessageEntry, ModSeq, Result, Store, StoreError, Uid,
 };
 use std::sync::Weak;
 
@@ -77,7 +76,11 @@ impl LogEntry {
         for e in &self.events {
             match e {
                 MailboxEvent::Appended(m) | MailboxEvent::FlagsChanged(m) => {
-                    w.u8(if matches!(e, MailboxEvent::Appended(_)) { 1 } else { 2 });
+                    w.u8(if matches!(e, MailboxEvent::Appended(_)) {
+                        1
+                    } else {
+                        2
+                    });
                     w.u32(m.uid.0).flags(&m.flags).u64(m.modseq.0).u32(m.size);
                 }
                 MailboxEvent::Expunged { uids, modseq } => {
@@ -379,7 +382,12 @@ impl Store {
     fn on_notice(&self, notice: Notice) {
         match notice {
             Notice::Mailbox(account, mailbox, modseq) => {
-                let state = self.inner.mailboxes.lock().get(&(account, mailbox)).cloned();
+                let state = self
+                    .inner
+                    .mailboxes
+                    .lock()
+                    .get(&(account, mailbox))
+                    .cloned();
                 if let Some(state) = state {
                     let mut st = state.lock();
                     if st.highest_modseq < modseq
@@ -393,8 +401,7 @@ impl Store {
             Notice::Structure(account, mailbox) => self.check_mailbox(account, mailbox),
             Notice::Account(account) => self.check_account(account),
             Notice::Resync => {
-                let accounts: Vec<AccountId> =
-                    self.inner.accounts.lock().keys().copied().collect();
+                let accounts: Vec<AccountId> = self.inner.accounts.lock().keys().copied().collect();
                 for a in accounts {
                     self.check_account(a);
                 }
@@ -419,7 +426,13 @@ impl Store {
     /// left by their sessions (as after a local rename or delete), others
     /// are caught up.
     fn check_mailbox(&self, account: AccountId, mailbox: MailboxId) {
-        let Some(state) = self.inner.mailboxes.lock().get(&(account, mailbox)).cloned() else {
+        let Some(state) = self
+            .inner
+            .mailboxes
+            .lock()
+            .get(&(account, mailbox))
+            .cloned()
+        else {
             return;
         };
         let key = codec::mailbox_key(table::MAILBOX, account, mailbox);
@@ -474,6 +487,15 @@ impl Store {
         for (a, m) in mine {
             self.forget_mailbox(a, m);
         }
+    }
+
+    /// Holds (true) or releases other nodes' notices: while held they queue
+    /// up unapplied, as if the network were slow. For tests of catch-up.
+    #[doc(hidden)]
+    pub fn hold_notices(&self, hold: bool) {
+        self.inner
+            .hold_notices
+            .store(hold, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Tells other nodes of a change to an account or a mailbox's shape.
@@ -564,6 +586,12 @@ pub(crate) fn start(store: &Store) {
         .spawn(move || {
             while let Ok(n) = recv.recv() {
                 let Some(inner) = weak.upgrade() else { break };
+                while inner
+                    .hold_notices
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
                 let store = Store { inner };
                 store.on_notice(n);
             }
@@ -573,14 +601,10 @@ pub(crate) fn start(store: &Store) {
     }
 }
 
-#[allow(dead_code)]
-fn _uses(_: Flags, _: Result<()>) {
-    let _ = scan_of;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Flags;
 
     #[test]
     fn log_entries_round_trip() {
@@ -605,10 +629,7 @@ mod tests {
             ],
         };
         let back = LogEntry::decode(&log_key(AccountId(1), MailboxId(2), 9), &e.encode()).unwrap();
-        assert_eq!(
-            (back.before, back.after, back.uid_next),
-            (7, 9, 12)
-        );
+        assert_eq!((back.before, back.after, back.uid_next), (7, 9, 12));
         assert_eq!(back.events, e.events);
     }
 }

@@ -38,6 +38,8 @@ pub(crate) struct Inner {
     pub counters: Mutex<()>,
     /// Serializes account creation (see `create_account`).
     pub creating: Mutex<()>,
+    /// Tests: other nodes' notices wait while set (`hold_notices`).
+    pub hold_notices: std::sync::atomic::AtomicBool,
     _lock: std::fs::File,
 }
 
@@ -324,6 +326,7 @@ impl Store {
                 mailboxes: Mutex::new(HashMap::new()),
                 counters: Mutex::new(()),
                 creating: Mutex::new(()),
+                hold_notices: std::sync::atomic::AtomicBool::new(false),
                 _lock: lock,
             }),
         };
@@ -475,7 +478,6 @@ impl Store {
             s.lock().publish(MailboxEvent::Gone);
         }
     }
-
 }
 
 /// A scan of every key under `prefix`.
@@ -591,7 +593,10 @@ fn open_keys_in_database(backend: &dyn Backend, master_key: &Path) -> Result<(Ke
             if master.open(b"keycheck", &check).is_err() {
                 return Err(StoreError::MasterKey {
                     path: master_key.to_path_buf(),
-                    message: format!("is not the key the {} store was created with", backend.name()),
+                    message: format!(
+                        "is not the key the {} store was created with",
+                        backend.name()
+                    ),
                 });
             }
             let system = master.unwrap_key(b"system-key", &system)?;

@@ -145,7 +145,8 @@ impl Store {
         let state = self.state(account, info.id)?;
         let mut st = state.lock();
         let mut tx = self.tx()?;
-        let mut usage = self.lock_for_write(&mut tx, &mut st, account, info.id, self.usage_read(account))?;
+        let mut usage =
+            self.lock_for_write(&mut tx, &mut st, account, info.id, self.usage_read(account))?;
         let mut blobs = Vec::new();
         let (mut bytes, mut count) = (0u64, 0u64);
         for (_, v) in tx.scan_prefix(codec::mailbox_key(table::MESSAGE, account, info.id))? {
@@ -154,7 +155,12 @@ impl Store {
             bytes += row.size as u64;
             count += 1;
         }
-        for tag in [table::MESSAGE, table::SUMMARY, table::VANISHED, table::CHANGE] {
+        for tag in [
+            table::MESSAGE,
+            table::SUMMARY,
+            table::VANISHED,
+            table::CHANGE,
+        ] {
             let prefix = codec::mailbox_key(tag, account, info.id);
             let end = crate::backend::prefix_end(&prefix);
             tx.delete_range(prefix, end);

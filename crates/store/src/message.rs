@@ -264,7 +264,11 @@ impl Store {
                     .map(|&u| row_read(account, mailbox, u))
                     .collect(),
             )?;
-            rows.extend(missing.into_iter().zip(more.into_iter().map(Fetched::value)));
+            rows.extend(
+                missing
+                    .into_iter()
+                    .zip(more.into_iter().map(Fetched::value)),
+            );
         }
         let mut outcome = FlagsOutcome::default();
         let before = (st.uid_next, st.highest_modseq);
@@ -550,7 +554,11 @@ impl Store {
                     .map(|&u| row_read(account, mailbox, u))
                     .collect(),
             )?;
-            rows.extend(missing.into_iter().zip(more.into_iter().map(Fetched::value)));
+            rows.extend(
+                missing
+                    .into_iter()
+                    .zip(more.into_iter().map(Fetched::value)),
+            );
         }
         let before = (st.uid_next, st.highest_modseq);
         let modseq = st.next_modseq();
@@ -564,9 +572,18 @@ impl Store {
             }
             tx.delete(codec::message_key(table::MESSAGE, account, mailbox, uid));
             tx.delete(codec::message_key(table::SUMMARY, account, mailbox, uid));
-            tx.put(codec::vanished_key(account, mailbox, modseq, uid), Vec::new());
+            tx.put(
+                codec::vanished_key(account, mailbox, modseq, uid),
+                Vec::new(),
+            );
         }
-        self.usage_in_tx(&mut tx, &ctx, usage, -(bytes as i64), -(victims.len() as i64))?;
+        self.usage_in_tx(
+            &mut tx,
+            &ctx,
+            usage,
+            -(bytes as i64),
+            -(victims.len() as i64),
+        )?;
         tx.put(
             codec::mailbox_key(table::MAILBOX, account, mailbox),
             st.row(&ctx.key, account),

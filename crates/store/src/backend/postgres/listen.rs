@@ -76,7 +76,7 @@ impl Listener {
             let mut warned = false;
             loop {
                 let ended = match &tls {
-                    Tls::None(t) => listen_once(&config, t.clone(), &deliver).await,
+                    Tls::None(t) => listen_once(&config, *t, &deliver).await,
                     Tls::Rustls(t) => listen_once(&config, t.clone(), &deliver).await,
                 };
                 match ended {

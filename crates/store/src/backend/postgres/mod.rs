@@ -217,7 +217,7 @@ async fn connect_once(
         }};
     }
     Ok(match tls {
-        Tls::None(t) => go!(t.clone()),
+        Tls::None(t) => go!(*t),
         Tls::Rustls(t) => go!(t.clone()),
     })
 }
@@ -254,10 +254,14 @@ fn run_on<T: Send + 'static>(
 pub fn schema_version(opts: &PgOptions) -> Result<Option<i32>> {
     let (config, tls) = pg_config(opts)?;
     let rt = runtime()?;
-    let out = run_on(rt.handle(), opts.connect_timeout * 2 + opts.statement_timeout, async move {
-        let client = connect_once(&config, &tls).await?;
-        read_version(&client).await
-    });
+    let out = run_on(
+        rt.handle(),
+        opts.connect_timeout * 2 + opts.statement_timeout,
+        async move {
+            let client = connect_once(&config, &tls).await?;
+            read_version(&client).await
+        },
+    );
     rt.shutdown_background();
     out
 }
@@ -288,9 +292,12 @@ pub fn migrate_schema(opts: &PgOptions) -> Result<(i32, i32)> {
     let out = run_on(rt.handle(), limit, async move {
         let mut client = connect_once(&config, &tls).await?;
         let tx = client.transaction().await.map_err(db_error)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&schema::MIGRATION_LOCK])
-            .await
-            .map_err(db_error)?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&schema::MIGRATION_LOCK],
+        )
+        .await
+        .map_err(db_error)?;
         let before = read_version(&tx).await?.unwrap_or(0);
         if before > SCHEMA_VERSION {
             return Err(StoreError::Schema(format!(
@@ -377,7 +384,7 @@ impl Postgres {
         let manager = match &tls {
             Tls::None(t) => Manager::from_config(
                 config.clone(),
-                t.clone(),
+                *t,
                 ManagerConfig {
                     recycling_method: RecyclingMethod::Fast,
                 },
@@ -447,11 +454,16 @@ fn describe(config: &tokio_postgres::Config) -> String {
 
 /// Prepares every statement on a new connection, and makes sure its
 /// commits are durable (see the module docs).
-async fn prepare(client: &deadpool_postgres::ClientWrapper) -> std::result::Result<(), tokio_postgres::Error> {
+async fn prepare(
+    client: &deadpool_postgres::ClientWrapper,
+) -> std::result::Result<(), tokio_postgres::Error> {
     for sql in schema::PREPARED {
         client.prepare_cached(sql).await?;
     }
-    let mode: String = client.query_one("SHOW synchronous_commit", &[]).await?.get(0);
+    let mode: String = client
+        .query_one("SHOW synchronous_commit", &[])
+        .await?
+        .get(0);
     if mode == "off" {
         static WARNED: std::sync::Once = std::sync::Once::new();
         WARNED.call_once(|| {
@@ -467,11 +479,23 @@ async fn prepare(client: &deadpool_postgres::ClientWrapper) -> std::result::Resu
 /// Runs reads on a connection: locking reads first, one by one, in order;
 /// then the unlocked gets in one statement and the scans, pipelined. All in
 /// one round trip (pipelined with whatever the caller sends before).
-async fn run_reads(client: &deadpool_postgres::ClientWrapper, reads: &[Read]) -> Result<Vec<Fetched>> {
+async fn run_reads(
+    client: &deadpool_postgres::ClientWrapper,
+    reads: &[Read],
+) -> Result<Vec<Fetched>> {
     use futures_util::future::try_join_all;
-    let get = client.prepare_cached(schema::GET_LOCKED).await.map_err(db_error)?;
-    let many = client.prepare_cached(schema::GET_MANY).await.map_err(db_error)?;
-    let scan = client.prepare_cached(schema::SCAN).await.map_err(db_error)?;
+    let get = client
+        .prepare_cached(schema::GET_LOCKED)
+        .await
+        .map_err(db_error)?;
+    let many = client
+        .prepare_cached(schema::GET_MANY)
+        .await
+        .map_err(db_error)?;
+    let scan = client
+        .prepare_cached(schema::SCAN)
+        .await
+        .map_err(db_error)?;
     let locked: Vec<&Vec<u8>> = reads
         .iter()
         .filter_map(|r| match r {
@@ -553,9 +577,18 @@ async fn run_pending(client: &deadpool_postgres::ClientWrapper, pending: &[Pendi
     if pending.is_empty() {
         return Ok(());
     }
-    let put = client.prepare_cached(schema::PUT_BLOB).await.map_err(db_error)?;
-    let copy = client.prepare_cached(schema::COPY_BLOB).await.map_err(db_error)?;
-    let del = client.prepare_cached(schema::DELETE_BLOBS).await.map_err(db_error)?;
+    let put = client
+        .prepare_cached(schema::PUT_BLOB)
+        .await
+        .map_err(db_error)?;
+    let copy = client
+        .prepare_cached(schema::COPY_BLOB)
+        .await
+        .map_err(db_error)?;
+    let del = client
+        .prepare_cached(schema::DELETE_BLOBS)
+        .await
+        .map_err(db_error)?;
     let (put, copy, del) = (&put, &copy, &del);
     try_join_all(pending.iter().map(|p| async move {
         match p {
@@ -584,7 +617,10 @@ impl PgTxn<'_> {
             return Ok(c.clone());
         }
         let pool = self.pg.pool.clone();
-        let c = Arc::new(self.pg.run(async move { pool.get().await.map_err(pool_error) })?);
+        let c = Arc::new(
+            self.pg
+                .run(async move { pool.get().await.map_err(pool_error) })?,
+        );
         self.client = Some(c.clone());
         Ok(c)
     }
@@ -651,14 +687,29 @@ impl Txn for PgTxn<'_> {
         self.begun = true;
         let result = self.pg.run(async move {
             let c = &client;
-            let range = c.prepare_cached(schema::DELETE_RANGE).await.map_err(db_error)?;
-            let del = c.prepare_cached(schema::DELETE_MANY).await.map_err(db_error)?;
+            let range = c
+                .prepare_cached(schema::DELETE_RANGE)
+                .await
+                .map_err(db_error)?;
+            let del = c
+                .prepare_cached(schema::DELETE_MANY)
+                .await
+                .map_err(db_error)?;
             let put = c.prepare_cached(schema::PUT_MANY).await.map_err(db_error)?;
-            let create = c.prepare_cached(schema::CREATE_MANY).await.map_err(db_error)?;
-            let (pk, pv): (Vec<&[u8]>, Vec<&[u8]>) =
-                writes.puts.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).unzip();
-            let (ck, cv): (Vec<&[u8]>, Vec<&[u8]>) =
-                writes.creates.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).unzip();
+            let create = c
+                .prepare_cached(schema::CREATE_MANY)
+                .await
+                .map_err(db_error)?;
+            let (pk, pv): (Vec<&[u8]>, Vec<&[u8]>) = writes
+                .puts
+                .iter()
+                .map(|(k, v)| (k.as_slice(), v.as_slice()))
+                .unzip();
+            let (ck, cv): (Vec<&[u8]>, Vec<&[u8]>) = writes
+                .creates
+                .iter()
+                .map(|(k, v)| (k.as_slice(), v.as_slice()))
+                .unzip();
             let dk: Vec<&[u8]> = writes.deletes.iter().map(|k| k.as_slice()).collect();
             let begin_f = async {
                 if begin {
@@ -667,15 +718,11 @@ impl Txn for PgTxn<'_> {
                     Ok(())
                 }
             };
-            let ranges_f = futures_util::future::try_join_all(
-                writes
-                    .delete_ranges
-                    .iter()
-                    .map(|(f, t)| {
-                        let range = &range;
-                        async move { c.execute(range, &[f, t]).await }
-                    }),
-            );
+            let ranges_f =
+                futures_util::future::try_join_all(writes.delete_ranges.iter().map(|(f, t)| {
+                    let range = &range;
+                    async move { c.execute(range, &[f, t]).await }
+                }));
             let del_f = async {
                 if dk.is_empty() {
                     Ok(0)
@@ -733,9 +780,9 @@ impl PgTxn<'_> {
         let Some(client) = self.client.clone() else {
             return Ok(());
         };
-        let r = self.pg.run(async move {
-            client.batch_execute(what).await.map_err(db_error)
-        });
+        let r = self
+            .pg
+            .run(async move { client.batch_execute(what).await.map_err(db_error) });
         if r.is_err()
             && let Some(c) = self.client.take()
             && let Ok(obj) = Arc::try_unwrap(c)
@@ -808,7 +855,10 @@ impl Backend for Postgres {
         let pool = self.pool.clone();
         self.run(async move {
             let client = pool.get().await.map_err(pool_error)?;
-            let st = client.prepare_cached(schema::GET_BLOB).await.map_err(db_error)?;
+            let st = client
+                .prepare_cached(schema::GET_BLOB)
+                .await
+                .map_err(db_error)?;
             let row = client
                 .query_opt(&st, &[&(account.0 as i64), &id.0.as_slice()])
                 .await
@@ -929,16 +979,23 @@ pub fn with_database(url: &str, name: &str) -> String {
 /// Creates an empty database `name` (tests, tools): `opts` names a
 /// database to connect to for it (e.g. `postgres`).
 pub fn create_database(opts: &PgOptions, name: &str) -> Result<PgOptions> {
-    if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
         return Err(StoreError::Schema(format!("bad database name {name}")));
     }
     let (config, tls) = pg_config(opts)?;
     let rt = runtime()?;
     let sql = format!("CREATE DATABASE {name}");
-    let out = run_on(rt.handle(), opts.connect_timeout + opts.statement_timeout, async move {
-        let client = connect_once(&config, &tls).await?;
-        client.batch_execute(&sql).await.map_err(db_error)
-    });
+    let out = run_on(
+        rt.handle(),
+        opts.connect_timeout + opts.statement_timeout,
+        async move {
+            let client = connect_once(&config, &tls).await?;
+            client.batch_execute(&sql).await.map_err(db_error)
+        },
+    );
     rt.shutdown_background();
     out?;
     Ok(PgOptions {

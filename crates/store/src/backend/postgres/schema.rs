@@ -59,8 +59,7 @@ pub(crate) const HAS_SCHEMA: &str = "SELECT to_regclass('sealpost_schema') IS NO
 pub(crate) const GET: &str = "SELECT v FROM sealpost_kv WHERE k = $1";
 pub(crate) const GET_LOCKED: &str = "SELECT v FROM sealpost_kv WHERE k = $1 FOR UPDATE";
 pub(crate) const GET_MANY: &str = "SELECT k, v FROM sealpost_kv WHERE k = ANY($1)";
-pub(crate) const SCAN: &str =
-    "SELECT k, v FROM sealpost_kv WHERE k >= $1 AND k < $2 ORDER BY k";
+pub(crate) const SCAN: &str = "SELECT k, v FROM sealpost_kv WHERE k >= $1 AND k < $2 ORDER BY k";
 pub(crate) const PUT_MANY: &str = "INSERT INTO sealpost_kv (k, v)
      SELECT * FROM unnest($1::bytea[], $2::bytea[])
      ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v";
@@ -81,8 +80,7 @@ pub(crate) const PUT_BLOB: &str =
     "INSERT INTO sealpost_blob (account, id, data) VALUES ($1, $2, $3)";
 pub(crate) const COPY_BLOB: &str = "INSERT INTO sealpost_blob (account, id, data)
      SELECT account, $3, data FROM sealpost_blob WHERE account = $1 AND id = $2";
-pub(crate) const GET_BLOB: &str =
-    "SELECT data FROM sealpost_blob WHERE account = $1 AND id = $2";
+pub(crate) const GET_BLOB: &str = "SELECT data FROM sealpost_blob WHERE account = $1 AND id = $2";
 pub(crate) const DELETE_BLOBS: &str =
     "DELETE FROM sealpost_blob WHERE account = $1 AND id = ANY($2)";
 pub(crate) const PURGE_BLOBS: &str = "DELETE FROM sealpost_blob WHERE account = $1";
