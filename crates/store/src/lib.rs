@@ -39,6 +39,7 @@ mod backend;
 mod blob;
 mod cluster;
 mod codec;
+mod copy;
 mod crypto;
 mod engine;
 mod keyfile;
@@ -99,6 +100,7 @@ pub mod testing {
 }
 
 pub use account::PurgeStep;
+pub use copy::{BATCH as COPY_BATCH, CopyProgress, CopyReport};
 pub use engine::Store;
 
 pub use types::*;

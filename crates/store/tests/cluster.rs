@@ -628,3 +628,86 @@ fn restarting_the_database_under_load_loses_nothing_acknowledged() {
         acked.len()
     );
 }
+
+#[test]
+fn an_embedded_store_copied_into_postgresql_serves_the_same_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("keys/master.key");
+    let opts = |data: &str| StoreOptions {
+        data_dir: dir.path().join(data),
+        master_key: key.clone(),
+        summarizer: Arc::new(EchoSummary),
+    };
+    let n = |x: &str| MailboxName::new(x).unwrap();
+    let e = Store::open(opts("embedded")).unwrap();
+    let a = e.create_account("a@example.org").unwrap();
+    let b = e.create_account("b@example.org").unwrap();
+    let ib = inbox(&e, a);
+    for i in 0..(sealpost_store::COPY_BATCH + 5) {
+        e.deliver(a, &msg(i)).unwrap();
+    }
+    e.store_flags(a, ib, &[Uid(2), Uid(3)], FlagOp::Add, &Flags::system(Flags::SEEN), None)
+        .unwrap();
+    e.remove(a, ib, &[Uid(1)]).unwrap();
+    let work = e.create_mailbox(a, &n("Work/2026"), None).unwrap();
+    e.copy(a, ib, &[Uid(2)], work.id).unwrap();
+    e.set_subscribed(a, &n("Work/2026"), true).unwrap();
+    e.deliver(b, &msg(7)).unwrap();
+    e.create_account("gone@example.org").unwrap();
+    e.delete_account("gone@example.org", 5).unwrap();
+    let pg = testing::fresh_database();
+    let mut lines = Vec::new();
+    let report = e
+        .copy_to_postgresql(&pg, &mut |p| lines.push(format!("{p:?}")))
+        .unwrap();
+    assert_eq!(report.accounts, 3);
+    assert_eq!(report.mailboxes, 19);
+    assert_eq!(report.messages, (sealpost_store::COPY_BATCH + 5 - 1 + 1 + 1) as u64);
+    assert_eq!(lines.len(), 3);
+    // Again: idempotent (what resuming an interrupted copy does).
+    assert_eq!(e.copy_to_postgresql(&pg, &mut |_| {}).unwrap(), report);
+    let p = Store::open_with(opts("node"), &BackendOptions::PostgreSql(pg.clone())).unwrap();
+    for (addr, id) in [("a@example.org", a), ("b@example.org", b)] {
+        assert_eq!(p.account_id(addr).unwrap(), Some(id));
+        assert_eq!(p.mailboxes(id).unwrap(), e.mailboxes(id).unwrap());
+        assert_eq!(p.subscriptions(id).unwrap(), e.subscriptions(id).unwrap());
+        assert_eq!(p.quota(id).unwrap().bytes, e.quota(id).unwrap().bytes);
+        for mb in e.mailboxes(id).unwrap() {
+            let (se, sp) = (e.snapshot(id, mb.id).unwrap(), p.snapshot(id, mb.id).unwrap());
+            assert_eq!(se.entries, sp.entries);
+            assert_eq!((se.uid_next, se.highest_modseq), (sp.uid_next, sp.highest_modseq));
+            for entry in &se.entries {
+                assert_eq!(p.read(id, mb.id, entry.uid).unwrap(), e.read(id, mb.id, entry.uid).unwrap());
+                assert_eq!(
+                    p.meta(id, mb.id, entry.uid).unwrap().unwrap().summary,
+                    e.meta(id, mb.id, entry.uid).unwrap().unwrap().summary
+                );
+            }
+        }
+    }
+    assert_eq!(p.changes_since(a, ib, ModSeq(1)).unwrap().vanished, vec![Uid(1)]);
+    assert_eq!(p.account_id("gone@example.org").unwrap(), None);
+    p.restore_account("gone@example.org").unwrap();
+    // New mail continues the UIDs; new mailboxes continue the ids.
+    let next = p.deliver(a, &msg(999)).unwrap();
+    assert_eq!(next.uid, e.snapshot(a, ib).unwrap().uid_next);
+    let fresh = p.create_mailbox(a, &n("New"), None).unwrap();
+    assert!(fresh.id > work.id);
+    // A database made under another master key is refused.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = Store::open(StoreOptions {
+        data_dir: other_dir.path().join("data"),
+        master_key: other_dir.path().join("other.key"),
+        summarizer: Arc::new(NoSummary),
+    })
+    .unwrap();
+    let e2 = other.copy_to_postgresql(&pg, &mut |_| {}).err().unwrap();
+    assert!(e2.to_string().contains("another master key"), "{e2}");
+}
+
+struct EchoSummary;
+impl Summarizer for EchoSummary {
+    fn summarize(&self, raw: &[u8]) -> Vec<u8> {
+        raw[..raw.len().min(40)].to_vec()
+    }
+}
