@@ -19,6 +19,7 @@ mod imap;
 mod pop3;
 mod retention;
 mod smtp;
+mod store;
 
 pub use audit::AuditConfig;
 pub use error::{ConfigError, Location};
@@ -26,6 +27,7 @@ pub use imap::ImapConfig;
 pub use pop3::Pop3Config;
 pub use retention::{MAX_DELETED_ACCOUNT_GRACE_DAYS, RetentionConfig};
 pub use smtp::SmtpConfig;
+pub use store::{MAX_POOL_SIZE, StoreBackend, StoreConfig};
 
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -58,6 +60,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// `[retention]`.
     pub retention: RetentionConfig,
+    /// `[store]`.
+    pub store: StoreConfig,
     /// `[[domain]]`, one per hosted domain, names in lower case.
     pub domains: Vec<DomainConfig>,
 }
@@ -240,6 +244,8 @@ struct RawConfig {
     audit: AuditConfig,
     #[serde(default)]
     retention: RetentionConfig,
+    #[serde(default)]
+    store: StoreConfig,
     #[serde(default)]
     domain: Vec<RawDomain>,
 }
@@ -517,6 +523,31 @@ fn resolve(path: PathBuf, base: &Path, text: &str, raw: RawConfig) -> Result<Con
         }
     }
 
+    let mut store = raw.store;
+    if let Err((key, message)) = store::check(&store) {
+        return Err(ConfigError::key(
+            &path,
+            key,
+            find_key_line(text, key),
+            message,
+        ));
+    }
+    if let Some(ca) = &mut store.ca_file {
+        *ca = base.join(&*ca);
+        let readable = std::fs::File::open(&*ca).and_then(|mut f| {
+            use std::io::Read;
+            f.read(&mut [0u8; 1]).map(|_| ())
+        });
+        if let Err(e) = readable {
+            return Err(ConfigError::key(
+                &path,
+                "store.ca_file",
+                find_key_line(text, "store.ca_file"),
+                format!("cannot read {}: {e}", ca.display()),
+            ));
+        }
+    }
+
     // Route CA files resolve against the config file's folder, like every
     // other path. (Not read here: it may be made after the config, e.g. the
     // peer's certificate; an unreadable one fails the relay attempt, which
@@ -552,6 +583,7 @@ fn resolve(path: PathBuf, base: &Path, text: &str, raw: RawConfig) -> Result<Con
         smtp,
         audit: raw.audit,
         retention,
+        store,
         domains,
         path,
     })

@@ -18,6 +18,7 @@ mod audit_cli;
 mod compliance;
 mod queue;
 mod serve;
+mod store_cli;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -78,6 +79,11 @@ enum Command {
     Compliance {
         #[command(subcommand)]
         command: ComplianceCommand,
+    },
+    /// The mailbox store's backend: PostgreSQL schema, copying into it.
+    Store {
+        #[command(subcommand)]
+        command: store_cli::StoreCommand,
     },
 }
 
@@ -205,6 +211,7 @@ fn main() -> ExitCode {
         Command::Compliance {
             command: ComplianceCommand::Report,
         } => compliance::cli_report(&cli.config),
+        Command::Store { command } => store_cli::run(&cli.config, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

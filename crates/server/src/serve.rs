@@ -63,13 +63,17 @@ pub fn load_directory(config: &Config) -> Result<Directory, Failure> {
     Ok(directory)
 }
 
-/// Opens the store with the IMAP summarizer, with one-line errors.
+/// Opens the store on the backend `[store]` chooses, with the IMAP
+/// summarizer, with one-line errors.
 pub fn open_store(config: &Config) -> Result<Store, Failure> {
-    Store::open(StoreOptions {
-        data_dir: config.server.data_dir.clone(),
-        master_key: config.server.master_key.clone(),
-        summarizer: summarizer(),
-    })
+    Store::open_with(
+        StoreOptions {
+            data_dir: config.server.data_dir.clone(),
+            master_key: config.server.master_key.clone(),
+            summarizer: summarizer(),
+        },
+        &crate::store_cli::backend(config),
+    )
     .map_err(|e| match e {
         StoreError::Locked(p) => Failure::runtime(format!(
             "data_dir {} is in use by another sealpost process",
@@ -272,6 +276,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     // The store's lock before the ports: a second server on the same
     // data_dir is told so, not that the (same) ports are taken.
     let store = open_store(&config)?;
+    tracing::info!(backend = store.backend_name(), "mailbox store opened");
 
     let mut bound = Vec::new();
     for (kind, addr) in listeners(&config) {
