@@ -259,7 +259,10 @@ fn store_errors_name_key_and_line() {
     let s = err("[store]\nstatement_timeout_secs = 0\n");
     assert!(s.contains("store.statement_timeout_secs"), "{s}");
     let s = err("[store]\nurl = \"postgresql:///x\"\nca_file = \"missing.pem\"\n");
-    assert!(s.contains("store.ca_file") && s.contains("missing.pem"), "{s}");
+    assert!(
+        s.contains("store.ca_file") && s.contains("missing.pem"),
+        "{s}"
+    );
     let s = err("[store]\npool = 3\n");
     assert!(s.contains("pool") && s.contains(":2:"), "{s}");
 }

@@ -55,7 +55,10 @@ impl From<StoreError> for CmdError {
             StoreError::Corrupt(_) => CmdError::no(Some(Code::ServerBug), "Stored data unreadable"),
             StoreError::Unavailable(_) => {
                 tracing::warn!(error = %e, "store unavailable");
-                CmdError::no(Some(Code::Unavailable), "Store unavailable, try again later")
+                CmdError::no(
+                    Some(Code::Unavailable),
+                    "Store unavailable, try again later",
+                )
             }
             StoreError::AccountExists
             | StoreError::Conflict

@@ -88,7 +88,11 @@ fn scan(b: &dyn Backend, prefix: Vec<u8>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
 }
 
 /// Count and SHA-256 of a mailbox's rows and blobs on one backend.
-fn mailbox_digest(b: &dyn Backend, account: AccountId, mailbox: MailboxId) -> Result<(u64, [u8; 32])> {
+fn mailbox_digest(
+    b: &dyn Backend,
+    account: AccountId,
+    mailbox: MailboxId,
+) -> Result<(u64, [u8; 32])> {
     let mut h = Sha256::new();
     let mut count = 0u64;
     for tag in [table::MESSAGE, table::SUMMARY, table::VANISHED] {
@@ -141,7 +145,11 @@ impl Store {
         }
         let sys = get(src, b"0sys")?.ok_or_else(|| StoreError::Corrupt("no system key".into()))?;
         if let Some(theirs) = get(dst, b"0sys")?
-            && self.inner.master.unwrap_key(b"system-key", &theirs).map(|k| k.keyed_hash(b"x", b"x"))?
+            && self
+                .inner
+                .master
+                .unwrap_key(b"system-key", &theirs)
+                .map(|k| k.keyed_hash(b"x", b"x"))?
                 != self.inner.system.keyed_hash(b"x", b"x")
         {
             return Err(StoreError::NotAllowed(
@@ -214,7 +222,10 @@ impl Store {
                         tx.put(k.clone(), v.clone());
                         let mut sk = k.clone();
                         sk[0] = table::SUMMARY;
-                        reads.push(Read::Get { key: sk, lock: false });
+                        reads.push(Read::Get {
+                            key: sk,
+                            lock: false,
+                        });
                     }
                     let summaries = src.read(reads)?;
                     for ((k, _), s) in chunk.iter().zip(summaries) {

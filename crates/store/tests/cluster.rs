@@ -646,8 +646,15 @@ fn an_embedded_store_copied_into_postgresql_serves_the_same_mail() {
     for i in 0..(sealpost_store::COPY_BATCH + 5) {
         e.deliver(a, &msg(i)).unwrap();
     }
-    e.store_flags(a, ib, &[Uid(2), Uid(3)], FlagOp::Add, &Flags::system(Flags::SEEN), None)
-        .unwrap();
+    e.store_flags(
+        a,
+        ib,
+        &[Uid(2), Uid(3)],
+        FlagOp::Add,
+        &Flags::system(Flags::SEEN),
+        None,
+    )
+    .unwrap();
     e.remove(a, ib, &[Uid(1)]).unwrap();
     let work = e.create_mailbox(a, &n("Work/2026"), None).unwrap();
     e.copy(a, ib, &[Uid(2)], work.id).unwrap();
@@ -662,7 +669,10 @@ fn an_embedded_store_copied_into_postgresql_serves_the_same_mail() {
         .unwrap();
     assert_eq!(report.accounts, 3);
     assert_eq!(report.mailboxes, 19);
-    assert_eq!(report.messages, (sealpost_store::COPY_BATCH + 5 - 1 + 1 + 1) as u64);
+    assert_eq!(
+        report.messages,
+        (sealpost_store::COPY_BATCH + 5 - 1 + 1 + 1) as u64
+    );
     assert_eq!(lines.len(), 3);
     // Again: idempotent (what resuming an interrupted copy does).
     assert_eq!(e.copy_to_postgresql(&pg, &mut |_| {}).unwrap(), report);
@@ -673,11 +683,20 @@ fn an_embedded_store_copied_into_postgresql_serves_the_same_mail() {
         assert_eq!(p.subscriptions(id).unwrap(), e.subscriptions(id).unwrap());
         assert_eq!(p.quota(id).unwrap().bytes, e.quota(id).unwrap().bytes);
         for mb in e.mailboxes(id).unwrap() {
-            let (se, sp) = (e.snapshot(id, mb.id).unwrap(), p.snapshot(id, mb.id).unwrap());
+            let (se, sp) = (
+                e.snapshot(id, mb.id).unwrap(),
+                p.snapshot(id, mb.id).unwrap(),
+            );
             assert_eq!(se.entries, sp.entries);
-            assert_eq!((se.uid_next, se.highest_modseq), (sp.uid_next, sp.highest_modseq));
+            assert_eq!(
+                (se.uid_next, se.highest_modseq),
+                (sp.uid_next, sp.highest_modseq)
+            );
             for entry in &se.entries {
-                assert_eq!(p.read(id, mb.id, entry.uid).unwrap(), e.read(id, mb.id, entry.uid).unwrap());
+                assert_eq!(
+                    p.read(id, mb.id, entry.uid).unwrap(),
+                    e.read(id, mb.id, entry.uid).unwrap()
+                );
                 assert_eq!(
                     p.meta(id, mb.id, entry.uid).unwrap().unwrap().summary,
                     e.meta(id, mb.id, entry.uid).unwrap().unwrap().summary
@@ -685,7 +704,10 @@ fn an_embedded_store_copied_into_postgresql_serves_the_same_mail() {
             }
         }
     }
-    assert_eq!(p.changes_since(a, ib, ModSeq(1)).unwrap().vanished, vec![Uid(1)]);
+    assert_eq!(
+        p.changes_since(a, ib, ModSeq(1)).unwrap().vanished,
+        vec![Uid(1)]
+    );
     assert_eq!(p.account_id("gone@example.org").unwrap(), None);
     p.restore_account("gone@example.org").unwrap();
     // New mail continues the UIDs; new mailboxes continue the ids.

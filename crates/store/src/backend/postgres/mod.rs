@@ -222,12 +222,35 @@ async fn connect_once(
     })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+/// The backend's own runtime. Dropped without blocking: a runtime dropped
+/// the ordinary way inside another runtime's thread (the server opens the
+/// store from async code) panics.
+struct OwnedRuntime(Option<tokio::runtime::Runtime>);
+
+impl OwnedRuntime {
+    fn handle(&self) -> &tokio::runtime::Handle {
+        self.0
+            .as_ref()
+            .expect("runtime is there until drop")
+            .handle()
+    }
+}
+
+impl Drop for OwnedRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+fn runtime() -> Result<OwnedRuntime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("sealpost-pg")
         .enable_all()
         .build()
+        .map(|rt| OwnedRuntime(Some(rt)))
         .map_err(|e| StoreError::Io(format!("cannot start the database runtime: {e}")))
 }
 
@@ -262,7 +285,7 @@ pub fn schema_version(opts: &PgOptions) -> Result<Option<i32>> {
             read_version(&client).await
         },
     );
-    rt.shutdown_background();
+    drop(rt);
     out
 }
 
@@ -318,28 +341,24 @@ pub fn migrate_schema(opts: &PgOptions) -> Result<(i32, i32)> {
         tx.commit().await.map_err(db_error)?;
         Ok((before, SCHEMA_VERSION))
     });
-    rt.shutdown_background();
+    drop(rt);
     out
 }
 
 /// A connection to the database shared by every node.
 pub(crate) struct Postgres {
-    rt: Option<tokio::runtime::Runtime>,
     handle: tokio::runtime::Handle,
     pool: Pool,
     limit: Duration,
     keys: PgKeys,
     listen: listen::Listener,
+    /// Last, so it is dropped last: the pool and tasks above run on it.
+    _rt: OwnedRuntime,
 }
 
 impl Drop for Postgres {
     fn drop(&mut self) {
         self.pool.close();
-        // Dropping a runtime inside another runtime's thread panics; this
-        // lets its tasks end on their own threads instead.
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_background();
-        }
     }
 }
 
@@ -422,7 +441,7 @@ impl Postgres {
                 pool: pool.clone(),
                 limit,
             },
-            rt: Some(rt),
+            _rt: rt,
             handle,
             pool,
             limit,
@@ -996,7 +1015,7 @@ pub fn create_database(opts: &PgOptions, name: &str) -> Result<PgOptions> {
             client.batch_execute(&sql).await.map_err(db_error)
         },
     );
-    rt.shutdown_background();
+    drop(rt);
     out?;
     Ok(PgOptions {
         url: with_database(&opts.url, name),

@@ -78,7 +78,8 @@ pub(crate) const NEXT_COUNTER: &str = "INSERT INTO sealpost_kv (k, v) VALUES ($1
 // Blobs.
 /// Blob ids are random 128-bit values: an existing one is this very blob
 /// (a copy resumed), so inserting again is a no-op.
-pub(crate) const PUT_BLOB: &str = "INSERT INTO sealpost_blob (account, id, data) VALUES ($1, $2, $3)
+pub(crate) const PUT_BLOB: &str =
+    "INSERT INTO sealpost_blob (account, id, data) VALUES ($1, $2, $3)
      ON CONFLICT (account, id) DO NOTHING";
 pub(crate) const COPY_BLOB: &str = "INSERT INTO sealpost_blob (account, id, data)
      SELECT account, $3, data FROM sealpost_blob WHERE account = $1 AND id = $2";
