@@ -123,6 +123,12 @@ impl Instance {
     fn start() -> Instance {
         testing::admin();
         let dir = tempfile::Builder::new().prefix("sp-pg-").tempdir().unwrap();
+        // The server runs as the postgres user when the tests run as root.
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()

@@ -346,6 +346,13 @@ impl Store {
         self.inner.backend.name()
     }
 
+    /// Database round trips made so far by the calling thread (PostgreSQL;
+    /// 0 when embedded).
+    #[doc(hidden)]
+    pub fn database_round_trips(&self) -> u64 {
+        self.inner.backend.round_trips()
+    }
+
     /// Encrypts data that lives outside the mailboxes but must not be plaintext
     /// on disk (the outbound queue), under a system key wrapped by the master key.
     pub fn seal_system(&self, plaintext: &[u8]) -> Vec<u8> {

@@ -180,6 +180,12 @@ pub(crate) trait Backend: Send + Sync {
     fn notify(&self, notice: Notice);
     /// Installs the receiver of other nodes' notices (shared backends).
     fn listen(&self, deliver: Box<dyn Fn(Notice) + Send + Sync>);
+    /// Network round trips to the database made by the calling thread so
+    /// far (0 when embedded): the unit of the cost per operation (tests,
+    /// bench, the cluster write-up).
+    fn round_trips(&self) -> u64 {
+        0
+    }
 }
 
 /// The first key after every key that starts with `prefix`.

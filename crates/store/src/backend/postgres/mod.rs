@@ -345,6 +345,12 @@ pub fn migrate_schema(opts: &PgOptions) -> Result<(i32, i32)> {
     out
 }
 
+std::thread_local! {
+    /// Round trips made by this thread (store calls are synchronous, so the
+    /// difference around a call is that call's, whatever other threads do).
+    static ROUND_TRIPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 /// A connection to the database shared by every node.
 pub(crate) struct Postgres {
     handle: tokio::runtime::Handle,
@@ -449,10 +455,14 @@ impl Postgres {
         })
     }
 
+    /// Runs one exchange with the database: everything in `fut` is
+    /// pipelined, so it costs one network round trip (plus one to connect
+    /// when the pool has no idle connection).
     fn run<T: Send + 'static>(
         &self,
         fut: impl Future<Output = Result<T>> + Send + 'static,
     ) -> Result<T> {
+        ROUND_TRIPS.with(|n| n.set(n.get() + 1));
         run_on(&self.handle, self.limit, fut)
     }
 }
@@ -636,10 +646,11 @@ impl PgTxn<'_> {
             return Ok(c.clone());
         }
         let pool = self.pg.pool.clone();
-        let c = Arc::new(
-            self.pg
-                .run(async move { pool.get().await.map_err(pool_error) })?,
-        );
+        // Not counted as a round trip: an idle pooled connection is taken
+        // without talking to the database.
+        let c = Arc::new(run_on(&self.pg.handle, self.pg.limit, async move {
+            pool.get().await.map_err(pool_error)
+        })?);
         self.client = Some(c.clone());
         Ok(c)
     }
@@ -924,6 +935,10 @@ impl Backend for Postgres {
 
     fn listen(&self, deliver: Box<dyn Fn(Notice) + Send + Sync>) {
         self.listen.start(deliver);
+    }
+
+    fn round_trips(&self) -> u64 {
+        ROUND_TRIPS.with(|n| n.get())
     }
 }
 
