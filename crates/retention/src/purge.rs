@@ -214,8 +214,8 @@ pub(crate) struct Purger<'a> {
 impl Purger<'_> {
     /// Step 1: counts what will go and writes the marker. Returns `None` if
     /// the address has no account (purged meanwhile).
-    pub fn begin(&self, address: &str) -> Result<Option<Marker>, RetentionError> {
-        let Some((id, counts)) = self.store.purge_preview(address)? else {
+    pub fn begin(&self, id: AccountId, address: &str) -> Result<Option<Marker>, RetentionError> {
+        let Some(counts) = self.store.purge_preview_id(id)? else {
             return Ok(None);
         };
         let mut senders = vec![address.to_string()];

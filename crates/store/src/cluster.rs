@@ -462,7 +462,7 @@ impl Store {
     /// memory (its key with it) and its sessions leave their mailboxes.
     fn check_account(&self, account: AccountId) {
         let active = match self.account_row_by_id(account) {
-            Ok(row) => row.is_some_and(|r| r.deleted_at.is_none()),
+            Ok(row) => row.is_some_and(|(_, r)| r.deleted_at.is_none()),
             Err(e) => {
                 tracing::warn!(error = %e, "could not check an account with the database");
                 return;

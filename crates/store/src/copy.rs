@@ -182,7 +182,7 @@ impl Store {
         let total = accounts.len();
         let mut report = CopyReport::default();
         for (done, (address_key, row)) in accounts.into_iter().enumerate() {
-            let account = crate::account::AccountRow::decode(&row)?;
+            let account = crate::account_index::AccountRow::decode(&row)?;
             let id = account.id;
             let (mut mailboxes, mut messages, mut bytes) = (0u64, 0u64, 0u64);
             // Its wrapped key, newest copy.

@@ -330,6 +330,7 @@ impl Store {
                 _lock: lock,
             }),
         };
+        store.migrate_account_index()?;
         if store.inner.backend.shared() {
             crate::cluster::start(&store);
         }
@@ -406,7 +407,7 @@ impl Store {
         if let Some(c) = self.inner.accounts.lock().get(&account) {
             return Ok(c.clone());
         }
-        let row = self
+        let (_, row) = self
             .account_row_by_id(account)?
             .ok_or(StoreError::NoAccount)?;
         if row.deleted_at.is_some() {

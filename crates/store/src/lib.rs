@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 mod account;
+mod account_index;
 mod backend;
 mod blob;
 mod cluster;

@@ -500,9 +500,9 @@ fn no_plaintext_under_data_dir() {
         );
     }
     assert_absent_everywhere(&f, marker.as_bytes());
-    // The account's address is still a plaintext index key in both
-    // backends until the account index is keyed by a keyed hash (issue #17,
-    // in progress elsewhere); add `b"marker-owner"` here when it lands.
+    // Nor the account's address (the account index is a keyed MAC and the
+    // address is sealed): not in sled, not in PostgreSQL.
+    assert_absent_everywhere(&f, b"marker-owner");
 }
 
 #[test]
