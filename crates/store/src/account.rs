@@ -497,66 +497,65 @@ pub enum PurgeStep {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{NoSummary, StoreOptions};
+    use crate::MailboxName;
 
     fn store(dir: &std::path::Path) -> Store {
-        Store::open(StoreOptions {
-            data_dir: dir.join("data"),
-            master_key: dir.join("keys/master.key"),
-            summarizer: std::sync::Arc::new(NoSummary),
-        })
-        .unwrap()
+        crate::test_backend::open(dir)
     }
 
     #[test]
     fn a_store_with_keys_in_rows_still_opens_its_accounts_and_moves_them_out() {
-        let d = tempfile::tempdir().unwrap();
-        let s = store(d.path());
-        let id = s.create_account("a@example.org").unwrap();
-        let ib = s.mailbox(id, &MailboxName::inbox()).unwrap().unwrap().id;
-        s.deliver(id, b"Subject: x\r\n\r\nold\r\n").unwrap();
-        // Turn it into what an older store wrote: the key in the row.
-        let mut row = s.account_row("a@example.org").unwrap().unwrap();
-        let wrapped = s.inner.backend.keys().copies(id).unwrap().remove(0);
-        row.key = KeyPlace::Row(wrapped);
-        let mut tx = s.tx().unwrap();
-        tx.put(row_key(&s.address_mac("a@example.org")), row.encode());
-        tx.commit().unwrap();
-        s.inner.backend.keys().shred(id).unwrap();
-        s.inner.accounts.lock().remove(&id);
-        assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
-        s.delete_account("a@example.org", 1).unwrap();
-        assert_eq!(
-            s.account_row("a@example.org").unwrap().unwrap().key,
-            KeyPlace::File
-        );
-        s.restore_account("a@example.org").unwrap();
-        assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
+        crate::test_backend::each(|| {
+            let d = tempfile::tempdir().unwrap();
+            let s = store(d.path());
+            let id = s.create_account("a@example.org").unwrap();
+            let ib = s.mailbox(id, &MailboxName::inbox()).unwrap().unwrap().id;
+            s.deliver(id, b"Subject: x\r\n\r\nold\r\n").unwrap();
+            // Turn it into what an older store wrote: the key in the row.
+            let mut row = s.account_row("a@example.org").unwrap().unwrap();
+            let wrapped = s.inner.backend.keys().copies(id).unwrap().remove(0);
+            row.key = KeyPlace::Row(wrapped);
+            let mut tx = s.tx().unwrap();
+            tx.put(row_key(&s.address_mac("a@example.org")), row.encode());
+            tx.commit().unwrap();
+            s.inner.backend.keys().shred(id).unwrap();
+            s.inner.accounts.lock().remove(&id);
+            assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
+            s.delete_account("a@example.org", 1).unwrap();
+            assert_eq!(
+                s.account_row("a@example.org").unwrap().unwrap().key,
+                KeyPlace::File
+            );
+            s.restore_account("a@example.org").unwrap();
+            assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
+        });
     }
 
     #[test]
     fn a_deletion_cut_short_after_the_key_file_is_finished_by_running_it_again() {
-        let d = tempfile::tempdir().unwrap();
-        let s = store(d.path());
-        let id = s.create_account("a@example.org").unwrap();
-        let ib = s.mailbox(id, &MailboxName::inbox()).unwrap().unwrap().id;
-        s.deliver(id, b"Subject: x\r\n\r\nkept\r\n").unwrap();
-        // The crash: key re-wrapped under the restore key, row still active.
-        let row = s.account_row("a@example.org").unwrap().unwrap();
-        let key = s.unwrap_data_key(&row, &[&s.inner.master]).unwrap();
-        let (restore, _) =
-            crypto::load_or_create_key_file(&s.inner.restore_key_path, true).unwrap();
-        s.inner
-            .backend
-            .keys()
-            .write(id, &restore.wrap(&key_aad(id), &key))
-            .unwrap();
-        s.inner.accounts.lock().remove(&id);
-        // Still usable (the row says active), and the deletion completes.
-        assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
-        s.delete_account("a@example.org", 1).unwrap();
-        assert_eq!(s.account_id("a@example.org").unwrap(), None);
-        s.restore_account("a@example.org").unwrap();
-        assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
+        crate::test_backend::each(|| {
+            let d = tempfile::tempdir().unwrap();
+            let s = store(d.path());
+            let id = s.create_account("a@example.org").unwrap();
+            let ib = s.mailbox(id, &MailboxName::inbox()).unwrap().unwrap().id;
+            s.deliver(id, b"Subject: x\r\n\r\nkept\r\n").unwrap();
+            // The crash: key re-wrapped under the restore key, row still active.
+            let row = s.account_row("a@example.org").unwrap().unwrap();
+            let key = s.unwrap_data_key(&row, &[&s.inner.master]).unwrap();
+            let (restore, _) =
+                crypto::load_or_create_key_file(&s.inner.restore_key_path, true).unwrap();
+            s.inner
+                .backend
+                .keys()
+                .write(id, &restore.wrap(&key_aad(id), &key))
+                .unwrap();
+            s.inner.accounts.lock().remove(&id);
+            // Still usable (the row says active), and the deletion completes.
+            assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
+            s.delete_account("a@example.org", 1).unwrap();
+            assert_eq!(s.account_id("a@example.org").unwrap(), None);
+            s.restore_account("a@example.org").unwrap();
+            assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
+        });
     }
 }

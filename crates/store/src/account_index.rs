@@ -280,15 +280,10 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AccountState, MailboxName, NoSummary, StoreOptions};
+    use crate::{AccountState, MailboxName};
 
     fn open(dir: &std::path::Path) -> Store {
-        Store::open(StoreOptions {
-            data_dir: dir.join("data"),
-            master_key: dir.join("keys/master.key"),
-            summarizer: std::sync::Arc::new(NoSummary),
-        })
-        .unwrap()
+        crate::test_backend::open(dir)
     }
 
     fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -339,34 +334,36 @@ mod tests {
 
     #[test]
     fn no_address_is_in_the_database_in_plaintext() {
-        let d = tempfile::tempdir().unwrap();
-        let s = open(d.path());
-        let id = s.create_account("Alice.Secret@Example.org").unwrap();
-        let other = s.create_account("bob.hidden@example.net").unwrap();
-        s.delete_account("bob.hidden@example.net", 7).unwrap();
-        for (k, v) in s.raw_entries().unwrap() {
-            for needle in [&b"alice.secret"[..], b"bob.hidden", b"example"] {
-                assert!(
-                    !contains(&k, needle) && !contains(&v, needle),
-                    "{:?} in {k:?} = {v:?}",
-                    String::from_utf8_lossy(needle)
-                );
+        crate::test_backend::each(|| {
+            let d = tempfile::tempdir().unwrap();
+            let s = open(d.path());
+            let id = s.create_account("Alice.Secret@Example.org").unwrap();
+            let other = s.create_account("bob.hidden@example.net").unwrap();
+            s.delete_account("bob.hidden@example.net", 7).unwrap();
+            for (k, v) in s.raw_entries().unwrap() {
+                for needle in [&b"alice.secret"[..], b"bob.hidden", b"example"] {
+                    assert!(
+                        !contains(&k, needle) && !contains(&v, needle),
+                        "{:?} in {k:?} = {v:?}",
+                        String::from_utf8_lossy(needle)
+                    );
+                }
             }
-        }
-        // Yet every lookup works, and deleted accounts keep their address.
-        assert_eq!(s.account_id("ALICE.secret@example.org").unwrap(), Some(id));
-        assert_eq!(s.account_id("bob.hidden@example.net").unwrap(), None);
-        let mut all = s.accounts().unwrap();
-        all.sort_by_key(|a| a.id);
-        assert_eq!(all[0].address, "alice.secret@example.org");
-        assert_eq!(all[1].address, "bob.hidden@example.net");
-        assert_eq!(all[1].id, other);
-        assert_eq!(all[1].state, AccountState::Deleted { at: 7 });
-        // Across a restart too.
-        drop(s);
-        let s = open(d.path());
-        assert_eq!(s.accounts().unwrap().len(), 2);
-        assert_eq!(s.account_id("alice.secret@example.org").unwrap(), Some(id));
+            // Yet every lookup works, and deleted accounts keep their address.
+            assert_eq!(s.account_id("ALICE.secret@example.org").unwrap(), Some(id));
+            assert_eq!(s.account_id("bob.hidden@example.net").unwrap(), None);
+            let mut all = s.accounts().unwrap();
+            all.sort_by_key(|a| a.id);
+            assert_eq!(all[0].address, "alice.secret@example.org");
+            assert_eq!(all[1].address, "bob.hidden@example.net");
+            assert_eq!(all[1].id, other);
+            assert_eq!(all[1].state, AccountState::Deleted { at: 7 });
+            // Across a restart too.
+            drop(s);
+            let s = open(d.path());
+            assert_eq!(s.accounts().unwrap().len(), 2);
+            assert_eq!(s.account_id("alice.secret@example.org").unwrap(), Some(id));
+        });
     }
 
     /// Rewrites account `id` of `address` as the previous format stored it.
@@ -406,78 +403,82 @@ mod tests {
 
     #[test]
     fn a_store_of_the_previous_format_opens_and_is_migrated() {
-        let d = tempfile::tempdir().unwrap();
-        let s = open(d.path());
-        let a = s.create_account("a@example.org").unwrap();
-        let ib = s.mailbox(a, &MailboxName::inbox()).unwrap().unwrap().id;
-        s.deliver(a, b"Subject: x\r\n\r\nkept\r\n").unwrap();
-        let b = s.create_account("b@example.org").unwrap();
-        s.delete_account("b@example.org", 5).unwrap();
-        let c = s.create_account("c@example.org").unwrap();
-        make_v2(&s, "a@example.org", true);
-        make_v2(&s, "b@example.org", false);
-        make_v2(&s, "c@example.org", false);
-        drop(s);
-        let s = open(d.path());
-        for (k, v) in s.raw_entries().unwrap() {
-            assert!(
-                !contains(&k, b"example.org") && !contains(&v, b"example.org"),
-                "{k:?}"
+        crate::test_backend::each(|| {
+            let d = tempfile::tempdir().unwrap();
+            let s = open(d.path());
+            let a = s.create_account("a@example.org").unwrap();
+            let ib = s.mailbox(a, &MailboxName::inbox()).unwrap().unwrap().id;
+            s.deliver(a, b"Subject: x\r\n\r\nkept\r\n").unwrap();
+            let b = s.create_account("b@example.org").unwrap();
+            s.delete_account("b@example.org", 5).unwrap();
+            let c = s.create_account("c@example.org").unwrap();
+            make_v2(&s, "a@example.org", true);
+            make_v2(&s, "b@example.org", false);
+            make_v2(&s, "c@example.org", false);
+            drop(s);
+            let s = open(d.path());
+            for (k, v) in s.raw_entries().unwrap() {
+                assert!(
+                    !contains(&k, b"example.org") && !contains(&v, b"example.org"),
+                    "{k:?}"
+                );
+                assert!(k[0] != table::ACCOUNT_V2 && k[0] != table::ACCOUNT_ID_V2);
+            }
+            assert_eq!(s.account_id("a@example.org").unwrap(), Some(a));
+            assert_eq!(s.account_id("c@example.org").unwrap(), Some(c));
+            assert!(s.read(a, ib, crate::Uid(1)).unwrap().is_some());
+            let mut all = s.accounts().unwrap();
+            all.sort_by_key(|r| r.id);
+            let listed: Vec<_> = all.iter().map(|r| (r.id, r.address.as_str())).collect();
+            assert_eq!(
+                listed,
+                vec![
+                    (a, "a@example.org"),
+                    (b, "b@example.org"),
+                    (c, "c@example.org")
+                ]
             );
-            assert!(k[0] != table::ACCOUNT_V2 && k[0] != table::ACCOUNT_ID_V2);
-        }
-        assert_eq!(s.account_id("a@example.org").unwrap(), Some(a));
-        assert_eq!(s.account_id("c@example.org").unwrap(), Some(c));
-        assert!(s.read(a, ib, crate::Uid(1)).unwrap().is_some());
-        let mut all = s.accounts().unwrap();
-        all.sort_by_key(|r| r.id);
-        let listed: Vec<_> = all.iter().map(|r| (r.id, r.address.as_str())).collect();
-        assert_eq!(
-            listed,
-            vec![
-                (a, "a@example.org"),
-                (b, "b@example.org"),
-                (c, "c@example.org")
-            ]
-        );
-        // The deleted one restores with its mail key; the key in the row
-        // moves to a file at the next deletion.
-        s.restore_account("b@example.org").unwrap();
-        assert_eq!(s.account_id("b@example.org").unwrap(), Some(b));
-        s.delete_account("a@example.org", 9).unwrap();
-        assert_eq!(
-            s.account_row("a@example.org").unwrap().unwrap().key,
-            KeyPlace::File
-        );
-        s.restore_account("a@example.org").unwrap();
-        assert!(s.read(a, ib, crate::Uid(1)).unwrap().is_some());
-        // Opening again migrates nothing more.
-        assert_eq!(s.migrate_account_index().unwrap(), 0);
+            // The deleted one restores with its mail key; the key in the row
+            // moves to a file at the next deletion.
+            s.restore_account("b@example.org").unwrap();
+            assert_eq!(s.account_id("b@example.org").unwrap(), Some(b));
+            s.delete_account("a@example.org", 9).unwrap();
+            assert_eq!(
+                s.account_row("a@example.org").unwrap().unwrap().key,
+                KeyPlace::File
+            );
+            s.restore_account("a@example.org").unwrap();
+            assert!(s.read(a, ib, crate::Uid(1)).unwrap().is_some());
+            // Opening again migrates nothing more.
+            assert_eq!(s.migrate_account_index().unwrap(), 0);
+        });
     }
 
     #[test]
     fn an_account_whose_key_is_gone_is_listed_without_address_and_purged_by_id() {
-        let d = tempfile::tempdir().unwrap();
-        let s = open(d.path());
-        let a = s.create_account("a@example.org").unwrap();
-        s.delete_account("a@example.org", 5).unwrap();
-        // A purge cut short after step 1: the key is destroyed.
-        let mut row = s.account_row("a@example.org").unwrap().unwrap();
-        s.inner.backend.keys().shred(a).unwrap();
-        row.key = KeyPlace::Gone;
-        let mut tx = s.tx().unwrap();
-        tx.put(row_key(&s.address_mac("a@example.org")), row.encode());
-        tx.commit().unwrap();
-        let listed = s.accounts().unwrap();
-        assert_eq!(listed.len(), 1);
-        assert_eq!((listed[0].id, listed[0].address.as_str()), (a, ""));
-        s.purge_account_id("", a, &mut |_| {}).unwrap();
-        assert!(s.accounts().unwrap().is_empty());
-        assert!(
-            s.raw_entries()
-                .unwrap()
-                .iter()
-                .all(|(k, _)| k[0] == table::META)
-        );
+        crate::test_backend::each(|| {
+            let d = tempfile::tempdir().unwrap();
+            let s = open(d.path());
+            let a = s.create_account("a@example.org").unwrap();
+            s.delete_account("a@example.org", 5).unwrap();
+            // A purge cut short after step 1: the key is destroyed.
+            let mut row = s.account_row("a@example.org").unwrap().unwrap();
+            s.inner.backend.keys().shred(a).unwrap();
+            row.key = KeyPlace::Gone;
+            let mut tx = s.tx().unwrap();
+            tx.put(row_key(&s.address_mac("a@example.org")), row.encode());
+            tx.commit().unwrap();
+            let listed = s.accounts().unwrap();
+            assert_eq!(listed.len(), 1);
+            assert_eq!((listed[0].id, listed[0].address.as_str()), (a, ""));
+            s.purge_account_id("", a, &mut |_| {}).unwrap();
+            assert!(s.accounts().unwrap().is_empty());
+            assert!(
+                s.raw_entries()
+                    .unwrap()
+                    .iter()
+                    .all(|(k, _)| k[0] == table::META)
+            );
+        });
     }
 }

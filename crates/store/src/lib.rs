@@ -223,3 +223,41 @@ impl From<std::io::Error> for StoreError {
 
 /// Result alias.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Unit tests run each case on every backend (see `tests/store.rs`).
+#[cfg(test)]
+pub(crate) mod test_backend {
+    use crate::{BackendOptions, Store, StoreOptions};
+    use std::cell::RefCell;
+
+    thread_local! {
+        static CURRENT: RefCell<BackendOptions> = const { RefCell::new(BackendOptions::Embedded) };
+    }
+
+    /// Runs `case` on the embedded store, then on a fresh PostgreSQL
+    /// database (failing without `SEALPOST_TEST_PG`).
+    pub fn each(case: impl Fn()) {
+        for backend in [
+            BackendOptions::Embedded,
+            BackendOptions::PostgreSql(crate::testing::fresh_database()),
+        ] {
+            CURRENT.with(|c| *c.borrow_mut() = backend);
+            case();
+        }
+        CURRENT.with(|c| *c.borrow_mut() = BackendOptions::Embedded);
+    }
+
+    /// Opens the store under `dir` on the current case's backend.
+    pub fn open(dir: &std::path::Path) -> Store {
+        let backend = CURRENT.with(|c| c.borrow().clone());
+        Store::open_with(
+            StoreOptions {
+                data_dir: dir.join("data"),
+                master_key: dir.join("keys/master.key"),
+                summarizer: std::sync::Arc::new(crate::NoSummary),
+            },
+            &backend,
+        )
+        .unwrap()
+    }
+}
