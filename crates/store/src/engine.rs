@@ -1,5 +1,5 @@
-//! The store's shared state: sled, keys, caches of accounts and mailbox
-//! indexes, and the group-commit points.
+//! The store's shared state: the backend (`backend/`), keys, caches of
+//! accounts and mailbox indexes; opening a store on either backend.
 
 use crate::backend::embedded::Embedded;
 use crate::backend::{Backend, Fetched, Read};
