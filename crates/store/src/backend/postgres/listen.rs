@@ -191,24 +191,34 @@ async fn send_loop(pool: Pool, mut recv: mpsc::UnboundedReceiver<Notice>) {
         {
             batch.push(n);
         }
-        // Only the latest modseq of a mailbox matters.
-        batch.sort_by_key(|n| std::cmp::Reverse(format!("{n:?}")));
-        let mut sql = String::from("BEGIN; SET LOCAL synchronous_commit TO off;");
-        let mut seen = std::collections::HashSet::new();
+        // Only the highest modseq of a mailbox matters; structure and
+        // account notices once each.
+        let mut latest: std::collections::HashMap<(u64, u64), u64> = Default::default();
+        let mut others = std::collections::BTreeSet::new();
         for n in &batch {
-            let key = match n {
-                Notice::Mailbox(a, m, _) => (0, a.0, m.0),
-                Notice::Structure(a, m) => (1, a.0, m.0),
-                Notice::Account(a) => (2, a.0, 0),
-                Notice::Resync => continue,
-            };
-            if !seen.insert(key) {
-                continue;
+            match n {
+                Notice::Mailbox(a, m, modseq) => {
+                    let e = latest.entry((a.0, m.0)).or_insert(0);
+                    *e = (*e).max(*modseq);
+                }
+                Notice::Resync => {}
+                other => {
+                    if let Some(p) = payload(other) {
+                        others.insert(p);
+                    }
+                }
             }
+        }
+        let mut sql = String::from("BEGIN; SET LOCAL synchronous_commit TO off;");
+        let payloads = latest
+            .into_iter()
+            .filter_map(|((a, m), modseq)| {
+                payload(&Notice::Mailbox(AccountId(a), MailboxId(m), modseq))
+            })
+            .chain(others);
+        for p in payloads {
             // Payloads are digits and colons only: safe to inline.
-            if let Some(p) = payload(n) {
-                sql.push_str(&format!(" SELECT pg_notify('{CHANNEL}', '{p}');"));
-            }
+            sql.push_str(&format!(" SELECT pg_notify('{CHANNEL}', '{p}');"));
         }
         sql.push_str(" COMMIT;");
         let sent = async {
