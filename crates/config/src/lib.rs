@@ -22,6 +22,7 @@ mod imap;
 mod pop3;
 mod retention;
 mod smtp;
+mod store;
 
 pub use acme::{
     AcmeChallenge, AcmeConfig, LETS_ENCRYPT_PRODUCTION, LETS_ENCRYPT_STAGING,
@@ -41,6 +42,7 @@ pub use retention::{
     RetentionConfig,
 };
 pub use smtp::{BareLfPolicy, SmtpConfig};
+pub use store::{MAX_POOL_SIZE, StoreBackend, StoreConfig};
 
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -79,6 +81,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// `[acme]`, with `dir` and `ca_file` made absolute.
     pub acme: AcmeConfig,
+    /// `[store]`.
+    pub store: StoreConfig,
     /// `[[domain]]`, one per hosted domain, names in lower case.
     pub domains: Vec<DomainConfig>,
 }
@@ -272,6 +276,8 @@ struct RawConfig {
     http: HttpConfig,
     #[serde(default)]
     acme: AcmeConfig,
+    #[serde(default)]
+    store: StoreConfig,
     #[serde(default)]
     domain: Vec<RawDomain>,
 }
@@ -543,6 +549,31 @@ fn resolve(path: PathBuf, base: &Path, text: &str, raw: RawConfig) -> Result<Con
         }
     }
 
+    let mut store = raw.store;
+    if let Err((key, message)) = store::check(&store) {
+        return Err(ConfigError::key(
+            &path,
+            key,
+            find_key_line(text, key),
+            message,
+        ));
+    }
+    if let Some(ca) = &mut store.ca_file {
+        *ca = base.join(&*ca);
+        let readable = std::fs::File::open(&*ca).and_then(|mut f| {
+            use std::io::Read;
+            f.read(&mut [0u8; 1]).map(|_| ())
+        });
+        if let Err(e) = readable {
+            return Err(ConfigError::key(
+                &path,
+                "store.ca_file",
+                find_key_line(text, "store.ca_file"),
+                format!("cannot read {}: {e}", ca.display()),
+            ));
+        }
+    }
+
     // Route CA files resolve against the config file's folder, like every
     // other path. (Not read here: it may be made after the config, e.g. the
     // peer's certificate; an unreadable one fails the relay attempt, which
@@ -594,6 +625,7 @@ fn resolve(path: PathBuf, base: &Path, text: &str, raw: RawConfig) -> Result<Con
         compliance: raw.compliance,
         http,
         acme,
+        store,
         domains,
         path,
     })

@@ -480,3 +480,47 @@ fn too_many_names_on_one_certificate_is_refused() {
     let e = err(&format!("[acme]\nnames = [{}]\n", names.join(", ")));
     assert!(e.contains("101 names on one certificate"), "{e}");
 }
+
+#[test]
+fn store_defaults_to_embedded() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Config::load(&write(dir.path(), "")).unwrap();
+    assert_eq!(c.store.backend, StoreBackend::Embedded);
+    assert_eq!(c.store.pool_size, 16);
+    assert!(c.store.url.is_none());
+}
+
+#[test]
+fn store_errors_name_key_and_line() {
+    let s = err("[store]\nbackend = \"postgresql\"\n");
+    assert!(s.contains("store.url") && s.contains("required"), "{s}");
+    let s = err("[store]\nbackend = \"mysql\"\n");
+    assert!(s.contains("store.backend") && s.contains(":2:"), "{s}");
+    let s = err("[store]\nbackend = \"postgresql\"\nurl = \"db.example.org\"\n");
+    assert!(s.contains("store.url") && s.contains(":3:"), "{s}");
+    let s = err("[store]\nurl = \"postgresql:///x\"\npool_size = 0\n");
+    assert!(s.contains("store.pool_size") && s.contains(":3:"), "{s}");
+    let s = err("[store]\nstatement_timeout_secs = 0\n");
+    assert!(s.contains("store.statement_timeout_secs"), "{s}");
+    let s = err("[store]\nurl = \"postgresql:///x\"\nca_file = \"missing.pem\"\n");
+    assert!(
+        s.contains("store.ca_file") && s.contains("missing.pem"),
+        "{s}"
+    );
+    let s = err("[store]\npool = 3\n");
+    assert!(s.contains("pool") && s.contains(":2:"), "{s}");
+}
+
+#[test]
+fn store_postgresql_parses_with_a_relative_ca_file() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("db-ca.pem"), "x").unwrap();
+    let c = Config::load(&write(
+        dir.path(),
+        "[store]\nbackend = \"postgresql\"\nurl = \"postgresql://sealpost@db.example.org/mail?host=/run/postgresql\"\nca_file = \"db-ca.pem\"\npool_size = 32\n",
+    ))
+    .unwrap();
+    assert_eq!(c.store.backend, StoreBackend::Postgresql);
+    assert_eq!(c.store.ca_file, Some(dir.path().join("db-ca.pem")));
+    assert_eq!(c.store.pool_size, 32);
+}

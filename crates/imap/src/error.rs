@@ -53,7 +53,16 @@ impl From<StoreError> for CmdError {
             StoreError::TooLarge => CmdError::no(Some(Code::TooBig), "Message too large"),
             StoreError::NoAccount => CmdError::no(Some(Code::Unavailable), "Account unavailable"),
             StoreError::Corrupt(_) => CmdError::no(Some(Code::ServerBug), "Stored data unreadable"),
+            StoreError::Unavailable(_) => {
+                tracing::warn!(error = %e, "store unavailable");
+                CmdError::no(
+                    Some(Code::Unavailable),
+                    "Store unavailable, try again later",
+                )
+            }
             StoreError::AccountExists
+            | StoreError::Conflict
+            | StoreError::Schema(_)
             | StoreError::Locked(_)
             | StoreError::DataDir { .. }
             | StoreError::MasterKey { .. }
@@ -81,6 +90,7 @@ mod tests {
             (StoreError::TooLarge, Code::TooBig),
             (StoreError::NotAllowed("no"), Code::Cannot),
             (StoreError::Io("disk".into()), Code::Unavailable),
+            (StoreError::Unavailable("db down".into()), Code::Unavailable),
         ];
         for (e, code) in cases {
             let c = CmdError::from(e);

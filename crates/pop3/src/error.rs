@@ -31,7 +31,9 @@ pub fn resp_code(e: &StoreError) -> RespCode {
         | StoreError::NotAllowed(_)
         | StoreError::InvalidName(_)
         | StoreError::DataDir { .. }
-        | StoreError::MasterKey { .. } => RespCode::SysPerm,
+        | StoreError::MasterKey { .. }
+        | StoreError::Schema(_) => RespCode::SysPerm,
+        StoreError::Unavailable(_) | StoreError::Conflict => RespCode::SysTemp,
         StoreError::Locked(_)
         | StoreError::Io(_)
         | StoreError::OverQuota
@@ -53,5 +55,9 @@ mod tests {
         );
         assert_eq!(resp_code(&StoreError::NoAccount), RespCode::SysPerm);
         assert_eq!(resp_code(&StoreError::Io("disk".into())), RespCode::SysTemp);
+        assert_eq!(
+            resp_code(&StoreError::Unavailable("db down".into())),
+            RespCode::SysTemp
+        );
     }
 }

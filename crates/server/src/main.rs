@@ -47,6 +47,7 @@ mod compliance;
 mod queue;
 
 mod serve;
+mod store_cli;
 mod web;
 
 use clap::{Parser, Subcommand};
@@ -109,6 +110,11 @@ enum Command {
     Compliance {
         #[command(subcommand)]
         command: ComplianceCommand,
+    },
+    /// The mailbox store's backend: PostgreSQL schema, copying into it.
+    Store {
+        #[command(subcommand)]
+        command: store_cli::StoreCommand,
     },
 }
 
@@ -251,6 +257,7 @@ fn main() -> ExitCode {
         Command::Compliance {
             command: ComplianceCommand::Dpia,
         } => compliance::cli_dpia(&cli.config),
+        Command::Store { command } => store_cli::run(&cli.config, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -63,6 +63,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     // The store's lock before the ports: a second server on the same
     // data_dir is told so, not that the (same) ports are taken.
     let store = open_store(&config)?;
+    tracing::info!(backend = store.backend_name(), "mailbox store opened");
     let bound = bind_listeners(&config).await?;
     let audit = open_audit(&config)?;
     sync_accounts(&config, &store, &directory, &audit)?;

@@ -7,12 +7,12 @@
 //! use it (see the module order in `main.rs`).
 
 use sealpost_audit::AuditLog;
-use sealpost_config::Config;
+use sealpost_config::{Config, StoreBackend};
 use sealpost_directory::{Directory, ThrottleLimits};
 use sealpost_net::ListenerKind;
-use sealpost_store::{Store, StoreError, StoreOptions};
+use sealpost_store::{BackendOptions, PgOptions, Store, StoreError, StoreOptions};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -90,13 +90,40 @@ pub fn load_directory(config: &Config) -> Result<Directory, Failure> {
     Ok(directory)
 }
 
-/// Opens the store with the IMAP summarizer, with one-line errors.
+/// The PostgreSQL options of `[store]` with another URL.
+pub fn pg_options(config: &Config, url: String, ca_file: Option<PathBuf>) -> PgOptions {
+    let s = &config.store;
+    PgOptions {
+        url,
+        ca_file: ca_file.or_else(|| s.ca_file.clone()),
+        pool_size: s.pool_size,
+        statement_timeout: Duration::from_secs(s.statement_timeout_secs),
+        connect_timeout: Duration::from_secs(s.connect_timeout_secs),
+    }
+}
+
+/// The backend `[store]` chooses.
+pub fn backend(config: &Config) -> BackendOptions {
+    match (config.store.backend, &config.store.url) {
+        (StoreBackend::Postgresql, Some(url)) => {
+            BackendOptions::PostgreSql(pg_options(config, url.clone(), None))
+        }
+        // Validation makes `url` required with postgresql.
+        _ => BackendOptions::Embedded,
+    }
+}
+
+/// Opens the store on the backend `[store]` chooses, with the IMAP
+/// summarizer, with one-line errors.
 pub fn open_store(config: &Config) -> Result<Store, Failure> {
-    Store::open(StoreOptions {
-        data_dir: config.server.data_dir.clone(),
-        master_key: config.server.master_key.clone(),
-        summarizer: summarizer(),
-    })
+    Store::open_with(
+        StoreOptions {
+            data_dir: config.server.data_dir.clone(),
+            master_key: config.server.master_key.clone(),
+            summarizer: summarizer(),
+        },
+        &backend(config),
+    )
     .map_err(|e| match e {
         StoreError::Locked(p) => Failure::runtime(format!(
             "data_dir {} is in use by another sealpost process",

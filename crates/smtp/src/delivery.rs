@@ -101,6 +101,11 @@ fn store_reply(e: &StoreError) -> Reply {
         StoreError::OverQuota => Reply::new(552, Enhanced(5, 2, 2), "Mailbox full"),
         StoreError::TooLarge => Reply::new(552, Enhanced(5, 3, 4), "Message too large"),
         StoreError::NoAccount => Reply::new(550, Enhanced(5, 1, 1), "No such user here"),
+        StoreError::Unavailable(_) => Reply::new(
+            451,
+            Enhanced(4, 3, 0),
+            "Mail store unavailable, try again later",
+        ),
         _ => Reply::new(
             451,
             Enhanced(4, 3, 0),

@@ -43,6 +43,7 @@
 //! address is unreadable once its key is destroyed.
 
 use crate::account_index::{AccountRow, KeyPlace, address_aad, row_key};
+use crate::backend::Notice;
 use crate::codec::{self, table};
 use crate::crypto::{self, Key};
 use crate::engine::{self, key_aad, now};
@@ -73,13 +74,14 @@ impl Store {
         // One creation at a time: two creators of one address, one wins.
         let _creating = self.inner.creating.lock();
         let mac = self.address_mac(&address);
-        if self.inner.tree.get(row_key(&mac))?.is_some() {
+        if self.get(row_key(&mac))?.is_some() {
             return Err(StoreError::AccountExists);
         }
         let id = AccountId(self.next_counter(b"account", 1)?);
         let key = Key::generate();
         self.inner
-            .key_files
+            .backend
+            .keys()
             .write(id, &self.inner.master.wrap(&key_aad(id), &key))?;
         let row = AccountRow {
             id,
@@ -88,33 +90,39 @@ impl Store {
             key: KeyPlace::File,
             sealed_address: key.seal(&address_aad(id), address.as_bytes()),
         };
-        // The mailboxes are written first, through a context put into the
-        // cache by hand; the rows that let anyone find the account (by
-        // address, by id) come last, in one batch. So no session can log in
-        // to an account that has no INBOX yet, and a crash in between leaves
-        // only rows no key leads to.
-        self.inner
-            .accounts
-            .lock()
-            .insert(id, std::sync::Arc::new(engine::AccountCtx::new(id, key)));
-        let mailboxes = (|| -> Result<()> {
-            self.create_mailbox_unflushed(id, &MailboxName::inbox(), None)?;
+        // Mailboxes, subscriptions and the rows that let anyone find the
+        // account (by address, by id) are one transaction: no session can
+        // log in to an account that has no INBOX yet, and of two nodes
+        // creating one address, one wins (the address row is created, not
+        // overwritten).
+        let ctx = std::sync::Arc::new(engine::AccountCtx::new(id, key));
+        let created = (|| -> Result<()> {
+            let mut tx = self.tx()?;
+            self.create_mailbox_in(&mut tx, &ctx, &MailboxName::inbox(), None)?;
             for su in SpecialUse::ALL {
                 let name = MailboxName::new(su.default_name())?;
-                self.create_mailbox_unflushed(id, &name, Some(su))?;
-                self.set_subscribed_unflushed(id, &name, true)?;
+                self.create_mailbox_in(&mut tx, &ctx, &name, Some(su))?;
+                self.set_subscribed_in(&mut tx, &ctx, &name, true);
             }
-            self.set_subscribed_unflushed(id, &MailboxName::inbox(), true)
+            self.set_subscribed_in(&mut tx, &ctx, &MailboxName::inbox(), true);
+            if self.shared() {
+                tx.put(
+                    codec::account_prefix(table::USAGE, id),
+                    crate::cluster::encode_usage(0, 0),
+                );
+            }
+            tx.create(row_key(&mac), row.encode());
+            tx.create(codec::account_prefix(table::ACCOUNT_ID, id), mac.to_vec());
+            tx.commit()
         })();
-        let mut batch = sled::Batch::default();
-        batch.insert(row_key(&mac), row.encode());
-        batch.insert(codec::account_prefix(table::ACCOUNT_ID, id), &mac[..]);
-        let published = mailboxes.and_then(|()| Ok(self.inner.tree.apply_batch(batch)?));
-        if let Err(e) = published {
-            self.inner.accounts.lock().remove(&id);
-            return Err(e);
+        if let Err(e) = created {
+            let _ = self.inner.backend.keys().shred(id);
+            return Err(match e {
+                StoreError::Conflict => StoreError::AccountExists,
+                e => e,
+            });
         }
-        self.flush()?;
+        self.inner.accounts.lock().entry(id).or_insert(ctx);
         Ok(id)
     }
 
@@ -147,8 +155,7 @@ impl Store {
     /// opened (`restore.key` missing) is empty: see `account_index`.
     pub fn accounts(&self) -> Result<Vec<AccountRecord>> {
         let mut rows = Vec::new();
-        for kv in self.inner.tree.scan_prefix([table::ACCOUNT]) {
-            let (_, v) = kv?;
+        for (_, v) in self.scan_prefix(vec![table::ACCOUNT])? {
             rows.push(AccountRow::decode(&v)?);
         }
         let restore = if rows.iter().any(|r| r.deleted_at.is_some()) {
@@ -186,7 +193,14 @@ impl Store {
     /// Storage used by an account.
     pub fn quota(&self, account: AccountId) -> Result<QuotaUsage> {
         let ctx = self.ctx(account)?;
-        let (bytes, messages) = self.usage(&ctx)?;
+        let (bytes, messages) = if self.shared() {
+            match self.get(codec::account_prefix(table::USAGE, account))? {
+                Some(v) => crate::cluster::decode_usage(&v)?,
+                None => crate::cluster::count_usage(&mut self.tx()?, account)?,
+            }
+        } else {
+            self.usage(&ctx)?
+        };
         Ok(QuotaUsage {
             bytes,
             messages,
@@ -200,12 +214,7 @@ impl Store {
             return Ok(u);
         }
         let (mut bytes, mut msgs) = (0u64, 0u64);
-        for kv in self
-            .inner
-            .tree
-            .scan_prefix(codec::account_prefix(table::MESSAGE, ctx.id))
-        {
-            let (_, v) = kv?;
+        for (_, v) in self.scan_prefix(codec::account_prefix(table::MESSAGE, ctx.id))? {
             bytes += engine::MessageRow::decode(&v)?.size as u64;
             msgs += 1;
         }
@@ -241,7 +250,12 @@ impl Store {
     pub fn delete_account(&self, address: &str, at: i64) -> Result<AccountId> {
         let address = normalize(address)?;
         let _g = self.inner.counters.lock();
-        let mut row = self.account_row(&address)?.ok_or(StoreError::NoAccount)?;
+        let row_key = row_key(&self.address_mac(&address));
+        let mut tx = self.tx()?;
+        let mut row = match tx.get_locked(row_key.clone())? {
+            Some(v) => AccountRow::decode(&v)?,
+            None => return Err(StoreError::NoAccount),
+        };
         if row.deleted_at.is_some() {
             return Err(StoreError::NoAccount);
         }
@@ -249,27 +263,16 @@ impl Store {
         // The restore key too: a deletion cut short may have re-wrapped it.
         let key = self.unwrap_data_key(&row, &[&self.inner.master, &restore])?;
         self.inner
-            .key_files
+            .backend
+            .keys()
             .write(row.id, &restore.wrap(&key_aad(row.id), &key))?;
         row.key = KeyPlace::File;
         row.deleted_at = Some(at);
-        self.inner
-            .tree
-            .insert(row_key(&self.address_mac(&address)), row.encode())?;
+        tx.put(row_key, row.encode());
+        tx.commit()?;
         drop(_g);
-        self.flush()?;
-        self.inner.accounts.lock().remove(&row.id);
-        let mine: Vec<_> = self
-            .inner
-            .mailboxes
-            .lock()
-            .keys()
-            .filter(|(a, _)| *a == row.id)
-            .copied()
-            .collect();
-        for (a, m) in mine {
-            self.forget_mailbox(a, m);
-        }
+        self.drop_account(row.id);
+        self.announce_notice(Notice::Account(row.id));
         Ok(row.id)
     }
 
@@ -277,7 +280,12 @@ impl Store {
     pub fn restore_account(&self, address: &str) -> Result<AccountId> {
         let address = normalize(address)?;
         let _g = self.inner.counters.lock();
-        let mut row = self.account_row(&address)?.ok_or(StoreError::NoAccount)?;
+        let row_key = row_key(&self.address_mac(&address));
+        let mut tx = self.tx()?;
+        let mut row = match tx.get_locked(row_key.clone())? {
+            Some(v) => AccountRow::decode(&v)?,
+            None => return Err(StoreError::NoAccount),
+        };
         if row.deleted_at.is_none() || row.key == KeyPlace::Gone {
             return Err(StoreError::NoAccount);
         }
@@ -285,15 +293,15 @@ impl Store {
         // The master key too: a restore cut short may have re-wrapped it.
         let key = self.unwrap_data_key(&row, &[&restore, &self.inner.master])?;
         self.inner
-            .key_files
+            .backend
+            .keys()
             .write(row.id, &self.inner.master.wrap(&key_aad(row.id), &key))?;
         row.key = KeyPlace::File;
         row.deleted_at = None;
-        self.inner
-            .tree
-            .insert(row_key(&self.address_mac(&address)), row.encode())?;
+        tx.put(row_key, row.encode());
+        tx.commit()?;
         drop(_g);
-        self.flush()?;
+        self.announce_notice(Notice::Account(row.id));
         Ok(row.id)
     }
 
@@ -321,23 +329,13 @@ impl Store {
             return Err(StoreError::NotAllowed("account is not deleted"));
         }
         let mut report = PurgeReport::default();
-        for kv in self
-            .inner
-            .tree
-            .scan_prefix(codec::account_prefix(table::MESSAGE, row.id))
-        {
-            let (_, v) = kv?;
+        for (_, v) in self.scan_prefix(codec::account_prefix(table::MESSAGE, row.id))? {
             report.messages += 1;
             report.bytes += engine::MessageRow::decode(&v).map_or(0, |m| m.size as u64);
         }
-        for kv in self
-            .inner
-            .tree
-            .scan_prefix(codec::account_prefix(table::MAILBOX, row.id))
-        {
-            kv?;
-            report.mailboxes += 1;
-        }
+        report.mailboxes = self
+            .scan_prefix(codec::account_prefix(table::MAILBOX, row.id))?
+            .len() as u64;
         Ok(Some(report))
     }
 
@@ -375,20 +373,24 @@ impl Store {
             if row.deleted_at.is_none() {
                 return Err(StoreError::NotAllowed("account is not deleted"));
             }
-            self.inner.key_files.shred(id)?;
+            self.inner.backend.keys().shred(id)?;
             if row.key != KeyPlace::Gone {
                 row.key = KeyPlace::Gone;
-                self.inner.tree.insert(row_key(&mac), row.encode())?;
-                self.flush()?;
+                let mut tx = self.tx()?;
+                tx.put(row_key(&mac), row.encode());
+                tx.commit()?;
             }
         } else {
             // The row is gone already (step 4 ran): nothing left to shred
             // but a key file a crash may have left behind.
-            self.inner.key_files.shred(id)?;
+            self.inner.backend.keys().shred(id)?;
         }
+        self.drop_account(id);
+        self.announce_notice(Notice::Account(id));
         observe(PurgeStep::KeyDestroyed);
         let mut report = PurgeReport::default();
         // 2. Rows, table by table.
+        let mut tx = self.tx()?;
         for tag in [
             table::MESSAGE,
             table::SUMMARY,
@@ -396,44 +398,38 @@ impl Store {
             table::MAILBOX_NAME,
             table::SUBSCRIPTION,
             table::MAILBOX,
+            table::CHANGE,
+            table::USAGE,
         ] {
-            let mut batch = sled::Batch::default();
-            for kv in self.inner.tree.scan_prefix(codec::account_prefix(tag, id)) {
-                let (k, v) = kv?;
-                match tag {
-                    table::MESSAGE => {
+            let prefix = codec::account_prefix(tag, id);
+            match tag {
+                table::MESSAGE => {
+                    for (_, v) in tx.scan_prefix(prefix.clone())? {
                         report.messages += 1;
                         report.bytes += engine::MessageRow::decode(&v).map_or(0, |m| m.size as u64);
                     }
-                    table::MAILBOX => report.mailboxes += 1,
-                    _ => {}
                 }
-                batch.remove(k);
+                table::MAILBOX => report.mailboxes += tx.scan_prefix(prefix.clone())?.len() as u64,
+                _ => {}
             }
-            self.inner.tree.apply_batch(batch)?;
+            let end = crate::backend::prefix_end(&prefix);
+            tx.delete_range(prefix, end);
         }
-        self.flush()?;
+        tx.commit()?;
         observe(PurgeStep::RowsRemoved);
-        // 3. Blobs: overwritten with zeros before they are unlinked, so the
-        // ciphertext does not linger in freed blocks (on filesystems that
-        // write in place; copy-on-write filesystems and SSD wear levelling
-        // may keep old blocks regardless).
-        let dir = crate::blob::account_dir(self.blob_root(), id);
-        scrub_dir(&dir)?;
-        match std::fs::remove_dir_all(&dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-            _ => {}
-        }
-        crate::blob::sync_dir(self.blob_root())?;
+        // 3. Blobs: overwritten with zeros before they are unlinked (embedded),
+        // so the ciphertext does not linger in freed blocks (on filesystems
+        // that write in place; copy-on-write filesystems and SSD wear
+        // levelling may keep old blocks regardless); deleted (PostgreSQL).
+        self.inner.backend.purge_blobs(id)?;
         observe(PurgeStep::BlobsRemoved);
         // 4. The account itself, last: until here a rerun finds it and finishes.
-        let mut batch = sled::Batch::default();
+        let mut tx = self.tx()?;
         if let Some((mac, _)) = self.account_row_by_id(id)? {
-            batch.remove(row_key(&mac));
+            tx.delete(row_key(&mac));
         }
-        batch.remove(codec::account_prefix(table::ACCOUNT_ID, id));
-        self.inner.tree.apply_batch(batch)?;
-        self.flush()?;
+        tx.delete(codec::account_prefix(table::ACCOUNT_ID, id));
+        tx.commit()?;
         Ok(report)
     }
 
@@ -441,12 +437,25 @@ impl Store {
     /// key file or its row (tests and forensics: none after a purge).
     #[doc(hidden)]
     pub fn data_key_exists(&self, id: AccountId) -> Result<bool> {
-        if self.inner.key_files.exists(id) {
+        if self.inner.backend.keys().exists(id)? {
             return Ok(true);
         }
         Ok(self
             .account_row_by_id(id)?
             .is_some_and(|(_, row)| row.key != KeyPlace::Gone))
+    }
+
+    /// The stored wrapped copies of account `id`'s data key, newest first
+    /// (tests and forensics).
+    #[doc(hidden)]
+    pub fn raw_key_copies(&self, id: AccountId) -> Result<Vec<Vec<u8>>> {
+        self.inner.backend.keys().copies(id)
+    }
+
+    /// How many blobs account `id` has (tests and forensics).
+    #[doc(hidden)]
+    pub fn raw_blob_count(&self, id: AccountId) -> Result<u64> {
+        self.inner.backend.count_blobs(id)
     }
 
     /// The restore key file (`restore.key` beside the master key): wraps the
@@ -461,14 +470,16 @@ impl Store {
     /// purged account remains); not for serving.
     #[doc(hidden)]
     pub fn raw_entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.inner
-            .tree
-            .iter()
-            .map(|kv| {
-                let (k, v) = kv?;
-                Ok((k.to_vec(), v.to_vec()))
-            })
-            .collect()
+        Ok(self
+            .inner
+            .backend
+            .read(vec![crate::backend::Read::Scan {
+                from: Vec::new(),
+                to: vec![0xff; 2],
+            }])?
+            .pop()
+            .map(crate::backend::Fetched::rows)
+            .unwrap_or_default())
     }
 }
 
@@ -483,102 +494,68 @@ pub enum PurgeStep {
     BlobsRemoved,
 }
 
-/// Overwrites every file in `dir` with zeros and fsyncs it. A missing
-/// folder is fine (already purged).
-fn scrub_dir(dir: &std::path::Path) -> Result<()> {
-    use std::io::Write;
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e.into()),
-    };
-    let zeros = vec![0u8; 64 * 1024];
-    for entry in entries {
-        let entry = entry?;
-        if !entry.file_type()?.is_file() {
-            continue;
-        }
-        let mut f = match std::fs::OpenOptions::new().write(true).open(entry.path()) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e.into()),
-        };
-        // Hard links (COPY within a mailbox) share blocks: zeroing one name
-        // zeroes all, which is what a purge wants.
-        let mut left = f.metadata()?.len();
-        while left > 0 {
-            let n = left.min(zeros.len() as u64) as usize;
-            f.write_all(&zeros[..n])?;
-            left -= n as u64;
-        }
-        f.sync_data()?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{NoSummary, StoreOptions};
+    use crate::MailboxName;
 
     fn store(dir: &std::path::Path) -> Store {
-        Store::open(StoreOptions {
-            data_dir: dir.join("data"),
-            master_key: dir.join("keys/master.key"),
-            summarizer: std::sync::Arc::new(NoSummary),
-        })
-        .unwrap()
+        crate::test_backend::open(dir)
     }
 
     #[test]
     fn a_store_with_keys_in_rows_still_opens_its_accounts_and_moves_them_out() {
-        let d = tempfile::tempdir().unwrap();
-        let s = store(d.path());
-        let id = s.create_account("a@example.org").unwrap();
-        let ib = s.mailbox(id, &MailboxName::inbox()).unwrap().unwrap().id;
-        s.deliver(id, b"Subject: x\r\n\r\nold\r\n").unwrap();
-        // Turn it into what an older store wrote: the key in the row.
-        let mut row = s.account_row("a@example.org").unwrap().unwrap();
-        let wrapped = s.inner.key_files.copies(id).unwrap().remove(0);
-        row.key = KeyPlace::Row(wrapped);
-        s.inner
-            .tree
-            .insert(row_key(&s.address_mac("a@example.org")), row.encode())
-            .unwrap();
-        s.inner.key_files.shred(id).unwrap();
-        s.inner.accounts.lock().remove(&id);
-        assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
-        s.delete_account("a@example.org", 1).unwrap();
-        assert_eq!(
-            s.account_row("a@example.org").unwrap().unwrap().key,
-            KeyPlace::File
-        );
-        s.restore_account("a@example.org").unwrap();
-        assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
+        crate::test_backend::each(|| {
+            let d = tempfile::tempdir().unwrap();
+            let s = store(d.path());
+            let id = s.create_account("a@example.org").unwrap();
+            let ib = s.mailbox(id, &MailboxName::inbox()).unwrap().unwrap().id;
+            s.deliver(id, b"Subject: x\r\n\r\nold\r\n").unwrap();
+            // Turn it into what an older store wrote: the key in the row.
+            let mut row = s.account_row("a@example.org").unwrap().unwrap();
+            let wrapped = s.inner.backend.keys().copies(id).unwrap().remove(0);
+            row.key = KeyPlace::Row(wrapped);
+            let mut tx = s.tx().unwrap();
+            tx.put(row_key(&s.address_mac("a@example.org")), row.encode());
+            tx.commit().unwrap();
+            s.inner.backend.keys().shred(id).unwrap();
+            s.inner.accounts.lock().remove(&id);
+            assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
+            s.delete_account("a@example.org", 1).unwrap();
+            assert_eq!(
+                s.account_row("a@example.org").unwrap().unwrap().key,
+                KeyPlace::File
+            );
+            s.restore_account("a@example.org").unwrap();
+            assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
+        });
     }
 
     #[test]
     fn a_deletion_cut_short_after_the_key_file_is_finished_by_running_it_again() {
-        let d = tempfile::tempdir().unwrap();
-        let s = store(d.path());
-        let id = s.create_account("a@example.org").unwrap();
-        let ib = s.mailbox(id, &MailboxName::inbox()).unwrap().unwrap().id;
-        s.deliver(id, b"Subject: x\r\n\r\nkept\r\n").unwrap();
-        // The crash: key re-wrapped under the restore key, row still active.
-        let row = s.account_row("a@example.org").unwrap().unwrap();
-        let key = s.unwrap_data_key(&row, &[&s.inner.master]).unwrap();
-        let (restore, _) =
-            crypto::load_or_create_key_file(&s.inner.restore_key_path, true).unwrap();
-        s.inner
-            .key_files
-            .write(id, &restore.wrap(&key_aad(id), &key))
-            .unwrap();
-        s.inner.accounts.lock().remove(&id);
-        // Still usable (the row says active), and the deletion completes.
-        assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
-        s.delete_account("a@example.org", 1).unwrap();
-        assert_eq!(s.account_id("a@example.org").unwrap(), None);
-        s.restore_account("a@example.org").unwrap();
-        assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
+        crate::test_backend::each(|| {
+            let d = tempfile::tempdir().unwrap();
+            let s = store(d.path());
+            let id = s.create_account("a@example.org").unwrap();
+            let ib = s.mailbox(id, &MailboxName::inbox()).unwrap().unwrap().id;
+            s.deliver(id, b"Subject: x\r\n\r\nkept\r\n").unwrap();
+            // The crash: key re-wrapped under the restore key, row still active.
+            let row = s.account_row("a@example.org").unwrap().unwrap();
+            let key = s.unwrap_data_key(&row, &[&s.inner.master]).unwrap();
+            let (restore, _) =
+                crypto::load_or_create_key_file(&s.inner.restore_key_path, true).unwrap();
+            s.inner
+                .backend
+                .keys()
+                .write(id, &restore.wrap(&key_aad(id), &key))
+                .unwrap();
+            s.inner.accounts.lock().remove(&id);
+            // Still usable (the row says active), and the deletion completes.
+            assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
+            s.delete_account("a@example.org", 1).unwrap();
+            assert_eq!(s.account_id("a@example.org").unwrap(), None);
+            s.restore_account("a@example.org").unwrap();
+            assert!(s.read(id, ib, crate::Uid(1)).unwrap().is_some());
+        });
     }
 }

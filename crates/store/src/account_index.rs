@@ -156,7 +156,7 @@ impl Store {
 
     /// The row of a normalized address, with its MAC.
     pub(crate) fn account_row(&self, address: &str) -> Result<Option<AccountRow>> {
-        match self.inner.tree.get(row_key(&self.address_mac(address)))? {
+        match self.get(row_key(&self.address_mac(address)))? {
             Some(v) => Ok(Some(AccountRow::decode(&v)?)),
             None => Ok(None),
         }
@@ -167,18 +167,14 @@ impl Store {
         &self,
         id: AccountId,
     ) -> Result<Option<([u8; 32], AccountRow)>> {
-        let Some(mac) = self
-            .inner
-            .tree
-            .get(codec::account_prefix(table::ACCOUNT_ID, id))?
-        else {
+        let Some(mac) = self.get(codec::account_prefix(table::ACCOUNT_ID, id))? else {
             return Ok(None);
         };
         let mac: [u8; 32] = mac
-            .as_ref()
+            .as_slice()
             .try_into()
             .map_err(|_| StoreError::Corrupt("account id row".into()))?;
-        match self.inner.tree.get(row_key(&mac))? {
+        match self.get(row_key(&mac))? {
             Some(v) => {
                 let row = AccountRow::decode(&v)?;
                 // The address may have gone to a newer account since.
@@ -207,9 +203,8 @@ impl Store {
     /// Idempotent: one batch per account.
     pub(crate) fn migrate_account_index(&self) -> Result<usize> {
         let mut old = Vec::new();
-        for kv in self.inner.tree.scan_prefix([table::ACCOUNT_V2]) {
-            let (k, v) = kv?;
-            old.push((k.to_vec(), AccountRow::decode(&v)?));
+        for (k, v) in self.scan_prefix(vec![table::ACCOUNT_V2])? {
+            old.push((k, AccountRow::decode(&v)?));
         }
         if old.is_empty() {
             return Ok(0);
@@ -240,21 +235,23 @@ impl Store {
                 }
             };
             let mac = self.address_mac(&address);
-            let mut batch = sled::Batch::default();
-            batch.insert(row_key(&mac), row.encode());
-            batch.insert(codec::account_prefix(table::ACCOUNT_ID, row.id), &mac[..]);
-            batch.remove(k);
-            batch.remove(codec::account_prefix(table::ACCOUNT_ID_V2, row.id));
-            self.inner.tree.apply_batch(batch)?;
+            let mut tx = self.tx()?;
+            tx.put(row_key(&mac), row.encode());
+            tx.put(
+                codec::account_prefix(table::ACCOUNT_ID, row.id),
+                mac.to_vec(),
+            );
+            tx.delete(k);
+            tx.delete(codec::account_prefix(table::ACCOUNT_ID_V2, row.id));
+            tx.commit()?;
             moved += 1;
         }
         // Ids left in the old id table whose row was gone already.
-        let mut batch = sled::Batch::default();
-        for kv in self.inner.tree.scan_prefix([table::ACCOUNT_ID_V2]) {
-            batch.remove(kv?.0);
-        }
-        self.inner.tree.apply_batch(batch)?;
-        self.inner.db.flush()?;
+        let mut tx = self.tx()?;
+        let from = vec![table::ACCOUNT_ID_V2];
+        let to = crate::backend::prefix_end(&from);
+        tx.delete_range(from, to);
+        tx.commit()?;
         tracing::info!(accounts = moved, "account index migrated to keyed hashes");
         Ok(moved)
     }
@@ -265,7 +262,7 @@ impl Store {
         let copies = match &row.key {
             KeyPlace::Gone => Vec::new(),
             KeyPlace::Row(b) => vec![b.clone()],
-            KeyPlace::File => self.inner.key_files.copies(row.id)?,
+            KeyPlace::File => self.inner.backend.keys().copies(row.id)?,
         };
         let mut last = StoreError::Corrupt(format!("account {} has no data key", row.id.0));
         for k in keys {
@@ -283,15 +280,10 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AccountState, MailboxName, NoSummary, StoreOptions};
+    use crate::{AccountState, MailboxName};
 
     fn open(dir: &std::path::Path) -> Store {
-        Store::open(StoreOptions {
-            data_dir: dir.join("data"),
-            master_key: dir.join("keys/master.key"),
-            summarizer: std::sync::Arc::new(NoSummary),
-        })
-        .unwrap()
+        crate::test_backend::open(dir)
     }
 
     fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -342,34 +334,36 @@ mod tests {
 
     #[test]
     fn no_address_is_in_the_database_in_plaintext() {
-        let d = tempfile::tempdir().unwrap();
-        let s = open(d.path());
-        let id = s.create_account("Alice.Secret@Example.org").unwrap();
-        let other = s.create_account("bob.hidden@example.net").unwrap();
-        s.delete_account("bob.hidden@example.net", 7).unwrap();
-        for (k, v) in s.raw_entries().unwrap() {
-            for needle in [&b"alice.secret"[..], b"bob.hidden", b"example"] {
-                assert!(
-                    !contains(&k, needle) && !contains(&v, needle),
-                    "{:?} in {k:?} = {v:?}",
-                    String::from_utf8_lossy(needle)
-                );
+        crate::test_backend::each(|| {
+            let d = tempfile::tempdir().unwrap();
+            let s = open(d.path());
+            let id = s.create_account("Alice.Secret@Example.org").unwrap();
+            let other = s.create_account("bob.hidden@example.net").unwrap();
+            s.delete_account("bob.hidden@example.net", 7).unwrap();
+            for (k, v) in s.raw_entries().unwrap() {
+                for needle in [&b"alice.secret"[..], b"bob.hidden", b"example"] {
+                    assert!(
+                        !contains(&k, needle) && !contains(&v, needle),
+                        "{:?} in {k:?} = {v:?}",
+                        String::from_utf8_lossy(needle)
+                    );
+                }
             }
-        }
-        // Yet every lookup works, and deleted accounts keep their address.
-        assert_eq!(s.account_id("ALICE.secret@example.org").unwrap(), Some(id));
-        assert_eq!(s.account_id("bob.hidden@example.net").unwrap(), None);
-        let mut all = s.accounts().unwrap();
-        all.sort_by_key(|a| a.id);
-        assert_eq!(all[0].address, "alice.secret@example.org");
-        assert_eq!(all[1].address, "bob.hidden@example.net");
-        assert_eq!(all[1].id, other);
-        assert_eq!(all[1].state, AccountState::Deleted { at: 7 });
-        // Across a restart too.
-        drop(s);
-        let s = open(d.path());
-        assert_eq!(s.accounts().unwrap().len(), 2);
-        assert_eq!(s.account_id("alice.secret@example.org").unwrap(), Some(id));
+            // Yet every lookup works, and deleted accounts keep their address.
+            assert_eq!(s.account_id("ALICE.secret@example.org").unwrap(), Some(id));
+            assert_eq!(s.account_id("bob.hidden@example.net").unwrap(), None);
+            let mut all = s.accounts().unwrap();
+            all.sort_by_key(|a| a.id);
+            assert_eq!(all[0].address, "alice.secret@example.org");
+            assert_eq!(all[1].address, "bob.hidden@example.net");
+            assert_eq!(all[1].id, other);
+            assert_eq!(all[1].state, AccountState::Deleted { at: 7 });
+            // Across a restart too.
+            drop(s);
+            let s = open(d.path());
+            assert_eq!(s.accounts().unwrap().len(), 2);
+            assert_eq!(s.account_id("alice.secret@example.org").unwrap(), Some(id));
+        });
     }
 
     /// Rewrites account `id` of `address` as the previous format stored it.
@@ -377,8 +371,8 @@ mod tests {
         let mac = s.address_mac(address);
         let mut row = s.account_row(address).unwrap().unwrap();
         if key_in_row {
-            let wrapped = s.inner.key_files.copies(row.id).unwrap().remove(0);
-            s.inner.key_files.shred(row.id).unwrap();
+            let wrapped = s.inner.backend.keys().copies(row.id).unwrap().remove(0);
+            s.inner.backend.keys().shred(row.id).unwrap();
             row.key = KeyPlace::Row(wrapped);
         }
         let (place, bytes): (u8, Vec<u8>) = match &row.key {
@@ -396,97 +390,95 @@ mod tests {
             .finish();
         let mut old_key = vec![table::ACCOUNT_V2];
         old_key.extend_from_slice(address.as_bytes());
-        s.inner.tree.remove(row_key(&mac)).unwrap();
-        s.inner
-            .tree
-            .remove(codec::account_prefix(table::ACCOUNT_ID, row.id))
-            .unwrap();
-        s.inner.tree.insert(old_key, v2).unwrap();
-        s.inner
-            .tree
-            .insert(
-                codec::account_prefix(table::ACCOUNT_ID_V2, row.id),
-                address.as_bytes(),
-            )
-            .unwrap();
-        s.inner.tree.flush().unwrap();
+        let mut tx = s.tx().unwrap();
+        tx.delete(row_key(&mac));
+        tx.delete(codec::account_prefix(table::ACCOUNT_ID, row.id));
+        tx.put(old_key, v2);
+        tx.put(
+            codec::account_prefix(table::ACCOUNT_ID_V2, row.id),
+            address.as_bytes().to_vec(),
+        );
+        tx.commit().unwrap();
     }
 
     #[test]
     fn a_store_of_the_previous_format_opens_and_is_migrated() {
-        let d = tempfile::tempdir().unwrap();
-        let s = open(d.path());
-        let a = s.create_account("a@example.org").unwrap();
-        let ib = s.mailbox(a, &MailboxName::inbox()).unwrap().unwrap().id;
-        s.deliver(a, b"Subject: x\r\n\r\nkept\r\n").unwrap();
-        let b = s.create_account("b@example.org").unwrap();
-        s.delete_account("b@example.org", 5).unwrap();
-        let c = s.create_account("c@example.org").unwrap();
-        make_v2(&s, "a@example.org", true);
-        make_v2(&s, "b@example.org", false);
-        make_v2(&s, "c@example.org", false);
-        drop(s);
-        let s = open(d.path());
-        for (k, v) in s.raw_entries().unwrap() {
-            assert!(
-                !contains(&k, b"example.org") && !contains(&v, b"example.org"),
-                "{k:?}"
+        crate::test_backend::each(|| {
+            let d = tempfile::tempdir().unwrap();
+            let s = open(d.path());
+            let a = s.create_account("a@example.org").unwrap();
+            let ib = s.mailbox(a, &MailboxName::inbox()).unwrap().unwrap().id;
+            s.deliver(a, b"Subject: x\r\n\r\nkept\r\n").unwrap();
+            let b = s.create_account("b@example.org").unwrap();
+            s.delete_account("b@example.org", 5).unwrap();
+            let c = s.create_account("c@example.org").unwrap();
+            make_v2(&s, "a@example.org", true);
+            make_v2(&s, "b@example.org", false);
+            make_v2(&s, "c@example.org", false);
+            drop(s);
+            let s = open(d.path());
+            for (k, v) in s.raw_entries().unwrap() {
+                assert!(
+                    !contains(&k, b"example.org") && !contains(&v, b"example.org"),
+                    "{k:?}"
+                );
+                assert!(k[0] != table::ACCOUNT_V2 && k[0] != table::ACCOUNT_ID_V2);
+            }
+            assert_eq!(s.account_id("a@example.org").unwrap(), Some(a));
+            assert_eq!(s.account_id("c@example.org").unwrap(), Some(c));
+            assert!(s.read(a, ib, crate::Uid(1)).unwrap().is_some());
+            let mut all = s.accounts().unwrap();
+            all.sort_by_key(|r| r.id);
+            let listed: Vec<_> = all.iter().map(|r| (r.id, r.address.as_str())).collect();
+            assert_eq!(
+                listed,
+                vec![
+                    (a, "a@example.org"),
+                    (b, "b@example.org"),
+                    (c, "c@example.org")
+                ]
             );
-            assert!(k[0] != table::ACCOUNT_V2 && k[0] != table::ACCOUNT_ID_V2);
-        }
-        assert_eq!(s.account_id("a@example.org").unwrap(), Some(a));
-        assert_eq!(s.account_id("c@example.org").unwrap(), Some(c));
-        assert!(s.read(a, ib, crate::Uid(1)).unwrap().is_some());
-        let mut all = s.accounts().unwrap();
-        all.sort_by_key(|r| r.id);
-        let listed: Vec<_> = all.iter().map(|r| (r.id, r.address.as_str())).collect();
-        assert_eq!(
-            listed,
-            vec![
-                (a, "a@example.org"),
-                (b, "b@example.org"),
-                (c, "c@example.org")
-            ]
-        );
-        // The deleted one restores with its mail key; the key in the row
-        // moves to a file at the next deletion.
-        s.restore_account("b@example.org").unwrap();
-        assert_eq!(s.account_id("b@example.org").unwrap(), Some(b));
-        s.delete_account("a@example.org", 9).unwrap();
-        assert_eq!(
-            s.account_row("a@example.org").unwrap().unwrap().key,
-            KeyPlace::File
-        );
-        s.restore_account("a@example.org").unwrap();
-        assert!(s.read(a, ib, crate::Uid(1)).unwrap().is_some());
-        // Opening again migrates nothing more.
-        assert_eq!(s.migrate_account_index().unwrap(), 0);
+            // The deleted one restores with its mail key; the key in the row
+            // moves to a file at the next deletion.
+            s.restore_account("b@example.org").unwrap();
+            assert_eq!(s.account_id("b@example.org").unwrap(), Some(b));
+            s.delete_account("a@example.org", 9).unwrap();
+            assert_eq!(
+                s.account_row("a@example.org").unwrap().unwrap().key,
+                KeyPlace::File
+            );
+            s.restore_account("a@example.org").unwrap();
+            assert!(s.read(a, ib, crate::Uid(1)).unwrap().is_some());
+            // Opening again migrates nothing more.
+            assert_eq!(s.migrate_account_index().unwrap(), 0);
+        });
     }
 
     #[test]
     fn an_account_whose_key_is_gone_is_listed_without_address_and_purged_by_id() {
-        let d = tempfile::tempdir().unwrap();
-        let s = open(d.path());
-        let a = s.create_account("a@example.org").unwrap();
-        s.delete_account("a@example.org", 5).unwrap();
-        // A purge cut short after step 1: the key is destroyed.
-        let mut row = s.account_row("a@example.org").unwrap().unwrap();
-        s.inner.key_files.shred(a).unwrap();
-        row.key = KeyPlace::Gone;
-        s.inner
-            .tree
-            .insert(row_key(&s.address_mac("a@example.org")), row.encode())
-            .unwrap();
-        let listed = s.accounts().unwrap();
-        assert_eq!(listed.len(), 1);
-        assert_eq!((listed[0].id, listed[0].address.as_str()), (a, ""));
-        s.purge_account_id("", a, &mut |_| {}).unwrap();
-        assert!(s.accounts().unwrap().is_empty());
-        assert!(
-            s.raw_entries()
-                .unwrap()
-                .iter()
-                .all(|(k, _)| k[0] == table::META)
-        );
+        crate::test_backend::each(|| {
+            let d = tempfile::tempdir().unwrap();
+            let s = open(d.path());
+            let a = s.create_account("a@example.org").unwrap();
+            s.delete_account("a@example.org", 5).unwrap();
+            // A purge cut short after step 1: the key is destroyed.
+            let mut row = s.account_row("a@example.org").unwrap().unwrap();
+            s.inner.backend.keys().shred(a).unwrap();
+            row.key = KeyPlace::Gone;
+            let mut tx = s.tx().unwrap();
+            tx.put(row_key(&s.address_mac("a@example.org")), row.encode());
+            tx.commit().unwrap();
+            let listed = s.accounts().unwrap();
+            assert_eq!(listed.len(), 1);
+            assert_eq!((listed[0].id, listed[0].address.as_str()), (a, ""));
+            s.purge_account_id("", a, &mut |_| {}).unwrap();
+            assert!(s.accounts().unwrap().is_empty());
+            assert!(
+                s.raw_entries()
+                    .unwrap()
+                    .iter()
+                    .all(|(k, _)| k[0] == table::META)
+            );
+        });
     }
 }

@@ -1,9 +1,15 @@
-//! Byte encoding of sled keys and rows (format version 1).
+//! Byte encoding of metadata keys and rows (format version 1), the same for
+//! every backend.
 //!
-//! All metadata lives in one sled tree named `sealpost.v1`; the first byte of
-//! a key names its table, the rest is big-endian so that prefix scans iterate
-//! in id/UID order. Rows start with their own version byte. A new on-disk
-//! format gets a new tree name and a migration, never a silent reinterpretation.
+//! All metadata is one ordered key space: the embedded backend keeps it in
+//! one sled tree named `sealpost.v1`, PostgreSQL in one table of `bytea`
+//! keys and rows (compared bytewise, so the order is the same). The first
+//! byte of a key names its table, the rest is big-endian so that prefix
+//! scans iterate in id/UID order; index keys that would otherwise hold a
+//! name (mailboxes, subscriptions) hold a keyed hash instead, so a backend
+//! only ever sees opaque bytes. Rows start with their own version byte. A
+//! new format gets a new tree name (and schema version) and a migration,
+//! never a silent reinterpretation.
 
 use crate::{AccountId, Flags, MailboxId, ModSeq, Result, StoreError, Uid};
 
@@ -37,6 +43,12 @@ pub mod table {
     pub const VANISHED: u8 = b'v';
     /// account, keyed hash of name -> sealed name.
     pub const SUBSCRIPTION: u8 = b'S';
+    /// account, mailbox, modseq -> what one transaction changed (shared
+    /// stores only: the change log other nodes catch up from, `cluster.rs`).
+    pub const CHANGE: u8 = b'c';
+    /// account -> (bytes, messages) (shared stores only: quota usage that
+    /// every node sees).
+    pub const USAGE: u8 = b'U';
 }
 
 /// `tag | account`.

@@ -1,13 +1,16 @@
-//! The store's shared state: sled, keys, caches of accounts and mailbox
-//! indexes, and the group-commit points.
+//! The store's shared state: the backend (`backend/`), keys, caches of
+//! accounts and mailbox indexes; opening a store on either backend.
 
-use crate::blob::{self, BlobId};
+use crate::backend::embedded::Embedded;
+use crate::backend::{Backend, Fetched, Read};
+use crate::blob::BlobId;
 use crate::codec::{self, Reader, Writer, table};
 use crate::crypto::{self, Key};
-use crate::sync::GroupSync;
+use crate::tx::Tx;
 use crate::{
-    AccountId, Flags, MailboxEvent, MailboxId, MailboxInfo, MailboxName, MessageEntry, ModSeq,
-    Result, SpecialUse, StoreError, StoreOptions, Summarizer, Uid, UidValidity,
+    AccountId, BackendOptions, Flags, MailboxEvent, MailboxId, MailboxInfo, MailboxName,
+    MessageEntry, ModSeq, Result, SpecialUse, StoreError, StoreOptions, Summarizer, Uid,
+    UidValidity,
 };
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -23,21 +26,20 @@ pub struct Store {
 
 pub(crate) struct Inner {
     pub data_dir: PathBuf,
-    pub blob_root: PathBuf,
-    pub db: sled::Db,
-    pub tree: sled::Tree,
+    /// Where metadata and blobs live (`backend/`).
+    pub backend: Box<dyn Backend>,
     pub master: Key,
     pub system: Key,
     pub restore_key_path: PathBuf,
     pub summarizer: Arc<dyn Summarizer>,
     pub accounts: Mutex<HashMap<AccountId, Arc<AccountCtx>>>,
     pub mailboxes: Mutex<HashMap<(AccountId, MailboxId), SharedState>>,
-    pub flush_sync: GroupSync,
+    /// Serializes account deletion and restore within this process.
     pub counters: Mutex<()>,
-    /// The wrapped data keys of accounts (`keyfile`).
-    pub key_files: crate::keyfile::KeyFiles,
     /// Serializes account creation (see `create_account`).
     pub creating: Mutex<()>,
+    /// Tests: other nodes' notices wait while set (`hold_notices`).
+    pub hold_notices: std::sync::atomic::AtomicBool,
     _lock: std::fs::File,
 }
 
@@ -53,7 +55,6 @@ pub(crate) struct AccountCtx {
     /// (bytes, messages), computed on first use.
     pub usage: Mutex<Option<(u64, u64)>>,
     pub quota: Mutex<Option<u64>>,
-    pub dir_sync: GroupSync,
 }
 
 impl AccountCtx {
@@ -64,7 +65,6 @@ impl AccountCtx {
             structure: Mutex::new(()),
             usage: Mutex::new(None),
             quota: Mutex::new(None),
-            dir_sync: GroupSync::default(),
         }
     }
 }
@@ -229,112 +229,82 @@ fn data_dir_error(path: &Path, message: impl Into<String>) -> StoreError {
     }
 }
 
-impl Store {
-    /// Opens (creating if needed) the store; fails with [`StoreError::Locked`]
-    /// when another process has it open. Checks that the master key is the one
-    /// the data directory was created with before touching anything else.
-    /// A missing data directory is created only on a first start (no master
-    /// key yet): with a key, it is an error rather than a silent empty store.
-    pub fn open(opts: StoreOptions) -> Result<Store> {
-        let dir = &opts.data_dir;
-        match std::fs::metadata(dir) {
-            Ok(m) if !m.is_dir() => return Err(data_dir_error(dir, "is not a directory")),
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                // A master key without its data_dir: most likely the data
-                // disk is not mounted or the path is mistyped. Starting an
-                // empty store there would hide every mailbox; the operator
-                // makes the folder to start afresh on purpose.
-                if opts.master_key.exists() {
-                    return Err(data_dir_error(
-                        dir,
-                        format!(
-                            "does not exist, but the master key {} does (is the data disk mounted?); create the folder to start an empty store",
-                            opts.master_key.display()
-                        ),
-                    ));
-                }
-                sealpost_durable::create_dir(dir)
-                    .map_err(|e| data_dir_error(dir, format!("cannot create: {e}")))?;
-            }
-            Err(e) => return Err(data_dir_error(dir, format!("cannot read: {e}"))),
-        }
-        let lock_path = dir.join("lock");
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| data_dir_error(dir, format!("cannot open lock file: {e}")))?;
-        match fs4::fs_std::FileExt::try_lock_exclusive(&lock) {
-            Ok(true) => {}
-            Ok(false) => return Err(StoreError::Locked(dir.clone())),
-            Err(e) => return Err(data_dir_error(dir, format!("cannot lock: {e}"))),
-        }
+/// The META key of the wrapped system key.
+const SYSTEM_KEY: [u8; 4] = [table::META, b's', b'y', b's'];
+/// The META key of the key check (PostgreSQL; the embedded store keeps it
+/// in a file beside sled, `data_dir/keycheck`).
+const KEYCHECK: [u8; 9] = [table::META, b'k', b'e', b'y', b'c', b'h', b'e', b'c', b'k'];
 
-        let db_path = dir.join("db");
-        let keycheck_path = dir.join("keycheck");
-        let fresh = !db_path.exists() && !keycheck_path.exists();
-        let (master, _) = crypto::load_or_create_key_file(&opts.master_key, fresh)?;
-        let mut write_keycheck = false;
-        match std::fs::read(&keycheck_path) {
-            Ok(sealed) => {
-                if master.open(b"keycheck", &sealed).is_err() {
-                    return Err(StoreError::MasterKey {
-                        path: opts.master_key.clone(),
-                        message: format!("is not the key {} was created with", dir.display()),
-                    });
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if !fresh {
-                    return Err(data_dir_error(
-                        dir,
-                        "keycheck is missing: not a complete sealpost data directory",
-                    ));
-                }
-                // Written once the database holds its first key (below), so
-                // a keycheck always means a database that must not be empty.
-                write_keycheck = true;
-            }
-            Err(e) => return Err(data_dir_error(&keycheck_path, format!("cannot read: {e}"))),
-        }
-
-        let db = sled::Config::new()
-            .path(&db_path)
-            .mode(sled::Mode::HighThroughput)
-            .flush_every_ms(Some(1000))
-            .open()
-            .map_err(|e| {
-                data_dir_error(&db_path, format!("cannot open the metadata database: {e}"))
-            })?;
-        let tree = db.open_tree(codec::TREE)?;
-        let system_key_id = [table::META, b's', b'y', b's'];
-        let system = match tree.get(system_key_id)? {
-            Some(w) => master.unwrap_key(b"system-key", &w)?,
-            // sled recovers a damaged log to its longest valid prefix, which
-            // for a garbled or replaced file is nothing at all: opening that
-            // would silently re-create every account empty.
-            None if !fresh => {
+/// Creates `dir` if allowed and takes its lock.
+fn lock_data_dir(dir: &Path, master_key: &Path, must_exist: bool) -> Result<std::fs::File> {
+    match std::fs::metadata(dir) {
+        Ok(m) if !m.is_dir() => return Err(data_dir_error(dir, "is not a directory")),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // A master key without its data_dir: most likely the data
+            // disk is not mounted or the path is mistyped. Starting an
+            // empty store there would hide every mailbox; the operator
+            // makes the folder to start afresh on purpose.
+            if must_exist && master_key.exists() {
                 return Err(data_dir_error(
-                    &db_path,
-                    "the metadata database has lost its contents (corrupt, truncated or replaced); restore data_dir from a backup",
+                    dir,
+                    format!(
+                        "does not exist, but the master key {} does (is the data disk mounted?); create the folder to start an empty store",
+                        master_key.display()
+                    ),
                 ));
             }
-            None => {
-                let k = Key::generate();
-                tree.insert(system_key_id, master.wrap(b"system-key", &k))?;
-                db.flush()?;
-                k
-            }
-        };
-        if write_keycheck {
-            write_durable(&keycheck_path, &master.seal(b"keycheck", b"sealpost"))?;
+            sealpost_durable::create_dir(dir)
+                .map_err(|e| data_dir_error(dir, format!("cannot create: {e}")))?;
         }
-        let blob_root = dir.join("blobs");
-        sealpost_durable::create_dir(&blob_root)?;
-        let key_files = crate::keyfile::KeyFiles::open(dir)?;
+        Err(e) => return Err(data_dir_error(dir, format!("cannot read: {e}"))),
+    }
+    let lock_path = dir.join("lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| data_dir_error(dir, format!("cannot open lock file: {e}")))?;
+    match fs4::fs_std::FileExt::try_lock_exclusive(&lock) {
+        Ok(true) => Ok(lock),
+        Ok(false) => Err(StoreError::Locked(dir.to_path_buf())),
+        Err(e) => Err(data_dir_error(dir, format!("cannot lock: {e}"))),
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the embedded store; fails with
+    /// [`StoreError::Locked`] when another process has it open. Checks that
+    /// the master key is the one the data directory was created with before
+    /// touching anything else. A missing data directory is created only on a
+    /// first start (no master key yet): with a key, it is an error rather
+    /// than a silent empty store.
+    pub fn open(opts: StoreOptions) -> Result<Store> {
+        Store::open_with(opts, &BackendOptions::Embedded)
+    }
+
+    /// Opens the store on the chosen backend. With PostgreSQL, the schema
+    /// must have been migrated (`sealpost store migrate-schema`); an empty
+    /// database, another schema version or a database that cannot be
+    /// reached is refused with one clear error, never set up silently.
+    pub fn open_with(opts: StoreOptions, backend: &BackendOptions) -> Result<Store> {
+        let dir = &opts.data_dir;
+        let (backend, master, system, lock): (Box<dyn Backend>, Key, Key, std::fs::File) =
+            match backend {
+                BackendOptions::Embedded => {
+                    let lock = lock_data_dir(dir, &opts.master_key, true)?;
+                    let (b, master, system) = open_embedded(dir, &opts.master_key)?;
+                    (Box::new(b), master, system, lock)
+                }
+                BackendOptions::PostgreSql(pg) => {
+                    let lock = lock_data_dir(dir, &opts.master_key, false)?;
+                    let b = crate::backend::postgres::Postgres::connect(pg)?;
+                    let (master, system) = open_keys_in_database(&b, &opts.master_key)?;
+                    (Box::new(b), master, system, lock)
+                }
+            };
         let restore_key_path = opts
             .master_key
             .parent()
@@ -343,29 +313,41 @@ impl Store {
         let store = Store {
             inner: Arc::new(Inner {
                 data_dir: dir.clone(),
-                blob_root,
-                db,
-                tree,
+                backend,
                 master,
                 system,
                 restore_key_path,
                 summarizer: opts.summarizer,
                 accounts: Mutex::new(HashMap::new()),
                 mailboxes: Mutex::new(HashMap::new()),
-                flush_sync: GroupSync::default(),
                 counters: Mutex::new(()),
-                key_files,
                 creating: Mutex::new(()),
+                hold_notices: std::sync::atomic::AtomicBool::new(false),
                 _lock: lock,
             }),
         };
         store.migrate_account_index()?;
+        if store.inner.backend.shared() {
+            crate::cluster::start(&store);
+        }
         Ok(store)
     }
 
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         &self.inner.data_dir
+    }
+
+    /// `"embedded"` or `"postgresql"`.
+    pub fn backend_name(&self) -> &'static str {
+        self.inner.backend.name()
+    }
+
+    /// Database round trips made so far by the calling thread (PostgreSQL;
+    /// 0 when embedded).
+    #[doc(hidden)]
+    pub fn database_round_trips(&self) -> u64 {
+        self.inner.backend.round_trips()
     }
 
     /// Encrypts data that lives outside the mailboxes but must not be plaintext
@@ -379,29 +361,41 @@ impl Store {
         self.inner.system.open(b"system", sealed)
     }
 
-    /// Makes every write so far durable (group commit of sled flushes).
-    pub(crate) fn flush(&self) -> Result<()> {
-        let db = &self.inner.db;
-        self.inner
-            .flush_sync
-            .sync(|| db.flush().map(|_| ()).map_err(std::io::Error::other))?;
-        Ok(())
+    /// Whether other processes write the same store (PostgreSQL).
+    pub(crate) fn shared(&self) -> bool {
+        self.inner.backend.shared()
+    }
+
+    /// Starts a metadata transaction.
+    pub(crate) fn tx(&self) -> Result<Tx<'_>> {
+        Ok(Tx::new(self.inner.backend.begin()?))
+    }
+
+    /// One key, outside any transaction.
+    pub(crate) fn get(&self, key: Vec<u8>) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .inner
+            .backend
+            .read(vec![Read::Get { key, lock: false }])?
+            .pop()
+            .and_then(Fetched::value))
+    }
+
+    /// Every key starting with `prefix`, outside any transaction.
+    pub(crate) fn scan_prefix(&self, prefix: Vec<u8>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let to = crate::backend::prefix_end(&prefix);
+        Ok(self
+            .inner
+            .backend
+            .read(vec![Read::Scan { from: prefix, to }])?
+            .pop()
+            .map(Fetched::rows)
+            .unwrap_or_default())
     }
 
     /// Next value of a store-wide counter (account ids, mailbox ids, UIDVALIDITY).
     pub(crate) fn next_counter(&self, name: &[u8], floor: u64) -> Result<u64> {
-        let _g = self.inner.counters.lock();
-        let mut key = vec![table::META];
-        key.extend_from_slice(name);
-        let cur = self
-            .inner
-            .tree
-            .get(&key)?
-            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
-            .unwrap_or(0);
-        let next = (cur + 1).max(floor);
-        self.inner.tree.insert(key, &next.to_be_bytes())?;
-        Ok(next)
+        self.inner.backend.next_counter(name, floor)
     }
 
     /// The context of an active account (key unwrapped), cached.
@@ -445,32 +439,20 @@ impl Store {
             return Ok(s.clone());
         }
         let ctx = self.ctx(account)?;
-        let row = self
-            .inner
-            .tree
-            .get(codec::mailbox_key(table::MAILBOX, account, mailbox))?
+        let fetched = self.inner.backend.read(vec![
+            Read::Get {
+                key: codec::mailbox_key(table::MAILBOX, account, mailbox),
+                lock: false,
+            },
+            scan_of(codec::mailbox_key(table::MESSAGE, account, mailbox)),
+        ])?;
+        let mut fetched = fetched.into_iter();
+        let row = fetched
+            .next()
+            .and_then(Fetched::value)
             .ok_or(StoreError::NoMailbox)?;
         let row = decode_mailbox_row(&ctx.key, account, &row)?;
-        let mut entries = Vec::new();
-        for kv in self
-            .inner
-            .tree
-            .scan_prefix(codec::mailbox_key(table::MESSAGE, account, mailbox))
-        {
-            let (k, v) = kv?;
-            let uid = u32::from_be_bytes(
-                k[k.len() - 4..]
-                    .try_into()
-                    .map_err(|_| StoreError::Corrupt("key".into()))?,
-            );
-            let m = MessageRow::decode(&v)?;
-            entries.push(MessageEntry {
-                uid: Uid(uid),
-                flags: m.flags,
-                modseq: ModSeq(m.modseq),
-                size: m.size,
-            });
-        }
+        let entries = decode_entries(fetched.next().map(Fetched::rows).unwrap_or_default())?;
         let (tx, _) = broadcast::channel(1024);
         let state = Arc::new(Mutex::new(MailboxState {
             info: MailboxInfo {
@@ -500,17 +482,146 @@ impl Store {
             s.lock().publish(MailboxEvent::Gone);
         }
     }
+}
 
-    pub(crate) fn blob_root(&self) -> &Path {
-        &self.inner.blob_root
+/// A scan of every key under `prefix`.
+pub(crate) fn scan_of(prefix: Vec<u8>) -> Read {
+    let to = crate::backend::prefix_end(&prefix);
+    Read::Scan { from: prefix, to }
+}
+
+/// The index entries of a mailbox's message rows (keys end with the UID).
+pub(crate) fn decode_entries(rows: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Vec<MessageEntry>> {
+    let mut entries = Vec::with_capacity(rows.len());
+    for (k, v) in rows {
+        let uid = u32::from_be_bytes(
+            k[k.len().saturating_sub(4)..]
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("key".into()))?,
+        );
+        let m = MessageRow::decode(&v)?;
+        entries.push(MessageEntry {
+            uid: Uid(uid),
+            flags: m.flags,
+            modseq: ModSeq(m.modseq),
+            size: m.size,
+        });
     }
+    Ok(entries)
+}
 
-    pub(crate) fn remove_blobs(&self, account: AccountId, blobs: &[BlobId]) {
-        for b in blobs {
-            if let Err(e) = blob::remove(self.blob_root(), account, *b) {
-                tracing::warn!(error = %e, "could not remove a blob; it is unreferenced and will be swept");
+/// The embedded backend with its master and system keys.
+fn open_embedded(dir: &Path, master_key: &Path) -> Result<(Embedded, Key, Key)> {
+    let db_path = dir.join("db");
+    let keycheck_path = dir.join("keycheck");
+    let fresh = !db_path.exists() && !keycheck_path.exists();
+    let (master, _) = crypto::load_or_create_key_file(master_key, fresh)?;
+    let mut write_keycheck = false;
+    match std::fs::read(&keycheck_path) {
+        Ok(sealed) => {
+            if master.open(b"keycheck", &sealed).is_err() {
+                return Err(StoreError::MasterKey {
+                    path: master_key.to_path_buf(),
+                    message: format!("is not the key {} was created with", dir.display()),
+                });
             }
         }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if !fresh {
+                return Err(data_dir_error(
+                    dir,
+                    "keycheck is missing: not a complete sealpost data directory",
+                ));
+            }
+            // Written once the database holds its first key (below), so
+            // a keycheck always means a database that must not be empty.
+            write_keycheck = true;
+        }
+        Err(e) => return Err(data_dir_error(&keycheck_path, format!("cannot read: {e}"))),
+    }
+    let backend = Embedded::open(dir)?;
+    let stored = backend
+        .read(vec![Read::Get {
+            key: SYSTEM_KEY.to_vec(),
+            lock: false,
+        }])?
+        .pop()
+        .and_then(Fetched::value);
+    let system = match stored {
+        Some(w) => master.unwrap_key(b"system-key", &w)?,
+        // sled recovers a damaged log to its longest valid prefix, which
+        // for a garbled or replaced file is nothing at all: opening that
+        // would silently re-create every account empty.
+        None if !fresh => {
+            return Err(data_dir_error(
+                &db_path,
+                "the metadata database has lost its contents (corrupt, truncated or replaced); restore data_dir from a backup",
+            ));
+        }
+        None => {
+            let k = Key::generate();
+            let mut tx = Tx::new(backend.begin()?);
+            tx.put(SYSTEM_KEY.to_vec(), master.wrap(b"system-key", &k));
+            tx.commit()?;
+            k
+        }
+    };
+    if write_keycheck {
+        write_durable(&keycheck_path, &master.seal(b"keycheck", b"sealpost"))?;
+    }
+    Ok((backend, master, system))
+}
+
+/// The master and system keys of a database store: the key check and the
+/// wrapped system key are rows. A database that has neither is new (the
+/// master key file is created if missing); one that has them must open
+/// with this master key, and a missing key file is then an error.
+fn open_keys_in_database(backend: &dyn Backend, master_key: &Path) -> Result<(Key, Key)> {
+    let mut rows = backend
+        .read(vec![
+            Read::Get {
+                key: KEYCHECK.to_vec(),
+                lock: false,
+            },
+            Read::Get {
+                key: SYSTEM_KEY.to_vec(),
+                lock: false,
+            },
+        ])?
+        .into_iter()
+        .map(Fetched::value);
+    let (check, system) = (rows.next().flatten(), rows.next().flatten());
+    match (check, system) {
+        (Some(check), Some(system)) => {
+            let (master, _) = crypto::load_or_create_key_file(master_key, false)?;
+            if master.open(b"keycheck", &check).is_err() {
+                return Err(StoreError::MasterKey {
+                    path: master_key.to_path_buf(),
+                    message: format!(
+                        "is not the key the {} store was created with",
+                        backend.name()
+                    ),
+                });
+            }
+            let system = master.unwrap_key(b"system-key", &system)?;
+            Ok((master, system))
+        }
+        (None, None) => {
+            let (master, _) = crypto::load_or_create_key_file(master_key, true)?;
+            let system = Key::generate();
+            let mut tx = Tx::new(backend.begin()?);
+            tx.create(KEYCHECK.to_vec(), master.seal(b"keycheck", b"sealpost"));
+            tx.create(SYSTEM_KEY.to_vec(), master.wrap(b"system-key", &system));
+            match tx.commit() {
+                Ok(()) => Ok((master, system)),
+                // Another node set the store up at the same moment: use theirs.
+                Err(StoreError::Conflict) => open_keys_in_database(backend, master_key),
+                Err(e) => Err(e),
+            }
+        }
+        _ => Err(StoreError::Corrupt(
+            "the database has a key check without a system key or the reverse".into(),
+        )),
     }
 }
 

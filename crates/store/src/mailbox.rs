@@ -3,6 +3,7 @@
 //! Names are sealed in their rows and indexed by a keyed hash, so the
 //! metadata database holds no readable mailbox name either.
 
+use crate::backend::Notice;
 use crate::codec::{self, table};
 use crate::engine::{self, MessageRow, decode_mailbox_row, encode_mailbox_row, name_aad, now};
 use crate::{
@@ -13,22 +14,27 @@ use tokio::sync::broadcast;
 
 fn name_index_key(store: &Store, account: AccountId, name: &MailboxName) -> Result<Vec<u8>> {
     let ctx = store.ctx(account)?;
+    Ok(name_index_key_with(&ctx, name))
+}
+
+fn name_index_key_with(ctx: &engine::AccountCtx, name: &MailboxName) -> Vec<u8> {
+    let account = ctx.id;
     let mut k = codec::account_prefix(table::MAILBOX_NAME, account);
     k.extend_from_slice(
         &ctx.key
             .keyed_hash(b"mailbox-name", name.as_str().as_bytes()),
     );
-    Ok(k)
+    k
 }
 
-fn subscription_key(store: &Store, account: AccountId, name: &MailboxName) -> Result<Vec<u8>> {
-    let ctx = store.ctx(account)?;
+fn subscription_key(ctx: &engine::AccountCtx, name: &MailboxName) -> Vec<u8> {
+    let account = ctx.id;
     let mut k = codec::account_prefix(table::SUBSCRIPTION, account);
     k.extend_from_slice(
         &ctx.key
             .keyed_hash(b"subscription", name.as_str().as_bytes()),
     );
-    Ok(k)
+    k
 }
 
 impl Store {
@@ -36,12 +42,7 @@ impl Store {
     pub fn mailboxes(&self, account: AccountId) -> Result<Vec<MailboxInfo>> {
         let ctx = self.ctx(account)?;
         let mut out = Vec::new();
-        for kv in self
-            .inner
-            .tree
-            .scan_prefix(codec::account_prefix(table::MAILBOX, account))
-        {
-            let (k, v) = kv?;
+        for (k, v) in self.scan_prefix(codec::account_prefix(table::MAILBOX, account))? {
             let id = MailboxId(u64::from_be_bytes(
                 k[k.len() - 8..]
                     .try_into()
@@ -61,11 +62,11 @@ impl Store {
 
     /// One mailbox by name.
     pub fn mailbox(&self, account: AccountId, name: &MailboxName) -> Result<Option<MailboxInfo>> {
-        let Some(id) = self.inner.tree.get(name_index_key(self, account, name)?)? else {
+        let Some(id) = self.get(name_index_key(self, account, name)?)? else {
             return Ok(None);
         };
         let id = MailboxId(u64::from_be_bytes(
-            id.as_ref()
+            id.as_slice()
                 .try_into()
                 .map_err(|_| StoreError::Corrupt("mailbox id".into()))?,
         ));
@@ -81,21 +82,27 @@ impl Store {
         name: &MailboxName,
         special_use: Option<SpecialUse>,
     ) -> Result<MailboxInfo> {
-        let info = self.create_mailbox_unflushed(account, name, special_use)?;
-        self.flush()?;
-        Ok(info)
+        let ctx = self.ctx(account)?;
+        let _g = ctx.structure.lock();
+        let mut tx = self.tx()?;
+        let info = self.create_mailbox_in(&mut tx, &ctx, name, special_use)?;
+        match tx.commit() {
+            Err(StoreError::Conflict) => Err(StoreError::MailboxExists),
+            r => r.map(|()| info),
+        }
     }
 
-    pub(crate) fn create_mailbox_unflushed(
+    /// Adds a mailbox's rows to `tx` (the caller holds the structure lock).
+    pub(crate) fn create_mailbox_in(
         &self,
-        account: AccountId,
+        tx: &mut crate::tx::Tx<'_>,
+        ctx: &engine::AccountCtx,
         name: &MailboxName,
         special_use: Option<SpecialUse>,
     ) -> Result<MailboxInfo> {
-        let ctx = self.ctx(account)?;
-        let _g = ctx.structure.lock();
-        let idx = name_index_key(self, account, name)?;
-        if self.inner.tree.get(&idx)?.is_some() {
+        let account = ctx.id;
+        let idx = name_index_key_with(ctx, name);
+        if tx.get(idx.clone())?.is_some() {
             return Err(StoreError::MailboxExists);
         }
         let id = MailboxId(self.next_counter(b"mailbox", 1)?);
@@ -103,8 +110,7 @@ impl Store {
         // re-created name never repeats an old value (RFC 9051 2.3.1.1).
         let uv = self.next_counter(b"uidvalidity", now().max(1) as u64 & 0xffff_ffff)?;
         let uid_validity = UidValidity((uv & 0xffff_ffff).max(1) as u32);
-        let mut batch = sled::Batch::default();
-        batch.insert(
+        tx.put(
             codec::mailbox_key(table::MAILBOX, account, id),
             encode_mailbox_row(
                 &ctx.key,
@@ -117,8 +123,9 @@ impl Store {
                 now(),
             ),
         );
-        batch.insert(idx, &id.0.to_be_bytes());
-        self.inner.tree.apply_batch(batch)?;
+        // The name index is created, not overwritten: of two nodes creating
+        // one name at once, one gets `MailboxExists`.
+        tx.create(idx, id.0.to_be_bytes().to_vec());
         Ok(MailboxInfo {
             id,
             name: name.clone(),
@@ -135,33 +142,41 @@ impl Store {
         let ctx = self.ctx(account)?;
         let info = self.mailbox(account, name)?.ok_or(StoreError::NoMailbox)?;
         let _g = ctx.structure.lock();
-        let mut batch = sled::Batch::default();
+        let state = self.state(account, info.id)?;
+        let mut st = state.lock();
+        let mut tx = self.tx()?;
+        let mut usage =
+            self.lock_for_write(&mut tx, &mut st, account, info.id, self.usage_read(account))?;
         let mut blobs = Vec::new();
         let (mut bytes, mut count) = (0u64, 0u64);
-        for tag in [table::MESSAGE, table::SUMMARY, table::VANISHED] {
-            for kv in self
-                .inner
-                .tree
-                .scan_prefix(codec::mailbox_key(tag, account, info.id))
-            {
-                let (k, v) = kv?;
-                if tag == table::MESSAGE {
-                    let row = MessageRow::decode(&v)?;
-                    blobs.push(row.blob);
-                    bytes += row.size as u64;
-                    count += 1;
-                }
-                batch.remove(k);
-            }
+        for (_, v) in tx.scan_prefix(codec::mailbox_key(table::MESSAGE, account, info.id))? {
+            let row = MessageRow::decode(&v)?;
+            blobs.push(row.blob);
+            bytes += row.size as u64;
+            count += 1;
         }
-        batch.remove(codec::mailbox_key(table::MAILBOX, account, info.id));
-        batch.remove(name_index_key(self, account, name)?);
-        self.inner.tree.apply_batch(batch)?;
+        for tag in [
+            table::MESSAGE,
+            table::SUMMARY,
+            table::VANISHED,
+            table::CHANGE,
+        ] {
+            let prefix = codec::mailbox_key(tag, account, info.id);
+            let end = crate::backend::prefix_end(&prefix);
+            tx.delete_range(prefix, end);
+        }
+        tx.delete(codec::mailbox_key(table::MAILBOX, account, info.id));
+        tx.delete(name_index_key(self, account, name)?);
+        self.usage_in_tx(&mut tx, &ctx, usage.pop(), -(bytes as i64), -(count as i64))?;
+        tx.delete_blobs(account, &blobs);
+        tx.commit()?;
+        drop(st);
         drop(_g);
-        self.flush()?;
-        self.release(&ctx, bytes, count);
+        if !self.shared() {
+            self.release(&ctx, bytes, count);
+        }
         self.forget_mailbox(account, info.id);
-        self.remove_blobs(account, &blobs);
+        self.announce_notice(Notice::Structure(account, info.id));
         Ok(())
     }
 
@@ -198,8 +213,9 @@ impl Store {
         let ctx = self.ctx(account)?;
         let _g = ctx.structure.lock();
         let all = self.mailboxes(account)?;
-        let mut batch = sled::Batch::default();
+        let mut tx = self.tx()?;
         let mut renamed = Vec::new();
+        let mut states = Vec::new();
         for mb in all
             .iter()
             .filter(|m| m.name == *from || m.name.is_descendant_of(from))
@@ -212,28 +228,42 @@ impl Store {
             if all.iter().any(|m| m.name == new_name) {
                 return Err(StoreError::MailboxExists);
             }
-            let state = self.state(account, mb.id)?;
-            let mut st = state.lock();
-            st.info.name = new_name.clone();
-            batch.insert(
-                codec::mailbox_key(table::MAILBOX, account, mb.id),
-                st.row(&ctx.key, account),
-            );
-            batch.remove(name_index_key(self, account, &mb.name)?);
-            batch.insert(
-                name_index_key(self, account, &new_name)?,
-                &mb.id.0.to_be_bytes(),
+            states.push((mb.clone(), new_name, self.state(account, mb.id)?));
+        }
+        // Every renamed mailbox is locked (and, shared, caught up: its row is
+        // rewritten whole, counters included) before any row is written.
+        let mut guards = Vec::new();
+        for (mb, new_name, state) in &states {
+            let mut st = state.lock_arc();
+            self.lock_for_write(&mut tx, &mut st, account, mb.id, Vec::new())?;
+            // The row under the new name; the index keeps the old one
+            // until the commit is durable.
+            let old_name = std::mem::replace(&mut st.info.name, new_name.clone());
+            let row = st.row(&ctx.key, account);
+            st.info.name = old_name;
+            tx.put(codec::mailbox_key(table::MAILBOX, account, mb.id), row);
+            tx.delete(name_index_key(self, account, &mb.name)?);
+            tx.create(
+                name_index_key(self, account, new_name)?,
+                mb.id.0.to_be_bytes().to_vec(),
             );
             renamed.push(mb.id);
+            guards.push((st, new_name.clone()));
         }
-        self.inner.tree.apply_batch(batch)?;
+        match tx.commit() {
+            Err(StoreError::Conflict) => return Err(StoreError::MailboxExists),
+            r => r?,
+        }
+        for (mut st, new_name) in guards {
+            st.info.name = new_name;
+        }
         drop(_g);
-        self.flush()?;
         // Sessions that had the old name selected must leave it (RFC 9051 6.3.6).
         for id in renamed {
             if let Some(s) = self.inner.mailboxes.lock().get(&(account, id)) {
                 s.lock().publish(MailboxEvent::Gone);
             }
+            self.announce_notice(Notice::Structure(account, id));
         }
         Ok(())
     }
@@ -245,28 +275,27 @@ impl Store {
         name: &MailboxName,
         subscribed: bool,
     ) -> Result<()> {
-        self.set_subscribed_unflushed(account, name, subscribed)?;
-        self.flush()
+        let ctx = self.ctx(account)?;
+        let mut tx = self.tx()?;
+        self.set_subscribed_in(&mut tx, &ctx, name, subscribed);
+        tx.commit()
     }
 
-    pub(crate) fn set_subscribed_unflushed(
+    pub(crate) fn set_subscribed_in(
         &self,
-        account: AccountId,
+        tx: &mut crate::tx::Tx<'_>,
+        ctx: &engine::AccountCtx,
         name: &MailboxName,
         subscribed: bool,
-    ) -> Result<()> {
-        let ctx = self.ctx(account)?;
-        let k = subscription_key(self, account, name)?;
+    ) {
+        let k = subscription_key(ctx, name);
         if subscribed {
-            let mut aad = name_aad(account);
+            let mut aad = name_aad(ctx.id);
             aad.extend_from_slice(b":sub");
-            self.inner
-                .tree
-                .insert(k, ctx.key.seal(&aad, name.as_str().as_bytes()))?;
+            tx.put(k, ctx.key.seal(&aad, name.as_str().as_bytes()));
         } else {
-            self.inner.tree.remove(k)?;
+            tx.delete(k);
         }
-        Ok(())
     }
 
     /// Subscribed names, sorted.
@@ -275,12 +304,7 @@ impl Store {
         let mut aad = name_aad(account);
         aad.extend_from_slice(b":sub");
         let mut out = Vec::new();
-        for kv in self
-            .inner
-            .tree
-            .scan_prefix(codec::account_prefix(table::SUBSCRIPTION, account))
-        {
-            let (_, v) = kv?;
+        for (_, v) in self.scan_prefix(codec::account_prefix(table::SUBSCRIPTION, account))? {
             let name = ctx.key.open(&aad, &v)?;
             let name =
                 String::from_utf8(name).map_err(|_| StoreError::Corrupt("subscription".into()))?;
@@ -292,6 +316,7 @@ impl Store {
 
     /// Counters of a mailbox.
     pub fn status(&self, account: AccountId, mailbox: MailboxId) -> Result<MailboxStatus> {
+        self.refresh(account, mailbox)?;
         let state = self.state(account, mailbox)?;
         let st = state.lock();
         let mut unseen = 0;
@@ -319,6 +344,7 @@ impl Store {
 
     /// The mailbox's index at this moment, from memory (fast even for 100,000 messages).
     pub fn snapshot(&self, account: AccountId, mailbox: MailboxId) -> Result<Snapshot> {
+        self.refresh(account, mailbox)?;
         let state = self.state(account, mailbox)?;
         let st = state.lock();
         Ok(Snapshot {
@@ -336,6 +362,7 @@ impl Store {
         account: AccountId,
         mailbox: MailboxId,
     ) -> Result<(Snapshot, broadcast::Receiver<MailboxEvent>)> {
+        self.refresh(account, mailbox)?;
         let state = self.state(account, mailbox)?;
         let st = state.lock();
         let rx = st.tx.subscribe();
@@ -384,6 +411,7 @@ impl Store {
         mailbox: MailboxId,
         since: ModSeq,
     ) -> Result<Changes> {
+        self.refresh(account, mailbox)?;
         let state = self.state(account, mailbox)?;
         let changed: Vec<MessageEntry> = state
             .lock()
@@ -393,15 +421,21 @@ impl Store {
             .cloned()
             .collect();
         let mut vanished = Vec::new();
-        let mut from = codec::mailbox_key(table::VANISHED, account, mailbox);
-        let prefix_len = from.len();
-        from.extend_from_slice(&(since.0 + 1).to_be_bytes());
         let prefix = codec::mailbox_key(table::VANISHED, account, mailbox);
-        for kv in self.inner.tree.range(from..) {
-            let (k, _) = kv?;
-            if !k.starts_with(&prefix) {
-                break;
-            }
+        let prefix_len = prefix.len();
+        let mut from = prefix.clone();
+        from.extend_from_slice(&(since.0 + 1).to_be_bytes());
+        let rows = self
+            .inner
+            .backend
+            .read(vec![crate::backend::Read::Scan {
+                from,
+                to: crate::backend::prefix_end(&prefix),
+            }])?
+            .pop()
+            .map(crate::backend::Fetched::rows)
+            .unwrap_or_default();
+        for (k, _) in rows {
             let uid = u32::from_be_bytes(
                 k[prefix_len + 8..]
                     .try_into()

@@ -1,11 +1,14 @@
 //! Messages: append and delivery, reads, flag changes, copy, move, expunge.
 //!
-//! Write order for a new message: blob durable (file fsync, rename, directory
-//! fsync) → metadata batch applied under the mailbox lock (UID and modseq
-//! allocated there, so they increase in commit order) → sled flush (group
-//! commit) → return. Removal order is the reverse: metadata durable first,
-//! then blobs unlinked, so a crash can leave an unreferenced blob but never a
-//! row whose blob is gone.
+//! Write order for a new message: blob put in the transaction (embedded:
+//! file fsync, rename, directory fsync, before the metadata; PostgreSQL: in
+//! the same database transaction) → mailbox locked (in memory; in the
+//! database too when it is shared, `cluster.rs`) → UID and modseq allocated
+//! there, so they increase in commit order → commit, durable on return
+//! (embedded: sled batch then a shared flush; PostgreSQL: COMMIT) →
+//! return. Removal order is the reverse: metadata durable first, then blobs
+//! removed, so a crash can leave an unreferenced blob but never a row whose
+//! blob is gone.
 //!
 //! Durable, then visible (`durable_then_visible`): every change (a new
 //! message, a copy, flags, an expunge) is flushed while the mailbox lock is
@@ -20,7 +23,8 @@
 //! the blocking pool (IMAP's re-read after its event queue overflowed is the
 //! one, rare, inline exception).
 
-use crate::blob::{self, BlobId};
+use crate::backend::{Fetched, Read};
+use crate::blob::BlobId;
 use crate::codec::{self, table};
 use crate::engine::{MessageRow, blob_aad, now, summary_aad};
 use crate::{
@@ -30,6 +34,13 @@ use crate::{
 
 /// Largest message the store accepts (the protocols' own limits are lower).
 pub const MAX_MESSAGE_SIZE: usize = 1 << 30;
+
+fn row_read(account: AccountId, mailbox: MailboxId, uid: Uid) -> Read {
+    Read::Get {
+        key: codec::message_key(table::MESSAGE, account, mailbox, uid),
+        lock: false,
+    }
+}
 
 impl Store {
     /// Stores a message durably; returns once it is on disk. `internal_date`
@@ -48,24 +59,26 @@ impl Store {
         let ctx = self.ctx(account)?;
         let state = self.state(account, mailbox)?;
         let size = raw.len() as u32;
-        self.reserve(&ctx, size as u64, 1)?;
+        let shared = self.shared();
+        if !shared {
+            self.reserve(&ctx, size as u64, 1)?;
+        }
         let summary = self.inner.summarizer.summarize(raw);
         let sealed_summary = ctx.key.seal(&summary_aad(account), &summary);
         let blob_id = BlobId::random();
         let sealed = ctx.key.seal(&blob_aad(account), raw);
-        if let Err(e) = blob::write(self.blob_root(), account, blob_id, &sealed, &ctx.dir_sync) {
-            self.release(&ctx, size as u64, 1);
-            return Err(e.into());
-        }
-        let date = now();
-        let appended = {
+        let result = (|| {
+            let mut tx = self.tx()?;
+            tx.put_blob(account, blob_id, &sealed)?;
+            let date = now();
             let mut st = state.lock();
+            let mut usage =
+                self.lock_for_write(&mut tx, &mut st, account, mailbox, self.usage_read(account))?;
+            self.usage_in_tx(&mut tx, &ctx, usage.pop(), size as i64, 1)?;
             if st.uid_next == u32::MAX {
-                drop(st);
-                self.release(&ctx, size as u64, 1);
-                self.remove_blobs(account, &[blob_id]);
                 return Err(StoreError::NotAllowed("mailbox has run out of UIDs"));
             }
+            let before = (st.uid_next, st.highest_modseq);
             let uid = Uid(st.uid_next);
             st.uid_next += 1;
             let modseq = st.next_modseq();
@@ -77,46 +90,48 @@ impl Store {
                 internal_date: internal_date.unwrap_or(date),
                 save_date: date,
             };
-            let mut batch = sled::Batch::default();
-            batch.insert(
+            tx.put(
                 codec::message_key(table::MESSAGE, account, mailbox, uid),
                 row.encode(),
             );
-            batch.insert(
+            tx.put(
                 codec::message_key(table::SUMMARY, account, mailbox, uid),
-                sealed_summary,
+                sealed_summary.clone(),
             );
-            batch.insert(
+            tx.put(
                 codec::mailbox_key(table::MAILBOX, account, mailbox),
                 st.row(&ctx.key, account),
             );
-            if let Err(e) = self.inner.tree.apply_batch(batch) {
-                st.uid_next -= 1;
-                st.highest_modseq -= 1;
-                drop(st);
-                self.release(&ctx, size as u64, 1);
-                self.remove_blobs(account, &[blob_id]);
-                return Err(e.into());
-            }
-            // Durable before it is visible (see `durable_then_visible`).
-            self.flush()?;
             let entry = MessageEntry {
                 uid,
                 flags: flags.clone(),
                 modseq,
                 size,
             };
+            let events = [MailboxEvent::Appended(entry.clone())];
+            self.log_change(&mut tx, &st, account, mailbox, before.1, &events);
+            // Durable before it is visible (see `durable_then_visible`).
+            if let Err(e) = tx.commit() {
+                if shared {
+                    (st.uid_next, st.highest_modseq) = before;
+                }
+                return Err(e);
+            }
             st.entries.push(entry.clone());
             // Published under the lock so watchers see UIDs in order.
             st.publish(MailboxEvent::Appended(entry));
-            Appended {
+            self.announce(account, mailbox, modseq.0);
+            Ok(Appended {
                 mailbox,
                 uid_validity: st.info.uid_validity,
                 uid,
                 modseq,
-            }
-        };
-        Ok(appended)
+            })
+        })();
+        if result.is_err() && !shared {
+            self.release(&ctx, size as u64, 1);
+        }
+        result
     }
 
     /// Delivers to the account's INBOX (SMTP, local submission).
@@ -128,11 +143,7 @@ impl Store {
     }
 
     fn row(&self, account: AccountId, mailbox: MailboxId, uid: Uid) -> Result<Option<MessageRow>> {
-        match self
-            .inner
-            .tree
-            .get(codec::message_key(table::MESSAGE, account, mailbox, uid))?
-        {
+        match self.get(codec::message_key(table::MESSAGE, account, mailbox, uid))? {
             Some(v) => Ok(Some(MessageRow::decode(&v)?)),
             None => Ok(None),
         }
@@ -146,18 +157,26 @@ impl Store {
         uid: Uid,
     ) -> Result<Option<MessageMeta>> {
         let ctx = self.ctx(account)?;
-        let Some(row) = self.row(account, mailbox, uid)? else {
+        let mut fetched = self
+            .inner
+            .backend
+            .read(vec![
+                row_read(account, mailbox, uid),
+                Read::Get {
+                    key: codec::message_key(table::SUMMARY, account, mailbox, uid),
+                    lock: false,
+                },
+            ])?
+            .into_iter()
+            .map(Fetched::value);
+        let Some(row) = fetched.next().flatten() else {
             return Ok(None);
         };
-        let summary =
-            match self
-                .inner
-                .tree
-                .get(codec::message_key(table::SUMMARY, account, mailbox, uid))?
-            {
-                Some(s) => ctx.key.open(&summary_aad(account), &s)?,
-                None => Vec::new(),
-            };
+        let row = MessageRow::decode(&row)?;
+        let summary = match fetched.next().flatten() {
+            Some(s) => ctx.key.open(&summary_aad(account), &s)?,
+            None => Vec::new(),
+        };
         Ok(Some(MessageMeta {
             uid,
             flags: row.flags,
@@ -180,11 +199,9 @@ impl Store {
         let Some(row) = self.row(account, mailbox, uid)? else {
             return Ok(None);
         };
-        let sealed = match blob::read(self.blob_root(), account, row.blob) {
-            Ok(b) => b,
-            // Expunged between the row read and the file read.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e.into()),
+        // None: expunged between the row read and the blob read.
+        let Some(sealed) = self.inner.backend.read_blob(account, row.blob)? else {
+            return Ok(None);
         };
         Ok(Some(ctx.key.open(&blob_aad(account), &sealed)?))
     }
@@ -204,55 +221,112 @@ impl Store {
     ) -> Result<FlagsOutcome> {
         let ctx = self.ctx(account)?;
         let state = self.state(account, mailbox)?;
+        let shared = self.shared();
+        let mut st = state.lock();
+        // Which messages change, as the index says now: their rows are read
+        // with the lock (one round trip when shared); the index is caught
+        // up first, so the plan is made again below.
+        let plan = |st: &crate::engine::MailboxState| -> Vec<Uid> {
+            uids.iter()
+                .copied()
+                .filter(|&uid| {
+                    st.position(uid).is_some_and(|pos| {
+                        let e = &st.entries[pos];
+                        let mut nf = e.flags.clone();
+                        nf.apply(op, flags);
+                        unchanged_since.is_none_or(|s| e.modseq <= s) && nf != e.flags
+                    })
+                })
+                .collect()
+        };
+        let mut tx = self.tx()?;
+        let guess = plan(&st);
+        let reads = guess
+            .iter()
+            .map(|&u| row_read(account, mailbox, u))
+            .collect();
+        let fetched = self.lock_for_write(&mut tx, &mut st, account, mailbox, reads)?;
+        let mut rows: std::collections::HashMap<Uid, Option<Vec<u8>>> = guess
+            .iter()
+            .copied()
+            .zip(fetched.into_iter().map(Fetched::value))
+            .collect();
+        let changing = plan(&st);
+        let missing: Vec<Uid> = changing
+            .iter()
+            .copied()
+            .filter(|u| !rows.contains_key(u))
+            .collect();
+        if !missing.is_empty() {
+            let more = tx.read(
+                missing
+                    .iter()
+                    .map(|&u| row_read(account, mailbox, u))
+                    .collect(),
+            )?;
+            rows.extend(
+                missing
+                    .into_iter()
+                    .zip(more.into_iter().map(Fetched::value)),
+            );
+        }
         let mut outcome = FlagsOutcome::default();
-        {
-            let mut st = state.lock();
-            let mut batch = sled::Batch::default();
-            let mut events = Vec::new();
-            for &uid in uids {
-                let Some(pos) = st.position(uid) else {
-                    continue;
-                };
-                if let Some(since) = unchanged_since
-                    && st.entries[pos].modseq > since
-                {
-                    outcome.modified.push(uid);
-                    continue;
-                }
-                let mut new_flags = st.entries[pos].flags.clone();
-                new_flags.apply(op, flags);
-                if new_flags == st.entries[pos].flags {
-                    outcome.updated.push(st.entries[pos].clone());
-                    continue;
-                }
-                let Some(mut row) = self.row(account, mailbox, uid)? else {
-                    continue;
-                };
-                let modseq = st.next_modseq();
-                row.flags = new_flags.clone();
-                row.modseq = modseq.0;
-                batch.insert(
-                    codec::message_key(table::MESSAGE, account, mailbox, uid),
-                    row.encode(),
-                );
-                let e = &mut st.entries[pos];
-                e.flags = new_flags;
-                e.modseq = modseq;
-                outcome.updated.push(e.clone());
-                events.push(MailboxEvent::FlagsChanged(e.clone()));
+        let before = (st.uid_next, st.highest_modseq);
+        let mut events = Vec::new();
+        for &uid in uids {
+            let Some(pos) = st.position(uid) else {
+                continue;
+            };
+            if let Some(since) = unchanged_since
+                && st.entries[pos].modseq > since
+            {
+                outcome.modified.push(uid);
+                continue;
             }
-            if !events.is_empty() {
-                batch.insert(
-                    codec::mailbox_key(table::MAILBOX, account, mailbox),
-                    st.row(&ctx.key, account),
-                );
-                self.inner.tree.apply_batch(batch)?;
-                // Durable before other sessions hear of it.
-                self.flush()?;
-                for e in events {
-                    st.publish(e);
-                }
+            let mut new_flags = st.entries[pos].flags.clone();
+            new_flags.apply(op, flags);
+            if new_flags == st.entries[pos].flags {
+                outcome.updated.push(st.entries[pos].clone());
+                continue;
             }
+            let Some(Some(row)) = rows.get(&uid) else {
+                continue;
+            };
+            let mut row = MessageRow::decode(row)?;
+            let modseq = st.next_modseq();
+            row.flags = new_flags.clone();
+            row.modseq = modseq.0;
+            tx.put(
+                codec::message_key(table::MESSAGE, account, mailbox, uid),
+                row.encode(),
+            );
+            let e = MessageEntry {
+                uid,
+                flags: new_flags,
+                modseq,
+                size: st.entries[pos].size,
+            };
+            outcome.updated.push(e.clone());
+            events.push(MailboxEvent::FlagsChanged(e));
+        }
+        if !events.is_empty() {
+            tx.put(
+                codec::mailbox_key(table::MAILBOX, account, mailbox),
+                st.row(&ctx.key, account),
+            );
+            self.log_change(&mut tx, &st, account, mailbox, before.1, &events);
+            // Durable before other sessions hear of it.
+            if let Err(e) = tx.commit() {
+                if shared {
+                    (st.uid_next, st.highest_modseq) = before;
+                }
+                return Err(e);
+            }
+            for e in events {
+                crate::cluster::apply_event(&mut st, &e);
+                st.publish(e);
+            }
+            self.announce(account, mailbox, st.highest_modseq);
         }
         Ok(outcome)
     }
@@ -268,6 +342,8 @@ impl Store {
         let ctx = self.ctx(account)?;
         let source = self.state(account, from)?;
         let dest = self.state(account, to)?;
+        let shared = self.shared();
+        self.refresh(account, from)?;
         let mut wanted: Vec<Uid> = {
             let st = source.lock();
             uids.iter()
@@ -277,91 +353,98 @@ impl Store {
         };
         wanted.sort();
         wanted.dedup();
-        // Gather rows and summaries; link blobs under new ids.
+        let mut tx = self.tx()?;
+        // Rows and summaries of the source, in one batch.
+        let mut reads = Vec::with_capacity(wanted.len() * 2);
+        for &uid in &wanted {
+            reads.push(row_read(account, from, uid));
+            reads.push(Read::Get {
+                key: codec::message_key(table::SUMMARY, account, from, uid),
+                lock: false,
+            });
+        }
+        let mut fetched = tx.read(reads)?.into_iter().map(Fetched::value);
         let mut items = Vec::with_capacity(wanted.len());
         let mut total = 0u64;
         for &uid in &wanted {
-            let Some(row) = self.row(account, from, uid)? else {
+            let (row, summary) = (fetched.next().flatten(), fetched.next().flatten());
+            let Some(row) = row else {
                 continue;
             };
-            let summary = self
-                .inner
-                .tree
-                .get(codec::message_key(table::SUMMARY, account, from, uid))?
-                .map(|s| s.to_vec())
-                .unwrap_or_default();
+            let row = MessageRow::decode(&row)?;
             total += row.size as u64;
-            items.push((uid, row, summary));
+            items.push((uid, row, summary.unwrap_or_default()));
         }
-        self.reserve(&ctx, total, items.len() as u64)?;
-        let mut new_blobs = Vec::with_capacity(items.len());
-        for (_, row, _) in items.iter_mut() {
-            let nb = BlobId::random();
-            if let Err(e) = blob::link(self.blob_root(), account, row.blob, nb) {
-                self.remove_blobs(account, &new_blobs);
-                self.release(&ctx, total, items.len() as u64);
-                return Err(e.into());
+        if !shared {
+            self.reserve(&ctx, total, items.len() as u64)?;
+        }
+        let count = items.len() as u64;
+        let result = (|| {
+            // The copies share bytes: a link (embedded) or a copy made by the
+            // database itself, under new ids.
+            for (_, row, _) in items.iter_mut() {
+                let nb = BlobId::random();
+                tx.copy_blob(account, row.blob, nb)?;
+                row.blob = nb;
             }
-            new_blobs.push(nb);
-            row.blob = nb;
-        }
-        if let Err(e) = blob::sync_account_dir(self.blob_root(), account, &ctx.dir_sync) {
-            self.remove_blobs(account, &new_blobs);
-            self.release(&ctx, total, items.len() as u64);
-            return Err(e.into());
-        }
-        let date = now();
-        let outcome = {
+            let date = now();
             let mut st = dest.lock();
+            let mut usage =
+                self.lock_for_write(&mut tx, &mut st, account, to, self.usage_read(account))?;
+            self.usage_in_tx(&mut tx, &ctx, usage.pop(), total as i64, count as i64)?;
             if (st.uid_next as u64) + (items.len() as u64) >= u32::MAX as u64 {
                 return Err(StoreError::NotAllowed("mailbox has run out of UIDs"));
             }
-            let mut batch = sled::Batch::default();
+            let before = (st.uid_next, st.highest_modseq);
             let mut pairs = Vec::with_capacity(items.len());
-            let mut entries = Vec::with_capacity(items.len());
+            let mut events = Vec::with_capacity(items.len());
             let modseq = st.next_modseq();
             for (uid, mut row, summary) in items {
                 let new_uid = Uid(st.uid_next);
                 st.uid_next += 1;
                 row.modseq = modseq.0;
                 row.save_date = date;
-                batch.insert(
+                tx.put(
                     codec::message_key(table::MESSAGE, account, to, new_uid),
                     row.encode(),
                 );
-                batch.insert(
+                tx.put(
                     codec::message_key(table::SUMMARY, account, to, new_uid),
                     summary,
                 );
-                entries.push(MessageEntry {
+                events.push(MailboxEvent::Appended(MessageEntry {
                     uid: new_uid,
                     flags: row.flags,
                     modseq,
                     size: row.size,
-                });
+                }));
                 pairs.push((uid, new_uid));
             }
-            batch.insert(
+            tx.put(
                 codec::mailbox_key(table::MAILBOX, account, to),
                 st.row(&ctx.key, account),
             );
-            if let Err(e) = self.inner.tree.apply_batch(batch) {
-                drop(st);
-                self.remove_blobs(account, &new_blobs);
-                self.release(&ctx, total, pairs.len() as u64);
-                return Err(e.into());
+            self.log_change(&mut tx, &st, account, to, before.1, &events);
+            if let Err(e) = tx.commit() {
+                if shared {
+                    (st.uid_next, st.highest_modseq) = before;
+                }
+                return Err(e);
             }
-            self.flush()?;
-            for e in entries {
-                st.entries.push(e.clone());
-                st.publish(MailboxEvent::Appended(e));
+            for e in events {
+                crate::cluster::apply_event(&mut st, &e);
+                st.publish(e);
             }
-            CopyOutcome {
+            self.announce(account, to, st.highest_modseq);
+            Ok(CopyOutcome {
                 uid_validity: st.info.uid_validity,
                 pairs,
-            }
-        };
-        Ok(outcome)
+            })
+        })();
+        if result.is_err() && !shared {
+            self.release(&ctx, total, count);
+        }
+        result
     }
 
     /// Moves messages (copy, then expunge from the source).
@@ -399,12 +482,7 @@ impl Store {
     ) -> Result<Vec<Uid>> {
         self.ctx(account)?;
         let mut out = Vec::new();
-        for kv in self
-            .inner
-            .tree
-            .scan_prefix(codec::mailbox_key(table::MESSAGE, account, mailbox))
-        {
-            let (k, v) = kv?;
+        for (k, v) in self.scan_prefix(codec::mailbox_key(table::MESSAGE, account, mailbox))? {
             if MessageRow::decode(&v)?.save_date < before {
                 let uid = u32::from_be_bytes(
                     k[k.len() - 4..]
@@ -431,50 +509,112 @@ impl Store {
     ) -> Result<Vec<Uid>> {
         let ctx = self.ctx(account)?;
         let state = self.state(account, mailbox)?;
+        let shared = self.shared();
         let only: Option<std::collections::HashSet<Uid>> =
             only.map(|u| u.iter().copied().collect());
-        let mut blobs = Vec::new();
-        let mut bytes = 0u64;
-        let removed = {
-            let mut st = state.lock();
-            let victims: Vec<Uid> = st
-                .entries
+        let victims_of = |st: &crate::engine::MailboxState| -> Vec<Uid> {
+            st.entries
                 .iter()
                 .filter(|e| only.as_ref().is_none_or(|o| o.contains(&e.uid)))
                 .filter(|e| !need_deleted_flag || e.flags.has(Flags::DELETED))
                 .map(|e| e.uid)
-                .collect();
-            if victims.is_empty() {
-                return Ok(victims);
-            }
-            let modseq = st.next_modseq();
-            let mut batch = sled::Batch::default();
-            for &uid in &victims {
-                if let Some(row) = self.row(account, mailbox, uid)? {
-                    blobs.push(row.blob);
-                    bytes += row.size as u64;
-                }
-                batch.remove(codec::message_key(table::MESSAGE, account, mailbox, uid));
-                batch.remove(codec::message_key(table::SUMMARY, account, mailbox, uid));
-                batch.insert(codec::vanished_key(account, mailbox, modseq, uid), &[]);
-            }
-            batch.insert(
-                codec::mailbox_key(table::MAILBOX, account, mailbox),
-                st.row(&ctx.key, account),
-            );
-            self.inner.tree.apply_batch(batch)?;
-            self.flush()?;
-            let set: std::collections::HashSet<Uid> = victims.iter().copied().collect();
-            st.entries.retain(|e| !set.contains(&e.uid));
-            st.publish(MailboxEvent::Expunged {
-                uids: victims.clone(),
-                modseq,
-            });
-            victims
+                .collect()
         };
-        // Blob files go only once no durable row points at them.
-        self.release(&ctx, bytes, removed.len() as u64);
-        self.remove_blobs(account, &blobs);
-        Ok(removed)
+        let mut st = state.lock();
+        if !shared && victims_of(&st).is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.tx()?;
+        let guess = victims_of(&st);
+        let mut reads: Vec<Read> = guess
+            .iter()
+            .map(|&u| row_read(account, mailbox, u))
+            .collect();
+        reads.extend(self.usage_read(account));
+        let mut fetched = self.lock_for_write(&mut tx, &mut st, account, mailbox, reads)?;
+        let usage = if shared { fetched.pop() } else { None };
+        let mut rows: std::collections::HashMap<Uid, Option<Vec<u8>>> = guess
+            .iter()
+            .copied()
+            .zip(fetched.into_iter().map(Fetched::value))
+            .collect();
+        let victims = victims_of(&st);
+        if victims.is_empty() {
+            return Ok(victims);
+        }
+        let missing: Vec<Uid> = victims
+            .iter()
+            .copied()
+            .filter(|u| !rows.contains_key(u))
+            .collect();
+        if !missing.is_empty() {
+            let more = tx.read(
+                missing
+                    .iter()
+                    .map(|&u| row_read(account, mailbox, u))
+                    .collect(),
+            )?;
+            rows.extend(
+                missing
+                    .into_iter()
+                    .zip(more.into_iter().map(Fetched::value)),
+            );
+        }
+        let before = (st.uid_next, st.highest_modseq);
+        let modseq = st.next_modseq();
+        let mut blobs = Vec::new();
+        let mut bytes = 0u64;
+        for &uid in &victims {
+            if let Some(Some(row)) = rows.get(&uid) {
+                let row = MessageRow::decode(row)?;
+                blobs.push(row.blob);
+                bytes += row.size as u64;
+            }
+            tx.delete(codec::message_key(table::MESSAGE, account, mailbox, uid));
+            tx.delete(codec::message_key(table::SUMMARY, account, mailbox, uid));
+            tx.put(
+                codec::vanished_key(account, mailbox, modseq, uid),
+                Vec::new(),
+            );
+        }
+        self.usage_in_tx(
+            &mut tx,
+            &ctx,
+            usage,
+            -(bytes as i64),
+            -(victims.len() as i64),
+        )?;
+        tx.put(
+            codec::mailbox_key(table::MAILBOX, account, mailbox),
+            st.row(&ctx.key, account),
+        );
+        let event = MailboxEvent::Expunged {
+            uids: victims.clone(),
+            modseq,
+        };
+        self.log_change(
+            &mut tx,
+            &st,
+            account,
+            mailbox,
+            before.1,
+            std::slice::from_ref(&event),
+        );
+        // Blobs go only once no durable row points at them.
+        tx.delete_blobs(account, &blobs);
+        if let Err(e) = tx.commit() {
+            if shared {
+                (st.uid_next, st.highest_modseq) = before;
+            }
+            return Err(e);
+        }
+        crate::cluster::apply_event(&mut st, &event);
+        st.publish(event);
+        self.announce(account, mailbox, modseq.0);
+        drop(st);
+        if !shared {
+            self.release(&ctx, bytes, victims.len() as u64);
+        }
+        Ok(victims)
     }
 }

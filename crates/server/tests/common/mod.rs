@@ -44,7 +44,8 @@ impl Site {
             "[server]\nhostname = \"mail.example.org\"\ndata_dir = \"data\"\nmaster_key = \"keys/master.key\"\naudit_signing_key = \"keys/audit.key\"\n\
              [tls]\ncert = \"certs/cert.pem\"\nkey = \"certs/key.pem\"\n\
              [listen]\n{listen}\n\
-             [[domain]]\nname = \"example.org\"\n[[domain]]\nname = \"example.net\"\n{extra}\n"
+             [[domain]]\nname = \"example.org\"\n[[domain]]\nname = \"example.net\"\n{extra}\n{}",
+            store_section()
         );
         let config = dir.path().join("sealpost.toml");
         std::fs::write(&config, text).unwrap();
@@ -71,6 +72,24 @@ impl Site {
 
     pub fn start(&self) -> Server {
         Server::start(&self.config)
+    }
+}
+
+/// With `SEALPOST_E2E_STORE=postgresql` (`.ci/run` sets it for a fixed
+/// set of these tests), every test server keeps its store in a fresh
+/// database of the PostgreSQL instance that `SEALPOST_TEST_PG` names
+/// (failing, not skipping, without it); otherwise the embedded store.
+pub fn store_section() -> String {
+    match std::env::var("SEALPOST_E2E_STORE").as_deref() {
+        Ok("postgresql") => {
+            let pg = sealpost_store::testing::fresh_database();
+            format!(
+                "[store]\nbackend = \"postgresql\"\nurl = \"{}\"\npool_size = 8\n",
+                pg.url
+            )
+        }
+        Ok("embedded") | Err(_) => String::new(),
+        Ok(other) => panic!("SEALPOST_E2E_STORE={other}: embedded or postgresql"),
     }
 }
 

@@ -1,0 +1,317 @@
+//! The embedded backend: sled for metadata, one file per blob, one file per
+//! wrapped account key. The default: nothing to set up, one process.
+//!
+//! - Metadata: one sled tree, `sealpost.v1` (`codec::TREE`). A commit
+//!   applies one `sled::Batch` (atomic) and then waits for a sled flush
+//!   shared by every concurrent committer (`GroupSync`).
+//! - Blobs: `data_dir/blobs/<account>/<blob id>` (`blob.rs`): written to a
+//!   temporary name, fsynced, renamed, directory fsynced (shared per account
+//!   folder), before the metadata that points at them is committed.
+//! - Wrapped keys: `data_dir/account-keys/` (`keyfile.rs`), because a value
+//!   overwritten in sled survives in its log.
+//!
+//! Single process: the data directory is locked by the engine, so reads
+//! never need a lock and [`Backend::shared`] is false. Key uniqueness
+//! ([`Writes::creates`]) is checked under a commit mutex, the only place
+//! writes are applied.
+//!
+//! sled 0.34 is unmaintained upstream and pulls unmaintained crates; this
+//! file is the whole of the store that knows it (see `backend/mod.rs`).
+
+use super::{Backend, Fetched, KeyStore, Notice, Read, Txn, Writes};
+use crate::blob::{self, BlobId};
+use crate::codec::table;
+use crate::sync::GroupSync;
+use crate::{AccountId, Result, StoreError};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Io(e.to_string())
+    }
+}
+
+/// sled + blob files + key files.
+pub(crate) struct Embedded {
+    db: sled::Db,
+    tree: sled::Tree,
+    blob_root: PathBuf,
+    key_files: KeyFilesStore,
+    flush_sync: GroupSync,
+    dir_syncs: Mutex<HashMap<AccountId, Arc<GroupSync>>>,
+    commit: Mutex<()>,
+    counters: Mutex<()>,
+}
+
+impl Embedded {
+    /// Opens the sled database and blob folder under `dir`.
+    pub(crate) fn open(dir: &Path) -> Result<Embedded> {
+        let db_path = dir.join("db");
+        let db = sled::Config::new()
+            .path(&db_path)
+            .mode(sled::Mode::HighThroughput)
+            .flush_every_ms(Some(1000))
+            .open()
+            .map_err(|e| StoreError::DataDir {
+                path: db_path.clone(),
+                message: format!("cannot open the metadata database: {e}"),
+            })?;
+        let tree = db.open_tree(crate::codec::TREE)?;
+        let blob_root = dir.join("blobs");
+        sealpost_durable::create_dir(&blob_root)?;
+        Ok(Embedded {
+            db,
+            tree,
+            blob_root,
+            key_files: KeyFilesStore(crate::keyfile::KeyFiles::open(dir)?),
+            flush_sync: GroupSync::default(),
+            dir_syncs: Mutex::new(HashMap::new()),
+            commit: Mutex::new(()),
+            counters: Mutex::new(()),
+        })
+    }
+
+    fn flush(&self) -> Result<()> {
+        let db = &self.db;
+        self.flush_sync
+            .sync(|| db.flush().map(|_| ()).map_err(std::io::Error::other))?;
+        Ok(())
+    }
+
+    fn dir_sync(&self, account: AccountId) -> Arc<GroupSync> {
+        self.dir_syncs.lock().entry(account).or_default().clone()
+    }
+
+    fn read_now(&self, reads: Vec<Read>) -> Result<Vec<Fetched>> {
+        let mut out = Vec::with_capacity(reads.len());
+        for r in reads {
+            out.push(match r {
+                Read::Get { key, .. } => Fetched::Value(self.tree.get(key)?.map(|v| v.to_vec())),
+                Read::Scan { from, to } => {
+                    let mut rows = Vec::new();
+                    for kv in self.tree.range(from..to) {
+                        let (k, v) = kv?;
+                        rows.push((k.to_vec(), v.to_vec()));
+                    }
+                    Fetched::Rows(rows)
+                }
+            });
+        }
+        Ok(out)
+    }
+}
+
+struct EmbeddedTxn<'a> {
+    backend: &'a Embedded,
+    /// Blob files this transaction wrote, removed if it is dropped uncommitted.
+    written: Vec<(AccountId, BlobId)>,
+    linked: Vec<AccountId>,
+    /// Blob files to unlink once the commit is durable.
+    doomed: Vec<(AccountId, BlobId)>,
+}
+
+impl Txn for EmbeddedTxn<'_> {
+    fn read(&mut self, reads: Vec<Read>) -> Result<Vec<Fetched>> {
+        self.backend.read_now(reads)
+    }
+
+    fn put_blob(&mut self, account: AccountId, id: BlobId, sealed: &[u8]) -> Result<()> {
+        let sync = self.backend.dir_sync(account);
+        blob::write(&self.backend.blob_root, account, id, sealed, &sync)?;
+        self.written.push((account, id));
+        Ok(())
+    }
+
+    fn copy_blob(&mut self, account: AccountId, from: BlobId, to: BlobId) -> Result<()> {
+        blob::link(&self.backend.blob_root, account, from, to)?;
+        self.written.push((account, to));
+        if !self.linked.contains(&account) {
+            self.linked.push(account);
+        }
+        Ok(())
+    }
+
+    fn delete_blobs(&mut self, account: AccountId, ids: &[BlobId]) {
+        self.doomed.extend(ids.iter().map(|id| (account, *id)));
+    }
+
+    fn commit(mut self: Box<Self>, writes: Writes) -> Result<()> {
+        let b = self.backend;
+        // Hard links are durable once their folder is.
+        for account in std::mem::take(&mut self.linked) {
+            let sync = b.dir_sync(account);
+            blob::sync_account_dir(&b.blob_root, account, &sync)?;
+        }
+        if !writes.is_empty() {
+            let _g = b.commit.lock();
+            for (k, _) in &writes.creates {
+                if b.tree.contains_key(k)? {
+                    return Err(StoreError::Conflict);
+                }
+            }
+            let mut batch = sled::Batch::default();
+            for (from, to) in &writes.delete_ranges {
+                for kv in b.tree.range(from.clone()..to.clone()) {
+                    batch.remove(kv?.0);
+                }
+            }
+            for k in writes.deletes {
+                batch.remove(k);
+            }
+            for (k, v) in writes.puts.into_iter().chain(writes.creates) {
+                batch.insert(k, v);
+            }
+            b.tree.apply_batch(batch)?;
+        }
+        // Applied: the blobs now belong to durable rows (after the flush).
+        self.written.clear();
+        b.flush()?;
+        for (account, id) in std::mem::take(&mut self.doomed) {
+            if let Err(e) = blob::remove(&b.blob_root, account, id) {
+                tracing::warn!(error = %e, "could not remove a blob; it is unreferenced and will be swept");
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for EmbeddedTxn<'_> {
+    fn drop(&mut self) {
+        for (account, id) in self.written.drain(..) {
+            if let Err(e) = blob::remove(&self.backend.blob_root, account, id) {
+                tracing::warn!(error = %e, "could not remove the blob of an abandoned write; it is unreferenced");
+            }
+        }
+    }
+}
+
+impl Backend for Embedded {
+    fn name(&self) -> &'static str {
+        "embedded"
+    }
+
+    fn shared(&self) -> bool {
+        false
+    }
+
+    fn begin(&self) -> Result<Box<dyn Txn + '_>> {
+        Ok(Box::new(EmbeddedTxn {
+            backend: self,
+            written: Vec::new(),
+            linked: Vec::new(),
+            doomed: Vec::new(),
+        }))
+    }
+
+    fn read(&self, reads: Vec<Read>) -> Result<Vec<Fetched>> {
+        self.read_now(reads)
+    }
+
+    fn next_counter(&self, name: &[u8], floor: u64) -> Result<u64> {
+        let _g = self.counters.lock();
+        let mut key = vec![table::META];
+        key.extend_from_slice(name);
+        let cur = self
+            .tree
+            .get(&key)?
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+            .unwrap_or(0);
+        let next = (cur + 1).max(floor);
+        self.tree.insert(key, &next.to_be_bytes())?;
+        // Flushed by the commit of the transaction that uses it; if that
+        // never comes, a crash may hand the value out again, but nothing
+        // durable ever referred to it.
+        Ok(next)
+    }
+
+    fn read_blob(&self, account: AccountId, id: BlobId) -> Result<Option<Vec<u8>>> {
+        match blob::read(&self.blob_root, account, id) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn purge_blobs(&self, account: AccountId) -> Result<()> {
+        let dir = blob::account_dir(&self.blob_root, account);
+        scrub_dir(&dir)?;
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+        blob::sync_dir(&self.blob_root)?;
+        Ok(())
+    }
+
+    fn count_blobs(&self, account: AccountId) -> Result<u64> {
+        match std::fs::read_dir(blob::account_dir(&self.blob_root, account)) {
+            Ok(entries) => Ok(entries
+                .filter_map(|e| e.ok())
+                .filter(|e| !e.file_name().to_string_lossy().starts_with(".tmp-"))
+                .count() as u64),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn keys(&self) -> &dyn KeyStore {
+        &self.key_files
+    }
+
+    fn notify(&self, _notice: Notice) {}
+
+    fn listen(&self, _deliver: Box<dyn Fn(Notice) + Send + Sync>) {}
+}
+
+struct KeyFilesStore(crate::keyfile::KeyFiles);
+
+impl KeyStore for KeyFilesStore {
+    fn copies(&self, id: AccountId) -> Result<Vec<Vec<u8>>> {
+        Ok(self.0.copies(id)?)
+    }
+    fn write(&self, id: AccountId, wrapped: &[u8]) -> Result<()> {
+        Ok(self.0.write(id, wrapped)?)
+    }
+    fn shred(&self, id: AccountId) -> Result<()> {
+        Ok(self.0.shred(id)?)
+    }
+    fn exists(&self, id: AccountId) -> Result<bool> {
+        Ok(self.0.exists(id))
+    }
+}
+
+/// Overwrites every file in `dir` with zeros and fsyncs it. A missing
+/// folder is fine (already purged).
+fn scrub_dir(dir: &Path) -> Result<()> {
+    use std::io::Write;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let zeros = vec![0u8; 64 * 1024];
+    for entry in entries {
+        let entry = entry?;
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        let mut f = match std::fs::OpenOptions::new().write(true).open(entry.path()) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e.into()),
+        };
+        // Hard links (COPY within a mailbox) share blocks: zeroing one name
+        // zeroes all, which is what a purge wants.
+        let mut left = f.metadata()?.len();
+        while left > 0 {
+            let n = left.min(zeros.len() as u64) as usize;
+            f.write_all(&zeros[..n])?;
+            left -= n as u64;
+        }
+        f.sync_data()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! The seam between the store's logic and where its bytes live.
+//!
+//! Everything the store keeps is one of two things, and this interface has
+//! exactly those two families of calls:
+//!
+//! - **Metadata**: versioned keys and rows (`codec.rs`), read one by one or
+//!   by key range, and changed in *transactions* ([`Txn`]). A key is opaque
+//!   bytes to a backend (table tag, then big-endian ids, or a keyed hash);
+//!   a row is opaque bytes too (its own version byte, sealed fields). The
+//!   backend never decodes either.
+//! - **Sealed blobs**: a message's encrypted bytes, put, read, copied within
+//!   an account and deleted by `(account, blob id)`.
+//!
+//! Encryption stays above the seam: a backend only ever receives sealed
+//! bytes and keyed index values, never an address, a mailbox name or mail in
+//! plaintext (PostgreSQL included).
+//!
+//! # The transaction model
+//!
+//! A transaction reads (optionally *locking* what it reads, the way
+//! `SELECT ... FOR UPDATE` does), may put blobs, and ends with one
+//! [`Txn::commit`] that applies a [`Writes`] set atomically and returns only
+//! once it is **durable**: this is where durability promise 1 is decided.
+//! The embedded backend applies a sled batch and shares the sled flush among
+//! concurrent committers (group commit, `sync.rs`); PostgreSQL commits
+//! (`synchronous_commit = on`, so the WAL is flushed, and concurrent commits
+//! share WAL flushes the same way). A transaction dropped without commit
+//! leaves nothing behind (blobs it wrote are removed).
+//!
+//! Reads are batched ([`Txn::read`] takes several), so a backend that talks
+//! over a network sends them in one round trip.
+//!
+//! # One process or several
+//!
+//! [`Backend::shared`] says whether other processes may write the same
+//! data. The embedded backend is single-process (the data directory is
+//! locked), so the in-memory mailbox indexes of `engine.rs` are the truth
+//! and a lock read is never needed. PostgreSQL is shared: every write first
+//! locks the mailbox row in the database and catches the in-memory index up
+//! from the change log (`cluster.rs`) before it allocates a UID or a modseq.
+//!
+//! # Why a seam at all
+//!
+//! Besides letting a host grow past one machine, the seam contains a
+//! supply-chain risk: sled 0.34 pulls crates that are no longer maintained
+//! (its own development stalled before 1.0). Everything sled-specific is in
+//! `embedded.rs`; if sled has to go, one file is replaced and the store's
+//! logic, its tests and every protocol crate stay as they are.
+
+pub(crate) mod embedded;
+pub(crate) mod postgres;
+
+use crate::blob::BlobId;
+use crate::{AccountId, Result};
+
+/// A read inside a transaction.
+#[derive(Debug, Clone)]
+pub(crate) enum Read {
+    /// One key; with `lock`, held until the transaction ends.
+    Get { key: Vec<u8>, lock: bool },
+    /// Every key in `[from, to)`, ascending.
+    Scan { from: Vec<u8>, to: Vec<u8> },
+}
+
+/// The answer to a [`Read`], in the same position.
+#[derive(Debug)]
+pub(crate) enum Fetched {
+    /// For [`Read::Get`].
+    Value(Option<Vec<u8>>),
+    /// For [`Read::Scan`].
+    Rows(Vec<(Vec<u8>, Vec<u8>)>),
+}
+
+impl Fetched {
+    pub fn value(self) -> Option<Vec<u8>> {
+        match self {
+            Fetched::Value(v) => v,
+            Fetched::Rows(_) => None,
+        }
+    }
+    pub fn rows(self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        match self {
+            Fetched::Rows(r) => r,
+            Fetched::Value(_) => Vec::new(),
+        }
+    }
+}
+
+/// What a transaction changes, applied atomically by [`Txn::commit`].
+#[derive(Debug, Default)]
+pub(crate) struct Writes {
+    /// Keys set (insert or overwrite), in order.
+    pub puts: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Keys removed (a missing key is fine).
+    pub deletes: Vec<Vec<u8>>,
+    /// Keys that must not exist yet: if one does, nothing is applied and
+    /// commit fails with [`crate::StoreError::Conflict`].
+    pub creates: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Key ranges `[from, to)` removed.
+    pub delete_ranges: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Writes {
+    pub fn is_empty(&self) -> bool {
+        self.puts.is_empty()
+            && self.deletes.is_empty()
+            && self.creates.is_empty()
+            && self.delete_ranges.is_empty()
+    }
+}
+
+/// One metadata transaction (see the module docs).
+pub(crate) trait Txn: Send {
+    /// Runs reads (one round trip for a networked backend).
+    fn read(&mut self, reads: Vec<Read>) -> Result<Vec<Fetched>>;
+    /// Stores a sealed blob as part of this transaction. The embedded
+    /// backend writes the file durably now (removed again if the
+    /// transaction is dropped); PostgreSQL inserts it in the transaction.
+    fn put_blob(&mut self, account: AccountId, id: BlobId, sealed: &[u8]) -> Result<()>;
+    /// Gives blob `from` a second id `to` within the account (COPY).
+    fn copy_blob(&mut self, account: AccountId, from: BlobId, to: BlobId) -> Result<()>;
+    /// Removes blobs once this transaction is durable (the embedded backend
+    /// unlinks after commit; PostgreSQL deletes them in the transaction), so
+    /// a crash can leave an unreferenced blob, never a row without its blob.
+    fn delete_blobs(&mut self, account: AccountId, ids: &[BlobId]);
+    /// Applies `writes` atomically; returns once they are durable.
+    fn commit(self: Box<Self>, writes: Writes) -> Result<()>;
+}
+
+/// A change another node should hear about (sent after commit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notice {
+    /// A mailbox's messages changed; its highest modseq is now this.
+    Mailbox(AccountId, crate::MailboxId, u64),
+    /// A mailbox was created, renamed or deleted.
+    Structure(AccountId, crate::MailboxId),
+    /// An account was created, deleted, restored or purged.
+    Account(AccountId),
+    /// The connection that hears notices was lost and is back: whatever
+    /// was sent meanwhile was missed, so every cache must be checked.
+    Resync,
+}
+
+/// Where an account's wrapped data key is kept, per backend.
+pub(crate) trait KeyStore: Send + Sync {
+    /// The stored copies, newest first.
+    fn copies(&self, id: AccountId) -> Result<Vec<Vec<u8>>>;
+    /// Replaces the wrapped key, destroying the old one.
+    fn write(&self, id: AccountId, wrapped: &[u8]) -> Result<()>;
+    /// Destroys the wrapped key for good (a missing one is fine).
+    fn shred(&self, id: AccountId) -> Result<()>;
+    /// Whether any copy is stored.
+    fn exists(&self, id: AccountId) -> Result<bool>;
+}
+
+/// A place the store's metadata and blobs live (see the module docs).
+pub(crate) trait Backend: Send + Sync {
+    /// `"embedded"` or `"postgresql"` (logs, errors).
+    fn name(&self) -> &'static str;
+    /// Whether other processes write the same data.
+    fn shared(&self) -> bool;
+    /// Starts a transaction.
+    fn begin(&self) -> Result<Box<dyn Txn + '_>>;
+    /// Reads outside a transaction (each read sees committed data).
+    fn read(&self, reads: Vec<Read>) -> Result<Vec<Fetched>>;
+    /// Next value of a store-wide counter, at least `floor`, durable, never
+    /// handed out twice (a value lost with a failed transaction is a gap).
+    fn next_counter(&self, name: &[u8], floor: u64) -> Result<u64>;
+    /// A sealed blob, `None` if it does not exist.
+    fn read_blob(&self, account: AccountId, id: BlobId) -> Result<Option<Vec<u8>>>;
+    /// Destroys every blob of an account (purge): overwritten where the
+    /// medium allows, then removed.
+    fn purge_blobs(&self, account: AccountId) -> Result<()>;
+    /// How many blobs an account has (tests, `store copy` checks).
+    fn count_blobs(&self, account: AccountId) -> Result<u64>;
+    /// Where wrapped account keys live.
+    fn keys(&self) -> &dyn KeyStore;
+    /// Tells other nodes (no-op for a single process). Best effort, after
+    /// commit: a lost notice is repaired by the next [`Notice::Resync`].
+    fn notify(&self, notice: Notice);
+    /// Installs the receiver of other nodes' notices (shared backends).
+    fn listen(&self, deliver: Box<dyn Fn(Notice) + Send + Sync>);
+    /// Network round trips to the database made by the calling thread so
+    /// far (0 when embedded): the unit of the cost per operation (tests,
+    /// bench, the cluster write-up).
+    fn round_trips(&self) -> u64 {
+        0
+    }
+}
+
+/// The first key after every key that starts with `prefix`.
+pub(crate) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    // All 0xff (or empty): no upper bound within the key space.
+    vec![0xff; prefix.len() + 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_end_is_the_next_prefix() {
+        assert_eq!(prefix_end(b"M\x00\x01"), b"M\x00\x02");
+        assert_eq!(prefix_end(b"M\x00\xff"), b"M\x01");
+        assert_eq!(prefix_end(b"\xff"), vec![0xff, 0xff]);
+    }
+}
