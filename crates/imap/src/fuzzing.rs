@@ -112,7 +112,7 @@ pub fn parser(data: &[u8]) {
 
 /// A store, directory and config for session fuzzing.
 pub struct FuzzWorld {
-    ctx: Arc<Ctx>,
+    ctx: Arc<Ctx<Store>>,
     account: sealpost_store::AccountId,
     tls: TlsManager,
     runtime: tokio::runtime::Runtime,

@@ -21,10 +21,12 @@ pub mod conn;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod mailstore;
 pub mod message;
 pub mod session;
 pub mod wire;
 
+use mailstore::MailStore;
 use sealpost_audit::AuditLog;
 use sealpost_config::Config;
 use sealpost_directory::Directory;
@@ -35,13 +37,13 @@ use std::sync::Arc;
 use wire::framer::FrameLimits;
 
 /// The IMAP service: one per server, shared by every connection.
-pub struct ImapServer {
-    ctx: Arc<Ctx>,
+pub struct ImapServer<S = Store> {
+    ctx: Arc<Ctx<S>>,
 }
 
-impl ImapServer {
+impl<S: MailStore> ImapServer<S> {
     /// Builds the service.
-    pub fn new(config: Arc<Config>, store: Store, directory: Directory, audit: AuditLog) -> Self {
+    pub fn new(config: Arc<Config>, store: S, directory: Directory, audit: AuditLog) -> Self {
         ImapServer {
             ctx: Arc::new(Ctx {
                 config,
@@ -60,7 +62,7 @@ impl ImapServer {
     }
 }
 
-impl Handler for ImapServer {
+impl<S: MailStore> Handler for ImapServer<S> {
     async fn handle(self: Arc<Self>, conn: Conn) {
         let Conn {
             stream,

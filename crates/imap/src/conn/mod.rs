@@ -29,6 +29,7 @@ mod deflate;
 
 pub use deflate::{Deflate, MAX_INFLATE};
 
+use crate::mailstore::MailStore;
 use crate::session::{Action, Session};
 use crate::wire::framer::{Frame, FrameLimits, Framer};
 use crate::wire::response::{Code, Out, Status};
@@ -91,8 +92,8 @@ async fn write_out<T: Transport>(
 /// order is kept); they are written as they come, and any still queued when
 /// the command ends go back in front of what it left in `out`.
 /// `None`: the client is gone.
-async fn run_command<T: Transport>(
-    session: &mut Session,
+async fn run_command<T: Transport, S: MailStore>(
+    session: &mut Session<S>,
     frame: Frame,
     out: &mut Out,
     stream: &mut T,
@@ -144,9 +145,9 @@ async fn flush<T: Transport>(
 }
 
 /// Runs one connection to its end.
-pub async fn run<T: Transport>(
+pub async fn run<T: Transport, S: MailStore>(
     mut stream: T,
-    mut session: Session,
+    mut session: Session<S>,
     limits: FrameLimits,
     starttls: Option<StartTls>,
     shutdown: CancellationToken,

@@ -10,6 +10,7 @@
 
 use super::{Account, Action, Done, Mode, Session, State, trim_crlf};
 use crate::error::CmdResult;
+use crate::mailstore::MailStore;
 use crate::wire::command::Tag;
 use crate::wire::response::{Code, Out, Status, quoted};
 use base64::Engine;
@@ -48,7 +49,7 @@ const EXTENSIONS: &[&str] = &[
     "QUOTA=RES-STORAGE",
 ];
 
-impl Session {
+impl<S: MailStore> Session<S> {
     /// The capability list for the current state.
     pub(crate) fn capabilities(&self) -> String {
         let mut caps: Vec<String> = [

@@ -14,6 +14,7 @@
 use super::select::{Target, write_flags};
 use super::{Done, Session};
 use crate::error::{CmdError, CmdResult};
+use crate::mailstore::MailStore;
 use crate::message::{self, BinaryError, SectionSpec, SectionText, Summary};
 use crate::wire::command::{FetchAtt, FetchModifiers, MessageSet, Section, SectionKind};
 use crate::wire::response::{Code, Out, literal, quoted, string};
@@ -122,7 +123,7 @@ fn sets_seen(items: &[FetchAtt]) -> bool {
     })
 }
 
-impl Session {
+impl<S: MailStore> Session<S> {
     pub(super) async fn fetch(
         &mut self,
         uid: bool,

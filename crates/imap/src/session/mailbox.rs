@@ -18,6 +18,7 @@
 
 use super::{Done, Session};
 use crate::error::{CmdError, CmdResult};
+use crate::mailstore::MailStore;
 use crate::wire::command::{CreateOptions, ListOptions, MailboxArg, StatusItem};
 use crate::wire::mutf7;
 use crate::wire::response::{Code, Out};
@@ -78,7 +79,7 @@ fn special_use_from(attr: &str) -> Option<SpecialUse> {
         .find(|u| u.attribute().eq_ignore_ascii_case(attr))
 }
 
-impl Session {
+impl<S: MailStore> Session<S> {
     fn wire_pattern(&self, arg: &MailboxArg) -> CmdResult<String> {
         if arg.0.len() > MAX_PATTERN {
             return Err(CmdError::bad(Some(Code::Limit), "Pattern too long"));

@@ -9,6 +9,7 @@
 use super::select::{Target, flags_str, parse_flags};
 use super::{Done, Session};
 use crate::error::{CmdError, CmdResult};
+use crate::mailstore::MailStore;
 use crate::wire::command::{MailboxArg, MessageSet, StoreOp};
 use crate::wire::response::{Code, Out, Status};
 use sealpost_store::{FlagOp, StoreError, Uid};
@@ -37,7 +38,7 @@ pub(crate) fn uid_set(uids: &[Uid]) -> String {
     out
 }
 
-impl Session {
+impl<S: MailStore> Session<S> {
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn store_flags(
         &mut self,

@@ -41,6 +41,7 @@ pub(crate) mod select;
 pub(crate) mod sort;
 
 use crate::error::{CmdError, CmdResult};
+use crate::mailstore::MailStore;
 use crate::wire::command::{Command, CommandKind, MailboxArg, Tag};
 use crate::wire::framer::{Frame, FrameError};
 use crate::wire::mutf7;
@@ -49,7 +50,7 @@ use crate::wire::response::{Code, Out, Status, string};
 use sealpost_audit::AuditLog;
 use sealpost_config::Config;
 use sealpost_directory::Directory;
-use sealpost_store::{AccountId, MailboxName, Store};
+use sealpost_store::{AccountId, MailboxName};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,11 +58,11 @@ use std::time::Duration;
 pub(crate) use select::Selected;
 
 /// What the server shares with every session.
-pub struct Ctx {
+pub struct Ctx<S> {
     /// The configuration.
     pub config: Arc<Config>,
     /// The mailbox store.
-    pub store: Store,
+    pub store: S,
     /// Accounts and passwords.
     pub directory: Directory,
     /// The audit log.
@@ -120,8 +121,8 @@ enum Mode {
 }
 
 /// One client's session. See the module docs.
-pub struct Session {
-    pub(crate) ctx: Arc<Ctx>,
+pub struct Session<S> {
+    pub(crate) ctx: Arc<Ctx<S>>,
     pub(crate) peer: SocketAddr,
     /// The negotiated TLS version, once encrypted.
     pub(crate) tls: Option<String>,
@@ -142,10 +143,10 @@ pub struct Session {
 /// mailbox needs is about this plus one message, not the whole mailbox.
 pub const SPILL_BYTES: usize = 256 * 1024;
 
-impl Session {
+impl<S: MailStore> Session<S> {
     /// A new session; `tls` is the TLS version when the connection is
     /// already encrypted (imaps), `None` on the STARTTLS listener.
-    pub fn new(ctx: Arc<Ctx>, peer: SocketAddr, tls: Option<String>) -> Session {
+    pub fn new(ctx: Arc<Ctx<S>>, peer: SocketAddr, tls: Option<String>) -> Session<S> {
         Session {
             ctx,
             peer,
@@ -179,7 +180,12 @@ impl Session {
     /// A session that starts logged in (fuzzing and tests only: it skips
     /// the password check).
     #[doc(hidden)]
-    pub fn logged_in(ctx: Arc<Ctx>, peer: SocketAddr, id: AccountId, address: String) -> Session {
+    pub fn logged_in(
+        ctx: Arc<Ctx<S>>,
+        peer: SocketAddr,
+        id: AccountId,
+        address: String,
+    ) -> Session<S> {
         let mut s = Session::new(ctx, peer, Some("TLSv1.3".into()));
         s.state = State::Authenticated(Account { id, address });
         s
@@ -513,7 +519,7 @@ impl Session {
     pub(crate) async fn blocking<T, F>(&self, f: F) -> CmdResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Store) -> sealpost_store::Result<T> + Send + 'static,
+        F: FnOnce(&S) -> sealpost_store::Result<T> + Send + 'static,
     {
         let store = self.ctx.store.clone();
         match tokio::task::spawn_blocking(move || f(&store)).await {

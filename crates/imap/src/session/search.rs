@@ -12,6 +12,7 @@
 
 use super::{Done, Session};
 use crate::error::CmdResult;
+use crate::mailstore::MailStore;
 use crate::message::{Summary, TextWhere, search_text};
 use crate::wire::command::{Date, SearchKey, SearchReturn, Tag};
 use crate::wire::response::{Out, quoted};
@@ -183,7 +184,7 @@ pub(crate) struct Hit {
     pub modseq: u64,
 }
 
-impl Session {
+impl<S: MailStore> Session<S> {
     /// The selected mailbox's messages that match `key`, ascending.
     pub(crate) async fn matching(&mut self, key: &SearchKey) -> CmdResult<Vec<Hit>> {
         let mut n = Needs::default();

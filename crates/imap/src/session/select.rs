@@ -15,11 +15,10 @@
 
 use super::{Account, Done, Enabled, Session, State};
 use crate::error::{CmdError, CmdResult};
+use crate::mailstore::MailStore;
 use crate::wire::command::{MailboxArg, MessageSet, SelectOptions, SeqBound};
 use crate::wire::response::{Code, Out};
-use sealpost_store::{
-    AccountId, Flags, MailboxEvent, MailboxInfo, MessageEntry, ModSeq, Store, Uid,
-};
+use sealpost_store::{AccountId, Flags, MailboxEvent, MailboxInfo, MessageEntry, ModSeq, Uid};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use tokio::sync::broadcast::{self, error::TryRecvError};
 
@@ -179,7 +178,7 @@ impl Selected {
     /// Announces queued changes (see the module docs).
     pub(super) fn sync(
         &mut self,
-        store: &Store,
+        store: &impl MailStore,
         account: AccountId,
         enabled: Enabled,
         out: &mut Out,
@@ -338,7 +337,7 @@ pub(crate) fn parse_flags(flags: &[String]) -> CmdResult<Flags> {
     Ok(out)
 }
 
-impl Session {
+impl<S: MailStore> Session<S> {
     pub(super) async fn select(
         &mut self,
         arg: MailboxArg,
@@ -374,9 +373,8 @@ impl Session {
                 let Some(info) = s.mailbox(id, &lookup)? else {
                     return Err(sealpost_store::StoreError::NoMailbox);
                 };
-                // Watch first so no change falls between snapshot and watch.
-                let events = s.watch(id, info.id)?;
-                let snap = s.snapshot(id, info.id)?;
+                // Atomically: no change falls between snapshot and watch.
+                let (snap, events) = s.snapshot_and_watch(id, info.id)?;
                 let recent = if read_only {
                     Vec::new()
                 } else {

@@ -9,6 +9,7 @@
 use super::search::Hit;
 use super::{Done, Session};
 use crate::error::CmdResult;
+use crate::mailstore::MailStore;
 use crate::message::{self, Summary};
 use crate::wire::command::{SearchKey, SortCriterion, SortKey, ThreadAlgorithm};
 use crate::wire::response::Out;
@@ -45,7 +46,7 @@ fn compare(a: &Keyed, b: &Keyed, key: SortKey) -> Ordering {
     }
 }
 
-impl Session {
+impl<S: MailStore> Session<S> {
     async fn keyed(&mut self, key: &SearchKey) -> CmdResult<Vec<Keyed>> {
         let hits = self.matching(key).await?;
         let (account, sel) = self.selected()?;
