@@ -13,7 +13,7 @@
 //!   STARTTLS listener.
 
 use crate::conn::{self, StartTls, Transport};
-use crate::session::{Ctx, Session};
+use crate::driver::{Driver, Services};
 use crate::wire::framer::{Frame, FrameLimits, Framer};
 use crate::wire::parser::parse_command;
 use sealpost_audit::AuditLog;
@@ -112,7 +112,7 @@ pub fn parser(data: &[u8]) {
 
 /// A store, directory and config for session fuzzing.
 pub struct FuzzWorld {
-    ctx: Arc<Ctx<Store>>,
+    services: Arc<Services<Store>>,
     account: sealpost_store::AccountId,
     tls: TlsManager,
     runtime: tokio::runtime::Runtime,
@@ -149,7 +149,7 @@ impl FuzzWorld {
             .build()
             .expect("runtime");
         FuzzWorld {
-            ctx: Arc::new(Ctx {
+            services: Arc::new(Services {
                 config: Arc::new(config),
                 store,
                 directory,
@@ -167,34 +167,24 @@ impl FuzzWorld {
         let start = start_state(data);
         let (step, data) = chunk_size(data);
         let peer = "127.0.0.1:1".parse().expect("addr");
-        let session = match start {
-            Start::LoggedIn => Session::logged_in(
-                self.ctx.clone(),
+        let driver = match start {
+            Start::LoggedIn => Driver::logged_in(
+                self.services.clone(),
                 peer,
                 self.account,
                 "fuzz@example.org".into(),
             ),
-            Start::Imaps => Session::new(self.ctx.clone(), peer, Some("TLSv1.3".into())),
-            Start::Plaintext => Session::new(self.ctx.clone(), peer, None),
+            Start::Imaps => Driver::new(self.services.clone(), peer, Some("TLSv1.3".into())),
+            Start::Plaintext => Driver::new(self.services.clone(), peer, None),
         };
         let starttls = (start == Start::Plaintext).then(|| StartTls {
             tls: self.tls.clone(),
             timeout: Duration::from_secs(1),
         });
-        let limits = FrameLimits {
-            max_line: self.ctx.config.imap.max_line,
-            max_literal: self.ctx.config.imap.max_literal,
-        };
         self.runtime.block_on(async {
             let (client, server) = tokio::io::duplex(64 * 1024);
             let (mut from_server, mut to_server) = tokio::io::split(client);
-            let serve = conn::run(
-                Pipe(server),
-                session,
-                limits,
-                starttls,
-                CancellationToken::new(),
-            );
+            let serve = conn::run(Pipe(server), driver, starttls, CancellationToken::new());
             let write = async {
                 for chunk in data.chunks(step) {
                     if to_server.write_all(chunk).await.is_err() {

@@ -12,7 +12,8 @@
 
 use super::mime::{self, Entity, Kind};
 
-/// A section specification (RFC 9051 `section-spec`).
+/// A section specification (RFC 9051 `section-spec`), as the parser
+/// produces it for `BODY[...]` (`crate::wire::command::Section`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SectionSpec {
     /// Part numbers; empty (or `[0]`) is the whole message.

@@ -14,9 +14,8 @@ use sealpost_audit::AuditLog;
 use sealpost_config::Config;
 use sealpost_directory::{Directory, Secret, ThrottleLimits};
 use sealpost_imap::conn::{self, StartTls, Transport};
+use sealpost_imap::driver::{Driver, Services};
 use sealpost_imap::mailstore::{MailStore, MemStore};
-use sealpost_imap::session::{Ctx, Session};
-use sealpost_imap::wire::framer::FrameLimits;
 use sealpost_net::{CancellationToken, TlsManager};
 use sealpost_store::{Store, StoreOptions};
 use std::io;
@@ -67,8 +66,8 @@ macro_rules! both_stores {
 
 /// The service context over one of the stores.
 pub enum Stores {
-    Real(Arc<Ctx<Store>>),
-    Memory(Arc<Ctx<MemStore>>),
+    Real(Arc<Services<Store>>),
+    Memory(Arc<Services<MemStore>>),
 }
 
 /// A server world in a tempdir.
@@ -95,7 +94,7 @@ impl World {
     }
 
     /// The real store's context (for tests that need the real server).
-    pub fn real(&self) -> &Arc<Ctx<Store>> {
+    pub fn real(&self) -> &Arc<Services<Store>> {
         match &self.stores {
             Stores::Real(c) => c,
             Stores::Memory(_) => panic!("this test needs the real store"),
@@ -151,7 +150,7 @@ impl World {
                 .unwrap();
         let config = Arc::new(config);
         let stores = match backend {
-            Backend::Real => Stores::Real(Arc::new(Ctx {
+            Backend::Real => Stores::Real(Arc::new(Services {
                 config,
                 store: Store::open(StoreOptions {
                     data_dir: d.join("data"),
@@ -162,7 +161,7 @@ impl World {
                 directory,
                 audit: AuditLog::disabled(),
             })),
-            Backend::Memory => Stores::Memory(Arc::new(Ctx {
+            Backend::Memory => Stores::Memory(Arc::new(Services {
                 config,
                 store: MemStore::new(),
                 directory,
@@ -205,25 +204,21 @@ impl World {
 
     fn serve<S: MailStore>(
         &self,
-        ctx: &Arc<Ctx<S>>,
+        ctx: &Arc<Services<S>>,
         server: FakeTls,
         tls: bool,
         shutdown: CancellationToken,
     ) -> tokio::task::JoinHandle<()> {
-        let session = Session::new(
+        let driver = Driver::new(
             ctx.clone(),
             "127.0.0.1:40000".parse().unwrap(),
             tls.then(|| "TLSv1.3".to_string()),
         );
-        let limits = FrameLimits {
-            max_line: ctx.config.imap.max_line,
-            max_literal: ctx.config.imap.max_literal,
-        };
         let starttls = (!tls).then(|| StartTls {
             tls: self.tls.clone(),
             timeout: Duration::from_secs(5),
         });
-        tokio::spawn(conn::run(server, session, limits, starttls, shutdown))
+        tokio::spawn(conn::run(server, driver, starttls, shutdown))
     }
 
     /// A client logged in as alice over TLS.
