@@ -1,7 +1,11 @@
 //! Entry points of the fuzz targets (`fuzz/imap_parser`,
-//! `fuzz/imap_session`), kept in the crate so `cargo test` replays their
-//! corpora and they cannot rot. Not part of the server's API.
+//! `fuzz/imap_session`, `fuzz/imap_message`), kept in the crate so `cargo
+//! test` replays their corpora and they cannot rot: each target's body is
+//! one call to a function here. Not part of the server's API.
 //!
+//! - [`message`]: bytes as a message through summarize, encode/decode,
+//!   ENVELOPE, BODY/BODYSTRUCTURE, sections, BINARY, SEARCH and THREAD;
+//!   nothing may panic and a summary must decode back to itself.
 //! - [`parser`]: bytes through the framer (small limits) and every framed
 //!   command through the parser; must never panic.
 //! - [`FuzzWorld::session`]: bytes as a client's stream through the real
@@ -91,6 +95,65 @@ impl Transport for Pipe {
     async fn starttls(self, _tls: &TlsManager, _timeout: Duration) -> io::Result<(Self, String)> {
         Ok((self, "TLSv1.3".into()))
     }
+}
+
+/// The message logic on arbitrary bytes (see the module docs).
+pub fn message(raw: &[u8]) {
+    use crate::message::{
+        SectionSpec, SectionText, Summary, TextWhere, binary, format_threads, search_text, section,
+        thread_ordered_subject, thread_references,
+    };
+    let s = Summary::from_message(raw);
+    let d = Summary::decode(&s.encode()).expect("own encoding decodes");
+    assert_eq!(d, s);
+    let _ = (
+        d.envelope(),
+        d.body_structure(true),
+        d.body_structure(false),
+    );
+    let _ = (
+        d.base_subject(),
+        d.display_from(),
+        d.display_to(),
+        d.references(),
+    );
+    for part in [&[][..], &[1], &[2], &[1, 1], &[2, 1], &[1, 2, 3]] {
+        for text in [
+            SectionText::Full,
+            SectionText::Header,
+            SectionText::Text,
+            SectionText::Mime,
+            SectionText::HeaderFields(vec!["subject".into()]),
+            SectionText::HeaderFieldsNot(vec!["subject".into()]),
+        ] {
+            let _ = section(
+                raw,
+                &SectionSpec {
+                    part: part.to_vec(),
+                    text,
+                },
+            );
+        }
+        let _ = binary(raw, part);
+    }
+    let _ = search_text(raw, "x", TextWhere::Text);
+    // Arbitrary bytes that happen to decode must render too.
+    if let Some(junk) = Summary::decode(raw) {
+        let _ = (junk.envelope(), junk.body_structure(true), junk.preview());
+    }
+    // The input cut into messages at NUL bytes, threaded both ways.
+    let parts: Vec<Summary> = raw
+        .split(|&b| b == 0)
+        .take(64)
+        .map(Summary::from_message)
+        .collect();
+    let msgs: Vec<(u32, &Summary)> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i as u32 + 1, s))
+        .collect();
+    let _ = format_threads(&thread_references(&msgs));
+    let _ = format_threads(&thread_ordered_subject(&msgs));
 }
 
 /// Framer + parser on arbitrary bytes.
