@@ -9,7 +9,7 @@ use crate::error::AuditError;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The hash before the first record ever written.
 pub(crate) const GENESIS: [u8; 32] = [0; 32];
@@ -422,35 +422,15 @@ pub(crate) fn read_checkpoint(dir: &Path) -> Result<Option<Checkpoint>, AuditErr
     }
 }
 
-/// Writes `bytes` to `path` atomically and durably: temporary file, fsync,
-/// rename, directory fsync.
+/// Writes `bytes` to `path` atomically and durably (the shared helper:
+/// temporary file 0600, fsync, rename, directory fsync).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp: PathBuf = {
-        let mut s = path.as_os_str().to_owned();
-        s.push(".tmp");
-        s.into()
-    };
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| AuditError::io(&tmp, e))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| AuditError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| AuditError::io(path, e))?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")))
+    sealpost_durable::write(path, bytes).map_err(|e| AuditError::io(path, e))
 }
 
 /// fsyncs a directory so renames and creations in it are durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), AuditError> {
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| AuditError::io(dir, e))
+    sealpost_durable::sync_dir(dir).map_err(|e| AuditError::io(dir, e))
 }
 
 /// Cuts a text to [`MAX_FIELD_BYTES`] at a character boundary.

@@ -9,7 +9,6 @@
 use crate::error::AuditError;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use std::io::Write;
 use std::path::Path;
 
 /// Loads the signing key, generating it (0600, parent directory 0700) when
@@ -23,32 +22,19 @@ pub(crate) fn load_or_generate(path: &Path) -> Result<SigningKey, AuditError> {
 }
 
 fn generate(path: &Path) -> Result<SigningKey, AuditError> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let parent = path.parent().unwrap_or(Path::new("."));
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(parent)
-        .map_err(|e| AuditError::io(parent, e))?;
+    sealpost_durable::create_dir(parent).map_err(|e| AuditError::io(parent, e))?;
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
     let pem = key
         .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
         .map_err(|e| AuditError::key(path, e.to_string()))?;
-    // create_new: two processes racing to generate cannot overwrite each other.
-    let mut f = match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(f) => f,
+    // Created only if absent: two processes racing to generate cannot
+    // overwrite each other; the loser loads the winner's key.
+    match sealpost_durable::write_new(path, pem.as_bytes()) {
+        Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return load(path),
         Err(e) => return Err(AuditError::io(path, e)),
-    };
-    f.write_all(pem.as_bytes())
-        .and_then(|_| f.sync_all())
-        .map_err(|e| AuditError::io(path, e))?;
-    crate::format::sync_dir(parent)?;
+    }
     tracing::info!(path = %path.display(), "generated the audit signing key");
     Ok(key)
 }

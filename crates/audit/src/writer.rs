@@ -85,14 +85,7 @@ impl AuditLog {
         signing_key: &Path,
         config: &AuditConfig,
     ) -> Result<AuditLog, AuditError> {
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| AuditError::io(dir, e))?;
-        }
+        sealpost_durable::create_dir(dir).map_err(|e| AuditError::io(dir, e))?;
         let lock = lock(dir)?;
         let key = keys::load_or_generate(signing_key)?;
         let public = keys::format_public_key(&key.verifying_key()) + "\n";

@@ -19,8 +19,7 @@ use crate::password::{MAX_PASSWORD_LEN, hash_password};
 use crate::{Account, DirectoryError, Secret};
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value};
 
@@ -445,36 +444,11 @@ fn lock(path: &Path) -> Result<File, DirectoryError> {
     Ok(f)
 }
 
-/// Replaces `path` with `bytes`: temporary file, fsync, rename, dir fsync.
+/// Replaces `path` with `bytes` through the shared helper: temporary file
+/// 0600, fsync, rename, dir fsync.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DirectoryError> {
-    let dir = parent(path);
-    let tmp = dir.join(format!(
-        ".{}.{}.{:016x}.tmp",
-        file_name(path)?,
-        std::process::id(),
-        rand::random::<u64>()
-    ));
-    let written = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        // The umask may have taken bits off; 0600 exactly, whatever it is.
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(file::io_error(path, "cannot write accounts file", &e));
-    }
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| file::io_error(dir, "cannot fsync directory", &e))?;
-    Ok(())
+    sealpost_durable::write(path, bytes)
+        .map_err(|e| file::io_error(path, "cannot write accounts file", &e))
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 use parking_lot::RwLock;
 use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio_rustls::TlsAcceptor;
@@ -176,34 +175,24 @@ fn generate_self_signed(cert: &Path, key: &Path, hostname: &str) -> Result<(), T
     }
     let certified =
         rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Generate(e.to_string()))?;
-    write_private(key, certified.signing_key.serialize_pem().as_bytes())?;
-    write_file(cert, certified.cert.pem().as_bytes(), 0o644)?;
+    write_new(key, certified.signing_key.serialize_pem().as_bytes())?;
+    write_new(cert, certified.cert.pem().as_bytes())?;
     Ok(())
 }
 
-/// Writes a secret file with mode 0600 from the start (never readable by others, not even briefly).
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
-    write_file(path, bytes, 0o600)
-}
-
-fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TlsError> {
-    use std::os::unix::fs::OpenOptionsExt;
+/// Creates a file of the generated pair through the shared helper: 0600
+/// from the start (never readable by others, not even briefly; the
+/// certificate too, as every file sealpost writes), whole or not at all,
+/// never over an existing file, its folder created 0700 if missing.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
     let err = |source| TlsError::Write {
         path: path.to_path_buf(),
         source,
     };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
+        sealpost_durable::create_dir(dir).map_err(err)?;
     }
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .map_err(err)?;
-    f.write_all(bytes).map_err(err)?;
-    f.sync_all().map_err(err)?;
-    Ok(())
+    sealpost_durable::write_new(path, bytes).map_err(err)
 }
 
 #[cfg(test)]
@@ -220,6 +209,14 @@ mod tests {
         assert!(generated);
         let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+        let mode = std::fs::metadata(&cert).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "every file sealpost writes is 0600");
+        let mode = std::fs::metadata(cert.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o700, "a folder it creates is 0700");
         let (_, generated) = TlsManager::load_or_generate(&cert, &key, "mail.example").unwrap();
         assert!(!generated);
         tls.reload().unwrap();

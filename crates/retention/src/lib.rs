@@ -167,7 +167,7 @@ impl Retention {
         for account in self.store.accounts()? {
             if let AccountState::Deleted { at } = account.state
                 && self.purge_due(at) <= now
-                && let Some(marker) = purger.begin(&account.address)?
+                && let Some(marker) = purger.begin(account.id, &account.address)?
             {
                 let p = purger.finish(&marker)?;
                 add(&mut report, p);

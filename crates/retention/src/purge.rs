@@ -162,36 +162,16 @@ fn saved_aliases(path: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Writes `bytes` to `path` durably: temporary file 0600, fsync, rename,
-/// folder fsync (folder created 0700).
+/// Writes `bytes` to `path` durably (the shared helper: temporary file 0600,
+/// fsync, rename, folder fsync), the folder created 0700 if missing.
 fn write_durable(path: &Path, bytes: &[u8]) -> Result<(), RetentionError> {
-    use std::io::Write;
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| RetentionError::io(dir, e))?;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| RetentionError::io(&tmp, e))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| RetentionError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| RetentionError::io(path, e))?;
-    sync_dir(dir)
+    sealpost_durable::create_dir(dir).map_err(|e| RetentionError::io(dir, e))?;
+    sealpost_durable::write(path, bytes).map_err(|e| RetentionError::io(path, e))
 }
 
 fn sync_dir(dir: &Path) -> Result<(), RetentionError> {
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| RetentionError::io(dir, e))
+    sealpost_durable::sync_dir(dir).map_err(|e| RetentionError::io(dir, e))
 }
 
 /// Removes a file durably; a missing one is fine.
@@ -214,8 +194,8 @@ pub(crate) struct Purger<'a> {
 impl Purger<'_> {
     /// Step 1: counts what will go and writes the marker. Returns `None` if
     /// the address has no account (purged meanwhile).
-    pub fn begin(&self, address: &str) -> Result<Option<Marker>, RetentionError> {
-        let Some((id, counts)) = self.store.purge_preview(address)? else {
+    pub fn begin(&self, id: AccountId, address: &str) -> Result<Option<Marker>, RetentionError> {
+        let Some(counts) = self.store.purge_preview_id(id)? else {
             return Ok(None);
         };
         let mut senders = vec![address.to_string()];

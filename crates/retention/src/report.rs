@@ -201,7 +201,7 @@ fn protection(md: &mut String, config: &Config, store: &Store, inputs: &ReportIn
     let _ = writeln!(md, "\n### At rest\n");
     let _ = writeln!(
         md,
-        "- Message bodies, message summaries and mailbox names are encrypted with XChaCha20-Poly1305 under a per-account data key; the outbound queue under a system key. Addresses, flags, sizes and dates in the metadata are not encrypted."
+        "- Message bodies, message summaries and mailbox names are encrypted with XChaCha20-Poly1305 under a per-account data key; the outbound queue under a system key. Accounts are indexed by a keyed MAC (BLAKE2b) of their address, and the address is sealed under the account's data key: the database holds no address in plaintext. Flags, sizes and dates in the metadata are not encrypted."
     );
     let _ = writeln!(
         md,

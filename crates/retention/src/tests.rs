@@ -295,7 +295,7 @@ fn a_purge_killed_after_the_store_step_is_finished_and_recorded() {
         queue: None,
     };
     // The pass that was killed: marker written, store purged, nothing else.
-    let marker = purger.begin("a@example.org").unwrap().unwrap();
+    let marker = purger.begin(a, "a@example.org").unwrap().unwrap();
     assert_eq!((marker.messages, marker.mailboxes), (2, 6));
     store
         .purge_account_id("a@example.org", a, &mut |_| {})

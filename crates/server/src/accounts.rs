@@ -3,7 +3,7 @@
 //! the file change by itself within a second).
 
 use crate::admin::{self, Request};
-use crate::{Failure, load_config};
+use crate::startup::{Failure, load_config};
 use clap::Subcommand;
 use sealpost_audit::{AuditLog, Event};
 use sealpost_config::Config;
@@ -120,8 +120,8 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
                 Some(r) if r.ok => Ok(r.message),
                 Some(r) => Err(Failure::runtime(r.message)),
                 None => {
-                    let store = crate::serve::open_store(&config)?;
-                    let audit = crate::serve::open_audit(&config)?;
+                    let store = crate::startup::open_store(&config)?;
+                    let audit = crate::startup::open_audit(&config)?;
                     restore_in_store(&store, &audit, &address)
                 }
             };
@@ -158,8 +158,8 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
                 }
                 Some(r) => return Err(Failure::runtime(r.message)),
                 None => {
-                    let store = crate::serve::open_store(&config)?;
-                    let audit = crate::serve::open_audit(&config)?;
+                    let store = crate::startup::open_store(&config)?;
+                    let audit = crate::startup::open_audit(&config)?;
                     let m = delete_in_store(&store, &audit, &address)?;
                     crate::accounts_audit::audit_changes(&config, &audit, Some(&store))?;
                     m
@@ -207,26 +207,10 @@ fn save_entry(config: &Config, address: &str) -> Result<(), Failure> {
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    use std::io::Write;
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    let err = |e: std::io::Error| Failure::runtime(format!("cannot write {}: {e}", path.display()));
     if let Some(dir) = path.parent() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(err)?;
+        sealpost_durable::create_dir(dir)?;
     }
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(err)?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
+    Ok(sealpost_durable::write(path, bytes)?)
 }
 
 /// Puts a saved `[[account]]` table back at the end of the accounts file.

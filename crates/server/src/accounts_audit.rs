@@ -23,7 +23,7 @@
 //! Without a previous version on a data directory whose store has accounts
 //! already (an upgrade), the current file is taken as audited without events.
 
-use crate::Failure;
+use crate::startup::Failure;
 use sealpost_audit::{AuditLog, Event};
 use sealpost_config::Config;
 use sealpost_store::Store;
@@ -155,7 +155,7 @@ pub fn audit_changes(
     let mut events = Vec::new();
     for (address, new) in &now {
         match before.get(address) {
-            None if crate::accounts::saved_entry_path(config, address).exists() => {}
+            None if sealpost_retention::saved_entry_path(config, address).exists() => {}
             None => events.push(Event::AccountCreated {
                 account: address.clone(),
             }),
@@ -191,41 +191,22 @@ pub fn audit_changes(
 }
 
 fn write_baseline(config: &Config, accounts: BTreeMap<String, Audited>) -> Result<(), Failure> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let path = baseline_path(config);
-    let err = |e: std::io::Error| Failure::runtime(format!("{}: {e}", path.display()));
     let mut bytes = serde_json::to_vec(&Baseline {
         version: 1,
         accounts,
     })
     .map_err(Failure::runtime)?;
     bytes.push(b'\n');
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&config.server.data_dir)
-            .map_err(err)?;
-    }
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(err)?;
-    f.write_all(&bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(err)?;
-    std::fs::rename(&tmp, &path).map_err(err)
+    // Through the shared helper, which also fsyncs the folder after the
+    // rename: an acknowledged accounts-audit state survives a power cut.
+    sealpost_durable::create_dir(&config.server.data_dir)?;
+    Ok(sealpost_durable::write(&path, &bytes)?)
 }
 
 /// After a CLI edit when no server runs: audits the change here.
 pub fn audit_offline(config: &Config) -> Result<(), Failure> {
-    let audit = crate::serve::open_audit(config)?;
+    let audit = crate::startup::open_audit(config)?;
     audit_changes(config, &audit, None)?;
     audit.close().map_err(Failure::runtime)
 }

@@ -12,9 +12,9 @@
 //! Operations: `ping`, `reload` (accounts and certificates), and
 //! `delete-account` (crypto-shreds in the running store).
 
-use crate::serve::Services;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinHandle;
@@ -75,10 +75,15 @@ impl Response {
     }
 }
 
+/// What the server does with one request: run on the blocking pool, it
+/// reports progress through the callback and returns the final answer.
+/// (`serve` supplies it; this module knows nothing of what requests do.)
+pub type Execute = dyn Fn(Request, &mut dyn FnMut(u64, u64)) -> Response + Send + Sync;
+
 /// Binds the socket and serves it until `shutdown`.
 pub async fn serve(
     path: &Path,
-    services: Services,
+    execute: Arc<Execute>,
     shutdown: CancellationToken,
 ) -> std::io::Result<JoinHandle<()>> {
     // We hold the data_dir lock, so a socket file left here is stale.
@@ -97,15 +102,15 @@ pub async fn serve(
                     Err(_) => continue,
                 },
             };
-            let services = services.clone();
+            let execute = execute.clone();
             tokio::spawn(async move {
-                let _ = handle(stream, services).await;
+                let _ = handle(stream, execute).await;
             });
         }
     }))
 }
 
-async fn handle(stream: UnixStream, services: Services) -> std::io::Result<()> {
+async fn handle(stream: UnixStream, execute: Arc<Execute>) -> std::io::Result<()> {
     let (r, mut w) = stream.into_split();
     let mut line = String::new();
     let mut reader = BufReader::new(r).take(MAX_REQUEST as u64);
@@ -121,7 +126,6 @@ async fn handle(stream: UnixStream, services: Services) -> std::io::Result<()> {
         }
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Response>();
-    let services = services.clone();
     let worker = tokio::task::spawn_blocking(move || {
         let progress_tx = tx.clone();
         let mut progress = move |done: u64, total: u64| {
@@ -130,7 +134,7 @@ async fn handle(stream: UnixStream, services: Services) -> std::io::Result<()> {
                 ..Default::default()
             });
         };
-        let r = execute(req, &services, &mut progress);
+        let r = execute(req, &mut progress);
         let _ = tx.send(r);
     });
     while let Some(r) = rx.recv().await {
@@ -147,49 +151,6 @@ async fn handle(stream: UnixStream, services: Services) -> std::io::Result<()> {
 }
 
 use tokio::io::AsyncReadExt;
-
-fn execute(req: Request, services: &Services, progress: &mut dyn FnMut(u64, u64)) -> Response {
-    let result = match req {
-        Request::Ping => Ok("pong".to_string()),
-        Request::Reload => services.reload().map_err(crate::Failure::runtime),
-        Request::Audit { event } => services
-            .audit
-            .record_durable(event)
-            .map(|_| "recorded".to_string())
-            .map_err(crate::Failure::runtime),
-        Request::DeleteAccount { address } => {
-            crate::accounts::delete_in_store(&services.store, &services.audit, &address)
-        }
-        Request::RestoreAccount { address } => {
-            crate::accounts::restore_in_store(&services.store, &services.audit, &address)
-        }
-        Request::RetentionRun { at } => crate::compliance::retention_run(services, at),
-        Request::Export {
-            address,
-            out,
-            maildir,
-        } => crate::compliance::export(services, &address, &out, maildir, progress),
-        Request::ComplianceReport => crate::compliance::report(services),
-        Request::QueueList => match &services.queue {
-            Some(q) => q
-                .list()
-                .map(|e| crate::queue::format_entries(&e))
-                .map_err(crate::Failure::runtime),
-            None => Err(crate::Failure::runtime("no outbound queue")),
-        },
-        Request::QueueFlush => match &services.queue {
-            Some(q) => q
-                .flush_now()
-                .map(|_| "every queued message is due now".to_string())
-                .map_err(crate::Failure::runtime),
-            None => Err(crate::Failure::runtime("no outbound queue")),
-        },
-    };
-    match result {
-        Ok(m) => Response::done(true, m),
-        Err(f) => Response::done(false, f.message),
-    }
-}
 
 /// Sends a request to a running server; `Ok(None)` when no server is running.
 pub fn request(socket: &Path, req: &Request) -> Result<Option<Response>, String> {

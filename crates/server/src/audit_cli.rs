@@ -4,7 +4,7 @@
 //! recorded in the log ([`Event::AuditVerificationFailed`]).
 
 use crate::admin::{self, Request};
-use crate::{Failure, load_config};
+use crate::startup::{Failure, load_config};
 use sealpost_audit::{Event, VerifyFailure};
 use sealpost_config::Config;
 use std::path::{Path, PathBuf};
@@ -37,7 +37,7 @@ pub fn verify(path: &Path, pubkey: Option<PathBuf>) -> Result<(), Failure> {
         Some(p) => Some(sealpost_audit::read_public_key(p).map_err(Failure::runtime)?),
         None => None,
     };
-    let dir = crate::serve::audit_dir(&config);
+    let dir = crate::startup::audit_dir(&config);
     let report = match sealpost_audit::verify(&dir, key.as_ref()) {
         Ok(r) => r,
         Err(failure) => {
@@ -106,7 +106,7 @@ fn record_failure(config: &Config, failure: &VerifyFailure) -> Result<String, St
         Some(r) => return Err(r.message),
         None => {}
     }
-    let dir = crate::serve::audit_dir(config);
+    let dir = crate::startup::audit_dir(config);
     let mut kept = String::new();
     if let Some(seg) = failure.file.as_deref().and_then(|f| f.strip_suffix(".seg")) {
         let seg_path = dir.join(format!("{seg}.seg"));
@@ -123,7 +123,7 @@ fn record_failure(config: &Config, failure: &VerifyFailure) -> Result<String, St
             );
         }
     }
-    let log = crate::serve::open_audit(config).map_err(|f| f.message)?;
+    let log = crate::startup::open_audit(config).map_err(|f| f.message)?;
     log.record_durable(event).map_err(|e| e.to_string())?;
     log.close().map_err(|e| e.to_string())?;
     Ok(kept)
@@ -154,7 +154,7 @@ pub fn export(
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    sealpost_audit::export_csv(&crate::serve::audit_dir(&config), &filter, &mut out)
+    sealpost_audit::export_csv(&crate::startup::audit_dir(&config), &filter, &mut out)
         .map_err(Failure::runtime)?;
     std::io::Write::flush(&mut out).map_err(Failure::runtime)?;
     Ok(())

@@ -3,8 +3,8 @@
 //! (through the admin socket) when it is up, else on the store directly.
 
 use crate::admin::{self, Request};
-use crate::serve::Services;
-use crate::{Failure, load_config};
+use crate::services::Services;
+use crate::startup::{Failure, load_config};
 use sealpost_audit::{AuditLog, Event};
 use sealpost_config::Config;
 use sealpost_retention::{Retention, export, report};
@@ -126,46 +126,25 @@ fn run_export(
         )));
     }
     let access_log = access_log_csv(config, audit, &address);
-    // Written to a temporary name beside the target, 0600 (it holds
-    // decrypted mail), renamed when complete: never a half archive.
-    let tmp = out.with_extension("partial");
-    let file = {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", tmp.display())))?
-    };
     let format = if maildir {
         export::Format::Maildir
     } else {
         export::Format::Mbox
     };
-    let result = export::export_account(
-        store,
-        &address,
-        format,
-        &access_log,
-        std::io::BufWriter::new(&file),
-        progress,
-    )
-    .map_err(Failure::runtime)
-    .and_then(|r| {
-        file.sync_all().map_err(Failure::runtime)?;
-        std::fs::rename(&tmp, out)
-            .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", out.display())))?;
-        Ok(r)
-    });
-    let report = match result {
-        Ok(r) => r,
-        Err(f) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(f);
-        }
-    };
+    // Streamed to a temporary name beside the target, 0600 (it holds
+    // decrypted mail), fsynced and renamed when complete: never a half
+    // archive under the operator's name.
+    let report = sealpost_durable::write_with(out, |file| {
+        export::export_account(
+            store,
+            &address,
+            format,
+            &access_log,
+            std::io::BufWriter::new(file),
+            progress,
+        )
+        .map_err(Failure::runtime)
+    })?;
     audit
         .record_durable(Event::DataExported {
             account: address.clone(),
@@ -187,7 +166,7 @@ fn run_export(
 /// The account's own logins as CSV, from the audit log.
 fn access_log_csv(config: &Config, audit: &AuditLog, address: &str) -> Vec<u8> {
     audit.flush();
-    match crate::serve::audit_access_log(config, address) {
+    match crate::startup::audit_access_log(config, address) {
         Ok(csv) => csv,
         Err(e) => {
             tracing::warn!(error = %e, "access log not included in the export");
@@ -211,7 +190,7 @@ pub fn report(services: &Services) -> Result<String, Failure> {
 }
 
 fn make_report(config: &Config, store: &Store, configured: usize) -> Result<String, Failure> {
-    let key = crate::serve::audit_public_key(config);
+    let key = crate::startup::audit_public_key(config);
     report::compliance_report(
         config,
         store,
@@ -227,8 +206,8 @@ fn make_report(config: &Config, store: &Store, configured: usize) -> Result<Stri
 
 /// Opens store and audit log when no server runs.
 fn offline(config: &Config) -> Result<(Store, AuditLog), Failure> {
-    let store = crate::serve::open_store(config)?;
-    let audit = crate::serve::open_audit(config)?;
+    let store = crate::startup::open_store(config)?;
+    let audit = crate::startup::open_audit(config)?;
     Ok((store, audit))
 }
 
@@ -258,7 +237,7 @@ pub fn cli_retention_run(path: &Path, at: Option<String>) -> Result<(), Failure>
         Some(m) => m,
         None => {
             let (store, audit) = offline(&config)?;
-            let directory = crate::serve::load_directory(&config)?;
+            let directory = crate::startup::load_directory(&config)?;
             let queue = sealpost_smtp::Queue::open(
                 config.clone(),
                 store.clone(),
@@ -329,8 +308,8 @@ pub fn cli_report(path: &Path) -> Result<(), Failure> {
     let md = match via_server(&config, &Request::ComplianceReport, &mut |_, _| {})? {
         Some(m) => m,
         None => {
-            let directory = crate::serve::load_directory(&config)?;
-            let store = crate::serve::open_store(&config)?;
+            let directory = crate::startup::load_directory(&config)?;
+            let store = crate::startup::open_store(&config)?;
             make_report(&config, &store, directory.accounts().len())?
         }
     };

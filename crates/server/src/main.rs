@@ -8,18 +8,43 @@
 //!
 //! Errors are one line on stderr and a non-zero exit: 1 for a runtime
 //! failure, 2 for bad configuration or usage.
+//!
+//! # Modules, in the one direction they import
+//!
+//! Each module uses only modules listed before it (none uses `main.rs`):
+//!
+//! 1. `startup`: [`Failure`], the config, opening store, audit log and
+//!    accounts file; shared by everything, uses none of the others.
+//! 2. `admin`: the admin socket's requests, its client, and its listener
+//!    (which runs whatever handler `serve` gives it).
+//! 3. `accounts_audit`: auditing changes of the accounts file.
+//! 4. `accounts`: `sealpost account ...` and deletion/restore in the store.
+//! 5. `services`: the running server's shared pieces and their following
+//!    the accounts file.
+//! 6. `compliance`, `queue`, `audit_cli`: the other commands, each with its
+//!    in-server side (reached through the admin socket) and its offline side.
+//! 7. `serve`: `sealpost serve`, wiring all of the above.
 
 #![forbid(unsafe_code)]
 
-mod accounts;
-mod accounts_audit;
+mod startup;
+
 mod admin;
+
+mod accounts_audit;
+
+mod accounts;
+
+mod services;
+
 mod audit_cli;
 mod compliance;
 mod queue;
+
 mod serve;
 
 use clap::{Parser, Subcommand};
+use startup::{Failure, load_config};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -140,27 +165,6 @@ enum ExportFormat {
     Maildir,
 }
 
-/// A failure to report: one line, and the exit code.
-pub struct Failure {
-    pub message: String,
-    pub code: u8,
-}
-
-impl Failure {
-    pub fn runtime(message: impl std::fmt::Display) -> Failure {
-        Failure {
-            message: message.to_string(),
-            code: 1,
-        }
-    }
-    pub fn config(message: impl std::fmt::Display) -> Failure {
-        Failure {
-            message: message.to_string(),
-            code: 2,
-        }
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -216,19 +220,15 @@ fn main() -> ExitCode {
     }
 }
 
-pub fn load_config(path: &std::path::Path) -> Result<sealpost_config::Config, Failure> {
-    sealpost_config::Config::load(path).map_err(Failure::config)
-}
-
 fn check_config(path: &std::path::Path) -> Result<(), Failure> {
     let config = load_config(path)?;
-    let directory = serve::load_directory(&config)?;
+    let directory = startup::load_directory(&config)?;
     println!(
         "{}: ok ({} domain(s), {} account(s), {} listener address(es))",
         config.path.display(),
         config.domains.len(),
         directory.accounts().len(),
-        serve::listeners(&config).len()
+        startup::listeners(&config).len()
     );
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! after their backoff).
 
 use crate::admin::{self, Request};
-use crate::{Failure, load_config};
+use crate::startup::{Failure, load_config};
 use sealpost_smtp::{QueueEntry, RecipientStatus};
 use std::path::Path;
 use std::sync::Arc;
@@ -71,8 +71,8 @@ pub fn cli_list(path: &Path) -> Result<(), Failure> {
         Some(r) if r.ok => r.message,
         Some(r) => return Err(Failure::runtime(r.message)),
         None => {
-            let store = crate::serve::open_store(&config)?;
-            let directory = crate::serve::load_directory(&config)?;
+            let store = crate::startup::open_store(&config)?;
+            let directory = crate::startup::load_directory(&config)?;
             let entries = sealpost_smtp::queue_list(config.clone(), store, directory)
                 .map_err(Failure::runtime)?;
             format_entries(&entries)
@@ -91,8 +91,8 @@ pub fn cli_flush(path: &Path) -> Result<(), Failure> {
         }
         Some(r) => Err(Failure::runtime(r.message)),
         None => {
-            let store = crate::serve::open_store(&config)?;
-            let directory = crate::serve::load_directory(&config)?;
+            let store = crate::startup::open_store(&config)?;
+            let directory = crate::startup::load_directory(&config)?;
             let n = sealpost_smtp::queue_flush(config.clone(), store, directory)
                 .map_err(Failure::runtime)?;
             println!("{n} queued message(s) due now; the server tries them as soon as it starts");

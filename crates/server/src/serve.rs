@@ -1,241 +1,39 @@
 //! `sealpost serve`: wiring of config, TLS, store, directory, audit log,
-//! listeners, admin socket and signals.
+//! listeners, admin socket and signals, in named steps.
 //!
-//! Start-up order is chosen so a failure changes nothing in data_dir: the
+//! Start-up order is chosen so a failure changes as little as possible: the
 //! config is validated, the certificate loaded (or generated at its own
-//! path), the accounts file read and every listener bound before the store
-//! is opened. SIGHUP reloads certificates and accounts; SIGTERM and Ctrl-C
-//! stop accepting, let sessions say their protocol's goodbye, wait for
-//! in-flight writes (bounded), and exit 0.
+//! path), the accounts file read, the store opened (its lock first, so a
+//! second server on the same data_dir is told so rather than that the ports
+//! are taken) and every listener bound before anything is served. SIGHUP
+//! reloads certificates and accounts; SIGTERM and Ctrl-C stop accepting,
+//! let sessions say their protocol's goodbye, wait for in-flight writes
+//! (bounded), and exit 0.
+//!
+//! The top of the crate's modules: it uses the others, none uses it.
 
-use crate::{Failure, admin};
+use crate::admin::{self, Request, Response};
+use crate::compliance;
+use crate::services::{Services, sync_accounts};
+use crate::startup::{Failure, listeners, load_config, load_directory, open_audit, open_store};
 use sealpost_audit::{AuditLog, Event};
 use sealpost_config::Config;
-use sealpost_directory::{Directory, ThrottleLimits};
+use sealpost_directory::Directory;
 use sealpost_net::{
     CancellationToken, ConnLimiter, ListenerKind, TaskTracker, TlsManager, serve_listener,
 };
-use sealpost_store::{Store, StoreError, StoreOptions};
-use std::net::SocketAddr;
+use sealpost_store::Store;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
 /// How long shutdown waits for sessions to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Every (listener, address) pair of the config.
-pub fn listeners(config: &Config) -> Vec<(ListenerKind, SocketAddr)> {
-    let l = &config.listen;
-    let mut out = Vec::new();
-    for (kind, addrs) in [
-        (ListenerKind::Imap, &l.imap),
-        (ListenerKind::Imaps, &l.imaps),
-        (ListenerKind::Pop3, &l.pop3),
-        (ListenerKind::Pop3s, &l.pop3s),
-        (ListenerKind::Smtp, &l.smtp),
-        (ListenerKind::Submission, &l.submission),
-        (ListenerKind::Submissions, &l.submissions),
-    ] {
-        out.extend(addrs.iter().map(|a| (kind, *a)));
-    }
-    out
-}
-
-fn domains(config: &Config) -> Vec<String> {
-    config.domains.iter().map(|d| d.name.clone()).collect()
-}
-
-fn throttle(config: &Config) -> ThrottleLimits {
-    ThrottleLimits {
-        per_ip: config.limits.auth_failures_per_ip,
-        per_account: config.limits.auth_failures_per_account,
-        window: Duration::from_secs(15 * 60),
-    }
-}
-
-/// Loads the accounts file named by the config.
-pub fn load_directory(config: &Config) -> Result<Directory, Failure> {
-    let directory = Directory::load(&config.server.accounts, domains(config), throttle(config))
-        .map_err(Failure::config)?;
-    directory.set_login_cache(Duration::from_secs(config.limits.login_cache_secs));
-    Ok(directory)
-}
-
-/// Opens the store with the IMAP summarizer, with one-line errors.
-pub fn open_store(config: &Config) -> Result<Store, Failure> {
-    Store::open(StoreOptions {
-        data_dir: config.server.data_dir.clone(),
-        master_key: config.server.master_key.clone(),
-        summarizer: summarizer(),
-    })
-    .map_err(|e| match e {
-        StoreError::Locked(p) => Failure::runtime(format!(
-            "data_dir {} is in use by another sealpost process",
-            p.display()
-        )),
-        other => Failure::runtime(other),
-    })
-}
-
-/// ENVELOPE, BODYSTRUCTURE and PREVIEW are computed once, at delivery.
-fn summarizer() -> Arc<dyn sealpost_store::Summarizer> {
-    Arc::new(sealpost_imap::message::ImapSummarizer)
-}
-
-/// The audit log's folder.
-pub fn audit_dir(config: &Config) -> std::path::PathBuf {
-    config.server.data_dir.join("audit")
-}
-
-/// Opens the audit log named by the config (seals a tail a crash left open).
-pub fn open_audit(config: &Config) -> Result<AuditLog, Failure> {
-    if !config.audit.enabled {
-        tracing::warn!(
-            "[audit] enabled = false: no security event is recorded or sealed (for benchmarks and test servers only)"
-        );
-        return Ok(AuditLog::disabled());
-    }
-    let log = AuditLog::open(
-        &audit_dir(config),
-        &config.server.audit_signing_key,
-        &config.audit,
-    )
-    .map_err(Failure::runtime)?;
-    if let Some(tail) = log.recovered_tail() {
-        tracing::warn!(
-            ?tail,
-            "the audit log had an unsealed tail (crash?): sealed it and continued the chain"
-        );
-    }
-    Ok(log)
-}
-
-/// The audit log's public key, printable, if the signing key exists.
-pub fn audit_public_key(config: &Config) -> Option<String> {
-    sealpost_audit::public_key(&config.server.audit_signing_key).ok()
-}
-
-/// An account's own logins from the audit log, as RFC 4180 CSV.
-pub fn audit_access_log(config: &Config, address: &str) -> Result<Vec<u8>, String> {
-    let filter = sealpost_audit::ExportFilter {
-        account: Some(address.to_string()),
-        since: None,
-        until: None,
-        kind: Some(sealpost_audit::Kind::Login),
-    };
-    let mut out = Vec::new();
-    sealpost_audit::export_csv(&audit_dir(config), &filter, &mut out).map_err(|e| e.to_string())?;
-    Ok(out)
-}
-
-/// Makes the store follow the accounts file: audits what changed in the
-/// file since it was last audited (see `accounts_audit`), creates store
-/// accounts for configured ones (with quotas), and crypto-shreds
-/// (restorably) accounts that were removed from the file, as `account
-/// delete` would.
-///
-/// A missing accounts file is taken for an operator's mistake, not for
-/// "delete everyone": nothing is deleted then, and an error is logged.
-pub fn sync_accounts(
-    config: &Config,
-    store: &Store,
-    directory: &Directory,
-    audit: &AuditLog,
-) -> Result<(), Failure> {
-    let mut problems = Vec::new();
-    // Before store accounts are created: a first start audits every account.
-    // A failure here must not stop the server: it is logged.
-    if let Err(f) = crate::accounts_audit::audit_changes(config, audit, Some(store)) {
-        tracing::error!(error = %f.message, "accounts file changes not audited");
-    }
-    let configured = directory.accounts();
-    for account in &configured {
-        match store.ensure_account(&account.address) {
-            Ok(id) => store.set_quota(id, account.quota),
-            // E.g. a deleted account put back by hand instead of `account restore`.
-            Err(e) => problems.push(format!("account {}: {e}", account.address)),
-        }
-    }
-    let records = store.accounts().map_err(Failure::runtime)?;
-    if !directory.path().exists() {
-        if records
-            .iter()
-            .any(|r| r.state == sealpost_store::AccountState::Active)
-        {
-            tracing::error!(file = %directory.path().display(), "accounts file is missing; no account is deleted until it is back");
-        }
-        return Ok(());
-    }
-    for record in records {
-        if record.state == sealpost_store::AccountState::Active
-            && !configured.iter().any(|a| a.address == record.address)
-        {
-            crate::accounts::delete_in_store(store, audit, &record.address)?;
-            // The address goes to the audit log only (redactable there).
-            tracing::info!(
-                account_id = record.id.0,
-                "account removed from the accounts file: mail sealed away until purge"
-            );
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::runtime(problems.join("; ")))
-    }
-}
-
-/// The shared pieces every protocol and the admin socket use.
-#[derive(Clone)]
-pub struct Services {
-    pub config: Arc<Config>,
-    pub store: Store,
-    pub directory: Directory,
-    pub audit: AuditLog,
-    pub tls: TlsManager,
-    /// The outbound queue (absent in offline CLI use).
-    pub queue: Option<sealpost_smtp::Queue>,
-}
-
-impl Services {
-    /// Reloads accounts (and certificates); returns a one-line summary or error.
-    pub fn reload(&self) -> Result<String, String> {
-        let mut problems = Vec::new();
-        if let Err(e) = self.tls.reload() {
-            problems.push(format!("certificate not reloaded: {e}"));
-        }
-        match self.directory.reload(domains(&self.config)) {
-            Ok(()) => {
-                if let Err(f) =
-                    sync_accounts(&self.config, &self.store, &self.directory, &self.audit)
-                {
-                    problems.push(f.message);
-                }
-            }
-            Err(e) => problems.push(format!("accounts not reloaded: {e}")),
-        }
-        let ok = problems.is_empty();
-        self.audit.record(Event::ConfigReloaded {
-            ok,
-            error: (!ok).then(|| problems.join("; ")),
-        });
-        if ok {
-            tracing::info!("reloaded certificates and accounts");
-            Ok(format!(
-                "reloaded ({} accounts)",
-                self.directory.accounts().len()
-            ))
-        } else {
-            tracing::warn!(problems = %problems.join("; "), "reload incomplete");
-            Err(problems.join("; "))
-        }
-    }
-}
-
 pub fn run(path: &Path) -> Result<(), Failure> {
-    let config = crate::load_config(path)?;
+    let config = load_config(path)?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SEALPOST_LOG")
@@ -257,6 +55,48 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let signals = Signals::install()
         .map_err(|e| Failure::runtime(format!("cannot install signal handlers: {e}")))?;
     let config = Arc::new(config);
+    let tls = load_tls(&config)?;
+    let directory = load_directory(&config)?;
+    // The store's lock before the ports: a second server on the same
+    // data_dir is told so, not that the (same) ports are taken.
+    let store = open_store(&config)?;
+    let bound = bind_listeners(&config).await?;
+    let audit = open_audit(&config)?;
+    sync_accounts(&config, &store, &directory, &audit)?;
+
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let protocols = Protocols::new(&config, &store, &directory, &audit)?;
+    let services = Services {
+        config: config.clone(),
+        store,
+        directory: directory.clone(),
+        audit: audit.clone(),
+        tls: tls.clone(),
+        queue: Some(protocols.smtp.queue()),
+    };
+    // Outbound delivery: retries with backoff, bounces, recovery after a crash.
+    tracker.spawn(protocols.smtp.queue().run(shutdown.clone()));
+    protocols.spawn_listeners(bound, &config, &tls, &shutdown, &tracker)?;
+
+    let admin_socket = config.admin_socket();
+    let admin_task = serve_admin_socket(&admin_socket, &services, &shutdown).await?;
+    let _watcher = watch_accounts_file(&directory, &services);
+    spawn_retention_worker(&services, &shutdown);
+
+    audit.record(Event::ServerStarted {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    });
+    tracing::info!(data_dir = %config.server.data_dir.display(), "sealpost is running");
+
+    signals.wait(&services).await;
+    shut_down(shutdown, tracker, admin_task, &admin_socket, &audit).await;
+    Ok(())
+}
+
+/// Loads the certificate pair, generating a self-signed one at the
+/// configured paths on a first start.
+fn load_tls(config: &Config) -> Result<TlsManager, Failure> {
     let (tls, generated) =
         TlsManager::load_or_generate(&config.tls.cert, &config.tls.key, &config.server.hostname)
             .map_err(Failure::config)?;
@@ -268,130 +108,198 @@ async fn serve(config: Config) -> Result<(), Failure> {
             "generated a self-signed certificate (key mode 0600)"
         );
     }
-    let directory = load_directory(&config)?;
-    // The store's lock before the ports: a second server on the same
-    // data_dir is told so, not that the (same) ports are taken.
-    let store = open_store(&config)?;
+    Ok(tls)
+}
 
+/// Binds every configured listener (all or none: the first failure stops
+/// the start).
+async fn bind_listeners(config: &Config) -> Result<Vec<(ListenerKind, TcpListener)>, Failure> {
     let mut bound = Vec::new();
-    for (kind, addr) in listeners(&config) {
+    for (kind, addr) in listeners(config) {
         let listener = TcpListener::bind(addr).await.map_err(|e| {
             Failure::runtime(format!("cannot listen on {} {addr}: {e}", kind.name()))
         })?;
         bound.push((kind, listener));
     }
+    Ok(bound)
+}
 
-    let audit = open_audit(&config)?;
-    sync_accounts(&config, &store, &directory, &audit)?;
-    let services = Services {
-        config: config.clone(),
-        store,
-        directory: directory.clone(),
-        audit: audit.clone(),
-        tls: tls.clone(),
-        queue: None,
-    };
+/// The three protocol servers, each shared by all its listeners.
+struct Protocols {
+    imap: Arc<sealpost_imap::ImapServer>,
+    pop3: Arc<sealpost_pop3::Pop3Server>,
+    smtp: Arc<sealpost_smtp::SmtpServer>,
+}
 
-    let shutdown = CancellationToken::new();
-    let tracker = TaskTracker::new();
-    let limiter = ConnLimiter::new(
-        config.limits.max_connections,
-        config.limits.max_connections_per_ip,
-    );
-    let handshake = Duration::from_secs(config.limits.tls_handshake_timeout_secs);
-
-    let imap = Arc::new(sealpost_imap::ImapServer::new(
-        config.clone(),
-        services.store.clone(),
-        services.directory.clone(),
-        audit.clone(),
-    ));
-    let pop3 = Arc::new(sealpost_pop3::Pop3Server::new(
-        config.clone(),
-        services.store.clone(),
-        services.directory.clone(),
-        audit.clone(),
-    ));
-    let smtp = Arc::new(
-        sealpost_smtp::SmtpServer::new(
-            config.clone(),
-            services.store.clone(),
-            services.directory.clone(),
-            audit.clone(),
-        )
-        .map_err(|e| Failure::runtime(format!("outbound queue: {e}")))?,
-    );
-    let services = Services {
-        queue: Some(smtp.queue()),
-        ..services
-    };
-    // Outbound delivery: retries with backoff, bounces, recovery after a crash.
-    tracker.spawn(smtp.queue().run(shutdown.clone()));
-    for (kind, listener) in bound {
-        let addr = listener.local_addr().map_err(Failure::runtime)?;
-        tracing::info!(listener = kind.name(), %addr, "listening");
-        let (tls, limiter, shutdown, tracker) = (
-            tls.clone(),
-            limiter.clone(),
-            shutdown.clone(),
-            tracker.clone(),
-        );
-        match kind {
-            ListenerKind::Imap | ListenerKind::Imaps => {
-                tokio::spawn(serve_listener(
-                    listener,
-                    kind,
-                    tls,
-                    limiter,
-                    handshake,
-                    imap.clone(),
-                    shutdown,
-                    tracker,
-                ));
-            }
-            ListenerKind::Pop3 | ListenerKind::Pop3s => {
-                tokio::spawn(serve_listener(
-                    listener,
-                    kind,
-                    tls,
-                    limiter,
-                    handshake,
-                    pop3.clone(),
-                    shutdown,
-                    tracker,
-                ));
-            }
-            ListenerKind::Smtp | ListenerKind::Submission | ListenerKind::Submissions => {
-                tokio::spawn(serve_listener(
-                    listener,
-                    kind,
-                    tls,
-                    limiter,
-                    handshake,
-                    smtp.clone(),
-                    shutdown,
-                    tracker,
-                ));
-            }
-        }
+impl Protocols {
+    fn new(
+        config: &Arc<Config>,
+        store: &Store,
+        directory: &Directory,
+        audit: &AuditLog,
+    ) -> Result<Protocols, Failure> {
+        Ok(Protocols {
+            imap: Arc::new(sealpost_imap::ImapServer::new(
+                config.clone(),
+                store.clone(),
+                directory.clone(),
+                audit.clone(),
+            )),
+            pop3: Arc::new(sealpost_pop3::Pop3Server::new(
+                config.clone(),
+                store.clone(),
+                directory.clone(),
+                audit.clone(),
+            )),
+            smtp: Arc::new(
+                sealpost_smtp::SmtpServer::new(
+                    config.clone(),
+                    store.clone(),
+                    directory.clone(),
+                    audit.clone(),
+                )
+                .map_err(|e| Failure::runtime(format!("outbound queue: {e}")))?,
+            ),
+        })
     }
 
-    let admin_socket = config.admin_socket();
-    let admin_task = admin::serve(&admin_socket, services.clone(), shutdown.clone())
-        .await
-        .map_err(|e| {
-            Failure::runtime(format!(
-                "cannot open admin socket {}: {e}",
-                admin_socket.display()
-            ))
-        })?;
+    /// Starts accepting on every bound listener, each handing its
+    /// connections to its protocol under the shared connection limits.
+    fn spawn_listeners(
+        &self,
+        bound: Vec<(ListenerKind, TcpListener)>,
+        config: &Config,
+        tls: &TlsManager,
+        shutdown: &CancellationToken,
+        tracker: &TaskTracker,
+    ) -> Result<(), Failure> {
+        let limiter = ConnLimiter::new(
+            config.limits.max_connections,
+            config.limits.max_connections_per_ip,
+        );
+        let handshake = Duration::from_secs(config.limits.tls_handshake_timeout_secs);
+        for (kind, listener) in bound {
+            let addr = listener.local_addr().map_err(Failure::runtime)?;
+            tracing::info!(listener = kind.name(), %addr, "listening");
+            let (tls, limiter, shutdown, tracker) = (
+                tls.clone(),
+                limiter.clone(),
+                shutdown.clone(),
+                tracker.clone(),
+            );
+            match kind {
+                ListenerKind::Imap | ListenerKind::Imaps => {
+                    tokio::spawn(serve_listener(
+                        listener,
+                        kind,
+                        tls,
+                        limiter,
+                        handshake,
+                        self.imap.clone(),
+                        shutdown,
+                        tracker,
+                    ));
+                }
+                ListenerKind::Pop3 | ListenerKind::Pop3s => {
+                    tokio::spawn(serve_listener(
+                        listener,
+                        kind,
+                        tls,
+                        limiter,
+                        handshake,
+                        self.pop3.clone(),
+                        shutdown,
+                        tracker,
+                    ));
+                }
+                ListenerKind::Smtp | ListenerKind::Submission | ListenerKind::Submissions => {
+                    tokio::spawn(serve_listener(
+                        listener,
+                        kind,
+                        tls,
+                        limiter,
+                        handshake,
+                        self.smtp.clone(),
+                        shutdown,
+                        tracker,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
 
-    // Pick up edits of the accounts file (the CLI also signals through the admin socket).
-    let watch_services = services.clone();
-    // Audited like any reload (the error may quote addresses: it is a
-    // personal field, stored as a commitment).
-    let _watcher = directory.spawn_watcher(Duration::from_millis(500), move |r| {
-        let s = &watch_services;
+/// Opens the admin socket, through which the CLI reaches this server.
+async fn serve_admin_socket(
+    path: &Path,
+    services: &Services,
+    shutdown: &CancellationToken,
+) -> Result<JoinHandle<()>, Failure> {
+    let services = services.clone();
+    let execute: Arc<admin::Execute> =
+        Arc::new(move |req, progress| admin_request(req, &services, progress));
+    admin::serve(path, execute, shutdown.clone())
+        .await
+        .map_err(|e| Failure::runtime(format!("cannot open admin socket {}: {e}", path.display())))
+}
+
+/// What the server does with an admin-socket request: the in-server side
+/// of the CLI commands.
+fn admin_request(
+    req: Request,
+    services: &Services,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Response {
+    let result = match req {
+        Request::Ping => Ok("pong".to_string()),
+        Request::Reload => services.reload().map_err(Failure::runtime),
+        Request::Audit { event } => services
+            .audit
+            .record_durable(event)
+            .map(|_| "recorded".to_string())
+            .map_err(Failure::runtime),
+        Request::DeleteAccount { address } => {
+            crate::accounts::delete_in_store(&services.store, &services.audit, &address)
+        }
+        Request::RestoreAccount { address } => {
+            crate::accounts::restore_in_store(&services.store, &services.audit, &address)
+        }
+        Request::RetentionRun { at } => crate::compliance::retention_run(services, at),
+        Request::Export {
+            address,
+            out,
+            maildir,
+        } => crate::compliance::export(services, &address, &out, maildir, progress),
+        Request::ComplianceReport => crate::compliance::report(services),
+        Request::QueueList => match &services.queue {
+            Some(q) => q
+                .list()
+                .map(|e| crate::queue::format_entries(&e))
+                .map_err(Failure::runtime),
+            None => Err(Failure::runtime("no outbound queue")),
+        },
+        Request::QueueFlush => match &services.queue {
+            Some(q) => q
+                .flush_now()
+                .map(|_| "every queued message is due now".to_string())
+                .map_err(Failure::runtime),
+            None => Err(Failure::runtime("no outbound queue")),
+        },
+    };
+    match result {
+        Ok(m) => Response::done(true, m),
+        Err(f) => Response::done(false, f.message),
+    }
+}
+
+/// Picks up edits of the accounts file (the CLI also signals through the
+/// admin socket). Each is audited like any reload (the error may quote
+/// addresses: it is a personal field, stored as a commitment).
+fn watch_accounts_file(directory: &Directory, services: &Services) -> JoinHandle<()> {
+    let services = services.clone();
+    directory.spawn_watcher(Duration::from_millis(500), move |r| {
+        let s = &services;
         let error = match r {
             Ok(()) => match sync_accounts(&s.config, &s.store, &s.directory, &s.audit) {
                 Ok(()) => {
@@ -412,17 +320,19 @@ async fn serve(config: Config) -> Result<(), Failure> {
             ok: error.is_none(),
             error,
         });
-    });
+    })
+}
 
-    // The retention worker: once at start, then every interval.
-    let retention_services = services.clone();
-    let retention_shutdown = shutdown.clone();
-    let every = Duration::from_secs(config.retention.interval_secs);
+/// The retention worker: once at start, then every interval, until shutdown.
+fn spawn_retention_worker(services: &Services, shutdown: &CancellationToken) {
+    let services = services.clone();
+    let shutdown = shutdown.clone();
+    let every = Duration::from_secs(services.config.retention.interval_secs);
     tokio::spawn(async move {
         loop {
-            let s = retention_services.clone();
+            let s = services.clone();
             let r = tokio::task::spawn_blocking(move || {
-                crate::compliance::run_retention(
+                compliance::run_retention(
                     &s.config,
                     &s.store,
                     &s.audit,
@@ -437,19 +347,22 @@ async fn serve(config: Config) -> Result<(), Failure> {
                 Err(e) => tracing::error!(error = %e, "retention pass panicked"),
             }
             tokio::select! {
-                _ = retention_shutdown.cancelled() => break,
+                _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(every) => {}
             }
         }
     });
+}
 
-    audit.record(Event::ServerStarted {
-        version: env!("CARGO_PKG_VERSION").to_string(),
-    });
-    tracing::info!(data_dir = %config.server.data_dir.display(), "sealpost is running");
-
-    signals.wait(&services).await;
-
+/// Stops accepting, lets sessions say their protocol's goodbye (bounded by
+/// [`SHUTDOWN_GRACE`]), closes the admin socket and seals the audit log.
+async fn shut_down(
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+    admin_task: JoinHandle<()>,
+    admin_socket: &Path,
+    audit: &AuditLog,
+) {
     tracing::info!("shutting down");
     shutdown.cancel();
     tracker.close();
@@ -460,13 +373,12 @@ async fn serve(config: Config) -> Result<(), Failure> {
         tracing::warn!("sessions still open after the grace period; closing them");
     }
     let _ = admin_task.await;
-    let _ = std::fs::remove_file(&admin_socket);
+    let _ = std::fs::remove_file(admin_socket);
     audit.record(Event::ServerStopped);
     if let Err(e) = audit.close() {
         tracing::error!(error = %e, "could not seal the audit log on shutdown");
     }
     tracing::info!("stopped");
-    Ok(())
 }
 
 /// SIGHUP reloads; SIGTERM and SIGINT stop.

@@ -129,21 +129,20 @@ fn directory() -> &'static sealpost_directory::Directory {
     static DIR: std::sync::OnceLock<sealpost_directory::Directory> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
         const HASH: &str = "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
-        // One fixed file (not one per process), written whole by rename so
-        // parallel fuzz jobs never read it half-written.
+        // One fixed file (not one per process), written whole by the
+        // shared helper so parallel fuzz jobs never read it half-written.
         let dir = std::env::temp_dir().join("sealpost-smtp-fuzz");
-        std::fs::create_dir_all(&dir).unwrap();
+        sealpost_durable::create_dir(&dir).unwrap();
         let path = dir.join("accounts.toml");
-        let tmp = dir.join(format!("accounts.{}.tmp", std::process::id()));
-        std::fs::write(
-            &tmp,
+        sealpost_durable::write(
+            &path,
             format!(
                 "[[account]]\naddress = \"alice@example.org\"\npassword = \"{HASH}\"\naliases = [\"al@example.org\"]\n\n\
                  [[account]]\naddress = \"bob@example.org\"\npassword = \"{HASH}\"\n"
-            ),
+            )
+            .as_bytes(),
         )
         .unwrap();
-        std::fs::rename(&tmp, &path).unwrap();
         sealpost_directory::Directory::load(
             &path,
             vec!["example.org".into()],

@@ -33,84 +33,23 @@
 //! moves to a file at the account's next deletion or restore, and the old
 //! row value is then subject to sled's log as before. What sled's log may
 //! still hold of a purged account is only ciphertext whose key is gone
-//! (sealed summaries and mailbox names).
+//! (sealed summaries, mailbox names and the account's sealed address).
+//!
+//! # No address in plaintext
+//!
+//! Accounts are found by a keyed MAC of their address, and the address is
+//! kept sealed under the account's own data key (`account_index`), so the
+//! database never holds an address in plaintext and a purged account's
+//! address is unreadable once its key is destroyed.
 
-use crate::codec::{self, Reader, Writer, table};
+use crate::account_index::{AccountRow, KeyPlace, address_aad, row_key};
+use crate::codec::{self, table};
 use crate::crypto::{self, Key};
 use crate::engine::{self, key_aad, now};
 use crate::{
     AccountId, AccountRecord, AccountState, MailboxName, PurgeReport, QuotaUsage, Result,
     SpecialUse, Store, StoreError,
 };
-
-/// Where an account's wrapped data key is kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum KeyPlace {
-    /// Destroyed: a purge has started.
-    Gone,
-    /// In the row itself (row version 1, stores made before key files).
-    Row(Vec<u8>),
-    /// In its key file (`keyfile`).
-    File,
-}
-
-pub(crate) struct AccountRow {
-    pub id: AccountId,
-    pub created: i64,
-    /// Set when deleted: then the key is wrapped by the restore key.
-    pub deleted_at: Option<i64>,
-    pub key: KeyPlace,
-}
-
-impl AccountRow {
-    /// Row version 2: the key's place replaces version 1's key bytes.
-    pub fn encode(&self) -> Vec<u8> {
-        let (place, bytes): (u8, &[u8]) = match &self.key {
-            KeyPlace::Gone => (0, &[]),
-            KeyPlace::Row(b) => (1, b),
-            KeyPlace::File => (2, &[]),
-        };
-        Writer::new(2)
-            .u64(self.id.0)
-            .i64(self.created)
-            .u8(self.deleted_at.is_some() as u8)
-            .i64(self.deleted_at.unwrap_or(0))
-            .u8(place)
-            .bytes(bytes)
-            .finish()
-    }
-
-    /// Reads version 2, or version 1 (key bytes in the row; empty: gone).
-    pub fn decode(b: &[u8]) -> Result<AccountRow> {
-        let v2 = b.first() == Some(&2);
-        let mut r = Reader::new(b, if v2 { 2 } else { 1 })?;
-        let id = AccountId(r.u64()?);
-        let created = r.i64()?;
-        let deleted = r.u8()? != 0;
-        let at = r.i64()?;
-        let key = if v2 {
-            let place = r.u8()?;
-            let bytes = r.bytes()?;
-            match place {
-                0 => KeyPlace::Gone,
-                1 => KeyPlace::Row(bytes.to_vec()),
-                2 => KeyPlace::File,
-                p => return Err(StoreError::Corrupt(format!("unknown key place {p}"))),
-            }
-        } else {
-            match r.bytes()? {
-                [] => KeyPlace::Gone,
-                b => KeyPlace::Row(b.to_vec()),
-            }
-        };
-        Ok(AccountRow {
-            id,
-            created,
-            deleted_at: deleted.then_some(at),
-            key,
-        })
-    }
-}
 
 /// Lower-cases and sanity-checks an address used as an account key.
 fn normalize(address: &str) -> Result<String> {
@@ -125,20 +64,7 @@ fn normalize(address: &str) -> Result<String> {
     Ok(a)
 }
 
-fn account_key(address: &str) -> Vec<u8> {
-    let mut k = vec![table::ACCOUNT];
-    k.extend_from_slice(address.as_bytes());
-    k
-}
-
 impl Store {
-    fn account_row(&self, address: &str) -> Result<Option<AccountRow>> {
-        match self.inner.tree.get(account_key(address))? {
-            Some(v) => Ok(Some(AccountRow::decode(&v)?)),
-            None => Ok(None),
-        }
-    }
-
     /// Creates an account with INBOX, Sent, Drafts, Trash, Junk and Archive.
     /// Fails with [`StoreError::AccountExists`] if the address has an account,
     /// active or deleted (a deleted one must be purged or restored first).
@@ -146,7 +72,8 @@ impl Store {
         let address = normalize(address)?;
         // One creation at a time: two creators of one address, one wins.
         let _creating = self.inner.creating.lock();
-        if self.inner.tree.get(account_key(&address))?.is_some() {
+        let mac = self.address_mac(&address);
+        if self.inner.tree.get(row_key(&mac))?.is_some() {
             return Err(StoreError::AccountExists);
         }
         let id = AccountId(self.next_counter(b"account", 1)?);
@@ -159,6 +86,7 @@ impl Store {
             created: now(),
             deleted_at: None,
             key: KeyPlace::File,
+            sealed_address: key.seal(&address_aad(id), address.as_bytes()),
         };
         // The mailboxes are written first, through a context put into the
         // cache by hand; the rows that let anyone find the account (by
@@ -179,11 +107,8 @@ impl Store {
             self.set_subscribed_unflushed(id, &MailboxName::inbox(), true)
         })();
         let mut batch = sled::Batch::default();
-        batch.insert(account_key(&address), row.encode());
-        batch.insert(
-            codec::account_prefix(table::ACCOUNT_ID, id),
-            address.as_bytes(),
-        );
+        batch.insert(row_key(&mac), row.encode());
+        batch.insert(codec::account_prefix(table::ACCOUNT_ID, id), &mac[..]);
         let published = mailboxes.and_then(|()| Ok(self.inner.tree.apply_batch(batch)?));
         if let Err(e) = published {
             self.inner.accounts.lock().remove(&id);
@@ -217,15 +142,29 @@ impl Store {
         }
     }
 
-    /// Every account the store knows, active and deleted.
+    /// Every account the store knows, active and deleted. The address of
+    /// an account whose key is destroyed (a purge in progress) or cannot be
+    /// opened (`restore.key` missing) is empty: see `account_index`.
     pub fn accounts(&self) -> Result<Vec<AccountRecord>> {
-        let mut out = Vec::new();
+        let mut rows = Vec::new();
         for kv in self.inner.tree.scan_prefix([table::ACCOUNT]) {
-            let (k, v) = kv?;
-            let row = AccountRow::decode(&v)?;
+            let (_, v) = kv?;
+            rows.push(AccountRow::decode(&v)?);
+        }
+        let restore = if rows.iter().any(|r| r.deleted_at.is_some()) {
+            crypto::load_or_create_key_file(&self.inner.restore_key_path, false)
+                .ok()
+                .map(|(k, _)| k)
+        } else {
+            None
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
             out.push(AccountRecord {
                 id: row.id,
-                address: String::from_utf8_lossy(&k[1..]).into_owned(),
+                address: self
+                    .open_address(&row, restore.as_ref())
+                    .unwrap_or_default(),
                 state: match row.deleted_at {
                     Some(at) => AccountState::Deleted { at },
                     None => AccountState::Active,
@@ -233,6 +172,7 @@ impl Store {
                 created: row.created,
             });
         }
+        out.sort_by_key(|r| r.id);
         Ok(out)
     }
 
@@ -315,7 +255,7 @@ impl Store {
         row.deleted_at = Some(at);
         self.inner
             .tree
-            .insert(account_key(&address), row.encode())?;
+            .insert(row_key(&self.address_mac(&address)), row.encode())?;
         drop(_g);
         self.flush()?;
         self.inner.accounts.lock().remove(&row.id);
@@ -351,7 +291,7 @@ impl Store {
         row.deleted_at = None;
         self.inner
             .tree
-            .insert(account_key(&address), row.encode())?;
+            .insert(row_key(&self.address_mac(&address)), row.encode())?;
         drop(_g);
         self.flush()?;
         Ok(row.id)
@@ -364,6 +304,17 @@ impl Store {
     pub fn purge_preview(&self, address: &str) -> Result<Option<(AccountId, PurgeReport)>> {
         let address = normalize(address)?;
         let Some(row) = self.account_row(&address)? else {
+            return Ok(None);
+        };
+        self.purge_preview_id(row.id)
+            .map(|r| r.map(|report| (row.id, report)))
+    }
+
+    /// Like [`Store::purge_preview`], by account id (an account whose
+    /// address can no longer be read is still purged: see
+    /// [`Store::accounts`]).
+    pub fn purge_preview_id(&self, id: AccountId) -> Result<Option<PurgeReport>> {
+        let Some((_, row)) = self.account_row_by_id(id)? else {
             return Ok(None);
         };
         if row.deleted_at.is_none() {
@@ -387,7 +338,7 @@ impl Store {
             kv?;
             report.mailboxes += 1;
         }
-        Ok(Some((row.id, report)))
+        Ok(Some(report))
     }
 
     /// Purges a deleted account for good: destroys its key, then every row and
@@ -400,9 +351,12 @@ impl Store {
         self.purge_account_id(address, id, &mut |_| {})
     }
 
-    /// Purges the deleted account `id` that had `address`, telling `observe`
-    /// after each step (the retention worker's test hook pauses there).
+    /// Purges the deleted account `id` (that had `address`), telling
+    /// `observe` after each step (the retention worker's test hook pauses
+    /// there).
     ///
+    /// The account is found by its id: `address` may be empty (it is not
+    /// needed, and an account whose key is destroyed no longer shows it).
     /// Every step is idempotent, so a purge killed at any point is finished
     /// by calling this again with the same id. The id pins the account: if
     /// the address was meanwhile given to a new account (possible once the
@@ -414,19 +368,17 @@ impl Store {
         id: AccountId,
         observe: &mut dyn FnMut(PurgeStep),
     ) -> Result<PurgeReport> {
-        let address = normalize(address)?;
-        let row = self.account_row(&address)?.filter(|r| r.id == id);
+        let _ = address;
+        let row = self.account_row_by_id(id)?;
         // 1. The final crypto-shred: no wrapped key remains anywhere.
-        if let Some(mut row) = row {
+        if let Some((mac, mut row)) = row {
             if row.deleted_at.is_none() {
                 return Err(StoreError::NotAllowed("account is not deleted"));
             }
             self.inner.key_files.shred(id)?;
             if row.key != KeyPlace::Gone {
                 row.key = KeyPlace::Gone;
-                self.inner
-                    .tree
-                    .insert(account_key(&address), row.encode())?;
+                self.inner.tree.insert(row_key(&mac), row.encode())?;
                 self.flush()?;
             }
         } else {
@@ -476,33 +428,13 @@ impl Store {
         observe(PurgeStep::BlobsRemoved);
         // 4. The account itself, last: until here a rerun finds it and finishes.
         let mut batch = sled::Batch::default();
-        if self.account_row(&address)?.is_some_and(|r| r.id == id) {
-            batch.remove(account_key(&address));
+        if let Some((mac, _)) = self.account_row_by_id(id)? {
+            batch.remove(row_key(&mac));
         }
         batch.remove(codec::account_prefix(table::ACCOUNT_ID, id));
         self.inner.tree.apply_batch(batch)?;
         self.flush()?;
         Ok(report)
-    }
-
-    /// The data key of `row`, unwrapped by the first of `keys` that opens
-    /// one of its stored copies (newest first).
-    pub(crate) fn unwrap_data_key(&self, row: &AccountRow, keys: &[&Key]) -> Result<Key> {
-        let copies = match &row.key {
-            KeyPlace::Gone => Vec::new(),
-            KeyPlace::Row(b) => vec![b.clone()],
-            KeyPlace::File => self.inner.key_files.copies(row.id)?,
-        };
-        let mut last = StoreError::Corrupt(format!("account {} has no data key", row.id.0));
-        for k in keys {
-            for c in &copies {
-                match k.unwrap_key(&key_aad(row.id), c) {
-                    Ok(key) => return Ok(key),
-                    Err(e) => last = e,
-                }
-            }
-        }
-        Err(last)
     }
 
     /// Whether any wrapped copy of account `id`'s data key is on disk, in its
@@ -512,19 +444,9 @@ impl Store {
         if self.inner.key_files.exists(id) {
             return Ok(true);
         }
-        let Some(address) = self
-            .inner
-            .tree
-            .get(codec::account_prefix(table::ACCOUNT_ID, id))?
-        else {
-            return Ok(false);
-        };
-        let mut k = vec![table::ACCOUNT];
-        k.extend_from_slice(&address);
-        Ok(match self.inner.tree.get(k)? {
-            Some(v) => AccountRow::decode(&v)?.key != KeyPlace::Gone,
-            None => false,
-        })
+        Ok(self
+            .account_row_by_id(id)?
+            .is_some_and(|(_, row)| row.key != KeyPlace::Gone))
     }
 
     /// The restore key file (`restore.key` beside the master key): wraps the
@@ -609,30 +531,6 @@ mod tests {
     }
 
     #[test]
-    fn version_1_rows_keep_their_key_in_the_row() {
-        let v1 = Writer::new(1)
-            .u64(5)
-            .i64(10)
-            .u8(0)
-            .i64(0)
-            .bytes(b"wrapped")
-            .finish();
-        let row = AccountRow::decode(&v1).unwrap();
-        assert_eq!(row.key, KeyPlace::Row(b"wrapped".to_vec()));
-        let gone = Writer::new(1)
-            .u64(5)
-            .i64(10)
-            .u8(1)
-            .i64(3)
-            .bytes(b"")
-            .finish();
-        assert_eq!(AccountRow::decode(&gone).unwrap().key, KeyPlace::Gone);
-        // Written back, a row is version 2 and reads the same.
-        let again = AccountRow::decode(&row.encode()).unwrap();
-        assert_eq!((again.id, again.created, again.key), (row.id, 10, row.key));
-    }
-
-    #[test]
     fn a_store_with_keys_in_rows_still_opens_its_accounts_and_moves_them_out() {
         let d = tempfile::tempdir().unwrap();
         let s = store(d.path());
@@ -645,7 +543,7 @@ mod tests {
         row.key = KeyPlace::Row(wrapped);
         s.inner
             .tree
-            .insert(account_key("a@example.org"), row.encode())
+            .insert(row_key(&s.address_mac("a@example.org")), row.encode())
             .unwrap();
         s.inner.key_files.shred(id).unwrap();
         s.inner.accounts.lock().remove(&id);

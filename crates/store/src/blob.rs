@@ -10,7 +10,6 @@
 use crate::AccountId;
 use crate::sync::GroupSync;
 use rand::RngCore;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// A blob's id.
@@ -38,7 +37,10 @@ pub fn path(root: &Path, a: AccountId, b: BlobId) -> PathBuf {
     account_dir(root, a).join(b.hex())
 }
 
-/// Writes a blob durably (file fsync, rename, directory fsync).
+/// Writes a blob durably through the shared helper (temporary file 0600,
+/// fsync, rename), the directory fsync going through `dir_sync` so that
+/// concurrent deliveries to one account share it. The account's folder is
+/// created (0700) on its first blob.
 pub fn write(
     root: &Path,
     a: AccountId,
@@ -46,27 +48,16 @@ pub fn write(
     bytes: &[u8],
     dir_sync: &GroupSync,
 ) -> std::io::Result<()> {
-    let dir = account_dir(root, a);
-    let final_path = dir.join(b.hex());
-    let tmp = dir.join(format!(".tmp-{}", b.hex()));
-    let mut f = match std::fs::File::create(&tmp) {
-        Ok(f) => f,
+    let final_path = path(root, a, b);
+    let sync_shared = |dir: &Path| dir_sync.sync(|| sync_dir(dir));
+    match sealpost_durable::write_then_sync_dir(&final_path, bytes, sync_shared) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(&dir)?;
-            sync_dir(root)?;
-            std::fs::File::create(&tmp)?
+            // The helper fsyncs `root` after creating the folder in it.
+            sealpost_durable::create_dir(&account_dir(root, a))?;
+            sealpost_durable::write_then_sync_dir(&final_path, bytes, sync_shared)
         }
-        Err(e) => return Err(e),
-    };
-    let result = f
-        .write_all(bytes)
-        .and_then(|_| f.sync_data())
-        .and_then(|_| std::fs::rename(&tmp, &final_path));
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
+        done => done,
     }
-    dir_sync.sync(|| sync_dir(&dir))
 }
 
 /// Makes a second name for a blob (copy within an account shares the bytes).
@@ -93,6 +84,7 @@ pub fn remove(root: &Path, a: AccountId, b: BlobId) -> std::io::Result<()> {
     }
 }
 
+/// fsyncs a folder (the shared helper).
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
+    sealpost_durable::sync_dir(dir)
 }

@@ -14,10 +14,17 @@ pub const TREE: &str = "sealpost.v1";
 pub mod table {
     /// Store-wide values: counters, key check, system key.
     pub const META: u8 = b'0';
-    /// address -> account row.
-    pub const ACCOUNT: u8 = b'A';
-    /// account id -> address.
-    pub const ACCOUNT_ID: u8 = b'I';
+    /// Before account index version 3: address (plaintext) -> account
+    /// row. Read only by the migration at open (`account_index`).
+    pub const ACCOUNT_V2: u8 = b'A';
+    /// Before account index version 3: account id -> address (plaintext).
+    /// Read only by the migration at open.
+    pub const ACCOUNT_ID_V2: u8 = b'I';
+    /// keyed MAC of the address -> account row (version 3: the address
+    /// sealed under the account's data key inside).
+    pub const ACCOUNT: u8 = b'H';
+    /// account id -> keyed MAC of its address (the key of its `ACCOUNT` row).
+    pub const ACCOUNT_ID: u8 = b'J';
     /// account, mailbox id -> mailbox row.
     pub const MAILBOX: u8 = b'M';
     /// account, keyed hash of name -> mailbox id.

@@ -10,7 +10,6 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use std::io::Write;
 use std::path::Path;
 use zeroize::Zeroizing;
 
@@ -92,6 +91,19 @@ impl Key {
             .ok_or_else(|| StoreError::Corrupt("wrapped key has a bad length".into()))
     }
 
+    /// A MAC for indexes that must not reveal what they index (account
+    /// addresses): BLAKE2b-256 in its keyed mode (RFC 7693 section 2.5) under
+    /// this key, with `domain` (at most 16 bytes) as the personalization, so
+    /// each index gets unrelated values from the same key.
+    pub fn index_mac(&self, domain: &[u8], data: &[u8]) -> [u8; 32] {
+        use blake2::digest::{Mac, consts::U32};
+        let mut mac =
+            blake2::Blake2bMac::<U32>::new_with_salt_and_personal(self.0.as_ref(), &[], domain)
+                .expect("a 32-byte key and a domain of at most 16 bytes");
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+
     /// A keyed digest (for indexes that must not reveal names).
     pub fn keyed_hash(&self, domain: &[u8], data: &[u8]) -> [u8; 32] {
         let mut h = Sha256::new();
@@ -118,29 +130,15 @@ pub fn load_or_create_key_file(path: &Path, create: bool) -> Result<(Key, bool)>
             Ok((key, false))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
-            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
             if let Some(dir) = path.parent() {
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir)
+                sealpost_durable::create_dir(dir)
                     .map_err(|e| err(format!("cannot create its folder: {e}")))?;
             }
             let key = Key::generate();
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
+            // Whole or not at all, and never over a key another process
+            // created meanwhile (the shared helper, 0600, folder fsynced).
+            sealpost_durable::write_new(path, key.0.as_ref())
                 .map_err(|e| err(format!("cannot create: {e}")))?;
-            f.write_all(key.0.as_ref())
-                .and_then(|_| f.sync_all())
-                .map_err(|e| err(format!("cannot write: {e}")))?;
-            if let Some(dir) = path.parent() {
-                std::fs::File::open(dir)
-                    .and_then(|d| d.sync_all())
-                    .map_err(|e| err(format!("cannot sync its folder: {e}")))?;
-            }
             Ok((key, true))
         }
         Err(e) => Err(err(format!("cannot read: {e}"))),
@@ -162,6 +160,16 @@ mod tests {
         *t.last_mut().unwrap() ^= 1;
         assert!(k.open(b"a", &t).is_err(), "tampered");
         assert!(!s.windows(5).any(|w| w == b"hello"));
+    }
+
+    #[test]
+    fn index_macs_are_keyed_and_domain_separated() {
+        let k = Key::generate();
+        let a = k.index_mac(b"acct", b"a@example.org");
+        assert_eq!(a, k.index_mac(b"acct", b"a@example.org"));
+        assert_ne!(a, k.index_mac(b"other", b"a@example.org"));
+        assert_ne!(a, Key::generate().index_mac(b"acct", b"a@example.org"));
+        assert_ne!(a, k.index_mac(b"acct", b"b@example.org"));
     }
 
     #[test]

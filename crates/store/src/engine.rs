@@ -254,11 +254,7 @@ impl Store {
                         ),
                     ));
                 }
-                use std::os::unix::fs::DirBuilderExt;
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir)
+                sealpost_durable::create_dir(dir)
                     .map_err(|e| data_dir_error(dir, format!("cannot create: {e}")))?;
             }
             Err(e) => return Err(data_dir_error(dir, format!("cannot read: {e}"))),
@@ -337,14 +333,14 @@ impl Store {
             write_durable(&keycheck_path, &master.seal(b"keycheck", b"sealpost"))?;
         }
         let blob_root = dir.join("blobs");
-        std::fs::create_dir_all(&blob_root)?;
+        sealpost_durable::create_dir(&blob_root)?;
         let key_files = crate::keyfile::KeyFiles::open(dir)?;
         let restore_key_path = opts
             .master_key
             .parent()
             .unwrap_or(Path::new("."))
             .join("restore.key");
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
                 data_dir: dir.clone(),
                 blob_root,
@@ -362,7 +358,9 @@ impl Store {
                 creating: Mutex::new(()),
                 _lock: lock,
             }),
-        })
+        };
+        store.migrate_account_index()?;
+        Ok(store)
     }
 
     /// The data directory.
@@ -411,15 +409,9 @@ impl Store {
         if let Some(c) = self.inner.accounts.lock().get(&account) {
             return Ok(c.clone());
         }
-        let address = self
-            .inner
-            .tree
-            .get(codec::account_prefix(table::ACCOUNT_ID, account))?
+        let (_, row) = self
+            .account_row_by_id(account)?
             .ok_or(StoreError::NoAccount)?;
-        let mut key = vec![table::ACCOUNT];
-        key.extend_from_slice(&address);
-        let row = self.inner.tree.get(key)?.ok_or(StoreError::NoAccount)?;
-        let row = crate::account::AccountRow::decode(&row)?;
         if row.deleted_at.is_some() {
             return Err(StoreError::NoAccount);
         }
@@ -523,14 +515,5 @@ impl Store {
 }
 
 fn write_durable(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    if let Some(d) = path.parent() {
-        blob::sync_dir(d)?;
-    }
-    Ok(())
+    Ok(sealpost_durable::write(path, bytes)?)
 }

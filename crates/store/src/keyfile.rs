@@ -8,8 +8,8 @@
 //! old bytes gone, so the wrapped key lives in a file that is overwritten in
 //! place before it is replaced or removed:
 //!
-//! - [`KeyFiles::write`]: the new wrapped key goes to `ID.key.new` (written,
-//!   fsynced); then the old `ID.key` is overwritten with zeros in place and
+//! - [`KeyFiles::write`]: the new wrapped key goes to `ID.key.new` (written
+//!   durably by the shared helper); then the old `ID.key` is overwritten with zeros in place and
 //!   fsynced; then `ID.key.new` is renamed over it and the folder fsynced.
 //! - [`KeyFiles::shred`]: both names are zeroed in place, fsynced, unlinked.
 //!
@@ -34,12 +34,8 @@ pub(crate) struct KeyFiles {
 impl KeyFiles {
     /// Opens (creating, mode 0700) the key folder under `data_dir`.
     pub(crate) fn open(data_dir: &Path) -> io::Result<KeyFiles> {
-        use std::os::unix::fs::DirBuilderExt;
         let dir = data_dir.join("account-keys");
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)?;
+        sealpost_durable::create_dir(&dir)?;
         Ok(KeyFiles { dir })
     }
 
@@ -69,18 +65,11 @@ impl KeyFiles {
     /// Stores a new wrapped key, destroying the old one (see the module docs).
     pub(crate) fn write(&self, id: AccountId, wrapped: &[u8]) -> io::Result<()> {
         let new = self.new_path(id);
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode_0600()
-            .open(&new)?;
-        f.write_all(wrapped)?;
-        f.sync_all()?;
-        drop(f);
+        // The shared helper (0600, fsync, rename, folder fsync): `ID.key.new`
+        // appears whole, never cut short by a crash.
+        sealpost_durable::write(&new, wrapped)?;
         zero_in_place(&self.path(id))?;
-        fs::rename(&new, self.path(id))?;
-        sync_dir(&self.dir)
+        sealpost_durable::rename(&new, &self.path(id))
     }
 
     /// Destroys an account's wrapped key for good: zeroed in place, then
@@ -102,19 +91,6 @@ impl KeyFiles {
     }
 }
 
-/// Opens files 0600 (the wrapped keys are useless without the master or
-/// restore key, but nobody else has any business reading them).
-trait Mode0600 {
-    fn mode_0600(&mut self) -> &mut Self;
-}
-
-impl Mode0600 for fs::OpenOptions {
-    fn mode_0600(&mut self) -> &mut Self {
-        use std::os::unix::fs::OpenOptionsExt;
-        self.mode(0o600)
-    }
-}
-
 /// Overwrites a file's bytes with zeros and fsyncs it; a missing file is fine.
 fn zero_in_place(path: &Path) -> io::Result<()> {
     let mut f = match fs::OpenOptions::new().write(true).open(path) {
@@ -128,7 +104,7 @@ fn zero_in_place(path: &Path) -> io::Result<()> {
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
-    fs::File::open(dir)?.sync_all()
+    sealpost_durable::sync_dir(dir)
 }
 
 #[cfg(test)]

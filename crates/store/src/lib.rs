@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 mod account;
+mod account_index;
 mod blob;
 mod codec;
 mod crypto;

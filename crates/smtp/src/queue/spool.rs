@@ -2,15 +2,15 @@
 //!
 //! A file is `seal_system(len:u32be ‖ entry-json ‖ message)`: the envelope,
 //! retry state and message travel together, so a file is either wholly the
-//! old state or wholly the new one. Writes go to `.ID.tmp`, are fsynced,
-//! renamed to `ID.queue`, and the directory is fsynced: after a crash a file
+//! old state or wholly the new one. Writes go through the shared durable
+//! helper (a temporary `.ID.queue.….tmp`, 0600, fsynced, renamed to
+//! `ID.queue`, the directory fsynced): after a crash a file
 //! is there whole or not at all, and a leftover `.tmp` (never acknowledged)
 //! is removed on open. Nothing under the queue is plaintext.
 
 use super::{QueueEntry, QueueError};
 use sealpost_store::Store;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -27,7 +27,7 @@ pub(crate) struct Spool {
 impl Spool {
     /// Opens (creating) `dir`, removing unfinished temporary files.
     pub(crate) fn open(dir: PathBuf, store: Store) -> Result<Spool, QueueError> {
-        fs::create_dir_all(&dir).map_err(|e| QueueError::io(&dir, e))?;
+        sealpost_durable::create_dir(&dir).map_err(|e| QueueError::io(&dir, e))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -59,14 +59,8 @@ impl Spool {
         plain.extend_from_slice(&meta);
         plain.extend_from_slice(message);
         let sealed = self.store.seal_system(&plain);
-        let tmp = self.dir.join(format!(".{}.tmp", entry.id));
         let dest = self.path(&entry.id);
-        let mut f = fs::File::create(&tmp).map_err(|e| QueueError::io(&tmp, e))?;
-        f.write_all(&sealed).map_err(|e| QueueError::io(&tmp, e))?;
-        f.sync_all().map_err(|e| QueueError::io(&tmp, e))?;
-        drop(f);
-        fs::rename(&tmp, &dest).map_err(|e| QueueError::io(&dest, e))?;
-        sync_dir(&self.dir)
+        sealpost_durable::write(&dest, &sealed).map_err(|e| QueueError::io(&dest, e))
     }
 
     /// Rewrites an entry that is still queued; one removed meanwhile (its
@@ -134,9 +128,7 @@ impl Spool {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), QueueError> {
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| QueueError::io(dir, e))
+    sealpost_durable::sync_dir(dir).map_err(|e| QueueError::io(dir, e))
 }
 
 #[cfg(test)]

@@ -1,0 +1,118 @@
+//! The running server's shared pieces ([`Services`]: config, store,
+//! directory, audit log, certificates, outbound queue) and how they follow
+//! the accounts file ([`sync_accounts`]) at start-up and on every reload.
+//!
+//! Uses `startup`, `accounts` and `accounts_audit`; used by the commands'
+//! in-server handlers (`compliance`) and by `serve`.
+
+use crate::startup::{Failure, domains};
+use sealpost_audit::{AuditLog, Event};
+use sealpost_config::Config;
+use sealpost_directory::Directory;
+use sealpost_net::TlsManager;
+use sealpost_store::Store;
+use std::sync::Arc;
+
+/// Makes the store follow the accounts file: audits what changed in the
+/// file since it was last audited (see `accounts_audit`), creates store
+/// accounts for configured ones (with quotas), and crypto-shreds
+/// (restorably) accounts that were removed from the file, as `account
+/// delete` would.
+///
+/// A missing accounts file is taken for an operator's mistake, not for
+/// "delete everyone": nothing is deleted then, and an error is logged.
+pub fn sync_accounts(
+    config: &Config,
+    store: &Store,
+    directory: &Directory,
+    audit: &AuditLog,
+) -> Result<(), Failure> {
+    let mut problems = Vec::new();
+    // Before store accounts are created: a first start audits every account.
+    // A failure here must not stop the server: it is logged.
+    if let Err(f) = crate::accounts_audit::audit_changes(config, audit, Some(store)) {
+        tracing::error!(error = %f.message, "accounts file changes not audited");
+    }
+    let configured = directory.accounts();
+    for account in &configured {
+        match store.ensure_account(&account.address) {
+            Ok(id) => store.set_quota(id, account.quota),
+            // E.g. a deleted account put back by hand instead of `account restore`.
+            Err(e) => problems.push(format!("account {}: {e}", account.address)),
+        }
+    }
+    let records = store.accounts().map_err(Failure::runtime)?;
+    if !directory.path().exists() {
+        if records
+            .iter()
+            .any(|r| r.state == sealpost_store::AccountState::Active)
+        {
+            tracing::error!(file = %directory.path().display(), "accounts file is missing; no account is deleted until it is back");
+        }
+        return Ok(());
+    }
+    for record in records {
+        if record.state == sealpost_store::AccountState::Active
+            && !configured.iter().any(|a| a.address == record.address)
+        {
+            crate::accounts::delete_in_store(store, audit, &record.address)?;
+            // The address goes to the audit log only (redactable there).
+            tracing::info!(
+                account_id = record.id.0,
+                "account removed from the accounts file: mail sealed away until purge"
+            );
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::runtime(problems.join("; ")))
+    }
+}
+
+/// The shared pieces every protocol and the admin socket use.
+#[derive(Clone)]
+pub struct Services {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub directory: Directory,
+    pub audit: AuditLog,
+    pub tls: TlsManager,
+    /// The outbound queue (absent in offline CLI use).
+    pub queue: Option<sealpost_smtp::Queue>,
+}
+
+impl Services {
+    /// Reloads accounts (and certificates); returns a one-line summary or error.
+    pub fn reload(&self) -> Result<String, String> {
+        let mut problems = Vec::new();
+        if let Err(e) = self.tls.reload() {
+            problems.push(format!("certificate not reloaded: {e}"));
+        }
+        match self.directory.reload(domains(&self.config)) {
+            Ok(()) => {
+                if let Err(f) =
+                    sync_accounts(&self.config, &self.store, &self.directory, &self.audit)
+                {
+                    problems.push(f.message);
+                }
+            }
+            Err(e) => problems.push(format!("accounts not reloaded: {e}")),
+        }
+        let ok = problems.is_empty();
+        self.audit.record(Event::ConfigReloaded {
+            ok,
+            error: (!ok).then(|| problems.join("; ")),
+        });
+        if ok {
+            tracing::info!("reloaded certificates and accounts");
+            Ok(format!(
+                "reloaded ({} accounts)",
+                self.directory.accounts().len()
+            ))
+        } else {
+            tracing::warn!(problems = %problems.join("; "), "reload incomplete");
+            Err(problems.join("; "))
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! What every command shares to start: the one-line [`Failure`] each
+//! returns, the config, and opening the store, the audit log and the
+//! accounts file with one-line errors (`serve` at start-up, the CLI commands
+//! when no server runs).
+//!
+//! The bottom of the crate's modules: it uses none of them, and they all
+//! use it (see the module order in `main.rs`).
+
+use sealpost_audit::AuditLog;
+use sealpost_config::Config;
+use sealpost_directory::{Directory, ThrottleLimits};
+use sealpost_net::ListenerKind;
+use sealpost_store::{Store, StoreError, StoreOptions};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A failure to report: one line, and the exit code.
+pub struct Failure {
+    pub message: String,
+    pub code: u8,
+}
+
+/// The shared file helpers' errors already name the step and the path.
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Failure {
+        Failure::runtime(e)
+    }
+}
+
+impl Failure {
+    pub fn runtime(message: impl std::fmt::Display) -> Failure {
+        Failure {
+            message: message.to_string(),
+            code: 1,
+        }
+    }
+    pub fn config(message: impl std::fmt::Display) -> Failure {
+        Failure {
+            message: message.to_string(),
+            code: 2,
+        }
+    }
+}
+
+/// Loads and validates the config file (exit code 2 when it is wrong).
+pub fn load_config(path: &Path) -> Result<Config, Failure> {
+    Config::load(path).map_err(Failure::config)
+}
+
+/// Every (listener, address) pair of the config.
+pub fn listeners(config: &Config) -> Vec<(ListenerKind, SocketAddr)> {
+    let l = &config.listen;
+    let mut out = Vec::new();
+    for (kind, addrs) in [
+        (ListenerKind::Imap, &l.imap),
+        (ListenerKind::Imaps, &l.imaps),
+        (ListenerKind::Pop3, &l.pop3),
+        (ListenerKind::Pop3s, &l.pop3s),
+        (ListenerKind::Smtp, &l.smtp),
+        (ListenerKind::Submission, &l.submission),
+        (ListenerKind::Submissions, &l.submissions),
+    ] {
+        out.extend(addrs.iter().map(|a| (kind, *a)));
+    }
+    out
+}
+
+/// The hosted domains.
+pub fn domains(config: &Config) -> Vec<String> {
+    config.domains.iter().map(|d| d.name.clone()).collect()
+}
+
+fn throttle(config: &Config) -> ThrottleLimits {
+    ThrottleLimits {
+        per_ip: config.limits.auth_failures_per_ip,
+        per_account: config.limits.auth_failures_per_account,
+        window: Duration::from_secs(15 * 60),
+    }
+}
+
+/// Loads the accounts file named by the config.
+pub fn load_directory(config: &Config) -> Result<Directory, Failure> {
+    let directory = Directory::load(&config.server.accounts, domains(config), throttle(config))
+        .map_err(Failure::config)?;
+    directory.set_login_cache(Duration::from_secs(config.limits.login_cache_secs));
+    Ok(directory)
+}
+
+/// Opens the store with the IMAP summarizer, with one-line errors.
+pub fn open_store(config: &Config) -> Result<Store, Failure> {
+    Store::open(StoreOptions {
+        data_dir: config.server.data_dir.clone(),
+        master_key: config.server.master_key.clone(),
+        summarizer: summarizer(),
+    })
+    .map_err(|e| match e {
+        StoreError::Locked(p) => Failure::runtime(format!(
+            "data_dir {} is in use by another sealpost process",
+            p.display()
+        )),
+        other => Failure::runtime(other),
+    })
+}
+
+/// ENVELOPE, BODYSTRUCTURE and PREVIEW are computed once, at delivery.
+fn summarizer() -> Arc<dyn sealpost_store::Summarizer> {
+    Arc::new(sealpost_imap::message::ImapSummarizer)
+}
+
+/// The audit log's folder.
+pub fn audit_dir(config: &Config) -> std::path::PathBuf {
+    config.server.data_dir.join("audit")
+}
+
+/// Opens the audit log named by the config (seals a tail a crash left open).
+pub fn open_audit(config: &Config) -> Result<AuditLog, Failure> {
+    if !config.audit.enabled {
+        tracing::warn!(
+            "[audit] enabled = false: no security event is recorded or sealed (for benchmarks and test servers only)"
+        );
+        return Ok(AuditLog::disabled());
+    }
+    let log = AuditLog::open(
+        &audit_dir(config),
+        &config.server.audit_signing_key,
+        &config.audit,
+    )
+    .map_err(Failure::runtime)?;
+    if let Some(tail) = log.recovered_tail() {
+        tracing::warn!(
+            ?tail,
+            "the audit log had an unsealed tail (crash?): sealed it and continued the chain"
+        );
+    }
+    Ok(log)
+}
+
+/// The audit log's public key, printable, if the signing key exists.
+pub fn audit_public_key(config: &Config) -> Option<String> {
+    sealpost_audit::public_key(&config.server.audit_signing_key).ok()
+}
+
+/// An account's own logins from the audit log, as RFC 4180 CSV.
+pub fn audit_access_log(config: &Config, address: &str) -> Result<Vec<u8>, String> {
+    let filter = sealpost_audit::ExportFilter {
+        account: Some(address.to_string()),
+        since: None,
+        until: None,
+        kind: Some(sealpost_audit::Kind::Login),
+    };
+    let mut out = Vec::new();
+    sealpost_audit::export_csv(&audit_dir(config), &filter, &mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
