@@ -135,8 +135,10 @@ impl Session {
     async fn append(&mut self) -> Result<&'static str> {
         let size = self.rng.gen_range(2 * 1024..=8 * 1024);
         let m = message(&mut self.rng, "sender@sender.test", &self.user, size);
-        self.imap.append("INBOX", "", &m).await?;
-        // The EXISTS comes with the next command that may carry it.
+        // Other sessions' expunges may come with it: a client that missed
+        // them would name messages that are no longer there.
+        let reply = self.imap.append("INBOX", "", &m).await?;
+        reply.track_count(&mut self.exists);
         Ok("APPEND")
     }
 }
