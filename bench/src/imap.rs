@@ -152,8 +152,9 @@ impl Imap {
         Ok(reply)
     }
 
-    /// APPEND with a synchronizing literal: waits for the go-ahead.
-    pub async fn append(&mut self, mailbox: &str, flags: &str, message: &[u8]) -> Result<()> {
+    /// APPEND with a synchronizing literal: waits for the go-ahead. The
+    /// reply may carry other sessions' EXISTS and EXPUNGE.
+    pub async fn append(&mut self, mailbox: &str, flags: &str, message: &[u8]) -> Result<Reply> {
         let tag = self.tag();
         self.conn
             .send(format!("{tag} APPEND {mailbox} ({flags}) {{{}}}\r\n", message.len()).as_bytes())
@@ -170,7 +171,7 @@ impl Imap {
         if !reply.status.starts_with("OK") {
             bail!("APPEND: {}", reply.status);
         }
-        Ok(())
+        Ok(reply)
     }
 
     /// Pipelined APPENDs with LITERAL+ (RFC 7888): up to `window` in flight.

@@ -9,6 +9,7 @@ mod audit_fill;
 mod conn;
 mod imap;
 mod imap_load;
+mod imap_persistent;
 mod mail;
 mod mem;
 mod report;
@@ -63,6 +64,17 @@ enum Command {
         users: imap_load::Users,
         #[command(flatten)]
         mixed: imap_load::Mixed,
+    },
+    /// Persistent sessions (no login timed), several per user: ops/s and
+    /// p50/p99 per command.
+    ImapPersistent {
+        /// IMAP implicit-TLS address.
+        #[arg(long)]
+        imap: SocketAddr,
+        #[command(flatten)]
+        users: imap_load::Users,
+        #[command(flatten)]
+        load: imap_persistent::Persistent,
     },
     /// Many sessions in IDLE: server memory per connection.
     ImapIdle {
@@ -172,6 +184,9 @@ async fn main() -> Result<()> {
             imap_load::fill(imap, &users, first, last, count, size, window, secs).await
         }
         Command::ImapMixed { imap, users, mixed } => imap_load::mixed(imap, &users, &mixed).await,
+        Command::ImapPersistent { imap, users, load } => {
+            imap_persistent::persistent(imap, &users, &load).await
+        }
         Command::ImapIdle {
             imap,
             users,

@@ -1,7 +1,11 @@
 //! Entry points of the fuzz targets (`fuzz/imap_parser`,
-//! `fuzz/imap_session`), kept in the crate so `cargo test` replays their
-//! corpora and they cannot rot. Not part of the server's API.
+//! `fuzz/imap_session`, `fuzz/imap_message`), kept in the crate so `cargo
+//! test` replays their corpora and they cannot rot: each target's body is
+//! one call to a function here. Not part of the server's API.
 //!
+//! - [`message`]: bytes as a message through summarize, encode/decode,
+//!   ENVELOPE, BODY/BODYSTRUCTURE, sections, BINARY, SEARCH and THREAD;
+//!   nothing may panic and a summary must decode back to itself.
 //! - [`parser`]: bytes through the framer (small limits) and every framed
 //!   command through the parser; must never panic.
 //! - [`FuzzWorld::session`]: bytes as a client's stream through the real
@@ -13,7 +17,7 @@
 //!   STARTTLS listener.
 
 use crate::conn::{self, StartTls, Transport};
-use crate::session::{Ctx, Session};
+use crate::driver::{Driver, Services};
 use crate::wire::framer::{Frame, FrameLimits, Framer};
 use crate::wire::parser::parse_command;
 use sealpost_audit::AuditLog;
@@ -93,6 +97,65 @@ impl Transport for Pipe {
     }
 }
 
+/// The message logic on arbitrary bytes (see the module docs).
+pub fn message(raw: &[u8]) {
+    use crate::message::{
+        SectionSpec, SectionText, Summary, TextWhere, binary, format_threads, search_text, section,
+        thread_ordered_subject, thread_references,
+    };
+    let s = Summary::from_message(raw);
+    let d = Summary::decode(&s.encode()).expect("own encoding decodes");
+    assert_eq!(d, s);
+    let _ = (
+        d.envelope(),
+        d.body_structure(true),
+        d.body_structure(false),
+    );
+    let _ = (
+        d.base_subject(),
+        d.display_from(),
+        d.display_to(),
+        d.references(),
+    );
+    for part in [&[][..], &[1], &[2], &[1, 1], &[2, 1], &[1, 2, 3]] {
+        for text in [
+            SectionText::Full,
+            SectionText::Header,
+            SectionText::Text,
+            SectionText::Mime,
+            SectionText::HeaderFields(vec!["subject".into()]),
+            SectionText::HeaderFieldsNot(vec!["subject".into()]),
+        ] {
+            let _ = section(
+                raw,
+                &SectionSpec {
+                    part: part.to_vec(),
+                    text,
+                },
+            );
+        }
+        let _ = binary(raw, part);
+    }
+    let _ = search_text(raw, "x", TextWhere::Text);
+    // Arbitrary bytes that happen to decode must render too.
+    if let Some(junk) = Summary::decode(raw) {
+        let _ = (junk.envelope(), junk.body_structure(true), junk.preview());
+    }
+    // The input cut into messages at NUL bytes, threaded both ways.
+    let parts: Vec<Summary> = raw
+        .split(|&b| b == 0)
+        .take(64)
+        .map(Summary::from_message)
+        .collect();
+    let msgs: Vec<(u32, &Summary)> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i as u32 + 1, s))
+        .collect();
+    let _ = format_threads(&thread_references(&msgs));
+    let _ = format_threads(&thread_ordered_subject(&msgs));
+}
+
 /// Framer + parser on arbitrary bytes.
 pub fn parser(data: &[u8]) {
     let (step, data) = chunk_size(data);
@@ -112,7 +175,7 @@ pub fn parser(data: &[u8]) {
 
 /// A store, directory and config for session fuzzing.
 pub struct FuzzWorld {
-    ctx: Arc<Ctx>,
+    services: Arc<Services<Store>>,
     account: sealpost_store::AccountId,
     tls: TlsManager,
     runtime: tokio::runtime::Runtime,
@@ -149,7 +212,7 @@ impl FuzzWorld {
             .build()
             .expect("runtime");
         FuzzWorld {
-            ctx: Arc::new(Ctx {
+            services: Arc::new(Services {
                 config: Arc::new(config),
                 store,
                 directory,
@@ -167,34 +230,24 @@ impl FuzzWorld {
         let start = start_state(data);
         let (step, data) = chunk_size(data);
         let peer = "127.0.0.1:1".parse().expect("addr");
-        let session = match start {
-            Start::LoggedIn => Session::logged_in(
-                self.ctx.clone(),
+        let driver = match start {
+            Start::LoggedIn => Driver::logged_in(
+                self.services.clone(),
                 peer,
                 self.account,
                 "fuzz@example.org".into(),
             ),
-            Start::Imaps => Session::new(self.ctx.clone(), peer, Some("TLSv1.3".into())),
-            Start::Plaintext => Session::new(self.ctx.clone(), peer, None),
+            Start::Imaps => Driver::new(self.services.clone(), peer, Some("TLSv1.3".into())),
+            Start::Plaintext => Driver::new(self.services.clone(), peer, None),
         };
         let starttls = (start == Start::Plaintext).then(|| StartTls {
             tls: self.tls.clone(),
             timeout: Duration::from_secs(1),
         });
-        let limits = FrameLimits {
-            max_line: self.ctx.config.imap.max_line,
-            max_literal: self.ctx.config.imap.max_literal,
-        };
         self.runtime.block_on(async {
             let (client, server) = tokio::io::duplex(64 * 1024);
             let (mut from_server, mut to_server) = tokio::io::split(client);
-            let serve = conn::run(
-                Pipe(server),
-                session,
-                limits,
-                starttls,
-                CancellationToken::new(),
-            );
+            let serve = conn::run(Pipe(server), driver, starttls, CancellationToken::new());
             let write = async {
                 for chunk in data.chunks(step) {
                     if to_server.write_all(chunk).await.is_err() {

@@ -4,11 +4,15 @@
 //!
 //! - [`wire`]: sans-IO framing, parsing into typed commands, and response
 //!   serialization. All limits live in the framer.
-//! - [`session`]: the state machine (not authenticated, authenticated,
-//!   selected, logout) turning commands into store calls and responses;
-//!   one handler file per command family.
-//! - [`conn`]: the thin socket loop (reads, writes, STARTTLS, timeouts,
-//!   shutdown, IDLE wake-ups).
+//! - [`session`]: the sans-IO state machine (not authenticated,
+//!   authenticated, selected, logout) turning commands into responses and
+//!   typed requests (store operations, password checks, audit records,
+//!   change events); one handler file per command family.
+//! - [`driver`]: the one driver that performs what the session asks,
+//!   against any [`mailstore::MailStore`] (the real store, or the
+//!   in-memory model the transcript tests also run against).
+//! - [`conn`]: the thin socket loop (reads, writes, STARTTLS, COMPRESS,
+//!   timeouts, shutdown, IDLE wake-ups).
 //! - [`message`]: what FETCH, SEARCH, SORT and THREAD need to know about a
 //!   message's content (MIME structure, sections, summaries).
 //!
@@ -18,32 +22,34 @@
 #![warn(missing_docs)]
 
 pub mod conn;
+pub mod driver;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod mailstore;
 pub mod message;
 pub mod session;
 pub mod wire;
 
+use driver::{Driver, Services};
+use mailstore::MailStore;
 use sealpost_audit::AuditLog;
 use sealpost_config::Config;
 use sealpost_directory::Directory;
 use sealpost_net::{Conn, Handler};
 use sealpost_store::Store;
-use session::{Ctx, Session};
 use std::sync::Arc;
-use wire::framer::FrameLimits;
 
 /// The IMAP service: one per server, shared by every connection.
-pub struct ImapServer {
-    ctx: Arc<Ctx>,
+pub struct ImapServer<S = Store> {
+    services: Arc<Services<S>>,
 }
 
-impl ImapServer {
+impl<S: MailStore> ImapServer<S> {
     /// Builds the service.
-    pub fn new(config: Arc<Config>, store: Store, directory: Directory, audit: AuditLog) -> Self {
+    pub fn new(config: Arc<Config>, store: S, directory: Directory, audit: AuditLog) -> Self {
         ImapServer {
-            ctx: Arc::new(Ctx {
+            services: Arc::new(Services {
                 config,
                 store,
                 directory,
@@ -51,16 +57,9 @@ impl ImapServer {
             }),
         }
     }
-
-    fn limits(&self) -> FrameLimits {
-        FrameLimits {
-            max_line: self.ctx.config.imap.max_line,
-            max_literal: self.ctx.config.imap.max_literal,
-        }
-    }
 }
 
-impl Handler for ImapServer {
+impl<S: MailStore> Handler for ImapServer<S> {
     async fn handle(self: Arc<Self>, conn: Conn) {
         let Conn {
             stream,
@@ -76,8 +75,8 @@ impl Handler for ImapServer {
             tls,
             timeout: handshake_timeout,
         });
-        let session = Session::new(self.ctx.clone(), peer, version);
-        conn::run(stream, session, self.limits(), starttls, shutdown).await;
+        let driver = Driver::new(self.services.clone(), peer, version);
+        conn::run(stream, driver, starttls, shutdown).await;
         drop(permit);
     }
 

@@ -1,12 +1,27 @@
 //! C:/S: transcripts of the not-authenticated state: greeting,
 //! CAPABILITY, STARTTLS, LOGIN, AUTHENTICATE PLAIN, failures and limits.
 
+#[macro_use]
 mod common;
 use common::*;
 
-#[tokio::test]
-async fn plaintext_listener_refuses_login_before_starttls() {
-    let w = World::new();
+both_stores!(
+    plaintext_listener_refuses_login_before_starttls,
+    starttls_discards_pipelined_commands_then_allows_login,
+    login_and_authenticate_plain_forms,
+    authorization_identity_of_another_user_is_refused,
+    too_many_failures_close_the_connection,
+    session_commands_before_and_after_login,
+    limits_discard_whole_commands,
+    shutdown_says_bye,
+    garbage_never_kills_the_session,
+    compress_deflate_both_ways,
+    silence_before_login_ends_with_bye,
+    after_login_the_timeout_is_at_least_thirty_minutes,
+);
+
+async fn plaintext_listener_refuses_login_before_starttls(store: Backend) {
+    let w = World::new(store);
     let mut c = w.connect(false).await;
     transcript(
         &mut c,
@@ -30,9 +45,8 @@ async fn plaintext_listener_refuses_login_before_starttls() {
     transcript(&mut c, "C: a6 NOOP\nS: a6 OK NOOP completed").await;
 }
 
-#[tokio::test]
-async fn starttls_discards_pipelined_commands_then_allows_login() {
-    let w = World::new();
+async fn starttls_discards_pipelined_commands_then_allows_login(store: Backend) {
+    let w = World::new(store);
     let mut c = w.connect(false).await;
     // The LOGIN pipelined after STARTTLS in plaintext must be dropped.
     c.send(b"s1 STARTTLS\r\ns2 LOGIN alice@example.org \"correct horse\"\r\n")
@@ -55,9 +69,8 @@ async fn starttls_discards_pipelined_commands_then_allows_login() {
     .await;
 }
 
-#[tokio::test]
-async fn login_and_authenticate_plain_forms() {
-    let w = World::new();
+async fn login_and_authenticate_plain_forms(store: Backend) {
+    let w = World::new(store);
     let mut c = w.connect(true).await;
     transcript(
         &mut c,
@@ -87,9 +100,8 @@ async fn login_and_authenticate_plain_forms() {
     transcript(&mut c, "C: b2 NOOP\nS: b2 OK ..").await;
 }
 
-#[tokio::test]
-async fn authorization_identity_of_another_user_is_refused() {
-    let w = World::new();
+async fn authorization_identity_of_another_user_is_refused(store: Backend) {
+    let w = World::new(store);
     let mut c = w.connect(true).await;
     // authzid bob, authcid alice.
     let b64 = "Ym9iQGV4YW1wbGUub3JnAGFsaWNlQGV4YW1wbGUub3JnAGNvcnJlY3QgaG9yc2U=";
@@ -97,9 +109,8 @@ async fn authorization_identity_of_another_user_is_refused() {
     assert!(r[0].starts_with("a1 NO [AUTHENTICATIONFAILED]"), "{r:?}");
 }
 
-#[tokio::test]
-async fn too_many_failures_close_the_connection() {
-    let w = World::new();
+async fn too_many_failures_close_the_connection(store: Backend) {
+    let w = World::new(store);
     let mut c = w.connect(true).await;
     transcript(
         &mut c,
@@ -117,9 +128,8 @@ async fn too_many_failures_close_the_connection() {
     assert!(c.closed().await);
 }
 
-#[tokio::test]
-async fn session_commands_before_and_after_login() {
-    let w = World::new();
+async fn session_commands_before_and_after_login(store: Backend) {
+    let w = World::new(store);
     let mut c = w.connect(true).await;
     transcript(
         &mut c,
@@ -150,9 +160,8 @@ async fn session_commands_before_and_after_login() {
     assert!(c.closed().await);
 }
 
-#[tokio::test]
-async fn limits_discard_whole_commands() {
-    let w = World::with_imap("max_line = 200\nmax_literal = 1000");
+async fn limits_discard_whole_commands(store: Backend) {
+    let w = World::with_imap(store, "max_line = 200\nmax_literal = 1000");
     let mut c = w.connect(true).await;
     // Too long a line: BAD [LIMIT], session goes on.
     let long = format!("a1 NOOP {}", "x".repeat(300));
@@ -173,18 +182,16 @@ async fn limits_discard_whole_commands() {
     transcript(&mut c, "C: a4 NOOP\nS: a4 OK NOOP completed").await;
 }
 
-#[tokio::test]
-async fn shutdown_says_bye() {
-    let w = World::new();
+async fn shutdown_says_bye(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     c.shutdown.cancel();
     assert!(c.line().await.starts_with("* BYE"));
     assert!(c.closed().await);
 }
 
-#[tokio::test]
-async fn garbage_never_kills_the_session() {
-    let w = World::new();
+async fn garbage_never_kills_the_session(store: Backend) {
+    let w = World::new(store);
     let mut c = w.connect(true).await;
     for junk in [
         &b"\r\n"[..],
@@ -206,12 +213,11 @@ async fn garbage_never_kills_the_session() {
     transcript(&mut c, "C: z NOOP\nS: z OK ..").await;
 }
 
-#[tokio::test]
-async fn compress_deflate_both_ways() {
+async fn compress_deflate_both_ways(store: Backend) {
     use sealpost_imap::conn::Deflate;
     use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let w = World::new();
+    let w = World::new(store);
     let mut c = w.login().await;
     // A command pipelined right after COMPRESS is already compressed.
     let mut client = Deflate::default();
@@ -253,9 +259,8 @@ async fn compress_deflate_both_ways() {
     );
 }
 
-#[tokio::test]
-async fn silence_before_login_ends_with_bye() {
-    let w = World::with_imap("login_timeout_secs = 1");
+async fn silence_before_login_ends_with_bye(store: Backend) {
+    let w = World::with_imap(store, "login_timeout_secs = 1");
     let mut c = w.connect(true).await;
     let start = std::time::Instant::now();
     assert_eq!(c.line().await, "* BYE Autologout; idle for too long");
@@ -263,11 +268,10 @@ async fn silence_before_login_ends_with_bye() {
     assert!(c.closed().await);
 }
 
-#[tokio::test]
-async fn after_login_the_timeout_is_at_least_thirty_minutes() {
+async fn after_login_the_timeout_is_at_least_thirty_minutes(store: Backend) {
     // RFC 9051 5.4: the 1 s login timeout does not apply once logged in
     // (the config refuses an idle_timeout_secs under 1800).
-    let w = World::with_imap("login_timeout_secs = 1");
+    let w = World::with_imap(store, "login_timeout_secs = 1");
     let mut c = w.login().await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     transcript(&mut c, "C: n NOOP\nS: n OK NOOP completed").await;

@@ -1,7 +1,7 @@
 //! End to end: the real accept loop (`sealpost_net::serve_listener`) with
 //! a self-signed certificate, driven by Python's imaplib over implicit TLS
-//! and over STARTTLS (tests/imaplib_client.py). Skipped when python3 is
-//! not installed.
+//! and over STARTTLS (tests/imaplib_client.py). python3 is required: a
+//! missing interpreter fails the test rather than skipping it.
 
 mod common;
 use common::*;
@@ -13,19 +13,18 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn imaplib_over_tls_and_starttls() {
-    if std::process::Command::new("python3")
+    let python = std::process::Command::new("python3")
         .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("python3 not found: skipped");
-        return;
-    }
-    let w = World::new();
+        .output();
+    assert!(
+        python.is_ok_and(|o| o.status.success()),
+        "python3 is needed to run imaplib against the server (apt-get install python3)"
+    );
+    let w = World::new(Backend::Real);
     let server = Arc::new(ImapServer::new(
-        w.ctx.config.clone(),
-        w.ctx.store.clone(),
-        w.ctx.directory.clone(),
+        w.real().config.clone(),
+        w.real().store.clone(),
+        w.real().directory.clone(),
         AuditLog::disabled(),
     ));
     let shutdown = CancellationToken::new();

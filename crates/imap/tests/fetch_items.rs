@@ -4,8 +4,18 @@
 //! literal8 (RFC 3516), CHECK, UNSELECT versus CLOSE, UID COPY, UID
 //! THREAD, STORE FLAGS (replace).
 
+#[macro_use]
 mod common;
 use common::*;
+
+both_stores!(
+    preview_with_other_items,
+    savedate_is_when_the_message_was_saved,
+    rfc822_items,
+    binary_decodes_the_content_transfer_encoding,
+    check_unselect_and_close,
+    uid_copy_uid_thread_and_store_replace,
+);
 
 const PLAIN: &str = "From: Carol <carol@example.net>\r\nSubject: Lunch\r\nMessage-ID: <1@example.net>\r\n\r\nShall we meet at noon?\r\n";
 /// Part 2 is base64 of 00 01 02 03 04 "hello".
@@ -24,9 +34,8 @@ async fn three(w: &World) -> Client {
     c
 }
 
-#[tokio::test]
-async fn preview_with_other_items() {
-    let w = World::new();
+async fn preview_with_other_items(store: Backend) {
+    let w = World::new(store);
     let mut c = three(&w).await;
     transcript(
         &mut c,
@@ -45,9 +54,8 @@ async fn preview_with_other_items() {
     .await;
 }
 
-#[tokio::test]
-async fn savedate_is_when_the_message_was_saved() {
-    let w = World::new();
+async fn savedate_is_when_the_message_was_saved(store: Backend) {
+    let w = World::new(store);
     let day = || chrono::Utc::now().format("%d-%b-%Y").to_string();
     let before = day();
     let mut c = three(&w).await;
@@ -86,9 +94,8 @@ async fn savedate_is_when_the_message_was_saved() {
     assert_eq!(r[0], "* SEARCH");
 }
 
-#[tokio::test]
-async fn rfc822_items() {
-    let w = World::new();
+async fn rfc822_items(store: Backend) {
+    let w = World::new(store);
     let mut c = three(&w).await;
     let header = &PLAIN[..PLAIN.find("\r\n\r\n").unwrap() + 4];
     let text = &PLAIN[header.len()..];
@@ -121,9 +128,8 @@ async fn rfc822_items() {
     assert_eq!(r[1], format!("* 2 FETCH (RFC822.SIZE {})", MIXED.len()));
 }
 
-#[tokio::test]
-async fn binary_decodes_the_content_transfer_encoding() {
-    let w = World::new();
+async fn binary_decodes_the_content_transfer_encoding(store: Backend) {
+    let w = World::new(store);
     let mut c = three(&w).await;
     // Decoded bytes with NULs come as a literal8 (RFC 3516 4.3).
     let r = c.cmd("b1 FETCH 2 (BINARY.PEEK[2] BINARY.SIZE[2])").await;
@@ -156,9 +162,8 @@ async fn binary_decodes_the_content_transfer_encoding() {
     assert_eq!(r[0], "* 3 FETCH (BODY[1] {5}\r\nabc\r\n)");
 }
 
-#[tokio::test]
-async fn check_unselect_and_close() {
-    let w = World::new();
+async fn check_unselect_and_close(store: Backend) {
+    let w = World::new(store);
     let mut c = three(&w).await;
     transcript(
         &mut c,
@@ -207,9 +212,8 @@ async fn check_unselect_and_close() {
     .await;
 }
 
-#[tokio::test]
-async fn uid_copy_uid_thread_and_store_replace() {
-    let w = World::new();
+async fn uid_copy_uid_thread_and_store_replace(store: Backend) {
+    let w = World::new(store);
     let mut c = three(&w).await;
     transcript(
         &mut c,

@@ -4,8 +4,18 @@
 //! and hostile names: NUL in a literal, invalid UTF-8 under UTF8=ACCEPT
 //! and IMAP4rev2.
 
+#[macro_use]
 mod common;
 use common::*;
+
+both_stores!(
+    subscribed_selection_lists_subscribed_names_only,
+    recursivematch_adds_childinfo_for_parents_of_subscribed_names,
+    return_options_children_subscribed_special_use_status,
+    nul_inside_a_mailbox_name_is_refused,
+    invalid_utf8_names_under_utf8_accept,
+    invalid_utf8_names_under_imap4rev2,
+);
 
 /// Fruit, Fruit/Apple, Fruit/Banana, Vegetable, Vegetable/Carrot, Tofu;
 /// subscribed: Fruit/Banana, Vegetable, Vegetable/Carrot, Tofu, and
@@ -29,9 +39,8 @@ async fn tree(w: &World) -> Client {
     c
 }
 
-#[tokio::test]
-async fn subscribed_selection_lists_subscribed_names_only() {
-    let w = World::new();
+async fn subscribed_selection_lists_subscribed_names_only(store: Backend) {
+    let w = World::new(store);
     let mut c = tree(&w).await;
     transcript(
         &mut c,
@@ -48,9 +57,8 @@ async fn subscribed_selection_lists_subscribed_names_only() {
     .await;
 }
 
-#[tokio::test]
-async fn recursivematch_adds_childinfo_for_parents_of_subscribed_names() {
-    let w = World::new();
+async fn recursivematch_adds_childinfo_for_parents_of_subscribed_names(store: Backend) {
+    let w = World::new(store);
     let mut c = tree(&w).await;
     // RFC 5258 3.1: Fruit is not subscribed but has a subscribed child;
     // Vegetable is subscribed and has one too; Meat does not exist and
@@ -83,9 +91,8 @@ async fn recursivematch_adds_childinfo_for_parents_of_subscribed_names() {
     .await;
 }
 
-#[tokio::test]
-async fn return_options_children_subscribed_special_use_status() {
-    let w = World::new();
+async fn return_options_children_subscribed_special_use_status(store: Backend) {
+    let w = World::new(store);
     let mut c = tree(&w).await;
     let body = "Subject: x\r\n\r\nx\r\n";
     c.cmd(&format!("a APPEND Tofu {{{}+}}\r\n{body}", body.len()))
@@ -128,9 +135,8 @@ async fn return_options_children_subscribed_special_use_status() {
     .await;
 }
 
-#[tokio::test]
-async fn nul_inside_a_mailbox_name_is_refused() {
-    let w = World::new();
+async fn nul_inside_a_mailbox_name_is_refused(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     for (tag, command) in [
         ("n1", &b"n1 CREATE {7+}\r\nab\x00cdef\r\n"[..]),
@@ -195,17 +201,15 @@ async fn refuses_invalid_utf8(c: &mut Client) {
     assert_eq!(r.len(), 8, "nothing but the defaults and Café: {r:?}");
 }
 
-#[tokio::test]
-async fn invalid_utf8_names_under_utf8_accept() {
-    let w = World::new();
+async fn invalid_utf8_names_under_utf8_accept(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     c.cmd("e ENABLE UTF8=ACCEPT").await;
     refuses_invalid_utf8(&mut c).await;
 }
 
-#[tokio::test]
-async fn invalid_utf8_names_under_imap4rev2() {
-    let w = World::new();
+async fn invalid_utf8_names_under_imap4rev2(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     c.cmd("e ENABLE IMAP4rev2").await;
     refuses_invalid_utf8(&mut c).await;

@@ -2,12 +2,23 @@
 //! DELETE, RENAME, SUBSCRIBE, SELECT, EXAMINE, CLOSE, UNSELECT, QUOTA,
 //! and the names that must be refused.
 
+#[macro_use]
 mod common;
 use common::*;
 
-#[tokio::test]
-async fn list_default_mailboxes() {
-    let w = World::new();
+both_stores!(
+    list_default_mailboxes,
+    create_rename_delete_with_hierarchy,
+    hostile_names_are_refused,
+    subscriptions_and_lsub,
+    status_and_list_status,
+    select_examine_close_unselect,
+    rev2_select_and_quota,
+    accounts_are_isolated,
+);
+
+async fn list_default_mailboxes(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     transcript(
         &mut c,
@@ -38,9 +49,8 @@ async fn list_default_mailboxes() {
     .await;
 }
 
-#[tokio::test]
-async fn create_rename_delete_with_hierarchy() {
-    let w = World::new();
+async fn create_rename_delete_with_hierarchy(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     transcript(
         &mut c,
@@ -76,9 +86,8 @@ async fn create_rename_delete_with_hierarchy() {
     .await;
 }
 
-#[tokio::test]
-async fn hostile_names_are_refused() {
-    let w = World::new();
+async fn hostile_names_are_refused(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     let deep = vec!["a"; 10_000].join("/");
     for name in [
@@ -126,9 +135,8 @@ async fn hostile_names_are_refused() {
     .await;
 }
 
-#[tokio::test]
-async fn subscriptions_and_lsub() {
-    let w = World::new();
+async fn subscriptions_and_lsub(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     transcript(
         &mut c,
@@ -169,9 +177,8 @@ async fn subscriptions_and_lsub() {
     .await;
 }
 
-#[tokio::test]
-async fn status_and_list_status() {
-    let w = World::new();
+async fn status_and_list_status(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     c.send(b"a0 APPEND INBOX (\\Seen) {20+}\r\nSubject: y\r\n\r\nbody\r\n\r\n")
         .await;
@@ -198,9 +205,8 @@ async fn status_and_list_status() {
     .await;
 }
 
-#[tokio::test]
-async fn select_examine_close_unselect() {
-    let w = World::new();
+async fn select_examine_close_unselect(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     c.send(b"p APPEND INBOX (\\Deleted) {20+}\r\nSubject: x\r\n\r\nbody\r\n\r\n")
         .await;
@@ -254,9 +260,8 @@ async fn select_examine_close_unselect() {
     .await;
 }
 
-#[tokio::test]
-async fn rev2_select_and_quota() {
-    let w = World::new();
+async fn rev2_select_and_quota(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     transcript(
         &mut c,
@@ -290,9 +295,8 @@ async fn rev2_select_and_quota() {
     .await;
 }
 
-#[tokio::test]
-async fn accounts_are_isolated() {
-    let w = World::new();
+async fn accounts_are_isolated(store: Backend) {
+    let w = World::new(store);
     let mut alice = w.login().await;
     alice.cmd("a CREATE Secret").await;
     let mut bob = w.connect(true).await;

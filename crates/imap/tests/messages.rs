@@ -2,8 +2,26 @@
 //! EXPUNGE, COPY, MOVE (and their UID forms), and updates from other
 //! sessions.
 
+#[macro_use]
 mod common;
 use common::*;
+
+both_stores!(
+    append_errors,
+    append_over_limit_is_toobig,
+    fetch_flags_size_uid_and_bodies,
+    store_flags_and_expunge,
+    uid_expunge_only_touches_named_uids,
+    search_keys,
+    copy_and_move_with_copyuid,
+    other_sessions_changes_are_announced,
+    idle_wakes_on_new_mail,
+    read_only_mailbox_refuses_changes,
+    envelope_bodystructure_and_preview_come_from_the_summary,
+    condstore_modseqs_and_unchangedsince,
+    qresync_select_and_vanished,
+    sort_and_thread,
+);
 
 const MSG1: &str = "From: Carol <carol@example.net>\r\nTo: alice@example.org\r\nSubject: Lunch plans\r\nDate: Mon, 1 Jan 2024 12:00:00 +0000\r\nMessage-ID: <1@example.net>\r\n\r\nShall we meet at noon?\r\n";
 const MSG2: &str = "From: Dave <dave@example.com>\r\nTo: alice@example.org\r\nSubject: Invoice\r\nDate: Tue, 2 Jan 2024 12:00:00 +0000\r\n\r\nPlease find the invoice attached.\r\n";
@@ -31,9 +49,8 @@ async fn with_two_messages(w: &World) -> Client {
     c
 }
 
-#[tokio::test]
-async fn append_errors() {
-    let w = World::new();
+async fn append_errors(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     assert!(
         append(&mut c, "Nowhere", "", MSG1)
@@ -51,9 +68,8 @@ async fn append_errors() {
     assert!(r.last().unwrap().starts_with("ap2 OK [APPENDUID"), "{r:?}");
 }
 
-#[tokio::test]
-async fn append_over_limit_is_toobig() {
-    let w = World::with_imap("max_literal = 100");
+async fn append_over_limit_is_toobig(store: Backend) {
+    let w = World::with_imap(store, "max_literal = 100");
     let mut c = w.login().await;
     let r = c.cmd("a APPEND INBOX {101}").await;
     assert!(r[0].starts_with("a NO [TOOBIG]"), "{r:?}");
@@ -61,9 +77,8 @@ async fn append_over_limit_is_toobig() {
     assert!(caps[0].contains("APPENDLIMIT=100"), "{caps:?}");
 }
 
-#[tokio::test]
-async fn fetch_flags_size_uid_and_bodies() {
-    let w = World::new();
+async fn fetch_flags_size_uid_and_bodies(store: Backend) {
+    let w = World::new(store);
     let mut c = with_two_messages(&w).await;
     transcript(
         &mut c,
@@ -114,9 +129,8 @@ async fn fetch_flags_size_uid_and_bodies() {
     assert!(r.last().unwrap().starts_with("b6 OK"), "{r:?}");
 }
 
-#[tokio::test]
-async fn store_flags_and_expunge() {
-    let w = World::new();
+async fn store_flags_and_expunge(store: Backend) {
+    let w = World::new(store);
     let mut c = with_two_messages(&w).await;
     transcript(
         &mut c,
@@ -145,9 +159,8 @@ async fn store_flags_and_expunge() {
     .await;
 }
 
-#[tokio::test]
-async fn uid_expunge_only_touches_named_uids() {
-    let w = World::new();
+async fn uid_expunge_only_touches_named_uids(store: Backend) {
+    let w = World::new(store);
     let mut c = with_two_messages(&w).await;
     transcript(
         &mut c,
@@ -165,9 +178,8 @@ async fn uid_expunge_only_touches_named_uids() {
     .await;
 }
 
-#[tokio::test]
-async fn search_keys() {
-    let w = World::new();
+async fn search_keys(store: Backend) {
+    let w = World::new(store);
     let mut c = with_two_messages(&w).await;
     transcript(
         &mut c,
@@ -215,9 +227,8 @@ async fn search_keys() {
     .await;
 }
 
-#[tokio::test]
-async fn copy_and_move_with_copyuid() {
-    let w = World::new();
+async fn copy_and_move_with_copyuid(store: Backend) {
+    let w = World::new(store);
     let mut c = with_two_messages(&w).await;
     transcript(
         &mut c,
@@ -241,9 +252,8 @@ async fn copy_and_move_with_copyuid() {
     .await;
 }
 
-#[tokio::test]
-async fn other_sessions_changes_are_announced() {
-    let w = World::new();
+async fn other_sessions_changes_are_announced(store: Backend) {
+    let w = World::new(store);
     let mut a = with_two_messages(&w).await;
     let mut b = w.login().await;
     b.cmd("x SELECT INBOX").await;
@@ -272,9 +282,8 @@ async fn other_sessions_changes_are_announced() {
     assert!(r.contains(&"* 2 EXPUNGE".to_string()), "{r:?}");
 }
 
-#[tokio::test]
-async fn idle_wakes_on_new_mail() {
-    let w = World::new();
+async fn idle_wakes_on_new_mail(store: Backend) {
+    let w = World::new(store);
     let mut a = with_two_messages(&w).await;
     a.send(b"i1 IDLE\r\n").await;
     assert_eq!(a.line().await, "+ idling");
@@ -287,9 +296,8 @@ async fn idle_wakes_on_new_mail() {
     assert_eq!(a.line().await, "i1 OK IDLE terminated");
 }
 
-#[tokio::test]
-async fn read_only_mailbox_refuses_changes() {
-    let w = World::new();
+async fn read_only_mailbox_refuses_changes(store: Backend) {
+    let w = World::new(store);
     let mut c = with_two_messages(&w).await;
     c.cmd("e EXAMINE INBOX").await;
     transcript(
@@ -307,9 +315,8 @@ async fn read_only_mailbox_refuses_changes() {
     .await;
 }
 
-#[tokio::test]
-async fn envelope_bodystructure_and_preview_come_from_the_summary() {
-    let w = World::new();
+async fn envelope_bodystructure_and_preview_come_from_the_summary(store: Backend) {
+    let w = World::new(store);
     let mut c = with_two_messages(&w).await;
     // imap-proto checks the ENVELOPE and BODYSTRUCTURE syntax here.
     let r = c.cmd("e1 FETCH 1 (ENVELOPE BODYSTRUCTURE)").await;
@@ -338,9 +345,8 @@ async fn envelope_bodystructure_and_preview_come_from_the_summary() {
     );
 }
 
-#[tokio::test]
-async fn condstore_modseqs_and_unchangedsince() {
-    let w = World::new();
+async fn condstore_modseqs_and_unchangedsince(store: Backend) {
+    let w = World::new(store);
     let mut c = with_two_messages(&w).await;
     let r = c.cmd("c1 FETCH 1:2 (MODSEQ)").await;
     let modseq = |l: &str| -> u64 {
@@ -370,9 +376,8 @@ async fn condstore_modseqs_and_unchangedsince() {
     assert!(r[0].starts_with("* SEARCH 1 2 (MODSEQ "), "{r:?}");
 }
 
-#[tokio::test]
-async fn qresync_select_and_vanished() {
-    let w = World::new();
+async fn qresync_select_and_vanished(store: Backend) {
+    let w = World::new(store);
     let mut c = with_two_messages(&w).await;
     let st = c.cmd("q0 STATUS INBOX (UIDVALIDITY HIGHESTMODSEQ)").await;
     let words: Vec<&str> = st[0].trim_end_matches(')').split(' ').collect();
@@ -415,9 +420,8 @@ async fn qresync_select_and_vanished() {
     assert_eq!(r[0], "* VANISHED (EARLIER) 1:2");
 }
 
-#[tokio::test]
-async fn sort_and_thread() {
-    let w = World::new();
+async fn sort_and_thread(store: Backend) {
+    let w = World::new(store);
     let mut c = with_two_messages(&w).await;
     let reply = "From: Dave <dave@example.com>\r\nSubject: Re: Lunch plans\r\nDate: Wed, 3 Jan 2024 12:00:00 +0000\r\nIn-Reply-To: <1@example.net>\r\nReferences: <1@example.net>\r\n\r\nYes.\r\n";
     append(&mut c, "INBOX", "", reply).await;

@@ -2,15 +2,23 @@
 //! read together run in order and their responses go out in one write per
 //! `max_in_flight` commands.
 
+#[macro_use]
 mod common;
 use common::*;
+
+both_stores!(
+    responses_of_pipelined_commands_go_out_in_batches_of_max_in_flight,
+    max_in_flight_one_or_zero_answers_each_command_on_its_own,
+    a_continuation_is_sent_at_once_inside_a_batch,
+    pipelined_appends_with_literal_plus_all_land,
+);
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Sends `n` NOOPs in one write and returns how many writes (flushes) the
 /// server made to answer them, checking every answer and its order.
-async fn flushes_for(imap_toml: &str, n: usize) -> usize {
-    let w = World::with_imap(imap_toml);
+async fn flushes_for(store: Backend, imap_toml: &str, n: usize) -> usize {
+    let w = World::with_imap(store, imap_toml);
     let flushes = Arc::new(AtomicUsize::new(0));
     let mut c = w.connect_counting(true, flushes.clone()).await;
     let r = c.cmd(&format!("L LOGIN {USER} \"{PASS}\"")).await;
@@ -26,24 +34,21 @@ async fn flushes_for(imap_toml: &str, n: usize) -> usize {
     flushes.load(Ordering::SeqCst) - before - 1
 }
 
-#[tokio::test]
-async fn responses_of_pipelined_commands_go_out_in_batches_of_max_in_flight() {
-    assert_eq!(flushes_for("max_in_flight = 4", 12).await, 3);
-    assert_eq!(flushes_for("max_in_flight = 5", 12).await, 3);
-    assert_eq!(flushes_for("max_in_flight = 64", 12).await, 1);
+async fn responses_of_pipelined_commands_go_out_in_batches_of_max_in_flight(store: Backend) {
+    assert_eq!(flushes_for(store, "max_in_flight = 4", 12).await, 3);
+    assert_eq!(flushes_for(store, "max_in_flight = 5", 12).await, 3);
+    assert_eq!(flushes_for(store, "max_in_flight = 64", 12).await, 1);
 }
 
-#[tokio::test]
-async fn max_in_flight_one_or_zero_answers_each_command_on_its_own() {
-    assert_eq!(flushes_for("max_in_flight = 1", 12).await, 12);
-    assert_eq!(flushes_for("max_in_flight = 0", 12).await, 12);
+async fn max_in_flight_one_or_zero_answers_each_command_on_its_own(store: Backend) {
+    assert_eq!(flushes_for(store, "max_in_flight = 1", 12).await, 12);
+    assert_eq!(flushes_for(store, "max_in_flight = 0", 12).await, 12);
 }
 
-#[tokio::test]
-async fn a_continuation_is_sent_at_once_inside_a_batch() {
+async fn a_continuation_is_sent_at_once_inside_a_batch(store: Backend) {
     // The `+` for a synchronizing literal must not wait for the batch: the
     // client sends nothing more until it comes.
-    let w = World::with_imap("max_in_flight = 64");
+    let w = World::with_imap(store, "max_in_flight = 64");
     let mut c = w.login().await;
     c.send(b"a1 NOOP\r\na2 CREATE {4}\r\n").await;
     assert_eq!(c.line().await, "a1 OK NOOP completed");
@@ -58,9 +63,8 @@ async fn a_continuation_is_sent_at_once_inside_a_batch() {
     assert_eq!(c.line().await, "i2 OK IDLE terminated");
 }
 
-#[tokio::test]
-async fn pipelined_appends_with_literal_plus_all_land() {
-    let w = World::with_imap("max_in_flight = 8");
+async fn pipelined_appends_with_literal_plus_all_land(store: Backend) {
+    let w = World::with_imap(store, "max_in_flight = 8");
     let mut c = w.login().await;
     let mut batch = Vec::new();
     for i in 0..50 {

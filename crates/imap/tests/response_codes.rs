@@ -4,8 +4,23 @@
 //! UNAVAILABLE, NOPERM. Each ends with a command that still works: the
 //! session goes on after every one of them.
 
+#[macro_use]
 mod common;
 use common::*;
+
+both_stores!(
+    authenticationfailed,
+    trycreate,
+    nonexistent,
+    alreadyexists,
+    overquota_on_append_and_copy,
+    cannot,
+    limit,
+    privacyrequired,
+    clientbug,
+    unavailable_when_login_is_throttled,
+    noperm_for_setquota,
+);
 use sealpost_directory::ThrottleLimits;
 use std::time::Duration;
 
@@ -19,9 +34,8 @@ async fn append(c: &mut Client, tag: &str, mailbox: &str, body: &str) -> Vec<Str
     .await
 }
 
-#[tokio::test]
-async fn authenticationfailed() {
-    let w = World::new();
+async fn authenticationfailed(store: Backend) {
+    let w = World::new(store);
     let mut c = w.connect(true).await;
     transcript(
         &mut c,
@@ -37,9 +51,8 @@ async fn authenticationfailed() {
     .await;
 }
 
-#[tokio::test]
-async fn trycreate() {
-    let w = World::new();
+async fn trycreate(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     let r = append(&mut c, "t1", "Nowhere", MSG).await;
     assert_eq!(r, vec!["t1 NO [TRYCREATE] No such mailbox"]);
@@ -67,9 +80,8 @@ async fn trycreate() {
     .await;
 }
 
-#[tokio::test]
-async fn nonexistent() {
-    let w = World::new();
+async fn nonexistent(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     transcript(
         &mut c,
@@ -95,9 +107,8 @@ async fn nonexistent() {
     .await;
 }
 
-#[tokio::test]
-async fn alreadyexists() {
-    let w = World::new();
+async fn alreadyexists(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     transcript(
         &mut c,
@@ -119,12 +130,14 @@ async fn alreadyexists() {
     .await;
 }
 
-#[tokio::test]
-async fn overquota_on_append_and_copy() {
-    let w = World::build(Setup {
-        alice_quota: Some(1024),
-        ..Setup::default()
-    });
+async fn overquota_on_append_and_copy(store: Backend) {
+    let w = World::build(
+        store,
+        Setup {
+            alice_quota: Some(1024),
+            ..Setup::default()
+        },
+    );
     let mut c = w.login().await;
     let big = format!(
         "Subject: big\r\n\r\n{}\r\n",
@@ -164,9 +177,8 @@ async fn overquota_on_append_and_copy() {
     .await;
 }
 
-#[tokio::test]
-async fn cannot() {
-    let w = World::new();
+async fn cannot(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     assert!(append(&mut c, "c0", "INBOX", MSG).await[0].starts_with("c0 OK"));
     c.cmd("c1 EXAMINE INBOX").await;
@@ -205,9 +217,8 @@ async fn cannot() {
     .await;
 }
 
-#[tokio::test]
-async fn limit() {
-    let w = World::with_imap("max_line = 200");
+async fn limit(store: Backend) {
+    let w = World::with_imap(store, "max_line = 200");
     let mut c = w.login().await;
     let long = format!("l1 LIST \"\" \"{}\"", "x".repeat(300));
     let r = c.cmd(&long).await;
@@ -222,9 +233,8 @@ async fn limit() {
     transcript(&mut c, "C: l3 NOOP\nS: l3 OK NOOP completed").await;
 }
 
-#[tokio::test]
-async fn privacyrequired() {
-    let w = World::new();
+async fn privacyrequired(store: Backend) {
+    let w = World::new(store);
     let mut c = w.connect(false).await;
     transcript(
         &mut c,
@@ -242,9 +252,8 @@ async fn privacyrequired() {
     .await;
 }
 
-#[tokio::test]
-async fn clientbug() {
-    let w = World::new();
+async fn clientbug(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     transcript(
         &mut c,
@@ -268,16 +277,18 @@ async fn clientbug() {
     .await;
 }
 
-#[tokio::test]
-async fn unavailable_when_login_is_throttled() {
-    let w = World::build(Setup {
-        throttle: Some(ThrottleLimits {
-            per_ip: 1,
-            per_account: 0,
-            window: Duration::from_secs(900),
-        }),
-        ..Setup::default()
-    });
+async fn unavailable_when_login_is_throttled(store: Backend) {
+    let w = World::build(
+        store,
+        Setup {
+            throttle: Some(ThrottleLimits {
+                per_ip: 1,
+                per_account: 0,
+                window: Duration::from_secs(900),
+            }),
+            ..Setup::default()
+        },
+    );
     let mut c = w.connect(true).await;
     // One failure fills this address's window: even the right password is
     // refused for a while, with UNAVAILABLE rather than a wrong-password
@@ -308,12 +319,14 @@ async fn unavailable_when_login_is_throttled() {
     .await;
 }
 
-#[tokio::test]
-async fn noperm_for_setquota() {
-    let w = World::build(Setup {
-        alice_quota: Some(10 * 1024 * 1024),
-        ..Setup::default()
-    });
+async fn noperm_for_setquota(store: Backend) {
+    let w = World::build(
+        store,
+        Setup {
+            alice_quota: Some(10 * 1024 * 1024),
+            ..Setup::default()
+        },
+    );
     let mut c = w.login().await;
     transcript(
         &mut c,

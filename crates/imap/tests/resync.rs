@@ -5,8 +5,18 @@
 //! and learns exactly what changed: VANISHED (EARLIER) is exactly the
 //! expunged UIDs, the FETCH lines are exactly the changed messages.
 
+#[macro_use]
 mod common;
 use common::*;
+
+both_stores!(
+    qresync_with_known_uids_reports_exactly_the_changes,
+    qresync_without_known_uids_reports_every_expunge_since,
+    qresync_with_the_current_modseq_reports_nothing,
+    qresync_with_a_stale_uidvalidity_reports_no_changes,
+    condstore_select_then_changedsince_and_vanished,
+    modseq_of_every_message_after_condstore_select,
+);
 
 /// What the client remembers from its last session.
 struct Known {
@@ -102,9 +112,8 @@ fn vanished(r: &[String]) -> Vec<&str> {
         .collect()
 }
 
-#[tokio::test]
-async fn qresync_with_known_uids_reports_exactly_the_changes() {
-    let w = World::new();
+async fn qresync_with_known_uids_reports_exactly_the_changes(store: Backend) {
+    let w = World::new(store);
     let k = known_state(&w).await;
     changes_elsewhere(&w).await;
     let mut c = w.login().await;
@@ -138,9 +147,8 @@ async fn qresync_with_known_uids_reports_exactly_the_changes() {
     assert_eq!(uids, [2, 4, 5, 6, 7, 10, 11]);
 }
 
-#[tokio::test]
-async fn qresync_without_known_uids_reports_every_expunge_since() {
-    let w = World::new();
+async fn qresync_without_known_uids_reports_every_expunge_since(store: Backend) {
+    let w = World::new(store);
     let k = known_state(&w).await;
     changes_elsewhere(&w).await;
     let mut c = w.login().await;
@@ -155,9 +163,8 @@ async fn qresync_without_known_uids_reports_every_expunge_since() {
     assert_eq!(fetches(&r, k.modseq).len(), 4, "{r:?}");
 }
 
-#[tokio::test]
-async fn qresync_with_the_current_modseq_reports_nothing() {
-    let w = World::new();
+async fn qresync_with_the_current_modseq_reports_nothing(store: Backend) {
+    let w = World::new(store);
     let k = known_state(&w).await;
     let mut c = w.login().await;
     c.cmd("e ENABLE QRESYNC").await;
@@ -175,10 +182,9 @@ async fn qresync_with_the_current_modseq_reports_nothing() {
     );
 }
 
-#[tokio::test]
-async fn qresync_with_a_stale_uidvalidity_reports_no_changes() {
+async fn qresync_with_a_stale_uidvalidity_reports_no_changes(store: Backend) {
     // RFC 7162 3.2.5.1: another UIDVALIDITY means the client must start over.
-    let w = World::new();
+    let w = World::new(store);
     let k = known_state(&w).await;
     changes_elsewhere(&w).await;
     let mut c = w.login().await;
@@ -197,9 +203,8 @@ async fn qresync_with_a_stale_uidvalidity_reports_no_changes() {
     );
 }
 
-#[tokio::test]
-async fn condstore_select_then_changedsince_and_vanished() {
-    let w = World::new();
+async fn condstore_select_then_changedsince_and_vanished(store: Backend) {
+    let w = World::new(store);
     let k = known_state(&w).await;
     changes_elsewhere(&w).await;
     // CONDSTORE: the modseq in SELECT, then FETCH CHANGEDSINCE for the
@@ -241,9 +246,8 @@ async fn condstore_select_then_changedsince_and_vanished() {
     assert_eq!(fetches(&r, k.modseq).len(), 3, "{r:?}");
 }
 
-#[tokio::test]
-async fn modseq_of_every_message_after_condstore_select() {
-    let w = World::new();
+async fn modseq_of_every_message_after_condstore_select(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     for n in 1..=3 {
         append(&mut c, n).await;

@@ -3,8 +3,20 @@
 //! SEARCH, EXPUNGE and their UID forms; `$` is reset by SELECT/UNSELECT
 //! and loses expunged messages.
 
+#[macro_use]
 mod common;
 use common::*;
+
+both_stores!(
+    searchres_is_advertised,
+    save_alone_answers_nothing_and_dollar_names_the_result,
+    dollar_in_store_copy_and_move,
+    min_max_save_only_the_ends_and_all_or_count_save_everything,
+    select_and_unselect_reset_the_saved_result,
+    expunged_messages_leave_the_saved_result,
+    pipelined_save_then_use,
+    imap4rev2_uses_searchres_without_enabling_it,
+);
 
 /// alice's INBOX with five messages; messages 2 and 4 are \Flagged.
 async fn five(w: &World) -> Client {
@@ -25,17 +37,15 @@ async fn five(w: &World) -> Client {
     c
 }
 
-#[tokio::test]
-async fn searchres_is_advertised() {
-    let w = World::new();
+async fn searchres_is_advertised(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     let r = c.cmd("c CAPABILITY").await;
     assert!(r[0].split(' ').any(|cap| cap == "SEARCHRES"), "{r:?}");
 }
 
-#[tokio::test]
-async fn save_alone_answers_nothing_and_dollar_names_the_result() {
-    let w = World::new();
+async fn save_alone_answers_nothing_and_dollar_names_the_result(store: Backend) {
+    let w = World::new(store);
     let mut c = five(&w).await;
     transcript(
         &mut c,
@@ -64,9 +74,8 @@ async fn save_alone_answers_nothing_and_dollar_names_the_result() {
     .await;
 }
 
-#[tokio::test]
-async fn dollar_in_store_copy_and_move() {
-    let w = World::new();
+async fn dollar_in_store_copy_and_move(store: Backend) {
+    let w = World::new(store);
     let mut c = five(&w).await;
     transcript(
         &mut c,
@@ -103,9 +112,8 @@ async fn dollar_in_store_copy_and_move() {
     .await;
 }
 
-#[tokio::test]
-async fn min_max_save_only_the_ends_and_all_or_count_save_everything() {
-    let w = World::new();
+async fn min_max_save_only_the_ends_and_all_or_count_save_everything(store: Backend) {
+    let w = World::new(store);
     let mut c = five(&w).await;
     transcript(
         &mut c,
@@ -146,9 +154,8 @@ async fn min_max_save_only_the_ends_and_all_or_count_save_everything() {
     .await;
 }
 
-#[tokio::test]
-async fn select_and_unselect_reset_the_saved_result() {
-    let w = World::new();
+async fn select_and_unselect_reset_the_saved_result(store: Backend) {
+    let w = World::new(store);
     let mut c = five(&w).await;
     c.cmd("r1 SEARCH RETURN (SAVE) ALL").await;
     let r = c.cmd("r2 FETCH $ (UID)").await;
@@ -172,9 +179,8 @@ async fn select_and_unselect_reset_the_saved_result() {
     assert!(r[0].starts_with("r10 BAD"), "{r:?}");
 }
 
-#[tokio::test]
-async fn expunged_messages_leave_the_saved_result() {
-    let w = World::new();
+async fn expunged_messages_leave_the_saved_result(store: Backend) {
+    let w = World::new(store);
     let mut c = five(&w).await;
     let mut other = w.login().await;
     other.cmd("o SELECT INBOX").await;
@@ -223,11 +229,10 @@ async fn expunged_messages_leave_the_saved_result() {
     .await;
 }
 
-#[tokio::test]
-async fn pipelined_save_then_use() {
+async fn pipelined_save_then_use(store: Backend) {
     // RFC 5182 2.2: a client may send SEARCH (SAVE) and the commands
     // using `$` without waiting.
-    let w = World::new();
+    let w = World::new(store);
     let mut c = five(&w).await;
     c.send(b"p1 SEARCH RETURN (SAVE) FLAGGED\r\np2 FETCH $ (UID)\r\np3 SEARCH RETURN (SAVE) 1\r\np4 FETCH $ (UID)\r\n")
         .await;
@@ -246,9 +251,8 @@ async fn pipelined_save_then_use() {
     );
 }
 
-#[tokio::test]
-async fn imap4rev2_uses_searchres_without_enabling_it() {
-    let w = World::new();
+async fn imap4rev2_uses_searchres_without_enabling_it(store: Backend) {
+    let w = World::new(store);
     let mut c = w.login().await;
     c.cmd("e ENABLE IMAP4rev2").await;
     for i in 1..=3 {

@@ -9,7 +9,7 @@
 //! | `codec.rs`   | the summary's versioned binary encoding            |                             |
 //! | `render.rs`  | ENVELOPE, BODY, BODYSTRUCTURE on the wire          | 9051 7.5.2, 9               |
 //! | `address.rs` | address lists for the envelope                     | 5322 3.4, 4.4               |
-//! | `text.rs`    | RFC 2047 words, charsets, IMAP strings, PREVIEW    | 2047, 9051 4.3, 8970        |
+//! | `text.rs`    | RFC 2047 words, charsets, PREVIEW                  | 2047, 8970                  |
 //! | `search.rs`  | SEARCH BODY / TEXT / HEADER                        | 9051 6.4.4                  |
 //! | `subject.rs` | base subject                                       | 5256 2.1                    |
 //! | `thread.rs`  | THREAD=ORDEREDSUBJECT, THREAD=REFERENCES           | 5256 3, 4                   |

@@ -10,12 +10,24 @@
 //! - Extension data is written in full (`md5 dsp lang loc` for one part,
 //!   `params dsp lang loc` for multiparts); a single language is a string,
 //!   several a list.
-//! - Strings are quoted when 7-bit and without CR/LF, literals otherwise,
+//! - Strings are written by the crate's one encoder
+//!   (`wire::response::push_string`): quoted when short, 7-bit and free of
+//!   CR, LF, NUL and quoted-specials, literals otherwise,
 //!   so the result is valid for IMAP4rev1 and IMAP4rev2 clients alike.
 
 use super::address::Addr;
 use super::summary::{BodyNode, Envelope, NodeKind, Summary};
-use super::text::{push_nstring, push_string};
+use crate::wire::response;
+
+/// Message text is written 7-bit-safe: a summary is rendered the same for
+/// every client, so 8-bit values go as literals (RFC 6855 clients too).
+fn push_string(out: &mut String, s: &str) {
+    response::push_string(out, s, false);
+}
+
+fn push_nstring(out: &mut String, s: Option<&str>) {
+    response::push_nstring(out, s, false);
+}
 
 fn push_addresses(out: &mut String, list: &[Addr]) {
     if list.is_empty() {

@@ -449,66 +449,10 @@ fn fuzz_corpus_replays() {
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let bytes = std::fs::read(entry.expect("entry").path()).expect("read");
-        exercise(&bytes);
+        crate::fuzzing::message(&bytes);
         n += 1;
     }
     assert!(n >= 5, "corpus has {n} files");
-}
-
-/// What the fuzz target does with one input (kept in sync with
-/// fuzz/imap_message/fuzz_targets/imap_message.rs).
-pub(crate) fn exercise(raw: &[u8]) {
-    let s = Summary::from_message(raw);
-    let d = Summary::decode(&s.encode()).expect("own encoding decodes");
-    assert_eq!(d, s);
-    let _ = (
-        d.envelope(),
-        d.body_structure(true),
-        d.body_structure(false),
-    );
-    let _ = (
-        d.base_subject(),
-        d.display_from(),
-        d.display_to(),
-        d.references(),
-    );
-    for part in [&[][..], &[1], &[2], &[1, 1], &[2, 1], &[1, 2, 3]] {
-        for text in [
-            SectionText::Full,
-            SectionText::Header,
-            SectionText::Text,
-            SectionText::Mime,
-            SectionText::HeaderFields(vec!["subject".into()]),
-            SectionText::HeaderFieldsNot(vec!["subject".into()]),
-        ] {
-            let _ = section(
-                raw,
-                &SectionSpec {
-                    part: part.to_vec(),
-                    text,
-                },
-            );
-        }
-        let _ = binary(raw, part);
-    }
-    let _ = search_text(raw, "x", TextWhere::Text);
-    // Arbitrary bytes that happen to decode must render too.
-    if let Some(junk) = Summary::decode(raw) {
-        let _ = (junk.envelope(), junk.body_structure(true), junk.preview());
-    }
-    // The input cut into messages at NUL bytes, threaded both ways.
-    let parts: Vec<Summary> = raw
-        .split(|&b| b == 0)
-        .take(64)
-        .map(Summary::from_message)
-        .collect();
-    let msgs: Vec<(u32, &Summary)> = parts
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (i as u32 + 1, s))
-        .collect();
-    let _ = format_threads(&thread_references(&msgs));
-    let _ = format_threads(&thread_ordered_subject(&msgs));
 }
 
 /// Every prefix of every fixture (a message cut anywhere) goes through the
@@ -518,7 +462,7 @@ fn every_prefix_of_the_fixtures() {
     for name in FIXTURES {
         let raw = fixture(name);
         for n in 0..=raw.len() {
-            exercise(&raw[..n]);
+            crate::fuzzing::message(&raw[..n]);
         }
     }
 }

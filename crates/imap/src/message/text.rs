@@ -1,12 +1,10 @@
-//! Text helpers: decoding header and body text, and writing IMAP strings.
+//! Text helpers: decoding header and body text (IMAP strings are written
+//! by `crate::wire::response::push_string`).
 //!
 //! - RFC 2047 encoded words in unstructured header text, decoded with
 //!   mail-parser's decoder;
 //! - charsets (RFC 2045 5.1 `charset`), decoded with mail-parser's tables,
 //!   falling back to UTF-8 (or Latin-1 when the bytes are not UTF-8);
-//! - RFC 9051 section 4.3 strings: a quoted string when the value is 7-bit
-//!   without CR/LF, a synchronizing literal `{n}\r\n...` otherwise; NUL,
-//!   which no IMAP string may carry, is dropped.
 //! - RFC 8970 preview text (section 3): at most 200 characters of the first
 //!   displayable text part, whitespace collapsed, HTML reduced to its text.
 
@@ -123,56 +121,9 @@ pub(crate) fn collapse(text: &str, max: usize) -> String {
     out
 }
 
-/// Appends an IMAP string: quoted when possible, else a literal.
-pub(crate) fn push_string(out: &mut String, s: &str) {
-    let quotable = s
-        .bytes()
-        .all(|b| (0x01..0x80).contains(&b) && b != b'\r' && b != b'\n');
-    if quotable {
-        out.push('"');
-        for c in s.chars() {
-            if c == '"' || c == '\\' {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out.push('"');
-    } else {
-        let clean: String = s.chars().filter(|&c| c != '\0').collect();
-        out.push('{');
-        out.push_str(&clean.len().to_string());
-        out.push_str("}\r\n");
-        out.push_str(&clean);
-    }
-}
-
-/// Appends an nstring: `NIL` or a string.
-pub(crate) fn push_nstring(out: &mut String, s: Option<&str>) {
-    match s {
-        Some(s) => push_string(out, s),
-        None => out.push_str("NIL"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn string(s: &str) -> String {
-        let mut out = String::new();
-        push_string(&mut out, s);
-        out
-    }
-
-    #[test]
-    fn imap_strings_quote_or_literal() {
-        assert_eq!(string("plain"), "\"plain\"");
-        assert_eq!(string("a \"q\" \\ b"), "\"a \\\"q\\\" \\\\ b\"");
-        assert_eq!(string(""), "\"\"");
-        assert_eq!(string("caf\u{e9}"), "{5}\r\ncaf\u{e9}");
-        assert_eq!(string("a\r\nb"), "{4}\r\na\r\nb");
-        assert_eq!(string("a\0b"), "{2}\r\nab");
-    }
 
     #[test]
     fn rfc2047_words_are_decoded() {

@@ -1,20 +1,26 @@
 //! Not-authenticated state and session-wide commands: CAPABILITY
 //! (RFC 9051 6.1.1), STARTTLS (6.2.1), AUTHENTICATE PLAIN with SASL-IR
 //! (6.2.2, RFC 4959, RFC 4616), LOGIN (6.2.3), ENABLE (6.3.1, RFC 5161),
-//! ID (RFC 2971), NAMESPACE (6.3.10).
+//! ID (RFC 2971), NAMESPACE (6.3.10), COMPRESS (RFC 4978).
 //!
 //! Credentials and personal data never cross plaintext: on the STARTTLS
 //! listener LOGIN and AUTHENTICATE are refused with `NO [PRIVACYREQUIRED]`
 //! until the upgrade, and LOGINDISABLED is advertised. Failed logins count
 //! per connection; at `max_auth_failures` the connection ends with BYE.
+//!
+//! A login is three requests to the driver: [`Request::Authenticate`] (the
+//! directory's verdict), [`Request::OpenAccount`] (the store account, made
+//! on first login) and [`Request::AuditLogin`]; a refused one skips the
+//! second.
 
-use super::{Account, Action, Done, Mode, Session, State, trim_crlf};
-use crate::error::CmdResult;
+use super::{Account, Done, Flow, Job, Mode, Next, Reply, Request, Session, State, trim_crlf};
+use crate::error::{CmdError, CmdResult};
 use crate::wire::command::Tag;
 use crate::wire::response::{Code, Out, Status, quoted};
 use base64::Engine;
-use sealpost_audit::{Event, LoginOutcome, Protocol};
+use sealpost_audit::LoginOutcome;
 use sealpost_directory::{AuthOutcome, Secret};
+use sealpost_store::AccountId;
 
 /// Extensions advertised once the connection is encrypted. Keep in step
 /// with what the handlers implement.
@@ -48,6 +54,19 @@ const EXTENSIONS: &[&str] = &[
     "QUOTA=RES-STORAGE",
 ];
 
+/// A login in progress.
+pub(crate) enum Login {
+    /// The directory checks the password.
+    Checking { user: String },
+    /// The store opens the account.
+    Opening { address: String },
+    /// The success is being audited.
+    Succeeded { id: AccountId, address: String },
+    /// The failure is being audited.
+    /// `text` says what happened (the directory's words when throttled).
+    Failed { outcome: LoginOutcome, text: String },
+}
+
 impl Session {
     /// The capability list for the current state.
     pub(crate) fn capabilities(&self) -> String {
@@ -71,7 +90,7 @@ impl Session {
             caps.push("AUTH=PLAIN".into());
         }
         caps.extend(EXTENSIONS.iter().map(|s| s.to_string()));
-        caps.push(format!("APPENDLIMIT={}", self.ctx.config.imap.max_literal));
+        caps.push(format!("APPENDLIMIT={}", self.config.max_literal));
         caps.join(" ")
     }
 
@@ -80,7 +99,7 @@ impl Session {
         Done::ok("CAPABILITY completed")
     }
 
-    pub(super) fn starttls(&mut self, tag: Tag, out: &mut Out) -> Action {
+    pub(super) fn starttls(&mut self, tag: &Tag, out: &mut Out) -> Flow {
         if self.tls.is_some() {
             out.status(
                 Some(tag.as_str()),
@@ -88,7 +107,7 @@ impl Session {
                 None,
                 "TLS is already active",
             );
-            return Action::Continue;
+            return Flow::Answered(Next::Continue);
         }
         out.status(
             Some(tag.as_str()),
@@ -96,7 +115,23 @@ impl Session {
             None,
             "Begin TLS negotiation now",
         );
-        Action::StartTls
+        Flow::Answered(Next::StartTls)
+    }
+
+    /// COMPRESS=DEFLATE (RFC 4978): answered after the mailbox's changes,
+    /// and the last thing sent uncompressed.
+    pub(super) fn compress(&mut self, mechanism: &str) -> Flow {
+        if mechanism != "DEFLATE" {
+            return Flow::Done(Err(CmdError::bad(None, "Unknown mechanism")));
+        }
+        if self.compressed {
+            return Flow::Done(Err(CmdError::no(
+                Some(Code::CompressionActive),
+                "Compression is already active",
+            )));
+        }
+        self.compressed = true;
+        Flow::DoneThen(Done::ok("DEFLATE active"), Next::Compress)
     }
 
     fn privacy_required(&self, tag: &Tag, out: &mut Out) -> bool {
@@ -112,71 +147,56 @@ impl Session {
         false
     }
 
-    pub(super) async fn login(
+    pub(super) fn login(
         &mut self,
-        tag: Tag,
+        tag: &Tag,
         user: String,
         password: Secret,
         out: &mut Out,
-    ) -> Action {
-        if self.privacy_required(&tag, out) {
-            return Action::Continue;
+    ) -> Flow {
+        if self.privacy_required(tag, out) {
+            return Flow::Answered(Next::Continue);
         }
-        self.check_credentials(tag, &user, &password, out).await
+        check_credentials(user, password)
     }
 
-    pub(super) async fn authenticate(
+    pub(super) fn authenticate(
         &mut self,
-        tag: Tag,
+        tag: &Tag,
         mechanism: String,
         initial: Option<String>,
         out: &mut Out,
-    ) -> Action {
-        if self.privacy_required(&tag, out) {
-            return Action::Continue;
+    ) -> Flow {
+        if self.privacy_required(tag, out) {
+            return Flow::Answered(Next::Continue);
         }
         if mechanism != "PLAIN" {
-            out.status(
-                Some(tag.as_str()),
-                Status::No,
+            return Flow::Done(Err(CmdError::no(
                 Some(Code::Cannot),
                 "Unsupported authentication mechanism",
-            );
-            return Action::Continue;
+            )));
         }
         match initial {
-            Some(ir) => self.plain(tag, ir.as_bytes(), out).await,
+            Some(ir) => self.plain(ir.as_bytes()),
             None => {
                 out.cont("");
-                self.mode = Mode::Sasl { tag, mechanism };
-                Action::Continue
+                self.mode = Mode::Sasl { tag: tag.clone() };
+                Flow::Answered(Next::Continue)
             }
         }
     }
 
     /// The client's answer to our `+` during AUTHENTICATE.
-    pub(super) async fn sasl_response(
-        &mut self,
-        tag: Tag,
-        _mechanism: &str,
-        line: &[u8],
-        out: &mut Out,
-    ) -> Action {
+    pub(super) fn sasl_response(&mut self, _tag: &Tag, line: &[u8], _out: &mut Out) -> Flow {
         let line = trim_crlf(line);
         if line == b"*" {
-            out.status(
-                Some(tag.as_str()),
-                Status::Bad,
-                None,
-                "Authentication cancelled",
-            );
-            return Action::Continue;
+            return Flow::Done(Err(CmdError::bad(None, "Authentication cancelled")));
         }
-        self.plain(tag, line, out).await
+        self.plain(line)
     }
 
     /// SASL PLAIN (RFC 4616): `[authzid] NUL authcid NUL passwd`, base64.
-    async fn plain(&mut self, tag: Tag, b64: &[u8], out: &mut Out) -> Action {
+    fn plain(&mut self, b64: &[u8]) -> Flow {
         let decoded = if b64 == b"=" {
             Some(Vec::new())
         } else {
@@ -195,114 +215,90 @@ impl Session {
             ))
         });
         let Some((authz, authc, pass)) = parts else {
-            out.status(
-                Some(tag.as_str()),
-                Status::Bad,
-                None,
-                "Invalid SASL PLAIN response",
-            );
-            return Action::Continue;
+            return Flow::Done(Err(CmdError::bad(None, "Invalid SASL PLAIN response")));
         };
         if !authz.is_empty() && !authz.eq_ignore_ascii_case(&authc) {
             // No proxy authorization: treat as a failed login.
-            return self.fail_login(tag, &authc, LoginOutcome::Failure, out);
+            return self.audit_failure(authc, LoginOutcome::Failure, None);
         }
-        self.check_credentials(tag, &authc, &pass, out).await
+        check_credentials(authc, pass)
     }
 
-    async fn check_credentials(
+    /// The next step of a login (see the module docs).
+    pub(super) fn login_resume(
         &mut self,
-        tag: Tag,
-        user: &str,
-        password: &Secret,
+        tag: &Tag,
+        job: Login,
+        reply: Reply,
         out: &mut Out,
-    ) -> Action {
-        let outcome = self
-            .ctx
-            .directory
-            .authenticate(user, password, self.peer.ip())
-            .await;
-        match outcome {
-            AuthOutcome::Success(account) => {
-                let address = account.address.clone();
-                let quota = account.quota;
-                let addr = address.clone();
-                let id = self
-                    .blocking(move |s| {
-                        let id = match s.account_id(&addr)? {
-                            Some(id) => id,
-                            None => s.ensure_account(&addr)?,
-                        };
-                        if s.quota(id)?.limit != quota {
-                            s.set_quota(id, quota);
-                        }
-                        Ok(id)
-                    })
-                    .await;
-                let id = match id {
-                    Ok(id) => id,
-                    Err(e) => {
-                        out.status(Some(tag.as_str()), e.status, e.code, &e.text);
-                        return Action::Continue;
-                    }
-                };
-                self.audit_login(&address, LoginOutcome::Success);
+    ) -> Flow {
+        match (job, reply) {
+            (Login::Checking { user }, Reply::Auth(outcome)) => match outcome {
+                AuthOutcome::Success(account) => Flow::Need(
+                    Request::OpenAccount {
+                        address: account.address.clone(),
+                        quota: account.quota,
+                    },
+                    Job::Login(Login::Opening {
+                        address: account.address,
+                    }),
+                ),
+                AuthOutcome::Failed => self.audit_failure(user, LoginOutcome::Failure, None),
+                AuthOutcome::Throttled {
+                    retry_after,
+                    reason,
+                } => self.audit_failure(
+                    user,
+                    LoginOutcome::Throttled,
+                    Some(reason.client_text(retry_after)),
+                ),
+            },
+            (Login::Opening { address }, Reply::Account(result)) => match result {
+                Ok(id) => Flow::Need(
+                    Request::AuditLogin {
+                        user: address.clone(),
+                        tls: self.tls.clone(),
+                        outcome: LoginOutcome::Success,
+                    },
+                    Job::Login(Login::Succeeded { id, address }),
+                ),
+                Err(e) => Flow::Done(Err(CmdError::from(e))),
+            },
+            (Login::Succeeded { id, address }, Reply::Done) => {
                 self.state = State::Authenticated(Account { id, address });
-                out.status(
-                    Some(tag.as_str()),
-                    Status::Ok,
-                    Some(Code::Capability(self.capabilities())),
+                Flow::Done(Done::with(
+                    Code::Capability(self.capabilities()),
                     "Logged in",
-                );
-                Action::Continue
+                ))
             }
-            AuthOutcome::Failed => self.fail_login(tag, user, LoginOutcome::Failure, out),
-            AuthOutcome::Throttled {
-                retry_after,
-                reason,
-            } => {
-                let text = reason.client_text(retry_after);
-                self.refuse_login(tag, user, LoginOutcome::Throttled, &text, out)
+            (Login::Failed { outcome, text }, Reply::Done) => {
+                self.auth_failures += 1;
+                let code = match outcome {
+                    LoginOutcome::Throttled => Code::Unavailable,
+                    _ => Code::AuthenticationFailed,
+                };
+                if self.auth_failures >= self.config.max_auth_failures {
+                    out.status(Some(tag.as_str()), Status::No, Some(code), &text);
+                    out.status(None, Status::Bye, None, "Too many failed logins");
+                    self.state = State::Logout;
+                    return Flow::Answered(Next::Close);
+                }
+                Flow::Done(Err(CmdError::no(Some(code), &text)))
             }
+            _ => Flow::Done(Err(super::unexpected())),
         }
     }
 
-    fn fail_login(&mut self, tag: Tag, user: &str, outcome: LoginOutcome, out: &mut Out) -> Action {
-        self.refuse_login(tag, user, outcome, "Authentication failed", out)
-    }
-
-    /// `text` says what happened (the directory's words for a throttled login).
-    fn refuse_login(
-        &mut self,
-        tag: Tag,
-        user: &str,
-        outcome: LoginOutcome,
-        text: &str,
-        out: &mut Out,
-    ) -> Action {
-        self.audit_login(user, outcome);
-        self.auth_failures += 1;
-        let code = match outcome {
-            LoginOutcome::Throttled => Code::Unavailable,
-            _ => Code::AuthenticationFailed,
-        };
-        out.status(Some(tag.as_str()), Status::No, Some(code), text);
-        if self.auth_failures >= self.ctx.config.imap.max_auth_failures {
-            out.status(None, Status::Bye, None, "Too many failed logins");
-            self.state = State::Logout;
-            return Action::Close;
-        }
-        Action::Continue
-    }
-
-    fn audit_login(&self, user: &str, outcome: LoginOutcome) {
-        self.ctx.audit.record(Event::Login {
-            protocol: Protocol::Imap,
-            account: user.to_string(),
-            remote: self.peer.to_string(),
-            tls: self.tls.clone(),
-            outcome,
-        });
+    fn audit_failure(&mut self, user: String, outcome: LoginOutcome, text: Option<String>) -> Flow {
+        let text = text.unwrap_or_else(|| "Authentication failed".to_string());
+        Flow::Need(
+            Request::AuditLogin {
+                user,
+                tls: self.tls.clone(),
+                outcome,
+            },
+            Job::Login(Login::Failed { outcome, text }),
+        )
     }
 
     pub(super) fn enable(&mut self, caps: Vec<String>, out: &mut Out) -> CmdResult<Done> {
@@ -353,4 +349,15 @@ impl Session {
         out.untagged("NAMESPACE ((\"\" \"/\")) NIL NIL");
         Done::ok("NAMESPACE completed")
     }
+}
+
+/// Asks the directory.
+fn check_credentials(user: String, password: Secret) -> Flow {
+    Flow::Need(
+        Request::Authenticate {
+            user: user.clone(),
+            password,
+        },
+        Job::Login(Login::Checking { user }),
+    )
 }

@@ -1,389 +1,381 @@
 //! FETCH and UID FETCH (RFC 9051 6.4.5, 7.5.2; RFC 3516 BINARY; RFC 7162
-//! CHANGEDSINCE and MODSEQ; RFC 8514 SAVEDATE).
+//! CHANGEDSINCE, MODSEQ and VANISHED; RFC 8514 SAVEDATE).
 //!
-//! What is read per message depends on the items: UID, FLAGS, MODSEQ and
-//! RFC822.SIZE come from the in-memory index (`Store::snapshot`), so
-//! `FETCH 1:* (UID FLAGS)` never touches a message body; dates and
-//! summaries come from `Store::meta`, read inline (the store serves it from
-//! sled without syncing, so a per-message hop to the blocking pool would
-//! only add latency); sections from `Store::read` on the blocking pool, one
-//! message at a time.
-//! A non-PEEK body fetch sets `\Seen` (read-write mailboxes only) and
-//! reports the new flags.
+//! A FETCH is a small state machine ([`Fetch`]):
+//!
+//! ```text
+//!   plan ──(UID FETCH .. (CHANGEDSINCE m VANISHED))──▶ ChangesSince ──▶ VANISHED (EARLIER)
+//!     │                                                                     │
+//!     └──────────────────────────────▶ Snapshot (the index) ◀──────────────┘
+//!                                          │
+//!              ┌───────────────────────────┤ per message, in order:
+//!              │  index items only ──▶ written at once
+//!              │  dates, summary or content ──▶ Message request ──▶ written
+//!              │  output past SPILL_BYTES ──▶ Yield (the driver writes it out)
+//!              └───────────────────────────┤
+//!                                          ▼
+//!                non-PEEK body items: one StoreFlags (+\Seen) for them all
+//! ```
+//!
+//! UID, FLAGS, MODSEQ and RFC822.SIZE come from the index, so
+//! `FETCH 1:* (UID FLAGS)` never touches a message; dates and summaries
+//! come from the message's metadata; sections from its content. A
+//! non-PEEK body fetch sets `\Seen` (read-write mailboxes only) and
+//! reports the new flags. The items are written by `fetch_items`.
 
-use super::select::{Target, write_flags};
-use super::{Done, Session};
+use super::fetch_items::{self, Message, Wants, sets_seen};
+use super::selected::{Target, uid_set};
+use super::{
+    Done, Flow, Job, Reply, Request, SPILL_BYTES, Session, StoreReply, StoreRequest, store_reply,
+    unexpected,
+};
 use crate::error::{CmdError, CmdResult};
-use crate::message::{self, BinaryError, SectionSpec, SectionText, Summary};
-use crate::wire::command::{FetchAtt, FetchModifiers, MessageSet, Section, SectionKind};
-use crate::wire::response::{Code, Out, literal, quoted, string};
-use sealpost_store::{FlagOp, Flags, MessageEntry, MessageMeta, Uid};
-use std::io::Write as _;
+use crate::message::Summary;
+use crate::wire::command::{FetchAtt, FetchModifiers, MessageSet};
+use crate::wire::response::{Code, Out};
+use sealpost_store::{
+    AccountId, Changes, FlagOp, Flags, MailboxId, MessageEntry, MessageMeta, ModSeq, Uid,
+};
 
-/// `"dd-Mon-yyyy hh:mm:ss +0000"` (RFC 9051 `date-time`).
-pub(crate) fn date_time(unix: i64) -> String {
-    match chrono::DateTime::from_timestamp(unix, 0) {
-        Some(t) => quoted(&t.format("%d-%b-%Y %H:%M:%S +0000").to_string()),
-        None => quoted("01-Jan-1970 00:00:00 +0000"),
-    }
+/// A FETCH in progress. See the module docs.
+pub(crate) struct Fetch {
+    account: AccountId,
+    mailbox: MailboxId,
+    items: Vec<FetchAtt>,
+    changed_since: Option<u64>,
+    wants: Wants,
+    /// Non-PEEK body items in a read-write mailbox.
+    set_seen: bool,
+    targets: Vec<Target>,
+    /// The next target to write.
+    next: usize,
+    /// The mailbox's index, sorted by UID.
+    index: Vec<MessageEntry>,
+    /// Messages this FETCH marks `\Seen`.
+    seen_now: Vec<Uid>,
+    failed_cte: bool,
+    stage: Stage,
+    /// A message's response, reused.
+    buf: Vec<u8>,
 }
 
-fn section_spec(s: &Section) -> SectionSpec {
-    SectionSpec {
-        part: s.part.clone(),
-        text: match &s.text {
-            SectionKind::Full => SectionText::Full,
-            SectionKind::Header => SectionText::Header,
-            SectionKind::HeaderFields(f) => SectionText::HeaderFields(f.clone()),
-            SectionKind::HeaderFieldsNot(f) => SectionText::HeaderFieldsNot(f.clone()),
-            SectionKind::Text => SectionText::Text,
-            SectionKind::Mime => SectionText::Mime,
-        },
-    }
-}
-
-/// The section as echoed in the response (`BODY[1.HEADER.FIELDS (A B)]`).
-fn section_name(s: &Section) -> String {
-    let mut out: Vec<String> = s.part.iter().map(|p| p.to_string()).collect();
-    let text = match &s.text {
-        SectionKind::Full => None,
-        SectionKind::Header => Some("HEADER".to_string()),
-        SectionKind::Text => Some("TEXT".to_string()),
-        SectionKind::Mime => Some("MIME".to_string()),
-        SectionKind::HeaderFields(f) | SectionKind::HeaderFieldsNot(f) => {
-            let names: Vec<String> = f.iter().map(|n| quoted(&n.to_ascii_uppercase())).collect();
-            let not = if matches!(s.text, SectionKind::HeaderFieldsNot(_)) {
-                ".NOT"
-            } else {
-                ""
-            };
-            Some(format!("HEADER.FIELDS{not} ({})", names.join(" ")))
-        }
-    };
-    out.extend(text);
-    out.join(".")
-}
-
-fn part_name(p: &[u32]) -> String {
-    p.iter()
-        .map(|n| n.to_string())
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-fn apply_partial(data: &[u8], partial: Option<(u32, u32)>) -> &[u8] {
-    match partial {
-        None => data,
-        Some((off, count)) => {
-            let start = (off as usize).min(data.len());
-            let end = start.saturating_add(count as usize).min(data.len());
-            &data[start..end]
-        }
-    }
-}
-
-fn needs_body(items: &[FetchAtt]) -> bool {
-    items.iter().any(|i| {
-        matches!(
-            i,
-            FetchAtt::BodySection { .. }
-                | FetchAtt::Binary { .. }
-                | FetchAtt::BinarySize(_)
-                | FetchAtt::Rfc822
-                | FetchAtt::Rfc822Header
-                | FetchAtt::Rfc822Text
-        )
-    })
-}
-
-fn needs_meta(items: &[FetchAtt]) -> bool {
-    items.iter().any(|i| {
-        matches!(
-            i,
-            FetchAtt::InternalDate
-                | FetchAtt::SaveDate
-                | FetchAtt::Envelope
-                | FetchAtt::Body
-                | FetchAtt::BodyStructure
-                | FetchAtt::Preview
-        )
-    })
-}
-
-fn sets_seen(items: &[FetchAtt]) -> bool {
-    items.iter().any(|i| {
-        matches!(
-            i,
-            FetchAtt::BodySection { peek: false, .. }
-                | FetchAtt::Binary { peek: false, .. }
-                | FetchAtt::Rfc822
-                | FetchAtt::Rfc822Text
-        )
-    })
+/// What the FETCH waits for.
+enum Stage {
+    /// UIDs expunged since CHANGEDSINCE within this set (VANISHED).
+    Vanished(MessageSet),
+    /// The index.
+    Index,
+    /// The message `targets[next]` (`raw` when its summary is unusable and
+    /// is made again from the content).
+    Message { fallback: bool },
+    /// The driver to write out what is made so far.
+    Yield,
+    /// `\Seen` to be stored.
+    Seen,
 }
 
 impl Session {
-    pub(super) async fn fetch(
+    pub(super) fn fetch(
         &mut self,
         uid: bool,
         set: MessageSet,
         mut items: Vec<FetchAtt>,
         modifiers: FetchModifiers,
-        out: &mut Out,
-    ) -> CmdResult<Done> {
-        let rev2 = self.enabled.rev2;
-        let utf8 = self.utf8_names();
+    ) -> Flow {
         // CONDSTORE-enabling (RFC 7162 3.1).
         if modifiers.changed_since.is_some() || items.contains(&FetchAtt::ModSeq) {
             self.enabled.condstore = true;
         }
-        let (account, sel) = self.selected()?;
-        let targets = sel.resolve(&set, uid)?;
+        let qresync = self.enabled.qresync;
+        let (account, sel) = match self.selected() {
+            Ok(s) => s,
+            Err(e) => return Flow::Done(Err(e)),
+        };
+        let targets = match sel.resolve(&set, uid) {
+            Ok(t) => t,
+            Err(e) => return Flow::Done(Err(e)),
+        };
         if uid && !items.contains(&FetchAtt::Uid) {
             items.insert(0, FetchAtt::Uid);
         }
         if modifiers.changed_since.is_some() && !items.contains(&FetchAtt::ModSeq) {
             items.push(FetchAtt::ModSeq);
         }
-        let (aid, mid, read_only) = (account.id, sel.info.id, sel.read_only);
-        let saved = sel.saved.clone();
+        let mut job = Fetch {
+            account,
+            mailbox: sel.info.id,
+            changed_since: modifiers.changed_since,
+            wants: Wants::of(&items),
+            set_seen: sets_seen(&items) && !sel.read_only,
+            items,
+            targets,
+            next: 0,
+            index: Vec::new(),
+            seen_now: Vec::new(),
+            failed_cte: false,
+            stage: Stage::Index,
+            buf: Vec::with_capacity(256),
+        };
         if let (true, Some(since)) = (modifiers.vanished, modifiers.changed_since) {
-            if !self.enabled.qresync {
-                return Err(CmdError::bad(
+            if !qresync {
+                return Flow::Done(Err(CmdError::bad(
                     Some(Code::ClientBug),
                     "VANISHED needs ENABLE QRESYNC",
-                ));
+                )));
             }
             // RFC 7162 3.2.6: UIDs in the set expunged since CHANGEDSINCE.
-            let since = sealpost_store::ModSeq(since);
-            let changes = self
-                .blocking(move |s| s.changes_since(aid, mid, since))
-                .await?;
-            let vanished: Vec<Uid> = changes
-                .vanished
-                .into_iter()
-                .filter(|u| match &set {
-                    MessageSet::Set(set) => set.contains(u.0, u32::MAX),
-                    MessageSet::Saved => saved.binary_search(u).is_ok(),
-                })
-                .collect();
-            if !vanished.is_empty() {
-                out.untagged(&format!(
-                    "VANISHED (EARLIER) {}",
-                    super::messages::uid_set(&vanished)
-                ));
-            }
+            let request = StoreRequest::ChangesSince {
+                account,
+                mailbox: job.mailbox,
+                since: ModSeq(since),
+            };
+            job.stage = Stage::Vanished(set);
+            return need(request, job);
         }
-        let set_seen = sets_seen(&items) && !read_only;
-        // The index: flags, modseqs and sizes without reading messages,
-        // sorted by UID (binary search, no per-FETCH hash table).
-        let index: Vec<MessageEntry> = self.blocking(move |s| s.snapshot(aid, mid)).await?.entries;
-        let (_, sel) = self.selected()?;
-        let recent = sel.recent.clone();
-        let wants_body = needs_body(&items);
-        let wants_meta = needs_meta(&items);
-        let wants_summary = items.iter().any(|i| {
-            matches!(
-                i,
-                FetchAtt::Envelope | FetchAtt::Body | FetchAtt::BodyStructure | FetchAtt::Preview
-            )
-        });
-        let mut seen_now: Vec<Uid> = Vec::new();
-        let mut failed_cte = false;
-        let mut buf: Vec<u8> = Vec::with_capacity(256);
-        for Target { seq, uid: u } in targets {
-            let Some(entry) = index
-                .binary_search_by_key(&u, |e| e.uid)
-                .ok()
-                .map(|i| &index[i])
-            else {
+        let request = job.index_request();
+        need(request, job)
+    }
+
+    pub(super) fn fetch_resume(
+        &mut self,
+        mut job: Box<Fetch>,
+        reply: Reply,
+        out: &mut Out,
+    ) -> Flow {
+        match std::mem::replace(&mut job.stage, Stage::Index) {
+            Stage::Vanished(set) => match store_reply(reply) {
+                Ok(StoreReply::Changes(changes)) => {
+                    self.write_vanished(&set, changes, out);
+                    let request = job.index_request();
+                    Flow::Need(Request::Store(request), Job::Fetch(job))
+                }
+                Ok(_) => Flow::Done(Err(unexpected())),
+                Err(e) => Flow::Done(Err(e)),
+            },
+            Stage::Index => match store_reply(reply) {
+                Ok(StoreReply::Snapshot(snap)) => {
+                    job.index = snap.entries;
+                    self.fetch_next(job, out)
+                }
+                Ok(_) => Flow::Done(Err(unexpected())),
+                Err(e) => Flow::Done(Err(e)),
+            },
+            Stage::Message { fallback } => match store_reply(reply) {
+                Ok(StoreReply::Message { meta, raw }) => {
+                    self.fetch_loaded(job, fallback, meta, raw, out)
+                }
+                Ok(_) => Flow::Done(Err(unexpected())),
+                Err(e) => Flow::Done(Err(e)),
+            },
+            Stage::Yield => self.fetch_next(job, out),
+            Stage::Seen => Flow::Done(self.fetch_seen(&job, reply)),
+        }
+    }
+
+    /// `VANISHED (EARLIER)` for the UIDs of the set expunged since
+    /// CHANGEDSINCE (RFC 7162 3.2.6).
+    fn write_vanished(&mut self, set: &MessageSet, changes: Changes, out: &mut Out) {
+        let saved: &[Uid] = match self.selected() {
+            Ok((_, sel)) => &sel.saved,
+            Err(_) => &[],
+        };
+        let vanished: Vec<Uid> = changes
+            .vanished
+            .into_iter()
+            .filter(|u| match set {
+                MessageSet::Set(set) => set.contains(u.0, u32::MAX),
+                MessageSet::Saved => saved.binary_search(u).is_ok(),
+            })
+            .collect();
+        if !vanished.is_empty() {
+            out.untagged(&format!("VANISHED (EARLIER) {}", uid_set(&vanished)));
+        }
+    }
+
+    /// Writes messages from `job.next` on until one needs loading, the
+    /// output is long enough to hand over, or all are written.
+    fn fetch_next(&mut self, mut job: Box<Fetch>, out: &mut Out) -> Flow {
+        while job.next < job.targets.len() {
+            if out.buf.len() >= SPILL_BYTES {
+                job.stage = Stage::Yield;
+                return Flow::Need(Request::Yield, Job::Fetch(job));
+            }
+            let t = job.targets[job.next];
+            let Some(pos) = job.entry(t.uid) else {
                 // Expunged by another session, not yet announced: skip it
                 // (RFC 9051 7.5.2 allows omitting it).
+                job.next += 1;
                 continue;
             };
-            if let Some(since) = modifiers.changed_since
-                && entry.modseq.0 <= since
+            if job
+                .changed_since
+                .is_some_and(|since| job.index[pos].modseq.0 <= since)
             {
+                job.next += 1;
                 continue;
             }
-            let meta: Option<MessageMeta> = if wants_meta {
-                self.ctx.store.meta(aid, mid, u)?
-            } else {
-                None
-            };
-            let mut summary: Option<Summary> = if wants_summary {
-                meta.as_ref().and_then(|m| Summary::decode(&m.summary))
-            } else {
-                None
-            };
-            // No usable summary (made before the format changed, or by a
-            // store without the IMAP summarizer): make one from the message.
-            let fallback = wants_summary && summary.is_none();
-            let raw: Option<Vec<u8>> = if wants_body || fallback {
-                match self.blocking(move |s| s.read(aid, mid, u)).await? {
-                    Some(r) => Some(r),
-                    None => continue,
-                }
-            } else {
-                None
-            };
-            if fallback {
-                summary = raw.as_deref().map(Summary::from_message);
+            if job.wants.meta || job.wants.body {
+                let request = job.message_request(t.uid, job.wants.body);
+                job.stage = Stage::Message { fallback: false };
+                return Flow::Need(Request::Store(request), Job::Fetch(job));
             }
-            let mut seen_flags;
-            let mut flags = &entry.flags;
-            if set_seen && !flags.has(Flags::SEEN) {
-                seen_flags = flags.clone();
-                seen_flags.system |= Flags::SEEN;
-                flags = &seen_flags;
-                seen_now.push(u);
-            }
-            buf.clear();
-            let _ = write!(buf, "* {seq} FETCH (");
-            let mut first = true;
-            let mut flags_written = false;
-            for item in &items {
-                if !first {
-                    buf.push(b' ');
-                }
-                first = false;
-                match item {
-                    FetchAtt::Uid => {
-                        let _ = write!(buf, "UID {u}");
-                    }
-                    FetchAtt::Flags => {
-                        flags_written = true;
-                        let r = !rev2 && recent.contains(&u);
-                        buf.extend_from_slice(b"FLAGS (");
-                        write_flags(&mut buf, flags, r);
-                        buf.push(b')');
-                    }
-                    FetchAtt::ModSeq => {
-                        let _ = write!(buf, "MODSEQ ({})", entry.modseq);
-                    }
-                    FetchAtt::Rfc822Size => {
-                        let _ = write!(buf, "RFC822.SIZE {}", entry.size);
-                    }
-                    FetchAtt::InternalDate => {
-                        let d = meta.as_ref().map(|m| m.internal_date).unwrap_or(0);
-                        buf.extend_from_slice(format!("INTERNALDATE {}", date_time(d)).as_bytes())
-                    }
-                    FetchAtt::SaveDate => {
-                        let d = meta.as_ref().map(|m| m.save_date).unwrap_or(0);
-                        buf.extend_from_slice(format!("SAVEDATE {}", date_time(d)).as_bytes())
-                    }
-                    FetchAtt::Rfc822 => {
-                        let r = raw.as_deref().unwrap_or_default();
-                        buf.extend_from_slice(b"RFC822 ");
-                        literal(&mut buf, r, false);
-                    }
-                    FetchAtt::Rfc822Header | FetchAtt::Rfc822Text => {
-                        let (name, text) = if *item == FetchAtt::Rfc822Header {
-                            ("RFC822.HEADER ", SectionText::Header)
-                        } else {
-                            ("RFC822.TEXT ", SectionText::Text)
-                        };
-                        let spec = SectionSpec {
-                            part: Vec::new(),
-                            text,
-                        };
-                        let data = message::section(raw.as_deref().unwrap_or_default(), &spec)
-                            .unwrap_or_default();
-                        buf.extend_from_slice(name.as_bytes());
-                        literal(&mut buf, &data, false);
-                    }
-                    FetchAtt::BodySection {
-                        section, partial, ..
-                    } => {
-                        let data = message::section(
-                            raw.as_deref().unwrap_or_default(),
-                            &section_spec(section),
-                        );
-                        buf.extend_from_slice(
-                            format!("BODY[{}]", section_name(section)).as_bytes(),
-                        );
-                        if let Some((off, _)) = partial {
-                            buf.extend_from_slice(format!("<{off}>").as_bytes());
-                        }
-                        buf.push(b' ');
-                        match data {
-                            Some(d) => literal(&mut buf, apply_partial(&d, *partial), false),
-                            None => buf.extend_from_slice(b"NIL"),
-                        }
-                    }
-                    FetchAtt::Binary { part, partial, .. } => {
-                        match message::binary(raw.as_deref().unwrap_or_default(), part) {
-                            Ok(d) => {
-                                buf.extend_from_slice(
-                                    format!("BINARY[{}]", part_name(part)).as_bytes(),
-                                );
-                                if let Some((off, _)) = partial {
-                                    buf.extend_from_slice(format!("<{off}>").as_bytes());
-                                }
-                                buf.push(b' ');
-                                let d = apply_partial(&d, *partial);
-                                literal(&mut buf, d, d.contains(&0));
-                            }
-                            Err(BinaryError::UnknownCte) => {
-                                failed_cte = true;
-                                buf.extend_from_slice(
-                                    format!("BINARY[{}] NIL", part_name(part)).as_bytes(),
-                                );
-                            }
-                            Err(BinaryError::NoSuchPart) => buf.extend_from_slice(
-                                format!("BINARY[{}] NIL", part_name(part)).as_bytes(),
-                            ),
-                        }
-                    }
-                    FetchAtt::BinarySize(part) => {
-                        let n = message::binary(raw.as_deref().unwrap_or_default(), part)
-                            .map(|d| d.len())
-                            .unwrap_or(0);
-                        buf.extend_from_slice(
-                            format!("BINARY.SIZE[{}] {n}", part_name(part)).as_bytes(),
-                        );
-                    }
-                    FetchAtt::Envelope => {
-                        let e = summary.as_ref().map(Summary::envelope).unwrap_or_default();
-                        buf.extend_from_slice(format!("ENVELOPE {e}").as_bytes());
-                    }
-                    FetchAtt::Body | FetchAtt::BodyStructure => {
-                        let ext = *item == FetchAtt::BodyStructure;
-                        let b = summary
-                            .as_ref()
-                            .map(|s| s.body_structure(ext))
-                            .unwrap_or_default();
-                        let name = if ext { "BODYSTRUCTURE" } else { "BODY" };
-                        buf.extend_from_slice(format!("{name} {b}").as_bytes());
-                    }
-                    FetchAtt::Preview => {
-                        let p = summary.as_ref().map(|s| s.preview()).unwrap_or_default();
-                        buf.extend_from_slice(format!("PREVIEW {}", string(p, utf8)).as_bytes());
-                    }
-                }
-            }
-            if seen_now.last() == Some(&u) && !flags_written {
-                let r = !rev2 && recent.contains(&u);
-                buf.extend_from_slice(b" FLAGS (");
-                write_flags(&mut buf, flags, r);
-                buf.push(b')');
-            }
-            buf.extend_from_slice(b")\r\n");
-            out.raw(&buf);
-            // A long response goes out as it is made (see `Session::spill`).
-            self.spill(out).await;
+            self.write_message(&mut job, pos, None, None, None, out);
+            job.next += 1;
         }
-        if !seen_now.is_empty() {
-            let seen = Flags::system(Flags::SEEN);
-            let outcome = self
-                .blocking(move |s| s.store_flags(aid, mid, &seen_now, FlagOp::Add, &seen, None))
-                .await?;
-            let (_, sel) = self.selected()?;
-            for e in &outcome.updated {
-                sel.own_change(e);
+        if job.seen_now.is_empty() {
+            return Flow::Done(job.done());
+        }
+        let request = StoreRequest::StoreFlags {
+            account: job.account,
+            mailbox: job.mailbox,
+            uids: std::mem::take(&mut job.seen_now),
+            op: FlagOp::Add,
+            flags: Flags::system(Flags::SEEN),
+            unchanged_since: None,
+        };
+        job.stage = Stage::Seen;
+        Flow::Need(Request::Store(request), Job::Fetch(job))
+    }
+
+    /// A message's metadata and/or content arrived.
+    fn fetch_loaded(
+        &mut self,
+        mut job: Box<Fetch>,
+        fallback: bool,
+        meta: Option<MessageMeta>,
+        raw: Option<Vec<u8>>,
+        out: &mut Out,
+    ) -> Flow {
+        let uid = job.targets[job.next].uid;
+        let (Some(pos), true) = (
+            job.entry(uid),
+            raw.is_some() || !(job.wants.body || fallback),
+        ) else {
+            // Gone meanwhile: omitted, as above.
+            job.next += 1;
+            return self.fetch_next(job, out);
+        };
+        let mut summary = if job.wants.summary {
+            meta.as_ref().and_then(|m| Summary::decode(&m.summary))
+        } else {
+            None
+        };
+        if job.wants.summary && summary.is_none() {
+            match (&raw, fallback) {
+                // No usable summary (made before the format changed, or by
+                // a store without the IMAP summarizer): make one from the
+                // message.
+                (Some(r), _) => summary = Some(Summary::from_message(r)),
+                (None, false) => {
+                    let request = job.message_request(uid, true);
+                    job.stage = Stage::Message { fallback: true };
+                    // Keep the metadata: ask again for both.
+                    return Flow::Need(Request::Store(request), Job::Fetch(job));
+                }
+                (None, true) => {}
             }
         }
-        if failed_cte {
+        self.write_message(
+            &mut job,
+            pos,
+            meta.as_ref(),
+            summary.as_ref(),
+            raw.as_deref(),
+            out,
+        );
+        job.next += 1;
+        self.fetch_next(job, out)
+    }
+
+    /// Writes `targets[next]`, whose index entry is `index[pos]`.
+    fn write_message(
+        &mut self,
+        job: &mut Fetch,
+        pos: usize,
+        meta: Option<&MessageMeta>,
+        summary: Option<&Summary>,
+        raw: Option<&[u8]>,
+        out: &mut Out,
+    ) {
+        let t = job.targets[job.next];
+        let rev2 = self.enabled.rev2;
+        let utf8 = self.utf8_names();
+        let recent = !rev2
+            && self
+                .selected()
+                .is_ok_and(|(_, sel)| sel.recent.contains(&t.uid));
+        let entry = &job.index[pos];
+        let mut seen_flags;
+        let mut flags = &entry.flags;
+        let mut newly_seen = false;
+        if job.set_seen && !flags.has(Flags::SEEN) {
+            seen_flags = flags.clone();
+            seen_flags.system |= Flags::SEEN;
+            flags = &seen_flags;
+            newly_seen = true;
+        }
+        let m = Message {
+            seq: t.seq,
+            uid: t.uid,
+            entry,
+            flags,
+            recent,
+            meta,
+            summary,
+            raw,
+        };
+        job.buf.clear();
+        let written = fetch_items::write_items(&mut job.buf, &job.items, &m, utf8);
+        job.failed_cte |= written.failed_cte;
+        if newly_seen && !written.flags {
+            job.buf.extend_from_slice(b" FLAGS (");
+            super::selected::write_flags(&mut job.buf, flags, recent);
+            job.buf.push(b')');
+        }
+        job.buf.extend_from_slice(b")\r\n");
+        out.raw(&job.buf);
+        if newly_seen {
+            job.seen_now.push(t.uid);
+        }
+    }
+
+    /// `\Seen` is stored: remember the change as this session's own.
+    fn fetch_seen(&mut self, job: &Fetch, reply: Reply) -> CmdResult<Done> {
+        let StoreReply::Flags(outcome) = store_reply(reply)? else {
+            return Err(unexpected());
+        };
+        let (_, sel) = self.selected()?;
+        for e in &outcome.updated {
+            sel.own_change(e);
+        }
+        job.done()
+    }
+}
+
+impl Fetch {
+    fn entry(&self, uid: Uid) -> Option<usize> {
+        self.index.binary_search_by_key(&uid, |e| e.uid).ok()
+    }
+
+    fn index_request(&self) -> StoreRequest {
+        StoreRequest::Snapshot {
+            account: self.account,
+            mailbox: self.mailbox,
+        }
+    }
+
+    fn message_request(&self, uid: Uid, raw: bool) -> StoreRequest {
+        StoreRequest::Message {
+            account: self.account,
+            mailbox: self.mailbox,
+            uid,
+            meta: self.wants.meta,
+            raw,
+        }
+    }
+
+    fn done(&self) -> CmdResult<Done> {
+        if self.failed_cte {
             return Err(CmdError::no(
                 Some(Code::UnknownCte),
                 "A part has an unknown Content-Transfer-Encoding",
@@ -391,4 +383,8 @@ impl Session {
         }
         Done::ok("FETCH completed")
     }
+}
+
+fn need(request: StoreRequest, job: Fetch) -> Flow {
+    Flow::Need(Request::Store(request), Job::Fetch(Box::new(job)))
 }

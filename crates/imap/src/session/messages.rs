@@ -3,75 +3,206 @@
 //! MOVE with COPYUID (6.4.7-6.4.8, RFC 6851, RFC 4315), APPEND with
 //! APPENDUID and APPENDLIMIT (6.3.12, RFC 4315, RFC 7889).
 //!
-//! Every write runs on the blocking pool and returns only once the store
-//! has it on disk, so a tagged OK always means durable.
+//! Each is one store write ([`StoreRequest`]): the driver runs it on the
+//! blocking pool and answers only once the store has it on disk, so a
+//! tagged OK always means durable.
 
-use super::select::{Target, flags_str, parse_flags};
-use super::{Done, Session};
+use super::selected::{parse_flags, uid_set, write_flags};
+use super::{Done, Flow, Job, Reply, Request, Session, StoreReply, StoreRequest, store_reply};
 use crate::error::{CmdError, CmdResult};
 use crate::wire::command::{MailboxArg, MessageSet, StoreOp};
 use crate::wire::response::{Code, Out, Status};
-use sealpost_store::{FlagOp, StoreError, Uid};
+use sealpost_store::{FlagOp, ModSeq, Uid};
+use std::io::Write as _;
 
-/// A compact UID set (`1:3,7`) for COPYUID, MODIFIED and VANISHED.
-pub(crate) fn uid_set(uids: &[Uid]) -> String {
-    let mut out = String::new();
-    let mut i = 0;
-    while i < uids.len() {
-        let start = uids[i].0;
-        let mut end = start;
-        while i + 1 < uids.len() && uids[i + 1].0 == end.wrapping_add(1) {
-            i += 1;
-            end = uids[i].0;
-        }
-        if !out.is_empty() {
-            out.push(',');
-        }
-        if start == end {
-            out.push_str(&start.to_string());
-        } else {
-            out.push_str(&format!("{start}:{end}"));
-        }
-        i += 1;
-    }
-    out
+/// STORE's arguments.
+pub(crate) struct StoreArgs {
+    pub uid: bool,
+    pub set: MessageSet,
+    pub op: StoreOp,
+    pub silent: bool,
+    pub flags: Vec<String>,
+    pub unchanged_since: Option<u64>,
+}
+
+/// A message command waiting for its write.
+pub(crate) enum MessagesJob {
+    Store { uid: bool, silent: bool },
+    Expunge,
+    CopyMove { is_move: bool },
+    Append,
+}
+
+fn need(request: StoreRequest, job: MessagesJob) -> Flow {
+    Flow::Need(Request::Store(request), Job::Messages(job))
 }
 
 impl Session {
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn store_flags(
-        &mut self,
-        uid: bool,
-        set: MessageSet,
-        op: StoreOp,
-        silent: bool,
-        flags: Vec<String>,
-        unchanged_since: Option<u64>,
-        out: &mut Out,
-    ) -> CmdResult<Done> {
-        let flags = parse_flags(&flags)?;
-        if unchanged_since.is_some() {
+    pub(super) fn store_flags(&mut self, args: StoreArgs) -> Flow {
+        let flags = match parse_flags(&args.flags) {
+            Ok(f) => f,
+            Err(e) => return Flow::Done(Err(e)),
+        };
+        if args.unchanged_since.is_some() {
             self.enabled.condstore = true;
         }
-        let condstore = self.enabled.condstore;
-        let rev2 = self.enabled.rev2;
-        let (account, sel) = self.selected()?;
+        let (account, sel) = match self.selected() {
+            Ok(s) => s,
+            Err(e) => return Flow::Done(Err(e)),
+        };
         if sel.read_only {
-            return Err(CmdError::no(Some(Code::Cannot), "Mailbox is read-only"));
+            return Flow::Done(Err(read_only()));
         }
-        let targets = sel.resolve(&set, uid)?;
-        let (aid, mid) = (account.id, sel.info.id);
-        let uids: Vec<Uid> = targets.iter().map(|t| t.uid).collect();
-        let op = match op {
+        let targets = match sel.resolve(&args.set, args.uid) {
+            Ok(t) => t,
+            Err(e) => return Flow::Done(Err(e)),
+        };
+        let op = match args.op {
             StoreOp::Add => FlagOp::Add,
             StoreOp::Remove => FlagOp::Remove,
             StoreOp::Replace => FlagOp::Replace,
         };
-        let since = unchanged_since.map(sealpost_store::ModSeq);
-        let outcome = self
-            .blocking(move |s| s.store_flags(aid, mid, &uids, op, &flags, since))
-            .await?;
+        need(
+            StoreRequest::StoreFlags {
+                account,
+                mailbox: sel.info.id,
+                uids: targets.iter().map(|t| t.uid).collect(),
+                op,
+                flags,
+                unchanged_since: args.unchanged_since.map(ModSeq),
+            },
+            MessagesJob::Store {
+                uid: args.uid,
+                silent: args.silent,
+            },
+        )
+    }
+
+    pub(super) fn expunge(&mut self, uids: Option<MessageSet>) -> Flow {
+        let (account, sel) = match self.selected() {
+            Ok(s) => s,
+            Err(e) => return Flow::Done(Err(e)),
+        };
+        if sel.read_only {
+            return Flow::Done(Err(read_only()));
+        }
+        let only = match &uids {
+            Some(set) => match sel.resolve(set, true) {
+                Ok(t) => Some(t.into_iter().map(|t| t.uid).collect()),
+                Err(e) => return Flow::Done(Err(e)),
+            },
+            None => None,
+        };
+        need(
+            StoreRequest::Expunge {
+                account,
+                mailbox: sel.info.id,
+                only,
+            },
+            MessagesJob::Expunge,
+        )
+    }
+
+    pub(super) fn copy_move(
+        &mut self,
+        uid: bool,
+        set: MessageSet,
+        dest: MailboxArg,
+        is_move: bool,
+    ) -> Flow {
+        let dest = match self.mailbox_name(&dest) {
+            Ok(d) => d,
+            Err(e) => return Flow::Done(Err(e)),
+        };
+        let (account, sel) = match self.selected() {
+            Ok(s) => s,
+            Err(e) => return Flow::Done(Err(e)),
+        };
+        if is_move && sel.read_only {
+            return Flow::Done(Err(read_only()));
+        }
+        let targets = match sel.resolve(&set, uid) {
+            Ok(t) => t,
+            Err(e) => return Flow::Done(Err(e)),
+        };
+        if targets.is_empty() {
+            return Flow::Done(Done::ok("Nothing to do"));
+        }
+        need(
+            StoreRequest::CopyMove {
+                account,
+                from: sel.info.id,
+                uids: targets.iter().map(|t| t.uid).collect(),
+                to: dest,
+                is_move,
+            },
+            MessagesJob::CopyMove { is_move },
+        )
+    }
+
+    pub(super) fn append(
+        &mut self,
+        dest: MailboxArg,
+        flags: Vec<String>,
+        date: Option<i64>,
+        message: Vec<u8>,
+    ) -> Flow {
+        let plan = || -> CmdResult<StoreRequest> {
+            let account = self.account()?;
+            let mailbox = self.mailbox_name(&dest)?;
+            let flags = parse_flags(&flags)?;
+            if message.is_empty() {
+                return Err(CmdError::no(Some(Code::Cannot), "Empty message"));
+            }
+            Ok(StoreRequest::Append {
+                account: account.id,
+                mailbox,
+                message,
+                flags,
+                date,
+            })
+        };
+        match plan() {
+            Ok(request) => need(request, MessagesJob::Append),
+            Err(e) => Flow::Done(Err(e)),
+        }
+    }
+
+    pub(super) fn messages_resume(
+        &mut self,
+        job: MessagesJob,
+        reply: Reply,
+        out: &mut Out,
+    ) -> Flow {
+        let reply = store_reply(reply);
+        Flow::Done(match job {
+            MessagesJob::Store { uid, silent } => {
+                reply.and_then(|r| self.stored(r, uid, silent, out))
+            }
+            MessagesJob::Expunge => reply.and_then(|r| self.expunged(r, out)),
+            MessagesJob::CopyMove { is_move } => reply
+                .map_err(try_create("No such destination mailbox"))
+                .and_then(|r| self.copied(r, is_move, out)),
+            MessagesJob::Append => reply
+                .map_err(try_create("No such mailbox"))
+                .and_then(appended),
+        })
+    }
+
+    fn stored(
+        &mut self,
+        reply: StoreReply,
+        uid: bool,
+        silent: bool,
+        out: &mut Out,
+    ) -> CmdResult<Done> {
+        let StoreReply::Flags(outcome) = reply else {
+            return Err(super::unexpected());
+        };
+        let condstore = self.enabled.condstore;
+        let rev2 = self.enabled.rev2;
         let (_, sel) = self.selected()?;
+        let mut line = Vec::with_capacity(64);
         for e in &outcome.updated {
             sel.own_change(e);
             if silent && !condstore {
@@ -81,17 +212,24 @@ impl Session {
                 continue;
             };
             let recent = !rev2 && sel.recent.contains(&e.uid);
-            let mut items = Vec::new();
+            line.clear();
+            let _ = write!(line, "* {seq} FETCH (");
+            let mut sep = "";
             if uid {
-                items.push(format!("UID {}", e.uid));
+                let _ = write!(line, "UID {}", e.uid);
+                sep = " ";
             }
             if !silent {
-                items.push(format!("FLAGS ({})", flags_str(&e.flags, recent)));
+                let _ = write!(line, "{sep}FLAGS (");
+                write_flags(&mut line, &e.flags, recent);
+                line.push(b')');
+                sep = " ";
             }
             if condstore {
-                items.push(format!("MODSEQ ({})", e.modseq));
+                let _ = write!(line, "{sep}MODSEQ ({})", e.modseq);
             }
-            out.untagged(&format!("{seq} FETCH ({})", items.join(" ")));
+            line.extend_from_slice(b")\r\n");
+            out.raw(&line);
         }
         if !outcome.modified.is_empty() {
             let mut modified = outcome.modified.clone();
@@ -119,65 +257,18 @@ impl Session {
         }
     }
 
-    pub(super) async fn expunge(
-        &mut self,
-        uids: Option<MessageSet>,
-        out: &mut Out,
-    ) -> CmdResult<Done> {
-        let (account, sel) = self.selected()?;
-        if sel.read_only {
-            return Err(CmdError::no(Some(Code::Cannot), "Mailbox is read-only"));
-        }
-        let only: Option<Vec<Uid>> = match &uids {
-            Some(set) => Some(sel.resolve(set, true)?.into_iter().map(|t| t.uid).collect()),
-            None => None,
+    fn expunged(&mut self, reply: StoreReply, out: &mut Out) -> CmdResult<Done> {
+        let StoreReply::Expunged(gone) = reply else {
+            return Err(super::unexpected());
         };
-        let (aid, mid) = (account.id, sel.info.id);
-        let gone = self
-            .blocking(move |s| s.expunge(aid, mid, only.as_deref()))
-            .await?;
         self.announce_expunged(&gone, out);
         Done::ok("EXPUNGE completed")
     }
 
-    pub(super) async fn copy_move(
-        &mut self,
-        uid: bool,
-        set: MessageSet,
-        dest: MailboxArg,
-        is_move: bool,
-        out: &mut Out,
-    ) -> CmdResult<Done> {
-        let dest = self.mailbox_name(&dest)?;
-        let (account, sel) = self.selected()?;
-        if is_move && sel.read_only {
-            return Err(CmdError::no(Some(Code::Cannot), "Mailbox is read-only"));
-        }
-        let targets: Vec<Target> = sel.resolve(&set, uid)?;
-        if targets.is_empty() {
-            return Done::ok("Nothing to do");
-        }
-        let (aid, from) = (account.id, sel.info.id);
-        let uids: Vec<Uid> = targets.iter().map(|t| t.uid).collect();
-        let outcome = self
-            .blocking(move |s| {
-                let Some(to) = s.mailbox(aid, &dest)? else {
-                    return Err(StoreError::NoMailbox);
-                };
-                if is_move {
-                    s.move_messages(aid, from, &uids, to.id)
-                } else {
-                    s.copy(aid, from, &uids, to.id)
-                }
-            })
-            .await
-            .map_err(|e| {
-                if e.code == Some(Code::Nonexistent) {
-                    CmdError::no(Some(Code::TryCreate), "No such destination mailbox")
-                } else {
-                    e
-                }
-            })?;
+    fn copied(&mut self, reply: StoreReply, is_move: bool, out: &mut Out) -> CmdResult<Done> {
+        let StoreReply::Copied(outcome) = reply else {
+            return Err(super::unexpected());
+        };
         let src: Vec<Uid> = outcome.pairs.iter().map(|p| p.0).collect();
         let dst: Vec<Uid> = outcome.pairs.iter().map(|p| p.1).collect();
         let code = (!src.is_empty()).then(|| Code::CopyUid {
@@ -198,55 +289,32 @@ impl Session {
             None => Done::ok("COPY completed"),
         }
     }
+}
 
-    pub(super) async fn append(
-        &mut self,
-        dest: MailboxArg,
-        flags: Vec<String>,
-        date: Option<i64>,
-        message: Vec<u8>,
-    ) -> CmdResult<Done> {
-        let account = self.account()?;
-        let name = self.mailbox_name(&dest)?;
-        let flags = parse_flags(&flags)?;
-        if message.is_empty() {
-            return Err(CmdError::no(Some(Code::Cannot), "Empty message"));
+fn appended(reply: StoreReply) -> CmdResult<Done> {
+    let StoreReply::Appended(a) = reply else {
+        return Err(super::unexpected());
+    };
+    Done::with(
+        Code::AppendUid {
+            uid_validity: a.uid_validity.0,
+            uid: a.uid.0,
+        },
+        "APPEND completed",
+    )
+}
+
+/// A missing destination is `NO [TRYCREATE]` (RFC 9051 6.3.12, 6.4.7).
+fn try_create(text: &'static str) -> impl Fn(CmdError) -> CmdError {
+    move |e| {
+        if e.code == Some(Code::Nonexistent) {
+            CmdError::no(Some(Code::TryCreate), text)
+        } else {
+            e
         }
-        let aid = account.id;
-        let appended = self
-            .blocking(move |s| {
-                let Some(mb) = s.mailbox(aid, &name)? else {
-                    return Err(StoreError::NoMailbox);
-                };
-                s.append(aid, mb.id, &message, &flags, date)
-            })
-            .await
-            .map_err(|e| {
-                if e.code == Some(Code::Nonexistent) {
-                    CmdError::no(Some(Code::TryCreate), "No such mailbox")
-                } else {
-                    e
-                }
-            })?;
-        Done::with(
-            Code::AppendUid {
-                uid_validity: appended.uid_validity.0,
-                uid: appended.uid.0,
-            },
-            "APPEND completed",
-        )
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uid_sets_compress_runs() {
-        let u = |v: &[u32]| v.iter().map(|&x| Uid(x)).collect::<Vec<_>>();
-        assert_eq!(uid_set(&u(&[1, 2, 3, 5, 7, 8])), "1:3,5,7:8");
-        assert_eq!(uid_set(&u(&[4])), "4");
-        assert_eq!(uid_set(&u(&[])), "");
-    }
+fn read_only() -> CmdError {
+    CmdError::no(Some(Code::Cannot), "Mailbox is read-only")
 }

@@ -1,12 +1,13 @@
-//! The IMAP session state machine (RFC 9051 section 3), separate from the
-//! socket: framed input in, response bytes out (into an [`Out`]), plus an
-//! [`Action`] telling the connection loop what to do next.
+//! The IMAP session state machine (RFC 9051 section 3), sans-IO: framed
+//! input in, response bytes out (into an [`Out`]), and typed requests for
+//! everything that needs the world outside. It holds no store, no socket,
+//! no tokio type, and never waits: `crate::driver` performs what it asks.
 //!
 //! ```text
 //!            +----------------------+
 //!            |  NotAuthenticated    |--- STARTTLS (imap listener) --> same, over TLS
 //!            +----------------------+
-//!                 | LOGIN / AUTHENTICATE
+//!                 | LOGIN / AUTHENTICATE (Request::Authenticate, OpenAccount, AuditLogin)
 //!                 v
 //!            +----------------------+  SELECT/EXAMINE  +------------+
 //!            |   Authenticated      |----------------->|  Selected  |
@@ -18,27 +19,51 @@
 //! ```
 //!
 //! [`State`] carries each state's data (the account; the selected mailbox
-//! with its UID map and change receiver), so no handler can reach data that
-//! its state does not have. Handlers live one file per command family:
-//! [`auth`] (CAPABILITY, STARTTLS, LOGIN, AUTHENTICATE, ENABLE, ID,
-//! NAMESPACE), [`mailbox`] (LIST, LSUB, STATUS, CREATE, DELETE, RENAME,
-//! SUBSCRIBE), [`select`] (SELECT, EXAMINE, CLOSE, UNSELECT and the
-//! untagged updates of the selected state), [`fetch`] (FETCH), [`search`]
-//! (SEARCH), [`sort`] (SORT, THREAD), [`messages`] (STORE, EXPUNGE, COPY,
-//! MOVE, APPEND).
+//! with its UID map and pending changes), so no handler can reach data that
+//! its state does not have. Orthogonal to it, [`Mode`] says what the next
+//! input is: a command, a SASL response, IDLE's `DONE`, or nothing at all
+//! while a command waits for the driver.
 //!
-//! Untagged updates (RFC 9051 7.5.1, 5.5): changes made by other sessions
-//! arrive as `sealpost_store::MailboxEvent`s and are announced before the
-//! tagged response of the next command; EXPUNGE/VANISHED are held back
-//! during FETCH, STORE and SEARCH (non-UID forms), as the RFC requires.
+//! # The protocol with the driver
+//!
+//! ```text
+//!   on_frame(frame) ──▶ Step::Done(next)           command answered
+//!          │
+//!          └────────▶ Step::Need(request) ──driver performs──▶ resume(reply) ──▶ (again)
+//! ```
+//!
+//! A command that needs the outside returns `Step::Need` and parks its
+//! progress in `Mode::Waiting` (a [`Job`], one type per command family,
+//! defined beside its handler); the driver answers with `resume`. In the
+//! selected state every command ends by asking for the mailbox's change
+//! events ([`Request::Updates`]) and announcing them before its tagged
+//! response (RFC 9051 7.5.1); EXPUNGE/VANISHED are held back during FETCH,
+//! STORE and SEARCH (non-UID forms), as the RFC requires. A long response
+//! asks for [`Request::Yield`], so the driver writes what is made so far
+//! and the client's reading speed paces the rest.
+//!
+//! Handlers live one file per command family: [`auth`] (CAPABILITY,
+//! STARTTLS, LOGIN, AUTHENTICATE, ENABLE, ID, NAMESPACE, COMPRESS),
+//! [`mailbox`] and [`list`] (CREATE, DELETE, RENAME, SUBSCRIBE, LIST, LSUB,
+//! STATUS, QUOTA), [`select`] (SELECT, EXAMINE, CLOSE, UNSELECT, IDLE) with
+//! [`selected`] (the selected state and its untagged updates), [`fetch`]
+//! (FETCH), [`search`] (SEARCH), [`sort`] (SORT, THREAD), [`messages`]
+//! (STORE, EXPUNGE, COPY, MOVE, APPEND).
 
 pub(crate) mod auth;
 pub(crate) mod fetch;
+mod fetch_items;
+pub(crate) mod list;
 pub(crate) mod mailbox;
 pub(crate) mod messages;
+mod request;
+mod scan;
 pub(crate) mod search;
 pub(crate) mod select;
+pub(crate) mod selected;
 pub(crate) mod sort;
+
+pub use request::{Next, Reply, Request, Step, StoreReply, StoreRequest};
 
 use crate::error::{CmdError, CmdResult};
 use crate::wire::command::{Command, CommandKind, MailboxArg, Tag};
@@ -46,26 +71,35 @@ use crate::wire::framer::{Frame, FrameError};
 use crate::wire::mutf7;
 use crate::wire::parser::{ParseErrorKind, parse_command};
 use crate::wire::response::{Code, Out, Status, string};
-use sealpost_audit::AuditLog;
-use sealpost_config::Config;
-use sealpost_directory::Directory;
-use sealpost_store::{AccountId, MailboxName, Store};
-use std::net::SocketAddr;
-use std::sync::Arc;
+use sealpost_config::ImapConfig;
+use sealpost_store::{AccountId, MailboxId, MailboxName};
 use std::time::Duration;
 
-pub(crate) use select::Selected;
+pub(crate) use selected::Selected;
 
-/// What the server shares with every session.
-pub struct Ctx {
-    /// The configuration.
-    pub config: Arc<Config>,
-    /// The mailbox store.
-    pub store: Store,
-    /// Accounts and passwords.
-    pub directory: Directory,
-    /// The audit log.
-    pub audit: AuditLog,
+/// What a session needs to know of the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionConfig {
+    /// Largest APPEND literal (advertised as APPENDLIMIT).
+    pub max_literal: u64,
+    /// Failed logins before the connection is closed.
+    pub max_auth_failures: u32,
+    /// Silence allowed before login.
+    pub login_timeout: Duration,
+    /// Silence allowed once logged in (at least 30 minutes, RFC 9051 5.4).
+    pub idle_timeout: Duration,
+}
+
+impl SessionConfig {
+    /// From the `[imap]` section.
+    pub fn new(c: &ImapConfig) -> SessionConfig {
+        SessionConfig {
+            max_literal: c.max_literal,
+            max_auth_failures: c.max_auth_failures,
+            login_timeout: Duration::from_secs(c.login_timeout_secs),
+            idle_timeout: Duration::from_secs(c.idle_timeout_secs.max(30 * 60)),
+        }
+    }
 }
 
 /// The logged-in account.
@@ -83,19 +117,6 @@ pub(crate) enum State {
     Logout,
 }
 
-/// What the connection loop does after a frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// Flush the output and read on.
-    Continue,
-    /// Flush, drop buffered input, run the TLS handshake.
-    StartTls,
-    /// Flush and close.
-    Close,
-    /// Flush, then compress both directions with DEFLATE (RFC 4978).
-    Compress,
-}
-
 /// Extensions the client turned on with ENABLE (RFC 5161).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Enabled {
@@ -109,20 +130,70 @@ pub(crate) struct Enabled {
     pub qresync: bool,
 }
 
-/// What the next input line is.
-enum Mode {
+/// What the next input is.
+pub(crate) enum Mode {
     /// A command.
-    Command,
+    Ready,
     /// A SASL response to AUTHENTICATE (RFC 9051 6.2.2).
-    Sasl { tag: Tag, mechanism: String },
+    Sasl { tag: Tag },
     /// `DONE` ending IDLE (RFC 2177).
     Idle { tag: Tag },
+    /// Nothing: a command waits for the driver's reply.
+    Waiting(Running),
+}
+
+/// A command waiting for the driver.
+pub(crate) struct Running {
+    tag: Tag,
+    /// Whether EXPUNGE may be announced when it ends (RFC 9051 7.5.1).
+    allow_expunge: bool,
+    job: Job,
+}
+
+/// A command's progress while it waits, one kind per command family.
+pub(crate) enum Job {
+    Login(auth::Login),
+    Select(select::Opening),
+    Close(select::Closing),
+    Fetch(Box<fetch::Fetch>),
+    Search(Box<search::SearchJob>),
+    Sort(Box<sort::SortJob>),
+    Mailbox(mailbox::MailboxJob),
+    List(Box<list::ListJob>),
+    Messages(messages::MessagesJob),
+    /// Waiting for the selected mailbox's events, then `AfterSync`.
+    Sync(AfterSync),
+    /// Events were lost: waiting for a snapshot, then `AfterSync`.
+    Resync(AfterSync),
+}
+
+/// What follows the announcement of mailbox changes.
+pub(crate) enum AfterSync {
+    /// The command's tagged status, then the connection does `Next`.
+    Tagged(CmdResult<Done>, Next),
+    /// IDLE begins: `+ idling`.
+    IdleStart,
+    /// IDLE ended with DONE: its tagged OK.
+    IdleDone,
+    /// Changes arrived during IDLE: back to idling.
+    IdleWake,
+}
+
+/// What a handler decided.
+pub(crate) enum Flow {
+    /// Answer with this status (after the selected mailbox's changes).
+    Done(CmdResult<Done>),
+    /// The same, then the connection does `Next` (COMPRESS).
+    DoneThen(CmdResult<Done>, Next),
+    /// Ask the driver; continue with the job when the reply comes.
+    Need(Request, Job),
+    /// The handler answered (or changed mode) itself.
+    Answered(Next),
 }
 
 /// One client's session. See the module docs.
 pub struct Session {
-    pub(crate) ctx: Arc<Ctx>,
-    pub(crate) peer: SocketAddr,
+    pub(crate) config: SessionConfig,
     /// The negotiated TLS version, once encrypted.
     pub(crate) tls: Option<String>,
     pub(crate) state: State,
@@ -130,57 +201,34 @@ pub struct Session {
     pub(crate) auth_failures: u32,
     /// Whether COMPRESS=DEFLATE is active.
     pub(crate) compressed: bool,
-    mode: Mode,
-    /// While the connection loop runs a command: where a long response
-    /// (FETCH of many messages) hands over what it has so far, so the
-    /// response is written as it is made instead of held whole.
-    spill: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
+    pub(crate) mode: Mode,
 }
 
-/// Response bytes a long command holds before it hands them to the
-/// connection ([`Session::spill`]): the memory a FETCH 1:* BODY[] of a large
-/// mailbox needs is about this plus one message, not the whole mailbox.
+/// Response bytes a long command makes before it yields to the driver
+/// ([`Request::Yield`]): the memory a FETCH 1:* of a large mailbox needs
+/// is about this plus one message, not the whole response.
 pub const SPILL_BYTES: usize = 256 * 1024;
 
 impl Session {
     /// A new session; `tls` is the TLS version when the connection is
     /// already encrypted (imaps), `None` on the STARTTLS listener.
-    pub fn new(ctx: Arc<Ctx>, peer: SocketAddr, tls: Option<String>) -> Session {
+    pub fn new(config: SessionConfig, tls: Option<String>) -> Session {
         Session {
-            ctx,
-            peer,
+            config,
             tls,
             state: State::NotAuthenticated,
             enabled: Enabled::default(),
             auth_failures: 0,
             compressed: false,
-            mode: Mode::Command,
-            spill: None,
-        }
-    }
-
-    /// Lets the next commands hand over partial responses on `tx` (the
-    /// connection loop writes them in order, before the rest); `None` keeps
-    /// every response whole in the output buffer.
-    pub fn set_spill(&mut self, tx: Option<tokio::sync::mpsc::Sender<Vec<u8>>>) {
-        self.spill = tx;
-    }
-
-    /// Hands over the response so far once it is [`SPILL_BYTES`] or more,
-    /// waiting while the connection writes the previous part (backpressure).
-    pub(crate) async fn spill(&self, out: &mut Out) {
-        if out.buf.len() >= SPILL_BYTES
-            && let Some(tx) = &self.spill
-        {
-            let _ = tx.send(std::mem::take(&mut out.buf)).await;
+            mode: Mode::Ready,
         }
     }
 
     /// A session that starts logged in (fuzzing and tests only: it skips
     /// the password check).
     #[doc(hidden)]
-    pub fn logged_in(ctx: Arc<Ctx>, peer: SocketAddr, id: AccountId, address: String) -> Session {
-        let mut s = Session::new(ctx, peer, Some("TLSv1.3".into()));
+    pub fn logged_in(config: SessionConfig, id: AccountId, address: String) -> Session {
+        let mut s = Session::new(config, Some("TLSv1.3".into()));
         s.state = State::Authenticated(Account { id, address });
         s
     }
@@ -230,10 +278,12 @@ impl Session {
         matches!(self.state, State::Authenticated(_) | State::Selected(..))
     }
 
-    /// How many pipelined commands' responses may wait unsent
-    /// (`imap.max_in_flight`; 0 counts as 1).
-    pub fn max_in_flight(&self) -> usize {
-        self.ctx.config.imap.max_in_flight.max(1)
+    /// The selected mailbox, whose changes the driver must watch.
+    pub fn selected_mailbox(&self) -> Option<(AccountId, MailboxId)> {
+        match &self.state {
+            State::Selected(a, sel) => Some((a.id, sel.info.id)),
+            _ => None,
+        }
     }
 
     /// Whether the session is in IDLE, waiting for mailbox changes.
@@ -241,42 +291,55 @@ impl Session {
         matches!(self.mode, Mode::Idle { .. })
     }
 
+    /// Whether a command waits for a reply (the driver owes a `resume`).
+    pub fn waiting(&self) -> bool {
+        matches!(self.mode, Mode::Waiting(_))
+    }
+
     /// How long the client may stay silent (RFC 9051 5.4: at least 30
     /// minutes once logged in; shorter before).
     pub fn timeout(&self) -> Duration {
-        let c = &self.ctx.config.imap;
-        Duration::from_secs(if self.authenticated() {
-            c.idle_timeout_secs.max(30 * 60)
+        if self.authenticated() {
+            self.config.idle_timeout
         } else {
-            c.login_timeout_secs
-        })
-    }
-
-    /// Waits until the selected mailbox changes (never returns when nothing
-    /// is selected). Cancel-safe.
-    pub async fn changed(&mut self) {
-        match &mut self.state {
-            State::Selected(_, sel) => sel.wait_event().await,
-            _ => std::future::pending().await,
+            self.config.login_timeout
         }
     }
 
-    /// Announces pending mailbox changes at once (used while idling).
-    pub fn announce_changes(&mut self, out: &mut Out) {
-        self.sync(out, true);
+    /// The selected mailbox changed during IDLE: announce it.
+    pub fn on_changes(&mut self, _out: &mut Out) -> Step {
+        match std::mem::replace(&mut self.mode, Mode::Ready) {
+            Mode::Idle { tag } => {
+                self.wait(tag, true, Job::Sync(AfterSync::IdleWake), Request::Updates)
+            }
+            other => {
+                self.mode = other;
+                Step::Done(Next::Continue)
+            }
+        }
     }
 
     /// Handles one frame from the framer.
-    pub async fn on_frame(&mut self, frame: Frame, out: &mut Out) -> Action {
+    pub fn on_frame(&mut self, frame: Frame, out: &mut Out) -> Step {
+        if self.waiting() {
+            // The driver answers every request before it reads on.
+            debug_assert!(false, "frame while a command waits");
+            out.status(None, Status::Bad, Some(Code::ServerBug), "Busy");
+            return Step::Done(Next::Continue);
+        }
         match frame {
             Frame::Continue => {
+                if self.plaintext() {
+                    // No literal (a password, a name) is accepted in
+                    // plaintext: refused before the client sends it
+                    // (RFC 9051 6.2.1).
+                    return Step::Done(Next::RefuseLiteral);
+                }
                 out.cont("Ready for literal data");
-                Action::Continue
+                Step::Done(Next::Continue)
             }
             Frame::Rejected { tag, error } => {
-                if !matches!(self.mode, Mode::Command) {
-                    self.mode = Mode::Command;
-                }
+                self.mode = Mode::Ready;
                 let tag = tag.as_deref();
                 match error {
                     FrameError::LineTooLong => {
@@ -286,28 +349,58 @@ impl Session {
                         out.status(tag, Status::No, Some(Code::TooBig), "Literal too large")
                     }
                 }
-                Action::Continue
+                Step::Done(Next::Continue)
             }
-            Frame::Command(bytes) => match std::mem::replace(&mut self.mode, Mode::Command) {
-                Mode::Command => self.command(&bytes, out).await,
-                Mode::Sasl { tag, mechanism } => {
-                    self.sasl_response(tag, &mechanism, &bytes, out).await
+            Frame::Command(bytes) => match std::mem::replace(&mut self.mode, Mode::Ready) {
+                Mode::Sasl { tag } => {
+                    let flow = self.sasl_response(&tag, &bytes, out);
+                    self.flow(tag, true, flow, out)
                 }
-                Mode::Idle { tag } => {
-                    let line = trim_crlf(&bytes);
-                    if line.eq_ignore_ascii_case(b"DONE") {
-                        self.sync(out, true);
-                        out.status(Some(tag.as_str()), Status::Ok, None, "IDLE terminated");
-                    } else {
-                        out.status(Some(tag.as_str()), Status::Bad, None, "Expected DONE");
-                    }
-                    Action::Continue
-                }
+                Mode::Idle { tag } => self.idle_line(tag, &bytes, out),
+                Mode::Ready | Mode::Waiting(_) => self.command(&bytes, out),
             },
         }
     }
 
-    async fn command(&mut self, bytes: &[u8], out: &mut Out) -> Action {
+    /// A synchronizing literal announced in plaintext was dropped by the
+    /// framer (after [`Next::RefuseLiteral`]): answer its command.
+    pub fn literal_refused(&mut self, tag: Option<String>, out: &mut Out) {
+        out.status(
+            tag.as_deref(),
+            Status::Bad,
+            Some(Code::PrivacyRequired),
+            "Use STARTTLS first",
+        );
+    }
+
+    /// The driver's answer to the last [`Step::Need`].
+    pub fn resume(&mut self, reply: Reply, out: &mut Out) -> Step {
+        let Mode::Waiting(Running {
+            tag,
+            allow_expunge,
+            job,
+        }) = std::mem::replace(&mut self.mode, Mode::Ready)
+        else {
+            debug_assert!(false, "reply without a request");
+            return Step::Done(Next::Continue);
+        };
+        let flow = match job {
+            Job::Login(j) => self.login_resume(&tag, j, reply, out),
+            Job::Select(j) => self.select_resume(j, reply, out),
+            Job::Close(j) => self.close_resume(j, reply),
+            Job::Fetch(j) => self.fetch_resume(j, reply, out),
+            Job::Search(j) => self.search_resume(&tag, j, reply, out),
+            Job::Sort(j) => self.sort_resume(j, reply, out),
+            Job::Mailbox(j) => self.mailbox_resume(j, reply, out),
+            Job::List(j) => self.list_resume(*j, reply, out),
+            Job::Messages(j) => self.messages_resume(j, reply, out),
+            Job::Sync(after) => return self.synced(tag, allow_expunge, after, reply, out),
+            Job::Resync(after) => return self.resynced(tag, allow_expunge, after, reply, out),
+        };
+        self.flow(tag, allow_expunge, flow, out)
+    }
+
+    fn command(&mut self, bytes: &[u8], out: &mut Out) -> Step {
         let cmd = match parse_command(bytes) {
             Ok(c) => c,
             Err(e) => {
@@ -320,96 +413,86 @@ impl Session {
                         out.status(tag, Status::Bad, None, e.message)
                     }
                 }
-                return Action::Continue;
+                return Step::Done(Next::Continue);
             }
         };
-        self.dispatch(cmd, out).await
+        let Command { tag, kind } = cmd;
+        // Commands during which EXPUNGE must not be sent (RFC 9051 7.5.1).
+        let allow_expunge = match &kind {
+            CommandKind::Search { uid, .. }
+            | CommandKind::Sort { uid, .. }
+            | CommandKind::Thread { uid, .. }
+            | CommandKind::Fetch { uid, .. }
+            | CommandKind::Store { uid, .. } => *uid,
+            _ => true,
+        };
+        let flow = self.dispatch(&tag, kind, out);
+        self.flow(tag, allow_expunge, flow, out)
     }
 
-    async fn dispatch(&mut self, cmd: Command, out: &mut Out) -> Action {
-        let Command { tag, kind } = cmd;
+    fn dispatch(&mut self, tag: &Tag, kind: CommandKind, out: &mut Out) -> Flow {
         let authed = self.authenticated();
         let selected = matches!(self.state, State::Selected(..));
         use CommandKind as K;
-        // Commands during which EXPUNGE must not be sent (RFC 9051 7.5.1).
-        let mut allow_expunge = true;
-        let result: CmdResult<Done> = match kind {
-            K::Capability => self.capability(out),
-            K::Noop => Done::ok("NOOP completed"),
-            K::Check if selected => Done::ok("CHECK completed"),
+        match kind {
+            K::Capability => Flow::Done(self.capability(out)),
+            K::Noop => Flow::Done(Done::ok("NOOP completed")),
+            K::Check if selected => Flow::Done(Done::ok("CHECK completed")),
             K::Logout => {
                 out.status(None, Status::Bye, None, "Logging out");
                 out.status(Some(tag.as_str()), Status::Ok, None, "LOGOUT completed");
                 self.state = State::Logout;
-                return Action::Close;
+                Flow::Answered(Next::Close)
             }
-            K::StartTls if !authed => return self.starttls(tag, out),
-            K::Login { user, password } if !authed => {
-                return self.login(tag, user, password, out).await;
-            }
+            K::StartTls if !authed => self.starttls(tag, out),
+            K::Login { user, password } if !authed => self.login(tag, user, password, out),
             K::Authenticate { mechanism, initial } if !authed => {
-                return self.authenticate(tag, mechanism, initial, out).await;
+                self.authenticate(tag, mechanism, initial, out)
             }
-            K::Enable(caps) if authed => self.enable(caps, out),
-            K::Id(_) => self.id(out),
-            K::Namespace if authed => self.namespace(out),
+            K::Enable(caps) if authed => Flow::Done(self.enable(caps, out)),
+            K::Id(_) => Flow::Done(self.id(out)),
+            K::Namespace if authed => Flow::Done(self.namespace(out)),
+            K::Compress(mechanism) if authed => self.compress(&mechanism),
             K::Select {
                 mailbox,
                 options,
                 read_only,
-            } if authed => self.select(mailbox, options, read_only, out).await,
-            K::Create { mailbox, options } if authed => self.create(mailbox, options).await,
-            K::Delete(m) if authed => self.delete(m).await,
-            K::Rename { from, to } if authed => self.rename(from, to).await,
-            K::Subscribe(m) if authed => self.subscribe(m, true).await,
-            K::Unsubscribe(m) if authed => self.subscribe(m, false).await,
+            } if authed => self.select(mailbox, options, read_only, out),
+            K::Create { mailbox, options } if authed => self.create(mailbox, options),
+            K::Delete(m) if authed => self.delete(m),
+            K::Rename { from, to } if authed => self.rename(from, to),
+            K::Subscribe(m) if authed => self.subscribe(m, true),
+            K::Unsubscribe(m) if authed => self.subscribe(m, false),
             K::List {
                 reference,
                 patterns,
                 options,
-            } if authed => self.list(reference, patterns, options, out).await,
-            K::Lsub { reference, pattern } if authed => self.lsub(reference, pattern, out).await,
-            K::Status { mailbox, items } if authed => self.status(mailbox, items, out).await,
+            } if authed => self.list(reference, patterns, options, out),
+            K::Lsub { reference, pattern } if authed => self.lsub(reference, pattern),
+            K::Status { mailbox, items } if authed => self.status(mailbox, items),
             K::Append {
                 mailbox,
                 flags,
                 date,
                 message,
-            } if authed => self.append(mailbox, flags, date, message).await,
-            K::Idle if authed => {
-                self.sync(out, true);
-                out.cont("idling");
-                self.mode = Mode::Idle { tag };
-                return Action::Continue;
-            }
-            K::Close if selected => self.close(true).await,
-            K::Unselect if selected => self.close(false).await,
-            K::Expunge { uids } if selected => self.expunge(uids, out).await,
-            K::Search { uid, ret, key } if selected => {
-                allow_expunge = uid;
-                self.search(&tag, uid, ret, key, out).await
-            }
-            K::Sort { uid, criteria, key } if selected => {
-                allow_expunge = uid;
-                self.sort(uid, criteria, key, out).await
-            }
+            } if authed => self.append(mailbox, flags, date, message),
+            K::Idle if authed => self.idle(tag, out),
+            K::Close if selected => self.close(true),
+            K::Unselect if selected => self.close(false),
+            K::Expunge { uids } if selected => self.expunge(uids),
+            K::Search { uid, ret, key } if selected => self.search(uid, ret, key),
+            K::Sort { uid, criteria, key } if selected => self.sort(uid, criteria, key),
             K::Thread {
                 uid,
                 algorithm,
                 key,
-            } if selected => {
-                allow_expunge = uid;
-                self.thread(uid, algorithm, key, out).await
-            }
+            } if selected => self.thread(uid, algorithm, key),
             K::Fetch {
                 uid,
                 set,
                 items,
                 modifiers,
-            } if selected => {
-                allow_expunge = uid;
-                self.fetch(uid, set, items, modifiers, out).await
-            }
+            } if selected => self.fetch(uid, set, items, modifiers),
             K::Store {
                 uid,
                 set,
@@ -417,64 +500,134 @@ impl Session {
                 silent,
                 flags,
                 unchanged_since,
-            } if selected => {
-                allow_expunge = uid;
-                self.store_flags(uid, set, op, silent, flags, unchanged_since, out)
-                    .await
-            }
-            K::Copy { uid, set, mailbox } if selected => {
-                self.copy_move(uid, set, mailbox, false, out).await
-            }
-            K::Move { uid, set, mailbox } if selected => {
-                self.copy_move(uid, set, mailbox, true, out).await
-            }
-            K::Compress(mechanism) if authed => {
-                self.sync(out, true);
-                if mechanism != "DEFLATE" {
-                    out.status(Some(tag.as_str()), Status::Bad, None, "Unknown mechanism");
-                    return Action::Continue;
-                }
-                if self.compressed {
-                    out.status(
-                        Some(tag.as_str()),
-                        Status::No,
-                        Some(Code::CompressionActive),
-                        "Compression is already active",
-                    );
-                    return Action::Continue;
-                }
-                self.compressed = true;
-                out.status(Some(tag.as_str()), Status::Ok, None, "DEFLATE active");
-                return Action::Compress;
-            }
-            K::GetQuota(root) if authed => self.get_quota(root, out).await,
-            K::GetQuotaRoot(m) if authed => self.get_quota_root(m, out).await,
-            K::SetQuota { root, limits } if authed => self.set_quota(root, limits),
-            _ if !authed && self.tls.is_none() => Err(CmdError::bad(
+            } if selected => self.store_flags(messages::StoreArgs {
+                uid,
+                set,
+                op,
+                silent,
+                flags,
+                unchanged_since,
+            }),
+            K::Copy { uid, set, mailbox } if selected => self.copy_move(uid, set, mailbox, false),
+            K::Move { uid, set, mailbox } if selected => self.copy_move(uid, set, mailbox, true),
+            K::GetQuota(root) if authed => self.get_quota(root),
+            K::GetQuotaRoot(m) if authed => self.get_quota_root(m),
+            K::SetQuota { root, limits } if authed => Flow::Done(self.set_quota(root, limits)),
+            _ if !authed && self.tls.is_none() => Flow::Done(Err(CmdError::bad(
                 Some(Code::PrivacyRequired),
                 "Use STARTTLS first",
-            )),
-            _ => Err(CmdError::bad(None, "Command not valid in this state")),
-        };
-        self.sync(out, allow_expunge);
-        match result {
-            Ok(done) => out.status(Some(tag.as_str()), Status::Ok, done.code, &done.text),
-            Err(e) => out.status(Some(tag.as_str()), e.status, e.code, &e.text),
+            ))),
+            _ => Flow::Done(Err(CmdError::bad(None, "Command not valid in this state"))),
         }
-        Action::Continue
     }
 
-    /// Announces what changed in the selected mailbox (RFC 9051 7.5.1).
-    pub(crate) fn sync(&mut self, out: &mut Out, allow_expunge: bool) {
-        if let State::Selected(account, sel) = &mut self.state {
-            sel.sync(
-                &self.ctx.store,
-                account.id,
-                self.enabled,
-                out,
-                allow_expunge,
-            );
+    /// Carries out a handler's decision.
+    fn flow(&mut self, tag: Tag, allow_expunge: bool, flow: Flow, out: &mut Out) -> Step {
+        match flow {
+            Flow::Done(result) => self.finish(tag, allow_expunge, result, Next::Continue, out),
+            Flow::DoneThen(result, next) => self.finish(tag, allow_expunge, result, next, out),
+            Flow::Need(request, job) => self.wait(tag, allow_expunge, job, request),
+            Flow::Answered(next) => Step::Done(next),
         }
+    }
+
+    fn wait(&mut self, tag: Tag, allow_expunge: bool, job: Job, request: Request) -> Step {
+        self.mode = Mode::Waiting(Running {
+            tag,
+            allow_expunge,
+            job,
+        });
+        Step::Need(request)
+    }
+
+    /// Ends a command: the selected mailbox's changes first (they must
+    /// come before the tagged response, RFC 9051 7.5.1), then its status.
+    fn finish(
+        &mut self,
+        tag: Tag,
+        allow_expunge: bool,
+        result: CmdResult<Done>,
+        next: Next,
+        out: &mut Out,
+    ) -> Step {
+        let after = AfterSync::Tagged(result, next);
+        if matches!(self.state, State::Selected(..)) {
+            return self.wait(tag, allow_expunge, Job::Sync(after), Request::Updates);
+        }
+        self.after_sync(tag, after, out)
+    }
+
+    fn after_sync(&mut self, tag: Tag, after: AfterSync, out: &mut Out) -> Step {
+        match after {
+            AfterSync::Tagged(result, next) => {
+                match result {
+                    Ok(done) => out.status(Some(tag.as_str()), Status::Ok, done.code, &done.text),
+                    Err(e) => out.status(Some(tag.as_str()), e.status, e.code, &e.text),
+                }
+                Step::Done(next)
+            }
+            AfterSync::IdleStart => {
+                out.cont("idling");
+                self.mode = Mode::Idle { tag };
+                Step::Done(Next::Continue)
+            }
+            AfterSync::IdleDone => {
+                out.status(Some(tag.as_str()), Status::Ok, None, "IDLE terminated");
+                Step::Done(Next::Continue)
+            }
+            AfterSync::IdleWake => {
+                self.mode = Mode::Idle { tag };
+                Step::Done(Next::Continue)
+            }
+        }
+    }
+
+    /// The selected mailbox's events arrived ([`Request::Updates`]).
+    fn synced(
+        &mut self,
+        tag: Tag,
+        allow_expunge: bool,
+        after: AfterSync,
+        reply: Reply,
+        out: &mut Out,
+    ) -> Step {
+        let enabled = self.enabled;
+        if let (Reply::Updates { events, lagged }, State::Selected(account, sel)) =
+            (reply, &mut self.state)
+        {
+            if lagged {
+                // Events were lost: the index says where the mailbox is.
+                let request = Request::Store(StoreRequest::Snapshot {
+                    account: account.id,
+                    mailbox: sel.info.id,
+                });
+                return self.wait(tag, allow_expunge, Job::Resync(after), request);
+            }
+            let updates = sel.absorb(events);
+            sel.announce(updates, enabled, out, allow_expunge);
+        }
+        self.after_sync(tag, after, out)
+    }
+
+    /// The snapshot after lost events arrived.
+    fn resynced(
+        &mut self,
+        tag: Tag,
+        allow_expunge: bool,
+        after: AfterSync,
+        reply: Reply,
+        out: &mut Out,
+    ) -> Step {
+        let enabled = self.enabled;
+        if let State::Selected(_, sel) = &mut self.state {
+            let updates = match reply {
+                Reply::Store(Ok(StoreReply::Snapshot(snap))) => sel.absorb_snapshot(snap),
+                // The mailbox is gone or unreadable: announce what we know.
+                _ => Default::default(),
+            };
+            sel.announce(updates, enabled, out, allow_expunge);
+        }
+        self.after_sync(tag, after, out)
     }
 
     /// The logged-in account, or a BAD for the wrong state.
@@ -482,6 +635,14 @@ impl Session {
         match &self.state {
             State::Authenticated(a) | State::Selected(a, _) => Ok(a.clone()),
             _ => Err(CmdError::bad(None, "Not authenticated")),
+        }
+    }
+
+    /// The selected mailbox, or BAD.
+    pub(crate) fn selected(&mut self) -> CmdResult<(AccountId, &mut Selected)> {
+        match &mut self.state {
+            State::Selected(a, sel) => Ok((a.id, sel)),
+            _ => Err(CmdError::bad(None, "No mailbox selected")),
         }
     }
 
@@ -508,19 +669,6 @@ impl Session {
             string(&mutf7::encode(name), false)
         }
     }
-
-    /// Runs a blocking store call off the async threads.
-    pub(crate) async fn blocking<T, F>(&self, f: F) -> CmdResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Store) -> sealpost_store::Result<T> + Send + 'static,
-    {
-        let store = self.ctx.store.clone();
-        match tokio::task::spawn_blocking(move || f(&store)).await {
-            Ok(r) => r.map_err(CmdError::from),
-            Err(_) => Err(CmdError::no(Some(Code::ServerBug), "Internal error")),
-        }
-    }
 }
 
 /// A command's successful completion: the tagged OK's code and text.
@@ -543,6 +691,20 @@ impl Done {
             text: text.into(),
         })
     }
+}
+
+/// The store's answer to a request, or the error to answer with.
+pub(crate) fn store_reply(reply: Reply) -> CmdResult<StoreReply> {
+    match reply {
+        Reply::Store(r) => r.map_err(CmdError::from),
+        _ => Err(unexpected()),
+    }
+}
+
+/// A reply that does not fit the request (a driver bug).
+pub(crate) fn unexpected() -> CmdError {
+    debug_assert!(false, "unexpected reply");
+    CmdError::no(Some(Code::ServerBug), "Internal error")
 }
 
 pub(crate) fn trim_crlf(b: &[u8]) -> &[u8] {

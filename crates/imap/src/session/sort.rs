@@ -1,32 +1,36 @@
 //! SORT and THREAD, with their UID forms (RFC 5256; RFC 5957
 //! DISPLAYFROM/DISPLAYTO).
 //!
-//! The messages are first chosen with the SEARCH machinery; their sort
-//! keys and threading data come from the delivery-time summaries
-//! (`message::Summary`), so no message body is read unless a summary is
-//! missing. Ties are broken by sequence number (RFC 5256 section 3).
+//! The messages are chosen by a keyed [`Scan`] (`super::scan`), which
+//! keeps each hit's delivery-time summary (`message::Summary`), internal
+//! date and size, so no message body is read unless a summary is missing.
+//! Ties are broken by sequence number (RFC 5256 section 3).
 
-use super::search::Hit;
-use super::{Done, Session};
-use crate::error::CmdResult;
+use super::scan::{Hit, Scan, ScanStep, SortKeys};
+use super::{Done, Flow, Job, Reply, Request, Session};
 use crate::message::{self, Summary};
 use crate::wire::command::{SearchKey, SortCriterion, SortKey, ThreadAlgorithm};
 use crate::wire::response::Out;
 use std::cmp::Ordering;
 
-/// What sorting and threading know about one message.
-struct Keyed {
-    hit: Hit,
-    summary: Summary,
-    internal: i64,
-    size: u32,
+/// What the scan's hits become.
+enum Answer {
+    Sort(Vec<SortCriterion>),
+    Thread(ThreadAlgorithm),
+}
+
+/// A SORT or THREAD in progress.
+pub(crate) struct SortJob {
+    uid: bool,
+    answer: Answer,
+    scan: Scan,
 }
 
 fn text_key(s: Option<String>) -> String {
     s.unwrap_or_default().to_lowercase()
 }
 
-fn compare(a: &Keyed, b: &Keyed, key: SortKey) -> Ordering {
+fn compare(a: &SortKeys, b: &SortKeys, key: SortKey) -> Ordering {
     let (x, y) = (&a.summary, &b.summary);
     match key {
         SortKey::Arrival => a.internal.cmp(&b.internal),
@@ -45,86 +49,106 @@ fn compare(a: &Keyed, b: &Keyed, key: SortKey) -> Ordering {
     }
 }
 
+/// The hits that have sort keys (a message gone meanwhile has none).
+fn keyed(hits: Vec<Hit>) -> Vec<(Hit, SortKeys)> {
+    hits.into_iter()
+        .filter_map(|mut h| {
+            let k = h.keys.take()?;
+            Some((h, k))
+        })
+        .collect()
+}
+
 impl Session {
-    async fn keyed(&mut self, key: &SearchKey) -> CmdResult<Vec<Keyed>> {
-        let hits = self.matching(key).await?;
-        let (account, sel) = self.selected()?;
-        let (aid, mid) = (account.id, sel.info.id);
-        let mut out = Vec::with_capacity(hits.len());
-        for hit in hits {
-            let u = hit.uid;
-            let Some(meta) = self.ctx.store.meta(aid, mid, u)? else {
-                continue;
-            };
-            let summary = match Summary::decode(&meta.summary) {
-                Some(s) => s,
-                None => match self.blocking(move |s| s.read(aid, mid, u)).await? {
-                    Some(raw) => Summary::from_message(&raw),
-                    None => continue,
-                },
-            };
-            out.push(Keyed {
-                hit,
-                summary,
-                internal: meta.internal_date,
-                size: meta.size,
-            });
-        }
-        Ok(out)
+    pub(super) fn sort(&mut self, uid: bool, criteria: Vec<SortCriterion>, key: SearchKey) -> Flow {
+        self.start_sort(uid, Answer::Sort(criteria), key)
     }
 
-    pub(super) async fn sort(
-        &mut self,
-        uid: bool,
-        criteria: Vec<SortCriterion>,
-        key: SearchKey,
-        out: &mut Out,
-    ) -> CmdResult<Done> {
-        let mut msgs = self.keyed(&key).await?;
-        msgs.sort_by(|a, b| {
-            for c in &criteria {
-                let o = compare(a, b, c.key);
-                let o = if c.reverse { o.reverse() } else { o };
-                if o != Ordering::Equal {
-                    return o;
-                }
+    pub(super) fn thread(&mut self, uid: bool, algorithm: ThreadAlgorithm, key: SearchKey) -> Flow {
+        self.start_sort(uid, Answer::Thread(algorithm), key)
+    }
+
+    fn start_sort(&mut self, uid: bool, answer: Answer, key: SearchKey) -> Flow {
+        match self.scan(key, true) {
+            Ok(scan) => {
+                let request = scan.start();
+                Flow::Need(
+                    Request::Store(request),
+                    Job::Sort(Box::new(SortJob { uid, answer, scan })),
+                )
             }
-            a.hit.seq.cmp(&b.hit.seq)
-        });
-        let mut line = String::from("SORT");
-        for m in &msgs {
-            let id = if uid { m.hit.uid.0 } else { m.hit.seq };
-            line.push_str(&format!(" {id}"));
+            Err(e) => Flow::Done(Err(e)),
         }
-        out.untagged(&line);
-        Done::ok("SORT completed")
     }
 
-    pub(super) async fn thread(
+    pub(super) fn sort_resume(
         &mut self,
-        uid: bool,
-        algorithm: ThreadAlgorithm,
-        key: SearchKey,
+        mut job: Box<SortJob>,
+        reply: Reply,
         out: &mut Out,
-    ) -> CmdResult<Done> {
-        let msgs = self.keyed(&key).await?;
-        let input: Vec<(u32, &Summary, i64)> = msgs
-            .iter()
-            .map(|m| {
-                let id = if uid { m.hit.uid.0 } else { m.hit.seq };
-                (id, &m.summary, m.internal)
-            })
-            .collect();
-        let threads = match algorithm {
-            ThreadAlgorithm::OrderedSubject => message::thread_ordered_subject_dated(&input),
-            ThreadAlgorithm::References => message::thread_references_dated(&input),
-        };
-        let text = message::format_threads(&threads);
-        if text.is_empty() {
-            out.untagged("THREAD");
-        } else {
-            out.untagged(&format!("THREAD {text}"));
+    ) -> Flow {
+        match self.scan_resume(&mut job.scan, reply) {
+            Ok(ScanStep::Need(request)) => Flow::Need(Request::Store(request), Job::Sort(job)),
+            Ok(ScanStep::Finished) => {
+                let SortJob { uid, answer, scan } = *job;
+                let msgs = keyed(scan.hits);
+                Flow::Done(match answer {
+                    Answer::Sort(criteria) => answer_sort(uid, &criteria, msgs, out),
+                    Answer::Thread(algorithm) => answer_thread(uid, algorithm, &msgs, out),
+                })
+            }
+            Err(e) => Flow::Done(Err(e)),
         }
-        Done::ok("THREAD completed")
     }
+}
+
+fn answer_sort(
+    uid: bool,
+    criteria: &[SortCriterion],
+    mut msgs: Vec<(Hit, SortKeys)>,
+    out: &mut Out,
+) -> crate::error::CmdResult<Done> {
+    msgs.sort_by(|(ha, a), (hb, b)| {
+        for c in criteria {
+            let o = compare(a, b, c.key);
+            let o = if c.reverse { o.reverse() } else { o };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        ha.seq.cmp(&hb.seq)
+    });
+    let mut line = String::from("SORT");
+    for (h, _) in &msgs {
+        let id = if uid { h.uid.0 } else { h.seq };
+        line.push_str(&format!(" {id}"));
+    }
+    out.untagged(&line);
+    Done::ok("SORT completed")
+}
+
+fn answer_thread(
+    uid: bool,
+    algorithm: ThreadAlgorithm,
+    msgs: &[(Hit, SortKeys)],
+    out: &mut Out,
+) -> crate::error::CmdResult<Done> {
+    let input: Vec<(u32, &Summary, i64)> = msgs
+        .iter()
+        .map(|(h, k)| {
+            let id = if uid { h.uid.0 } else { h.seq };
+            (id, &k.summary, k.internal)
+        })
+        .collect();
+    let threads = match algorithm {
+        ThreadAlgorithm::OrderedSubject => message::thread_ordered_subject_dated(&input),
+        ThreadAlgorithm::References => message::thread_references_dated(&input),
+    };
+    let text = message::format_threads(&threads);
+    if text.is_empty() {
+        out.untagged("THREAD");
+    } else {
+        out.untagged(&format!("THREAD {text}"));
+    }
+    Done::ok("THREAD completed")
 }

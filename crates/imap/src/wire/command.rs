@@ -170,31 +170,10 @@ pub enum StoreOp {
     Remove,
 }
 
-/// A section of a message (RFC 9051 `section`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Section {
-    /// Part numbers, empty for the whole message.
-    pub part: Vec<u32>,
-    /// What of the part.
-    pub text: SectionKind,
-}
-
-/// The `section-text` / `section-msgtext` of a section.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SectionKind {
-    /// The whole part (`BODY[]`, `BODY[1]`).
-    Full,
-    /// `HEADER`.
-    Header,
-    /// `HEADER.FIELDS (...)`.
-    HeaderFields(Vec<String>),
-    /// `HEADER.FIELDS.NOT (...)`.
-    HeaderFieldsNot(Vec<String>),
-    /// `TEXT`.
-    Text,
-    /// `MIME`.
-    Mime,
-}
+/// A section of a message (RFC 9051 `section`) and its `section-text`:
+/// one type, shared with the content logic that extracts it
+/// (`crate::message::section`).
+pub use crate::message::{SectionSpec as Section, SectionText};
 
 /// A FETCH data item (RFC 9051 6.4.5 and extensions).
 #[derive(Debug, Clone, PartialEq, Eq)]

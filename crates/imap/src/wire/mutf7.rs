@@ -11,19 +11,21 @@ use base64::Engine;
 use base64::alphabet::Alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
-fn engine() -> GeneralPurpose {
-    // RFC 3501: base64 with "," in place of "/", no padding.
-    let alphabet =
-        Alphabet::new("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,")
-            .unwrap_or(base64::alphabet::STANDARD);
-    GeneralPurpose::new(
-        &alphabet,
-        GeneralPurposeConfig::new()
-            .with_encode_padding(false)
-            .with_decode_padding_mode(DecodePaddingMode::RequireNone)
-            .with_decode_allow_trailing_bits(false),
-    )
-}
+/// RFC 3501: base64 with "," in place of "/", no padding. Built once, at
+/// compile time (building an alphabet per name showed in profiles).
+const ALPHABET: Alphabet =
+    match Alphabet::new("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,") {
+        Ok(a) => a,
+        Err(_) => panic!("the modified base64 alphabet is valid"),
+    };
+
+const ENGINE: GeneralPurpose = GeneralPurpose::new(
+    &ALPHABET,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(false),
+);
 
 /// Why a modified UTF-7 name was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -33,9 +35,13 @@ pub struct InvalidMutf7;
 /// Decodes a modified UTF-7 name to UTF-8.
 pub fn decode(s: &str) -> Result<String, InvalidMutf7> {
     let b = s.as_bytes();
+    // The common case: printable ASCII without `&` is its own encoding.
+    if b.iter().all(|&c| (0x20..0x7f).contains(&c) && c != b'&') {
+        return Ok(s.to_string());
+    }
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
-    let engine = engine();
+    let engine = &ENGINE;
     while i < b.len() {
         let c = b[i];
         if !(0x20..0x7f).contains(&c) {
@@ -83,7 +89,10 @@ pub fn decode(s: &str) -> Result<String, InvalidMutf7> {
 
 /// Encodes a UTF-8 name to modified UTF-7.
 pub fn encode(s: &str) -> String {
-    let engine = engine();
+    if s.bytes().all(|c| (0x20..0x7f).contains(&c) && c != b'&') {
+        return s.to_string();
+    }
+    let engine = &ENGINE;
     let mut out = String::with_capacity(s.len());
     let mut pending: Vec<u16> = Vec::new();
     let flush = |pending: &mut Vec<u16>, out: &mut String| {

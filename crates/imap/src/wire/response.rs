@@ -180,20 +180,57 @@ impl Out {
     }
 }
 
-/// A string as an IMAP `string`: quoted when it can be, else a literal.
-/// `utf8` allows non-ASCII in quoted strings (RFC 9051, RFC 6855).
-pub fn string(s: &str, utf8: bool) -> String {
-    let quotable = s.len() < 1024
+/// Longest value sent as a quoted string; longer ones go as literals.
+pub const MAX_QUOTED: usize = 1024;
+
+/// Whether `s` may be sent as a quoted string (RFC 9051 4.3, RFC 3501
+/// 4.3): short, no CR, LF or NUL, none of the quoted-specials `"` and `\`
+/// (sent as literals rather than escaped, so no client has to undo
+/// escapes), and 7-bit unless the client accepts UTF-8 (`utf8`: UTF8=ACCEPT
+/// or IMAP4rev2, RFC 6855).
+fn quotable(s: &str, utf8: bool) -> bool {
+    s.len() < MAX_QUOTED
         && s.bytes()
-            .all(|b| b != b'\r' && b != b'\n' && b != 0 && (utf8 || b < 0x80));
-    if quotable {
-        quoted(s)
-    } else {
-        format!("{{{}}}\r\n{}", s.len(), s)
+            .all(|b| !matches!(b, b'\r' | b'\n' | 0 | b'"' | b'\\') && (utf8 || b < 0x80))
+}
+
+/// Appends `s` as an IMAP `string`: quoted when it can be (see
+/// `quotable`), else a synchronizing literal. NUL may be in neither a
+/// quoted string nor a non-binary literal (RFC 9051 4.3): it is dropped.
+/// The one string encoder of the crate: responses and the ENVELOPE and
+/// BODYSTRUCTURE of `crate::message` alike.
+pub fn push_string(out: &mut String, s: &str, utf8: bool) {
+    if quotable(s, utf8) {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
+    let len = s.len() - s.bytes().filter(|&b| b == 0).count();
+    out.push('{');
+    out.push_str(&len.to_string());
+    out.push_str("}\r\n");
+    out.extend(s.chars().filter(|&c| c != '\0'));
+}
+
+/// Appends an `nstring`: `NIL` or a string.
+pub fn push_nstring(out: &mut String, s: Option<&str>, utf8: bool) {
+    match s {
+        Some(s) => push_string(out, s, utf8),
+        None => out.push_str("NIL"),
     }
 }
 
-/// A quoted string, escaping `"` and `\`.
+/// `s` as an IMAP `string` (see [`push_string`]).
+pub fn string(s: &str, utf8: bool) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    push_string(&mut out, s, utf8);
+    out
+}
+
+/// A quoted string, escaping `"` and `\`: for values known to be short,
+/// 7-bit and free of CR/LF (dates, header field names, tags, constants).
+/// Anything from a message or a user goes through [`string`].
 pub fn quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -209,10 +246,9 @@ pub fn quoted(s: &str) -> String {
 
 /// An `nstring`: NIL or a string.
 pub fn nstring(s: Option<&str>, utf8: bool) -> String {
-    match s {
-        None => "NIL".to_string(),
-        Some(s) => string(s, utf8),
-    }
+    let mut out = String::new();
+    push_nstring(&mut out, s, utf8);
+    out
 }
 
 /// Literal bytes: `{n}\r\n` followed by the bytes (or `~{n}` for BINARY).
@@ -251,11 +287,33 @@ mod tests {
 
     #[test]
     fn strings_pick_their_form() {
-        assert_eq!(string("abc", false), "\"abc\"");
-        assert_eq!(string("a\"b\\", false), "\"a\\\"b\\\\\"");
-        assert_eq!(string("é", false), "{2}\r\né");
-        assert_eq!(string("é", true), "\"é\"");
-        assert_eq!(string("a\r\nb", true), "{4}\r\na\r\nb");
+        let cases: &[(&str, bool, &str)] = &[
+            ("abc", false, "\"abc\""),
+            ("", false, "\"\""),
+            // Quoted-specials go as literals, not escaped.
+            ("a\"b\\", false, "{4}\r\na\"b\\"),
+            ("a \"q\" \\ b", true, "{9}\r\na \"q\" \\ b"),
+            // 8-bit: quoted only when the client accepts UTF-8.
+            ("é", false, "{2}\r\né"),
+            ("caf\u{e9}", false, "{5}\r\ncaf\u{e9}"),
+            ("é", true, "\"é\""),
+            ("a\r\nb", true, "{4}\r\na\r\nb"),
+            // NUL is in neither form.
+            ("a\0b", false, "{2}\r\nab"),
+            ("a\0b", true, "{2}\r\nab"),
+        ];
+        for (s, utf8, want) in cases {
+            assert_eq!(&string(s, *utf8), want, "{s:?} utf8={utf8}");
+        }
         assert_eq!(nstring(None, true), "NIL");
+        assert_eq!(nstring(Some("x"), false), "\"x\"");
+    }
+
+    #[test]
+    fn long_strings_are_literals() {
+        let short = "x".repeat(MAX_QUOTED - 1);
+        assert_eq!(string(&short, false), format!("\"{short}\""));
+        let long = "x".repeat(MAX_QUOTED);
+        assert_eq!(string(&long, false), format!("{{{MAX_QUOTED}}}\r\n{long}"));
     }
 }

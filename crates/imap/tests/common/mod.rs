@@ -1,14 +1,21 @@
-//! Test harness: a real store, directory and config in a tempdir, and an
-//! in-memory client that speaks to `conn::run` through a duplex pipe and
-//! checks every server line with imap-proto.
+//! Test harness: a directory and config in a tempdir, a mail store (the
+//! real `sealpost_store::Store` in the tempdir, or the in-memory
+//! `MemStore`), and an in-memory client that speaks to `conn::run` through
+//! a duplex pipe and checks every server line with imap-proto.
+//!
+//! Every transcript runs against both stores: write the test as
+//! `async fn name(store: Backend)`, build its world with that backend, and
+//! list it in `both_stores!`, which makes `name::real` and `name::memory`.
+//! A transcript that passes on one and fails on the other is a divergence
+//! between the model and the store (or a session that depends on one).
 #![allow(dead_code)]
 
 use sealpost_audit::AuditLog;
 use sealpost_config::Config;
 use sealpost_directory::{Directory, Secret, ThrottleLimits};
 use sealpost_imap::conn::{self, StartTls, Transport};
-use sealpost_imap::session::{Ctx, Session};
-use sealpost_imap::wire::framer::FrameLimits;
+use sealpost_imap::driver::{Driver, Services};
+use sealpost_imap::mailstore::{MailStore, MemStore};
 use sealpost_net::{CancellationToken, TlsManager};
 use sealpost_store::{Store, StoreOptions};
 use std::io;
@@ -30,28 +37,80 @@ fn hash() -> &'static str {
     H.get_or_init(|| sealpost_directory::hash_password(&Secret::new(PASS)))
 }
 
+/// Which mail store a world runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `sealpost_store::Store` in the world's tempdir.
+    Real,
+    /// The in-memory model.
+    Memory,
+}
+
+/// Makes `name::real` and `name::memory` tests of each
+/// `async fn name(store: Backend)`.
+#[allow(unused_macros)]
+macro_rules! both_stores {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn real() {
+                super::$name($crate::common::Backend::Real).await
+            }
+            #[tokio::test]
+            async fn memory() {
+                super::$name($crate::common::Backend::Memory).await
+            }
+        }
+    )*};
+}
+
+/// The service context over one of the stores.
+pub enum Stores {
+    Real(Arc<Services<Store>>),
+    Memory(Arc<Services<MemStore>>),
+}
+
 /// A server world in a tempdir.
 pub struct World {
     pub dir: tempfile::TempDir,
-    pub ctx: Arc<Ctx>,
+    pub stores: Stores,
     pub tls: TlsManager,
 }
 
 impl World {
-    pub fn new() -> World {
-        Self::with_imap("")
+    pub fn new(backend: Backend) -> World {
+        Self::with_imap(backend, "")
     }
 
     /// A world whose `[imap]` section holds `imap_toml`.
-    pub fn with_imap(imap_toml: &str) -> World {
-        Self::build(Setup {
-            imap_toml,
-            ..Setup::default()
-        })
+    pub fn with_imap(backend: Backend, imap_toml: &str) -> World {
+        Self::build(
+            backend,
+            Setup {
+                imap_toml,
+                ..Setup::default()
+            },
+        )
+    }
+
+    /// The real store's context (for tests that need the real server).
+    pub fn real(&self) -> &Arc<Services<Store>> {
+        match &self.stores {
+            Stores::Real(c) => c,
+            Stores::Memory(_) => panic!("this test needs the real store"),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        match &self.stores {
+            Stores::Real(c) => &c.config,
+            Stores::Memory(c) => &c.config,
+        }
     }
 
     /// A world as `setup` describes.
-    pub fn build(setup: Setup) -> World {
+    pub fn build(backend: Backend, setup: Setup) -> World {
         let Setup {
             imap_toml,
             alice_quota,
@@ -76,12 +135,6 @@ impl World {
         let path = d.join("sealpost.toml");
         std::fs::write(&path, &cfg).unwrap();
         let config = Config::parse(&path, &cfg).unwrap();
-        let store = Store::open(StoreOptions {
-            data_dir: d.join("data"),
-            master_key: d.join("master.key"),
-            summarizer: Arc::new(sealpost_imap::message::ImapSummarizer),
-        })
-        .unwrap();
         let directory = Directory::load(
             &d.join("accounts.toml"),
             vec!["example.org".into()],
@@ -95,16 +148,27 @@ impl World {
         let (tls, _) =
             TlsManager::load_or_generate(&d.join("cert.pem"), &d.join("key.pem"), "localhost")
                 .unwrap();
-        World {
-            ctx: Arc::new(Ctx {
-                config: Arc::new(config),
-                store,
+        let config = Arc::new(config);
+        let stores = match backend {
+            Backend::Real => Stores::Real(Arc::new(Services {
+                config,
+                store: Store::open(StoreOptions {
+                    data_dir: d.join("data"),
+                    master_key: d.join("master.key"),
+                    summarizer: Arc::new(sealpost_imap::message::ImapSummarizer),
+                })
+                .unwrap(),
                 directory,
                 audit: AuditLog::disabled(),
-            }),
-            dir,
-            tls,
-        }
+            })),
+            Backend::Memory => Stores::Memory(Arc::new(Services {
+                config,
+                store: MemStore::new(),
+                directory,
+                audit: AuditLog::disabled(),
+            })),
+        };
+        World { dir, stores, tls }
     }
 
     pub fn path(&self) -> &Path {
@@ -121,27 +185,12 @@ impl World {
     /// a batch of responses) in `flushes`.
     pub async fn connect_counting(&self, tls: bool, flushes: Arc<AtomicUsize>) -> Client {
         let (client, server) = tokio::io::duplex(1 << 20);
-        let session = Session::new(
-            self.ctx.clone(),
-            "127.0.0.1:40000".parse().unwrap(),
-            tls.then(|| "TLSv1.3".to_string()),
-        );
-        let limits = FrameLimits {
-            max_line: self.ctx.config.imap.max_line,
-            max_literal: self.ctx.config.imap.max_literal,
-        };
-        let starttls = (!tls).then(|| StartTls {
-            tls: self.tls.clone(),
-            timeout: Duration::from_secs(5),
-        });
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(conn::run(
-            FakeTls(server, flushes),
-            session,
-            limits,
-            starttls,
-            shutdown.clone(),
-        ));
+        let server = FakeTls(server, flushes);
+        let task = match &self.stores {
+            Stores::Real(ctx) => self.serve(ctx, server, tls, shutdown.clone()),
+            Stores::Memory(ctx) => self.serve(ctx, server, tls, shutdown.clone()),
+        };
         let mut c = Client {
             io: client,
             buf: Vec::new(),
@@ -151,6 +200,25 @@ impl World {
         let greeting = c.line().await;
         assert!(greeting.starts_with("* OK [CAPABILITY "), "{greeting}");
         c
+    }
+
+    fn serve<S: MailStore>(
+        &self,
+        ctx: &Arc<Services<S>>,
+        server: FakeTls,
+        tls: bool,
+        shutdown: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let driver = Driver::new(
+            ctx.clone(),
+            "127.0.0.1:40000".parse().unwrap(),
+            tls.then(|| "TLSv1.3".to_string()),
+        );
+        let starttls = (!tls).then(|| StartTls {
+            tls: self.tls.clone(),
+            timeout: Duration::from_secs(5),
+        });
+        tokio::spawn(conn::run(server, driver, starttls, shutdown))
     }
 
     /// A client logged in as alice over TLS.

@@ -166,13 +166,13 @@ fn section(c: &mut Cursor) -> R<Section> {
         c.expect(b']', "expected ]")?;
         return Ok(Section {
             part,
-            text: SectionKind::Full,
+            text: SectionText::Full,
         });
     }
     if c.eat(b']') {
         return Ok(Section {
             part,
-            text: SectionKind::Full,
+            text: SectionText::Full,
         });
     }
     let kw = c
@@ -182,9 +182,9 @@ fn section(c: &mut Cursor) -> R<Section> {
         )?
         .to_ascii_uppercase();
     let text = match kw.as_str() {
-        "HEADER" => SectionKind::Header,
-        "TEXT" => SectionKind::Text,
-        "MIME" if !part.is_empty() => SectionKind::Mime,
+        "HEADER" => SectionText::Header,
+        "TEXT" => SectionText::Text,
+        "MIME" if !part.is_empty() => SectionText::Mime,
         "HEADER.FIELDS" | "HEADER.FIELDS.NOT" => {
             c.sp()?;
             c.expect(b'(', "expected (")?;
@@ -200,9 +200,9 @@ fn section(c: &mut Cursor) -> R<Section> {
                 c.sp()?;
             }
             if kw == "HEADER.FIELDS" {
-                SectionKind::HeaderFields(names)
+                SectionText::HeaderFields(names)
             } else {
-                SectionKind::HeaderFieldsNot(names)
+                SectionText::HeaderFieldsNot(names)
             }
         }
         _ => return Err("unknown section"),

@@ -9,6 +9,7 @@
 
 mod cursor;
 mod fetch;
+mod mailbox;
 mod search;
 
 pub(crate) use cursor::{Cursor, R};
@@ -91,6 +92,17 @@ fn mailbox(c: &mut Cursor) -> R<MailboxArg> {
     Ok(MailboxArg(c.astring_utf8()?))
 }
 
+/// ` SP mailbox`, the argument of DELETE, SUBSCRIBE and the like.
+fn sp_mailbox(c: &mut Cursor) -> R<MailboxArg> {
+    c.sp()?;
+    mailbox(c)
+}
+
+/// The arguments of the command `name` (upper-cased); `None` for an
+/// unknown command. One line per command: the longer grammars have their
+/// own functions, by family (here the session-wide and authentication
+/// commands; `mailbox` for the mailbox commands, `fetch` for FETCH and
+/// STORE, `search` for SEARCH, SORT and THREAD).
 fn command_body(c: &mut Cursor, name: &str) -> Result<Option<CommandKind>, BodyError> {
     use CommandKind as K;
     let kind = match name {
@@ -104,207 +116,132 @@ fn command_body(c: &mut Cursor, name: &str) -> Result<Option<CommandKind>, BodyE
         "CLOSE" => K::Close,
         "UNSELECT" => K::Unselect,
         "EXPUNGE" => K::Expunge { uids: None },
-        "LOGIN" => {
+        "LOGIN" => login(c)?,
+        "AUTHENTICATE" => authenticate(c)?,
+        "ENABLE" => enable(c)?,
+        "ID" => id(c)?,
+        "COMPRESS" => {
             c.sp()?;
-            let user = c.astring_utf8()?;
-            c.sp()?;
-            let password = Secret::new(c.astring_utf8()?);
-            K::Login { user, password }
+            K::Compress(c.atom()?.to_ascii_uppercase())
         }
-        "AUTHENTICATE" => {
-            c.sp()?;
-            let mechanism = c.atom()?.to_ascii_uppercase();
-            let initial = if c.eat(b' ') {
-                Some(
-                    c.take_while(
-                        |b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=',
-                        "expected base64",
-                    )?
-                    .to_string(),
-                )
-            } else {
-                None
-            };
-            K::Authenticate { mechanism, initial }
-        }
-        "ENABLE" => {
-            let mut caps = Vec::new();
-            while c.eat(b' ') {
-                caps.push(c.atom()?.to_ascii_uppercase());
-                if caps.len() > 100 {
-                    return Err("too many capabilities".into());
-                }
-            }
-            if caps.is_empty() {
-                return Err("ENABLE needs a capability".into());
-            }
-            K::Enable(caps)
-        }
-        "ID" => {
-            c.sp()?;
-            if c.keyword("NIL") {
-                K::Id(None)
-            } else {
-                c.expect(b'(', "expected ( or NIL")?;
-                let mut fields = Vec::new();
-                if !c.eat(b')') {
-                    loop {
-                        let k = c.string_utf8()?;
-                        c.sp()?;
-                        let v = c.nstring_utf8()?;
-                        fields.push((k, v));
-                        if fields.len() > 30 {
-                            return Err("too many ID fields".into());
-                        }
-                        if c.eat(b')') {
-                            break;
-                        }
-                        c.sp()?;
-                    }
-                }
-                K::Id(Some(fields))
-            }
-        }
-        "SELECT" | "EXAMINE" => {
-            c.sp()?;
-            let mailbox = mailbox(c)?;
-            let options = select_options(c)?;
-            K::Select {
-                mailbox,
-                options,
-                read_only: name == "EXAMINE",
-            }
-        }
-        "CREATE" => {
-            c.sp()?;
-            let mailbox = mailbox(c)?;
-            let mut options = CreateOptions::default();
-            if c.eat(b' ') {
-                c.expect(b'(', "expected (")?;
-                loop {
-                    if c.keyword("USE") {
-                        c.sp()?;
-                        options.special_use = c.flag_list()?;
-                    } else {
-                        return Err("unknown CREATE parameter".into());
-                    }
-                    if c.eat(b')') {
-                        break;
-                    }
-                    c.sp()?;
-                }
-            }
-            K::Create { mailbox, options }
-        }
-        "DELETE" => {
-            c.sp()?;
-            K::Delete(mailbox(c)?)
-        }
-        "RENAME" => {
-            c.sp()?;
-            let from = mailbox(c)?;
-            c.sp()?;
-            let to = mailbox(c)?;
-            K::Rename { from, to }
-        }
-        "SUBSCRIBE" => {
-            c.sp()?;
-            K::Subscribe(mailbox(c)?)
-        }
-        "UNSUBSCRIBE" => {
-            c.sp()?;
-            K::Unsubscribe(mailbox(c)?)
-        }
-        "LIST" => list(c)?,
-        "LSUB" => {
-            c.sp()?;
-            let reference = mailbox(c)?;
-            c.sp()?;
-            let pattern = MailboxArg(c.list_mailbox()?);
-            K::Lsub { reference, pattern }
-        }
-        "STATUS" => {
-            c.sp()?;
-            let mailbox = mailbox(c)?;
-            c.sp()?;
-            K::Status {
-                mailbox,
-                items: status_items(c)?,
-            }
-        }
-        "APPEND" => {
-            c.sp()?;
-            let mailbox = mailbox(c)?;
-            c.sp()?;
-            let mut flags = Vec::new();
-            if c.peek() == Some(b'(') {
-                flags = c.flag_list()?;
-                c.sp()?;
-            }
-            let mut date = None;
-            if c.peek() == Some(b'"') {
-                date = Some(c.date_time()?);
-                c.sp()?;
-            }
-            // RFC 6855 4: `UTF8 (~{n}...)` carries a message with UTF-8 headers.
-            let message = if c.keyword("UTF8") {
-                c.sp()?;
-                c.expect(b'(', "expected (")?;
-                let m = c.literal()?.to_vec();
-                c.expect(b')', "expected )")?;
-                m
-            } else {
-                c.literal()?.to_vec()
-            };
-            K::Append {
-                mailbox,
-                flags,
-                date,
-                message,
-            }
-        }
+        "SELECT" | "EXAMINE" => mailbox::select(c, name == "EXAMINE")?,
+        "CREATE" => mailbox::create(c)?,
+        "DELETE" => K::Delete(sp_mailbox(c)?),
+        "RENAME" => mailbox::rename(c)?,
+        "SUBSCRIBE" => K::Subscribe(sp_mailbox(c)?),
+        "UNSUBSCRIBE" => K::Unsubscribe(sp_mailbox(c)?),
+        "LIST" => mailbox::list(c)?,
+        "LSUB" => mailbox::lsub(c)?,
+        "STATUS" => mailbox::status(c)?,
+        "APPEND" => mailbox::append(c)?,
         "SEARCH" => search::search(c, false)?,
         "SORT" => search::sort(c, false)?,
         "THREAD" => search::thread(c, false)?,
         "FETCH" => fetch::fetch(c, false)?,
         "STORE" => fetch::store(c, false)?,
         "COPY" | "MOVE" => copy_move(c, name == "MOVE", false)?,
-        "UID" => {
-            c.sp()?;
-            let sub = c.atom()?.to_ascii_uppercase();
-            match sub.as_str() {
-                "SEARCH" => search::search(c, true)?,
-                "SORT" => search::sort(c, true)?,
-                "THREAD" => search::thread(c, true)?,
-                "FETCH" => fetch::fetch(c, true)?,
-                "STORE" => fetch::store(c, true)?,
-                "COPY" | "MOVE" => copy_move(c, sub == "MOVE", true)?,
-                "EXPUNGE" => {
-                    c.sp()?;
-                    K::Expunge {
-                        uids: Some(c.message_set()?),
-                    }
-                }
-                _ => return Err("unknown UID command".into()),
-            }
-        }
-        "COMPRESS" => {
-            c.sp()?;
-            K::Compress(c.atom()?.to_ascii_uppercase())
-        }
+        "UID" => uid(c)?,
         "GETQUOTA" => {
             c.sp()?;
             K::GetQuota(c.astring_utf8()?)
         }
-        "GETQUOTAROOT" => {
-            c.sp()?;
-            K::GetQuotaRoot(mailbox(c)?)
-        }
+        "GETQUOTAROOT" => K::GetQuotaRoot(sp_mailbox(c)?),
         "SETQUOTA" => set_quota(c)?,
         _ => return Ok(None),
     };
     c.end()?;
     Ok(Some(kind))
+}
+
+/// `LOGIN SP userid SP password`.
+fn login(c: &mut Cursor) -> R<CommandKind> {
+    c.sp()?;
+    let user = c.astring_utf8()?;
+    c.sp()?;
+    let password = Secret::new(c.astring_utf8()?);
+    Ok(CommandKind::Login { user, password })
+}
+
+/// `AUTHENTICATE SP mechanism [SP initial-response]` (RFC 4959 SASL-IR).
+fn authenticate(c: &mut Cursor) -> R<CommandKind> {
+    c.sp()?;
+    let mechanism = c.atom()?.to_ascii_uppercase();
+    let initial = if c.eat(b' ') {
+        Some(
+            c.take_while(
+                |b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=',
+                "expected base64",
+            )?
+            .to_string(),
+        )
+    } else {
+        None
+    };
+    Ok(CommandKind::Authenticate { mechanism, initial })
+}
+
+/// `ENABLE 1*(SP capability)` (RFC 5161).
+fn enable(c: &mut Cursor) -> R<CommandKind> {
+    let mut caps = Vec::new();
+    while c.eat(b' ') {
+        caps.push(c.atom()?.to_ascii_uppercase());
+        if caps.len() > 100 {
+            return Err("too many capabilities");
+        }
+    }
+    if caps.is_empty() {
+        return Err("ENABLE needs a capability");
+    }
+    Ok(CommandKind::Enable(caps))
+}
+
+/// `ID SP ("(" string SP nstring *(SP string SP nstring) ")" / NIL)`
+/// (RFC 2971), at most 30 fields.
+fn id(c: &mut Cursor) -> R<CommandKind> {
+    c.sp()?;
+    if c.keyword("NIL") {
+        return Ok(CommandKind::Id(None));
+    }
+    c.expect(b'(', "expected ( or NIL")?;
+    let mut fields = Vec::new();
+    if !c.eat(b')') {
+        loop {
+            let k = c.string_utf8()?;
+            c.sp()?;
+            let v = c.nstring_utf8()?;
+            fields.push((k, v));
+            if fields.len() > 30 {
+                return Err("too many ID fields");
+            }
+            if c.eat(b')') {
+                break;
+            }
+            c.sp()?;
+        }
+    }
+    Ok(CommandKind::Id(Some(fields)))
+}
+
+/// `UID SP (SEARCH / SORT / THREAD / FETCH / STORE / COPY / MOVE /
+/// EXPUNGE) ...` (RFC 9051 6.4.9, RFC 4315 UID EXPUNGE).
+fn uid(c: &mut Cursor) -> Result<CommandKind, BodyError> {
+    c.sp()?;
+    let sub = c.atom()?.to_ascii_uppercase();
+    Ok(match sub.as_str() {
+        "SEARCH" => search::search(c, true)?,
+        "SORT" => search::sort(c, true)?,
+        "THREAD" => search::thread(c, true)?,
+        "FETCH" => fetch::fetch(c, true)?,
+        "STORE" => fetch::store(c, true)?,
+        "COPY" | "MOVE" => copy_move(c, sub == "MOVE", true)?,
+        "EXPUNGE" => {
+            c.sp()?;
+            CommandKind::Expunge {
+                uids: Some(c.message_set()?),
+            }
+        }
+        _ => return Err("unknown UID command".into()),
+    })
 }
 
 fn copy_move(c: &mut Cursor, is_move: bool, uid: bool) -> R<CommandKind> {
@@ -341,148 +278,6 @@ fn set_quota(c: &mut Cursor) -> R<CommandKind> {
         }
     }
     Ok(CommandKind::SetQuota { root, limits })
-}
-
-fn select_options(c: &mut Cursor) -> R<SelectOptions> {
-    let mut o = SelectOptions::default();
-    if !c.eat(b' ') {
-        return Ok(o);
-    }
-    c.expect(b'(', "expected (")?;
-    if c.eat(b')') {
-        return Ok(o);
-    }
-    loop {
-        if c.keyword("CONDSTORE") {
-            o.condstore = true;
-        } else if c.keyword("QRESYNC") {
-            c.sp()?;
-            c.expect(b'(', "expected (")?;
-            let uid_validity = c.nz_number()?;
-            c.sp()?;
-            let modseq = c.number64()?;
-            let mut known_uids = None;
-            if c.eat(b' ') {
-                if c.peek() != Some(b'(') {
-                    known_uids = Some(c.sequence_set()?);
-                    c.eat(b' ');
-                }
-                if c.eat(b'(') {
-                    // seq-match-data: accepted and not needed (we answer from modseqs).
-                    c.sequence_set()?;
-                    c.sp()?;
-                    c.sequence_set()?;
-                    c.expect(b')', "expected )")?;
-                }
-            }
-            c.expect(b')', "expected )")?;
-            o.qresync = Some(QresyncParams {
-                uid_validity,
-                modseq,
-                known_uids,
-            });
-        } else {
-            return Err("unknown SELECT parameter");
-        }
-        if c.eat(b')') {
-            return Ok(o);
-        }
-        c.sp()?;
-    }
-}
-
-pub(crate) fn status_items(c: &mut Cursor) -> R<Vec<StatusItem>> {
-    c.expect(b'(', "expected (")?;
-    let mut items = Vec::new();
-    loop {
-        let a = c.atom()?.to_ascii_uppercase();
-        items.push(match a.as_str() {
-            "MESSAGES" => StatusItem::Messages,
-            "UIDNEXT" => StatusItem::UidNext,
-            "UIDVALIDITY" => StatusItem::UidValidity,
-            "UNSEEN" => StatusItem::Unseen,
-            "DELETED" => StatusItem::Deleted,
-            "SIZE" => StatusItem::Size,
-            "RECENT" => StatusItem::Recent,
-            "HIGHESTMODSEQ" => StatusItem::HighestModSeq,
-            _ => return Err("unknown STATUS item"),
-        });
-        if items.len() > 32 {
-            return Err("too many STATUS items");
-        }
-        if c.eat(b')') {
-            return Ok(items);
-        }
-        c.sp()?;
-    }
-}
-
-fn list(c: &mut Cursor) -> R<CommandKind> {
-    let mut options = ListOptions::default();
-    c.sp()?;
-    if c.eat(b'(') {
-        options.extended = true;
-        while !c.eat(b')') {
-            c.eat(b' ');
-            let a = c.atom()?.to_ascii_uppercase();
-            match a.as_str() {
-                "SUBSCRIBED" => options.subscribed = true,
-                "RECURSIVEMATCH" => options.recursive_match = true,
-                "SPECIAL-USE" => options.special_use = true,
-                "REMOTE" => {}
-                _ => return Err("unknown LIST selection option"),
-            }
-        }
-        c.sp()?;
-    }
-    let reference = mailbox(c)?;
-    c.sp()?;
-    let mut patterns = Vec::new();
-    if c.eat(b'(') {
-        options.extended = true;
-        loop {
-            patterns.push(MailboxArg(c.list_mailbox()?));
-            if patterns.len() > 100 {
-                return Err("too many patterns");
-            }
-            if c.eat(b')') {
-                break;
-            }
-            c.sp()?;
-        }
-    } else {
-        patterns.push(MailboxArg(c.list_mailbox()?));
-    }
-    if c.eat(b' ') {
-        if !c.keyword("RETURN") {
-            return Err("expected RETURN");
-        }
-        options.extended = true;
-        c.sp()?;
-        c.expect(b'(', "expected (")?;
-        while !c.eat(b')') {
-            c.eat(b' ');
-            let a = c.atom()?.to_ascii_uppercase();
-            match a.as_str() {
-                "SUBSCRIBED" => options.return_subscribed = true,
-                "CHILDREN" => options.return_children = true,
-                "SPECIAL-USE" => options.return_special_use = true,
-                "STATUS" => {
-                    c.sp()?;
-                    options.return_status = Some(status_items(c)?);
-                }
-                _ => return Err("unknown LIST return option"),
-            }
-        }
-    }
-    if options.recursive_match && !options.subscribed {
-        return Err("RECURSIVEMATCH needs another selection option");
-    }
-    Ok(CommandKind::List {
-        reference,
-        patterns,
-        options,
-    })
 }
 
 #[cfg(test)]

@@ -119,7 +119,7 @@ fn fetch_items() {
             peek: true,
             section: Section {
                 part: vec![],
-                text: SectionKind::HeaderFields(vec!["From".into(), "Subject".into()])
+                text: SectionText::HeaderFields(vec!["From".into(), "Subject".into()])
             },
             partial: None
         }
@@ -130,7 +130,7 @@ fn fetch_items() {
             peek: false,
             section: Section {
                 part: vec![1, 2],
-                text: SectionKind::Mime
+                text: SectionText::Mime
             },
             partial: Some((0, 100))
         }

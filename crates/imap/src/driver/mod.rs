@@ -1,0 +1,506 @@
+//! The one IMAP driver: framer + session + everything the session asks
+//! for (store calls, password checks, audit records, the selected
+//! mailbox's change events), with no socket. The connection loop
+//! (`crate::conn`) and every transcript test drive the same driver, over
+//! the real store or the in-memory model ([`MailStore`]), so what the tests
+//! see is what a client sees.
+//!
+//! ```text
+//!   conn loop ──push_input──▶ Driver::advance ──▶ Control ──▶ conn loop writes output,
+//!                                   │                         reads, upgrades TLS,
+//!                                   ▼                         turns on COMPRESS, closes
+//!                 framer ─frame─▶ Session ──Step::Need(request)──▶ perform ──reply──▶ Session
+//! ```
+//!
+//! Who owns what: the session owns the protocol state and decides; the
+//! driver owns the framer, the output buffer, the watch on the selected
+//! mailbox (a broadcast receiver, kept in step with the session's selected
+//! mailbox after every step) and the request in flight; the connection loop
+//! owns the socket, COMPRESS and the timers.
+//!
+//! # Where the work runs
+//!
+//! Reads (an index, a message's metadata or content, a status, the change
+//! events) are served inline on the connection's task: they never wait for
+//! a disk sync, and a hop to another thread would cost more than they do.
+//! A store write (APPEND, STORE, EXPUNGE, COPY, MOVE, mailbox changes, the
+//! first login's account creation) waits for fsync, so the driver moves
+//! itself, framer and session included, onto the blocking pool and stays
+//! there: the commands already read behind the write (a pipelined batch)
+//! run there too, reads and writes alike, until the input is used up or
+//! output must be written. So a batch of pipelined writes costs one hand-off,
+//! not one per command, and a read costs none. Password checks await the
+//! directory (which hashes on its own pool).
+//!
+//! # Output
+//!
+//! Responses collect in one buffer. [`Control::Write`] hands it to the
+//! connection loop mid-batch when `imap.max_in_flight` commands are
+//! answered or [`FLUSH_BYTES`] are waiting, and mid-command when a long
+//! response yields (`Request::Yield`, every `SPILL_BYTES`): the loop writes
+//! it and calls [`Driver::advance`] again, so a client that reads slowly
+//! slows the command and the server holds one part at a time. Memory
+//! while idle: the buffers are released after large commands; an idle
+//! session holds its state and nothing else.
+
+mod perform;
+
+use crate::mailstore::MailStore;
+use crate::session::{Next, Reply, Request, Session, SessionConfig, Step};
+use crate::wire::framer::{FrameLimits, Framer};
+use crate::wire::response::Out;
+use sealpost_audit::AuditLog;
+use sealpost_config::Config;
+use sealpost_directory::Directory;
+use sealpost_store::{AccountId, MailboxEvent, MailboxId};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// Largest literal accepted before login (a password fits easily).
+pub const PREAUTH_MAX_LITERAL: u64 = 8 * 1024;
+/// Response bytes held before they are written, whatever `max_in_flight` says.
+pub const FLUSH_BYTES: usize = 64 * 1024;
+
+/// What the server shares with every connection.
+pub struct Services<S> {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The mail store.
+    pub store: S,
+    /// Accounts and passwords.
+    pub directory: Directory,
+    /// The audit log.
+    pub audit: AuditLog,
+}
+
+/// What the connection loop does after [`Driver::advance`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Write the output, then call `advance` again (more follows).
+    Write,
+    /// Everything read is answered: write the output (if any), then wait
+    /// for input, the timeout, and (while [`Driver::idling`]) mailbox
+    /// changes ([`Driver::changed`]).
+    Read,
+    /// Write the output, drop buffered input ([`Driver::discard_input`]),
+    /// run the TLS handshake, then [`Driver::tls_started`].
+    StartTls,
+    /// Write the output, then compress both directions; the input not yet
+    /// framed ([`Driver::take_input`]) is already compressed.
+    Compress,
+    /// Write the output and close.
+    Close,
+}
+
+/// The selected mailbox's change events, as the driver receives them.
+struct Watch {
+    mailbox: MailboxId,
+    events: broadcast::Receiver<MailboxEvent>,
+    /// Received while waiting in IDLE, not yet handed over.
+    stash: Vec<MailboxEvent>,
+    lagged: bool,
+}
+
+impl Watch {
+    fn ready(&self) -> bool {
+        self.lagged || !self.stash.is_empty()
+    }
+
+    /// Everything received so far.
+    fn drain(&mut self) -> Reply {
+        use broadcast::error::TryRecvError;
+        let mut events = std::mem::take(&mut self.stash);
+        let mut lagged = std::mem::take(&mut self.lagged);
+        loop {
+            match self.events.try_recv() {
+                Ok(e) => events.push(e),
+                Err(TryRecvError::Lagged(_)) => lagged = true,
+                Err(TryRecvError::Empty) | Err(TryRecvError::Closed) => break,
+            }
+        }
+        Reply::Updates { events, lagged }
+    }
+}
+
+/// The driver's state that may move to the blocking pool and back.
+struct Core {
+    session: Session,
+    framer: Framer,
+    out: Out,
+    /// Framer limits once logged in.
+    limits: FrameLimits,
+    max_in_flight: usize,
+    /// Commands answered since the output was last handed over.
+    unsent: usize,
+    /// What the session waits for, not yet performed.
+    pending: Option<Request>,
+    watch: Option<Watch>,
+}
+
+/// Why `Core::run` stopped.
+enum Stop {
+    Control(Control),
+    /// A write is next: continue on the blocking pool.
+    Blocking,
+    /// A password check is next: await the directory.
+    Authenticate,
+}
+
+/// One connection's driver. See the module docs.
+pub struct Driver<S: MailStore> {
+    services: Arc<Services<S>>,
+    peer: SocketAddr,
+    /// `None` only while it runs on the blocking pool (or after a panic there).
+    core: Option<Box<Core>>,
+}
+
+impl<S: MailStore> Driver<S> {
+    /// A driver for a new connection; `tls` is the TLS version when the
+    /// connection is already encrypted (imaps), `None` on the STARTTLS
+    /// listener.
+    pub fn new(services: Arc<Services<S>>, peer: SocketAddr, tls: Option<String>) -> Driver<S> {
+        let session = Session::new(SessionConfig::new(&services.config.imap), tls);
+        Driver::with_session(services, peer, session)
+    }
+
+    /// A driver whose session starts logged in (fuzzing and tests only: it
+    /// skips the password check).
+    #[doc(hidden)]
+    pub fn logged_in(
+        services: Arc<Services<S>>,
+        peer: SocketAddr,
+        account: AccountId,
+        address: String,
+    ) -> Driver<S> {
+        let config = SessionConfig::new(&services.config.imap);
+        let mut d =
+            Driver::with_session(services, peer, Session::logged_in(config, account, address));
+        if let Some(core) = d.core.as_mut() {
+            core.framer.set_limits(core.limits);
+        }
+        d
+    }
+
+    fn with_session(services: Arc<Services<S>>, peer: SocketAddr, session: Session) -> Driver<S> {
+        let imap = &services.config.imap;
+        let limits = FrameLimits {
+            max_line: imap.max_line,
+            max_literal: imap.max_literal,
+        };
+        let preauth = FrameLimits {
+            max_line: limits.max_line,
+            max_literal: limits.max_literal.min(PREAUTH_MAX_LITERAL),
+        };
+        let core = Core {
+            session,
+            framer: Framer::new(preauth),
+            out: Out::new(),
+            limits,
+            max_in_flight: imap.max_in_flight.max(1),
+            unsent: 0,
+            pending: None,
+            watch: None,
+        };
+        Driver {
+            services,
+            peer,
+            core: Some(Box::new(core)),
+        }
+    }
+
+    fn core(&mut self) -> Option<&mut Core> {
+        self.core.as_deref_mut()
+    }
+
+    /// Writes the greeting into the output.
+    pub fn greeting(&mut self) {
+        if let Some(c) = self.core() {
+            c.session.greeting(&mut c.out);
+        }
+    }
+
+    /// The output waiting to be written.
+    pub fn output(&self) -> &[u8] {
+        self.core.as_ref().map_or(&[], |c| &c.out.buf)
+    }
+
+    /// The output was written: forget it (and its memory, if it was large).
+    pub fn output_written(&mut self) {
+        if let Some(c) = self.core() {
+            c.out.buf.clear();
+            // Keep an idle session small (the IDLE memory goal).
+            if c.out.buf.capacity() > 4096 {
+                c.out.buf = Vec::new();
+            }
+        }
+    }
+
+    /// Adds bytes read from the client.
+    pub fn push_input(&mut self, bytes: &[u8]) {
+        if let Some(c) = self.core() {
+            c.framer.push(bytes);
+        }
+    }
+
+    /// Takes the input not yet framed (after COMPRESS it is compressed).
+    pub fn take_input(&mut self) -> Vec<u8> {
+        self.core()
+            .map(|c| c.framer.take_input())
+            .unwrap_or_default()
+    }
+
+    /// Drops buffered input (after STARTTLS: it came in plaintext).
+    pub fn discard_input(&mut self) {
+        if let Some(c) = self.core() {
+            c.framer.discard_buffered();
+        }
+    }
+
+    /// Releases memory held after a large command.
+    pub fn shrink(&mut self) {
+        if let Some(c) = self.core() {
+            c.framer.shrink();
+        }
+    }
+
+    /// The connection was upgraded to TLS after STARTTLS.
+    pub fn tls_started(&mut self, version: String) {
+        if let Some(c) = self.core() {
+            c.session.tls_established(version);
+        }
+    }
+
+    /// How long the client may stay silent now.
+    pub fn timeout(&self) -> Duration {
+        self.core
+            .as_ref()
+            .map_or(Duration::ZERO, |c| c.session.timeout())
+    }
+
+    /// Whether the session is in IDLE (wait for [`Driver::changed`] too).
+    pub fn idling(&self) -> bool {
+        self.core.as_ref().is_some_and(|c| c.session.idling())
+    }
+
+    /// Waits until the selected mailbox changes (never returns when
+    /// nothing is watched). Cancel-safe: what arrives is kept for the next
+    /// [`Driver::advance`].
+    pub async fn changed(&mut self) {
+        let Some(w) = self.core.as_mut().and_then(|c| c.watch.as_mut()) else {
+            return std::future::pending().await;
+        };
+        match w.events.recv().await {
+            Ok(e) => w.stash.push(e),
+            Err(broadcast::error::RecvError::Lagged(_)) => w.lagged = true,
+            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+        }
+    }
+
+    /// Writes the goodbye of a server shutdown into the output.
+    pub fn shutdown(&mut self) {
+        if let Some(c) = self.core() {
+            c.session.shutdown(&mut c.out);
+        }
+    }
+
+    /// Writes the goodbye of the idle timeout into the output.
+    pub fn timed_out(&mut self) {
+        if let Some(c) = self.core() {
+            c.session.timed_out(&mut c.out);
+        }
+    }
+
+    /// Runs the commands read so far, until the output must be written or
+    /// more input is needed (see [`Control`]). Not cancel-safe: the
+    /// connection loop awaits it to the end.
+    pub async fn advance(&mut self) -> Control {
+        loop {
+            let Some(core) = self.core.as_deref_mut() else {
+                return Control::Close;
+            };
+            match core.run(&self.services, self.peer, false) {
+                Stop::Control(c) => return c,
+                Stop::Authenticate => {
+                    let Some(Request::Authenticate { user, password }) = core.pending.take() else {
+                        continue;
+                    };
+                    let outcome = self
+                        .services
+                        .directory
+                        .authenticate(&user, &password, self.peer.ip())
+                        .await;
+                    let step = core.session.resume(Reply::Auth(outcome), &mut core.out);
+                    if let Some(c) = core.apply(step) {
+                        return c;
+                    }
+                }
+                Stop::Blocking => {
+                    let Some(mut core) = self.core.take() else {
+                        return Control::Close;
+                    };
+                    let services = self.services.clone();
+                    let peer = self.peer;
+                    let ran = tokio::task::spawn_blocking(move || {
+                        let stop = core.run(&services, peer, true);
+                        (core, stop)
+                    })
+                    .await;
+                    let Ok((core, stop)) = ran else {
+                        // A panic on the blocking pool: the session is lost.
+                        return Control::Close;
+                    };
+                    self.core = Some(core);
+                    match stop {
+                        Stop::Control(c) => return c,
+                        // The loop takes it from here.
+                        Stop::Authenticate | Stop::Blocking => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Core {
+    /// Frames input, feeds the session and performs what it asks, until
+    /// something needs the connection loop, an await, or (unless already
+    /// there, `blocking`) the blocking pool.
+    fn run<S: MailStore>(
+        &mut self,
+        services: &Services<S>,
+        peer: SocketAddr,
+        blocking: bool,
+    ) -> Stop {
+        loop {
+            if let Some(request) = self.pending.take() {
+                let reply = match request {
+                    Request::Authenticate { .. } => {
+                        self.pending = Some(request);
+                        return Stop::Authenticate;
+                    }
+                    Request::Yield if !self.out.buf.is_empty() => {
+                        // Resumed with `Reply::Done` once written.
+                        self.pending = Some(Request::Yield);
+                        self.unsent = 0;
+                        return Stop::Control(Control::Write);
+                    }
+                    Request::Store(ref r) if r.writes() && !blocking => {
+                        self.pending = Some(request);
+                        return Stop::Blocking;
+                    }
+                    Request::OpenAccount { .. } if !blocking => {
+                        self.pending = Some(request);
+                        return Stop::Blocking;
+                    }
+                    other => self.perform(services, peer, other),
+                };
+                let step = self.session.resume(reply, &mut self.out);
+                if let Some(c) = self.apply(step) {
+                    return Stop::Control(c);
+                }
+                continue;
+            }
+            let step = match self.framer.next_frame() {
+                Some(frame) => self.session.on_frame(frame, &mut self.out),
+                None if self.session.idling() && self.watch.as_ref().is_some_and(Watch::ready) => {
+                    self.session.on_changes(&mut self.out)
+                }
+                None => {
+                    self.unsent = 0;
+                    return Stop::Control(Control::Read);
+                }
+            };
+            if let Some(c) = self.apply(step) {
+                return Stop::Control(c);
+            }
+        }
+    }
+
+    /// Takes in a session step; `Some` when the connection loop must act.
+    fn apply(&mut self, step: Step) -> Option<Control> {
+        // The watch follows the session's selected mailbox (SELECT starts
+        // it in `perform`; leaving the mailbox ends it here).
+        if let Some(w) = &self.watch
+            && self.session.selected_mailbox().map(|(_, m)| m) != Some(w.mailbox)
+        {
+            self.watch = None;
+        }
+        let next = match step {
+            Step::Need(request) => {
+                self.pending = Some(request);
+                return None;
+            }
+            Step::Done(next) => next,
+        };
+        if self.session.authenticated() {
+            self.framer.set_limits(self.limits);
+        }
+        match next {
+            Next::Continue => {
+                self.unsent += 1;
+                if self.unsent >= self.max_in_flight || self.out.buf.len() >= FLUSH_BYTES {
+                    self.unsent = 0;
+                    return Some(Control::Write);
+                }
+                None
+            }
+            Next::RefuseLiteral => {
+                let tag = self.framer.refuse_literal();
+                self.session.literal_refused(tag, &mut self.out);
+                self.unsent = 0;
+                Some(Control::Write)
+            }
+            Next::StartTls => Some(Control::StartTls),
+            Next::Compress => Some(Control::Compress),
+            Next::Close => Some(Control::Close),
+        }
+    }
+
+    /// Performs a request that needs no await.
+    fn perform<S: MailStore>(
+        &mut self,
+        services: &Services<S>,
+        peer: SocketAddr,
+        request: Request,
+    ) -> Reply {
+        match request {
+            Request::OpenAccount { address, quota } => {
+                Reply::Account(perform::open_account(&services.store, &address, quota))
+            }
+            Request::AuditLogin { user, tls, outcome } => {
+                services.audit.record(sealpost_audit::Event::Login {
+                    protocol: sealpost_audit::Protocol::Imap,
+                    account: user,
+                    remote: peer.to_string(),
+                    tls,
+                    outcome,
+                });
+                Reply::Done
+            }
+            Request::Updates => match &mut self.watch {
+                Some(w) => w.drain(),
+                None => Reply::Updates {
+                    events: Vec::new(),
+                    lagged: false,
+                },
+            },
+            Request::Yield => Reply::Done,
+            Request::Store(r) => {
+                let (reply, watch) = perform::store(&services.store, r);
+                if let Some((mailbox, events)) = watch {
+                    self.watch = Some(Watch {
+                        mailbox,
+                        events,
+                        stash: Vec::new(),
+                        lagged: false,
+                    });
+                }
+                Reply::Store(reply)
+            }
+            // Handled by `Driver::advance`.
+            Request::Authenticate { .. } => Reply::Auth(sealpost_directory::AuthOutcome::Failed),
+        }
+    }
+}

@@ -1,0 +1,769 @@
+//! [`MemStore`]: the mail store as an in-memory model, for the transcript
+//! tests that run every script against it and against the real store.
+//!
+//! It follows `sealpost_store::Store` rule for rule where a client can see
+//! the difference: accounts are created with INBOX and the five
+//! special-use mailboxes (those and INBOX subscribed); ids, UIDVALIDITY
+//! (from the clock, strictly increasing) and UIDs are allocated the same
+//! way; every change takes the next MODSEQ of its mailbox (one for a whole
+//! COPY or EXPUNGE); quotas are reserved before a write and checked the
+//! same way; expunges are remembered for QRESYNC; events are published on
+//! a broadcast channel per mailbox after each change. What it leaves out
+//! is what a client cannot see: encryption, durability, sled.
+//!
+//! One mutex guards the whole model: it is a test double, not a server.
+
+use super::MailStore;
+use crate::message::ImapSummarizer;
+use parking_lot::Mutex;
+use sealpost_store::{
+    AccountId, Appended, Changes, CopyOutcome, FlagOp, Flags, FlagsOutcome, MailboxEvent,
+    MailboxId, MailboxInfo, MailboxName, MailboxStatus, MessageEntry, MessageMeta, ModSeq,
+    QuotaUsage, Result, Snapshot, SpecialUse, StoreError, Summarizer, Uid, UidValidity,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// Largest message accepted, as in the real store.
+const MAX_MESSAGE_SIZE: usize = 1 << 30;
+/// Events a watcher may fall behind by before it must re-read the index.
+const EVENT_CAPACITY: usize = 1024;
+
+/// The in-memory mail store. Cheap to clone (shared state).
+#[derive(Clone, Default)]
+pub struct MemStore {
+    inner: Arc<Mutex<Model>>,
+}
+
+#[derive(Default)]
+struct Model {
+    /// Store-wide counters, as the real store's `next_counter`.
+    account_counter: u64,
+    mailbox_counter: u64,
+    uidvalidity_counter: u64,
+    /// Active accounts by normalized address.
+    by_address: BTreeMap<String, AccountId>,
+    accounts: HashMap<AccountId, Account>,
+}
+
+struct Account {
+    quota: Option<u64>,
+    mailboxes: HashMap<MailboxId, Mailbox>,
+    subscriptions: BTreeSet<MailboxName>,
+}
+
+struct Mailbox {
+    info: MailboxInfo,
+    uid_next: u32,
+    highest_modseq: u64,
+    /// The index, ascending by UID.
+    entries: Vec<MessageEntry>,
+    bodies: HashMap<Uid, Body>,
+    /// Expunged UIDs with the modseq of their expunge (QRESYNC).
+    vanished: Vec<(ModSeq, Uid)>,
+    recent_cutoff: u32,
+    events: broadcast::Sender<MailboxEvent>,
+}
+
+#[derive(Clone)]
+struct Body {
+    raw: Arc<Vec<u8>>,
+    summary: Arc<Vec<u8>>,
+    internal_date: i64,
+    save_date: i64,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn normalize(address: &str) -> Result<String> {
+    let a = address.trim().to_ascii_lowercase();
+    if a.is_empty()
+        || a.len() > 320
+        || !a.contains('@')
+        || a.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(StoreError::NoAccount);
+    }
+    Ok(a)
+}
+
+impl Mailbox {
+    fn position(&self, uid: Uid) -> Option<usize> {
+        self.entries.binary_search_by_key(&uid, |e| e.uid).ok()
+    }
+
+    fn next_modseq(&mut self) -> ModSeq {
+        self.highest_modseq += 1;
+        ModSeq(self.highest_modseq)
+    }
+
+    fn publish(&self, e: MailboxEvent) {
+        let _ = self.events.send(e);
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            mailbox: self.info.clone(),
+            uid_next: Uid(self.uid_next),
+            highest_modseq: ModSeq(self.highest_modseq),
+            entries: self.entries.clone(),
+        }
+    }
+
+    /// Removes `victims` (all present) under one modseq, as the real
+    /// store's `remove_where`; returns the octets freed.
+    fn remove(&mut self, victims: &[Uid]) -> u64 {
+        let modseq = self.next_modseq();
+        let mut bytes = 0u64;
+        for &uid in victims {
+            if let Some(pos) = self.position(uid) {
+                bytes += u64::from(self.entries[pos].size);
+                self.entries.remove(pos);
+            }
+            self.bodies.remove(&uid);
+            self.vanished.push((modseq, uid));
+        }
+        self.publish(MailboxEvent::Expunged {
+            uids: victims.to_vec(),
+            modseq,
+        });
+        bytes
+    }
+}
+
+impl Account {
+    fn usage(&self) -> (u64, u64) {
+        let mut bytes = 0u64;
+        let mut messages = 0u64;
+        for m in self.mailboxes.values() {
+            for e in &m.entries {
+                bytes += u64::from(e.size);
+                messages += 1;
+            }
+        }
+        (bytes, messages)
+    }
+
+    /// The quota check of the real store's `reserve`.
+    fn reserve(&self, size: u64) -> Result<()> {
+        if let Some(limit) = self.quota
+            && self.usage().0 + size > limit
+        {
+            return Err(StoreError::OverQuota);
+        }
+        Ok(())
+    }
+
+    fn by_name(&self, name: &MailboxName) -> Option<&Mailbox> {
+        self.mailboxes.values().find(|m| m.info.name == *name)
+    }
+
+    fn mailbox_mut(&mut self, id: MailboxId) -> Result<&mut Mailbox> {
+        self.mailboxes.get_mut(&id).ok_or(StoreError::NoMailbox)
+    }
+}
+
+impl Model {
+    fn account(&self, id: AccountId) -> Result<&Account> {
+        self.accounts.get(&id).ok_or(StoreError::NoAccount)
+    }
+
+    fn account_mut(&mut self, id: AccountId) -> Result<&mut Account> {
+        self.accounts.get_mut(&id).ok_or(StoreError::NoAccount)
+    }
+
+    fn mailbox(&self, account: AccountId, id: MailboxId) -> Result<&Mailbox> {
+        self.account(account)?
+            .mailboxes
+            .get(&id)
+            .ok_or(StoreError::NoMailbox)
+    }
+
+    fn create_mailbox(
+        &mut self,
+        account: AccountId,
+        name: &MailboxName,
+        special_use: Option<SpecialUse>,
+    ) -> Result<MailboxInfo> {
+        if self.account(account)?.by_name(name).is_some() {
+            return Err(StoreError::MailboxExists);
+        }
+        self.mailbox_counter += 1;
+        let id = MailboxId(self.mailbox_counter);
+        let floor = now().max(1) as u64 & 0xffff_ffff;
+        self.uidvalidity_counter = (self.uidvalidity_counter + 1).max(floor);
+        let uid_validity = UidValidity((self.uidvalidity_counter & 0xffff_ffff).max(1) as u32);
+        let info = MailboxInfo {
+            id,
+            name: name.clone(),
+            special_use,
+            uid_validity,
+        };
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        self.account_mut(account)?.mailboxes.insert(
+            id,
+            Mailbox {
+                info: info.clone(),
+                uid_next: 1,
+                highest_modseq: 1,
+                entries: Vec::new(),
+                bodies: HashMap::new(),
+                vanished: Vec::new(),
+                recent_cutoff: 0,
+                events,
+            },
+        );
+        Ok(info)
+    }
+
+    fn create_account(&mut self, address: &str) -> Result<AccountId> {
+        if self.by_address.contains_key(address) {
+            return Err(StoreError::AccountExists);
+        }
+        self.account_counter += 1;
+        let id = AccountId(self.account_counter);
+        self.accounts.insert(
+            id,
+            Account {
+                quota: None,
+                mailboxes: HashMap::new(),
+                subscriptions: BTreeSet::new(),
+            },
+        );
+        self.create_mailbox(id, &MailboxName::inbox(), None)?;
+        for su in SpecialUse::ALL {
+            let name = MailboxName::new(su.default_name())?;
+            self.create_mailbox(id, &name, Some(su))?;
+            self.account_mut(id)?.subscriptions.insert(name);
+        }
+        self.account_mut(id)?
+            .subscriptions
+            .insert(MailboxName::inbox());
+        self.by_address.insert(address.to_string(), id);
+        Ok(id)
+    }
+
+    fn copy(
+        &mut self,
+        account: AccountId,
+        from: MailboxId,
+        uids: &[Uid],
+        to: MailboxId,
+    ) -> Result<CopyOutcome> {
+        let source = self.mailbox(account, from)?;
+        self.mailbox(account, to)?;
+        let mut wanted: Vec<Uid> = uids
+            .iter()
+            .copied()
+            .filter(|u| source.position(*u).is_some())
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        let items: Vec<(Uid, MessageEntry, Body)> = wanted
+            .iter()
+            .filter_map(|u| {
+                let e = source.entries[source.position(*u)?].clone();
+                let b = source.bodies.get(u)?.clone();
+                Some((*u, e, b))
+            })
+            .collect();
+        let total: u64 = items.iter().map(|(_, e, _)| u64::from(e.size)).sum();
+        let acct = self.account_mut(account)?;
+        acct.reserve(total)?;
+        let dest = acct.mailbox_mut(to)?;
+        if u64::from(dest.uid_next) + items.len() as u64 >= u64::from(u32::MAX) {
+            return Err(StoreError::NotAllowed("mailbox has run out of UIDs"));
+        }
+        let date = now();
+        let modseq = dest.next_modseq();
+        let mut pairs = Vec::with_capacity(items.len());
+        for (uid, entry, mut body) in items {
+            let new_uid = Uid(dest.uid_next);
+            dest.uid_next += 1;
+            body.save_date = date;
+            let e = MessageEntry {
+                uid: new_uid,
+                flags: entry.flags,
+                modseq,
+                size: entry.size,
+            };
+            dest.entries.push(e.clone());
+            dest.bodies.insert(new_uid, body);
+            dest.publish(MailboxEvent::Appended(e));
+            pairs.push((uid, new_uid));
+        }
+        Ok(CopyOutcome {
+            uid_validity: dest.info.uid_validity,
+            pairs,
+        })
+    }
+
+    fn remove_where(
+        &mut self,
+        account: AccountId,
+        mailbox: MailboxId,
+        only: Option<&[Uid]>,
+        need_deleted_flag: bool,
+    ) -> Result<Vec<Uid>> {
+        let mb = self.account_mut(account)?.mailbox_mut(mailbox)?;
+        let victims: Vec<Uid> = mb
+            .entries
+            .iter()
+            .filter(|e| only.is_none_or(|o| o.contains(&e.uid)))
+            .filter(|e| !need_deleted_flag || e.flags.has(Flags::DELETED))
+            .map(|e| e.uid)
+            .collect();
+        if !victims.is_empty() {
+            mb.remove(&victims);
+        }
+        Ok(victims)
+    }
+}
+
+impl MemStore {
+    /// An empty store.
+    pub fn new() -> MemStore {
+        MemStore::default()
+    }
+}
+
+impl MailStore for MemStore {
+    fn account_id(&self, address: &str) -> Result<Option<AccountId>> {
+        let Ok(address) = normalize(address) else {
+            return Ok(None);
+        };
+        Ok(self.inner.lock().by_address.get(&address).copied())
+    }
+
+    fn ensure_account(&self, address: &str) -> Result<AccountId> {
+        let address = normalize(address)?;
+        let mut m = self.inner.lock();
+        if let Some(id) = m.by_address.get(&address) {
+            return Ok(*id);
+        }
+        m.create_account(&address)
+    }
+
+    fn quota(&self, account: AccountId) -> Result<QuotaUsage> {
+        let m = self.inner.lock();
+        let a = m.account(account)?;
+        let (bytes, messages) = a.usage();
+        Ok(QuotaUsage {
+            bytes,
+            messages,
+            limit: a.quota,
+        })
+    }
+
+    fn set_quota(&self, account: AccountId, limit: Option<u64>) {
+        if let Ok(a) = self.inner.lock().account_mut(account) {
+            a.quota = limit;
+        }
+    }
+
+    fn mailboxes(&self, account: AccountId) -> Result<Vec<MailboxInfo>> {
+        let m = self.inner.lock();
+        let mut out: Vec<MailboxInfo> = m
+            .account(account)?
+            .mailboxes
+            .values()
+            .map(|b| b.info.clone())
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    fn mailbox(&self, account: AccountId, name: &MailboxName) -> Result<Option<MailboxInfo>> {
+        let m = self.inner.lock();
+        Ok(m.account(account)?.by_name(name).map(|b| b.info.clone()))
+    }
+
+    fn create_mailbox(
+        &self,
+        account: AccountId,
+        name: &MailboxName,
+        special_use: Option<SpecialUse>,
+    ) -> Result<MailboxInfo> {
+        self.inner.lock().create_mailbox(account, name, special_use)
+    }
+
+    fn delete_mailbox(&self, account: AccountId, name: &MailboxName) -> Result<()> {
+        if name.is_inbox() {
+            return Err(StoreError::NotAllowed("INBOX cannot be deleted"));
+        }
+        let mut m = self.inner.lock();
+        let a = m.account_mut(account)?;
+        let id = a.by_name(name).ok_or(StoreError::NoMailbox)?.info.id;
+        if let Some(gone) = a.mailboxes.remove(&id) {
+            gone.publish(MailboxEvent::Gone);
+        }
+        Ok(())
+    }
+
+    fn rename_mailbox(
+        &self,
+        account: AccountId,
+        from: &MailboxName,
+        to: &MailboxName,
+    ) -> Result<()> {
+        if to.is_inbox() || to.is_descendant_of(from) || from == to {
+            return Err(StoreError::NotAllowed(
+                "cannot rename a mailbox to that name",
+            ));
+        }
+        let mut m = self.inner.lock();
+        let a = m.account(account)?;
+        if a.by_name(to).is_some() {
+            return Err(StoreError::MailboxExists);
+        }
+        let source = a.by_name(from).ok_or(StoreError::NoMailbox)?.info.id;
+        if from.is_inbox() {
+            let target = m.create_mailbox(account, to, None)?.id;
+            let uids: Vec<Uid> = m
+                .mailbox(account, source)?
+                .entries
+                .iter()
+                .map(|e| e.uid)
+                .collect();
+            if !uids.is_empty() {
+                m.copy(account, source, &uids, target)?;
+                m.remove_where(account, source, Some(&uids), false)?;
+            }
+            return Ok(());
+        }
+        let a = m.account_mut(account)?;
+        let mut renames = Vec::new();
+        for mb in a.mailboxes.values() {
+            let name = &mb.info.name;
+            if name == from || name.is_descendant_of(from) {
+                let new_name = MailboxName::new(&format!(
+                    "{}{}",
+                    to.as_str(),
+                    &name.as_str()[from.as_str().len()..]
+                ))?;
+                if a.by_name(&new_name).is_some() {
+                    return Err(StoreError::MailboxExists);
+                }
+                renames.push((mb.info.id, new_name));
+            }
+        }
+        for (id, new_name) in renames {
+            let mb = a.mailbox_mut(id)?;
+            mb.info.name = new_name;
+            // Sessions that had the old name selected must leave it.
+            mb.publish(MailboxEvent::Gone);
+        }
+        Ok(())
+    }
+
+    fn set_subscribed(&self, account: AccountId, name: &MailboxName, on: bool) -> Result<()> {
+        let mut m = self.inner.lock();
+        let subs = &mut m.account_mut(account)?.subscriptions;
+        if on {
+            subs.insert(name.clone());
+        } else {
+            subs.remove(name);
+        }
+        Ok(())
+    }
+
+    fn subscriptions(&self, account: AccountId) -> Result<Vec<MailboxName>> {
+        let m = self.inner.lock();
+        Ok(m.account(account)?.subscriptions.iter().cloned().collect())
+    }
+
+    fn status(&self, account: AccountId, mailbox: MailboxId) -> Result<MailboxStatus> {
+        let m = self.inner.lock();
+        let mb = m.mailbox(account, mailbox)?;
+        let mut st = MailboxStatus {
+            messages: mb.entries.len() as u32,
+            unseen: 0,
+            deleted: 0,
+            uid_next: Uid(mb.uid_next),
+            uid_validity: mb.info.uid_validity,
+            highest_modseq: ModSeq(mb.highest_modseq),
+            size: 0,
+        };
+        for e in &mb.entries {
+            if !e.flags.has(Flags::SEEN) {
+                st.unseen += 1;
+            }
+            if e.flags.has(Flags::DELETED) {
+                st.deleted += 1;
+            }
+            st.size += u64::from(e.size);
+        }
+        Ok(st)
+    }
+
+    fn snapshot(&self, account: AccountId, mailbox: MailboxId) -> Result<Snapshot> {
+        Ok(self.inner.lock().mailbox(account, mailbox)?.snapshot())
+    }
+
+    fn snapshot_and_watch(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+    ) -> Result<(Snapshot, broadcast::Receiver<MailboxEvent>)> {
+        let m = self.inner.lock();
+        let mb = m.mailbox(account, mailbox)?;
+        Ok((mb.snapshot(), mb.events.subscribe()))
+    }
+
+    fn claim_recent(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Uid>> {
+        let mut m = self.inner.lock();
+        let mb = m.account_mut(account)?.mailbox_mut(mailbox)?;
+        let cutoff = mb.recent_cutoff;
+        let recent = mb
+            .entries
+            .iter()
+            .filter(|e| e.uid.0 > cutoff)
+            .map(|e| e.uid)
+            .collect();
+        mb.recent_cutoff = mb.uid_next.saturating_sub(1);
+        Ok(recent)
+    }
+
+    fn changes_since(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        since: ModSeq,
+    ) -> Result<Changes> {
+        let m = self.inner.lock();
+        let mb = m.mailbox(account, mailbox)?;
+        let changed = mb
+            .entries
+            .iter()
+            .filter(|e| e.modseq > since)
+            .cloned()
+            .collect();
+        let mut vanished: Vec<Uid> = mb
+            .vanished
+            .iter()
+            .filter(|(m, _)| *m > since)
+            .map(|(_, u)| *u)
+            .collect();
+        vanished.sort();
+        vanished.dedup();
+        Ok(Changes { changed, vanished })
+    }
+
+    fn append(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        raw: &[u8],
+        flags: &Flags,
+        internal_date: Option<i64>,
+    ) -> Result<Appended> {
+        if raw.len() > MAX_MESSAGE_SIZE {
+            return Err(StoreError::TooLarge);
+        }
+        let summary = ImapSummarizer.summarize(raw);
+        let mut m = self.inner.lock();
+        let a = m.account_mut(account)?;
+        a.mailbox_mut(mailbox)?;
+        let size = raw.len() as u32;
+        a.reserve(u64::from(size))?;
+        let mb = a.mailbox_mut(mailbox)?;
+        if mb.uid_next == u32::MAX {
+            return Err(StoreError::NotAllowed("mailbox has run out of UIDs"));
+        }
+        let uid = Uid(mb.uid_next);
+        mb.uid_next += 1;
+        let modseq = mb.next_modseq();
+        let date = now();
+        mb.bodies.insert(
+            uid,
+            Body {
+                raw: Arc::new(raw.to_vec()),
+                summary: Arc::new(summary),
+                internal_date: internal_date.unwrap_or(date),
+                save_date: date,
+            },
+        );
+        let entry = MessageEntry {
+            uid,
+            flags: flags.clone(),
+            modseq,
+            size,
+        };
+        mb.entries.push(entry.clone());
+        mb.publish(MailboxEvent::Appended(entry));
+        Ok(Appended {
+            mailbox,
+            uid_validity: mb.info.uid_validity,
+            uid,
+            modseq,
+        })
+    }
+
+    fn meta(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        uid: Uid,
+    ) -> Result<Option<MessageMeta>> {
+        let m = self.inner.lock();
+        let mb = m.mailbox(account, mailbox)?;
+        let (Some(pos), Some(body)) = (mb.position(uid), mb.bodies.get(&uid)) else {
+            return Ok(None);
+        };
+        let e = &mb.entries[pos];
+        Ok(Some(MessageMeta {
+            uid,
+            flags: e.flags.clone(),
+            modseq: e.modseq,
+            size: e.size,
+            internal_date: body.internal_date,
+            save_date: body.save_date,
+            summary: body.summary.to_vec(),
+        }))
+    }
+
+    fn read(&self, account: AccountId, mailbox: MailboxId, uid: Uid) -> Result<Option<Vec<u8>>> {
+        let m = self.inner.lock();
+        let mb = m.mailbox(account, mailbox)?;
+        Ok(mb.bodies.get(&uid).map(|b| b.raw.to_vec()))
+    }
+
+    fn store_flags(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        op: FlagOp,
+        flags: &Flags,
+        unchanged_since: Option<ModSeq>,
+    ) -> Result<FlagsOutcome> {
+        let mut m = self.inner.lock();
+        let mb = m.account_mut(account)?.mailbox_mut(mailbox)?;
+        let mut outcome = FlagsOutcome::default();
+        let mut events = Vec::new();
+        for &uid in uids {
+            let Some(pos) = mb.position(uid) else {
+                continue;
+            };
+            if let Some(since) = unchanged_since
+                && mb.entries[pos].modseq > since
+            {
+                outcome.modified.push(uid);
+                continue;
+            }
+            let mut new_flags = mb.entries[pos].flags.clone();
+            new_flags.apply(op, flags);
+            if new_flags == mb.entries[pos].flags {
+                outcome.updated.push(mb.entries[pos].clone());
+                continue;
+            }
+            let modseq = mb.next_modseq();
+            let e = &mut mb.entries[pos];
+            e.flags = new_flags;
+            e.modseq = modseq;
+            outcome.updated.push(e.clone());
+            events.push(MailboxEvent::FlagsChanged(e.clone()));
+        }
+        for e in events {
+            mb.publish(e);
+        }
+        Ok(outcome)
+    }
+
+    fn copy(
+        &self,
+        account: AccountId,
+        from: MailboxId,
+        uids: &[Uid],
+        to: MailboxId,
+    ) -> Result<CopyOutcome> {
+        self.inner.lock().copy(account, from, uids, to)
+    }
+
+    fn move_messages(
+        &self,
+        account: AccountId,
+        from: MailboxId,
+        uids: &[Uid],
+        to: MailboxId,
+    ) -> Result<CopyOutcome> {
+        let mut m = self.inner.lock();
+        let outcome = m.copy(account, from, uids, to)?;
+        let moved: Vec<Uid> = outcome.pairs.iter().map(|(s, _)| *s).collect();
+        m.remove_where(account, from, Some(&moved), false)?;
+        Ok(outcome)
+    }
+
+    fn expunge(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        only: Option<&[Uid]>,
+    ) -> Result<Vec<Uid>> {
+        self.inner.lock().remove_where(account, mailbox, only, true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (MemStore, AccountId, MailboxId) {
+        let s = MemStore::new();
+        let a = s.ensure_account("a@example.org").unwrap();
+        let inbox = s.mailbox(a, &MailboxName::inbox()).unwrap().unwrap().id;
+        (s, a, inbox)
+    }
+
+    #[test]
+    fn accounts_start_with_the_default_mailboxes_subscribed() {
+        let (s, a, _) = setup();
+        let names: Vec<String> = s
+            .mailboxes(a)
+            .unwrap()
+            .iter()
+            .map(|m| m.name.to_string())
+            .collect();
+        assert_eq!(
+            names,
+            ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"]
+        );
+        assert_eq!(s.subscriptions(a).unwrap().len(), 6);
+        assert_eq!(s.ensure_account("A@Example.org ").unwrap(), a);
+    }
+
+    #[test]
+    fn modseqs_and_vanished_follow_the_store() {
+        let (s, a, inbox) = setup();
+        let one = s.append(a, inbox, b"x\r\n", &Flags::empty(), None).unwrap();
+        assert_eq!((one.uid, one.modseq), (Uid(1), ModSeq(2)));
+        s.append(a, inbox, b"y\r\n", &Flags::empty(), None).unwrap();
+        let seen = Flags::system(Flags::DELETED);
+        let o = s
+            .store_flags(a, inbox, &[Uid(1)], FlagOp::Add, &seen, None)
+            .unwrap();
+        assert_eq!(o.updated[0].modseq, ModSeq(4));
+        assert_eq!(s.expunge(a, inbox, None).unwrap(), vec![Uid(1)]);
+        let c = s.changes_since(a, inbox, ModSeq(4)).unwrap();
+        assert_eq!(c.vanished, vec![Uid(1)]);
+        assert!(c.changed.is_empty());
+    }
+
+    #[test]
+    fn quota_refuses_what_would_not_fit() {
+        let (s, a, inbox) = setup();
+        s.set_quota(a, Some(10));
+        assert!(matches!(
+            s.append(a, inbox, &[b'x'; 11], &Flags::empty(), None),
+            Err(StoreError::OverQuota)
+        ));
+        s.append(a, inbox, &[b'x'; 10], &Flags::empty(), None)
+            .unwrap();
+        assert_eq!(s.quota(a).unwrap().bytes, 10);
+    }
+}

@@ -1,0 +1,266 @@
+//! The store interface the IMAP driver uses ([`MailStore`]), implemented
+//! by the real `sealpost_store::Store` and by [`MemStore`], an in-memory
+//! model of it that the transcript tests run against beside the real one.
+//!
+//! The trait is the subset of `Store`'s public API that IMAP needs, with
+//! the same names, arguments and meaning, so the implementation for
+//! `Store` only delegates. Everything is synchronous, as in `Store`: the
+//! driver (`crate::driver`) decides which calls run inline on the
+//! connection's task (reads: served from memory or sled, no disk sync) and
+//! which go to the blocking pool (writes: they wait for fsync), see
+//! [`MailStore`]'s method groups.
+//!
+//! [`MemStore`] keeps the same observable behaviour as the real store:
+//! the same UID, UIDVALIDITY and MODSEQ allocation, the same quota
+//! accounting and errors, the same change events. A transcript whose
+//! answers differ between the two is a failing test, so the model is held
+//! to the store's behaviour as much as the session is.
+
+mod memory;
+
+pub use memory::MemStore;
+
+use sealpost_store::{
+    AccountId, Appended, Changes, CopyOutcome, FlagOp, Flags, FlagsOutcome, MailboxEvent,
+    MailboxId, MailboxInfo, MailboxName, MailboxStatus, MessageMeta, ModSeq, QuotaUsage, Result,
+    Snapshot, SpecialUse, Store, Uid,
+};
+use tokio::sync::broadcast;
+
+/// What IMAP asks of a mail store. See the module docs.
+///
+/// Reads (`account_id`, `quota`, `mailboxes`, `mailbox`, `subscriptions`,
+/// `status`, `snapshot`, `watch`, `claim_recent`, `changes_since`, `meta`,
+/// `read`) never wait for a disk sync; writes (`ensure_account`,
+/// `create_mailbox`, `delete_mailbox`, `rename_mailbox`, `set_subscribed`,
+/// `append`, `store_flags`, `copy`, `move_messages`, `expunge`) return
+/// only once the change is durable.
+pub trait MailStore: Clone + Send + Sync + 'static {
+    /// The id of an active account by address.
+    fn account_id(&self, address: &str) -> Result<Option<AccountId>>;
+    /// The id of an active account, created (with its default mailboxes)
+    /// if it does not exist.
+    fn ensure_account(&self, address: &str) -> Result<AccountId>;
+    /// Storage used by an account, and its limit.
+    fn quota(&self, account: AccountId) -> Result<QuotaUsage>;
+    /// Sets (or clears) an account's quota in octets.
+    fn set_quota(&self, account: AccountId, limit: Option<u64>);
+    /// Every mailbox of an account, sorted by name.
+    fn mailboxes(&self, account: AccountId) -> Result<Vec<MailboxInfo>>;
+    /// One mailbox by name.
+    fn mailbox(&self, account: AccountId, name: &MailboxName) -> Result<Option<MailboxInfo>>;
+    /// Creates a mailbox (parents are not created implicitly).
+    fn create_mailbox(
+        &self,
+        account: AccountId,
+        name: &MailboxName,
+        special_use: Option<SpecialUse>,
+    ) -> Result<MailboxInfo>;
+    /// Deletes a mailbox and its messages.
+    fn delete_mailbox(&self, account: AccountId, name: &MailboxName) -> Result<()>;
+    /// Renames a mailbox and its children (INBOX: moves its messages).
+    fn rename_mailbox(
+        &self,
+        account: AccountId,
+        from: &MailboxName,
+        to: &MailboxName,
+    ) -> Result<()>;
+    /// Subscribes or unsubscribes a name (which need not exist).
+    fn set_subscribed(&self, account: AccountId, name: &MailboxName, on: bool) -> Result<()>;
+    /// Subscribed names, sorted.
+    fn subscriptions(&self, account: AccountId) -> Result<Vec<MailboxName>>;
+    /// Counters of a mailbox.
+    fn status(&self, account: AccountId, mailbox: MailboxId) -> Result<MailboxStatus>;
+    /// The mailbox's index at this moment.
+    fn snapshot(&self, account: AccountId, mailbox: MailboxId) -> Result<Snapshot>;
+    /// A snapshot and a watch taken atomically (no change falls between).
+    fn snapshot_and_watch(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+    ) -> Result<(Snapshot, broadcast::Receiver<MailboxEvent>)>;
+    /// UIDs that are `\Recent` for the caller (each handed out once).
+    fn claim_recent(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Uid>>;
+    /// Changes since a modseq (CONDSTORE/QRESYNC).
+    fn changes_since(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        since: ModSeq,
+    ) -> Result<Changes>;
+    /// Stores a message durably.
+    fn append(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        raw: &[u8],
+        flags: &Flags,
+        internal_date: Option<i64>,
+    ) -> Result<Appended>;
+    /// Metadata of one message (flags, dates, summary).
+    fn meta(&self, account: AccountId, mailbox: MailboxId, uid: Uid)
+    -> Result<Option<MessageMeta>>;
+    /// The message's bytes as stored.
+    fn read(&self, account: AccountId, mailbox: MailboxId, uid: Uid) -> Result<Option<Vec<u8>>>;
+    /// Changes flags (see `Store::store_flags`).
+    fn store_flags(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        op: FlagOp,
+        flags: &Flags,
+        unchanged_since: Option<ModSeq>,
+    ) -> Result<FlagsOutcome>;
+    /// Copies messages to another mailbox of the same account.
+    fn copy(
+        &self,
+        account: AccountId,
+        from: MailboxId,
+        uids: &[Uid],
+        to: MailboxId,
+    ) -> Result<CopyOutcome>;
+    /// Moves messages (copy, then remove from the source).
+    fn move_messages(
+        &self,
+        account: AccountId,
+        from: MailboxId,
+        uids: &[Uid],
+        to: MailboxId,
+    ) -> Result<CopyOutcome>;
+    /// Expunges `\Deleted` messages (with `only`: just those among them).
+    fn expunge(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        only: Option<&[Uid]>,
+    ) -> Result<Vec<Uid>>;
+}
+
+impl MailStore for Store {
+    fn account_id(&self, address: &str) -> Result<Option<AccountId>> {
+        Store::account_id(self, address)
+    }
+    fn ensure_account(&self, address: &str) -> Result<AccountId> {
+        Store::ensure_account(self, address)
+    }
+    fn quota(&self, account: AccountId) -> Result<QuotaUsage> {
+        Store::quota(self, account)
+    }
+    fn set_quota(&self, account: AccountId, limit: Option<u64>) {
+        Store::set_quota(self, account, limit)
+    }
+    fn mailboxes(&self, account: AccountId) -> Result<Vec<MailboxInfo>> {
+        Store::mailboxes(self, account)
+    }
+    fn mailbox(&self, account: AccountId, name: &MailboxName) -> Result<Option<MailboxInfo>> {
+        Store::mailbox(self, account, name)
+    }
+    fn create_mailbox(
+        &self,
+        account: AccountId,
+        name: &MailboxName,
+        special_use: Option<SpecialUse>,
+    ) -> Result<MailboxInfo> {
+        Store::create_mailbox(self, account, name, special_use)
+    }
+    fn delete_mailbox(&self, account: AccountId, name: &MailboxName) -> Result<()> {
+        Store::delete_mailbox(self, account, name)
+    }
+    fn rename_mailbox(
+        &self,
+        account: AccountId,
+        from: &MailboxName,
+        to: &MailboxName,
+    ) -> Result<()> {
+        Store::rename_mailbox(self, account, from, to)
+    }
+    fn set_subscribed(&self, account: AccountId, name: &MailboxName, on: bool) -> Result<()> {
+        Store::set_subscribed(self, account, name, on)
+    }
+    fn subscriptions(&self, account: AccountId) -> Result<Vec<MailboxName>> {
+        Store::subscriptions(self, account)
+    }
+    fn status(&self, account: AccountId, mailbox: MailboxId) -> Result<MailboxStatus> {
+        Store::status(self, account, mailbox)
+    }
+    fn snapshot(&self, account: AccountId, mailbox: MailboxId) -> Result<Snapshot> {
+        Store::snapshot(self, account, mailbox)
+    }
+    fn snapshot_and_watch(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+    ) -> Result<(Snapshot, broadcast::Receiver<MailboxEvent>)> {
+        Store::snapshot_and_watch(self, account, mailbox)
+    }
+    fn claim_recent(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Uid>> {
+        Store::claim_recent(self, account, mailbox)
+    }
+    fn changes_since(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        since: ModSeq,
+    ) -> Result<Changes> {
+        Store::changes_since(self, account, mailbox, since)
+    }
+    fn append(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        raw: &[u8],
+        flags: &Flags,
+        internal_date: Option<i64>,
+    ) -> Result<Appended> {
+        Store::append(self, account, mailbox, raw, flags, internal_date)
+    }
+    fn meta(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        uid: Uid,
+    ) -> Result<Option<MessageMeta>> {
+        Store::meta(self, account, mailbox, uid)
+    }
+    fn read(&self, account: AccountId, mailbox: MailboxId, uid: Uid) -> Result<Option<Vec<u8>>> {
+        Store::read(self, account, mailbox, uid)
+    }
+    fn store_flags(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        op: FlagOp,
+        flags: &Flags,
+        unchanged_since: Option<ModSeq>,
+    ) -> Result<FlagsOutcome> {
+        Store::store_flags(self, account, mailbox, uids, op, flags, unchanged_since)
+    }
+    fn copy(
+        &self,
+        account: AccountId,
+        from: MailboxId,
+        uids: &[Uid],
+        to: MailboxId,
+    ) -> Result<CopyOutcome> {
+        Store::copy(self, account, from, uids, to)
+    }
+    fn move_messages(
+        &self,
+        account: AccountId,
+        from: MailboxId,
+        uids: &[Uid],
+        to: MailboxId,
+    ) -> Result<CopyOutcome> {
+        Store::move_messages(self, account, from, uids, to)
+    }
+    fn expunge(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        only: Option<&[Uid]>,
+    ) -> Result<Vec<Uid>> {
+        Store::expunge(self, account, mailbox, only)
+    }
+}

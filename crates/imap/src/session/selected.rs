@@ -1,0 +1,369 @@
+//! The selected state: the UID map and the untagged updates that follow
+//! other sessions' changes (RFC 9051 7.5.1, 5.2-5.5; RFC 7162 3.2.10).
+//!
+//! The session keeps, per selected mailbox, the UIDs the client knows in
+//! sequence order (the sequence number is the index + 1). Changes come as
+//! `sealpost_store::MailboxEvent`s, which the driver hands over when a
+//! command ends ([`super::Request::Updates`]), and are announced at the
+//! points the RFC allows: EXISTS and flag FETCHes after any command,
+//! EXPUNGE only after commands other than FETCH, STORE and SEARCH; until
+//! then an expunged message keeps its sequence number. When events were
+//! lost (the watcher fell behind), a fresh snapshot is compared instead.
+//!
+//! `\Recent` (IMAP4rev1 only): the UIDs claimed from the store at SELECT,
+//! plus messages that arrive while this session has the mailbox selected.
+
+use super::Enabled;
+use crate::error::{CmdError, CmdResult};
+use crate::wire::command::{MessageSet, SeqBound};
+use crate::wire::response::Out;
+use sealpost_store::{Flags, MailboxEvent, MailboxInfo, MessageEntry, ModSeq, Snapshot, Uid};
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write as _;
+
+/// A selected mailbox as this session sees it.
+pub(crate) struct Selected {
+    pub info: MailboxInfo,
+    pub read_only: bool,
+    /// UIDs in sequence order, as announced to the client (expunges not yet
+    /// announced included).
+    pub uids: Vec<Uid>,
+    /// The EXISTS count the client has.
+    pub exists_announced: usize,
+    /// `\Recent` UIDs for this session (rev1).
+    pub recent: HashSet<Uid>,
+    /// Expunged by others, not yet announced.
+    pub pending_expunge: HashSet<Uid>,
+    /// Flag changes this session made and already reported.
+    pub own_changes: HashSet<(Uid, ModSeq)>,
+    /// Flag changes at or below this were in the snapshot at SELECT.
+    pub base_modseq: ModSeq,
+    /// HIGHESTMODSEQ as far as this session has seen.
+    pub highest_modseq: ModSeq,
+    /// Whether CONDSTORE is active for this mailbox (RFC 7162 3.1).
+    pub condstore: bool,
+    /// The search result variable `$` (RFC 5182 2.1), as UIDs, ascending:
+    /// empty at SELECT, set by `SEARCH RETURN (SAVE)`, and losing messages
+    /// as their expunges are announced.
+    pub saved: Vec<Uid>,
+}
+
+/// A message addressed by a command: its sequence number and UID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub seq: u32,
+    pub uid: Uid,
+}
+
+/// Flag changes to announce, by UID.
+pub(crate) type FlagUpdates = BTreeMap<Uid, MessageEntry>;
+
+impl Selected {
+    /// The sequence number of a UID.
+    pub fn seq_of(&self, uid: Uid) -> Option<u32> {
+        self.uids.binary_search(&uid).ok().map(|i| i as u32 + 1)
+    }
+
+    /// The messages a sequence set names, ascending, without duplicates.
+    /// Sequence numbers past the end are a client error (RFC 9051 6.4.5);
+    /// UIDs that do not exist are simply skipped. `$` names the saved
+    /// result's messages, in UID and sequence-number commands alike
+    /// (RFC 5182 2.1).
+    pub fn resolve(&self, set: &MessageSet, uid: bool) -> CmdResult<Vec<Target>> {
+        let set = match set {
+            MessageSet::Set(set) => set,
+            MessageSet::Saved => {
+                return Ok(self
+                    .saved
+                    .iter()
+                    .filter_map(|&u| self.seq_of(u).map(|seq| Target { seq, uid: u }))
+                    .collect());
+            }
+        };
+        let mut idx: Vec<usize> = Vec::new();
+        if uid {
+            let star = self.uids.last().map(|u| u.0).unwrap_or(0);
+            for &(a, b) in &set.0 {
+                let v = |x: SeqBound| match x {
+                    SeqBound::Num(n) => n,
+                    SeqBound::Star => star,
+                };
+                let (lo, hi) = (v(a).min(v(b)), v(a).max(v(b)));
+                let start = self.uids.partition_point(|u| u.0 < lo);
+                let end = self.uids.partition_point(|u| u.0 <= hi);
+                idx.extend(start..end);
+            }
+        } else {
+            let n = self.uids.len() as u32;
+            for &(a, b) in &set.0 {
+                let v = |x: SeqBound| match x {
+                    SeqBound::Num(k) => k,
+                    SeqBound::Star => n,
+                };
+                let (lo, hi) = (v(a).min(v(b)), v(a).max(v(b)));
+                if hi > n || lo == 0 {
+                    return Err(CmdError::bad(None, "Invalid message sequence number"));
+                }
+                idx.extend((lo - 1) as usize..hi as usize);
+            }
+        }
+        idx.sort_unstable();
+        idx.dedup();
+        Ok(idx
+            .into_iter()
+            .map(|i| Target {
+                seq: i as u32 + 1,
+                uid: self.uids[i],
+            })
+            .collect())
+    }
+
+    /// Records a change this session made and reported itself.
+    pub fn own_change(&mut self, e: &MessageEntry) {
+        self.own_changes.insert((e.uid, e.modseq));
+        self.highest_modseq = self.highest_modseq.max(e.modseq);
+    }
+
+    /// Removes UIDs this session expunged (and announced) itself.
+    pub fn forget(&mut self, uids: &[Uid]) {
+        let gone: HashSet<Uid> = uids.iter().copied().collect();
+        let before = self.uids.len();
+        self.uids.retain(|u| !gone.contains(u));
+        self.exists_announced = self
+            .exists_announced
+            .saturating_sub(before - self.uids.len());
+        for u in uids {
+            self.recent.remove(u);
+            self.pending_expunge.remove(u);
+        }
+        if !self.saved.is_empty() {
+            self.saved.retain(|u| !gone.contains(u));
+        }
+    }
+
+    /// Announces that `gone` (ascending, all known) left the mailbox:
+    /// `VANISHED` under QRESYNC (RFC 7162 3.2.10), else `EXPUNGE`s in
+    /// descending order so each number is right when it is sent.
+    pub fn announce_expunged(&mut self, gone: &[Uid], qresync: bool, out: &mut Out) {
+        let known: Vec<Uid> = gone
+            .iter()
+            .copied()
+            .filter(|u| self.seq_of(*u).is_some())
+            .collect();
+        if known.is_empty() {
+            return;
+        }
+        if qresync {
+            out.untagged(&format!("VANISHED {}", uid_set(&known)));
+        } else {
+            for u in known.iter().rev() {
+                if let Some(seq) = self.seq_of(*u) {
+                    out.untagged(&format!("{seq} EXPUNGE"));
+                }
+            }
+        }
+        self.forget(&known);
+    }
+
+    /// Takes in change events; returns the flag changes to announce.
+    pub fn absorb(&mut self, events: Vec<MailboxEvent>) -> FlagUpdates {
+        let mut flag_updates = FlagUpdates::new();
+        for ev in events {
+            match ev {
+                MailboxEvent::Appended(e) => {
+                    self.highest_modseq = self.highest_modseq.max(e.modseq);
+                    if self.uids.last().is_none_or(|l| e.uid > *l) {
+                        self.uids.push(e.uid);
+                        self.recent.insert(e.uid);
+                    }
+                }
+                MailboxEvent::FlagsChanged(e) => {
+                    self.highest_modseq = self.highest_modseq.max(e.modseq);
+                    if self.own_changes.remove(&(e.uid, e.modseq)) || e.modseq <= self.base_modseq {
+                        continue;
+                    }
+                    flag_updates.insert(e.uid, e);
+                }
+                MailboxEvent::Expunged { uids, modseq } => {
+                    self.highest_modseq = self.highest_modseq.max(modseq);
+                    for u in uids {
+                        if self.uids.binary_search(&u).is_ok() {
+                            self.pending_expunge.insert(u);
+                        }
+                    }
+                }
+                MailboxEvent::Gone => {
+                    self.pending_expunge.extend(self.uids.iter().copied());
+                }
+            }
+        }
+        flag_updates
+    }
+
+    /// Takes in a fresh snapshot after events were lost: what is gone is
+    /// pending expunge, what is new is appended, what changed since the
+    /// last modseq seen is announced.
+    pub fn absorb_snapshot(&mut self, snap: Snapshot) -> FlagUpdates {
+        let mut flag_updates = FlagUpdates::new();
+        let now: HashSet<Uid> = snap.entries.iter().map(|e| e.uid).collect();
+        let last = self.uids.last().copied().unwrap_or(Uid(0));
+        for u in &self.uids {
+            if !now.contains(u) {
+                self.pending_expunge.insert(*u);
+            }
+        }
+        for e in snap.entries {
+            if e.uid > last {
+                self.uids.push(e.uid);
+                self.recent.insert(e.uid);
+            } else if e.modseq > self.highest_modseq {
+                flag_updates.insert(e.uid, e);
+            }
+        }
+        self.highest_modseq = self.highest_modseq.max(snap.highest_modseq);
+        flag_updates
+    }
+
+    /// Announces expunges (when allowed), the new EXISTS count and flag
+    /// changes (see the module docs).
+    pub fn announce(
+        &mut self,
+        flag_updates: FlagUpdates,
+        enabled: Enabled,
+        out: &mut Out,
+        allow_expunge: bool,
+    ) {
+        if allow_expunge && !self.pending_expunge.is_empty() {
+            let mut gone: Vec<Uid> = self.pending_expunge.drain().collect();
+            gone.sort_unstable();
+            self.announce_expunged(&gone, enabled.qresync, out);
+        }
+        if self.uids.len() != self.exists_announced {
+            out.untagged(&format!("{} EXISTS", self.uids.len()));
+            if !enabled.rev2 {
+                out.untagged(&format!("{} RECENT", self.recent.len()));
+            }
+            self.exists_announced = self.uids.len();
+        }
+        let condstore = self.condstore || enabled.condstore;
+        let mut line = Vec::with_capacity(64);
+        for (uid, e) in flag_updates {
+            if self.pending_expunge.contains(&uid) {
+                continue;
+            }
+            if let Some(seq) = self.seq_of(uid) {
+                let recent = !enabled.rev2 && self.recent.contains(&uid);
+                line.clear();
+                let _ = write!(line, "* {seq} FETCH (");
+                if enabled.qresync {
+                    let _ = write!(line, "UID {uid} ");
+                }
+                line.extend_from_slice(b"FLAGS (");
+                write_flags(&mut line, &e.flags, recent);
+                line.push(b')');
+                if condstore {
+                    let _ = write!(line, " MODSEQ ({})", e.modseq);
+                }
+                line.extend_from_slice(b")\r\n");
+                out.raw(&line);
+            }
+        }
+    }
+}
+
+/// A compact UID set (`1:3,7`) for COPYUID, MODIFIED and VANISHED.
+pub(crate) fn uid_set(uids: &[Uid]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i].0;
+        let mut end = start;
+        while i + 1 < uids.len() && uids[i + 1].0 == end.wrapping_add(1) {
+            i += 1;
+            end = uids[i].0;
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// `FLAGS (...)` contents.
+pub(crate) fn flags_str(f: &Flags, recent: bool) -> String {
+    let mut out = Vec::with_capacity(32);
+    write_flags(&mut out, f, recent);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends the flags, space-separated, without parentheses (the FETCH hot
+/// path: no allocation per message).
+pub(crate) fn write_flags(out: &mut Vec<u8>, f: &Flags, recent: bool) {
+    let mut first = true;
+    let mut put = |out: &mut Vec<u8>, name: &[u8]| {
+        if !first {
+            out.push(b' ');
+        }
+        first = false;
+        out.extend_from_slice(name);
+    };
+    for (bit, name) in [
+        (Flags::SEEN, &b"\\Seen"[..]),
+        (Flags::ANSWERED, b"\\Answered"),
+        (Flags::FLAGGED, b"\\Flagged"),
+        (Flags::DELETED, b"\\Deleted"),
+        (Flags::DRAFT, b"\\Draft"),
+    ] {
+        if f.has(bit) {
+            put(out, name);
+        }
+    }
+    if recent {
+        put(out, b"\\Recent");
+    }
+    for k in &f.keywords {
+        put(out, k.as_bytes());
+    }
+}
+
+/// Turns wire flags into store flags. `\Recent` cannot be set (RFC 9051
+/// 2.3.2) and is ignored; other unknown system flags are refused.
+pub(crate) fn parse_flags(flags: &[String]) -> CmdResult<Flags> {
+    let mut out = Flags::empty();
+    for f in flags {
+        if let Some(name) = f.strip_prefix('\\') {
+            let bit = match name.to_ascii_lowercase().as_str() {
+                "seen" => Flags::SEEN,
+                "answered" => Flags::ANSWERED,
+                "flagged" => Flags::FLAGGED,
+                "deleted" => Flags::DELETED,
+                "draft" => Flags::DRAFT,
+                "recent" => 0,
+                _ => return Err(CmdError::bad(None, "Unknown system flag")),
+            };
+            out.system |= bit;
+        } else if !out.has_keyword(f) {
+            out.keywords.push(f.clone());
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets_compress_runs() {
+        let u = |v: &[u32]| v.iter().map(|&x| Uid(x)).collect::<Vec<_>>();
+        assert_eq!(uid_set(&u(&[1, 2, 3, 5, 7, 8])), "1:3,5,7:8");
+        assert_eq!(uid_set(&u(&[4])), "4");
+        assert_eq!(uid_set(&u(&[])), "");
+    }
+}
