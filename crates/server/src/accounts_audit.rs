@@ -137,6 +137,12 @@ pub fn audit_changes(
     // One comparison at a time (watcher, SIGHUP and admin reloads race).
     static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
+    // Nothing is recorded with the audit log off; the baseline stays where
+    // it was, so turning the log back on records what changed meanwhile.
+    // (Before a first start there is no master key to seal it with either.)
+    if !config.audit.enabled {
+        return Ok(());
+    }
     let Some(now) = current(config) else {
         return Ok(());
     };
