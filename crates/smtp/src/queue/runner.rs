@@ -37,12 +37,20 @@ struct Hop {
 impl Queue {
     /// Runs the queue until `shutdown`: attempts due messages, sleeps until
     /// the next one is due or [`Queue::flush_now`] / a new message wakes it.
+    /// Over a shared store it also looks at least every `[store]
+    /// lease_secs`: entries other nodes queued, or a dead node left, are
+    /// not announced to this node.
     pub async fn run(self, shutdown: CancellationToken) {
+        let longest = if self.inner.store.shared_queue().is_some() {
+            (self.inner.config.store.lease_secs as i64).clamp(1, 300)
+        } else {
+            300
+        };
         loop {
             let next = self.run_once().await;
             let wait = next
-                .map(|t| (t - now()).clamp(1, 300) as u64)
-                .unwrap_or(300);
+                .map(|t| (t - now()).clamp(1, longest) as u64)
+                .unwrap_or(longest as u64);
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = self.inner.wake.notified() => {}
