@@ -52,8 +52,9 @@ fn cluster(extra: &str) -> Cluster {
     site1.add_account("alice@example.org");
     site1.add_account("bob@example.net");
     let node1 = site1.start();
-    // The second node: the same master key (data keys are wrapped by it)
-    // and certificate; its own data_dir and audit key.
+    // The second node: the same master key (data keys are wrapped by it),
+    // certificate and accounts file (one file every node reads, as on a
+    // shared mount); its own data_dir and audit key.
     let site2 = Site::new(&config);
     for rel in ["keys/master.key", "certs/cert.pem", "certs/key.pem"] {
         copy(&site1, &site2, rel);
@@ -61,8 +62,16 @@ fn cluster(extra: &str) -> Cluster {
     if site1.path("keys/restore.key").exists() {
         copy(&site1, &site2, "keys/restore.key");
     }
-    site2.add_account("alice@example.org");
-    site2.add_account("bob@example.net");
+    let text = std::fs::read_to_string(&site2.config).unwrap();
+    let shared = format!(
+        "data_dir = \"data\"\naccounts = \"{}\"",
+        site1.path("accounts.toml").display()
+    );
+    std::fs::write(
+        &site2.config,
+        text.replacen("data_dir = \"data\"", &shared, 1),
+    )
+    .unwrap();
     let node2 = site2.start();
     Cluster {
         site1,
@@ -134,6 +143,41 @@ fn pop3_on_node_2_gets_in_use_while_node_1_holds_the_maildrop() {
     let c = cluster("");
     let out = c.script("cluster_two_nodes.py", json!({"mode": "pop3-in-use"}));
     assert!(out.contains("ok"), "{out}");
+}
+
+#[test]
+fn an_account_added_through_node_1_logs_in_on_node_2_within_2_seconds() {
+    let c = cluster("");
+    let login = |user: &str| {
+        let args = json!({
+            "cafile": c.site2.path("certs/cert.pem"),
+            "imaps": c.node2.addr("imaps").port(),
+            "user": user,
+            "password": PASSWORD,
+        });
+        python("imap_login.py", &[&args.to_string()]).stdout
+    };
+    assert!(
+        login("carol@example.org").starts_with("NO"),
+        "not there yet"
+    );
+    const RELOADED: &str = "accounts file changed: reloaded";
+    let before = c.node2.log().matches(RELOADED).count();
+    c.site1.add_account("carol@example.org");
+    let added = std::time::Instant::now();
+    // Node 2 reloads the shared file by itself (its watcher), nobody tells it.
+    assert!(
+        wait_for(Duration::from_secs(2), || c
+            .node2
+            .log()
+            .matches(RELOADED)
+            .count()
+            > before),
+        "node 2 did not reload the accounts within 2 s\nnode 2 log:\n{}",
+        c.node2.log()
+    );
+    eprintln!("node 2 reloaded {:?} after account add", added.elapsed());
+    assert_eq!(login("carol@example.org").trim(), "OK");
 }
 
 fn subjects_at(sink: &Sink) -> Vec<String> {
