@@ -9,6 +9,9 @@ until killed. Every transaction is written to DIR as NNNN.json once it ends:
 
 --dsn        advertise DSN in the EHLO reply (default: not)
 --hold FILE  while FILE exists, MAIL gets "451 4.3.0" (the hop is "busy")
+--stall FILE while FILE exists, a new connection gets no greeting (the hop
+             hangs: a delivery attempt stays in flight, for kill tests);
+             it is greeted once FILE is removed (after 120 s at most)
 --rcpt CODE  the reply to every RCPT (default 250)
 --data LIST  replies to successive DATA terminators, the last repeating
              (e.g. "451,250": the first attempt is deferred, then accepted)
@@ -22,6 +25,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 
 ARGS = sys.argv[1:]
 DIR = ARGS[0]
@@ -35,6 +39,7 @@ def opt(name, default):
 
 
 HOLD = opt("--hold", None)
+STALL = opt("--stall", None)
 RCPT_CODE = int(opt("--rcpt", "250"))
 DATA_CODES = [int(c) for c in opt("--data", "250").split(",")]
 LOCK = threading.Lock()
@@ -67,6 +72,10 @@ class Handler(socketserver.StreamRequestHandler):
         self.wfile.flush()
 
     def handle(self):
+        waited = 0.0
+        while STALL and os.path.exists(STALL) and waited < 120:
+            time.sleep(0.05)
+            waited += 0.05
         self.send(b"220 sink.example ESMTP test sink\r\n")
         tx = None
         ehlo = ""

@@ -32,6 +32,9 @@ pub struct StoreConfig {
     pub statement_timeout_secs: u64,
     /// Longest a new database connection may take, in seconds.
     pub connect_timeout_secs: u64,
+    /// How long a dead node's claims (POP3 maildrops, queue entries, the
+    /// retention run) last before other nodes may take them, in seconds.
+    pub lease_secs: u64,
 }
 
 impl Default for StoreConfig {
@@ -43,6 +46,7 @@ impl Default for StoreConfig {
             pool_size: 16,
             statement_timeout_secs: 30,
             connect_timeout_secs: 5,
+            lease_secs: 30,
         }
     }
 }
@@ -69,6 +73,9 @@ pub(crate) fn check(store: &StoreConfig) -> Result<(), (&'static str, String)> {
             "store.connect_timeout_secs",
             "must be between 1 and 600".into(),
         ));
+    }
+    if !(2..=3600).contains(&store.lease_secs) {
+        return Err(("store.lease_secs", "must be between 2 and 3600".into()));
     }
     if let Some(url) = &store.url {
         let url = url.trim();

@@ -502,6 +502,11 @@ fn store_errors_name_key_and_line() {
     assert!(s.contains("store.pool_size") && s.contains(":3:"), "{s}");
     let s = err("[store]\nstatement_timeout_secs = 0\n");
     assert!(s.contains("store.statement_timeout_secs"), "{s}");
+    let s = err("[store]\nlease_secs = 1\n");
+    assert!(
+        s.contains("store.lease_secs") && s.contains("between 2 and 3600") && s.contains(":2:"),
+        "{s}"
+    );
     let s = err("[store]\nurl = \"postgresql:///x\"\nca_file = \"missing.pem\"\n");
     assert!(
         s.contains("store.ca_file") && s.contains("missing.pem"),

@@ -14,6 +14,18 @@
 //! login that finds the maildrop held waits a moment ([`Locks::lock`]) for
 //! it to be released before answering `[IN-USE]`; a maildrop held by a live
 //! session still gets `[IN-USE]`, a moment later.
+//!
+//! # Across nodes
+//!
+//! These locks are one process's. When several sealpost nodes share a
+//! PostgreSQL store, the driver also takes the maildrop's *lease* in the
+//! database (`Maildrops::claim`, a `sealpost_store::Lease` named after
+//! the account id) once it holds the local lock, waiting the same moment
+//! for a session elsewhere that is letting go. The lease is renewed by the
+//! node's heartbeat and released with the session; if the node dies, it
+//! runs out after `[store] lease_secs` and the maildrop is free again on
+//! every node. Embedded, the lease is an in-process entry and costs
+//! nothing.
 
 use sealpost_store::AccountId;
 use std::collections::{HashMap, HashSet};

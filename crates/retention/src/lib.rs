@@ -23,6 +23,18 @@
 //! Every step is idempotent: a pass interrupted at any point (kill -9) is
 //! finished by the next one.
 //!
+//! With several nodes over one shared store, the store steps (purges and
+//! Trash/Junk expunge) run on one node at a time: the pass takes the
+//! store's `retention` lease ([`sealpost_store::Store::try_lease`], renewed
+//! by the node's heartbeat, run out after `[store] lease_secs` if the node
+//! dies) and skips them when another node holds it
+//! ([`RunReport::store_steps_elsewhere`]). A lease rather than a
+//! session-level `pg_advisory_lock`: the same mechanism as the POP3
+//! maildrop and the queue, it does not pin a pooled connection for the
+//! pass, and it survives a dropped connection without a second run starting
+//! on another node while this one is still purging. The audit steps run on
+//! every node, since each node keeps its own audit log.
+//!
 //! A month is a twelfth of the Gregorian year ([`MONTH`], 30.44 days); a
 //! setting of 0 months turns that step off.
 
@@ -100,6 +112,9 @@ pub struct RunReport {
     pub deleted_segments: u64,
     /// Audit records of purged accounts whose personal fields were erased.
     pub erased_audit_records: u64,
+    /// Another node holds the store's retention lease: this pass did only
+    /// this node's audit steps.
+    pub store_steps_elsewhere: bool,
     /// Set when the pass ran as if at a future time: the audit steps ran at
     /// this real time instead (Unix seconds).
     pub audit_at_real_time: Option<i64>,
@@ -174,21 +189,27 @@ impl Retention {
             report.erased_audit_records += p.erased_records;
             report.purged.push(p.address);
         };
-        // Purges a killed pass began are finished first, whatever the time.
-        for marker in purge::pending_markers(&self.config)? {
-            let p = purger.finish(&marker)?;
-            add(&mut report, p);
-        }
-        for account in self.store.accounts()? {
-            if let AccountState::Deleted { at } = account.state
-                && self.purge_due(at) <= now
-                && let Some(marker) = purger.begin(account.id, &account.address)?
-            {
+        let lease = self.store.try_lease("retention")?;
+        if lease.is_some() {
+            // Purges a killed pass began are finished first, whatever the time.
+            for marker in purge::pending_markers(&self.config)? {
                 let p = purger.finish(&marker)?;
                 add(&mut report, p);
             }
+            for account in self.store.accounts()? {
+                if let AccountState::Deleted { at } = account.state
+                    && self.purge_due(at) <= now
+                    && let Some(marker) = purger.begin(account.id, &account.address)?
+                {
+                    let p = purger.finish(&marker)?;
+                    add(&mut report, p);
+                }
+            }
+            report.expunged_messages = self.auto_expunge(now)?;
+        } else {
+            report.store_steps_elsewhere = true;
         }
-        report.expunged_messages = self.auto_expunge(now)?;
+        drop(lease);
         let real = chrono::Utc::now().timestamp();
         if now > real {
             report.audit_at_real_time = Some(real);

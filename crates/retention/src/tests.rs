@@ -37,6 +37,23 @@ fn purges_only_after_grace() {
 }
 
 #[test]
+fn the_store_steps_wait_while_another_node_holds_the_retention_lease() {
+    // Over PostgreSQL the lease is held across nodes; the pass is the same.
+    let (_d, config, store) = setup("");
+    store.create_account("a@example.org").unwrap();
+    store.delete_account("a@example.org", T0).unwrap();
+    let r = Retention::new(config, store.clone(), AuditLog::disabled());
+    let elsewhere = store.try_lease("retention").unwrap().expect("free");
+    let out = r.run_once(T0 + 31 * DAY).unwrap();
+    assert!(out.store_steps_elsewhere);
+    assert!(out.purged.is_empty(), "not purged by this pass");
+    drop(elsewhere);
+    let out = r.run_once(T0 + 31 * DAY).unwrap();
+    assert!(!out.store_steps_elsewhere);
+    assert_eq!(out.purged, vec!["a@example.org".to_string()]);
+}
+
+#[test]
 fn trash_and_junk_auto_expunge() {
     let (_d, config, store) = setup("[retention]\ntrash_days = 30\njunk_days = 0\n");
     let a = store.create_account("a@example.org").unwrap();

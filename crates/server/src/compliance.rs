@@ -78,6 +78,11 @@ pub fn run_retention(
         worker = worker.with_queue(Arc::new(PurgeQueue(q)));
     }
     let r = worker.run_once(at).map_err(Failure::runtime)?;
+    let elsewhere = if r.store_steps_elsewhere {
+        "; another node holds the store's retention run (purges and Trash/Junk expunge ran there)"
+    } else {
+        ""
+    };
     Ok(format!(
         "purged {} account(s) ({} messages, {} bytes, {} queued; personal fields of {} audit record(s) erased); expunged {} message(s) from Trash/Junk; anonymized {} audit record(s); deleted {} audit segment(s){}",
         r.purged.len(),
@@ -93,8 +98,8 @@ pub fn run_retention(
                 "; audit retention ran at the real time ({}), not at --at: audit records are never anonymized or deleted early",
                 chrono::DateTime::from_timestamp(t, 0).map(|d| d.to_rfc3339()).unwrap_or_default()
             ))
-            .unwrap_or_default()
-    ))
+            .unwrap_or_default(),
+    ) + elsewhere)
 }
 
 /// Writes the export archive of `address` to `out`.

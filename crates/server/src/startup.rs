@@ -99,6 +99,7 @@ pub fn pg_options(config: &Config, url: String, ca_file: Option<PathBuf>) -> PgO
         pool_size: s.pool_size,
         statement_timeout: Duration::from_secs(s.statement_timeout_secs),
         connect_timeout: Duration::from_secs(s.connect_timeout_secs),
+        lease: Duration::from_secs(s.lease_secs),
     }
 }
 

@@ -68,10 +68,10 @@ fn an_unmigrated_database_refuses_to_start_until_migrate_schema() {
     );
     let out = site.cli(&["store", "migrate-schema"], "");
     assert!(out.ok(), "{}", out.stderr);
-    assert!(out.stdout.contains("from version 0 to 1"), "{}", out.stdout);
+    assert!(out.stdout.contains("from version 0 to 2"), "{}", out.stdout);
     let out = site.cli(&["store", "migrate-schema"], "");
     assert!(
-        out.stdout.contains("already at version 1"),
+        out.stdout.contains("already at version 2"),
         "{}",
         out.stdout
     );

@@ -40,6 +40,9 @@ pub(crate) struct Inner {
     pub creating: Mutex<()>,
     /// Tests: other nodes' notices wait while set (`hold_notices`).
     pub hold_notices: std::sync::atomic::AtomicBool,
+    /// Leases held in this process when the backend is not shared
+    /// (`claims.rs`).
+    pub leases: Mutex<std::collections::HashSet<Vec<u8>>>,
     _lock: std::fs::File,
 }
 
@@ -323,6 +326,7 @@ impl Store {
                 counters: Mutex::new(()),
                 creating: Mutex::new(()),
                 hold_notices: std::sync::atomic::AtomicBool::new(false),
+                leases: Mutex::new(std::collections::HashSet::new()),
                 _lock: lock,
             }),
         };

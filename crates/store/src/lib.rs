@@ -80,6 +80,7 @@ mod account;
 mod account_index;
 mod backend;
 mod blob;
+mod claims;
 mod cluster;
 mod codec;
 mod copy;
@@ -144,6 +145,7 @@ pub mod testing {
 }
 
 pub use account::PurgeStep;
+pub use claims::{Lease, SharedQueue};
 pub use copy::{BATCH as COPY_BATCH, CopyProgress, CopyReport};
 pub use engine::Store;
 pub use file_key::FileKey;

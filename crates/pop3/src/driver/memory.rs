@@ -126,6 +126,12 @@ impl MemoryMaildrops {
 
 impl Maildrops for MemoryMaildrops {
     type Watch = MemoryWatch;
+    /// One process: the driver's own [`crate::locks`] are the whole truth.
+    type Claim = ();
+
+    fn claim(&self, _account: AccountId) -> Result<Option<()>, StoreError> {
+        Ok(Some(()))
+    }
 
     fn account(&self, address: &str) -> Result<AccountId, StoreError> {
         let mut accounts = self.lock();

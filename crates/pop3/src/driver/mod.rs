@@ -64,6 +64,12 @@ const READ_SIZE: usize = 8 * 1024;
 pub trait Maildrops: Send + Sync + 'static {
     /// Store events of one open maildrop.
     type Watch: Send + 'static;
+    /// The maildrop's lock across nodes (see [`crate::locks`]); dropping
+    /// it releases the maildrop for every node.
+    type Claim: Send + 'static;
+    /// Takes the account's maildrop for this session on every node
+    /// sharing the store; `None` when a session elsewhere holds it.
+    fn claim(&self, account: AccountId) -> Result<Option<Self::Claim>, StoreError>;
     /// The account's id, creating the account in the store if the directory
     /// knows it and the store does not yet.
     fn account(&self, address: &str) -> Result<AccountId, StoreError>;
@@ -125,9 +131,12 @@ pub enum Control {
 }
 
 /// What a logged-in connection holds.
-struct Held<W> {
-    _lock: MaildropLock,
+struct Held<W, C> {
     watch: W,
+    /// Released before the local lock, so a login this node lets in next
+    /// does not find the maildrop still held elsewhere.
+    _claim: C,
+    _lock: MaildropLock,
 }
 
 /// One connection's session, framer and held maildrop. See the module docs.
@@ -138,7 +147,7 @@ pub struct Driver<M: Maildrops> {
     peer: SocketAddr,
     /// The TLS version, for the audit record (`None` in plaintext).
     tls: Option<String>,
-    held: Option<Held<M::Watch>>,
+    held: Option<Held<M::Watch, M::Claim>>,
     out: Vec<u8>,
     closed: bool,
 }
@@ -390,6 +399,14 @@ impl<M: Maildrops> Driver<M> {
         let Some(lock) = svc.locks.lock(account, svc.lock_wait).await else {
             return LoginResult::InUse;
         };
+        let claim = match claim(&svc, account, svc.lock_wait).await {
+            Ok(Some(claim)) => claim,
+            Ok(None) => return LoginResult::InUse,
+            Err(e) => {
+                tracing::warn!(error = %e, "pop3: claiming the maildrop failed");
+                return LoginResult::Unavailable(resp_code(&e));
+            }
+        };
         let delay = Duration::from_secs(svc.session.login_delay_secs);
         if svc.locks.too_soon(account, delay) {
             return LoginResult::TooSoon;
@@ -397,7 +414,11 @@ impl<M: Maildrops> Driver<M> {
         let s = svc.clone();
         match blocking(move || s.maildrops.open(account, &address)).await {
             Ok((maildrop, watch)) => {
-                self.held = Some(Held { _lock: lock, watch });
+                self.held = Some(Held {
+                    watch,
+                    _claim: claim,
+                    _lock: lock,
+                });
                 LoginResult::Opened(maildrop)
             }
             Err(e) => {
@@ -413,6 +434,31 @@ impl<M: Maildrops> Drop for Driver<M> {
         self.release();
     }
 }
+
+/// Takes the maildrop on every node (after this node's own lock), waiting
+/// up to `wait` for a session elsewhere that is letting go: a client that
+/// quit on one node and logs in on another at once finds its old claim
+/// released within milliseconds.
+async fn claim<M: Maildrops>(
+    svc: &Arc<Services<M>>,
+    account: AccountId,
+    wait: Duration,
+) -> Result<Option<M::Claim>, StoreError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let s = svc.clone();
+        if let Some(claim) = blocking(move || s.maildrops.claim(account)).await? {
+            return Ok(Some(claim));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(CLAIM_POLL).await;
+    }
+}
+
+/// How often a login waiting for a maildrop held elsewhere asks again.
+const CLAIM_POLL: Duration = Duration::from_millis(100);
 
 /// Runs a blocking store call on tokio's blocking pool; a panicked task is
 /// a temporary failure.

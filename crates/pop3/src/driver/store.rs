@@ -4,7 +4,7 @@
 
 use super::{Maildrops, Vanished};
 use crate::session::{Maildrop, MaildropRef};
-use sealpost_store::{AccountId, MailboxEvent, MailboxName, Store, StoreError, Uid};
+use sealpost_store::{AccountId, Lease, MailboxEvent, MailboxName, Store, StoreError, Uid};
 use std::collections::HashSet;
 use tokio::sync::broadcast;
 
@@ -41,6 +41,11 @@ pub fn missing_uids(store: &Store, maildrop: &Maildrop) -> Result<Vec<Uid>, Stor
 
 impl Maildrops for Store {
     type Watch = broadcast::Receiver<MailboxEvent>;
+    type Claim = Lease;
+
+    fn claim(&self, account: AccountId) -> Result<Option<Lease>, StoreError> {
+        self.try_lease(&format!("pop3/{}", account.0))
+    }
 
     fn account(&self, address: &str) -> Result<AccountId, StoreError> {
         self.ensure_account(address)

@@ -20,6 +20,10 @@
 //!   (one that does reports delivery itself), `DELAY` (or no NOTIFY) one
 //!   `delayed` DSN once a recipient has waited `smtp.delay_warning_secs`,
 //!   `NEVER` nothing. See `dsn.rs`.
+//! - Several nodes: over a shared (PostgreSQL) store the entries live in
+//!   the database and each pass claims the due ones, so each entry is
+//!   worked by exactly one node and a dead node's entries pass to another
+//!   (`spool.rs`).
 //! - Time is a parameter ([`Queue::run_once_at`]), so tests can act as if
 //!   hours have passed.
 
@@ -182,7 +186,7 @@ impl Queue {
         audit: AuditLog,
     ) -> Result<Queue, QueueError> {
         let dir = config.server.data_dir.join("queue");
-        let spool = Spool::open(dir, store.clone())?;
+        let spool = Spool::open(dir, store.clone(), config.smtp.delay_warning_secs)?;
         Ok(Queue {
             inner: Arc::new(Inner {
                 spool,

@@ -37,12 +37,20 @@ struct Hop {
 impl Queue {
     /// Runs the queue until `shutdown`: attempts due messages, sleeps until
     /// the next one is due or [`Queue::flush_now`] / a new message wakes it.
+    /// Over a shared store it also looks at least every `[store]
+    /// lease_secs`: entries other nodes queued, or a dead node left, are
+    /// not announced to this node.
     pub async fn run(self, shutdown: CancellationToken) {
+        let longest = if self.inner.store.shared_queue().is_some() {
+            (self.inner.config.store.lease_secs as i64).clamp(1, 300)
+        } else {
+            300
+        };
         loop {
             let next = self.run_once().await;
             let wait = next
-                .map(|t| (t - now()).clamp(1, 300) as u64)
-                .unwrap_or(300);
+                .map(|t| (t - now()).clamp(1, longest) as u64)
+                .unwrap_or(longest as u64);
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = self.inner.wake.notified() => {}
@@ -61,7 +69,7 @@ impl Queue {
     /// and when the next attempt is (backoff) are all reckoned from `now`.
     pub async fn run_once_at(&self, now: i64) -> Option<i64> {
         let spool = self.inner.spool.clone();
-        let ids = match tokio::task::spawn_blocking(move || spool.ids()).await {
+        let ids = match tokio::task::spawn_blocking(move || spool.pass(now)).await {
             Ok(Ok(ids)) => ids,
             _ => return Some(now + 60),
         };
@@ -72,21 +80,30 @@ impl Queue {
             let Ok(Ok((entry, message))) =
                 tokio::task::spawn_blocking(move || spool.read(&rid)).await
             else {
+                self.inner.spool.release(&id);
                 continue;
             };
             let smtp = &self.inner.config.smtp;
             let due = if entry.next_attempt <= now {
                 self.attempt(entry, message, now).await
-            } else if delay_warning_at(smtp, &entry).is_some_and(|t| t <= now) {
+            } else if delay_warning_at(smtp.delay_warning_secs, &entry).is_some_and(|t| t <= now) {
                 // Warn on time, not only at the next attempt (up to
                 // retry_max_secs later).
                 self.warn_delay(entry, message, now).await
             } else {
                 Some(entry.next_attempt)
             };
+            self.inner.spool.release(&id);
             if let Some(t) = due {
                 next = Some(next.map_or(t, |n| n.min(t)));
             }
+        }
+        // Shared: what other nodes hold or this pass did not claim.
+        let spool = self.inner.spool.clone();
+        match tokio::task::spawn_blocking(move || spool.next_due()).await {
+            Ok(Ok(Some(t))) => next = Some(next.map_or(t, |n| n.min(t))),
+            Ok(Ok(None)) => {}
+            _ => return Some(now + 60),
         }
         next
     }
@@ -247,7 +264,7 @@ impl Queue {
             .recipients
             .iter()
             .any(|r| r.status == RecipientStatus::Pending);
-        let next = delay_warning_at(smtp, &entry)
+        let next = delay_warning_at(smtp.delay_warning_secs, &entry)
             .map_or(entry.next_attempt, |t| t.min(entry.next_attempt));
         let retry_until = entry.created + smtp.queue_lifetime_secs as i64;
         let queue = self.clone();
@@ -279,17 +296,17 @@ impl Queue {
 
 /// When the message's pending recipients that want a `delayed` DSN and
 /// have not had one are due for it; `None` when none is.
-fn delay_warning_at(smtp: &SmtpConfig, entry: &QueueEntry) -> Option<i64> {
-    (smtp.delay_warning_secs > 0
+pub(crate) fn delay_warning_at(delay_warning_secs: u64, entry: &QueueEntry) -> Option<i64> {
+    (delay_warning_secs > 0
         && entry.recipients.iter().any(|r| {
             r.status == RecipientStatus::Pending && !r.delay_reported && Notify::delay(r.notify)
         }))
-    .then(|| entry.created.saturating_add(smtp.delay_warning_secs as i64))
+    .then(|| entry.created.saturating_add(delay_warning_secs as i64))
 }
 
 /// The `delayed` reports due at `now`, marking those recipients reported.
 fn delay_reports(smtp: &SmtpConfig, entry: &mut QueueEntry, now: i64) -> Vec<RecipientReport> {
-    if delay_warning_at(smtp, entry).is_none_or(|t| t > now) {
+    if delay_warning_at(smtp.delay_warning_secs, entry).is_none_or(|t| t > now) {
         return Vec::new();
     }
     let mut reports = Vec::new();

@@ -7,18 +7,37 @@
 //! `ID.queue`, the directory fsynced): after a crash a file
 //! is there whole or not at all, and a leftover `.tmp` (never acknowledged)
 //! is removed on open. Nothing under the queue is plaintext.
+//!
+//! # Several nodes
+//!
+//! When the store is shared (PostgreSQL), the same sealed bytes go to the
+//! database's queue table instead ([`sealpost_store::SharedQueue`]), so
+//! every node sees every entry, and a delivery pass *claims* the due
+//! entries it works ([`Spool::pass`]): each entry is worked by exactly one
+//! node at a time, the claim lasts while the node renews it, and a node
+//! killed mid-delivery leaves its entries to the others once its claims run
+//! out (`[store] lease_secs`). The row carries the entry's next due time
+//! (the next attempt or the delay warning, whichever is first) so a claim
+//! picks only entries with work to do. Embedded, nothing changes: files.
 
 use super::{QueueEntry, QueueError};
-use sealpost_store::Store;
+use sealpost_store::{SharedQueue, Store};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// The queue directory and the key that seals it.
+/// Entries one node claims in one pass at most.
+const PASS_LIMIT: i64 = 100;
+
+/// The queue directory (or the shared table) and the key that seals it.
 #[derive(Clone)]
 pub(crate) struct Spool {
     dir: PathBuf,
     store: Store,
+    /// The database's queue when the store is shared (see the module docs).
+    shared: Option<SharedQueue>,
+    /// `smtp.delay_warning_secs`, for an entry's due time.
+    delay_warning_secs: u64,
     /// Orders [`Spool::update`] against [`Spool::remove`]: an entry removed
     /// while an attempt was in flight (a purge) is not written back after it.
     files: Arc<Mutex<()>>,
@@ -26,7 +45,20 @@ pub(crate) struct Spool {
 
 impl Spool {
     /// Opens (creating) `dir`, removing unfinished temporary files.
-    pub(crate) fn open(dir: PathBuf, store: Store) -> Result<Spool, QueueError> {
+    pub(crate) fn open(
+        dir: PathBuf,
+        store: Store,
+        delay_warning_secs: u64,
+    ) -> Result<Spool, QueueError> {
+        if let Some(shared) = store.shared_queue() {
+            return Ok(Spool {
+                dir,
+                store,
+                shared: Some(shared),
+                delay_warning_secs,
+                files: Arc::new(Mutex::new(())),
+            });
+        }
         sealpost_durable::create_dir(&dir).map_err(|e| QueueError::io(&dir, e))?;
         #[cfg(unix)]
         {
@@ -43,8 +75,51 @@ impl Spool {
         Ok(Spool {
             dir,
             store,
+            shared: None,
+            delay_warning_secs,
             files: Arc::new(Mutex::new(())),
         })
+    }
+
+    /// When an entry next needs work: its next attempt, or its delay
+    /// warning if that comes first.
+    fn due(&self, entry: &QueueEntry) -> i64 {
+        let warn = super::runner::delay_warning_at(self.delay_warning_secs, entry);
+        warn.map_or(entry.next_attempt, |w| w.min(entry.next_attempt))
+    }
+
+    fn sealed(&self, entry: &QueueEntry, message: &[u8]) -> Result<Vec<u8>, QueueError> {
+        let meta = serde_json::to_vec(entry).map_err(|e| QueueError::Corrupt(e.to_string()))?;
+        let mut plain = Vec::with_capacity(4 + meta.len() + message.len());
+        plain.extend_from_slice(&(meta.len() as u32).to_be_bytes());
+        plain.extend_from_slice(&meta);
+        plain.extend_from_slice(message);
+        Ok(self.store.seal_system(&plain))
+    }
+
+    /// The entries this pass works: embedded, every entry (the runner skips
+    /// what is not due); shared, the due entries this node just claimed.
+    pub(crate) fn pass(&self, now: i64) -> Result<Vec<String>, QueueError> {
+        match &self.shared {
+            Some(q) => q.claim(now, PASS_LIMIT).map_err(db),
+            None => self.ids(),
+        }
+    }
+
+    /// Ends this node's claim on an entry (shared only).
+    pub(crate) fn release(&self, id: &str) {
+        if let Some(q) = &self.shared {
+            q.release(id);
+        }
+    }
+
+    /// When the next entry this pass did not see is due (shared only: the
+    /// embedded pass sees every entry).
+    pub(crate) fn next_due(&self) -> Result<Option<i64>, QueueError> {
+        match &self.shared {
+            Some(q) => q.next_due().map_err(db),
+            None => Ok(None),
+        }
     }
 
     fn path(&self, id: &str) -> PathBuf {
@@ -52,13 +127,12 @@ impl Spool {
     }
 
     /// Writes an entry and its message durably (tmp, fsync, rename, dir fsync).
+    /// Shared: inserted and committed.
     pub(crate) fn write(&self, entry: &QueueEntry, message: &[u8]) -> Result<(), QueueError> {
-        let meta = serde_json::to_vec(entry).map_err(|e| QueueError::Corrupt(e.to_string()))?;
-        let mut plain = Vec::with_capacity(4 + meta.len() + message.len());
-        plain.extend_from_slice(&(meta.len() as u32).to_be_bytes());
-        plain.extend_from_slice(&meta);
-        plain.extend_from_slice(message);
-        let sealed = self.store.seal_system(&plain);
+        let sealed = self.sealed(entry, message)?;
+        if let Some(q) = &self.shared {
+            return q.insert(&entry.id, self.due(entry), &sealed).map_err(db);
+        }
         let dest = self.path(&entry.id);
         sealpost_durable::write(&dest, &sealed).map_err(|e| QueueError::io(&dest, e))
     }
@@ -66,6 +140,13 @@ impl Spool {
     /// Rewrites an entry that is still queued; one removed meanwhile (its
     /// account purged during a delivery attempt) stays removed.
     pub(crate) fn update(&self, entry: &QueueEntry, message: &[u8]) -> Result<(), QueueError> {
+        if let Some(q) = &self.shared {
+            let sealed = self.sealed(entry, message)?;
+            return q
+                .update(&entry.id, self.due(entry), &sealed)
+                .map(|_| ())
+                .map_err(db);
+        }
         let _files = self.files.lock().unwrap_or_else(|e| e.into_inner());
         if !self.path(&entry.id).exists() {
             return Ok(());
@@ -76,7 +157,13 @@ impl Spool {
     /// Reads one entry and its message.
     pub(crate) fn read(&self, id: &str) -> Result<(QueueEntry, Vec<u8>), QueueError> {
         let path = self.path(id);
-        let sealed = fs::read(&path).map_err(|e| QueueError::io(&path, e))?;
+        let sealed = match &self.shared {
+            Some(q) => q.get(id).map_err(db)?.ok_or_else(|| QueueError::Io {
+                path: format!("queue entry {id}"),
+                message: "gone".into(),
+            })?,
+            None => fs::read(&path).map_err(|e| QueueError::io(&path, e))?,
+        };
         let plain = self
             .store
             .open_system(&sealed)
@@ -101,6 +188,9 @@ impl Spool {
 
     /// Removes an entry durably.
     pub(crate) fn remove(&self, id: &str) -> Result<(), QueueError> {
+        if let Some(q) = &self.shared {
+            return q.remove(id).map_err(db);
+        }
         let _files = self.files.lock().unwrap_or_else(|e| e.into_inner());
         let path = self.path(id);
         match fs::remove_file(&path) {
@@ -112,6 +202,9 @@ impl Spool {
 
     /// Ids of every entry, sorted.
     pub(crate) fn ids(&self) -> Result<Vec<String>, QueueError> {
+        if let Some(q) = &self.shared {
+            return q.ids().map_err(db);
+        }
         let mut ids = Vec::new();
         for entry in fs::read_dir(&self.dir).map_err(|e| QueueError::io(&self.dir, e))? {
             let entry = entry.map_err(|e| QueueError::io(&self.dir, e))?;
@@ -124,6 +217,15 @@ impl Spool {
         }
         ids.sort();
         Ok(ids)
+    }
+}
+
+/// A database failure as the queue reports it (the database is named as
+/// the place; the caller answers 451 4.3.0 and nothing is acknowledged).
+fn db(e: sealpost_store::StoreError) -> QueueError {
+    QueueError::Io {
+        path: "store database".into(),
+        message: e.to_string(),
     }
 }
 

@@ -12,7 +12,8 @@ pub struct Sink {
 
 impl Sink {
     /// Starts the sink with its options (`--dsn`, `--rcpt 550`, `--data 451,250`);
-    /// `--hold DIR/hold` is always given: see [`Sink::hold`].
+    /// `--hold DIR/hold` and `--stall DIR/stall` are always given: see
+    /// [`Sink::hold`] and [`Sink::stall`].
     pub fn start(options: &[&str]) -> Sink {
         use std::io::BufRead;
         let dir = tempfile::tempdir().unwrap();
@@ -22,6 +23,8 @@ impl Sink {
             .arg(dir.path().join("tx"))
             .arg("--hold")
             .arg(dir.path().join("hold"))
+            .arg("--stall")
+            .arg(dir.path().join("stall"))
             .args(options)
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -41,6 +44,16 @@ impl Sink {
     /// From now on MAIL gets 451 (busy) until [`Sink::release`].
     pub fn hold(&self) {
         std::fs::write(self.dir.path().join("hold"), b"").unwrap();
+    }
+
+    /// From now on new connections hang without a greeting (a delivery
+    /// attempt stays in flight) until [`Sink::unstall`].
+    pub fn stall(&self) {
+        std::fs::write(self.dir.path().join("stall"), b"").unwrap();
+    }
+
+    pub fn unstall(&self) {
+        let _ = std::fs::remove_file(self.dir.path().join("stall"));
     }
 
     pub fn release(&self) {

@@ -186,6 +186,46 @@ pub(crate) trait Backend: Send + Sync {
     fn round_trips(&self) -> u64 {
         0
     }
+    /// Claims that hold across nodes (`None` for a single process, where
+    /// the caller's own in-process locks are the whole truth).
+    fn claims(&self) -> Option<&dyn Claims> {
+        None
+    }
+}
+
+/// Claims that hold across the nodes of a shared backend: named leases
+/// and the shared outbound queue. Every claim belongs to this node and
+/// lives while the node's heartbeat renews it; a node that dies stops
+/// renewing, and after the lease time another node may take what it held.
+pub(crate) trait Claims: Send + Sync {
+    /// Takes the lease `name` if nobody holds it (or its holder's lease
+    /// ran out); returns the token that releases it.
+    fn try_lease(&self, name: &[u8]) -> Result<Option<u64>>;
+    /// Gives a lease back (best effort, without waiting: a lost release is
+    /// a lease that runs out).
+    fn release_lease(&self, name: &[u8], token: u64);
+    /// Whether this node still holds the lease (its heartbeat kept it).
+    fn lease_held(&self, name: &[u8], token: u64) -> Result<bool>;
+    /// Adds a sealed queue entry, due at `due` (Unix seconds).
+    fn queue_insert(&self, id: &str, due: i64, sealed: &[u8]) -> Result<()>;
+    /// Replaces an entry; `false` when it is gone (removed meanwhile).
+    fn queue_update(&self, id: &str, due: i64, sealed: &[u8]) -> Result<bool>;
+    /// One sealed entry.
+    fn queue_get(&self, id: &str) -> Result<Option<Vec<u8>>>;
+    /// Removes an entry (a missing one is fine).
+    fn queue_delete(&self, id: &str) -> Result<()>;
+    /// Every entry's id, ascending.
+    fn queue_ids(&self) -> Result<Vec<String>>;
+    /// Claims up to `limit` entries due at `now` that no live node holds
+    /// (`FOR UPDATE SKIP LOCKED`, then a lease on each): ids, oldest due first.
+    fn queue_claim(&self, now: i64, limit: i64) -> Result<Vec<String>>;
+    /// Gives a claimed entry back (best effort, like [`Claims::release_lease`]).
+    fn queue_release(&self, id: &str);
+    /// When the next entry nobody holds is due; with entries held by other
+    /// nodes, at the latest when their leases run out.
+    fn queue_next_due(&self) -> Result<Option<i64>>;
+    /// Tests: stops renewing this node's claims, as if it were cut off.
+    fn stop_heartbeat(&self);
 }
 
 /// The first key after every key that starts with `prefix`.

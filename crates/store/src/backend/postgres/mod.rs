@@ -55,12 +55,13 @@
 //! a purge destroys. A purge deletes the account's wrapped key and vacuums
 //! that (small) table at once.
 
+mod claims;
 mod listen;
 mod schema;
 
 pub use schema::SCHEMA_VERSION;
 
-use super::{Backend, Fetched, KeyStore, Notice, Read, Txn, Writes};
+use super::{Backend, Claims, Fetched, KeyStore, Notice, Read, Txn, Writes};
 use crate::blob::BlobId;
 use crate::{AccountId, Result, StoreError};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
@@ -88,6 +89,9 @@ pub struct PgOptions {
     pub statement_timeout: Duration,
     /// Longest a new connection may take.
     pub connect_timeout: Duration,
+    /// How long a claim (POP3 maildrop, queue entry, retention run)
+    /// outlives a node that stops renewing it (`claims.rs`).
+    pub lease: Duration,
 }
 
 impl Default for PgOptions {
@@ -98,6 +102,7 @@ impl Default for PgOptions {
             pool_size: 16,
             statement_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(5),
+            lease: Duration::from_secs(30),
         }
     }
 }
@@ -359,6 +364,12 @@ pub(crate) struct Postgres {
     limit: Duration,
     keys: PgKeys,
     listen: listen::Listener,
+    /// This node's id in the claim tables (random per process).
+    node: String,
+    /// See [`PgOptions::lease`].
+    lease: Duration,
+    /// Tests: the heartbeat stops when set (`Claims::stop_heartbeat`).
+    heartbeat_stopped: Arc<std::sync::atomic::AtomicBool>,
     /// Last, so it is dropped last: the pool and tasks above run on it.
     _rt: OwnedRuntime,
 }
@@ -442,7 +453,20 @@ impl Postgres {
                 .map_err(|e| StoreError::Io(format!("database pool: {e}")))?
         };
         let listen = listen::Listener::new(&handle, pool.clone(), config, tls);
+        let node = claims::node_id();
+        let lease = opts.lease.max(Duration::from_secs(1));
+        let heartbeat_stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        claims::start_heartbeat(
+            &handle,
+            pool.clone(),
+            node.clone(),
+            lease,
+            heartbeat_stopped.clone(),
+        );
         Ok(Postgres {
+            heartbeat_stopped,
+            node,
+            lease,
             keys: PgKeys {
                 handle: handle.clone(),
                 pool: pool.clone(),
@@ -940,6 +964,10 @@ impl Backend for Postgres {
 
     fn round_trips(&self) -> u64 {
         ROUND_TRIPS.with(|n| n.get())
+    }
+
+    fn claims(&self) -> Option<&dyn Claims> {
+        Some(self)
     }
 }
 

@@ -12,6 +12,15 @@
 //!   (a row per account, deleted and vacuumed at purge).
 //! - `sealpost_schema (version, applied_at)`: one row per applied version.
 //!
+//! Version 2 adds what makes claims hold across nodes (`claims.rs`):
+//!
+//! - `sealpost_lease (name, node, token, expires)`: named leases (a POP3
+//!   maildrop, the retention run). A row whose `expires` has passed is free.
+//! - `sealpost_queue (id, due, node, expires, data)`: the shared outbound
+//!   queue, one sealed entry (envelope, retry state and message, sealed
+//!   with the system key exactly like a spool file) per row; `due` is when
+//!   it next needs work, `node`/`expires` the lease of the node working it.
+//!
 //! Migrations run only from `sealpost store migrate-schema`, in one
 //! transaction under an advisory lock (two operators running it at once
 //! wait for each other), never when a node starts: a node that finds no
@@ -19,15 +28,16 @@
 //! run.
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Key of the advisory lock taken while migrating (`'sealpost'` in ASCII).
 pub(crate) const MIGRATION_LOCK: i64 = 0x7365_616c_706f_7374;
 
 /// The statements that bring a database from version `n - 1` to `n`.
-pub(crate) const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "CREATE TABLE sealpost_schema (
+pub(crate) const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "CREATE TABLE sealpost_schema (
          version integer PRIMARY KEY,
          applied_at timestamptz NOT NULL DEFAULT now()
      );
@@ -46,7 +56,28 @@ pub(crate) const MIGRATIONS: &[(i32, &str)] = &[(
          account bigint PRIMARY KEY,
          wrapped bytea NOT NULL
      );",
-)];
+    ),
+    (
+        2,
+        "CREATE TABLE sealpost_lease (
+             name bytea PRIMARY KEY,
+             node text NOT NULL,
+             token bigint NOT NULL,
+             expires timestamptz NOT NULL
+         );
+         CREATE INDEX sealpost_lease_node ON sealpost_lease (node);
+         CREATE TABLE sealpost_queue (
+             id text PRIMARY KEY,
+             due bigint NOT NULL,
+             node text,
+             expires timestamptz,
+             data bytea NOT NULL
+         );
+         ALTER TABLE sealpost_queue ALTER COLUMN data SET STORAGE EXTERNAL;
+         CREATE INDEX sealpost_queue_due ON sealpost_queue (due);
+         CREATE INDEX sealpost_queue_node ON sealpost_queue (node);",
+    ),
+];
 
 /// Reads the applied version: `None` when the database has no sealpost
 /// schema at all.
@@ -93,6 +124,49 @@ pub(crate) const GET_KEY: &str = "SELECT wrapped FROM sealpost_account_key WHERE
 pub(crate) const PUT_KEY: &str = "INSERT INTO sealpost_account_key (account, wrapped)
      VALUES ($1, $2) ON CONFLICT (account) DO UPDATE SET wrapped = EXCLUDED.wrapped";
 pub(crate) const DELETE_KEY: &str = "DELETE FROM sealpost_account_key WHERE account = $1";
+
+// Leases (`claims.rs`). `$n` seconds are float8 for make_interval.
+/// Takes a free or run-out lease; returns a row only when taken.
+pub(crate) const TAKE_LEASE: &str = "INSERT INTO sealpost_lease (name, node, token, expires)
+     VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+     ON CONFLICT (name) DO UPDATE
+         SET node = EXCLUDED.node, token = EXCLUDED.token, expires = EXCLUDED.expires
+         WHERE sealpost_lease.expires < now()
+     RETURNING token";
+pub(crate) const RELEASE_LEASE: &str = "DELETE FROM sealpost_lease WHERE name = $1 AND token = $2";
+pub(crate) const LEASE_HELD: &str =
+    "SELECT 1 FROM sealpost_lease WHERE name = $1 AND token = $2 AND expires > now()";
+/// The heartbeat: every lease and queue claim of one node, renewed.
+pub(crate) const RENEW_LEASES: &str =
+    "UPDATE sealpost_lease SET expires = now() + make_interval(secs => $2) WHERE node = $1";
+pub(crate) const RENEW_QUEUE: &str =
+    "UPDATE sealpost_queue SET expires = now() + make_interval(secs => $2) WHERE node = $1";
+
+// The shared queue (`claims.rs`).
+pub(crate) const QUEUE_INSERT: &str =
+    "INSERT INTO sealpost_queue (id, due, data) VALUES ($1, $2, $3)";
+pub(crate) const QUEUE_UPDATE: &str = "UPDATE sealpost_queue SET due = $2, data = $3 WHERE id = $1";
+pub(crate) const QUEUE_GET: &str = "SELECT data FROM sealpost_queue WHERE id = $1";
+pub(crate) const QUEUE_DELETE: &str = "DELETE FROM sealpost_queue WHERE id = $1";
+pub(crate) const QUEUE_IDS: &str = "SELECT id FROM sealpost_queue ORDER BY id";
+/// Exactly one node gets each entry: rows another claimer has locked are
+/// skipped, not waited for, and a row stays claimed (by its lease) after
+/// this statement's transaction ends, until released or run out.
+pub(crate) const QUEUE_CLAIM: &str = "UPDATE sealpost_queue q
+     SET node = $1, expires = now() + make_interval(secs => $2)
+     FROM (SELECT id FROM sealpost_queue
+           WHERE due <= $3 AND (expires IS NULL OR expires < now())
+           ORDER BY due LIMIT $4
+           FOR UPDATE SKIP LOCKED) c
+     WHERE q.id = c.id
+     RETURNING q.id";
+pub(crate) const QUEUE_RELEASE: &str =
+    "UPDATE sealpost_queue SET node = NULL, expires = NULL WHERE id = $1 AND node = $2";
+/// Entries held by a live node count from when their lease runs out.
+pub(crate) const QUEUE_NEXT_DUE: &str = "SELECT min(CASE
+         WHEN expires IS NULL OR expires < now() THEN due
+         ELSE greatest(due, ceil(extract(epoch FROM expires))::bigint) END)
+     FROM sealpost_queue";
 
 /// Every statement a pooled connection prepares when it is made, so that
 /// no store call pays a round trip to prepare one.

@@ -1,0 +1,296 @@
+//! Two real `sealpost` nodes over one PostgreSQL database, as a host runs
+//! them: one master key, one certificate, one database, each node its own
+//! data_dir, audit log and listeners. Delivery through node 1 reaches an
+//! IDLE session on node 2 within a second; concurrent APPENDs on both get
+//! distinct, increasing UIDs; a POP3 session on node 1 makes node 2 answer
+//! [IN-USE]; kill -9 of a node under SMTP load loses no acknowledged
+//! message and the queue entries it held are delivered by the other.
+//!
+//! Needs `SEALPOST_TEST_PG` (`tests/pg.sh start`, which `.ci/run` runs);
+//! fails without it. The `[store]` section is these tests' own, so they
+//! must run without `SEALPOST_E2E_STORE`.
+
+mod common;
+mod smtp_support;
+
+use common::*;
+use serde_json::json;
+use smtp_support::*;
+use std::time::Duration;
+
+/// How long a dead node's claims last here (`[store] lease_secs`).
+const LEASE_SECS: u64 = 3;
+
+struct Cluster {
+    site1: Site,
+    node1: Option<Server>,
+    site2: Site,
+    node2: Server,
+}
+
+fn copy(from: &Site, to: &Site, rel: &str) {
+    let dest = to.path(rel);
+    let dir = dest.parent().unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::copy(from.path(rel), &dest).unwrap();
+}
+
+/// Two nodes over a fresh database with `extra` config on both.
+fn cluster(extra: &str) -> Cluster {
+    assert!(
+        std::env::var("SEALPOST_E2E_STORE").is_err(),
+        "these tests bring their own [store]: run them without SEALPOST_E2E_STORE"
+    );
+    let pg = sealpost_store::testing::fresh_database();
+    let config = format!(
+        "{extra}\n[store]\nbackend = \"postgresql\"\nurl = \"{}\"\npool_size = 6\nlease_secs = {LEASE_SECS}\n",
+        pg.url
+    );
+    let site1 = Site::new(&config);
+    site1.add_account("alice@example.org");
+    site1.add_account("bob@example.net");
+    let node1 = site1.start();
+    // The second node: the same master key (data keys are wrapped by it),
+    // certificate and accounts file (one file every node reads, as on a
+    // shared mount); its own data_dir and audit key.
+    let site2 = Site::new(&config);
+    for rel in ["keys/master.key", "certs/cert.pem", "certs/key.pem"] {
+        copy(&site1, &site2, rel);
+    }
+    if site1.path("keys/restore.key").exists() {
+        copy(&site1, &site2, "keys/restore.key");
+    }
+    let text = std::fs::read_to_string(&site2.config).unwrap();
+    let shared = format!(
+        "data_dir = \"data\"\naccounts = \"{}\"",
+        site1.path("accounts.toml").display()
+    );
+    std::fs::write(
+        &site2.config,
+        text.replacen("data_dir = \"data\"", &shared, 1),
+    )
+    .unwrap();
+    let node2 = site2.start();
+    Cluster {
+        site1,
+        node1: Some(node1),
+        site2,
+        node2,
+    }
+}
+
+impl Cluster {
+    fn node1(&self) -> &Server {
+        self.node1.as_ref().unwrap()
+    }
+
+    fn script(&self, script: &str, args: serde_json::Value) -> String {
+        let (n1, n2) = (self.node1(), &self.node2);
+        let mut v = json!({
+            "cafile": self.site1.path("certs/cert.pem"),
+            "user": "alice@example.org",
+            "password": PASSWORD,
+            "imaps_1": n1.addr("imaps").port(),
+            "imaps_2": n2.addr("imaps").port(),
+            "pop3s_1": n1.addr("pop3s").port(),
+            "pop3s_2": n2.addr("pop3s").port(),
+        });
+        for (k, val) in args.as_object().unwrap() {
+            v[k] = val.clone();
+        }
+        let out = python(script, &[&v.to_string()]);
+        assert!(
+            out.ok(),
+            "{script}: {}{}\nnode 1 log:\n{}\nnode 2 log:\n{}",
+            out.stdout,
+            out.stderr,
+            n1.log(),
+            n2.log()
+        );
+        out.stdout
+    }
+}
+
+#[test]
+fn delivery_through_node_1_reaches_an_idle_session_on_node_2_within_a_second() {
+    let c = cluster("");
+    // tests/idle_delivery.py: IDLE on `imaps`, SMTP to `smtp`, EXISTS
+    // within 1 s of the 250.
+    let out = c.script(
+        "idle_delivery.py",
+        json!({
+            "imaps": c.node2.addr("imaps").port(),
+            "smtp": c.node1().addr("smtp").port(),
+        }),
+    );
+    assert!(out.contains("ok"), "{out}");
+}
+
+#[test]
+fn concurrent_appends_on_both_nodes_get_distinct_increasing_uids() {
+    let c = cluster("");
+    let out = c.script(
+        "cluster_two_nodes.py",
+        json!({"mode": "append", "count": 15}),
+    );
+    assert!(out.contains("ok"), "{out}");
+}
+
+#[test]
+fn pop3_on_node_2_gets_in_use_while_node_1_holds_the_maildrop() {
+    let c = cluster("");
+    let out = c.script("cluster_two_nodes.py", json!({"mode": "pop3-in-use"}));
+    assert!(out.contains("ok"), "{out}");
+}
+
+#[test]
+fn an_account_added_through_node_1_logs_in_on_node_2_within_2_seconds() {
+    let c = cluster("");
+    let login = |user: &str| {
+        let args = json!({
+            "cafile": c.site2.path("certs/cert.pem"),
+            "imaps": c.node2.addr("imaps").port(),
+            "user": user,
+            "password": PASSWORD,
+        });
+        python("imap_login.py", &[&args.to_string()]).stdout
+    };
+    assert!(
+        login("carol@example.org").starts_with("NO"),
+        "not there yet"
+    );
+    const RELOADED: &str = "accounts file changed: reloaded";
+    let before = c.node2.log().matches(RELOADED).count();
+    c.site1.add_account("carol@example.org");
+    let added = std::time::Instant::now();
+    // Node 2 reloads the shared file by itself (its watcher), nobody tells it.
+    assert!(
+        wait_for(Duration::from_secs(2), || c
+            .node2
+            .log()
+            .matches(RELOADED)
+            .count()
+            > before),
+        "node 2 did not reload the accounts within 2 s\nnode 2 log:\n{}",
+        c.node2.log()
+    );
+    eprintln!("node 2 reloaded {:?} after account add", added.elapsed());
+    assert_eq!(login("carol@example.org").trim(), "OK");
+}
+
+fn subjects_at(sink: &Sink) -> Vec<String> {
+    sink.accepted()
+        .iter()
+        .filter_map(|t| {
+            let data = t["data"].as_str()?;
+            let line = data.lines().find(|l| l.starts_with("Subject: "))?;
+            Some(line["Subject: ".len()..].to_string())
+        })
+        .collect()
+}
+
+/// Submits `subject` through `node` to `to`; whether it was acknowledged.
+fn try_submit(site: &Site, node: &Server, to: &str, subject: &str) -> bool {
+    let r = submit_json(site, node, to, subject);
+    r.is_some_and(|r| r["ok"] == true)
+}
+
+fn submit_json(site: &Site, node: &Server, to: &str, subject: &str) -> Option<serde_json::Value> {
+    let args = json!({
+        "port": node.addr("submissions").port(),
+        "cafile": site.path("certs/cert.pem"),
+        "tls": "implicit",
+        "user": "alice@example.org",
+        "password": PASSWORD,
+        "from": "alice@example.org",
+        "to": [to],
+        "subject": subject,
+    });
+    let out = python("smtp_submit.py", &[&args.to_string()]);
+    if !out.ok() {
+        return None;
+    }
+    serde_json::from_str(out.stdout.trim()).ok()
+}
+
+#[test]
+fn kill_9_of_a_node_under_smtp_load_loses_nothing_and_the_other_delivers_its_queue() {
+    let sink = Sink::start(&[]);
+    // The next hop hangs: node 1's delivery attempts stay in flight, so it
+    // is killed holding its queue entries.
+    sink.stall();
+    let c = cluster(&format!(
+        "[smtp]\nretry_initial_secs = 1\nretry_max_secs = 2\nrelay_timeout_secs = 60\n{}",
+        route("remote.example", sink.port)
+    ));
+    let mut remote = Vec::new();
+    for i in 0..4 {
+        let subject = format!("remote {i}");
+        assert!(try_submit(
+            &c.site1,
+            c.node1(),
+            "carol@remote.example",
+            &subject
+        ));
+        remote.push(subject);
+    }
+    // Local deliveries to bob keep coming through node 1 while it is
+    // killed; every one acknowledged must be there afterwards.
+    let acked = std::sync::Mutex::new(Vec::new());
+    let node1 = c.node1.as_ref().unwrap();
+    std::thread::scope(|s| {
+        let load = s.spawn(|| {
+            for i in 0..40 {
+                let subject = format!("local {i} end");
+                if try_submit(&c.site1, node1, "bob@example.net", &subject) {
+                    acked.lock().unwrap().push(subject);
+                } else {
+                    break;
+                }
+            }
+        });
+        wait_for(Duration::from_secs(30), || acked.lock().unwrap().len() >= 3);
+        // SIGKILL: no goodbye, no release of anything node 1 holds.
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &node1.child.id().to_string()])
+            .status();
+        load.join().unwrap();
+    });
+    let mut c = c;
+    c.node1.take().unwrap().kill9();
+    let acked = acked.into_inner().unwrap();
+    assert!(acked.len() >= 3, "{acked:?}");
+    sink.unstall();
+    // Node 2 delivers what node 1 held once its claims run out.
+    let all = wait_for(Duration::from_secs(40), || {
+        let got = subjects_at(&sink);
+        remote.iter().all(|s| got.contains(s))
+    });
+    let got = subjects_at(&sink);
+    assert!(
+        all,
+        "delivered {got:?} of {remote:?}\nnode 2 log:\n{}",
+        c.node2.log()
+    );
+    for s in &remote {
+        let n = got.iter().filter(|g| *g == s).count();
+        assert_eq!(n, 1, "{s} arrived {n} times");
+    }
+    // Every acknowledged local message is in bob's INBOX, read on node 2.
+    for s in &acked {
+        let n = count(&c.site2, &c.node2, "bob@example.net", s);
+        assert_eq!(n, 1, "{s}: {n} copies after the kill");
+    }
+    let list = c.site2.cli(&["queue", "list"], "");
+    assert!(
+        wait_for(Duration::from_secs(20), || c
+            .site2
+            .cli(&["queue", "list"], "")
+            .stdout
+            == "queue is empty\n"),
+        "{}",
+        list.stdout
+    );
+}
