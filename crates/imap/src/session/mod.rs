@@ -559,7 +559,20 @@ impl Session {
 
     fn after_sync(&mut self, tag: Tag, after: AfterSync, out: &mut Out) -> Step {
         match after {
-            AfterSync::Tagged(result, next) => {
+            AfterSync::Tagged(mut result, next) => {
+                // A command answering `[HIGHESTMODSEQ]` (EXPUNGE under
+                // CONDSTORE) reports the value after its own changes were
+                // announced (RFC 7162 3.2.10).
+                if let (
+                    Ok(Done {
+                        code: Some(Code::HighestModSeq(m)),
+                        ..
+                    }),
+                    State::Selected(_, sel),
+                ) = (&mut result, &self.state)
+                {
+                    *m = sel.highest_modseq.0;
+                }
                 match result {
                     Ok(done) => out.status(Some(tag.as_str()), Status::Ok, done.code, &done.text),
                     Err(e) => out.status(Some(tag.as_str()), e.status, e.code, &e.text),
@@ -605,6 +618,7 @@ impl Session {
             }
             let updates = sel.absorb(events);
             sel.announce(updates, enabled, out, allow_expunge);
+            sel.condstore_enabled(enabled, out);
         }
         self.after_sync(tag, after, out)
     }
