@@ -13,6 +13,9 @@ both_stores!(
     examine_and_status_report_recent_without_claiming,
     search_min_max_modseq_is_the_returned_messages,
     highestmodseq_where_condstore_asks,
+    sort_cc_and_base_subject,
+    thread_references_plain_chain,
+    thread_references_tricky_cases,
 );
 
 const MSG: &str =
@@ -260,4 +263,160 @@ async fn highestmodseq_where_condstore_asks(store: Backend) {
     let st = a.cmd("st STATUS INBOX (HIGHESTMODSEQ)").await;
     assert_eq!(st[0], format!("* STATUS \"INBOX\" (HIGHESTMODSEQ {h1})"));
     assert!(h1 > h0);
+}
+
+/// A message with the given headers (CRLF-joined) and a date on day `day`.
+fn msg(day: u32, headers: &[&str]) -> String {
+    let mut m = format!("From: x@example.net\r\nDate: {day} Jan 2024 12:00:00 +0000\r\n");
+    for h in headers {
+        m.push_str(h);
+        m.push_str("\r\n");
+    }
+    m.push_str("\r\nbody\r\n");
+    m
+}
+
+/// INBOX selected with these messages, in this order.
+async fn mailbox_of(w: &World, msgs: &[String]) -> Client {
+    let mut c = w.login().await;
+    for m in msgs {
+        assert!(append(&mut c, "INBOX", "", m).await.contains("OK"));
+    }
+    let r = c.cmd("s SELECT INBOX").await;
+    assert!(r.last().unwrap().starts_with("s OK"), "{r:?}");
+    c
+}
+
+async fn answer(c: &mut Client, cmd: &str) -> String {
+    let r = c.cmd(&format!("t {cmd}")).await;
+    assert!(r.last().unwrap().starts_with("t OK"), "{r:?}");
+    r[0].clone()
+}
+
+async fn sort_cc_and_base_subject(store: Backend) {
+    let w = World::new(store);
+    let mut c = mailbox_of(
+        &w,
+        &[
+            msg(
+                1,
+                &[
+                    "Cc: Zed <zed@a.example>, amy@z.example",
+                    "Subject: [list] Re: Fwd: beta (fwd)",
+                ],
+            ),
+            msg(
+                2,
+                &[
+                    "Cc: \"Aaron\" <mike@b.example>",
+                    "Subject: =?UTF-8?Q?Re=3A_alpha?=",
+                ],
+            ),
+            msg(3, &["Cc: bob@c.example", "Subject: RE:  Re:\t[x] Gamma"]),
+            msg(4, &["Subject: [fwd: Alpha]"]),
+            msg(5, &["Subject: re: [blob]fw: ALPHA (fwd) (fwd)"]),
+        ],
+    )
+    .await;
+    // CC: the first address's local part; no Cc sorts first (empty).
+    assert_eq!(
+        answer(&mut c, "SORT (CC) UTF-8 ALL").await,
+        "* SORT 4 5 3 2 1"
+    );
+    // SUBJECT: alpha (2, 4, 5), beta (1), gamma (3), ties by sequence.
+    assert_eq!(
+        answer(&mut c, "SORT (SUBJECT) UTF-8 ALL").await,
+        "* SORT 2 4 5 1 3"
+    );
+    assert_eq!(
+        answer(&mut c, "SORT (REVERSE SUBJECT) UTF-8 ALL").await,
+        "* SORT 3 1 2 4 5"
+    );
+}
+
+async fn thread_references_plain_chain(store: Backend) {
+    let w = World::new(store);
+    let mut c = mailbox_of(
+        &w,
+        &[
+            msg(1, &["Subject: plan", "Message-ID: <a@x>"]),
+            msg(
+                2,
+                &[
+                    "Subject: Re: plan",
+                    "Message-ID: <b@x>",
+                    "In-Reply-To: <a@x>",
+                    "References: <a@x>",
+                ],
+            ),
+            msg(
+                3,
+                &[
+                    "Subject: Re: plan",
+                    "Message-ID: <c@x>",
+                    "In-Reply-To: <b@x>",
+                    "References: <a@x> <b@x>",
+                ],
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(
+        answer(&mut c, "THREAD REFERENCES UTF-8 ALL").await,
+        "* THREAD (1 2 3)"
+    );
+}
+
+async fn thread_references_tricky_cases(store: Backend) {
+    let w = World::new(store);
+    let mut c = mailbox_of(
+        &w,
+        &[
+            // 1, 2: siblings under a parent we never got (a dummy root).
+            msg(
+                1,
+                &["Subject: q", "Message-ID: <s1@x>", "References: <lost@x>"],
+            ),
+            msg(
+                2,
+                &["Subject: q", "Message-ID: <s2@x>", "References: <lost@x>"],
+            ),
+            // 3 replies to 5, which arrives later but is older.
+            msg(
+                6,
+                &[
+                    "Subject: Re: later",
+                    "Message-ID: <r@x>",
+                    "References: <p@x>",
+                ],
+            ),
+            // 4: two replies (6, 7) to one message.
+            msg(4, &["Subject: fork", "Message-ID: <f@x>"]),
+            msg(3, &["Subject: later", "Message-ID: <p@x>"]),
+            msg(
+                7,
+                &[
+                    "Subject: Re: fork",
+                    "Message-ID: <f1@x>",
+                    "References: <f@x>",
+                ],
+            ),
+            msg(
+                8,
+                &[
+                    "Subject: Re: fork",
+                    "Message-ID: <f2@x>",
+                    "References: <f@x>",
+                ],
+            ),
+            // 8: no references, but a reply by subject to 9's thread.
+            msg(9, &["Subject: Re: solo"]),
+            msg(5, &["Subject: solo"]),
+        ],
+    )
+    .await;
+    assert_eq!(
+        answer(&mut c, "THREAD REFERENCES UTF-8 ALL").await,
+        "* THREAD ((1)(2))(5 3)(4 (6)(7))(9 8)"
+    );
 }
