@@ -16,6 +16,7 @@ both_stores!(
     sort_cc_and_base_subject,
     thread_references_plain_chain,
     thread_references_tricky_cases,
+    list_invalid_mutf7_pattern_matches_nothing,
 );
 
 const MSG: &str =
@@ -419,4 +420,32 @@ async fn thread_references_tricky_cases(store: Backend) {
         answer(&mut c, "THREAD REFERENCES UTF-8 ALL").await,
         "* THREAD ((1)(2))(5 3)(4 (6)(7))(9 8)"
     );
+}
+
+async fn list_invalid_mutf7_pattern_matches_nothing(store: Backend) {
+    let w = World::new(store);
+    let mut c = w.login().await;
+    c.cmd("c CREATE Work").await;
+    // "&Jjo" is not closed by "-": not modified UTF-7 (RFC 3501 5.1.3).
+    transcript(
+        &mut c,
+        r#"
+        C: l1 LIST "" "&Jjo"
+        S: l1 OK LIST completed
+        C: l2 LIST "" ("&Jjo" "W*")
+        S: * LIST (\HasNoChildren) "/" "Work"
+        S: l2 OK LIST completed
+        C: l3 LIST "&AGE" "*"
+        S: l3 OK LIST completed
+        C: l5 LIST "" "café"
+        S: l5 OK LIST completed
+        C: l6 LIST "" "&-&"
+        S: l6 OK LIST completed
+        C: l4 LOGOUT
+        S: * BYE Logging out
+        S: l4 OK LOGOUT completed
+        "#,
+    )
+    .await;
+    assert!(c.closed().await);
 }
