@@ -17,6 +17,7 @@ both_stores!(
     thread_references_plain_chain,
     thread_references_tricky_cases,
     list_invalid_mutf7_pattern_matches_nothing,
+    empty_body_parts_are_zero_length_literals,
 );
 
 const MSG: &str =
@@ -448,4 +449,35 @@ async fn list_invalid_mutf7_pattern_matches_nothing(store: Backend) {
     )
     .await;
     assert!(c.closed().await);
+}
+
+async fn empty_body_parts_are_zero_length_literals(store: Backend) {
+    let w = World::new(store);
+    let mut c = w.login().await;
+    let mime = "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n\r\n--b--\r\n";
+    // A BINARY APPEND (RFC 3516 4.4) of a message whose part is empty.
+    let r = c
+        .cmd(&format!("a APPEND INBOX ~{{{}+}}\r\n{mime}", mime.len()))
+        .await;
+    assert!(r.last().unwrap().starts_with("a OK"), "{r:?}");
+    let plain = "Subject: nothing\r\n\r\n";
+    append(&mut c, "INBOX", "", plain).await;
+    c.cmd("s SELECT INBOX").await;
+    for (cmd, item) in [
+        ("f1 FETCH 1 (BINARY.PEEK[1])", "BINARY[1] {0}"),
+        ("f2 FETCH 1 (BODY.PEEK[1])", "BODY[1] {0}"),
+        ("f3 FETCH 2 (BODY.PEEK[TEXT])", "BODY[TEXT] {0}"),
+        (
+            "f4 FETCH 2 (BINARY.SIZE[1] BINARY.PEEK[1])",
+            "BINARY[1] {0}",
+        ),
+    ] {
+        let tag = cmd.split(' ').next().unwrap();
+        c.send(format!("{cmd}\r\n").as_bytes()).await;
+        let raw = c.response().await;
+        let text = String::from_utf8_lossy(&raw).to_string();
+        assert!(text.contains(&format!("{item}\r\n)")), "{cmd}: {text:?}");
+        let r = c.until_tagged(tag).await;
+        assert!(r.last().unwrap().starts_with(&format!("{tag} OK")), "{r:?}");
+    }
 }
