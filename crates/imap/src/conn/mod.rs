@@ -10,6 +10,10 @@
 //! written part by part as the driver hands it over ([`Control::Write`]),
 //! so a client that does not read stalls the command, not our memory.
 //!
+//! Closing: after the last response (LOGOUT, or BYE over a limit) the loop
+//! shuts its side down and reads on for a bounded time ([`linger`]), so a
+//! client still sending does not get a reset that destroys the goodbye.
+//!
 //! COMPRESS=DEFLATE (RFC 4978) sits between the socket and the driver:
 //! reads are inflated before framing, each write of responses is deflated
 //! with a sync flush.

@@ -359,6 +359,28 @@ impl Session {
     }
 }
 
+/// Whether `name` has a subscribed descendant that the patterns do not
+/// list by itself. RFC 5258 3.5: CHILDINFO tells the client of matching
+/// children it would not otherwise see; with `*`, they are listed anyway
+/// and the parent gets no CHILDINFO.
+fn hidden_subscribed_child(
+    entries: &BTreeMap<String, Entry>,
+    name: &str,
+    patterns: &[Vec<char>],
+) -> bool {
+    let prefix = format!("{name}/");
+    entries
+        .range::<str, _>((
+            std::ops::Bound::Included(prefix.as_str()),
+            std::ops::Bound::Unbounded,
+        ))
+        .take_while(|(n, _)| n.starts_with(&prefix))
+        .any(|(n, e)| {
+            let chars: Vec<char> = n.chars().collect();
+            e.subscribed && !patterns.iter().any(|p| pattern_matches(p, &chars))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::pattern_matches;
@@ -392,26 +414,4 @@ mod tests {
         assert!(!m(&p, &n));
         assert!(t.elapsed().as_secs() < 2);
     }
-}
-
-/// Whether `name` has a subscribed descendant that the patterns do not
-/// list by itself. RFC 5258 3.5: CHILDINFO tells the client of matching
-/// children it would not otherwise see; with `*`, they are listed anyway
-/// and the parent gets no CHILDINFO.
-fn hidden_subscribed_child(
-    entries: &BTreeMap<String, Entry>,
-    name: &str,
-    patterns: &[Vec<char>],
-) -> bool {
-    let prefix = format!("{name}/");
-    entries
-        .range::<str, _>((
-            std::ops::Bound::Included(prefix.as_str()),
-            std::ops::Bound::Unbounded,
-        ))
-        .take_while(|(n, _)| n.starts_with(&prefix))
-        .any(|(n, e)| {
-            let chars: Vec<char> = n.chars().collect();
-            e.subscribed && !patterns.iter().any(|p| pattern_matches(p, &chars))
-        })
 }
