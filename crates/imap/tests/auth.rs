@@ -162,24 +162,43 @@ async fn session_commands_before_and_after_login(store: Backend) {
 
 async fn limits_discard_whole_commands(store: Backend) {
     let w = World::with_imap(store, "max_line = 200\nmax_literal = 1000");
-    let mut c = w.connect(true).await;
-    // Too long a line: BAD [LIMIT], session goes on.
-    let long = format!("a1 NOOP {}", "x".repeat(300));
-    let r = c.cmd(&long).await;
-    assert!(r[0].starts_with("a1 BAD [LIMIT]"), "{r:?}");
-    // Before login, literals are capped low: a sync literal is refused
-    // without a continuation.
-    let r = c.cmd("a2 LOGIN {9000}").await;
+    // Before login, going over any limit closes the connection with BYE,
+    // answered at once: a long line without its end, a sync literal over
+    // the (low) pre-login cap, a non-sync one.
+    for bytes in [
+        format!("a1 NOOP {}", "x".repeat(300)).into_bytes(),
+        b"a2 LOGIN {9000}\r\n".to_vec(),
+        b"a3 LOGIN {9000+}\r\nz LOGOUT\r\n".to_vec(),
+    ] {
+        let mut c = w.connect(true).await;
+        c.send(&bytes).await;
+        let r = c.line().await;
+        assert!(r.starts_with("* BYE ["), "{r:?}");
+        assert!(c.closed().await);
+    }
+    let mut c = w.login().await;
+    // Too long a line: BAD [LIMIT] before it ends; the rest is skipped.
+    c.send(format!("a1 NOOP {}", "x".repeat(300)).as_bytes())
+        .await;
+    assert!(c.line().await.starts_with("a1 BAD [LIMIT]"));
+    c.send(format!("{}\r\n", "y".repeat(300)).as_bytes()).await;
+    transcript(&mut c, "C: a0 NOOP\nS: a0 OK NOOP completed").await;
+    // A sync literal over the limit is refused without a continuation.
+    let r = c.cmd("a2 APPEND INBOX {1001}").await;
     assert!(r[0].starts_with("a2 NO [TOOBIG]"), "{r:?}");
-    // A non-synchronizing literal over the limit is read and thrown away:
-    // the LOGOUT inside it must not run.
-    let mut bytes = b"a3 LOGIN {9000+}\r\n".to_vec();
-    bytes.extend(std::iter::repeat_n(b'x', 8988));
-    bytes.extend_from_slice(b"\r\nz LOGOUT\r\n x\r\n");
+    // A non-synchronizing literal over the limit is answered at once, then
+    // read and thrown away: the LOGOUT inside it must not run.
+    c.send(b"a3 APPEND INBOX {1500+}\r\n").await;
+    assert!(c.line().await.starts_with("a3 BAD [TOOBIG]"));
+    let mut bytes = b"z LOGOUT\r\n".to_vec();
+    bytes.extend(std::iter::repeat_n(b'x', 1490));
+    bytes.extend_from_slice(b" {4+}\r\nz X!\r\n");
     c.send(&bytes).await;
-    let r = c.until_tagged("a3").await;
-    assert!(r[0].starts_with("a3 NO [TOOBIG]"), "{r:?}");
     transcript(&mut c, "C: a4 NOOP\nS: a4 OK NOOP completed").await;
+    // Beyond twice the limit, discarding is not worth it: BYE.
+    c.send(b"a5 APPEND INBOX {2001+}\r\n").await;
+    assert!(c.line().await.starts_with("* BYE [TOOBIG]"));
+    assert!(c.closed().await);
 }
 
 async fn shutdown_says_bye(store: Backend) {

@@ -226,6 +226,8 @@ async fn uid_copy_uid_thread_and_store_replace(store: Backend) {
         S: * THREAD (1)(2)
         S: u3 OK THREAD completed
         C: u4 STORE 1 FLAGS (\Flagged $Work)
+        S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Work)
+        S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft $Work \*)] Flags permitted
         S: * 1 FETCH (FLAGS (\Flagged \Recent $Work))
         S: u4 OK STORE completed
         C: u5 STORE 1 FLAGS (\Seen)

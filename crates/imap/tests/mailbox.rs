@@ -152,7 +152,7 @@ async fn subscriptions_and_lsub(store: Backend) {
         S: * LSUB () "/" "INBOX"
         S: a31 OK ..
         C: a4 LIST (SUBSCRIBED) "" (Gh* IN*)
-        S: * LIST (\NonExistent \Noselect \HasNoChildren \Subscribed) "/" "Ghost"
+        S: * LIST (\NonExistent \HasNoChildren \Subscribed) "/" "Ghost"
         S: * LIST (\HasNoChildren \Subscribed) "/" "INBOX"
         S: a4 OK ..
         C: a5 UNSUBSCRIBE Ghost

@@ -136,6 +136,8 @@ async fn store_flags_and_expunge(store: Backend) {
         &mut c,
         r#"
         C: s1 STORE 1 +FLAGS (\Deleted $Work)
+        S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Work)
+        S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft $Work \*)] Flags permitted
         S: * 1 FETCH (FLAGS (\Deleted \Recent $Work))
         S: s1 OK STORE completed
         C: s2 STORE 2 +FLAGS.SILENT (\Seen)

@@ -339,6 +339,11 @@ impl Store {
             uid_validity: st.info.uid_validity,
             highest_modseq: ModSeq(st.highest_modseq),
             size,
+            recent: st
+                .entries
+                .iter()
+                .filter(|e| e.uid.0 > st.recent_cutoff)
+                .count() as u32,
         })
     }
 
@@ -402,6 +407,20 @@ impl Store {
             .collect();
         st.recent_cutoff = st.uid_next.saturating_sub(1);
         Ok(recent)
+    }
+
+    /// UIDs that are `\Recent` now, without claiming them: what EXAMINE
+    /// shows (RFC 3501 6.3.2: EXAMINE must not take `\Recent` away).
+    pub fn peek_recent(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Uid>> {
+        let state = self.state(account, mailbox)?;
+        let st = state.lock();
+        let cutoff = st.recent_cutoff;
+        Ok(st
+            .entries
+            .iter()
+            .filter(|e| e.uid.0 > cutoff)
+            .map(|e| e.uid)
+            .collect())
     }
 
     /// Changes since `since` (CONDSTORE/QRESYNC).

@@ -322,6 +322,9 @@ pub struct MailboxStatus {
     pub highest_modseq: ModSeq,
     /// Sum of the messages' sizes in octets.
     pub size: u64,
+    /// Messages that the next read-write SELECT would see `\Recent`
+    /// (RFC 3501 STATUS RECENT).
+    pub recent: u32,
 }
 
 /// One message's entry in a mailbox index: what SELECT and FETCH FLAGS need.

@@ -10,6 +10,10 @@
 //! written part by part as the driver hands it over ([`Control::Write`]),
 //! so a client that does not read stalls the command, not our memory.
 //!
+//! Closing: after the last response (LOGOUT, or BYE over a limit) the loop
+//! shuts its side down and reads on for a bounded time ([`linger`]), so a
+//! client still sending does not get a reset that destroys the goodbye.
+//!
 //! COMPRESS=DEFLATE (RFC 4978) sits between the socket and the driver:
 //! reads are inflated before framing, each write of responses is deflated
 //! with a sync flush.
@@ -28,6 +32,31 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bytes read from the socket at a time.
 pub const READ_CHUNK: usize = 4096;
+
+/// How long, and how much input, a closing connection still reads (see
+/// [`linger`]).
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 4 << 20;
+
+/// After our goodbye (LOGOUT, or BYE for input over a limit), reads and
+/// drops what the client still sends until it closes too, for a bounded
+/// time and amount. Closing a TCP socket with unread input makes the
+/// kernel send a reset, and a reset can destroy the goodbye in the
+/// client's receive queue before it is read: the client would see a
+/// dropped connection instead of `BYE` and the tagged OK.
+async fn linger<T: Transport>(stream: &mut T) {
+    let mut buf = [0u8; READ_CHUNK];
+    let _ = tokio::time::timeout(LINGER, async {
+        let mut total = 0;
+        while total < LINGER_BYTES {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => total += n,
+            }
+        }
+    })
+    .await;
+}
 
 /// A byte stream that can be upgraded to TLS.
 pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send + Sized {
@@ -105,6 +134,7 @@ pub async fn run<T: Transport, S: MailStore>(
             Control::Read => {}
             Control::Close => {
                 let _ = stream.shutdown().await;
+                linger(&mut stream).await;
                 return;
             }
             Control::Compress => {

@@ -93,7 +93,7 @@ fn run<S: MailStore>(s: &S, request: StoreRequest, watch: &mut NewWatch) -> Resu
             // Atomically: no change falls between the snapshot and the watch.
             let (snapshot, events) = s.snapshot_and_watch(account, info.id)?;
             let recent = if read_only {
-                Vec::new()
+                s.peek_recent(account, info.id)?
             } else {
                 s.claim_recent(account, info.id)?
             };

@@ -488,6 +488,7 @@ impl MailStore for MemStore {
             uid_validity: mb.info.uid_validity,
             highest_modseq: ModSeq(mb.highest_modseq),
             size: 0,
+            recent: 0,
         };
         for e in &mb.entries {
             if !e.flags.has(Flags::SEEN) {
@@ -497,6 +498,9 @@ impl MailStore for MemStore {
                 st.deleted += 1;
             }
             st.size += u64::from(e.size);
+            if e.uid.0 > mb.recent_cutoff {
+                st.recent += 1;
+            }
         }
         Ok(st)
     }
@@ -527,6 +531,18 @@ impl MailStore for MemStore {
             .collect();
         mb.recent_cutoff = mb.uid_next.saturating_sub(1);
         Ok(recent)
+    }
+
+    fn peek_recent(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Uid>> {
+        let m = self.inner.lock();
+        let mb = m.mailbox(account, mailbox)?;
+        let cutoff = mb.recent_cutoff;
+        Ok(mb
+            .entries
+            .iter()
+            .filter(|e| e.uid.0 > cutoff)
+            .map(|e| e.uid)
+            .collect())
     }
 
     fn changes_since(

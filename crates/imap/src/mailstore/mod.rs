@@ -81,6 +81,8 @@ pub trait MailStore: Clone + Send + Sync + 'static {
     ) -> Result<(Snapshot, broadcast::Receiver<MailboxEvent>)>;
     /// UIDs that are `\Recent` for the caller (each handed out once).
     fn claim_recent(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Uid>>;
+    /// UIDs that are `\Recent` now, not claimed (EXAMINE).
+    fn peek_recent(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Uid>>;
     /// Changes since a modseq (CONDSTORE/QRESYNC).
     fn changes_since(
         &self,
@@ -196,6 +198,9 @@ impl MailStore for Store {
     }
     fn claim_recent(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Uid>> {
         Store::claim_recent(self, account, mailbox)
+    }
+    fn peek_recent(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Uid>> {
+        Store::peek_recent(self, account, mailbox)
     }
     fn changes_since(
         &self,

@@ -82,10 +82,9 @@ impl Session {
         mut items: Vec<FetchAtt>,
         modifiers: FetchModifiers,
     ) -> Flow {
-        // CONDSTORE-enabling (RFC 7162 3.1).
-        if modifiers.changed_since.is_some() || items.contains(&FetchAtt::ModSeq) {
-            self.enabled.condstore = true;
-        }
+        // CONDSTORE-enabling (RFC 7162 3.1), once the command is valid.
+        let enables_condstore =
+            modifiers.changed_since.is_some() || items.contains(&FetchAtt::ModSeq);
         let qresync = self.enabled.qresync;
         let (account, sel) = match self.selected() {
             Ok(s) => s,
@@ -116,13 +115,14 @@ impl Session {
             stage: Stage::Index,
             buf: Vec::with_capacity(256),
         };
+        if modifiers.vanished && !qresync {
+            return Flow::Done(Err(CmdError::bad(
+                Some(Code::ClientBug),
+                "VANISHED needs ENABLE QRESYNC",
+            )));
+        }
+        self.enabled.condstore |= enables_condstore;
         if let (true, Some(since)) = (modifiers.vanished, modifiers.changed_since) {
-            if !qresync {
-                return Flow::Done(Err(CmdError::bad(
-                    Some(Code::ClientBug),
-                    "VANISHED needs ENABLE QRESYNC",
-                )));
-            }
             // RFC 7162 3.2.6: UIDs in the set expunged since CHANGEDSINCE.
             let request = StoreRequest::ChangesSince {
                 account,
@@ -300,11 +300,15 @@ impl Session {
         let t = job.targets[job.next];
         let rev2 = self.enabled.rev2;
         let utf8 = self.utf8_names();
-        let recent = !rev2
-            && self
-                .selected()
-                .is_ok_and(|(_, sel)| sel.recent.contains(&t.uid));
         let entry = &job.index[pos];
+        let mut recent = false;
+        if let Ok((_, sel)) = self.selected() {
+            recent = !rev2 && sel.recent.contains(&t.uid);
+            // A keyword the client was not told of: FLAGS first (the
+            // response may show flags even without FLAGS, for \Seen).
+            sel.note_keywords(&entry.flags);
+            sel.flush_keywords(out);
+        }
         let mut seen_flags;
         let mut flags = &entry.flags;
         let mut newly_seen = false;

@@ -123,13 +123,21 @@ fn entries(boxes: Vec<MailboxInfo>, subs: Vec<MailboxName>) -> BTreeMap<String, 
 
 impl Session {
     fn wire_pattern(&self, arg: &MailboxArg) -> CmdResult<String> {
+        self.pattern_text(arg)?
+            .ok_or_else(|| CmdError::bad(None, "Invalid modified UTF-7 in pattern"))
+    }
+
+    /// A pattern from the wire; `None` when it is not valid modified
+    /// UTF-7, which no mailbox name can match (LIST then answers OK with
+    /// no match, as Dovecot does).
+    fn pattern_text(&self, arg: &MailboxArg) -> CmdResult<Option<String>> {
         if arg.0.len() > MAX_PATTERN {
             return Err(CmdError::bad(Some(Code::Limit), "Pattern too long"));
         }
         if self.utf8_names() {
-            Ok(arg.0.clone())
+            Ok(Some(arg.0.clone()))
         } else {
-            mutf7::decode(&arg.0).map_err(|e| CmdError::bad(None, e.to_string()))
+            Ok(mutf7::decode(&arg.0).ok())
         }
     }
 
@@ -147,14 +155,17 @@ impl Session {
         out: &mut Out,
     ) -> Flow {
         let plan = || -> CmdResult<Option<Vec<Vec<char>>>> {
-            let reference = self.wire_pattern(&reference)?;
+            let reference = self.pattern_text(&reference)?;
             if patterns.len() == 1 && patterns[0].0.is_empty() && !options.extended {
                 // The hierarchy delimiter query (RFC 9051 6.3.9).
                 return Ok(None);
             }
             let mut pats = Vec::new();
             for p in &patterns {
-                let p = self.wire_pattern(p)?;
+                let (Some(reference), Some(p)) = (&reference, self.pattern_text(p)?) else {
+                    // Not modified UTF-7: matches nothing.
+                    continue;
+                };
                 if p.is_empty() {
                     continue;
                 }
@@ -253,7 +264,9 @@ impl Session {
             // RFC 5258 3.1 RECURSIVEMATCH: a name matching the pattern
             // with a subscribed descendant (matching the pattern or not) is
             // listed with CHILDINFO, even when it is not subscribed itself.
-            let child_info = opts.recursive_match && e.subscribed_child;
+            let child_info = opts.recursive_match
+                && e.subscribed_child
+                && hidden_subscribed_child(&entries, name, patterns);
             if opts.subscribed && !e.subscribed && !child_info {
                 continue;
             }
@@ -266,10 +279,12 @@ impl Session {
             }
             let mut attrs: Vec<&str> = Vec::new();
             if !e.exists {
-                if rev2 || opts.extended {
-                    attrs.push("\\NonExistent");
-                }
-                attrs.push("\\Noselect");
+                // RFC 5258 3.4: \NonExistent implies \Noselect; only one.
+                attrs.push(if rev2 || opts.extended {
+                    "\\NonExistent"
+                } else {
+                    "\\Noselect"
+                });
             }
             attrs.push(if e.has_children {
                 "\\HasChildren"
@@ -342,6 +357,28 @@ impl Session {
             out.untagged(&format!("LSUB ({attrs}) \"/\" {}", self.wire_name(name)));
         }
     }
+}
+
+/// Whether `name` has a subscribed descendant that the patterns do not
+/// list by itself. RFC 5258 3.5: CHILDINFO tells the client of matching
+/// children it would not otherwise see; with `*`, they are listed anyway
+/// and the parent gets no CHILDINFO.
+fn hidden_subscribed_child(
+    entries: &BTreeMap<String, Entry>,
+    name: &str,
+    patterns: &[Vec<char>],
+) -> bool {
+    let prefix = format!("{name}/");
+    entries
+        .range::<str, _>((
+            std::ops::Bound::Included(prefix.as_str()),
+            std::ops::Bound::Unbounded,
+        ))
+        .take_while(|(n, _)| n.starts_with(&prefix))
+        .any(|(n, e)| {
+            let chars: Vec<char> = n.chars().collect();
+            e.subscribed && !patterns.iter().any(|p| pattern_matches(p, &chars))
+        })
 }
 
 #[cfg(test)]

@@ -272,9 +272,8 @@ pub(super) fn status_line(wire_name: &str, st: &MailboxStatus, items: &[StatusIt
             StatusItem::Unseen => format!("UNSEEN {}", st.unseen),
             StatusItem::Deleted => format!("DELETED {}", st.deleted),
             StatusItem::Size => format!("SIZE {}", st.size),
-            // Counting \Recent would claim it; report none (RFC 3501
-            // leaves \Recent to the server's judgement).
-            StatusItem::Recent => "RECENT 0".to_string(),
+            // What a SELECT would claim, unclaimed (RFC 3501 6.3.10).
+            StatusItem::Recent => format!("RECENT {}", st.recent),
             StatusItem::HighestModSeq => format!("HIGHESTMODSEQ {}", st.highest_modseq),
         })
         .collect();

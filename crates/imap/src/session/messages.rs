@@ -204,6 +204,10 @@ impl Session {
         let (_, sel) = self.selected()?;
         let mut line = Vec::with_capacity(64);
         for e in &outcome.updated {
+            sel.note_keywords(&e.flags);
+        }
+        sel.flush_keywords(out);
+        for e in &outcome.updated {
             sel.own_change(e);
             if silent && !condstore {
                 continue;
@@ -262,6 +266,11 @@ impl Session {
             return Err(super::unexpected());
         };
         self.announce_expunged(&gone, out);
+        if self.enabled.condstore {
+            // Filled with the modseq after this expunge when the tagged OK
+            // is written (`Session::after_sync`).
+            return Done::with(Code::HighestModSeq(0), "EXPUNGE completed");
+        }
         Done::ok("EXPUNGE completed")
     }
 

@@ -91,6 +91,13 @@ pub struct SessionConfig {
 }
 
 impl SessionConfig {
+    /// The largest refused non-synchronizing literal that is read and
+    /// thrown away to keep the connection; a larger one closes it (twice
+    /// the largest literal accepted: more is not worth the wait).
+    pub fn max_discard(&self) -> u64 {
+        self.max_literal.saturating_mul(2)
+    }
+
     /// From the `[imap]` section.
     pub fn new(c: &ImapConfig) -> SessionConfig {
         SessionConfig {
@@ -338,19 +345,7 @@ impl Session {
                 out.cont("Ready for literal data");
                 Step::Done(Next::Continue)
             }
-            Frame::Rejected { tag, error } => {
-                self.mode = Mode::Ready;
-                let tag = tag.as_deref();
-                match error {
-                    FrameError::LineTooLong => {
-                        out.status(tag, Status::Bad, Some(Code::Limit), "Command line too long")
-                    }
-                    FrameError::LiteralTooLarge { .. } => {
-                        out.status(tag, Status::No, Some(Code::TooBig), "Literal too large")
-                    }
-                }
-                Step::Done(Next::Continue)
-            }
+            Frame::Rejected { tag, error } => self.rejected(tag, error, out),
             Frame::Command(bytes) => match std::mem::replace(&mut self.mode, Mode::Ready) {
                 Mode::Sasl { tag } => {
                     let flow = self.sasl_response(&tag, &bytes, out);
@@ -360,6 +355,48 @@ impl Session {
                 Mode::Ready | Mode::Waiting(_) => self.command(&bytes, out),
             },
         }
+    }
+
+    /// The framer refused a command (or a SASL response, or what came
+    /// instead of IDLE's `DONE`) for going over a limit; it tells us as
+    /// soon as the limit is passed, before the rest arrives. Once logged
+    /// in, the command gets its tagged answer at once and the framer skips
+    /// the rest in silence (a refused synchronizing literal is `NO`: the
+    /// client sends nothing of it). Before login, or when the literal
+    /// still to come is larger than [`SessionConfig::max_discard`], the
+    /// connection is closed with `BYE` instead: nobody gets to make us read
+    /// gigabytes first (RFC 7888 4, RFC 9051 7.1.5).
+    fn rejected(&mut self, tag: Option<String>, error: FrameError, out: &mut Out) -> Step {
+        // A SASL response or IDLE's DONE belongs to its command's tag.
+        let tag = match std::mem::replace(&mut self.mode, Mode::Ready) {
+            Mode::Sasl { tag } | Mode::Idle { tag } => Some(tag.as_str().to_string()),
+            Mode::Ready | Mode::Waiting(_) => tag,
+        };
+        let (code, text) = match error {
+            FrameError::LineTooLong => (Code::Limit, "Command line too long"),
+            FrameError::LiteralTooLarge { .. } => (Code::TooBig, "Literal too large"),
+        };
+        let too_much = match error {
+            FrameError::LiteralTooLarge {
+                synchronizing: false,
+                size,
+            } => size > self.config.max_discard(),
+            _ => false,
+        };
+        if !self.authenticated() || too_much {
+            out.status(None, Status::Bye, Some(code), &format!("{text}, closing"));
+            self.state = State::Logout;
+            return Step::Done(Next::Close);
+        }
+        let status = match error {
+            FrameError::LiteralTooLarge {
+                synchronizing: true,
+                ..
+            } => Status::No,
+            _ => Status::Bad,
+        };
+        out.status(tag.as_deref(), status, Some(code), text);
+        Step::Done(Next::Continue)
     }
 
     /// A synchronizing literal announced in plaintext was dropped by the
@@ -559,7 +596,20 @@ impl Session {
 
     fn after_sync(&mut self, tag: Tag, after: AfterSync, out: &mut Out) -> Step {
         match after {
-            AfterSync::Tagged(result, next) => {
+            AfterSync::Tagged(mut result, next) => {
+                // A command answering `[HIGHESTMODSEQ]` (EXPUNGE under
+                // CONDSTORE) reports the value after its own changes were
+                // announced (RFC 7162 3.2.10).
+                if let (
+                    Ok(Done {
+                        code: Some(Code::HighestModSeq(m)),
+                        ..
+                    }),
+                    State::Selected(_, sel),
+                ) = (&mut result, &self.state)
+                {
+                    *m = sel.highest_modseq.0;
+                }
                 match result {
                     Ok(done) => out.status(Some(tag.as_str()), Status::Ok, done.code, &done.text),
                     Err(e) => out.status(Some(tag.as_str()), e.status, e.code, &e.text),
@@ -605,6 +655,7 @@ impl Session {
             }
             let updates = sel.absorb(events);
             sel.announce(updates, enabled, out, allow_expunge);
+            sel.condstore_enabled(enabled, out);
         }
         self.after_sync(tag, after, out)
     }

@@ -101,7 +101,14 @@ impl Session {
             .iter()
             .map(|h| if uid { h.uid.0 } else { h.seq })
             .collect();
-        let max_modseq = hits.iter().map(|h| h.modseq).max();
+        let mut max_modseq = hits.iter().map(|h| h.modseq).max();
+        if ret.extended && (ret.min || ret.max) && !(ret.all || ret.count) {
+            // RFC 4731 3.2, RFC 7162 3.1.5: with only MIN and/or MAX, the
+            // highest modseq of the messages returned, not of all matches.
+            let first = hits.first().filter(|_| ret.min).map(|h| h.modseq);
+            let last = hits.last().filter(|_| ret.max).map(|h| h.modseq);
+            max_modseq = first.max(last);
+        }
         if ret.extended || rev2 {
             let ret = if ret.extended {
                 ret

@@ -26,6 +26,20 @@ pub(crate) struct Opening {
     qresync: Option<QresyncParams>,
 }
 
+/// The keywords set on any message of the mailbox, each once (compared
+/// case-insensitively), in the order first met: SELECT's FLAGS.
+fn keywords_of(snap: &Snapshot) -> Vec<String> {
+    let mut keywords: Vec<String> = Vec::new();
+    for e in &snap.entries {
+        for k in &e.flags.keywords {
+            if !keywords.iter().any(|x| x.eq_ignore_ascii_case(k)) {
+                keywords.push(k.clone());
+            }
+        }
+    }
+    keywords
+}
+
 /// A CLOSE waiting for its silent expunge.
 pub(crate) struct Closing;
 
@@ -98,7 +112,8 @@ impl Session {
             Err(e) => return Flow::Done(Err(e)),
         };
         let read_only = job.read_only;
-        self.announce_mailbox(&info, &snapshot, recent.len(), &job, out);
+        let keywords = keywords_of(&snapshot);
+        self.announce_mailbox(&info, &snapshot, recent.len(), &keywords, &job, out);
         let uids: Vec<Uid> = snapshot.entries.iter().map(|e| e.uid).collect();
         let sel = Selected {
             read_only,
@@ -111,6 +126,8 @@ impl Session {
             highest_modseq: snapshot.highest_modseq,
             condstore: job.condstore,
             saved: Vec::new(),
+            keywords,
+            keywords_changed: false,
             info,
         };
         // RFC 7162 3.2.5.1: what vanished, then what changed, when the
@@ -134,6 +151,7 @@ impl Session {
         info: &MailboxInfo,
         snap: &Snapshot,
         recent: usize,
+        keywords: &[String],
         job: &Opening,
         out: &mut Out,
     ) {
@@ -142,20 +160,8 @@ impl Session {
             .iter()
             .position(|e| !e.flags.has(Flags::SEEN))
             .map(|i| i + 1);
-        let mut keywords: Vec<&str> = Vec::new();
-        for e in &snap.entries {
-            for k in &e.flags.keywords {
-                if !keywords.iter().any(|x| x.eq_ignore_ascii_case(k)) && keywords.len() < 200 {
-                    keywords.push(k);
-                }
-            }
-        }
-        let kw = if keywords.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", keywords.join(" "))
-        };
         let ok = Status::Ok;
+        let kw: String = keywords.iter().map(|k| format!(" {k}")).collect();
         out.untagged(&format!(
             "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{kw})"
         ));

@@ -12,11 +12,18 @@
 //!
 //! `\Recent` (IMAP4rev1 only): the UIDs claimed from the store at SELECT,
 //! plus messages that arrive while this session has the mailbox selected.
+//!
+//! Keywords (RFC 9051 7.3.5, RFC 3501 7.2.6): the session remembers the
+//! keywords its last untagged `FLAGS` named. Before any response shows a
+//! keyword outside that list (a FETCH of this session, a STORE's echo, a
+//! flag change or an append by another session), a new `FLAGS` and
+//! `PERMANENTFLAGS` naming it are sent, so a client that builds its tag
+//! list from FLAGS never meets an unknown one.
 
 use super::Enabled;
 use crate::error::{CmdError, CmdResult};
 use crate::wire::command::{MessageSet, SeqBound};
-use crate::wire::response::Out;
+use crate::wire::response::{Code, Out, Status};
 use sealpost_store::{Flags, MailboxEvent, MailboxInfo, MessageEntry, ModSeq, Snapshot, Uid};
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write as _;
@@ -46,6 +53,10 @@ pub(crate) struct Selected {
     /// empty at SELECT, set by `SEARCH RETURN (SAVE)`, and losing messages
     /// as their expunges are announced.
     pub saved: Vec<Uid>,
+    /// The keywords the last untagged FLAGS named (see the module docs).
+    pub keywords: Vec<String>,
+    /// Keywords were added to `keywords` and not yet announced.
+    pub keywords_changed: bool,
 }
 
 /// A message addressed by a command: its sequence number and UID.
@@ -59,6 +70,65 @@ pub(crate) struct Target {
 pub(crate) type FlagUpdates = BTreeMap<Uid, MessageEntry>;
 
 impl Selected {
+    /// Adds the keywords of `flags` that the client has not been told of
+    /// (they are announced by [`Selected::flush_keywords`]).
+    pub fn note_keywords(&mut self, flags: &Flags) {
+        for k in &flags.keywords {
+            if !self.keywords.iter().any(|x| x.eq_ignore_ascii_case(k)) {
+                self.keywords.push(k.clone());
+                self.keywords_changed = true;
+            }
+        }
+    }
+
+    /// Sends FLAGS and PERMANENTFLAGS when keywords were added since the
+    /// last ones sent (RFC 9051 7.3.5); call before a response that may
+    /// show them.
+    pub fn flush_keywords(&mut self, out: &mut Out) {
+        if std::mem::take(&mut self.keywords_changed) {
+            self.announce_flags(out);
+        }
+    }
+
+    /// The untagged FLAGS and the PERMANENTFLAGS OK (RFC 9051 7.3.5,
+    /// 7.1 PERMANENTFLAGS): empty permanent flags when read-only.
+    pub fn announce_flags(&self, out: &mut Out) {
+        let mut kw = String::new();
+        for k in &self.keywords {
+            kw.push(' ');
+            kw.push_str(k);
+        }
+        out.untagged(&format!(
+            "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{kw})"
+        ));
+        let permanent = if self.read_only {
+            String::new()
+        } else {
+            format!("\\Answered \\Flagged \\Deleted \\Seen \\Draft{kw} \\*")
+        };
+        out.status(
+            None,
+            Status::Ok,
+            Some(Code::PermanentFlags(permanent)),
+            "Flags permitted",
+        );
+    }
+
+    /// The first CONDSTORE-enabling command while the mailbox is selected
+    /// (ENABLE, FETCH MODSEQ, ...): the mailbox's HIGHESTMODSEQ, once
+    /// (RFC 7162 3.1).
+    pub fn condstore_enabled(&mut self, enabled: Enabled, out: &mut Out) {
+        if enabled.condstore && !self.condstore {
+            self.condstore = true;
+            out.status(
+                None,
+                Status::Ok,
+                Some(Code::HighestModSeq(self.highest_modseq.0)),
+                "Highest",
+            );
+        }
+    }
+
     /// The sequence number of a UID.
     pub fn seq_of(&self, uid: Uid) -> Option<u32> {
         self.uids.binary_search(&uid).ok().map(|i| i as u32 + 1)
@@ -172,6 +242,7 @@ impl Selected {
             match ev {
                 MailboxEvent::Appended(e) => {
                     self.highest_modseq = self.highest_modseq.max(e.modseq);
+                    self.note_keywords(&e.flags);
                     if self.uids.last().is_none_or(|l| e.uid > *l) {
                         self.uids.push(e.uid);
                         self.recent.insert(e.uid);
@@ -182,6 +253,7 @@ impl Selected {
                     if self.own_changes.remove(&(e.uid, e.modseq)) || e.modseq <= self.base_modseq {
                         continue;
                     }
+                    self.note_keywords(&e.flags);
                     flag_updates.insert(e.uid, e);
                 }
                 MailboxEvent::Expunged { uids, modseq } => {
@@ -213,6 +285,7 @@ impl Selected {
             }
         }
         for e in snap.entries {
+            self.note_keywords(&e.flags);
             if e.uid > last {
                 self.uids.push(e.uid);
                 self.recent.insert(e.uid);
@@ -245,6 +318,7 @@ impl Selected {
             }
             self.exists_announced = self.uids.len();
         }
+        self.flush_keywords(out);
         let condstore = self.condstore || enabled.condstore;
         let mut line = Vec::with_capacity(64);
         for (uid, e) in flag_updates {

@@ -26,8 +26,11 @@ pub(crate) struct SortJob {
     scan: Scan,
 }
 
+/// A string as the i;unicode-casemap collation compares it (RFC 5256
+/// section 3 via RFC 5255, RFC 5051): case-mapped to titlecase, which for
+/// the letters mail headers use is upper case; a missing value is empty.
 fn text_key(s: Option<String>) -> String {
-    s.unwrap_or_default().to_lowercase()
+    s.unwrap_or_default().to_uppercase()
 }
 
 fn compare(a: &SortKeys, b: &SortKeys, key: SortKey) -> Ordering {
@@ -40,7 +43,7 @@ fn compare(a: &SortKeys, b: &SortKeys, key: SortKey) -> Ordering {
             .sent_date()
             .unwrap_or(a.internal)
             .cmp(&y.sent_date().unwrap_or(b.internal)),
-        SortKey::Subject => x.base_subject().cmp(&y.base_subject()),
+        SortKey::Subject => text_key(Some(x.base_subject())).cmp(&text_key(Some(y.base_subject()))),
         SortKey::From => text_key(x.from_addr()).cmp(&text_key(y.from_addr())),
         SortKey::To => text_key(x.to_addr()).cmp(&text_key(y.to_addr())),
         SortKey::Cc => text_key(x.cc_addr()).cmp(&text_key(y.cc_addr())),

@@ -10,11 +10,15 @@
 //! - the literals of one command together at most `max_literal` octets.
 //!
 //! Going over a limit discards the *whole* command and yields one
-//! [`Frame::Rejected`]: a too-long line is skipped to its end; a too-large
-//! synchronizing literal is refused before the client sends it (no `+`), so
-//! nothing more of that command arrives; a too-large non-synchronizing
-//! literal is read and thrown away, and so is the rest of its command, so its
-//! bytes are never mistaken for commands.
+//! [`Frame::Rejected`] *at once*, as soon as the limit is passed (the client
+//! is answered without waiting for the rest, which may never come): a
+//! too-long line is then skipped to its end; a too-large synchronizing
+//! literal is refused before the client sends it (no `+`), so nothing more
+//! of that command arrives; a too-large non-synchronizing literal is read
+//! and thrown away, and so is the rest of its command, so its bytes are
+//! never mistaken for commands. Whether skipping is worth it (or the
+//! connection should rather be closed) is the session's call: the error
+//! says how large the literal is.
 //!
 //! The framer holds at most one read's worth of unprocessed input plus the
 //! command being assembled; [`Framer::shrink`] returns the memory after a
@@ -40,6 +44,8 @@ pub enum FrameError {
     LiteralTooLarge {
         /// Whether it was a synchronizing literal (refused before it was sent).
         synchronizing: bool,
+        /// The announced size of the literal that went over.
+        size: u64,
     },
 }
 
@@ -65,10 +71,10 @@ enum State {
     Line,
     /// Copying literal octets into the command.
     Literal { remaining: u64 },
-    /// Skipping the rest of a rejected command's text.
-    SkipLine { error: FrameError },
+    /// Skipping the rest of a rejected (and already answered) command's text.
+    SkipLine,
     /// Skipping a rejected command's non-synchronizing literal.
-    SkipLiteral { remaining: u64, error: FrameError },
+    SkipLiteral { remaining: u64 },
 }
 
 /// The framer. See the module docs.
@@ -81,9 +87,8 @@ pub struct Framer {
     line_start: usize,
     text_len: usize,
     literal_len: u64,
-    /// Tag of a command being skipped, and the last octets of its current line
-    /// (to see a literal announced at its end).
-    skip_tag: Option<String>,
+    /// The last octets of a skipped command's current line (to see a
+    /// literal announced at its end).
     skip_tail: Vec<u8>,
     state: State,
 }
@@ -101,7 +106,6 @@ impl Framer {
             line_start: 0,
             text_len: 0,
             literal_len: 0,
-            skip_tag: None,
             skip_tail: Vec::new(),
             state: State::Line,
         }
@@ -165,21 +169,14 @@ impl Framer {
         self.literal_len = 0;
     }
 
-    fn start_skip(&mut self, error: FrameError, tail: &[u8]) {
-        self.skip_tag = tag_of(&self.command);
+    /// Rejects the command being assembled: its tag is kept for the
+    /// answer, its text dropped, and the framer goes on in `next`.
+    fn reject(&mut self, error: FrameError, next: State) -> Frame {
+        let tag = tag_of(&self.command);
         self.reset_command();
         self.skip_tail.clear();
-        push_tail(&mut self.skip_tail, tail);
-        self.state = State::SkipLine { error };
-    }
-
-    fn reject(&mut self, error: FrameError) -> Frame {
-        self.state = State::Line;
-        self.skip_tail.clear();
-        Frame::Rejected {
-            tag: self.skip_tag.take(),
-            error,
-        }
+        self.state = next;
+        Frame::Rejected { tag, error }
     }
 
     /// Takes the next frame, or `None` when more input is needed.
@@ -204,11 +201,12 @@ impl Framer {
                         self.command.extend_from_slice(
                             &chunk[..chunk.len().min(super::command::MAX_TAG + 1)],
                         );
-                        self.start_skip(FrameError::LineTooLong, &chunk);
-                        if complete && let Some(f) = self.end_of_skipped_line() {
-                            break Some(f);
+                        let frame = self.reject(FrameError::LineTooLong, State::SkipLine);
+                        push_tail(&mut self.skip_tail, &chunk);
+                        if complete {
+                            self.end_of_skipped_line();
                         }
-                        continue;
+                        break Some(frame);
                     }
                     self.command.extend_from_slice(chunk);
                     pos += n;
@@ -227,19 +225,14 @@ impl Framer {
                             if total > self.limits.max_literal {
                                 let error = FrameError::LiteralTooLarge {
                                     synchronizing: sync,
+                                    size,
                                 };
-                                if sync {
-                                    self.skip_tag = tag_of(&self.command);
-                                    self.reset_command();
-                                    break Some(self.reject(error));
-                                }
-                                self.skip_tag = tag_of(&self.command);
-                                self.reset_command();
-                                self.state = State::SkipLiteral {
-                                    remaining: size,
-                                    error,
+                                let next = if sync {
+                                    State::Line
+                                } else {
+                                    State::SkipLiteral { remaining: size }
                                 };
-                                continue;
+                                break Some(self.reject(error, next));
                             }
                             self.literal_len = total;
                             self.state = State::Literal { remaining: size };
@@ -265,10 +258,10 @@ impl Framer {
                         remaining: remaining - take as u64,
                     };
                 }
-                State::SkipLiteral { remaining, error } => {
+                State::SkipLiteral { remaining } => {
                     if remaining == 0 {
                         self.skip_tail.clear();
-                        self.state = State::SkipLine { error };
+                        self.state = State::SkipLine;
                         continue;
                     }
                     if avail.is_empty() {
@@ -278,10 +271,9 @@ impl Framer {
                     pos += take;
                     self.state = State::SkipLiteral {
                         remaining: remaining - take as u64,
-                        error,
                     };
                 }
-                State::SkipLine { .. } => {
+                State::SkipLine => {
                     let (chunk, complete) = match memchr(b'\n', avail) {
                         Some(i) => (&avail[..=i], true),
                         None => (avail, false),
@@ -291,8 +283,8 @@ impl Framer {
                     }
                     push_tail(&mut self.skip_tail, chunk);
                     pos += chunk.len();
-                    if complete && let Some(f) = self.end_of_skipped_line() {
-                        break Some(f);
+                    if complete {
+                        self.end_of_skipped_line();
                     }
                 }
             }
@@ -301,23 +293,15 @@ impl Framer {
         frame
     }
 
-    /// A skipped command's line ended: it goes on if a literal is announced.
-    fn end_of_skipped_line(&mut self) -> Option<Frame> {
-        let State::SkipLine { error } = self.state else {
-            return None;
+    /// A skipped command's line ended: it goes on if a non-synchronizing
+    /// literal is announced (a synchronizing one gets no `+`, so the client
+    /// sends nothing more of it; it already has its answer).
+    fn end_of_skipped_line(&mut self) {
+        self.state = match literal_marker(&self.skip_tail) {
+            Some((size, false)) => State::SkipLiteral { remaining: size },
+            None | Some((_, true)) => State::Line,
         };
-        match literal_marker(&self.skip_tail) {
-            None => Some(self.reject(error)),
-            // The client waits for `+` that will not come: answer now.
-            Some((_, true)) => Some(self.reject(error)),
-            Some((size, false)) => {
-                self.state = State::SkipLiteral {
-                    remaining: size,
-                    error,
-                };
-                None
-            }
-        }
+        self.skip_tail.clear();
     }
 }
 
@@ -477,6 +461,7 @@ mod tests {
                     tag: Some("a".into()),
                     error: FrameError::LiteralTooLarge {
                         synchronizing: true,
+                        size: 11,
                     },
                 },
                 cmd(b"b NOOP\r\n"),
@@ -495,6 +480,7 @@ mod tests {
                     tag: Some("a".into()),
                     error: FrameError::LiteralTooLarge {
                         synchronizing: false,
+                        size: 11,
                     },
                 },
                 cmd(b"b NOOP\r\n"),
@@ -511,6 +497,7 @@ mod tests {
                     tag: Some("a".into()),
                     error: FrameError::LiteralTooLarge {
                         synchronizing: false,
+                        size: 6,
                     },
                 },
                 cmd(b"b NOOP\r\n"),
@@ -534,9 +521,47 @@ mod tests {
                 tag: Some("a".into()),
                 error: FrameError::LiteralTooLarge {
                     synchronizing: true,
+                    size: u64::MAX,
                 },
             }],
         );
+    }
+
+    #[test]
+    fn too_long_line_is_answered_before_it_ends() {
+        let mut f = Framer::new(limits());
+        f.push(b"t1 LOGIN ");
+        f.push(&[b'x'; 100]);
+        assert_eq!(
+            f.next_frame(),
+            Some(Frame::Rejected {
+                tag: Some("t1".into()),
+                error: FrameError::LineTooLong,
+            })
+        );
+        // The rest of the line, however long, is skipped in silence.
+        f.push(&[b'y'; 1000]);
+        assert_eq!(f.next_frame(), None);
+        f.push(b"z\r\nt2 NOOP\r\n");
+        assert_eq!(f.next_frame(), Some(cmd(b"t2 NOOP\r\n")));
+    }
+
+    #[test]
+    fn too_large_non_sync_literal_is_answered_before_its_octets() {
+        let mut f = Framer::new(limits());
+        f.push(b"a APPEND INBOX {99999999999+}\r\n");
+        assert_eq!(
+            f.next_frame(),
+            Some(Frame::Rejected {
+                tag: Some("a".into()),
+                error: FrameError::LiteralTooLarge {
+                    synchronizing: false,
+                    size: 99_999_999_999,
+                },
+            })
+        );
+        f.push(b"b LOGOUT\r\n");
+        assert_eq!(f.next_frame(), None, "literal octets are not commands");
     }
 
     #[test]
