@@ -78,6 +78,7 @@
 
 mod account;
 mod account_index;
+mod append;
 mod backend;
 mod blob;
 mod cluster;
@@ -144,6 +145,7 @@ pub mod testing {
 }
 
 pub use account::PurgeStep;
+pub use append::{MAX_OBJECT_ID_DOMAIN, NewMessage};
 pub use copy::{BATCH as COPY_BATCH, CopyProgress, CopyReport};
 pub use engine::Store;
 pub use file_key::FileKey;

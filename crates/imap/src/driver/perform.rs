@@ -3,8 +3,8 @@
 //! calls the store.
 
 use crate::mailstore::MailStore;
-use crate::session::{StoreReply, StoreRequest};
-use sealpost_store::{AccountId, MailboxEvent, MailboxId, Result, StoreError};
+use crate::session::{AppendItem, StoreReply, StoreRequest};
+use sealpost_store::{AccountId, MailboxEvent, MailboxId, NewMessage, Result, StoreError};
 use tokio::sync::broadcast;
 
 /// A watch started by SELECT: the mailbox and its events.
@@ -177,5 +177,35 @@ fn run<S: MailStore>(s: &S, request: StoreRequest, watch: &mut NewWatch) -> Resu
             let mb = s.mailbox(account, &mailbox)?.ok_or(StoreError::NoMailbox)?;
             StoreReply::Appended(s.append(account, mb.id, &message, &flags, date)?)
         }
+        R::AppendAll {
+            account,
+            mailbox,
+            messages,
+        } => {
+            let mb = s.mailbox(account, &mailbox)?.ok_or(StoreError::NoMailbox)?;
+            let all: Vec<NewMessage<'_>> = messages.iter().map(new_message).collect();
+            StoreReply::AppendedAll(s.append_all(account, mb.id, &all)?)
+        }
+        R::Replace {
+            account,
+            from,
+            uid,
+            to,
+            item,
+        } => {
+            let mb = s.mailbox(account, &to)?.ok_or(StoreError::NoMailbox)?;
+            let appended = s.append(account, mb.id, &item.message, &item.flags, item.date)?;
+            // RFC 8508 3.3: the old message goes only once the new one is in.
+            let removed = s.remove(account, from, &[uid])?;
+            StoreReply::Replaced { appended, removed }
+        }
     })
+}
+
+fn new_message(item: &AppendItem) -> NewMessage<'_> {
+    NewMessage {
+        raw: &item.message,
+        flags: item.flags.clone(),
+        internal_date: item.date,
+    }
 }

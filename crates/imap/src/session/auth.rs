@@ -52,6 +52,8 @@ const EXTENSIONS: &[&str] = &[
     "SAVEDATE",
     "QUOTA",
     "QUOTA=RES-STORAGE",
+    "MULTIAPPEND",
+    "REPLACE",
 ];
 
 /// A login in progress.

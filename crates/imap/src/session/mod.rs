@@ -56,6 +56,8 @@ mod fetch_items;
 pub(crate) mod list;
 pub(crate) mod mailbox;
 pub(crate) mod messages;
+mod multiappend;
+mod replace;
 mod request;
 mod scan;
 pub(crate) mod search;
@@ -63,7 +65,7 @@ pub(crate) mod select;
 pub(crate) mod selected;
 pub(crate) mod sort;
 
-pub use request::{Next, Reply, Request, Step, StoreReply, StoreRequest};
+pub use request::{AppendItem, Next, Reply, Request, Step, StoreReply, StoreRequest};
 
 use crate::error::{CmdError, CmdResult};
 use crate::wire::command::{Command, CommandKind, MailboxArg, Tag};
@@ -161,6 +163,10 @@ pub(crate) enum Job {
     Mailbox(mailbox::MailboxJob),
     List(Box<list::ListJob>),
     Messages(messages::MessagesJob),
+    /// MULTIAPPEND (RFC 3502) waits for its one write.
+    MultiAppend,
+    /// REPLACE (RFC 8508) waits for its append and removal.
+    Replace,
     /// Waiting for the selected mailbox's events, then `AfterSync`.
     Sync(AfterSync),
     /// Events were lost: waiting for a snapshot, then `AfterSync`.
@@ -394,6 +400,8 @@ impl Session {
             Job::Mailbox(j) => self.mailbox_resume(j, reply, out),
             Job::List(j) => self.list_resume(*j, reply, out),
             Job::Messages(j) => self.messages_resume(j, reply, out),
+            Job::MultiAppend => self.multi_append_resume(reply),
+            Job::Replace => self.replace_resume(reply, out),
             Job::Sync(after) => return self.synced(tag, allow_expunge, after, reply, out),
             Job::Resync(after) => return self.resynced(tag, allow_expunge, after, reply, out),
         };
@@ -476,6 +484,13 @@ impl Session {
                 date,
                 message,
             } if authed => self.append(mailbox, flags, date, message),
+            K::MultiAppend { mailbox, messages } if authed => self.multi_append(mailbox, messages),
+            K::Replace {
+                uid,
+                target,
+                mailbox,
+                message,
+            } if selected => self.replace(uid, target, mailbox, message),
             K::Idle if authed => self.idle(tag, out),
             K::Close if selected => self.close(true),
             K::Unselect if selected => self.close(false),

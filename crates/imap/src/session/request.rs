@@ -271,6 +271,41 @@ pub enum StoreRequest {
         /// Its internal date.
         date: Option<i64>,
     },
+    /// Appends several messages as one change, all or none (MULTIAPPEND,
+    /// [`StoreReply::AppendedAll`]).
+    AppendAll {
+        /// The account.
+        account: AccountId,
+        /// The mailbox.
+        mailbox: MailboxName,
+        /// The messages, in order.
+        messages: Vec<AppendItem>,
+    },
+    /// Appends a message, then removes the one it replaces (REPLACE,
+    /// [`StoreReply::Replaced`]); nothing is removed if the append fails.
+    Replace {
+        /// The account.
+        account: AccountId,
+        /// The selected mailbox, holding the old message.
+        from: MailboxId,
+        /// The old message.
+        uid: Uid,
+        /// Where the new message goes.
+        to: MailboxName,
+        /// The new message.
+        item: AppendItem,
+    },
+}
+
+/// One message to append.
+#[derive(Debug)]
+pub struct AppendItem {
+    /// Its content.
+    pub message: Vec<u8>,
+    /// Its flags.
+    pub flags: Flags,
+    /// Its internal date.
+    pub date: Option<i64>,
 }
 
 impl StoreRequest {
@@ -285,7 +320,9 @@ impl StoreRequest {
             | R::StoreFlags { .. }
             | R::Expunge { .. }
             | R::CopyMove { .. }
-            | R::Append { .. } => true,
+            | R::Append { .. }
+            | R::AppendAll { .. }
+            | R::Replace { .. } => true,
             R::MailboxTree { .. }
             | R::Statuses { .. }
             | R::Status { .. }
@@ -349,4 +386,14 @@ pub enum StoreReply {
     Copied(CopyOutcome),
     /// A message appended.
     Appended(Appended),
+    /// Messages appended together, in order.
+    AppendedAll(Vec<Appended>),
+    /// A message replaced: the new one, and the old one's UID if it was
+    /// still there to remove.
+    Replaced {
+        /// The new message.
+        appended: Appended,
+        /// The old message, removed.
+        removed: Vec<Uid>,
+    },
 }

@@ -340,6 +340,17 @@ pub enum ThreadAlgorithm {
     References,
 }
 
+/// One message of APPEND, MULTIAPPEND (RFC 3502) or REPLACE (RFC 8508).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendMessage {
+    /// Its flags, as sent.
+    pub flags: Vec<String>,
+    /// Its internal date.
+    pub date: Option<i64>,
+    /// Its content.
+    pub message: Vec<u8>,
+}
+
 /// A command's verb and arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
@@ -394,6 +405,18 @@ pub enum CommandKind {
         flags: Vec<String>,
         date: Option<i64>,
         message: Vec<u8>,
+    },
+    /// APPEND of several messages (RFC 3502), all or none.
+    MultiAppend {
+        mailbox: MailboxArg,
+        messages: Vec<AppendMessage>,
+    },
+    /// REPLACE / UID REPLACE (RFC 8508).
+    Replace {
+        uid: bool,
+        target: u32,
+        mailbox: MailboxArg,
+        message: AppendMessage,
     },
     Idle,
     Check,
