@@ -14,6 +14,9 @@ both_stores!(
     replace_into_the_selected_mailbox,
     replace_refusals_keep_the_old_message,
     capabilities_advertise_the_extensions,
+    mailboxid_survives_rename_and_not_recreation,
+    emailid_and_threadid_follow_copies_and_replies,
+    object_ids_differ_between_accounts,
 );
 
 const MSG1: &str = "From: Carol <carol@example.net>\r\nTo: alice@example.org\r\nSubject: Lunch plans\r\nMessage-ID: <1@example.net>\r\n\r\nShall we meet at noon?\r\n";
@@ -190,7 +193,10 @@ async fn replace_refusals_keep_the_old_message(store: Backend) {
     let msg = part("", DRAFT2);
     for (cmd, answer) in [
         (format!("r1 REPLACE 1 Nowhere {msg}"), "r1 NO [TRYCREATE]"),
-        (format!("r2 REPLACE 1 Sent (\\Bogus) {{1+}}\r\nx"), "r2 BAD"),
+        (
+            "r2 REPLACE 1 Sent (\\Bogus) {1+}\r\nx".to_string(),
+            "r2 BAD",
+        ),
         (format!("r3 REPLACE 2 Sent {msg}"), "r3 BAD"),
         (
             format!("r4 UID REPLACE 7 Sent {msg}"),
@@ -222,7 +228,125 @@ async fn capabilities_advertise_the_extensions(store: Backend) {
     let mut c = w.login().await;
     let r = c.cmd("c CAPABILITY").await;
     let caps: Vec<&str> = r[0].split(' ').collect();
-    for ext in ["MULTIAPPEND", "REPLACE"] {
+    for ext in ["MULTIAPPEND", "REPLACE", "OBJECTID"] {
         assert!(caps.contains(&ext), "{ext} missing: {r:?}");
     }
+}
+
+/// The parenthesized object id in `text`, after `item (`.
+fn object_id(text: &str, item: &str) -> String {
+    let start = text
+        .find(&format!("{item} ("))
+        .unwrap_or_else(|| panic!("no {item} in {text:?}"))
+        + item.len()
+        + 2;
+    let end = start + text[start..].find(')').unwrap();
+    let id = text[start..end].to_string();
+    assert!(
+        !id.is_empty()
+            && id.len() <= 255
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+        "{id:?}"
+    );
+    id
+}
+
+async fn mailboxid_survives_rename_and_not_recreation(store: Backend) {
+    let w = World::new(store);
+    let mut c = w.login().await;
+    let r = c.cmd("c1 CREATE Projects").await;
+    let created = object_id(&r[0], "MAILBOXID");
+    assert!(r[0].starts_with("c1 OK [MAILBOXID ("), "{r:?}");
+    let r = c.cmd("s1 STATUS Projects (MESSAGES MAILBOXID)").await;
+    assert_eq!(
+        r[0],
+        format!("* STATUS \"Projects\" (MESSAGES 0 MAILBOXID ({created}))")
+    );
+    let r = c.cmd("r1 RENAME Projects Work").await;
+    assert!(r[0].starts_with("r1 OK"), "{r:?}");
+    let r = c.cmd("x1 SELECT Work").await;
+    assert!(
+        r.contains(&format!("* OK [MAILBOXID ({created})] Ok")),
+        "{r:?}"
+    );
+    c.cmd("u1 UNSELECT").await;
+    let r = c.cmd("l1 LIST \"\" Work RETURN (STATUS (MAILBOXID))").await;
+    assert!(
+        r.contains(&format!("* STATUS \"Work\" (MAILBOXID ({created}))")),
+        "{r:?}"
+    );
+    c.cmd("d1 DELETE Work").await;
+    let r = c.cmd("c2 CREATE Work").await;
+    assert_ne!(object_id(&r[0], "MAILBOXID"), created);
+    // Each mailbox has its own.
+    let r = c.cmd("s2 STATUS INBOX (MAILBOXID)").await;
+    assert_ne!(object_id(&r[0], "MAILBOXID"), created);
+}
+
+/// FETCH of EMAILID and THREADID of every message of the selected mailbox.
+async fn ids(c: &mut Client) -> Vec<(String, String)> {
+    let r = c.cmd("f FETCH 1:* (EMAILID THREADID)").await;
+    assert!(r.last().unwrap().starts_with("f OK"), "{r:?}");
+    r[..r.len() - 1]
+        .iter()
+        .map(|l| (object_id(l, "EMAILID"), object_id(l, "THREADID")))
+        .collect()
+}
+
+async fn emailid_and_threadid_follow_copies_and_replies(store: Backend) {
+    let w = World::new(store);
+    let mut c = w.login().await;
+    let line = format!("a APPEND INBOX {} {}", part("", MSG1), part("", MSG2));
+    assert!(c.cmd(&line).await[0].starts_with("a OK"));
+    let line = format!("b APPEND INBOX {}", part("", DRAFT));
+    assert!(c.cmd(&line).await[0].starts_with("b OK"));
+    c.cmd("s SELECT INBOX").await;
+    let inbox = ids(&mut c).await;
+    assert_eq!(inbox.len(), 3);
+    // Three messages, three EMAILIDs; the reply shares its parent's thread.
+    assert_ne!(inbox[0].0, inbox[1].0);
+    assert_ne!(inbox[1].0, inbox[2].0);
+    assert_eq!(inbox[0].1, inbox[1].1);
+    assert_ne!(inbox[0].1, inbox[2].1);
+    // Ids are stable: asked again, the same.
+    assert_eq!(ids(&mut c).await, inbox);
+    // SEARCH by them.
+    let r = c.cmd(&format!("q1 SEARCH EMAILID {}", inbox[1].0)).await;
+    assert_eq!(r[0], "* SEARCH 2");
+    let r = c
+        .cmd(&format!("q2 UID SEARCH THREADID {}", inbox[0].1))
+        .await;
+    assert_eq!(r[0], "* SEARCH 1 2");
+    let r = c.cmd("q3 SEARCH EMAILID Mnothing").await;
+    assert_eq!(r[0], "* SEARCH");
+    let r = c.cmd("q4 SEARCH EMAILID bad!id").await;
+    assert!(r[0].starts_with("q4 BAD"), "{r:?}");
+    // COPY and MOVE keep EMAILID and THREADID (RFC 8474 5.1).
+    c.cmd("m1 COPY 1 Archive").await;
+    c.cmd("m2 MOVE 2 Archive").await;
+    c.cmd("s2 SELECT Archive").await;
+    assert_eq!(ids(&mut c).await, vec![inbox[0].clone(), inbox[1].clone()]);
+}
+
+async fn object_ids_differ_between_accounts(store: Backend) {
+    let w = World::new(store);
+    let mut alice = w.login().await;
+    let mut bob = w.connect(true).await;
+    let r = bob.cmd(&format!("L LOGIN {USER2} \"{PASS}\"")).await;
+    assert!(r.last().unwrap().starts_with("L OK"), "{r:?}");
+    let mut seen = Vec::new();
+    for c in [&mut alice, &mut bob] {
+        let line = format!("a APPEND INBOX {}", part("", MSG1));
+        assert!(c.cmd(&line).await[0].starts_with("a OK"));
+        c.cmd("s SELECT INBOX").await;
+        let mine = ids(c).await;
+        let r = c.cmd("t STATUS INBOX (MAILBOXID)").await;
+        seen.push((mine, object_id(&r[0], "MAILBOXID")));
+    }
+    // The same message, the same kind of mailbox: nothing in common.
+    assert_ne!(seen[0].0[0].0, seen[1].0[0].0);
+    assert_ne!(seen[0].0[0].1, seen[1].0[0].1);
+    assert_ne!(seen[0].1, seen[1].1);
 }

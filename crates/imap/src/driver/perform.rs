@@ -3,6 +3,7 @@
 //! calls the store.
 
 use crate::mailstore::MailStore;
+use crate::session::objectid::{KEY_DOMAIN, ObjectKey};
 use crate::session::{AppendItem, StoreReply, StoreRequest};
 use sealpost_store::{AccountId, MailboxEvent, MailboxId, NewMessage, Result, StoreError};
 use tokio::sync::broadcast;
@@ -16,7 +17,7 @@ pub(super) fn open_account<S: MailStore>(
     store: &S,
     address: &str,
     quota: Option<u64>,
-) -> Result<AccountId> {
+) -> Result<(AccountId, ObjectKey)> {
     let id = match store.account_id(address)? {
         Some(id) => id,
         None => store.ensure_account(address)?,
@@ -24,7 +25,8 @@ pub(super) fn open_account<S: MailStore>(
     if store.quota(id)?.limit != quota {
         store.set_quota(id, quota);
     }
-    Ok(id)
+    let secret = store.object_id(id, KEY_DOMAIN, b"key")?;
+    Ok((id, ObjectKey::new(secret)))
 }
 
 /// Runs one store request; a SELECT also returns the watch it started.
@@ -49,8 +51,7 @@ fn run<S: MailStore>(s: &S, request: StoreRequest, watch: &mut NewWatch) -> Resu
                     Err(e) => return Err(e),
                 }
             }
-            s.create_mailbox(account, &name, special_use)?;
-            StoreReply::Done
+            StoreReply::Created(s.create_mailbox(account, &name, special_use)?)
         }
         R::DeleteMailbox { account, name } => {
             s.delete_mailbox(account, &name)?;

@@ -314,6 +314,7 @@ impl Session {
             flags = &seen_flags;
             newly_seen = true;
         }
+        let account = self.account().ok();
         let m = Message {
             seq: t.seq,
             uid: t.uid,
@@ -323,6 +324,7 @@ impl Session {
             meta,
             summary,
             raw,
+            ids: account.as_ref().map(|a| &a.ids),
         };
         job.buf.clear();
         let written = fetch_items::write_items(&mut job.buf, &job.items, &m, utf8);

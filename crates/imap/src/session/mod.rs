@@ -48,7 +48,9 @@
 //! STATUS, QUOTA), [`select`] (SELECT, EXAMINE, CLOSE, UNSELECT, IDLE) with
 //! [`selected`] (the selected state and its untagged updates), [`fetch`]
 //! (FETCH), [`search`] (SEARCH), [`sort`] (SORT, THREAD), [`messages`]
-//! (STORE, EXPUNGE, COPY, MOVE, APPEND).
+//! (STORE, EXPUNGE, COPY, MOVE, APPEND), [`multiappend`] (MULTIAPPEND),
+//! [`replace`] (REPLACE), [`objectid`] (OBJECTID's ids, written by the
+//! handlers of SELECT, CREATE, STATUS, FETCH and SEARCH).
 
 pub(crate) mod auth;
 pub(crate) mod fetch;
@@ -57,6 +59,7 @@ pub(crate) mod list;
 pub(crate) mod mailbox;
 pub(crate) mod messages;
 mod multiappend;
+pub mod objectid;
 mod replace;
 mod request;
 mod scan;
@@ -109,6 +112,8 @@ impl SessionConfig {
 pub(crate) struct Account {
     pub id: AccountId,
     pub address: String,
+    /// The key of its object ids (OBJECTID, RFC 8474).
+    pub ids: objectid::ObjectKey,
 }
 
 /// The session's state (RFC 9051 section 3), each carrying its data.
@@ -235,7 +240,8 @@ impl Session {
     #[doc(hidden)]
     pub fn logged_in(config: SessionConfig, id: AccountId, address: String) -> Session {
         let mut s = Session::new(config, Some("TLSv1.3".into()));
-        s.state = State::Authenticated(Account { id, address });
+        let ids = objectid::ObjectKey::new([0x5e; 32]);
+        s.state = State::Authenticated(Account { id, address, ids });
         s
     }
 

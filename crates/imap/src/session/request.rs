@@ -14,6 +14,7 @@
 //! the driver runs them on the blocking pool; everything else is served
 //! inline.
 
+use super::objectid::ObjectKey;
 use sealpost_audit::LoginOutcome;
 use sealpost_directory::{AuthOutcome, Secret};
 use sealpost_store::{
@@ -92,8 +93,9 @@ pub enum Request {
 pub enum Reply {
     /// The directory's verdict.
     Auth(AuthOutcome),
-    /// The account of a user who logged in.
-    Account(Result<AccountId, StoreError>),
+    /// The account of a user who logged in, and its key for object ids
+    /// (OBJECTID, RFC 8474).
+    Account(Result<(AccountId, ObjectKey), StoreError>),
     /// Done, nothing to report.
     Done,
     /// Change events of the selected mailbox, in order.
@@ -341,6 +343,8 @@ impl StoreRequest {
 pub enum StoreReply {
     /// A change with nothing to report.
     Done,
+    /// A mailbox created.
+    Created(MailboxInfo),
     /// Mailboxes (sorted by name) and subscriptions (sorted).
     Tree(Vec<MailboxInfo>, Vec<MailboxName>),
     /// Counters per mailbox; `None` where the mailbox vanished meanwhile.

@@ -157,6 +157,8 @@ pub enum StatusItem {
     Recent,
     /// HIGHESTMODSEQ (RFC 7162).
     HighestModSeq,
+    /// MAILBOXID (RFC 8474).
+    MailboxId,
 }
 
 /// How STORE changes flags.
@@ -224,6 +226,10 @@ pub enum FetchAtt {
     SaveDate,
     /// PREVIEW (RFC 8970), LAZY or not.
     Preview,
+    /// EMAILID (RFC 8474).
+    EmailId,
+    /// THREADID (RFC 8474).
+    ThreadId,
 }
 
 /// FETCH modifiers (RFC 7162).
@@ -288,6 +294,10 @@ pub enum SearchKey {
     SaveDateSupported,
     /// `$` (or `UID $`): the saved search result (RFC 5182).
     Saved,
+    /// EMAILID (RFC 8474 section 6).
+    EmailId(String),
+    /// THREADID (RFC 8474 section 6).
+    ThreadId(String),
 }
 
 /// ESEARCH return options (RFC 4731).

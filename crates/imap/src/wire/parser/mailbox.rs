@@ -132,6 +132,7 @@ fn status_items(c: &mut Cursor) -> R<Vec<StatusItem>> {
             "SIZE" => StatusItem::Size,
             "RECENT" => StatusItem::Recent,
             "HIGHESTMODSEQ" => StatusItem::HighestModSeq,
+            "MAILBOXID" => StatusItem::MailboxId,
             _ => return Err("unknown STATUS item"),
         });
         if items.len() > 32 {

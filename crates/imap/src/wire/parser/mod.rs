@@ -260,6 +260,19 @@ fn copy_move(c: &mut Cursor, is_move: bool, uid: bool) -> R<CommandKind> {
     })
 }
 
+/// ` SP objectid` (RFC 8474 section 7: 1*255 of ALPHA, DIGIT, `_`, `-`).
+fn objectid(c: &mut Cursor) -> R<String> {
+    c.sp()?;
+    let id = c.take_while(
+        |b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-',
+        "expected an object id",
+    )?;
+    if id.len() > 255 {
+        return Err("object id too long");
+    }
+    Ok(id.to_string())
+}
+
 /// `SETQUOTA quota-root SP "(" [resource SP number64 *(SP ...)] ")"` (RFC 9208 4.3).
 fn set_quota(c: &mut Cursor) -> R<CommandKind> {
     c.sp()?;
