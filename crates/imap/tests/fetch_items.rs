@@ -187,6 +187,7 @@ async fn check_unselect_and_close(store: Backend) {
         S: * OK [PERMANENTFLAGS ()] ..
         S: * OK [UIDVALIDITY ..] ..
         S: * OK [UIDNEXT 4] ..
+        S: * OK [MAILBOXID (F..)] ..
         S: k6 OK [READ-ONLY] EXAMINE completed
         C: k7 CLOSE
         S: k7 OK CLOSE completed
@@ -201,6 +202,7 @@ async fn check_unselect_and_close(store: Backend) {
         S: * OK [PERMANENTFLAGS ..] ..
         S: * OK [UIDVALIDITY ..] ..
         S: * OK [UIDNEXT 4] ..
+        S: * OK [MAILBOXID (F..)] ..
         S: k9 OK [READ-WRITE] SELECT completed
         C: k10 CLOSE
         S: k10 OK CLOSE completed

@@ -56,7 +56,7 @@ async fn create_rename_delete_with_hierarchy(store: Backend) {
         &mut c,
         r#"
         C: a1 CREATE Work/Projects/2024
-        S: a1 OK CREATE completed
+        S: a1 OK [MAILBOXID (F..)] CREATE completed
         C: a2 LIST "" Work/%
         S: * LIST (\HasChildren) "/" "Work/Projects"
         S: a2 OK LIST completed
@@ -80,7 +80,7 @@ async fn create_rename_delete_with_hierarchy(store: Backend) {
         C: b1 DELETE INBOX
         S: b1 NO [CANNOT] ..
         C: b2 CREATE "Mine" (USE (\Sent))
-        S: b2 OK CREATE completed
+        S: b2 OK [MAILBOXID (F..)] CREATE completed
         "#,
     )
     .await;
@@ -222,6 +222,7 @@ async fn select_examine_close_unselect(store: Backend) {
         S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] ..
         S: * OK [UIDVALIDITY ..] ..
         S: * OK [UIDNEXT 2] ..
+        S: * OK [MAILBOXID (F..)] ..
         S: a1 OK [READ-WRITE] SELECT completed
         C: a2 EXAMINE INBOX
         S: * FLAGS ..
@@ -231,6 +232,7 @@ async fn select_examine_close_unselect(store: Backend) {
         S: * OK [PERMANENTFLAGS ()] ..
         S: * OK [UIDVALIDITY ..] ..
         S: * OK [UIDNEXT 2] ..
+        S: * OK [MAILBOXID (F..)] ..
         S: a2 OK [READ-ONLY] EXAMINE completed
         C: a3 CLOSE
         S: a3 OK CLOSE completed
@@ -245,6 +247,7 @@ async fn select_examine_close_unselect(store: Backend) {
         S: * OK [PERMANENTFLAGS ..] ..
         S: * OK [UIDVALIDITY ..] ..
         S: * OK [UIDNEXT 2] ..
+        S: * OK [MAILBOXID (F..)] ..
         S: a5 OK [READ-WRITE] ..
         C: a6 CLOSE
         S: a6 OK CLOSE completed
@@ -276,6 +279,7 @@ async fn rev2_select_and_quota(store: Backend) {
         S: * OK [UIDVALIDITY ..] ..
         S: * OK [UIDNEXT 1] ..
         S: * LIST (\Sent) "/" "Sent"
+        S: * OK [MAILBOXID (F..)] ..
         S: a2 OK [READ-WRITE] ..
         C: a3 SELECT INBOX
         S: * OK [CLOSED] ..
@@ -285,6 +289,7 @@ async fn rev2_select_and_quota(store: Backend) {
         S: * OK [UIDVALIDITY ..] ..
         S: * OK [UIDNEXT 1] ..
         S: * LIST () "/" "INBOX"
+        S: * OK [MAILBOXID (F..)] ..
         S: a3 OK [READ-WRITE] ..
         C: a4 GETQUOTAROOT INBOX
         S: * QUOTAROOT "INBOX" ""

@@ -68,6 +68,7 @@ async fn trycreate(store: Backend) {
         S: * OK [PERMANENTFLAGS ..] ..
         S: * OK [UIDVALIDITY ..] ..
         S: * OK [UIDNEXT 2] ..
+        S: * OK [MAILBOXID (F..)] ..
         S: t3 OK [READ-WRITE] SELECT completed
         C: t4 COPY 1 Nowhere
         S: t4 NO [TRYCREATE] No such destination mailbox
@@ -116,7 +117,7 @@ async fn alreadyexists(store: Backend) {
         C: e1 CREATE INBOX
         S: e1 NO [ALREADYEXISTS] INBOX always exists
         C: e2 CREATE Projects
-        S: e2 OK CREATE completed
+        S: e2 OK [MAILBOXID (F..)] CREATE completed
         C: e3 CREATE Projects
         S: e3 NO [ALREADYEXISTS] Mailbox already exists
         C: e4 RENAME Projects Sent
@@ -267,6 +268,7 @@ async fn clientbug(store: Backend) {
         S: * OK [PERMANENTFLAGS ..] ..
         S: * OK [UIDVALIDITY ..] ..
         S: * OK [UIDNEXT 1] ..
+        S: * OK [MAILBOXID (F..)] ..
         S: b2 OK [READ-WRITE] SELECT completed
         C: b3 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)
         S: b3 BAD [CLIENTBUG] VANISHED needs ENABLE QRESYNC

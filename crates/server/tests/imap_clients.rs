@@ -62,3 +62,10 @@ fn qresync_on_a_new_connection_reports_exactly_the_changes() {
     let out = run(&site, &server, "imap_qresync.py");
     assert!(out.ends_with("ok\n"), "{out}");
 }
+
+#[test]
+fn multiappend_replace_and_objectid_over_the_wire() {
+    let (site, server) = started();
+    let out = run(&site, &server, "imap_extensions.py");
+    assert!(out.ends_with("ok\n"), "{out}");
+}

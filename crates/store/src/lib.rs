@@ -78,6 +78,7 @@
 
 mod account;
 mod account_index;
+mod append;
 mod backend;
 mod blob;
 mod claims;
@@ -146,6 +147,7 @@ pub mod testing {
 
 pub use account::PurgeStep;
 pub use claims::{Lease, SharedQueue};
+pub use append::{MAX_OBJECT_ID_DOMAIN, NewMessage};
 pub use copy::{BATCH as COPY_BATCH, CopyProgress, CopyReport};
 pub use engine::Store;
 pub use file_key::FileKey;

@@ -29,7 +29,7 @@ use crate::codec::{self, table};
 use crate::engine::{MessageRow, blob_aad, now, summary_aad};
 use crate::{
     AccountId, Appended, CopyOutcome, FlagOp, Flags, FlagsOutcome, MailboxEvent, MailboxId,
-    MailboxName, MessageEntry, MessageMeta, ModSeq, Result, Store, StoreError, Uid,
+    MailboxName, MessageEntry, MessageMeta, ModSeq, NewMessage, Result, Store, StoreError, Uid,
 };
 
 /// Largest message the store accepts (the protocols' own limits are lower).
@@ -53,85 +53,15 @@ impl Store {
         flags: &Flags,
         internal_date: Option<i64>,
     ) -> Result<Appended> {
-        if raw.len() > MAX_MESSAGE_SIZE {
-            return Err(StoreError::TooLarge);
-        }
-        let ctx = self.ctx(account)?;
-        let state = self.state(account, mailbox)?;
-        let size = raw.len() as u32;
-        let shared = self.shared();
-        if !shared {
-            self.reserve(&ctx, size as u64, 1)?;
-        }
-        let summary = self.inner.summarizer.summarize(raw);
-        let sealed_summary = ctx.key.seal(&summary_aad(account), &summary);
-        let blob_id = BlobId::random();
-        let sealed = ctx.key.seal(&blob_aad(account), raw);
-        let result = (|| {
-            let mut tx = self.tx()?;
-            tx.put_blob(account, blob_id, &sealed)?;
-            let date = now();
-            let mut st = state.lock();
-            let mut usage =
-                self.lock_for_write(&mut tx, &mut st, account, mailbox, self.usage_read(account))?;
-            self.usage_in_tx(&mut tx, &ctx, usage.pop(), size as i64, 1)?;
-            if st.uid_next == u32::MAX {
-                return Err(StoreError::NotAllowed("mailbox has run out of UIDs"));
-            }
-            let before = (st.uid_next, st.highest_modseq);
-            let uid = Uid(st.uid_next);
-            st.uid_next += 1;
-            let modseq = st.next_modseq();
-            let row = MessageRow {
-                blob: blob_id,
-                flags: flags.clone(),
-                modseq: modseq.0,
-                size,
-                internal_date: internal_date.unwrap_or(date),
-                save_date: date,
-            };
-            tx.put(
-                codec::message_key(table::MESSAGE, account, mailbox, uid),
-                row.encode(),
-            );
-            tx.put(
-                codec::message_key(table::SUMMARY, account, mailbox, uid),
-                sealed_summary.clone(),
-            );
-            tx.put(
-                codec::mailbox_key(table::MAILBOX, account, mailbox),
-                st.row(&ctx.key, account),
-            );
-            let entry = MessageEntry {
-                uid,
-                flags: flags.clone(),
-                modseq,
-                size,
-            };
-            let events = [MailboxEvent::Appended(entry.clone())];
-            self.log_change(&mut tx, &st, account, mailbox, before.1, &events);
-            // Durable before it is visible (see `durable_then_visible`).
-            if let Err(e) = tx.commit() {
-                if shared {
-                    (st.uid_next, st.highest_modseq) = before;
-                }
-                return Err(e);
-            }
-            st.entries.push(entry.clone());
-            // Published under the lock so watchers see UIDs in order.
-            st.publish(MailboxEvent::Appended(entry));
-            self.announce(account, mailbox, modseq.0);
-            Ok(Appended {
-                mailbox,
-                uid_validity: st.info.uid_validity,
-                uid,
-                modseq,
-            })
-        })();
-        if result.is_err() && !shared {
-            self.release(&ctx, size as u64, 1);
-        }
-        result
+        let one = NewMessage {
+            raw,
+            flags: flags.clone(),
+            internal_date,
+        };
+        let mut appended = self.append_all(account, mailbox, std::slice::from_ref(&one))?;
+        appended
+            .pop()
+            .ok_or(StoreError::NotAllowed("nothing appended"))
     }
 
     /// Delivers to the account's INBOX (SMTP, local submission).

@@ -3,6 +3,8 @@
 //! once on PostgreSQL (a fresh database per test on the instance that
 //! `SEALPOST_TEST_PG` names; `.ci/run` starts one with `tests/pg.sh`).
 //! Without that variable the PostgreSQL half fails: it is never skipped.
+//! `cases/append_all.rs` (MULTIAPPEND's batch append, OBJECTID's keyed
+//! ids) is included beside it and shares its helpers.
 
 mod embedded {
     const IS_PG: bool = false;
@@ -10,6 +12,7 @@ mod embedded {
         sealpost_store::BackendOptions::Embedded
     }
     include!("cases/store.rs");
+    include!("cases/append_all.rs");
 }
 
 mod postgresql {
@@ -18,4 +21,5 @@ mod postgresql {
         sealpost_store::BackendOptions::PostgreSql(sealpost_store::testing::fresh_database())
     }
     include!("cases/store.rs");
+    include!("cases/append_all.rs");
 }

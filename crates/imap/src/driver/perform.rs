@@ -3,8 +3,9 @@
 //! calls the store.
 
 use crate::mailstore::MailStore;
-use crate::session::{StoreReply, StoreRequest};
-use sealpost_store::{AccountId, MailboxEvent, MailboxId, Result, StoreError};
+use crate::session::objectid::{KEY_DOMAIN, ObjectKey};
+use crate::session::{AppendItem, StoreReply, StoreRequest};
+use sealpost_store::{AccountId, MailboxEvent, MailboxId, NewMessage, Result, StoreError};
 use tokio::sync::broadcast;
 
 /// A watch started by SELECT: the mailbox and its events.
@@ -16,7 +17,7 @@ pub(super) fn open_account<S: MailStore>(
     store: &S,
     address: &str,
     quota: Option<u64>,
-) -> Result<AccountId> {
+) -> Result<(AccountId, ObjectKey)> {
     let id = match store.account_id(address)? {
         Some(id) => id,
         None => store.ensure_account(address)?,
@@ -24,7 +25,8 @@ pub(super) fn open_account<S: MailStore>(
     if store.quota(id)?.limit != quota {
         store.set_quota(id, quota);
     }
-    Ok(id)
+    let secret = store.object_id(id, KEY_DOMAIN, b"key")?;
+    Ok((id, ObjectKey::new(secret)))
 }
 
 /// Runs one store request; a SELECT also returns the watch it started.
@@ -49,8 +51,7 @@ fn run<S: MailStore>(s: &S, request: StoreRequest, watch: &mut NewWatch) -> Resu
                     Err(e) => return Err(e),
                 }
             }
-            s.create_mailbox(account, &name, special_use)?;
-            StoreReply::Done
+            StoreReply::Created(s.create_mailbox(account, &name, special_use)?)
         }
         R::DeleteMailbox { account, name } => {
             s.delete_mailbox(account, &name)?;
@@ -177,5 +178,35 @@ fn run<S: MailStore>(s: &S, request: StoreRequest, watch: &mut NewWatch) -> Resu
             let mb = s.mailbox(account, &mailbox)?.ok_or(StoreError::NoMailbox)?;
             StoreReply::Appended(s.append(account, mb.id, &message, &flags, date)?)
         }
+        R::AppendAll {
+            account,
+            mailbox,
+            messages,
+        } => {
+            let mb = s.mailbox(account, &mailbox)?.ok_or(StoreError::NoMailbox)?;
+            let all: Vec<NewMessage<'_>> = messages.iter().map(new_message).collect();
+            StoreReply::AppendedAll(s.append_all(account, mb.id, &all)?)
+        }
+        R::Replace {
+            account,
+            from,
+            uid,
+            to,
+            item,
+        } => {
+            let mb = s.mailbox(account, &to)?.ok_or(StoreError::NoMailbox)?;
+            let appended = s.append(account, mb.id, &item.message, &item.flags, item.date)?;
+            // RFC 8508 3.3: the old message goes only once the new one is in.
+            let removed = s.remove(account, from, &[uid])?;
+            StoreReply::Replaced { appended, removed }
+        }
     })
+}
+
+fn new_message(item: &AppendItem) -> NewMessage<'_> {
+    NewMessage {
+        raw: &item.message,
+        flags: item.flags.clone(),
+        internal_date: item.date,
+    }
 }

@@ -14,12 +14,15 @@
 //! One mutex guards the whole model: it is a test double, not a server.
 
 use super::MailStore;
+
+#[path = "memory_ext.rs"]
+mod ext;
 use crate::message::ImapSummarizer;
 use parking_lot::Mutex;
 use sealpost_store::{
     AccountId, Appended, Changes, CopyOutcome, FlagOp, Flags, FlagsOutcome, MailboxEvent,
     MailboxId, MailboxInfo, MailboxName, MailboxStatus, MessageEntry, MessageMeta, ModSeq,
-    QuotaUsage, Result, Snapshot, SpecialUse, StoreError, Summarizer, Uid, UidValidity,
+    NewMessage, QuotaUsage, Result, Snapshot, SpecialUse, StoreError, Summarizer, Uid, UidValidity,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -722,6 +725,23 @@ impl MailStore for MemStore {
         only: Option<&[Uid]>,
     ) -> Result<Vec<Uid>> {
         self.inner.lock().remove_where(account, mailbox, only, true)
+    }
+
+    fn append_all(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        messages: &[NewMessage<'_>],
+    ) -> Result<Vec<Appended>> {
+        ext::append_all(self, account, mailbox, messages)
+    }
+
+    fn remove(&self, account: AccountId, mailbox: MailboxId, uids: &[Uid]) -> Result<Vec<Uid>> {
+        ext::remove(self, account, mailbox, uids)
+    }
+
+    fn object_id(&self, account: AccountId, domain: &[u8], data: &[u8]) -> Result<[u8; 32]> {
+        ext::object_id(self, account, domain, data)
     }
 }
 

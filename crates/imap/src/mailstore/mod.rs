@@ -22,8 +22,8 @@ pub use memory::MemStore;
 
 use sealpost_store::{
     AccountId, Appended, Changes, CopyOutcome, FlagOp, Flags, FlagsOutcome, MailboxEvent,
-    MailboxId, MailboxInfo, MailboxName, MailboxStatus, MessageMeta, ModSeq, QuotaUsage, Result,
-    Snapshot, SpecialUse, Store, Uid,
+    MailboxId, MailboxInfo, MailboxName, MailboxStatus, MessageMeta, ModSeq, NewMessage,
+    QuotaUsage, Result, Snapshot, SpecialUse, Store, Uid,
 };
 use tokio::sync::broadcast;
 
@@ -137,6 +137,17 @@ pub trait MailStore: Clone + Send + Sync + 'static {
         mailbox: MailboxId,
         only: Option<&[Uid]>,
     ) -> Result<Vec<Uid>>;
+    /// Appends several messages as one change: all or none (MULTIAPPEND).
+    fn append_all(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        messages: &[NewMessage<'_>],
+    ) -> Result<Vec<Appended>>;
+    /// Removes these messages whatever their flags (REPLACE).
+    fn remove(&self, account: AccountId, mailbox: MailboxId, uids: &[Uid]) -> Result<Vec<Uid>>;
+    /// A keyed id of `data` under the account's key (OBJECTID).
+    fn object_id(&self, account: AccountId, domain: &[u8], data: &[u8]) -> Result<[u8; 32]>;
 }
 
 impl MailStore for Store {
@@ -267,5 +278,19 @@ impl MailStore for Store {
         only: Option<&[Uid]>,
     ) -> Result<Vec<Uid>> {
         Store::expunge(self, account, mailbox, only)
+    }
+    fn append_all(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        messages: &[NewMessage<'_>],
+    ) -> Result<Vec<Appended>> {
+        Store::append_all(self, account, mailbox, messages)
+    }
+    fn remove(&self, account: AccountId, mailbox: MailboxId, uids: &[Uid]) -> Result<Vec<Uid>> {
+        Store::remove(self, account, mailbox, uids)
+    }
+    fn object_id(&self, account: AccountId, domain: &[u8], data: &[u8]) -> Result<[u8; 32]> {
+        Store::object_id(self, account, domain, data)
     }
 }

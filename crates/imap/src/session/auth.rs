@@ -13,6 +13,7 @@
 //! on first login) and [`Request::AuditLogin`]; a refused one skips the
 //! second.
 
+use super::objectid::ObjectKey;
 use super::{Account, Done, Flow, Job, Mode, Next, Reply, Request, Session, State, trim_crlf};
 use crate::error::{CmdError, CmdResult};
 use crate::wire::command::Tag;
@@ -52,6 +53,9 @@ const EXTENSIONS: &[&str] = &[
     "SAVEDATE",
     "QUOTA",
     "QUOTA=RES-STORAGE",
+    "MULTIAPPEND",
+    "REPLACE",
+    "OBJECTID",
 ];
 
 /// A login in progress.
@@ -61,7 +65,11 @@ pub(crate) enum Login {
     /// The store opens the account.
     Opening { address: String },
     /// The success is being audited.
-    Succeeded { id: AccountId, address: String },
+    Succeeded {
+        id: AccountId,
+        address: String,
+        ids: ObjectKey,
+    },
     /// The failure is being audited.
     /// `text` says what happened (the directory's words when throttled).
     Failed { outcome: LoginOutcome, text: String },
@@ -254,18 +262,18 @@ impl Session {
                 ),
             },
             (Login::Opening { address }, Reply::Account(result)) => match result {
-                Ok(id) => Flow::Need(
+                Ok((id, ids)) => Flow::Need(
                     Request::AuditLogin {
                         user: address.clone(),
                         tls: self.tls.clone(),
                         outcome: LoginOutcome::Success,
                     },
-                    Job::Login(Login::Succeeded { id, address }),
+                    Job::Login(Login::Succeeded { id, address, ids }),
                 ),
                 Err(e) => Flow::Done(Err(CmdError::from(e))),
             },
-            (Login::Succeeded { id, address }, Reply::Done) => {
-                self.state = State::Authenticated(Account { id, address });
+            (Login::Succeeded { id, address, ids }, Reply::Done) => {
+                self.state = State::Authenticated(Account { id, address, ids });
                 Flow::Done(Done::with(
                     Code::Capability(self.capabilities()),
                     "Logged in",

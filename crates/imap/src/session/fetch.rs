@@ -318,6 +318,7 @@ impl Session {
             flags = &seen_flags;
             newly_seen = true;
         }
+        let account = self.account().ok();
         let m = Message {
             seq: t.seq,
             uid: t.uid,
@@ -327,6 +328,7 @@ impl Session {
             meta,
             summary,
             raw,
+            ids: account.as_ref().map(|a| &a.ids),
         };
         job.buf.clear();
         let written = fetch_items::write_items(&mut job.buf, &job.items, &m, utf8);

@@ -5,6 +5,7 @@
 //! Items are written straight into a reused buffer, without allocating per
 //! message for the index items (UID, FLAGS, MODSEQ, RFC822.SIZE).
 
+use super::objectid::ObjectKey;
 use super::selected::write_flags;
 use crate::message::{self, BinaryError, SectionSpec, SectionText, Summary};
 use crate::wire::command::FetchAtt;
@@ -34,11 +35,12 @@ impl Wants {
                 | FetchAtt::Rfc822
                 | FetchAtt::Rfc822Header
                 | FetchAtt::Rfc822Text => w.body = true,
-                FetchAtt::InternalDate | FetchAtt::SaveDate => w.meta = true,
+                FetchAtt::InternalDate | FetchAtt::SaveDate | FetchAtt::EmailId => w.meta = true,
                 FetchAtt::Envelope
                 | FetchAtt::Body
                 | FetchAtt::BodyStructure
-                | FetchAtt::Preview => {
+                | FetchAtt::Preview
+                | FetchAtt::ThreadId => {
                     w.meta = true;
                     w.summary = true;
                 }
@@ -122,6 +124,8 @@ pub(crate) struct Message<'a> {
     pub meta: Option<&'a MessageMeta>,
     pub summary: Option<&'a Summary>,
     pub raw: Option<&'a [u8]>,
+    /// The account's object id key (EMAILID, THREADID).
+    pub ids: Option<&'a ObjectKey>,
 }
 
 /// How writing a message went.
@@ -200,6 +204,18 @@ pub(crate) fn write_items(
                 let name = if ext { "BODYSTRUCTURE" } else { "BODY" };
                 let _ = write!(buf, "{name} {b}");
             }
+            FetchAtt::EmailId => match (m.ids, m.meta) {
+                (Some(k), Some(meta)) => {
+                    let _ = write!(buf, "EMAILID ({})", k.email(meta));
+                }
+                _ => buf.extend_from_slice(b"EMAILID NIL"),
+            },
+            FetchAtt::ThreadId => match (m.ids, m.meta, m.summary) {
+                (Some(k), Some(meta), Some(s)) => {
+                    let _ = write!(buf, "THREADID ({})", k.thread(meta, s));
+                }
+                _ => buf.extend_from_slice(b"THREADID NIL"),
+            },
             FetchAtt::Preview => {
                 let p = m.summary.map(|s| s.preview()).unwrap_or_default();
                 let _ = write!(buf, "PREVIEW {}", string(p, utf8));

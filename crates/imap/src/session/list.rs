@@ -232,8 +232,10 @@ impl Session {
                     .collect();
                 for line in lines {
                     out.untagged(&line.text);
-                    if let Some(st) = line.status_of.and_then(|id| statuses.get(&id)) {
-                        out.untagged(&status_line(&line.wire_name, st, &items));
+                    let status = line.status_of.and_then(|id| Some((id, statuses.get(&id)?)));
+                    if let Some((mailbox, st)) = status {
+                        let id = self.mailbox_object_id(mailbox, st.uid_validity);
+                        out.untagged(&status_line(&line.wire_name, st, &items, &id));
                     }
                 }
                 Flow::Done(super::Done::ok("LIST completed"))

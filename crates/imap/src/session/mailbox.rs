@@ -228,7 +228,10 @@ impl Session {
             Err(e) => return Flow::Done(Err(e)),
         };
         Flow::Done(match (job, reply) {
-            (MailboxJob::Create, StoreReply::Done) => Done::ok("CREATE completed"),
+            (MailboxJob::Create, StoreReply::Created(info)) => Done::with(
+                Code::MailboxId(self.mailbox_object_id(info.id, info.uid_validity)),
+                "CREATE completed",
+            ),
             (MailboxJob::Delete, StoreReply::Done) => Done::ok("DELETE completed"),
             (MailboxJob::Rename, StoreReply::Done) => Done::ok("RENAME completed"),
             (MailboxJob::Subscribe { on }, StoreReply::Done) => Done::ok(if on {
@@ -237,10 +240,12 @@ impl Session {
                 "UNSUBSCRIBE completed"
             }),
             (MailboxJob::Status { items }, StoreReply::Status(info, st)) => {
+                let id = self.mailbox_object_id(info.id, info.uid_validity);
                 out.untagged(&status_line(
                     &self.wire_name(info.name.as_str()),
                     &st,
                     &items,
+                    &id,
                 ));
                 Done::ok("STATUS completed")
             }
@@ -261,8 +266,14 @@ impl Session {
     }
 }
 
-/// `STATUS name (items)` (RFC 9051 7.3.1), the name in wire form.
-pub(super) fn status_line(wire_name: &str, st: &MailboxStatus, items: &[StatusItem]) -> String {
+/// `STATUS name (items)` (RFC 9051 7.3.1), the name in wire form;
+/// `mailbox_id` is its MAILBOXID (RFC 8474 4).
+pub(super) fn status_line(
+    wire_name: &str,
+    st: &MailboxStatus,
+    items: &[StatusItem],
+    mailbox_id: &str,
+) -> String {
     let parts: Vec<String> = items
         .iter()
         .map(|item| match item {
@@ -275,6 +286,7 @@ pub(super) fn status_line(wire_name: &str, st: &MailboxStatus, items: &[StatusIt
             // What a SELECT would claim, unclaimed (RFC 3501 6.3.10).
             StatusItem::Recent => format!("RECENT {}", st.recent),
             StatusItem::HighestModSeq => format!("HIGHESTMODSEQ {}", st.highest_modseq),
+            StatusItem::MailboxId => format!("MAILBOXID ({mailbox_id})"),
         })
         .collect();
     format!("STATUS {wire_name} ({})", parts.join(" "))

@@ -48,7 +48,9 @@
 //! STATUS, QUOTA), [`select`] (SELECT, EXAMINE, CLOSE, UNSELECT, IDLE) with
 //! [`selected`] (the selected state and its untagged updates), [`fetch`]
 //! (FETCH), [`search`] (SEARCH), [`sort`] (SORT, THREAD), [`messages`]
-//! (STORE, EXPUNGE, COPY, MOVE, APPEND).
+//! (STORE, EXPUNGE, COPY, MOVE, APPEND), [`multiappend`] (MULTIAPPEND),
+//! [`replace`] (REPLACE), [`objectid`] (OBJECTID's ids, written by the
+//! handlers of SELECT, CREATE, STATUS, FETCH and SEARCH).
 
 pub(crate) mod auth;
 pub(crate) mod fetch;
@@ -56,6 +58,9 @@ mod fetch_items;
 pub(crate) mod list;
 pub(crate) mod mailbox;
 pub(crate) mod messages;
+mod multiappend;
+pub mod objectid;
+mod replace;
 mod request;
 mod scan;
 pub(crate) mod search;
@@ -63,7 +68,7 @@ pub(crate) mod select;
 pub(crate) mod selected;
 pub(crate) mod sort;
 
-pub use request::{Next, Reply, Request, Step, StoreReply, StoreRequest};
+pub use request::{AppendItem, Next, Reply, Request, Step, StoreReply, StoreRequest};
 
 use crate::error::{CmdError, CmdResult};
 use crate::wire::command::{Command, CommandKind, MailboxArg, Tag};
@@ -114,6 +119,8 @@ impl SessionConfig {
 pub(crate) struct Account {
     pub id: AccountId,
     pub address: String,
+    /// The key of its object ids (OBJECTID, RFC 8474).
+    pub ids: objectid::ObjectKey,
 }
 
 /// The session's state (RFC 9051 section 3), each carrying its data.
@@ -168,6 +175,10 @@ pub(crate) enum Job {
     Mailbox(mailbox::MailboxJob),
     List(Box<list::ListJob>),
     Messages(messages::MessagesJob),
+    /// MULTIAPPEND (RFC 3502) waits for its one write.
+    MultiAppend,
+    /// REPLACE (RFC 8508) waits for its append and removal.
+    Replace,
     /// Waiting for the selected mailbox's events, then `AfterSync`.
     Sync(AfterSync),
     /// Events were lost: waiting for a snapshot, then `AfterSync`.
@@ -236,7 +247,8 @@ impl Session {
     #[doc(hidden)]
     pub fn logged_in(config: SessionConfig, id: AccountId, address: String) -> Session {
         let mut s = Session::new(config, Some("TLSv1.3".into()));
-        s.state = State::Authenticated(Account { id, address });
+        let ids = objectid::ObjectKey::new([0x5e; 32]);
+        s.state = State::Authenticated(Account { id, address, ids });
         s
     }
 
@@ -431,6 +443,8 @@ impl Session {
             Job::Mailbox(j) => self.mailbox_resume(j, reply, out),
             Job::List(j) => self.list_resume(*j, reply, out),
             Job::Messages(j) => self.messages_resume(j, reply, out),
+            Job::MultiAppend => self.multi_append_resume(reply),
+            Job::Replace => self.replace_resume(reply, out),
             Job::Sync(after) => return self.synced(tag, allow_expunge, after, reply, out),
             Job::Resync(after) => return self.resynced(tag, allow_expunge, after, reply, out),
         };
@@ -513,6 +527,13 @@ impl Session {
                 date,
                 message,
             } if authed => self.append(mailbox, flags, date, message),
+            K::MultiAppend { mailbox, messages } if authed => self.multi_append(mailbox, messages),
+            K::Replace {
+                uid,
+                target,
+                mailbox,
+                message,
+            } if selected => self.replace(uid, target, mailbox, message),
             K::Idle if authed => self.idle(tag, out),
             K::Close if selected => self.close(true),
             K::Unselect if selected => self.close(false),

@@ -14,6 +14,7 @@
 //! the driver runs them on the blocking pool; everything else is served
 //! inline.
 
+use super::objectid::ObjectKey;
 use sealpost_audit::LoginOutcome;
 use sealpost_directory::{AuthOutcome, Secret};
 use sealpost_store::{
@@ -92,8 +93,9 @@ pub enum Request {
 pub enum Reply {
     /// The directory's verdict.
     Auth(AuthOutcome),
-    /// The account of a user who logged in.
-    Account(Result<AccountId, StoreError>),
+    /// The account of a user who logged in, and its key for object ids
+    /// (OBJECTID, RFC 8474).
+    Account(Result<(AccountId, ObjectKey), StoreError>),
     /// Done, nothing to report.
     Done,
     /// Change events of the selected mailbox, in order.
@@ -271,6 +273,41 @@ pub enum StoreRequest {
         /// Its internal date.
         date: Option<i64>,
     },
+    /// Appends several messages as one change, all or none (MULTIAPPEND,
+    /// [`StoreReply::AppendedAll`]).
+    AppendAll {
+        /// The account.
+        account: AccountId,
+        /// The mailbox.
+        mailbox: MailboxName,
+        /// The messages, in order.
+        messages: Vec<AppendItem>,
+    },
+    /// Appends a message, then removes the one it replaces (REPLACE,
+    /// [`StoreReply::Replaced`]); nothing is removed if the append fails.
+    Replace {
+        /// The account.
+        account: AccountId,
+        /// The selected mailbox, holding the old message.
+        from: MailboxId,
+        /// The old message.
+        uid: Uid,
+        /// Where the new message goes.
+        to: MailboxName,
+        /// The new message.
+        item: AppendItem,
+    },
+}
+
+/// One message to append.
+#[derive(Debug)]
+pub struct AppendItem {
+    /// Its content.
+    pub message: Vec<u8>,
+    /// Its flags.
+    pub flags: Flags,
+    /// Its internal date.
+    pub date: Option<i64>,
 }
 
 impl StoreRequest {
@@ -285,7 +322,9 @@ impl StoreRequest {
             | R::StoreFlags { .. }
             | R::Expunge { .. }
             | R::CopyMove { .. }
-            | R::Append { .. } => true,
+            | R::Append { .. }
+            | R::AppendAll { .. }
+            | R::Replace { .. } => true,
             R::MailboxTree { .. }
             | R::Statuses { .. }
             | R::Status { .. }
@@ -304,6 +343,8 @@ impl StoreRequest {
 pub enum StoreReply {
     /// A change with nothing to report.
     Done,
+    /// A mailbox created.
+    Created(MailboxInfo),
     /// Mailboxes (sorted by name) and subscriptions (sorted).
     Tree(Vec<MailboxInfo>, Vec<MailboxName>),
     /// Counters per mailbox; `None` where the mailbox vanished meanwhile.
@@ -349,4 +390,14 @@ pub enum StoreReply {
     Copied(CopyOutcome),
     /// A message appended.
     Appended(Appended),
+    /// Messages appended together, in order.
+    AppendedAll(Vec<Appended>),
+    /// A message replaced: the new one, and the old one's UID if it was
+    /// still there to remove.
+    Replaced {
+        /// The new message.
+        appended: Appended,
+        /// The old message, removed.
+        removed: Vec<Uid>,
+    },
 }

@@ -12,6 +12,7 @@
 //! [`StoreRequest::Message`] each.
 
 use super::Session;
+use super::objectid::ObjectKey;
 use super::selected::Selected;
 use crate::error::CmdResult;
 use crate::message::{Summary, TextWhere, search_text};
@@ -57,6 +58,11 @@ fn needs(key: &SearchKey, n: &mut Needs) {
             }
         }
         S::Body(_) | S::Text(_) => n.raw = true,
+        S::EmailId(_) => n.meta = true,
+        S::ThreadId(_) => {
+            n.meta = true;
+            n.summary = true;
+        }
         S::ModSeq(_) => n.modseq = true,
         S::Not(k) => needs(k, n),
         S::Or(a, b) => {
@@ -99,6 +105,8 @@ struct Candidate<'a> {
     now: i64,
     /// `$` (RFC 5182), ascending UIDs.
     saved: &'a [Uid],
+    /// The account's object id key (EMAILID, THREADID).
+    ids: Option<&'a ObjectKey>,
 }
 
 fn day(unix: i64) -> Option<NaiveDate> {
@@ -171,6 +179,11 @@ fn eval(key: &SearchKey, c: &Candidate) -> bool {
         S::Not(k) => !eval(k, c),
         S::Or(a, b) => eval(a, c) || eval(b, c),
         S::And(ks) => ks.iter().all(|k| eval(k, c)),
+        S::EmailId(id) => c.ids.zip(c.meta).is_some_and(|(k, m)| k.email(m) == *id),
+        S::ThreadId(id) => match (c.ids, c.meta, c.summary) {
+            (Some(k), Some(m), Some(s)) => k.thread(m, s) == *id,
+            _ => false,
+        },
     }
 }
 
@@ -207,6 +220,8 @@ pub(crate) struct Scan {
     pub hits: Vec<Hit>,
     /// Waiting for the message at `pos` (`raw` for a missing summary).
     pending: Option<bool>,
+    /// The account's object id key (SEARCH EMAILID, THREADID).
+    ids: Option<ObjectKey>,
 }
 
 /// What a scan does next.
@@ -235,6 +250,7 @@ impl Scan {
             now: Utc::now().timestamp(),
             hits: Vec::new(),
             pending: None,
+            ids: None,
         }
     }
 
@@ -357,6 +373,7 @@ impl Scan {
                 max_uid: sel.uids.last().map(|u| u.0).unwrap_or(0),
                 now: self.now,
                 saved: &sel.saved,
+                ids: self.ids.as_ref(),
             };
             eval(&self.key, &c)
         };
@@ -387,8 +404,11 @@ impl Session {
         if needs.modseq {
             self.enabled.condstore = true;
         }
+        let ids = self.account()?.ids;
         let (account, sel) = self.selected()?;
-        Ok(Scan::new(account, sel.info.id, key, keyed))
+        let mut scan = Scan::new(account, sel.info.id, key, keyed);
+        scan.ids = Some(ids);
+        Ok(scan)
     }
 
     /// Feeds a reply to a scan.

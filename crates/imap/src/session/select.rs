@@ -114,6 +114,8 @@ impl Session {
         let read_only = job.read_only;
         let keywords = keywords_of(&snapshot);
         self.announce_mailbox(&info, &snapshot, recent.len(), &keywords, &job, out);
+        let mailbox_id = account.ids.mailbox(info.id, info.uid_validity);
+        out.status(None, Status::Ok, Some(Code::MailboxId(mailbox_id)), "Ok");
         let uids: Vec<Uid> = snapshot.entries.iter().map(|e| e.uid).collect();
         let sel = Selected {
             read_only,

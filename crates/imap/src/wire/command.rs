@@ -157,6 +157,8 @@ pub enum StatusItem {
     Recent,
     /// HIGHESTMODSEQ (RFC 7162).
     HighestModSeq,
+    /// MAILBOXID (RFC 8474).
+    MailboxId,
 }
 
 /// How STORE changes flags.
@@ -224,6 +226,10 @@ pub enum FetchAtt {
     SaveDate,
     /// PREVIEW (RFC 8970), LAZY or not.
     Preview,
+    /// EMAILID (RFC 8474).
+    EmailId,
+    /// THREADID (RFC 8474).
+    ThreadId,
 }
 
 /// FETCH modifiers (RFC 7162).
@@ -288,6 +294,10 @@ pub enum SearchKey {
     SaveDateSupported,
     /// `$` (or `UID $`): the saved search result (RFC 5182).
     Saved,
+    /// EMAILID (RFC 8474 section 6).
+    EmailId(String),
+    /// THREADID (RFC 8474 section 6).
+    ThreadId(String),
 }
 
 /// ESEARCH return options (RFC 4731).
@@ -338,6 +348,17 @@ pub enum ThreadAlgorithm {
     OrderedSubject,
     /// REFERENCES.
     References,
+}
+
+/// One message of APPEND, MULTIAPPEND (RFC 3502) or REPLACE (RFC 8508).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendMessage {
+    /// Its flags, as sent.
+    pub flags: Vec<String>,
+    /// Its internal date.
+    pub date: Option<i64>,
+    /// Its content.
+    pub message: Vec<u8>,
 }
 
 /// A command's verb and arguments.
@@ -394,6 +415,18 @@ pub enum CommandKind {
         flags: Vec<String>,
         date: Option<i64>,
         message: Vec<u8>,
+    },
+    /// APPEND of several messages (RFC 3502), all or none.
+    MultiAppend {
+        mailbox: MailboxArg,
+        messages: Vec<AppendMessage>,
+    },
+    /// REPLACE / UID REPLACE (RFC 8508).
+    Replace {
+        uid: bool,
+        target: u32,
+        mailbox: MailboxArg,
+        message: AppendMessage,
     },
     Idle,
     Check,

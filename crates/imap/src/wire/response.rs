@@ -44,6 +44,11 @@ pub enum Code {
         uid_validity: u32,
         uid: u32,
     },
+    /// APPENDUID with a set of UIDs (MULTIAPPEND, RFC 4315 section 3).
+    AppendUids {
+        uid_validity: u32,
+        uids: String,
+    },
     AuthenticationFailed,
     BadCharset,
     Cannot,
@@ -60,6 +65,8 @@ pub enum Code {
     ExpungeIssued,
     HighestModSeq(u64),
     Limit,
+    /// MAILBOXID (RFC 8474 section 4).
+    MailboxId(String),
     Modified(String),
     NoModSeq,
     NoPerm,
@@ -86,6 +93,9 @@ impl Code {
             Code::Alert => write!(out, "ALERT"),
             Code::AlreadyExists => write!(out, "ALREADYEXISTS"),
             Code::AppendUid { uid_validity, uid } => write!(out, "APPENDUID {uid_validity} {uid}"),
+            Code::AppendUids { uid_validity, uids } => {
+                write!(out, "APPENDUID {uid_validity} {uids}")
+            }
             Code::AuthenticationFailed => write!(out, "AUTHENTICATIONFAILED"),
             Code::BadCharset => write!(out, "BADCHARSET (UTF-8 US-ASCII)"),
             Code::Cannot => write!(out, "CANNOT"),
@@ -102,6 +112,7 @@ impl Code {
             Code::ExpungeIssued => write!(out, "EXPUNGEISSUED"),
             Code::HighestModSeq(m) => write!(out, "HIGHESTMODSEQ {m}"),
             Code::Limit => write!(out, "LIMIT"),
+            Code::MailboxId(id) => write!(out, "MAILBOXID ({id})"),
             Code::Modified(s) => write!(out, "MODIFIED {s}"),
             Code::NoModSeq => write!(out, "NOMODSEQ"),
             Code::NoPerm => write!(out, "NOPERM"),

@@ -303,8 +303,11 @@ pub fn assert_parses(resp: &[u8]) {
     }
     // ...nor BINARY (RFC 3516) nor PREVIEW (RFC 8970).
     // imap-proto also misreads the non-extensible `BODY (...)` item.
-    // ...nor SAVEDATE (RFC 8514).
+    // ...nor SAVEDATE (RFC 8514), nor OBJECTID's items (RFC 8474).
     if text.contains("BINARY")
+        || text.contains("EMAILID")
+        || text.contains("THREADID")
+        || text.contains("MAILBOXID (")
         || text.contains("PREVIEW")
         || text.contains("BODY (")
         || text.contains("SAVEDATE")

@@ -97,6 +97,8 @@ fn fetch_att(c: &mut Cursor) -> R<FetchAtt> {
         "UID" => FetchAtt::Uid,
         "MODSEQ" => FetchAtt::ModSeq,
         "SAVEDATE" => FetchAtt::SaveDate,
+        "EMAILID" => FetchAtt::EmailId,
+        "THREADID" => FetchAtt::ThreadId,
         "PREVIEW" => {
             // RFC 8970 modifiers: `PREVIEW (LAZY)`. A space after PREVIEW
             // may as well start the next item (`(PREVIEW FLAGS)`) or the

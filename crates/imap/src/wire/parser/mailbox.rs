@@ -1,7 +1,7 @@
 //! Arguments of the mailbox commands (RFC 9051 6.3): SELECT and EXAMINE
 //! with RFC 7162 CONDSTORE/QRESYNC parameters, CREATE with RFC 6154 USE,
 //! RENAME, LIST with RFC 5258 LIST-EXTENDED and RFC 5819 RETURN STATUS,
-//! LSUB, STATUS, APPEND (RFC 3502 date, RFC 6855 `UTF8 (...)`).
+//! LSUB, STATUS (APPEND is in `append`).
 
 use super::{Cursor, R, mailbox};
 use crate::wire::command::*;
@@ -70,40 +70,6 @@ pub(super) fn status(c: &mut Cursor) -> R<CommandKind> {
     })
 }
 
-/// `APPEND SP mailbox [SP flag-list] [SP date-time] SP literal`, the
-/// literal possibly as `UTF8 (~{n}...)` (RFC 6855 4: a message with UTF-8
-/// headers).
-pub(super) fn append(c: &mut Cursor) -> R<CommandKind> {
-    c.sp()?;
-    let mailbox = mailbox(c)?;
-    c.sp()?;
-    let mut flags = Vec::new();
-    if c.peek() == Some(b'(') {
-        flags = c.flag_list()?;
-        c.sp()?;
-    }
-    let mut date = None;
-    if c.peek() == Some(b'"') {
-        date = Some(c.date_time()?);
-        c.sp()?;
-    }
-    let message = if c.keyword("UTF8") {
-        c.sp()?;
-        c.expect(b'(', "expected (")?;
-        let m = c.literal()?.to_vec();
-        c.expect(b')', "expected )")?;
-        m
-    } else {
-        c.literal()?.to_vec()
-    };
-    Ok(CommandKind::Append {
-        mailbox,
-        flags,
-        date,
-        message,
-    })
-}
-
 pub(super) fn select_options(c: &mut Cursor) -> R<SelectOptions> {
     let mut o = SelectOptions::default();
     if !c.eat(b' ') {
@@ -166,6 +132,7 @@ fn status_items(c: &mut Cursor) -> R<Vec<StatusItem>> {
             "SIZE" => StatusItem::Size,
             "RECENT" => StatusItem::Recent,
             "HIGHESTMODSEQ" => StatusItem::HighestModSeq,
+            "MAILBOXID" => StatusItem::MailboxId,
             _ => return Err("unknown STATUS item"),
         });
         if items.len() > 32 {

@@ -7,11 +7,13 @@
 //! lengths are bounded, so no input can exhaust the stack or memory beyond
 //! what the framer let in.
 
+mod append;
 mod cursor;
 mod fetch;
 mod mailbox;
 mod search;
 
+pub use append::MAX_MULTIAPPEND;
 pub(crate) use cursor::{Cursor, R};
 pub use search::MAX_SEARCH_DEPTH;
 
@@ -133,7 +135,8 @@ fn command_body(c: &mut Cursor, name: &str) -> Result<Option<CommandKind>, BodyE
         "LIST" => mailbox::list(c)?,
         "LSUB" => mailbox::lsub(c)?,
         "STATUS" => mailbox::status(c)?,
-        "APPEND" => mailbox::append(c)?,
+        "APPEND" => append::append(c)?,
+        "REPLACE" => append::replace(c, false)?,
         "SEARCH" => search::search(c, false)?,
         "SORT" => search::sort(c, false)?,
         "THREAD" => search::thread(c, false)?,
@@ -234,6 +237,7 @@ fn uid(c: &mut Cursor) -> Result<CommandKind, BodyError> {
         "FETCH" => fetch::fetch(c, true)?,
         "STORE" => fetch::store(c, true)?,
         "COPY" | "MOVE" => copy_move(c, sub == "MOVE", true)?,
+        "REPLACE" => append::replace(c, true)?,
         "EXPUNGE" => {
             c.sp()?;
             CommandKind::Expunge {
@@ -254,6 +258,19 @@ fn copy_move(c: &mut Cursor, is_move: bool, uid: bool) -> R<CommandKind> {
     } else {
         CommandKind::Copy { uid, set, mailbox }
     })
+}
+
+/// ` SP objectid` (RFC 8474 section 7: 1*255 of ALPHA, DIGIT, `_`, `-`).
+fn objectid(c: &mut Cursor) -> R<String> {
+    c.sp()?;
+    let id = c.take_while(
+        |b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-',
+        "expected an object id",
+    )?;
+    if id.len() > 255 {
+        return Err("object id too long");
+    }
+    Ok(id.to_string())
 }
 
 /// `SETQUOTA quota-root SP "(" [resource SP number64 *(SP ...)] ")"` (RFC 9208 4.3).

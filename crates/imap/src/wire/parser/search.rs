@@ -210,6 +210,8 @@ fn key(c: &mut Cursor, depth: usize, count: &mut usize) -> R<SearchKey> {
         "SINCE" => S::Since(date(c)?),
         "SMALLER" => S::Smaller(num(c)?),
         "SUBJECT" => S::Subject(text(c)?),
+        "EMAILID" => S::EmailId(super::objectid(c)?),
+        "THREADID" => S::ThreadId(super::objectid(c)?),
         "TEXT" => S::Text(text(c)?),
         "TO" => S::To(text(c)?),
         "UID" => {
