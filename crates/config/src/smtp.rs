@@ -142,6 +142,16 @@ pub struct DkimKeyConfig {
     pub algorithm: DkimAlgorithm,
     /// PEM (PKCS#8) private key file.
     pub key: PathBuf,
+    /// Whether submitted mail is signed with it (default true). A rotated
+    /// key keeps its entry with `sign = false` until `sealpost dkim retire`:
+    /// its selector stays published, so mail signed before the rotation
+    /// still verifies.
+    #[serde(default = "yes")]
+    pub sign: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl DkimKeyConfig {

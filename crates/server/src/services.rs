@@ -92,7 +92,15 @@ impl Services {
     pub fn reload(&self) -> Result<String, String> {
         let mut problems = Vec::new();
         let mut waiting = Vec::new();
-        match self.running.reload() {
+        let queue = self.queue.clone();
+        let keys = move |next: &Config| match &queue {
+            Some(q) => q
+                .reload_dkim(next)
+                .map(|_| ())
+                .map_err(|e| format!("DKIM keys not loaded: {e}")),
+            None => Ok(()),
+        };
+        match self.running.reload(keys) {
             Ok(r) => {
                 if !r.applied.is_empty() {
                     tracing::info!(keys = %r.applied.join(", "), "configuration reloaded");
