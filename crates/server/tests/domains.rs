@@ -303,3 +303,62 @@ fn an_edit_the_running_server_refuses_is_undone_in_the_file() {
     let r = inbound(&site, &server, "hal@example.org", "never");
     assert_eq!(r["ok"], false, "{r}");
 }
+
+#[test]
+fn an_accounts_file_with_bad_entries_applies_the_rest_and_names_each_refused_line() {
+    let site = Site::new("");
+    site.add_account("alice@example.org");
+    site.add_account("bob@example.org");
+    let server = site.start();
+    let file = site.path("accounts.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let hash = text
+        .lines()
+        .find_map(|l| l.strip_prefix("password = "))
+        .unwrap()
+        .to_string();
+    // By hand: alice's hash broken, carol new and valid, one entry in a
+    // domain not hosted.
+    let edited = text.replacen(&hash, "\"oops\"", 1)
+        + &format!("\n[[account]]\naddress = \"carol@example.org\"\npassword = {hash}\n")
+        + &format!("\n[[account]]\naddress = \"zed@unhosted.example\"\npassword = {hash}\n");
+    let line_of = |needle: &str| edited.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    std::fs::write(&file, &edited).unwrap();
+
+    let start = Instant::now();
+    loop {
+        if inbound(&site, &server, "carol@example.org", "carol-new")["ok"] == true {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(2), "{}", server.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let want = [
+        format!(
+            "accounts.toml:{}:12: key `account[0].password`",
+            line_of("\"oops\"")
+        ),
+        format!(
+            "accounts.toml:{}:11: key `account[3].address`",
+            line_of("zed@")
+        ),
+    ];
+    for w in &want {
+        assert!(
+            server.wait_log(w, Duration::from_secs(2)),
+            "{w} not in:\n{}",
+            server.log()
+        );
+    }
+    // alice keeps her previous entry: mail is taken, nothing is deleted.
+    let r = inbound(&site, &server, "alice@example.org", "alice-kept");
+    assert_eq!(r["ok"], true, "{r}");
+    assert!(
+        !server.log().contains("mail sealed away"),
+        "{}",
+        server.log()
+    );
+    let check = site.cli(&["check-config"], "");
+    assert_eq!(check.code, 2, "{}", check.stdout);
+    assert!(check.stderr.contains(&want[0]), "{}", check.stderr);
+}
