@@ -25,7 +25,7 @@
 //! 4. `accounts`: `sealpost account ...` and deletion/restore in the store.
 //! 5. `services`: the running server's shared pieces and their following
 //!    the accounts file.
-//! 6. `compliance`, `queue`, `audit_cli`, `domains` (with `config_edit`,
+//! 6. `compliance`, `queue`, `audit_cli`, `dns`, `domains` (with `config_edit`,
 //!    in-place edits of the config file): the other commands, each with its
 //!    in-server side (reached through the admin socket) and its offline side.
 //! 7. `serve`: `sealpost serve`, wiring all of the above.
@@ -49,6 +49,7 @@ mod services;
 
 mod audit_cli;
 mod compliance;
+mod dns;
 mod domains;
 mod queue;
 
@@ -95,6 +96,14 @@ enum Command {
     Dkim {
         #[command(subcommand)]
         command: domains::DkimCommand,
+    },
+    /// Print the DNS records a hosted domain needs, in zone-file syntax;
+    /// with --check, whether each is published (exit 1 unless all are).
+    Dns {
+        domain: String,
+        /// Look each record up through [smtp.dns] and say present, missing or different.
+        #[arg(long)]
+        check: bool,
     },
     /// The retention worker.
     Retention {
@@ -229,6 +238,7 @@ fn main() -> ExitCode {
         Command::Account { command } => accounts::run(&cli.config, command),
         Command::Domain { command } => domains::run_domain(&cli.config, command),
         Command::Dkim { command } => domains::run_dkim(&cli.config, command),
+        Command::Dns { domain, check } => dns::run(&cli.config, &domain, check),
         Command::Retention {
             command: RetentionCommand::Run { at },
         } => compliance::cli_retention_run(&cli.config, at),

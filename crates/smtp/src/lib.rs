@@ -9,6 +9,7 @@
 //! - `delivery`: trace headers, local delivery and queueing; `250` only
 //!   once everything is durable.
 //! - [`dkim`]: DKIM key generation and the public key's TXT record.
+//! - [`lookup`]: DNS records as `[smtp.dns]` sees them (`sealpost dns --check`).
 //! - `mailauth`: DKIM signing, SPF/DKIM/DMARC checks (mail-auth crate).
 //! - [`queue`]: the persistent, encrypted outbound queue with retries and
 //!   RFC 3464 bounces.
@@ -21,6 +22,7 @@ pub mod dkim;
 mod engine;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod lookup;
 mod mailauth;
 pub mod queue;
 mod server;

@@ -92,22 +92,7 @@ impl MailAuth {
     pub(crate) fn new(config: &Config) -> Result<MailAuth, MailAuthError> {
         let smtp = &config.smtp;
         let signers = RwLock::new(Arc::new(load_signers(config)?));
-        let authenticator = match smtp.dns.resolver {
-            Some(addr) => MessageAuthenticator::new(
-                ResolverConfig::from_parts(
-                    None,
-                    vec![],
-                    NameServerConfigGroup::from_ips_clear(&[addr.ip()], addr.port(), true),
-                ),
-                ResolverOpts::default(),
-            ),
-            None if smtp.dns.static_only => MessageAuthenticator::new(
-                ResolverConfig::from_parts(None, vec![], NameServerConfigGroup::default()),
-                ResolverOpts::default(),
-            ),
-            None => MessageAuthenticator::new_system_conf(),
-        }
-        .map_err(|e| MailAuthError(format!("DNS resolver: {e}")))?;
+        let authenticator = authenticator(smtp)?;
         Ok(MailAuth {
             authenticator,
             dns: StaticDns::new(smtp),
@@ -253,6 +238,27 @@ impl MailAuth {
             Ok(out)
         }
     }
+}
+
+/// The resolver `[smtp.dns]` names: its `resolver`, none with
+/// `static_only`, else the system's.
+pub(crate) fn authenticator(smtp: &SmtpConfig) -> Result<MessageAuthenticator, MailAuthError> {
+    match smtp.dns.resolver {
+        Some(addr) => MessageAuthenticator::new(
+            ResolverConfig::from_parts(
+                None,
+                vec![],
+                NameServerConfigGroup::from_ips_clear(&[addr.ip()], addr.port(), true),
+            ),
+            ResolverOpts::default(),
+        ),
+        None if smtp.dns.static_only => MessageAuthenticator::new(
+            ResolverConfig::from_parts(None, vec![], NameServerConfigGroup::default()),
+            ResolverOpts::default(),
+        ),
+        None => MessageAuthenticator::new_system_conf(),
+    }
+    .map_err(|e| MailAuthError(format!("DNS resolver: {e}")))
 }
 
 /// A signer for every `[[smtp.dkim]]` key that signs (`sign = true`).
