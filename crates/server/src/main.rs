@@ -300,9 +300,6 @@ fn main() -> ExitCode {
 fn check_config(path: &std::path::Path) -> Result<(), Failure> {
     let config = load_config(path)?;
     let directory = startup::load_directory(&config)?;
-    if let Some(first) = directory.refused().first() {
-        return Err(Failure::config(first));
-    }
     permissions::print(&permissions::warnings(&config), &mut |l| {
         eprintln!("sealpost: warning: {l}")
     });
