@@ -42,7 +42,9 @@ pub use retention::{
     MAX_AUDIT_MONTHS, MAX_DELETED_ACCOUNT_GRACE_DAYS, MAX_FOLDER_DAYS, MAX_INTERVAL_SECS,
     RetentionConfig,
 };
-pub use smtp::{BareLfPolicy, SmtpConfig};
+pub use smtp::{
+    BareLfPolicy, DkimAlgorithm, DkimKeyConfig, SmtpConfig, StaticRecord, StaticRecordType,
+};
 pub use store::{MAX_POOL_SIZE, StoreBackend, StoreConfig};
 
 use serde::Deserialize;

@@ -142,6 +142,16 @@ pub struct DkimKeyConfig {
     pub algorithm: DkimAlgorithm,
     /// PEM (PKCS#8) private key file.
     pub key: PathBuf,
+    /// Whether submitted mail is signed with it (default true). A rotated
+    /// key keeps its entry with `sign = false` until `sealpost dkim retire`:
+    /// its selector stays published, so mail signed before the rotation
+    /// still verifies.
+    #[serde(default = "yes")]
+    pub sign: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl DkimKeyConfig {
@@ -177,6 +187,47 @@ pub struct DnsConfig {
     pub mx: Vec<StaticMx>,
     /// Static A/AAAA records.
     pub a: Vec<StaticAddr>,
+    /// Static records of other types (SRV, CNAME, TLSA), which only
+    /// `sealpost dns --check` looks up.
+    pub record: Vec<StaticRecord>,
+}
+
+/// A static record of a type mail flow does not look up (`[[smtp.dns.record]]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticRecord {
+    /// Owner name, e.g. `_imaps._tcp.example.org`.
+    pub name: String,
+    /// The record type.
+    #[serde(rename = "type")]
+    pub kind: StaticRecordType,
+    /// The data as in a zone file, e.g. `0 1 993 mail.example.org.`.
+    pub value: String,
+}
+
+/// The types `[[smtp.dns.record]]` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum StaticRecordType {
+    /// RFC 2782 service location.
+    #[serde(rename = "SRV")]
+    Srv,
+    /// An alias.
+    #[serde(rename = "CNAME")]
+    Cname,
+    /// RFC 6698 DANE.
+    #[serde(rename = "TLSA")]
+    Tlsa,
+}
+
+impl StaticRecordType {
+    /// The type's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StaticRecordType::Srv => "SRV",
+            StaticRecordType::Cname => "CNAME",
+            StaticRecordType::Tlsa => "TLSA",
+        }
+    }
 }
 
 /// A static TXT record.

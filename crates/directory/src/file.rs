@@ -6,7 +6,9 @@
 //! also an account's address are errors. Each error is one line,
 //! ``FILE:LINE:COL: key `account[N].KEY`: what is wrong`` (N counts from 0 as
 //! in the config's errors), made from toml_edit's spans. A file that does not
-//! exist holds no accounts.
+//! exist holds no accounts. The CLI's edits take a file only when every
+//! entry passes ([`parse`]); a server loading it takes the entries that pass
+//! and names each refused one (`parse_lenient`).
 //!
 //! Limits: the file is at most [`MAX_FILE_LEN`] octets, an account has at
 //! most [`MAX_ALIASES`] aliases, a hash at most 512 characters, an address
@@ -180,12 +182,31 @@ pub fn parse_accounts(
 
 /// Parses and validates accounts file text. `domains` (lower case) are the
 /// hosted domains; `None` skips that check (for editing and listing a file
-/// whose domains the caller does not know).
+/// whose domains the caller does not know). The first refused entry is the
+/// error.
 pub(crate) fn parse(
     file: &Path,
     text: &str,
     domains: Option<&HashSet<String>>,
 ) -> Result<Vec<Entry>, DirectoryError> {
+    let (entries, mut refused) = parse_lenient(file, text, domains)?;
+    if refused.is_empty() {
+        Ok(entries)
+    } else {
+        Err(refused.swap_remove(0))
+    }
+}
+
+/// Like [`parse`], but an entry that fails a check is left out and named
+/// (one line each, in the order found) instead of failing the file: the
+/// valid accounts are the first value. A later duplicate of an address is
+/// refused, and so is the account holding an alias that clashes. Only a
+/// file that is not TOML or not made of `[[account]]` tables is an error.
+pub(crate) fn parse_lenient(
+    file: &Path,
+    text: &str,
+    domains: Option<&HashSet<String>>,
+) -> Result<(Vec<Entry>, Vec<DirectoryError>), DirectoryError> {
     let ctx = Ctx { file, text };
     let doc = parse_document(text).map_err(|(span, message)| ctx.err(None, span, message))?;
     let root = doc.as_table();
@@ -200,7 +221,7 @@ pub(crate) fn parse(
         }
     }
     let Some(item) = root.get("account") else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
     let Some(tables) = item.as_array_of_tables() else {
         let span = root.key("account").and_then(|k| k.span());
@@ -208,40 +229,55 @@ pub(crate) fn parse(
     };
 
     let mut entries = Vec::with_capacity(tables.len());
-    let mut alias_spots = Vec::new();
+    let mut refused = Vec::new();
+    let mut alias_spots: Vec<(usize, Spot)> = Vec::new();
     let mut addresses: HashMap<String, String> = HashMap::new();
     for (i, table) in tables.iter().enumerate() {
-        let (entry, aliases) = parse_account(&ctx, i, table, domains)?;
+        let (entry, aliases) = match parse_account(&ctx, i, table, domains) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                refused.push(e);
+                continue;
+            }
+        };
         let key = format!("account[{i}].address");
         if let Some(first) = addresses.get(&entry.account.address) {
-            return Err(ctx.err(
+            refused.push(ctx.err(
                 Some(key),
                 table.get("address").and_then(Item::span),
                 format!("address `{}` is already `{first}`", entry.account.address),
             ));
+            continue;
         }
         addresses.insert(entry.account.address.clone(), key);
+        alias_spots.extend(aliases.into_iter().map(|a| (entries.len(), a)));
         entries.push(entry);
-        alias_spots.extend(aliases);
     }
     let mut seen_aliases: HashMap<&str, &str> = HashMap::new();
-    for spot in &alias_spots {
-        if let Some(account_key) = addresses.get(&spot.address) {
-            return Err(ctx.err(
-                Some(spot.key.clone()),
-                spot.span.clone(),
-                format!("alias `{}` is the address of `{account_key}`", spot.address),
-            ));
-        }
-        if let Some(first) = seen_aliases.insert(&spot.address, &spot.key) {
-            return Err(ctx.err(
-                Some(spot.key.clone()),
-                spot.span.clone(),
-                format!("alias `{}` is already `{first}`", spot.address),
-            ));
+    let mut clashing: HashSet<usize> = HashSet::new();
+    for (owner, spot) in &alias_spots {
+        let clash = if let Some(account_key) = addresses.get(&spot.address) {
+            Some(format!(
+                "alias `{}` is the address of `{account_key}`",
+                spot.address
+            ))
+        } else {
+            seen_aliases
+                .insert(&spot.address, &spot.key)
+                .map(|first| format!("alias `{}` is already `{first}`", spot.address))
+        };
+        if let Some(why) = clash {
+            refused.push(ctx.err(Some(spot.key.clone()), spot.span.clone(), why));
+            clashing.insert(*owner);
         }
     }
-    Ok(entries)
+    let entries = entries
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !clashing.contains(i))
+        .map(|(_, e)| e)
+        .collect();
+    Ok((entries, refused))
 }
 
 /// toml_edit's parser with its panics turned into errors: 0.23 panics

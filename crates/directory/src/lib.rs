@@ -21,8 +21,10 @@
 //! The CLI edits the file in place with toml_edit, keeping the operator's
 //! comments and layout ([`add_account`], [`set_password`], ...); every write
 //! is atomic and leaves the file mode 0600. A running server reloads it when
-//! it changes ([`Directory::spawn_watcher`]); a file that fails to load
-//! leaves the previous accounts in force.
+//! it changes ([`Directory::spawn_watcher`]): it takes the entries that
+//! pass and names the others ([`Directory::refused`]), whose accounts keep
+//! their previous version; a file that is not TOML at all leaves the
+//! previous accounts in force.
 //!
 //! Logins ([`Directory::authenticate`]) run argon2id on tokio's blocking pool
 //! and are throttled per remote address and per account ([`throttle`]).
@@ -244,10 +246,20 @@ struct Snapshot {
     aliases: HashMap<String, String>,
     /// The file version this was read from; `None` if it did not exist.
     stamp: Option<Stamp>,
+    /// Entries of that version that were refused, one line each.
+    refused: Vec<String>,
 }
 
 impl Snapshot {
-    fn read(path: &Path, domains: Vec<String>) -> Result<Snapshot, DirectoryError> {
+    /// Reads the file, taking its valid entries. While some entry is
+    /// refused, accounts of `previous` that the valid entries lack stay as
+    /// they were (the refused entry may be theirs: a typo must not lock an
+    /// account out or, worse, have it taken for removed).
+    fn read(
+        path: &Path,
+        domains: Vec<String>,
+        previous: Option<&Snapshot>,
+    ) -> Result<Snapshot, DirectoryError> {
         let domains: HashSet<String> = domains
             .into_iter()
             .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
@@ -258,7 +270,24 @@ impl Snapshot {
                 ..Snapshot::default()
             });
         };
-        let entries = file::parse(path, &text, Some(&domains))?;
+        let (mut entries, refused) = file::parse_lenient(path, &text, Some(&domains))?;
+        if let Some(previous) = previous.filter(|_| !refused.is_empty()) {
+            let valid: HashSet<String> =
+                entries.iter().map(|e| e.account.address.clone()).collect();
+            let taken: HashSet<String> = entries
+                .iter()
+                .flat_map(|e| e.account.aliases.iter().cloned())
+                .chain(valid.iter().cloned())
+                .collect();
+            for old in previous.accounts.values() {
+                let hosted = domains.contains(address::domain_of(&old.account.address));
+                if hosted && !valid.contains(&old.account.address) {
+                    let mut kept = old.clone();
+                    kept.account.aliases.retain(|a| !taken.contains(a));
+                    entries.push(kept);
+                }
+            }
+        }
         let mut accounts = HashMap::with_capacity(entries.len());
         let mut aliases = HashMap::new();
         for e in entries {
@@ -272,6 +301,7 @@ impl Snapshot {
             accounts,
             aliases,
             stamp: Some(stamp),
+            refused: refused.into_iter().map(|e| e.to_string()).collect(),
         })
     }
 
@@ -298,7 +328,7 @@ impl Directory {
         domains: Vec<String>,
         limits: ThrottleLimits,
     ) -> Result<Directory, DirectoryError> {
-        let snapshot = Snapshot::read(accounts_file, domains)?;
+        let snapshot = Snapshot::read(accounts_file, domains, None)?;
         password::dummy_hash();
         Ok(Directory {
             inner: Arc::new(Inner {
@@ -315,13 +345,23 @@ impl Directory {
         })
     }
 
-    /// Re-reads the accounts file (and takes a new domain list). On error the
-    /// old contents stay in force.
+    /// Re-reads the accounts file (and takes a new domain list). Entries
+    /// that fail a check are refused one by one ([`Directory::refused`]);
+    /// while any is, accounts missing from the valid entries keep their
+    /// previous version. A file that is not TOML is an error, and the old
+    /// contents stay in force.
     pub fn reload(&self, domains: Vec<String>) -> Result<(), DirectoryError> {
         let _one_at_a_time = self.inner.reloading.lock();
-        let snapshot = Snapshot::read(&self.inner.path, domains)?;
+        let previous = self.snapshot();
+        let snapshot = Snapshot::read(&self.inner.path, domains, Some(&previous))?;
         *self.inner.snapshot.write() = Arc::new(snapshot);
         Ok(())
+    }
+
+    /// The entries of the loaded accounts file that were refused, one line
+    /// each (`FILE:LINE:COL: key `account[N]...`: why`); empty when all passed.
+    pub fn refused(&self) -> Vec<String> {
+        self.snapshot().refused.clone()
     }
 
     /// Remembers verified logins for `ttl` (zero: not at all, the default),

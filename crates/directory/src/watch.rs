@@ -174,4 +174,41 @@ mod tests {
         assert!(p3.outcome.is_none() && p3.pending.is_none());
         assert_eq!(d.accounts().len(), 1);
     }
+
+    #[test]
+    fn a_refused_entry_leaves_the_others_applied_and_keeps_its_account() {
+        let (_t, d) = setup();
+        // a@ gets a broken hash, b@ is new and valid, c@ is in another
+        // domain, and b@ is listed twice.
+        let text = format!(
+            "[[account]]\naddress = \"a@example.org\"\npassword = \"oops\"\n\n{}\n{}\n{}",
+            entry("b@example.org"),
+            entry("c@elsewhere.example"),
+            entry("B@example.org"),
+        );
+        std::fs::write(d.path(), text).unwrap();
+        d.reload(d.domains()).unwrap();
+        let refused = d.refused();
+        assert_eq!(refused.len(), 3, "{refused:?}");
+        assert!(
+            refused[0].contains(":3:12: key `account[0].password`"),
+            "{refused:?}"
+        );
+        assert!(
+            refused[1].contains(":10:11: key `account[2].address`"),
+            "{refused:?}"
+        );
+        assert!(refused[2].contains(":14:11: key `account[3].address`: address `b@example.org` is already `account[1].address`"), "{refused:?}");
+        let addresses: Vec<String> = d.accounts().into_iter().map(|a| a.address).collect();
+        assert_eq!(
+            addresses,
+            vec!["a@example.org", "b@example.org"],
+            "a@ kept as it was"
+        );
+        // Once the file is whole, a@ is what the file says: gone.
+        std::fs::write(d.path(), entry("b@example.org")).unwrap();
+        d.reload(d.domains()).unwrap();
+        assert!(d.refused().is_empty());
+        assert_eq!(d.accounts().len(), 1);
+    }
 }

@@ -4,9 +4,7 @@
 mod common;
 
 use common::{account, accounts_file, domains, limits, replace};
-use sealpost_directory::{
-    Directory, DirectoryError, Recipient, Secret, add_account, remove_account,
-};
+use sealpost_directory::{Directory, Recipient, Secret, add_account, remove_account};
 use std::time::{Duration, Instant};
 
 fn sample() -> String {
@@ -101,15 +99,17 @@ fn missing_file_means_no_accounts() {
 }
 
 #[test]
-fn load_refuses_a_bad_file_with_its_line() {
+fn load_takes_the_valid_entries_and_names_a_refused_one_with_its_line() {
     let text = format!(
         "{}\n[[account]]\naddress = \"x@unhosted.example\"\npassword = \"$argon2id$\"\n",
         account("a@example.org", "pw", "")
     );
     let (_t, path) = accounts_file(&text);
-    let e = Directory::load(&path, domains(), limits()).unwrap_err();
-    let msg = e.to_string();
-    assert!(matches!(e, DirectoryError::Invalid(_)), "{e:?}");
+    let d = Directory::load(&path, domains(), limits()).unwrap();
+    assert_eq!(d.accounts().len(), 1);
+    let refused = d.refused();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    let msg = &refused[0];
     assert!(msg.starts_with(&format!("{}:6:", path.display())), "{msg}");
     assert!(
         msg.contains("account[1].address") && msg.contains("not hosted"),
@@ -147,9 +147,15 @@ fn reload_picks_up_changes_and_keeps_old_contents_on_error() {
         .unwrap();
     assert!(d.is_local_domain("new.example"));
     assert!(!d.is_local_domain("example.net"));
-    // Dropping a domain that accounts use is refused as a whole.
-    assert!(d.reload(vec!["example.net".into()]).is_err());
-    assert!(d.is_local_domain("example.org"));
+    // Dropping a domain that accounts use refuses those accounts only.
+    d.reload(vec!["example.net".into()]).unwrap();
+    assert!(
+        d.refused()[0].contains("account[0].address"),
+        "{:?}",
+        d.refused()
+    );
+    assert!(!d.is_local_domain("example.org"));
+    assert!(d.accounts().is_empty());
 }
 
 /// Polls until `cond` holds or two seconds pass (the promise to operators).
@@ -185,7 +191,7 @@ async fn watcher_picks_up_cli_edits_within_two_seconds() {
 }
 
 #[tokio::test]
-async fn watcher_reports_a_bad_edit_once_and_keeps_old_accounts() {
+async fn watcher_reports_a_bad_entry_once_and_keeps_its_old_account() {
     let (_t, path) = accounts_file(&account("a@example.org", "pw", ""));
     let d = Directory::load(&path, domains(), limits()).unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -201,9 +207,10 @@ async fn watcher_reports_a_bad_edit_once_and_keeps_old_accounts() {
         .await
         .unwrap()
         .unwrap();
-    let err = got.unwrap_err();
+    assert_eq!(got, Ok(()));
+    let err = d.refused().join("\n");
     assert!(err.contains(":3:1:") && err.contains("bogus"), "{err}");
-    assert_eq!(d.accounts().len(), 1);
+    assert_eq!(d.accounts().len(), 1, "a@ keeps its previous entry");
     // Not reported again while the file stays the same.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(rx.try_recv().is_err());

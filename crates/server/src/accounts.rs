@@ -3,6 +3,7 @@
 //! the file change by itself within a second).
 
 use crate::admin::{self, Request};
+use crate::cli_edit::{Outcome, Undo, reload_or_undo};
 use crate::startup::{Failure, load_config};
 use clap::Subcommand;
 use sealpost_audit::{AuditLog, Event};
@@ -60,20 +61,22 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
     match command {
         AccountCommand::Add { address, .. } => {
             let password = read_password()?;
+            let undo = Undo::take(file)?;
             sealpost_directory::add_account(file, &domains(&config), &address, &password)
                 .map_err(Failure::runtime)?;
             let address =
                 sealpost_directory::normalize_address(&address).map_err(Failure::runtime)?;
-            notify(&config)?;
+            notify_or_undo(&config, undo)?;
             println!("added {address}");
         }
         AccountCommand::Passwd { address, .. } => {
             let password = read_password()?;
+            let undo = Undo::take(file)?;
             sealpost_directory::set_password(file, &address, &password)
                 .map_err(Failure::runtime)?;
             let address =
                 sealpost_directory::normalize_address(&address).map_err(Failure::runtime)?;
-            notify(&config)?;
+            notify_or_undo(&config, undo)?;
             println!("changed the password of {address}");
         }
         AccountCommand::List => {
@@ -303,12 +306,23 @@ pub fn delete_in_store(store: &Store, audit: &AuditLog, address: &str) -> Result
 /// Tells a running server to reload (which audits the change to the
 /// accounts file); when none runs, audits the change here.
 fn notify(config: &Config) -> Result<(), Failure> {
-    match admin::request(&config.admin_socket(), &Request::Reload).map_err(Failure::runtime)? {
+    match admin::request(&config.admin_socket(), &Request::Reload { config: None })
+        .map_err(Failure::runtime)?
+    {
         Some(r) if !r.ok => Err(Failure::runtime(format!(
             "the running server did not take the change: {}",
             r.message
         ))),
         Some(_) => Ok(()),
         None => crate::accounts_audit::audit_offline(config),
+    }
+}
+
+/// Tells a running server to reload the edited file; if it refuses, the
+/// file is put back (see `cli_edit`). When none runs, audits the change here.
+fn notify_or_undo(config: &Config, undo: Undo) -> Result<(), Failure> {
+    match reload_or_undo(config, &[undo], &[])? {
+        Outcome::Taken(_) => Ok(()),
+        Outcome::NoServer => crate::accounts_audit::audit_offline(config),
     }
 }

@@ -32,8 +32,13 @@ const MAX_REQUEST: usize = 64 * 1024;
 pub enum Request {
     /// Is a server there?
     Ping,
-    /// Reload accounts and certificates.
-    Reload,
+    /// Reload the config file's reloadable parts, accounts and
+    /// certificates. `config`: the file the CLI edited; a server that runs
+    /// from another file refuses (the edit would not be what it runs).
+    Reload {
+        #[serde(default)]
+        config: Option<std::path::PathBuf>,
+    },
     /// Delete an account's store data (after it was removed from the accounts file).
     DeleteAccount { address: String },
     /// Restore a deleted account's store data.

@@ -19,11 +19,14 @@
 //!    configuration a server runs with, and reloads) use none either.
 //! 2. `admin`: the admin socket's requests, its client, and its listener
 //!    (which runs whatever handler `serve` gives it).
+//!    `cli_edit`: a CLI edit of a file the server reads, undone when the
+//!    running server refuses it.
 //! 3. `accounts_audit`: auditing changes of the accounts file.
 //! 4. `accounts`: `sealpost account ...` and deletion/restore in the store.
 //! 5. `services`: the running server's shared pieces and their following
 //!    the accounts file.
-//! 6. `compliance`, `queue`, `audit_cli`: the other commands, each with its
+//! 6. `compliance`, `queue`, `audit_cli`, `dns`, `domains` (with `config_edit`,
+//!    in-place edits of the config file): the other commands, each with its
 //!    in-server side (reached through the admin socket) and its offline side.
 //! 7. `serve`: `sealpost serve`, wiring all of the above.
 
@@ -35,6 +38,8 @@ mod permissions;
 mod running;
 
 mod admin;
+mod cli_edit;
+mod config_edit;
 
 mod accounts_audit;
 
@@ -44,6 +49,8 @@ mod services;
 
 mod audit_cli;
 mod compliance;
+mod dns;
+mod domains;
 mod queue;
 
 mod serve;
@@ -79,6 +86,24 @@ enum Command {
     Account {
         #[command(subcommand)]
         command: accounts::AccountCommand,
+    },
+    /// Hosted domains: add (with DKIM keys), remove, list.
+    Domain {
+        #[command(subcommand)]
+        command: domains::DomainCommand,
+    },
+    /// DKIM keys of a hosted domain: rotate, retire.
+    Dkim {
+        #[command(subcommand)]
+        command: domains::DkimCommand,
+    },
+    /// Print the DNS records a hosted domain needs, in zone-file syntax;
+    /// with --check, whether each is published (exit 1 unless all are).
+    Dns {
+        domain: String,
+        /// Look each record up through [smtp.dns] and say present, missing or different.
+        #[arg(long)]
+        check: bool,
     },
     /// The retention worker.
     Retention {
@@ -211,6 +236,9 @@ fn main() -> ExitCode {
         Command::Serve => serve::run(&cli.config),
         Command::CheckConfig => check_config(&cli.config),
         Command::Account { command } => accounts::run(&cli.config, command),
+        Command::Domain { command } => domains::run_domain(&cli.config, command),
+        Command::Dkim { command } => domains::run_dkim(&cli.config, command),
+        Command::Dns { domain, check } => dns::run(&cli.config, &domain, check),
         Command::Retention {
             command: RetentionCommand::Run { at },
         } => compliance::cli_retention_run(&cli.config, at),

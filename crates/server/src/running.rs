@@ -4,7 +4,10 @@
 //!
 //! Applied at reload: `[retention]` (the worker reads it at every pass),
 //! `[compliance]` (the register and the DPIA), `[[domain]]` (the
-//! directory), `limits.login_cache_secs`, and the certificate files
+//! directory), `[[smtp.dkim]]` (the signing keys, loaded before anything
+//! is applied: a key that does not load refuses the whole reload, so
+//! `sealpost domain add` can roll its edit back), `limits.login_cache_secs`,
+//! and the certificate files
 //! (re-read from the same paths). Everything else (listeners, paths, keys,
 //! protocol limits, `[audit]`, `[smtp]`) takes a restart: a reload says
 //! which keys differ and waits for one. `sealpost compliance report` asks the
@@ -56,11 +59,17 @@ impl RunningConfig {
     }
 
     /// Reads the config file again and applies what can change live.
-    pub fn reload(&self) -> Result<Reloaded, String> {
+    /// `prepare` sees the configuration about to run first (to load what it
+    /// names, such as DKIM keys); when it fails, nothing is applied.
+    pub fn reload(
+        &self,
+        prepare: impl FnOnce(&Config) -> Result<(), String>,
+    ) -> Result<Reloaded, String> {
         let path = self.current().path.clone();
         let file = Config::load(&path).map_err(|e| e.to_string())?;
         let mut running = self.0.write().unwrap_or_else(|e| e.into_inner());
         let (merged, applied, restart) = merge(&running.config, &file);
+        prepare(&merged)?;
         running.config = Arc::new(merged);
         running.loaded_at = chrono::Utc::now().timestamp();
         Ok(Reloaded { applied, restart })
@@ -74,6 +83,7 @@ fn merge(running: &Config, file: &Config) -> (Config, Vec<String>, Vec<String>) 
     merged.retention = file.retention.clone();
     merged.compliance = file.compliance.clone();
     merged.domains = file.domains.clone();
+    merged.smtp.dkim = file.smtp.dkim.clone();
     merged.limits.login_cache_secs = file.limits.login_cache_secs;
     let applied = differences(running, &merged)
         .into_iter()
@@ -159,6 +169,24 @@ fn settings(c: &Config) -> Vec<(String, String, bool)> {
         Some(l) if l.is_empty() => "(none)".to_string(),
         Some(l) => l.join("; "),
     };
+    out.push((
+        "smtp.dkim".to_string(),
+        c.smtp
+            .dkim
+            .iter()
+            .map(|k| {
+                format!(
+                    "{}/{} ({}{})",
+                    k.domain,
+                    k.selector,
+                    k.key.display(),
+                    if k.sign { "" } else { ", published only" }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        true,
+    ));
     for (k, v) in [
         ("compliance.controller", opt(&p.controller)),
         ("compliance.controller_address", opt(&p.controller_address)),
@@ -198,7 +226,11 @@ fn settings(c: &Config) -> Vec<(String, String, bool)> {
         ),
         ("[imap]", format!("{:?}", c.imap)),
         ("[pop3]", format!("{:?}", c.pop3)),
-        ("[smtp]", format!("{:?}", c.smtp)),
+        ("[smtp] (other than dkim)", {
+            let mut smtp = c.smtp.clone();
+            smtp.dkim.clear();
+            format!("{smtp:?}")
+        }),
         ("[audit]", format!("{:?}", c.audit)),
     ] {
         out.push((k.to_string(), v, false));
@@ -225,7 +257,7 @@ mod tests {
             d.path(),
             "[retention]\ntrash_days = 7\n[compliance]\ncontroller = \"X\"\n[imap]\nmax_line = 1000\n",
         );
-        let r = running.reload().unwrap();
+        let r = running.reload(|_| Ok(())).unwrap();
         assert_eq!(
             r.applied,
             vec!["retention.trash_days", "compliance.controller"]
@@ -241,7 +273,7 @@ mod tests {
         assert!(!diff[0].reloadable);
         // A broken file changes nothing.
         std::fs::write(&now.path, "[retention]\ntrash_days = \"x\"\n").unwrap();
-        assert!(running.reload().is_err());
+        assert!(running.reload(|_| Ok(())).is_err());
         assert_eq!(running.current().retention.trash_days, 7);
     }
 }

@@ -286,7 +286,16 @@ fn admin_request(
 ) -> Response {
     let result = match req {
         Request::Ping => Ok("pong".to_string()),
-        Request::Reload => services.reload().map_err(Failure::runtime),
+        Request::Reload { config } => match config {
+            Some(edited) if !same_file(&edited, &services.config.path) => {
+                Err(Failure::runtime(format!(
+                    "this server runs from {}, not {}",
+                    services.config.path.display(),
+                    edited.display()
+                )))
+            }
+            _ => services.reload().map_err(Failure::runtime),
+        },
         Request::Audit { event } => services
             .audit
             .record_durable(event)
@@ -324,6 +333,15 @@ fn admin_request(
     match result {
         Ok(m) => Response::done(true, m),
         Err(f) => Response::done(false, f.message),
+    }
+}
+
+/// Whether two paths name one file (the same inode; else the same name).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => a == b,
     }
 }
 

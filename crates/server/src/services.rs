@@ -21,6 +21,8 @@ use std::sync::Arc;
 ///
 /// A missing accounts file is taken for an operator's mistake, not for
 /// "delete everyone": nothing is deleted then, and an error is logged.
+/// Likewise while the file has refused entries (each is logged): a broken
+/// entry keeps its account.
 pub fn sync_accounts(
     config: &Config,
     store: &Store,
@@ -42,6 +44,18 @@ pub fn sync_accounts(
         }
     }
     let records = store.accounts().map_err(Failure::runtime)?;
+    let refused = directory.refused();
+    for line in &refused {
+        tracing::warn!(entry = %line, "accounts file entry refused");
+    }
+    if !refused.is_empty() {
+        // A refused entry may be an account's: nobody is taken for removed
+        // until the file is whole again.
+        if problems.is_empty() {
+            return Ok(());
+        }
+        return Err(Failure::runtime(problems.join("; ")));
+    }
     if !directory.path().exists() {
         if records
             .iter()
@@ -92,7 +106,15 @@ impl Services {
     pub fn reload(&self) -> Result<String, String> {
         let mut problems = Vec::new();
         let mut waiting = Vec::new();
-        match self.running.reload() {
+        let queue = self.queue.clone();
+        let keys = move |next: &Config| match &queue {
+            Some(q) => q
+                .reload_dkim(next)
+                .map(|_| ())
+                .map_err(|e| format!("DKIM keys not loaded: {e}")),
+            None => Ok(()),
+        };
+        match self.running.reload(keys) {
             Ok(r) => {
                 if !r.applied.is_empty() {
                     tracing::info!(keys = %r.applied.join(", "), "configuration reloaded");
@@ -127,11 +149,17 @@ impl Services {
             ok,
             error: (!ok).then(|| problems.join("; ")),
         });
+        let refused = self.directory.refused();
         if ok {
             tracing::info!("reloaded certificates and accounts");
             Ok(format!(
-                "reloaded ({} accounts){}",
+                "reloaded ({} accounts){}{}",
                 self.directory.accounts().len(),
+                if refused.is_empty() {
+                    String::new()
+                } else {
+                    format!("; accounts file entries refused: {}", refused.join("; "))
+                },
                 if waiting.is_empty() {
                     String::new()
                 } else {

@@ -82,10 +82,16 @@ fn throttle(config: &Config) -> ThrottleLimits {
     }
 }
 
-/// Loads the accounts file named by the config.
+/// Loads the accounts file named by the config; every entry must pass.
 pub fn load_directory(config: &Config) -> Result<Directory, Failure> {
     let directory = Directory::load(&config.server.accounts, domains(config), throttle(config))
         .map_err(Failure::config)?;
+    // At start there is no previous version to keep for a refused entry:
+    // its account would be missing (mail to it refused as unknown), so the
+    // start is refused instead. Reloads take the valid entries.
+    if let Some(first) = directory.refused().first() {
+        return Err(Failure::config(first));
+    }
     directory.set_login_cache(Duration::from_secs(config.limits.login_cache_secs));
     Ok(directory)
 }

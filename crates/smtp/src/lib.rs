@@ -8,6 +8,8 @@
 //!   socket loop and by transcript tests).
 //! - `delivery`: trace headers, local delivery and queueing; `250` only
 //!   once everything is durable.
+//! - [`dkim`]: DKIM key generation and the public key's TXT record.
+//! - [`lookup`]: DNS records as `[smtp.dns]` sees them (`sealpost dns --check`).
 //! - `mailauth`: DKIM signing, SPF/DKIM/DMARC checks (mail-auth crate).
 //! - [`queue`]: the persistent, encrypted outbound queue with retries and
 //!   RFC 3464 bounces.
@@ -16,9 +18,11 @@
 #![warn(missing_docs)]
 
 mod delivery;
+pub mod dkim;
 mod engine;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod lookup;
 mod mailauth;
 pub mod queue;
 mod server;

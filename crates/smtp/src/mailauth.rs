@@ -1,5 +1,6 @@
 //! Message authentication: DKIM signing of submitted mail (RFC 6376,
-//! ed25519-sha256 per RFC 8463), and on inbound mail SPF (RFC 7208), DKIM
+//! ed25519-sha256 per RFC 8463; every key of the From: domain signs, and
+//! the keys are replaced whole on a reload), and on inbound mail SPF (RFC 7208), DKIM
 //! and DMARC (RFC 7489) checks written into an `Authentication-Results`
 //! header (RFC 8601). The work is done by the mail-auth crate; DNS goes
 //! through its hickory resolver, with `[smtp.dns]` static records answered
@@ -30,7 +31,7 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 /// Headers covered by our DKIM signatures.
@@ -81,7 +82,8 @@ pub(crate) struct Verdict {
 pub(crate) struct MailAuth {
     authenticator: MessageAuthenticator,
     dns: StaticDns,
-    signers: Vec<Signer>,
+    /// The keys that sign, replaced whole by [`MailAuth::reload_signers`].
+    signers: RwLock<Arc<Vec<Signer>>>,
     enforce_reject: bool,
 }
 
@@ -89,53 +91,8 @@ impl MailAuth {
     /// Loads DKIM keys and builds the resolver from `[smtp]`.
     pub(crate) fn new(config: &Config) -> Result<MailAuth, MailAuthError> {
         let smtp = &config.smtp;
-        let mut signers = Vec::new();
-        for k in &smtp.dkim {
-            let path = SmtpConfig::resolve_path(&config.path, &k.key);
-            let bad = |e: String| MailAuthError(format!("DKIM key {}: {e}", path.display()));
-            let pem = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
-            let der = PrivateKeyDer::from_pem_slice(&pem).map_err(|e| match e {
-                pem::Error::NoItemsFound => bad("no private key in the file".into()),
-                e => bad(e.to_string()),
-            })?;
-            let domain = k.domain.to_ascii_lowercase();
-            signers.push(if k.is_ed25519() {
-                let key = Ed25519Key::from_pkcs8_maybe_unchecked_der(der.secret_der())
-                    .map_err(|e| bad(e.to_string()))?;
-                Signer::Ed25519(
-                    domain.clone(),
-                    DkimSigner::from_key(key)
-                        .domain(&domain)
-                        .selector(&k.selector)
-                        .headers(SIGNED_HEADERS),
-                )
-            } else {
-                let key = RsaKey::<Sha256>::from_key_der(der).map_err(|e| bad(e.to_string()))?;
-                Signer::Rsa(
-                    domain.clone(),
-                    DkimSigner::from_key(key)
-                        .domain(&domain)
-                        .selector(&k.selector)
-                        .headers(SIGNED_HEADERS),
-                )
-            });
-        }
-        let authenticator = match smtp.dns.resolver {
-            Some(addr) => MessageAuthenticator::new(
-                ResolverConfig::from_parts(
-                    None,
-                    vec![],
-                    NameServerConfigGroup::from_ips_clear(&[addr.ip()], addr.port(), true),
-                ),
-                ResolverOpts::default(),
-            ),
-            None if smtp.dns.static_only => MessageAuthenticator::new(
-                ResolverConfig::from_parts(None, vec![], NameServerConfigGroup::default()),
-                ResolverOpts::default(),
-            ),
-            None => MessageAuthenticator::new_system_conf(),
-        }
-        .map_err(|e| MailAuthError(format!("DNS resolver: {e}")))?;
+        let signers = RwLock::new(Arc::new(load_signers(config)?));
+        let authenticator = authenticator(smtp)?;
         Ok(MailAuth {
             authenticator,
             dns: StaticDns::new(smtp),
@@ -144,24 +101,39 @@ impl MailAuth {
         })
     }
 
-    /// A `DKIM-Signature:` header for a message whose From: is in a domain we
-    /// have a key for; `None` otherwise.
+    /// Loads the `[[smtp.dkim]]` keys of `config` and signs with them from
+    /// now on; on error the keys in use stay. Returns how many sign.
+    pub(crate) fn reload_signers(&self, config: &Config) -> Result<usize, MailAuthError> {
+        let signers = load_signers(config)?;
+        let n = signers.len();
+        *self.signers.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(signers);
+        Ok(n)
+    }
+
+    /// `DKIM-Signature:` headers, one per signing key of the domain of the
+    /// message's From: (RFC 6376 and RFC 8463 both: a verifier that knows
+    /// only one algorithm checks that one); `None` when no key is for it.
     pub(crate) fn sign(&self, message: &[u8]) -> Option<String> {
         let parsed = mail_parser::MessageParser::default().parse_headers(message)?;
         let from = parsed.from()?.first()?.address()?.to_ascii_lowercase();
         let domain = from.rsplit_once('@')?.1;
-        let signer = self.signers.iter().find(|s| s.domain() == domain)?;
-        let result = match signer {
-            Signer::Ed25519(_, s) => s.sign(message),
-            Signer::Rsa(_, s) => s.sign(message),
-        };
-        match result {
-            Ok(sig) => Some(sig.to_header()),
-            Err(e) => {
-                tracing::warn!(error = %e, "DKIM signing failed");
-                None
+        let signers = self
+            .signers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut headers = String::new();
+        for signer in signers.iter().filter(|s| s.domain() == domain) {
+            let result = match signer {
+                Signer::Ed25519(_, s) => s.sign(message),
+                Signer::Rsa(_, s) => s.sign(message),
+            };
+            match result {
+                Ok(sig) => headers.push_str(&sig.to_header()),
+                Err(e) => tracing::warn!(error = %e, "DKIM signing failed"),
             }
         }
+        (!headers.is_empty()).then_some(headers)
     }
 
     /// Checks SPF, DKIM and DMARC of an inbound message.
@@ -266,6 +238,63 @@ impl MailAuth {
             Ok(out)
         }
     }
+}
+
+/// The resolver `[smtp.dns]` names: its `resolver`, none with
+/// `static_only`, else the system's.
+pub(crate) fn authenticator(smtp: &SmtpConfig) -> Result<MessageAuthenticator, MailAuthError> {
+    match smtp.dns.resolver {
+        Some(addr) => MessageAuthenticator::new(
+            ResolverConfig::from_parts(
+                None,
+                vec![],
+                NameServerConfigGroup::from_ips_clear(&[addr.ip()], addr.port(), true),
+            ),
+            ResolverOpts::default(),
+        ),
+        None if smtp.dns.static_only => MessageAuthenticator::new(
+            ResolverConfig::from_parts(None, vec![], NameServerConfigGroup::default()),
+            ResolverOpts::default(),
+        ),
+        None => MessageAuthenticator::new_system_conf(),
+    }
+    .map_err(|e| MailAuthError(format!("DNS resolver: {e}")))
+}
+
+/// A signer for every `[[smtp.dkim]]` key that signs (`sign = true`).
+fn load_signers(config: &Config) -> Result<Vec<Signer>, MailAuthError> {
+    let mut signers = Vec::new();
+    for k in config.smtp.dkim.iter().filter(|k| k.sign) {
+        let path = SmtpConfig::resolve_path(&config.path, &k.key);
+        let bad = |e: String| MailAuthError(format!("DKIM key {}: {e}", path.display()));
+        let pem = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+        let der = PrivateKeyDer::from_pem_slice(&pem).map_err(|e| match e {
+            pem::Error::NoItemsFound => bad("no private key in the file".into()),
+            e => bad(e.to_string()),
+        })?;
+        let domain = k.domain.to_ascii_lowercase();
+        signers.push(if k.is_ed25519() {
+            let key = Ed25519Key::from_pkcs8_maybe_unchecked_der(der.secret_der())
+                .map_err(|e| bad(e.to_string()))?;
+            Signer::Ed25519(
+                domain.clone(),
+                DkimSigner::from_key(key)
+                    .domain(&domain)
+                    .selector(&k.selector)
+                    .headers(SIGNED_HEADERS),
+            )
+        } else {
+            let key = RsaKey::<Sha256>::from_key_der(der).map_err(|e| bad(e.to_string()))?;
+            Signer::Rsa(
+                domain.clone(),
+                DkimSigner::from_key(key)
+                    .domain(&domain)
+                    .selector(&k.selector)
+                    .headers(SIGNED_HEADERS),
+            )
+        });
+    }
+    Ok(signers)
 }
 
 /// Keeps the header's folding (CRLF + tab) and replaces any other control

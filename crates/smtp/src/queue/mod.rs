@@ -204,6 +204,16 @@ impl Queue {
         let _ = self.inner.mail_auth.set(auth);
     }
 
+    /// Replaces the DKIM signing keys of the SMTP service this queue belongs
+    /// to (submission signs with them) with the `[[smtp.dkim]]` keys of
+    /// `config`; on error the keys in use stay. Returns how many sign.
+    pub fn reload_dkim(&self, config: &Config) -> Result<usize, crate::MailAuthError> {
+        match self.inner.mail_auth.get() {
+            Some(auth) => auth.reload_signers(config),
+            None => Err(crate::MailAuthError("no SMTP service runs".into())),
+        }
+    }
+
     /// Queues a message durably and returns its id. Blocks on fsync: call
     /// from `spawn_blocking` in async code.
     pub fn enqueue(&self, new: NewMessage, message: &[u8]) -> Result<String, QueueError> {
