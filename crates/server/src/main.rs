@@ -15,8 +15,9 @@
 //!
 //! 1. `startup`: [`Failure`], the config, opening store, audit log and
 //!    accounts file; shared by everything, uses none of the others.
-//!    `permissions` (umask, files open to others) and `running` (the
-//!    configuration a server runs with, and reloads) use none either.
+//!    `permissions` (umask, files open to others), `logging` (the
+//!    operational log) and `running` (the configuration a server runs
+//!    with, and reloads) use none either.
 //! 2. `admin`: the admin socket's requests, its client, and its listener
 //!    (which runs whatever handler `serve` gives it).
 //! 3. `accounts_audit`: auditing changes of the accounts file.
@@ -31,6 +32,7 @@
 
 mod startup;
 
+mod logging;
 mod permissions;
 mod running;
 

@@ -36,14 +36,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 pub fn run(path: &Path) -> Result<(), Failure> {
     let config = load_config(path)?;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SEALPOST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    crate::logging::init(&config);
+    sealpost_telemetry::metrics::install();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("sealpost")
@@ -64,6 +58,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     // data_dir is told so, not that the (same) ports are taken.
     let store = open_store(&config)?;
     tracing::info!(backend = store.backend_name(), "mailbox store opened");
+    crate::logging::resolve_accounts_with(&store);
     let bound = bind_listeners(&config).await?;
     let audit = open_audit(&config)?;
     sync_accounts(&config, &store, &directory, &audit)?;

@@ -174,6 +174,14 @@ impl Server {
                 let kind = field(&line, "listener=").trim_matches('"').to_string();
                 let addr: SocketAddr = field(&line, "addr=").parse().unwrap();
                 addrs.insert(kind, addr);
+            } else if line.starts_with('{') {
+                // `[log] format = "json"`.
+                let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+                let f = &v["fields"];
+                if f["message"] == "listening" {
+                    let kind = f["listener"].as_str().unwrap().to_string();
+                    addrs.insert(kind, f["addr"].as_str().unwrap().parse().unwrap());
+                }
             }
             if line.contains("sealpost is running") {
                 break;
