@@ -25,7 +25,9 @@
 //! 5. `services`: the running server's shared pieces and their following
 //!    the accounts file.
 //! 6. `compliance`, `queue`, `audit_cli`: the other commands, each with its
-//!    in-server side (reached through the admin socket) and its offline side.
+//!    in-server side (reached through the admin socket) and its offline side;
+//!    `health`: `/metrics`, `/healthz`, `/readyz`; `web`: the HTTP
+//!    listeners' routes and ACME.
 //! 7. `serve`: `sealpost serve`, wiring all of the above.
 
 #![forbid(unsafe_code)]
@@ -46,6 +48,7 @@ mod services;
 
 mod audit_cli;
 mod compliance;
+mod health;
 mod queue;
 
 mod serve;

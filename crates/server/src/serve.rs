@@ -81,9 +81,11 @@ async fn serve(config: Config) -> Result<(), Failure> {
         .iter()
         .filter_map(|(kind, l)| l.local_addr().ok().map(|a| (*kind, a)))
         .collect();
-    let web = crate::web::build(&config, &directory, &bound_addrs);
+    let health = crate::health::Health::new(&services);
+    let web = crate::web::build(&config, &directory, &bound_addrs, &health);
     crate::web::spawn_acme(&config, &directory, &tls, &web, &shutdown, &tracker);
     protocols.spawn_listeners(bound, &web, &config, &tls, &shutdown, &tracker)?;
+    health.listeners_accepting();
 
     let admin_socket = config.admin_socket();
     let admin_task = serve_admin_socket(&admin_socket, &services, &shutdown).await?;

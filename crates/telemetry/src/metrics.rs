@@ -44,12 +44,18 @@ pub const STORE_MESSAGES: &str = "sealpost_store_messages";
 pub const STORE_ACCOUNTS: &str = "sealpost_store_accounts";
 /// Audit records handed to the audit log.
 pub const AUDIT_RECORDS: &str = "sealpost_audit_records_total";
-/// Seconds since the audit log last sealed a segment.
-pub const AUDIT_SEAL_AGE_SECONDS: &str = "sealpost_audit_seal_age_seconds";
+/// How long the oldest audit record not yet covered by a signed checkpoint
+/// has waited (the promise: about a second at most).
+pub const AUDIT_UNATTESTED_SECONDS: &str = "sealpost_audit_unattested_age_seconds";
+/// When the audit log last signed a checkpoint or sealed a segment.
+pub const AUDIT_LAST_ATTESTED: &str = "sealpost_audit_last_attestation_timestamp_seconds";
+/// Whether the audit writer is writing (1) or stopped after an error (0).
+pub const AUDIT_WRITING: &str = "sealpost_audit_writing";
 /// Retention actions, by `action` (accounts_purged, messages_expunged,
 /// audit_records_anonymized, audit_segments_deleted).
 pub const RETENTION_ACTIONS: &str = "sealpost_retention_actions_total";
-/// Client addresses and accounts throttled after failed logins now.
+/// Client addresses and accounts throttled after failed logins now, by
+/// `kind` (address, account).
 pub const THROTTLED: &str = "sealpost_throttled_addresses";
 
 /// Command latency buckets, in seconds: 0.5 ms to about 30 s.
@@ -124,9 +130,18 @@ fn describe() {
     describe_gauge!(STORE_ACCOUNTS, "Accounts in the store, by state.");
     describe_counter!(AUDIT_RECORDS, "Events handed to the sealed audit log.");
     describe_gauge!(
-        AUDIT_SEAL_AGE_SECONDS,
+        AUDIT_UNATTESTED_SECONDS,
         Unit::Seconds,
-        "Seconds since the audit log's last signed checkpoint or seal."
+        "Age of the oldest audit record not yet covered by a signed checkpoint (0 when all are)."
+    );
+    describe_gauge!(
+        AUDIT_LAST_ATTESTED,
+        Unit::Seconds,
+        "Unix time of the audit log's last signed checkpoint or seal (0 before the first)."
+    );
+    describe_gauge!(
+        AUDIT_WRITING,
+        "1 while the audit writer records, 0 after a write failure stopped it (or the log is off)."
     );
     describe_counter!(
         RETENTION_ACTIONS,
@@ -134,6 +149,6 @@ fn describe() {
     );
     describe_gauge!(
         THROTTLED,
-        "Client addresses and accounts refused logins now after too many failures."
+        "Client addresses and accounts refused logins now after too many failures, by kind."
     );
 }

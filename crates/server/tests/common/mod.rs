@@ -35,9 +35,15 @@ pub struct Site {
 impl Site {
     /// A config with every listener on 127.0.0.1:0, two hosted domains, and `extra` appended.
     pub fn new(extra: &str) -> Site {
+        Site::with_listeners(&[], extra)
+    }
+
+    /// As [`Site::new`], with more listeners (`http`, `https`) on 127.0.0.1:0.
+    pub fn with_listeners(more: &[&str], extra: &str) -> Site {
         let dir = tempfile::tempdir().unwrap();
         let listen: String = ALL_LISTENERS
             .iter()
+            .chain(more)
             .map(|l| format!("{l} = [\"127.0.0.1:0\"]\n"))
             .collect();
         let text = format!(
