@@ -15,6 +15,7 @@
 //!
 //! 1. `startup`: [`Failure`], the config, opening store, audit log and
 //!    accounts file; shared by everything, uses none of the others.
+//!    `preflight` (what `check-config` finds that `serve` would fail on),
 //!    `permissions` (umask, files open to others), `logging` (the
 //!    operational log) and `running` (the configuration a server runs
 //!    with, and reloads) use none either.
@@ -36,6 +37,7 @@ mod startup;
 
 mod logging;
 mod permissions;
+mod preflight;
 mod running;
 
 mod admin;
@@ -277,6 +279,14 @@ fn main() -> ExitCode {
 fn check_config(path: &std::path::Path) -> Result<(), Failure> {
     let config = load_config(path)?;
     let directory = startup::load_directory(&config)?;
+    let problems = preflight::problems(&config);
+    if !problems.is_empty() {
+        return Err(Failure::config(format!(
+            "{}: serve would fail: {}",
+            config.path.display(),
+            problems.join("; ")
+        )));
+    }
     permissions::print(&permissions::warnings(&config), &mut |l| {
         eprintln!("sealpost: warning: {l}")
     });
