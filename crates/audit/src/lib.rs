@@ -77,6 +77,7 @@ mod event;
 mod export;
 mod format;
 pub mod keys;
+mod oplog;
 mod pii;
 pub mod recover;
 mod retention;
@@ -100,4 +101,4 @@ pub use verify::{
     AttestedPoint, VerifyOptions, VerifyReport, VerifyWarning, WarningKind, verify, verify_with,
 };
 pub use witness::{MARKER as WITNESS_MARKER, WitnessEntry, read_witness};
-pub use writer::AuditLog;
+pub use writer::{AuditHealth, AuditLog};

@@ -27,6 +27,7 @@ use sealpost_config::AuditConfig;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
@@ -59,6 +60,33 @@ pub struct AuditLog {
 #[derive(Debug)]
 struct Inner {
     tx: mpsc::Sender<Msg>,
+    status: Arc<Status>,
+}
+
+/// What the writer thread publishes about itself (for `/readyz` and the
+/// metrics): Unix milliseconds, 0 for never/none.
+#[derive(Debug, Default)]
+struct Status {
+    /// The last signed checkpoint or seal.
+    last_attested_ms: AtomicI64,
+    /// The oldest record not yet covered by a checkpoint.
+    oldest_unattested_ms: AtomicI64,
+    /// A write failed: nothing more is recorded until a restart.
+    failed: AtomicBool,
+    /// The thread has ended.
+    stopped: AtomicBool,
+}
+
+/// The audit writer's health, as [`AuditLog::health`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditHealth {
+    /// Whether records are being written (the thread runs, no write failed).
+    pub writing: bool,
+    /// When the last checkpoint or seal was signed (Unix ms), if ever.
+    pub last_attested_ms: Option<i64>,
+    /// How long the oldest record not yet covered by a checkpoint has
+    /// waited (ms; 0 when everything is attested).
+    pub unattested_age_ms: i64,
 }
 
 impl Inner {
@@ -111,7 +139,9 @@ impl AuditLog {
         let (state, recovered) = recover::recover(dir, &key)?;
         pii::migrate_plaintext(dir, &mut month_keys)?;
         pii::collect_old_versions(dir, &mut month_keys)?;
+        let status = Arc::new(Status::default());
         let mut writer = Writer {
+            status: status.clone(),
             dir: dir.to_path_buf(),
             key,
             max_bytes: config.segment_max_bytes.max(1),
@@ -135,7 +165,7 @@ impl AuditLog {
             .spawn(move || run(writer, rx))
             .map_err(|e| AuditError::io(dir, e))?;
         let log = AuditLog {
-            inner: Some(Arc::new(Inner { tx })),
+            inner: Some(Arc::new(Inner { tx, status })),
             recovered: recovered.map(Arc::new),
         };
         if let Some(tail) = &log.recovered {
@@ -162,8 +192,28 @@ impl AuditLog {
         self.recovered.as_deref()
     }
 
+    /// The writer's health; `None` for a disabled log.
+    pub fn health(&self) -> Option<AuditHealth> {
+        let status = &self.inner.as_ref()?.status;
+        let last = status.last_attested_ms.load(Ordering::Relaxed);
+        let oldest = status.oldest_unattested_ms.load(Ordering::Relaxed);
+        let now = chrono::Utc::now().timestamp_millis();
+        Some(AuditHealth {
+            writing: !status.failed.load(Ordering::Relaxed)
+                && !status.stopped.load(Ordering::Relaxed),
+            last_attested_ms: (last != 0).then_some(last),
+            unattested_age_ms: if oldest == 0 {
+                0
+            } else {
+                (now - oldest).max(0)
+            },
+        })
+    }
+
     /// Records an event without waiting for the disk (a channel send).
+    /// Every event also gets its operational log line (see `oplog`).
     pub fn record(&self, event: Event) {
+        crate::oplog::emit(&event, self.inner.is_some());
         if let Some(inner) = &self.inner {
             let _ = inner.tx.send(Msg::Event(event));
         }
@@ -172,6 +222,7 @@ impl AuditLog {
     /// Records an event and returns once it (and everything before it) is
     /// fdatasynced and covered by a signed checkpoint.
     pub fn record_durable(&self, event: Event) -> Result<(), AuditError> {
+        crate::oplog::emit(&event, self.inner.is_some());
         let Some(inner) = &self.inner else {
             return Ok(());
         };
@@ -302,7 +353,16 @@ struct OpenSegment {
     last_attest: Instant,
 }
 
+impl Status {
+    /// Everything so far is covered by a checkpoint or seal signed at `now_ms`.
+    fn attested(&self, now_ms: i64) {
+        self.last_attested_ms.store(now_ms, Ordering::Relaxed);
+        self.oldest_unattested_ms.store(0, Ordering::Relaxed);
+    }
+}
+
 struct Writer {
+    status: Arc<Status>,
     dir: PathBuf,
     key: SigningKey,
     max_bytes: u64,
@@ -391,6 +451,7 @@ fn run(mut w: Writer, rx: mpsc::Receiver<Msg>) {
     if let Err(err) = &r {
         tracing::error!(error = %err, "could not seal the audit segment at close");
     }
+    w.status.stopped.store(true, Ordering::Relaxed);
     drop(w);
     if let Some(done) = closing {
         let _ = done.send(r);
@@ -401,6 +462,7 @@ impl Writer {
     fn fail(&mut self, err: String) {
         if self.failed.is_none() {
             tracing::error!(error = %err, "audit log write failed; recording stops until restart");
+            self.status.failed.store(true, Ordering::Relaxed);
             self.failed = Some(err);
         }
     }
@@ -471,6 +533,7 @@ impl Writer {
             .map_err(|e| format!("{}: {e}", attest::att_name(s.number)))?;
         s.attested = self.state.next_seq;
         s.last_attest = Instant::now();
+        self.status.attested(now);
         self.witness_state();
         Ok(())
     }
@@ -522,6 +585,12 @@ impl Writer {
         s.first_time_ms.get_or_insert(now);
         s.last_time_ms = Some(now);
         s.dirty = true;
+        let _ = self.status.oldest_unattested_ms.compare_exchange(
+            0,
+            now,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
         if s.bytes >= self.max_bytes {
             self.seal()?;
         }
@@ -623,6 +692,8 @@ impl Writer {
             _ => {}
         }
         let witnessed = s.attested == self.state.next_seq;
+        self.status
+            .attested(chrono::Utc::now().timestamp_millis().max(self.last_time_ms));
         self.state.prev_seal = seal.seal_hash();
         self.state.next_segment = s.number + 1;
         if !witnessed {

@@ -19,6 +19,7 @@ mod compliance;
 mod error;
 mod http;
 mod imap;
+mod log;
 mod pop3;
 mod resolve;
 mod retention;
@@ -37,6 +38,7 @@ pub use compliance::{ComplianceConfig, Purpose};
 pub use error::{ConfigError, Location};
 pub use http::{HttpConfig, IpNetwork, MTA_STS_MAX_AGE_LIMIT, MtaStsConfig, MtaStsMode};
 pub use imap::ImapConfig;
+pub use log::{LogConfig, LogFormat, LogLevel, PersonalData};
 pub use pop3::Pop3Config;
 pub use retention::{
     MAX_AUDIT_MONTHS, MAX_DELETED_ACCOUNT_GRACE_DAYS, MAX_FOLDER_DAYS, MAX_INTERVAL_SECS,
@@ -86,6 +88,8 @@ pub struct Config {
     pub acme: AcmeConfig,
     /// `[store]`.
     pub store: StoreConfig,
+    /// `[log]`.
+    pub log: LogConfig,
     /// `[[domain]]`, one per hosted domain, names in lower case.
     pub domains: Vec<DomainConfig>,
 }
@@ -281,6 +285,8 @@ struct RawConfig {
     acme: AcmeConfig,
     #[serde(default)]
     store: StoreConfig,
+    #[serde(default)]
+    log: LogConfig,
     #[serde(default)]
     domain: Vec<RawDomain>,
 }

@@ -106,6 +106,7 @@ pub(crate) fn resolve(
         http,
         acme,
         store,
+        log: raw.log,
         domains,
         path,
     })

@@ -529,3 +529,32 @@ fn store_postgresql_parses_with_a_relative_ca_file() {
     assert_eq!(c.store.ca_file, Some(dir.path().join("db-ca.pem")));
     assert_eq!(c.store.pool_size, 32);
 }
+
+#[test]
+fn log_section_defaults_and_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Config::load(&write(dir.path(), "")).unwrap();
+    assert_eq!(c.log, LogConfig::default());
+    assert_eq!(c.log.personal_data, PersonalData::Minimal);
+    let p = write(
+        dir.path(),
+        "[log]\nlevel = \"debug\"\nformat = \"json\"\npersonal_data = \"full\"\n",
+    );
+    let c = Config::load(&p).unwrap();
+    assert_eq!(c.log.level, LogLevel::Debug);
+    assert_eq!(c.log.format, LogFormat::Json);
+    assert_eq!(c.log.personal_data, PersonalData::Full);
+}
+
+#[test]
+fn log_section_bad_values_name_key_and_line() {
+    for (text, line, word) in [
+        ("[log]\nlevel = \"loud\"\n", ":2:", "loud"),
+        ("[log]\n\nformat = \"xml\"\n", ":3:", "xml"),
+        ("[log]\npersonal_data = \"some\"\n", ":2:", "some"),
+        ("[log]\nlevle = \"info\"\n", ":2:", "levle"),
+    ] {
+        let s = err(text);
+        assert!(s.contains(line) && s.contains(word), "{text:?}: {s}");
+    }
+}

@@ -485,6 +485,12 @@ impl Directory {
         }
     }
 
+    /// Client addresses and accounts refused logins now after too many
+    /// failures (for the metrics).
+    pub fn throttled(&self) -> (usize, usize) {
+        self.inner.throttle.throttled(std::time::Instant::now())
+    }
+
     /// How many argon2 password checks this directory has run (a metric; it
     /// also lets tests see that unknown users cost a check and throttled
     /// attempts do not).

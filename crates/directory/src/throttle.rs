@@ -184,6 +184,17 @@ impl<K: Hash + Eq + Clone> Windows<K> {
         (q.len() as u32, Some(leaves))
     }
 
+    /// How many keys hold at least `limit` failures in the window now.
+    fn count_full(&mut self, limit: u32, window: Duration, now: Instant) -> usize {
+        if limit == 0 {
+            return 0;
+        }
+        let keys: Vec<K> = self.map.keys().cloned().collect();
+        keys.iter()
+            .filter(|k| self.recent(k, window, now).0 >= limit)
+            .count()
+    }
+
     /// Returns when the key may try again if it holds `limit` failures.
     fn full(&mut self, key: &K, limit: u32, window: Duration, now: Instant) -> Option<Duration> {
         if limit == 0 {
@@ -369,6 +380,17 @@ impl Throttle {
                 ended: Notify::new(),
             }),
         }
+    }
+
+    /// Client addresses (per /64 for IPv6) and accounts refused now for
+    /// their failures (bounded by the tracked-keys cap).
+    pub(crate) fn throttled(&self, now: Instant) -> (usize, usize) {
+        let l = self.shared.limits;
+        let mut s = self.shared.state.lock();
+        (
+            s.ips.count_full(l.per_ip, l.window, now),
+            s.accounts.count_full(l.per_account, l.window, now),
+        )
     }
 
     /// When the failures of `ip` or `account` (a normalized address, or

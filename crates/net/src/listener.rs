@@ -1,13 +1,28 @@
-//! The accept loop shared by every protocol.
+//! The accept loop shared by every protocol, and the connection's
+//! operational log lines and metrics.
+//!
+//! Every accepted connection runs in a tracing span `conn{id=N}`, so each
+//! line logged while serving it (its login, its messages) can be told
+//! apart from the others; `connection accepted` and `connection closed`
+//! lines (target `sealpost::event`; the HTTP listeners' at DEBUG, a scrape
+//! every few seconds would drown the rest) name the listener, the client's
+//! network (`sealpost_telemetry::privacy`), the TLS version (after a
+//! STARTTLS too) and, at close, the duration.
 
-use crate::{ConnLimiter, ConnPermit, Stream, TlsManager};
+use crate::{ConnLimiter, ConnPermit, Stream, TlsInfo, TlsManager};
+use sealpost_telemetry::metrics as m;
+use sealpost_telemetry::privacy;
+use std::cell::RefCell;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use std::time::Instant;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 /// Which protocol a listener serves and whether TLS is implicit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,6 +72,27 @@ impl ListenerKind {
             ListenerKind::Http => "http",
             ListenerKind::Https => "https",
         }
+    }
+}
+
+tokio::task_local! {
+    /// The connection's listener and negotiated TLS version, for a STARTTLS
+    /// upgrade (run in the connection's task) to note.
+    static CONN_TLS: RefCell<(ListenerKind, Option<String>)>;
+}
+
+/// Numbers connections for their log span.
+static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+/// A STARTTLS upgrade succeeded: the closing line names its version.
+pub(crate) fn note_tls(info: Option<TlsInfo>) {
+    let _ = CONN_TLS.try_with(|c| c.borrow_mut().1 = info.map(|i| i.version));
+}
+
+/// A STARTTLS handshake failed or timed out.
+pub(crate) fn note_handshake_failure() {
+    if let Ok(kind) = CONN_TLS.try_with(|c| c.borrow().0) {
+        m::counter!(m::TLS_HANDSHAKE_FAILURES, "protocol" => kind.name()).increment(1);
     }
 }
 
@@ -129,6 +165,7 @@ pub async fn serve_listener<H: Handler>(
         };
         let Some(permit) = limiter.try_acquire(peer.ip()) else {
             tracing::debug!(listener = kind.name(), %peer, "connection limit reached");
+            m::counter!(m::CONNECTIONS_REFUSED, "protocol" => kind.name()).increment(1);
             if !kind.implicit_tls()
                 && let Some(line) = handler.over_capacity_line()
             {
@@ -144,23 +181,31 @@ pub async fn serve_listener<H: Handler>(
         let handler = handler.clone();
         let tls = tls.clone();
         let shutdown = shutdown.clone();
+        let span = tracing::info_span!("conn", id = NEXT_CONN.fetch_add(1, Ordering::Relaxed));
+        m::counter!(m::CONNECTIONS, "protocol" => kind.name()).increment(1);
         tracker.spawn(async move {
+            let started = Instant::now();
             let stream = if kind.implicit_tls() {
                 let accept = tls.acceptor_for(kind).accept(tcp);
-                match tokio::time::timeout(handshake_timeout, accept).await {
-                    Ok(Ok(s)) => Stream::Tls(Box::new(s)),
-                    Ok(Err(e)) => {
+                let failure = match tokio::time::timeout(handshake_timeout, accept).await {
+                    Ok(Ok(s)) => Ok(Stream::Tls(Box::new(s))),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err("timed out".to_string()),
+                };
+                match failure {
+                    Ok(s) => s,
+                    Err(e) => {
+                        m::counter!(m::TLS_HANDSHAKE_FAILURES, "protocol" => kind.name()).increment(1);
                         tracing::debug!(listener = kind.name(), %peer, error = %e, "TLS handshake failed");
-                        return;
-                    }
-                    Err(_) => {
-                        tracing::debug!(listener = kind.name(), %peer, "TLS handshake timed out");
                         return;
                     }
                 }
             } else {
                 Stream::Plain(tcp)
             };
+            let tls_version = stream.tls_info().map(|i| i.version);
+            let remote = privacy::ip(peer.ip());
+            log_accepted(kind, &remote, tls_version.as_deref());
             let conn = Conn {
                 stream,
                 peer,
@@ -171,7 +216,40 @@ pub async fn serve_listener<H: Handler>(
                 handshake_timeout,
                 permit,
             };
-            handler.handle(conn).await;
-        });
+            let open = m::gauge!(m::CONNECTIONS_OPEN, "protocol" => kind.name());
+            open.increment(1.0);
+            let tls_version = CONN_TLS
+                .scope(RefCell::new((kind, tls_version)), async move {
+                    handler.handle(conn).await;
+                    CONN_TLS.with(|c| c.borrow().1.clone())
+                })
+                .await;
+            open.decrement(1.0);
+            log_closed(kind, &remote, tls_version.as_deref(), started);
+        }.instrument(span));
+    }
+}
+
+/// Whether the listener's connection lines are INFO (mail) or DEBUG (web).
+fn is_mail(kind: ListenerKind) -> bool {
+    !matches!(kind, ListenerKind::Http | ListenerKind::Https)
+}
+
+fn log_accepted(kind: ListenerKind, remote: &str, tls: Option<&str>) {
+    let (protocol, tls) = (kind.name(), tls.unwrap_or("none"));
+    if is_mail(kind) {
+        tracing::info!(target: "sealpost::event", event = "connection_accepted", protocol, remote, tls, "connection accepted");
+    } else {
+        tracing::debug!(target: "sealpost::event", event = "connection_accepted", protocol, remote, tls, "connection accepted");
+    }
+}
+
+fn log_closed(kind: ListenerKind, remote: &str, tls: Option<&str>, started: Instant) {
+    let (protocol, tls) = (kind.name(), tls.unwrap_or("none"));
+    let duration_ms = started.elapsed().as_millis() as u64;
+    if is_mail(kind) {
+        tracing::info!(target: "sealpost::event", event = "connection_closed", protocol, remote, tls, duration_ms, "connection closed");
+    } else {
+        tracing::debug!(target: "sealpost::event", event = "connection_closed", protocol, remote, tls, duration_ms, "connection closed");
     }
 }

@@ -72,14 +72,19 @@ impl Stream {
             Stream::Tls(_) => Err(io::Error::other("stream is already TLS")),
             Stream::Plain(tcp) => {
                 let accept = tls.acceptor().accept(tcp);
-                match tokio::time::timeout(timeout, accept).await {
+                let upgraded = match tokio::time::timeout(timeout, accept).await {
                     Ok(Ok(s)) => Ok(Stream::Tls(Box::new(s))),
                     Ok(Err(e)) => Err(e),
                     Err(_) => Err(io::Error::new(
                         io::ErrorKind::TimedOut,
                         "TLS handshake timed out",
                     )),
+                };
+                match &upgraded {
+                    Ok(s) => crate::listener::note_tls(s.tls_info()),
+                    Err(_) => crate::listener::note_handshake_failure(),
                 }
+                upgraded
             }
         }
     }

@@ -304,6 +304,7 @@ pub fn compliance_report(
             "erased at the purge"
         }
     );
+    let _ = writeln!(md, "{}", operational_log_row(config));
     let _ = writeln!(
         md,
         "| Outbound queue (messages in transit) | `{}` | until delivered or bounced, at most {} days |",
@@ -496,4 +497,13 @@ fn protection(md: &mut String, config: &Config, store: &Store, inputs: &ReportIn
         md,
         "- Caveat: the metadata database (sled) is log-structured: a purged account's sealed summaries, mailbox names and address can stay in an old log segment until sled reuses that space, as ciphertext whose key is destroyed, beside the keyed MAC of its address. Stores made before the keyed account index kept addresses in plaintext in the database; those rows are migrated at the first start, and the old copies may linger in the log the same way. Accounts made before key files kept their wrapped key in the database; it moves to a key file at the next deletion. Copy-on-write filesystems and SSD wear levelling may keep zeroed blocks of key files, blobs and removed files."
     );
+}
+
+/// The register's row for the operational log (standard error, the
+/// journal under systemd): what `[log] personal_data` puts in it.
+fn operational_log_row(config: &Config) -> String {
+    match config.log.personal_data {
+        sealpost_config::PersonalData::Minimal => "| Operational log (standard error / the journal: connections, logins, messages, queue attempts, account changes; `[log] personal_data = \"minimal\"`) | the service manager's log | as the journal keeps it; it names accounts by store id and clients by their /24 (IPv4) or /48 (IPv6) network, never an address or a full IP |".to_string(),
+        sealpost_config::PersonalData::Full => "| Operational log (standard error / the journal: connections, logins with IP address, messages with addresses, queue attempts, account changes; `[log] personal_data = \"full\"`) | the service manager's log | **as the journal keeps it, with addresses and full IPs**: set the journal's retention (`MaxRetentionSec=`) no longer than the audit log's anonymization |".to_string(),
+    }
 }

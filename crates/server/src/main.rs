@@ -15,8 +15,10 @@
 //!
 //! 1. `startup`: [`Failure`], the config, opening store, audit log and
 //!    accounts file; shared by everything, uses none of the others.
-//!    `permissions` (umask, files open to others) and `running` (the
-//!    configuration a server runs with, and reloads) use none either.
+//!    `preflight` (what `check-config` finds that `serve` would fail on),
+//!    `permissions` (umask, files open to others), `logging` (the
+//!    operational log) and `running` (the configuration a server runs
+//!    with, and reloads) use none either.
 //! 2. `admin`: the admin socket's requests, its client, and its listener
 //!    (which runs whatever handler `serve` gives it).
 //!    `cli_edit`: a CLI edit of a file the server reads, undone when the
@@ -27,14 +29,18 @@
 //!    the accounts file.
 //! 6. `compliance`, `queue`, `audit_cli`, `dns`, `domains` (with `config_edit`,
 //!    in-place edits of the config file): the other commands, each with its
-//!    in-server side (reached through the admin socket) and its offline side.
+//!    in-server side (reached through the admin socket) and its offline side;
+//!    `health`: `/metrics`, `/healthz`, `/readyz`; `web`: the HTTP
+//!    listeners' routes and ACME.
 //! 7. `serve`: `sealpost serve`, wiring all of the above.
 
 #![forbid(unsafe_code)]
 
 mod startup;
 
+mod logging;
 mod permissions;
+mod preflight;
 mod running;
 
 mod admin;
@@ -51,6 +57,7 @@ mod audit_cli;
 mod compliance;
 mod dns;
 mod domains;
+mod health;
 mod queue;
 
 mod serve;
@@ -300,6 +307,14 @@ fn main() -> ExitCode {
 fn check_config(path: &std::path::Path) -> Result<(), Failure> {
     let config = load_config(path)?;
     let directory = startup::load_directory(&config)?;
+    let problems = preflight::problems(&config);
+    if !problems.is_empty() {
+        return Err(Failure::config(format!(
+            "{}: serve would fail: {}",
+            config.path.display(),
+            problems.join("; ")
+        )));
+    }
     permissions::print(&permissions::warnings(&config), &mut |l| {
         eprintln!("sealpost: warning: {l}")
     });

@@ -9,7 +9,7 @@
 //! `sealpost domain add` can roll its edit back), `limits.login_cache_secs`,
 //! and the certificate files
 //! (re-read from the same paths). Everything else (listeners, paths, keys,
-//! protocol limits, `[audit]`, `[smtp]`) takes a restart: a reload says
+//! protocol limits, `[audit]`, `[smtp]`, `[log]`) takes a restart: a reload says
 //! which keys differ and waits for one. `sealpost compliance report` asks the
 //! running server for this configuration and names every difference from
 //! the file, with when it was loaded.
@@ -232,6 +232,7 @@ fn settings(c: &Config) -> Vec<(String, String, bool)> {
             format!("{smtp:?}")
         }),
         ("[audit]", format!("{:?}", c.audit)),
+        ("[log]", format!("{:?}", c.log)),
     ] {
         out.push((k.to_string(), v, false));
     }

@@ -36,14 +36,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 pub fn run(path: &Path) -> Result<(), Failure> {
     let config = load_config(path)?;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SEALPOST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    crate::logging::init(&config);
+    sealpost_telemetry::metrics::install();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("sealpost")
@@ -64,6 +58,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     // data_dir is told so, not that the (same) ports are taken.
     let store = open_store(&config)?;
     tracing::info!(backend = store.backend_name(), "mailbox store opened");
+    crate::logging::resolve_accounts_with(&store);
     let bound = bind_listeners(&config).await?;
     let audit = open_audit(&config)?;
     sync_accounts(&config, &store, &directory, &audit)?;
@@ -86,9 +81,11 @@ async fn serve(config: Config) -> Result<(), Failure> {
         .iter()
         .filter_map(|(kind, l)| l.local_addr().ok().map(|a| (*kind, a)))
         .collect();
-    let web = crate::web::build(&config, &directory, &bound_addrs);
+    let health = crate::health::Health::new(&services);
+    let web = crate::web::build(&config, &directory, &bound_addrs, &health);
     crate::web::spawn_acme(&config, &directory, &tls, &web, &shutdown, &tracker);
     protocols.spawn_listeners(bound, &web, &config, &tls, &shutdown, &tracker)?;
+    health.listeners_accepting();
 
     let admin_socket = config.admin_socket();
     let admin_task = serve_admin_socket(&admin_socket, &services, &shutdown).await?;

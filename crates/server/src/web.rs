@@ -1,14 +1,15 @@
 //! Wiring of the HTTP(S) listener and the ACME task into `serve`.
 //!
 //! This is where routes are registered: [`routes`] starts from sealpost's
-//! built-in ones; metrics/health (#15) and the account page (#16) add
+//! built-in ones; metrics/health (`health`) and the account page (#16) add
 //! theirs here with the `sealpost_http::Exposure` they need (see `sealpost_http::routes`
 //! for which belongs where).
 
+use crate::health::Health;
 use sealpost_config::Config;
 use sealpost_directory::Directory;
 use sealpost_http::acme::{AcmeTask, Http01Challenges};
-use sealpost_http::{HttpServer, MailEndpoints, Routes, Site};
+use sealpost_http::{Exposure, HttpServer, MailEndpoints, Routes, Site};
 use sealpost_net::{CancellationToken, ConnLimiter, ListenerKind, TaskTracker, TlsManager};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,23 +25,29 @@ pub struct Web {
 }
 
 /// Every route of the HTTP listeners, by exposure.
-fn routes(site: &Site, challenges: &Http01Challenges) -> Routes {
+fn routes(site: &Site, challenges: &Http01Challenges, health: &Health) -> Routes {
     // Further routes are added here, e.g.
-    // `routes.add(Exposure::Private, metrics_router)` (#15) or
     // `routes.add(Exposure::HttpsOnly, account_router)` (#16).
-    sealpost_http::builtin_routes(site, challenges)
+    let mut routes = sealpost_http::builtin_routes(site, challenges);
+    routes.add(Exposure::Private, health.router());
+    routes
 }
 
 /// Builds the HTTP server for the listeners actually bound (their ports
 /// are what autoconfig advertises).
-pub fn build(config: &Config, directory: &Directory, bound: &[(ListenerKind, SocketAddr)]) -> Web {
+pub fn build(
+    config: &Config,
+    directory: &Directory,
+    bound: &[(ListenerKind, SocketAddr)],
+    health: &Health,
+) -> Web {
     let endpoints = MailEndpoints::from_listeners(&config.server.hostname, bound);
     let site = Site::new(directory.clone(), endpoints, config.http.mta_sts.clone());
     let challenges = Http01Challenges::default();
     let server = Arc::new(HttpServer::new(
         &config.http,
         &site,
-        routes(&site, &challenges),
+        routes(&site, &challenges, health),
     ));
     Web {
         server,

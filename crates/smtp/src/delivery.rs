@@ -251,6 +251,9 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
         Ok(header) => header,
         Err(refusal) => return refusal,
     };
+    if !auth_header.is_empty() {
+        log_auth_results(&id, &auth_header);
+    }
     let single = (msg.envelope.recipients.len() == 1)
         .then(|| msg.envelope.recipients[0].address.to_string());
     let received = received_header(
@@ -273,6 +276,29 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
     }
     report_local(svc, &msg, &failures, &local_copy, &id).await;
     Reply::new(250, Enhanced(2, 0, 0), format!("OK queued as {id}"))
+}
+
+/// The `message_checked` line: SPF, DKIM and DMARC results of an inbound
+/// message (from its `Authentication-Results:` header), under the queue id
+/// its `message_accepted` line and audit record carry.
+fn log_auth_results(id: &str, header: &str) {
+    let result = |method: &str| {
+        let key = format!("{method}=");
+        header
+            .split(|c: char| c == ';' || c.is_whitespace())
+            .find_map(|t| t.strip_prefix(&key))
+            .map(|v| v.chars().take(16).collect::<String>())
+            .unwrap_or_else(|| "none".to_string())
+    };
+    tracing::info!(
+        target: "sealpost::event",
+        event = "message_checked",
+        id,
+        spf = %result("spf"),
+        dkim = %result("dkim"),
+        dmarc = %result("dmarc"),
+        "sender authentication checked"
+    );
 }
 
 /// Records [`Event::MessageAccepted`]: who sent what to whom, before

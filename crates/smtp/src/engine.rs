@@ -89,6 +89,7 @@ impl Engine {
             let Some(frame) = self.framer.next(input) else {
                 break;
             };
+            let timed = crate::timing::Timed::start(&frame, self.session.in_auth_exchange());
             let mut action = self.session.on_frame(frame, &self.services.directory);
             loop {
                 match action {
@@ -142,6 +143,9 @@ impl Engine {
                         self.session.delivered();
                         reply.write_to(out);
                     }
+                }
+                if let Some(t) = timed {
+                    t.done(self.origin.role);
                 }
                 break;
             }

@@ -27,6 +27,7 @@ mod mailauth;
 pub mod queue;
 mod server;
 pub mod session;
+mod timing;
 pub mod wire;
 
 pub use mailauth::MailAuthError;

@@ -44,10 +44,11 @@
 //! session holds its state and nothing else.
 
 mod perform;
+mod timing;
 
 use crate::mailstore::MailStore;
 use crate::session::{Next, Reply, Request, Session, SessionConfig, Step};
-use crate::wire::framer::{FrameLimits, Framer};
+use crate::wire::framer::{Frame, FrameLimits, Framer};
 use crate::wire::response::Out;
 use sealpost_audit::AuditLog;
 use sealpost_config::Config;
@@ -137,6 +138,7 @@ struct Core {
     /// What the session waits for, not yet performed.
     pending: Option<Request>,
     watch: Option<Watch>,
+    timing: timing::Timing,
 }
 
 /// Why `Core::run` stopped.
@@ -202,6 +204,7 @@ impl<S: MailStore> Driver<S> {
             unsent: 0,
             pending: None,
             watch: None,
+            timing: timing::Timing::default(),
         };
         Driver {
             services,
@@ -403,7 +406,12 @@ impl Core {
                 continue;
             }
             let step = match self.framer.next_frame() {
-                Some(frame) => self.session.on_frame(frame, &mut self.out),
+                Some(frame) => {
+                    if let Frame::Command(bytes) = &frame {
+                        self.timing.start(bytes);
+                    }
+                    self.session.on_frame(frame, &mut self.out)
+                }
                 None if self.session.idling() && self.watch.as_ref().is_some_and(Watch::ready) => {
                     self.session.on_changes(&mut self.out)
                 }
@@ -432,7 +440,10 @@ impl Core {
                 self.pending = Some(request);
                 return None;
             }
-            Step::Done(next) => next,
+            Step::Done(next) => {
+                self.timing.done();
+                next
+            }
         };
         if self.session.authenticated() {
             self.framer.set_limits(self.limits);

@@ -33,6 +33,7 @@
 pub mod fuzz;
 pub mod memory;
 mod store;
+mod timing;
 
 use crate::error::resp_code;
 use crate::locks::{Locks, MaildropLock};
@@ -206,6 +207,7 @@ impl<M: Maildrops> Driver<M> {
         self.framer.push(input);
         while let Some(frame) = self.framer.next_frame(self.session.line_limit()) {
             self.apply_vanished().await;
+            let timed = timing::Timed::start(&frame);
             let mut action = self.session.on_frame(frame);
             loop {
                 match action {
@@ -257,6 +259,7 @@ impl<M: Maildrops> Driver<M> {
                         return Ok(Control::Close);
                     }
                 }
+                timed.done();
                 break;
             }
         }

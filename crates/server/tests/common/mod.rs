@@ -35,9 +35,15 @@ pub struct Site {
 impl Site {
     /// A config with every listener on 127.0.0.1:0, two hosted domains, and `extra` appended.
     pub fn new(extra: &str) -> Site {
+        Site::with_listeners(&[], extra)
+    }
+
+    /// As [`Site::new`], with more listeners (`http`, `https`) on 127.0.0.1:0.
+    pub fn with_listeners(more: &[&str], extra: &str) -> Site {
         let dir = tempfile::tempdir().unwrap();
         let listen: String = ALL_LISTENERS
             .iter()
+            .chain(more)
             .map(|l| format!("{l} = [\"127.0.0.1:0\"]\n"))
             .collect();
         let text = format!(
@@ -174,6 +180,14 @@ impl Server {
                 let kind = field(&line, "listener=").trim_matches('"').to_string();
                 let addr: SocketAddr = field(&line, "addr=").parse().unwrap();
                 addrs.insert(kind, addr);
+            } else if line.starts_with('{') {
+                // `[log] format = "json"`.
+                let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+                let f = &v["fields"];
+                if f["message"] == "listening" {
+                    let kind = f["listener"].as_str().unwrap().to_string();
+                    addrs.insert(kind, f["addr"].as_str().unwrap().parse().unwrap());
+                }
             }
             if line.contains("sealpost is running") {
                 break;

@@ -122,6 +122,7 @@ impl Queue {
             }
         }
         let mut reports: Vec<RecipientReport> = Vec::new();
+        let mut attempts: Vec<Attempt> = Vec::new();
         for domain in domains {
             let idx: Vec<usize> = entry
                 .recipients
@@ -176,6 +177,7 @@ impl Queue {
             };
             for (i, result) in idx.into_iter().zip(results) {
                 let r = &mut entry.recipients[i];
+                attempts.push(Attempt::of(&domain, &result));
                 match result {
                     RcptResult::Delivered { host, dsn } => {
                         self.inner.audit.record(Event::MessageRelayed {
@@ -241,6 +243,13 @@ impl Queue {
         }
         entry.attempts += 1;
         entry.next_attempt = now + backoff(smtp, entry.attempts) as i64;
+        let pending = entry
+            .recipients
+            .iter()
+            .any(|r| r.status == RecipientStatus::Pending);
+        for a in &attempts {
+            a.log(&entry, now, pending);
+        }
         self.record(entry, message, reports).await
     }
 
@@ -437,4 +446,72 @@ async fn resolve(
         .await
         .map(|a| a.collect())
         .map_err(|e| format!("resolving {host}: {e}"))
+}
+
+/// One recipient's outcome in a delivery attempt, for its log line.
+struct Attempt {
+    /// The recipient's domain (the next hop's name when it took the message).
+    hop: String,
+    result: &'static str,
+    reply: String,
+}
+
+impl Attempt {
+    fn of(domain: &str, result: &RcptResult) -> Attempt {
+        let (hop, result, reply) = match result {
+            RcptResult::Delivered { host, .. } => (host.clone(), "delivered", "250".to_string()),
+            RcptResult::Permanent(r) => (domain.to_string(), "failed", reply_summary(r)),
+            RcptResult::Temporary(r) => (domain.to_string(), "deferred", reply_summary(r)),
+        };
+        Attempt { hop, result, reply }
+    }
+
+    /// The `queue_attempt` line: next hop, reply, how long the message has
+    /// waited, when it is tried again (if it stays).
+    fn log(&self, entry: &QueueEntry, now: i64, pending: bool) {
+        sealpost_telemetry::metrics::counter!(
+            sealpost_telemetry::metrics::QUEUE_ATTEMPTS,
+            "result" => self.result
+        )
+        .increment(1);
+        let next_retry = if pending {
+            chrono::DateTime::from_timestamp(entry.next_attempt, 0)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default()
+        } else {
+            "-".to_string()
+        };
+        tracing::info!(
+            target: "sealpost::event",
+            event = "queue_attempt",
+            id = %entry.id,
+            attempt = entry.attempts,
+            result = self.result,
+            next_hop = %self.hop,
+            reply = %self.reply,
+            delay_secs = (now - entry.created).max(0),
+            next_retry = %next_retry,
+            "delivery attempt"
+        );
+    }
+}
+
+/// A remote reply as the log shows it: whole with `personal_data = "full"`;
+/// otherwise only its leading code and enhanced status (the text may quote
+/// the recipient's address), or `-` for a local error without a code.
+fn reply_summary(reason: &str) -> String {
+    if sealpost_telemetry::privacy::is_full() {
+        return reason.to_string();
+    }
+    let codes: Vec<&str> = reason
+        .split_whitespace()
+        .take(2)
+        .take_while(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        .collect();
+    if codes.is_empty() {
+        // Connection errors name the host or the failure, not a person.
+        reason.chars().take(120).collect()
+    } else {
+        codes.join(" ")
+    }
 }
