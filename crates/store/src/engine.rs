@@ -270,12 +270,24 @@ fn lock_data_dir(dir: &Path, master_key: &Path, must_exist: bool) -> Result<std:
         .write(true)
         .open(&lock_path)
         .map_err(|e| data_dir_error(dir, format!("cannot open lock file: {e}")))?;
-    match fs4::fs_std::FileExt::try_lock_exclusive(&lock) {
-        Ok(true) => Ok(lock),
-        Ok(false) => Err(StoreError::Locked(dir.to_path_buf())),
-        Err(e) => Err(data_dir_error(dir, format!("cannot lock: {e}"))),
+    // A store closed a moment ago (its background threads let go of it
+    // just after the last handle) is waited for briefly; another process
+    // that keeps the data_dir is named after that.
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match fs4::fs_std::FileExt::try_lock_exclusive(&lock) {
+            Ok(true) => return Ok(lock),
+            Ok(false) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(25))
+            }
+            Ok(false) => return Err(StoreError::Locked(dir.to_path_buf())),
+            Err(e) => return Err(data_dir_error(dir, format!("cannot lock: {e}"))),
+        }
     }
 }
+
+/// How long opening waits for the data_dir's lock before saying it is in use.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Store {
     /// Opens (creating if needed) the embedded store; fails with
