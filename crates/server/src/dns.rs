@@ -253,3 +253,44 @@ pub fn run(path: &Path, domain: &str, check: bool) -> Result<(), Failure> {
     println!("all {} records of {domain} are published", records.len());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn txt_data_is_cut_into_strings_of_255_octets() {
+        let long = "p".repeat(300);
+        let line = Record::new("s._domainkey.example.org".into(), "TXT", long).line();
+        let want = format!(
+            "s._domainkey.example.org. 3600 IN TXT \"{}\" \"{}\"",
+            "p".repeat(255),
+            "p".repeat(45)
+        );
+        assert_eq!(line, want);
+    }
+
+    #[test]
+    fn found_records_are_judged_by_kind() {
+        let spf = Record::new("example.org".into(), "TXT", "v=spf1 mx -all");
+        let other_txt = vec!["google-site-verification=x".to_string()];
+        assert!(matches!(judge(&spf, &other_txt), Found::Missing));
+        let spaced = vec!["v=spf1  mx   -all".to_string()];
+        assert!(matches!(judge(&spf, &spaced), Found::Present));
+        let wrong = vec!["v=spf1 a -all".to_string(), "x=1".to_string()];
+        match judge(&spf, &wrong) {
+            Found::Different(f) => assert_eq!(f, vec!["v=spf1 a -all".to_string()]),
+            _ => panic!("not different"),
+        }
+        let srv = Record::new(
+            "_imaps._tcp.example.org".into(),
+            "SRV",
+            "0 1 993 Mail.Example.org.",
+        );
+        assert!(matches!(
+            judge(&srv, &["0 1 993 mail.example.org".into()]),
+            Found::Present
+        ));
+        assert!(matches!(judge(&srv, &[]), Found::Missing));
+    }
+}

@@ -333,6 +333,13 @@ fn admin_request(
     }
 }
 
+/// The accounts file entries the directory refused, as an audit error
+/// (the reload is audited as not ok while any is).
+fn refused_entries(directory: &Directory) -> Option<String> {
+    let refused = directory.refused();
+    (!refused.is_empty()).then(|| format!("accounts file entries refused: {}", refused.join("; ")))
+}
+
 /// Whether two paths name one file (the same inode; else the same name).
 fn same_file(a: &Path, b: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
@@ -353,7 +360,7 @@ fn watch_accounts_file(directory: &Directory, services: &Services) -> JoinHandle
             Ok(()) => match sync_accounts(&s.config, &s.store, &s.directory, &s.audit) {
                 Ok(()) => {
                     tracing::info!("accounts file changed: reloaded");
-                    None
+                    refused_entries(&s.directory)
                 }
                 Err(f) => {
                     tracing::warn!(error = %f.message, "accounts reloaded but not synced");

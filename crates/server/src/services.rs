@@ -145,11 +145,20 @@ impl Services {
             Err(e) => problems.push(format!("accounts not reloaded: {e}")),
         }
         let ok = problems.is_empty();
-        self.audit.record(Event::ConfigReloaded {
-            ok,
-            error: (!ok).then(|| problems.join("; ")),
-        });
         let refused = self.directory.refused();
+        // Audited as not ok while entries are refused; the answer is ok
+        // (the valid entries are in force) and names them.
+        let mut audited = problems.clone();
+        if !refused.is_empty() {
+            audited.push(format!(
+                "accounts file entries refused: {}",
+                refused.join("; ")
+            ));
+        }
+        self.audit.record(Event::ConfigReloaded {
+            ok: audited.is_empty(),
+            error: (!audited.is_empty()).then(|| audited.join("; ")),
+        });
         if ok {
             tracing::info!("reloaded certificates and accounts");
             Ok(format!(

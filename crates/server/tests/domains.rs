@@ -362,3 +362,35 @@ fn an_accounts_file_with_bad_entries_applies_the_rest_and_names_each_refused_lin
     assert_eq!(check.code, 2, "{}", check.stdout);
     assert!(check.stderr.contains(&want[0]), "{}", check.stderr);
 }
+
+#[test]
+fn a_dkim_key_the_running_server_cannot_load_undoes_the_edit() {
+    let site = Site::new("");
+    let server = site.start();
+    // By hand (no reload yet): an entry whose key file holds no key.
+    std::fs::write(site.path("keys/broken.pem"), "not a key\n").unwrap();
+    let mut text = std::fs::read_to_string(&site.config).unwrap();
+    text += "\n[[smtp.dkim]]\ndomain = \"example.org\"\nselector = \"b\"\nalgorithm = \"rsa-sha256\"\nkey = \"keys/broken.pem\"\n";
+    std::fs::write(&site.config, &text).unwrap();
+
+    let out = site.cli(&["domain", "add", "keyless.example"], "");
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.starts_with("sealpost: the running server refused the change, so it was undone in the file: config not reloaded: DKIM keys not loaded: DKIM key "),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("broken.pem"), "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(&site.config).unwrap(), text);
+    let left: Vec<_> = std::fs::read_dir(site.path("keys"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains("keyless.example"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let r = inbound(&site, &server, "x@keyless.example", "never");
+    assert!(
+        r["error"].as_str().unwrap().contains("5.7.1"),
+        "not hosted: {r}"
+    );
+}
