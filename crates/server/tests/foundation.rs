@@ -218,10 +218,19 @@ fn missing_data_dir_beside_an_existing_master_key_is_refused() {
         !site.path("data").exists(),
         "no empty store made in its place"
     );
-    // Creating the folder on purpose starts an empty store.
+    // The folder alone (an unmounted mount point looks like this) is
+    // refused too, and left empty.
     std::fs::create_dir(site.path("data")).unwrap();
+    assert_one_line_failure(
+        &site.cli(&["serve"], ""),
+        &["data", "is empty", "master.key", "mounted", "new-store"],
+    );
+    assert!(!site.path("data/keycheck").exists());
+    // With the marker, on purpose, an empty store starts (the marker goes).
+    std::fs::write(site.path("data/new-store"), b"").unwrap();
     assert_eq!(site.start().stop(), Some(0));
     assert!(site.path("data/keycheck").exists());
+    assert!(!site.path("data/new-store").exists());
 }
 
 #[test]
