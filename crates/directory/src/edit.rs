@@ -106,6 +106,33 @@ pub fn set_password(file: &Path, address: &str, password: &Secret) -> Result<(),
     })
 }
 
+/// Replaces an account's stored hash `old` with `new` (an argon2id hash of
+/// the same password, made after a login verified `old`). Returns false,
+/// writing nothing, when the account is gone or its hash is not `old` any
+/// more (changed meanwhile: that change wins).
+pub fn replace_legacy_hash(
+    file: &Path,
+    address: &str,
+    old: &str,
+    new: &str,
+) -> Result<bool, DirectoryError> {
+    let unchanged = |doc: &mut DocumentMut| -> Option<()> {
+        let table = account_table(doc, address).ok()?;
+        (table.get("password")?.as_str()? == old).then_some(())
+    };
+    let result = edit(file, None, |doc, _| {
+        unchanged(doc).ok_or_else(|| DirectoryError::NotFound(address.to_owned()))?;
+        let table = account_table(doc, address)?;
+        set_value(table, "password", Value::from(new));
+        Ok(())
+    });
+    match result {
+        Ok(()) => Ok(true),
+        Err(DirectoryError::NotFound(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Removes an account (its mail is the store's business). Comments above
 /// it that are separated from it by a blank line stay in the file.
 pub fn remove_account(file: &Path, address: &str) -> Result<(), DirectoryError> {

@@ -2,7 +2,8 @@
 //!
 //! The format is in the crate docs. Validation is strict, as for the config:
 //! unknown keys, wrong types, malformed addresses, domains not hosted,
-//! non-argon2id hashes, a duplicate address or alias, and an alias that is
+//! hashes that are neither argon2id nor an accepted legacy scheme (see
+//! [`crate::legacy`]), a duplicate address or alias, and an alias that is
 //! also an account's address are errors. Each error is one line,
 //! ``FILE:LINE:COL: key `account[N].KEY`: what is wrong`` (N counts from 0 as
 //! in the config's errors), made from toml_edit's spans. A file that does not
@@ -311,7 +312,8 @@ fn parse_account(
 
     let item = required("password")?;
     let hash = string("password", item)?;
-    password::check_phc(&hash).map_err(|why| ctx.err(Some(key("password")), item.span(), why))?;
+    password::check_stored(&hash)
+        .map_err(|why| ctx.err(Some(key("password")), item.span(), why))?;
 
     let quota = match table.get("quota") {
         None => None,
@@ -443,8 +445,10 @@ mod tests {
             (format!("[[account]]\naddress = 7\npassword = \"{HASH}\"\n"), ":2:11:", &["account[0].address", "must be a string"]),
             (format!("[[account]]\naddress = \"not an address\"\npassword = \"{HASH}\"\n"), ":2:11:", &["account[0].address", "local@domain"]),
             (format!("[[account]]\naddress = \"a@elsewhere.com\"\npassword = \"{HASH}\"\n"), ":2:", &["account[0].address", "`elsewhere.com` is not hosted"]),
-            ("[[account]]\naddress = \"a@example.org\"\npassword = \"hunter2\"\n".into(), ":3:12:", &["account[0].password", "not a PHC"]),
-            ("[[account]]\naddress = \"a@example.org\"\npassword = \"$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW\"\n".into(), ":3:", &["account[0].password"]),
+            ("[[account]]\naddress = \"a@example.org\"\npassword = \"hunter2\"\n".into(), ":3:12:", &["account[0].password", "not a password hash"]),
+            ("[[account]]\naddress = \"a@example.org\"\npassword = \"{PLAIN}hunter2\"\n".into(), ":3:12:", &["account[0].password", "plain text", "refused"]),
+            ("[[account]]\naddress = \"a@example.org\"\npassword = \"{MD5}X03MO1qnZdYdgyfeuILPmQ==\"\n".into(), ":3:12:", &["account[0].password", "unsalted", "refused"]),
+            ("[[account]]\naddress = \"a@example.org\"\npassword = \"$2b$31$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW\"\n".into(), ":3:", &["account[0].password", "bcrypt cost 31"]),
             (format!("{}quota = 0\n", ok("a@example.org")), ":4:9:", &["account[0].quota", "positive"]),
             (format!("{}quota = -5\n", ok("a@example.org")), ":4:", &["account[0].quota"]),
             (format!("{}quota = \"lots\"\n", ok("a@example.org")), ":4:", &["account[0].quota"]),

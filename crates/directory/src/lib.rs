@@ -8,7 +8,7 @@
 //! ```toml
 //! [[account]]
 //! address = "alice@example.org"
-//! password = "$argon2id$v=19$m=19456,t=2,p=1$..."   # PHC string, argon2id only
+//! password = "$argon2id$v=19$m=19456,t=2,p=1$..."   # PHC string (argon2id), or a legacy hash
 //! quota = 1073741824                                # octets, optional; or "1G", "500M"
 //! aliases = ["postmaster@example.org"]              # optional
 //! ```
@@ -27,6 +27,12 @@
 //! Logins ([`Directory::authenticate`]) run argon2id on tokio's blocking pool
 //! and are throttled per remote address and per account ([`throttle`]).
 //! Unknown users cost the same argon2 work as wrong passwords ([`password`]).
+//! Hashes kept from other servers (SHA512-CRYPT, BLF-CRYPT, SSHA, ...: see
+//! [`legacy`]) are checked with their own scheme plus one argon2id check of
+//! the dummy hash, so they never answer faster than an unknown user; the
+//! first successful login replaces such a hash with argon2id in the file
+//! ([`replace_legacy_hash`]). (A legacy hash slower than argon2id, such as
+//! bcrypt at cost 12, answers slower until then.)
 //! A verified login may be remembered for a short while, so a reconnecting
 //! client skips argon2 ([`Directory::set_login_cache`], off unless set; see
 //! the `cache` module for what is kept and why it leaks nothing).
@@ -43,6 +49,7 @@ mod edit;
 pub mod file;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod legacy;
 pub mod password;
 pub mod throttle;
 mod watch;
@@ -50,9 +57,10 @@ mod watch;
 pub use address::{normalize_address, parse_quota};
 pub use edit::{
     add_account, add_alias, check_accounts, export_account, import_account, list_accounts,
-    remove_account, remove_alias, set_password, set_quota,
+    remove_account, remove_alias, replace_legacy_hash, set_password, set_quota,
 };
-pub use password::{MAX_PASSWORD_LEN, hash_password};
+pub use legacy::Scheme;
+pub use password::{MAX_PASSWORD_LEN, check_stored, hash_password};
 
 use file::{Entry, Stamp};
 use parking_lot::{Mutex, RwLock};
@@ -235,6 +243,38 @@ impl std::fmt::Debug for Inner {
     }
 }
 
+impl Inner {
+    /// Replaces a legacy hash that just verified with an argon2id hash of
+    /// the same password, in the accounts file (comments kept; the watcher
+    /// reloads it and the server audits the change). Runs on the blocking
+    /// thread of the check, within its hashing slot. Nothing changes if the
+    /// hash was edited meanwhile; a failure is logged and the login stands.
+    fn rehash(&self, address: &str, from: Scheme, password: &Secret) {
+        let Some(old) = self
+            .snapshot
+            .read()
+            .accounts
+            .get(address)
+            .map(|e| e.hash.clone())
+        else {
+            return;
+        };
+        let new = password::hash_password(password);
+        match edit::replace_legacy_hash(&self.path, address, &old, &new) {
+            Ok(true) => {
+                tracing::info!(
+                    scheme = from.name(),
+                    "legacy password hash replaced with argon2id after a login"
+                );
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(scheme = from.name(), error = %e, "legacy password hash not replaced");
+            }
+        }
+    }
+}
+
 /// One loaded version of the accounts file.
 #[derive(Debug, Default)]
 struct Snapshot {
@@ -413,6 +453,7 @@ impl Directory {
             None => password::dummy_hash().to_owned(),
         };
         let known = entry.is_some();
+        let entry_for_rehash = entry.as_ref().map(|e| e.account.address.clone());
         let checked = password.clone();
         let inner = self.inner.clone();
         let verified = tokio::task::spawn_blocking(move || {
@@ -420,12 +461,21 @@ impl Directory {
             let running = inner.hashing_now.fetch_add(1, Ordering::SeqCst) + 1;
             inner.hashing_peak.fetch_max(running, Ordering::SeqCst);
             let ok = password::verify(&phc, &checked) && known;
-            inner.hashing_now.fetch_sub(1, Ordering::SeqCst);
+            let legacy = Scheme::of(&phc).filter(|s| *s != Scheme::Argon2id);
+            if legacy.is_some() {
+                // Never less work than an unknown user's argon2id check,
+                // however cheap the legacy scheme (SSHA is one digest).
+                password::verify(password::dummy_hash(), &checked);
+            }
             if ok {
                 attempt.succeeded();
             } else {
                 attempt.failed();
             }
+            if let (true, Some(scheme), Some(e)) = (ok, legacy, &entry_for_rehash) {
+                inner.rehash(e, scheme, &checked);
+            }
+            inner.hashing_now.fetch_sub(1, Ordering::SeqCst);
             drop(permit);
             ok
         })
