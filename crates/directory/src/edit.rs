@@ -95,6 +95,60 @@ pub fn add_account(
     })
 }
 
+/// Adds accounts with the hashes they already have (from another server:
+/// `sealpost import-accounts`), in one edit: all of them or, on the first
+/// refusal, none. Each hash must be one [`crate::check_stored`] accepts;
+/// an address that is an account or alias already is refused
+/// ([`DirectoryError::Exists`] names it), as is a domain not among
+/// `domains`.
+pub fn add_accounts_with_hashes(
+    file: &Path,
+    domains: &[String],
+    accounts: &[(String, String)],
+) -> Result<(), DirectoryError> {
+    let domains = domain_set(domains);
+    let mut checked = Vec::with_capacity(accounts.len());
+    for (address, hash) in accounts {
+        let address = address::normalize_address(address)?;
+        if !domains.contains(domain_of(&address)) {
+            return Err(DirectoryError::Invalid(format!(
+                "{address}: domain `{}` is not hosted here (add a [[domain]] to the config first)",
+                domain_of(&address)
+            )));
+        }
+        crate::password::check_stored(hash)
+            .map_err(|why| DirectoryError::Invalid(format!("{address}: {why}")))?;
+        checked.push((address, hash));
+    }
+    edit(file, Some(&domains), |doc, entries| {
+        for (address, _) in &checked {
+            if entries.iter().any(|e| e.account.address == *address) {
+                return Err(DirectoryError::Exists(address.clone()));
+            }
+            if let Some(owner) = alias_owner(entries, address) {
+                return Err(DirectoryError::Invalid(format!(
+                    "{address} is an alias of {owner}; remove the alias first"
+                )));
+            }
+        }
+        let tables = doc
+            .entry("account")
+            .or_insert(Item::ArrayOfTables(ArrayOfTables::new()))
+            .as_array_of_tables_mut()
+            .ok_or_else(|| DirectoryError::Invalid("`account` is not [[account]] tables".into()))?;
+        for (address, hash) in &checked {
+            let mut table = Table::new();
+            table.insert("address", toml_edit::value(address.as_str()));
+            table.insert("password", toml_edit::value(hash.as_str()));
+            if !tables.is_empty() {
+                table.decor_mut().set_prefix("\n");
+            }
+            tables.push(table);
+        }
+        Ok(())
+    })
+}
+
 /// Replaces an account's password hash.
 pub fn set_password(file: &Path, address: &str, password: &Secret) -> Result<(), DirectoryError> {
     let address = address::normalize_address(address)?;

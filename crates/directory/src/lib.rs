@@ -45,6 +45,7 @@
 
 pub mod address;
 mod cache;
+pub mod dovecot;
 mod edit;
 pub mod file;
 #[doc(hidden)]
@@ -56,8 +57,9 @@ mod watch;
 
 pub use address::{normalize_address, parse_quota};
 pub use edit::{
-    add_account, add_alias, check_accounts, export_account, import_account, list_accounts,
-    remove_account, remove_alias, replace_legacy_hash, set_password, set_quota,
+    add_account, add_accounts_with_hashes, add_alias, check_accounts, export_account,
+    import_account, list_accounts, remove_account, remove_alias, replace_legacy_hash, set_password,
+    set_quota,
 };
 pub use legacy::Scheme;
 pub use password::{MAX_PASSWORD_LEN, check_stored, hash_password};

@@ -302,7 +302,7 @@ pub fn delete_in_store(store: &Store, audit: &AuditLog, address: &str) -> Result
 
 /// Tells a running server to reload (which audits the change to the
 /// accounts file); when none runs, audits the change here.
-fn notify(config: &Config) -> Result<(), Failure> {
+pub(crate) fn notify(config: &Config) -> Result<(), Failure> {
     match admin::request(&config.admin_socket(), &Request::Reload).map_err(Failure::runtime)? {
         Some(r) if !r.ok => Err(Failure::runtime(format!(
             "the running server did not take the change: {}",

@@ -20,7 +20,8 @@
 //! 2. `admin`: the admin socket's requests, its client, and its listener
 //!    (which runs whatever handler `serve` gives it).
 //! 3. `accounts_audit`: auditing changes of the accounts file.
-//! 4. `accounts`: `sealpost account ...` and deletion/restore in the store.
+//! 4. `accounts`: `sealpost account ...` and deletion/restore in the store;
+//!    `import_accounts`: `sealpost import-accounts` (uses `accounts`).
 //! 5. `services`: the running server's shared pieces and their following
 //!    the accounts file.
 //! 6. `compliance`, `queue`, `audit_cli`: the other commands, each with its
@@ -39,6 +40,7 @@ mod admin;
 mod accounts_audit;
 
 mod accounts;
+mod import_accounts;
 
 mod services;
 
@@ -79,6 +81,17 @@ enum Command {
     Account {
         #[command(subcommand)]
         command: accounts::AccountCommand,
+    },
+    /// Create accounts from a Dovecot passwd-file, keeping their password
+    /// hashes (SHA512-CRYPT, BLF-CRYPT, SSHA, ...; each becomes argon2id at
+    /// its first login). All or nothing.
+    ImportAccounts {
+        /// The passwd-file (`user:{SCHEME}hash:...` lines).
+        #[arg(long, required = true)]
+        dovecot_passwd: PathBuf,
+        /// The domain of user names without `@`.
+        #[arg(long)]
+        domain: Option<String>,
     },
     /// The retention worker.
     Retention {
@@ -211,6 +224,10 @@ fn main() -> ExitCode {
         Command::Serve => serve::run(&cli.config),
         Command::CheckConfig => check_config(&cli.config),
         Command::Account { command } => accounts::run(&cli.config, command),
+        Command::ImportAccounts {
+            dovecot_passwd,
+            domain,
+        } => import_accounts::run(&cli.config, &dovecot_passwd, domain),
         Command::Retention {
             command: RetentionCommand::Run { at },
         } => compliance::cli_retention_run(&cli.config, at),
