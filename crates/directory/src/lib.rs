@@ -37,6 +37,10 @@
 //! client skips argon2 ([`Directory::set_login_cache`], off unless set; see
 //! the `cache` module for what is kept and why it leaks nothing).
 //!
+//! An account may also have app passwords, each hashed on its own and
+//! checked instead of the account's password when a login presents one
+//! (still one argon2id check a login: see [`app_password`]).
+//!
 //! Recipients ([`Directory::recipient`]) resolve accounts, aliases and
 //! `user+tag` subaddresses (RFC 5233) in any case ([`address`]).
 
@@ -44,6 +48,7 @@
 #![forbid(unsafe_code)]
 
 pub mod address;
+pub mod app_password;
 mod cache;
 pub mod dovecot;
 mod edit;
@@ -56,10 +61,11 @@ pub mod throttle;
 mod watch;
 
 pub use address::{normalize_address, parse_quota};
+pub use app_password::AppPasswordInfo;
 pub use edit::{
-    add_account, add_accounts_with_hashes, add_alias, check_accounts, export_account,
-    import_account, list_accounts, remove_account, remove_alias, replace_legacy_hash, set_password,
-    set_quota,
+    add_account, add_accounts_with_hashes, add_alias, add_app_password, check_accounts,
+    export_account, import_account, list_accounts, list_app_passwords, remove_account,
+    remove_alias, remove_app_password, replace_legacy_hash, set_password, set_quota,
 };
 pub use legacy::Scheme;
 pub use password::{MAX_PASSWORD_LEN, check_stored, hash_password};
@@ -154,6 +160,10 @@ pub struct Account {
     pub quota: Option<u64>,
     /// Other addresses delivered to it, lower case.
     pub aliases: Vec<String>,
+    /// In a login's [`AuthOutcome::Success`]: the label of the app password
+    /// that logged in (for the audit log), `None` for the account's own
+    /// password. Always `None` in the accounts as configured.
+    pub app_password: Option<String>,
 }
 
 /// The result of a login attempt.
@@ -242,6 +252,45 @@ impl std::fmt::Debug for Inner {
             .field("domains", &snap.domains.len())
             .field("accounts", &snap.accounts.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// The stored hash a login's password is checked against: an app
+/// password's when the password has that shape and one of the account's
+/// ids (see [`app_password`]), else the account's own. Either way, one
+/// check.
+struct Target {
+    /// The login cache's key: the address, or address and app password id.
+    cache_key: String,
+    hash: String,
+    /// The app password's label, if it is one.
+    label: Option<String>,
+}
+
+impl Target {
+    fn of(e: &Entry, password: &Secret) -> Target {
+        let app = app_password::id_of(password.expose())
+            .and_then(|id| e.apps.iter().find(|a| a.id == id));
+        match app {
+            Some(a) => Target {
+                cache_key: format!("{}#{}", e.account.address, a.id),
+                hash: a.hash.clone(),
+                label: Some(a.label.clone()),
+            },
+            None => Target {
+                cache_key: e.account.address.clone(),
+                hash: e.hash.clone(),
+                label: None,
+            },
+        }
+    }
+
+    /// The account a success logs in, naming the app password used.
+    fn account(&self, e: &Entry) -> Account {
+        Account {
+            app_password: self.label.clone(),
+            ..e.account.clone()
+        }
     }
 }
 
@@ -422,16 +471,15 @@ impl Directory {
             .as_ref()
             .and_then(|n| snapshot.accounts.get(n))
             .cloned();
-        if let Some(e) = &entry
-            && self.inner.login_cache.hit(
-                &e.account.address,
-                &e.hash,
-                password.expose(),
-                Instant::now(),
-            )
+        let target = entry.as_ref().map(|e| Target::of(e, password));
+        if let (Some(e), Some(t)) = (&entry, &target)
+            && self
+                .inner
+                .login_cache
+                .hit(&t.cache_key, &t.hash, password.expose(), Instant::now())
         {
             throttle.succeeded_at_once(&e.account.address);
-            return AuthOutcome::Success(e.account.clone());
+            return AuthOutcome::Success(t.account(e));
         }
         // Wait for this address's turn (a check in flight is not a failure;
         // see the throttle module), then for a hashing slot.
@@ -450,12 +498,16 @@ impl Directory {
         let Ok(permit) = self.inner.hashing.clone().acquire_owned().await else {
             return AuthOutcome::Failed;
         };
-        let phc = match &entry {
-            Some(e) => e.hash.clone(),
+        let phc = match &target {
+            Some(t) => t.hash.clone(),
             None => password::dummy_hash().to_owned(),
         };
         let known = entry.is_some();
-        let entry_for_rehash = entry.as_ref().map(|e| e.account.address.clone());
+        // Only the account's own password is ever a legacy hash.
+        let entry_for_rehash = match (&entry, &target) {
+            (Some(e), Some(t)) if t.label.is_none() => Some(e.account.address.clone()),
+            _ => None,
+        };
         let checked = password.clone();
         let inner = self.inner.clone();
         let verified = tokio::task::spawn_blocking(move || {
@@ -483,15 +535,15 @@ impl Directory {
         })
         .await
         .unwrap_or(false);
-        match entry {
-            Some(e) if verified => {
+        match (entry, target) {
+            (Some(e), Some(t)) if verified => {
                 self.inner.login_cache.remember(
-                    &e.account.address,
-                    &e.hash,
+                    &t.cache_key,
+                    &t.hash,
                     password.expose(),
                     Instant::now(),
                 );
-                AuthOutcome::Success(e.account)
+                AuthOutcome::Success(t.account(&e))
             }
             _ => AuthOutcome::Failed,
         }
