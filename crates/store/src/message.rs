@@ -53,6 +53,36 @@ impl Store {
         flags: &Flags,
         internal_date: Option<i64>,
     ) -> Result<Appended> {
+        self.append_at(account, mailbox, raw, flags, internal_date, None)
+    }
+
+    /// Stores a message under a given UID, as [`Store::append`] does
+    /// otherwise: for imports that keep the UIDs another server gave
+    /// (Dovecot's `dovecot-uidlist`), so clients that synced against it
+    /// download nothing again. The UID must be at least the mailbox's next
+    /// UID (UIDs only grow, RFC 9051 2.3.1.1); UIDs skipped become gaps, as
+    /// after an expunge. Fails with [`StoreError::NotAllowed`] otherwise.
+    pub fn append_with_uid(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        raw: &[u8],
+        flags: &Flags,
+        internal_date: Option<i64>,
+        uid: Uid,
+    ) -> Result<Appended> {
+        self.append_at(account, mailbox, raw, flags, internal_date, Some(uid))
+    }
+
+    fn append_at(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        raw: &[u8],
+        flags: &Flags,
+        internal_date: Option<i64>,
+        given: Option<Uid>,
+    ) -> Result<Appended> {
         if raw.len() > MAX_MESSAGE_SIZE {
             return Err(StoreError::TooLarge);
         }
@@ -79,8 +109,16 @@ impl Store {
                 return Err(StoreError::NotAllowed("mailbox has run out of UIDs"));
             }
             let before = (st.uid_next, st.highest_modseq);
-            let uid = Uid(st.uid_next);
-            st.uid_next += 1;
+            let uid = match given {
+                None => Uid(st.uid_next),
+                Some(u) if u.0 >= st.uid_next && u.0 < u32::MAX => u,
+                Some(_) => {
+                    return Err(StoreError::NotAllowed(
+                        "a given UID must be at least the mailbox's next UID",
+                    ));
+                }
+            };
+            st.uid_next = uid.0 + 1;
             let modseq = st.next_modseq();
             let row = MessageRow {
                 blob: blob_id,
