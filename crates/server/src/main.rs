@@ -21,6 +21,7 @@
 //!    (which runs whatever handler `serve` gives it).
 //! 3. `accounts_audit`: auditing changes of the accounts file.
 //! 4. `accounts`: `sealpost account ...` and deletion/restore in the store;
+//!    `import_mail`: `sealpost import` (offline; uses `startup` only);
 //!    `import_accounts`: `sealpost import-accounts` (uses `accounts`).
 //! 5. `services`: the running server's shared pieces and their following
 //!    the accounts file.
@@ -41,6 +42,7 @@ mod accounts_audit;
 
 mod accounts;
 mod import_accounts;
+mod import_mail;
 
 mod services;
 
@@ -92,6 +94,15 @@ enum Command {
         /// The domain of user names without `@`.
         #[arg(long)]
         domain: Option<String>,
+    },
+    /// Import a Maildir (Dovecot's UIDs, keywords and subscriptions kept)
+    /// into an account, with the server stopped.
+    Import {
+        /// The account.
+        address: String,
+        /// The Maildir.
+        #[arg(long, required = true)]
+        from: PathBuf,
     },
     /// The retention worker.
     Retention {
@@ -224,6 +235,7 @@ fn main() -> ExitCode {
         Command::Serve => serve::run(&cli.config),
         Command::CheckConfig => check_config(&cli.config),
         Command::Account { command } => accounts::run(&cli.config, command),
+        Command::Import { address, from } => import_mail::run(&cli.config, &address, &from),
         Command::ImportAccounts {
             dovecot_passwd,
             domain,
