@@ -1,4 +1,5 @@
-//! `sealpost import ADDRESS --from PATH`: moves a Maildir into an account,
+//! `sealpost import ADDRESS --from PATH`: moves a Maildir, an mbox file or a
+//! folder of mbox files (see `import_mbox`) into an account,
 //! offline (the embedded store refuses a second process, so stop the server
 //! first; importing through the admin socket while serving is not there yet).
 //!
@@ -10,7 +11,8 @@
 //! nothing again), `dovecot-keywords` (the letters `a`-`z` of a file name's
 //! flags), and `subscriptions` at the top. Flags come from the `:2,` suffix
 //! (D Draft, F Flagged, P `$Forwarded`, R Answered, S Seen, T Deleted);
-//! INTERNALDATE is the file's modification time, as Dovecot keeps it.
+//! INTERNALDATE is the file's modification time, as Dovecot keeps it. Bare
+//! LF line endings (Dovecot's on disk) become CRLF.
 //! Files without a UID (or whose UID is taken) get the next UID. A mailbox
 //! that holds messages already keeps its UIDVALIDITY.
 //!
@@ -58,12 +60,18 @@ pub fn run(config_path: &Path, address: &str, from: &Path) -> Result<(), Failure
     if !known {
         return Err(Failure::runtime(format!("no account {address}")));
     }
-    if !from.join("cur").is_dir() {
+    let kind = if from.is_file() {
+        "an mbox file"
+    } else if from.join("cur").is_dir() {
+        "a Maildir"
+    } else if from.is_dir() {
+        "a folder of mbox files"
+    } else {
         return Err(Failure::runtime(format!(
-            "{}: not a Maildir (no cur/ folder)",
+            "{}: no such file or folder (give a Maildir, an mbox file or a folder of mbox files)",
             from.display()
         )));
-    }
+    };
     let store = crate::startup::open_store(&config).map_err(|f| {
         Failure::runtime(format!(
             "{} (import runs with the server stopped)",
@@ -73,10 +81,15 @@ pub fn run(config_path: &Path, address: &str, from: &Path) -> Result<(), Failure
     let account = store.ensure_account(&address).map_err(Failure::runtime)?;
     let mut totals = Totals::default();
     let tty = std::io::stderr().is_terminal();
-    for folder in folders(from)? {
-        import_folder(&store, account, &folder, &mut totals, tty)?;
+    match kind {
+        "a Maildir" => {
+            for folder in folders(from)? {
+                import_folder(&store, account, &folder, &mut totals, tty)?;
+            }
+            subscribe(&store, account, from)?;
+        }
+        _ => import_mboxes(&store, account, from, &mut totals, tty)?,
     }
-    subscribe(&store, account, from)?;
     if tty {
         eprintln!();
     }
@@ -85,7 +98,7 @@ pub fn run(config_path: &Path, address: &str, from: &Path) -> Result<(), Failure
         .record_durable(Event::AccountChanged {
             account: address.clone(),
             change: format!(
-                "imported {} messages into {} mailboxes from a Maildir",
+                "imported {} messages into {} mailboxes from {kind}",
                 totals.messages, totals.mailboxes
             ),
         })
@@ -95,6 +108,45 @@ pub fn run(config_path: &Path, address: &str, from: &Path) -> Result<(), Failure
         "imported {} messages ({} octets) into {} mailboxes of {address}; {} kept their UID",
         totals.messages, totals.octets, totals.mailboxes, totals.kept_uids
     );
+    Ok(())
+}
+
+/// An mbox file into INBOX, or each file of a folder into its own mailbox.
+fn import_mboxes(
+    store: &Store,
+    account: AccountId,
+    from: &Path,
+    totals: &mut Totals,
+    tty: bool,
+) -> Result<(), Failure> {
+    let mut files = Vec::new();
+    if from.is_file() {
+        files.push((from.to_path_buf(), "INBOX".to_string()));
+    } else {
+        let entries = std::fs::read_dir(from)
+            .map_err(|e| Failure::runtime(format!("{}: {e}", from.display())))?;
+        for e in entries.flatten() {
+            let file = e.file_name().to_string_lossy().into_owned();
+            if file.starts_with('.') || !e.path().is_file() {
+                continue;
+            }
+            let stem = file.strip_suffix(".mbox").unwrap_or(&file);
+            let name = if stem.eq_ignore_ascii_case("inbox") {
+                "INBOX".to_string()
+            } else {
+                stem.to_string()
+            };
+            files.push((e.path(), name));
+        }
+        files.sort();
+    }
+    for (path, name) in files {
+        let mut count = crate::import_mbox::Count::default();
+        crate::import_mbox::import_file(store, account, &path, &name, &mut count, tty)?;
+        totals.messages += count.messages;
+        totals.octets += count.octets;
+        totals.mailboxes += 1;
+    }
     Ok(())
 }
 
@@ -246,6 +298,8 @@ fn import_folder(
     for (uid, file, path) in files {
         let raw = std::fs::read(&path)
             .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
+        // Dovecot writes Maildir files with LF line endings.
+        let raw = crate::import_mbox::to_crlf(&raw);
         let date = std::fs::metadata(&path)
             .ok()
             .and_then(|m| m.modified().ok())

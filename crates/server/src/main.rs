@@ -43,6 +43,7 @@ mod accounts_audit;
 mod accounts;
 mod import_accounts;
 mod import_mail;
+mod import_mbox;
 
 mod services;
 
@@ -95,12 +96,13 @@ enum Command {
         #[arg(long)]
         domain: Option<String>,
     },
-    /// Import a Maildir (Dovecot's UIDs, keywords and subscriptions kept)
-    /// into an account, with the server stopped.
+    /// Import a Maildir (Dovecot's UIDs, keywords and subscriptions kept),
+    /// an mbox file or a folder of mbox files into an account, with the
+    /// server stopped.
     Import {
         /// The account.
         address: String,
-        /// The Maildir.
+        /// The Maildir, mbox file or folder of mbox files.
         #[arg(long, required = true)]
         from: PathBuf,
     },

@@ -170,7 +170,11 @@ fn import_refuses_what_it_cannot_do_in_one_line() {
             maildir.clone(),
             "no account nobody@example.org",
         ),
-        ("alice@example.org", site.path("nothing"), "not a Maildir"),
+        (
+            "alice@example.org",
+            site.path("nothing"),
+            "no such file or folder",
+        ),
     ] {
         let out = site.cli(&["import", address, "--from", from.to_str().unwrap()], "");
         assert_eq!(out.code, 1, "{}", out.stderr);
@@ -190,5 +194,88 @@ fn import_refuses_what_it_cannot_do_in_one_line() {
     );
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(out.stderr.contains("server stopped"), "{}", out.stderr);
+    server.stop();
+}
+
+#[test]
+fn mbox_files_keep_flags_keywords_and_dates() {
+    let site = Site::new("");
+    site.add_account("alice@example.org");
+    let folder = site.path("mail");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("INBOX"),
+        "From bob@example.net Thu Jan  2 10:00:00 2020\nFrom: bob@example.net\nSubject: one\nStatus: RO\nX-Status: A\nX-Keywords: Work\n\nline\n>From the past\n\nFrom carol@example.net Fri Jan  3 10:00:00 2020\nFrom: carol@example.net\nSubject: two\n\nsecond\n",
+    )
+    .unwrap();
+    std::fs::write(
+        folder.join("Archive.mbox"),
+        "From x Sat Jan  4 10:00:00 2020\nSubject: three\nStatus: R\nX-Status: F\n\nthird\n",
+    )
+    .unwrap();
+    let out = site.cli(
+        &[
+            "import",
+            "alice@example.org",
+            "--from",
+            folder.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(out.ok(), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.starts_with("imported 3 messages (") && out.stdout.contains("into 2 mailboxes"),
+        "{}",
+        out.stdout
+    );
+    let server = site.start();
+    let script = r#"
+import imaplib, ssl, sys, json
+a = json.loads(sys.argv[1])
+ctx = ssl.create_default_context(cafile=a["cafile"])
+ctx.check_hostname = False
+m = imaplib.IMAP4_SSL("127.0.0.1", a["imaps"], ssl_context=ctx)
+m.login(a["user"], a["password"])
+for box in ["INBOX", "Archive"]:
+    m.select(box, readonly=True)
+    typ, data = m.fetch("1:*", "(FLAGS INTERNALDATE BODY.PEEK[TEXT])")
+    for d in data:
+        if isinstance(d, tuple):
+            print(box, d[0].decode(), repr(d[1].decode()))
+m.logout()
+"#;
+    let args = script_args(&site, &server, serde_json::json!({}));
+    let got = std::process::Command::new("python3")
+        .args(["-c", script, &args])
+        .output()
+        .expect("python3 runs");
+    let text = String::from_utf8_lossy(&got.stdout).into_owned();
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].contains("\\Seen") && lines[0].contains("\\Answered") && lines[0].contains("Work"),
+        "{text}"
+    );
+    assert!(lines[0].contains("02-Jan-2020 10:00:00 +0000"), "{text}");
+    // mboxrd: one `>` comes off; the separating blank line is not the message's.
+    assert!(
+        lines[0].ends_with("'line\\r\\nFrom the past\\r\\n'"),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains("FLAGS ()") && lines[1].contains("03-Jan-2020"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("Archive")
+            && lines[2].contains("\\Flagged")
+            && lines[2].contains("04-Jan-2020"),
+        "{text}"
+    );
     server.stop();
 }
