@@ -7,11 +7,17 @@
 //! mboxo right). Flags come from `Status:` (R Seen) and `X-Status:` (A
 //! Answered, F Flagged, T Draft, D Deleted), keywords from `X-Keywords:`,
 //! INTERNALDATE from the `From ` line's date (asctime, UTC). The file is
-//! read line by line: one message is in memory at a time.
+//! read line by line: one message is in memory at a time, and a message
+//! (or line) larger than [`MAX_MESSAGE_SIZE`] stops the import
+//! with an error before it is buffered further.
 
 use crate::startup::Failure;
 use sealpost_store::{AccountId, Flags, MailboxName, Store};
-use std::io::BufRead;
+use std::io::{BufRead, Read};
+
+/// Largest message imported: the store's own limit (1 GiB), which it would
+/// refuse only after the whole message was buffered.
+const MAX_MESSAGE_SIZE: usize = 1 << 30;
 use std::path::Path;
 
 /// Counts kept while importing.
@@ -49,7 +55,9 @@ pub fn import_file(
     let mut blank_before = true;
     loop {
         line.clear();
-        let n = reader
+        // A line is read at most up to the largest message the store takes.
+        let n = (&mut reader)
+            .take(MAX_MESSAGE_SIZE as u64 + 1)
             .read_until(b'\n', &mut line)
             .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
         if n == 0 {
@@ -76,6 +84,13 @@ pub fn import_file(
             _ => &line[..],
         };
         push_crlf(raw, body);
+        if raw.len() > MAX_MESSAGE_SIZE {
+            return Err(Failure::runtime(format!(
+                "{}: message {} is larger than {MAX_MESSAGE_SIZE} octets (nothing after it imported)",
+                path.display(),
+                count.messages + 1
+            )));
+        }
     }
     if let Some((date, raw)) = message.take() {
         store_one(store, account, id, date, raw, count, path)?;
