@@ -3,7 +3,8 @@
 //! Dovecot's documented formats: `dovecot-uidlist` version 3,
 //! `dovecot-keywords`, `subscriptions` version 2, Maildir++ subfolders);
 //! then imaplib checks UIDVALIDITY, UIDs, flags, keywords, INTERNALDATE
-//! and subscriptions over IMAP.
+//! and subscriptions over IMAP; mbsync, moved from a server to another that
+//! imported the same Maildir, transfers nothing.
 
 mod audit_support;
 mod common;
@@ -278,4 +279,137 @@ m.logout()
         "{text}"
     );
     server.stop();
+}
+
+/// mbsync's config for `alice` on `server`, keeping its Maildir and state
+/// in `near`.
+fn mbsyncrc(site: &Site, server: &Server, near: &Path) -> std::path::PathBuf {
+    let text = format!(
+        "IMAPAccount sealpost\nHost 127.0.0.1\nPort {port}\nUser alice@example.org\nPass \"{PASSWORD}\"\n\
+         SSLType IMAPS\nCertificateFile {cert}\nAuthMechs PLAIN\n\n\
+         IMAPStore far\nAccount sealpost\n\n\
+         MaildirStore near\nPath {mail}/\nInbox {mail}/INBOX\nSubFolders Verbatim\n\n\
+         Channel test\nFar :far:\nNear :near:\nPatterns *\nCreate Both\nSync All\nExpunge Both\nSyncState *\n",
+        port = server.addr("imaps").port(),
+        cert = site.path("certs/cert.pem").display(),
+        mail = near.display(),
+    );
+    std::fs::create_dir_all(near).unwrap();
+    let rc = site.path("mbsyncrc");
+    std::fs::write(&rc, text).unwrap();
+    rc
+}
+
+/// Runs mbsync once (at most a minute); returns whether it succeeded and its output.
+fn mbsync(rc: &Path, home: &Path) -> (bool, String) {
+    let mut child = std::process::Command::new("mbsync")
+        .arg("-c")
+        .arg(rc)
+        .arg("test")
+        .env("HOME", home)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mbsync is installed (isync, .ci/run installs it)");
+    let end = std::time::Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < end, "mbsync hung");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// Every file under a folder, relative, sorted (mbsync's Maildir and state).
+fn files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path().strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A server that imported the same Dovecot Maildir, with its UIDVALIDITY
+/// and UIDs, after `first` was synced by mbsync.
+fn imported_site(maildir_with_uidlist: bool) -> (Site, Server) {
+    let site = Site::new("");
+    site.add_account("alice@example.org");
+    let maildir = site.path("Maildir");
+    dovecot_maildir(&maildir);
+    if !maildir_with_uidlist {
+        std::fs::remove_file(maildir.join("dovecot-uidlist")).unwrap();
+        std::fs::remove_file(maildir.join(".Lists.rust/dovecot-uidlist")).unwrap();
+    }
+    let out = site.cli(
+        &[
+            "import",
+            "alice@example.org",
+            "--from",
+            maildir.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(out.ok(), "{}", out.stderr);
+    let server = site.start();
+    (site, server)
+}
+
+/// A client that synced with mbsync against one server moves to another
+/// that imported the same Dovecot Maildir: the next sync transfers nothing
+/// (same UIDVALIDITY, same UIDs). Without the uidlist the new server's
+/// UIDVALIDITY differs and mbsync notices, so the check can fail.
+#[test]
+fn mbsync_transfers_nothing_after_the_move() {
+    let client = tempfile::tempdir().unwrap();
+    let near = client.path().join("mail");
+    let (old_site, old_server) = imported_site(true);
+    let rc = mbsyncrc(&old_site, &old_server, &near);
+    let (ok, text) = mbsync(&rc, client.path());
+    assert!(ok, "{text}");
+    let before = files(&near);
+    assert_eq!(
+        before
+            .iter()
+            .filter(|f| f.contains("/cur/") || f.contains("/new/"))
+            .count(),
+        4,
+        "{before:?}"
+    );
+    old_server.stop();
+
+    let (new_site, new_server) = imported_site(true);
+    let rc = mbsyncrc(&new_site, &new_server, &near);
+    let (ok, text) = mbsync(&rc, client.path());
+    assert!(ok, "{text}");
+    let messages = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .filter(|f| f.contains("/cur/") || f.contains("/new/"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(messages(&files(&near)), messages(&before), "{text}");
+    new_server.stop();
+
+    // The control: a server whose import did not keep the UIDs.
+    let (other_site, other_server) = imported_site(false);
+    let rc = mbsyncrc(&other_site, &other_server, &near);
+    let (ok, text) = mbsync(&rc, client.path());
+    assert!(
+        !ok && text.contains("Unable to recover from UIDVALIDITY change"),
+        "mbsync did not notice new UIDs: {text}"
+    );
+    other_server.stop();
 }
