@@ -48,6 +48,7 @@ pub fn fill(dir: &Path, key: &Path, mb: u64) -> Result<()> {
                 remote: format!("198.51.100.{}:{}", n % 250, 40000 + n % 20000),
                 tls: Some("TLSv1.3".into()),
                 outcome: LoginOutcome::Success,
+                app_password: None,
             });
             log.record(Event::MessageDelivered {
                 id: format!("{n:016x}"),

@@ -149,6 +149,7 @@ mod tests {
             remote: "b".into(),
             tls: None,
             outcome: LoginOutcome::Success,
+            app_password: None,
         });
         assert_eq!(fields.len(), 2);
     }

@@ -53,6 +53,10 @@ pub enum Event {
         tls: Option<String>,
         /// Outcome.
         outcome: LoginOutcome,
+        /// The label of the app password that logged in, if one did (never
+        /// the password). Absent from records written before app passwords.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        app_password: Option<String>,
     },
     /// A message accepted by SMTP (before delivery or queueing).
     MessageAccepted {
@@ -304,7 +308,8 @@ impl Event {
     /// as salted commitments, erased by anonymization.
     pub fn personal_fields(&self) -> &'static [&'static str] {
         match self {
-            Event::Login { .. } => &["account", "remote"],
+            // A label may name a person ("Alice's phone").
+            Event::Login { .. } => &["account", "remote", "app_password"],
             Event::MessageAccepted { .. } => {
                 &["message_id", "sender", "recipients", "remote", "account"]
             }

@@ -56,9 +56,17 @@ fn login(event: &Event) {
         remote,
         tls,
         outcome,
+        app_password,
     } = event
     else {
         return;
+    };
+    // The label may name a person: the audit log keeps it, this says only
+    // which kind of secret was used.
+    let credential = if app_password.is_some() {
+        "app password"
+    } else {
+        "password"
     };
     let protocol = protocol_name(*protocol);
     let result = match outcome {
@@ -72,7 +80,7 @@ fn login(event: &Event) {
     match outcome {
         LoginOutcome::Success => tracing::info!(
             target: TARGET,
-            event = "login", protocol, result, account, remote, tls,
+            event = "login", protocol, result, account, remote, tls, credential,
             "login succeeded"
         ),
         LoginOutcome::Failure => tracing::info!(

@@ -288,6 +288,7 @@ mod tests {
             remote: "192.0.2.1:1".into(),
             tls: None,
             outcome: LoginOutcome::Success,
+            app_password: None,
         }
     }
 

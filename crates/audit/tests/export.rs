@@ -65,6 +65,7 @@ fn csv_round_trips_hostile_fields_through_python() {
             remote: format!("[2001:db8::{i}]:995"),
             tls: Some("TLSv1.2".into()),
             outcome: LoginOutcome::Throttled,
+            app_password: None,
         });
         log.record(Event::MessageBounced {
             id: format!("q{i}"),
@@ -124,6 +125,7 @@ fn two_batches(site: &Site) -> i64 {
         remote: "198.51.100.7:5555".into(),
         tls: None,
         outcome: LoginOutcome::Success,
+        app_password: None,
     });
     log.record(delivered(1, "a@example.org"));
     log.record(Event::AccountCreated {

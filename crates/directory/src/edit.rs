@@ -14,6 +14,7 @@
 //! longer than [`MAX_PASSWORD_LEN`] are refused.
 
 use crate::address::{self, check_quota, domain_of};
+use crate::app_password::{self, AppPasswordInfo, MAX_APP_PASSWORDS};
 use crate::file::{self, Entry};
 use crate::password::{MAX_PASSWORD_LEN, hash_password};
 use crate::{Account, DirectoryError, Secret};
@@ -95,6 +96,162 @@ pub fn add_account(
     })
 }
 
+/// Adds accounts with the hashes they already have (from another server:
+/// `sealpost import-accounts`), in one edit: all of them or, on the first
+/// refusal, none. Each hash must be one [`crate::check_stored`] accepts;
+/// an address that is an account or alias already is refused
+/// ([`DirectoryError::Exists`] names it), as is a domain not among
+/// `domains`.
+pub fn add_accounts_with_hashes(
+    file: &Path,
+    domains: &[String],
+    accounts: &[(String, String)],
+) -> Result<(), DirectoryError> {
+    let domains = domain_set(domains);
+    let mut checked = Vec::with_capacity(accounts.len());
+    for (address, hash) in accounts {
+        let address = address::normalize_address(address)?;
+        if !domains.contains(domain_of(&address)) {
+            return Err(DirectoryError::Invalid(format!(
+                "{address}: domain `{}` is not hosted here (add a [[domain]] to the config first)",
+                domain_of(&address)
+            )));
+        }
+        crate::password::check_stored(hash)
+            .map_err(|why| DirectoryError::Invalid(format!("{address}: {why}")))?;
+        checked.push((address, hash));
+    }
+    edit(file, Some(&domains), |doc, entries| {
+        for (address, _) in &checked {
+            if entries.iter().any(|e| e.account.address == *address) {
+                return Err(DirectoryError::Exists(address.clone()));
+            }
+            if let Some(owner) = alias_owner(entries, address) {
+                return Err(DirectoryError::Invalid(format!(
+                    "{address} is an alias of {owner}; remove the alias first"
+                )));
+            }
+        }
+        let tables = doc
+            .entry("account")
+            .or_insert(Item::ArrayOfTables(ArrayOfTables::new()))
+            .as_array_of_tables_mut()
+            .ok_or_else(|| DirectoryError::Invalid("`account` is not [[account]] tables".into()))?;
+        for (address, hash) in &checked {
+            let mut table = Table::new();
+            table.insert("address", toml_edit::value(address.as_str()));
+            table.insert("password", toml_edit::value(hash.as_str()));
+            if !tables.is_empty() {
+                table.decor_mut().set_prefix("\n");
+            }
+            tables.push(table);
+        }
+        Ok(())
+    })
+}
+
+/// Adds an app password labelled `label` to an account and returns it
+/// (generated; show it once, it is not kept). Refuses a label the account
+/// has already, and more than [`MAX_APP_PASSWORDS`] app passwords.
+pub fn add_app_password(file: &Path, address: &str, label: &str) -> Result<Secret, DirectoryError> {
+    let address = address::normalize_address(address)?;
+    app_password::check_label(label).map_err(DirectoryError::Invalid)?;
+    let password = app_password::generate();
+    let hash = hash_password(&password);
+    edit(file, None, |doc, entries| {
+        let entry = entries
+            .iter()
+            .find(|e| e.account.address == address)
+            .ok_or_else(|| DirectoryError::NotFound(address.clone()))?;
+        if entry.apps.iter().any(|a| a.label == label) {
+            return Err(DirectoryError::Invalid(format!(
+                "{address} has an app password labelled `{label}` already"
+            )));
+        }
+        if entry.apps.len() >= MAX_APP_PASSWORDS {
+            return Err(DirectoryError::Invalid(format!(
+                "{address} has {MAX_APP_PASSWORDS} app passwords already: remove one first"
+            )));
+        }
+        let id = app_password::id_of(password.expose()).unwrap_or_default();
+        if entry.apps.iter().any(|a| a.id == id) {
+            // One chance in a million per existing app password: try again.
+            return Err(DirectoryError::Invalid(
+                "the generated app password's id is taken: run the command again".into(),
+            ));
+        }
+        let mut row = toml_edit::InlineTable::new();
+        row.insert("id", Value::from(id));
+        row.insert("label", Value::from(label));
+        row.insert("password", Value::from(hash.as_str()));
+        let table = account_table(doc, &address)?;
+        match table.get_mut("app_passwords").and_then(Item::as_array_mut) {
+            Some(list) => {
+                list.push(row);
+                list.fmt();
+            }
+            None => {
+                let mut list = toml_edit::Array::new();
+                list.push(row);
+                table.insert("app_passwords", toml_edit::value(list));
+            }
+        }
+        Ok(())
+    })?;
+    Ok(password)
+}
+
+/// Removes (revokes) an account's app password by label.
+pub fn remove_app_password(file: &Path, address: &str, label: &str) -> Result<(), DirectoryError> {
+    let address = address::normalize_address(address)?;
+    edit(file, None, |doc, _| {
+        let table = account_table(doc, &address)?;
+        let not_found = || {
+            DirectoryError::NotFound(format!("{address} with an app password labelled `{label}`"))
+        };
+        let list = table
+            .get_mut("app_passwords")
+            .and_then(Item::as_array_mut)
+            .ok_or_else(not_found)?;
+        let i = list
+            .iter()
+            .position(|v| {
+                v.as_inline_table()
+                    .and_then(|t| t.get("label"))
+                    .and_then(|l| l.as_str())
+                    == Some(label)
+            })
+            .ok_or_else(not_found)?;
+        list.remove(i);
+        if list.is_empty() {
+            table.remove("app_passwords");
+        }
+        Ok(())
+    })
+}
+
+/// An account's app passwords (labels and ids, never hashes), in file order.
+pub fn list_app_passwords(
+    file: &Path,
+    address: &str,
+) -> Result<Vec<AppPasswordInfo>, DirectoryError> {
+    let address = address::normalize_address(address)?;
+    let text = file::read(file)?.map(|(t, _)| t).unwrap_or_default();
+    let entries = file::parse(file, &text, None)?;
+    let entry = entries
+        .iter()
+        .find(|e| e.account.address == address)
+        .ok_or(DirectoryError::NotFound(address))?;
+    Ok(entry
+        .apps
+        .iter()
+        .map(|a| AppPasswordInfo {
+            id: a.id.clone(),
+            label: a.label.clone(),
+        })
+        .collect())
+}
+
 /// Replaces an account's password hash.
 pub fn set_password(file: &Path, address: &str, password: &Secret) -> Result<(), DirectoryError> {
     let address = address::normalize_address(address)?;
@@ -104,6 +261,33 @@ pub fn set_password(file: &Path, address: &str, password: &Secret) -> Result<(),
         set_value(table, "password", Value::from(hash));
         Ok(())
     })
+}
+
+/// Replaces an account's stored hash `old` with `new` (an argon2id hash of
+/// the same password, made after a login verified `old`). Returns false,
+/// writing nothing, when the account is gone or its hash is not `old` any
+/// more (changed meanwhile: that change wins).
+pub fn replace_legacy_hash(
+    file: &Path,
+    address: &str,
+    old: &str,
+    new: &str,
+) -> Result<bool, DirectoryError> {
+    let unchanged = |doc: &mut DocumentMut| -> Option<()> {
+        let table = account_table(doc, address).ok()?;
+        (table.get("password")?.as_str()? == old).then_some(())
+    };
+    let result = edit(file, None, |doc, _| {
+        unchanged(doc).ok_or_else(|| DirectoryError::NotFound(address.to_owned()))?;
+        let table = account_table(doc, address)?;
+        set_value(table, "password", Value::from(new));
+        Ok(())
+    });
+    match result {
+        Ok(()) => Ok(true),
+        Err(DirectoryError::NotFound(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Removes an account (its mail is the store's business). Comments above

@@ -2,7 +2,8 @@
 //!
 //! The format is in the crate docs. Validation is strict, as for the config:
 //! unknown keys, wrong types, malformed addresses, domains not hosted,
-//! non-argon2id hashes, a duplicate address or alias, and an alias that is
+//! hashes that are neither argon2id nor an accepted legacy scheme (see
+//! [`crate::legacy`]), a duplicate address or alias, and an alias that is
 //! also an account's address are errors. Each error is one line,
 //! ``FILE:LINE:COL: key `account[N].KEY`: what is wrong`` (N counts from 0 as
 //! in the config's errors), made from toml_edit's spans. A file that does not
@@ -15,6 +16,7 @@
 //! at most 254 octets.
 
 use crate::address::{self, check_quota, domain_of, shown};
+use crate::app_password::{self, AppEntry, MAX_APP_PASSWORDS};
 use crate::{Account, DirectoryError, password};
 use sealpost_config::{ConfigError, Location};
 use std::collections::{HashMap, HashSet};
@@ -30,13 +32,15 @@ pub const MAX_FILE_LEN: u64 = 64 << 20;
 pub const MAX_ALIASES: usize = 1000;
 
 /// The keys an `[[account]]` table may have.
-const KEYS: [&str; 4] = ["address", "password", "quota", "aliases"];
+const KEYS: [&str; 5] = ["address", "password", "quota", "aliases", "app_passwords"];
 
 /// One account as read from the file, with its password hash.
 #[derive(Clone)]
 pub(crate) struct Entry {
     pub(crate) account: Account,
     pub(crate) hash: String,
+    /// The account's app passwords (see [`crate::app_password`]).
+    pub(crate) apps: Vec<AppEntry>,
 }
 
 impl std::fmt::Debug for Entry {
@@ -305,7 +309,7 @@ fn parse_account(
             return Err(ctx.err(
                 Some(key(k)),
                 table.key(k).and_then(|k| k.span()),
-                "unknown key (expected address, password, quota, aliases)",
+                "unknown key (expected address, password, quota, aliases, app_passwords)",
             ));
         }
     }
@@ -347,7 +351,8 @@ fn parse_account(
 
     let item = required("password")?;
     let hash = string("password", item)?;
-    password::check_phc(&hash).map_err(|why| ctx.err(Some(key("password")), item.span(), why))?;
+    password::check_stored(&hash)
+        .map_err(|why| ctx.err(Some(key("password")), item.span(), why))?;
 
     let quota = match table.get("quota") {
         None => None,
@@ -399,12 +404,90 @@ fn parse_account(
             });
         }
     }
+    let apps = match table.get("app_passwords") {
+        None => Vec::new(),
+        Some(item) => parse_apps(ctx, i, item)?,
+    };
     let account = Account {
         address,
         quota,
         aliases,
+        app_password: None,
     };
-    Ok((Entry { account, hash }, spots))
+    Ok((
+        Entry {
+            account,
+            hash,
+            apps,
+        },
+        spots,
+    ))
+}
+
+/// `app_passwords = [{ id = "...", label = "...", password = "$argon2id$..." }, ...]`.
+fn parse_apps(ctx: &Ctx<'_>, i: usize, item: &Item) -> Result<Vec<AppEntry>, DirectoryError> {
+    let key = format!("account[{i}].app_passwords");
+    let Some(array) = item.as_array() else {
+        return Err(ctx.err(
+            Some(key),
+            item.span(),
+            "must be an array of { id, label, password } tables",
+        ));
+    };
+    if array.len() > MAX_APP_PASSWORDS {
+        return Err(ctx.err(
+            Some(key),
+            item.span(),
+            format!("more than {MAX_APP_PASSWORDS} app passwords"),
+        ));
+    }
+    let mut apps: Vec<AppEntry> = Vec::with_capacity(array.len());
+    for (j, v) in array.iter().enumerate() {
+        let k = format!("{key}[{j}]");
+        let err = |why: String| ctx.err(Some(k.clone()), v.span(), why);
+        let Some(t) = v.as_inline_table() else {
+            return Err(err("must be a table { id, label, password }".into()));
+        };
+        if let Some((bad, _)) = t
+            .iter()
+            .find(|(name, _)| !["id", "label", "password"].contains(name))
+        {
+            return Err(err(format!(
+                "unknown key `{}` (expected id, label, password)",
+                crate::address::shown(bad)
+            )));
+        }
+        let field = |name: &str| {
+            t.get(name)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+                .ok_or_else(|| err(format!("`{name}` must be a string")))
+        };
+        let (id, label, hash) = (field("id")?, field("label")?, field("password")?);
+        app_password::check_id(&id).map_err(&err)?;
+        app_password::check_label(&label).map_err(&err)?;
+        match password::check_stored(&hash) {
+            Ok(crate::Scheme::Argon2id) => {}
+            Ok(other) => {
+                return Err(err(format!(
+                    "an app password is hashed with argon2id, not {}",
+                    other.name()
+                )));
+            }
+            Err(why) => return Err(err(why)),
+        }
+        if apps.iter().any(|a| a.id == id) {
+            return Err(err(format!("id `{id}` twice")));
+        }
+        if apps.iter().any(|a| a.label == label) {
+            return Err(err(format!(
+                "label `{}` twice",
+                crate::address::shown(&label)
+            )));
+        }
+        apps.push(AppEntry { id, label, hash });
+    }
+    Ok(apps)
 }
 
 #[cfg(test)]
@@ -455,11 +538,13 @@ mod tests {
                     address: "alice@example.org".into(),
                     quota: Some(1 << 30),
                     aliases: vec!["postmaster@example.org".into(), "a@example.net".into()],
+                    app_password: None,
                 },
                 Account {
                     address: "bob@example.net".into(),
                     quota: Some(5000),
-                    aliases: vec![]
+                    aliases: vec![],
+                    app_password: None,
                 },
             ]
         );
@@ -479,8 +564,10 @@ mod tests {
             (format!("[[account]]\naddress = 7\npassword = \"{HASH}\"\n"), ":2:11:", &["account[0].address", "must be a string"]),
             (format!("[[account]]\naddress = \"not an address\"\npassword = \"{HASH}\"\n"), ":2:11:", &["account[0].address", "local@domain"]),
             (format!("[[account]]\naddress = \"a@elsewhere.com\"\npassword = \"{HASH}\"\n"), ":2:", &["account[0].address", "`elsewhere.com` is not hosted"]),
-            ("[[account]]\naddress = \"a@example.org\"\npassword = \"hunter2\"\n".into(), ":3:12:", &["account[0].password", "not a PHC"]),
-            ("[[account]]\naddress = \"a@example.org\"\npassword = \"$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW\"\n".into(), ":3:", &["account[0].password"]),
+            ("[[account]]\naddress = \"a@example.org\"\npassword = \"hunter2\"\n".into(), ":3:12:", &["account[0].password", "not a password hash"]),
+            ("[[account]]\naddress = \"a@example.org\"\npassword = \"{PLAIN}hunter2\"\n".into(), ":3:12:", &["account[0].password", "plain text", "refused"]),
+            ("[[account]]\naddress = \"a@example.org\"\npassword = \"{MD5}X03MO1qnZdYdgyfeuILPmQ==\"\n".into(), ":3:12:", &["account[0].password", "unsalted", "refused"]),
+            ("[[account]]\naddress = \"a@example.org\"\npassword = \"$2b$31$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW\"\n".into(), ":3:", &["account[0].password", "bcrypt cost 31"]),
             (format!("{}quota = 0\n", ok("a@example.org")), ":4:9:", &["account[0].quota", "positive"]),
             (format!("{}quota = -5\n", ok("a@example.org")), ":4:", &["account[0].quota"]),
             (format!("{}quota = \"lots\"\n", ok("a@example.org")), ":4:", &["account[0].quota"]),

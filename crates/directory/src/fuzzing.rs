@@ -64,3 +64,25 @@ pub fn accounts_file(data: &[u8]) {
         assert!(q > 0 && q <= address::MAX_QUOTA);
     }
 }
+
+/// Parses bytes as a Dovecot passwd-file: never a panic, errors one line
+/// naming the file and a line, accepted users normalized and unique.
+pub fn dovecot_passwd(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match crate::dovecot::parse_passwd_file(Path::new("users"), text, Some("example.org")) {
+        Ok(users) => {
+            let mut seen = HashSet::new();
+            for u in &users {
+                assert_eq!(address::normalize(&u.address).as_ref(), Ok(&u.address));
+                assert!(seen.insert(u.address.clone()), "{} twice", u.address);
+                assert!(crate::password::check_stored(&u.hash).is_ok());
+            }
+        }
+        Err(e) => {
+            assert!(e.starts_with("users:"), "{e}");
+            assert!(!e.contains('\n') && !e.contains('\r'), "{e:?}");
+        }
+    }
+}

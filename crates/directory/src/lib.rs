@@ -8,7 +8,7 @@
 //! ```toml
 //! [[account]]
 //! address = "alice@example.org"
-//! password = "$argon2id$v=19$m=19456,t=2,p=1$..."   # PHC string, argon2id only
+//! password = "$argon2id$v=19$m=19456,t=2,p=1$..."   # PHC string (argon2id), or a legacy hash
 //! quota = 1073741824                                # octets, optional; or "1G", "500M"
 //! aliases = ["postmaster@example.org"]              # optional
 //! ```
@@ -29,9 +29,19 @@
 //! Logins ([`Directory::authenticate`]) run argon2id on tokio's blocking pool
 //! and are throttled per remote address and per account ([`throttle`]).
 //! Unknown users cost the same argon2 work as wrong passwords ([`password`]).
+//! Hashes kept from other servers (SHA512-CRYPT, BLF-CRYPT, SSHA, ...: see
+//! [`legacy`]) are checked with their own scheme plus one argon2id check of
+//! the dummy hash, so they never answer faster than an unknown user; the
+//! first successful login replaces such a hash with argon2id in the file
+//! ([`replace_legacy_hash`]). (A legacy hash slower than argon2id, such as
+//! bcrypt at cost 12, answers slower until then.)
 //! A verified login may be remembered for a short while, so a reconnecting
 //! client skips argon2 ([`Directory::set_login_cache`], off unless set; see
 //! the `cache` module for what is kept and why it leaks nothing).
+//!
+//! An account may also have app passwords, each hashed on its own and
+//! checked instead of the account's password when a login presents one
+//! (still one argon2id check a login: see [`app_password`]).
 //!
 //! Recipients ([`Directory::recipient`]) resolve accounts, aliases and
 //! `user+tag` subaddresses (RFC 5233) in any case ([`address`]).
@@ -40,21 +50,27 @@
 #![forbid(unsafe_code)]
 
 pub mod address;
+pub mod app_password;
 mod cache;
+pub mod dovecot;
 mod edit;
 pub mod file;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod legacy;
 pub mod password;
 pub mod throttle;
 mod watch;
 
 pub use address::{normalize_address, parse_quota};
+pub use app_password::AppPasswordInfo;
 pub use edit::{
-    add_account, add_alias, check_accounts, export_account, import_account, list_accounts,
-    remove_account, remove_alias, set_password, set_quota,
+    add_account, add_accounts_with_hashes, add_alias, add_app_password, check_accounts,
+    export_account, import_account, list_accounts, list_app_passwords, remove_account,
+    remove_alias, remove_app_password, replace_legacy_hash, set_password, set_quota,
 };
-pub use password::{MAX_PASSWORD_LEN, hash_password};
+pub use legacy::Scheme;
+pub use password::{MAX_PASSWORD_LEN, check_stored, hash_password};
 
 use file::{Entry, Stamp};
 use parking_lot::{Mutex, RwLock};
@@ -146,6 +162,10 @@ pub struct Account {
     pub quota: Option<u64>,
     /// Other addresses delivered to it, lower case.
     pub aliases: Vec<String>,
+    /// In a login's [`AuthOutcome::Success`]: the label of the app password
+    /// that logged in (for the audit log), `None` for the account's own
+    /// password. Always `None` in the accounts as configured.
+    pub app_password: Option<String>,
 }
 
 /// The result of a login attempt.
@@ -234,6 +254,77 @@ impl std::fmt::Debug for Inner {
             .field("domains", &snap.domains.len())
             .field("accounts", &snap.accounts.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// The stored hash a login's password is checked against: an app
+/// password's when the password has that shape and one of the account's
+/// ids (see [`app_password`]), else the account's own. Either way, one
+/// check.
+struct Target {
+    /// The login cache's key: the address, or address and app password id.
+    cache_key: String,
+    hash: String,
+    /// The app password's label, if it is one.
+    label: Option<String>,
+}
+
+impl Target {
+    fn of(e: &Entry, password: &Secret) -> Target {
+        let app = app_password::id_of(password.expose())
+            .and_then(|id| e.apps.iter().find(|a| a.id == id));
+        match app {
+            Some(a) => Target {
+                cache_key: format!("{}#{}", e.account.address, a.id),
+                hash: a.hash.clone(),
+                label: Some(a.label.clone()),
+            },
+            None => Target {
+                cache_key: e.account.address.clone(),
+                hash: e.hash.clone(),
+                label: None,
+            },
+        }
+    }
+
+    /// The account a success logs in, naming the app password used.
+    fn account(&self, e: &Entry) -> Account {
+        Account {
+            app_password: self.label.clone(),
+            ..e.account.clone()
+        }
+    }
+}
+
+impl Inner {
+    /// Replaces a legacy hash that just verified with an argon2id hash of
+    /// the same password, in the accounts file (comments kept; the watcher
+    /// reloads it and the server audits the change). Runs on the blocking
+    /// thread of the check, within its hashing slot. Nothing changes if the
+    /// hash was edited meanwhile; a failure is logged and the login stands.
+    fn rehash(&self, address: &str, from: Scheme, password: &Secret) {
+        let Some(old) = self
+            .snapshot
+            .read()
+            .accounts
+            .get(address)
+            .map(|e| e.hash.clone())
+        else {
+            return;
+        };
+        let new = password::hash_password(password);
+        match edit::replace_legacy_hash(&self.path, address, &old, &new) {
+            Ok(true) => {
+                tracing::info!(
+                    scheme = from.name(),
+                    "legacy password hash replaced with argon2id after a login"
+                );
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(scheme = from.name(), error = %e, "legacy password hash not replaced");
+            }
+        }
     }
 }
 
@@ -420,16 +511,15 @@ impl Directory {
             .as_ref()
             .and_then(|n| snapshot.accounts.get(n))
             .cloned();
-        if let Some(e) = &entry
-            && self.inner.login_cache.hit(
-                &e.account.address,
-                &e.hash,
-                password.expose(),
-                Instant::now(),
-            )
+        let target = entry.as_ref().map(|e| Target::of(e, password));
+        if let (Some(e), Some(t)) = (&entry, &target)
+            && self
+                .inner
+                .login_cache
+                .hit(&t.cache_key, &t.hash, password.expose(), Instant::now())
         {
             throttle.succeeded_at_once(&e.account.address);
-            return AuthOutcome::Success(e.account.clone());
+            return AuthOutcome::Success(t.account(e));
         }
         // Wait for this address's turn (a check in flight is not a failure;
         // see the throttle module), then for a hashing slot.
@@ -448,11 +538,16 @@ impl Directory {
         let Ok(permit) = self.inner.hashing.clone().acquire_owned().await else {
             return AuthOutcome::Failed;
         };
-        let phc = match &entry {
-            Some(e) => e.hash.clone(),
+        let phc = match &target {
+            Some(t) => t.hash.clone(),
             None => password::dummy_hash().to_owned(),
         };
         let known = entry.is_some();
+        // Only the account's own password is ever a legacy hash.
+        let entry_for_rehash = match (&entry, &target) {
+            (Some(e), Some(t)) if t.label.is_none() => Some(e.account.address.clone()),
+            _ => None,
+        };
         let checked = password.clone();
         let inner = self.inner.clone();
         let verified = tokio::task::spawn_blocking(move || {
@@ -460,26 +555,35 @@ impl Directory {
             let running = inner.hashing_now.fetch_add(1, Ordering::SeqCst) + 1;
             inner.hashing_peak.fetch_max(running, Ordering::SeqCst);
             let ok = password::verify(&phc, &checked) && known;
-            inner.hashing_now.fetch_sub(1, Ordering::SeqCst);
+            let legacy = Scheme::of(&phc).filter(|s| *s != Scheme::Argon2id);
+            if legacy.is_some() {
+                // Never less work than an unknown user's argon2id check,
+                // however cheap the legacy scheme (SSHA is one digest).
+                password::verify(password::dummy_hash(), &checked);
+            }
             if ok {
                 attempt.succeeded();
             } else {
                 attempt.failed();
             }
+            if let (true, Some(scheme), Some(e)) = (ok, legacy, &entry_for_rehash) {
+                inner.rehash(e, scheme, &checked);
+            }
+            inner.hashing_now.fetch_sub(1, Ordering::SeqCst);
             drop(permit);
             ok
         })
         .await
         .unwrap_or(false);
-        match entry {
-            Some(e) if verified => {
+        match (entry, target) {
+            (Some(e), Some(t)) if verified => {
                 self.inner.login_cache.remember(
-                    &e.account.address,
-                    &e.hash,
+                    &t.cache_key,
+                    &t.hash,
                     password.expose(),
                     Instant::now(),
                 );
-                AuthOutcome::Success(e.account)
+                AuthOutcome::Success(t.account(&e))
             }
             _ => AuthOutcome::Failed,
         }

@@ -1,11 +1,13 @@
-//! Password hashes: argon2id only (RFC 9106), stored as PHC strings.
+//! Password hashes: argon2id (RFC 9106), stored as PHC strings, plus the
+//! legacy schemes of [`crate::legacy`] kept from other servers until a login
+//! replaces them.
 //!
 //! New hashes use the argon2 crate's defaults, which are OWASP's minimum
 //! recommendation for argon2id (m = 19 MiB, t = 2, p = 1). Stored hashes may
 //! carry other parameters (an operator raising the cost); verification uses
-//! the parameters in the hash. Anything that is not `$argon2id$v=19$...` is
-//! refused when the accounts file is read: no bcrypt, no SHA-crypt, no
-//! argon2i/argon2d, no plain text.
+//! the parameters in the hash. What is neither `$argon2id$v=19$...` nor a
+//! legacy scheme is refused when the accounts file is read: no argon2d, no
+//! plain text, no unsalted digest.
 //!
 //! An unknown user is checked against a dummy hash made with the same
 //! default parameters, so a login for a name that does not exist costs the
@@ -25,6 +27,7 @@
 //! them is derived from a password the process held in memory anyway.
 
 use crate::Secret;
+use crate::legacy::{self, Scheme};
 use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use parking_lot::Mutex;
@@ -95,45 +98,74 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
 }
 
-/// Checks that a stored hash is an argon2id PHC string we can verify, with
-/// parameters in bounds. The reason is one line.
-pub(crate) fn check_phc(phc: &str) -> Result<(), String> {
-    if phc.len() > MAX_PHC_LEN {
+/// Checks a stored hash from the accounts file: argon2id, or one of the
+/// legacy schemes [`crate::legacy`] accepts, with parameters in bounds.
+/// Returns its scheme; the reason it is refused is one line.
+pub fn check_stored(stored: &str) -> Result<Scheme, String> {
+    if stored.len() > MAX_PHC_LEN {
         return Err(format!("longer than {MAX_PHC_LEN} characters"));
     }
-    if !phc.starts_with('$') {
-        return Err(
-            "not a PHC hash string: store `sealpost account passwd` output, never a plain password"
-                .into(),
-        );
+    let parsed = legacy::parse(stored)?;
+    match parsed.scheme {
+        Scheme::Argon2id | Scheme::Argon2i => check_phc(parsed.body, parsed.scheme)?,
+        _ => legacy::check(&parsed)?,
     }
+    Ok(parsed.scheme)
+}
+
+/// Checks an argon2 PHC string of the given scheme, with bounded parameters.
+fn check_phc(phc: &str, scheme: Scheme) -> Result<(), String> {
     let parsed =
         PasswordHash::new(phc).map_err(|e| format!("not a valid PHC hash string ({e})"))?;
-    if parsed.algorithm != Algorithm::Argon2id.ident() {
+    let (algorithm, name) = argon2_of(scheme);
+    if parsed.algorithm != algorithm.ident() {
         return Err(format!(
-            "hash algorithm `{}` is not accepted: only argon2id",
+            "hash algorithm `{}` is not accepted: only argon2id (and argon2i kept from elsewhere)",
             parsed.algorithm
         ));
     }
-    if parsed.version != Some(Version::V0x13.into()) {
-        return Err("argon2id hash must be version 19 (v=19)".into());
+    let v19 = parsed.version == Some(Version::V0x13.into());
+    // argon2i from libsodium or older tools may be version 16; argon2id is
+    // always 19 here.
+    let v16 = scheme == Scheme::Argon2i && parsed.version == Some(Version::V0x10.into());
+    if !v19 && !v16 {
+        return Err(format!("{name} hash must be version 19 (v=19)"));
     }
     if parsed.hash.is_none() || parsed.salt.is_none() {
-        return Err("argon2id hash lacks its salt or output".into());
+        return Err(format!("{name} hash lacks its salt or output"));
     }
-    let params = Params::try_from(&parsed).map_err(|e| format!("bad argon2id parameters ({e})"))?;
+    let params = Params::try_from(&parsed).map_err(|e| format!("bad {name} parameters ({e})"))?;
     if params.m_cost() > MAX_M_COST || params.t_cost() > MAX_T_COST || params.p_cost() > MAX_P_COST
     {
         return Err(format!(
-            "argon2id parameters out of bounds (at most m={MAX_M_COST}, t={MAX_T_COST}, p={MAX_P_COST})"
+            "{name} parameters out of bounds (at most m={MAX_M_COST}, t={MAX_T_COST}, p={MAX_P_COST})"
         ));
     }
     Ok(())
 }
 
-/// Verifies a password against a PHC string (checked by [`check_phc`] when
-/// it was loaded). Runs argon2 once: call it on a blocking thread.
-pub(crate) fn verify(phc: &str, password: &Secret) -> bool {
+fn argon2_of(scheme: Scheme) -> (Algorithm, &'static str) {
+    match scheme {
+        Scheme::Argon2i => (Algorithm::Argon2i, "argon2i"),
+        _ => (Algorithm::Argon2id, "argon2id"),
+    }
+}
+
+/// Verifies a password against a stored hash (checked by [`check_stored`]
+/// when it was loaded), whatever its scheme. Runs the scheme's work once:
+/// call it on a blocking thread.
+pub(crate) fn verify(stored: &str, password: &Secret) -> bool {
+    match legacy::parse(stored) {
+        Ok(p) if matches!(p.scheme, Scheme::Argon2id | Scheme::Argon2i) => {
+            verify_argon2(p.body, argon2_of(p.scheme).0, password)
+        }
+        Ok(p) => legacy::verify(&p, password),
+        Err(_) => false,
+    }
+}
+
+/// Verifies a password against an argon2 PHC string, on pooled memory.
+fn verify_argon2(phc: &str, algorithm: Algorithm, password: &Secret) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
@@ -144,11 +176,16 @@ pub(crate) fn verify(phc: &str, password: &Secret) -> bool {
     let Ok(params) = Params::try_from(&parsed) else {
         return false;
     };
+    let version = match parsed.version.map(Version::try_from) {
+        Some(Ok(v)) => v,
+        None => Version::V0x13,
+        Some(Err(_)) => return false,
+    };
     let mut salt_buf = [0u8; 64];
     let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
         return false;
     };
-    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let argon2 = Argon2::new(algorithm, version, params);
     let mut blocks = take_blocks(argon2.params().block_count());
     let mut out = [0u8; Output::MAX_LENGTH];
     let out = &mut out[..expected.len()];
@@ -185,7 +222,7 @@ mod tests {
     fn roundtrip() {
         let h = hash_password(&Secret::new("correct horse"));
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        check_phc(&h).unwrap();
+        check_stored(&h).unwrap();
         assert!(verify(&h, &Secret::new("correct horse")));
         assert!(!verify(&h, &Secret::new("correct horsE")));
         assert!(!verify(&h, &Secret::new("")));
@@ -200,7 +237,7 @@ mod tests {
     #[test]
     fn dummy_is_default_cost_argon2id() {
         let d = dummy_hash();
-        check_phc(d).unwrap();
+        check_stored(d).unwrap();
         assert!(d.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
     }
 
@@ -211,10 +248,11 @@ mod tests {
         for bad in [
             "secret".to_string(),
             "".to_string(),
-            "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW".to_string(),
+            "{PLAIN}secret".to_string(),
+            "$2b$99$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW".to_string(),
             "$6$rounds=5000$salt$hash".to_string(),
             "{SHA512-CRYPT}$6$abc$def".to_string(),
-            format!("$argon2i$v=19$m=19456,t=2,p=1${salt}${out}"),
+            format!("{{ARGON2I}}$argon2id$v=19$m=19456,t=2,p=1${salt}${out}"),
             format!("$argon2d$v=19$m=19456,t=2,p=1${salt}${out}"),
             format!("$argon2id$v=16$m=19456,t=2,p=1${salt}${out}"),
             format!("$argon2id$v=19$m=19456,t=2,p=1${salt}"),
@@ -222,9 +260,22 @@ mod tests {
             format!("$argon2id$v=19$m=19456,t=1000,p=1${salt}${out}"),
             format!("$argon2id$v=19$m=19456,t=2,p=1${salt}${}", "A".repeat(600)),
         ] {
-            assert!(check_phc(&bad).is_err(), "{bad} accepted");
+            assert!(check_stored(&bad).is_err(), "{bad} accepted");
         }
-        check_phc(&format!("$argon2id$v=19$m=19456,t=2,p=1${salt}${out}")).unwrap();
+        assert_eq!(
+            check_stored(&format!("$argon2id$v=19$m=19456,t=2,p=1${salt}${out}")),
+            Ok(Scheme::Argon2id)
+        );
+        assert_eq!(
+            check_stored(&format!("$argon2i$v=19$m=19456,t=2,p=1${salt}${out}")),
+            Ok(Scheme::Argon2i)
+        );
+        assert_eq!(
+            check_stored(&format!(
+                "{{ARGON2ID}}$argon2id$v=19$m=19456,t=2,p=1${salt}${out}"
+            )),
+            Ok(Scheme::Argon2id)
+        );
     }
 
     #[test]
@@ -279,7 +330,7 @@ mod tests {
         let cheap = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
         let h = cheap.hash_password(b"pw", &salt).unwrap().to_string();
-        check_phc(&h).unwrap();
+        check_stored(&h).unwrap();
         assert!(verify(&h, &Secret::new("pw")));
         assert!(!verify(&h, &Secret::new("pw2")));
     }

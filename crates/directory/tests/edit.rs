@@ -202,11 +202,13 @@ fn aliases_add_and_remove() {
                 address: "alice@example.org".into(),
                 quota: Some(1 << 30),
                 aliases: vec!["office@example.org".into(), "boss@example.org".into()],
+                app_password: None,
             },
             Account {
                 address: "bob@example.net".into(),
                 quota: None,
                 aliases: vec!["billing@example.net".into(), "sales@example.org".into()],
+                app_password: None,
             },
         ]
     );

@@ -50,3 +50,27 @@ fn corpus_seeds_mean_what_their_names_say() {
         assert_eq!(parsed.is_ok(), want_ok, "{name}: {parsed:?}");
     }
 }
+
+#[test]
+fn dovecot_passwd_corpus() {
+    let files = corpus("dovecot_passwd");
+    assert!(
+        files.len() >= 5,
+        "corpus went missing: {} files",
+        files.len()
+    );
+    for (path, bytes) in files {
+        let outcome =
+            std::panic::catch_unwind(|| sealpost_directory::fuzzing::dovecot_passwd(&bytes));
+        assert!(outcome.is_ok(), "{} broke an invariant", path.display());
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = String::from_utf8_lossy(&bytes);
+        let parsed =
+            sealpost_directory::dovecot::parse_passwd_file(&path, &text, Some("example.org"));
+        assert_eq!(
+            parsed.is_ok(),
+            name.starts_with("valid"),
+            "{name}: {parsed:?}"
+        );
+    }
+}

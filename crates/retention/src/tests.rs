@@ -284,6 +284,7 @@ fn login(i: u32) -> Event {
         remote: format!("192.0.2.{i}:4{i:04}"),
         tls: Some("TLSv1.3".into()),
         outcome: sealpost_audit::LoginOutcome::Success,
+        app_password: None,
     }
 }
 
@@ -443,6 +444,7 @@ fn a_purge_erases_the_accounts_audit_records_unless_under_legal_hold() {
             remote: "198.51.100.7:1234".into(),
             tls: None,
             outcome: sealpost_audit::LoginOutcome::Success,
+            app_password: None,
         });
         audit.record(Event::MessageAccepted {
             protocol: sealpost_audit::Protocol::Smtp,

@@ -37,6 +37,59 @@ pub enum AccountCommand {
     Delete { address: String },
     /// Bring back a deleted account, with all its mail, within the grace period.
     Restore { address: String },
+    /// App passwords: one per device, each revocable alone; they work on
+    /// IMAP, POP3 and submission like the account's password.
+    AppPassword {
+        #[command(subcommand)]
+        command: AppPasswordCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AppPasswordCommand {
+    /// Generate an app password and print it (once: only its hash is kept).
+    Add {
+        address: String,
+        /// What it is for (e.g. "phone"); unique within the account.
+        #[arg(long, required = true)]
+        label: String,
+    },
+    /// List an account's app passwords by label.
+    List { address: String },
+    /// Revoke an app password: logins with it fail at once.
+    Remove {
+        address: String,
+        #[arg(long, required = true)]
+        label: String,
+    },
+}
+
+fn app_password(config: &Config, command: AppPasswordCommand) -> Result<(), Failure> {
+    let file = &config.server.accounts;
+    match command {
+        AppPasswordCommand::Add { address, label } => {
+            let password = sealpost_directory::add_app_password(file, &address, &label)
+                .map_err(Failure::runtime)?;
+            notify(config)?;
+            // The one place the password is ever shown.
+            println!("{}", password.expose());
+            eprintln!("sealpost: app password `{label}` added; it is not shown again");
+        }
+        AppPasswordCommand::List { address } => {
+            for a in
+                sealpost_directory::list_app_passwords(file, &address).map_err(Failure::runtime)?
+            {
+                println!("{}\tid={}", a.label, a.id);
+            }
+        }
+        AppPasswordCommand::Remove { address, label } => {
+            sealpost_directory::remove_app_password(file, &address, &label)
+                .map_err(Failure::runtime)?;
+            notify(config)?;
+            println!("removed the app password `{label}`");
+        }
+    }
+    Ok(())
 }
 
 fn read_password() -> Result<Secret, Failure> {
@@ -59,6 +112,7 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
     let config = load_config(config_path)?;
     let file = &config.server.accounts;
     match command {
+        AccountCommand::AppPassword { command } => return app_password(&config, command),
         AccountCommand::Add { address, .. } => {
             let password = read_password()?;
             let undo = Undo::take(file)?;
@@ -305,7 +359,7 @@ pub fn delete_in_store(store: &Store, audit: &AuditLog, address: &str) -> Result
 
 /// Tells a running server to reload (which audits the change to the
 /// accounts file); when none runs, audits the change here.
-fn notify(config: &Config) -> Result<(), Failure> {
+pub(crate) fn notify(config: &Config) -> Result<(), Failure> {
     match admin::request(&config.admin_socket(), &Request::Reload { config: None })
         .map_err(Failure::runtime)?
     {

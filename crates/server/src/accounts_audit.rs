@@ -40,6 +40,14 @@ use std::path::PathBuf;
 struct Audited {
     /// Hex SHA-256 of the password hash string.
     password: String,
+    /// The hash's scheme (`ARGON2ID`, `SHA512-CRYPT`, ...), so a legacy
+    /// hash replaced at login reads as such; absent in earlier versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scheme: Option<String>,
+    /// Hex SHA-256 of each app password's hash, sorted (never a label:
+    /// `change` is not a personal field).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    app_passwords: Vec<String>,
     quota: Option<u64>,
     aliases: Vec<String>,
 }
@@ -66,16 +74,26 @@ fn current(config: &Config) -> Option<BTreeMap<String, Audited>> {
     let text = std::fs::read_to_string(path).ok()?;
     let accounts = sealpost_directory::file::parse_accounts(path, &text, None).ok()?;
     let doc: toml_edit::DocumentMut = text.parse().ok()?;
-    let mut passwords = BTreeMap::new();
+    let mut passwords: BTreeMap<String, (String, Option<String>, Vec<String>)> = BTreeMap::new();
     if let Some(tables) = doc.get("account").and_then(|a| a.as_array_of_tables()) {
         for t in tables.iter() {
             if let (Some(a), Some(p)) = (
                 t.get("address").and_then(|v| v.as_str()),
                 t.get("password").and_then(|v| v.as_str()),
             ) {
+                let scheme = sealpost_directory::Scheme::of(p).map(|s| s.name().to_string());
+                let mut apps: Vec<String> = t
+                    .get("app_passwords")
+                    .and_then(|v| v.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_inline_table()?.get("password")?.as_str())
+                    .map(|h| hex::encode(Sha256::digest(h.as_bytes())))
+                    .collect();
+                apps.sort();
                 passwords.insert(
                     a.trim().to_ascii_lowercase(),
-                    hex::encode(Sha256::digest(p.as_bytes())),
+                    (hex::encode(Sha256::digest(p.as_bytes())), scheme, apps),
                 );
             }
         }
@@ -86,11 +104,14 @@ fn current(config: &Config) -> Option<BTreeMap<String, Audited>> {
             .map(|a| {
                 let mut aliases = a.aliases;
                 aliases.sort();
-                let password = passwords.get(&a.address).cloned().unwrap_or_default();
+                let (password, scheme, app_passwords) =
+                    passwords.get(&a.address).cloned().unwrap_or_default();
                 (
                     a.address,
                     Audited {
                         password,
+                        scheme,
+                        app_passwords,
                         quota: a.quota,
                         aliases,
                     },
@@ -104,7 +125,25 @@ fn current(config: &Config) -> Option<BTreeMap<String, Audited>> {
 fn changes(old: &Audited, new: &Audited) -> Option<String> {
     let mut what = Vec::new();
     if old.password != new.password {
-        what.push("password".to_string());
+        match (&old.scheme, &new.scheme) {
+            (Some(from), Some(to)) if from != to => {
+                what.push(format!("password ({from} -> {to})"));
+            }
+            _ => what.push("password".to_string()),
+        }
+    }
+    if old.app_passwords != new.app_passwords {
+        let added = new
+            .app_passwords
+            .iter()
+            .filter(|a| !old.app_passwords.contains(a))
+            .count();
+        let removed = old
+            .app_passwords
+            .iter()
+            .filter(|a| !new.app_passwords.contains(a))
+            .count();
+        what.push(format!("app passwords +{added} -{removed}"));
     }
     if old.quota != new.quota {
         let q = |q: Option<u64>| q.map_or("none".to_string(), |q| q.to_string());
@@ -240,6 +279,8 @@ mod tests {
     fn a(password: &str, quota: Option<u64>, aliases: &[&str]) -> Audited {
         Audited {
             password: password.into(),
+            scheme: None,
+            app_passwords: Vec::new(),
             quota,
             aliases: aliases.iter().map(|s| s.to_string()).collect(),
         }
@@ -260,5 +301,22 @@ mod tests {
         .unwrap();
         assert_eq!(c, "quota none -> 10, aliases +2 -1");
         assert!(!c.contains('@'));
+    }
+
+    #[test]
+    fn a_replaced_legacy_hash_names_both_schemes() {
+        let mut old = a("p1", None, &[]);
+        old.scheme = Some("SHA512-CRYPT".into());
+        let mut new = a("p2", None, &[]);
+        new.scheme = Some("ARGON2ID".into());
+        assert_eq!(
+            changes(&old, &new).as_deref(),
+            Some("password (SHA512-CRYPT -> ARGON2ID)")
+        );
+        // Same scheme, or an audited version from before schemes: plain.
+        old.scheme = Some("ARGON2ID".into());
+        assert_eq!(changes(&old, &new).as_deref(), Some("password"));
+        old.scheme = None;
+        assert_eq!(changes(&old, &new).as_deref(), Some("password"));
     }
 }

@@ -24,7 +24,9 @@
 //!    `cli_edit`: a CLI edit of a file the server reads, undone when the
 //!    running server refuses it.
 //! 3. `accounts_audit`: auditing changes of the accounts file.
-//! 4. `accounts`: `sealpost account ...` and deletion/restore in the store.
+//! 4. `accounts`: `sealpost account ...` and deletion/restore in the store;
+//!    `import_mail`: `sealpost import` (offline; uses `startup` only);
+//!    `import_accounts`: `sealpost import-accounts` (uses `accounts`).
 //! 5. `services`: the running server's shared pieces and their following
 //!    the accounts file.
 //! 6. `compliance`, `queue`, `audit_cli`, `dns`, `domains` (with `config_edit`,
@@ -50,6 +52,9 @@ mod config_edit;
 mod accounts_audit;
 
 mod accounts;
+mod import_accounts;
+mod import_mail;
+mod import_mbox;
 
 mod services;
 
@@ -111,6 +116,27 @@ enum Command {
         /// Look each record up through [smtp.dns] and say present, missing or different.
         #[arg(long)]
         check: bool,
+    },
+    /// Create accounts from a Dovecot passwd-file, keeping their password
+    /// hashes (SHA512-CRYPT, BLF-CRYPT, SSHA, ...; each becomes argon2id at
+    /// its first login). All or nothing.
+    ImportAccounts {
+        /// The passwd-file (`user:{SCHEME}hash:...` lines).
+        #[arg(long, required = true)]
+        dovecot_passwd: PathBuf,
+        /// The domain of user names without `@`.
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Import a Maildir (Dovecot's UIDs, keywords and subscriptions kept),
+    /// an mbox file or a folder of mbox files into an account, with the
+    /// server stopped.
+    Import {
+        /// The account.
+        address: String,
+        /// The Maildir, mbox file or folder of mbox files.
+        #[arg(long, required = true)]
+        from: PathBuf,
     },
     /// The retention worker.
     Retention {
@@ -246,6 +272,11 @@ fn main() -> ExitCode {
         Command::Domain { command } => domains::run_domain(&cli.config, command),
         Command::Dkim { command } => domains::run_dkim(&cli.config, command),
         Command::Dns { domain, check } => dns::run(&cli.config, &domain, check),
+        Command::Import { address, from } => import_mail::run(&cli.config, &address, &from),
+        Command::ImportAccounts {
+            dovecot_passwd,
+            domain,
+        } => import_accounts::run(&cli.config, &dovecot_passwd, domain),
         Command::Retention {
             command: RetentionCommand::Run { at },
         } => compliance::cli_retention_run(&cli.config, at),

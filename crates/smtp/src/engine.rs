@@ -134,6 +134,10 @@ impl Engine {
                                 AuthOutcome::Failed => LoginOutcome::Failure,
                                 AuthOutcome::Throttled { .. } => LoginOutcome::Throttled,
                             },
+                            app_password: match &outcome {
+                                AuthOutcome::Success(a) => a.app_password.clone(),
+                                _ => None,
+                            },
                         });
                         action = self.session.auth_result(outcome);
                         continue;

@@ -46,6 +46,20 @@ impl Store {
         mailbox: MailboxId,
         messages: &[NewMessage<'_>],
     ) -> Result<Vec<Appended>> {
+        self.append_batch(account, mailbox, messages, None)
+    }
+
+    /// [`Store::append_all`], the first message under `first_uid` when
+    /// given (imports keeping another server's UIDs): it must be at least
+    /// the mailbox's next UID (UIDs only grow, RFC 9051 2.3.1.1); the UIDs
+    /// skipped become gaps, as after an expunge.
+    pub(crate) fn append_batch(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        messages: &[NewMessage<'_>],
+        first_uid: Option<Uid>,
+    ) -> Result<Vec<Appended>> {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
@@ -81,10 +95,20 @@ impl Store {
             let mut usage =
                 self.lock_for_write(&mut tx, &mut st, account, mailbox, self.usage_read(account))?;
             self.usage_in_tx(&mut tx, &ctx, usage.pop(), total as i64, count as i64)?;
+            let before = (st.uid_next, st.highest_modseq);
+            match first_uid {
+                Some(u) if u.0 < st.uid_next => {
+                    return Err(StoreError::NotAllowed(
+                        "a given UID must be at least the mailbox's next UID",
+                    ));
+                }
+                Some(u) => st.uid_next = u.0,
+                None => {}
+            }
             if u64::from(st.uid_next) + count > u64::from(u32::MAX) {
+                st.uid_next = before.0;
                 return Err(StoreError::NotAllowed("mailbox has run out of UIDs"));
             }
-            let before = (st.uid_next, st.highest_modseq);
             let modseq = st.next_modseq();
             let mut events = Vec::with_capacity(messages.len());
             for (m, (blob, _, summary)) in messages.iter().zip(&sealed) {

@@ -146,8 +146,8 @@ pub mod testing {
 }
 
 pub use account::PurgeStep;
-pub use claims::{Lease, SharedQueue};
 pub use append::{MAX_OBJECT_ID_DOMAIN, NewMessage};
+pub use claims::{Lease, SharedQueue};
 pub use copy::{BATCH as COPY_BATCH, CopyProgress, CopyReport};
 pub use engine::Store;
 pub use file_key::FileKey;

@@ -134,6 +134,44 @@ impl Store {
         })
     }
 
+    /// Sets the UIDVALIDITY of a mailbox that has never held a message
+    /// (its next UID is still 1), for imports that keep another server's
+    /// UIDVALIDITY and UIDs (with [`Store::append_with_uid`]). Refused with
+    /// [`StoreError::NotAllowed`] once a message was stored: clients may
+    /// have cached its UIDs under the old value. Call it before any client
+    /// has selected the mailbox (imports do it right after creating it).
+    pub fn set_uid_validity(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        uid_validity: crate::UidValidity,
+    ) -> Result<()> {
+        if uid_validity.0 == 0 {
+            return Err(StoreError::NotAllowed("UIDVALIDITY must not be 0"));
+        }
+        let ctx = self.ctx(account)?;
+        let state = self.state(account, mailbox)?;
+        let mut tx = self.tx()?;
+        let mut st = state.lock();
+        self.lock_for_write(&mut tx, &mut st, account, mailbox, Vec::new())?;
+        if st.uid_next != 1 || !st.entries.is_empty() {
+            return Err(StoreError::NotAllowed(
+                "UIDVALIDITY can only be set on a mailbox that never held a message",
+            ));
+        }
+        let before = st.info.uid_validity;
+        st.info.uid_validity = uid_validity;
+        tx.put(
+            codec::mailbox_key(table::MAILBOX, account, mailbox),
+            st.row(&ctx.key, account),
+        );
+        if let Err(e) = tx.commit() {
+            st.info.uid_validity = before;
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// Deletes a mailbox and its messages. INBOX cannot be deleted.
     pub fn delete_mailbox(&self, account: AccountId, name: &MailboxName) -> Result<()> {
         if name.is_inbox() {

@@ -64,6 +64,33 @@ impl Store {
             .ok_or(StoreError::NotAllowed("nothing appended"))
     }
 
+    /// Stores a message under a given UID, as [`Store::append`] does
+    /// otherwise: for imports that keep the UIDs another server gave
+    /// (Dovecot's `dovecot-uidlist`), so clients that synced against it
+    /// download nothing again. The UID must be at least the mailbox's next
+    /// UID (UIDs only grow, RFC 9051 2.3.1.1); UIDs skipped become gaps, as
+    /// after an expunge. Fails with [`StoreError::NotAllowed`] otherwise.
+    pub fn append_with_uid(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        raw: &[u8],
+        flags: &Flags,
+        internal_date: Option<i64>,
+        uid: Uid,
+    ) -> Result<Appended> {
+        let one = NewMessage {
+            raw,
+            flags: flags.clone(),
+            internal_date,
+        };
+        let mut appended =
+            self.append_batch(account, mailbox, std::slice::from_ref(&one), Some(uid))?;
+        appended
+            .pop()
+            .ok_or(StoreError::NotAllowed("nothing appended"))
+    }
+
     /// Delivers to the account's INBOX (SMTP, local submission).
     pub fn deliver(&self, account: AccountId, raw: &[u8]) -> Result<Appended> {
         let inbox = self

@@ -83,6 +83,7 @@ pub fn login(i: u64) -> Event {
         } else {
             LoginOutcome::Success
         },
+        app_password: None,
     }
 }
 

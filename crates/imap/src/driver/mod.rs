@@ -480,13 +480,19 @@ impl Core {
             Request::OpenAccount { address, quota } => {
                 Reply::Account(perform::open_account(&services.store, &address, quota))
             }
-            Request::AuditLogin { user, tls, outcome } => {
+            Request::AuditLogin {
+                user,
+                tls,
+                outcome,
+                app_password,
+            } => {
                 services.audit.record(sealpost_audit::Event::Login {
                     protocol: sealpost_audit::Protocol::Imap,
                     account: user,
                     remote: peer.to_string(),
                     tls,
                     outcome,
+                    app_password,
                 });
                 Reply::Done
             }

@@ -63,7 +63,10 @@ pub(crate) enum Login {
     /// The directory checks the password.
     Checking { user: String },
     /// The store opens the account.
-    Opening { address: String },
+    Opening {
+        address: String,
+        app_password: Option<String>,
+    },
     /// The success is being audited.
     Succeeded {
         id: AccountId,
@@ -249,6 +252,7 @@ impl Session {
                     },
                     Job::Login(Login::Opening {
                         address: account.address,
+                        app_password: account.app_password,
                     }),
                 ),
                 AuthOutcome::Failed => self.audit_failure(user, LoginOutcome::Failure, None),
@@ -261,12 +265,19 @@ impl Session {
                     Some(reason.client_text(retry_after)),
                 ),
             },
-            (Login::Opening { address }, Reply::Account(result)) => match result {
+            (
+                Login::Opening {
+                    address,
+                    app_password,
+                },
+                Reply::Account(result),
+            ) => match result {
                 Ok((id, ids)) => Flow::Need(
                     Request::AuditLogin {
                         user: address.clone(),
                         tls: self.tls.clone(),
                         outcome: LoginOutcome::Success,
+                        app_password,
                     },
                     Job::Login(Login::Succeeded { id, address, ids }),
                 ),
@@ -304,6 +315,7 @@ impl Session {
                 user,
                 tls: self.tls.clone(),
                 outcome,
+                app_password: None,
             },
             Job::Login(Login::Failed { outcome, text }),
         )

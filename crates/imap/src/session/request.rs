@@ -77,6 +77,8 @@ pub enum Request {
         tls: Option<String>,
         /// What happened.
         outcome: LoginOutcome,
+        /// The label of the app password that logged in, if one did.
+        app_password: Option<String>,
     },
     /// The selected mailbox's change events since last asked; answer
     /// [`Reply::Updates`].

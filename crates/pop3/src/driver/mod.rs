@@ -384,6 +384,10 @@ impl<M: Maildrops> Driver<M> {
                 AuthOutcome::Failed => LoginOutcome::Failure,
                 AuthOutcome::Throttled { .. } => LoginOutcome::Throttled,
             },
+            app_password: match &outcome {
+                AuthOutcome::Success(a) => a.app_password.clone(),
+                _ => None,
+            },
         });
         let address = match outcome {
             AuthOutcome::Success(a) => a.address,

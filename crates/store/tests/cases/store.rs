@@ -701,3 +701,60 @@ fn an_account_is_never_found_without_its_mailboxes() {
         .count();
     assert_eq!(wins, 1);
 }
+
+/// Imports keep another server's UIDVALIDITY and UIDs (Dovecot's
+/// dovecot-uidlist), flags, keywords and INTERNALDATE; the next ordinary
+/// append continues above them, and both survive a restart.
+#[test]
+fn imports_keep_given_uidvalidity_uids_flags_and_dates() {
+    let f = fixture();
+    let (a, id) = {
+        let s = open(&f);
+        let a = s.create_account("a@example.org").unwrap();
+        let name = MailboxName::new("Imported").unwrap();
+        let id = s.create_mailbox(a, &name, None).unwrap().id;
+        s.set_uid_validity(a, id, UidValidity(1_234_567)).unwrap();
+        assert!(matches!(
+            s.set_uid_validity(a, id, UidValidity(0)),
+            Err(StoreError::NotAllowed(_))
+        ));
+        let flags = Flags {
+            system: Flags::SEEN,
+            keywords: vec!["$Forwarded".into(), "Work".into()],
+        };
+        let got = s
+            .append_with_uid(a, id, &msg(1), &flags, Some(1_000_000_000), Uid(5))
+            .unwrap();
+        assert_eq!(got.uid, Uid(5));
+        assert_eq!(got.uid_validity, UidValidity(1_234_567));
+        s.append_with_uid(a, id, &msg(2), &Flags::default(), None, Uid(9))
+            .unwrap();
+        // UIDs only grow; UIDVALIDITY is fixed once a message is in.
+        for uid in [Uid(9), Uid(3), Uid(u32::MAX)] {
+            assert!(
+                matches!(
+                    s.append_with_uid(a, id, &msg(3), &Flags::default(), None, uid),
+                    Err(StoreError::NotAllowed(_))
+                ),
+                "{uid}"
+            );
+        }
+        assert!(matches!(
+            s.set_uid_validity(a, id, UidValidity(7)),
+            Err(StoreError::NotAllowed(_))
+        ));
+        let next = s.append(a, id, &msg(4), &Flags::default(), None).unwrap();
+        assert_eq!(next.uid, Uid(10));
+        (a, id)
+    };
+    let s = open(&f);
+    let st = s.status(a, id).unwrap();
+    assert_eq!(st.uid_validity, UidValidity(1_234_567));
+    assert_eq!(st.messages, 3);
+    assert_eq!(st.uid_next, Uid(11));
+    let m = s.meta(a, id, Uid(5)).unwrap().unwrap();
+    assert_eq!(m.internal_date, 1_000_000_000);
+    assert_eq!(m.flags.system, Flags::SEEN);
+    assert_eq!(m.flags.keywords, ["$Forwarded", "Work"]);
+    assert_eq!(s.read(a, id, Uid(9)).unwrap().unwrap(), msg(2));
+}
