@@ -131,12 +131,21 @@ fn text_log_has_one_line_per_event_without_personal_data() {
     assert_eq!(text_field(local, "recipients"), Some("1"), "{local}");
     assert!(text_field(local, "size").unwrap().parse::<u64>().unwrap() > 0);
     text_event(&lines, "message_delivered", &[("id", id)]);
-    let audit = site.cli(&["audit", "export", "--csv"], "");
-    assert!(audit.ok(), "{}", audit.stderr);
-    assert!(
-        audit.stdout.contains(id),
-        "queue id {id} not in the audit log"
-    );
+    // The audit writer is asynchronous (records reach the file within about
+    // a second, the attestation window): ask again until then.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let audit = site.cli(&["audit", "export", "--csv"], "");
+        assert!(audit.ok(), "{}", audit.stderr);
+        if audit.stdout.contains(id) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "queue id {id} not in the audit log"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     let attempt = text_event(&lines, "queue_attempt", &[("result", "delivered")]);
     assert_eq!(
         text_field(attempt, "next_hop"),
