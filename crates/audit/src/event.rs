@@ -22,6 +22,8 @@ pub enum Protocol {
     Submission,
     /// The admin CLI or socket.
     Admin,
+    /// The users' account page on the HTTPS listener.
+    Https,
 }
 
 /// How a login attempt ended.

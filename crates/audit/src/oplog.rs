@@ -24,6 +24,7 @@ pub(crate) fn protocol_name(protocol: Protocol) -> &'static str {
         Protocol::Smtp => "smtp",
         Protocol::Submission => "submission",
         Protocol::Admin => "admin",
+        Protocol::Https => "https",
     }
 }
 

@@ -37,6 +37,8 @@ pub struct HttpConfig {
     pub private_from: Vec<IpNetwork>,
     /// The MTA-STS policy published at `mta-sts.DOMAIN`.
     pub mta_sts: MtaStsConfig,
+    /// The users' account page (`[http.account]`).
+    pub account: crate::AccountPageConfig,
 }
 
 impl Default for HttpConfig {
@@ -54,6 +56,7 @@ impl Default for HttpConfig {
                 IpNetwork::from_str("::1/128").expect("valid"),
             ],
             mta_sts: MtaStsConfig::default(),
+            account: crate::AccountPageConfig::default(),
         }
     }
 }

@@ -13,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+mod account_page;
 mod acme;
 mod audit;
 mod compliance;
@@ -26,6 +27,7 @@ mod retention;
 mod smtp;
 mod store;
 
+pub use account_page::AccountPageConfig;
 pub use acme::{
     AcmeChallenge, AcmeConfig, LETS_ENCRYPT_PRODUCTION, LETS_ENCRYPT_STAGING,
     MAX_NAMES_PER_CERTIFICATE,

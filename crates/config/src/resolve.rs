@@ -352,7 +352,75 @@ fn check_http(
     if sts.mx.is_empty() {
         sts.mx.push(hostname.to_string());
     }
+    check_account_page(&http, err)?;
     Ok(http)
+}
+
+/// `[http.account]`: session lifetimes, sizes and counts within bounds.
+fn check_account_page(
+    http: &HttpConfig,
+    err: impl Fn(&str, String) -> ConfigError,
+) -> Result<(), ConfigError> {
+    use crate::account_page::{MIN_PASSWORD_LEN_FLOOR, SESSION_SECS_RANGE};
+    let a = &http.account;
+    let (lo, hi) = SESSION_SECS_RANGE;
+    for (key, value) in [
+        ("http.account.session_idle_secs", a.session_idle_secs),
+        ("http.account.session_max_secs", a.session_max_secs),
+    ] {
+        if !(lo..=hi).contains(&value) {
+            return Err(err(key, format!("must be between {lo} and {hi}")));
+        }
+    }
+    if a.session_idle_secs > a.session_max_secs {
+        return Err(err(
+            "http.account.session_idle_secs",
+            format!(
+                "{} is longer than session_max_secs ({})",
+                a.session_idle_secs, a.session_max_secs
+            ),
+        ));
+    }
+    for (key, value, min) in [
+        ("http.account.max_sessions", a.max_sessions, 1),
+        ("http.account.max_form_bytes", a.max_form_bytes, 1024),
+        (
+            "http.account.min_password_len",
+            a.min_password_len,
+            MIN_PASSWORD_LEN_FLOOR,
+        ),
+        (
+            "http.account.max_concurrent_exports",
+            a.max_concurrent_exports,
+            1,
+        ),
+    ] {
+        if value < min {
+            return Err(err(key, format!("must be at least {min}")));
+        }
+    }
+    if a.max_form_bytes > http.max_body_bytes {
+        return Err(err(
+            "http.account.max_form_bytes",
+            format!(
+                "{} is more than http.max_body_bytes ({})",
+                a.max_form_bytes, http.max_body_bytes
+            ),
+        ));
+    }
+    if a.min_password_len > sealpost_max_password_len() {
+        return Err(err(
+            "http.account.min_password_len",
+            format!("must be at most {}", sealpost_max_password_len()),
+        ));
+    }
+    Ok(())
+}
+
+/// The longest password the directory stores (sealpost-directory's
+/// `MAX_PASSWORD_LEN`; config cannot depend on that crate).
+const fn sealpost_max_password_len() -> usize {
+    1024
 }
 
 /// `[acme]`: a complete account and challenge setup, paths made absolute.

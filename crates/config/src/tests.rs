@@ -558,3 +558,44 @@ fn log_section_bad_values_name_key_and_line() {
         assert!(s.contains(line) && s.contains(word), "{text:?}: {s}");
     }
 }
+
+#[test]
+fn account_page_is_on_by_default_and_its_bounds_name_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Config::load(&write(dir.path(), "")).unwrap();
+    assert!(c.http.account.enabled);
+    assert_eq!(c.http.account.session_idle_secs, 900);
+    let c = Config::load(&write(
+        dir.path(),
+        "[http.account]\nenabled = false\nmin_password_len = 16\n",
+    ))
+    .unwrap();
+    assert!(!c.http.account.enabled);
+    assert_eq!(c.http.account.min_password_len, 16);
+    for (text, want) in [
+        (
+            "[http.account]\nsession_idle_secs = 10\n",
+            ":2:1: key `http.account.session_idle_secs`: must be between 60",
+        ),
+        (
+            "[http.account]\nsession_max_secs = 600\nsession_idle_secs = 900\n",
+            ":3:1: key `http.account.session_idle_secs`: 900 is longer than session_max_secs",
+        ),
+        (
+            "[http.account]\nmin_password_len = 4\n",
+            ":2:1: key `http.account.min_password_len`: must be at least 8",
+        ),
+        (
+            "[http]\nmax_body_bytes = 4096\n[http.account]\nmax_form_bytes = 8192\n",
+            ":4:1: key `http.account.max_form_bytes`: 8192 is more than http.max_body_bytes",
+        ),
+        (
+            "[http.account]\nmax_sessions = 0\n",
+            ":2:1: key `http.account.max_sessions`: must be at least 1",
+        ),
+        ("[http.account]\nenable = true\n", "enable"),
+    ] {
+        let s = err(text);
+        assert!(s.contains(want), "{text:?}: {s}");
+    }
+}

@@ -35,3 +35,21 @@ pub fn host(data: &[u8]) {
         assert_eq!(crate::normalize_host(&h).as_deref(), Some(h.as_str()));
     }
 }
+
+/// The account page's form parser: never panics; what it accepts has at
+/// most `MAX_FIELDS` fields, unique names without control characters, and
+/// encodes back to a body that parses to the same fields.
+pub fn account_form(data: &[u8]) {
+    use crate::account::form::{Form, MAX_FIELDS, MAX_NAME_LEN, encode};
+    if let Ok(f) = Form::parse(data) {
+        let fields = f.fields();
+        assert!(fields.len() <= MAX_FIELDS);
+        for (i, (n, v)) in fields.iter().enumerate() {
+            assert!(n.len() <= MAX_NAME_LEN);
+            assert!(!n.chars().chain(v.chars()).any(|c| c.is_ascii_control()));
+            assert!(fields[..i].iter().all(|(m, _)| m != n));
+        }
+        let again = Form::parse(encode(fields).as_bytes()).expect("re-encoded form parses");
+        assert_eq!(again.fields(), fields);
+    }
+}

@@ -36,6 +36,8 @@
 //!   listeners actually bound ([`MailEndpoints`]). Answers depend on the
 //!   domain only, never on whether an account exists.
 //! - [`mta_sts`]: the RFC 8461 policy at `mta-sts.DOMAIN`.
+//! - [`account`]: the users' self-service account page (sign-in, data
+//!   export, password, app passwords, deletion), HTTPS only.
 //! - [`acme`]: HTTP-01 answers, TLS-ALPN-01 certificates, and the task that
 //!   obtains and renews certificates (RFC 8555) and swaps them into every
 //!   listener.
@@ -43,6 +45,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod account;
 pub mod acme;
 pub mod autoconfig;
 mod endpoints;

@@ -70,6 +70,9 @@ pub struct RequestInfo {
     /// The `Host` header, normalized ([`crate::normalize_host`]); `None`
     /// when missing or not a host name.
     pub host: Option<String>,
+    /// The negotiated TLS version (`TLSv1.3`), `None` on plain HTTP: for
+    /// audit records, as the mail protocols write them.
+    pub tls: Option<String>,
 }
 
 impl RequestInfo {

@@ -114,6 +114,7 @@ impl Handler for HttpServer {
             // (RFC 8737 section 3); no HTTP follows.
             return;
         }
+        let tls = stream.tls_info().map(|i| i.version);
         let router = match kind {
             ListenerKind::Http => self.http.clone(),
             _ => self.https.clone(),
@@ -123,6 +124,7 @@ impl Handler for HttpServer {
             local,
             listener: kind,
             host: None,
+            tls,
         };
         let limits = self.limits;
         let service = hyper::service::service_fn(move |req| {

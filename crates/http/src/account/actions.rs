@@ -1,0 +1,146 @@
+//! Changing the password and managing app passwords (`POST
+//! /account/password`, `/account/app-passwords/add`, `.../remove`).
+//!
+//! Each checks its whole form before it changes anything, then makes one
+//! edit of the accounts file through the backend (under the file's lock,
+//! written durably, taken by the running server at once and audited as an
+//! accounts-file change). A password change needs the current password
+//! (the sign-in check, throttled and audited), ends every session of the
+//! account and gives this browser a fresh one. A new app password is shown
+//! once, on a page that is never cached.
+
+use super::login::check_password;
+use super::pages::blocking;
+use super::request::{
+    PageError, SESSION_COOKIE, cookie, html_page, info, read_form, see_other, signed_in_post,
+};
+use super::{AccountPage, html};
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sealpost_directory::app_password::{MAX_LABEL_LEN, check_label};
+use sealpost_directory::{MAX_PASSWORD_LEN, Secret};
+use std::sync::Arc;
+use std::time::Instant;
+
+fn respond(r: Result<Response, PageError>) -> Response {
+    r.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `POST /account/password`.
+pub async fn change_password(State(page): State<Arc<AccountPage>>, req: Request) -> Response {
+    respond(password(&page, req).await)
+}
+
+async fn password(page: &Arc<AccountPage>, req: Request) -> Result<Response, PageError> {
+    let info = info(&req)?;
+    let (headers, form) = read_form(page, req).await?;
+    let (token, current) = signed_in_post(page, &headers, &form)?;
+    let bad = |m: String| PageError::new(StatusCode::BAD_REQUEST, "Password not changed", m);
+    let old = form
+        .required("current_password", MAX_PASSWORD_LEN)
+        .map_err(PageError::bad_form)?;
+    let new = form
+        .required("new_password", MAX_PASSWORD_LEN)
+        .map_err(PageError::bad_form)?;
+    let again = form
+        .required("confirm_password", MAX_PASSWORD_LEN)
+        .map_err(PageError::bad_form)?;
+    let min = page.config.min_password_len;
+    if new != again {
+        return Err(bad(
+            "The new password and its repetition differ. Your password was not changed.".into(),
+        ));
+    }
+    if new.chars().count() < min {
+        return Err(bad(format!(
+            "The new password is shorter than {min} characters. Your password was not changed."
+        )));
+    }
+    if new.trim() != new {
+        return Err(bad(
+            "The new password begins or ends with a space, which mail apps often drop. Your password was not changed.".into(),
+        ));
+    }
+    if new == old {
+        return Err(bad(
+            "The new password is the current one. Your password was not changed.".into(),
+        ));
+    }
+    check_password(page, &info, &current.address, &Secret::new(old)).await?;
+    let address = current.address.clone();
+    let secret = Secret::new(new);
+    blocking(page, move |b| b.change_password(&address, &secret)).await?;
+    // Every session of the account ends; this browser gets a new one.
+    page.sessions.remove(&token);
+    page.sessions.remove_account(&current.address);
+    let mut r = see_other("/account");
+    if let Ok(token) = page.sessions.create(&current.address, Instant::now()) {
+        page.sessions.set_notice(
+            &token,
+            "Your password was changed. Use the new one in your mail apps.",
+        );
+        r.headers_mut().append(
+            header::SET_COOKIE,
+            cookie(SESSION_COOKIE, &token, page.config.session_max_secs),
+        );
+    }
+    Ok(r)
+}
+
+/// `POST /account/app-passwords/add`: the new password, shown once.
+pub async fn add_app_password(State(page): State<Arc<AccountPage>>, req: Request) -> Response {
+    respond(add(&page, req).await)
+}
+
+async fn add(page: &Arc<AccountPage>, req: Request) -> Result<Response, PageError> {
+    let (headers, form) = read_form(page, req).await?;
+    let (_, current) = signed_in_post(page, &headers, &form)?;
+    let label = form
+        .required("label", MAX_LABEL_LEN)
+        .map_err(PageError::bad_form)?
+        .trim()
+        .to_string();
+    check_label(&label)
+        .map_err(|m| PageError::new(StatusCode::BAD_REQUEST, "App password not created", m))?;
+    let address = current.address.clone();
+    let l = label.clone();
+    let password = blocking(page, move |b| b.add_app_password(&address, &l)).await?;
+    let body = format!(
+        "<h1>Your new app password</h1>\n\
+         <p>Enter this password in the mail app \"{}\" instead of your account's password:</p>\n\
+         <p><output class=\"secret\" id=\"app-password\">{}</output></p>\n\
+         <p><strong>It is shown only now.</strong> Only a hash of it is kept: nobody, not even \
+         your provider, can show it again. Lost it? Remove it and create a new one.</p>\n\
+         <p><a href=\"/account\">Back to your account</a></p>",
+        html::escape(&label),
+        html::escape(password.expose()),
+    );
+    Ok(html_page(
+        "New app password",
+        Some((&current.address, &current.csrf)),
+        &body,
+    ))
+}
+
+/// `POST /account/app-passwords/remove`.
+pub async fn remove_app_password(State(page): State<Arc<AccountPage>>, req: Request) -> Response {
+    respond(remove(&page, req).await)
+}
+
+async fn remove(page: &Arc<AccountPage>, req: Request) -> Result<Response, PageError> {
+    let (headers, form) = read_form(page, req).await?;
+    let (token, current) = signed_in_post(page, &headers, &form)?;
+    let label = form
+        .required("label", MAX_LABEL_LEN)
+        .map_err(PageError::bad_form)?
+        .to_string();
+    let address = current.address.clone();
+    let l = label.clone();
+    blocking(page, move |b| b.remove_app_password(&address, &l)).await?;
+    page.sessions.set_notice(
+        &token,
+        format!("The app password \"{label}\" was removed: it no longer works."),
+    );
+    Ok(see_other("/account"))
+}

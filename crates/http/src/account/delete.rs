@@ -1,0 +1,158 @@
+//! Deleting one's account (`GET`/`POST /account/delete`, GDPR art. 17).
+//!
+//! The page states what happens, from the running `[retention]` settings,
+//! then asks for the account's own password (the sign-in check, throttled
+//! and audited) and for the address typed again. The deletion is the
+//! operator's `sealpost account delete`, run by the backend: out of the
+//! accounts file (every login stops), the data key sealed away (the mail
+//! is unreadable at once), the purge after the grace period by the
+//! retention worker, which then erases the account's personal fields in
+//! the audit log unless a legal hold keeps them. Every session of the
+//! account ends.
+
+use super::login::{MAX_ADDRESS_LEN, check_password};
+use super::pages::blocking;
+use super::request::{
+    PageError, SESSION_COOKIE, expire_cookie, html_page, info, read_form, see_other, session,
+    signed_in_post,
+};
+use super::{AccountPage, DeletionTerms, html};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sealpost_directory::{MAX_PASSWORD_LEN, Secret};
+use std::sync::Arc;
+
+/// The date of the purge of an account deleted now (UTC, `YYYY-MM-DD`).
+fn purge_date(grace_days: u32) -> String {
+    (chrono::Utc::now() + chrono::Duration::days(i64::from(grace_days)))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// What happens, in plain words.
+pub fn statement(terms: &DeletionTerms) -> String {
+    let date = purge_date(terms.grace_days);
+    let audit = if terms.audit_kept_after_purge {
+        let until = match terms.anonymize_after_months {
+            0 => "for as long as the security log is kept".to_string(),
+            m => format!("until they are {m} months old"),
+        };
+        format!(
+            "Your provider is under a legal obligation to keep its security log: the records of \
+             your sign-ins and of this deletion keep your address and IP addresses {until}, \
+             then only anonymous records remain."
+        )
+    } else {
+        "The records of your sign-ins and of this deletion in the security log lose your address \
+         and IP addresses at the purge; only anonymous records remain."
+            .to_string()
+    };
+    format!(
+        "<ul>\n\
+         <li><strong>At once:</strong> you cannot sign in any more, here or in any mail app \
+         (app passwords included), and mail sent to your address is refused. Your mail, folders \
+         and app passwords become unreadable: their key is sealed away.</li>\n\
+         <li><strong>Until {date}</strong> ({} days): your provider can still restore the account, \
+         with all its mail, if you ask them to.</li>\n\
+         <li><strong>On {date}:</strong> everything is destroyed for good, including mail you sent \
+         that is still waiting to be delivered. Nobody can restore it after that.</li>\n\
+         <li>{audit}</li>\n\
+         </ul>\n\
+         <p>Want to keep your mail? <a href=\"/account\">Download your data</a> first.</p>",
+        terms.grace_days
+    )
+}
+
+/// `GET /account/delete`: the statement and the confirmation form.
+pub async fn form(State(page): State<Arc<AccountPage>>, headers: HeaderMap) -> Response {
+    let Some((_, current)) = session(&page, &headers) else {
+        return see_other("/account/login");
+    };
+    let terms = page.backend.deletion_terms();
+    let body = format!(
+        "<h1>Delete your account</h1>\n<p>You are about to delete the account <strong>{}</strong>. \
+         This is what happens:</p>\n{}\n\
+         <form method=\"post\" action=\"/account/delete\">{}\n\
+         <label for=\"confirm_address\">Type your email address to confirm</label>\n\
+         <input id=\"confirm_address\" name=\"confirm_address\" type=\"email\" autocomplete=\"off\" required maxlength=\"{MAX_ADDRESS_LEN}\">\n\
+         <label for=\"password\">Your password</label>\n\
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required maxlength=\"{MAX_PASSWORD_LEN}\">\n\
+         <button type=\"submit\" class=\"danger\" id=\"delete\">Delete my account</button>\n</form>\n\
+         <p><a href=\"/account\">No, keep my account</a></p>",
+        html::escape(&current.address),
+        statement(&terms),
+        html::csrf_field(&current.csrf),
+    );
+    html_page(
+        "Delete your account",
+        Some((&current.address, &current.csrf)),
+        &body,
+    )
+}
+
+/// `POST /account/delete` (form: `csrf`, `confirm_address`, `password`).
+pub async fn submit(State(page): State<Arc<AccountPage>>, req: Request) -> Response {
+    match delete(&page, req).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn delete(page: &Arc<AccountPage>, req: Request) -> Result<Response, PageError> {
+    let info = info(&req)?;
+    let (headers, form) = read_form(page, req).await?;
+    let (_, current) = signed_in_post(page, &headers, &form)?;
+    let typed = form
+        .required("confirm_address", MAX_ADDRESS_LEN)
+        .map_err(PageError::bad_form)?;
+    let password = Secret::new(
+        form.required("password", MAX_PASSWORD_LEN)
+            .map_err(PageError::bad_form)?,
+    );
+    if !typed.trim().eq_ignore_ascii_case(&current.address) {
+        return Err(PageError::new(
+            StatusCode::BAD_REQUEST,
+            "Account not deleted",
+            "The address you typed is not this account's. Your account was not deleted.",
+        ));
+    }
+    check_password(page, &info, &current.address, &password).await?;
+    let terms = page.backend.deletion_terms();
+    let address = current.address.clone();
+    blocking(page, move |b| b.delete_account(&address)).await?;
+    page.sessions.remove_account(&current.address);
+    let body = format!(
+        "<h1>Your account is deleted</h1>\n<p>The account <strong>{}</strong> is deleted. \
+         Its mail is unreadable from now on and will be destroyed for good on {}.</p>\n\
+         <p>Changed your mind? Until then, your provider can restore it if you ask them.</p>",
+        html::escape(&current.address),
+        purge_date(terms.grace_days),
+    );
+    let mut r = html_page("Account deleted", None, &body);
+    r.headers_mut()
+        .append(header::SET_COOKIE, expire_cookie(SESSION_COOKIE));
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_statement_follows_the_retention_terms() {
+        let mut terms = DeletionTerms {
+            grace_days: 30,
+            audit_kept_after_purge: false,
+            anonymize_after_months: 6,
+            audit_log_months: 18,
+        };
+        let s = statement(&terms);
+        assert!(s.contains("(30 days)"), "{s}");
+        assert!(s.contains(&purge_date(30)));
+        assert!(s.contains("lose your address"));
+        terms.audit_kept_after_purge = true;
+        let s = statement(&terms);
+        assert!(s.contains("legal obligation") && s.contains("until they are 6 months old"));
+    }
+}

@@ -1,0 +1,185 @@
+//! Signing in and out, and the password check every sensitive action
+//! repeats.
+//!
+//! The sign-in form carries a double-submit token (the `__Host-` login
+//! cookie and a hidden field, equal and random) so that another site
+//! cannot sign a browser into an account of its choosing (login CSRF). A
+//! successful sign-in opens a new session with a new token (no token
+//! chosen before sign-in survives it: no session fixation).
+
+use super::request::{
+    LOGIN_COOKIE, PageError, SESSION_COOKIE, cookie, cookie_value, expire_cookie, html_page, info,
+    read_form, see_other, session, signed_in_post,
+};
+use super::session::{random_token, tokens_equal};
+use super::{AccountPage, html, remote};
+use crate::routes::RequestInfo;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sealpost_audit::{Event, LoginOutcome, Protocol};
+use sealpost_directory::{AuthOutcome, MAX_PASSWORD_LEN, Secret};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Longest address accepted (RFC 5321 4.5.3.1.3: a path is at most 256
+/// octets with its brackets).
+pub const MAX_ADDRESS_LEN: usize = 254;
+/// How long the sign-in form's token lives, in seconds.
+const LOGIN_TOKEN_SECS: u64 = 3600;
+
+/// `GET /account/login`.
+pub async fn form(State(page): State<Arc<AccountPage>>, headers: HeaderMap) -> Response {
+    if session(&page, &headers).is_some() {
+        return see_other("/account");
+    }
+    login_page(StatusCode::OK, None)
+}
+
+/// The sign-in form with a fresh double-submit token.
+fn login_page(status: StatusCode, error: Option<&str>) -> Response {
+    let token = random_token();
+    let body = format!(
+        "<h1>Sign in to your mail account</h1>\n{}\
+         <form method=\"post\" action=\"/account/login\">\n{}\n\
+         <label for=\"address\">Email address</label>\n\
+         <input id=\"address\" name=\"address\" type=\"email\" autocomplete=\"username\" required maxlength=\"{MAX_ADDRESS_LEN}\">\n\
+         <label for=\"password\">Password</label>\n\
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required maxlength=\"{MAX_PASSWORD_LEN}\">\n\
+         <p class=\"hint\">Your account's own password. App passwords are for mail apps and do not work here.</p>\n\
+         <button type=\"submit\">Sign in</button>\n</form>\n\
+         <p class=\"hint\">Here you can download your data, change your password, manage app passwords and delete your account.</p>",
+        error.map(html::alert).unwrap_or_default(),
+        html::csrf_field(&token),
+    );
+    let mut r = (status, html_page("Sign in", None, &body)).into_response();
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        cookie(LOGIN_COOKIE, &token, LOGIN_TOKEN_SECS),
+    );
+    r
+}
+
+/// `POST /account/login`.
+pub async fn submit(State(page): State<Arc<AccountPage>>, req: Request) -> Response {
+    match sign_in(&page, req).await {
+        Ok(r) => r,
+        // A wrong password shows the form again, with a new token.
+        Err(e) if e.status() == StatusCode::FORBIDDEN && e.is_wrong_password() => login_page(
+            StatusCode::FORBIDDEN,
+            Some(
+                "The address or password is wrong. App passwords do not work here: use your account's own password.",
+            ),
+        ),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn sign_in(page: &AccountPage, req: Request) -> Result<Response, PageError> {
+    let info = info(&req)?;
+    let (headers, form) = read_form(page, req).await?;
+    let sent = form.get("csrf").unwrap_or_default();
+    let expected = cookie_value(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !tokens_equal(sent, expected) {
+        return Err(PageError::forbidden_origin());
+    }
+    let address = form
+        .required("address", MAX_ADDRESS_LEN)
+        .map_err(PageError::bad_form)?
+        .trim()
+        .to_ascii_lowercase();
+    let password = Secret::new(
+        form.required("password", MAX_PASSWORD_LEN)
+            .map_err(PageError::bad_form)?,
+    );
+    check_password(page, &info, &address, &password).await?;
+    let token = page
+        .sessions
+        .create(&address, Instant::now())
+        .map_err(|_| {
+            PageError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Please try again later",
+                "Too many people are signed in right now. Please try again in a few minutes.",
+            )
+        })?;
+    let mut r = see_other("/account");
+    let h = r.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        cookie(SESSION_COOKIE, &token, page.config.session_max_secs),
+    );
+    h.append(header::SET_COOKIE, expire_cookie(LOGIN_COOKIE));
+    Ok(r)
+}
+
+/// Checks the account's own password (the IMAP check and throttling) and
+/// audits the attempt as a `Login` over `https`. An app password that
+/// matches is refused and audited as a failure naming its label.
+pub(super) async fn check_password(
+    page: &AccountPage,
+    info: &RequestInfo,
+    address: &str,
+    password: &Secret,
+) -> Result<(), PageError> {
+    let outcome = page
+        .directory
+        .authenticate(address, password, info.peer.ip())
+        .await;
+    let (audited, app_password, result) = match outcome {
+        AuthOutcome::Success(account) => match account.app_password {
+            None => (LoginOutcome::Success, None, Ok(())),
+            Some(label) => (
+                LoginOutcome::Failure,
+                Some(label),
+                Err(PageError::wrong_password("Sign-in refused")),
+            ),
+        },
+        AuthOutcome::Failed => (
+            LoginOutcome::Failure,
+            None,
+            Err(PageError::wrong_password("Sign-in refused")),
+        ),
+        AuthOutcome::Throttled {
+            retry_after,
+            reason,
+        } => (
+            LoginOutcome::Throttled,
+            None,
+            Err(PageError::throttled(
+                format!("{}.", reason.client_text(retry_after)),
+                retry_after.as_secs(),
+            )),
+        ),
+    };
+    page.audit.record(Event::Login {
+        protocol: Protocol::Https,
+        account: address.to_string(),
+        remote: remote(info),
+        tls: info.tls.clone(),
+        outcome: audited,
+        app_password,
+    });
+    result
+}
+
+/// `POST /account/logout`.
+pub async fn logout(State(page): State<Arc<AccountPage>>, req: Request) -> Response {
+    let signed_out = async {
+        let (headers, form) = read_form(&page, req).await?;
+        let (token, _) = signed_in_post(&page, &headers, &form)?;
+        page.sessions.remove(&token);
+        Ok::<_, PageError>(())
+    };
+    match signed_out.await {
+        Ok(()) => {
+            let body =
+                "<h1>You are signed out</h1>\n<p><a href=\"/account/login\">Sign in again</a></p>";
+            let mut r = html_page("Signed out", None, body);
+            r.headers_mut()
+                .append(header::SET_COOKIE, expire_cookie(SESSION_COOKIE));
+            r
+        }
+        Err(e) => e.into_response(),
+    }
+}

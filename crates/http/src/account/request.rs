@@ -1,0 +1,376 @@
+//! What every handler of the account page does with a request before its
+//! own work: find the session from the cookie, refuse cross-origin POSTs,
+//! read the form under its limits, check the CSRF token; and the error page
+//! every refusal becomes.
+
+use super::form::{Form, FormError};
+use super::session::{Current, tokens_equal};
+use super::{AccountPage, ActionError, html};
+use crate::routes::RequestInfo;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::time::Instant;
+
+/// The session cookie (`__Host-`: Secure, Path=/, no Domain: only this
+/// host, only over HTTPS).
+pub const SESSION_COOKIE: &str = "__Host-sealpost-session";
+/// The double-submit cookie of the sign-in form.
+pub const LOGIN_COOKIE: &str = "__Host-sealpost-login";
+
+/// A refusal: a whole HTML page with the right status and a way back.
+#[derive(Debug)]
+pub struct PageError {
+    status: StatusCode,
+    title: &'static str,
+    message: String,
+    retry_after: Option<u64>,
+    clear_session: bool,
+    wrong_password: bool,
+}
+
+impl PageError {
+    /// A page with `status`, a heading and one sentence.
+    pub fn new(status: StatusCode, title: &'static str, message: impl Into<String>) -> PageError {
+        PageError {
+            status,
+            title,
+            message: message.into(),
+            retry_after: None,
+            clear_session: false,
+            wrong_password: false,
+        }
+    }
+
+    /// `400`: the form was not as the page sends it.
+    pub fn bad_form(e: FormError) -> PageError {
+        PageError::new(
+            StatusCode::BAD_REQUEST,
+            "The form was not accepted",
+            e.to_string(),
+        )
+    }
+
+    /// `403`: a missing or wrong CSRF token, or another origin.
+    pub fn forbidden_origin() -> PageError {
+        PageError::new(
+            StatusCode::FORBIDDEN,
+            "Request refused",
+            "This form did not come from this page, or it expired. Nothing was changed. Go back, reload the page and try again.",
+        )
+    }
+
+    /// `403` after a wrong password (or an app password) where the
+    /// account's own password was needed.
+    pub fn wrong_password(title: &'static str) -> PageError {
+        let mut e = PageError::new(
+            StatusCode::FORBIDDEN,
+            title,
+            "The address or password is wrong. App passwords do not work here: use your account's own password. Nothing was changed.",
+        );
+        e.wrong_password = true;
+        e
+    }
+
+    /// Whether this is [`PageError::wrong_password`].
+    pub fn is_wrong_password(&self) -> bool {
+        self.wrong_password
+    }
+
+    /// `429` with `Retry-After`.
+    pub fn throttled(message: String, retry_after: u64) -> PageError {
+        let mut e = PageError::new(StatusCode::TOO_MANY_REQUESTS, "Please wait", message);
+        e.retry_after = Some(retry_after.max(1));
+        e
+    }
+
+    /// Also expires the session cookie (the session is gone).
+    pub fn ending_session(mut self) -> PageError {
+        self.clear_session = true;
+        self
+    }
+
+    /// The status (for tests and logs).
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl From<ActionError> for PageError {
+    fn from(e: ActionError) -> PageError {
+        match e {
+            ActionError::Refused(m) => PageError::new(StatusCode::CONFLICT, "Not done", m),
+            ActionError::NotFound(m) => PageError::new(StatusCode::NOT_FOUND, "Not found", m),
+            ActionError::Failed(m) => {
+                tracing::error!(error = %m, "account page action failed");
+                PageError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "The server could not do this. Nothing was changed. Please try again later; if it keeps failing, write to your mail provider.",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let body = format!(
+            "<h1>{}</h1>\n{}\n<p><a href=\"/account\">Back to your account</a></p>",
+            html::escape(self.title),
+            html::alert(&self.message)
+        );
+        let mut r = (self.status, html_page(self.title, None, &body)).into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if self.clear_session {
+            r.headers_mut()
+                .append(header::SET_COOKIE, expire_cookie(SESSION_COOKIE));
+        }
+        r
+    }
+}
+
+/// An HTML page as a response body with its content type.
+pub fn html_page(title: &str, signed_in: Option<(&str, &str)>, body: &str) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        html::page(title, signed_in, body),
+    )
+        .into_response()
+}
+
+/// `303 See Other` to `location` (after a POST: the browser GETs it).
+pub fn see_other(location: &'static str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, HeaderValue::from_static(location))],
+    )
+        .into_response()
+}
+
+/// A cookie that lives `max_age` seconds.
+pub fn cookie(name: &str, value: &str, max_age: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age}"
+    ))
+    .unwrap_or_else(|_| expire_cookie(name))
+}
+
+/// A cookie that the browser deletes at once.
+pub fn expire_cookie(name: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{name}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0"
+    ))
+    .unwrap_or(HeaderValue::from_static(""))
+}
+
+/// A cookie's value from the request's `Cookie` headers (RFC 6265 5.4).
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// The connection facts the listener attached.
+pub fn info(req: &Request) -> Result<RequestInfo, PageError> {
+    req.extensions()
+        .get::<RequestInfo>()
+        .cloned()
+        .ok_or_else(|| {
+            PageError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Error",
+                "no request info",
+            )
+        })
+}
+
+/// The live session of the request, if any, whose account still exists.
+pub fn session(page: &AccountPage, headers: &HeaderMap) -> Option<(String, Current)> {
+    let token = cookie_value(headers, SESSION_COOKIE)?;
+    let current = page.sessions.get(token, Instant::now())?;
+    if page.directory.account(&current.address).is_none() {
+        // Deleted, or removed from the accounts file by the operator.
+        page.sessions.remove_account(&current.address);
+        return None;
+    }
+    Some((token.to_string(), current))
+}
+
+/// Refuses a POST that a browser says came from elsewhere: `Sec-Fetch-Site`
+/// other than `same-origin`/`none`, or an `Origin` that is not
+/// `https://` + this request's `Host`.
+pub fn check_origin(headers: &HeaderMap) -> Result<(), PageError> {
+    if let Some(site) = headers.get("sec-fetch-site")
+        && !matches!(site.as_bytes(), b"same-origin" | b"none")
+    {
+        return Err(PageError::forbidden_origin());
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default();
+        let expected = format!("https://{}", host.to_ascii_lowercase());
+        let same = origin
+            .to_str()
+            .is_ok_and(|o| o.eq_ignore_ascii_case(&expected) && !host.is_empty());
+        if !same {
+            return Err(PageError::forbidden_origin());
+        }
+    }
+    Ok(())
+}
+
+/// Reads a POST's form: same origin, urlencoded, at most `max_form_bytes`,
+/// strictly parsed.
+pub async fn read_form(page: &AccountPage, req: Request) -> Result<(HeaderMap, Form), PageError> {
+    let (parts, body) = req.into_parts();
+    check_origin(&parts.headers)?;
+    let urlencoded = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !urlencoded {
+        return Err(PageError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "The form was not accepted",
+            "Forms here are sent as application/x-www-form-urlencoded.",
+        ));
+    }
+    let limit = page.config.max_form_bytes;
+    let too_large = || {
+        PageError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The form was not accepted",
+            format!("The form is larger than {limit} bytes. Nothing was changed."),
+        )
+    };
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let bytes = axum::body::to_bytes(Body::new(body), limit)
+        .await
+        .map_err(|_| too_large())?;
+    let form = Form::parse(&bytes).map_err(PageError::bad_form)?;
+    Ok((parts.headers, form))
+}
+
+/// The signed-in session of a POST, its CSRF token checked.
+pub fn signed_in_post(
+    page: &AccountPage,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<(String, Current), PageError> {
+    let Some((token, current)) = session(page, headers) else {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "Please sign in again",
+            "Your session has ended (signed out, expired, or the password was changed). Nothing was changed.",
+        )
+        .ending_session());
+    };
+    let sent = form.get("csrf").unwrap_or_default();
+    if !tokens_equal(sent, &current.csrf) {
+        return Err(PageError::forbidden_origin());
+    }
+    Ok((token, current))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (n, v) in pairs {
+            h.append(*n, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn cookies_are_found_by_exact_name() {
+        let h = headers(&[
+            ("cookie", "a=1; __Host-sealpost-session=tok"),
+            (
+                "cookie",
+                "x__Host-sealpost-login=no; __Host-sealpost-login=yes",
+            ),
+        ]);
+        assert_eq!(cookie_value(&h, SESSION_COOKIE), Some("tok"));
+        assert_eq!(cookie_value(&h, LOGIN_COOKIE), Some("yes"));
+        assert_eq!(cookie_value(&h, "b"), None);
+    }
+
+    #[test]
+    fn cookie_flags() {
+        let c = cookie(SESSION_COOKIE, "v", 60);
+        assert_eq!(
+            c.to_str().unwrap(),
+            "__Host-sealpost-session=v; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=60"
+        );
+        assert!(
+            expire_cookie(SESSION_COOKIE)
+                .to_str()
+                .unwrap()
+                .ends_with("Max-Age=0")
+        );
+    }
+
+    #[test]
+    fn cross_origin_posts_are_refused() {
+        assert!(check_origin(&headers(&[])).is_ok());
+        assert!(
+            check_origin(&headers(&[
+                ("host", "mail.example.org:8443"),
+                ("origin", "https://mail.example.org:8443"),
+                ("sec-fetch-site", "same-origin"),
+            ]))
+            .is_ok()
+        );
+        for h in [
+            headers(&[
+                ("host", "mail.example.org"),
+                ("origin", "https://evil.example"),
+            ]),
+            headers(&[
+                ("host", "mail.example.org"),
+                ("origin", "http://mail.example.org"),
+            ]),
+            headers(&[("host", "mail.example.org"), ("origin", "null")]),
+            headers(&[("origin", "https://")]),
+            headers(&[("sec-fetch-site", "cross-site")]),
+            headers(&[("sec-fetch-site", "same-site")]),
+        ] {
+            assert_eq!(
+                check_origin(&h).unwrap_err().status(),
+                StatusCode::FORBIDDEN,
+                "{h:?}"
+            );
+        }
+    }
+}
