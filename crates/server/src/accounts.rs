@@ -243,7 +243,7 @@ pub fn saved_entries(config: &Config) -> Result<sealpost_retention::SavedEntries
 }
 
 /// Saves the `[[account]]` table of `address` before it leaves the file.
-fn save_entry(config: &Config, address: &str) -> Result<(), Failure> {
+pub(crate) fn save_entry(config: &Config, address: &str) -> Result<(), Failure> {
     let text = std::fs::read_to_string(&config.server.accounts)
         .map_err(|e| Failure::runtime(format!("{}: {e}", config.server.accounts.display())))?;
     let doc: toml_edit::DocumentMut = text

@@ -32,8 +32,9 @@
 //! 6. `compliance`, `queue`, `audit_cli`, `dns`, `domains` (with `config_edit`,
 //!    in-place edits of the config file): the other commands, each with its
 //!    in-server side (reached through the admin socket) and its offline side;
-//!    `health`: `/metrics`, `/healthz`, `/readyz`; `web`: the HTTP
-//!    listeners' routes and ACME.
+//!    `health`: `/metrics`, `/healthz`, `/readyz`; `account_page`: the
+//!    users' account page's operations; `web`: the HTTP listeners' routes
+//!    and ACME.
 //! 7. `serve`: `sealpost serve`, wiring all of the above.
 
 #![forbid(unsafe_code)]
@@ -58,6 +59,7 @@ mod import_mbox;
 
 mod services;
 
+mod account_page;
 mod audit_cli;
 mod compliance;
 mod dns;

@@ -82,7 +82,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
         .filter_map(|(kind, l)| l.local_addr().ok().map(|a| (*kind, a)))
         .collect();
     let health = crate::health::Health::new(&services);
-    let web = crate::web::build(&config, &directory, &bound_addrs, &health);
+    let web = crate::web::build(&config, &directory, &bound_addrs, &health, &services);
     crate::web::spawn_acme(&config, &directory, &tls, &web, &shutdown, &tracker);
     protocols.spawn_listeners(bound, &web, &config, &tls, &shutdown, &tracker)?;
     health.listeners_accepting();

@@ -1,13 +1,16 @@
 //! Wiring of the HTTP(S) listener and the ACME task into `serve`.
 //!
 //! This is where routes are registered: [`routes`] starts from sealpost's
-//! built-in ones; metrics/health (`health`) and the account page (#16) add
-//! theirs here with the `sealpost_http::Exposure` they need (see `sealpost_http::routes`
-//! for which belongs where).
+//! built-in ones; metrics/health (`health`) and the account page
+//! (`account_page`, on by `[http.account] enabled`) add theirs here with
+//! the `sealpost_http::Exposure` they need (see `sealpost_http::routes` for
+//! which belongs where).
 
 use crate::health::Health;
+use crate::services::Services;
 use sealpost_config::Config;
 use sealpost_directory::Directory;
+use sealpost_http::account::{self, AccountPage};
 use sealpost_http::acme::{AcmeTask, Http01Challenges};
 use sealpost_http::{Exposure, HttpServer, MailEndpoints, Routes, Site};
 use sealpost_net::{CancellationToken, ConnLimiter, ListenerKind, TaskTracker, TlsManager};
@@ -25,11 +28,26 @@ pub struct Web {
 }
 
 /// Every route of the HTTP listeners, by exposure.
-fn routes(site: &Site, challenges: &Http01Challenges, health: &Health) -> Routes {
-    // Further routes are added here, e.g.
-    // `routes.add(Exposure::HttpsOnly, account_router)` (#16).
+fn routes(
+    site: &Site,
+    challenges: &Http01Challenges,
+    health: &Health,
+    services: &Services,
+) -> Routes {
     let mut routes = sealpost_http::builtin_routes(site, challenges);
     routes.add(Exposure::Private, health.router());
+    let page = &services.config.http.account;
+    if page.enabled {
+        // HTTPS only: on `http` the listener's fallback redirects.
+        let backend = Arc::new(crate::account_page::Backend::new(services));
+        let account = AccountPage::new(
+            page,
+            services.directory.clone(),
+            services.audit.clone(),
+            backend,
+        );
+        routes.add(Exposure::HttpsOnly, account::router(account));
+    }
     routes
 }
 
@@ -40,6 +58,7 @@ pub fn build(
     directory: &Directory,
     bound: &[(ListenerKind, SocketAddr)],
     health: &Health,
+    services: &Services,
 ) -> Web {
     let endpoints = MailEndpoints::from_listeners(&config.server.hostname, bound);
     let site = Site::new(directory.clone(), endpoints, config.http.mta_sts.clone());
@@ -47,8 +66,13 @@ pub fn build(
     let server = Arc::new(HttpServer::new(
         &config.http,
         &site,
-        routes(&site, &challenges, health),
+        routes(&site, &challenges, health, services),
     ));
+    if config.http.account.enabled
+        && let Some(base) = site.endpoints().https_base()
+    {
+        tracing::info!(url = %format!("{base}/account"), "account page");
+    }
     Web {
         server,
         limiter: ConnLimiter::new(

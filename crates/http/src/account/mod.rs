@@ -26,7 +26,8 @@
 //!   before that a double-submit token (a `__Host-` cookie and the form's
 //!   field must match) so nobody can sign a victim into their own account.
 //!   A POST whose `Origin` is another origin, or whose `Sec-Fetch-Site` says
-//!   cross-site, is refused (`403`) before anything else.
+//!   cross-site, is refused (`403`) before anything else (`Origin: null`,
+//!   which browsers send under our `no-referrer` policy, decides nothing).
 //! - Headers on every answer ([`headers`]): a Content-Security-Policy that
 //!   allows our own style sheet and nothing else (no script at all, forms to
 //!   ourselves only, `frame-ancestors 'none'`), `Referrer-Policy:

@@ -211,15 +211,22 @@ pub fn session(page: &AccountPage, headers: &HeaderMap) -> Option<(String, Curre
 }
 
 /// Refuses a POST that a browser says came from elsewhere: `Sec-Fetch-Site`
-/// other than `same-origin`/`none`, or an `Origin` that is not
-/// `https://` + this request's `Host`.
+/// other than `same-origin`/`none`, or an `Origin` (other than `null`)
+/// that is not `https://` + this request's `Host`.
 pub fn check_origin(headers: &HeaderMap) -> Result<(), PageError> {
     if let Some(site) = headers.get("sec-fetch-site")
         && !matches!(site.as_bytes(), b"same-origin" | b"none")
     {
+        tracing::info!(sec_fetch_site = ?site, "account page: cross-site POST refused");
         return Err(PageError::forbidden_origin());
     }
-    if let Some(origin) = headers.get(header::ORIGIN) {
+    // Under `Referrer-Policy: no-referrer` (ours) browsers send `Origin:
+    // null` with every POST (Fetch, "serializing a request origin"): it
+    // says nothing, so the token and `Sec-Fetch-Site` decide.
+    if let Some(origin) = headers
+        .get(header::ORIGIN)
+        .filter(|o| o.as_bytes() != b"null")
+    {
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
@@ -229,6 +236,11 @@ pub fn check_origin(headers: &HeaderMap) -> Result<(), PageError> {
             .to_str()
             .is_ok_and(|o| o.eq_ignore_ascii_case(&expected) && !host.is_empty());
         if !same {
+            tracing::info!(
+                ?origin,
+                host,
+                "account page: POST from another origin refused"
+            );
             return Err(PageError::forbidden_origin());
         }
     }
@@ -346,6 +358,13 @@ mod tests {
         assert!(check_origin(&headers(&[])).is_ok());
         assert!(
             check_origin(&headers(&[
+                ("origin", "null"),
+                ("sec-fetch-site", "same-origin")
+            ]))
+            .is_ok()
+        );
+        assert!(
+            check_origin(&headers(&[
                 ("host", "mail.example.org:8443"),
                 ("origin", "https://mail.example.org:8443"),
                 ("sec-fetch-site", "same-origin"),
@@ -361,7 +380,7 @@ mod tests {
                 ("host", "mail.example.org"),
                 ("origin", "http://mail.example.org"),
             ]),
-            headers(&[("host", "mail.example.org"), ("origin", "null")]),
+            headers(&[("origin", "null"), ("sec-fetch-site", "cross-site")]),
             headers(&[("origin", "https://")]),
             headers(&[("sec-fetch-site", "cross-site")]),
             headers(&[("sec-fetch-site", "same-site")]),

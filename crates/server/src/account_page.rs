@@ -1,0 +1,154 @@
+//! The account page's operations over the running server: the
+//! `AccountBackend` of `sealpost_http::account`, made of the same functions
+//! as the operator's CLI (`accounts`, `compliance`), so what a user does on
+//! the page and what `sealpost account ...`/`sealpost export` do cannot
+//! drift apart.
+//!
+//! Accounts-file edits (password, app passwords, deletion) are serialized
+//! here, made under the file's own lock by sealpost-directory, then taken
+//! by the running server at once (directory reload, then `sync_accounts`,
+//! which audits the change like any other edit of the file) rather than
+//! when the file watcher next notices: a user who changed a password
+//! expects the old one to stop working now.
+//!
+//! Used by `web`; uses `services`, `accounts`, `startup`.
+
+use crate::services::{Services, sync_accounts};
+use sealpost_audit::Event;
+use sealpost_directory::{AppPasswordInfo, DirectoryError, Secret};
+use sealpost_http::account::{AccountBackend, ActionError, DeletionTerms, ExportFormat};
+use sealpost_retention::export;
+use std::sync::Mutex;
+
+/// The page's backend over the server's services.
+pub struct Backend {
+    services: Services,
+    edits: Mutex<()>,
+}
+
+impl Backend {
+    pub fn new(services: &Services) -> Backend {
+        Backend {
+            services: services.clone(),
+            edits: Mutex::new(()),
+        }
+    }
+
+    /// Makes the running server take the edited accounts file now.
+    fn take_accounts_file(&self) -> Result<(), ActionError> {
+        let s = &self.services;
+        let running = s.running.current();
+        s.directory
+            .reload(crate::startup::domains(&running))
+            .map_err(|e| ActionError::Failed(e.to_string()))?;
+        sync_accounts(&s.config, &s.store, &s.directory, &s.audit)
+            .map_err(|f| ActionError::Failed(f.message))
+    }
+
+    /// One edit of the accounts file, then taken.
+    fn edit<T>(&self, f: impl FnOnce() -> Result<T, DirectoryError>) -> Result<T, ActionError> {
+        let _one_at_a_time = self.edits.lock().unwrap_or_else(|e| e.into_inner());
+        let out = f().map_err(directory_error)?;
+        self.take_accounts_file()?;
+        Ok(out)
+    }
+}
+
+fn directory_error(e: DirectoryError) -> ActionError {
+    match e {
+        DirectoryError::Invalid(m) => ActionError::Refused(m),
+        DirectoryError::Exists(_) => ActionError::Refused(e.to_string()),
+        DirectoryError::NotFound(m) => ActionError::NotFound(format!("Not found: {m}.")),
+        DirectoryError::Io(m) => ActionError::Failed(m),
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> ActionError {
+    ActionError::Failed(e.to_string())
+}
+
+impl AccountBackend for Backend {
+    fn export(
+        &self,
+        address: &str,
+        format: ExportFormat,
+        out: &mut dyn std::io::Write,
+    ) -> Result<(), ActionError> {
+        let s = &self.services;
+        if s.store.account_id(address).map_err(failed)?.is_none() {
+            return Err(ActionError::NotFound(
+                "Your account has no mail store yet: there is nothing to export.".into(),
+            ));
+        }
+        // The account's own logins, as the CLI's export includes them.
+        s.audit.flush();
+        let access_log = crate::startup::audit_access_log(&s.config, address).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "access log not included in the export");
+            Vec::new()
+        });
+        let (format, name) = match format {
+            ExportFormat::Mbox => (export::Format::Mbox, "mbox"),
+            ExportFormat::Maildir => (export::Format::Maildir, "maildir"),
+        };
+        export::export_account(
+            &s.store,
+            address,
+            format,
+            &access_log,
+            &mut *out,
+            &mut |_, _| {},
+        )
+        .map_err(failed)?;
+        out.flush().map_err(failed)?;
+        s.audit
+            .record_durable(Event::DataExported {
+                account: address.to_string(),
+                format: name.into(),
+            })
+            .map_err(failed)
+    }
+
+    fn change_password(&self, address: &str, password: &Secret) -> Result<(), ActionError> {
+        let file = &self.services.config.server.accounts;
+        self.edit(|| sealpost_directory::set_password(file, address, password))
+    }
+
+    fn app_passwords(&self, address: &str) -> Result<Vec<AppPasswordInfo>, ActionError> {
+        sealpost_directory::list_app_passwords(&self.services.config.server.accounts, address)
+            .map_err(directory_error)
+    }
+
+    fn add_app_password(&self, address: &str, label: &str) -> Result<Secret, ActionError> {
+        let file = &self.services.config.server.accounts;
+        self.edit(|| sealpost_directory::add_app_password(file, address, label))
+    }
+
+    fn remove_app_password(&self, address: &str, label: &str) -> Result<(), ActionError> {
+        let file = &self.services.config.server.accounts;
+        self.edit(|| sealpost_directory::remove_app_password(file, address, label))
+    }
+
+    fn delete_account(&self, address: &str) -> Result<(), ActionError> {
+        let s = &self.services;
+        let _one_at_a_time = self.edits.lock().unwrap_or_else(|e| e.into_inner());
+        // As `sealpost account delete`: the entry saved for a restore, out
+        // of the file, the store's key sealed away (audited durably), then
+        // the running server takes the file (logins stop).
+        crate::accounts::save_entry(&s.config, address).map_err(|f| failed(f.message))?;
+        sealpost_directory::remove_account(&s.config.server.accounts, address)
+            .map_err(directory_error)?;
+        crate::accounts::delete_in_store(&s.store, &s.audit, address)
+            .map_err(|f| failed(f.message))?;
+        self.take_accounts_file()
+    }
+
+    fn deletion_terms(&self) -> DeletionTerms {
+        let r = self.services.running.current().retention.clone();
+        DeletionTerms {
+            grace_days: r.deleted_account_grace_days,
+            audit_kept_after_purge: r.keep_audit_personal_data_after_purge,
+            anonymize_after_months: r.anonymize_after_months,
+            audit_log_months: r.audit_log_months,
+        }
+    }
+}
