@@ -514,13 +514,17 @@ fn an_app_password_does_not_open_the_account_page() {
     );
 }
 
+/// A bad request: path, fields, extra curl arguments, the status and a
+/// text the error page must hold.
+type BadCase<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<&'a str>, u16, &'a str);
+
 #[test]
 fn bad_input_gets_an_error_page_with_the_right_status_and_changes_nothing() {
     let (site, server) = site("[http.account]\nmax_form_bytes = 2048\n");
     let c = Client::new(&site, &server, "c");
     let csrf = c.sign_in(PASSWORD);
     let big = "x".repeat(3000);
-    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<&str>, u16, &str)> = vec![
+    let cases: Vec<BadCase> = vec![
         (
             "/account/app-passwords/add",
             vec![("csrf", csrf.as_str()), ("label", big.as_str())],
