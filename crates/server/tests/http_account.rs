@@ -399,6 +399,9 @@ fn state_changing_requests_without_the_right_csrf_token_or_origin_are_refused() 
     assert_eq!(a.status, 403);
 
     let csrf = c.sign_in(PASSWORD);
+    // A second browser, signed in too: the password change ends its session.
+    let other = Client::new(&site, &server, "other");
+    other.sign_in(PASSWORD);
     let change = |token: &str, extra: &[&str]| {
         c.post(
             "/account/password",
@@ -433,6 +436,43 @@ fn state_changing_requests_without_the_right_csrf_token_or_origin_are_refused() 
     assert_eq!(ok.status, 303, "{}", ok.body);
     assert!(imap_login_ok(&site, &server, NEW_PASSWORD));
     assert!(!imap_login_ok(&site, &server, PASSWORD));
+    assert_eq!(
+        c.get("/account").status,
+        200,
+        "this browser got a new session"
+    );
+    let ended = other.get("/account");
+    assert_eq!(ended.status, 303, "the other session ended");
+    assert_eq!(ended.header("location"), Some("/account/login"));
+}
+
+#[test]
+fn signing_out_ends_the_session_on_the_server() {
+    let (site, server) = site("");
+    let c = Client::new(&site, &server, "c");
+    let csrf = c.sign_in(PASSWORD);
+    let jar = std::fs::read_to_string(site.path("c.jar")).unwrap();
+    let token = jar
+        .lines()
+        .find(|l| l.contains("__Host-sealpost-session"))
+        .and_then(|l| l.split('\t').next_back())
+        .expect("session cookie in the jar")
+        .to_string();
+    let out = c.post("/account/logout", &[("csrf", csrf.as_str())], &[]);
+    assert_eq!(out.status, 200);
+    assert!(out.body.contains("You are signed out"));
+    assert!(
+        out.all("set-cookie")
+            .iter()
+            .any(|v| v.starts_with("__Host-sealpost-session=;") && v.contains("Max-Age=0")),
+        "the cookie is expired"
+    );
+    // The old cookie, replayed by hand, opens nothing.
+    let replay = Client::new(&site, &server, "replay");
+    let cookie = format!("Cookie: __Host-sealpost-session={token}");
+    let a = replay.request("/account", &["-H", &cookie]);
+    assert_eq!(a.status, 303);
+    assert_eq!(a.header("location"), Some("/account/login"));
 }
 
 #[test]

@@ -132,13 +132,13 @@ pub(super) async fn check_password(
             Some(label) => (
                 LoginOutcome::Failure,
                 Some(label),
-                Err(PageError::wrong_password("Sign-in refused")),
+                Err(PageError::wrong_password("Password not accepted")),
             ),
         },
         AuthOutcome::Failed => (
             LoginOutcome::Failure,
             None,
-            Err(PageError::wrong_password("Sign-in refused")),
+            Err(PageError::wrong_password("Password not accepted")),
         ),
         AuthOutcome::Throttled {
             retry_after,
