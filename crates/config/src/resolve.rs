@@ -352,15 +352,22 @@ fn check_http(
     if sts.mx.is_empty() {
         sts.mx.push(hostname.to_string());
     }
-    check_account_page(&http, err)?;
+    let explicit_form = find_key_line(text, "http.account.max_form_bytes").is_some();
+    check_account_page(&mut http, explicit_form, err)?;
     Ok(http)
 }
 
-/// `[http.account]`: session lifetimes, sizes and counts within bounds.
+/// `[http.account]`: session lifetimes, sizes and counts within bounds. A
+/// `max_form_bytes` left at its default follows a smaller `[http]
+/// max_body_bytes`; one set explicitly must fit in it.
 fn check_account_page(
-    http: &HttpConfig,
+    http: &mut HttpConfig,
+    explicit_form: bool,
     err: impl Fn(&str, String) -> ConfigError,
 ) -> Result<(), ConfigError> {
+    if !explicit_form {
+        http.account.max_form_bytes = http.account.max_form_bytes.min(http.max_body_bytes);
+    }
     use crate::account_page::{MIN_PASSWORD_LEN_FLOOR, SESSION_SECS_RANGE};
     let a = &http.account;
     let (lo, hi) = SESSION_SECS_RANGE;
@@ -383,7 +390,11 @@ fn check_account_page(
     }
     for (key, value, min) in [
         ("http.account.max_sessions", a.max_sessions, 1),
-        ("http.account.max_form_bytes", a.max_form_bytes, 1024),
+        (
+            "http.account.max_form_bytes",
+            a.max_form_bytes,
+            if explicit_form { 1024 } else { 1 },
+        ),
         (
             "http.account.min_password_len",
             a.min_password_len,

@@ -572,6 +572,9 @@ fn account_page_is_on_by_default_and_its_bounds_name_key_and_line() {
     .unwrap();
     assert!(!c.http.account.enabled);
     assert_eq!(c.http.account.min_password_len, 16);
+    // Left at its default, the form limit follows a smaller body limit.
+    let c = Config::load(&write(dir.path(), "[http]\nmax_body_bytes = 2048\n")).unwrap();
+    assert_eq!(c.http.account.max_form_bytes, 2048);
     for (text, want) in [
         (
             "[http.account]\nsession_idle_secs = 10\n",
