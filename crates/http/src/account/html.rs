@@ -23,6 +23,7 @@ button.plain{background:#fff;color:#1a4f8b}
 .secret{font-family:monospace;font-size:1.3rem;background:#f3f3f3;padding:.5rem;display:inline-block}
 table{border-collapse:collapse}td,th{padding:.25rem .75rem .25rem 0;text-align:left}
 fieldset{border:0;padding:0;margin:0}legend{font-weight:600}
+.choice{margin-top:.4rem}.choice label{display:inline;font-weight:normal}
 .hint{color:#444;font-size:.9rem}
 header{display:flex;justify-content:space-between;align-items:baseline}
 ";

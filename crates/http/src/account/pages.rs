@@ -55,10 +55,10 @@ fn export_section(csrf: &str) -> String {
          portability (GDPR articles 15 and 20); the download is recorded in the security log.</p>\n\
          <form method=\"post\" action=\"/account/export\">{}\n\
          <fieldset><legend>Format of the mail</legend>\n\
-         <input type=\"radio\" id=\"format-mbox\" name=\"format\" value=\"mbox\" checked> \
-         <label for=\"format-mbox\" class=\"inline\">mbox (one file per folder: most mail apps import it)</label>\n\
-         <input type=\"radio\" id=\"format-maildir\" name=\"format\" value=\"maildir\"> \
-         <label for=\"format-maildir\" class=\"inline\">Maildir (one file per message)</label>\n\
+         <div class=\"choice\"><input type=\"radio\" id=\"format-mbox\" name=\"format\" value=\"mbox\" checked> \
+         <label for=\"format-mbox\">mbox (one file per folder: most mail apps import it)</label></div>\n\
+         <div class=\"choice\"><input type=\"radio\" id=\"format-maildir\" name=\"format\" value=\"maildir\"> \
+         <label for=\"format-maildir\">Maildir (one file per message)</label></div>\n\
          </fieldset>\n<button type=\"submit\" id=\"export\">Download my data</button>\n</form>\n</section>",
         html::csrf_field(csrf)
     )
