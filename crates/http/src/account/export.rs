@@ -246,3 +246,84 @@ async fn export(page: &Arc<AccountPage>, req: Request) -> Result<Response, PageE
     }
     Ok(r)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    fn writer(tx: mpsc::Sender<Chunk>) -> ChannelWriter {
+        ChannelWriter {
+            tx,
+            buf: Vec::new(),
+            runtime: tokio::runtime::Handle::current(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn chunks_arrive_in_order_and_a_late_failure_cuts_the_body_short() {
+        let (tx, rx) = mpsc::channel(QUEUED_CHUNKS);
+        let mut w = writer(tx.clone());
+        let job = tokio::task::spawn_blocking(move || {
+            let data: Vec<u8> = (0..CHUNK * 3 + 100).map(|i| i as u8).collect();
+            w.write_all(&data).unwrap();
+            w.flush().unwrap();
+            let rt = w.runtime.clone();
+            rt.block_on(tx.send(Err(io::Error::other("store gone"))))
+                .unwrap();
+        });
+        let mut body = ExportBody {
+            first: Some(Bytes::from_static(b"head")),
+            rx,
+        };
+        let mut got = Vec::new();
+        let mut error = None;
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(f) => got.extend_from_slice(f.data_ref().unwrap()),
+                Err(e) => {
+                    error = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        job.await.unwrap();
+        assert_eq!(&got[..4], b"head");
+        let expected: Vec<u8> = (0..CHUNK * 3 + 100).map(|i| i as u8).collect();
+        assert_eq!(&got[4..], &expected[..]);
+        assert_eq!(
+            error.as_deref(),
+            Some("store gone"),
+            "the body ends in an error"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_browser_that_goes_away_stops_the_export() {
+        let (tx, rx) = mpsc::channel(QUEUED_CHUNKS);
+        drop(rx);
+        let mut w = writer(tx);
+        let err = tokio::task::spawn_blocking(move || w.write_all(&vec![0u8; CHUNK]))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+    }
+
+    #[test]
+    fn one_export_per_account_and_a_bounded_number_in_all() {
+        let exports = Exports::new(2);
+        let a = exports.start("a@example.org").unwrap();
+        assert_eq!(
+            exports.start("a@example.org").err().unwrap().status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        let _b = exports.start("b@example.org").unwrap();
+        assert_eq!(
+            exports.start("c@example.org").err().unwrap().status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        drop(a);
+        assert!(exports.start("a@example.org").is_ok(), "freed when done");
+    }
+}
