@@ -389,8 +389,9 @@ fn state_changing_requests_without_the_right_csrf_token_or_origin_are_refused() 
     assert_eq!(a.status, 403);
     assert!(a.all("set-cookie").iter().all(|v| !v.contains("session=")));
     assert!(a.body.contains("Request refused"), "{}", a.body);
-    // Cookie present, field differs.
-    c.get("/account/login");
+    // Cookie present, field differs. (Two sign-in tabs share one token.)
+    let first = c.get("/account/login").csrf();
+    assert_eq!(c.get("/account/login").csrf(), first);
     let a = c.post(
         "/account/login",
         &[("csrf", "wrong"), ("address", USER), ("password", PASSWORD)],

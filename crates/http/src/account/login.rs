@@ -33,12 +33,21 @@ pub async fn form(State(page): State<Arc<AccountPage>>, headers: HeaderMap) -> R
     if session(&page, &headers).is_some() {
         return see_other("/account");
     }
-    login_page(StatusCode::OK, None)
+    login_page(&headers, StatusCode::OK, None)
 }
 
-/// The sign-in form with a fresh double-submit token.
-fn login_page(status: StatusCode, error: Option<&str>) -> Response {
-    let token = random_token();
+/// The sign-in form with its double-submit token: the browser's own if it
+/// has one of the right shape (so two open sign-in tabs both work; the
+/// `__Host-` prefix keeps other hosts from planting one), else a new one.
+fn login_page(headers: &HeaderMap, status: StatusCode, error: Option<&str>) -> Response {
+    let token = cookie_value(headers, LOGIN_COOKIE)
+        .filter(|t| {
+            t.len() == 43
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(str::to_string)
+        .unwrap_or_else(random_token);
     let body = format!(
         "<h1>Sign in to your mail account</h1>\n{}\
          <form method=\"post\" action=\"/account/login\">\n{}\n\
@@ -62,10 +71,12 @@ fn login_page(status: StatusCode, error: Option<&str>) -> Response {
 
 /// `POST /account/login`.
 pub async fn submit(State(page): State<Arc<AccountPage>>, req: Request) -> Response {
+    let headers = req.headers().clone();
     match sign_in(&page, req).await {
         Ok(r) => r,
-        // A wrong password shows the form again, with a new token.
+        // A wrong password shows the form again.
         Err(e) if e.status() == StatusCode::FORBIDDEN && e.is_wrong_password() => login_page(
+            &headers,
             StatusCode::FORBIDDEN,
             Some(
                 "The address or password is wrong. App passwords do not work here: use your account's own password.",
