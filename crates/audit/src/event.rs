@@ -111,6 +111,16 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// The operator acted on a queued message (`sealpost queue show`,
+    /// `hold`, `release`, `delete`, `bounce`).
+    QueueAdmin {
+        /// Our id.
+        id: String,
+        /// `shown`, `shown_with_body`, `held`, `released`, `deleted`,
+        /// `recipients_deleted` (`--all-for` on a message with recipients
+        /// elsewhere) or `bounced`.
+        action: String,
+    },
     /// An account was created.
     AccountCreated {
         /// Address.
@@ -248,7 +258,7 @@ impl Kind {
     pub(crate) fn of_tag(tag: &str) -> Kind {
         match tag {
             "login" => Kind::Login,
-            t if t.starts_with("message_") => Kind::Delivery,
+            t if t.starts_with("message_") || t == "queue_admin" => Kind::Delivery,
             t if t.starts_with("account_") || t == "data_exported" => Kind::Account,
             _ => Kind::Admin,
         }
@@ -286,7 +296,8 @@ impl Event {
             | Event::MessageDelivered { .. }
             | Event::MessageQueued { .. }
             | Event::MessageRelayed { .. }
-            | Event::MessageBounced { .. } => Kind::Delivery,
+            | Event::MessageBounced { .. }
+            | Event::QueueAdmin { .. } => Kind::Delivery,
             Event::AccountCreated { .. }
             | Event::AccountChanged { .. }
             | Event::AccountDeleted { .. }
@@ -328,6 +339,7 @@ impl Event {
             Event::ConfigReloaded { .. } => &["error"],
             Event::ServerStarted { .. }
             | Event::ServerStopped
+            | Event::QueueAdmin { .. }
             | Event::RetentionRun { .. }
             | Event::AuditAnonymized { .. }
             | Event::AuditSegmentsDeleted { .. }

@@ -38,7 +38,8 @@ pub(crate) fn emit(event: &Event, sealed: bool) {
         | Event::MessageDelivered { .. }
         | Event::MessageQueued { .. }
         | Event::MessageRelayed { .. }
-        | Event::MessageBounced { .. } => message(event),
+        | Event::MessageBounced { .. }
+        | Event::QueueAdmin { .. } => message(event),
         Event::AccountCreated { .. }
         | Event::AccountChanged { .. }
         | Event::AccountDeleted { .. }
@@ -171,6 +172,14 @@ fn message(event: &Event) {
                 event = "message_bounced",
                 id, to = %p::foreign_address(recipient), reason,
                 "bounced: a delivery status notification goes to the sender"
+            );
+        }
+        Event::QueueAdmin { id, action } => {
+            tracing::info!(
+                target: TARGET,
+                event = "queue_admin",
+                id, action,
+                "operator action on a queued message"
             );
         }
         _ => {}
