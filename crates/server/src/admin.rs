@@ -68,6 +68,8 @@ pub enum Request {
     QueueList,
     /// Retry every queued message now.
     QueueFlush,
+    /// Octets and messages each account's mail takes (`usage`).
+    AccountUsage,
     /// Show, hold, release, delete or bounce queued messages (`queue_control`).
     QueueControl { action: QueueAction },
 }

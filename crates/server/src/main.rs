@@ -23,8 +23,10 @@
 //!    (which runs whatever handler `serve` gives it).
 //!    `cli_edit`: a CLI edit of a file the server reads, undone when the
 //!    running server refuses it.
-//! 3. `accounts_audit`: auditing changes of the accounts file.
+//! 3. `accounts_audit`: auditing changes of the accounts file; `usage`:
+//!    what each account's mail takes in the store.
 //! 4. `accounts`: `sealpost account ...` and deletion/restore in the store;
+//!    `aliases`: `sealpost alias ...` (uses `accounts`);
 //!    `import_mail`: `sealpost import` (offline; uses `startup` only);
 //!    `import_accounts`: `sealpost import-accounts` (uses `accounts`).
 //! 5. `services`: the running server's shared pieces and their following
@@ -51,7 +53,10 @@ mod config_edit;
 
 mod accounts_audit;
 
+mod usage;
+
 mod accounts;
+mod aliases;
 mod import_accounts;
 mod import_mail;
 mod import_mbox;
@@ -99,6 +104,11 @@ enum Command {
     Account {
         #[command(subcommand)]
         command: accounts::AccountCommand,
+    },
+    /// Aliases of accounts, and each domain's catch-all (`*@domain`).
+    Alias {
+        #[command(subcommand)]
+        command: aliases::AliasCommand,
     },
     /// Hosted domains: add (with DKIM keys), remove, list.
     Domain {
@@ -296,6 +306,7 @@ fn main() -> ExitCode {
         Command::Serve => serve::run(&cli.config),
         Command::CheckConfig => check_config(&cli.config),
         Command::Account { command } => accounts::run(&cli.config, command),
+        Command::Alias { command } => aliases::run(&cli.config, command),
         Command::Domain { command } => domains::run_domain(&cli.config, command),
         Command::Dkim { command } => domains::run_dkim(&cli.config, command),
         Command::Dns { domain, check } => dns::run(&cli.config, &domain, check),

@@ -332,6 +332,7 @@ fn admin_request(
                 .map_err(Failure::runtime),
             None => Err(Failure::runtime("no outbound queue")),
         },
+        Request::AccountUsage => crate::usage::in_server(&services.store),
         Request::QueueControl { .. } => unreachable!("answered above"),
     };
     match result {
