@@ -57,6 +57,11 @@ pub enum Event {
         /// the password). Absent from records written before app passwords.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         app_password: Option<String>,
+        /// How the client logged in: the SASL mechanism (`PLAIN`, `LOGIN`)
+        /// or the protocol's own command (IMAP `LOGIN`, POP3 `USER`).
+        /// Absent from records written before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mechanism: Option<String>,
     },
     /// A message accepted by SMTP (before delivery or queueing).
     MessageAccepted {

@@ -58,6 +58,7 @@ fn login(event: &Event) {
         tls,
         outcome,
         app_password,
+        mechanism,
     } = event
     else {
         return;
@@ -78,21 +79,22 @@ fn login(event: &Event) {
     m::counter!(m::LOGINS, "protocol" => protocol, "result" => result).increment(1);
     let (account, remote) = (p::account(account), p::remote(remote));
     let tls = tls.as_deref().unwrap_or("none");
+    let mechanism = mechanism.as_deref().unwrap_or("-");
     match outcome {
         LoginOutcome::Success => tracing::info!(
             target: TARGET,
-            event = "login", protocol, result, account, remote, tls, credential,
+            event = "login", protocol, result, account, remote, tls, mechanism, credential,
             "login succeeded"
         ),
         LoginOutcome::Failure => tracing::info!(
             target: TARGET,
-            event = "login", protocol, result, account, remote, tls,
+            event = "login", protocol, result, account, remote, tls, mechanism,
             reason = "wrong credentials or unknown user",
             "login failed"
         ),
         LoginOutcome::Throttled => tracing::info!(
             target: TARGET,
-            event = "login", protocol, result, account, remote, tls,
+            event = "login", protocol, result, account, remote, tls, mechanism,
             reason = "too many failed logins from this address or for this account",
             "login refused"
         ),
