@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 pub type Usage = BTreeMap<String, (u64, u64)>;
 
 /// Each account's usage; `None` when the store cannot be read (not made
-/// yet: no server has started), so a listing shows `-`.
+/// yet: no server has started; or locked), so a listing shows `-`.
 pub fn of(config: &Config) -> Result<Option<Usage>, Failure> {
     match admin::request(&config.admin_socket(), &Request::AccountUsage)
         .map_err(Failure::runtime)?
@@ -23,6 +23,8 @@ pub fn of(config: &Config) -> Result<Option<Usage>, Failure> {
             .map(Some)
             .map_err(|e| Failure::runtime(format!("admin socket: bad usage answer: {e}"))),
         Some(r) => Err(Failure::runtime(r.message)),
+        // A listing never makes a store (or its keys) that no server made.
+        None if !config.server.master_key.exists() || !config.server.data_dir.exists() => Ok(None),
         None => match crate::startup::open_store(config) {
             Ok(store) => in_store(&store).map(Some),
             Err(_) => Ok(None),
