@@ -49,6 +49,7 @@ pub fn fill(dir: &Path, key: &Path, mb: u64) -> Result<()> {
                 tls: Some("TLSv1.3".into()),
                 outcome: LoginOutcome::Success,
                 app_password: None,
+                mechanism: None,
             });
             log.record(Event::MessageDelivered {
                 id: format!("{n:016x}"),

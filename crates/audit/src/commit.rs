@@ -150,6 +150,7 @@ mod tests {
             tls: None,
             outcome: LoginOutcome::Success,
             app_password: None,
+            mechanism: None,
         });
         assert_eq!(fields.len(), 2);
     }

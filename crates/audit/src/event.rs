@@ -59,6 +59,11 @@ pub enum Event {
         /// the password). Absent from records written before app passwords.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         app_password: Option<String>,
+        /// How the client logged in: the SASL mechanism (`PLAIN`, `LOGIN`)
+        /// or the protocol's own command (IMAP `LOGIN`, POP3 `USER`).
+        /// Absent from records written before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mechanism: Option<String>,
     },
     /// A message accepted by SMTP (before delivery or queueing).
     MessageAccepted {
@@ -112,6 +117,16 @@ pub enum Event {
         recipient: String,
         /// Why.
         reason: String,
+    },
+    /// The operator acted on a queued message (`sealpost queue show`,
+    /// `hold`, `release`, `delete`, `bounce`).
+    QueueAdmin {
+        /// Our id.
+        id: String,
+        /// `shown`, `shown_with_body`, `held`, `released`, `deleted`,
+        /// `recipients_deleted` (`--all-for` on a message with recipients
+        /// elsewhere) or `bounced`.
+        action: String,
     },
     /// An account was created.
     AccountCreated {
@@ -250,7 +265,7 @@ impl Kind {
     pub(crate) fn of_tag(tag: &str) -> Kind {
         match tag {
             "login" => Kind::Login,
-            t if t.starts_with("message_") => Kind::Delivery,
+            t if t.starts_with("message_") || t == "queue_admin" => Kind::Delivery,
             t if t.starts_with("account_") || t == "data_exported" => Kind::Account,
             _ => Kind::Admin,
         }
@@ -288,7 +303,8 @@ impl Event {
             | Event::MessageDelivered { .. }
             | Event::MessageQueued { .. }
             | Event::MessageRelayed { .. }
-            | Event::MessageBounced { .. } => Kind::Delivery,
+            | Event::MessageBounced { .. }
+            | Event::QueueAdmin { .. } => Kind::Delivery,
             Event::AccountCreated { .. }
             | Event::AccountChanged { .. }
             | Event::AccountDeleted { .. }
@@ -330,6 +346,7 @@ impl Event {
             Event::ConfigReloaded { .. } => &["error"],
             Event::ServerStarted { .. }
             | Event::ServerStopped
+            | Event::QueueAdmin { .. }
             | Event::RetentionRun { .. }
             | Event::AuditAnonymized { .. }
             | Event::AuditSegmentsDeleted { .. }

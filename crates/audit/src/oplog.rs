@@ -39,7 +39,8 @@ pub(crate) fn emit(event: &Event, sealed: bool) {
         | Event::MessageDelivered { .. }
         | Event::MessageQueued { .. }
         | Event::MessageRelayed { .. }
-        | Event::MessageBounced { .. } => message(event),
+        | Event::MessageBounced { .. }
+        | Event::QueueAdmin { .. } => message(event),
         Event::AccountCreated { .. }
         | Event::AccountChanged { .. }
         | Event::AccountDeleted { .. }
@@ -58,6 +59,7 @@ fn login(event: &Event) {
         tls,
         outcome,
         app_password,
+        mechanism,
     } = event
     else {
         return;
@@ -78,21 +80,22 @@ fn login(event: &Event) {
     m::counter!(m::LOGINS, "protocol" => protocol, "result" => result).increment(1);
     let (account, remote) = (p::account(account), p::remote(remote));
     let tls = tls.as_deref().unwrap_or("none");
+    let mechanism = mechanism.as_deref().unwrap_or("-");
     match outcome {
         LoginOutcome::Success => tracing::info!(
             target: TARGET,
-            event = "login", protocol, result, account, remote, tls, credential,
+            event = "login", protocol, result, account, remote, tls, mechanism, credential,
             "login succeeded"
         ),
         LoginOutcome::Failure => tracing::info!(
             target: TARGET,
-            event = "login", protocol, result, account, remote, tls,
+            event = "login", protocol, result, account, remote, tls, mechanism,
             reason = "wrong credentials or unknown user",
             "login failed"
         ),
         LoginOutcome::Throttled => tracing::info!(
             target: TARGET,
-            event = "login", protocol, result, account, remote, tls,
+            event = "login", protocol, result, account, remote, tls, mechanism,
             reason = "too many failed logins from this address or for this account",
             "login refused"
         ),
@@ -172,6 +175,14 @@ fn message(event: &Event) {
                 event = "message_bounced",
                 id, to = %p::foreign_address(recipient), reason,
                 "bounced: a delivery status notification goes to the sender"
+            );
+        }
+        Event::QueueAdmin { id, action } => {
+            tracing::info!(
+                target: TARGET,
+                event = "queue_admin",
+                id, action,
+                "operator action on a queued message"
             );
         }
         _ => {}

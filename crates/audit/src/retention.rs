@@ -289,6 +289,7 @@ mod tests {
             tls: None,
             outcome: LoginOutcome::Success,
             app_password: None,
+            mechanism: None,
         }
     }
 

@@ -66,6 +66,7 @@ fn csv_round_trips_hostile_fields_through_python() {
             tls: Some("TLSv1.2".into()),
             outcome: LoginOutcome::Throttled,
             app_password: None,
+            mechanism: None,
         });
         log.record(Event::MessageBounced {
             id: format!("q{i}"),
@@ -126,6 +127,7 @@ fn two_batches(site: &Site) -> i64 {
         tls: None,
         outcome: LoginOutcome::Success,
         app_password: None,
+        mechanism: None,
     });
     log.record(delivered(1, "a@example.org"));
     log.record(Event::AccountCreated {

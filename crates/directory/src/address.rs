@@ -124,6 +124,22 @@ pub(crate) fn check_domain(domain: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a normalized alias: `*@domain` is the domain's catch-all (mail
+/// for any address there that is no account or alias); a `*` anywhere
+/// else would be taken for a pattern and never match, so it is refused.
+pub fn check_alias(alias: &str) -> Result<(), String> {
+    let local = alias.rsplit_once('@').map_or(alias, |(l, _)| l);
+    if local.contains('*') && local != "*" {
+        return Err("`*` only as the whole local part (`*@domain`, the catch-all)".into());
+    }
+    Ok(())
+}
+
+/// The catch-all alias of a normalized address's domain.
+pub(crate) fn catch_all_of(address: &str) -> String {
+    format!("*@{}", domain_of(address))
+}
+
 /// The domain of a normalized address.
 pub(crate) fn domain_of(address: &str) -> &str {
     address.rsplit_once('@').map_or("", |(_, d)| d)

@@ -361,6 +361,8 @@ pub fn add_alias(
 ) -> Result<(), DirectoryError> {
     let address = address::normalize_address(address)?;
     let alias = address::normalize_address(alias)?;
+    address::check_alias(&alias)
+        .map_err(|why| DirectoryError::Invalid(format!("`{alias}`: {why}")))?;
     let domains = domain_set(domains);
     if !domains.contains(domain_of(&alias)) {
         return Err(DirectoryError::Invalid(format!(

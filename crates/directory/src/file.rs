@@ -395,6 +395,9 @@ fn parse_account(
             let alias = address::normalize(s).map_err(|why| {
                 ctx.err(Some(k.clone()), v.span(), format!("`{}`: {why}", shown(s)))
             })?;
+            address::check_alias(&alias).map_err(|why| {
+                ctx.err(Some(k.clone()), v.span(), format!("`{}`: {why}", shown(s)))
+            })?;
             hosted(&alias, k.clone(), v.span())?;
             aliases.push(alias.clone());
             spots.push(Spot {

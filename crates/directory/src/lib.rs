@@ -605,7 +605,9 @@ impl Directory {
     /// Resolves a recipient address (accounts and aliases, any case).
     ///
     /// `user+tag@domain` reaches `user@domain` (or the account behind the
-    /// alias `user@domain`) when no account or alias is `user+tag` itself.
+    /// alias `user@domain`) when no account or alias is `user+tag` itself;
+    /// what is neither reaches the domain's catch-all alias `*@domain`, if
+    /// an account has one.
     pub fn recipient(&self, address: &str) -> Recipient {
         let snap = self.snapshot();
         let Ok(a) = address::normalize(address) else {
@@ -621,7 +623,13 @@ impl Directory {
         if !snap.domains.contains(address::domain_of(&a)) {
             return Recipient::NotLocal;
         }
-        match snap.resolve(&a) {
+        // The domain's catch-all (`*@domain`) last; it never lets its
+        // account send as any address (see `owns_address`).
+        match snap.resolve(&a).or_else(|| {
+            snap.aliases
+                .get(&address::catch_all_of(&a))
+                .map(String::as_str)
+        }) {
             Some(primary) => Recipient::Local(primary.to_owned()),
             None => Recipient::UnknownUser,
         }

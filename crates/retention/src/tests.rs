@@ -285,6 +285,7 @@ fn login(i: u32) -> Event {
         tls: Some("TLSv1.3".into()),
         outcome: sealpost_audit::LoginOutcome::Success,
         app_password: None,
+        mechanism: None,
     }
 }
 
@@ -445,6 +446,7 @@ fn a_purge_erases_the_accounts_audit_records_unless_under_legal_hold() {
             tls: None,
             outcome: sealpost_audit::LoginOutcome::Success,
             app_password: None,
+            mechanism: None,
         });
         audit.record(Event::MessageAccepted {
             protocol: sealpost_audit::Protocol::Smtp,

@@ -30,8 +30,10 @@ pub enum AccountCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
-    /// List accounts.
+    /// List accounts with their quota, the octets their mail takes, and aliases.
     List,
+    /// Set an account's quota (e.g. 500M, 2G; `none` for no limit).
+    Quota { address: String, size: String },
     /// Delete an account: logins and deliveries stop at once, its mail becomes
     /// unreadable (its key is sealed away) and is purged after the grace period.
     Delete { address: String },
@@ -104,6 +106,48 @@ fn read_password() -> Result<Secret, Failure> {
     Ok(Secret::new(password))
 }
 
+/// `sealpost account quota ADDRESS SIZE` (`none`: no limit).
+fn set_quota(config: &Config, address: &str, size: &str) -> Result<(), Failure> {
+    let file = &config.server.accounts;
+    let quota = match size.trim() {
+        "none" | "unlimited" => None,
+        text => Some(sealpost_directory::parse_quota(text).map_err(Failure::runtime)?),
+    };
+    let address = known_account(config, address)?;
+    let undo = Undo::take(file)?;
+    sealpost_directory::set_quota(file, &address, quota).map_err(Failure::runtime)?;
+    notify_or_undo(config, undo)?;
+    match quota {
+        Some(q) => println!("quota of {address}: {q} octets"),
+        None => println!("quota of {address}: none (no limit)"),
+    }
+    Ok(())
+}
+
+/// The account's normalized address; an outside address (forwarding) or
+/// an unknown one is refused with what to do.
+pub(crate) fn known_account(config: &Config, account: &str) -> Result<String, Failure> {
+    let account = sealpost_directory::normalize_address(account).map_err(Failure::runtime)?;
+    let accounts =
+        sealpost_directory::list_accounts(&config.server.accounts).map_err(Failure::runtime)?;
+    if accounts.iter().any(|a| a.address == account) {
+        return Ok(account);
+    }
+    let domain = account.rsplit_once('@').map_or("", |(_, d)| d);
+    if domains(config)
+        .iter()
+        .any(|d| d.eq_ignore_ascii_case(domain))
+    {
+        Err(Failure::runtime(format!(
+            "{account} is not an account (sealpost account add {account} first)"
+        )))
+    } else {
+        Err(Failure::runtime(format!(
+            "{account} is not hosted here: forwarding to outside addresses needs sender rewriting (SRS), which sealpost does not do yet"
+        )))
+    }
+}
+
 fn domains(config: &Config) -> Vec<String> {
     config.domains.iter().map(|d| d.name.clone()).collect()
 }
@@ -133,16 +177,27 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
             notify_or_undo(&config, undo)?;
             println!("changed the password of {address}");
         }
+        AccountCommand::Quota { address, size } => {
+            return set_quota(&config, &address, &size);
+        }
         AccountCommand::List => {
             let accounts = sealpost_directory::list_accounts(file).map_err(Failure::runtime)?;
+            let usage = crate::usage::of(&config)?;
             for a in accounts {
                 let quota = a.quota.map_or("-".to_string(), |q| q.to_string());
+                let used = match &usage {
+                    Some(u) => u.get(&a.address).map_or(0, |(bytes, _)| *bytes).to_string(),
+                    None => "-".to_string(),
+                };
                 let aliases = if a.aliases.is_empty() {
                     "-".to_string()
                 } else {
                     a.aliases.join(",")
                 };
-                println!("{}\tquota={}\taliases={}", a.address, quota, aliases);
+                println!(
+                    "{}\tquota={}\tused={}\taliases={}",
+                    a.address, quota, used, aliases
+                );
             }
         }
         AccountCommand::Restore { address } => {
@@ -374,7 +429,7 @@ pub(crate) fn notify(config: &Config) -> Result<(), Failure> {
 
 /// Tells a running server to reload the edited file; if it refuses, the
 /// file is put back (see `cli_edit`). When none runs, audits the change here.
-fn notify_or_undo(config: &Config, undo: Undo) -> Result<(), Failure> {
+pub(crate) fn notify_or_undo(config: &Config, undo: Undo) -> Result<(), Failure> {
     match reload_or_undo(config, &[undo], &[])? {
         Outcome::Taken(_) => Ok(()),
         Outcome::NoServer => crate::accounts_audit::audit_offline(config),

@@ -68,6 +68,28 @@ pub enum Request {
     QueueList,
     /// Retry every queued message now.
     QueueFlush,
+    /// Octets and messages each account's mail takes (`usage`).
+    AccountUsage,
+    /// Show, hold, release, delete or bounce queued messages (`queue_control`).
+    QueueControl { action: QueueAction },
+}
+
+/// What `sealpost queue show|hold|release|delete|bounce` asks for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum QueueAction {
+    /// The envelope and state; the message too with `body`.
+    Show { id: String, body: bool },
+    /// No attempt until released.
+    Hold { id: String },
+    /// Due again now.
+    Release { id: String },
+    /// Removed without a DSN.
+    Delete { id: String },
+    /// Every pending recipient in this domain removed.
+    DeleteFor { domain: String },
+    /// Failed now, with a DSN to the sender.
+    Bounce { id: String },
 }
 
 /// The answer: zero or more progress lines, then one with `ok`.
@@ -80,6 +102,10 @@ pub struct Response {
     /// (done, total) while a long operation runs; absent on the final line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<(u64, u64)>,
+    /// Bytes that follow the message, base64 (a queued message's content
+    /// for `queue show --body`: mail need not be UTF-8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
 }
 
 impl Response {
@@ -88,6 +114,7 @@ impl Response {
             ok,
             message: message.into(),
             progress: None,
+            data: None,
         }
     }
 }

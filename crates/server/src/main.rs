@@ -23,13 +23,15 @@
 //!    (which runs whatever handler `serve` gives it).
 //!    `cli_edit`: a CLI edit of a file the server reads, undone when the
 //!    running server refuses it.
-//! 3. `accounts_audit`: auditing changes of the accounts file.
+//! 3. `accounts_audit`: auditing changes of the accounts file; `usage`:
+//!    what each account's mail takes in the store.
 //! 4. `accounts`: `sealpost account ...` and deletion/restore in the store;
+//!    `aliases`: `sealpost alias ...` (uses `accounts`);
 //!    `import_mail`: `sealpost import` (offline; uses `startup` only);
 //!    `import_accounts`: `sealpost import-accounts` (uses `accounts`).
 //! 5. `services`: the running server's shared pieces and their following
 //!    the accounts file.
-//! 6. `compliance`, `queue`, `audit_cli`, `dns`, `domains` (with `config_edit`,
+//! 6. `compliance`, `queue` (and `queue_control`), `audit_cli`, `dns`, `domains` (with `config_edit`,
 //!    in-place edits of the config file): the other commands, each with its
 //!    in-server side (reached through the admin socket) and its offline side;
 //!    `health`: `/metrics`, `/healthz`, `/readyz`; `account_page`: the
@@ -52,7 +54,10 @@ mod config_edit;
 
 mod accounts_audit;
 
+mod usage;
+
 mod accounts;
+mod aliases;
 mod import_accounts;
 mod import_mail;
 mod import_mbox;
@@ -66,6 +71,7 @@ mod dns;
 mod domains;
 mod health;
 mod queue;
+mod queue_control;
 
 mod serve;
 mod store_cli;
@@ -100,6 +106,11 @@ enum Command {
     Account {
         #[command(subcommand)]
         command: accounts::AccountCommand,
+    },
+    /// Aliases of accounts, and each domain's catch-all (`*@domain`).
+    Alias {
+        #[command(subcommand)]
+        command: aliases::AliasCommand,
     },
     /// Hosted domains: add (with DKIM keys), remove, list.
     Domain {
@@ -242,6 +253,32 @@ enum QueueCommand {
     List,
     /// Make every queued message due now.
     Flush,
+    /// One message's envelope, attempts, last reply and next attempt
+    /// (personal data as [log] personal_data says).
+    Show {
+        /// The queue id (from `queue list`).
+        id: String,
+        /// Print the message itself too, after a blank line (audited).
+        #[arg(long)]
+        body: bool,
+    },
+    /// Stop attempts for a message until it is released.
+    Hold { id: String },
+    /// Release a held message: it is tried at once.
+    Release { id: String },
+    /// Remove a message (or, with --all-for, every recipient in a domain)
+    /// without sending a DSN.
+    Delete {
+        /// The queue id.
+        #[arg(required_unless_present = "all_for", conflicts_with = "all_for")]
+        id: Option<String>,
+        /// Every pending recipient in this domain instead.
+        #[arg(long, value_name = "DOMAIN")]
+        all_for: Option<String>,
+    },
+    /// Fail a message's pending recipients now and send the sender a DSN,
+    /// as a real bounce does.
+    Bounce { id: String },
 }
 
 #[derive(Subcommand)]
@@ -271,6 +308,7 @@ fn main() -> ExitCode {
         Command::Serve => serve::run(&cli.config),
         Command::CheckConfig => check_config(&cli.config),
         Command::Account { command } => accounts::run(&cli.config, command),
+        Command::Alias { command } => aliases::run(&cli.config, command),
         Command::Domain { command } => domains::run_domain(&cli.config, command),
         Command::Dkim { command } => domains::run_dkim(&cli.config, command),
         Command::Dns { domain, check } => dns::run(&cli.config, &domain, check),
@@ -319,6 +357,7 @@ fn main() -> ExitCode {
         Command::Queue {
             command: QueueCommand::Flush,
         } => queue::cli_flush(&cli.config),
+        Command::Queue { command } => queue_control::cli(&cli.config, queue_action(command)),
         Command::Compliance {
             command: ComplianceCommand::Report,
         } => compliance::cli_report(&cli.config),
@@ -359,4 +398,24 @@ fn check_config(path: &std::path::Path) -> Result<(), Failure> {
         startup::listeners(&config).len()
     );
     Ok(())
+}
+
+/// The admin request for a queue command other than list and flush.
+fn queue_action(command: QueueCommand) -> admin::QueueAction {
+    use admin::QueueAction as A;
+    match command {
+        QueueCommand::Show { id, body } => A::Show { id, body },
+        QueueCommand::Hold { id } => A::Hold { id },
+        QueueCommand::Release { id } => A::Release { id },
+        QueueCommand::Delete {
+            all_for: Some(domain),
+            ..
+        } => A::DeleteFor { domain },
+        QueueCommand::Delete { id, .. } => A::Delete {
+            id: id.unwrap_or_default(),
+        },
+        QueueCommand::Bounce { id } => A::Bounce { id },
+        // Handled before (list and flush have their own module).
+        QueueCommand::List | QueueCommand::Flush => unreachable!("queue list/flush"),
+    }
 }

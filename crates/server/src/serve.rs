@@ -281,6 +281,12 @@ fn admin_request(
     services: &Services,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Response {
+    let req = match req {
+        Request::QueueControl { action } => {
+            return crate::queue_control::in_server(services, action);
+        }
+        other => other,
+    };
     let result = match req {
         Request::Ping => Ok("pong".to_string()),
         Request::Reload { config } => match config {
@@ -326,6 +332,8 @@ fn admin_request(
                 .map_err(Failure::runtime),
             None => Err(Failure::runtime("no outbound queue")),
         },
+        Request::AccountUsage => crate::usage::in_server(&services.store),
+        Request::QueueControl { .. } => unreachable!("answered above"),
     };
     match result {
         Ok(m) => Response::done(true, m),

@@ -121,7 +121,9 @@ fn app_passwords_work_on_every_protocol_are_audited_by_label_and_revoked() {
             .filter(|r| {
                 r["account"] == "alice@example.org"
                     && r["outcome"] == "success"
-                    && r["details"] == format!("app_password={label}")
+                    && r["details"]
+                        .split("; ")
+                        .any(|d| d == format!("app_password={label}"))
             })
             .count()
     };

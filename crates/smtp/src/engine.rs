@@ -111,7 +111,11 @@ impl Engine {
                         r.write_to(out);
                         return Control::Close;
                     }
-                    Action::Authenticate { username, password } => {
+                    Action::Authenticate {
+                        username,
+                        password,
+                        mechanism,
+                    } => {
                         let outcome = self
                             .services
                             .directory
@@ -138,6 +142,7 @@ impl Engine {
                                 AuthOutcome::Success(a) => a.app_password.clone(),
                                 _ => None,
                             },
+                            mechanism: Some(mechanism.to_string()),
                         });
                         action = self.session.auth_result(outcome);
                         continue;

@@ -293,7 +293,9 @@ pub fn session_deliveries(data: &[u8]) -> usize {
                             framer.keep_chunk();
                         }
                     }
-                    Action::Authenticate { username, password } => {
+                    Action::Authenticate {
+                        username, password, ..
+                    } => {
                         assert!(session.is_tls(), "credentials taken in plaintext");
                         assert_eq!(role, Role::Submission);
                         action = session.auth_result(auth_outcome(&username, password.expose()));

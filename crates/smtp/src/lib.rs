@@ -33,7 +33,7 @@ pub mod wire;
 pub use mailauth::MailAuthError;
 pub use queue::{
     NewMessage, NewRecipient, Queue, QueueEntry, QueueError, QueuedRecipient, RecipientStatus,
-    queue_flush, queue_list,
+    control::DomainDeletion, queue_flush, queue_list,
 };
 pub use server::{SmtpServer, SmtpServerError};
 

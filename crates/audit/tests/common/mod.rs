@@ -84,6 +84,7 @@ pub fn login(i: u64) -> Event {
             LoginOutcome::Success
         },
         app_password: None,
+        mechanism: None,
     }
 }
 

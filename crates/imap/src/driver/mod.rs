@@ -485,6 +485,7 @@ impl Core {
                 tls,
                 outcome,
                 app_password,
+                mechanism,
             } => {
                 services.audit.record(sealpost_audit::Event::Login {
                     protocol: sealpost_audit::Protocol::Imap,
@@ -493,6 +494,7 @@ impl Core {
                     tls,
                     outcome,
                     app_password,
+                    mechanism: Some(mechanism.to_string()),
                 });
                 Reply::Done
             }

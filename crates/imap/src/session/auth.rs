@@ -168,6 +168,7 @@ impl Session {
         if self.privacy_required(tag, out) {
             return Flow::Answered(Next::Continue);
         }
+        self.login_mechanism = "LOGIN";
         check_credentials(user, password)
     }
 
@@ -187,6 +188,7 @@ impl Session {
                 "Unsupported authentication mechanism",
             )));
         }
+        self.login_mechanism = "PLAIN";
         match initial {
             Some(ir) => self.plain(ir.as_bytes()),
             None => {
@@ -278,6 +280,7 @@ impl Session {
                         tls: self.tls.clone(),
                         outcome: LoginOutcome::Success,
                         app_password,
+                        mechanism: self.login_mechanism,
                     },
                     Job::Login(Login::Succeeded { id, address, ids }),
                 ),
@@ -316,6 +319,7 @@ impl Session {
                 tls: self.tls.clone(),
                 outcome,
                 app_password: None,
+                mechanism: self.login_mechanism,
             },
             Job::Login(Login::Failed { outcome, text }),
         )

@@ -217,6 +217,9 @@ pub struct Session {
     pub(crate) state: State,
     pub(crate) enabled: Enabled,
     pub(crate) auth_failures: u32,
+    /// How the login in progress was made (`LOGIN` or `PLAIN`), for the
+    /// audit record.
+    pub(crate) login_mechanism: &'static str,
     /// Whether COMPRESS=DEFLATE is active.
     pub(crate) compressed: bool,
     pub(crate) mode: Mode,
@@ -237,6 +240,7 @@ impl Session {
             state: State::NotAuthenticated,
             enabled: Enabled::default(),
             auth_failures: 0,
+            login_mechanism: "LOGIN",
             compressed: false,
             mode: Mode::Ready,
         }

@@ -79,6 +79,8 @@ pub enum Request {
         outcome: LoginOutcome,
         /// The label of the app password that logged in, if one did.
         app_password: Option<String>,
+        /// `LOGIN` (the command) or the SASL mechanism (`PLAIN`).
+        mechanism: &'static str,
     },
     /// The selected mailbox's change events since last asked; answer
     /// [`Reply::Updates`].

@@ -228,8 +228,12 @@ impl<M: Maildrops> Driver<M> {
                         self.framer.clear();
                         return Ok(Control::StartTls);
                     }
-                    Action::Login { user, secret } => {
-                        let result = self.login(&user, secret).await;
+                    Action::Login {
+                        user,
+                        secret,
+                        mechanism,
+                    } => {
+                        let result = self.login(&user, secret, mechanism).await;
                         action = self.session.on_login(result);
                         continue;
                     }
@@ -367,7 +371,7 @@ impl<M: Maildrops> Driver<M> {
 
     /// Checks credentials (recording the attempt in the audit log), takes
     /// the maildrop lock and opens the maildrop.
-    async fn login(&mut self, user: &str, secret: Secret) -> LoginResult {
+    async fn login(&mut self, user: &str, secret: Secret, mechanism: &str) -> LoginResult {
         let svc = self.services.clone();
         let outcome = svc
             .directory
@@ -388,6 +392,7 @@ impl<M: Maildrops> Driver<M> {
                 AuthOutcome::Success(a) => a.app_password.clone(),
                 _ => None,
             },
+            mechanism: Some(mechanism.to_string()),
         });
         let address = match outcome {
             AuthOutcome::Success(a) => a.address,

@@ -61,7 +61,11 @@ impl Session {
                     None => self.bad(Reply::err("send USER first")),
                     Some(user) => {
                         auth.checking = true;
-                        Action::Login { user, secret }
+                        Action::Login {
+                            user,
+                            secret,
+                            mechanism: "USER",
+                        }
                     }
                 }
             }
@@ -137,7 +141,11 @@ impl Session {
         if let State::Authorization(a) = &mut self.state {
             a.checking = true;
         }
-        Action::Login { user, secret }
+        Action::Login {
+            user,
+            secret,
+            mechanism: "PLAIN",
+        }
     }
 
     /// After STLS: the connection is encrypted and nothing said before counts.

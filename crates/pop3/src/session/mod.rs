@@ -105,6 +105,8 @@ pub enum Action {
         user: String,
         /// The password.
         secret: Secret,
+        /// `USER` (USER/PASS) or the SASL mechanism (`PLAIN`), for the audit log.
+        mechanism: &'static str,
     },
     /// Read message `uid` and call [`Session::on_message`]; when it answers
     /// `+OK`, send the message stuffed ([`crate::wire::StuffedChunks`] with `top`).

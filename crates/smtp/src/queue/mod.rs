@@ -28,6 +28,7 @@
 //!   hours have passed.
 
 mod client;
+pub mod control;
 pub(crate) mod dsn;
 pub(crate) mod runner;
 mod spool;
@@ -56,6 +57,12 @@ pub enum QueueError {
     /// A queue file failed to decrypt or decode.
     #[error("queue file unreadable: {0}")]
     Corrupt(String),
+    /// No queued message has this id (delivered or removed meanwhile).
+    #[error("no queued message {0}")]
+    NotFound(String),
+    /// What the operator asked cannot be done (not a queue id, not held, ...).
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl QueueError {
@@ -132,6 +139,10 @@ pub struct QueueEntry {
     /// Whether the message needs SMTPUTF8 at the next hop.
     #[serde(default)]
     pub smtputf8: bool,
+    /// Held by the operator (`sealpost queue hold`): no attempt and no
+    /// delay warning until released (see `control.rs`).
+    #[serde(default)]
+    pub held: bool,
 }
 
 /// One recipient to queue.
@@ -252,6 +263,7 @@ impl Queue {
             envid: new.envid,
             ret: new.ret,
             smtputf8: new.smtputf8,
+            held: false,
         };
         self.inner.spool.write(&entry, message)?;
         self.inner.wake.notify_one();
@@ -265,7 +277,7 @@ impl Queue {
             match self.inner.spool.read(&id) {
                 Ok((entry, _)) => out.push(entry),
                 // Removed between listing and reading: delivered meanwhile.
-                Err(QueueError::Io { .. }) => {}
+                Err(QueueError::NotFound(_) | QueueError::Io { .. }) => {}
                 Err(e) => return Err(e),
             }
         }

@@ -84,7 +84,10 @@ impl Queue {
                 continue;
             };
             let smtp = &self.inner.config.smtp;
-            let due = if entry.next_attempt <= now {
+            let due = if entry.held {
+                // The operator holds it: nothing until released (control.rs).
+                None
+            } else if entry.next_attempt <= now {
                 self.attempt(entry, message, now).await
             } else if delay_warning_at(smtp.delay_warning_secs, &entry).is_some_and(|t| t <= now) {
                 // Warn on time, not only at the next attempt (up to

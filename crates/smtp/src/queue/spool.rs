@@ -84,6 +84,10 @@ impl Spool {
     /// When an entry next needs work: its next attempt, or its delay
     /// warning if that comes first.
     fn due(&self, entry: &QueueEntry) -> i64 {
+        if entry.held {
+            // Never claimed until released.
+            return i64::MAX;
+        }
         let warn = super::runner::delay_warning_at(self.delay_warning_secs, entry);
         warn.map_or(entry.next_attempt, |w| w.min(entry.next_attempt))
     }
@@ -139,7 +143,25 @@ impl Spool {
 
     /// Rewrites an entry that is still queued; one removed meanwhile (its
     /// account purged during a delivery attempt) stays removed.
+    /// A hold the operator set meanwhile stays (see `control.rs`).
     pub(crate) fn update(&self, entry: &QueueEntry, message: &[u8]) -> Result<(), QueueError> {
+        let _files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        let held = match self.read(&entry.id) {
+            Ok((stored, _)) => stored.held,
+            // Removed meanwhile (a purge, the operator): stays removed.
+            Err(QueueError::NotFound(_)) => return Ok(()),
+            Err(_) => entry.held,
+        };
+        let kept;
+        let entry = if held && !entry.held {
+            kept = QueueEntry {
+                held,
+                ..entry.clone()
+            };
+            &kept
+        } else {
+            entry
+        };
         if let Some(q) = &self.shared {
             let sealed = self.sealed(entry, message)?;
             return q
@@ -147,22 +169,46 @@ impl Spool {
                 .map(|_| ())
                 .map_err(db);
         }
-        let _files = self.files.lock().unwrap_or_else(|e| e.into_inner());
-        if !self.path(&entry.id).exists() {
-            return Ok(());
-        }
         self.write(entry, message)
     }
 
-    /// Reads one entry and its message.
+    /// Reads an entry, lets `change` edit it, and writes it back, ordered
+    /// against [`Spool::update`] and [`Spool::remove`] in this process
+    /// (the operator's `queue hold`/`release` through the admin socket).
+    pub(crate) fn modify<R>(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut QueueEntry) -> Result<R, QueueError>,
+    ) -> Result<R, QueueError> {
+        let _files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut entry, message) = self.read(id)?;
+        let r = change(&mut entry)?;
+        let sealed = self.sealed(&entry, &message)?;
+        match &self.shared {
+            Some(q) => match q.update(id, self.due(&entry), &sealed).map_err(db)? {
+                true => Ok(r),
+                false => Err(QueueError::NotFound(id.to_string())),
+            },
+            None => {
+                let dest = self.path(id);
+                sealpost_durable::write(&dest, &sealed).map_err(|e| QueueError::io(&dest, e))?;
+                Ok(r)
+            }
+        }
+    }
+
+    /// Reads one entry and its message ([`QueueError::NotFound`] when gone).
     pub(crate) fn read(&self, id: &str) -> Result<(QueueEntry, Vec<u8>), QueueError> {
         let path = self.path(id);
         let sealed = match &self.shared {
-            Some(q) => q.get(id).map_err(db)?.ok_or_else(|| QueueError::Io {
-                path: format!("queue entry {id}"),
-                message: "gone".into(),
+            Some(q) => q
+                .get(id)
+                .map_err(db)?
+                .ok_or_else(|| QueueError::NotFound(id.to_string()))?,
+            None => fs::read(&path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => QueueError::NotFound(id.to_string()),
+                _ => QueueError::io(&path, e),
             })?,
-            None => fs::read(&path).map_err(|e| QueueError::io(&path, e))?,
         };
         let plain = self
             .store

@@ -109,18 +109,24 @@ impl Session {
                     self.auth = AuthState::Checking;
                     return self.auth_result(sealpost_directory::AuthOutcome::Failed);
                 }
-                self.check(user.to_string(), Secret::new(pass))
+                self.check(user.to_string(), Secret::new(pass), "PLAIN")
             }
             AuthExchange::LoginUser => {
                 self.auth = AuthState::Exchange(AuthExchange::LoginPassword { username: text });
                 Action::Reply(Reply::plain(334, "UGFzc3dvcmQ6")) // "Password:"
             }
-            AuthExchange::LoginPassword { username } => self.check(username, Secret::new(text)),
+            AuthExchange::LoginPassword { username } => {
+                self.check(username, Secret::new(text), "LOGIN")
+            }
         }
     }
 
-    fn check(&mut self, username: String, password: Secret) -> Action {
+    fn check(&mut self, username: String, password: Secret, mechanism: &'static str) -> Action {
         self.auth = AuthState::Checking;
-        Action::Authenticate { username, password }
+        Action::Authenticate {
+            username,
+            password,
+            mechanism,
+        }
     }
 }

@@ -129,6 +129,8 @@ pub enum Action {
         username: String,
         /// The password.
         password: Secret,
+        /// The SASL mechanism (`PLAIN`, `LOGIN`), for the audit log.
+        mechanism: &'static str,
     },
     /// A BDAT chunk is about to stream in: tell the framer to keep it
     /// ([`crate::wire::Framer::keep_chunk`]) when `keep`, else it is counted
