@@ -175,6 +175,8 @@ pub(crate) struct Inner {
     pub(crate) wake: tokio::sync::Notify,
     /// The resolver (MX and address lookups), set by the server.
     pub(crate) mail_auth: std::sync::OnceLock<Arc<crate::mailauth::MailAuth>>,
+    /// Outbound TLS policy (MTA-STS, DANE) and its policy cache.
+    pub(crate) outbound: crate::outbound::Outbound,
 }
 
 impl Queue {
@@ -187,6 +189,7 @@ impl Queue {
     ) -> Result<Queue, QueueError> {
         let dir = config.server.data_dir.join("queue");
         let spool = Spool::open(dir, store.clone(), config.smtp.delay_warning_secs)?;
+        let outbound = crate::outbound::Outbound::new(&config.smtp, &config.server.data_dir);
         Ok(Queue {
             inner: Arc::new(Inner {
                 spool,
@@ -196,6 +199,7 @@ impl Queue {
                 directory,
                 wake: tokio::sync::Notify::new(),
                 mail_auth: std::sync::OnceLock::new(),
+                outbound,
             }),
         })
     }

@@ -14,11 +14,17 @@
 //! fails with a DSN, a 4xx or unreachable one stays for the next attempt
 //! after [`backoff`]; past `smtp.queue_lifetime_secs` it fails, and past
 //! `smtp.delay_warning_secs` it gets one `delayed` DSN.
+//!
+//! MX hosts fall under the recipient domain's outbound TLS policy
+//! (`crate::outbound`: DANE, MTA-STS); a host that fails a required check
+//! defers with `4.7.5` and the reason, and the attempt's log line says
+//! which policy applied and how the host fared (`tls`).
 
 use super::client::{self, RcptResult, RcptSpec, TlsPolicy, Transfer};
 use super::dsn::{self, DsnAction, Notice, RecipientReport};
 use super::{Queue, QueueEntry, RecipientStatus, now};
 use crate::mailauth::MailAuth;
+use crate::outbound::{HostPolicy, Outbound};
 use crate::wire::Notify;
 use sealpost_audit::Event;
 use sealpost_config::SmtpConfig;
@@ -32,6 +38,8 @@ struct Hop {
     addr: SocketAddr,
     name: String,
     tls: TlsPolicy,
+    /// The outbound TLS policy of an MX host (none for a route).
+    policy: Option<HostPolicy>,
 }
 
 impl Queue {
@@ -145,7 +153,10 @@ impl Queue {
                 })
                 .collect();
             let mail_auth = self.inner.mail_auth.get().cloned();
-            let results = match next_hops(smtp, mail_auth.as_deref(), &domain).await {
+            let mut tls_verdicts: Vec<String> = Vec::new();
+            let outbound = &self.inner.outbound;
+            let results = match next_hops(smtp, mail_auth.as_deref(), outbound, &domain, now).await
+            {
                 Ok(hops) if !hops.is_empty() => {
                     let transfer = Transfer {
                         helo: &config.server.hostname,
@@ -160,6 +171,10 @@ impl Queue {
                     let mut results = Vec::new();
                     for hop in hops {
                         results = client::deliver(hop.addr, &hop.name, &hop.tls, &transfer).await;
+                        if let Some(policy) = &hop.policy {
+                            tls_verdicts.push(format!("{}: {}", hop.name, policy.verdict()));
+                            explain_refusal(policy, &domain, &mut results);
+                        }
                         // Try the next hop only if this one failed for all, temporarily.
                         if !results
                             .iter()
@@ -177,7 +192,7 @@ impl Queue {
             };
             for (i, result) in idx.into_iter().zip(results) {
                 let r = &mut entry.recipients[i];
-                attempts.push(Attempt::of(&domain, &result));
+                attempts.push(Attempt::of(&domain, &result, tls_verdicts.join("; ")));
                 match result {
                     RcptResult::Delivered { host, dsn } => {
                         self.inner.audit.record(Event::MessageRelayed {
@@ -355,15 +370,36 @@ fn domain_of(address: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A hop whose required TLS check failed: each temporary result says
+/// which policy refused it and why (`4.7.5`, RFC 3463 cryptographic
+/// failure), instead of a bare handshake error.
+fn explain_refusal(policy: &HostPolicy, domain: &str, results: &mut [RcptResult]) {
+    if !policy.required || !policy.failed() {
+        return;
+    }
+    for r in results.iter_mut() {
+        if let RcptResult::Temporary(reason) = r {
+            *reason = format!(
+                "4.7.5 {} policy of {domain} not met: {} ({reason})",
+                policy.basis.as_str(),
+                policy.verdict()
+            );
+        }
+    }
+}
+
 async fn next_hops(
     smtp: &SmtpConfig,
     dns: Option<&MailAuth>,
+    outbound: &Outbound,
     domain: &str,
+    now: i64,
 ) -> Result<Vec<Hop>, String> {
     if let Some(route) = smtp.route_for(domain) {
         let tls = TlsPolicy {
             required: route.require_tls,
             ca_file: route.ca_file.clone(),
+            verifier: None,
         };
         let name = route
             .host
@@ -380,6 +416,7 @@ async fn next_hops(
                 addr,
                 name: name.clone(),
                 tls: tls.clone(),
+                policy: None,
             })
             .collect());
     }
@@ -391,18 +428,27 @@ async fn next_hops(
         },
         None => vec![domain.to_string()],
     };
+    let plan = outbound.plan(domain, hosts, now).await;
     let mut hops = Vec::new();
-    for host in hosts {
+    for (host, policy) in plan.hosts {
         if let Ok(addrs) = resolve(smtp, dns, &host, smtp.relay_port).await {
             hops.extend(addrs.into_iter().map(|addr| Hop {
                 addr,
                 name: host.clone(),
                 tls: TlsPolicy {
-                    required: false,
+                    required: policy.required,
                     ca_file: None,
+                    verifier: policy.check.clone().map(|c| c as _),
                 },
+                policy: Some(policy.clone()),
             }));
         }
+    }
+    if hops.is_empty() && !plan.refused.is_empty() {
+        return Err(format!(
+            "4.7.5 outbound TLS policy of {domain} leaves no mail exchanger: {}",
+            plan.refused.join(", ")
+        ));
     }
     if hops.is_empty() {
         return Err(format!("cannot resolve a mail exchanger for {domain}"));
@@ -454,16 +500,24 @@ struct Attempt {
     hop: String,
     result: &'static str,
     reply: String,
+    /// The outbound TLS policy decisions per MX host tried (empty for a
+    /// route or when no host was reached).
+    tls: String,
 }
 
 impl Attempt {
-    fn of(domain: &str, result: &RcptResult) -> Attempt {
+    fn of(domain: &str, result: &RcptResult, tls: String) -> Attempt {
         let (hop, result, reply) = match result {
             RcptResult::Delivered { host, .. } => (host.clone(), "delivered", "250".to_string()),
             RcptResult::Permanent(r) => (domain.to_string(), "failed", reply_summary(r)),
             RcptResult::Temporary(r) => (domain.to_string(), "deferred", reply_summary(r)),
         };
-        Attempt { hop, result, reply }
+        Attempt {
+            hop,
+            result,
+            reply,
+            tls,
+        }
     }
 
     /// The `queue_attempt` line: next hop, reply, how long the message has
@@ -489,6 +543,7 @@ impl Attempt {
             result = self.result,
             next_hop = %self.hop,
             reply = %self.reply,
+            tls = %self.tls,
             delay_secs = (now - entry.created).max(0),
             next_retry = %next_retry,
             "delivery attempt"
