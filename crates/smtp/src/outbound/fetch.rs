@@ -110,11 +110,162 @@ async fn fetch_from(
         let body = Limited::new(response.into_body(), limits.max_bytes)
             .collect()
             .await
-            .map_err(|_| format!("policy larger than {} octets", limits.max_bytes))?
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    format!("policy larger than {} octets", limits.max_bytes)
+                } else {
+                    e.to_string()
+                }
+            })?
             .to_bytes();
         String::from_utf8(body.to_vec()).map_err(|_| "policy is not UTF-8".to_string())
     }
     .await;
     driver.abort();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A policy host for `mta-sts.example` on loopback that answers every
+    /// request with `response` (raw HTTP/1.1), or never when it is empty.
+    /// Returns its address and a client config trusting it (or not).
+    async fn host(
+        response: &'static [u8],
+        trusted: bool,
+    ) -> (SocketAddr, Arc<rustls::ClientConfig>) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["mta-sts.example".into()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let der: CertificateDer<'static> = cert.der().clone();
+        let server = rustls::ServerConfig::builder_with_provider(super::super::verify::provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![der.clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    continue;
+                };
+                let mut buf = [0u8; 4096];
+                let _ = tls.read(&mut buf).await;
+                if response.is_empty() {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+                let _ = tls.write_all(response).await;
+                let _ = tls.shutdown().await;
+            }
+        });
+        let mut roots = rustls::RootCertStore::empty();
+        if trusted {
+            roots.add(der).unwrap();
+        }
+        let client = rustls::ClientConfig::builder_with_provider(super::super::verify::provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        (addr, Arc::new(client))
+    }
+
+    async fn fetch(response: &'static [u8], trusted: bool) -> Result<String, String> {
+        let (addr, tls) = host(response, trusted).await;
+        let limits = FetchLimits {
+            timeout: Duration::from_secs(2),
+            max_bytes: 64,
+        };
+        fetch_policy("mta-sts.example", &[addr], tls, &limits).await
+    }
+
+    const POLICY: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n\r\nversion: STSv1";
+
+    #[tokio::test]
+    async fn a_policy_is_fetched() {
+        assert_eq!(fetch(POLICY, true).await, Ok("version: STSv1".into()));
+    }
+
+    #[tokio::test]
+    async fn an_untrusted_certificate_is_refused() {
+        let e = fetch(POLICY, false).await.unwrap_err();
+        assert!(e.contains("TLS: invalid peer certificate"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_refused() {
+        let e = fetch(
+            b"HTTP/1.1 301 Moved\r\nLocation: https://elsewhere.example/\r\nContent-Length: 0\r\n\r\n",
+            true,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            e.ends_with("redirect (301 Moved Permanently) refused"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn other_statuses_and_media_types_are_refused() {
+        let e = fetch(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", true)
+            .await
+            .unwrap_err();
+        assert!(e.ends_with("status 404 Not Found"), "{e}");
+        let e = fetch(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nhi",
+            true,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            e.ends_with("media type \"text/html\", not text/plain"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_refused_declared_or_not() {
+        let declared = fetch(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n",
+            true,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            declared.ends_with("policy larger than 64 octets"),
+            "{declared}"
+        );
+        let chunked = fetch(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n50\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n0\r\n\r\n",
+            true,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            chunked.ends_with("policy larger than 64 octets"),
+            "{chunked}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_silent_host_times_out() {
+        let started = std::time::Instant::now();
+        let e = fetch(b"", true).await.unwrap_err();
+        assert!(e.ends_with("timed out"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
 }
