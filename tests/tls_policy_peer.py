@@ -2,12 +2,13 @@
 """A recipient domain for outbound TLS policy tests, on loopback: an HTTPS
 MTA-STS policy host and an SMTP mail exchanger with STARTTLS.
 
-Usage: tls_policy_peer.py DIR SMTP_CERT SMTP_KEY [--https CERT KEY POLICY]
+Usage: tls_policy_peer.py DIR SMTP_CERT SMTP_KEY [--https CERT KEY POLICY] [--requiretls]
 
 SMTP_CERT/SMTP_KEY (PEM) are what the MX shows after STARTTLS; with
 --https, a policy host with its own certificate serves the file POLICY.
 Prints "HTTPS n" (only with --https) and "SMTP n" once listening on
-127.0.0.1 (ephemeral ports), then serves until killed.
+127.0.0.1 (ephemeral ports), then serves until killed. With --requiretls
+the MX offers REQUIRETLS (RFC 8689) once TLS is on.
 
 HTTPS: GET /.well-known/mta-sts.txt answers POLICY's content as text/plain;
 anything else is 404. Each request is counted in DIR/policy-fetches.
@@ -28,6 +29,7 @@ ARGS = sys.argv[1:]
 DIR, SMTP_CERT, SMTP_KEY = ARGS[0], ARGS[1], ARGS[2]
 HTTPS = ARGS[ARGS.index("--https") + 1:][:3] if "--https" in ARGS else None
 POLICY = HTTPS[2] if HTTPS else None
+REQUIRETLS = "--requiretls" in ARGS
 LOCK = threading.Lock()
 STATE = {"seq": 0, "fetches": 0}
 
@@ -91,6 +93,8 @@ class SmtpHandler(socketserver.BaseRequestHandler):
                 caps = ["mx.remote.example", "8BITMIME"]
                 if not tls:
                     caps.append("STARTTLS")
+                elif REQUIRETLS:
+                    caps.append("REQUIRETLS")
                 send("".join("250-%s\r\n" % c for c in caps[:-1]) + "250 %s\r\n" % caps[-1])
             elif verb == "STARTTLS" and not tls:
                 send("220 2.0.0 go ahead\r\n")

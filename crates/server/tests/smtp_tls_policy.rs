@@ -4,6 +4,7 @@
 //! its certificate is checked as the domain's MTA-STS policy (RFC 8461) or
 //! its DANE TLSA records (RFC 7672) ask. The queue shows why a message is
 //! deferred; the `queue_attempt` log line shows the policy decision.
+//! REQUIRETLS (RFC 8689) and `TLS-Required: No` from the sender's side.
 
 mod common;
 mod smtp_support;
@@ -86,6 +87,11 @@ impl Peer {
     /// The MX shows `cert` (`good` or `bad`); with `policy`, the policy
     /// host (always with the good certificate) serves it.
     fn start(pki: &Pki, cert: &str, policy: Option<&str>) -> Peer {
+        Peer::start_with(pki, cert, policy, &[])
+    }
+
+    /// As [`Peer::start`], with more options (`--requiretls`).
+    fn start_with(pki: &Pki, cert: &str, policy: Option<&str>, options: &[&str]) -> Peer {
         let dir = tempfile::tempdir().unwrap();
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -104,6 +110,7 @@ impl Peer {
                 .arg(pki.path("good.key"))
                 .arg(file);
         }
+        cmd.args(options);
         let mut child = cmd
             .stdout(Stdio::piped())
             .spawn()
@@ -401,6 +408,141 @@ fn tlsa_records_without_dnssec_are_not_used() {
     let server = site.start();
     let tx = expect_delivered(&site, &server, &peer, "dane-insecure");
     assert_eq!(tx["tls"], true, "{tx}");
+    let tls = attempt_tls(&server);
+    assert!(
+        tls.starts_with("mx.remote.example: opportunistic "),
+        "{tls}"
+    );
+}
+
+/// alice submits `subject` to carol@remote.example with `extra` smtplib
+/// arguments (mail_options, headers).
+fn submit_with(site: &Site, server: &Server, subject: &str, extra: serde_json::Value) {
+    let mut args = serde_json::json!({
+        "user": "alice@example.org",
+        "password": PASSWORD,
+        "from": "alice@example.org",
+        "to": ["carol@remote.example"],
+        "subject": subject,
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        args[k] = v.clone();
+    }
+    let r = submit(site, server, "submission", args);
+    assert_eq!(r["ok"], true, "{r}\nlog:\n{}", server.log());
+}
+
+/// The bounce alice got for `subject` (raw), once it is in her INBOX.
+fn bounce(site: &Site, server: &Server) -> String {
+    let subject = "Undelivered Mail Returned to Sender";
+    assert!(
+        wait_for(Duration::from_secs(20), || count(
+            site,
+            server,
+            "alice@example.org",
+            subject
+        ) == 1),
+        "no bounce; queue: {}\nlog:\n{}",
+        queue_list(site),
+        server.log()
+    );
+    let args = serde_json::json!({
+        "cafile": site.path("certs/cert.pem"),
+        "imaps": server.addr("imaps").port(),
+        "user": "alice@example.org",
+        "password": PASSWORD,
+        "subject": subject,
+    });
+    let out = python("imap_fetch_raw.py", &[&args.to_string()]);
+    assert!(out.ok(), "imap_fetch_raw.py: {}{}", out.stdout, out.stderr);
+    out.stdout
+}
+
+#[test]
+fn requiretls_relays_to_an_authenticated_hop_that_offers_it() {
+    let pki = Pki::new();
+    // A testing policy counts as enforce under REQUIRETLS.
+    let peer = Peer::start_with(&pki, "good", Some(TESTING), &["--requiretls"]);
+    let site = site(&config(&pki, &peer, &[]));
+    let server = site.start();
+    submit_with(
+        &site,
+        &server,
+        "requiretls-ok",
+        serde_json::json!({"mail_options": ["REQUIRETLS"]}),
+    );
+    assert!(
+        wait_for(Duration::from_secs(20), || peer.delivered().len() == 1),
+        "{}\n{}",
+        queue_list(&site),
+        server.log()
+    );
+    let tx = peer.delivered().remove(0);
+    assert_eq!(tx["tls"], true, "{tx}");
+    assert!(
+        tx["mail"].as_str().unwrap().ends_with(" REQUIRETLS"),
+        "{tx}"
+    );
+}
+
+#[test]
+fn requiretls_bounces_when_the_hop_does_not_offer_it() {
+    let pki = Pki::new();
+    let peer = Peer::start(&pki, "good", Some(ENFORCE));
+    let site = site(&config(&pki, &peer, &[]));
+    let server = site.start();
+    submit_with(
+        &site,
+        &server,
+        "requiretls-no-ext",
+        serde_json::json!({"mail_options": ["REQUIRETLS"], "body": "secret body"}),
+    );
+    let dsn = bounce(&site, &server);
+    assert!(dsn.contains("Status: 5.7.30"), "{dsn}");
+    assert!(dsn.contains("REQUIRETLS support required"), "{dsn}");
+    // RFC 8689 5: headers only.
+    assert!(dsn.contains("Subject: requiretls-no-ext"), "{dsn}");
+    assert!(!dsn.contains("secret body"), "{dsn}");
+    assert!(peer.delivered().is_empty());
+}
+
+#[test]
+fn requiretls_bounces_without_dane_or_mta_sts() {
+    let pki = Pki::new();
+    let peer = Peer::start_with(&pki, "good", None, &["--requiretls"]);
+    let site = site(&config(&pki, &peer, &[]));
+    let server = site.start();
+    submit_with(
+        &site,
+        &server,
+        "requiretls-no-policy",
+        serde_json::json!({"mail_options": ["REQUIRETLS"]}),
+    );
+    let dsn = bounce(&site, &server);
+    assert!(dsn.contains("Status: 5.7.10"), "{dsn}");
+    assert!(dsn.contains("neither DANE nor MTA-STS"), "{dsn}");
+    assert!(peer.delivered().is_empty());
+}
+
+#[test]
+fn tls_required_no_sets_a_failing_enforce_policy_aside() {
+    let pki = Pki::new();
+    let peer = Peer::start(&pki, "bad", Some(ENFORCE));
+    let site = site(&config(&pki, &peer, &[]));
+    let server = site.start();
+    submit_with(
+        &site,
+        &server,
+        "tls-required-no",
+        serde_json::json!({"headers": ["TLS-Required: No"]}),
+    );
+    assert!(
+        wait_for(Duration::from_secs(20), || peer.delivered().len() == 1),
+        "{}\n{}",
+        queue_list(&site),
+        server.log()
+    );
+    assert_eq!(peer.delivered()[0]["tls"], true);
     let tls = attempt_tls(&server);
     assert!(
         tls.starts_with("mx.remote.example: opportunistic "),

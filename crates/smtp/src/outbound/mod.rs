@@ -22,6 +22,11 @@
 //! deferral, not a bounce). Every decision is in the `tls` field of the
 //! queue's `queue_attempt` log line.
 //!
+//! The sender can ask for more or less (RFC 8689, `requiretls.rs`):
+//! `REQUIRETLS` keeps only hosts authenticated by DANE or MTA-STS (a
+//! `testing` policy counts as `enforce`) and bounces (`5.7.10`) when there
+//! is none; `TLS-Required: No` sets DANE and MTA-STS aside.
+//!
 //! `[[smtp.route]]` hops are outside this: the route is the operator's own
 //! decision, with its own `require_tls` and `ca_file`.
 
@@ -30,11 +35,13 @@ pub mod dane;
 pub mod dns;
 pub mod fetch;
 pub mod mta_sts;
+pub mod requiretls;
 pub mod verify;
 
 use crate::lookup::DnsLookup;
 use cache::{Cached, PolicyCache};
 use mta_sts::{Mode, Policy};
+pub use requiretls::TlsDemand;
 use sealpost_config::{OutboundTlsConfig, SmtpConfig};
 use std::path::Path;
 use std::sync::Arc;
@@ -151,15 +158,29 @@ impl Outbound {
 
     /// What each of `hosts` (the MX hosts of `domain`, in preference
     /// order) must show.
-    pub async fn plan(&self, domain: &str, hosts: Vec<String>, now: i64) -> DomainPlan {
+    pub async fn plan(
+        &self,
+        domain: &str,
+        hosts: Vec<String>,
+        now: i64,
+        demand: TlsDemand,
+    ) -> DomainPlan {
+        let mut plan = DomainPlan {
+            hosts: Vec::new(),
+            refused: Vec::new(),
+        };
+        if demand == TlsDemand::PolicyIgnored {
+            plan.hosts = hosts
+                .into_iter()
+                .map(|h| (h, HostPolicy::opportunistic()))
+                .collect();
+            return plan;
+        }
+        let require = demand == TlsDemand::RequireTls;
         let sts = if self.config().mta_sts {
             self.mta_sts_policy(domain, now).await
         } else {
             None
-        };
-        let mut plan = DomainPlan {
-            hosts: Vec::new(),
-            refused: Vec::new(),
         };
         for host in hosts {
             if self.config().dane {
@@ -179,7 +200,7 @@ impl Outbound {
             }
             match &sts {
                 Some(policy) if policy.mode != Mode::None => {
-                    let enforce = policy.mode == Mode::Enforce;
+                    let enforce = policy.mode == Mode::Enforce || require;
                     let matches = policy.matches(&host);
                     if enforce && !matches {
                         plan.refused
@@ -189,6 +210,9 @@ impl Outbound {
                     plan.hosts
                         .push((host.clone(), self.sts_host(enforce, matches)));
                 }
+                _ if require => plan
+                    .refused
+                    .push(format!("{host} (neither DANE nor MTA-STS: REQUIRETLS)")),
                 _ => plan.hosts.push((host, HostPolicy::opportunistic())),
             }
         }

@@ -67,6 +67,8 @@ pub(crate) struct Transfer<'a> {
     pub ret: Option<crate::wire::Ret>,
     pub envid: Option<&'a str>,
     pub timeout: Duration,
+    /// RFC 8689: the next hop must offer REQUIRETLS and gets it on MAIL.
+    pub requiretls: bool,
 }
 
 struct Wire<S> {
@@ -274,6 +276,10 @@ async fn transaction<S: AsyncRead + AsyncWrite + Unpin>(
     if t.smtputf8 && !has("SMTPUTF8") {
         return vec![RcptResult::Permanent("5.6.7 next hop does not support SMTPUTF8".into()); n];
     }
+    if t.requiretls && !has("REQUIRETLS") {
+        let why = "550 5.7.30 REQUIRETLS support required: the next hop does not offer REQUIRETLS";
+        return vec![RcptResult::Permanent(why.into()); n];
+    }
     let mut mail = format!("MAIL FROM:<{}>", t.sender);
     if has("SIZE") {
         mail.push_str(&format!(" SIZE={}", t.message.len()));
@@ -283,6 +289,9 @@ async fn transaction<S: AsyncRead + AsyncWrite + Unpin>(
     }
     if t.smtputf8 {
         mail.push_str(" SMTPUTF8");
+    }
+    if t.requiretls {
+        mail.push_str(" REQUIRETLS");
     }
     let dsn = has("DSN");
     if dsn {
@@ -534,6 +543,7 @@ mod tests {
             ret: None,
             envid: None,
             timeout: Duration::from_secs(5),
+            requiretls: false,
         }
     }
 

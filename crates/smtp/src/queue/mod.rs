@@ -132,6 +132,10 @@ pub struct QueueEntry {
     /// Whether the message needs SMTPUTF8 at the next hop.
     #[serde(default)]
     pub smtputf8: bool,
+    /// `REQUIRETLS` (RFC 8689): relay only to a next hop authenticated by
+    /// DANE or MTA-STS that offers REQUIRETLS itself.
+    #[serde(default)]
+    pub requiretls: bool,
 }
 
 /// One recipient to queue.
@@ -158,6 +162,8 @@ pub struct NewMessage {
     pub ret: Option<Ret>,
     /// SMTPUTF8 needed.
     pub smtputf8: bool,
+    /// REQUIRETLS asked (RFC 8689).
+    pub requiretls: bool,
 }
 
 /// The outbound queue. Cheap to clone.
@@ -256,6 +262,7 @@ impl Queue {
             envid: new.envid,
             ret: new.ret,
             smtputf8: new.smtputf8,
+            requiretls: new.requiretls,
         };
         self.inner.spool.write(&entry, message)?;
         self.inner.wake.notify_one();

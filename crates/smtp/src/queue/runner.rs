@@ -24,7 +24,7 @@ use super::client::{self, RcptResult, RcptSpec, TlsPolicy, Transfer};
 use super::dsn::{self, DsnAction, Notice, RecipientReport};
 use super::{Queue, QueueEntry, RecipientStatus, now};
 use crate::mailauth::MailAuth;
-use crate::outbound::{HostPolicy, Outbound};
+use crate::outbound::{HostPolicy, Outbound, TlsDemand};
 use crate::wire::Notify;
 use sealpost_audit::Event;
 use sealpost_config::SmtpConfig;
@@ -131,6 +131,7 @@ impl Queue {
         }
         let mut reports: Vec<RecipientReport> = Vec::new();
         let mut attempts: Vec<Attempt> = Vec::new();
+        let demand = TlsDemand::of(entry.requiretls, &message);
         for domain in domains {
             let idx: Vec<usize> = entry
                 .recipients
@@ -155,8 +156,8 @@ impl Queue {
             let mail_auth = self.inner.mail_auth.get().cloned();
             let mut tls_verdicts: Vec<String> = Vec::new();
             let outbound = &self.inner.outbound;
-            let results = match next_hops(smtp, mail_auth.as_deref(), outbound, &domain, now).await
-            {
+            let dns = mail_auth.as_deref();
+            let results = match next_hops(smtp, dns, outbound, &domain, now, demand).await {
                 Ok(hops) if !hops.is_empty() => {
                     let transfer = Transfer {
                         helo: &config.server.hostname,
@@ -167,6 +168,7 @@ impl Queue {
                         ret: entry.ret,
                         envid: entry.envid.as_deref(),
                         timeout: Duration::from_secs(smtp.relay_timeout_secs.max(1)),
+                        requiretls: demand == TlsDemand::RequireTls,
                     };
                     let mut results = Vec::new();
                     for hop in hops {
@@ -188,7 +190,7 @@ impl Queue {
                 Ok(_) => {
                     vec![RcptResult::Temporary(format!("no next hop for {domain}")); rcpts.len()]
                 }
-                Err(e) => vec![RcptResult::Temporary(e); rcpts.len()],
+                Err(e) => vec![e; rcpts.len()],
             };
             for (i, result) in idx.into_iter().zip(results) {
                 let r = &mut entry.recipients[i];
@@ -298,7 +300,12 @@ impl Queue {
                 sender: &entry.sender,
                 id: &entry.id,
                 envid: entry.envid.as_deref(),
-                ret: entry.ret,
+                // RFC 8689 5: a REQUIRETLS message's bounce returns headers only.
+                ret: if entry.requiretls {
+                    Some(crate::wire::Ret::Hdrs)
+                } else {
+                    entry.ret
+                },
                 arrival: entry.created,
                 retry_until: Some(retry_until),
                 original: &message,
@@ -394,8 +401,14 @@ async fn next_hops(
     outbound: &Outbound,
     domain: &str,
     now: i64,
-) -> Result<Vec<Hop>, String> {
+    demand: TlsDemand,
+) -> Result<Vec<Hop>, RcptResult> {
     if let Some(route) = smtp.route_for(domain) {
+        if demand == TlsDemand::RequireTls && !(route.require_tls && route.ca_file.is_some()) {
+            return Err(RcptResult::Permanent(format!(
+                "550 5.7.10 REQUIRETLS: the route for {domain} does not verify its next hop (require_tls and ca_file)"
+            )));
+        }
         let tls = TlsPolicy {
             required: route.require_tls,
             ca_file: route.ca_file.clone(),
@@ -408,7 +421,9 @@ async fn next_hops(
             .unwrap_or_else(|| route.host.clone());
         let addrs: Vec<SocketAddr> = match route.host.parse::<SocketAddr>() {
             Ok(a) => vec![a],
-            Err(_) => resolve(smtp, dns, &name, port_of(&route.host)).await?,
+            Err(_) => resolve(smtp, dns, &name, port_of(&route.host))
+                .await
+                .map_err(RcptResult::Temporary)?,
         };
         return Ok(addrs
             .into_iter()
@@ -428,7 +443,7 @@ async fn next_hops(
         },
         None => vec![domain.to_string()],
     };
-    let plan = outbound.plan(domain, hosts, now).await;
+    let plan = outbound.plan(domain, hosts, now, demand).await;
     let mut hops = Vec::new();
     for (host, policy) in plan.hosts {
         if let Ok(addrs) = resolve(smtp, dns, &host, smtp.relay_port).await {
@@ -444,14 +459,23 @@ async fn next_hops(
             }));
         }
     }
+    let lookup_failed = plan.refused.iter().any(|r| r.contains("lookup failed"));
+    if hops.is_empty() && demand == TlsDemand::RequireTls && !lookup_failed {
+        return Err(RcptResult::Permanent(format!(
+            "550 5.7.10 REQUIRETLS: no mail exchanger of {domain} is authenticated by DANE or MTA-STS: {}",
+            plan.refused.join(", ")
+        )));
+    }
     if hops.is_empty() && !plan.refused.is_empty() {
-        return Err(format!(
+        return Err(RcptResult::Temporary(format!(
             "4.7.5 outbound TLS policy of {domain} leaves no mail exchanger: {}",
             plan.refused.join(", ")
-        ));
+        )));
     }
     if hops.is_empty() {
-        return Err(format!("cannot resolve a mail exchanger for {domain}"));
+        return Err(RcptResult::Temporary(format!(
+            "cannot resolve a mail exchanger for {domain}"
+        )));
     }
     Ok(hops)
 }
