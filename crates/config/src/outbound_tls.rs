@@ -37,6 +37,15 @@ pub struct OutboundTlsConfig {
     pub policy_timeout_secs: u64,
     /// Largest policy body in octets; a bigger one is not a policy.
     pub policy_max_bytes: usize,
+    /// Send TLS reports (RFC 8460) to recipient domains that ask for them
+    /// in `_smtp._tls` (default true).
+    pub tls_rpt: bool,
+    /// Seconds a report covers (86400: the daily report of RFC 8460;
+    /// shorter only for tests).
+    pub tls_rpt_interval_secs: u64,
+    /// `contact-info` of the reports and their From: address; empty means
+    /// `postmaster@` the server's hostname.
+    pub tls_rpt_contact: String,
 }
 
 impl Default for OutboundTlsConfig {
@@ -48,6 +57,9 @@ impl Default for OutboundTlsConfig {
             mta_sts_port: 443,
             policy_timeout_secs: 20,
             policy_max_bytes: 64 * 1024,
+            tls_rpt: true,
+            tls_rpt_interval_secs: 86400,
+            tls_rpt_contact: String::new(),
         }
     }
 }
@@ -80,6 +92,18 @@ impl OutboundTlsConfig {
                 "policy_max_bytes",
                 format!("must be between 1024 and {MAX_POLICY_BYTES}"),
             );
+        }
+        if !(1..=7 * 86400).contains(&self.tls_rpt_interval_secs) {
+            return fail(
+                "tls_rpt_interval_secs",
+                "must be between 1 and 604800".to_string(),
+            );
+        }
+        if !self.tls_rpt_contact.is_empty()
+            && (self.tls_rpt_contact.contains(['\r', '\n', '<', '>'])
+                || !self.tls_rpt_contact.contains('@'))
+        {
+            return fail("tls_rpt_contact", "must be an email address".to_string());
         }
         if self.mta_sts_port == 0 {
             return fail("mta_sts_port", "must be a TCP port (1-65535)".to_string());

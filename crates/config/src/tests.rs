@@ -586,3 +586,17 @@ fn outbound_tls_bounds_and_paths() {
     assert_eq!(c.smtp.outbound_tls.mta_sts_port, 443);
     assert!(c.smtp.dns.record[0].secure);
 }
+
+#[test]
+fn tls_rpt_settings() {
+    let s = err("[smtp.outbound_tls]\ntls_rpt_interval_secs = 0\n");
+    assert!(
+        s.contains("smtp.outbound_tls.tls_rpt_interval_secs") && s.contains(":2:"),
+        "{s}"
+    );
+    let s = err("[smtp.outbound_tls]\ntls_rpt_contact = \"nobody\"\n");
+    assert!(
+        s.contains("tls_rpt_contact") && s.contains("email address"),
+        "{s}"
+    );
+}

@@ -549,3 +549,78 @@ fn tls_required_no_sets_a_failing_enforce_policy_aside() {
         "{tls}"
     );
 }
+
+#[test]
+fn tls_report_counts_a_failure_and_arrives_at_the_rua() {
+    let pki = Pki::new();
+    let peer = Peer::start(&pki, "bad", Some(TESTING));
+    let extra = format!(
+        "{}[[smtp.dns.txt]]\nname = \"_smtp._tls.remote.example\"\nvalue = \"v=TLSRPTv1; rua=mailto:bob@example.net\"\n",
+        config(&pki, &peer, &[])
+    )
+    .replace(
+        "policy_timeout_secs = 5\n",
+        "policy_timeout_secs = 5\ntls_rpt_interval_secs = 4\n",
+    );
+    let site = site(&extra);
+    let server = site.start();
+    expect_delivered(&site, &server, &peer, "tls-report");
+    let args = serde_json::json!({
+        "cafile": site.path("certs/cert.pem"),
+        "imaps": server.addr("imaps").port(),
+        "user": "bob@example.net",
+        "password": PASSWORD,
+    });
+    let mut out = python("tlsrpt_read.py", &[&args.to_string()]);
+    // The period ends at most 4 s after the server started.
+    wait_for(Duration::from_secs(20), || {
+        out = python("tlsrpt_read.py", &[&args.to_string()]);
+        out.ok()
+    });
+    assert!(
+        out.ok(),
+        "{}{}\nlog:\n{}",
+        out.stdout,
+        out.stderr,
+        server.log()
+    );
+    let got: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(got["domain"], "remote.example", "{got}");
+    assert_eq!(got["submitter"], "mail.example.org");
+    assert!(
+        got["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("Report Domain: remote.example Submitter: mail.example.org Report-ID: <"),
+        "{got}"
+    );
+    assert!(
+        got["filename"]
+            .as_str()
+            .unwrap()
+            .starts_with("mail.example.org!remote.example!")
+    );
+    let r = &got["report"];
+    assert_eq!(r["organization-name"], "mail.example.org");
+    assert_eq!(r["contact-info"], "postmaster@mail.example.org");
+    assert!(
+        r["date-range"]["start-datetime"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    let p = &r["policies"][0];
+    assert_eq!(p["policy"]["policy-type"], "sts");
+    assert_eq!(p["policy"]["policy-domain"], "remote.example");
+    assert_eq!(p["policy"]["policy-string"][1], "mode: testing");
+    assert_eq!(p["policy"]["mx-host"][0], "mx.remote.example");
+    assert_eq!(p["summary"]["total-successful-session-count"], 0);
+    assert_eq!(p["summary"]["total-failure-session-count"], 1);
+    let d = &p["failure-details"][0];
+    assert_eq!(d["result-type"], "certificate-not-trusted");
+    assert_eq!(d["receiving-mx-hostname"], "mx.remote.example");
+    assert_eq!(d["failed-session-count"], 1);
+    // The counts are durable between reports, and reset after one.
+    let counts = std::fs::read_to_string(site.path("data/tls-rpt.json")).unwrap();
+    assert!(!counts.contains("remote.example"), "{counts}");
+}

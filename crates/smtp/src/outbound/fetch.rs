@@ -125,6 +125,52 @@ async fn fetch_from(
     result
 }
 
+/// POSTs a gzipped TLS report to `https://host[:port]/path` (RFC 8460
+/// 5.4) at `addrs`; a 2xx answer is success. Redirects are not followed.
+pub async fn post_report(
+    host: &str,
+    path: &str,
+    addrs: &[SocketAddr],
+    tls: Arc<rustls::ClientConfig>,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<(), String> {
+    let addr = *addrs.first().ok_or(format!("{host}: no address"))?;
+    let post = async {
+        let name = ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
+        let tcp = TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect to {addr}: {e}"))?;
+        let stream = tokio_rustls::TlsConnector::from(tls)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS: {e}"))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+        let driver = tokio::spawn(conn);
+        let request = hyper::Request::post(path)
+            .header(hyper::header::HOST, format!("{host}:{}", addr.port()))
+            .header(hyper::header::CONTENT_TYPE, "application/tlsrpt+gzip")
+            .body(http_body_util::Full::new(Bytes::from(body)))
+            .map_err(|e| e.to_string())?;
+        let status = sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?
+            .status();
+        driver.abort();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(format!("status {status}"))
+        }
+    };
+    tokio::time::timeout(timeout, post)
+        .await
+        .map_err(|_| format!("https://{host}{path}: timed out"))?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

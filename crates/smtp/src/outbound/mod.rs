@@ -36,6 +36,7 @@ pub mod dns;
 pub mod fetch;
 pub mod mta_sts;
 pub mod requiretls;
+pub mod tlsrpt;
 pub mod verify;
 
 use crate::lookup::DnsLookup;
@@ -85,6 +86,9 @@ pub struct HostPolicy {
     /// A failure found before connecting (a `testing` policy whose `mx`
     /// does not match the host).
     pub note: Option<String>,
+    /// The policy as published, for TLS reports (policy lines or TLSA
+    /// records).
+    pub policy_strings: Vec<String>,
 }
 
 impl HostPolicy {
@@ -94,6 +98,7 @@ impl HostPolicy {
             required: false,
             check: None,
             note: None,
+            policy_strings: Vec::new(),
         }
     }
 
@@ -137,6 +142,8 @@ pub struct Outbound {
     smtp: SmtpConfig,
     dns: Option<DnsLookup>,
     cache: PolicyCache,
+    /// TLS-RPT counts (RFC 8460).
+    pub reports: tlsrpt::TlsRpt,
 }
 
 impl Outbound {
@@ -149,10 +156,43 @@ impl Outbound {
             smtp: smtp.clone(),
             dns,
             cache: PolicyCache::open(data_dir.join("mta-sts-cache.json")),
+            reports: tlsrpt::TlsRpt::open(data_dir.join("tls-rpt.json"), crate::queue::now()),
         }
     }
 
-    fn config(&self) -> &OutboundTlsConfig {
+    /// The `rua` URIs of `domain`'s `_smtp._tls` record (RFC 8460 3).
+    pub async fn rua(&self, domain: &str) -> Option<Vec<String>> {
+        let txt = self
+            .dns
+            .as_ref()?
+            .records(&format!("_smtp._tls.{domain}"), "TXT")
+            .await
+            .ok()?;
+        txt.iter().find_map(|t| tlsrpt::parse_rua(t))
+    }
+
+    /// POSTs a gzipped report to an `https:` rua.
+    pub async fn post_https_report(&self, uri: &str, gz: &[u8]) -> Result<(), String> {
+        let dns = self.dns.as_ref().ok_or("no resolver")?;
+        let rest = uri.strip_prefix("https://").ok_or("not an https URI")?;
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let path = if path.is_empty() { "/" } else { path };
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse().map_err(|_| "bad port")?),
+            None => (authority, 443),
+        };
+        let addrs = dns::addresses(dns, host, port).await;
+        let roots = verify::webpki_roots(self.config().ca_file.as_deref())?;
+        let tls = rustls::ClientConfig::builder_with_provider(verify::provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let timeout = Duration::from_secs(self.config().policy_timeout_secs);
+        fetch::post_report(host, path, &addrs, Arc::new(tls), gz.to_vec(), timeout).await
+    }
+
+    pub(crate) fn config(&self) -> &OutboundTlsConfig {
         &self.smtp.outbound_tls
     }
 
@@ -207,8 +247,9 @@ impl Outbound {
                             .push(format!("{host} (not in the MTA-STS policy)"));
                         continue;
                     }
-                    plan.hosts
-                        .push((host.clone(), self.sts_host(enforce, matches)));
+                    let mut p = self.sts_host(enforce, matches);
+                    p.policy_strings = policy.lines();
+                    plan.hosts.push((host.clone(), p));
                 }
                 _ if require => plan
                     .refused
@@ -240,6 +281,7 @@ impl Outbound {
             required: enforce,
             check: Some(check),
             note: (!matches).then(|| "MX host not in the policy".to_string()),
+            policy_strings: Vec::new(),
         }
     }
 
@@ -267,6 +309,7 @@ impl Outbound {
             required: true,
             check: Some(Arc::new(check)),
             note: None,
+            policy_strings: records.into_iter().take(dane::MAX_TLSA).collect(),
         }))
     }
 

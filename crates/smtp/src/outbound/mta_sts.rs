@@ -157,6 +157,18 @@ fn valid_pattern(p: &str) -> bool {
 }
 
 impl Policy {
+    /// The policy as lines (`version: STSv1`, `mode: ...`), as TLS
+    /// reports quote it.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![
+            "version: STSv1".to_string(),
+            format!("mode: {}", self.mode.as_str()),
+        ];
+        out.extend(self.mx.iter().map(|m| format!("mx: {m}")));
+        out.push(format!("max_age: {}", self.max_age));
+        out
+    }
+
     /// Whether `host` (an MX name) matches one of the `mx` patterns: the
     /// name itself, or `*.rest` for exactly one more leftmost label
     /// (RFC 8461 4.1). Case-insensitive, trailing dots ignored.

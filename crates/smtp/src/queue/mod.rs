@@ -31,6 +31,7 @@ mod client;
 pub(crate) mod dsn;
 pub(crate) mod runner;
 mod spool;
+mod tls_report;
 
 use crate::wire::{Notify, Ret};
 use sealpost_audit::AuditLog;

@@ -55,7 +55,17 @@ impl Queue {
             300
         };
         loop {
-            let next = self.run_once().await;
+            let mut next = self.run_once().await;
+            // TLS reports (RFC 8460): sent when their period is over.
+            if let Some(due) = self.tls_reports_due() {
+                if due <= now()
+                    && let Err(e) = self.send_tls_reports(now()).await
+                {
+                    tracing::error!(error = %e, "TLS reports failed");
+                }
+                let due = self.tls_reports_due().unwrap_or(due);
+                next = Some(next.map_or(due, |n| n.min(due)));
+            }
             let wait = next
                 .map(|t| (t - now()).clamp(1, longest) as u64)
                 .unwrap_or(longest as u64);
@@ -174,6 +184,7 @@ impl Queue {
                     for hop in hops {
                         results = client::deliver(hop.addr, &hop.name, &hop.tls, &transfer).await;
                         if let Some(policy) = &hop.policy {
+                            outbound.reports.record(&domain, &hop.name, policy);
                             tls_verdicts.push(format!("{}: {}", hop.name, policy.verdict()));
                             explain_refusal(policy, &domain, &mut results);
                         }
