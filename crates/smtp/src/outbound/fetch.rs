@@ -314,4 +314,27 @@ mod tests {
         assert!(e.ends_with("timed out"), "{e}");
         assert!(started.elapsed() < Duration::from_secs(5));
     }
+
+    #[tokio::test]
+    async fn a_report_is_posted_and_a_refusal_is_an_error() {
+        for (answer, ok) in [
+            (&b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"[..], true),
+            (
+                &b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n"[..],
+                false,
+            ),
+        ] {
+            let (addr, tls) = host(answer, true).await;
+            let r = post_report(
+                "mta-sts.example",
+                "/tlsrpt",
+                &[addr],
+                tls,
+                b"gz".to_vec(),
+                Duration::from_secs(2),
+            )
+            .await;
+            assert_eq!(r.is_ok(), ok, "{r:?}");
+        }
+    }
 }
