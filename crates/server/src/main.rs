@@ -48,6 +48,7 @@ mod running;
 mod admin;
 mod cli_edit;
 mod config_edit;
+mod config_lock;
 
 mod accounts_audit;
 
