@@ -49,6 +49,7 @@ mod admin;
 mod cli_edit;
 mod config_edit;
 mod config_lock;
+mod config_watch;
 
 mod accounts_audit;
 
