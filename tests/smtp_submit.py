@@ -8,6 +8,7 @@ Usage: smtp_submit.py JSON
   from, to      envelope sender and a list of recipients
   mail_options, rcpt_options  ESMTP parameters (e.g. ["RET=HDRS"], ["NOTIFY=SUCCESS"])
   subject, from_header, body  the message (From: defaults to the sender)
+  headers       more header lines, e.g. ["TLS-Required: No"]
   cafile        when given, the certificate is verified against it
 
 Prints one JSON line: {"ok": true, "refused": {...}} when the server took
@@ -52,9 +53,9 @@ try:
         except smtplib.SMTPResponseException as e:
             result(ok=False, stage="auth", code=e.smtp_code, error=e.smtp_error.decode())
     sender = a["from"]
-    msg = "From: %s\r\nTo: %s\r\nSubject: %s\r\n\r\n%s\r\n" % (
+    msg = "From: %s\r\nTo: %s\r\nSubject: %s\r\n%s\r\n%s\r\n" % (
         a.get("from_header", sender), ", ".join(a["to"]), a.get("subject", "test"),
-        a.get("body", "hello"))
+        "".join(h + "\r\n" for h in a.get("headers", [])), a.get("body", "hello"))
     try:
         refused = s.sendmail(sender, a["to"], msg.encode(),
                              a.get("mail_options", []), a.get("rcpt_options", []))

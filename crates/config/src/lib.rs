@@ -21,6 +21,7 @@ mod error;
 mod http;
 mod imap;
 mod log;
+mod outbound_tls;
 mod pop3;
 mod resolve;
 mod retention;
@@ -41,6 +42,7 @@ pub use error::{ConfigError, Location};
 pub use http::{HttpConfig, IpNetwork, MTA_STS_MAX_AGE_LIMIT, MtaStsConfig, MtaStsMode};
 pub use imap::ImapConfig;
 pub use log::{LogConfig, LogFormat, LogLevel, PersonalData};
+pub use outbound_tls::{MAX_POLICY_BYTES, OutboundTlsConfig};
 pub use pop3::Pop3Config;
 pub use retention::{
     MAX_AUDIT_MONTHS, MAX_DELETED_ACCOUNT_GRACE_DAYS, MAX_FOLDER_DAYS, MAX_INTERVAL_SECS,

@@ -64,7 +64,8 @@ pub(crate) fn resolve(
     })?;
     check_protocol_limits(&cx, &raw.imap, &raw.pop3, &raw.limits)?;
     let store = check_store(&cx, raw.store)?;
-    let smtp = resolve_routes(base, raw.smtp);
+    let mut smtp = resolve_routes(base, raw.smtp);
+    smtp.outbound_tls = smtp.outbound_tls.resolve(&path, text, base)?;
     let http = check_http(&path, text, raw.http, &hostname)?;
     let acme = check_acme(
         &path,

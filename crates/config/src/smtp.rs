@@ -54,6 +54,8 @@ pub struct SmtpConfig {
     pub dns: DnsConfig,
     /// What to do with mail that fails DMARC (`[smtp.dmarc]`).
     pub dmarc: DmarcConfig,
+    /// MTA-STS and DANE for mail that leaves (`[smtp.outbound_tls]`).
+    pub outbound_tls: crate::outbound_tls::OutboundTlsConfig,
 }
 
 impl Default for SmtpConfig {
@@ -76,6 +78,7 @@ impl Default for SmtpConfig {
             dkim: Vec::new(),
             dns: DnsConfig::default(),
             dmarc: DmarcConfig::default(),
+            outbound_tls: Default::default(),
         }
     }
 }
@@ -187,8 +190,9 @@ pub struct DnsConfig {
     pub mx: Vec<StaticMx>,
     /// Static A/AAAA records.
     pub a: Vec<StaticAddr>,
-    /// Static records of other types (SRV, CNAME, TLSA), which only
-    /// `sealpost dns --check` looks up.
+    /// Static records of other types (SRV, CNAME, TLSA): `sealpost dns
+    /// --check` looks them up, and the queue the TLSA records of mail
+    /// exchangers (DANE).
     pub record: Vec<StaticRecord>,
 }
 
@@ -203,6 +207,11 @@ pub struct StaticRecord {
     pub kind: StaticRecordType,
     /// The data as in a zone file, e.g. `0 1 993 mail.example.org.`.
     pub value: String,
+    /// Whether the record counts as DNSSEC-validated (what the AD bit of a
+    /// validating resolver says): DANE uses only such TLSA records.
+    /// Default false.
+    #[serde(default)]
+    pub secure: bool,
 }
 
 /// The types `[[smtp.dns.record]]` takes.

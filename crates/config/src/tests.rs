@@ -602,3 +602,45 @@ fn account_page_is_on_by_default_and_its_bounds_name_key_and_line() {
         assert!(s.contains(want), "{text:?}: {s}");
     }
 }
+
+#[test]
+fn outbound_tls_bounds_and_paths() {
+    let s = err("[smtp.outbound_tls]\nmta_sts = true\npolicy_max_bytes = 100\n");
+    assert!(
+        s.contains(":3:") && s.contains("smtp.outbound_tls.policy_max_bytes"),
+        "{s}"
+    );
+    let s = err("[smtp.outbound_tls]\npolicy_timeout_secs = 0\n");
+    assert!(s.contains(":2:") && s.contains("between 1 and 300"), "{s}");
+    let s = err("[smtp.outbound_tls]\nmta_sts_port = 0\n");
+    assert!(s.contains("smtp.outbound_tls.mta_sts_port"), "{s}");
+    let s = err("[smtp.outbound_tls]\nmta_sts = \"yes\"\n");
+    assert!(s.contains("mta_sts"), "{s}");
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "[smtp.outbound_tls]\nca_file = \"roots.pem\"\n[[smtp.dns.record]]\nname = \"_25._tcp.mx.example\"\ntype = \"TLSA\"\nvalue = \"3 1 1 00\"\nsecure = true\n",
+    );
+    let c = Config::load(&p).unwrap();
+    assert_eq!(
+        c.smtp.outbound_tls.ca_file,
+        Some(dir.path().join("roots.pem"))
+    );
+    assert!(c.smtp.outbound_tls.mta_sts && c.smtp.outbound_tls.dane);
+    assert_eq!(c.smtp.outbound_tls.mta_sts_port, 443);
+    assert!(c.smtp.dns.record[0].secure);
+}
+
+#[test]
+fn tls_rpt_settings() {
+    let s = err("[smtp.outbound_tls]\ntls_rpt_interval_secs = 0\n");
+    assert!(
+        s.contains("smtp.outbound_tls.tls_rpt_interval_secs") && s.contains(":2:"),
+        "{s}"
+    );
+    let s = err("[smtp.outbound_tls]\ntls_rpt_contact = \"nobody\"\n");
+    assert!(
+        s.contains("tls_rpt_contact") && s.contains("email address"),
+        "{s}"
+    );
+}

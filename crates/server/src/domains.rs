@@ -43,6 +43,8 @@ pub enum DkimCommand {
 
 /// A config file being edited: its validated config and its document.
 struct Edit {
+    /// Held until the edit is done (one CLI edit of the file at a time).
+    _lock: crate::config_lock::ConfigLock,
     config: Config,
     doc: ConfigDoc,
     /// Key files made by this edit (removed if it does not go through).
@@ -51,12 +53,15 @@ struct Edit {
 
 impl Edit {
     fn open(path: &Path) -> Result<Edit, Failure> {
+        // Locked before the file is read: a concurrent edit is seen whole.
+        let lock = crate::config_lock::ConfigLock::acquire(path)?;
         let config = load_config(path)?;
         let text = std::fs::read_to_string(&config.path)
             .map_err(|e| Failure::runtime(format!("{}: {e}", config.path.display())))?;
         let doc = ConfigDoc::parse(&text)
             .map_err(|e| Failure::config(format!("{}: {e}", config.path.display())))?;
         Ok(Edit {
+            _lock: lock,
             config,
             doc,
             created: Vec::new(),

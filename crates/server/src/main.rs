@@ -51,6 +51,8 @@ mod running;
 mod admin;
 mod cli_edit;
 mod config_edit;
+mod config_lock;
+mod config_watch;
 
 mod accounts_audit;
 

@@ -90,6 +90,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let admin_socket = config.admin_socket();
     let admin_task = serve_admin_socket(&admin_socket, &services, &shutdown).await?;
     let _watcher = watch_accounts_file(&directory, &services);
+    crate::config_watch::spawn(&services);
     spawn_retention_worker(&services, &shutdown);
     // Files and folders made before (older versions, copies, restores)
     // may be open to others: one warning line each, found off the start path.

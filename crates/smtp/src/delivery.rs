@@ -417,6 +417,7 @@ async fn queue_remote(
         envid: msg.envelope.params.envid.clone(),
         ret: msg.envelope.params.ret,
         smtputf8: msg.envelope.params.smtputf8,
+        requiretls: msg.envelope.params.requiretls,
     };
     let queue = svc.queue.clone();
     let qid = id.to_string();

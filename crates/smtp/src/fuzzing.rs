@@ -338,3 +338,35 @@ pub fn session_deliveries(data: &[u8]) -> usize {
     }
     delivered
 }
+
+/// Fuzzes the outbound TLS policy parsers (`fuzz/smtp_tls_policy`): the
+/// MTA-STS record and policy (RFC 8461 3.1, 3.2) and a TLSA record
+/// (RFC 6698 2.2) from the same text; each result keeps its limits, and
+/// MX matching holds for any host name.
+pub fn tls_policy(data: &[u8]) {
+    use crate::outbound::{dane, mta_sts};
+    let text = String::from_utf8_lossy(data);
+    if let Ok(id) = mta_sts::parse_record(&text) {
+        assert!((1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric()));
+    }
+    if let Ok(p) = mta_sts::parse_policy(&text) {
+        assert!(p.mx.len() <= mta_sts::MAX_MX_PATTERNS);
+        assert!(p.max_age <= mta_sts::MAX_AGE_LIMIT);
+        assert!(p.mode == mta_sts::Mode::None || !p.mx.is_empty());
+        for line in text.lines().take(8) {
+            let _ = p.matches(line);
+        }
+        for mx in p.mx.iter().filter(|m| !m.starts_with("*.")) {
+            assert!(p.matches(mx), "a policy matches its own mx {mx}");
+        }
+    }
+    if let Some(t) = dane::parse_tlsa(&text) {
+        assert!(matches!(t.usage, 2 | 3) && t.selector <= 1 && t.matching <= 2);
+        let want = match t.matching {
+            1 => 32,
+            2 => 64,
+            _ => t.data.len(),
+        };
+        assert_eq!(t.data.len(), want);
+    }
+}

@@ -11,6 +11,8 @@
 //! - [`dkim`]: DKIM key generation and the public key's TXT record.
 //! - [`lookup`]: DNS records as `[smtp.dns]` sees them (`sealpost dns --check`).
 //! - `mailauth`: DKIM signing, SPF/DKIM/DMARC checks (mail-auth crate).
+//! - [`outbound`]: outbound TLS policy (MTA-STS, DANE) of recipient
+//!   domains and their mail exchangers.
 //! - [`queue`]: the persistent, encrypted outbound queue with retries and
 //!   RFC 3464 bounces.
 //! - [`SmtpServer`]: the `sealpost_net::Handler` for the `smtp`,
@@ -24,6 +26,7 @@ mod engine;
 pub mod fuzzing;
 pub mod lookup;
 mod mailauth;
+pub mod outbound;
 pub mod queue;
 mod server;
 pub mod session;

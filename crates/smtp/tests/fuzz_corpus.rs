@@ -1,5 +1,5 @@
 //! Replays the checked-in fuzz corpora (fuzz/smtp_command, fuzz/smtp_data,
-//! fuzz/smtp_session) through the same invariant checks the fuzz targets run.
+//! fuzz/smtp_session, fuzz/smtp_tls_policy) through the same invariant checks the fuzz targets run.
 
 use std::path::Path;
 
@@ -49,4 +49,9 @@ fn smtp_session_seeds_reach_delivery_in_both_roles() {
     assert_eq!(run("smuggle"), 1, "the smuggled message is content");
     assert_eq!(run("smuggle_strict"), 0, "the smuggled message is refused");
     assert_eq!(run("bdat_no_transaction"), 0);
+}
+
+#[test]
+fn smtp_tls_policy_corpus() {
+    replay("smtp_tls_policy", sealpost_smtp::fuzzing::tls_policy);
 }

@@ -170,6 +170,8 @@ pub(super) async fn check_password(
         tls: info.tls.clone(),
         outcome: audited,
         app_password,
+        // A password typed into the page's sign-in form.
+        mechanism: Some("form".into()),
     });
     result
 }

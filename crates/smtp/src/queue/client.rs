@@ -44,6 +44,9 @@ pub(crate) enum RcptResult {
 pub(crate) struct TlsPolicy {
     pub required: bool,
     pub ca_file: Option<std::path::PathBuf>,
+    /// The certificate check of an outbound policy (MTA-STS, DANE:
+    /// `crate::outbound`); it wins over `ca_file`.
+    pub verifier: Option<Arc<dyn rustls::client::danger::ServerCertVerifier>>,
 }
 
 /// One recipient and its DSN parameters.
@@ -64,6 +67,8 @@ pub(crate) struct Transfer<'a> {
     pub ret: Option<crate::wire::Ret>,
     pub envid: Option<&'a str>,
     pub timeout: Duration,
+    /// RFC 8689: the next hop must offer REQUIRETLS and gets it on MAIL.
+    pub requiretls: bool,
 }
 
 struct Wire<S> {
@@ -271,6 +276,10 @@ async fn transaction<S: AsyncRead + AsyncWrite + Unpin>(
     if t.smtputf8 && !has("SMTPUTF8") {
         return vec![RcptResult::Permanent("5.6.7 next hop does not support SMTPUTF8".into()); n];
     }
+    if t.requiretls && !has("REQUIRETLS") {
+        let why = "550 5.7.30 REQUIRETLS support required: the next hop does not offer REQUIRETLS";
+        return vec![RcptResult::Permanent(why.into()); n];
+    }
     let mut mail = format!("MAIL FROM:<{}>", t.sender);
     if has("SIZE") {
         mail.push_str(&format!(" SIZE={}", t.message.len()));
@@ -280,6 +289,9 @@ async fn transaction<S: AsyncRead + AsyncWrite + Unpin>(
     }
     if t.smtputf8 {
         mail.push_str(" SMTPUTF8");
+    }
+    if t.requiretls {
+        mail.push_str(" REQUIRETLS");
     }
     let dsn = has("DSN");
     if dsn {
@@ -392,8 +404,12 @@ fn connector(policy: &TlsPolicy) -> Result<tokio_rustls::TlsConnector, String> {
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
-    let config = match &policy.ca_file {
-        Some(ca) if policy.required => {
+    let config = match (&policy.verifier, &policy.ca_file) {
+        (Some(verifier), _) => builder
+            .dangerous()
+            .with_custom_certificate_verifier(verifier.clone())
+            .with_no_client_auth(),
+        (None, Some(ca)) if policy.required => {
             let mut roots = rustls::RootCertStore::empty();
             for cert in load_certs(ca)? {
                 roots.add(cert).map_err(|e| e.to_string())?;
@@ -527,6 +543,7 @@ mod tests {
             ret: None,
             envid: None,
             timeout: Duration::from_secs(5),
+            requiretls: false,
         }
     }
 
@@ -547,6 +564,7 @@ mod tests {
         let policy = TlsPolicy {
             required: false,
             ca_file: None,
+            verifier: None,
         };
         let results = deliver(addr, "127.0.0.1", &policy, &transfer(&rcpts)).await;
         assert_eq!(
@@ -568,6 +586,7 @@ mod tests {
         let policy = TlsPolicy {
             required: true,
             ca_file: None,
+            verifier: None,
         };
         let results = deliver(addr, "127.0.0.1", &policy, &transfer(&rcpts)).await;
         assert!(

@@ -352,6 +352,7 @@ fn post(queue: &Queue, sender: &str, dsn: &[u8]) -> Result<(), String> {
                     envid: None,
                     ret: None,
                     smtputf8: !sender.is_ascii(),
+                    requiretls: false,
                 },
                 dsn,
             )

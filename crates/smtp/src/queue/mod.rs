@@ -32,6 +32,7 @@ pub mod control;
 pub(crate) mod dsn;
 pub(crate) mod runner;
 mod spool;
+mod tls_report;
 
 use crate::wire::{Notify, Ret};
 use sealpost_audit::AuditLog;
@@ -143,6 +144,10 @@ pub struct QueueEntry {
     /// delay warning until released (see `control.rs`).
     #[serde(default)]
     pub held: bool,
+    /// `REQUIRETLS` (RFC 8689): relay only to a next hop authenticated by
+    /// DANE or MTA-STS that offers REQUIRETLS itself.
+    #[serde(default)]
+    pub requiretls: bool,
 }
 
 /// One recipient to queue.
@@ -169,6 +174,8 @@ pub struct NewMessage {
     pub ret: Option<Ret>,
     /// SMTPUTF8 needed.
     pub smtputf8: bool,
+    /// REQUIRETLS asked (RFC 8689).
+    pub requiretls: bool,
 }
 
 /// The outbound queue. Cheap to clone.
@@ -186,6 +193,8 @@ pub(crate) struct Inner {
     pub(crate) wake: tokio::sync::Notify,
     /// The resolver (MX and address lookups), set by the server.
     pub(crate) mail_auth: std::sync::OnceLock<Arc<crate::mailauth::MailAuth>>,
+    /// Outbound TLS policy (MTA-STS, DANE) and its policy cache.
+    pub(crate) outbound: crate::outbound::Outbound,
 }
 
 impl Queue {
@@ -198,6 +207,7 @@ impl Queue {
     ) -> Result<Queue, QueueError> {
         let dir = config.server.data_dir.join("queue");
         let spool = Spool::open(dir, store.clone(), config.smtp.delay_warning_secs)?;
+        let outbound = crate::outbound::Outbound::new(&config.smtp, &config.server.data_dir);
         Ok(Queue {
             inner: Arc::new(Inner {
                 spool,
@@ -207,6 +217,7 @@ impl Queue {
                 directory,
                 wake: tokio::sync::Notify::new(),
                 mail_auth: std::sync::OnceLock::new(),
+                outbound,
             }),
         })
     }
@@ -264,6 +275,7 @@ impl Queue {
             ret: new.ret,
             smtputf8: new.smtputf8,
             held: false,
+            requiretls: new.requiretls,
         };
         self.inner.spool.write(&entry, message)?;
         self.inner.wake.notify_one();

@@ -14,11 +14,17 @@
 //! fails with a DSN, a 4xx or unreachable one stays for the next attempt
 //! after [`backoff`]; past `smtp.queue_lifetime_secs` it fails, and past
 //! `smtp.delay_warning_secs` it gets one `delayed` DSN.
+//!
+//! MX hosts fall under the recipient domain's outbound TLS policy
+//! (`crate::outbound`: DANE, MTA-STS); a host that fails a required check
+//! defers with `4.7.5` and the reason, and the attempt's log line says
+//! which policy applied and how the host fared (`tls`).
 
 use super::client::{self, RcptResult, RcptSpec, TlsPolicy, Transfer};
 use super::dsn::{self, DsnAction, Notice, RecipientReport};
 use super::{Queue, QueueEntry, RecipientStatus, now};
 use crate::mailauth::MailAuth;
+use crate::outbound::{HostPolicy, Outbound, TlsDemand};
 use crate::wire::Notify;
 use sealpost_audit::Event;
 use sealpost_config::SmtpConfig;
@@ -32,6 +38,8 @@ struct Hop {
     addr: SocketAddr,
     name: String,
     tls: TlsPolicy,
+    /// The outbound TLS policy of an MX host (none for a route).
+    policy: Option<HostPolicy>,
 }
 
 impl Queue {
@@ -47,7 +55,17 @@ impl Queue {
             300
         };
         loop {
-            let next = self.run_once().await;
+            let mut next = self.run_once().await;
+            // TLS reports (RFC 8460): sent when their period is over.
+            if let Some(due) = self.tls_reports_due() {
+                if due <= now()
+                    && let Err(e) = self.send_tls_reports(now()).await
+                {
+                    tracing::error!(error = %e, "TLS reports failed");
+                }
+                let due = self.tls_reports_due().unwrap_or(due);
+                next = Some(next.map_or(due, |n| n.min(due)));
+            }
             let wait = next
                 .map(|t| (t - now()).clamp(1, longest) as u64)
                 .unwrap_or(longest as u64);
@@ -126,6 +144,7 @@ impl Queue {
         }
         let mut reports: Vec<RecipientReport> = Vec::new();
         let mut attempts: Vec<Attempt> = Vec::new();
+        let demand = TlsDemand::of(entry.requiretls, &message);
         for domain in domains {
             let idx: Vec<usize> = entry
                 .recipients
@@ -148,7 +167,10 @@ impl Queue {
                 })
                 .collect();
             let mail_auth = self.inner.mail_auth.get().cloned();
-            let results = match next_hops(smtp, mail_auth.as_deref(), &domain).await {
+            let mut tls_verdicts: Vec<String> = Vec::new();
+            let outbound = &self.inner.outbound;
+            let dns = mail_auth.as_deref();
+            let results = match next_hops(smtp, dns, outbound, &domain, now, demand).await {
                 Ok(hops) if !hops.is_empty() => {
                     let transfer = Transfer {
                         helo: &config.server.hostname,
@@ -159,10 +181,16 @@ impl Queue {
                         ret: entry.ret,
                         envid: entry.envid.as_deref(),
                         timeout: Duration::from_secs(smtp.relay_timeout_secs.max(1)),
+                        requiretls: demand == TlsDemand::RequireTls,
                     };
                     let mut results = Vec::new();
                     for hop in hops {
                         results = client::deliver(hop.addr, &hop.name, &hop.tls, &transfer).await;
+                        if let Some(policy) = &hop.policy {
+                            outbound.reports.record(&domain, &hop.name, policy);
+                            tls_verdicts.push(format!("{}: {}", hop.name, policy.verdict()));
+                            explain_refusal(policy, &domain, &mut results);
+                        }
                         // Try the next hop only if this one failed for all, temporarily.
                         if !results
                             .iter()
@@ -176,11 +204,11 @@ impl Queue {
                 Ok(_) => {
                     vec![RcptResult::Temporary(format!("no next hop for {domain}")); rcpts.len()]
                 }
-                Err(e) => vec![RcptResult::Temporary(e); rcpts.len()],
+                Err(e) => vec![e; rcpts.len()],
             };
             for (i, result) in idx.into_iter().zip(results) {
                 let r = &mut entry.recipients[i];
-                attempts.push(Attempt::of(&domain, &result));
+                attempts.push(Attempt::of(&domain, &result, tls_verdicts.join("; ")));
                 match result {
                     RcptResult::Delivered { host, dsn } => {
                         self.inner.audit.record(Event::MessageRelayed {
@@ -286,7 +314,12 @@ impl Queue {
                 sender: &entry.sender,
                 id: &entry.id,
                 envid: entry.envid.as_deref(),
-                ret: entry.ret,
+                // RFC 8689 5: a REQUIRETLS message's bounce returns headers only.
+                ret: if entry.requiretls {
+                    Some(crate::wire::Ret::Hdrs)
+                } else {
+                    entry.ret
+                },
                 arrival: entry.created,
                 retry_until: Some(retry_until),
                 original: &message,
@@ -358,15 +391,42 @@ fn domain_of(address: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A hop whose required TLS check failed: each temporary result says
+/// which policy refused it and why (`4.7.5`, RFC 3463 cryptographic
+/// failure), instead of a bare handshake error.
+fn explain_refusal(policy: &HostPolicy, domain: &str, results: &mut [RcptResult]) {
+    if !policy.required || !policy.failed() {
+        return;
+    }
+    for r in results.iter_mut() {
+        if let RcptResult::Temporary(reason) = r {
+            *reason = format!(
+                "4.7.5 {} policy of {domain} not met: {} ({reason})",
+                policy.basis.as_str(),
+                policy.verdict()
+            );
+        }
+    }
+}
+
 async fn next_hops(
     smtp: &SmtpConfig,
     dns: Option<&MailAuth>,
+    outbound: &Outbound,
     domain: &str,
-) -> Result<Vec<Hop>, String> {
+    now: i64,
+    demand: TlsDemand,
+) -> Result<Vec<Hop>, RcptResult> {
     if let Some(route) = smtp.route_for(domain) {
+        if demand == TlsDemand::RequireTls && !(route.require_tls && route.ca_file.is_some()) {
+            return Err(RcptResult::Permanent(format!(
+                "550 5.7.10 REQUIRETLS: the route for {domain} does not verify its next hop (require_tls and ca_file)"
+            )));
+        }
         let tls = TlsPolicy {
             required: route.require_tls,
             ca_file: route.ca_file.clone(),
+            verifier: None,
         };
         let name = route
             .host
@@ -375,7 +435,9 @@ async fn next_hops(
             .unwrap_or_else(|| route.host.clone());
         let addrs: Vec<SocketAddr> = match route.host.parse::<SocketAddr>() {
             Ok(a) => vec![a],
-            Err(_) => resolve(smtp, dns, &name, port_of(&route.host)).await?,
+            Err(_) => resolve(smtp, dns, &name, port_of(&route.host))
+                .await
+                .map_err(RcptResult::Temporary)?,
         };
         return Ok(addrs
             .into_iter()
@@ -383,6 +445,7 @@ async fn next_hops(
                 addr,
                 name: name.clone(),
                 tls: tls.clone(),
+                policy: None,
             })
             .collect());
     }
@@ -394,21 +457,39 @@ async fn next_hops(
         },
         None => vec![domain.to_string()],
     };
+    let plan = outbound.plan(domain, hosts, now, demand).await;
     let mut hops = Vec::new();
-    for host in hosts {
+    for (host, policy) in plan.hosts {
         if let Ok(addrs) = resolve(smtp, dns, &host, smtp.relay_port).await {
             hops.extend(addrs.into_iter().map(|addr| Hop {
                 addr,
                 name: host.clone(),
                 tls: TlsPolicy {
-                    required: false,
+                    required: policy.required,
                     ca_file: None,
+                    verifier: policy.check.clone().map(|c| c as _),
                 },
+                policy: Some(policy.clone()),
             }));
         }
     }
+    let lookup_failed = plan.refused.iter().any(|r| r.contains("lookup failed"));
+    if hops.is_empty() && demand == TlsDemand::RequireTls && !lookup_failed {
+        return Err(RcptResult::Permanent(format!(
+            "550 5.7.10 REQUIRETLS: no mail exchanger of {domain} is authenticated by DANE or MTA-STS: {}",
+            plan.refused.join(", ")
+        )));
+    }
+    if hops.is_empty() && !plan.refused.is_empty() {
+        return Err(RcptResult::Temporary(format!(
+            "4.7.5 outbound TLS policy of {domain} leaves no mail exchanger: {}",
+            plan.refused.join(", ")
+        )));
+    }
     if hops.is_empty() {
-        return Err(format!("cannot resolve a mail exchanger for {domain}"));
+        return Err(RcptResult::Temporary(format!(
+            "cannot resolve a mail exchanger for {domain}"
+        )));
     }
     Ok(hops)
 }
@@ -457,16 +538,24 @@ struct Attempt {
     hop: String,
     result: &'static str,
     reply: String,
+    /// The outbound TLS policy decisions per MX host tried (empty for a
+    /// route or when no host was reached).
+    tls: String,
 }
 
 impl Attempt {
-    fn of(domain: &str, result: &RcptResult) -> Attempt {
+    fn of(domain: &str, result: &RcptResult, tls: String) -> Attempt {
         let (hop, result, reply) = match result {
             RcptResult::Delivered { host, .. } => (host.clone(), "delivered", "250".to_string()),
             RcptResult::Permanent(r) => (domain.to_string(), "failed", reply_summary(r)),
             RcptResult::Temporary(r) => (domain.to_string(), "deferred", reply_summary(r)),
         };
-        Attempt { hop, result, reply }
+        Attempt {
+            hop,
+            result,
+            reply,
+            tls,
+        }
     }
 
     /// The `queue_attempt` line: next hop, reply, how long the message has
@@ -492,6 +581,7 @@ impl Attempt {
             result = self.result,
             next_hop = %self.hop,
             reply = %self.reply,
+            tls = %self.tls,
             delay_secs = (now - entry.created).max(0),
             next_retry = %next_retry,
             "delivery attempt"

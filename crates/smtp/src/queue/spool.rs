@@ -301,6 +301,7 @@ mod tests {
                     envid: None,
                     ret: None,
                     smtputf8: false,
+                    requiretls: false,
                 },
                 b"Subject: x\r\n\r\nx\r\n",
             )

@@ -18,6 +18,10 @@ impl Session {
         ];
         if !self.tls {
             ext.push("STARTTLS".to_string());
+        } else {
+            // RFC 8689 4.1: MAIL ... REQUIRETLS is only for TLS sessions
+            // (and MAIL needs TLS here anyway).
+            ext.push("REQUIRETLS".to_string());
         }
         if self.tls
             && self.config.role == Role::Submission

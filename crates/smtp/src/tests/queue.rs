@@ -40,6 +40,7 @@ fn enqueue(queue: &Queue, notify: Option<Notify>) -> String {
                 envid: Some("ENV-1".into()),
                 ret: None,
                 smtputf8: false,
+                requiretls: false,
             },
             b"From: alice@example.org\r\nSubject: waiting\r\n\r\nbody\r\n",
         )
@@ -230,6 +231,7 @@ async fn no_bounce_for_a_null_sender() {
                 envid: None,
                 ret: None,
                 smtputf8: false,
+                requiretls: false,
             },
             b"From: MAILER-DAEMON@mx.example.org\r\nSubject: a bounce\r\n\r\nx\r\n",
         )

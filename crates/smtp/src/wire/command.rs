@@ -72,6 +72,8 @@ pub struct MailParams {
     pub envid: Option<String>,
     /// `AUTH=` (RFC 4954 5), kept encoded.
     pub auth: Option<String>,
+    /// `REQUIRETLS` (RFC 8689 4.1): relay only over validated TLS.
+    pub requiretls: bool,
 }
 
 impl std::fmt::Display for Ret {
@@ -360,6 +362,7 @@ fn parse_mail(rest: &str) -> Result<Command, CommandError> {
                 })
             }
             ("SMTPUTF8", None) => p.smtputf8 = true,
+            ("REQUIRETLS", None) => p.requiretls = true,
             ("RET", Some(v)) => {
                 p.ret = Some(match v.to_ascii_uppercase().as_str() {
                     "FULL" => Ret::Full,
@@ -534,6 +537,20 @@ mod tests {
             (
                 "MAIL FROM:<jö@b.org>",
                 Err(CommandError::Address(AddressError::NeedsUtf8)),
+            ),
+            (
+                "MAIL FROM:<a@b.org> REQUIRETLS",
+                Ok(Command::Mail {
+                    from: ReversePath::Address(addr("a@b.org")),
+                    params: MailParams {
+                        requiretls: true,
+                        ..Default::default()
+                    },
+                }),
+            ),
+            (
+                "MAIL FROM:<a@b.org> REQUIRETLS=yes",
+                Err(CommandError::Parameter("unknown MAIL parameter")),
             ),
             (
                 "MAIL FROM:<jö@b.org> SMTPUTF8",
