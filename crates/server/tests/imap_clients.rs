@@ -69,3 +69,10 @@ fn multiappend_replace_and_objectid_over_the_wire() {
     let out = run(&site, &server, "imap_extensions.py");
     assert!(out.ends_with("ok\n"), "{out}");
 }
+
+#[test]
+fn recent_in_one_session_fetch_star_of_empty_mailbox_and_lsub() {
+    let (site, server) = started();
+    let out = run(&site, &server, "imap_recent_empty_lsub.py");
+    assert!(out.ends_with("ok\n"), "{out}");
+}

@@ -522,30 +522,26 @@ impl MailStore for MemStore {
         Ok((mb.snapshot(), mb.events.subscribe()))
     }
 
-    fn claim_recent(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Uid>> {
+    fn recent_through(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        through: Uid,
+        claim: bool,
+    ) -> Result<Vec<Uid>> {
         let mut m = self.inner.lock();
         let mb = m.account_mut(account)?.mailbox_mut(mailbox)?;
         let cutoff = mb.recent_cutoff;
         let recent = mb
             .entries
             .iter()
-            .filter(|e| e.uid.0 > cutoff)
+            .filter(|e| e.uid.0 > cutoff && e.uid <= through)
             .map(|e| e.uid)
             .collect();
-        mb.recent_cutoff = mb.uid_next.saturating_sub(1);
+        if claim {
+            mb.recent_cutoff = mb.recent_cutoff.max(through.0);
+        }
         Ok(recent)
-    }
-
-    fn peek_recent(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Uid>> {
-        let m = self.inner.lock();
-        let mb = m.mailbox(account, mailbox)?;
-        let cutoff = mb.recent_cutoff;
-        Ok(mb
-            .entries
-            .iter()
-            .filter(|e| e.uid.0 > cutoff)
-            .map(|e| e.uid)
-            .collect())
     }
 
     fn changes_since(

@@ -663,8 +663,14 @@ impl Session {
         out: &mut Out,
     ) -> Step {
         let enabled = self.enabled;
-        if let (Reply::Updates { events, lagged }, State::Selected(account, sel)) =
-            (reply, &mut self.state)
+        if let (
+            Reply::Updates {
+                events,
+                lagged,
+                recent,
+            },
+            State::Selected(account, sel),
+        ) = (reply, &mut self.state)
         {
             if lagged {
                 // Events were lost: the index says where the mailbox is.
@@ -674,7 +680,7 @@ impl Session {
                 });
                 return self.wait(tag, allow_expunge, Job::Resync(after), request);
             }
-            let updates = sel.absorb(events);
+            let updates = sel.absorb(events, &recent);
             sel.announce(updates, enabled, out, allow_expunge);
             sel.condstore_enabled(enabled, out);
         }
