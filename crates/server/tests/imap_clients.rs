@@ -1,5 +1,6 @@
 //! Real IMAP clients against the real binary: every imaplib command
-//! method, and IDLE timing over real sockets.
+//! method, IDLE timing over real sockets, QRESYNC, the extensions
+//! (MULTIAPPEND, REPLACE, OBJECTID, UIDONLY) and `\Recent` in one session.
 
 mod common;
 
@@ -74,5 +75,12 @@ fn multiappend_replace_and_objectid_over_the_wire() {
 fn recent_in_one_session_fetch_star_of_empty_mailbox_and_lsub() {
     let (site, server) = started();
     let out = run(&site, &server, "imap_recent_empty_lsub.py");
+    assert!(out.ends_with("ok\n"), "{out}");
+}
+
+#[test]
+fn uidonly_over_the_wire() {
+    let (site, server) = started();
+    let out = run(&site, &server, "imap_uidonly.py");
     assert!(out.ends_with("ok\n"), "{out}");
 }

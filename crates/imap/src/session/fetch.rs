@@ -86,6 +86,7 @@ impl Session {
         let enables_condstore =
             modifiers.changed_since.is_some() || items.contains(&FetchAtt::ModSeq);
         let qresync = self.enabled.qresync;
+        let uidonly = self.enabled.uidonly;
         let (account, sel) = match self.selected() {
             Ok(s) => s,
             Err(e) => return Flow::Done(Err(e)),
@@ -94,7 +95,9 @@ impl Session {
             Ok(t) => t,
             Err(e) => return Flow::Done(Err(e)),
         };
-        if uid && !items.contains(&FetchAtt::Uid) {
+        // UID FETCH reports the UID unasked (RFC 9051 6.4.8), except under
+        // UIDONLY, whose UIDFETCH response already names it (RFC 9586).
+        if uid && !uidonly && !items.contains(&FetchAtt::Uid) {
             items.insert(0, FetchAtt::Uid);
         }
         if modifiers.changed_since.is_some() && !items.contains(&FetchAtt::ModSeq) {
@@ -329,6 +332,7 @@ impl Session {
             summary,
             raw,
             ids: account.as_ref().map(|a| &a.ids),
+            uidonly: self.enabled.uidonly,
         };
         job.buf.clear();
         let written = fetch_items::write_items(&mut job.buf, &job.items, &m, utf8);

@@ -50,7 +50,8 @@
 //! (FETCH), [`search`] (SEARCH), [`sort`] (SORT, THREAD), [`messages`]
 //! (STORE, EXPUNGE, COPY, MOVE, APPEND), [`multiappend`] (MULTIAPPEND),
 //! [`replace`] (REPLACE), [`objectid`] (OBJECTID's ids, written by the
-//! handlers of SELECT, CREATE, STATUS, FETCH and SEARCH).
+//! handlers of SELECT, CREATE, STATUS, FETCH and SEARCH), [`uidonly`]
+//! (UIDONLY's refusal of sequence numbers and its UIDFETCH responses).
 
 pub(crate) mod auth;
 pub(crate) mod fetch;
@@ -67,6 +68,7 @@ pub(crate) mod search;
 pub(crate) mod select;
 pub(crate) mod selected;
 pub(crate) mod sort;
+mod uidonly;
 
 pub use request::{AppendItem, Next, Reply, Request, Step, StoreReply, StoreRequest};
 
@@ -142,6 +144,15 @@ pub(crate) struct Enabled {
     pub condstore: bool,
     /// QRESYNC (RFC 7162): VANISHED instead of EXPUNGE, UID in FETCH updates.
     pub qresync: bool,
+    /// UIDONLY (RFC 9586): UIDs only, both ways (see [`uidonly`]).
+    pub uidonly: bool,
+}
+
+impl Enabled {
+    /// Whether expunges are announced as VANISHED (QRESYNC, UIDONLY).
+    pub fn vanished(&self) -> bool {
+        self.qresync || self.uidonly
+    }
 }
 
 /// What the next input is.
@@ -468,6 +479,16 @@ impl Session {
             }
         };
         let Command { tag, kind } = cmd;
+        if self.enabled.uidonly && uidonly::uses_sequence_numbers(&kind) {
+            let text = "Message sequence numbers are not allowed with UIDONLY";
+            out.status(
+                Some(tag.as_str()),
+                Status::Bad,
+                Some(Code::UidRequired),
+                text,
+            );
+            return Step::Done(Next::Continue);
+        }
         // Commands during which EXPUNGE must not be sent (RFC 9051 7.5.1).
         let allow_expunge = match &kind {
             CommandKind::Search { uid, .. }

@@ -231,9 +231,10 @@ impl Selected {
     }
 
     /// Announces that `gone` (ascending, all known) left the mailbox:
-    /// `VANISHED` under QRESYNC (RFC 7162 3.2.10), else `EXPUNGE`s in
-    /// descending order so each number is right when it is sent.
-    pub fn announce_expunged(&mut self, gone: &[Uid], qresync: bool, out: &mut Out) {
+    /// `VANISHED` under QRESYNC (RFC 7162 3.2.10) or UIDONLY (RFC 9586),
+    /// else `EXPUNGE`s in descending order so each number is right when it
+    /// is sent.
+    pub fn announce_expunged(&mut self, gone: &[Uid], vanished: bool, out: &mut Out) {
         let known: Vec<Uid> = gone
             .iter()
             .copied()
@@ -242,7 +243,7 @@ impl Selected {
         if known.is_empty() {
             return;
         }
-        if qresync {
+        if vanished {
             out.untagged(&format!("VANISHED {}", uid_set(&known)));
         } else {
             for u in known.iter().rev() {
@@ -332,7 +333,7 @@ impl Selected {
         if allow_expunge && !self.pending_expunge.is_empty() {
             let mut gone: Vec<Uid> = self.pending_expunge.drain().collect();
             gone.sort_unstable();
-            self.announce_expunged(&gone, enabled.qresync, out);
+            self.announce_expunged(&gone, enabled.vanished(), out);
         }
         if self.uids.len() != self.exists_announced {
             out.untagged(&format!("{} EXISTS", self.uids.len()));
@@ -351,8 +352,8 @@ impl Selected {
             if let Some(seq) = self.seq_of(uid) {
                 let recent = !enabled.rev2 && self.recent.contains(&uid);
                 line.clear();
-                let _ = write!(line, "* {seq} FETCH (");
-                if enabled.qresync {
+                super::uidonly::write_fetch_start(&mut line, seq, uid, enabled.uidonly);
+                if enabled.qresync && !enabled.uidonly {
                     let _ = write!(line, "UID {uid} ");
                 }
                 line.extend_from_slice(b"FLAGS (");
