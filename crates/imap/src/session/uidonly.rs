@@ -3,7 +3,8 @@
 //!
 //! - A command that names messages by sequence number (FETCH, STORE,
 //!   SEARCH, SORT, THREAD, COPY, MOVE, REPLACE without `UID`, or a `UID`
-//!   command whose search key holds a sequence set) gets
+//!   command whose search key holds a sequence set, or QRESYNC's
+//!   seq-match-data in SELECT) gets
 //!   `BAD [UIDREQUIRED]` before anything else happens ([`uses_sequence_numbers`]).
 //! - Every FETCH response becomes `* <uid> UIDFETCH (...)`
 //!   ([`write_fetch_start`]): FETCH and STORE answers, the flag changes of
@@ -42,6 +43,7 @@ pub(crate) fn uses_sequence_numbers(kind: &CommandKind) -> bool {
         K::Search { uid, key, .. } | K::Sort { uid, key, .. } | K::Thread { uid, key, .. } => {
             !*uid || names_sequence_numbers(key)
         }
+        K::Select { options, .. } => options.qresync.as_ref().is_some_and(|q| q.seq_match),
         _ => false,
     }
 }
@@ -84,6 +86,7 @@ mod tests {
             "a UID SEARCH NOT OR SEEN 1:3\r\n",
             "a UID SORT (DATE) UTF-8 (FLAGGED 2)\r\n",
             "a THREAD REFERENCES UTF-8 ALL\r\n",
+            "a SELECT INBOX (QRESYNC (1 5 1:9 (1,3 1,3)))\r\n",
         ] {
             assert!(refused(line), "{line}");
         }
@@ -93,6 +96,7 @@ mod tests {
             "a UID COPY 1 Trash\r\n",
             "a UID SEARCH UID 1:* SEEN\r\n",
             "a UID SEARCH $\r\n",
+            "a SELECT INBOX (QRESYNC (1 5 1:9))\r\n",
             "a EXPUNGE\r\n",
             "a NOOP\r\n",
         ] {

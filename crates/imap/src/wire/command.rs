@@ -115,6 +115,8 @@ pub struct QresyncParams {
     pub modseq: u64,
     /// UIDs it knows, if given.
     pub known_uids: Option<SequenceSet>,
+    /// Whether seq-match-data (sequence numbers) was given.
+    pub seq_match: bool,
 }
 
 /// LIST selection and return options (RFC 5258, RFC 5819, RFC 6154).
