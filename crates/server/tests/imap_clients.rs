@@ -1,6 +1,6 @@
 //! Real IMAP clients against the real binary: every imaplib command
 //! method, IDLE timing over real sockets, QRESYNC, the extensions
-//! (MULTIAPPEND, REPLACE, OBJECTID, UIDONLY) and `\Recent` in one session.
+//! (MULTIAPPEND, REPLACE, OBJECTID, UIDONLY, PARTIAL) and `\Recent` in one session.
 
 mod common;
 
@@ -82,5 +82,12 @@ fn recent_in_one_session_fetch_star_of_empty_mailbox_and_lsub() {
 fn uidonly_over_the_wire() {
     let (site, server) = started();
     let out = run(&site, &server, "imap_uidonly.py");
+    assert!(out.ends_with("ok\n"), "{out}");
+}
+
+#[test]
+fn partial_pages_over_the_wire() {
+    let (site, server) = started();
+    let out = run(&site, &server, "imap_partial.py");
     assert!(out.ends_with("ok\n"), "{out}");
 }

@@ -57,6 +57,7 @@ const EXTENSIONS: &[&str] = &[
     "REPLACE",
     "OBJECTID",
     "UIDONLY",
+    "PARTIAL",
 ];
 
 /// A login in progress.

@@ -1,5 +1,6 @@
 //! FETCH and UID FETCH (RFC 9051 6.4.5, 7.5.2; RFC 3516 BINARY; RFC 7162
-//! CHANGEDSINCE, MODSEQ and VANISHED; RFC 8514 SAVEDATE).
+//! CHANGEDSINCE, MODSEQ and VANISHED; RFC 8514 SAVEDATE; RFC 9394 UID
+//! FETCH's PARTIAL, a page of the messages the UID set names).
 //!
 //! A FETCH is a small state machine ([`Fetch`]):
 //!
@@ -91,10 +92,14 @@ impl Session {
             Ok(s) => s,
             Err(e) => return Flow::Done(Err(e)),
         };
-        let targets = match sel.resolve(&set, uid) {
+        let mut targets = match sel.resolve(&set, uid) {
             Ok(t) => t,
             Err(e) => return Flow::Done(Err(e)),
         };
+        // PARTIAL (RFC 9394 3.2): a page of the messages the set names.
+        if let Some(range) = modifiers.partial {
+            targets = range.page(&targets).to_vec();
+        }
         // UID FETCH reports the UID unasked (RFC 9051 6.4.8), except under
         // UIDONLY, whose UIDFETCH response already names it (RFC 9586).
         if uid && !uidonly && !items.contains(&FetchAtt::Uid) {
