@@ -1,6 +1,7 @@
 """Every imaplib command method against the real binary (Python 3.11's
 imaplib), each answer checked for content. Methods for extensions sealpost
-does not implement (ACL, ANNOTATE, SETQUOTA, PROXYAUTH, PARTIAL,
+does not implement (ACL, ANNOTATE, SETQUOTA, PROXYAUTH, IMAP2bis's PARTIAL
+command (not RFC 9394's PARTIAL, which is a SEARCH/FETCH option),
 CRAM-MD5) must get a clean tagged NO or BAD, and the session goes on.
 IDLE, which imaplib lacks, is sent raw through imaplib's own socket.
 Loopback only.

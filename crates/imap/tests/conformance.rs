@@ -11,6 +11,8 @@ both_stores!(
     new_keyword_is_announced_in_flags_to_every_session,
     own_fetch_of_unannounced_keyword_sends_flags_first,
     examine_and_status_report_recent_without_claiming,
+    new_message_is_recent_in_exactly_one_session,
+    fetch_star_in_an_empty_mailbox_is_ok,
     search_min_max_modseq_is_the_returned_messages,
     highestmodseq_where_condstore_asks,
     sort_cc_and_base_subject,
@@ -91,7 +93,8 @@ async fn new_keyword_is_announced_in_flags_to_every_session(store: Backend) {
             "n2 OK NOOP completed"
         ]
     );
-    // A read-only session hears of it too, with no permanent flags.
+    // A read-only session hears of it too, with no permanent flags (and
+    // without `\Recent`: `a` has INBOX selected and claimed it first).
     let mut c = w.login().await;
     c.cmd("e EXAMINE INBOX").await;
     append(&mut a, "INBOX", "$Junk", MSG).await;
@@ -100,7 +103,7 @@ async fn new_keyword_is_announced_in_flags_to_every_session(store: Backend) {
         r,
         vec![
             "* 3 EXISTS",
-            "* 1 RECENT",
+            "* 0 RECENT",
             "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Important $Junk)",
             "* OK [PERMANENTFLAGS ()] Flags permitted",
             "n3 OK NOOP completed"
@@ -177,6 +180,87 @@ async fn examine_and_status_report_recent_without_claiming(store: Backend) {
     .await;
     let r = b.cmd("e3 EXAMINE INBOX").await;
     assert!(r.contains(&"* 0 RECENT".to_string()), "{r:?}");
+}
+
+async fn new_message_is_recent_in_exactly_one_session(store: Backend) {
+    let w = World::new(store);
+    let (mut a, mut b) = two_sessions(&w, 0).await;
+    let mut e = w.login().await;
+    e.cmd("e EXAMINE INBOX").await;
+    // Delivered by a fourth session that has nothing selected.
+    let mut d = w.login().await;
+    append(&mut d, "INBOX", "", MSG).await;
+    // The read-only session sees it recent while nobody has claimed it.
+    let r = e.cmd("n0 NOOP").await;
+    assert_eq!(r, ["* 1 EXISTS", "* 1 RECENT", "n0 OK NOOP completed"]);
+    // The first read-write session told of it claims it...
+    let r = b.cmd("n1 NOOP").await;
+    assert_eq!(r, ["* 1 EXISTS", "* 1 RECENT", "n1 OK NOOP completed"]);
+    let r = b.cmd("f1 FETCH 1 (FLAGS)").await;
+    assert_eq!(r[0], "* 1 FETCH (FLAGS (\\Recent))");
+    // ...and the other one sees it without.
+    let r = a.cmd("n2 NOOP").await;
+    assert_eq!(r, ["* 1 EXISTS", "* 0 RECENT", "n2 OK NOOP completed"]);
+    let r = a.cmd("f2 FETCH 1 (FLAGS)").await;
+    assert_eq!(r[0], "* 1 FETCH (FLAGS ())");
+    let r = a.cmd("s2 SEARCH RECENT").await;
+    assert_eq!(r[0], "* SEARCH");
+    // Nor does a later SELECT or STATUS count it again.
+    let r = d.cmd("st STATUS INBOX (RECENT)").await;
+    assert_eq!(r[0], "* STATUS \"INBOX\" (RECENT 0)");
+    let r = d.cmd("s SELECT INBOX").await;
+    assert!(r.contains(&"* 0 RECENT".to_string()), "{r:?}");
+    // In IDLE the same: the idling session is told first and claims it.
+    a.send(b"i IDLE\r\n").await;
+    assert_eq!(a.line().await, "+ idling");
+    // `d` has INBOX selected too and is told at its APPEND's end, so the
+    // one who claims it is whichever is told first: exactly one of them.
+    let r = d
+        .cmd(&format!("ap APPEND INBOX {{{}+}}\r\n{MSG}", MSG.len()))
+        .await;
+    assert!(r.contains(&"* 2 EXISTS".to_string()), "{r:?}");
+    let d_recent = r.contains(&"* 1 RECENT".to_string());
+    assert_eq!(a.line().await, "* 2 EXISTS");
+    let idle_recent = a.line().await;
+    a.send(b"DONE\r\n").await;
+    assert_eq!(a.line().await, "i OK IDLE terminated");
+    let a_recent = idle_recent == "* 1 RECENT";
+    assert!(
+        a_recent != d_recent,
+        "exactly one session: idle {idle_recent:?}, appender {r:?}"
+    );
+}
+
+async fn fetch_star_in_an_empty_mailbox_is_ok(store: Backend) {
+    let w = World::new(store);
+    let mut a = w.login().await;
+    // As Dovecot: a range with `*` names nothing in an empty mailbox; an
+    // explicit number past the end is still an error (RFC 9051 6.4.5).
+    let r = a.cmd("s SELECT INBOX").await;
+    assert!(r.contains(&"* 0 EXISTS".to_string()), "{r:?}");
+    transcript(
+        &mut a,
+        r#"
+        C: f1 FETCH 1:* (FLAGS)
+        S: f1 OK FETCH completed
+        C: f2 FETCH * (FLAGS)
+        S: f2 OK FETCH completed
+        C: f3 STORE 1:* +FLAGS (\Seen)
+        S: f3 OK STORE completed
+        C: f4 SEARCH 1:*
+        S: * SEARCH
+        S: f4 OK SEARCH completed
+        C: f5 COPY 1:* Trash
+        S: f5 OK ..
+        C: f6 FETCH 1 (FLAGS)
+        S: f6 BAD Invalid message sequence number
+        C: f7 FETCH 1:2 (FLAGS)
+        S: f7 BAD Invalid message sequence number
+        C: f8 UID FETCH 1:* (FLAGS)
+        S: f8 OK FETCH completed
+        "#,
+    )
+    .await;
 }
 
 /// The number after `key (` or `key ` in a response line.

@@ -259,7 +259,8 @@ async fn other_sessions_changes_are_announced(store: Backend) {
     let mut a = with_two_messages(&w).await;
     let mut b = w.login().await;
     b.cmd("x SELECT INBOX").await;
-    // b deletes message 1 and appends one; a learns at its next NOOP.
+    // b deletes message 1 and appends one; a learns at its next NOOP (the
+    // new one is \Recent for b, the first session told of it).
     b.cmd("x1 STORE 1 +FLAGS.SILENT (\\Deleted)").await;
     b.cmd("x2 EXPUNGE").await;
     append(&mut b, "INBOX", "", MSG1).await;
@@ -269,7 +270,7 @@ async fn other_sessions_changes_are_announced(store: Backend) {
         vec![
             "* 1 EXPUNGE",
             "* 2 EXISTS",
-            "* 2 RECENT",
+            "* 1 RECENT",
             "n1 OK NOOP completed"
         ]
     );

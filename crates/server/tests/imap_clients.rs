@@ -1,5 +1,6 @@
 //! Real IMAP clients against the real binary: every imaplib command
-//! method, and IDLE timing over real sockets.
+//! method, IDLE timing over real sockets, QRESYNC, the extensions
+//! (MULTIAPPEND, REPLACE, OBJECTID, UIDONLY, PARTIAL) and `\Recent` in one session.
 
 mod common;
 
@@ -67,5 +68,26 @@ fn qresync_on_a_new_connection_reports_exactly_the_changes() {
 fn multiappend_replace_and_objectid_over_the_wire() {
     let (site, server) = started();
     let out = run(&site, &server, "imap_extensions.py");
+    assert!(out.ends_with("ok\n"), "{out}");
+}
+
+#[test]
+fn recent_in_one_session_fetch_star_of_empty_mailbox_and_lsub() {
+    let (site, server) = started();
+    let out = run(&site, &server, "imap_recent_empty_lsub.py");
+    assert!(out.ends_with("ok\n"), "{out}");
+}
+
+#[test]
+fn uidonly_over_the_wire() {
+    let (site, server) = started();
+    let out = run(&site, &server, "imap_uidonly.py");
+    assert!(out.ends_with("ok\n"), "{out}");
+}
+
+#[test]
+fn partial_pages_over_the_wire() {
+    let (site, server) = started();
+    let out = run(&site, &server, "imap_partial.py");
     assert!(out.ends_with("ok\n"), "{out}");
 }

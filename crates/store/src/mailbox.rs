@@ -447,6 +447,38 @@ impl Store {
         Ok(recent)
     }
 
+    /// The `\Recent` UIDs up to `through` (RFC 3501 2.3.2): those past the
+    /// claim cutoff. With `claim`, they are handed to the caller alone (the
+    /// cutoff moves to `through`, never back); without, they stay recent
+    /// for the next claimer (EXAMINE). Bounding the claim by the last UID
+    /// the caller has seen (its snapshot, or the appends it was told of)
+    /// keeps a message that arrives meanwhile recent for whoever sees it
+    /// first. Costs the number of recent messages, not of the mailbox.
+    pub fn recent_through(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        through: Uid,
+        claim: bool,
+    ) -> Result<Vec<Uid>> {
+        let state = self.state(account, mailbox)?;
+        let mut st = state.lock();
+        let cutoff = st.recent_cutoff;
+        let mut recent: Vec<Uid> = st
+            .entries
+            .iter()
+            .rev()
+            .take_while(|e| e.uid.0 > cutoff)
+            .filter(|e| e.uid <= through)
+            .map(|e| e.uid)
+            .collect();
+        recent.reverse();
+        if claim {
+            st.recent_cutoff = st.recent_cutoff.max(through.0);
+        }
+        Ok(recent)
+    }
+
     /// UIDs that are `\Recent` now, without claiming them: what EXAMINE
     /// shows (RFC 3501 6.3.2: EXAMINE must not take `\Recent` away).
     pub fn peek_recent(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Uid>> {

@@ -97,7 +97,10 @@ pub enum Control {
 
 /// The selected mailbox's change events, as the driver receives them.
 struct Watch {
+    account: AccountId,
     mailbox: MailboxId,
+    /// Opened by EXAMINE: `\Recent` is shown, never claimed.
+    read_only: bool,
     events: broadcast::Receiver<MailboxEvent>,
     /// Received while waiting in IDLE, not yet handed over.
     stash: Vec<MailboxEvent>,
@@ -109,8 +112,10 @@ impl Watch {
         self.lagged || !self.stash.is_empty()
     }
 
-    /// Everything received so far.
-    fn drain(&mut self) -> Reply {
+    /// Everything received so far, with the `\Recent` status of the
+    /// appended messages (RFC 3501 2.3.2: the first session told of a
+    /// message claims it, unless it is read-only).
+    fn drain<S: MailStore>(&mut self, store: &S) -> Reply {
         use broadcast::error::TryRecvError;
         let mut events = std::mem::take(&mut self.stash);
         let mut lagged = std::mem::take(&mut self.lagged);
@@ -121,7 +126,27 @@ impl Watch {
                 Err(TryRecvError::Empty) | Err(TryRecvError::Closed) => break,
             }
         }
-        Reply::Updates { events, lagged }
+        let last_appended = events
+            .iter()
+            .filter_map(|e| match e {
+                MailboxEvent::Appended(entry) => Some(entry.uid),
+                _ => None,
+            })
+            .max();
+        let recent = last_appended
+            .and_then(|through| {
+                // A store error only costs the flag: the messages still
+                // arrive, and the next claimer sees them recent.
+                store
+                    .recent_through(self.account, self.mailbox, through, !self.read_only)
+                    .ok()
+            })
+            .unwrap_or_default();
+        Reply::Updates {
+            events,
+            lagged,
+            recent,
+        }
     }
 }
 
@@ -499,18 +524,27 @@ impl Core {
                 Reply::Done
             }
             Request::Updates => match &mut self.watch {
-                Some(w) => w.drain(),
+                Some(w) => w.drain(&services.store),
                 None => Reply::Updates {
                     events: Vec::new(),
                     lagged: false,
+                    recent: Vec::new(),
                 },
             },
             Request::Yield => Reply::Done,
             Request::Store(r) => {
                 let (reply, watch) = perform::store(&services.store, r);
-                if let Some((mailbox, events)) = watch {
+                if let Some(perform::NewWatch {
+                    account,
+                    mailbox,
+                    read_only,
+                    events,
+                }) = watch
+                {
                     self.watch = Some(Watch {
+                        account,
                         mailbox,
+                        read_only,
                         events,
                         stash: Vec::new(),
                         lagged: false,

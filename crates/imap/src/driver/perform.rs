@@ -5,11 +5,17 @@
 use crate::mailstore::MailStore;
 use crate::session::objectid::{KEY_DOMAIN, ObjectKey};
 use crate::session::{AppendItem, StoreReply, StoreRequest};
-use sealpost_store::{AccountId, MailboxEvent, MailboxId, NewMessage, Result, StoreError};
+use sealpost_store::{AccountId, MailboxEvent, MailboxId, NewMessage, Result, StoreError, Uid};
 use tokio::sync::broadcast;
 
-/// A watch started by SELECT: the mailbox and its events.
-pub(super) type NewWatch = Option<(MailboxId, broadcast::Receiver<MailboxEvent>)>;
+/// A watch started by SELECT: whose mailbox, whether it was opened
+/// read-only (EXAMINE), and its events.
+pub(super) struct NewWatch {
+    pub account: AccountId,
+    pub mailbox: MailboxId,
+    pub read_only: bool,
+    pub events: broadcast::Receiver<MailboxEvent>,
+}
 
 /// The store account of a user who logged in: found, or made on the first
 /// login; its quota brought in line with the accounts file.
@@ -30,13 +36,20 @@ pub(super) fn open_account<S: MailStore>(
 }
 
 /// Runs one store request; a SELECT also returns the watch it started.
-pub(super) fn store<S: MailStore>(s: &S, request: StoreRequest) -> (Result<StoreReply>, NewWatch) {
+pub(super) fn store<S: MailStore>(
+    s: &S,
+    request: StoreRequest,
+) -> (Result<StoreReply>, Option<NewWatch>) {
     let mut watch = None;
     let reply = run(s, request, &mut watch);
     (reply, watch)
 }
 
-fn run<S: MailStore>(s: &S, request: StoreRequest, watch: &mut NewWatch) -> Result<StoreReply> {
+fn run<S: MailStore>(
+    s: &S,
+    request: StoreRequest,
+    watch: &mut Option<NewWatch>,
+) -> Result<StoreReply> {
     use StoreRequest as R;
     Ok(match request {
         R::CreateMailbox {
@@ -93,16 +106,20 @@ fn run<S: MailStore>(s: &S, request: StoreRequest, watch: &mut NewWatch) -> Resu
             let info = s.mailbox(account, &name)?.ok_or(StoreError::NoMailbox)?;
             // Atomically: no change falls between the snapshot and the watch.
             let (snapshot, events) = s.snapshot_and_watch(account, info.id)?;
-            let recent = if read_only {
-                s.peek_recent(account, info.id)?
-            } else {
-                s.claim_recent(account, info.id)?
-            };
+            // `\Recent` as far as the snapshot goes: later arrivals are
+            // claimed when their events reach the session.
+            let through = snapshot.entries.last().map_or(Uid(0), |e| e.uid);
+            let recent = s.recent_through(account, info.id, through, !read_only)?;
             let changes = match changes_since {
                 Some(since) => Some(s.changes_since(account, info.id, since)?),
                 None => None,
             };
-            *watch = Some((info.id, events));
+            *watch = Some(NewWatch {
+                account,
+                mailbox: info.id,
+                read_only,
+                events,
+            });
             StoreReply::Selected {
                 info,
                 snapshot,

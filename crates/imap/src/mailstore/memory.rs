@@ -12,17 +12,23 @@
 //! is what a client cannot see: encryption, durability, sled.
 //!
 //! One mutex guards the whole model: it is a test double, not a server.
+//!
+//! By family: accounts, mailboxes and the index here; message operations
+//! (APPEND, STORE, COPY/MOVE, EXPUNGE, changes, metadata) in
+//! `memory_messages.rs`; the extensions' (MULTIAPPEND, REPLACE, OBJECTID)
+//! in `memory_ext.rs`.
 
 use super::MailStore;
 
 #[path = "memory_ext.rs"]
 mod ext;
-use crate::message::ImapSummarizer;
+#[path = "memory_messages.rs"]
+mod messages;
 use parking_lot::Mutex;
 use sealpost_store::{
     AccountId, Appended, Changes, CopyOutcome, FlagOp, Flags, FlagsOutcome, MailboxEvent,
     MailboxId, MailboxInfo, MailboxName, MailboxStatus, MessageEntry, MessageMeta, ModSeq,
-    NewMessage, QuotaUsage, Result, Snapshot, SpecialUse, StoreError, Summarizer, Uid, UidValidity,
+    NewMessage, QuotaUsage, Result, Snapshot, SpecialUse, StoreError, Uid, UidValidity,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -250,82 +256,6 @@ impl Model {
         self.by_address.insert(address.to_string(), id);
         Ok(id)
     }
-
-    fn copy(
-        &mut self,
-        account: AccountId,
-        from: MailboxId,
-        uids: &[Uid],
-        to: MailboxId,
-    ) -> Result<CopyOutcome> {
-        let source = self.mailbox(account, from)?;
-        self.mailbox(account, to)?;
-        let mut wanted: Vec<Uid> = uids
-            .iter()
-            .copied()
-            .filter(|u| source.position(*u).is_some())
-            .collect();
-        wanted.sort();
-        wanted.dedup();
-        let items: Vec<(Uid, MessageEntry, Body)> = wanted
-            .iter()
-            .filter_map(|u| {
-                let e = source.entries[source.position(*u)?].clone();
-                let b = source.bodies.get(u)?.clone();
-                Some((*u, e, b))
-            })
-            .collect();
-        let total: u64 = items.iter().map(|(_, e, _)| u64::from(e.size)).sum();
-        let acct = self.account_mut(account)?;
-        acct.reserve(total)?;
-        let dest = acct.mailbox_mut(to)?;
-        if u64::from(dest.uid_next) + items.len() as u64 >= u64::from(u32::MAX) {
-            return Err(StoreError::NotAllowed("mailbox has run out of UIDs"));
-        }
-        let date = now();
-        let modseq = dest.next_modseq();
-        let mut pairs = Vec::with_capacity(items.len());
-        for (uid, entry, mut body) in items {
-            let new_uid = Uid(dest.uid_next);
-            dest.uid_next += 1;
-            body.save_date = date;
-            let e = MessageEntry {
-                uid: new_uid,
-                flags: entry.flags,
-                modseq,
-                size: entry.size,
-            };
-            dest.entries.push(e.clone());
-            dest.bodies.insert(new_uid, body);
-            dest.publish(MailboxEvent::Appended(e));
-            pairs.push((uid, new_uid));
-        }
-        Ok(CopyOutcome {
-            uid_validity: dest.info.uid_validity,
-            pairs,
-        })
-    }
-
-    fn remove_where(
-        &mut self,
-        account: AccountId,
-        mailbox: MailboxId,
-        only: Option<&[Uid]>,
-        need_deleted_flag: bool,
-    ) -> Result<Vec<Uid>> {
-        let mb = self.account_mut(account)?.mailbox_mut(mailbox)?;
-        let victims: Vec<Uid> = mb
-            .entries
-            .iter()
-            .filter(|e| only.is_none_or(|o| o.contains(&e.uid)))
-            .filter(|e| !need_deleted_flag || e.flags.has(Flags::DELETED))
-            .map(|e| e.uid)
-            .collect();
-        if !victims.is_empty() {
-            mb.remove(&victims);
-        }
-        Ok(victims)
-    }
 }
 
 impl MemStore {
@@ -522,30 +452,26 @@ impl MailStore for MemStore {
         Ok((mb.snapshot(), mb.events.subscribe()))
     }
 
-    fn claim_recent(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Uid>> {
+    fn recent_through(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        through: Uid,
+        claim: bool,
+    ) -> Result<Vec<Uid>> {
         let mut m = self.inner.lock();
         let mb = m.account_mut(account)?.mailbox_mut(mailbox)?;
         let cutoff = mb.recent_cutoff;
         let recent = mb
             .entries
             .iter()
-            .filter(|e| e.uid.0 > cutoff)
+            .filter(|e| e.uid.0 > cutoff && e.uid <= through)
             .map(|e| e.uid)
             .collect();
-        mb.recent_cutoff = mb.uid_next.saturating_sub(1);
+        if claim {
+            mb.recent_cutoff = mb.recent_cutoff.max(through.0);
+        }
         Ok(recent)
-    }
-
-    fn peek_recent(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Uid>> {
-        let m = self.inner.lock();
-        let mb = m.mailbox(account, mailbox)?;
-        let cutoff = mb.recent_cutoff;
-        Ok(mb
-            .entries
-            .iter()
-            .filter(|e| e.uid.0 > cutoff)
-            .map(|e| e.uid)
-            .collect())
     }
 
     fn changes_since(
@@ -554,23 +480,7 @@ impl MailStore for MemStore {
         mailbox: MailboxId,
         since: ModSeq,
     ) -> Result<Changes> {
-        let m = self.inner.lock();
-        let mb = m.mailbox(account, mailbox)?;
-        let changed = mb
-            .entries
-            .iter()
-            .filter(|e| e.modseq > since)
-            .cloned()
-            .collect();
-        let mut vanished: Vec<Uid> = mb
-            .vanished
-            .iter()
-            .filter(|(m, _)| *m > since)
-            .map(|(_, u)| *u)
-            .collect();
-        vanished.sort();
-        vanished.dedup();
-        Ok(Changes { changed, vanished })
+        messages::changes_since(self, account, mailbox, since)
     }
 
     fn append(
@@ -581,46 +491,7 @@ impl MailStore for MemStore {
         flags: &Flags,
         internal_date: Option<i64>,
     ) -> Result<Appended> {
-        if raw.len() > MAX_MESSAGE_SIZE {
-            return Err(StoreError::TooLarge);
-        }
-        let summary = ImapSummarizer.summarize(raw);
-        let mut m = self.inner.lock();
-        let a = m.account_mut(account)?;
-        a.mailbox_mut(mailbox)?;
-        let size = raw.len() as u32;
-        a.reserve(u64::from(size))?;
-        let mb = a.mailbox_mut(mailbox)?;
-        if mb.uid_next == u32::MAX {
-            return Err(StoreError::NotAllowed("mailbox has run out of UIDs"));
-        }
-        let uid = Uid(mb.uid_next);
-        mb.uid_next += 1;
-        let modseq = mb.next_modseq();
-        let date = now();
-        mb.bodies.insert(
-            uid,
-            Body {
-                raw: Arc::new(raw.to_vec()),
-                summary: Arc::new(summary),
-                internal_date: internal_date.unwrap_or(date),
-                save_date: date,
-            },
-        );
-        let entry = MessageEntry {
-            uid,
-            flags: flags.clone(),
-            modseq,
-            size,
-        };
-        mb.entries.push(entry.clone());
-        mb.publish(MailboxEvent::Appended(entry));
-        Ok(Appended {
-            mailbox,
-            uid_validity: mb.info.uid_validity,
-            uid,
-            modseq,
-        })
+        messages::append(self, account, mailbox, raw, flags, internal_date)
     }
 
     fn meta(
@@ -629,21 +500,7 @@ impl MailStore for MemStore {
         mailbox: MailboxId,
         uid: Uid,
     ) -> Result<Option<MessageMeta>> {
-        let m = self.inner.lock();
-        let mb = m.mailbox(account, mailbox)?;
-        let (Some(pos), Some(body)) = (mb.position(uid), mb.bodies.get(&uid)) else {
-            return Ok(None);
-        };
-        let e = &mb.entries[pos];
-        Ok(Some(MessageMeta {
-            uid,
-            flags: e.flags.clone(),
-            modseq: e.modseq,
-            size: e.size,
-            internal_date: body.internal_date,
-            save_date: body.save_date,
-            summary: body.summary.to_vec(),
-        }))
+        messages::meta(self, account, mailbox, uid)
     }
 
     fn read(&self, account: AccountId, mailbox: MailboxId, uid: Uid) -> Result<Option<Vec<u8>>> {
@@ -661,37 +518,7 @@ impl MailStore for MemStore {
         flags: &Flags,
         unchanged_since: Option<ModSeq>,
     ) -> Result<FlagsOutcome> {
-        let mut m = self.inner.lock();
-        let mb = m.account_mut(account)?.mailbox_mut(mailbox)?;
-        let mut outcome = FlagsOutcome::default();
-        let mut events = Vec::new();
-        for &uid in uids {
-            let Some(pos) = mb.position(uid) else {
-                continue;
-            };
-            if let Some(since) = unchanged_since
-                && mb.entries[pos].modseq > since
-            {
-                outcome.modified.push(uid);
-                continue;
-            }
-            let mut new_flags = mb.entries[pos].flags.clone();
-            new_flags.apply(op, flags);
-            if new_flags == mb.entries[pos].flags {
-                outcome.updated.push(mb.entries[pos].clone());
-                continue;
-            }
-            let modseq = mb.next_modseq();
-            let e = &mut mb.entries[pos];
-            e.flags = new_flags;
-            e.modseq = modseq;
-            outcome.updated.push(e.clone());
-            events.push(MailboxEvent::FlagsChanged(e.clone()));
-        }
-        for e in events {
-            mb.publish(e);
-        }
-        Ok(outcome)
+        messages::store_flags(self, account, mailbox, uids, op, flags, unchanged_since)
     }
 
     fn copy(

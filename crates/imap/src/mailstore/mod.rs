@@ -30,7 +30,7 @@ use tokio::sync::broadcast;
 /// What IMAP asks of a mail store. See the module docs.
 ///
 /// Reads (`account_id`, `quota`, `mailboxes`, `mailbox`, `subscriptions`,
-/// `status`, `snapshot`, `watch`, `claim_recent`, `changes_since`, `meta`,
+/// `status`, `snapshot`, `watch`, `recent_through`, `changes_since`, `meta`,
 /// `read`) never wait for a disk sync; writes (`ensure_account`,
 /// `create_mailbox`, `delete_mailbox`, `rename_mailbox`, `set_subscribed`,
 /// `append`, `store_flags`, `copy`, `move_messages`, `expunge`) return
@@ -79,10 +79,16 @@ pub trait MailStore: Clone + Send + Sync + 'static {
         account: AccountId,
         mailbox: MailboxId,
     ) -> Result<(Snapshot, broadcast::Receiver<MailboxEvent>)>;
-    /// UIDs that are `\Recent` for the caller (each handed out once).
-    fn claim_recent(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Uid>>;
-    /// UIDs that are `\Recent` now, not claimed (EXAMINE).
-    fn peek_recent(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Uid>>;
+    /// The `\Recent` UIDs up to `through`; with `claim`, handed to the
+    /// caller alone (see `Store::recent_through`); without, only shown
+    /// (EXAMINE).
+    fn recent_through(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        through: Uid,
+        claim: bool,
+    ) -> Result<Vec<Uid>>;
     /// Changes since a modseq (CONDSTORE/QRESYNC).
     fn changes_since(
         &self,
@@ -207,11 +213,14 @@ impl MailStore for Store {
     ) -> Result<(Snapshot, broadcast::Receiver<MailboxEvent>)> {
         Store::snapshot_and_watch(self, account, mailbox)
     }
-    fn claim_recent(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Uid>> {
-        Store::claim_recent(self, account, mailbox)
-    }
-    fn peek_recent(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Uid>> {
-        Store::peek_recent(self, account, mailbox)
+    fn recent_through(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        through: Uid,
+        claim: bool,
+    ) -> Result<Vec<Uid>> {
+        Store::recent_through(self, account, mailbox, through, claim)
     }
     fn changes_since(
         &self,

@@ -162,52 +162,36 @@ impl Arena {
     }
 }
 
-/// REFERENCES threading with internal dates as the sent-date fallback.
+/// REFERENCES threading with internal dates as the sent-date fallback:
+/// RFC 5256 section 3's six steps, one function each.
 pub fn thread_references_dated(input: &[Dated<'_>]) -> Vec<ThreadNode> {
     let m = msgs(input);
     let mut a = Arena { c: Vec::new() };
+    link_references(&mut a, input);
+    let root = root_set(&mut a);
+    prune_dummies(&mut a, root);
+    sort_top_level(&mut a, &m, root);
+    merge_by_subject(&mut a, &m, root);
+    sort_siblings(&mut a, &m, root);
+    build(&a, root, &m).children.split_off(0)
+}
+
+/// Step 1: a container per Message-ID, linked through References (or
+/// In-Reply-To when there are none).
+fn link_references(a: &mut Arena, input: &[Dated<'_>]) {
     let mut by_id: HashMap<String, usize> = HashMap::new();
-
-    // Step 1: link messages through their references.
     for (i, (_, summary, _)) in input.iter().enumerate() {
-        // A missing or duplicate Message-ID gets a unique container.
-        let own = match summary.message_id() {
-            Some(id) => match by_id.get(&id) {
-                Some(&c) if a.c[c].msg.is_none() => c,
-                Some(_) => a.new_container(),
-                None => {
-                    let c = a.new_container();
-                    by_id.insert(id, c);
-                    c
-                }
-            },
-            None => a.new_container(),
-        };
+        let own = own_container(a, &mut by_id, summary.message_id());
         a.c[own].msg = Some(i);
-
         let mut refs = summary.references();
         if refs.is_empty()
             && let Some(irt) = summary.in_reply_to()
         {
             refs.push(irt);
         }
-        // Step 1A: chain the references, first to last.
-        let mut prev: Option<usize> = None;
-        for r in &refs {
-            let c = *by_id.entry(r.clone()).or_insert_with(|| {
-                a.c.push(Container::default());
-                a.c.len() - 1
-            });
-            if let Some(p) = prev
-                && a.c[c].parent.is_none()
-                && !a.is_descendant(p, c)
-            {
-                a.link(p, c);
-            }
-            prev = Some(c);
-        }
+        let last = chain_references(a, &mut by_id, &refs);
         // Step 1B: the last reference is the parent of this message.
-        match prev {
+        match last {
             Some(p) if !a.is_descendant(p, own) => {
                 a.unlink(own);
                 a.link(p, own);
@@ -216,17 +200,74 @@ pub fn thread_references_dated(input: &[Dated<'_>]) -> Vec<ThreadNode> {
             None => a.unlink(own),
         }
     }
+}
 
-    // Step 2: the root set.
+/// The container of a message: the one its Message-ID names, unless that
+/// already holds a message; a missing or duplicate Message-ID gets a
+/// container of its own.
+fn own_container(
+    a: &mut Arena,
+    by_id: &mut HashMap<String, usize>,
+    message_id: Option<String>,
+) -> usize {
+    let Some(id) = message_id else {
+        return a.new_container();
+    };
+    match by_id.get(&id) {
+        Some(&c) if a.c[c].msg.is_none() => c,
+        Some(_) => a.new_container(),
+        None => {
+            let c = a.new_container();
+            by_id.insert(id, c);
+            c
+        }
+    }
+}
+
+/// Step 1A: chains the references, first to last, without making a loop
+/// or moving a container that already has a parent; returns the last.
+fn chain_references(
+    a: &mut Arena,
+    by_id: &mut HashMap<String, usize>,
+    refs: &[String],
+) -> Option<usize> {
+    let mut prev: Option<usize> = None;
+    for r in refs {
+        let c = match by_id.get(r) {
+            Some(&c) => c,
+            None => {
+                let c = a.new_container();
+                by_id.insert(r.clone(), c);
+                c
+            }
+        };
+        if let Some(p) = prev
+            && a.c[c].parent.is_none()
+            && !a.is_descendant(p, c)
+        {
+            a.link(p, c);
+        }
+        prev = Some(c);
+    }
+    prev
+}
+
+/// Step 2: a new root holding every container without a parent.
+fn root_set(a: &mut Arena) -> usize {
     let root = a.new_container();
     for i in 0..root {
         if a.c[i].parent.is_none() && (a.c[i].msg.is_some() || !a.c[i].children.is_empty()) {
             a.link(root, i);
         }
     }
+    root
+}
 
-    // Step 3: prune dummies, bottom-up so promoted children are pruned too.
-    for node in postorder(&a, root) {
+/// Step 3: prunes dummies, bottom-up so promoted children are pruned too.
+/// A dummy's children take its place, except at the top level when there
+/// are several (the dummy then stays to hold them).
+fn prune_dummies(a: &mut Arena, root: usize) {
+    for node in postorder(a, root) {
         let kids = std::mem::take(&mut a.c[node].children);
         let mut out = Vec::with_capacity(kids.len());
         for k in kids {
@@ -250,43 +291,54 @@ pub fn thread_references_dated(input: &[Dated<'_>]) -> Vec<ThreadNode> {
         }
         a.c[node].children = out;
     }
+}
 
-    // Sent date and order of a container (a dummy uses its first child after
-    // sorting its children).
-    let key = |a: &Arena, n: usize| -> (i64, usize) {
-        let mut x = n;
-        while a.c[x].msg.is_none() {
-            match a.c[x].children.first() {
-                Some(&f) => x = f,
-                None => return (i64::MAX, usize::MAX),
-            }
-        }
-        let msg = &m[a.c[x].msg.unwrap_or_default()];
-        (msg.date, msg.order)
-    };
-
-    // Step 4: sort the top level (dummies' children first).
-    for &top in &a.c[root].children.clone() {
-        if a.c[top].msg.is_none() {
-            let mut kids = std::mem::take(&mut a.c[top].children);
-            kids.sort_by_key(|&k| key(&a, k));
-            a.c[top].children = kids;
+/// Sent date and input order of a container (a dummy uses its first child,
+/// so sort a dummy's children before the dummy).
+fn sort_key(a: &Arena, m: &[Msg], n: usize) -> (i64, usize) {
+    let mut x = n;
+    while a.c[x].msg.is_none() {
+        match a.c[x].children.first() {
+            Some(&f) => x = f,
+            None => return (i64::MAX, usize::MAX),
         }
     }
-    let mut tops = std::mem::take(&mut a.c[root].children);
-    tops.sort_by_key(|&k| key(&a, k));
-    a.c[root].children = tops;
+    let msg = &m[a.c[x].msg.unwrap_or_default()];
+    (msg.date, msg.order)
+}
 
-    // Step 5: merge threads with the same base subject.
-    let thread_subject = |a: &Arena, n: usize| -> Option<(String, bool, bool)> {
-        let dummy = a.c[n].msg.is_none();
-        let first = if dummy { *a.c[n].children.first()? } else { n };
-        let msg = &m[a.c[first].msg?];
-        (!msg.subject.is_empty()).then(|| (msg.subject.clone(), dummy, msg.reply))
-    };
+/// Sorts `node`'s children by sent date.
+fn sort_children(a: &mut Arena, m: &[Msg], node: usize) {
+    let mut kids = std::mem::take(&mut a.c[node].children);
+    kids.sort_by_key(|&k| sort_key(a, m, k));
+    a.c[node].children = kids;
+}
+
+/// Step 4: sorts the top level (dummies' children first).
+fn sort_top_level(a: &mut Arena, m: &[Msg], root: usize) {
+    for top in a.c[root].children.clone() {
+        if a.c[top].msg.is_none() {
+            sort_children(a, m, top);
+        }
+    }
+    sort_children(a, m, root);
+}
+
+/// The base subject of a top-level thread, whether the thread is a dummy,
+/// and whether its subject was a reply's; `None` when it has no subject.
+fn thread_subject(a: &Arena, m: &[Msg], n: usize) -> Option<(String, bool, bool)> {
+    let dummy = a.c[n].msg.is_none();
+    let first = if dummy { *a.c[n].children.first()? } else { n };
+    let msg = &m[a.c[first].msg?];
+    (!msg.subject.is_empty()).then(|| (msg.subject.clone(), dummy, msg.reply))
+}
+
+/// Step 5A-C: the subject table, one top-level thread per base subject,
+/// preferring a dummy, then a thread whose subject is not a reply's.
+fn subject_table(a: &Arena, m: &[Msg], root: usize) -> HashMap<String, usize> {
     let mut table: HashMap<String, usize> = HashMap::new();
     for &top in &a.c[root].children {
-        let Some((subj, dummy, reply)) = thread_subject(&a, top) else {
+        let Some((subj, dummy, reply)) = thread_subject(a, m, top) else {
             continue;
         };
         match table.get(&subj) {
@@ -295,48 +347,34 @@ pub fn thread_references_dated(input: &[Dated<'_>]) -> Vec<ThreadNode> {
             }
             Some(&cur) => {
                 let cur_dummy = a.c[cur].msg.is_none();
-                let cur_reply = thread_subject(&a, cur).is_some_and(|t| t.2);
+                let cur_reply = thread_subject(a, m, cur).is_some_and(|t| t.2);
                 if !cur_dummy && (dummy || (cur_reply && !reply)) {
                     table.insert(subj, top);
                 }
             }
         }
     }
-    // A top-level thread stays in the root set while its parent is root.
-    let tops = a.c[root].children.clone();
-    for top in tops {
+    table
+}
+
+/// Step 5: merges top-level threads with the same base subject into the
+/// one the subject table names.
+fn merge_by_subject(a: &mut Arena, m: &[Msg], root: usize) {
+    let mut table = subject_table(a, m, root);
+    for top in a.c[root].children.clone() {
+        // A top-level thread stays in the root set while its parent is root.
         if a.c[top].parent != Some(root) {
             continue;
         }
-        let Some((subj, dummy, reply)) = thread_subject(&a, top) else {
+        let Some((subj, dummy, reply)) = thread_subject(a, m, top) else {
             continue;
         };
         let Some(&other) = table.get(&subj) else {
             continue;
         };
-        if other == top {
-            continue;
-        }
-        let other_dummy = a.c[other].msg.is_none();
-        let other_reply = !other_dummy && thread_subject(&a, other).is_some_and(|t| t.2);
-        if dummy && other_dummy {
-            for k in std::mem::take(&mut a.c[top].children) {
-                a.link(other, k);
-            }
-            a.c[top].parent = None;
-        } else if other_dummy || (reply && !other_reply) {
-            a.link(other, top);
-        } else {
-            // A new dummy holds both, in the table message's place.
-            let d = a.new_container();
-            let pos = a.c[root].children.iter().position(|&x| x == other);
-            if let Some(pos) = pos {
-                a.c[root].children[pos] = d;
-            }
-            a.c[d].parent = Some(root);
-            a.c[other].parent = None;
-            a.link(d, other);
-            a.link(d, top);
+        if other != top
+            && let Some(d) = merge_pair(a, m, root, (top, dummy, reply), other)
+        {
             table.insert(subj, d);
         }
     }
@@ -347,15 +385,47 @@ pub fn thread_references_dated(input: &[Dated<'_>]) -> Vec<ThreadNode> {
         .filter(|&k| a.c[k].parent == Some(root))
         .collect();
     a.c[root].children = kept;
+}
 
-    // Step 6: sort every set of siblings by sent date, deepest first.
-    for node in postorder(&a, root) {
-        let mut kids = std::mem::take(&mut a.c[node].children);
-        kids.sort_by_key(|&k| key(&a, k));
-        a.c[node].children = kids;
+/// Step 5E: merges thread `top` into `other`, the table's thread for the
+/// same subject; returns the new dummy when one had to hold both.
+fn merge_pair(
+    a: &mut Arena,
+    m: &[Msg],
+    root: usize,
+    (top, dummy, reply): (usize, bool, bool),
+    other: usize,
+) -> Option<usize> {
+    let other_dummy = a.c[other].msg.is_none();
+    let other_reply = !other_dummy && thread_subject(a, m, other).is_some_and(|t| t.2);
+    if dummy && other_dummy {
+        for k in std::mem::take(&mut a.c[top].children) {
+            a.link(other, k);
+        }
+        a.c[top].parent = None;
+        None
+    } else if other_dummy || (reply && !other_reply) {
+        a.link(other, top);
+        None
+    } else {
+        // A new dummy holds both, in the table message's place.
+        let d = a.new_container();
+        if let Some(pos) = a.c[root].children.iter().position(|&x| x == other) {
+            a.c[root].children[pos] = d;
+        }
+        a.c[d].parent = Some(root);
+        a.c[other].parent = None;
+        a.link(d, other);
+        a.link(d, top);
+        Some(d)
     }
+}
 
-    build(&a, root, &m).children.split_off(0)
+/// Step 6: sorts every set of siblings by sent date, deepest first.
+fn sort_siblings(a: &mut Arena, m: &[Msg], root: usize) {
+    for node in postorder(a, root) {
+        sort_children(a, m, node);
+    }
 }
 
 /// Every container under `root` (root included), children before parents.

@@ -56,6 +56,8 @@ const EXTENSIONS: &[&str] = &[
     "MULTIAPPEND",
     "REPLACE",
     "OBJECTID",
+    "UIDONLY",
+    "PARTIAL",
 ];
 
 /// A login in progress.
@@ -332,6 +334,7 @@ impl Session {
                 "IMAP4REV2" => &mut self.enabled.rev2,
                 "UTF8=ACCEPT" => &mut self.enabled.utf8,
                 "CONDSTORE" => &mut self.enabled.condstore,
+                "UIDONLY" => &mut self.enabled.uidonly,
                 "QRESYNC" => {
                     // QRESYNC implies CONDSTORE (RFC 7162 3.2.3).
                     self.enabled.condstore = true;

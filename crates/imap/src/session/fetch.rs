@@ -1,5 +1,6 @@
 //! FETCH and UID FETCH (RFC 9051 6.4.5, 7.5.2; RFC 3516 BINARY; RFC 7162
-//! CHANGEDSINCE, MODSEQ and VANISHED; RFC 8514 SAVEDATE).
+//! CHANGEDSINCE, MODSEQ and VANISHED; RFC 8514 SAVEDATE; RFC 9394 UID
+//! FETCH's PARTIAL, a page of the messages the UID set names).
 //!
 //! A FETCH is a small state machine ([`Fetch`]):
 //!
@@ -86,15 +87,22 @@ impl Session {
         let enables_condstore =
             modifiers.changed_since.is_some() || items.contains(&FetchAtt::ModSeq);
         let qresync = self.enabled.qresync;
+        let uidonly = self.enabled.uidonly;
         let (account, sel) = match self.selected() {
             Ok(s) => s,
             Err(e) => return Flow::Done(Err(e)),
         };
-        let targets = match sel.resolve(&set, uid) {
+        let mut targets = match sel.resolve(&set, uid) {
             Ok(t) => t,
             Err(e) => return Flow::Done(Err(e)),
         };
-        if uid && !items.contains(&FetchAtt::Uid) {
+        // PARTIAL (RFC 9394 3.2): a page of the messages the set names.
+        if let Some(range) = modifiers.partial {
+            targets = range.page(&targets).to_vec();
+        }
+        // UID FETCH reports the UID unasked (RFC 9051 6.4.8), except under
+        // UIDONLY, whose UIDFETCH response already names it (RFC 9586).
+        if uid && !uidonly && !items.contains(&FetchAtt::Uid) {
             items.insert(0, FetchAtt::Uid);
         }
         if modifiers.changed_since.is_some() && !items.contains(&FetchAtt::ModSeq) {
@@ -329,6 +337,7 @@ impl Session {
             summary,
             raw,
             ids: account.as_ref().map(|a| &a.ids),
+            uidonly: self.enabled.uidonly,
         };
         job.buf.clear();
         let written = fetch_items::write_items(&mut job.buf, &job.items, &m, utf8);

@@ -126,6 +126,8 @@ pub(crate) struct Message<'a> {
     pub raw: Option<&'a [u8]>,
     /// The account's object id key (EMAILID, THREADID).
     pub ids: Option<&'a ObjectKey>,
+    /// UIDONLY is on: a UIDFETCH response (RFC 9586).
+    pub uidonly: bool,
 }
 
 /// How writing a message went.
@@ -136,7 +138,8 @@ pub(crate) struct Written {
     pub flags: bool,
 }
 
-/// Writes `* seq FETCH (items)` without its closing `)\r\n`.
+/// Writes `* seq FETCH (items)` (or `* uid UIDFETCH (items)`) without its
+/// closing `)\r\n`.
 pub(crate) fn write_items(
     buf: &mut Vec<u8>,
     items: &[FetchAtt],
@@ -147,7 +150,7 @@ pub(crate) fn write_items(
         failed_cte: false,
         flags: false,
     };
-    let _ = write!(buf, "* {} FETCH (", m.seq);
+    super::uidonly::write_fetch_start(buf, m.seq, m.uid, m.uidonly);
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             buf.push(b' ');

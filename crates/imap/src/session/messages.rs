@@ -201,6 +201,7 @@ impl Session {
         };
         let condstore = self.enabled.condstore;
         let rev2 = self.enabled.rev2;
+        let uidonly = self.enabled.uidonly;
         let (_, sel) = self.selected()?;
         let mut line = Vec::with_capacity(64);
         for e in &outcome.updated {
@@ -217,9 +218,9 @@ impl Session {
             };
             let recent = !rev2 && sel.recent.contains(&e.uid);
             line.clear();
-            let _ = write!(line, "* {seq} FETCH (");
+            super::uidonly::write_fetch_start(&mut line, seq, e.uid, uidonly);
             let mut sep = "";
-            if uid {
+            if uid && !uidonly {
                 let _ = write!(line, "UID {}", e.uid);
                 sep = " ";
             }
@@ -255,7 +256,7 @@ impl Session {
 
     /// Announces messages this session removed, and forgets them.
     fn announce_expunged(&mut self, gone: &[Uid], out: &mut Out) {
-        let qresync = self.enabled.qresync;
+        let qresync = self.enabled.vanished();
         if let Ok((_, sel)) = self.selected() {
             sel.announce_expunged(gone, qresync, out);
         }

@@ -50,7 +50,9 @@
 //! (FETCH), [`search`] (SEARCH), [`sort`] (SORT, THREAD), [`messages`]
 //! (STORE, EXPUNGE, COPY, MOVE, APPEND), [`multiappend`] (MULTIAPPEND),
 //! [`replace`] (REPLACE), [`objectid`] (OBJECTID's ids, written by the
-//! handlers of SELECT, CREATE, STATUS, FETCH and SEARCH).
+//! handlers of SELECT, CREATE, STATUS, FETCH and SEARCH), [`uidonly`]
+//! (UIDONLY's refusal of sequence numbers and its UIDFETCH responses);
+//! [`sync`] ends every command in the selected state.
 
 pub(crate) mod auth;
 pub(crate) mod fetch;
@@ -67,6 +69,8 @@ pub(crate) mod search;
 pub(crate) mod select;
 pub(crate) mod selected;
 pub(crate) mod sort;
+mod sync;
+mod uidonly;
 
 pub use request::{AppendItem, Next, Reply, Request, Step, StoreReply, StoreRequest};
 
@@ -81,6 +85,7 @@ use sealpost_store::{AccountId, MailboxId, MailboxName};
 use std::time::Duration;
 
 pub(crate) use selected::Selected;
+pub(crate) use sync::AfterSync;
 
 /// What a session needs to know of the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -142,6 +147,15 @@ pub(crate) struct Enabled {
     pub condstore: bool,
     /// QRESYNC (RFC 7162): VANISHED instead of EXPUNGE, UID in FETCH updates.
     pub qresync: bool,
+    /// UIDONLY (RFC 9586): UIDs only, both ways (see [`uidonly`]).
+    pub uidonly: bool,
+}
+
+impl Enabled {
+    /// Whether expunges are announced as VANISHED (QRESYNC, UIDONLY).
+    pub fn vanished(&self) -> bool {
+        self.qresync || self.uidonly
+    }
 }
 
 /// What the next input is.
@@ -183,18 +197,6 @@ pub(crate) enum Job {
     Sync(AfterSync),
     /// Events were lost: waiting for a snapshot, then `AfterSync`.
     Resync(AfterSync),
-}
-
-/// What follows the announcement of mailbox changes.
-pub(crate) enum AfterSync {
-    /// The command's tagged status, then the connection does `Next`.
-    Tagged(CmdResult<Done>, Next),
-    /// IDLE begins: `+ idling`.
-    IdleStart,
-    /// IDLE ended with DONE: its tagged OK.
-    IdleDone,
-    /// Changes arrived during IDLE: back to idling.
-    IdleWake,
 }
 
 /// What a handler decided.
@@ -472,6 +474,16 @@ impl Session {
             }
         };
         let Command { tag, kind } = cmd;
+        if self.enabled.uidonly && uidonly::uses_sequence_numbers(&kind) {
+            let text = "Message sequence numbers are not allowed with UIDONLY";
+            out.status(
+                Some(tag.as_str()),
+                Status::Bad,
+                Some(Code::UidRequired),
+                text,
+            );
+            return Step::Done(Next::Continue);
+        }
         // Commands during which EXPUNGE must not be sent (RFC 9051 7.5.1).
         let allow_expunge = match &kind {
             CommandKind::Search { uid, .. }
@@ -600,110 +612,6 @@ impl Session {
             job,
         });
         Step::Need(request)
-    }
-
-    /// Ends a command: the selected mailbox's changes first (they must
-    /// come before the tagged response, RFC 9051 7.5.1), then its status.
-    fn finish(
-        &mut self,
-        tag: Tag,
-        allow_expunge: bool,
-        result: CmdResult<Done>,
-        next: Next,
-        out: &mut Out,
-    ) -> Step {
-        let after = AfterSync::Tagged(result, next);
-        if matches!(self.state, State::Selected(..)) {
-            return self.wait(tag, allow_expunge, Job::Sync(after), Request::Updates);
-        }
-        self.after_sync(tag, after, out)
-    }
-
-    fn after_sync(&mut self, tag: Tag, after: AfterSync, out: &mut Out) -> Step {
-        match after {
-            AfterSync::Tagged(mut result, next) => {
-                // A command answering `[HIGHESTMODSEQ]` (EXPUNGE under
-                // CONDSTORE) reports the value after its own changes were
-                // announced (RFC 7162 3.2.10).
-                if let (
-                    Ok(Done {
-                        code: Some(Code::HighestModSeq(m)),
-                        ..
-                    }),
-                    State::Selected(_, sel),
-                ) = (&mut result, &self.state)
-                {
-                    *m = sel.highest_modseq.0;
-                }
-                match result {
-                    Ok(done) => out.status(Some(tag.as_str()), Status::Ok, done.code, &done.text),
-                    Err(e) => out.status(Some(tag.as_str()), e.status, e.code, &e.text),
-                }
-                Step::Done(next)
-            }
-            AfterSync::IdleStart => {
-                out.cont("idling");
-                self.mode = Mode::Idle { tag };
-                Step::Done(Next::Continue)
-            }
-            AfterSync::IdleDone => {
-                out.status(Some(tag.as_str()), Status::Ok, None, "IDLE terminated");
-                Step::Done(Next::Continue)
-            }
-            AfterSync::IdleWake => {
-                self.mode = Mode::Idle { tag };
-                Step::Done(Next::Continue)
-            }
-        }
-    }
-
-    /// The selected mailbox's events arrived ([`Request::Updates`]).
-    fn synced(
-        &mut self,
-        tag: Tag,
-        allow_expunge: bool,
-        after: AfterSync,
-        reply: Reply,
-        out: &mut Out,
-    ) -> Step {
-        let enabled = self.enabled;
-        if let (Reply::Updates { events, lagged }, State::Selected(account, sel)) =
-            (reply, &mut self.state)
-        {
-            if lagged {
-                // Events were lost: the index says where the mailbox is.
-                let request = Request::Store(StoreRequest::Snapshot {
-                    account: account.id,
-                    mailbox: sel.info.id,
-                });
-                return self.wait(tag, allow_expunge, Job::Resync(after), request);
-            }
-            let updates = sel.absorb(events);
-            sel.announce(updates, enabled, out, allow_expunge);
-            sel.condstore_enabled(enabled, out);
-        }
-        self.after_sync(tag, after, out)
-    }
-
-    /// The snapshot after lost events arrived.
-    fn resynced(
-        &mut self,
-        tag: Tag,
-        allow_expunge: bool,
-        after: AfterSync,
-        reply: Reply,
-        out: &mut Out,
-    ) -> Step {
-        let enabled = self.enabled;
-        if let State::Selected(_, sel) = &mut self.state {
-            let updates = match reply {
-                Reply::Store(Ok(StoreReply::Snapshot(snap))) => sel.absorb_snapshot(snap),
-                // The mailbox is gone or unreadable: announce what we know.
-                _ => Default::default(),
-            };
-            sel.announce(updates, enabled, out, allow_expunge);
-        }
-        self.after_sync(tag, after, out)
     }
 
     /// The logged-in account, or a BAD for the wrong state.

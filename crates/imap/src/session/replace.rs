@@ -86,7 +86,7 @@ impl Session {
             }),
             "Replacement Message ready",
         );
-        let qresync = self.enabled.qresync;
+        let qresync = self.enabled.vanished();
         let (_, sel) = self.selected()?;
         sel.announce_expunged(&removed, qresync, out);
         Done::ok("REPLACE completed")

@@ -108,6 +108,10 @@ pub enum Reply {
         events: Vec<MailboxEvent>,
         /// Some were lost (the watcher fell behind): take a new snapshot.
         lagged: bool,
+        /// The appended UIDs that are `\Recent` for this session: claimed
+        /// from the store for a read-write session (RFC 3501 2.3.2: one
+        /// session only), shown to a read-only one while unclaimed.
+        recent: Vec<Uid>,
     },
     /// A store operation's result.
     Store(Result<StoreReply, StoreError>),

@@ -1,7 +1,14 @@
 //! SEARCH and UID SEARCH (RFC 9051 6.4.4, 7.3.4; RFC 3501 7.2.5 for the
 //! rev1 answer; RFC 4731 ESEARCH; RFC 5182 SEARCHRES: `RETURN (SAVE)` and
-//! `$`; RFC 7162 MODSEQ). The messages are chosen by a [`Scan`]
-//! (`super::scan`); this file answers with them.
+//! `$`; RFC 7162 MODSEQ; RFC 9394 PARTIAL). The messages are chosen by a
+//! [`Scan`] (`super::scan`); this file answers with them.
+//!
+//! PARTIAL pages the ascending results from either end (`1:50`,
+//! `-1:-50`) and answers `PARTIAL (<range as asked> <set or NIL>)`. With
+//! SAVE, a page is treated as RFC 5182 2.4 treats MIN and MAX: unless ALL
+//! or COUNT is also asked for, `$` holds what was returned (the page, and
+//! the ends asked for), so a client can page through a search and fetch
+//! `$` each time; MODSEQ is then the highest of those messages.
 
 use super::scan::{Hit, Scan, ScanStep};
 use super::selected::uid_set;
@@ -73,26 +80,37 @@ impl Session {
         out: &mut Out,
     ) -> CmdResult<Done> {
         let rev2 = self.enabled.rev2;
+        // What the response names, when it is not every match: MIN, MAX
+        // and a PARTIAL page (RFC 5182 2.4, RFC 9394 3.1), ascending.
+        let page = ret.partial.map(|p| p.page(&hits)).unwrap_or(&[]);
+        let only_some = (ret.min || ret.max || ret.partial.is_some()) && !(ret.all || ret.count);
+        let returned: Vec<&Hit> = {
+            let mut r: Vec<&Hit> = Vec::new();
+            if let (true, Some(h)) = (ret.min, hits.first()) {
+                r.push(h);
+            }
+            r.extend(page.iter());
+            if let (true, Some(h)) = (ret.max, hits.last()) {
+                r.push(h);
+            }
+            r.sort_by_key(|h| h.uid);
+            r.dedup_by_key(|h| h.uid);
+            r
+        };
         if ret.save {
             // RFC 5182 2.4: with MIN and/or MAX but neither ALL nor COUNT,
             // only those messages are saved; otherwise all that matched.
-            let only_ends = (ret.min || ret.max) && !(ret.all || ret.count);
-            let mut saved: Vec<Uid> = if only_ends {
-                let mut ends = Vec::new();
-                if let (true, Some(h)) = (ret.min, hits.first()) {
-                    ends.push(h.uid);
-                }
-                if let (true, Some(h)) = (ret.max, hits.last()) {
-                    ends.push(h.uid);
-                }
-                ends
+            // A PARTIAL page counts as returned messages like MIN and MAX:
+            // `$` is then the page (and the ends asked for), so a client
+            // can page through a search and FETCH `$` each time.
+            let saved: Vec<Uid> = if only_some {
+                returned.iter().map(|h| h.uid).collect()
             } else {
                 hits.iter().map(|h| h.uid).collect()
             };
-            saved.dedup();
             let (_, sel) = self.selected()?;
             sel.saved = saved;
-            if !(ret.min || ret.max || ret.all || ret.count) {
+            if !(ret.min || ret.max || ret.all || ret.count || ret.partial.is_some()) {
                 // SAVE alone: no ESEARCH response (RFC 5182 2.4).
                 return Done::ok("SEARCH completed, result saved");
             }
@@ -102,12 +120,11 @@ impl Session {
             .map(|h| if uid { h.uid.0 } else { h.seq })
             .collect();
         let mut max_modseq = hits.iter().map(|h| h.modseq).max();
-        if ret.extended && (ret.min || ret.max) && !(ret.all || ret.count) {
-            // RFC 4731 3.2, RFC 7162 3.1.5: with only MIN and/or MAX, the
-            // highest modseq of the messages returned, not of all matches.
-            let first = hits.first().filter(|_| ret.min).map(|h| h.modseq);
-            let last = hits.last().filter(|_| ret.max).map(|h| h.modseq);
-            max_modseq = first.max(last);
+        if ret.extended && only_some {
+            // RFC 4731 3.2, RFC 7162 3.1.5: with only MIN, MAX and/or a
+            // PARTIAL page, the highest modseq of the messages returned,
+            // not of all matches.
+            max_modseq = returned.iter().map(|h| h.modseq).max();
         }
         if ret.extended || rev2 {
             let ret = if ret.extended {
@@ -135,6 +152,19 @@ impl Session {
             if ret.all && !ids.is_empty() {
                 let as_uids: Vec<Uid> = ids.iter().map(|&x| Uid(x)).collect();
                 line.push_str(&format!(" ALL {}", uid_set(&as_uids)));
+            }
+            if let Some(range) = ret.partial {
+                // RFC 9394 3.1: the range as asked, and the page or NIL.
+                let set: Vec<Uid> = page
+                    .iter()
+                    .map(|h| Uid(if uid { h.uid.0 } else { h.seq }))
+                    .collect();
+                let set = if set.is_empty() {
+                    "NIL".to_string()
+                } else {
+                    uid_set(&set)
+                };
+                line.push_str(&format!(" PARTIAL ({range} {set})"));
             }
             if let (true, Some(m)) = (modseq, max_modseq) {
                 line.push_str(&format!(" MODSEQ {m}"));

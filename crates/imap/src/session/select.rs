@@ -170,7 +170,8 @@ impl Session {
         out.untagged(&format!("{} EXISTS", snap.entries.len()));
         if !self.enabled.rev2 {
             out.untagged(&format!("{recent} RECENT"));
-            if let Some(n) = first_unseen {
+            // A sequence number: not under UIDONLY (RFC 9586).
+            if let Some(n) = first_unseen.filter(|_| !self.enabled.uidonly) {
                 out.status(None, ok, Some(Code::Unseen(n as u32)), "First unseen");
             }
         }
@@ -238,12 +239,18 @@ impl Session {
         for e in changes.changed {
             if let Some(seq) = sel.seq_of(e.uid) {
                 let recent = !self.enabled.rev2 && sel.recent.contains(&e.uid);
-                out.untagged(&format!(
-                    "{seq} FETCH (UID {} FLAGS ({}) MODSEQ ({}))",
-                    e.uid,
-                    flags_str(&e.flags, recent),
-                    e.modseq
-                ));
+                let flags = flags_str(&e.flags, recent);
+                if self.enabled.uidonly {
+                    out.untagged(&format!(
+                        "{} UIDFETCH (FLAGS ({flags}) MODSEQ ({}))",
+                        e.uid, e.modseq
+                    ));
+                } else {
+                    out.untagged(&format!(
+                        "{seq} FETCH (UID {} FLAGS ({flags}) MODSEQ ({}))",
+                        e.uid, e.modseq
+                    ));
+                }
             }
         }
     }

@@ -10,8 +10,19 @@
 //! then an expunged message keeps its sequence number. When events were
 //! lost (the watcher fell behind), a fresh snapshot is compared instead.
 //!
-//! `\Recent` (IMAP4rev1 only): the UIDs claimed from the store at SELECT,
-//! plus messages that arrive while this session has the mailbox selected.
+//! `\Recent` (IMAP4rev1 only, RFC 3501 2.3.2): a message is recent in
+//! exactly one session, the first read-write one told of it. SELECT claims
+//! what arrived since the last claim, up to its snapshot; a message that
+//! arrives later is claimed when its event reaches a session (the driver
+//! asks the store as it hands the events over), so of several sessions
+//! with the mailbox selected only the first to see the arrival reports it
+//! `\Recent` and counts it in RECENT; the others see it without. This is
+//! Dovecot's behaviour too (its index keeps the first recent UID and the
+//! session that syncs first takes the rest). EXAMINE and other read-only
+//! sessions show `\Recent` on what no one has claimed yet and claim
+//! nothing (RFC 3501 6.3.2). After lost events (a resync from a snapshot)
+//! new messages are announced without `\Recent` and stay recent for the
+//! next SELECT: the flag is never given twice.
 //!
 //! Keywords (RFC 9051 7.3.5, RFC 3501 7.2.6): the session remembers the
 //! keywords its last untagged `FLAGS` named. Before any response shows a
@@ -135,7 +146,8 @@ impl Selected {
     }
 
     /// The messages a sequence set names, ascending, without duplicates.
-    /// Sequence numbers past the end are a client error (RFC 9051 6.4.5);
+    /// Sequence numbers past the end are a client error (RFC 9051 6.4.5),
+    /// except that a range with `*` names nothing in an empty mailbox;
     /// UIDs that do not exist are simply skipped. `$` names the saved
     /// result's messages, in UID and sequence-number commands alike
     /// (RFC 5182 2.1).
@@ -166,6 +178,13 @@ impl Selected {
         } else {
             let n = self.uids.len() as u32;
             for &(a, b) in &set.0 {
+                if n == 0 && (a == SeqBound::Star || b == SeqBound::Star) {
+                    // `*` in an empty mailbox names no message: `1:*`
+                    // matches nothing and the command succeeds, as in
+                    // Dovecot (clients send `FETCH 1:*` right after
+                    // SELECT without looking at EXISTS).
+                    continue;
+                }
                 let v = |x: SeqBound| match x {
                     SeqBound::Num(k) => k,
                     SeqBound::Star => n,
@@ -212,9 +231,10 @@ impl Selected {
     }
 
     /// Announces that `gone` (ascending, all known) left the mailbox:
-    /// `VANISHED` under QRESYNC (RFC 7162 3.2.10), else `EXPUNGE`s in
-    /// descending order so each number is right when it is sent.
-    pub fn announce_expunged(&mut self, gone: &[Uid], qresync: bool, out: &mut Out) {
+    /// `VANISHED` under QRESYNC (RFC 7162 3.2.10) or UIDONLY (RFC 9586),
+    /// else `EXPUNGE`s in descending order so each number is right when it
+    /// is sent.
+    pub fn announce_expunged(&mut self, gone: &[Uid], vanished: bool, out: &mut Out) {
         let known: Vec<Uid> = gone
             .iter()
             .copied()
@@ -223,7 +243,7 @@ impl Selected {
         if known.is_empty() {
             return;
         }
-        if qresync {
+        if vanished {
             out.untagged(&format!("VANISHED {}", uid_set(&known)));
         } else {
             for u in known.iter().rev() {
@@ -236,7 +256,9 @@ impl Selected {
     }
 
     /// Takes in change events; returns the flag changes to announce.
-    pub fn absorb(&mut self, events: Vec<MailboxEvent>) -> FlagUpdates {
+    /// `recent`: the appended UIDs that are `\Recent` for this session
+    /// (claimed by the driver, see the module docs).
+    pub fn absorb(&mut self, events: Vec<MailboxEvent>, recent: &[Uid]) -> FlagUpdates {
         let mut flag_updates = FlagUpdates::new();
         for ev in events {
             match ev {
@@ -245,7 +267,9 @@ impl Selected {
                     self.note_keywords(&e.flags);
                     if self.uids.last().is_none_or(|l| e.uid > *l) {
                         self.uids.push(e.uid);
-                        self.recent.insert(e.uid);
+                        if recent.contains(&e.uid) {
+                            self.recent.insert(e.uid);
+                        }
                     }
                 }
                 MailboxEvent::FlagsChanged(e) => {
@@ -287,8 +311,8 @@ impl Selected {
         for e in snap.entries {
             self.note_keywords(&e.flags);
             if e.uid > last {
+                // Not claimed as `\Recent` here: the next SELECT will.
                 self.uids.push(e.uid);
-                self.recent.insert(e.uid);
             } else if e.modseq > self.highest_modseq {
                 flag_updates.insert(e.uid, e);
             }
@@ -309,7 +333,7 @@ impl Selected {
         if allow_expunge && !self.pending_expunge.is_empty() {
             let mut gone: Vec<Uid> = self.pending_expunge.drain().collect();
             gone.sort_unstable();
-            self.announce_expunged(&gone, enabled.qresync, out);
+            self.announce_expunged(&gone, enabled.vanished(), out);
         }
         if self.uids.len() != self.exists_announced {
             out.untagged(&format!("{} EXISTS", self.uids.len()));
@@ -328,8 +352,8 @@ impl Selected {
             if let Some(seq) = self.seq_of(uid) {
                 let recent = !enabled.rev2 && self.recent.contains(&uid);
                 line.clear();
-                let _ = write!(line, "* {seq} FETCH (");
-                if enabled.qresync {
+                super::uidonly::write_fetch_start(&mut line, seq, uid, enabled.uidonly);
+                if enabled.qresync && !enabled.uidonly {
                     let _ = write!(line, "UID {uid} ");
                 }
                 line.extend_from_slice(b"FLAGS (");

@@ -115,6 +115,8 @@ pub struct QresyncParams {
     pub modseq: u64,
     /// UIDs it knows, if given.
     pub known_uids: Option<SequenceSet>,
+    /// Whether seq-match-data (sequence numbers) was given.
+    pub seq_match: bool,
 }
 
 /// LIST selection and return options (RFC 5258, RFC 5819, RFC 6154).
@@ -239,6 +241,8 @@ pub struct FetchModifiers {
     pub changed_since: Option<u64>,
     /// VANISHED (UID FETCH only, with QRESYNC).
     pub vanished: bool,
+    /// PARTIAL (UID FETCH only, RFC 9394): a page of the messages named.
+    pub partial: Option<PartialRange>,
 }
 
 /// A date as in SEARCH (`date`).
@@ -315,6 +319,43 @@ pub struct SearchReturn {
     pub count: bool,
     /// SAVE (RFC 5182): keep the result for `$`.
     pub save: bool,
+    /// PARTIAL (RFC 9394): a page of the results.
+    pub partial: Option<PartialRange>,
+}
+
+/// A PARTIAL range (RFC 9394 section 4): positions in the ascending list
+/// of results, counted from the first (`1:500`) or, negated, from the last
+/// (`-1:-500`). The two numbers may come in either order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartialRange {
+    /// Counted from the last result (`-a:-b`).
+    pub from_end: bool,
+    /// The first number, as sent (without its minus).
+    pub a: u32,
+    /// The second number, as sent (without its minus).
+    pub b: u32,
+}
+
+impl PartialRange {
+    /// The page of `items` (ascending) this range names.
+    pub fn page<'a, T>(&self, items: &'a [T]) -> &'a [T] {
+        let (lo, hi) = (self.a.min(self.b) as usize, self.a.max(self.b) as usize);
+        let n = items.len();
+        let (start, end) = if self.from_end {
+            (n.saturating_sub(hi), n.saturating_sub(lo - 1))
+        } else {
+            ((lo - 1).min(n), hi.min(n))
+        };
+        &items[start..end]
+    }
+}
+
+impl std::fmt::Display for PartialRange {
+    /// The range as the client sent it (echoed in the ESEARCH response).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = if self.from_end { "-" } else { "" };
+        write!(f, "{m}{}:{m}{}", self.a, self.b)
+    }
 }
 
 /// A SORT key (RFC 5256 section 3, RFC 5957 DISPLAYFROM/DISPLAYTO).

@@ -80,6 +80,8 @@ pub enum Code {
     ServerBug,
     TooBig,
     TryCreate,
+    /// Sequence numbers used under UIDONLY (RFC 9586 section 3).
+    UidRequired,
     UidNext(u32),
     UidValidity(u32),
     Unavailable,
@@ -125,6 +127,7 @@ impl Code {
             Code::ReadWrite => write!(out, "READ-WRITE"),
             Code::ServerBug => write!(out, "SERVERBUG"),
             Code::TooBig => write!(out, "TOOBIG"),
+            Code::UidRequired => write!(out, "UIDREQUIRED"),
             Code::TryCreate => write!(out, "TRYCREATE"),
             Code::UidNext(n) => write!(out, "UIDNEXT {n}"),
             Code::UidValidity(n) => write!(out, "UIDVALIDITY {n}"),

@@ -332,6 +332,14 @@ pub fn assert_parses(resp: &[u8]) {
             return;
         }
     }
+    // ...nor UIDONLY's UIDFETCH (RFC 9586), which has FETCH's syntax with
+    // a UID for the number: checked as that FETCH.
+    if let Some(i) = text.find(" UIDFETCH (") {
+        let mut fetch = resp[..i].to_vec();
+        fetch.extend_from_slice(b" FETCH");
+        fetch.extend_from_slice(&resp[i + " UIDFETCH".len()..]);
+        return assert_parses(&fetch);
+    }
     // ...nor LIST-EXTENDED's extended data (RFC 5258 CHILDINFO): check
     // the rest of the line.
     if let Some(i) = text.find(" (\"CHILDINFO\" (") {

@@ -58,6 +58,9 @@ pub(super) fn fetch(c: &mut Cursor, uid: bool) -> R<CommandKind> {
                 modifiers.changed_since = Some(c.number64()?);
             } else if c.keyword("VANISHED") {
                 modifiers.vanished = true;
+            } else if modifiers.partial.is_none() && c.keyword("PARTIAL") {
+                c.sp()?;
+                modifiers.partial = Some(super::search::partial_range(c)?);
             } else {
                 return Err("unknown FETCH modifier");
             }
@@ -68,6 +71,9 @@ pub(super) fn fetch(c: &mut Cursor, uid: bool) -> R<CommandKind> {
         }
         if modifiers.vanished && (!uid || modifiers.changed_since.is_none()) {
             return Err("VANISHED needs UID FETCH and CHANGEDSINCE");
+        }
+        if modifiers.partial.is_some() && !uid {
+            return Err("PARTIAL needs UID FETCH");
         }
     }
     Ok(CommandKind::Fetch {

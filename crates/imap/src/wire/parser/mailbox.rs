@@ -89,13 +89,16 @@ pub(super) fn select_options(c: &mut Cursor) -> R<SelectOptions> {
             c.sp()?;
             let modseq = c.number64()?;
             let mut known_uids = None;
+            let mut seq_match = false;
             if c.eat(b' ') {
                 if c.peek() != Some(b'(') {
                     known_uids = Some(c.sequence_set()?);
                     c.eat(b' ');
                 }
                 if c.eat(b'(') {
-                    // seq-match-data: accepted and not needed (we answer from modseqs).
+                    // seq-match-data: accepted and not needed (we answer
+                    // from modseqs); noted, since UIDONLY refuses it.
+                    seq_match = true;
                     c.sequence_set()?;
                     c.sp()?;
                     c.sequence_set()?;
@@ -107,6 +110,7 @@ pub(super) fn select_options(c: &mut Cursor) -> R<SelectOptions> {
                 uid_validity,
                 modseq,
                 known_uids,
+                seq_match,
             });
         } else {
             return Err("unknown SELECT parameter");

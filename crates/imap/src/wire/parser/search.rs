@@ -26,12 +26,20 @@ pub(super) fn search(c: &mut Cursor, uid: bool) -> Result<CommandKind, BodyError
                 "ALL" => ret.all = true,
                 "COUNT" => ret.count = true,
                 "SAVE" => ret.save = true,
-                _ => return Err("unknown SEARCH return option".into()),
+                "PARTIAL" if ret.partial.is_none() => {
+                    c.sp()?;
+                    ret.partial = Some(partial_range(c)?);
+                }
+                _ => return Err("unknown or repeated SEARCH return option".into()),
             }
+        }
+        // RFC 9394 3.1: one PARTIAL or one ALL, not both.
+        if ret.all && ret.partial.is_some() {
+            return Err("PARTIAL and ALL exclude each other".into());
         }
         // RFC 4731 3.1: `RETURN ()` means ALL; SAVE alone returns nothing
         // (RFC 5182 2.4).
-        if !(ret.min || ret.max || ret.count || ret.save) {
+        if !(ret.min || ret.max || ret.count || ret.save || ret.partial.is_some()) {
             ret.all = true;
         }
         c.sp()?;
@@ -43,6 +51,19 @@ pub(super) fn search(c: &mut Cursor, uid: bool) -> Result<CommandKind, BodyError
     }
     let key = keys(c)?;
     Ok(CommandKind::Search { uid, ret, key })
+}
+
+/// `partial-range` (RFC 9394 section 4): `nz-number ":" nz-number` or
+/// `"-" nz-number ":" "-" nz-number`, 32-bit, no `*`.
+pub(super) fn partial_range(c: &mut Cursor) -> R<PartialRange> {
+    let from_end = c.eat(b'-');
+    let a = c.nz_number()?;
+    c.expect(b':', "expected : in a PARTIAL range")?;
+    if c.eat(b'-') != from_end {
+        return Err("both ends of a PARTIAL range take the same sign");
+    }
+    let b = c.nz_number()?;
+    Ok(PartialRange { from_end, a, b })
 }
 
 fn charset(c: &mut Cursor) -> Result<(), BodyError> {
