@@ -422,18 +422,18 @@ fn a_cut_connection_is_retried_and_a_killed_import_resumes_without_doubles() {
     dovecot.client("fill-first", serde_json::json!({}));
     dovecot.client(
         "fill-bulk",
-        serde_json::json!({"count": 150, "size": 40_000}),
+        serde_json::json!({"count": 80, "size": 30_000}),
     );
     let site = Site::new("");
     site.add_account("alice@example.org");
     site.add_account("bob@example.org");
 
-    // The first connection is cut after 2 MB: the same run reconnects.
-    let cut = relay(dovecot.port, Some(2_000_000));
+    // The first connection is cut after 1 MB: the same run reconnects.
+    let cut = relay(dovecot.port, Some(1_000_000));
     let out = import(&site, "alice@example.org", cut.port, &dovecot.ca(), "1");
     assert!(out.ok(), "{}{}", out.stdout, out.stderr);
     assert!(
-        out.stdout.starts_with("imported 156 messages"),
+        out.stdout.starts_with("imported 86 messages"),
         "{}",
         out.stdout
     );
@@ -457,7 +457,7 @@ fn a_cut_connection_is_retried_and_a_killed_import_resumes_without_doubles() {
         .unwrap();
     writeln!(child.stdin.take().unwrap(), "{SOURCE_PASSWORD}").unwrap();
     let end = Instant::now() + Duration::from_secs(30);
-    while plain.relayed.load(Ordering::Relaxed) < 3_000_000 {
+    while plain.relayed.load(Ordering::Relaxed) < 1_200_000 {
         assert!(Instant::now() < end, "the import did not get far");
         assert!(
             child.try_wait().unwrap().is_none(),
