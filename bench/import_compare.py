@@ -80,7 +80,6 @@ def sealpost_site(root, binary):
 def dovecot(root):
     d = os.path.join(root, "dovecot")
     os.makedirs(d)
-    os.chmod(root, 0o755)
     os.chmod(d, 0o755)
     for sub in ["mail", "home"]:
         os.makedirs(os.path.join(d, sub))
@@ -106,11 +105,12 @@ def main():
     binary = None if sys.argv[1] == "-" else os.path.abspath(sys.argv[1])
     mib = int(sys.argv[2]) if len(sys.argv) > 2 else 1024
     root = tempfile.mkdtemp(prefix="sealpost-import-bench.")
+    os.chmod(root, 0o755)
     conf = None
     try:
         maildir, mboxdir = make_sources(root, mib)
-        # Dovecot reads the sources as nobody.
-        subprocess.run(["chmod", "-R", "a+rX", root], check=True)
+        # doveadm works as nobody and writes its index files into the source.
+        subprocess.run(["chown", "-R", "nobody:nogroup", maildir, mboxdir], check=True)
         config = binary and sealpost_site(root, binary)
         conf = dovecot(root)
         print(f"{mib} messages of 1 MiB; seconds, messages/s and peak RSS of the whole command")
@@ -128,7 +128,7 @@ def main():
                 ["doveadm", "-c", conf, "mailbox", "status", "-u", kind, "messages", "INBOX"],
                 check=True, capture_output=True, text=True,
             ).stdout.strip()
-            assert got == f"messages={mib}", got
+            assert got.endswith(f"messages={mib}"), got
             print(f"| doveadm import | {kind} | {secs:.1f} | {mib / secs:.0f} | {rss:.0f} |", flush=True)
     finally:
         if conf:
