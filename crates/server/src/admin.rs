@@ -13,7 +13,8 @@
 //! accounts and certificates), `delete-account` (crypto-shreds in the
 //! running store), `compliance-report` and `dpia` (rendered from the
 //! configuration the server runs with, compared with the file the CLI
-//! names), and the others below.
+//! names), `import` (mail into an account; progress lines count messages
+//! and octets), and the others below.
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -72,6 +73,12 @@ pub enum Request {
     AccountUsage,
     /// Show, hold, release, delete or bounce queued messages (`queue_control`).
     QueueControl { action: QueueAction },
+    /// Import mail into an account (`sealpost import`), in the server so
+    /// that IMAP sessions see it arrive.
+    Import {
+        address: String,
+        source: sealpost_import::Origin,
+    },
 }
 
 /// What `sealpost queue show|hold|release|delete|bounce` asks for.

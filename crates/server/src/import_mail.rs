@@ -1,58 +1,41 @@
-//! `sealpost import ADDRESS --from PATH`: moves a Maildir, an mbox file or a
-//! folder of mbox files (see `import_mbox`) into an account,
-//! offline (the embedded store refuses a second process, so stop the server
-//! first; importing through the admin socket while serving is not there yet).
+//! `sealpost import ADDRESS --from PATH | --imap URL --password-stdin`: mail
+//! into an account from a Maildir, an mbox file, a folder of mbox files or
+//! a live IMAP server (the work itself: `sealpost-import`).
 //!
-//! Read: the Maildir at PATH (`cur/`, `new/`) as INBOX and its Maildir++
-//! subfolders (`.Sent`, `.Lists.rust` → `Lists/rust`), each with Dovecot's
-//! files when present: `dovecot-uidlist` (its UIDVALIDITY and each file's
-//! UID are kept, through the store's `set_uid_validity` and
-//! `append_with_uid`, so clients that synced against Dovecot download
-//! nothing again), `dovecot-keywords` (the letters `a`-`z` of a file name's
-//! flags), and `subscriptions` at the top. Flags come from the `:2,` suffix
-//! (D Draft, F Flagged, P `$Forwarded`, R Answered, S Seen, T Deleted);
-//! INTERNALDATE is the file's modification time, as Dovecot keeps it. Bare
-//! LF line endings (Dovecot's on disk) become CRLF.
-//! Files without a UID (or whose UID is taken) get the next UID. A mailbox
-//! that holds messages already keeps its UIDVALIDITY.
-//!
-//! Memory stays flat: one message is in memory at a time. Progress goes to
-//! a terminal; one summary line is printed. The import is audited
-//! (`account_changed`, "imported N messages").
+//! With the server running, the CLI hands the import to it through the
+//! admin socket (`Request::Import`; the embedded store admits one process),
+//! so IMAP sessions see the mail arrive; otherwise it opens the store
+//! itself. Either way one import runs in the process that owns the store,
+//! is audited (`account_changed`, "imported N messages ..."), shows
+//! progress on a terminal (messages, octets, rate) and ends with one
+//! summary line. Uses `startup` and `admin`.
 
+use crate::admin::{self, Request};
 use crate::startup::{Failure, load_config};
-use sealpost_audit::Event;
-use sealpost_store::{AccountId, Flags, MailboxName, Store, StoreError, Uid, UidValidity};
-use std::collections::HashMap;
+use sealpost_audit::{AuditLog, Event};
+use sealpost_config::Config;
+use sealpost_import::imap::{Options, Password, Source, state::StateFiles};
+use sealpost_import::{ImportError, Origin, Totals};
+use sealpost_store::Store;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// One Maildir folder to import.
-struct Folder {
-    name: String,
-    path: PathBuf,
-}
-
-/// What Dovecot's per-folder files say.
-#[derive(Default)]
-struct Dovecot {
-    uid_validity: Option<u32>,
-    uids: HashMap<String, u32>,
-    keywords: HashMap<char, String>,
-}
-
-#[derive(Default)]
-struct Totals {
-    messages: u64,
-    octets: u64,
-    kept_uids: u64,
-    mailboxes: u64,
+/// What the command line gave.
+pub struct Args {
+    pub address: String,
+    pub from: Option<PathBuf>,
+    pub imap: Option<String>,
+    pub password_stdin: bool,
+    pub ca_file: Option<PathBuf>,
+    pub jobs: usize,
 }
 
 /// Runs the command.
-pub fn run(config_path: &Path, address: &str, from: &Path) -> Result<(), Failure> {
+pub fn run(config_path: &Path, args: Args) -> Result<(), Failure> {
     let config = load_config(config_path)?;
-    let address = sealpost_directory::normalize_address(address).map_err(Failure::runtime)?;
+    let address = sealpost_directory::normalize_address(&args.address).map_err(Failure::runtime)?;
     let known = sealpost_directory::list_accounts(&config.server.accounts)
         .map_err(Failure::runtime)?
         .iter()
@@ -60,302 +43,180 @@ pub fn run(config_path: &Path, address: &str, from: &Path) -> Result<(), Failure
     if !known {
         return Err(Failure::runtime(format!("no account {address}")));
     }
-    let kind = if from.is_file() {
-        "an mbox file"
-    } else if from.join("cur").is_dir() {
-        "a Maildir"
-    } else if from.is_dir() {
-        "a folder of mbox files"
-    } else {
-        return Err(Failure::runtime(format!(
-            "{}: no such file or folder (give a Maildir, an mbox file or a folder of mbox files)",
-            from.display()
-        )));
-    };
-    let store = crate::startup::open_store(&config).map_err(|f| {
-        Failure::runtime(format!(
-            "{} (import runs with the server stopped)",
-            f.message
-        ))
-    })?;
-    let account = store.ensure_account(&address).map_err(Failure::runtime)?;
-    let mut totals = Totals::default();
+    let source = source(args)?;
     let tty = std::io::stderr().is_terminal();
-    match kind {
-        "a Maildir" => {
-            for folder in folders(from)? {
-                import_folder(&store, account, &folder, &mut totals, tty)?;
-            }
-            subscribe(&store, account, from)?;
+    let started = Instant::now();
+    let mut progress = |messages: u64, octets: u64| {
+        if tty {
+            let rate = messages as f64 / started.elapsed().as_secs_f64().max(0.001);
+            eprint!("\r{messages} messages, {octets} octets, {rate:.0} messages/s   ");
         }
-        _ => import_mboxes(&store, account, from, &mut totals, tty)?,
-    }
+    };
+    let req = Request::Import {
+        address: address.clone(),
+        source,
+    };
+    let answer = admin::request_progress(&config.admin_socket(), &req, &mut progress)
+        .map_err(Failure::runtime)?;
+    let message = match answer {
+        Some(r) if r.ok => r.message,
+        Some(r) => return Err(Failure::runtime(r.message)),
+        None => {
+            let Request::Import { source, .. } = req else {
+                unreachable!("built above")
+            };
+            let store = crate::startup::open_store(&config)
+                .map_err(|f| Failure::runtime(format!("{} (is the server running?)", f.message)))?;
+            let audit = crate::startup::open_audit(&config)?;
+            let m = import(&config, &store, &audit, &address, &source, &mut progress);
+            audit.close().map_err(Failure::runtime)?;
+            m?
+        }
+    };
     if tty {
         eprintln!();
     }
-    let audit = crate::startup::open_audit(&config)?;
+    println!("{message}");
+    Ok(())
+}
+
+/// The source the arguments name; the password read from standard input.
+fn source(args: Args) -> Result<Origin, Failure> {
+    match (args.from, args.imap) {
+        (Some(from), None) => {
+            if args.password_stdin || args.ca_file.is_some() {
+                return Err(Failure::config(
+                    "--password-stdin and --ca-file go with --imap",
+                ));
+            }
+            let path = std::path::absolute(&from).map_err(Failure::runtime)?;
+            if !path.exists() {
+                return Err(Failure::runtime(format!(
+                    "{}: no such file or folder (give a Maildir, an mbox file or a folder of mbox files)",
+                    from.display()
+                )));
+            }
+            Ok(Origin::Path { path })
+        }
+        (None, Some(url)) => {
+            url.parse::<Source>().map_err(Failure::config)?;
+            if !args.password_stdin {
+                return Err(Failure::config(
+                    "--imap needs --password-stdin (the source password, one line on standard input)",
+                ));
+            }
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            let password = line.trim_end_matches(['\n', '\r']).to_string();
+            if password.is_empty() {
+                return Err(Failure::config(
+                    "--password-stdin: no password on standard input",
+                ));
+            }
+            let ca_file = match args.ca_file {
+                Some(f) => Some(std::path::absolute(&f).map_err(Failure::runtime)?),
+                None => None,
+            };
+            Ok(Origin::Imap {
+                url,
+                password: Password::new(password),
+                ca_file,
+                jobs: args.jobs.clamp(1, 16),
+            })
+        }
+        _ => Err(Failure::config("give either --from PATH or --imap URL")),
+    }
+}
+
+/// One import in the process that owns the store (the CLI offline, or the
+/// server through the admin socket); returns the summary line.
+pub fn import(
+    config: &Config,
+    store: &Store,
+    audit: &AuditLog,
+    address: &str,
+    source: &Origin,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<String, Failure> {
+    let account = store.ensure_account(address).map_err(Failure::runtime)?;
+    let totals = Arc::new(Totals::default());
+    let (kind, result) = match source {
+        Origin::Path { path } => {
+            let kind = if path.is_file() {
+                "an mbox file"
+            } else if path.join("cur").is_dir() {
+                "a Maildir"
+            } else if path.is_dir() {
+                "a folder of mbox files"
+            } else {
+                return Err(Failure::runtime(format!(
+                    "{}: no such file or folder",
+                    path.display()
+                )));
+            };
+            let work = || {
+                if kind == "a Maildir" {
+                    sealpost_import::maildir::import(store, account, path, &totals)
+                } else {
+                    sealpost_import::mbox::import(store, account, path, &totals)
+                }
+            };
+            (kind.to_string(), with_progress(&totals, progress, work))
+        }
+        Origin::Imap {
+            url,
+            password,
+            ca_file,
+            jobs,
+        } => {
+            let source: Source = url.parse().map_err(Failure::config)?;
+            let state = StateFiles::new(&config.server.data_dir, &config.server.master_key)
+                .map_err(Failure::runtime)?;
+            let opts = Options {
+                source: source.clone(),
+                password: password.clone(),
+                ca_file: ca_file.clone(),
+                jobs: *jobs,
+                retries: 5,
+                state,
+            };
+            let work =
+                || sealpost_import::imap::run(store, account, address, &opts, totals.clone());
+            (source.to_string(), with_progress(&totals, progress, work))
+        }
+    };
+    let done = Totals::get(&totals.messages);
+    let change = match &result {
+        Ok(()) => format!(
+            "imported {done} messages into {} mailboxes from {kind}",
+            Totals::get(&totals.mailboxes)
+        ),
+        Err(e) => format!("import from {kind} stopped after {done} messages: {e}"),
+    };
     audit
         .record_durable(Event::AccountChanged {
-            account: address.clone(),
-            change: format!(
-                "imported {} messages into {} mailboxes from {kind}",
-                totals.messages, totals.mailboxes
-            ),
+            account: address.to_string(),
+            change,
         })
         .map_err(Failure::runtime)?;
-    audit.close().map_err(Failure::runtime)?;
-    println!(
-        "imported {} messages ({} octets) into {} mailboxes of {address}; {} kept their UID",
-        totals.messages, totals.octets, totals.mailboxes, totals.kept_uids
-    );
-    Ok(())
+    result.map_err(|e: ImportError| Failure::runtime(e))?;
+    Ok(totals.summary(address))
 }
 
-/// An mbox file into INBOX, or each file of a folder into its own mailbox.
-fn import_mboxes(
-    store: &Store,
-    account: AccountId,
-    from: &Path,
-    totals: &mut Totals,
-    tty: bool,
-) -> Result<(), Failure> {
-    let mut files = Vec::new();
-    if from.is_file() {
-        files.push((from.to_path_buf(), "INBOX".to_string()));
-    } else {
-        let entries = std::fs::read_dir(from)
-            .map_err(|e| Failure::runtime(format!("{}: {e}", from.display())))?;
-        for e in entries.flatten() {
-            let file = e.file_name().to_string_lossy().into_owned();
-            if file.starts_with('.') || !e.path().is_file() {
-                continue;
-            }
-            let stem = file.strip_suffix(".mbox").unwrap_or(&file);
-            let name = if stem.eq_ignore_ascii_case("inbox") {
-                "INBOX".to_string()
-            } else {
-                stem.to_string()
-            };
-            files.push((e.path(), name));
+/// Runs `work` on a thread of its own and reports the totals every 250 ms.
+fn with_progress<T: Send>(
+    totals: &Totals,
+    progress: &mut dyn FnMut(u64, u64),
+    work: impl FnOnce() -> T + Send,
+) -> T {
+    std::thread::scope(|s| {
+        let handle = s.spawn(work);
+        while !handle.is_finished() {
+            std::thread::sleep(Duration::from_millis(250));
+            progress(Totals::get(&totals.messages), Totals::get(&totals.octets));
         }
-        files.sort();
-    }
-    for (path, name) in files {
-        let mut count = crate::import_mbox::Count::default();
-        crate::import_mbox::import_file(store, account, &path, &name, &mut count, tty)?;
-        totals.messages += count.messages;
-        totals.octets += count.octets;
-        totals.mailboxes += 1;
-    }
-    Ok(())
-}
-
-/// INBOX and the Maildir++ subfolders, sorted.
-fn folders(root: &Path) -> Result<Vec<Folder>, Failure> {
-    let mut out = vec![Folder {
-        name: "INBOX".into(),
-        path: root.to_path_buf(),
-    }];
-    let entries = std::fs::read_dir(root)
-        .map_err(|e| Failure::runtime(format!("{}: {e}", root.display())))?;
-    let mut subs = Vec::new();
-    for e in entries.flatten() {
-        let file = e.file_name().to_string_lossy().into_owned();
-        let Some(rest) = file.strip_prefix('.') else {
-            continue;
-        };
-        if rest.is_empty() || rest == "." || !e.path().join("cur").is_dir() {
-            continue;
-        }
-        subs.push(Folder {
-            name: rest.replace('.', "/"),
-            path: e.path(),
-        });
-    }
-    subs.sort_by(|a, b| a.name.cmp(&b.name));
-    out.extend(subs);
-    Ok(out)
-}
-
-fn read_dovecot(dir: &Path) -> Dovecot {
-    let mut d = Dovecot::default();
-    if let Ok(text) = std::fs::read_to_string(dir.join("dovecot-uidlist")) {
-        let mut lines = text.lines();
-        if let Some(header) = lines.next() {
-            let mut fields = header.split(' ');
-            match fields.next() {
-                Some("1") => d.uid_validity = fields.next().and_then(|v| v.parse().ok()),
-                _ => {
-                    for f in fields {
-                        if let Some(v) = f.strip_prefix('V') {
-                            d.uid_validity = v.parse().ok();
-                        }
-                    }
-                }
-            }
-        }
-        for line in lines {
-            let Some((uid, rest)) = line.split_once(' ') else {
-                continue;
-            };
-            let Ok(uid) = uid.parse::<u32>() else {
-                continue;
-            };
-            // Version 3: `UID [ext fields] :FILENAME`; version 1: `UID FILENAME`.
-            let name = match rest.rfind(" :").map(|i| &rest[i + 2..]) {
-                Some(n) => n,
-                None => rest.strip_prefix(':').unwrap_or(rest),
-            };
-            d.uids.insert(base_name(name).to_string(), uid);
-        }
-    }
-    if let Ok(text) = std::fs::read_to_string(dir.join("dovecot-keywords")) {
-        for line in text.lines() {
-            if let Some((n, word)) = line.split_once(' ')
-                && let Ok(n) = n.parse::<u8>()
-                && n < 26
-            {
-                d.keywords.insert((b'a' + n) as char, word.to_string());
-            }
-        }
-    }
-    d
-}
-
-fn base_name(file: &str) -> &str {
-    file.split(':').next().unwrap_or(file)
-}
-
-/// Flags of a Maildir file name (`...:2,FRS` plus keyword letters).
-fn flags_of(file: &str, keywords: &HashMap<char, String>) -> Flags {
-    let mut flags = Flags::default();
-    let Some((_, info)) = file.split_once(":2,") else {
-        return flags;
-    };
-    for c in info.chars() {
-        match c {
-            'D' => flags.system |= Flags::DRAFT,
-            'F' => flags.system |= Flags::FLAGGED,
-            'R' => flags.system |= Flags::ANSWERED,
-            'S' => flags.system |= Flags::SEEN,
-            'T' => flags.system |= Flags::DELETED,
-            'P' => flags.keywords.push("$Forwarded".into()),
-            c => {
-                if let Some(k) = keywords.get(&c) {
-                    flags.keywords.push(k.clone());
-                }
-            }
-        }
-    }
-    flags
-}
-
-fn import_folder(
-    store: &Store,
-    account: AccountId,
-    folder: &Folder,
-    totals: &mut Totals,
-    tty: bool,
-) -> Result<(), Failure> {
-    let name = MailboxName::new(&folder.name)
-        .map_err(|e| Failure::runtime(format!("mailbox {:?}: {e}", folder.name)))?;
-    let mailbox = match store.mailbox(account, &name).map_err(Failure::runtime)? {
-        Some(info) => info.id,
-        None => {
-            store
-                .create_mailbox(account, &name, None)
-                .map_err(Failure::runtime)?
-                .id
-        }
-    };
-    let dovecot = read_dovecot(&folder.path);
-    let keep_uids = match dovecot.uid_validity {
-        Some(v) if v > 0 => match store.set_uid_validity(account, mailbox, UidValidity(v)) {
-            Ok(()) => true,
-            Err(StoreError::NotAllowed(_)) => false,
-            Err(e) => return Err(Failure::runtime(e)),
-        },
-        _ => false,
-    };
-    // (UID or none, file name, path), UIDs first in order.
-    let mut files = Vec::new();
-    for sub in ["cur", "new"] {
-        let Ok(entries) = std::fs::read_dir(folder.path.join(sub)) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let file = e.file_name().to_string_lossy().into_owned();
-            if file.starts_with('.') || !e.path().is_file() {
-                continue;
-            }
-            let uid = keep_uids
-                .then(|| dovecot.uids.get(base_name(&file)).copied())
-                .flatten();
-            files.push((uid.unwrap_or(u32::MAX), file, e.path()));
-        }
-    }
-    files.sort();
-    for (uid, file, path) in files {
-        let raw = std::fs::read(&path)
-            .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
-        // Dovecot writes Maildir files with LF line endings.
-        let raw = crate::import_mbox::to_crlf(&raw);
-        let date = std::fs::metadata(&path)
-            .ok()
-            .and_then(|m| m.modified().ok())
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_secs() as i64);
-        let flags = flags_of(&file, &dovecot.keywords);
-        let kept = if uid != u32::MAX {
-            match store.append_with_uid(account, mailbox, &raw, &flags, date, Uid(uid)) {
-                Ok(_) => true,
-                Err(StoreError::NotAllowed(_)) => false,
-                Err(e) => return Err(Failure::runtime(format!("{}: {e}", path.display()))),
-            }
-        } else {
-            false
-        };
-        if kept {
-            totals.kept_uids += 1;
-        } else {
-            store
-                .append(account, mailbox, &raw, &flags, date)
-                .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
-        }
-        totals.messages += 1;
-        totals.octets += raw.len() as u64;
-        if tty {
-            eprint!(
-                "\r{} messages, {} octets ({})",
-                totals.messages, totals.octets, folder.name
-            );
-        }
-    }
-    totals.mailboxes += 1;
-    Ok(())
-}
-
-/// Dovecot's `subscriptions` file: version 1 names one a line with `.`
-/// between levels; version 2 starts `V\t2`, a blank line, then names with
-/// tabs between levels.
-fn subscribe(store: &Store, account: AccountId, root: &Path) -> Result<(), Failure> {
-    let Ok(text) = std::fs::read_to_string(root.join("subscriptions")) else {
-        return Ok(());
-    };
-    let (names, sep): (Vec<&str>, char) = if text.starts_with("V\t") {
-        (
-            text.lines().skip_while(|l| !l.is_empty()).skip(1).collect(),
-            '\t',
-        )
-    } else {
-        (text.lines().collect(), '.')
-    };
-    for n in names.into_iter().filter(|n| !n.is_empty()) {
-        if let Ok(name) = MailboxName::new(&n.replace(sep, "/")) {
-            store
-                .set_subscribed(account, &name, true)
-                .map_err(Failure::runtime)?;
-        }
-    }
-    Ok(())
+        handle
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
 }

@@ -27,7 +27,8 @@
 //!    what each account's mail takes in the store.
 //! 4. `accounts`: `sealpost account ...` and deletion/restore in the store;
 //!    `aliases`: `sealpost alias ...` (uses `accounts`);
-//!    `import_mail`: `sealpost import` (offline; uses `startup` only);
+//!    `import_mail`: `sealpost import` (in the server through `admin`, or
+//!    offline; uses `startup` and `admin`; the work is `sealpost-import`'s);
 //!    `import_accounts`: `sealpost import-accounts` (uses `accounts`).
 //! 5. `services`: the running server's shared pieces and their following
 //!    the accounts file.
@@ -62,7 +63,6 @@ mod accounts;
 mod aliases;
 mod import_accounts;
 mod import_mail;
-mod import_mbox;
 
 mod services;
 
@@ -144,14 +144,29 @@ enum Command {
         domain: Option<String>,
     },
     /// Import a Maildir (Dovecot's UIDs, keywords and subscriptions kept),
-    /// an mbox file or a folder of mbox files into an account, with the
-    /// server stopped.
+    /// an mbox file, a folder of mbox files or a whole account from a live
+    /// IMAP server into an account; through the running server if there is
+    /// one. An IMAP import run again copies only what is new and applies
+    /// flag changes.
     Import {
         /// The account.
         address: String,
         /// The Maildir, mbox file or folder of mbox files.
-        #[arg(long, required = true)]
-        from: PathBuf,
+        #[arg(long, conflicts_with = "imap")]
+        from: Option<PathBuf>,
+        /// The IMAP account to copy: imaps://USER@HOST[:PORT].
+        #[arg(long)]
+        imap: Option<String>,
+        /// Read the IMAP password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+        /// Trust only the CA certificates in this PEM file for the IMAP
+        /// server (the system's roots otherwise).
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+        /// IMAP connections at once (folders copied in parallel).
+        #[arg(long, default_value_t = 4)]
+        jobs: usize,
     },
     /// The retention worker.
     Retention {
@@ -314,7 +329,24 @@ fn main() -> ExitCode {
         Command::Domain { command } => domains::run_domain(&cli.config, command),
         Command::Dkim { command } => domains::run_dkim(&cli.config, command),
         Command::Dns { domain, check } => dns::run(&cli.config, &domain, check),
-        Command::Import { address, from } => import_mail::run(&cli.config, &address, &from),
+        Command::Import {
+            address,
+            from,
+            imap,
+            password_stdin,
+            ca_file,
+            jobs,
+        } => import_mail::run(
+            &cli.config,
+            import_mail::Args {
+                address,
+                from,
+                imap,
+                password_stdin,
+                ca_file,
+                jobs,
+            },
+        ),
         Command::ImportAccounts {
             dovecot_passwd,
             domain,

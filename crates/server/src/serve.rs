@@ -317,6 +317,14 @@ fn admin_request(
             out,
             maildir,
         } => crate::compliance::export(services, &address, &out, maildir, progress),
+        Request::Import { address, source } => crate::import_mail::import(
+            &services.config,
+            &services.store,
+            &services.audit,
+            &address,
+            &source,
+            progress,
+        ),
         Request::ComplianceReport { file } => crate::compliance::report(services, file.as_deref()),
         Request::Dpia { file } => crate::compliance::dpia(services, file.as_deref()),
         Request::QueueList => match &services.queue {

@@ -1,0 +1,280 @@
+//! One source folder into its mailbox here, as often as asked: the first
+//! run copies everything, later runs copy what is new and apply the flag
+//! changes made at the source since.
+//!
+//! 1. EXAMINE gives the source's UIDVALIDITY; the folder's [`FolderState`]
+//!    holds for it (a new UIDVALIDITY starts a new state). A mailbox here
+//!    that never held a message takes the source's UIDVALIDITY, and each
+//!    message then keeps its source UID (clients that synced against the
+//!    source download nothing again).
+//! 2. `UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE)`, streamed: a
+//!    message the state knows gets its flags replaced here when they
+//!    changed at the source; one it does not know is either here already
+//!    (a run that stopped before saving the state: same size and
+//!    INTERNALDATE as an unrecorded message here) or missing.
+//! 3. The missing are fetched [`BATCH`] at a time with `BODY.PEEK[]` and
+//!    stored one by one as they arrive.
+//!
+//! The state is saved every [`SAVE_EVERY`], when a run fails and at the end.
+
+use super::client::{Client, ClientError, Fetched};
+use super::state::{Copied, FolderState, flags_hash};
+use super::{Failure, Job};
+use crate::ensure_mailbox;
+use sealpost_store::{FlagOp, Flags, MailboxId, StoreError, Uid, UidValidity};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Messages per `UID FETCH` of bodies.
+pub const BATCH: usize = 50;
+/// How often the state is saved during a run.
+pub const SAVE_EVERY: Duration = Duration::from_secs(2);
+
+/// A folder at the source and its name here.
+#[derive(Debug, Clone)]
+pub struct RemoteFolder {
+    /// Its name on the wire (modified UTF-7), as LIST sent it.
+    pub wire: String,
+    /// Its name here (UTF-8, `/` between levels).
+    pub name: String,
+}
+
+/// Where one folder's sync stands.
+struct Run<'a> {
+    job: &'a Job,
+    mailbox: MailboxId,
+    state: FolderState,
+    path: std::path::PathBuf,
+    /// Messages here not in the state, by (size, INTERNALDATE); built at
+    /// the first source message the state does not know.
+    unrecorded: Option<HashMap<(u32, i64), Vec<u32>>>,
+    /// The source's UIDVALIDITY is this mailbox's: UIDs may be kept.
+    same_validity: bool,
+    saved: Instant,
+}
+
+/// Brings `folder` up to date; saves the state on the way out either way.
+pub async fn sync(client: &mut Client, job: &Job, folder: &RemoteFolder) -> Result<(), Failure> {
+    let selected = client.examine(&folder.wire).await?;
+    let (mut run, exists) =
+        tokio::task::block_in_place(|| start(job, folder, selected.uid_validity))
+            .map(|run| (run, selected.exists))?;
+    let result = copy(client, &mut run, exists).await;
+    let saved = tokio::task::block_in_place(|| job.state.save(&run.path, &run.state));
+    result?;
+    saved?;
+    job.totals.mailboxes.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+fn start<'a>(job: &'a Job, folder: &RemoteFolder, uid_validity: u32) -> crate::Result<Run<'a>> {
+    let store = &job.store;
+    let mailbox = ensure_mailbox(store, job.account, &folder.name)?;
+    let path = job
+        .state
+        .path(&job.address, &job.source.to_string(), &folder.name);
+    let state = match job.state.load(&path)? {
+        Some(s) if s.uid_validity == uid_validity => s,
+        _ => FolderState::new(uid_validity),
+    };
+    let snapshot = store.snapshot(job.account, mailbox)?;
+    let mut same_validity = snapshot.mailbox.uid_validity.0 == uid_validity;
+    if !same_validity && snapshot.uid_next.0 == 1 && snapshot.entries.is_empty() {
+        match store.set_uid_validity(job.account, mailbox, UidValidity(uid_validity)) {
+            Ok(()) => same_validity = true,
+            Err(StoreError::NotAllowed(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Run {
+        job,
+        mailbox,
+        state,
+        path,
+        unrecorded: None,
+        same_validity,
+        saved: Instant::now(),
+    })
+}
+
+async fn copy(client: &mut Client, run: &mut Run<'_>, exists: u32) -> Result<(), Failure> {
+    if exists == 0 {
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    client
+        .uid_fetch("1:*", "(UID FLAGS RFC822.SIZE INTERNALDATE)", |f| {
+            tokio::task::block_in_place(|| run.check(f, &mut missing))
+        })
+        .await?;
+    for batch in missing.chunks(BATCH) {
+        let set = batch
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        client
+            .uid_fetch(&set, "(UID FLAGS INTERNALDATE BODY.PEEK[])", |f| {
+                tokio::task::block_in_place(|| run.store(f))
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Flags as the store keeps them, from a FETCH's FLAGS.
+pub fn store_flags(flags: &[String]) -> Flags {
+    let mut out = Flags::default();
+    for f in flags {
+        let bit = match f.to_ascii_lowercase().as_str() {
+            "\\seen" => Flags::SEEN,
+            "\\answered" => Flags::ANSWERED,
+            "\\flagged" => Flags::FLAGGED,
+            "\\deleted" => Flags::DELETED,
+            "\\draft" => Flags::DRAFT,
+            _ if f.starts_with('\\') => continue,
+            _ => {
+                if !out.keywords.iter().any(|k| k.eq_ignore_ascii_case(f)) {
+                    out.keywords.push(f.clone());
+                }
+                continue;
+            }
+        };
+        out.system |= bit;
+    }
+    out
+}
+
+impl Run<'_> {
+    /// Step 2 for one message.
+    fn check(&mut self, f: Fetched, missing: &mut Vec<u32>) -> Result<(), Failure> {
+        let Some(uid) = f.uid else {
+            return Ok(());
+        };
+        let flags = store_flags(f.flags.as_deref().unwrap_or_default());
+        let hash = flags_hash(&flags);
+        let job = self.job;
+        if let Some(c) = self.state.get_mut(uid) {
+            job.totals.already.fetch_add(1, Ordering::Relaxed);
+            if c.flags != hash {
+                let here = [Uid(c.here)];
+                job.store
+                    .store_flags(
+                        job.account,
+                        self.mailbox,
+                        &here,
+                        FlagOp::Replace,
+                        &flags,
+                        None,
+                    )
+                    .map_err(crate::ImportError::from)?;
+                c.flags = hash;
+                job.totals.flags_changed.fetch_add(1, Ordering::Relaxed);
+            }
+            return Ok(());
+        }
+        if let (Some(size), Some(date)) = (f.size, f.date)
+            && let Some(here) = self.take_unrecorded(size, date)?
+        {
+            self.state.insert(Copied {
+                source: uid,
+                here,
+                flags: hash,
+            });
+            job.totals.already.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        missing.push(uid);
+        Ok(())
+    }
+
+    /// A message here that no state records, of this size and date.
+    fn take_unrecorded(&mut self, size: u32, date: i64) -> crate::Result<Option<u32>> {
+        if self.unrecorded.is_none() {
+            let job = self.job;
+            let above = self.state.highest_here();
+            let snapshot = job.store.snapshot(job.account, self.mailbox)?;
+            let mut map: HashMap<(u32, i64), Vec<u32>> = HashMap::new();
+            for e in snapshot.entries.iter().filter(|e| e.uid.0 > above) {
+                if let Some(meta) = job.store.meta(job.account, self.mailbox, e.uid)? {
+                    map.entry((e.size, meta.internal_date))
+                        .or_default()
+                        .push(e.uid.0);
+                }
+            }
+            self.unrecorded = Some(map);
+        }
+        let map = self.unrecorded.as_mut().expect("built above");
+        Ok(map.get_mut(&(size, date)).and_then(|v| v.pop()))
+    }
+
+    /// Step 3 for one message.
+    fn store(&mut self, f: Fetched) -> Result<(), Failure> {
+        let (Some(uid), Some(raw)) = (f.uid, f.body) else {
+            return Ok(());
+        };
+        let job = self.job;
+        let flags = store_flags(f.flags.as_deref().unwrap_or_default());
+        let store = &job.store;
+        let mut kept = false;
+        let mut here = None;
+        if self.same_validity {
+            match store.append_with_uid(job.account, self.mailbox, &raw, &flags, f.date, Uid(uid)) {
+                Ok(a) => {
+                    kept = true;
+                    here = Some(a.uid);
+                }
+                Err(StoreError::NotAllowed(_)) => {}
+                Err(e) => return Err(crate::ImportError::from(e).into()),
+            }
+        }
+        let here = match here {
+            Some(h) => h,
+            None => {
+                store
+                    .append(job.account, self.mailbox, &raw, &flags, f.date)
+                    .map_err(crate::ImportError::from)?
+                    .uid
+            }
+        };
+        self.state.insert(Copied {
+            source: uid,
+            here: here.0,
+            flags: flags_hash(&flags),
+        });
+        job.totals.stored(raw.len(), kept);
+        if self.saved.elapsed() >= SAVE_EVERY {
+            job.state.save(&self.path, &self.state)?;
+            self.saved = Instant::now();
+        }
+        Ok(())
+    }
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Connection(m) => Failure::Connection(m),
+            ClientError::Refused(m) => Failure::Fatal(crate::ImportError::Imap(m)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fetched_flags_become_store_flags() {
+        let f = store_flags(&[
+            "\\Seen".into(),
+            "\\Recent".into(),
+            "$Forwarded".into(),
+            "\\FLAGGED".into(),
+            "$forwarded".into(),
+        ]);
+        assert_eq!(f.system, Flags::SEEN | Flags::FLAGGED);
+        assert_eq!(f.keywords, ["$Forwarded"]);
+    }
+}
