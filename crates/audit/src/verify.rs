@@ -347,53 +347,12 @@ pub fn verify_with(dir: &Path, options: &VerifyOptions<'_>) -> Result<VerifyRepo
         VerifyFailure::new(FailureKind::Io, file, None, e.to_string())
     };
     let segments = format::list_segments(dir).map_err(|e| io(None, &e))?;
-    let stored_key;
-    let key = match options.pubkey {
-        Some(k) => Some(k),
-        None => {
-            let path = dir.join(format::PUBKEY_FILE);
-            match crate::keys::read_public_key(&path) {
-                Ok(k) => {
-                    stored_key = k;
-                    Some(&stored_key)
-                }
-                Err(_) if segments.is_empty() => None,
-                Err(e) => {
-                    return Err(VerifyFailure::new(
-                        FailureKind::Key,
-                        Some(format::PUBKEY_FILE),
-                        None,
-                        e.to_string(),
-                    ));
-                }
-            }
-        }
-    };
+    let key = verifying_key(dir, options, &segments)?;
+    let key = key.as_ref();
     let malformed = |file: &str, d: &dyn std::fmt::Display| {
         VerifyFailure::new(FailureKind::Malformed, Some(file), None, d.to_string())
     };
-    let checkpoint = format::read_checkpoint(dir).map_err(|e| malformed(format::CHECKPOINT, &e))?;
-    let (mut expected, mut walk, mut prev_seal) = match (&checkpoint, key) {
-        (Some(cp), Some(key)) => {
-            if !cp.verify(key) {
-                return Err(VerifyFailure::new(
-                    FailureKind::Signature,
-                    Some(format::CHECKPOINT),
-                    None,
-                    "checkpoint signature does not verify with the public key",
-                ));
-            }
-            let bad = || malformed(format::CHECKPOINT, &"bad hash");
-            report.deleted_segments = cp.deleted_segments;
-            (
-                cp.segment,
-                Walk::new(cp.seq, cp.prev_hash().ok_or_else(bad)?),
-                cp.prev_seal().ok_or_else(bad)?,
-            )
-        }
-        (Some(cp), None) => (cp.segment, Walk::new(cp.seq, GENESIS), GENESIS),
-        (None, _) => (1, Walk::new(0, GENESIS), GENESIS),
-    };
+    let (mut expected, mut walk, mut prev_seal) = starting_point(dir, key, &mut report)?;
     let first_segment = expected;
     report.first_seq = walk.seq;
     if let Some(entries) = options.witness {
@@ -432,91 +391,16 @@ pub fn verify_with(dir: &Path, options: &VerifyOptions<'_>) -> Result<VerifyRepo
             open_segment(dir, n, key, file, &mut walk, &mut buf, &mut report)?;
             break;
         };
-        check_seal_head(&seal, key, n, &walk, &prev_seal, &seal_name)?;
-        let start = walk.clone();
-        let attested = seal.attested_records();
-        if attested > 0 {
-            walk.want.insert(seal.first_seq + attested);
-        }
-        walk_segment(file, &seg, &mut walk, true, &mut buf)?;
-        let records = walk.records - start.records;
-        let bytes = walk.bytes - start.bytes;
-        let seal_fail =
-            |kind, detail: String| Err(VerifyFailure::new(kind, Some(&seg), None, detail));
-        if records < seal.records {
-            return seal_fail(
-                FailureKind::Truncated,
-                format!(
-                    "holds {records} records, its seal says {} (records cut off the end)",
-                    seal.records
-                ),
-            );
-        }
-        if records != seal.records || bytes != seal.bytes {
-            return seal_fail(
-                FailureKind::Seal,
-                format!(
-                    "holds {records} records in {bytes} bytes, its seal says {} in {}",
-                    seal.records, seal.bytes
-                ),
-            );
-        }
-        if seal.last_hash() != Some(walk.prev) {
-            return Err(VerifyFailure::new(
-                FailureKind::Seal,
-                Some(&seg),
-                walk.seq.checked_sub(1),
-                "the last record does not match the hash in the seal (altered)",
-            ));
-        }
-        let last_time = if records > 0 { walk.last_time_ms } else { None };
-        if seal.first_time_ms != walk.segment_first_ms || seal.last_time_ms != last_time {
-            return seal_fail(
-                FailureKind::Seal,
-                "record times differ from the seal".into(),
-            );
-        }
-        if let Some(claimed) = seal.claimed
-            && claimed > attested
-        {
-            return Err(VerifyFailure::new(
-                FailureKind::Attestation,
-                Some(&seg),
-                Some(seal.first_seq + attested),
-                format!(
-                    "records {}..{} were attested by a signed checkpoint before the crash but were missing or altered when the segment was recovered",
-                    seal.first_seq + attested,
-                    seal.first_seq + claimed - 1
-                ),
-            ));
-        }
-        if seal.after_crash() {
-            report.crash_sealed.push(seg.clone());
-            if attested < records {
-                report.warnings.push(VerifyWarning {
-                    kind: if seal.version == 1 {
-                        WarningKind::SealedWithoutAttestation
-                    } else {
-                        WarningKind::Unattested
-                    },
-                    file: seg.clone(),
-                    first_record: seal.first_seq + attested,
-                    last_record: seal.first_seq + records - 1,
-                    count: records - attested,
-                });
-            }
-        }
-        if attested > 0
-            && let Some(head) = walk.found.get(&(seal.first_seq + attested))
-        {
-            report.last_attested = Some(AttestedPoint {
-                segment: seg.clone(),
-                record: seal.first_seq + attested - 1,
-                head: hex::encode(head),
-            });
-        }
-        prev_seal = seal.seal_hash();
-        report.last_seal = Some(hex::encode(prev_seal));
+        prev_seal = check_sealed_segment(
+            &seal,
+            key,
+            file,
+            n,
+            &mut walk,
+            &prev_seal,
+            &mut buf,
+            &mut report,
+        )?;
         report.segments += 1;
         expected += 1;
     }
@@ -538,6 +422,166 @@ pub fn verify_with(dir: &Path, options: &VerifyOptions<'_>) -> Result<VerifyRepo
         report.witness_lines = Some(entries.len());
     }
     Ok(report)
+}
+
+/// The key seals and checkpoints must verify with: the one given, else the
+/// log's own `signing.pub` (`None` for a log that has no segment yet).
+fn verifying_key(
+    dir: &Path,
+    options: &VerifyOptions<'_>,
+    segments: &[u64],
+) -> Result<Option<VerifyingKey>, VerifyFailure> {
+    if let Some(k) = options.pubkey {
+        return Ok(Some(*k));
+    }
+    let path = dir.join(format::PUBKEY_FILE);
+    match crate::keys::read_public_key(&path) {
+        Ok(k) => Ok(Some(k)),
+        Err(_) if segments.is_empty() => Ok(None),
+        Err(e) => Err(VerifyFailure::new(
+            FailureKind::Key,
+            Some(format::PUBKEY_FILE),
+            None,
+            e.to_string(),
+        )),
+    }
+}
+
+/// Where the walk starts: the signed checkpoint's segment, sequence number,
+/// chain hash and previous seal, or the genesis of segment 1.
+fn starting_point(
+    dir: &Path,
+    key: Option<&VerifyingKey>,
+    report: &mut VerifyReport,
+) -> Result<(u64, Walk, [u8; 32]), VerifyFailure> {
+    let malformed = |file: &str, d: &dyn std::fmt::Display| {
+        VerifyFailure::new(FailureKind::Malformed, Some(file), None, d.to_string())
+    };
+    let checkpoint = format::read_checkpoint(dir).map_err(|e| malformed(format::CHECKPOINT, &e))?;
+    Ok(match (&checkpoint, key) {
+        (Some(cp), Some(key)) => {
+            if !cp.verify(key) {
+                return Err(VerifyFailure::new(
+                    FailureKind::Signature,
+                    Some(format::CHECKPOINT),
+                    None,
+                    "checkpoint signature does not verify with the public key",
+                ));
+            }
+            let bad = || malformed(format::CHECKPOINT, &"bad hash");
+            report.deleted_segments = cp.deleted_segments;
+            (
+                cp.segment,
+                Walk::new(cp.seq, cp.prev_hash().ok_or_else(bad)?),
+                cp.prev_seal().ok_or_else(bad)?,
+            )
+        }
+        (Some(cp), None) => (cp.segment, Walk::new(cp.seq, GENESIS), GENESIS),
+        (None, _) => (1, Walk::new(0, GENESIS), GENESIS),
+    })
+}
+
+/// Checks one sealed segment against its seal (signature, chain, record
+/// count, bytes, last hash, times, attestation) and records what the
+/// report says of it; returns the seal's hash, which the next seal links to.
+#[allow(clippy::too_many_arguments)]
+fn check_sealed_segment(
+    seal: &Seal,
+    key: &VerifyingKey,
+    file: std::fs::File,
+    n: u64,
+    walk: &mut Walk,
+    prev_seal: &[u8; 32],
+    buf: &mut Vec<u8>,
+    report: &mut VerifyReport,
+) -> Result<[u8; 32], VerifyFailure> {
+    let seg = format::seg_name(n);
+    let seal_name = format::seal_name(n);
+    check_seal_head(seal, key, n, walk, prev_seal, &seal_name)?;
+    let start = walk.clone();
+    let attested = seal.attested_records();
+    if attested > 0 {
+        walk.want.insert(seal.first_seq + attested);
+    }
+    walk_segment(file, &seg, walk, true, buf)?;
+    let records = walk.records - start.records;
+    let bytes = walk.bytes - start.bytes;
+    let seal_fail = |kind, detail: String| Err(VerifyFailure::new(kind, Some(&seg), None, detail));
+    if records < seal.records {
+        return seal_fail(
+            FailureKind::Truncated,
+            format!(
+                "holds {records} records, its seal says {} (records cut off the end)",
+                seal.records
+            ),
+        );
+    }
+    if records != seal.records || bytes != seal.bytes {
+        return seal_fail(
+            FailureKind::Seal,
+            format!(
+                "holds {records} records in {bytes} bytes, its seal says {} in {}",
+                seal.records, seal.bytes
+            ),
+        );
+    }
+    if seal.last_hash() != Some(walk.prev) {
+        return Err(VerifyFailure::new(
+            FailureKind::Seal,
+            Some(&seg),
+            walk.seq.checked_sub(1),
+            "the last record does not match the hash in the seal (altered)",
+        ));
+    }
+    let last_time = if records > 0 { walk.last_time_ms } else { None };
+    if seal.first_time_ms != walk.segment_first_ms || seal.last_time_ms != last_time {
+        return seal_fail(
+            FailureKind::Seal,
+            "record times differ from the seal".into(),
+        );
+    }
+    if let Some(claimed) = seal.claimed
+        && claimed > attested
+    {
+        return Err(VerifyFailure::new(
+            FailureKind::Attestation,
+            Some(&seg),
+            Some(seal.first_seq + attested),
+            format!(
+                "records {}..{} were attested by a signed checkpoint before the crash but were missing or altered when the segment was recovered",
+                seal.first_seq + attested,
+                seal.first_seq + claimed - 1
+            ),
+        ));
+    }
+    if seal.after_crash() {
+        report.crash_sealed.push(seg.clone());
+        if attested < records {
+            report.warnings.push(VerifyWarning {
+                kind: if seal.version == 1 {
+                    WarningKind::SealedWithoutAttestation
+                } else {
+                    WarningKind::Unattested
+                },
+                file: seg.clone(),
+                first_record: seal.first_seq + attested,
+                last_record: seal.first_seq + records - 1,
+                count: records - attested,
+            });
+        }
+    }
+    if attested > 0
+        && let Some(head) = walk.found.get(&(seal.first_seq + attested))
+    {
+        report.last_attested = Some(AttestedPoint {
+            segment: seg.clone(),
+            record: seal.first_seq + attested - 1,
+            head: hex::encode(head),
+        });
+    }
+    let hash = seal.seal_hash();
+    report.last_seal = Some(hex::encode(hash));
+    Ok(hash)
 }
 
 /// Walks the open segment and checks its checkpoints.

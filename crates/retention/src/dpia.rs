@@ -49,15 +49,53 @@ impl State {
     }
 }
 
+/// A measure and its state in this configuration.
+type Measure = (State, String);
+
 /// One risk with its measures and their state.
 struct Risk {
     title: &'static str,
     threat: &'static str,
-    measures: Vec<(State, String)>,
+    measures: Vec<Measure>,
 }
 
 fn risks(config: &Config, inputs: &DpiaInputs<'_>) -> Vec<Risk> {
-    let r = &config.retention;
+    vec![
+        Risk {
+            title: "Interception in transit",
+            threat: "Someone on the network reads or alters mail, passwords or mailbox names.",
+            measures: transit_measures(config, inputs),
+        },
+        Risk {
+            title: "Disclosure at rest",
+            threat: "Someone with a copy of the disk, a backup or a stolen machine reads mail or learns who has an account.",
+            measures: rest_measures(config, inputs),
+        },
+        Risk {
+            title: "Unauthorised access to an account",
+            threat: "Someone guesses or reuses a password, or one account reaches another's mail.",
+            measures: access_measures(config),
+        },
+        Risk {
+            title: "Over-retention",
+            threat: "Data is kept longer than its purpose needs, or survives a deletion.",
+            measures: retention_measures(config),
+        },
+        Risk {
+            title: "Log tampering",
+            threat: "An insider or intruder edits, forges or removes records of what happened, hiding access to personal data.",
+            measures: log_measures(config),
+        },
+        Risk {
+            title: "Loss of mail",
+            threat: "Acknowledged mail is lost through a crash, a disk failure or an operator's mistake.",
+            measures: loss_measures(config),
+        },
+    ]
+}
+
+/// Measures against interception in transit.
+fn transit_measures(config: &Config, inputs: &DpiaInputs<'_>) -> Vec<Measure> {
     let l = &config.listen;
     let listeners = [
         &l.imap,
@@ -107,7 +145,11 @@ fn risks(config: &Config, inputs: &DpiaInputs<'_>) -> Vec<Risk> {
             ),
         });
     }
+    transit
+}
 
+/// Measures against disclosure at rest.
+fn rest_measures(config: &Config, inputs: &DpiaInputs<'_>) -> Vec<Measure> {
     let mut rest = vec![(
         State::On,
         format!(
@@ -141,7 +183,11 @@ fn risks(config: &Config, inputs: &DpiaInputs<'_>) -> Vec<Risk> {
             ),
         ));
     }
+    rest
+}
 
+/// Measures against unauthorised access to an account.
+fn access_measures(config: &Config) -> Vec<Measure> {
     let lim = &config.limits;
     let throttle = |n: u32, what: &str| match n {
         0 => (
@@ -159,7 +205,7 @@ fn risks(config: &Config, inputs: &DpiaInputs<'_>) -> Vec<Risk> {
             format!("Failed logins per {what}: throttled after {n} per 15 minutes."),
         ),
     };
-    let access = vec![
+    vec![
         (
             State::On,
             "Passwords are stored as argon2id hashes; unknown users cost the same work as known ones; no password is accepted before TLS.".to_string(),
@@ -170,8 +216,12 @@ fn risks(config: &Config, inputs: &DpiaInputs<'_>) -> Vec<Risk> {
             State::On,
             "One account never reaches another's data: every store call is scoped by account; mailbox names are never paths.".to_string(),
         ),
-    ];
+    ]
+}
 
+/// Measures against over-retention.
+fn retention_measures(config: &Config) -> Vec<Measure> {
+    let r = &config.retention;
     let mut retention = Vec::new();
     let days = |n: u32, what: &str, key: &str| {
         if n == 0 {
@@ -230,7 +280,11 @@ fn risks(config: &Config, inputs: &DpiaInputs<'_>) -> Vec<Risk> {
         State::On,
         "No date given to `retention run --at` destroys an audit record early: audit retention runs on the real clock.".to_string(),
     ));
+    retention
+}
 
+/// Measures against log tampering.
+fn log_measures(config: &Config) -> Vec<Measure> {
     let mut log = Vec::new();
     if config.audit.enabled {
         log.push((
@@ -256,7 +310,11 @@ fn risks(config: &Config, inputs: &DpiaInputs<'_>) -> Vec<Risk> {
             "The audit log is off (`[audit] enabled = false`): logins, deliveries and account changes are not recorded, nothing is sealed.".to_string(),
         ));
     }
+    log
+}
 
+/// Measures against loss of mail.
+fn loss_measures(config: &Config) -> Vec<Measure> {
     let backups = match &config.compliance.backups {
         Some(b) => (State::On, format!("Backups: {b}")),
         None => (
@@ -264,45 +322,12 @@ fn risks(config: &Config, inputs: &DpiaInputs<'_>) -> Vec<Risk> {
             "No backup is declared (`[compliance] backups`): sealpost does not back data_dir up itself.".to_string(),
         ),
     };
-    let loss = vec![
+    vec![
         (
             State::On,
             "Nothing acknowledged is lost: SMTP 250 and IMAP APPEND OK are sent only after the message is fsynced and the metadata flushed.".to_string(),
         ),
         backups,
-    ];
-
-    vec![
-        Risk {
-            title: "Interception in transit",
-            threat: "Someone on the network reads or alters mail, passwords or mailbox names.",
-            measures: transit,
-        },
-        Risk {
-            title: "Disclosure at rest",
-            threat: "Someone with a copy of the disk, a backup or a stolen machine reads mail or learns who has an account.",
-            measures: rest,
-        },
-        Risk {
-            title: "Unauthorised access to an account",
-            threat: "Someone guesses or reuses a password, or one account reaches another's mail.",
-            measures: access,
-        },
-        Risk {
-            title: "Over-retention",
-            threat: "Data is kept longer than its purpose needs, or survives a deletion.",
-            measures: retention,
-        },
-        Risk {
-            title: "Log tampering",
-            threat: "An insider or intruder edits, forges or removes records of what happened, hiding access to personal data.",
-            measures: log,
-        },
-        Risk {
-            title: "Loss of mail",
-            threat: "Acknowledged mail is lost through a crash, a disk failure or an operator's mistake.",
-            measures: loss,
-        },
     ]
 }
 

@@ -141,29 +141,6 @@ pub fn compliance_report(
     inputs: &ReportInputs<'_>,
     now: i64,
 ) -> Result<String, StoreError> {
-    let r = &config.retention;
-    let c = &config.compliance;
-    let accounts = store.accounts()?;
-    let active = accounts
-        .iter()
-        .filter(|a| a.state == AccountState::Active)
-        .count();
-    let mut pending: Vec<(String, i64, i64)> = accounts
-        .iter()
-        .filter_map(|a| match a.state {
-            AccountState::Deleted { at } => Some((
-                if a.address.is_empty() {
-                    format!("account #{} (purge in progress)", a.id.0)
-                } else {
-                    a.address.clone()
-                },
-                at,
-                at + r.deleted_account_grace_days as i64 * DAY,
-            )),
-            AccountState::Active => None,
-        })
-        .collect();
-    pending.sort_by_key(|p| p.2);
     let mut md = String::new();
     let _ = writeln!(
         md,
@@ -172,30 +149,52 @@ pub fn compliance_report(
     );
     provenance(&mut md, config, inputs.source, now);
 
+    controller_section(&mut md, &config.compliance);
+    purposes_and_recipients(&mut md, &config.compliance);
+    erasure_limits(&mut md, config);
+    let _ = writeln!(md, "\n## Security measures (art. 30(1)(g), art. 32)");
+    protection(&mut md, config, store, inputs);
+    accounts_section(&mut md, config, store, inputs)?;
+    Ok(md)
+}
+
+/// How a listener kind protects what crosses it.
+const LISTENER_TLS: [(&str, &str); 7] = [
+    ("imap", "STARTTLS required before login"),
+    ("imaps", "implicit TLS"),
+    ("pop3", "STLS required before login"),
+    ("pop3s", "implicit TLS"),
+    ("smtp", "inbound MX: STARTTLS required before MAIL"),
+    ("submission", "STARTTLS required before AUTH"),
+    ("submissions", "implicit TLS"),
+];
+
+/// Art. 30(1)(a): who the controller is.
+fn controller_section(md: &mut String, c: &sealpost_config::ComplianceConfig) {
     let _ = writeln!(md, "\n## Controller (art. 30(1)(a))\n");
     fact(
-        &mut md,
+        md,
         "Controller",
         &c.controller,
         "controller",
         "the name of the controller",
     );
     fact(
-        &mut md,
+        md,
         "Address",
         &c.controller_address,
         "controller_address",
         "the controller's postal address",
     );
     fact(
-        &mut md,
+        md,
         "Contact",
         &c.controller_contact,
         "controller_contact",
         "how to reach the controller",
     );
     fact(
-        &mut md,
+        md,
         "Data protection officer",
         &c.dpo_contact,
         "dpo_contact",
@@ -205,13 +204,16 @@ pub fn compliance_report(
         let _ = writeln!(md, "- Representative in the Union (art. 27): {rep}");
     }
     fact(
-        &mut md,
+        md,
         "Requests of data subjects (access, erasure, portability)",
         &c.data_subject_requests,
         "data_subject_requests",
         "where people send their requests",
     );
+}
 
+/// Art. 30(1)(b)-(e): purposes, data, recipients, transfers.
+fn purposes_and_recipients(md: &mut String, c: &sealpost_config::ComplianceConfig) {
     let _ = writeln!(
         md,
         "\n## Purposes and legal bases (art. 30(1)(b), art. 6)\n"
@@ -238,7 +240,7 @@ pub fn compliance_report(
 
     let _ = writeln!(md, "\n## Recipients and processors (art. 30(1)(d))\n");
     list(
-        &mut md,
+        md,
         &c.recipients,
         "recipients",
         "No recipients or processors",
@@ -251,7 +253,7 @@ pub fn compliance_report(
 
     let _ = writeln!(md, "\n## Transfers outside the EU/EEA (art. 30(1)(e))\n");
     list(
-        &mut md,
+        md,
         &c.transfers_outside_eu,
         "transfers_outside_eu",
         "No transfers",
@@ -261,7 +263,12 @@ pub fn compliance_report(
         md,
         "- By the nature of mail: messages users send to addresses abroad travel there; that is the users' own act."
     );
+}
 
+/// Art. 30(1)(f): where each kind of data is and how long it is kept.
+fn erasure_limits(md: &mut String, config: &Config) {
+    let r = &config.retention;
+    let c = &config.compliance;
     let _ = writeln!(md, "\n## Time limits for erasure (art. 30(1)(f))\n");
     let _ = writeln!(md, "| data | where | kept |\n|---|---|---|");
     let _ = writeln!(
@@ -323,8 +330,37 @@ pub fn compliance_report(
             "TODO"
         }
     );
-    let _ = writeln!(md, "\n## Security measures (art. 30(1)(g), art. 32)");
-    protection(&mut md, config, store, inputs);
+}
+
+/// The hosted domains and accounts, and the purges due.
+fn accounts_section(
+    md: &mut String,
+    config: &Config,
+    store: &Store,
+    inputs: &ReportInputs<'_>,
+) -> Result<(), StoreError> {
+    let r = &config.retention;
+    let accounts = store.accounts()?;
+    let active = accounts
+        .iter()
+        .filter(|a| a.state == AccountState::Active)
+        .count();
+    let mut pending: Vec<(String, i64, i64)> = accounts
+        .iter()
+        .filter_map(|a| match a.state {
+            AccountState::Deleted { at } => Some((
+                if a.address.is_empty() {
+                    format!("account #{} (purge in progress)", a.id.0)
+                } else {
+                    a.address.clone()
+                },
+                at,
+                at + r.deleted_account_grace_days as i64 * DAY,
+            )),
+            AccountState::Active => None,
+        })
+        .collect();
+    pending.sort_by_key(|p| p.2);
     let _ = writeln!(md, "\n## Accounts\n");
     let _ = writeln!(
         md,
@@ -349,19 +385,8 @@ pub fn compliance_report(
             let _ = writeln!(md, "| {a} | {} | {} |", date(*at), date(*due));
         }
     }
-    Ok(md)
+    Ok(())
 }
-
-/// How a listener kind protects what crosses it.
-const LISTENER_TLS: [(&str, &str); 7] = [
-    ("imap", "STARTTLS required before login"),
-    ("imaps", "implicit TLS"),
-    ("pop3", "STLS required before login"),
-    ("pop3s", "implicit TLS"),
-    ("smtp", "inbound MX: STARTTLS required before MAIL"),
-    ("submission", "STARTTLS required before AUTH"),
-    ("submissions", "implicit TLS"),
-];
 
 /// The protection section: transport as configured, encryption at rest,
 /// where every key lives, and what deletion does and does not erase.

@@ -138,33 +138,19 @@ impl Store {
                     size,
                 }));
             }
-            tx.put(
-                codec::mailbox_key(table::MAILBOX, account, mailbox),
-                st.row(&ctx.key, account),
-            );
-            self.log_change(&mut tx, &st, account, mailbox, before.1, &events);
-            // Durable before it is visible (see `message.rs`).
-            if let Err(e) = tx.commit() {
-                if shared {
-                    (st.uid_next, st.highest_modseq) = before;
-                }
-                return Err(e);
-            }
-            let mut appended = Vec::with_capacity(events.len());
-            for e in events {
-                if let MailboxEvent::Appended(entry) = &e {
-                    appended.push(Appended {
+            let appended = events
+                .iter()
+                .filter_map(|e| match e {
+                    MailboxEvent::Appended(entry) => Some(Appended {
                         mailbox,
                         uid_validity: st.info.uid_validity,
                         uid: entry.uid,
                         modseq,
-                    });
-                }
-                crate::cluster::apply_event(&mut st, &e);
-                // Published under the lock so watchers see UIDs in order.
-                st.publish(e);
-            }
-            self.announce(account, mailbox, modseq.0);
+                    }),
+                    _ => None,
+                })
+                .collect();
+            self.commit_and_publish(tx, &mut st, &ctx.key, account, mailbox, before, events)?;
             Ok(appended)
         })();
         if result.is_err() && !shared {

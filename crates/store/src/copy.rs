@@ -133,6 +133,33 @@ impl Store {
         let src: &dyn Backend = &*self.inner.backend;
         let pg = Postgres::connect(target)?;
         let dst: &dyn Backend = &pg;
+        self.copy_meta(src, dst)?;
+        let accounts = scan(src, vec![table::ACCOUNT])?;
+        let total = accounts.len();
+        let mut report = CopyReport::default();
+        for (done, (address_key, row)) in accounts.into_iter().enumerate() {
+            let id = crate::account_index::AccountRow::decode(&row)?.id;
+            let n = copy_account(src, dst, id, address_key, row)?;
+            report.accounts += 1;
+            report.mailboxes += n.mailboxes;
+            report.messages += n.messages;
+            report.bytes += n.bytes;
+            progress(CopyProgress::Account {
+                done: done + 1,
+                total,
+                id,
+                mailboxes: n.mailboxes,
+                messages: n.messages,
+                bytes: n.bytes,
+            });
+        }
+        Ok(report)
+    }
+
+    /// Refuses a target that holds another store (another master key or
+    /// system key), then writes the store's own keys and counters (the
+    /// larger counter wins, so nothing is handed out twice).
+    fn copy_meta(&self, src: &dyn Backend, dst: &dyn Backend) -> Result<()> {
         // The store's own keys: the same master key on both sides.
         let check = self.inner.master.seal(b"keycheck", b"sealpost");
         match get(dst, b"0keycheck")? {
@@ -176,107 +203,120 @@ impl Store {
             };
             tx.put(key.to_vec(), value);
         }
-        tx.commit()?;
+        tx.commit()
+    }
+}
 
-        let accounts = scan(src, vec![table::ACCOUNT])?;
-        let total = accounts.len();
-        let mut report = CopyReport::default();
-        for (done, (address_key, row)) in accounts.into_iter().enumerate() {
-            let account = crate::account_index::AccountRow::decode(&row)?;
-            let id = account.id;
-            let (mut mailboxes, mut messages, mut bytes) = (0u64, 0u64, 0u64);
-            // Its wrapped key, newest copy.
-            if let Some(wrapped) = src.keys().copies(id)?.into_iter().next() {
-                dst.keys().write(id, &wrapped)?;
+/// What one account's copy moved.
+#[derive(Default)]
+struct Copied {
+    mailboxes: u64,
+    messages: u64,
+    bytes: u64,
+}
+
+/// Copies one account: its wrapped key, its mailbox tables, every mailbox
+/// (checked), and last its usage and the rows that make it findable.
+fn copy_account(
+    src: &dyn Backend,
+    dst: &dyn Backend,
+    id: AccountId,
+    address_key: Vec<u8>,
+    row: Vec<u8>,
+) -> Result<Copied> {
+    let mut n = Copied::default();
+    // Its wrapped key, newest copy.
+    if let Some(wrapped) = src.keys().copies(id)?.into_iter().next() {
+        dst.keys().write(id, &wrapped)?;
+    }
+    // Tables without messages: mailbox rows, name index, subscriptions
+    // (small: one transaction).
+    let mut tx = Tx::new(dst.begin()?);
+    for tag in [table::MAILBOX, table::MAILBOX_NAME, table::SUBSCRIPTION] {
+        for (k, v) in scan(src, codec::account_prefix(tag, id))? {
+            tx.put(k, v);
+        }
+    }
+    tx.commit()?;
+    let mut usage = (0u64, 0u64);
+    for (k, _) in scan(src, codec::account_prefix(table::MAILBOX, id))? {
+        let mailbox = MailboxId(u64::from_be_bytes(
+            k[k.len() - 8..]
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("mailbox key".into()))?,
+        ));
+        n.mailboxes += 1;
+        copy_mailbox(src, dst, id, mailbox, &mut usage, &mut n)?;
+    }
+    // Last: usage, then the rows that make the account findable.
+    let mut tx = Tx::new(dst.begin()?);
+    tx.put(
+        codec::account_prefix(table::USAGE, id),
+        crate::cluster::encode_usage(usage.0, usage.1),
+    );
+    if let Some(index) = get(src, &codec::account_prefix(table::ACCOUNT_ID, id))? {
+        tx.put(codec::account_prefix(table::ACCOUNT_ID, id), index);
+    }
+    tx.put(address_key, row);
+    tx.commit()?;
+    Ok(n)
+}
+
+/// Copies one mailbox's messages (rows, summaries, blobs; in batches of
+/// [`BATCH`]) and vanished UIDs, then compares both sides' digests.
+fn copy_mailbox(
+    src: &dyn Backend,
+    dst: &dyn Backend,
+    id: AccountId,
+    mailbox: MailboxId,
+    usage: &mut (u64, u64),
+    n: &mut Copied,
+) -> Result<()> {
+    let rows = scan(src, codec::mailbox_key(table::MESSAGE, id, mailbox))?;
+    for chunk in rows.chunks(BATCH) {
+        let mut tx = Tx::new(dst.begin()?);
+        let mut reads = Vec::with_capacity(chunk.len());
+        for (k, v) in chunk {
+            let m = MessageRow::decode(v)?;
+            usage.0 += m.size as u64;
+            usage.1 += 1;
+            n.messages += 1;
+            if let Some(blob) = src.read_blob(id, m.blob)? {
+                n.bytes += blob.len() as u64;
+                tx.put_blob(id, m.blob, &blob)?;
             }
-            // Tables without messages: mailbox rows, name index,
-            // subscriptions (small: one transaction).
-            let mut tx = Tx::new(dst.begin()?);
-            for tag in [table::MAILBOX, table::MAILBOX_NAME, table::SUBSCRIPTION] {
-                for (k, v) in scan(src, codec::account_prefix(tag, id))? {
-                    tx.put(k, v);
-                }
-            }
-            tx.commit()?;
-            let mut usage = (0u64, 0u64);
-            for (k, _) in scan(src, codec::account_prefix(table::MAILBOX, id))? {
-                let mailbox = MailboxId(u64::from_be_bytes(
-                    k[k.len() - 8..]
-                        .try_into()
-                        .map_err(|_| StoreError::Corrupt("mailbox key".into()))?,
-                ));
-                mailboxes += 1;
-                let rows = scan(src, codec::mailbox_key(table::MESSAGE, id, mailbox))?;
-                for chunk in rows.chunks(BATCH) {
-                    let mut tx = Tx::new(dst.begin()?);
-                    let mut reads = Vec::with_capacity(chunk.len());
-                    for (k, v) in chunk {
-                        let m = MessageRow::decode(v)?;
-                        usage.0 += m.size as u64;
-                        usage.1 += 1;
-                        messages += 1;
-                        if let Some(blob) = src.read_blob(id, m.blob)? {
-                            bytes += blob.len() as u64;
-                            tx.put_blob(id, m.blob, &blob)?;
-                        }
-                        tx.put(k.clone(), v.clone());
-                        let mut sk = k.clone();
-                        sk[0] = table::SUMMARY;
-                        reads.push(Read::Get {
-                            key: sk,
-                            lock: false,
-                        });
-                    }
-                    let summaries = src.read(reads)?;
-                    for ((k, _), s) in chunk.iter().zip(summaries) {
-                        if let Some(s) = s.value() {
-                            let mut sk = k.clone();
-                            sk[0] = table::SUMMARY;
-                            tx.put(sk, s);
-                        }
-                    }
-                    tx.commit()?;
-                }
-                let mut tx = Tx::new(dst.begin()?);
-                for (k, v) in scan(src, codec::mailbox_key(table::VANISHED, id, mailbox))? {
-                    tx.put(k, v);
-                }
-                tx.commit()?;
-                let (a, b) = (
-                    mailbox_digest(src, id, mailbox)?,
-                    mailbox_digest(dst, id, mailbox)?,
-                );
-                if a != b {
-                    return Err(StoreError::Corrupt(format!(
-                        "account {} mailbox {}: the copy differs ({} message(s) here, {} there, or their checksum)",
-                        id.0, mailbox.0, a.0, b.0
-                    )));
-                }
-            }
-            // Last: usage, then the rows that make the account findable.
-            let mut tx = Tx::new(dst.begin()?);
-            tx.put(
-                codec::account_prefix(table::USAGE, id),
-                crate::cluster::encode_usage(usage.0, usage.1),
-            );
-            if let Some(index) = get(src, &codec::account_prefix(table::ACCOUNT_ID, id))? {
-                tx.put(codec::account_prefix(table::ACCOUNT_ID, id), index);
-            }
-            tx.put(address_key, row);
-            tx.commit()?;
-            report.accounts += 1;
-            report.mailboxes += mailboxes;
-            report.messages += messages;
-            report.bytes += bytes;
-            progress(CopyProgress::Account {
-                done: done + 1,
-                total,
-                id,
-                mailboxes,
-                messages,
-                bytes,
+            tx.put(k.clone(), v.clone());
+            let mut sk = k.clone();
+            sk[0] = table::SUMMARY;
+            reads.push(Read::Get {
+                key: sk,
+                lock: false,
             });
         }
-        Ok(report)
+        let summaries = src.read(reads)?;
+        for ((k, _), s) in chunk.iter().zip(summaries) {
+            if let Some(s) = s.value() {
+                let mut sk = k.clone();
+                sk[0] = table::SUMMARY;
+                tx.put(sk, s);
+            }
+        }
+        tx.commit()?;
     }
+    let mut tx = Tx::new(dst.begin()?);
+    for (k, v) in scan(src, codec::mailbox_key(table::VANISHED, id, mailbox))? {
+        tx.put(k, v);
+    }
+    tx.commit()?;
+    let (a, b) = (
+        mailbox_digest(src, id, mailbox)?,
+        mailbox_digest(dst, id, mailbox)?,
+    );
+    if a != b {
+        return Err(StoreError::Corrupt(format!(
+            "account {} mailbox {}: the copy differs ({} message(s) here, {} there, or their checksum)",
+            id.0, mailbox.0, a.0, b.0
+        )));
+    }
+    Ok(())
 }

@@ -178,7 +178,6 @@ impl Store {
     ) -> Result<FlagsOutcome> {
         let ctx = self.ctx(account)?;
         let state = self.state(account, mailbox)?;
-        let shared = self.shared();
         let mut st = state.lock();
         // Which messages change, as the index says now: their rows are read
         // with the lock (one round trip when shared); the index is caught
@@ -267,23 +266,7 @@ impl Store {
             events.push(MailboxEvent::FlagsChanged(e));
         }
         if !events.is_empty() {
-            tx.put(
-                codec::mailbox_key(table::MAILBOX, account, mailbox),
-                st.row(&ctx.key, account),
-            );
-            self.log_change(&mut tx, &st, account, mailbox, before.1, &events);
-            // Durable before other sessions hear of it.
-            if let Err(e) = tx.commit() {
-                if shared {
-                    (st.uid_next, st.highest_modseq) = before;
-                }
-                return Err(e);
-            }
-            for e in events {
-                crate::cluster::apply_event(&mut st, &e);
-                st.publish(e);
-            }
-            self.announce(account, mailbox, st.highest_modseq);
+            self.commit_and_publish(tx, &mut st, &ctx.key, account, mailbox, before, events)?;
         }
         Ok(outcome)
     }
@@ -377,22 +360,7 @@ impl Store {
                 }));
                 pairs.push((uid, new_uid));
             }
-            tx.put(
-                codec::mailbox_key(table::MAILBOX, account, to),
-                st.row(&ctx.key, account),
-            );
-            self.log_change(&mut tx, &st, account, to, before.1, &events);
-            if let Err(e) = tx.commit() {
-                if shared {
-                    (st.uid_next, st.highest_modseq) = before;
-                }
-                return Err(e);
-            }
-            for e in events {
-                crate::cluster::apply_event(&mut st, &e);
-                st.publish(e);
-            }
-            self.announce(account, to, st.highest_modseq);
+            self.commit_and_publish(tx, &mut st, &ctx.key, account, to, before, events)?;
             Ok(CopyOutcome {
                 uid_validity: st.info.uid_validity,
                 pairs,
@@ -541,37 +509,56 @@ impl Store {
             -(bytes as i64),
             -(victims.len() as i64),
         )?;
-        tx.put(
-            codec::mailbox_key(table::MAILBOX, account, mailbox),
-            st.row(&ctx.key, account),
-        );
         let event = MailboxEvent::Expunged {
             uids: victims.clone(),
             modseq,
         };
-        self.log_change(
-            &mut tx,
-            &st,
-            account,
-            mailbox,
-            before.1,
-            std::slice::from_ref(&event),
-        );
-        // Blobs go only once no durable row points at them.
+        // Blobs go only once no durable row points at them (with the commit).
         tx.delete_blobs(account, &blobs);
-        if let Err(e) = tx.commit() {
-            if shared {
-                (st.uid_next, st.highest_modseq) = before;
-            }
-            return Err(e);
-        }
-        crate::cluster::apply_event(&mut st, &event);
-        st.publish(event);
-        self.announce(account, mailbox, modseq.0);
+        self.commit_and_publish(tx, &mut st, &ctx.key, account, mailbox, before, vec![event])?;
         drop(st);
         if !shared {
             self.release(&ctx, bytes, victims.len() as u64);
         }
         Ok(victims)
+    }
+}
+
+impl Store {
+    /// The end of every write to one mailbox: the mailbox row and the
+    /// change-log entry join `tx`, which commits; only then are `events`
+    /// applied to the index, published to watchers (under the lock, so they
+    /// see UIDs in order) and announced to other nodes. Durable before
+    /// visible. If the commit fails, a shared index gets back the
+    /// `uid_next` and `highest_modseq` it had before the write (`before`);
+    /// on an embedded store the caller releases its own reservations.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn commit_and_publish(
+        &self,
+        mut tx: crate::tx::Tx<'_>,
+        st: &mut crate::engine::MailboxState,
+        key: &crate::crypto::Key,
+        account: AccountId,
+        mailbox: MailboxId,
+        before: (u32, u64),
+        events: Vec<MailboxEvent>,
+    ) -> Result<()> {
+        tx.put(
+            codec::mailbox_key(table::MAILBOX, account, mailbox),
+            st.row(key, account),
+        );
+        self.log_change(&mut tx, st, account, mailbox, before.1, &events);
+        if let Err(e) = tx.commit() {
+            if self.shared() {
+                (st.uid_next, st.highest_modseq) = before;
+            }
+            return Err(e);
+        }
+        for e in events {
+            crate::cluster::apply_event(st, &e);
+            st.publish(e);
+        }
+        self.announce(account, mailbox, st.highest_modseq);
+        Ok(())
     }
 }
