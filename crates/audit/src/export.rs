@@ -84,30 +84,118 @@ pub fn export_csv(
 ) -> Result<u64, AuditError> {
     let werr = |e: std::io::Error| AuditError::Export(e.to_string());
     write_row(out, COLUMNS.iter().map(|c| c.to_string())).map_err(werr)?;
-    let start = format::read_checkpoint(dir)?.map_or(1, |cp| cp.segment);
-    let segments = format::list_segments(dir).map_err(|e| AuditError::io(dir, e))?;
     let mut rows = 0u64;
-    let since_ms = filter.since.map(|s| s.saturating_mul(1000));
-    let until_ms = filter.until.map(|s| s.saturating_mul(1000));
-    let wanted = filter.account.as_deref().map(str::to_ascii_lowercase);
-    let pubkey = crate::keys::read_public_key(&dir.join(format::PUBKEY_FILE)).ok();
-    for n in segments.into_iter().filter(|&n| n >= start) {
-        let seg_path = dir.join(format::seg_name(n));
+    let mut source = Rows::new(dir, keys, filter)?;
+    while let Some((_, cells)) = source.next_row()? {
+        write_row(out, cells).map_err(werr)?;
+        rows += 1;
+    }
+    out.flush().map_err(werr)?;
+    Ok(rows)
+}
+
+/// Several nodes' logs as one CSV, in time order (ties: the order of
+/// `logs`, then each log's own order), with a last column `node` naming
+/// each row's log by its label. Each log is read with its own month keys
+/// (a cluster's nodes share the master key that wraps them). Streams: one
+/// record per log in memory at a time.
+pub fn export_csv_merged(
+    logs: &[(&str, &Path, &PiiKeys)],
+    filter: &ExportFilter,
+    out: &mut impl Write,
+) -> Result<u64, AuditError> {
+    let werr = |e: std::io::Error| AuditError::Export(e.to_string());
+    write_row(
+        out,
+        COLUMNS
+            .iter()
+            .map(|c| c.to_string())
+            .chain(["node".to_string()]),
+    )
+    .map_err(werr)?;
+    let mut sources = Vec::with_capacity(logs.len());
+    let mut heads = Vec::with_capacity(logs.len());
+    for (_, dir, keys) in logs {
+        let mut source = Rows::new(dir, keys, filter)?;
+        heads.push(source.next_row()?);
+        sources.push(source);
+    }
+    let mut rows = 0u64;
+    loop {
+        let next = heads
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| h.as_ref().map(|(t, _)| (*t, i)))
+            .min();
+        let Some((_, i)) = next else { break };
+        let (_, mut cells) = heads[i].take().expect("chosen head is there");
+        cells.push(logs[i].0.to_string());
+        write_row(out, cells).map_err(werr)?;
+        rows += 1;
+        heads[i] = sources[i].next_row()?;
+    }
+    out.flush().map_err(werr)?;
+    Ok(rows)
+}
+
+/// The rows of one log that match a filter, in the log's order.
+struct Rows<'a> {
+    dir: &'a Path,
+    keys: &'a PiiKeys,
+    filter: &'a ExportFilter,
+    since_ms: Option<i64>,
+    until_ms: Option<i64>,
+    wanted: Option<String>,
+    pubkey: Option<ed25519_dalek::VerifyingKey>,
+    segments: std::vec::IntoIter<u64>,
+    current: Option<Segment>,
+    line: Vec<u8>,
+}
+
+/// The segment being read.
+struct Segment {
+    path: std::path::PathBuf,
+    reader: BufReader<std::io::Take<std::fs::File>>,
+    pii: PiiMap,
+    /// Up to which sequence number a signature covers.
+    attested_to: u64,
+    /// What the records after it are (`no` or `pending`).
+    after: &'static str,
+}
+
+impl<'a> Rows<'a> {
+    fn new(dir: &'a Path, keys: &'a PiiKeys, filter: &'a ExportFilter) -> Result<Self, AuditError> {
+        let start = format::read_checkpoint(dir)?.map_or(1, |cp| cp.segment);
+        let segments = format::list_segments(dir).map_err(|e| AuditError::io(dir, e))?;
+        let segments: Vec<u64> = segments.into_iter().filter(|&n| n >= start).collect();
+        Ok(Rows {
+            dir,
+            keys,
+            filter,
+            since_ms: filter.since.map(|s| s.saturating_mul(1000)),
+            until_ms: filter.until.map(|s| s.saturating_mul(1000)),
+            wanted: filter.account.as_deref().map(str::to_ascii_lowercase),
+            pubkey: crate::keys::read_public_key(&dir.join(format::PUBKEY_FILE)).ok(),
+            segments: segments.into_iter(),
+            current: None,
+            line: Vec::new(),
+        })
+    }
+
+    fn open_segment(&self, n: u64) -> Result<Segment, AuditError> {
+        let dir = self.dir;
+        let path = dir.join(format::seg_name(n));
         // The writer flushes a side line before its record line: take the
         // segment's length first, then the side file, so every record read
         // finds its side line (an open segment grows meanwhile).
-        let file = std::fs::File::open(&seg_path).map_err(|e| AuditError::io(&seg_path, e))?;
-        let limit = file
-            .metadata()
-            .map_err(|e| AuditError::io(&seg_path, e))?
-            .len();
-        let pii = read_pii(&dir.join(format::pii_name(n)), keys)?;
-        // Up to which sequence number a signature covers, and what the
-        // records after it are.
+        let file = std::fs::File::open(&path).map_err(|e| AuditError::io(&path, e))?;
+        let limit = file.metadata().map_err(|e| AuditError::io(&path, e))?.len();
+        let pii = read_pii(&dir.join(format::pii_name(n)), self.keys)?;
         let (attested_to, after) = match format::read_seal(&dir.join(format::seal_name(n))) {
             Ok(seal) => (seal.first_seq + seal.attested_records(), "no"),
             Err(_) => {
-                let covered = pubkey
+                let covered = self
+                    .pubkey
                     .as_ref()
                     .and_then(|k| crate::attest::read(dir, n, k).ok())
                     .and_then(|f| f.last().map(|a| a.records))
@@ -115,47 +203,71 @@ pub fn export_csv(
                 (covered, "pending")
             }
         };
-        let mut reader = BufReader::with_capacity(1 << 20, file.take(limit));
-        let mut line = Vec::new();
+        Ok(Segment {
+            path,
+            reader: BufReader::with_capacity(1 << 20, file.take(limit)),
+            pii,
+            attested_to,
+            after,
+        })
+    }
+
+    /// The next matching row with its time, or `None` at the end.
+    fn next_row(&mut self) -> Result<Option<(i64, Vec<String>)>, AuditError> {
         loop {
-            line.clear();
-            let got = (&mut reader)
-                .take(format::MAX_LINE_BYTES as u64 + 1)
-                .read_until(b'\n', &mut line)
-                .map_err(|e| AuditError::io(&seg_path, e))?;
-            if got == 0 || line.last() != Some(&b'\n') {
-                break; // end, or a line still being written
+            if self.current.is_none() {
+                let Some(n) = self.segments.next() else {
+                    return Ok(None);
+                };
+                self.current = Some(self.open_segment(n)?);
             }
-            line.pop();
-            let value: Value = serde_json::from_slice(&line)
-                .map_err(|e| AuditError::format(&seg_path, format!("bad record: {e}")))?;
+            let seg = self.current.as_mut().expect("opened above");
+            self.line.clear();
+            let got = (&mut seg.reader)
+                .take(format::MAX_LINE_BYTES as u64 + 1)
+                .read_until(b'\n', &mut self.line)
+                .map_err(|e| AuditError::io(&seg.path, e))?;
+            if got == 0 || self.line.last() != Some(&b'\n') {
+                // The end, or a line still being written.
+                self.current = None;
+                continue;
+            }
+            self.line.pop();
+            let value: Value = serde_json::from_slice(&self.line)
+                .map_err(|e| AuditError::format(&seg.path, format!("bad record: {e}")))?;
             let Some(record) = value.as_object() else {
-                return Err(AuditError::format(&seg_path, "bad record: not an object"));
+                return Err(AuditError::format(&seg.path, "bad record: not an object"));
             };
             let time_ms = record.get("time_ms").and_then(Value::as_i64).unwrap_or(0);
-            if since_ms.is_some_and(|s| time_ms < s) || until_ms.is_some_and(|u| time_ms >= u) {
+            if self.since_ms.is_some_and(|s| time_ms < s)
+                || self.until_ms.is_some_and(|u| time_ms >= u)
+            {
                 continue;
             }
             let tag = record.get("event").and_then(Value::as_str).unwrap_or("");
             let kind = Kind::of_tag(tag);
-            if filter.kind.is_some_and(|k| k != kind) {
+            if self.filter.kind.is_some_and(|k| k != kind) {
                 continue;
             }
-            let row = Row::new(&value, record, &pii);
-            if let Some(w) = &wanted
+            let row = Row::new(&value, record, &seg.pii);
+            if let Some(w) = &self.wanted
                 && !row.names(w)
             {
                 continue;
             }
             let seq = record.get("seq").and_then(Value::as_u64).unwrap_or(0);
             let mut cells = row.cells(record, kind);
-            cells.push(if seq < attested_to { "yes" } else { after }.to_string());
-            write_row(out, cells).map_err(werr)?;
-            rows += 1;
+            cells.push(
+                if seq < seg.attested_to {
+                    "yes"
+                } else {
+                    seg.after
+                }
+                .to_string(),
+            );
+            return Ok(Some((time_ms, cells)));
         }
     }
-    out.flush().map_err(werr)?;
-    Ok(rows)
 }
 
 type PiiMap = HashMap<String, (String, String)>;

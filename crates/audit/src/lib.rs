@@ -91,7 +91,7 @@ pub mod fuzzing;
 pub use ed25519_dalek::VerifyingKey;
 pub use error::{AuditError, FailureKind, VerifyFailure};
 pub use event::{Event, Kind, LoginOutcome, Protocol, Record};
-pub use export::{ANONYMIZED, COLUMNS, ExportFilter, export_csv};
+pub use export::{ANONYMIZED, COLUMNS, ExportFilter, export_csv, export_csv_merged};
 pub use format::MAX_LINE_BYTES;
 pub use keys::{format_public_key, parse_public_key, public_key, read_public_key};
 pub use pii::{EraseReport, PiiKeys, names_address};

@@ -5,6 +5,8 @@
 //! prints one line per warning (unattested records: file, record range,
 //! count) and always the last attested point; `--strict` fails on
 //! warnings, `--witness FILE` checks the log against what the witness saw.
+//! In a cluster each node keeps its own log: `--dir DIR` (repeatable) names
+//! the folders to verify, or to export merged in time order.
 
 use crate::admin::{self, Request};
 use crate::startup::{Failure, load_config};
@@ -34,13 +36,80 @@ fn time_arg(name: &str, value: Option<String>) -> Result<Option<i64>, Failure> {
         .transpose()
 }
 
+/// Pairs each folder with its `--pubkey`/`--witness`: given once per folder
+/// in the same order, or not at all.
+fn paired(
+    what: &str,
+    values: Vec<PathBuf>,
+    folders: usize,
+) -> Result<Vec<Option<PathBuf>>, Failure> {
+    if values.is_empty() {
+        return Ok(vec![None; folders]);
+    }
+    if values.len() != folders {
+        return Err(Failure::config(format!(
+            "{what} given {} time(s) for {folders} audit folder(s): give it once per --dir, in the same order, or not at all",
+            values.len()
+        )));
+    }
+    Ok(values.into_iter().map(Some).collect())
+}
+
 pub fn verify(
     path: &Path,
+    pubkeys: Vec<PathBuf>,
+    witnesses: Vec<PathBuf>,
+    dirs: Vec<PathBuf>,
+    strict: bool,
+) -> Result<(), Failure> {
+    let config = load_config(path)?;
+    let own = crate::startup::audit_dir(&config);
+    let several = dirs.len() > 1;
+    let folders = if dirs.is_empty() {
+        vec![own.clone()]
+    } else {
+        dirs
+    };
+    let pubkeys = paired("--pubkey", pubkeys, folders.len())?;
+    let witnesses = paired("--witness", witnesses, folders.len())?;
+    let mut failed = Vec::new();
+    for ((dir, pubkey), witness) in folders.iter().zip(pubkeys).zip(witnesses) {
+        let label = if several {
+            format!("{}: ", dir.display())
+        } else {
+            String::new()
+        };
+        let is_own = *dir == own;
+        if let Err(f) = verify_one(&config, dir, is_own, &label, pubkey, witness, strict) {
+            if !several {
+                return Err(f);
+            }
+            eprintln!("{label}{}", f.message);
+            failed.push(dir.display().to_string());
+        }
+    }
+    if !failed.is_empty() {
+        return Err(Failure::runtime(format!(
+            "audit log verification failed for {} of {} folder(s): {}",
+            failed.len(),
+            folders.len(),
+            failed.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Verifies one audit folder, printing its lines prefixed with `label`. A
+/// failure is recorded in the audit log when the folder is this node's own.
+fn verify_one(
+    config: &Config,
+    dir: &Path,
+    is_own: bool,
+    label: &str,
     pubkey: Option<PathBuf>,
     witness: Option<PathBuf>,
     strict: bool,
 ) -> Result<(), Failure> {
-    let config = load_config(path)?;
     let key = match &pubkey {
         Some(p) => Some(sealpost_audit::read_public_key(p).map_err(Failure::runtime)?),
         None => None,
@@ -49,17 +118,20 @@ pub fn verify(
         Some(w) => Some(sealpost_audit::read_witness(w).map_err(Failure::runtime)?),
         None => None,
     };
-    let dir = crate::startup::audit_dir(&config);
     let options = sealpost_audit::VerifyOptions {
         pubkey: key.as_ref(),
         witness: entries.as_deref(),
     };
-    let report = match sealpost_audit::verify_with(&dir, &options) {
+    let report = match sealpost_audit::verify_with(dir, &options) {
         Ok(r) => r,
         Err(failure) => {
-            let note = match record_failure(&config, &failure) {
-                Ok(how) => format!(" (recorded in the audit log{how})"),
-                Err(e) => format!(" (could not be recorded in the audit log: {e})"),
+            let note = if !is_own {
+                " (another node's log: not recorded here; run verify on that node to record it in its log)".to_string()
+            } else {
+                match record_failure(config, &failure) {
+                    Ok(how) => format!(" (recorded in the audit log{how})"),
+                    Err(e) => format!(" (could not be recorded in the audit log: {e})"),
+                }
             };
             return Err(Failure::runtime(format!(
                 "audit log verification failed: {failure}{note}"
@@ -72,7 +144,7 @@ pub fn verify(
             .unwrap_or_else(|| "-".into())
     };
     println!(
-        "audit log verified: {} sealed segment(s), {} record(s), {} bytes, from {} to {}{}{}{}",
+        "{label}audit log verified: {} sealed segment(s), {} record(s), {} bytes, from {} to {}{}{}{}",
         report.segments,
         report.records,
         report.bytes,
@@ -98,22 +170,24 @@ pub fn verify(
     );
     match &report.last_attested {
         Some(p) => println!(
-            "last attested: segment {}, record {}, head {}",
+            "{label}last attested: segment {}, record {}, head {}",
             p.segment, p.record, p.head
         ),
-        None => println!("last attested: none (no record is covered by a seal or checkpoint yet)"),
+        None => println!(
+            "{label}last attested: none (no record is covered by a seal or checkpoint yet)"
+        ),
     }
     for w in &report.warnings {
-        println!("warning: {w}");
+        println!("{label}warning: {w}");
     }
     if pubkey.is_none() {
         println!(
-            "note: checked against the key stored beside the log; pass --pubkey FILE to check against a key kept elsewhere"
+            "{label}note: checked against the key stored beside the log; pass --pubkey FILE to check against a key kept elsewhere"
         );
     }
     if witness.is_none() {
         println!(
-            "note: without --witness FILE, removal of the newest records or segments cannot be detected"
+            "{label}note: without --witness FILE, removal of the newest records or segments cannot be detected"
         );
     }
     if strict && !report.warnings.is_empty() {
@@ -180,6 +254,7 @@ pub fn export(
     since: Option<String>,
     until: Option<String>,
     kind: Option<String>,
+    dirs: Vec<PathBuf>,
 ) -> Result<(), Failure> {
     let config = load_config(path)?;
     let kind = kind
@@ -197,12 +272,32 @@ pub fn export(
         until: time_arg("--until", until)?,
         kind,
     };
-    let dir = crate::startup::audit_dir(&config);
-    let keys =
-        sealpost_audit::PiiKeys::open(&dir, &config.server.master_key).map_err(Failure::runtime)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    sealpost_audit::export_csv(&dir, &keys, &filter, &mut out).map_err(Failure::runtime)?;
+    if dirs.is_empty() {
+        let dir = crate::startup::audit_dir(&config);
+        let keys = sealpost_audit::PiiKeys::open(&dir, &config.server.master_key)
+            .map_err(Failure::runtime)?;
+        sealpost_audit::export_csv(&dir, &keys, &filter, &mut out).map_err(Failure::runtime)?;
+    } else {
+        // A cluster's nodes share the master key that wraps each log's
+        // month keys.
+        let mut keys = Vec::with_capacity(dirs.len());
+        for dir in &dirs {
+            keys.push(
+                sealpost_audit::PiiKeys::open(dir, &config.server.master_key)
+                    .map_err(|e| Failure::runtime(format!("{}: {e}", dir.display())))?,
+            );
+        }
+        let labels: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        let logs: Vec<(&str, &Path, &sealpost_audit::PiiKeys)> = labels
+            .iter()
+            .zip(&dirs)
+            .zip(&keys)
+            .map(|((l, d), k)| (l.as_str(), d.as_path(), k))
+            .collect();
+        sealpost_audit::export_csv_merged(&logs, &filter, &mut out).map_err(Failure::runtime)?;
+    }
     std::io::Write::flush(&mut out).map_err(Failure::runtime)?;
     Ok(())
 }

@@ -231,13 +231,19 @@ enum AuditCommand {
     /// crash.
     Verify {
         /// A file holding the public key (from `sealpost audit pubkey`), kept where the server cannot write.
+        /// With several --dir, once per --dir in the same order (or not at all).
         #[arg(long)]
-        pubkey: Option<PathBuf>,
+        pubkey: Vec<PathBuf>,
         /// What the witness saw (the `[audit] witness` file, or an export of
         /// syslog or the journal): fail if the log holds fewer records or
-        /// segments than it saw, or different ones.
+        /// segments than it saw, or different ones. With several --dir,
+        /// once per --dir in the same order (or not at all).
         #[arg(long)]
-        witness: Option<PathBuf>,
+        witness: Vec<PathBuf>,
+        /// Verify these audit folders (each node of a cluster keeps its own
+        /// log) instead of this node's; repeatable.
+        #[arg(long = "dir")]
+        dirs: Vec<PathBuf>,
         /// Fail on warnings too (unattested records).
         #[arg(long)]
         strict: bool,
@@ -259,6 +265,11 @@ enum AuditCommand {
         /// login, delivery, account or admin.
         #[arg(long)]
         kind: Option<String>,
+        /// Export these audit folders (each node of a cluster keeps its own
+        /// log) merged in time order, with a last column `node` naming each
+        /// row's folder as given here; repeatable.
+        #[arg(long = "dir")]
+        dirs: Vec<PathBuf>,
     },
     /// Print the public key that verifies the seals.
     Pubkey,
@@ -370,8 +381,9 @@ fn main() -> ExitCode {
                     pubkey,
                     witness,
                     strict,
+                    dirs,
                 },
-        } => audit_cli::verify(&cli.config, pubkey, witness, strict),
+        } => audit_cli::verify(&cli.config, pubkey, witness, dirs, strict),
         Command::Audit {
             command:
                 AuditCommand::Export {
@@ -380,8 +392,9 @@ fn main() -> ExitCode {
                     since,
                     until,
                     kind,
+                    dirs,
                 },
-        } => audit_cli::export(&cli.config, account, since, until, kind),
+        } => audit_cli::export(&cli.config, account, since, until, kind, dirs),
         Command::Audit {
             command: AuditCommand::Pubkey,
         } => audit_cli::pubkey(&cli.config),

@@ -180,6 +180,164 @@ fn an_account_added_through_node_1_logs_in_on_node_2_within_2_seconds() {
     assert_eq!(login("carol@example.org").trim(), "OK");
 }
 
+/// Each node keeps its own sealed log; `audit verify --dir A --dir B`
+/// checks both, and `audit export --dir A --dir B` merges them in time
+/// order with a `node` column, personal fields opened on both (one master
+/// key). Damage in one node's log fails that folder only, by name.
+#[test]
+fn both_nodes_audit_logs_verify_and_export_merged_in_time_order() {
+    let c = cluster("");
+    let login = |node: &Server, user: &str, password: &str| {
+        let args = json!({
+            "cafile": c.site1.path("certs/cert.pem"),
+            "imaps": node.addr("imaps").port(),
+            "user": user,
+            "password": password,
+        });
+        python("imap_login.py", &[&args.to_string()]).stdout
+    };
+    assert_eq!(login(c.node1(), "alice@example.org", PASSWORD).trim(), "OK");
+    std::thread::sleep(Duration::from_millis(30));
+    assert_eq!(login(&c.node2, "bob@example.net", PASSWORD).trim(), "OK");
+    std::thread::sleep(Duration::from_millis(30));
+    assert!(login(c.node1(), "alice@example.org", "wrong").starts_with("NO"));
+
+    let (a1, a2) = (c.site1.path("data/audit"), c.site2.path("data/audit"));
+    let (d1, d2) = (a1.display().to_string(), a2.display().to_string());
+    // The writers are asynchronous: ask until the three logins are there.
+    let export = || {
+        c.site1.cli(
+            &[
+                "audit", "export", "--csv", "--kind", "login", "--dir", &d1, "--dir", &d2,
+            ],
+            "",
+        )
+    };
+    let mut out = export();
+    assert!(
+        wait_for(Duration::from_secs(5), || {
+            out = export();
+            out.ok() && out.stdout.lines().count() >= 4
+        }),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    let mut lines = out.stdout.lines();
+    let header = csv_fields(lines.next().unwrap());
+    assert_eq!(
+        header.last().map(String::as_str),
+        Some("node"),
+        "{header:?}"
+    );
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<Vec<String>> = lines.map(csv_fields).collect();
+    let seen: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| {
+            assert_eq!(r.len(), header.len(), "{r:?}");
+            (
+                r[col("account")].as_str(),
+                r[col("outcome")].as_str(),
+                r[header.len() - 1].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(seen.len(), 3, "{}", out.stdout);
+    assert_eq!(seen[0].0, "alice@example.org");
+    assert_eq!(seen[0].2, d1);
+    assert_eq!(seen[1].0, "bob@example.net");
+    assert_eq!(seen[1].2, d2);
+    assert_eq!(seen[2].0, "alice@example.org");
+    assert_eq!(seen[2].2, d1);
+    assert_ne!(
+        seen[2].1, seen[0].1,
+        "the third login failed: {}",
+        out.stdout
+    );
+    let times: Vec<i64> = rows
+        .iter()
+        .map(|r| r[col("time_ms")].parse().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+
+    let verify = c
+        .site1
+        .cli(&["audit", "verify", "--dir", &d1, "--dir", &d2], "");
+    assert!(verify.ok(), "{}{}", verify.stdout, verify.stderr);
+    assert!(
+        verify.stdout.contains(&format!("{d1}: audit log verified")),
+        "{}",
+        verify.stdout
+    );
+    assert!(
+        verify.stdout.contains(&format!("{d2}: audit log verified")),
+        "{}",
+        verify.stdout
+    );
+    let pubkey = c.site1.path("audit.pub");
+    std::fs::write(&pubkey, c.site1.cli(&["audit", "pubkey"], "").stdout).unwrap();
+    let p = pubkey.display().to_string();
+    let odd = c.site1.cli(
+        &[
+            "audit", "verify", "--dir", &d1, "--dir", &d2, "--pubkey", &p,
+        ],
+        "",
+    );
+    assert!(
+        !odd.ok() && odd.stderr.contains("once per --dir"),
+        "{}",
+        odd.stderr
+    );
+
+    // Node 2's open segment altered: node 2's folder fails, node 1's passes.
+    let open = std::fs::read_dir(&a2)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .find(|p| !p.with_extension("seal").exists())
+        .expect("node 2 has an open segment");
+    let mut bytes = std::fs::read(&open).unwrap();
+    let at = bytes
+        .windows(7)
+        .position(|w| w == b"\"login\"")
+        .expect("a login record in node 2's open segment");
+    bytes[at + 1] = b'L';
+    std::fs::write(&open, bytes).unwrap();
+    let bad = c
+        .site1
+        .cli(&["audit", "verify", "--dir", &d1, "--dir", &d2], "");
+    assert!(!bad.ok(), "{}", bad.stdout);
+    assert!(
+        bad.stdout.contains(&format!("{d1}: audit log verified")),
+        "{}",
+        bad.stdout
+    );
+    assert!(
+        bad.stderr.contains(&format!("1 of 2 folder(s): {d2}")),
+        "{}",
+        bad.stderr
+    );
+}
+
+/// The fields of one RFC 4180 CSV line (quotes doubled inside quoted fields).
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let (mut quoted, mut chars) = (false, line.chars().peekable());
+    while let Some(ch) = chars.next() {
+        match (ch, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                fields.last_mut().unwrap().push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(String::new()),
+            (c, _) => fields.last_mut().unwrap().push(c),
+        }
+    }
+    fields
+}
+
 fn subjects_at(sink: &Sink) -> Vec<String> {
     sink.accepted()
         .iter()
