@@ -15,6 +15,14 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// Whether one response is `* n EXISTS`.
+    pub fn is_exists(response: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&response[..response.len().min(40)]);
+        let mut w = head.split_ascii_whitespace();
+        matches!((w.next(), w.next(), w.next()), (Some("*"), Some(n), Some(kw))
+            if n.parse::<u32>().is_ok() && kw.eq_ignore_ascii_case("EXISTS"))
+    }
+
     /// The `n` of `* n EXISTS`, the last one seen.
     pub fn exists(&self) -> Option<u32> {
         self.untagged.iter().rev().find_map(|u| {
@@ -227,6 +235,21 @@ impl Imap {
         }
     }
 
+    /// Reads responses until one matches `want` (e.g. an EXISTS during
+    /// IDLE) and returns it; a tagged or continuation response first is an
+    /// error.
+    pub async fn untagged_until(&mut self, want: impl Fn(&[u8]) -> bool) -> Result<Vec<u8>> {
+        loop {
+            let r = self.response().await?;
+            if want(&r) {
+                return Ok(r);
+            }
+            if !r.starts_with(b"* ") {
+                bail!("waiting in IDLE: {}", String::from_utf8_lossy(&r));
+            }
+        }
+    }
+
     /// Leaves IDLE (the tag of the IDLE command is the last one issued).
     pub async fn done(&mut self) -> Result<()> {
         let tag = format!("b{}", self.next_tag - 1);
@@ -280,6 +303,9 @@ mod tests {
             status: "OK".into(),
         };
         assert_eq!(r.exists(), Some(7));
+        assert!(Reply::is_exists(b"* 12 EXISTS\r\n"));
+        assert!(!Reply::is_exists(b"* 12 RECENT\r\n"));
+        assert!(!Reply::is_exists(b"* OK Still here\r\n"));
         assert_eq!(r.fetches(), 2);
     }
 

@@ -156,8 +156,9 @@ async fn mixed_session(
         let t = Instant::now();
         let body = imap.ok(&format!("FETCH {n} BODY.PEEK[]")).await?;
         body.track_count(&mut exists);
-        lat.add("FETCH_BODY", t.elapsed());
-        if body.octets() < 100 {
+        if body.octets() >= 100 {
+            lat.add("FETCH_BODY", t.elapsed());
+        } else {
             // Another session of the same user may have expunged it since
             // SELECT: the server then leaves it out (RFC 9051 7.5.2) and
             // announces the EXPUNGE at a later command, once the expunging
@@ -177,6 +178,8 @@ async fn mixed_session(
                     body.octets()
                 );
             }
+            // The FETCH counts once, under its own name: the NOOPs are the
+            // client waiting, not commands of the session's mix.
             lat.add("FETCH_BODY_RACED_EXPUNGE", t.elapsed());
         }
     }
@@ -211,6 +214,10 @@ async fn mixed_session(
 
 /// LOGIN, SELECT, FETCH 1:* (UID FLAGS), FETCH a random body, STORE flags,
 /// APPEND 2-50 KB, EXPUNGE, LOGOUT; `clients` at once over random users.
+///
+/// Besides the rates it prints the counts they come from (`commands` and
+/// completed `sessions`): a ratio of two rates rounded apart is not exact,
+/// the counts are.
 pub async fn mixed(addr: SocketAddr, users: &Users, p: &Mixed) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(p.secs);
     let started = Arc::new(AtomicUsize::new(0));
@@ -222,20 +229,28 @@ pub async fn mixed(addr: SocketAddr, users: &Users, p: &Mixed) -> Result<()> {
         async move {
             let mut rng = StdRng::from_entropy();
             let mut lat = Latencies::default();
+            let mut completed = 0usize;
             while Instant::now() < deadline && started.fetch_add(1, Ordering::Relaxed) < sessions {
                 mixed_session(addr, &users, keep, &mut rng, &mut lat).await?;
+                completed += 1;
             }
-            Ok(lat)
+            Ok((lat, completed))
         }
     })
     .await?;
     let secs = start.elapsed().as_secs_f64();
     let mut lat = Latencies::default();
-    for l in all {
+    let mut done = 0;
+    for (l, completed) in all {
         lat.merge(l);
+        done += completed;
     }
-    let done = started.load(Ordering::Relaxed).min(sessions);
-    println!("# imap mixed: {} commands in {secs:.2} s", lat.total());
+    println!(
+        "# imap mixed: {} commands, {done} sessions in {secs:.2} s",
+        lat.total()
+    );
+    result("imap_mixed_commands", lat.total() as f64, "count");
+    result("imap_mixed_sessions", done as f64, "count");
     result("imap_mixed_ops_per_s", lat.total() as f64 / secs, "ops/s");
     result(
         "imap_mixed_sessions_per_s",
@@ -255,8 +270,23 @@ pub enum MemMode {
     PssTree,
 }
 
+/// How the idle sessions are opened and the baseline taken.
+#[derive(Clone, clap::Args)]
+pub struct IdleOpen {
+    /// Sessions logged in at once (one wave after the other).
+    #[arg(long, default_value_t = 25)]
+    pub wave: usize,
+    /// Sessions opened and closed before the baseline (at most --conns),
+    /// so one-time growth is not charged per session; 0 charges
+    /// everything the sessions make the process grow by (the operator's
+    /// view: a freshly started server, its whole growth).
+    #[arg(long, default_value_t = 50)]
+    pub warmup: usize,
+}
+
 /// Opens `conns` sessions that LOGIN, SELECT INBOX and IDLE; reports the
 /// growth of the server's memory per connection after `settle` seconds.
+#[allow(clippy::too_many_arguments)]
 pub async fn idle(
     addr: SocketAddr,
     users: &Users,
@@ -265,6 +295,7 @@ pub async fn idle(
     mode: MemMode,
     settle: u64,
     metric: &str,
+    how: &IdleOpen,
 ) -> Result<()> {
     let measure = || -> Result<u64> {
         match mode {
@@ -276,11 +307,19 @@ pub async fn idle(
     // Warm-up: open and close the same kind of sessions first, so one-time
     // growth (allocator arenas after argon2id checks, thread pools, caches)
     // is in the baseline and not counted per connection.
-    let warm = open_idle(addr, &users, conns.min(50)).await?;
-    leave_idle(warm).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    if how.warmup > 0 {
+        let warm = open_idle(addr, &users, conns.min(how.warmup), how.wave).await?;
+        leave_idle(warm).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     let before = measure()?;
-    let sessions = open_idle(addr, &users, conns).await?;
+    let t = Instant::now();
+    let sessions = open_idle(addr, &users, conns, how.wave).await?;
+    println!(
+        "# {conns} sessions in IDLE after {:.1} s (waves of {})",
+        t.elapsed().as_secs_f64(),
+        how.wave
+    );
     tokio::time::sleep(Duration::from_secs(settle)).await;
     let after = measure()?;
     let per = (after.saturating_sub(before)) as f64 / conns.max(1) as f64;
@@ -290,11 +329,16 @@ pub async fn idle(
     Ok(())
 }
 
-/// Opens `conns` sessions in IDLE, in waves of 25 so logins do not all queue
-/// at once.
-async fn open_idle(addr: SocketAddr, users: &Arc<Users>, conns: usize) -> Result<Vec<Imap>> {
+/// Opens `conns` sessions in IDLE, in waves of `wave` so logins do not all
+/// queue at once.
+async fn open_idle(
+    addr: SocketAddr,
+    users: &Arc<Users>,
+    conns: usize,
+    wave: usize,
+) -> Result<Vec<Imap>> {
     let mut sessions = Vec::with_capacity(conns);
-    for wave in (0..conns).collect::<Vec<_>>().chunks(25) {
+    for wave in (0..conns).collect::<Vec<_>>().chunks(wave.max(1)) {
         let opened = join_all(wave.len(), |k| {
             let users = users.clone();
             let i = wave[k];

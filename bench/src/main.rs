@@ -98,6 +98,8 @@ enum Command {
         /// Metric name prefix.
         #[arg(long, default_value = "imap_idle")]
         metric: String,
+        #[command(flatten)]
+        how: imap_load::IdleOpen,
     },
     /// SELECT and FETCH 1:* (UID FLAGS) of one (large) mailbox.
     ImapLarge {
@@ -195,7 +197,8 @@ async fn main() -> Result<()> {
             mem,
             settle,
             metric,
-        } => imap_load::idle(imap, &users, conns, pid, mem, settle, &metric).await,
+            how,
+        } => imap_load::idle(imap, &users, conns, pid, mem, settle, &metric, &how).await,
         Command::ImapLarge {
             imap,
             user,

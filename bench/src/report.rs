@@ -71,7 +71,7 @@ fn parse(text: &str, is_sealpost: bool, table: &mut Table) {
 fn higher_is_better(unit: &str) -> Option<bool> {
     match unit {
         "ms" | "KiB" => Some(false),
-        "messages" => None,
+        "messages" | "count" => None,
         _ => Some(true),
     }
 }
@@ -132,6 +132,7 @@ mod tests {
         assert_eq!(ratio("ms", 10.0, 50.0), Some(5.0));
         assert_eq!(ratio("KiB", 50.0, 500.0), Some(10.0));
         assert_eq!(ratio("messages", 1.0, 1.0), None);
+        assert_eq!(ratio("count", 8.0, 1.0), None);
         assert_eq!(ratio("ops/s", 1.0, 0.0), None);
     }
 

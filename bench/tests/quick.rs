@@ -203,10 +203,12 @@ name = "bench.test"
         "3",
     ]);
     assert!(r["imap_mixed_ops_per_s"] > 0.0, "{r:?}");
-    // 6 sessions of 8 commands each (LOGIN..LOGOUT; mailboxes are never empty).
-    let sessions = r["imap_mixed_sessions_per_s"];
-    assert!(sessions > 0.0, "{r:?}");
-    let ratio = r["imap_mixed_ops_per_s"] / sessions;
+    assert!(r["imap_mixed_sessions_per_s"] > 0.0, "{r:?}");
+    // 6 sessions of 8 commands each (LOGIN..LOGOUT; mailboxes are never
+    // empty), from the counts: two rates over one window are not exact.
+    let sessions = r["imap_mixed_sessions"];
+    assert_eq!(sessions, 6.0, "{r:?}");
+    let ratio = r["imap_mixed_commands"] / sessions;
     assert!(
         (ratio - 8.0).abs() < 0.01,
         "commands per session {ratio}: {r:?}"
@@ -225,6 +227,66 @@ name = "bench.test"
             r[&format!("imap_mixed_{cmd}_p99")],
         );
         assert!(p50 > 0.0 && p99 >= p50, "{cmd}: {r:?}");
+    }
+
+    // Persistent sessions, every command on its own and the mix: each
+    // reports its rate and latencies; --reset-to gives every run the same
+    // INBOX (4 messages) and an empty Archive.
+    for only in [
+        "mix",
+        "select",
+        "fetch-flags",
+        "fetch-envelope",
+        "fetch-body",
+        "fetch-partial",
+        "search",
+        "store",
+        "append",
+        "list",
+        "status",
+        "copy",
+        "move",
+        "expunge",
+        "idle",
+    ] {
+        let r = loadgen(&[
+            "imap-persistent",
+            "--imap",
+            &imap,
+            "--users",
+            "2",
+            "--per-user",
+            "2",
+            "--ops",
+            "6",
+            "--secs",
+            "60",
+            "--keep",
+            "2",
+            "--reset-to",
+            "4",
+            "--only",
+            only,
+        ]);
+        let name = format!("imap_persistent_{}", only.replace('-', "_"));
+        // 4 sessions x 6 commands (IDLE: 2 pairs x 6 wake-ups, each with
+        // its APPEND); EXPUNGE and MOVE add what keeps them going.
+        let commands = r[&format!("{name}_commands")];
+        assert!(commands >= 24.0, "{only}: {r:?}");
+        assert!(r[&format!("{name}_ops_per_s")] > 0.0, "{only}: {r:?}");
+        if only == "mix" {
+            let drawn = r
+                .keys()
+                .filter(|k| k.starts_with("imap_persistent_mix_") && k.ends_with("_p50"))
+                .count();
+            assert!(drawn >= 2, "{r:?}");
+        } else {
+            let (p50, p99) = (r[&format!("{name}_p50")], r[&format!("{name}_p99")]);
+            assert!(p50 > 0.0 && p99 >= p50, "{only}: {r:?}");
+        }
+        if only == "idle" {
+            assert_eq!(commands, 24.0, "{r:?}");
+        }
     }
 
     let r = loadgen(&[
