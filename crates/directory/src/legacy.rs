@@ -105,6 +105,11 @@ pub(crate) fn parse(stored: &str) -> Result<Parsed<'_>, String> {
     let Some((name, body)) = rest.split_once('}') else {
         return Err("a `{SCHEME}` prefix without its closing `}`".into());
     };
+    // Scheme names are short and printable; anything else is refused
+    // without echoing it (an error is one line, and names no odd bytes).
+    if name.len() > 32 || !name.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("a `{SCHEME}` name that is not a short printable word".into());
+    }
     let upper = name.to_ascii_uppercase();
     let (base, encoding) = match upper.rsplit_once('.') {
         Some((b, e)) => (b, Some(e)),
