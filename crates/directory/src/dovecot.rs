@@ -45,7 +45,15 @@ pub fn parse_passwd_file(
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, raw) in text.split('\n').enumerate() {
         let line = i + 1;
-        let at = |why: String| format!("{}:{line}: {why}", file.display());
+        // One line whatever the file holds: control characters that a
+        // reason echoes from the line (a hash, a scheme) are shown as `?`.
+        let at = |why: String| {
+            let why: String = why
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect();
+            format!("{}:{line}: {why}", file.display())
+        };
         if raw.len() > MAX_LINE_LEN {
             return Err(at(format!("line longer than {MAX_LINE_LEN} octets")));
         }
