@@ -49,12 +49,24 @@ pub async fn fetch_policy(
     Err(last)
 }
 
-async fn fetch_from(
+/// An HTTP/1.1 connection over TLS to `host` at `addr`, its driver
+/// spawned (abort it when done).
+async fn connect<B>(
     host: &str,
     addr: SocketAddr,
     tls: Arc<rustls::ClientConfig>,
-    limits: &FetchLimits,
-) -> Result<String, String> {
+) -> Result<
+    (
+        hyper::client::conn::http1::SendRequest<B>,
+        tokio::task::JoinHandle<hyper::Result<()>>,
+    ),
+    String,
+>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let name = ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
     let tcp = TcpStream::connect(addr)
         .await
@@ -63,10 +75,19 @@ async fn fetch_from(
         .connect(name, tcp)
         .await
         .map_err(|e| format!("TLS: {e}"))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| e.to_string())?;
-    let driver = tokio::spawn(conn);
+    Ok((sender, tokio::spawn(conn)))
+}
+
+async fn fetch_from(
+    host: &str,
+    addr: SocketAddr,
+    tls: Arc<rustls::ClientConfig>,
+    limits: &FetchLimits,
+) -> Result<String, String> {
+    let (mut sender, driver) = connect(host, addr, tls).await?;
     let port = addr.port();
     let authority = if port == 443 {
         host.to_string()
@@ -137,18 +158,7 @@ pub async fn post_report(
 ) -> Result<(), String> {
     let addr = *addrs.first().ok_or(format!("{host}: no address"))?;
     let post = async {
-        let name = ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
-        let tcp = TcpStream::connect(addr)
-            .await
-            .map_err(|e| format!("connect to {addr}: {e}"))?;
-        let stream = tokio_rustls::TlsConnector::from(tls)
-            .connect(name, tcp)
-            .await
-            .map_err(|e| format!("TLS: {e}"))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| e.to_string())?;
-        let driver = tokio::spawn(conn);
+        let (mut sender, driver) = connect(host, addr, tls).await?;
         let request = hyper::Request::post(path)
             .header(hyper::header::HOST, format!("{host}:{}", addr.port()))
             .header(hyper::header::CONTENT_TYPE, "application/tlsrpt+gzip")
