@@ -20,7 +20,15 @@
 //! per-connection memory. Checks therefore borrow their blocks from a small
 //! [`pool`] that keeps up to [`POOL_BUFFERS`] buffers of at most
 //! [`POOL_MAX_BLOCKS`] blocks: the directory runs at most one check per CPU,
-//! so the pool holds what the peak needed anyway, once. The blocks are not
+//! so the pool holds what the peak needed anyway, once, and only while logins
+//! keep coming: a pool left unused for [`POOL_IDLE_RELEASE`] gives its
+//! buffers back to the operating system, and 1,000 idle sessions after a
+//! login burst do not carry the burst's 38 MiB. For the buffers to go back
+//! rather than stay in the allocator's heap, each one reserves at least
+//! [`MAPPED_MIN_BLOCKS`] (32 MiB of address space; only the blocks a check
+//! uses are ever touched and resident): glibc serves an allocation that
+//! large with its own mapping whatever its dynamic mmap threshold (at most
+//! 32 MiB) has grown to, and unmaps it when it is dropped. The blocks are not
 //! cleared between checks: argon2 v1.3 writes every block of the first pass
 //! before it reads it, so the result never depends on earlier contents (the
 //! tests check this against the crate's own verifier), and what is left in
@@ -32,6 +40,7 @@ use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use parking_lot::Mutex;
 use std::sync::LazyLock;
+use std::time::{Duration, Instant};
 
 /// Buffers the pool keeps between checks.
 pub(crate) const POOL_BUFFERS: usize = 8;
@@ -39,28 +48,81 @@ pub(crate) const POOL_BUFFERS: usize = 8;
 /// higher memory cost allocate their blocks per check.
 pub(crate) const POOL_MAX_BLOCKS: usize = 64 * 1024;
 
+/// How long the pool keeps its buffers after the last check.
+pub(crate) const POOL_IDLE_RELEASE: Duration = Duration::from_secs(2);
+
 /// Reusable argon2 working memory (see the module documentation).
-fn pool() -> &'static Mutex<Vec<Vec<Block>>> {
-    static POOL: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+#[derive(Default)]
+struct Pool {
+    buffers: Vec<Vec<Block>>,
+    /// When a buffer was last given back.
+    last_return: Option<Instant>,
+    /// Whether a releaser thread is waiting for the pool to go idle.
+    releaser: bool,
+}
+
+fn pool() -> &'static Mutex<Pool> {
+    static POOL: Mutex<Pool> = Mutex::new(Pool {
+        buffers: Vec::new(),
+        last_return: None,
+        releaser: false,
+    });
     &POOL
 }
 
+/// Capacity (in 1 KiB blocks) every new buffer reserves: 32 MiB, glibc's
+/// largest mmap threshold, so the buffer is a mapping of its own.
+pub(crate) const MAPPED_MIN_BLOCKS: usize = 32 * 1024;
+
 /// A buffer of at least `blocks` blocks, from the pool when one is there.
 fn take_blocks(blocks: usize) -> Vec<Block> {
-    let mut buf = pool().lock().pop().unwrap_or_default();
+    let pooled = pool().lock().buffers.pop();
+    let mut buf = pooled.unwrap_or_else(|| Vec::with_capacity(blocks.max(MAPPED_MIN_BLOCKS)));
     if buf.len() < blocks {
         buf.resize(blocks, Block::default());
     }
     buf
 }
 
-/// Gives a buffer back, unless the pool is full or the buffer too big.
+/// Gives a buffer back, unless the pool is full or the buffer too big, and
+/// makes sure a releaser will empty the pool once checks stop.
 fn return_blocks(buf: Vec<Block>) {
-    if buf.len() <= POOL_MAX_BLOCKS {
-        let mut pool = pool().lock();
-        if pool.len() < POOL_BUFFERS {
-            pool.push(buf);
-        }
+    if buf.len() > POOL_MAX_BLOCKS {
+        return;
+    }
+    let mut pool = pool().lock();
+    if pool.buffers.len() >= POOL_BUFFERS {
+        return;
+    }
+    pool.buffers.push(buf);
+    pool.last_return = Some(Instant::now());
+    if !pool.releaser {
+        let spawned = std::thread::Builder::new()
+            .name("argon2-pool".into())
+            .spawn(release_when_idle);
+        // Without a thread the buffers stay until the next check's return
+        // spawns one: memory held longer, never a failed login.
+        pool.releaser = spawned.is_ok();
+    }
+}
+
+/// Waits until no buffer came back for [`POOL_IDLE_RELEASE`], then drops
+/// the pool's buffers (outside the lock) and ends.
+fn release_when_idle() {
+    loop {
+        let wait = {
+            let mut pool = pool().lock();
+            let idle = pool.last_return.map_or(POOL_IDLE_RELEASE, |t| t.elapsed());
+            if idle >= POOL_IDLE_RELEASE {
+                pool.releaser = false;
+                let released = std::mem::take(&mut pool.buffers);
+                drop(pool);
+                drop(released);
+                return;
+            }
+            POOL_IDLE_RELEASE - idle
+        };
+        std::thread::sleep(wait);
     }
 }
 
@@ -315,13 +377,31 @@ mod tests {
                 }
             }
         }
-        assert!(pool().lock().len() <= POOL_BUFFERS);
+        assert!(pool().lock().buffers.len() <= POOL_BUFFERS);
+    }
+
+    #[test]
+    fn an_idle_pool_gives_its_buffers_back() {
+        return_blocks(vec![Block::default(); 8]);
+        // Other tests may check passwords meanwhile and refill the pool;
+        // what must happen is that it is found empty once checks pause.
+        let deadline = Instant::now() + POOL_IDLE_RELEASE * 10;
+        while !pool().lock().buffers.is_empty() {
+            assert!(Instant::now() < deadline, "pool still holds buffers");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     #[test]
     fn oversized_buffers_are_not_kept() {
         return_blocks(vec![Block::default(); POOL_MAX_BLOCKS + 1]);
-        assert!(pool().lock().iter().all(|b| b.len() <= POOL_MAX_BLOCKS));
+        assert!(
+            pool()
+                .lock()
+                .buffers
+                .iter()
+                .all(|b| b.len() <= POOL_MAX_BLOCKS)
+        );
     }
 
     #[test]
