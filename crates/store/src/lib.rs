@@ -87,6 +87,7 @@ mod codec;
 mod copy;
 mod crypto;
 mod engine;
+mod erasure;
 mod file_key;
 mod keyfile;
 mod mailbox;
@@ -96,6 +97,7 @@ mod tx;
 mod types;
 
 pub use backend::postgres::{PgOptions, SCHEMA_VERSION, migrate_schema, schema_version};
+pub use erasure::{ErasureStatus, node_id};
 
 /// Helpers for tests that need a PostgreSQL database (this crate's, the
 /// server's end-to-end tests). Not for serving.
