@@ -91,6 +91,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let admin_task = serve_admin_socket(&admin_socket, &services, &shutdown).await?;
     let _watcher = watch_accounts_file(&directory, &services);
     crate::config_watch::spawn(&services);
+    crate::domain_watch::spawn(&services);
     spawn_retention_worker(&services, &shutdown);
     spawn_erasure_worker(&services, &shutdown);
     // Files and folders made before (older versions, copies, restores)

@@ -54,8 +54,11 @@ pub mod table {
     pub const ERASURE: u8 = b'E';
     /// account id, node id -> when that node erased them (Unix seconds).
     pub const ERASURE_DONE: u8 = b'e';
-    /// node id -> when the node last said it is alive (Unix seconds).
+    /// node id -> when the node last started (Unix seconds).
     pub const NODE: u8 = b'n';
+    /// keyed MAC of a domain name -> the name sealed under the system key
+    /// (hosted domains every node of a shared store serves: `domains.rs`).
+    pub const DOMAIN: u8 = b'D';
 }
 
 /// `tag | account`.

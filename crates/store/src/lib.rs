@@ -86,6 +86,7 @@ mod cluster;
 mod codec;
 mod copy;
 mod crypto;
+mod domains;
 mod engine;
 mod erasure;
 mod file_key;
