@@ -245,41 +245,6 @@ fn csv_fields(line: &str) -> Vec<String> {
     fields
 }
 
-fn subjects_at(sink: &Sink) -> Vec<String> {
-    sink.accepted()
-        .iter()
-        .filter_map(|t| {
-            let data = t["data"].as_str()?;
-            let line = data.lines().find(|l| l.starts_with("Subject: "))?;
-            Some(line["Subject: ".len()..].to_string())
-        })
-        .collect()
-}
-
-/// Submits `subject` through `node` to `to`; whether it was acknowledged.
-fn try_submit(site: &Site, node: &Server, to: &str, subject: &str) -> bool {
-    let r = submit_json(site, node, to, subject);
-    r.is_some_and(|r| r["ok"] == true)
-}
-
-fn submit_json(site: &Site, node: &Server, to: &str, subject: &str) -> Option<serde_json::Value> {
-    let args = json!({
-        "port": node.addr("submissions").port(),
-        "cafile": site.path("certs/cert.pem"),
-        "tls": "implicit",
-        "user": "alice@example.org",
-        "password": PASSWORD,
-        "from": "alice@example.org",
-        "to": [to],
-        "subject": subject,
-    });
-    let out = python("smtp_submit.py", &[&args.to_string()]);
-    if !out.ok() {
-        return None;
-    }
-    serde_json::from_str(out.stdout.trim()).ok()
-}
-
 #[test]
 fn kill_9_of_a_node_under_smtp_load_loses_nothing_and_the_other_delivers_its_queue() {
     let sink = Sink::start(&[]);

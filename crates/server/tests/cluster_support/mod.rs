@@ -36,9 +36,13 @@ pub fn cluster(extra: &str) -> Cluster {
         "these tests bring their own [store]: run them without SEALPOST_E2E_STORE"
     );
     let pg = sealpost_store::testing::fresh_database();
+    cluster_on(&pg.url, extra)
+}
+
+/// Two nodes over the (migrated) database at `url` with `extra` config on both.
+pub fn cluster_on(url: &str, extra: &str) -> Cluster {
     let config = format!(
-        "{extra}\n[store]\nbackend = \"postgresql\"\nurl = \"{}\"\npool_size = 6\nlease_secs = {LEASE_SECS}\n",
-        pg.url
+        "{extra}\n[store]\nbackend = \"postgresql\"\nurl = \"{url}\"\npool_size = 6\nlease_secs = {LEASE_SECS}\n"
     );
     let site1 = Site::new(&config);
     site1.add_account("alice@example.org");
@@ -103,4 +107,35 @@ impl Cluster {
         );
         out.stdout
     }
+}
+
+/// Submits `subject` through `node` to `to`; whether it was acknowledged.
+pub fn try_submit(site: &Site, node: &Server, to: &str, subject: &str) -> bool {
+    let r = submit_json(site, node, to, subject);
+    r.is_some_and(|r| r["ok"] == true)
+}
+
+/// The JSON answer of tests/smtp_submit.py for one submission through `node`
+/// (`None` when the script failed).
+pub fn submit_json(
+    site: &Site,
+    node: &Server,
+    to: &str,
+    subject: &str,
+) -> Option<serde_json::Value> {
+    let args = json!({
+        "port": node.addr("submissions").port(),
+        "cafile": site.path("certs/cert.pem"),
+        "tls": "implicit",
+        "user": "alice@example.org",
+        "password": PASSWORD,
+        "from": "alice@example.org",
+        "to": [to],
+        "subject": subject,
+    });
+    let out = python("smtp_submit.py", &[&args.to_string()]);
+    if !out.ok() {
+        return None;
+    }
+    serde_json::from_str(out.stdout.trim()).ok()
 }
