@@ -321,7 +321,8 @@ fn offline(config: &Config) -> Result<(Store, AuditLog), Failure> {
     Ok((store, audit))
 }
 
-fn via_server(
+/// Sends `req` to the running server; `None` when none runs.
+pub fn via_server(
     config: &Config,
     req: &Request,
     progress: &mut dyn FnMut(u64, u64),

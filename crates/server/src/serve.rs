@@ -314,6 +314,8 @@ fn admin_request(
             crate::accounts::restore_in_store(&services.store, &services.audit, &address)
         }
         Request::RetentionRun { at } => crate::compliance::retention_run(services, at),
+        Request::StoreNodes => crate::store_cli::nodes(&services.store),
+        Request::ForgetNode { node } => crate::store_cli::forget_node(&services.store, &node),
         Request::Export {
             address,
             out,

@@ -194,4 +194,28 @@ fn a_node_down_at_the_purge_erases_when_it_is_back_and_is_reported_until_then() 
     verify_both(&site1, &site2);
     let done = retention_run(&site1, now());
     assert!(!done.contains("not yet on"), "{done}");
+
+    // `store nodes` lists both, nothing owed; a retired node is forgotten.
+    let nodes = site1.cli(&["store", "nodes"], "");
+    assert!(nodes.ok(), "{}", nodes.stderr);
+    assert!(
+        nodes.stdout.contains(&id1) && nodes.stdout.contains(&id2),
+        "{}",
+        nodes.stdout
+    );
+    assert!(!nodes.stdout.contains("not yet on"), "{}", nodes.stdout);
+    let bad = site1.cli(&["store", "forget-node", "../etc"], "");
+    assert!(!bad.ok());
+    assert_eq!(bad.stderr.lines().count(), 1, "{}", bad.stderr);
+    assert!(bad.stderr.contains("not a node id"), "{}", bad.stderr);
+    assert_eq!(node2.stop(), Some(0));
+    let forgot = site1.cli(&["store", "forget-node", &id2], "");
+    assert!(forgot.ok(), "{}", forgot.stderr);
+    assert!(
+        forgot.stdout.starts_with(&format!("forgot {id2}")),
+        "{}",
+        forgot.stdout
+    );
+    let nodes = site1.cli(&["store", "nodes"], "").stdout;
+    assert!(nodes.contains(&id1) && !nodes.contains(&id2), "{nodes}");
 }

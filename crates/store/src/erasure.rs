@@ -143,7 +143,26 @@ impl Store {
         let known = tx.get(node_key(node))?.is_some();
         tx.delete(node_key(node));
         tx.commit()?;
+        // Requests that waited only for it are done now.
+        for (k, _) in self.scan_prefix(vec![table::ERASURE])? {
+            if let Some(id) = id_of(&k)
+                && self.erasure_status(id)?.complete()
+            {
+                self.remove_request(id)?;
+            }
+        }
         Ok(known)
+    }
+
+    /// Removes a request every known node applied, with its bookkeeping,
+    /// so nothing keyed by the purged account's id stays behind.
+    fn remove_request(&self, account: AccountId) -> Result<()> {
+        let mut tx = self.tx()?;
+        tx.delete(codec::account_prefix(table::ERASURE, account));
+        let done = codec::account_prefix(table::ERASURE_DONE, account);
+        let end = crate::backend::prefix_end(&done);
+        tx.delete_range(done, end);
+        tx.commit()
     }
 
     /// Records that every node must erase `sealed` names (sealed by the
@@ -185,14 +204,7 @@ impl Store {
         tx.commit()?;
         let status = self.erasure_status(account)?;
         if status.complete() {
-            // Done everywhere: the request and its bookkeeping go, so
-            // nothing keyed by the purged account's id stays behind.
-            let mut tx = self.tx()?;
-            tx.delete(codec::account_prefix(table::ERASURE, account));
-            let done = codec::account_prefix(table::ERASURE_DONE, account);
-            let end = crate::backend::prefix_end(&done);
-            tx.delete_range(done, end);
-            tx.commit()?;
+            self.remove_request(account)?;
         }
         Ok(status)
     }
@@ -294,6 +306,15 @@ mod tests {
             assert_eq!(store.erasure_status(AccountId(8)).unwrap().pending, vec![c]);
             assert!(store.forget_node(c).unwrap());
             assert!(store.erasure_status(AccountId(8)).unwrap().complete());
+            assert!(
+                store
+                    .raw_entries()
+                    .unwrap()
+                    .iter()
+                    .all(|(k, _)| k[0] != table::ERASURE),
+                "the request that waited only for the forgotten node is gone"
+            );
+            assert!(!store.forget_node(c).unwrap());
         });
     }
 

@@ -98,7 +98,7 @@ mod tx;
 mod types;
 
 pub use backend::postgres::{PgOptions, SCHEMA_VERSION, migrate_schema, schema_version};
-pub use erasure::{ErasureStatus, node_id};
+pub use erasure::{ErasureStatus, node_id, valid_node_id};
 
 /// Helpers for tests that need a PostgreSQL database (this crate's, the
 /// server's end-to-end tests). Not for serving.
