@@ -41,6 +41,7 @@
 #![warn(missing_docs)]
 
 pub mod dpia;
+pub mod erasures;
 pub mod export;
 mod files;
 pub mod purge;
@@ -118,6 +119,14 @@ pub struct RunReport {
     /// Set when the pass ran as if at a future time: the audit steps ran at
     /// this real time instead (Unix seconds).
     pub audit_at_real_time: Option<i64>,
+    /// This pass's purges that asked every node to erase the account's
+    /// audit records (none under a legal hold).
+    pub erasures_requested: u64,
+    /// Audit records this node erased for purges other nodes ran.
+    pub erased_for_other_nodes: u64,
+    /// Erasure requests (this pass's purges and earlier ones) that some
+    /// known node has not applied to its audit log yet.
+    pub erasures_incomplete: Vec<sealpost_store::ErasureStatus>,
 }
 
 /// The retention worker.
@@ -187,8 +196,11 @@ impl Retention {
             report.purged_bytes += p.bytes;
             report.purged_queued += p.queued;
             report.erased_audit_records += p.erased_records;
+            report.erasures_requested += u64::from(p.erasure.is_some());
             report.purged.push(p.address);
         };
+        report.erased_for_other_nodes =
+            erasures::apply_pending(&self.config, &self.store, &self.audit)?;
         let lease = self.store.try_lease("retention")?;
         if lease.is_some() {
             // Purges a killed pass began are finished first, whatever the time.
@@ -215,6 +227,7 @@ impl Retention {
             report.audit_at_real_time = Some(real);
         }
         self.audit_retention(now.min(real), &mut report)?;
+        report.erasures_incomplete = self.store.incomplete_erasures()?;
         self.audit.record(Event::RetentionRun {
             purged_accounts: report.purged.len() as u64,
             expunged_messages: report.expunged_messages,

@@ -21,7 +21,8 @@
 //!    legal hold), the personal fields of every audit record naming the
 //!    account (its address or an alias, the purge record included) are
 //!    erased ([`AuditLog::erase_personal_data`]): seals stay valid, the
-//!    months they were in get new keys.
+//!    months they were in get new keys. The same erasure is requested
+//!    from every other node through the shared store ([`crate::erasures`]).
 //! 7. The marker is zeroed and removed.
 //!
 //! A pass killed anywhere (kill -9, power loss) leaves the account
@@ -91,8 +92,11 @@ pub struct Purged {
     pub mailboxes: u64,
     /// Outbound queue entries.
     pub queued: u64,
-    /// Audit records whose personal fields were erased.
+    /// Audit records whose personal fields were erased (on this node).
     pub erased_records: u64,
+    /// Which known nodes erased them from their own audit logs so far
+    /// (`None` under a legal hold: nothing erased anywhere).
+    pub erasure: Option<sealpost_store::ErasureStatus>,
 }
 
 fn marker_dir(config: &Config) -> PathBuf {
@@ -239,10 +243,19 @@ impl Purger<'_> {
             queued: marker.queued.len() as u64,
         })?;
         let mut erased_records = 0;
+        let mut erasure = None;
         if !self.config.retention.keep_audit_personal_data_after_purge && !address.is_empty() {
             let mut names = vec![address.clone()];
             names.extend(marker.aliases.iter().cloned());
-            erased_records = self.audit.erase_personal_data(&names)?.records;
+            let (n, status) = crate::erasures::erase_everywhere(
+                self.config,
+                self.store,
+                self.audit,
+                AccountId(marker.account_id),
+                &names,
+            )?;
+            erased_records = n;
+            erasure = Some(status);
         }
         scrub_remove(&marker_path(self.config, marker.account_id))?;
         if !address.is_empty() {
@@ -264,6 +277,7 @@ impl Purger<'_> {
             mailboxes: marker.mailboxes,
             queued: marker.queued.len() as u64,
             erased_records,
+            erasure,
         })
     }
 }

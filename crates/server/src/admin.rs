@@ -48,6 +48,10 @@ pub enum Request {
     Audit { event: sealpost_audit::Event },
     /// One retention pass as if at this Unix time.
     RetentionRun { at: i64 },
+    /// The nodes known to the store and the audit erasures they owe.
+    StoreNodes,
+    /// Forget a retired node: audit erasures stop waiting for it.
+    ForgetNode { node: String },
     /// Export an account's data to a file the server writes.
     Export {
         address: String,

@@ -83,6 +83,20 @@ pub fn run_retention(
     } else {
         ""
     };
+    let mut erasure = String::new();
+    if r.erased_for_other_nodes > 0 {
+        erasure += &format!(
+            "; erased {} audit record(s) for purges run on other nodes",
+            r.erased_for_other_nodes
+        );
+    }
+    if r.erasures_requested > 0 && r.erasures_incomplete.is_empty() {
+        erasure += "; audit erasure applied on every known node";
+    }
+    for s in &r.erasures_incomplete {
+        erasure += "; ";
+        erasure += &sealpost_retention::erasures::describe_pending(s);
+    }
     Ok(format!(
         "purged {} account(s) ({} messages, {} bytes, {} queued; personal fields of {} audit record(s) erased); expunged {} message(s) from Trash/Junk; anonymized {} audit record(s); deleted {} audit segment(s){}",
         r.purged.len(),
@@ -99,7 +113,8 @@ pub fn run_retention(
                 chrono::DateTime::from_timestamp(t, 0).map(|d| d.to_rfc3339()).unwrap_or_default()
             ))
             .unwrap_or_default(),
-    ) + elsewhere)
+    ) + elsewhere
+        + &erasure)
 }
 
 /// Writes the export archive of `address` to `out`.
@@ -306,7 +321,8 @@ fn offline(config: &Config) -> Result<(Store, AuditLog), Failure> {
     Ok((store, audit))
 }
 
-fn via_server(
+/// Sends `req` to the running server; `None` when none runs.
+pub fn via_server(
     config: &Config,
     req: &Request,
     progress: &mut dyn FnMut(u64, u64),

@@ -38,9 +38,7 @@ fn look(path: &PathBuf) -> Option<(Seen, String)> {
 }
 
 fn names(config: &Config) -> Vec<String> {
-    let mut n: Vec<String> = config.domains.iter().map(|d| d.name.clone()).collect();
-    n.sort();
-    n
+    crate::running::domain_names(config)
 }
 
 /// Starts the watcher thread (it ends with the process).
@@ -67,7 +65,9 @@ pub fn spawn(services: &Services) {
                         continue;
                     }
                 };
-                if names(&next) == names(&services.running.current()) {
+                // The file's own domains, not the running ones (those add
+                // what other nodes publish: `domain_watch`).
+                if names(&next) == services.running.file_domains() {
                     continue;
                 }
                 match services.reload() {

@@ -70,6 +70,7 @@ mod account_page;
 mod audit_cli;
 mod compliance;
 mod dns;
+mod domain_watch;
 mod domains;
 mod health;
 mod queue;

@@ -4,7 +4,8 @@
 //!
 //! Applied at reload: `[retention]` (the worker reads it at every pass),
 //! `[compliance]` (the register and the DPIA), `[[domain]]` (the
-//! directory), `[[smtp.dkim]]` (the signing keys, loaded before anything
+//! directory; over a shared store the file's domains plus those other
+//! nodes published, see `domain_watch`), `[[smtp.dkim]]` (the signing keys, loaded before anything
 //! is applied: a key that does not load refuses the whole reload, so
 //! `sealpost domain add` can roll its edit back), `limits.login_cache_secs`,
 //! and the certificate files
@@ -25,6 +26,9 @@ struct Running {
     config: Arc<Config>,
     /// When it was loaded (Unix seconds).
     loaded_at: i64,
+    /// The domains of the config file as last read (the running config
+    /// adds the domains other nodes published: `domain_watch`).
+    file_domains: Vec<String>,
 }
 
 /// What a reload did.
@@ -33,12 +37,25 @@ pub struct Reloaded {
     pub applied: Vec<String>,
     /// Keys that differ but wait for a restart.
     pub restart: Vec<String>,
+    /// Domains new to the config file since it was last read.
+    pub file_added: Vec<String>,
+    /// Domains gone from the config file since it was last read.
+    pub file_removed: Vec<String>,
+}
+
+/// A config's domain names, sorted.
+pub fn domain_names(config: &Config) -> Vec<String> {
+    let mut n: Vec<String> = config.domains.iter().map(|d| d.name.clone()).collect();
+    n.sort();
+    n.dedup();
+    n
 }
 
 impl RunningConfig {
     /// The configuration the server started with.
     pub fn new(config: Arc<Config>) -> RunningConfig {
         RunningConfig(Arc::new(RwLock::new(Running {
+            file_domains: domain_names(&config),
             config,
             loaded_at: chrono::Utc::now().timestamp(),
         })))
@@ -58,21 +75,58 @@ impl RunningConfig {
         self.0.read().unwrap_or_else(|e| e.into_inner()).loaded_at
     }
 
+    /// The domains of the config file as last read.
+    pub fn file_domains(&self) -> Vec<String> {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .file_domains
+            .clone()
+    }
+
     /// Reads the config file again and applies what can change live.
     /// `prepare` sees the configuration about to run first (to load what it
     /// names, such as DKIM keys); when it fails, nothing is applied.
+    /// `published` are the domains other nodes publish (empty on one
+    /// node): served too, except those this reload finds gone from the
+    /// file (their withdrawal is the caller's next step).
     pub fn reload(
         &self,
         prepare: impl FnOnce(&Config) -> Result<(), String>,
+        published: &[String],
     ) -> Result<Reloaded, String> {
         let path = self.current().path.clone();
-        let file = Config::load(&path).map_err(|e| e.to_string())?;
+        let mut file = Config::load(&path).map_err(|e| e.to_string())?;
         let mut running = self.0.write().unwrap_or_else(|e| e.into_inner());
+        let names = domain_names(&file);
+        let file_added: Vec<String> = names
+            .iter()
+            .filter(|n| !running.file_domains.contains(n))
+            .cloned()
+            .collect();
+        let file_removed: Vec<String> = running
+            .file_domains
+            .iter()
+            .filter(|n| !names.contains(n))
+            .cloned()
+            .collect();
+        for name in published {
+            if !names.contains(name) && !file_removed.contains(name) {
+                file.domains
+                    .push(sealpost_config::DomainConfig { name: name.clone() });
+            }
+        }
         let (merged, applied, restart) = merge(&running.config, &file);
         prepare(&merged)?;
         running.config = Arc::new(merged);
         running.loaded_at = chrono::Utc::now().timestamp();
-        Ok(Reloaded { applied, restart })
+        running.file_domains = names;
+        Ok(Reloaded {
+            applied,
+            restart,
+            file_added,
+            file_removed,
+        })
     }
 }
 
@@ -258,7 +312,7 @@ mod tests {
             d.path(),
             "[retention]\ntrash_days = 7\n[compliance]\ncontroller = \"X\"\n[imap]\nmax_line = 1000\n",
         );
-        let r = running.reload(|_| Ok(())).unwrap();
+        let r = running.reload(|_| Ok(()), &[]).unwrap();
         assert_eq!(
             r.applied,
             vec!["retention.trash_days", "compliance.controller"]
@@ -274,7 +328,7 @@ mod tests {
         assert!(!diff[0].reloadable);
         // A broken file changes nothing.
         std::fs::write(&now.path, "[retention]\ntrash_days = \"x\"\n").unwrap();
-        assert!(running.reload(|_| Ok(())).is_err());
+        assert!(running.reload(|_| Ok(()), &[]).is_err());
         assert_eq!(running.current().retention.trash_days, 7);
     }
 }

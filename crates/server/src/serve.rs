@@ -91,7 +91,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let admin_task = serve_admin_socket(&admin_socket, &services, &shutdown).await?;
     let _watcher = watch_accounts_file(&directory, &services);
     crate::config_watch::spawn(&services);
+    crate::domain_watch::spawn(&services);
     spawn_retention_worker(&services, &shutdown);
+    spawn_erasure_worker(&services, &shutdown);
     // Files and folders made before (older versions, copies, restores)
     // may be open to others: one warning line each, found off the start path.
     let scan = config.clone();
@@ -312,6 +314,8 @@ fn admin_request(
             crate::accounts::restore_in_store(&services.store, &services.audit, &address)
         }
         Request::RetentionRun { at } => crate::compliance::retention_run(services, at),
+        Request::StoreNodes => crate::store_cli::nodes(&services.store),
+        Request::ForgetNode { node } => crate::store_cli::forget_node(&services.store, &node),
         Request::Export {
             address,
             out,
@@ -394,6 +398,49 @@ fn watch_accounts_file(directory: &Directory, services: &Services) -> JoinHandle
             error,
         });
     })
+}
+
+/// How often a node looks for audit erasures other nodes' purges asked for.
+const ERASURE_POLL: Duration = Duration::from_secs(2);
+
+/// Registers this node in the store (so erasures wait for it), then, over
+/// a shared store, applies other nodes' purges to this node's audit log
+/// every [`ERASURE_POLL`] (see `sealpost_retention::erasures`), until
+/// shutdown. A failure (database away) is logged and retried.
+fn spawn_erasure_worker(services: &Services, shutdown: &CancellationToken) {
+    let services = services.clone();
+    let shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        let mut registered = false;
+        loop {
+            let s = services.clone();
+            let r = tokio::task::spawn_blocking(move || {
+                let config = s.running.current();
+                if !registered {
+                    let node = sealpost_retention::erasures::this_node(&config)
+                        .map_err(|e| e.to_string())?;
+                    s.store.register_node(&node).map_err(|e| e.to_string())?;
+                    tracing::info!(node = %node, "node registered in the store");
+                }
+                sealpost_retention::erasures::apply_pending(&config, &s.store, &s.audit)
+                    .map_err(|e| e.to_string())
+            })
+            .await;
+            match r {
+                Ok(Ok(_)) => registered = true,
+                Ok(Err(e)) => tracing::error!(error = %e, "audit erasure worker failed; retrying"),
+                Err(e) => tracing::error!(error = %e, "audit erasure worker panicked"),
+            }
+            if registered && services.store.backend_name() != "postgresql" {
+                // One node: its own purges erase its own log at once.
+                break;
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(ERASURE_POLL) => {}
+            }
+        }
+    });
 }
 
 /// The retention worker: once at start, then every interval, until

@@ -114,8 +114,24 @@ impl Services {
                 .map_err(|e| format!("DKIM keys not loaded: {e}")),
             None => Ok(()),
         };
-        match self.running.reload(keys) {
+        let shared = self.store.backend_name() == "postgresql";
+        let published = if shared {
+            match self.store.published_domains() {
+                Ok(p) => p,
+                Err(e) => {
+                    problems.push(format!("published domains not read: {e}"));
+                    Vec::new()
+                }
+            }
+        } else {
+            Vec::new()
+        };
+        match self.running.reload(keys, &published) {
             Ok(r) => {
+                if shared {
+                    crate::domain_watch::publish(&self.store, &r.file_added, &r.file_removed)
+                        .unwrap_or_else(|e| problems.push(e));
+                }
                 if !r.applied.is_empty() {
                     tracing::info!(keys = %r.applied.join(", "), "configuration reloaded");
                 }

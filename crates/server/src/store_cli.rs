@@ -1,6 +1,7 @@
 //! `sealpost store ...`: the store's backend as the config chooses it, the
-//! PostgreSQL schema (`migrate-schema`), and moving an embedded store into
-//! PostgreSQL (`copy --to`).
+//! PostgreSQL schema (`migrate-schema`), moving an embedded store into
+//! PostgreSQL (`copy --to`), and the nodes of a cluster (`nodes`,
+//! `forget-node`: see `sealpost_retention::erasures`).
 
 use crate::startup::{Failure, load_config, pg_options};
 use sealpost_config::StoreBackend;
@@ -27,12 +28,83 @@ pub enum StoreCommand {
         #[arg(long)]
         ca_file: Option<PathBuf>,
     },
+    /// The nodes known to the store (each node's id is in its
+    /// data_dir/node-id) and the audit erasures some node still owes.
+    Nodes,
+    /// Forget a node retired for good, so that purges' audit erasures stop
+    /// waiting for it.
+    ForgetNode {
+        /// Its id (`node-` and 12 hex digits).
+        node: String,
+    },
+}
+
+/// The known nodes, when each last started, and the audit erasures some
+/// node has not applied yet.
+pub fn nodes(store: &sealpost_store::Store) -> Result<String, Failure> {
+    let mut out = String::new();
+    for (node, at) in store.known_nodes().map_err(Failure::runtime)? {
+        let when = chrono::DateTime::from_timestamp(at, 0)
+            .map(|d| d.to_rfc3339())
+            .unwrap_or_default();
+        out += &format!("{node}  last started {when}\n");
+    }
+    if out.is_empty() {
+        out += "no node has started over this store yet\n";
+    }
+    for s in store.incomplete_erasures().map_err(Failure::runtime)? {
+        out += &sealpost_retention::erasures::describe_pending(&s);
+        out += "\n";
+    }
+    Ok(out.trim_end().to_string())
+}
+
+/// Forgets a retired node (its audit log is gone with it, or was erased
+/// by hand): erasures no longer wait for it.
+pub fn forget_node(store: &sealpost_store::Store, node: &str) -> Result<String, Failure> {
+    if !sealpost_store::valid_node_id(node) {
+        return Err(Failure::config(format!(
+            "{node:?} is not a node id (node- and 12 hex digits: see `sealpost store nodes`)"
+        )));
+    }
+    if store.forget_node(node).map_err(Failure::runtime)? {
+        Ok(format!(
+            "forgot {node}: audit erasures no longer wait for it (it registers again if it starts)"
+        ))
+    } else {
+        Err(Failure::config(format!(
+            "{node} is not a known node (see `sealpost store nodes`)"
+        )))
+    }
+}
+
+/// `nodes` or `forget-node` through the running server, else on the store.
+fn node_command(
+    config: &sealpost_config::Config,
+    req: crate::admin::Request,
+) -> Result<(), Failure> {
+    let message = match crate::compliance::via_server(config, &req, &mut |_, _| {})? {
+        Some(m) => m,
+        None => {
+            let store = crate::startup::open_store(config)?;
+            match req {
+                crate::admin::Request::ForgetNode { node } => forget_node(&store, &node)?,
+                _ => nodes(&store)?,
+            }
+        }
+    };
+    println!("{message}");
+    Ok(())
 }
 
 /// Runs a `store` subcommand.
 pub fn run(path: &Path, command: StoreCommand) -> Result<(), Failure> {
     let config = load_config(path)?;
     match command {
+        StoreCommand::Nodes => node_command(&config, crate::admin::Request::StoreNodes),
+        StoreCommand::ForgetNode { node } => {
+            node_command(&config, crate::admin::Request::ForgetNode { node })
+        }
         StoreCommand::MigrateSchema { url } => {
             let url = url.or_else(|| config.store.url.clone()).ok_or_else(|| {
                 Failure::config(format!(

@@ -8,8 +8,10 @@
 //! script, so stopping it disturbs no other test.
 
 mod common;
+mod pg_support;
 
 use common::*;
+use pg_support::*;
 use sealpost_store::testing;
 use std::time::{Duration, Instant};
 
@@ -97,65 +99,6 @@ fn a_database_that_is_down_refuses_to_start_with_one_line() {
         line.contains("unavailable") && line.contains("127.0.0.1:1"),
         "{line}"
     );
-}
-
-/// A private PostgreSQL instance this test may stop and start.
-struct Instance {
-    dir: tempfile::TempDir,
-    url: String,
-}
-
-fn pg_sh(args: &[&str]) -> String {
-    let out = std::process::Command::new("bash")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/pg.sh"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pg.sh {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-impl Instance {
-    fn start() -> Instance {
-        testing::admin();
-        let dir = tempfile::Builder::new().prefix("sp-pg-").tempdir().unwrap();
-        // The server runs as the postgres user when the tests run as root.
-        std::fs::set_permissions(
-            dir.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-            .to_string();
-        let printed = pg_sh(&["start", &dir.path().join("pg").display().to_string(), &port]);
-        let url = printed
-            .lines()
-            .find_map(|l| l.strip_prefix("export SEALPOST_TEST_PG='"))
-            .and_then(|l| l.strip_suffix('\''))
-            .unwrap()
-            .to_string();
-        Instance { dir, url }
-    }
-    fn path(&self) -> String {
-        self.dir.path().join("pg").display().to_string()
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("bash")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/pg.sh"))
-            .args(["stop", &self.path()])
-            .output();
-    }
 }
 
 fn try_protocols(site: &Site, server: &Server, subject: &str) -> serde_json::Value {

@@ -49,6 +49,16 @@ pub mod table {
     /// account -> (bytes, messages) (shared stores only: quota usage that
     /// every node sees).
     pub const USAGE: u8 = b'U';
+    /// account id -> the sealed names a purge asked every node to erase
+    /// from its audit log (emptied once every known node did: `erasure.rs`).
+    pub const ERASURE: u8 = b'E';
+    /// account id, node id -> when that node erased them (Unix seconds).
+    pub const ERASURE_DONE: u8 = b'e';
+    /// node id -> when the node last started (Unix seconds).
+    pub const NODE: u8 = b'n';
+    /// keyed MAC of a domain name -> the name sealed under the system key
+    /// (hosted domains every node of a shared store serves: `domains.rs`).
+    pub const DOMAIN: u8 = b'D';
 }
 
 /// `tag | account`.

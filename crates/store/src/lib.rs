@@ -86,7 +86,9 @@ mod cluster;
 mod codec;
 mod copy;
 mod crypto;
+mod domains;
 mod engine;
+mod erasure;
 mod file_key;
 mod keyfile;
 mod mailbox;
@@ -96,6 +98,7 @@ mod tx;
 mod types;
 
 pub use backend::postgres::{PgOptions, SCHEMA_VERSION, migrate_schema, schema_version};
+pub use erasure::{ErasureStatus, node_id, valid_node_id};
 
 /// Helpers for tests that need a PostgreSQL database (this crate's, the
 /// server's end-to-end tests). Not for serving.

@@ -142,6 +142,18 @@ impl Sink {
     }
 }
 
+/// The Subject: of every message the sink accepted.
+pub fn subjects_at(sink: &Sink) -> Vec<String> {
+    sink.accepted()
+        .iter()
+        .filter_map(|t| {
+            let data = t["data"].as_str()?;
+            let line = data.lines().find(|l| l.starts_with("Subject: "))?;
+            Some(line["Subject: ".len()..].to_string())
+        })
+        .collect()
+}
+
 /// Polls `cond` every 50 ms until it holds or `within` passes; returns it.
 pub fn wait_for(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + within;

@@ -66,7 +66,8 @@ impl Listener {
         let _ = self.queue.send(notice);
     }
 
-    /// Starts listening; `deliver` gets every notice of other nodes (and
+    /// Starts listening (reconnecting after 100 ms, doubling up to
+    /// [`MAX_BACKOFF`]); `deliver` gets every notice of other nodes (and
     /// this node's own, which are no-ops: the index is already current).
     pub(crate) fn start(&self, deliver: Box<dyn Fn(Notice) + Send + Sync>) {
         let deliver: Deliver = Arc::from(deliver);
@@ -88,7 +89,7 @@ impl Listener {
                     Err(_) => {}
                 }
                 tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(2));
+                backoff = (backoff * 2).min(MAX_BACKOFF);
                 if warned && backoff == Duration::from_millis(100) {
                     warned = false;
                 }
@@ -96,6 +97,13 @@ impl Listener {
         });
     }
 }
+
+/// The longest wait between two attempts to listen again. A delivery on
+/// another node must reach IDLE sessions here within a second of the
+/// database's return (the catch-up runs at the reconnect), so attempts
+/// stay at most half a second apart: one refused connection each while
+/// the database is away.
+const MAX_BACKOFF: Duration = Duration::from_millis(500);
 
 /// One LISTEN connection, until it fails.
 async fn listen_once<T>(
