@@ -273,7 +273,11 @@ fn retention_measures(config: &Config) -> Vec<Measure> {
     } else {
         (
             State::On,
-            "A purged account's personal fields in the audit log are erased at the purge.".to_string(),
+            if config.store.backend == sealpost_config::StoreBackend::Postgresql {
+                "A purged account's personal fields in the audit log are erased at the purge, in every node's own log: the request is kept in the shared store until every known node has applied it (`sealpost store nodes`).".to_string()
+            } else {
+                "A purged account's personal fields in the audit log are erased at the purge.".to_string()
+            },
         )
     });
     retention.push((

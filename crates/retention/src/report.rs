@@ -307,6 +307,8 @@ fn erasure_limits(md: &mut String, config: &Config) {
         after(r.audit_log_months.into(), "month"),
         if r.keep_audit_personal_data_after_purge {
             "kept until anonymized (legal hold: `keep_audit_personal_data_after_purge = true`)"
+        } else if config.store.backend == sealpost_config::StoreBackend::Postgresql {
+            "erased at the purge, on the purging node at once and on every other node sharing the store within seconds of the request (`sealpost store nodes` lists any node still owing it)"
         } else {
             "erased at the purge"
         }
