@@ -49,6 +49,10 @@ pub mod table {
     /// account -> (bytes, messages) (shared stores only: quota usage that
     /// every node sees).
     pub const USAGE: u8 = b'U';
+    /// owner, mailbox, grantee -> rights (`acl.rs`).
+    pub const ACL: u8 = b'L';
+    /// grantee, owner, mailbox -> () (what is shared with an account, `acl.rs`).
+    pub const ACL_SHARED: u8 = b'G';
 }
 
 /// `tag | account`.
