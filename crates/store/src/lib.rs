@@ -235,6 +235,10 @@ pub enum StoreError {
     /// The operation is not allowed on this mailbox (e.g. deleting INBOX).
     #[error("{0}")]
     NotAllowed(&'static str),
+    /// The caller lacks the right for this operation on another account's
+    /// mailbox (mailbox access control, `acl.rs`).
+    #[error("permission denied")]
+    Denied,
     /// The mailbox name is invalid.
     #[error(transparent)]
     InvalidName(#[from] InvalidMailboxName),
