@@ -12,11 +12,13 @@ use crate::session::StoreReply;
 use crate::session::acl::{AclReply, AclRequest};
 use crate::wire::acl::{Rights, RightsChange};
 use sealpost_audit::{AuditLog, Event};
+use sealpost_directory::Directory;
 use sealpost_store::{AccountId, AclRights, MailboxName, Result, StoreError};
 
 /// Runs one ACL request.
 pub(super) fn perform<S: MailStore>(
     s: &S,
+    directory: &Directory,
     audit: &AuditLog,
     request: AclRequest,
 ) -> Result<StoreReply> {
@@ -29,7 +31,7 @@ pub(super) fn perform<S: MailStore>(
             rights,
         } => {
             let t = admin(s, user, &mailbox)?;
-            let grantee = identifier_account(s, &identifier)?;
+            let grantee = identifier_account(s, directory, &identifier)?;
             if grantee == t.owner {
                 return Err(StoreError::NotAllowed(
                     "The owner's rights cannot be changed",
@@ -64,10 +66,12 @@ pub(super) fn perform<S: MailStore>(
             identifier,
         } => {
             let t = admin(s, user, &mailbox)?;
-            let id = identifier_account(s, &identifier)?;
-            AclReply::ListRights {
-                owner: id == t.owner,
-            }
+            // Read-only: the identifier's store account is not made here.
+            let Some(account) = directory.account(&identifier) else {
+                return Err(StoreError::NotAllowed("No such account"));
+            };
+            let owner = s.account_id(&account.address)? == Some(t.owner);
+            AclReply::ListRights { owner }
         }
         AclRequest::MyRights { user, mailbox } => {
             AclReply::MyRights(shared::open(s, user, &mailbox)?.rights)
@@ -83,10 +87,15 @@ fn admin<S: MailStore>(s: &S, user: AccountId, mailbox: &MailboxName) -> Result<
     Ok(t)
 }
 
-/// The account an identifier names: an active account's address. `anyone`
-/// and `authenticated` (and negative rights) are refused, see the module
-/// docs of `session/acl.rs`.
-fn identifier_account<S: MailStore>(s: &S, identifier: &str) -> Result<AccountId> {
+/// The account an identifier names: the address of an account in the
+/// accounts file (its store account is made if it never logged in, as its
+/// first login would). `anyone` and `authenticated` (and negative rights)
+/// are refused, see the module docs of `session/acl.rs`.
+fn identifier_account<S: MailStore>(
+    s: &S,
+    directory: &Directory,
+    identifier: &str,
+) -> Result<AccountId> {
     if identifier.eq_ignore_ascii_case("anyone") || identifier.eq_ignore_ascii_case("authenticated")
     {
         return Err(StoreError::NotAllowed(
@@ -96,8 +105,13 @@ fn identifier_account<S: MailStore>(s: &S, identifier: &str) -> Result<AccountId
     if identifier.starts_with('-') {
         return Err(StoreError::NotAllowed("Negative rights are not supported"));
     }
-    s.account_id(identifier)?
-        .ok_or(StoreError::NotAllowed("No such account"))
+    let Some(account) = directory.account(identifier) else {
+        return Err(StoreError::NotAllowed("No such account"));
+    };
+    match s.account_id(&account.address)? {
+        Some(id) => Ok(id),
+        None => s.ensure_account(&account.address),
+    }
 }
 
 /// Audits a change in both accounts' records.

@@ -534,9 +534,12 @@ impl Core {
                 },
             },
             Request::Yield => Reply::Done,
-            Request::Store(StoreRequest::Acl(r)) => {
-                Reply::Store(acl::perform(&services.store, &services.audit, r))
-            }
+            Request::Store(StoreRequest::Acl(r)) => Reply::Store(acl::perform(
+                &services.store,
+                &services.directory,
+                &services.audit,
+                r,
+            )),
             Request::Store(r) => {
                 let (reply, watch) = perform::store(&services.store, r);
                 if let Some(perform::NewWatch {

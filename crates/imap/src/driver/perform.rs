@@ -8,7 +8,9 @@ use crate::session::acl::{SharedAccess, allowed_flags};
 use crate::session::objectid::{KEY_DOMAIN, ObjectKey};
 use crate::session::{AppendItem, StoreReply, StoreRequest};
 use crate::wire::acl::Rights;
-use sealpost_store::{AccountId, MailboxEvent, MailboxId, NewMessage, Result, StoreError, Uid};
+use sealpost_store::{
+    AccountId, MailboxEvent, MailboxId, MailboxInfo, NewMessage, Result, StoreError, Uid,
+};
 use tokio::sync::broadcast;
 
 /// A watch started by SELECT: whose mailbox, whether it was opened
@@ -46,7 +48,37 @@ pub(super) fn store<S: MailStore>(
     let mut watch = None;
     // Names in the shared namespace go to their owner's account, or fail.
     let reply = match shared::route(s, &mut request) {
-        Ok(access) => run(s, request, access, &mut watch),
+        Ok(None) => run(s, request, None, &mut watch),
+        Ok(Some((access, shown))) => {
+            // Answers name the mailbox as the user knows it.
+            run(s, request, Some(access), &mut watch).map(|r| match r {
+                StoreReply::Status(info, st) => StoreReply::Status(
+                    MailboxInfo {
+                        name: shown,
+                        ..info
+                    },
+                    st,
+                ),
+                StoreReply::Selected {
+                    info,
+                    snapshot,
+                    recent,
+                    changes,
+                    shared,
+                } => StoreReply::Selected {
+                    info: MailboxInfo {
+                        name: shown,
+                        special_use: None,
+                        ..info
+                    },
+                    snapshot,
+                    recent,
+                    changes,
+                    shared,
+                },
+                other => other,
+            })
+        }
         Err(e) => Err(e),
     };
     (reply, watch)

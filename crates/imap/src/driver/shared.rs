@@ -132,11 +132,12 @@ pub(super) fn open<S: MailStore>(s: &S, user: AccountId, name: &MailboxName) -> 
 
 /// Rewrites a request that names a shared mailbox to the owner's account
 /// and name, once the rights it needs are checked. Returns the access a
-/// SELECT opened. Requests on the user's own names pass unchanged.
+/// SELECT (or STATUS) opened, and the name as the user wrote it, which its
+/// answer must show. Requests on the user's own names pass unchanged.
 pub(super) fn route<S: MailStore>(
     s: &S,
     request: &mut StoreRequest,
-) -> Result<Option<SharedAccess>> {
+) -> Result<Option<(SharedAccess, MailboxName)>> {
     use StoreRequest as R;
     match request {
         R::Select { account, name, .. }
@@ -145,8 +146,8 @@ pub(super) fn route<S: MailStore>(
             if let Some(t) = resolve(s, *account, name)? {
                 t.require(Rights::READ)?;
                 *account = t.owner;
-                *name = t.info.name.clone();
-                return Ok(Some(t.access()));
+                let shown = std::mem::replace(name, t.info.name.clone());
+                return Ok(Some((t.access(), shown)));
             }
         }
         R::Append {
