@@ -42,6 +42,7 @@
 
 pub mod dpia;
 pub mod export;
+mod export_shared;
 mod files;
 pub mod purge;
 pub mod report;

@@ -1,7 +1,8 @@
 //! Shared mailboxes (IMAP ACL, RFC 4314; shared namespace, RFC 2342)
 //! through the real binary: tests/imap_acl.py drives three accounts with
 //! Python's imaplib over TLS (grant, each right, revoke, nothing else of
-//! the owner's visible), then the owner's data export must list the grant.
+//! the owner's visible), then each account's data export must list the
+//! grants it gave or received.
 
 mod common;
 
@@ -27,4 +28,38 @@ fn a_shared_mailbox_shows_exactly_what_was_granted() {
         out.stderr,
         server.log()
     );
+    // GDPR art. 15: the owner's export names who may read what, and the
+    // grantee's names what it may read; carol's names nothing.
+    let alice = shared_access(&site, "alice@example.org");
+    assert!(
+        alice.contains("\r\nyou_shared,Team,bob@example.org,lrs\r\n"),
+        "{alice:?}"
+    );
+    let bob = shared_access(&site, "bob@example.org");
+    assert!(
+        bob.contains("\r\nshared_with_you,Team,alice@example.org,lrs\r\n"),
+        "{bob:?}"
+    );
+    let carol = shared_access(&site, "carol@example.org");
+    assert_eq!(carol, "direction,mailbox,account,rights\r\n");
+}
+
+/// `shared-access.csv` from `sealpost export` of `address` (through the
+/// running server's admin socket), read with tar(1).
+fn shared_access(site: &Site, address: &str) -> String {
+    let archive = site.path(&format!("{address}.tar"));
+    let out = site.cli(&["export", address, "--out", archive.to_str().unwrap()], "");
+    assert!(out.ok(), "export {address}: {}", out.stderr);
+    let csv = std::process::Command::new("tar")
+        .arg("-xOf")
+        .arg(&archive)
+        .arg("shared-access.csv")
+        .output()
+        .expect("tar(1) must be installed");
+    assert!(
+        csv.status.success(),
+        "{}",
+        String::from_utf8_lossy(&csv.stderr)
+    );
+    String::from_utf8(csv.stdout).unwrap()
 }

@@ -24,9 +24,26 @@ use crate::codec::{self, Reader, Writer, table};
 use crate::tx::Tx;
 use crate::{AccountId, MailboxId, Result, Store, StoreError};
 
-/// Rights bits of one grant; their meaning belongs to the protocol.
+/// Rights bits of one grant. What they allow is the protocol's business;
+/// which letter each bit stands for is fixed here, as part of the stored
+/// format: bit `i` is the RFC 4314 right [`ACL_LETTERS`]`[i]`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct AclRights(pub u32);
+
+/// The RFC 4314 rights letters by bit (format version 1 of the rows).
+pub const ACL_LETTERS: &[u8; 11] = b"lrswipkxtea";
+
+impl AclRights {
+    /// The letters of the bits set, in bit order (for exports and logs).
+    pub fn letters(self) -> String {
+        ACL_LETTERS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.0 & (1 << i) != 0)
+            .map(|(_, &l)| l as char)
+            .collect()
+    }
+}
 
 /// One grant: `grantee` may use the owner's `mailbox` with `rights`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -147,7 +147,7 @@ pub mod testing {
 }
 
 pub use account::PurgeStep;
-pub use acl::{AclRights, Grant};
+pub use acl::{ACL_LETTERS, AclRights, Grant};
 pub use append::{MAX_OBJECT_ID_DOMAIN, NewMessage};
 pub use claims::{Lease, SharedQueue};
 pub use copy::{BATCH as COPY_BATCH, CopyProgress, CopyReport};

@@ -204,4 +204,12 @@ mod tests {
         assert_eq!(Rights::parse("").unwrap(), Rights::NONE);
         assert_eq!(Rights::from_bits(u32::MAX), Rights::ALL);
     }
+
+    #[test]
+    fn bits_mean_what_the_store_says_they_mean() {
+        // The store's rows keep these bits (sealpost_store::ACL_LETTERS).
+        assert_eq!(LETTERS, sealpost_store::ACL_LETTERS);
+        let r = Rights::parse("lrx").unwrap();
+        assert_eq!(sealpost_store::AclRights(r.bits()).letters(), "lrx");
+    }
 }
