@@ -541,7 +541,8 @@ impl Core {
                 r,
             )),
             Request::Store(r) => {
-                let (reply, watch) = perform::store(&services.store, r);
+                let user = self.session.account_id();
+                let (reply, watch) = perform::store(&services.store, user, r);
                 if let Some(perform::NewWatch {
                     account,
                     mailbox,

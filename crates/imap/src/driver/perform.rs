@@ -43,9 +43,14 @@ pub(super) fn open_account<S: MailStore>(
 /// Runs one store request; a SELECT also returns the watch it started.
 pub(super) fn store<S: MailStore>(
     s: &S,
+    user: Option<AccountId>,
     mut request: StoreRequest,
 ) -> (Result<StoreReply>, Option<NewWatch>) {
     let mut watch = None;
+    // A shared mailbox selected earlier: the grant must still hold.
+    if let Err(e) = shared::recheck(s, user, &request) {
+        return (Err(e), None);
+    }
     // Names in the shared namespace go to their owner's account, or fail.
     let reply = match shared::route(s, &mut request) {
         Ok(None) => run(s, request, None, &mut watch),

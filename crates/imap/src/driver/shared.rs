@@ -12,12 +12,12 @@
 //! missing mailbox all give the same [`StoreError::NoMailbox`].
 
 use crate::mailstore::MailStore;
-use crate::session::acl::{SHARED_ROOT, SharedAccess, allowed_flags};
+use crate::session::acl::{SHARED_ROOT, SharedAccess, allowed_flags, flag_rights};
 use crate::session::{AppendItem, StoreRequest};
 use crate::wire::acl::Rights;
 use sealpost_store::{
-    AccountId, CopyOutcome, MailboxId, MailboxInfo, MailboxName, MailboxStatus, NewMessage, Result,
-    StoreError, Uid,
+    AccountId, CopyOutcome, FlagOp, MailboxId, MailboxInfo, MailboxName, MailboxStatus, NewMessage,
+    Result, StoreError, Uid,
 };
 
 /// Where a name points.
@@ -199,6 +199,69 @@ pub(super) fn route<S: MailStore>(
         _ => {}
     }
     Ok(None)
+}
+
+/// Checks a request on a mailbox the session opened earlier through a
+/// grant (the request names another account than `user`) against the
+/// grant as it is now: a revocation takes effect at the next command, not
+/// only at the next SELECT. Without `l` the mailbox is gone
+/// (`NoMailbox`); without the right the request needs, `Denied`.
+pub(super) fn recheck<S: MailStore>(
+    s: &S,
+    user: Option<AccountId>,
+    request: &StoreRequest,
+) -> Result<()> {
+    use StoreRequest as R;
+    let Some(user) = user else {
+        return Ok(());
+    };
+    let move_out = Rights::DELETE_MESSAGES.union(Rights::EXPUNGE);
+    let (account, mailbox, needed) = match request {
+        R::Snapshot { account, mailbox }
+        | R::ChangesSince {
+            account, mailbox, ..
+        }
+        | R::Message {
+            account, mailbox, ..
+        } => (*account, *mailbox, Rights::NONE),
+        R::StoreFlags {
+            account,
+            mailbox,
+            op,
+            flags,
+            ..
+        } => (
+            *account,
+            *mailbox,
+            flag_rights(flags, *op == FlagOp::Replace),
+        ),
+        R::Expunge {
+            account, mailbox, ..
+        } => (*account, *mailbox, Rights::EXPUNGE),
+        R::CopyMove {
+            account,
+            from,
+            is_move,
+            ..
+        } => (
+            *account,
+            *from,
+            if *is_move { move_out } else { Rights::NONE },
+        ),
+        R::Replace { account, from, .. } => (*account, *from, move_out),
+        _ => return Ok(()),
+    };
+    if account == user {
+        return Ok(());
+    }
+    let rights = rights_on(s, user, account, mailbox)?;
+    if !rights.has(Rights::LOOKUP.union(Rights::READ)) {
+        return Err(StoreError::NoMailbox);
+    }
+    if !rights.has(needed) {
+        return Err(StoreError::Denied);
+    }
+    Ok(())
 }
 
 /// CREATE under `Shared/<owner>/`: a child of a mailbox the user holds

@@ -30,10 +30,14 @@
 //! | SETACL, DELETEACL, GETACL, LISTRIGHTS | `a` | driver |
 //! | MYRIGHTS | `l` | driver |
 //!
-//! A SELECT with none of `s w i t e` opens read-only. Rights are taken at
-//! SELECT: a revocation takes effect at the next SELECT (the mailbox is
-//! invisible from then on). Flags, `\Seen` included, are the mailbox's and
-//! shared by everyone who opens it (no per-user `\Seen`).
+//! A SELECT with none of `s w i t e` opens read-only. The session checks
+//! the rights it was given at SELECT; the driver checks every request on
+//! the selected mailbox again against the grant as it is now
+//! (`driver/shared.rs` `recheck`), so a revocation takes effect at the
+//! grantee's next command (FETCH answers `NO [NONEXISTENT]`). Change
+//! notifications (EXISTS/EXPUNGE counts in IDLE) still reach it until
+//! then. Flags, `\Seen` included, are the mailbox's and shared by everyone
+//! who opens it (no per-user `\Seen`).
 //!
 //! # Identifiers
 //!

@@ -296,6 +296,15 @@ impl Session {
         }
     }
 
+    /// The logged-in account's id (the driver checks requests on other
+    /// accounts' mailboxes against it, `driver/shared.rs`).
+    pub fn account_id(&self) -> Option<AccountId> {
+        match &self.state {
+            State::Authenticated(a) | State::Selected(a, _) => Some(a.id),
+            _ => None,
+        }
+    }
+
     /// Whether the connection is still unencrypted (before STARTTLS).
     pub fn plaintext(&self) -> bool {
         self.tls.is_none()
