@@ -49,7 +49,8 @@
 
 use super::selected::Selected;
 use super::{
-    Done, Flow, Job, Reply, Request, Session, StoreReply, StoreRequest, store_reply, unexpected,
+    Done, Flow, Job, Reply, Request, Session, State, StoreReply, StoreRequest, store_reply,
+    unexpected,
 };
 use crate::error::{CmdError, CmdResult};
 use crate::wire::acl::{AclCommand, Rights, RightsChange};
@@ -225,6 +226,15 @@ pub(crate) struct AclJob {
 }
 
 impl Session {
+    /// The logged-in account's id (the driver checks requests on other
+    /// accounts' mailboxes against it, `driver/shared.rs`).
+    pub fn account_id(&self) -> Option<AccountId> {
+        match &self.state {
+            State::Authenticated(a) | State::Selected(a, _) => Some(a.id),
+            _ => None,
+        }
+    }
+
     /// SETACL, DELETEACL, GETACL, LISTRIGHTS, MYRIGHTS.
     pub(super) fn acl(&mut self, command: AclCommand, _out: &mut Out) -> Flow {
         match self.plan_acl(command) {

@@ -49,7 +49,7 @@
 //! [`selected`] (the selected state and its untagged updates), [`fetch`]
 //! (FETCH), [`search`] (SEARCH), [`sort`] (SORT, THREAD), [`messages`]
 //! (STORE, EXPUNGE, COPY, MOVE, APPEND), [`multiappend`] (MULTIAPPEND),
-//! [`replace`] (REPLACE), [`objectid`] (OBJECTID's ids, written by the
+//! [`replace`] (REPLACE), [`acl`] (ACL and shared mailboxes), [`objectid`] (OBJECTID's ids, written by the
 //! handlers of SELECT, CREATE, STATUS, FETCH and SEARCH), [`uidonly`]
 //! (UIDONLY's refusal of sequence numbers and its UIDFETCH responses);
 //! [`sync`] ends every command in the selected state.
@@ -292,15 +292,6 @@ impl Session {
     pub fn user(&self) -> Option<&str> {
         match &self.state {
             State::Authenticated(a) | State::Selected(a, _) => Some(&a.address),
-            _ => None,
-        }
-    }
-
-    /// The logged-in account's id (the driver checks requests on other
-    /// accounts' mailboxes against it, `driver/shared.rs`).
-    pub fn account_id(&self) -> Option<AccountId> {
-        match &self.state {
-            State::Authenticated(a) | State::Selected(a, _) => Some(a.id),
             _ => None,
         }
     }
