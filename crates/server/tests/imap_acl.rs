@@ -42,6 +42,17 @@ fn a_shared_mailbox_shows_exactly_what_was_granted() {
     );
     let carol = shared_access(&site, "carol@example.org");
     assert_eq!(carol, "direction,mailbox,account,rights\r\n");
+    // Every grant and revocation is in the owner's and the grantee's
+    // audit records.
+    for (who, text) in [
+        ("alice@example.org", "set to lrs by account"),
+        ("alice@example.org", "set to none by account"),
+        ("bob@example.org", "acl: granted lrs on mailbox"),
+    ] {
+        let out = site.cli(&["audit", "export", "--csv", "--account", who], "");
+        assert!(out.ok(), "{}", out.stderr);
+        assert!(out.stdout.contains(text), "{who}: {text}: {}", out.stdout);
+    }
 }
 
 /// `shared-access.csv` from `sealpost export` of `address` (through the
