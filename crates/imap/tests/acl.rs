@@ -286,6 +286,16 @@ async fn copy_and_move_across_accounts_follow_the_rights(store: Backend) {
     .await;
     assert!(!r[0].contains("\\Seen"), "{r:?}");
     assert!(r.iter().any(|l| l.contains("Quarterly plan")), "{r:?}");
+    // More than one batch (64) across accounts: every message, in order.
+    let more: String = (0..68).map(|_| format!(" () {}", literal(MSG))).collect();
+    ok(&mut alice, &format!("a APPEND Team{more}")).await;
+    ok(&mut bob, "u UNSELECT").await;
+    ok(&mut bob, &format!("s SELECT {TEAM}")).await;
+    let r = ok(&mut bob, "c UID COPY 1:* INBOX").await;
+    assert!(last(&r).starts_with("c OK [COPYUID "), "{r:?}");
+    assert!(last(&r).contains(" 1:70 "), "{r:?}");
+    let r = ok(&mut bob, "t STATUS INBOX (MESSAGES)").await;
+    assert_eq!(r[0], "* STATUS \"INBOX\" (MESSAGES 71)");
 }
 
 async fn grantee_in_idle_hears_the_owners_changes(store: Backend) {

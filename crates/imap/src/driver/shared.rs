@@ -342,10 +342,15 @@ pub(super) fn status<S: MailStore>(
     s.status(g.owner, mailbox).ok()
 }
 
+/// Messages (or octets) held in memory at once by [`copy_across`].
+const COPY_BATCH: usize = 64;
+const COPY_BATCH_BYTES: usize = 32 << 20;
+
 /// COPY or MOVE between two accounts (a shared mailbox on either side):
 /// each message is read under its owner's key and stored anew under the
 /// destination's, with the flags the destination's rights allow; MOVE then
-/// removes the originals.
+/// removes the originals. Done in batches, so memory stays bounded
+/// whatever the set's size (each batch is one change in the destination).
 pub(super) fn copy_across<S: MailStore>(
     s: &S,
     (from_account, from): (AccountId, MailboxId),
@@ -353,40 +358,48 @@ pub(super) fn copy_across<S: MailStore>(
     to: &Target,
     is_move: bool,
 ) -> Result<CopyOutcome> {
-    let mut items = Vec::with_capacity(uids.len());
-    let mut copied = Vec::with_capacity(uids.len());
-    for &uid in uids {
-        let (Some(meta), Some(raw)) = (
-            s.meta(from_account, from, uid)?,
-            s.read(from_account, from, uid)?,
-        ) else {
-            continue;
-        };
-        items.push(AppendItem {
-            message: raw,
-            flags: allowed_flags(&meta.flags, to.rights),
-            date: Some(meta.internal_date),
-        });
-        copied.push(uid);
-    }
-    let all: Vec<NewMessage<'_>> = items
-        .iter()
-        .map(|i| NewMessage {
-            raw: &i.message,
-            flags: i.flags.clone(),
-            internal_date: i.date,
-        })
-        .collect();
-    let appended = s.append_all(to.owner, to.info.id, &all)?;
-    if is_move {
-        s.remove(from_account, from, &copied)?;
+    let mut pairs = Vec::with_capacity(uids.len());
+    let mut rest = uids;
+    while !rest.is_empty() {
+        let mut items = Vec::new();
+        let mut copied = Vec::new();
+        let mut bytes = 0;
+        while let Some((&uid, tail)) = rest.split_first() {
+            if items.len() >= COPY_BATCH || bytes >= COPY_BATCH_BYTES {
+                break;
+            }
+            rest = tail;
+            let (Some(meta), Some(raw)) = (
+                s.meta(from_account, from, uid)?,
+                s.read(from_account, from, uid)?,
+            ) else {
+                continue;
+            };
+            bytes += raw.len();
+            items.push(AppendItem {
+                message: raw,
+                flags: allowed_flags(&meta.flags, to.rights),
+                date: Some(meta.internal_date),
+            });
+            copied.push(uid);
+        }
+        let all: Vec<NewMessage<'_>> = items
+            .iter()
+            .map(|i| NewMessage {
+                raw: &i.message,
+                flags: i.flags.clone(),
+                internal_date: i.date,
+            })
+            .collect();
+        let appended = s.append_all(to.owner, to.info.id, &all)?;
+        if is_move {
+            s.remove(from_account, from, &copied)?;
+        }
+        pairs.extend(copied.into_iter().zip(appended.iter().map(|a| a.uid)));
     }
     Ok(CopyOutcome {
         uid_validity: to.info.uid_validity,
-        pairs: copied
-            .into_iter()
-            .zip(appended.iter().map(|a| a.uid))
-            .collect(),
+        pairs,
     })
 }
 
