@@ -1,7 +1,8 @@
 """Shared mailboxes through the real binary with Python's imaplib over TLS
 (ACL, RFC 4314; the shared namespace, RFC 2342): alice shares Team with
 bob; bob sees it as Shared/alice@example.org/Team with exactly the rights
-granted (l+r, then i, s, w, t, e one at a time), nothing else of alice's,
+granted (l+r, then i, s, w, t, e one at a time), hears alice's changes
+in IDLE, nothing else of alice's,
 and nothing once revoked; carol, never granted anything, sees nothing.
 Ends with Team shared again as lrs, for the export the harness checks.
 Loopback only. Prints "ok" at the end.
@@ -142,6 +143,20 @@ data = ok(bob.expunge(), "expunge with e")
 check(data == [b"1"], f"expunge {data}")
 data = ok(alice.status("Team", "(MESSAGES)"), "owner status")
 check(b"MESSAGES 1" in data[0], f"owner sees bob's expunge: {data}")
+
+# IDLE (raw, imaplib has no method): bob, idling in Team, hears alice's append.
+reselect(bob)
+bob.send(b"IDLE1 IDLE\r\n")
+check(bob.readline().startswith(b"+ "), "IDLE continuation")
+ok(alice.append("Team", None, None, msg("While bob idles")), "append during IDLE")
+line = bob.readline()
+check(line == b"* 2 EXISTS\r\n", f"IDLE update {line}")
+bob.send(b"DONE\r\n")
+while True:
+    line = bob.readline()
+    if line.startswith(b"IDLE1 "):
+        check(line.startswith(b"IDLE1 OK"), f"IDLE end {line}")
+        break
 
 # Revoked: invisible again, exactly like a missing mailbox.
 ok(alice.deleteacl("Team", BOB), "deleteacl")
