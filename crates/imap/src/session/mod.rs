@@ -49,7 +49,8 @@
 //! [`selected`] (the selected state and its untagged updates), [`fetch`]
 //! (FETCH), [`search`] (SEARCH), [`sort`] (SORT, THREAD), [`messages`]
 //! (STORE, EXPUNGE, COPY, MOVE, APPEND), [`multiappend`] (MULTIAPPEND),
-//! [`replace`] (REPLACE), [`acl`] (ACL and shared mailboxes), [`objectid`] (OBJECTID's ids, written by the
+//! [`replace`] (REPLACE), [`acl`] (ACL and shared mailboxes),
+//! [`objectid`] (OBJECTID's ids, written by the
 //! handlers of SELECT, CREATE, STATUS, FETCH and SEARCH), [`uidonly`]
 //! (UIDONLY's refusal of sequence numbers and its UIDFETCH responses);
 //! [`sync`] ends every command in the selected state.
