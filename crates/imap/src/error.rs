@@ -48,6 +48,7 @@ impl From<StoreError> for CmdError {
                 CmdError::no(Some(Code::AlreadyExists), "Mailbox already exists")
             }
             StoreError::NotAllowed(why) => CmdError::no(Some(Code::Cannot), why),
+            StoreError::Denied => CmdError::no(Some(Code::NoPerm), "Permission denied"),
             StoreError::InvalidName(why) => CmdError::no(Some(Code::Cannot), why.to_string()),
             StoreError::OverQuota => CmdError::no(Some(Code::OverQuota), "Quota exceeded"),
             StoreError::TooLarge => CmdError::no(Some(Code::TooBig), "Message too large"),
@@ -89,6 +90,7 @@ mod tests {
             (StoreError::OverQuota, Code::OverQuota),
             (StoreError::TooLarge, Code::TooBig),
             (StoreError::NotAllowed("no"), Code::Cannot),
+            (StoreError::Denied, Code::NoPerm),
             (StoreError::Io("disk".into()), Code::Unavailable),
             (StoreError::Unavailable("db down".into()), Code::Unavailable),
         ];

@@ -147,7 +147,7 @@ async fn session_commands_before_and_after_login(store: Backend) {
         S: * ENABLED IMAP4rev2 CONDSTORE
         S: a5 OK ENABLE completed
         C: a6 NAMESPACE
-        S: * NAMESPACE (("" "/")) NIL NIL
+        S: * NAMESPACE (("" "/")) (("Shared/" "/")) NIL
         S: a6 OK ..
         C: a7 FROB
         S: a7 BAD unknown command

@@ -29,6 +29,7 @@ pub fn resp_code(e: &StoreError) -> RespCode {
         | StoreError::NoAccount
         | StoreError::NoMailbox
         | StoreError::NotAllowed(_)
+        | StoreError::Denied
         | StoreError::InvalidName(_)
         | StoreError::DataDir { .. }
         | StoreError::MasterKey { .. }

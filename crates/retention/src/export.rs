@@ -6,6 +6,7 @@
 //! ```text
 //! README.txt                what is inside, and how the flags are written
 //! access-log.csv            the account's own logins (time, protocol, IP, outcome)
+//! shared-access.csv         mailboxes shared by or with the account (`export_shared.rs`)
 //! mbox/<mailbox>.mbox       one mboxrd file per mailbox (format mbox), or
 //! Maildir/<mailbox>/cur/... one file per message (format maildir)
 //! ```
@@ -92,6 +93,8 @@ pub fn export_account<W: Write>(
         now,
     )?;
     append(&mut tar, "access-log.csv", access_log_csv, now)?;
+    let shared = crate::export_shared::shared_access_csv(store, account)?;
+    append(&mut tar, "shared-access.csv", &shared, now)?;
     let mut done = 0u64;
     for mailbox in &mailboxes {
         let uids: Vec<Uid> = store
@@ -345,6 +348,10 @@ fn readme(address: &str, format: Format, now: u64) -> String {
          README.txt            this file\n\
          access-log.csv        your logins as recorded in the server's audit log:\n\
          \x20                     time, protocol, remote address, TLS version, outcome\n\
+         shared-access.csv     mailboxes you shared with other accounts, and theirs\n\
+         \x20                     shared with you: mailbox, account, rights (RFC 4314\n\
+         \x20                     letters: l see, r read, s seen, w flags, i add, k create,\n\
+         \x20                     x delete, t delete messages, e expunge, a share)\n\
          {mail}\n\n\
          Messages are exactly as stored (CRLF line ends), decrypted for this export;\n\
          in mbox, a message that did not end with a line break gets one.\n\

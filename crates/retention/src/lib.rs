@@ -43,6 +43,7 @@
 pub mod dpia;
 pub mod erasures;
 pub mod export;
+mod export_shared;
 mod files;
 pub mod purge;
 pub mod report;

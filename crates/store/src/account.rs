@@ -389,8 +389,9 @@ impl Store {
         self.announce_notice(Notice::Account(id));
         observe(PurgeStep::KeyDestroyed);
         let mut report = PurgeReport::default();
-        // 2. Rows, table by table.
+        // 2. Rows, table by table; grants it gave or received first.
         let mut tx = self.tx()?;
+        self.purge_acl_in(&mut tx, id)?;
         for tag in [
             table::MESSAGE,
             table::SUMMARY,

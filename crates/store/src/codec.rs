@@ -59,6 +59,10 @@ pub mod table {
     /// keyed MAC of a domain name -> the name sealed under the system key
     /// (hosted domains every node of a shared store serves: `domains.rs`).
     pub const DOMAIN: u8 = b'D';
+    /// owner, mailbox, grantee -> rights (`acl.rs`).
+    pub const ACL: u8 = b'L';
+    /// grantee, owner, mailbox -> () (what is shared with an account, `acl.rs`).
+    pub const ACL_SHARED: u8 = b'G';
 }
 
 /// `tag | account`.

@@ -78,6 +78,7 @@
 
 mod account;
 mod account_index;
+mod acl;
 mod append;
 mod backend;
 mod blob;
@@ -149,6 +150,7 @@ pub mod testing {
 }
 
 pub use account::PurgeStep;
+pub use acl::{ACL_LETTERS, AclRights, Grant};
 pub use append::{MAX_OBJECT_ID_DOMAIN, NewMessage};
 pub use claims::{Lease, SharedQueue};
 pub use copy::{BATCH as COPY_BATCH, CopyProgress, CopyReport};
@@ -236,6 +238,10 @@ pub enum StoreError {
     /// The operation is not allowed on this mailbox (e.g. deleting INBOX).
     #[error("{0}")]
     NotAllowed(&'static str),
+    /// The caller lacks the right for this operation on another account's
+    /// mailbox (mailbox access control, `acl.rs`).
+    #[error("permission denied")]
+    Denied,
     /// The mailbox name is invalid.
     #[error(transparent)]
     InvalidName(#[from] InvalidMailboxName),

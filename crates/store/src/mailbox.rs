@@ -205,6 +205,7 @@ impl Store {
         }
         tx.delete(codec::mailbox_key(table::MAILBOX, account, info.id));
         tx.delete(name_index_key(self, account, name)?);
+        self.drop_mailbox_acl_in(&mut tx, account, info.id)?;
         self.usage_in_tx(&mut tx, &ctx, usage.pop(), -(bytes as i64), -(count as i64))?;
         tx.delete_blobs(account, &blobs);
         tx.commit()?;

@@ -665,6 +665,7 @@ fn an_embedded_store_copied_into_postgresql_serves_the_same_mail() {
     let work = e.create_mailbox(a, &n("Work/2026"), None).unwrap();
     e.copy(a, ib, &[Uid(2)], work.id).unwrap();
     e.set_subscribed(a, &n("Work/2026"), true).unwrap();
+    e.set_acl(a, work.id, b, AclRights(3)).unwrap();
     e.deliver(b, &msg(7)).unwrap();
     e.create_account("gone@example.org").unwrap();
     e.delete_account("gone@example.org", 5).unwrap();
@@ -714,6 +715,9 @@ fn an_embedded_store_copied_into_postgresql_serves_the_same_mail() {
         p.changes_since(a, ib, ModSeq(1)).unwrap().vanished,
         vec![Uid(1)]
     );
+    // Grants come along, both ways.
+    assert_eq!(p.acl_rights(a, work.id, b).unwrap(), AclRights(3));
+    assert_eq!(p.acl_received(b).unwrap().len(), 1);
     assert_eq!(p.account_id("gone@example.org").unwrap(), None);
     p.restore_account("gone@example.org").unwrap();
     // New mail continues the UIDs; new mailboxes continue the ids.

@@ -43,11 +43,13 @@
 //! while idle: the buffers are released after large commands; an idle
 //! session holds its state and nothing else.
 
+mod acl;
 mod perform;
+mod shared;
 mod timing;
 
 use crate::mailstore::MailStore;
-use crate::session::{Next, Reply, Request, Session, SessionConfig, Step};
+use crate::session::{Next, Reply, Request, Session, SessionConfig, Step, StoreRequest};
 use crate::wire::framer::{Frame, FrameLimits, Framer};
 use crate::wire::response::Out;
 use sealpost_audit::AuditLog;
@@ -532,8 +534,15 @@ impl Core {
                 },
             },
             Request::Yield => Reply::Done,
+            Request::Store(StoreRequest::Acl(r)) => Reply::Store(acl::perform(
+                &services.store,
+                &services.directory,
+                &services.audit,
+                r,
+            )),
             Request::Store(r) => {
-                let (reply, watch) = perform::store(&services.store, r);
+                let user = self.session.account_id();
+                let (reply, watch) = perform::store(&services.store, user, r);
                 if let Some(perform::NewWatch {
                     account,
                     mailbox,

@@ -2,10 +2,15 @@
 //! each `StoreRequest` to its `StoreReply`, the only place the IMAP crate
 //! calls the store.
 
+use super::shared;
 use crate::mailstore::MailStore;
+use crate::session::acl::{SharedAccess, allowed_flags};
 use crate::session::objectid::{KEY_DOMAIN, ObjectKey};
 use crate::session::{AppendItem, StoreReply, StoreRequest};
-use sealpost_store::{AccountId, MailboxEvent, MailboxId, NewMessage, Result, StoreError, Uid};
+use crate::wire::acl::Rights;
+use sealpost_store::{
+    AccountId, MailboxEvent, MailboxId, MailboxInfo, NewMessage, Result, StoreError, Uid,
+};
 use tokio::sync::broadcast;
 
 /// A watch started by SELECT: whose mailbox, whether it was opened
@@ -38,16 +43,56 @@ pub(super) fn open_account<S: MailStore>(
 /// Runs one store request; a SELECT also returns the watch it started.
 pub(super) fn store<S: MailStore>(
     s: &S,
-    request: StoreRequest,
+    user: Option<AccountId>,
+    mut request: StoreRequest,
 ) -> (Result<StoreReply>, Option<NewWatch>) {
     let mut watch = None;
-    let reply = run(s, request, &mut watch);
+    // A shared mailbox selected earlier: the grant must still hold.
+    if let Err(e) = shared::recheck(s, user, &request) {
+        return (Err(e), None);
+    }
+    // Names in the shared namespace go to their owner's account, or fail.
+    let reply = match shared::route(s, &mut request) {
+        Ok(None) => run(s, request, None, &mut watch),
+        Ok(Some((access, shown))) => {
+            // Answers name the mailbox as the user knows it.
+            run(s, request, Some(access), &mut watch).map(|r| match r {
+                StoreReply::Status(info, st) => StoreReply::Status(
+                    MailboxInfo {
+                        name: shown,
+                        ..info
+                    },
+                    st,
+                ),
+                StoreReply::Selected {
+                    info,
+                    snapshot,
+                    recent,
+                    changes,
+                    shared,
+                } => StoreReply::Selected {
+                    info: MailboxInfo {
+                        name: shown,
+                        special_use: None,
+                        ..info
+                    },
+                    snapshot,
+                    recent,
+                    changes,
+                    shared,
+                },
+                other => other,
+            })
+        }
+        Err(e) => Err(e),
+    };
     (reply, watch)
 }
 
 fn run<S: MailStore>(
     s: &S,
     request: StoreRequest,
+    shared: Option<SharedAccess>,
     watch: &mut Option<NewWatch>,
 ) -> Result<StoreReply> {
     use StoreRequest as R;
@@ -79,12 +124,18 @@ fn run<S: MailStore>(
             StoreReply::Done
         }
         R::MailboxTree { account } => {
-            StoreReply::Tree(s.mailboxes(account)?, s.subscriptions(account)?)
+            let mut all = s.mailboxes(account)?;
+            all.extend(shared::tree(s, account)?);
+            all.sort_by(|a, b| a.name.cmp(&b.name));
+            StoreReply::Tree(all, s.subscriptions(account)?)
         }
         R::Statuses { account, mailboxes } => StoreReply::Statuses(
             mailboxes
                 .into_iter()
-                .map(|id| (id, s.status(account, id).ok()))
+                .map(|id| {
+                    let status = s.status(account, id).ok();
+                    (id, status.or_else(|| shared::status(s, account, id)))
+                })
                 .collect(),
         ),
         R::Status { account, name } => {
@@ -125,6 +176,7 @@ fn run<S: MailStore>(
                 snapshot,
                 recent,
                 changes,
+                shared,
             }
         }
         R::ChangesSince {
@@ -173,12 +225,21 @@ fn run<S: MailStore>(
         } => StoreReply::Expunged(s.expunge(account, mailbox, only.as_deref())?),
         R::CopyMove {
             account,
+            user,
             from,
             uids,
             to,
             is_move,
         } => {
-            let to = s.mailbox(account, &to)?.ok_or(StoreError::NoMailbox)?;
+            let target = shared::open(s, user, &to)?;
+            target.require(Rights::INSERT)?;
+            if target.owner != account {
+                let from = (account, from);
+                return Ok(StoreReply::Copied(shared::copy_across(
+                    s, from, &uids, &target, is_move,
+                )?));
+            }
+            let to = target.info;
             StoreReply::Copied(if is_move {
                 s.move_messages(account, from, &uids, to.id)?
             } else {
@@ -206,17 +267,23 @@ fn run<S: MailStore>(
         }
         R::Replace {
             account,
+            user,
             from,
             uid,
             to,
             item,
         } => {
-            let mb = s.mailbox(account, &to)?.ok_or(StoreError::NoMailbox)?;
-            let appended = s.append(account, mb.id, &item.message, &item.flags, item.date)?;
+            let target = shared::open(s, user, &to)?;
+            target.require(Rights::INSERT)?;
+            let flags = allowed_flags(&item.flags, target.rights);
+            let (owner, mb) = (target.owner, target.info.id);
+            let appended = s.append(owner, mb, &item.message, &flags, item.date)?;
             // RFC 8508 3.3: the old message goes only once the new one is in.
             let removed = s.remove(account, from, &[uid])?;
             StoreReply::Replaced { appended, removed }
         }
+        // Audited: performed by `driver::acl` before reaching here.
+        R::Acl(_) => return Err(StoreError::NotAllowed("ACL request without audit")),
     })
 }
 

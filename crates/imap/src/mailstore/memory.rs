@@ -20,15 +20,17 @@
 
 use super::MailStore;
 
+#[path = "memory_acl.rs"]
+mod acl;
 #[path = "memory_ext.rs"]
 mod ext;
 #[path = "memory_messages.rs"]
 mod messages;
 use parking_lot::Mutex;
 use sealpost_store::{
-    AccountId, Appended, Changes, CopyOutcome, FlagOp, Flags, FlagsOutcome, MailboxEvent,
-    MailboxId, MailboxInfo, MailboxName, MailboxStatus, MessageEntry, MessageMeta, ModSeq,
-    NewMessage, QuotaUsage, Result, Snapshot, SpecialUse, StoreError, Uid, UidValidity,
+    AccountId, AclRights, Appended, Changes, CopyOutcome, FlagOp, Flags, FlagsOutcome, Grant,
+    MailboxEvent, MailboxId, MailboxInfo, MailboxName, MailboxStatus, MessageEntry, MessageMeta,
+    ModSeq, NewMessage, QuotaUsage, Result, Snapshot, SpecialUse, StoreError, Uid, UidValidity,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -54,6 +56,8 @@ struct Model {
     /// Active accounts by normalized address.
     by_address: BTreeMap<String, AccountId>,
     accounts: HashMap<AccountId, Account>,
+    /// (owner, mailbox, grantee) -> rights (`memory_acl.rs`).
+    acl: BTreeMap<(AccountId, MailboxId, AccountId), u32>,
 }
 
 struct Account {
@@ -335,6 +339,7 @@ impl MailStore for MemStore {
         if let Some(gone) = a.mailboxes.remove(&id) {
             gone.publish(MailboxEvent::Gone);
         }
+        m.acl.retain(|k, _| k.1 != id);
         Ok(())
     }
 
@@ -569,6 +574,37 @@ impl MailStore for MemStore {
 
     fn object_id(&self, account: AccountId, domain: &[u8], data: &[u8]) -> Result<[u8; 32]> {
         ext::object_id(self, account, domain, data)
+    }
+
+    fn set_acl(
+        &self,
+        owner: AccountId,
+        mailbox: MailboxId,
+        grantee: AccountId,
+        rights: AclRights,
+    ) -> Result<()> {
+        acl::set_acl(self, owner, mailbox, grantee, rights)
+    }
+
+    fn acl_rights(
+        &self,
+        owner: AccountId,
+        mailbox: MailboxId,
+        grantee: AccountId,
+    ) -> Result<AclRights> {
+        acl::acl_rights(self, owner, mailbox, grantee)
+    }
+
+    fn acl(&self, owner: AccountId, mailbox: MailboxId) -> Result<Vec<Grant>> {
+        acl::acl(self, owner, mailbox)
+    }
+
+    fn acl_received(&self, grantee: AccountId) -> Result<Vec<Grant>> {
+        acl::acl_received(self, grantee)
+    }
+
+    fn account_address(&self, id: AccountId) -> Result<Option<String>> {
+        acl::account_address(self, id)
     }
 }
 

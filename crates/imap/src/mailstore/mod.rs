@@ -21,9 +21,9 @@ mod memory;
 pub use memory::MemStore;
 
 use sealpost_store::{
-    AccountId, Appended, Changes, CopyOutcome, FlagOp, Flags, FlagsOutcome, MailboxEvent,
-    MailboxId, MailboxInfo, MailboxName, MailboxStatus, MessageMeta, ModSeq, NewMessage,
-    QuotaUsage, Result, Snapshot, SpecialUse, Store, Uid,
+    AccountId, AclRights, Appended, Changes, CopyOutcome, FlagOp, Flags, FlagsOutcome, Grant,
+    MailboxEvent, MailboxId, MailboxInfo, MailboxName, MailboxStatus, MessageMeta, ModSeq,
+    NewMessage, QuotaUsage, Result, Snapshot, SpecialUse, Store, Uid,
 };
 use tokio::sync::broadcast;
 
@@ -154,6 +154,28 @@ pub trait MailStore: Clone + Send + Sync + 'static {
     fn remove(&self, account: AccountId, mailbox: MailboxId, uids: &[Uid]) -> Result<Vec<Uid>>;
     /// A keyed id of `data` under the account's key (OBJECTID).
     fn object_id(&self, account: AccountId, domain: &[u8], data: &[u8]) -> Result<[u8; 32]>;
+    /// Sets a grantee's rights on an owner's mailbox; zero removes the
+    /// grant (ACL, RFC 4314; see `Store::set_acl`).
+    fn set_acl(
+        &self,
+        owner: AccountId,
+        mailbox: MailboxId,
+        grantee: AccountId,
+        rights: AclRights,
+    ) -> Result<()>;
+    /// A grantee's rights on an owner's mailbox (zero: none).
+    fn acl_rights(
+        &self,
+        owner: AccountId,
+        mailbox: MailboxId,
+        grantee: AccountId,
+    ) -> Result<AclRights>;
+    /// Every grant on an owner's mailbox.
+    fn acl(&self, owner: AccountId, mailbox: MailboxId) -> Result<Vec<Grant>>;
+    /// Every grant made to a grantee.
+    fn acl_received(&self, grantee: AccountId) -> Result<Vec<Grant>>;
+    /// The address of an active account.
+    fn account_address(&self, id: AccountId) -> Result<Option<String>>;
 }
 
 impl MailStore for Store {
@@ -301,5 +323,31 @@ impl MailStore for Store {
     }
     fn object_id(&self, account: AccountId, domain: &[u8], data: &[u8]) -> Result<[u8; 32]> {
         Store::object_id(self, account, domain, data)
+    }
+    fn set_acl(
+        &self,
+        owner: AccountId,
+        mailbox: MailboxId,
+        grantee: AccountId,
+        rights: AclRights,
+    ) -> Result<()> {
+        Store::set_acl(self, owner, mailbox, grantee, rights)
+    }
+    fn acl_rights(
+        &self,
+        owner: AccountId,
+        mailbox: MailboxId,
+        grantee: AccountId,
+    ) -> Result<AclRights> {
+        Store::acl_rights(self, owner, mailbox, grantee)
+    }
+    fn acl(&self, owner: AccountId, mailbox: MailboxId) -> Result<Vec<Grant>> {
+        Store::acl(self, owner, mailbox)
+    }
+    fn acl_received(&self, grantee: AccountId) -> Result<Vec<Grant>> {
+        Store::acl_received(self, grantee)
+    }
+    fn account_address(&self, id: AccountId) -> Result<Option<String>> {
+        Store::account_address(self, id)
     }
 }

@@ -58,6 +58,8 @@ const EXTENSIONS: &[&str] = &[
     "OBJECTID",
     "UIDONLY",
     "PARTIAL",
+    "ACL",
+    "RIGHTS=texk",
 ];
 
 /// A login in progress.
@@ -373,7 +375,12 @@ impl Session {
     }
 
     pub(super) fn namespace(&self, out: &mut Out) -> CmdResult<Done> {
-        out.untagged("NAMESPACE ((\"\" \"/\")) NIL NIL");
+        // Other accounts' mailboxes shared with this one are under
+        // `Shared/<owner>/` (RFC 2342's other users' namespace; `acl.rs`).
+        out.untagged(&format!(
+            "NAMESPACE ((\"\" \"/\")) ((\"{}/\" \"/\")) NIL",
+            super::acl::SHARED_ROOT
+        ));
         Done::ok("NAMESPACE completed")
     }
 }

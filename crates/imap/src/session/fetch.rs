@@ -113,7 +113,9 @@ impl Session {
             mailbox: sel.info.id,
             changed_since: modifiers.changed_since,
             wants: Wants::of(&items),
-            set_seen: sets_seen(&items) && !sel.read_only,
+            set_seen: sets_seen(&items)
+                && !sel.read_only
+                && sel.rights().has(crate::wire::acl::Rights::SEEN),
             items,
             targets,
             next: 0,

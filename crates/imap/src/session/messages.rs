@@ -10,6 +10,7 @@
 use super::selected::{parse_flags, uid_set, write_flags};
 use super::{Done, Flow, Job, Reply, Request, Session, StoreReply, StoreRequest, store_reply};
 use crate::error::{CmdError, CmdResult};
+use crate::wire::acl::Rights;
 use crate::wire::command::{MailboxArg, MessageSet, StoreOp};
 use crate::wire::response::{Code, Out, Status};
 use sealpost_store::{FlagOp, ModSeq, Uid};
@@ -53,6 +54,9 @@ impl Session {
         if sel.read_only {
             return Flow::Done(Err(read_only()));
         }
+        if let Err(e) = sel.require(super::acl::flag_rights(&flags, args.op == StoreOp::Replace)) {
+            return Flow::Done(Err(e));
+        }
         let targets = match sel.resolve(&args.set, args.uid) {
             Ok(t) => t,
             Err(e) => return Flow::Done(Err(e)),
@@ -86,6 +90,9 @@ impl Session {
         if sel.read_only {
             return Flow::Done(Err(read_only()));
         }
+        if let Err(e) = sel.require(Rights::EXPUNGE) {
+            return Flow::Done(Err(e));
+        }
         let only = match &uids {
             Some(set) => match sel.resolve(set, true) {
                 Ok(t) => Some(t.into_iter().map(|t| t.uid).collect()),
@@ -114,12 +121,19 @@ impl Session {
             Ok(d) => d,
             Err(e) => return Flow::Done(Err(e)),
         };
+        let user = match self.account() {
+            Ok(a) => a.id,
+            Err(e) => return Flow::Done(Err(e)),
+        };
         let (account, sel) = match self.selected() {
             Ok(s) => s,
             Err(e) => return Flow::Done(Err(e)),
         };
         if is_move && sel.read_only {
             return Flow::Done(Err(read_only()));
+        }
+        if let Err(e) = sel.require_if(is_move, Rights::DELETE_MESSAGES.union(Rights::EXPUNGE)) {
+            return Flow::Done(Err(e));
         }
         let targets = match sel.resolve(&set, uid) {
             Ok(t) => t,
@@ -131,6 +145,7 @@ impl Session {
         need(
             StoreRequest::CopyMove {
                 account,
+                user,
                 from: sel.info.id,
                 uids: targets.iter().map(|t| t.uid).collect(),
                 to: dest,

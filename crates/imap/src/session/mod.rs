@@ -49,11 +49,13 @@
 //! [`selected`] (the selected state and its untagged updates), [`fetch`]
 //! (FETCH), [`search`] (SEARCH), [`sort`] (SORT, THREAD), [`messages`]
 //! (STORE, EXPUNGE, COPY, MOVE, APPEND), [`multiappend`] (MULTIAPPEND),
-//! [`replace`] (REPLACE), [`objectid`] (OBJECTID's ids, written by the
+//! [`replace`] (REPLACE), [`acl`] (ACL and shared mailboxes),
+//! [`objectid`] (OBJECTID's ids, written by the
 //! handlers of SELECT, CREATE, STATUS, FETCH and SEARCH), [`uidonly`]
 //! (UIDONLY's refusal of sequence numbers and its UIDFETCH responses);
 //! [`sync`] ends every command in the selected state.
 
+pub(crate) mod acl;
 pub(crate) mod auth;
 pub(crate) mod fetch;
 mod fetch_items;
@@ -193,6 +195,8 @@ pub(crate) enum Job {
     MultiAppend,
     /// REPLACE (RFC 8508) waits for its append and removal.
     Replace,
+    /// An ACL command (RFC 4314) waits for the store.
+    Acl(acl::AclJob),
     /// Waiting for the selected mailbox's events, then `AfterSync`.
     Sync(AfterSync),
     /// Events were lost: waiting for a snapshot, then `AfterSync`.
@@ -306,7 +310,7 @@ impl Session {
     /// The selected mailbox, whose changes the driver must watch.
     pub fn selected_mailbox(&self) -> Option<(AccountId, MailboxId)> {
         match &self.state {
-            State::Selected(a, sel) => Some((a.id, sel.info.id)),
+            State::Selected(a, sel) => Some((sel.account_of(a.id), sel.info.id)),
             _ => None,
         }
     }
@@ -451,6 +455,7 @@ impl Session {
             Job::Messages(j) => self.messages_resume(j, reply, out),
             Job::MultiAppend => self.multi_append_resume(reply),
             Job::Replace => self.replace_resume(reply, out),
+            Job::Acl(j) => self.acl_resume(j, reply, out),
             Job::Sync(after) => return self.synced(tag, allow_expunge, after, reply, out),
             Job::Resync(after) => return self.resynced(tag, allow_expunge, after, reply, out),
         };
@@ -587,6 +592,7 @@ impl Session {
             K::GetQuota(root) if authed => self.get_quota(root),
             K::GetQuotaRoot(m) if authed => self.get_quota_root(m),
             K::SetQuota { root, limits } if authed => Flow::Done(self.set_quota(root, limits)),
+            K::Acl(command) if authed => self.acl(command, out),
             _ if !authed && self.tls.is_none() => Flow::Done(Err(CmdError::bad(
                 Some(Code::PrivacyRequired),
                 "Use STARTTLS first",
@@ -625,7 +631,7 @@ impl Session {
     /// The selected mailbox, or BAD.
     pub(crate) fn selected(&mut self) -> CmdResult<(AccountId, &mut Selected)> {
         match &mut self.state {
-            State::Selected(a, sel) => Ok((a.id, sel)),
+            State::Selected(a, sel) => Ok((sel.account_of(a.id), sel)),
             _ => Err(CmdError::bad(None, "No mailbox selected")),
         }
     }

@@ -16,6 +16,7 @@ use super::multiappend::{append_item, try_create};
 use super::{Done, Flow, Job, Reply, Request, Session, StoreReply, StoreRequest};
 use super::{store_reply, unexpected};
 use crate::error::{CmdError, CmdResult};
+use crate::wire::acl::Rights;
 use crate::wire::command::{AppendMessage, MailboxArg, MessageSet, SeqBound, SequenceSet};
 use crate::wire::response::{Code, Out, Status};
 
@@ -42,10 +43,12 @@ impl Session {
     ) -> CmdResult<StoreRequest> {
         let to = self.mailbox_name(&dest)?;
         let item = append_item(message)?;
+        let user = self.account()?.id;
         let (account, sel) = self.selected()?;
         if sel.read_only {
             return Err(CmdError::no(Some(Code::Cannot), "Mailbox is read-only"));
         }
+        sel.require(Rights::DELETE_MESSAGES.union(Rights::EXPUNGE))?;
         let one = MessageSet::Set(SequenceSet(vec![(
             SeqBound::Num(target),
             SeqBound::Num(target),
@@ -59,6 +62,7 @@ impl Session {
         };
         Ok(StoreRequest::Replace {
             account,
+            user,
             from: sel.info.id,
             uid: old,
             to,

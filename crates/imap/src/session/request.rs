@@ -14,6 +14,7 @@
 //! the driver runs them on the blocking pool; everything else is served
 //! inline.
 
+use super::acl::{AclReply, AclRequest, SharedAccess};
 use super::objectid::ObjectKey;
 use sealpost_audit::LoginOutcome;
 use sealpost_directory::{AuthOutcome, Secret};
@@ -256,8 +257,10 @@ pub enum StoreRequest {
     /// Copies or moves messages to a mailbox named by the client
     /// ([`StoreReply::Copied`]).
     CopyMove {
-        /// The account.
+        /// The source mailbox's account (its owner's, when shared).
         account: AccountId,
+        /// The logged-in account, in whose namespace `to` is named.
+        user: AccountId,
         /// The source mailbox.
         from: MailboxId,
         /// The messages.
@@ -294,8 +297,10 @@ pub enum StoreRequest {
     /// Appends a message, then removes the one it replaces (REPLACE,
     /// [`StoreReply::Replaced`]); nothing is removed if the append fails.
     Replace {
-        /// The account.
+        /// The selected mailbox's account (its owner's, when shared).
         account: AccountId,
+        /// The logged-in account, in whose namespace `to` is named.
+        user: AccountId,
         /// The selected mailbox, holding the old message.
         from: MailboxId,
         /// The old message.
@@ -305,6 +310,8 @@ pub enum StoreRequest {
         /// The new message.
         item: AppendItem,
     },
+    /// An ACL command (RFC 4314, `session/acl.rs`): [`StoreReply::Acl`].
+    Acl(AclRequest),
 }
 
 /// One message to append.
@@ -333,6 +340,7 @@ impl StoreRequest {
             | R::Append { .. }
             | R::AppendAll { .. }
             | R::Replace { .. } => true,
+            R::Acl(a) => a.writes(),
             R::MailboxTree { .. }
             | R::Statuses { .. }
             | R::Status { .. }
@@ -378,6 +386,8 @@ pub enum StoreReply {
         recent: Vec<Uid>,
         /// Changes since the QRESYNC modseq.
         changes: Option<Changes>,
+        /// Another account's mailbox, opened through a grant (ACL).
+        shared: Option<SharedAccess>,
     },
     /// Changes since a modseq.
     Changes(Changes),
@@ -408,4 +418,6 @@ pub enum StoreReply {
         /// The old message, removed.
         removed: Vec<Uid>,
     },
+    /// An ACL command's answer.
+    Acl(AclReply),
 }

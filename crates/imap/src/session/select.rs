@@ -101,18 +101,21 @@ impl Session {
             Ok(a) => a,
             Err(e) => return Flow::Done(Err(e)),
         };
-        let (info, snapshot, recent, changes) = match store_reply(reply) {
+        let (info, snapshot, recent, changes, shared) = match store_reply(reply) {
             Ok(StoreReply::Selected {
                 info,
                 snapshot,
                 recent,
                 changes,
-            }) => (info, snapshot, recent, changes),
+                shared,
+            }) => (info, snapshot, recent, changes, shared),
             Ok(_) => return Flow::Done(Err(unexpected())),
             Err(e) => return Flow::Done(Err(e)),
         };
-        let read_only = job.read_only;
+        // A grant without a right to change anything opens read-only.
+        let read_only = job.read_only || shared.is_some_and(|s| !s.may_change());
         let keywords = keywords_of(&snapshot);
+        let job = Opening { read_only, ..job };
         self.announce_mailbox(&info, &snapshot, recent.len(), &keywords, &job, out);
         let mailbox_id = account.ids.mailbox(info.id, info.uid_validity);
         out.status(None, Status::Ok, Some(Code::MailboxId(mailbox_id)), "Ok");
@@ -130,6 +133,7 @@ impl Session {
             saved: Vec::new(),
             keywords,
             keywords_changed: false,
+            shared,
             info,
         };
         // RFC 7162 3.2.5.1: what vanished, then what changed, when the
@@ -261,9 +265,11 @@ impl Session {
         else {
             return Flow::Done(Err(CmdError::bad(None, "No mailbox selected")));
         };
-        let (aid, mid, read_only) = (account.id, sel.info.id, sel.read_only);
+        let (aid, mid, read_only) = (sel.account_of(account.id), sel.info.id, sel.read_only);
+        // Without `e` on a shared mailbox, CLOSE expunges nothing (RFC 4314 4).
+        let may_expunge = sel.rights().has(crate::wire::acl::Rights::EXPUNGE);
         self.state = State::Authenticated(account);
-        if expunge && !read_only {
+        if expunge && !read_only && may_expunge {
             return Flow::Need(
                 Request::Store(StoreRequest::Expunge {
                     account: aid,

@@ -68,6 +68,10 @@ pub(crate) struct Selected {
     pub keywords: Vec<String>,
     /// Keywords were added to `keywords` and not yet announced.
     pub keywords_changed: bool,
+    /// Another account's mailbox, opened through a grant (`acl.rs`):
+    /// requests go to the owner's account, each checked against these
+    /// rights.
+    pub shared: Option<super::acl::SharedAccess>,
 }
 
 /// A message addressed by a command: its sequence number and UID.

@@ -101,7 +101,7 @@ impl Session {
             if lagged {
                 // Events were lost: the index says where the mailbox is.
                 let request = Request::Store(StoreRequest::Snapshot {
-                    account: account.id,
+                    account: sel.account_of(account.id),
                     mailbox: sel.info.id,
                 });
                 return self.wait(tag, allow_expunge, Job::Resync(after), request);

@@ -524,6 +524,8 @@ pub enum CommandKind {
         root: String,
         limits: Vec<(String, u64)>,
     },
+    /// SETACL, DELETEACL, GETACL, LISTRIGHTS, MYRIGHTS (RFC 4314).
+    Acl(crate::wire::acl::AclCommand),
 }
 
 /// A parsed command.

@@ -2,6 +2,7 @@
 //! typed commands ([`command`]), serializing responses ([`response`]) and
 //! modified UTF-7 mailbox names ([`mutf7`]). No tokio, no store.
 
+pub mod acl;
 pub mod command;
 pub mod framer;
 pub mod mutf7;

@@ -7,6 +7,7 @@
 //! lengths are bounded, so no input can exhaust the stack or memory beyond
 //! what the framer let in.
 
+mod acl;
 mod append;
 mod cursor;
 mod fetch;
@@ -150,6 +151,7 @@ fn command_body(c: &mut Cursor, name: &str) -> Result<Option<CommandKind>, BodyE
         }
         "GETQUOTAROOT" => K::GetQuotaRoot(sp_mailbox(c)?),
         "SETQUOTA" => set_quota(c)?,
+        "SETACL" | "DELETEACL" | "GETACL" | "LISTRIGHTS" | "MYRIGHTS" => acl::acl(c, name)?,
         _ => return Ok(None),
     };
     c.end()?;
