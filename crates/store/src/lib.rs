@@ -80,6 +80,7 @@ mod account;
 mod account_index;
 mod append;
 mod backend;
+mod backup;
 mod blob;
 mod claims;
 mod cluster;
@@ -147,6 +148,7 @@ pub mod testing {
 
 pub use account::PurgeStep;
 pub use append::{MAX_OBJECT_ID_DOMAIN, NewMessage};
+pub use backup::{BackupHold, BlobFile};
 pub use claims::{Lease, SharedQueue};
 pub use copy::{BATCH as COPY_BATCH, CopyProgress, CopyReport};
 pub use engine::Store;

@@ -1,0 +1,83 @@
+//! What a backup of the embedded store needs from the store: one consistent
+//! view of the metadata, the blob and key files that belong to it, and a
+//! hold that keeps those blob files on disk while they are copied.
+//!
+//! The hazard: an expunge or a purge unlinks blob files after its commit,
+//! so a blob named by the metadata a backup took could vanish before the
+//! backup copies it. [`Store::backup_snapshot`] therefore
+//!
+//! 1. starts deferring every blob unlink and blocks purges (blob zeroing,
+//!    key shredding) until the returned [`BackupHold`] is dropped;
+//! 2. under the commit lock (no commit in between, so the rows are one
+//!    point in time), hands every metadata row to the caller, lists the
+//!    blob files on disk (a superset of those the rows name: a blob is
+//!    written before the commit that refers to it) and reads the wrapped
+//!    account keys (key-file changes wait meanwhile);
+//! 3. lets commits go on while the caller copies the listed blob files,
+//!    none of which can disappear or change (blob files are written once
+//!    under a random id and never rewritten, except zeroed by a purge,
+//!    which waits);
+//! 4. on drop, performs the unlinks it deferred.
+//!
+//! The PostgreSQL backend has no such view here: its data is backed up with
+//! the database's own tools (`pg_dump`, point-in-time recovery).
+
+use crate::engine::Store;
+use crate::{Result, StoreError};
+use std::path::{Path, PathBuf};
+
+/// One blob file of the snapshot.
+#[derive(Debug, Clone)]
+pub struct BlobFile {
+    /// Its path under the blob folder, `ACCOUNT/BLOB` (hex names only).
+    pub rel: String,
+    /// Its size in bytes.
+    pub len: u64,
+}
+
+/// Keeps a snapshot's blob files in place (see the module docs); dropping
+/// it lets deferred unlinks and waiting purges proceed.
+pub struct BackupHold<'a> {
+    /// Blob files on disk at the snapshot, sorted by `rel`.
+    pub blobs: Vec<BlobFile>,
+    /// Wrapped account key files at the snapshot: (file name, bytes).
+    pub key_files: Vec<(String, Vec<u8>)>,
+    pub(crate) blob_root: PathBuf,
+    pub(crate) _release: Box<dyn Release + 'a>,
+}
+
+/// What a backend undoes when a [`BackupHold`] is dropped.
+pub(crate) trait Release {}
+
+impl BackupHold<'_> {
+    /// Where a listed blob file is.
+    pub fn blob_path(&self, blob: &BlobFile) -> PathBuf {
+        self.blob_root.join(&blob.rel)
+    }
+}
+
+impl Store {
+    /// Takes the snapshot a backup copies (see the module docs): every
+    /// metadata row is given to `rows`, in key order, before this returns.
+    /// Fails with [`StoreError::NotAllowed`] on PostgreSQL.
+    pub fn backup_snapshot(
+        &self,
+        rows: &mut dyn FnMut(&[u8], &[u8]) -> std::io::Result<()>,
+    ) -> Result<BackupHold<'_>> {
+        self.inner.backend.backup_snapshot(rows)?.ok_or(StoreError::NotAllowed(
+            "the PostgreSQL backend is backed up with the database's own tools (pg_dump or point-in-time recovery), not sealpost backup",
+        ))
+    }
+
+    /// Builds the metadata database of a new embedded store in `data_dir`
+    /// (restore) from rows a [`Store::backup_snapshot`] gave out. Refuses a
+    /// data_dir whose metadata database holds anything. The blob, key and
+    /// other files are the caller's to put in place; opening the store
+    /// afterwards checks the master key against them.
+    pub fn restore_metadata(
+        data_dir: &Path,
+        rows: &mut dyn Iterator<Item = std::io::Result<(Vec<u8>, Vec<u8>)>>,
+    ) -> Result<u64> {
+        crate::backend::embedded::restore_rows(data_dir, rows)
+    }
+}
