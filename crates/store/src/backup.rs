@@ -81,3 +81,46 @@ impl Store {
         crate::backend::embedded::restore_rows(data_dir, rows)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{FlagOp, Flags};
+
+    #[test]
+    fn a_hold_keeps_expunged_blobs_until_it_is_dropped() {
+        let d = tempfile::tempdir().unwrap();
+        let store = crate::test_backend::open(d.path());
+        let a = store.create_account("a@example.org").unwrap();
+        let m = store.deliver(a, b"Subject: x\r\n\r\nbody\r\n").unwrap();
+        let mut rows = 0;
+        let hold = store
+            .backup_snapshot(&mut |_, _| {
+                rows += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert!(rows > 0);
+        assert_eq!(hold.blobs.len(), 1);
+        assert_eq!(hold.key_files.len(), 1);
+        let blob = hold.blob_path(&hold.blobs[0]);
+        let deleted = Flags::system(Flags::DELETED);
+        store
+            .store_flags(a, m.mailbox, &[m.uid], FlagOp::Add, &deleted, None)
+            .unwrap();
+        assert_eq!(store.expunge(a, m.mailbox, None).unwrap(), vec![m.uid]);
+        // Expunged and committed, but the backup still copies it.
+        assert!(blob.exists(), "the blob went while the backup held it");
+        drop(hold);
+        assert!(!blob.exists(), "the deferred unlink did not happen");
+    }
+
+    #[test]
+    fn postgresql_is_refused() {
+        crate::test_backend::each(|| {
+            let d = tempfile::tempdir().unwrap();
+            let store = crate::test_backend::open(d.path());
+            let r = store.backup_snapshot(&mut |_, _| Ok(()));
+            assert_eq!(r.is_ok(), store.backend_name() == "embedded");
+        });
+    }
+}
