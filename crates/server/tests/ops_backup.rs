@@ -341,6 +341,16 @@ fn keys_only_on_request_and_a_damaged_backup_is_refused() {
         "restore left files behind"
     );
 
+    // The register says how backups meet crypto-shredding.
+    let report = site.cli(&["compliance", "report"], "");
+    assert!(report.ok(), "{}", report.stderr);
+    assert!(
+        report.stdout.contains("a backup taken after a purge holds nothing of the account")
+            && report.stdout.contains("as long as the keys that unwrap them (master key, restore key) are not in the backup"),
+        "{}",
+        report.stdout
+    );
+
     // A folder that is not a backup is not written into.
     let busy = work.path().join("busy");
     std::fs::create_dir(&busy).unwrap();
