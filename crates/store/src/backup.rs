@@ -26,6 +26,9 @@ use crate::engine::Store;
 use crate::{Result, StoreError};
 use std::path::{Path, PathBuf};
 
+/// Receives each metadata row of a snapshot (key, value).
+pub type RowSink<'a> = dyn FnMut(&[u8], &[u8]) -> std::io::Result<()> + 'a;
+
 /// One blob file of the snapshot.
 #[derive(Debug, Clone)]
 pub struct BlobFile {
@@ -60,10 +63,7 @@ impl Store {
     /// Takes the snapshot a backup copies (see the module docs): every
     /// metadata row is given to `rows`, in key order, before this returns.
     /// Fails with [`StoreError::NotAllowed`] on PostgreSQL.
-    pub fn backup_snapshot(
-        &self,
-        rows: &mut dyn FnMut(&[u8], &[u8]) -> std::io::Result<()>,
-    ) -> Result<BackupHold<'_>> {
+    pub fn backup_snapshot(&self, rows: &mut RowSink<'_>) -> Result<BackupHold<'_>> {
         self.inner.backend.backup_snapshot(rows)?.ok_or(StoreError::NotAllowed(
             "the PostgreSQL backend is backed up with the database's own tools (pg_dump or point-in-time recovery), not sealpost backup",
         ))

@@ -148,7 +148,7 @@ pub mod testing {
 
 pub use account::PurgeStep;
 pub use append::{MAX_OBJECT_ID_DOMAIN, NewMessage};
-pub use backup::{BackupHold, BlobFile};
+pub use backup::{BackupHold, BlobFile, RowSink};
 pub use claims::{Lease, SharedQueue};
 pub use copy::{BATCH as COPY_BATCH, CopyProgress, CopyReport};
 pub use engine::Store;

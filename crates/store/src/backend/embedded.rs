@@ -284,7 +284,7 @@ impl Backend for Embedded {
 
     fn backup_snapshot(
         &self,
-        rows: &mut dyn FnMut(&[u8], &[u8]) -> std::io::Result<()>,
+        rows: &mut crate::backup::RowSink<'_>,
     ) -> Result<Option<BackupHold<'_>>> {
         // Purges wait for the whole backup; unlinks are put off from here.
         let purges = self.gates.purges.write();
@@ -398,7 +398,7 @@ pub(crate) fn restore_rows(
         let (k, v) = row?;
         batch.insert(k, v);
         count += 1;
-        if count % 10_000 == 0 {
+        if count.is_multiple_of(10_000) {
             backend.tree.apply_batch(std::mem::take(&mut batch))?;
         }
     }

@@ -181,7 +181,7 @@ pub(crate) trait Backend: Send + Sync {
     /// backend backed up by its own tools (PostgreSQL).
     fn backup_snapshot(
         &self,
-        _rows: &mut dyn FnMut(&[u8], &[u8]) -> std::io::Result<()>,
+        _rows: &mut crate::backup::RowSink<'_>,
     ) -> Result<Option<crate::backup::BackupHold<'_>>> {
         Ok(None)
     }
