@@ -7,7 +7,7 @@
 //!
 //! | path | what |
 //! |---|---|
-//! | `metadata.rows` | every metadata row at one point in time (`ROWS_MAGIC`, then per row a 4-byte big-endian length and the key, the same for the value) |
+//! | `metadata.rows` | every metadata row at one point in time (the store's dump format: `sealpost_store::ROWS_MAGIC`, `write_row`) |
 //! | `blobs/ACCOUNT/BLOB` | the sealed message files those rows refer to |
 //! | `account-keys/` | the accounts' data keys, wrapped by the master or restore key |
 //! | `data/` | the rest of data_dir: audit log, outbound queue, saved accounts, ACME state... |
@@ -33,8 +33,6 @@ use std::path::{Path, PathBuf};
 
 /// The manifest's format.
 pub const FORMAT: u32 = 1;
-/// The first bytes of `metadata.rows`.
-pub const ROWS_MAGIC: &[u8] = b"sealpost-rows 1\n";
 /// The manifest's name in DIR.
 pub const MANIFEST: &str = "manifest.json";
 /// The metadata dump's name in DIR.
@@ -119,16 +117,12 @@ pub fn run(
     // 1. The metadata at one point in time, and the blob files it holds.
     let (hold, rows_entry, rows) = sealpost_durable::write_with(&out.join(ROWS), |f| {
         let mut w = Hashing::new(std::io::BufWriter::new(f));
-        w.write_all(ROWS_MAGIC)?;
+        w.write_all(sealpost_store::ROWS_MAGIC)?;
         let mut rows = 0u64;
         let hold = store
             .backup_snapshot(&mut |k, v| {
                 rows += 1;
-                for part in [k, v] {
-                    w.write_all(&(part.len() as u32).to_be_bytes())?;
-                    w.write_all(part)?;
-                }
-                Ok(())
+                sealpost_store::write_row(&mut w, k, v)
             })
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let entry = w.finish(ROWS)?;

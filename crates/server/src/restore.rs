@@ -10,17 +10,11 @@
 //! restore that fails leaves data_dir empty again. With the master key in
 //! place, the restored store is opened to check it.
 
-use crate::backup::{FORMAT, FileEntry, MANIFEST, Manifest, ROWS, ROWS_MAGIC};
+use crate::backup::{FORMAT, FileEntry, MANIFEST, Manifest, ROWS};
 use crate::startup::Failure;
 use sealpost_config::{Config, StoreBackend};
 use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::path::{Component, Path, PathBuf};
-
-/// Longest key in `metadata.rows`.
-const MAX_KEY: usize = 64 * 1024;
-/// Longest value in `metadata.rows`.
-const MAX_VALUE: usize = 64 * 1024 * 1024;
 
 /// `sealpost restore --from DIR`.
 pub fn cli(config_path: &Path, from: &Path) -> Result<(), Failure> {
@@ -198,7 +192,7 @@ fn copy_all(
         .find(|e| e.path == ROWS)
         .expect("planned");
     let dump = verify(from, rows_entry)?;
-    let mut rows = RowReader::new(&dump).map_err(fail)?;
+    let mut rows = sealpost_store::RowReader::new(&dump).map_err(fail)?;
     let count = sealpost_store::Store::restore_metadata(data_dir, &mut rows)
         .map_err(|e| Failure::runtime(format!("restore: {e}")))?;
     let check = if config.server.master_key.exists() {
@@ -235,72 +229,9 @@ fn undo(data_dir: &Path, created: &[PathBuf]) {
     }
 }
 
-/// The rows of `metadata.rows`, each length checked against its limit.
-struct RowReader<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> RowReader<'a> {
-    fn new(dump: &'a [u8]) -> std::io::Result<Self> {
-        match dump.strip_prefix(ROWS_MAGIC) {
-            Some(rest) => Ok(RowReader { rest }),
-            None => Err(std::io::Error::other(format!(
-                "{ROWS}: not a metadata dump"
-            ))),
-        }
-    }
-
-    fn part(&mut self, limit: usize) -> std::io::Result<Vec<u8>> {
-        let mut len = [0u8; 4];
-        self.rest.read_exact(&mut len)?;
-        let len = u32::from_be_bytes(len) as usize;
-        if len > limit || len > self.rest.len() {
-            return Err(std::io::Error::other(format!(
-                "{ROWS}: a row is cut short or too long"
-            )));
-        }
-        let (part, rest) = self.rest.split_at(len);
-        self.rest = rest;
-        Ok(part.to_vec())
-    }
-}
-
-impl Iterator for RowReader<'_> {
-    type Item = std::io::Result<(Vec<u8>, Vec<u8>)>;
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
-            return None;
-        }
-        Some(
-            self.part(MAX_KEY)
-                .and_then(|k| Ok((k, self.part(MAX_VALUE)?))),
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rows_round_trip_and_limits() {
-        let mut dump = ROWS_MAGIC.to_vec();
-        for (k, v) in [(&b"k1"[..], &b"v1"[..]), (b"", b"empty key")] {
-            for part in [k, v] {
-                dump.extend_from_slice(&(part.len() as u32).to_be_bytes());
-                dump.extend_from_slice(part);
-            }
-        }
-        let rows: Vec<_> = RowReader::new(&dump).unwrap().map(|r| r.unwrap()).collect();
-        assert_eq!(rows[0], (b"k1".to_vec(), b"v1".to_vec()));
-        assert_eq!(rows[1].1, b"empty key".to_vec());
-        // Cut anywhere inside the last row: an error, never a short row.
-        for cut in ROWS_MAGIC.len() + 1..dump.len() {
-            let r: Vec<_> = RowReader::new(&dump[..cut]).unwrap().collect();
-            assert!(r.iter().filter(|x| x.is_ok()).count() < 2, "cut at {cut}");
-        }
-        assert!(RowReader::new(b"garbage").is_err());
-    }
 
     #[test]
     fn unsafe_manifest_paths_are_refused() {

@@ -24,7 +24,77 @@
 
 use crate::engine::Store;
 use crate::{Result, StoreError};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+
+/// The first bytes of a metadata dump: then, per row, the key and the
+/// value, each as a 4-byte big-endian length and the bytes.
+pub const ROWS_MAGIC: &[u8] = b"sealpost-rows 1\n";
+/// Longest key a dump holds (the store's keys are far shorter).
+pub const MAX_ROW_KEY: usize = 64 * 1024;
+/// Longest value a dump holds (a row is a sealed summary, never a message).
+pub const MAX_ROW_VALUE: usize = 64 * 1024 * 1024;
+
+/// Writes one row of a dump (after [`ROWS_MAGIC`]); refuses one over the limits.
+pub fn write_row(out: &mut dyn Write, key: &[u8], value: &[u8]) -> std::io::Result<()> {
+    if key.len() > MAX_ROW_KEY || value.len() > MAX_ROW_VALUE {
+        return Err(std::io::Error::other(
+            "a metadata row over the dump's limits",
+        ));
+    }
+    for part in [key, value] {
+        out.write_all(&(part.len() as u32).to_be_bytes())?;
+        out.write_all(part)?;
+    }
+    Ok(())
+}
+
+/// The rows of a dump, each length checked against its limit; an error
+/// for a row cut short, and nothing after an error.
+pub struct RowReader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> RowReader<'a> {
+    /// Checks [`ROWS_MAGIC`].
+    pub fn new(dump: &'a [u8]) -> std::io::Result<Self> {
+        match dump.strip_prefix(ROWS_MAGIC) {
+            Some(rest) => Ok(RowReader { rest }),
+            None => Err(std::io::Error::other("not a sealpost metadata dump")),
+        }
+    }
+
+    fn part(&mut self, limit: usize) -> std::io::Result<Vec<u8>> {
+        let mut len = [0u8; 4];
+        self.rest.read_exact(&mut len)?;
+        let len = u32::from_be_bytes(len) as usize;
+        if len > limit || len > self.rest.len() {
+            self.rest = &[];
+            return Err(std::io::Error::other(
+                "a metadata row is cut short or over the limits",
+            ));
+        }
+        let (part, rest) = self.rest.split_at(len);
+        self.rest = rest;
+        Ok(part.to_vec())
+    }
+}
+
+impl Iterator for RowReader<'_> {
+    type Item = std::io::Result<(Vec<u8>, Vec<u8>)>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let row = self
+            .part(MAX_ROW_KEY)
+            .and_then(|k| Ok((k, self.part(MAX_ROW_VALUE)?)));
+        if row.is_err() {
+            self.rest = &[];
+        }
+        Some(row)
+    }
+}
 
 /// Receives each metadata row of a snapshot (key, value).
 pub type RowSink<'a> = dyn FnMut(&[u8], &[u8]) -> std::io::Result<()> + 'a;
@@ -84,7 +154,26 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::{FlagOp, Flags};
+
+    #[test]
+    fn rows_round_trip_and_a_cut_dump_is_an_error() {
+        let mut dump = ROWS_MAGIC.to_vec();
+        write_row(&mut dump, b"k1", b"v1").unwrap();
+        write_row(&mut dump, b"", b"empty key").unwrap();
+        let rows: Vec<_> = RowReader::new(&dump).unwrap().map(|r| r.unwrap()).collect();
+        assert_eq!(rows[0], (b"k1".to_vec(), b"v1".to_vec()));
+        assert_eq!(rows[1], (Vec::new(), b"empty key".to_vec()));
+        for cut in ROWS_MAGIC.len() + 1..dump.len() {
+            let r: Vec<_> = RowReader::new(&dump[..cut]).unwrap().collect();
+            assert!(r.iter().filter(|x| x.is_ok()).count() < 2, "cut at {cut}");
+            assert!(r.iter().skip_while(|x| x.is_ok()).count() <= 1);
+        }
+        assert!(RowReader::new(b"garbage").is_err());
+        let long = vec![0u8; MAX_ROW_KEY + 1];
+        assert!(write_row(&mut Vec::new(), &long, b"").is_err());
+    }
 
     #[test]
     fn a_hold_keeps_expunged_blobs_until_it_is_dropped() {

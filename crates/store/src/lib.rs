@@ -89,6 +89,7 @@ mod copy;
 mod crypto;
 mod engine;
 mod file_key;
+pub mod fuzzing;
 mod keyfile;
 mod mailbox;
 mod message;
@@ -148,7 +149,9 @@ pub mod testing {
 
 pub use account::PurgeStep;
 pub use append::{MAX_OBJECT_ID_DOMAIN, NewMessage};
-pub use backup::{BackupHold, BlobFile, RowSink};
+pub use backup::{
+    BackupHold, BlobFile, MAX_ROW_KEY, MAX_ROW_VALUE, ROWS_MAGIC, RowReader, RowSink, write_row,
+};
 pub use claims::{Lease, SharedQueue};
 pub use copy::{BATCH as COPY_BATCH, CopyProgress, CopyReport};
 pub use engine::Store;
