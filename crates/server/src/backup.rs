@@ -35,6 +35,8 @@ use std::path::{Path, PathBuf};
 pub const FORMAT: u32 = 1;
 /// The manifest's name in DIR.
 pub const MANIFEST: &str = "manifest.json";
+/// Largest manifest read (some million files).
+pub const MAX_MANIFEST: u64 = 256 * 1024 * 1024;
 /// The metadata dump's name in DIR.
 pub const ROWS: &str = "metadata.rows";
 
@@ -225,6 +227,12 @@ fn prepare(out: &Path) -> Result<BTreeMap<String, FileEntry>, Failure> {
     let fail = |e: std::io::Error| Failure::runtime(format!("backup: {e}"));
     sealpost_durable::create_dir(out).map_err(fail)?;
     let manifest = out.join(MANIFEST);
+    if std::fs::metadata(&manifest).is_ok_and(|m| m.len() > MAX_MANIFEST) {
+        return Err(Failure::runtime(format!(
+            "backup: {} is over {MAX_MANIFEST} bytes: not a backup manifest",
+            manifest.display()
+        )));
+    }
     let text = match std::fs::read(&manifest) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -10,7 +10,7 @@
 //! restore that fails leaves data_dir empty again. With the master key in
 //! place, the restored store is opened to check it.
 
-use crate::backup::{FORMAT, FileEntry, MANIFEST, Manifest, ROWS};
+use crate::backup::{FORMAT, FileEntry, MANIFEST, MAX_MANIFEST, Manifest, ROWS};
 use crate::startup::Failure;
 use sealpost_config::{Config, StoreBackend};
 use sha2::{Digest, Sha256};
@@ -109,6 +109,12 @@ fn safe_relative(path: &str) -> Result<PathBuf, Failure> {
 
 fn read_manifest(from: &Path) -> Result<Manifest, Failure> {
     let path = from.join(MANIFEST);
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() > MAX_MANIFEST) {
+        return Err(Failure::runtime(format!(
+            "restore: {} is over {MAX_MANIFEST} bytes: not a backup manifest",
+            path.display()
+        )));
+    }
     let text = std::fs::read(&path).map_err(|e| {
         Failure::runtime(format!(
             "restore: {} holds no complete sealpost backup ({}: {e})",

@@ -363,3 +363,24 @@ fn keys_only_on_request_and_a_damaged_backup_is_refused() {
         r.stderr
     );
 }
+
+#[test]
+fn postgresql_backup_is_refused_with_one_line() {
+    // The refusal comes before any connection: no database needed.
+    let site = Site::new(
+        "[store]\nbackend = \"postgresql\"\nurl = \"postgresql://sealpost@127.0.0.1:1/sealpost\"\n",
+    );
+    let out = site.path("backup");
+    let r = site.cli(&["backup", "--out", out.to_str().unwrap()], "");
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("pg_dump or point-in-time recovery"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.exists());
+    let r = site.cli(&["restore", "--from", out.to_str().unwrap()], "");
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("PostgreSQL backend"), "{}", r.stderr);
+}
