@@ -148,7 +148,10 @@ pub fn run(
                 e.clone()
             }
             None => {
-                let bytes = std::fs::read(hold.blob_path(blob)).map_err(fail)?;
+                let source = hold.blob_path(blob);
+                let bytes = std::fs::read(&source).map_err(|e| {
+                    Failure::runtime(format!("backup: read {}: {e}", source.display()))
+                })?;
                 counts.copied += 1;
                 counts.bytes += bytes.len() as u64;
                 put(out, &path, &bytes).map_err(fail)?
