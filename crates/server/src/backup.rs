@@ -198,6 +198,17 @@ pub fn run(
     };
     let json = serde_json::to_vec_pretty(&manifest).map_err(Failure::runtime)?;
     sealpost_durable::write(&out.join(MANIFEST), &json).map_err(fail)?;
+    let event = sealpost_audit::Event::BackupTaken {
+        dir: out.display().to_string(),
+        files: manifest.files.len() as u64,
+        copied: counts.copied,
+        keys_included: include_keys,
+    };
+    match audit {
+        Some(audit) => audit.record_durable(event),
+        None => crate::startup::open_audit(config)?.record_durable(event),
+    }
+    .map_err(|e| Failure::runtime(format!("backup: taken, but not audited: {e}")))?;
     Ok(format!(
         "backup in {}: {} metadata rows, {} blob files ({} copied, {} unchanged, {} removed), {} files in all, {} bytes copied; keys {}",
         out.display(),

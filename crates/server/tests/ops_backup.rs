@@ -132,6 +132,7 @@ fn backup_under_load_restores_every_acknowledged_message() {
         "{}",
         first.stdout
     );
+    assert!(server.wait_log("event=\"backup_taken\"", Duration::from_secs(5)));
     let before_second_blobs = blob_mtimes(&out);
     assert_eq!(
         count(&first.stdout, "copied") as usize,
@@ -339,6 +340,16 @@ fn keys_only_on_request_and_a_damaged_backup_is_refused() {
     assert!(
         files_in(&other, "data").is_empty(),
         "restore left files behind"
+    );
+
+    // Each backup is in the audit log.
+    let csv = site.cli(&["audit", "export", "--csv", "--kind", "admin"], "");
+    assert!(csv.ok(), "{}", csv.stderr);
+    assert_eq!(
+        csv.stdout.matches("backup_taken").count(),
+        2,
+        "{}",
+        csv.stdout
     );
 
     // The register says how backups meet crypto-shredding.
