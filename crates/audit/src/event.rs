@@ -186,6 +186,18 @@ pub enum Event {
     },
     /// The server stopped.
     ServerStopped,
+    /// A backup of the store was taken (`sealpost backup`): a copy of
+    /// every account's sealed mail now exists elsewhere.
+    BackupTaken {
+        /// The backup folder.
+        dir: String,
+        /// Files the backup holds.
+        files: u64,
+        /// Files copied by this run (the others were there already).
+        copied: u64,
+        /// Whether the master, restore and audit signing keys are in it.
+        keys_included: bool,
+    },
     /// A retention run.
     RetentionRun {
         /// Accounts purged.
@@ -315,6 +327,7 @@ impl Event {
             | Event::ServerStarted { .. }
             | Event::ServerStopped
             | Event::RetentionRun { .. }
+            | Event::BackupTaken { .. }
             | Event::AuditAnonymized { .. }
             | Event::AuditSegmentsDeleted { .. }
             | Event::AuditVerificationFailed { .. }
@@ -347,6 +360,7 @@ impl Event {
             Event::ServerStarted { .. }
             | Event::ServerStopped
             | Event::QueueAdmin { .. }
+            | Event::BackupTaken { .. }
             | Event::RetentionRun { .. }
             | Event::AuditAnonymized { .. }
             | Event::AuditSegmentsDeleted { .. }

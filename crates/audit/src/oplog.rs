@@ -254,6 +254,18 @@ fn admin(event: &Event) {
                 "retention pass"
             );
         }
+        Event::BackupTaken {
+            dir,
+            files,
+            copied,
+            keys_included,
+        } => {
+            tracing::info!(
+                target: TARGET,
+                event = "backup_taken", dir, files, copied, keys_included,
+                "backup taken"
+            );
+        }
         Event::AuditAnonymized {
             cutoff_unix,
             segments,

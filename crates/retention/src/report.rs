@@ -522,6 +522,13 @@ fn protection(md: &mut String, config: &Config, store: &Store, inputs: &ReportIn
     );
     let _ = writeln!(
         md,
+        "- Backups (`sealpost backup`): a backup taken after a purge holds nothing of the account. One taken before holds its sealed mail and its wrapped data key, which stay unreadable as long as the keys that unwrap them (master key, restore key) are not in the backup: `sealpost backup` leaves them out unless `--include-keys` is given, and they are to be kept apart from the data backups (`{}`). Restoring such a backup onto a server that holds the master key brings the account back, so crypto-shredding reaches old backups only when they are deleted: keep data backups no longer than needed, and a backup made with `--include-keys` as carefully as the mail itself.",
+        restore
+            .parent()
+            .map_or_else(String::new, |p| p.display().to_string())
+    );
+    let _ = writeln!(
+        md,
         "- Caveat: the metadata database (sled) is log-structured: a purged account's sealed summaries, mailbox names and address can stay in an old log segment until sled reuses that space, as ciphertext whose key is destroyed, beside the keyed MAC of its address. Stores made before the keyed account index kept addresses in plaintext in the database; those rows are migrated at the first start, and the old copies may linger in the log the same way. Accounts made before key files kept their wrapped key in the database; it moves to a key file at the next deletion. Copy-on-write filesystems and SSD wear levelling may keep zeroed blocks of key files, blobs and removed files."
     );
 }

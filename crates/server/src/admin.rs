@@ -77,6 +77,11 @@ pub enum Request {
     AccountUsage,
     /// Show, hold, release, delete or bounce queued messages (`queue_control`).
     QueueControl { action: QueueAction },
+    /// A backup of the store into this folder (`backup.rs`).
+    Backup {
+        out: std::path::PathBuf,
+        include_keys: bool,
+    },
     /// Import mail into an account (`sealpost import`), in the server so
     /// that IMAP sessions see it arrive.
     Import {

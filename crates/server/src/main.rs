@@ -35,6 +35,8 @@
 //! 6. `compliance`, `queue` (and `queue_control`), `audit_cli`, `dns`, `domains` (with `config_edit`,
 //!    in-place edits of the config file): the other commands, each with its
 //!    in-server side (reached through the admin socket) and its offline side;
+//!    `backup` and `restore`: `sealpost backup|restore` (the store's
+//!    snapshot and hold, copied with a checked manifest);
 //!    `health`: `/metrics`, `/healthz`, `/readyz`; `account_page`: the
 //!    users' account page's operations; `web`: the HTTP listeners' routes
 //!    and ACME.
@@ -68,6 +70,7 @@ mod services;
 
 mod account_page;
 mod audit_cli;
+mod backup;
 mod compliance;
 mod dns;
 mod domain_watch;
@@ -75,6 +78,7 @@ mod domains;
 mod health;
 mod queue;
 mod queue_control;
+mod restore;
 
 mod serve;
 mod store_cli;
@@ -199,6 +203,26 @@ enum Command {
     Compliance {
         #[command(subcommand)]
         command: ComplianceCommand,
+    },
+    /// Copy the store (metadata, blobs, account keys), the rest of data_dir,
+    /// the config and the accounts file into DIR, consistently, through the
+    /// running server if there is one; incremental when DIR holds an
+    /// earlier backup. Embedded store only (PostgreSQL: pg_dump or PITR).
+    Backup {
+        /// The backup folder (created 0700; an earlier backup in it is updated).
+        #[arg(long)]
+        out: PathBuf,
+        /// Add the master key, restore key and audit signing key: the
+        /// backup is then as sensitive as the mail itself.
+        #[arg(long)]
+        include_keys: bool,
+    },
+    /// Restore a backup into the config's data_dir, which must be empty or
+    /// absent; every file is checked against the backup's manifest.
+    Restore {
+        /// The backup folder.
+        #[arg(long)]
+        from: PathBuf,
     },
     /// The mailbox store's backend: PostgreSQL schema, copying into it.
     Store {
@@ -413,6 +437,8 @@ fn main() -> ExitCode {
             command: ComplianceCommand::Dpia,
         } => compliance::cli_dpia(&cli.config),
         Command::Store { command } => store_cli::run(&cli.config, command),
+        Command::Backup { out, include_keys } => backup::cli(&cli.config, out, include_keys),
+        Command::Restore { from } => restore::cli(&cli.config, &from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

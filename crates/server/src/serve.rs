@@ -346,6 +346,13 @@ fn admin_request(
             None => Err(Failure::runtime("no outbound queue")),
         },
         Request::AccountUsage => crate::usage::in_server(&services.store),
+        Request::Backup { out, include_keys } => crate::backup::run(
+            &services.config,
+            &services.store,
+            Some(&services.audit),
+            &out,
+            include_keys,
+        ),
         Request::QueueControl { .. } => unreachable!("answered above"),
     };
     match result {

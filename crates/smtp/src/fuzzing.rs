@@ -370,3 +370,28 @@ pub fn tls_policy(data: &[u8]) {
         assert_eq!(t.data.len(), want);
     }
 }
+
+/// Fuzzes SRS (`fuzz/smtp_srs`): reversing any local part never panics and
+/// yields an address only for a hash made with the secret; any sender that
+/// rewrites reverses to itself; hop counting never counts more fields than
+/// the header has lines.
+pub fn srs(data: &[u8]) {
+    use crate::srs::{MAX_LOCAL, Srs, check_loop, hops};
+    const NOW: i64 = 1_796_342_400;
+    let s = Srs::new([42u8; 32]);
+    let text = String::from_utf8_lossy(data);
+    if let Ok(original) = s.reverse(&text, NOW) {
+        assert!(original.contains('@'));
+    }
+    if let Ok(rewritten) = s.forward(&text, "example.org", NOW)
+        && !text.is_empty()
+    {
+        let (local, domain) = rewritten.rsplit_once('@').expect("an address");
+        assert_eq!(domain, "example.org");
+        assert!(local.len() <= MAX_LOCAL);
+        assert_eq!(s.reverse(local, NOW).as_deref(), Ok(&*text));
+    }
+    let (n, _) = hops(data, "fwd@example.org");
+    assert!(n <= data.split(|&b| b == b'\n').count());
+    let _ = check_loop(data, &text);
+}

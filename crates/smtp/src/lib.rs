@@ -30,6 +30,7 @@ pub mod outbound;
 pub mod queue;
 mod server;
 pub mod session;
+pub mod srs;
 mod timing;
 pub mod wire;
 

@@ -1,5 +1,5 @@
 //! Replays the checked-in fuzz corpora (fuzz/smtp_command, fuzz/smtp_data,
-//! fuzz/smtp_session, fuzz/smtp_tls_policy) through the same invariant checks the fuzz targets run.
+//! fuzz/smtp_session, fuzz/smtp_tls_policy, fuzz/smtp_srs) through the same invariant checks the fuzz targets run.
 
 use std::path::Path;
 
@@ -54,4 +54,9 @@ fn smtp_session_seeds_reach_delivery_in_both_roles() {
 #[test]
 fn smtp_tls_policy_corpus() {
     replay("smtp_tls_policy", sealpost_smtp::fuzzing::tls_policy);
+}
+
+#[test]
+fn smtp_srs_corpus() {
+    replay("smtp_srs", sealpost_smtp::fuzzing::srs);
 }

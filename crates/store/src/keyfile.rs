@@ -85,6 +85,22 @@ impl KeyFiles {
         sync_dir(&self.dir)
     }
 
+    /// Every wrapped key file as it is now (backup): (file name, bytes),
+    /// temporary names left out, sorted by name.
+    pub(crate) fn read_all(&self) -> io::Result<Vec<(String, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !entry.file_type()?.is_file() {
+                continue;
+            }
+            out.push((name, fs::read(entry.path())?));
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Whether any copy of the account's key is on disk (tests, forensics).
     pub(crate) fn exists(&self, id: AccountId) -> bool {
         self.path(id).exists() || self.new_path(id).exists()

@@ -81,6 +81,7 @@ mod account_index;
 mod acl;
 mod append;
 mod backend;
+mod backup;
 mod blob;
 mod claims;
 mod cluster;
@@ -91,6 +92,7 @@ mod domains;
 mod engine;
 mod erasure;
 mod file_key;
+pub mod fuzzing;
 mod keyfile;
 mod mailbox;
 mod message;
@@ -152,6 +154,9 @@ pub mod testing {
 pub use account::PurgeStep;
 pub use acl::{ACL_LETTERS, AclRights, Grant};
 pub use append::{MAX_OBJECT_ID_DOMAIN, NewMessage};
+pub use backup::{
+    BackupHold, BlobFile, MAX_ROW_KEY, MAX_ROW_VALUE, ROWS_MAGIC, RowReader, RowSink, write_row,
+};
 pub use claims::{Lease, SharedQueue};
 pub use copy::{BATCH as COPY_BATCH, CopyProgress, CopyReport};
 pub use engine::Store;

@@ -19,11 +19,12 @@
 //! file is the whole of the store that knows it (see `backend/mod.rs`).
 
 use super::{Backend, Fetched, KeyStore, Notice, Read, Txn, Writes};
+use crate::backup::{BackupHold, BlobFile, Release};
 use crate::blob::{self, BlobId};
 use crate::codec::table;
 use crate::sync::GroupSync;
 use crate::{AccountId, Result, StoreError};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -40,6 +41,7 @@ pub(crate) struct Embedded {
     tree: sled::Tree,
     blob_root: PathBuf,
     key_files: KeyFilesStore,
+    gates: Arc<Gates>,
     flush_sync: GroupSync,
     dir_syncs: Mutex<HashMap<AccountId, Arc<GroupSync>>>,
     commit: Mutex<()>,
@@ -62,11 +64,16 @@ impl Embedded {
         let tree = db.open_tree(crate::codec::TREE)?;
         let blob_root = dir.join("blobs");
         sealpost_durable::create_dir(&blob_root)?;
+        let gates = Arc::new(Gates::default());
         Ok(Embedded {
             db,
             tree,
             blob_root,
-            key_files: KeyFilesStore(crate::keyfile::KeyFiles::open(dir)?),
+            key_files: KeyFilesStore {
+                files: crate::keyfile::KeyFiles::open(dir)?,
+                gates: gates.clone(),
+            },
+            gates,
             flush_sync: GroupSync::default(),
             dir_syncs: Mutex::new(HashMap::new()),
             commit: Mutex::new(()),
@@ -79,6 +86,22 @@ impl Embedded {
         self.flush_sync
             .sync(|| db.flush().map(|_| ()).map_err(std::io::Error::other))?;
         Ok(())
+    }
+
+    /// Unlinks a blob no row refers to, or puts the unlink off while a
+    /// backup holds its snapshot (`crate::backup`). The check and the
+    /// unlink are one step under the lock, so no unlink slips past a
+    /// snapshot that has just listed the file.
+    fn remove_blob(&self, account: AccountId, id: BlobId) {
+        let mut deferred = self.gates.deferred.lock();
+        match deferred.as_mut() {
+            Some(later) => later.push((account, id)),
+            None => {
+                if let Err(e) = blob::remove(&self.blob_root, account, id) {
+                    tracing::warn!(error = %e, "could not remove a blob; it is unreferenced");
+                }
+            }
+        }
     }
 
     fn dir_sync(&self, account: AccountId) -> Arc<GroupSync> {
@@ -170,9 +193,7 @@ impl Txn for EmbeddedTxn<'_> {
         self.written.clear();
         b.flush()?;
         for (account, id) in std::mem::take(&mut self.doomed) {
-            if let Err(e) = blob::remove(&b.blob_root, account, id) {
-                tracing::warn!(error = %e, "could not remove a blob; it is unreferenced and will be swept");
-            }
+            b.remove_blob(account, id);
         }
         Ok(())
     }
@@ -181,9 +202,7 @@ impl Txn for EmbeddedTxn<'_> {
 impl Drop for EmbeddedTxn<'_> {
     fn drop(&mut self) {
         for (account, id) in self.written.drain(..) {
-            if let Err(e) = blob::remove(&self.backend.blob_root, account, id) {
-                tracing::warn!(error = %e, "could not remove the blob of an abandoned write; it is unreferenced");
-            }
+            self.backend.remove_blob(account, id);
         }
     }
 }
@@ -236,6 +255,8 @@ impl Backend for Embedded {
     }
 
     fn purge_blobs(&self, account: AccountId) -> Result<()> {
+        // Zeroing blob files a backup is copying would copy zeros.
+        let _no_backup = self.gates.purges.read();
         let dir = blob::account_dir(&self.blob_root, account);
         scrub_dir(&dir)?;
         match std::fs::remove_dir_all(&dir) {
@@ -261,25 +282,152 @@ impl Backend for Embedded {
         &self.key_files
     }
 
+    fn backup_snapshot(
+        &self,
+        rows: &mut crate::backup::RowSink<'_>,
+    ) -> Result<Option<BackupHold<'_>>> {
+        // Purges wait for the whole backup; unlinks are put off from here.
+        let purges = self.gates.purges.write();
+        *self.gates.deferred.lock() = Some(Vec::new());
+        let release = Hold {
+            backend: self,
+            _purges: purges,
+        };
+        // One point in time: no commit, counter or key-file change meanwhile.
+        let keys = self.gates.keys.write();
+        let commit = self.commit.lock();
+        let counters = self.counters.lock();
+        for kv in self.tree.iter() {
+            let (k, v) = kv?;
+            rows(&k, &v)?;
+        }
+        let blobs = list_blobs(&self.blob_root)?;
+        let key_files = self.key_files.files.read_all()?;
+        drop((counters, commit, keys));
+        Ok(Some(BackupHold {
+            blobs,
+            key_files,
+            blob_root: self.blob_root.clone(),
+            _release: Box::new(release),
+        }))
+    }
+
     fn notify(&self, _notice: Notice) {}
 
     fn listen(&self, _deliver: Box<dyn Fn(Notice) + Send + Sync>) {}
 }
 
-struct KeyFilesStore(crate::keyfile::KeyFiles);
+/// What a backup holds back (`crate::backup`).
+#[derive(Default)]
+struct Gates {
+    /// Written by a backup for its whole length: purges (zeroing blob
+    /// files, shredding keys) take it for reading and wait.
+    purges: RwLock<()>,
+    /// Written while a backup reads the key files: key-file changes wait.
+    keys: RwLock<()>,
+    /// Blob unlinks put off while a backup holds its snapshot (`Some`).
+    deferred: Mutex<Option<Vec<(AccountId, BlobId)>>>,
+}
+
+/// A backup's hold on the embedded store: dropped, it performs the
+/// unlinks it put off, then lets purges run.
+struct Hold<'a> {
+    backend: &'a Embedded,
+    _purges: RwLockWriteGuard<'a, ()>,
+}
+
+impl Release for Hold<'_> {}
+
+impl Drop for Hold<'_> {
+    fn drop(&mut self) {
+        let later = self
+            .backend
+            .gates
+            .deferred
+            .lock()
+            .take()
+            .unwrap_or_default();
+        for (account, id) in later {
+            if let Err(e) = blob::remove(&self.backend.blob_root, account, id) {
+                tracing::warn!(error = %e, "could not remove a blob; it is unreferenced");
+            }
+        }
+    }
+}
+
+/// Every blob file on disk (`ACCOUNT/BLOB`, sorted), temporary names left out.
+fn list_blobs(root: &Path) -> Result<Vec<BlobFile>> {
+    let mut out = Vec::new();
+    for account in std::fs::read_dir(root)? {
+        let account = account?;
+        if !account.file_type()?.is_dir() {
+            continue;
+        }
+        let folder = account.file_name().to_string_lossy().into_owned();
+        for entry in std::fs::read_dir(account.path())? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !entry.file_type()?.is_file() {
+                continue;
+            }
+            out.push(BlobFile {
+                rel: format!("{folder}/{name}"),
+                len: entry.metadata()?.len(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(out)
+}
+
+/// Fills the metadata database of a new store in `dir` (restore).
+pub(crate) fn restore_rows(
+    dir: &Path,
+    rows: &mut dyn Iterator<Item = std::io::Result<(Vec<u8>, Vec<u8>)>>,
+) -> Result<u64> {
+    let backend = Embedded::open(dir)?;
+    if backend.tree.iter().next().is_some() {
+        return Err(StoreError::DataDir {
+            path: dir.join("db"),
+            message: "holds a metadata database already; restore needs an empty data_dir".into(),
+        });
+    }
+    let mut count = 0u64;
+    let mut batch = sled::Batch::default();
+    for row in rows {
+        let (k, v) = row?;
+        batch.insert(k, v);
+        count += 1;
+        if count.is_multiple_of(10_000) {
+            backend.tree.apply_batch(std::mem::take(&mut batch))?;
+        }
+    }
+    backend.tree.apply_batch(batch)?;
+    backend.db.flush()?;
+    Ok(count)
+}
+
+struct KeyFilesStore {
+    files: crate::keyfile::KeyFiles,
+    gates: Arc<Gates>,
+}
 
 impl KeyStore for KeyFilesStore {
     fn copies(&self, id: AccountId) -> Result<Vec<Vec<u8>>> {
-        Ok(self.0.copies(id)?)
+        Ok(self.files.copies(id)?)
     }
     fn write(&self, id: AccountId, wrapped: &[u8]) -> Result<()> {
-        Ok(self.0.write(id, wrapped)?)
+        // Not while a backup reads the key files (a half-zeroed old key).
+        let _g = self.gates.keys.read();
+        Ok(self.files.write(id, wrapped)?)
     }
     fn shred(&self, id: AccountId) -> Result<()> {
-        Ok(self.0.shred(id)?)
+        let _p = self.gates.purges.read();
+        let _g = self.gates.keys.read();
+        Ok(self.files.shred(id)?)
     }
     fn exists(&self, id: AccountId) -> Result<bool> {
-        Ok(self.0.exists(id))
+        Ok(self.files.exists(id))
     }
 }
 

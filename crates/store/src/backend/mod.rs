@@ -175,6 +175,16 @@ pub(crate) trait Backend: Send + Sync {
     fn count_blobs(&self, account: AccountId) -> Result<u64>;
     /// Where wrapped account keys live.
     fn keys(&self) -> &dyn KeyStore;
+    /// The snapshot a backup copies (`crate::backup`): every metadata row
+    /// given to `rows` at one point in time, the blob and key files that
+    /// belong to it, held in place until the hold is dropped. `None` for a
+    /// backend backed up by its own tools (PostgreSQL).
+    fn backup_snapshot(
+        &self,
+        _rows: &mut crate::backup::RowSink<'_>,
+    ) -> Result<Option<crate::backup::BackupHold<'_>>> {
+        Ok(None)
+    }
     /// Tells other nodes (no-op for a single process). Best effort, after
     /// commit: a lost notice is repaired by the next [`Notice::Resync`].
     fn notify(&self, notice: Notice);

@@ -1,0 +1,377 @@
+//! The Sender Rewriting Scheme (SRS0) and hop counting for forwarded mail,
+//! sans-IO: the pieces forwarding to an outside address needs (#15), not
+//! yet wired into delivery.
+//!
+//! A message for `alias@ours` forwarded to `someone@elsewhere` keeps SPF
+//! passing at the next hop only if its envelope sender is in a domain that
+//! authorizes us; so the sender `user@origin` becomes
+//!
+//! ```text
+//! SRS0=HHHHHHHH=TT=origin=user@ours
+//! ```
+//!
+//! where `TT` is the day (two base32 characters, days since the epoch mod
+//! 1024) and `HHHHHHHH` the first 40 bits, in base32, of HMAC-SHA256 over
+//! `TT`, the origin domain and the local part (lowercased: next hops may
+//! change case) under a secret kept in data_dir (`srs.key`, 0600). A bounce
+//! to such an address is reversed to `user@origin` only if the hash checks
+//! out and the day is at most [`MAX_AGE_DAYS`] old: nobody else can make
+//! us relay to an address of their choice (no open relay), and old
+//! addresses stop working. Forged or expired addresses are refused with
+//! `550 5.1.1` ([`SrsError::reply`]).
+//!
+//! Loops: [`hops`] counts `Received:` and `Delivered-To:` header fields; a
+//! forwarder refuses a message past [`MAX_HOPS`], or one that carries
+//! `Delivered-To:` for the address it is forwarding, with `554 5.4.6`
+//! (RFC 3463: routing loop detected).
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// How long a rewritten sender can be bounced to.
+pub const MAX_AGE_DAYS: i64 = 21;
+/// Hops (Received plus Delivered-To fields) a forwarded message may carry.
+pub const MAX_HOPS: usize = 50;
+/// Longest local part produced or read (RFC 5321 allows 64; a longer one
+/// is refused rather than cut).
+pub const MAX_LOCAL: usize = 64;
+/// The header section read by [`hops`] at most.
+pub const MAX_HEADER: usize = 256 * 1024;
+
+const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+
+/// Why an SRS address was not reversed or a sender not rewritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SrsError {
+    /// Not of the form `SRS0=HASH=TT=domain=local`.
+    #[error("not an SRS0 address")]
+    NotSrs,
+    /// The hash does not match: forged, or made with another secret.
+    #[error("forged SRS address")]
+    Forged,
+    /// Older than [`MAX_AGE_DAYS`] (or from the future).
+    #[error("expired SRS address")]
+    Expired,
+    /// The rewritten local part would be over [`MAX_LOCAL`].
+    #[error("sender too long to rewrite")]
+    TooLong,
+    /// A sender without a local part or a domain, or a domain with `=`.
+    #[error("sender cannot be rewritten")]
+    BadSender,
+}
+
+impl SrsError {
+    /// The SMTP reply for a RCPT to an address that did not reverse.
+    pub fn reply(&self) -> &'static str {
+        match self {
+            SrsError::NotSrs => "550 5.1.1 no such SRS address",
+            SrsError::Forged => "550 5.1.1 invalid SRS address",
+            SrsError::Expired => "550 5.1.1 expired SRS address",
+            SrsError::TooLong => "550 5.1.3 SRS address too long",
+            SrsError::BadSender => "550 5.1.7 sender cannot be rewritten",
+        }
+    }
+}
+
+/// The forwarder's secret and the rewriting with it.
+pub struct Srs {
+    secret: [u8; 32],
+}
+
+impl std::fmt::Debug for Srs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Srs(..)")
+    }
+}
+
+impl Srs {
+    /// With this secret.
+    pub fn new(secret: [u8; 32]) -> Srs {
+        Srs { secret }
+    }
+
+    /// The secret in `data_dir/srs.key`, made (0600, durably, once even
+    /// when two processes race) on first use.
+    pub fn load_or_create(data_dir: &Path) -> std::io::Result<Srs> {
+        let path = data_dir.join("srs.key");
+        if !path.exists() {
+            let mut secret = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut secret);
+            match sealpost_durable::write_new(&path, &secret) {
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+                _ => {}
+            }
+        }
+        let bytes = std::fs::read(&path)?;
+        let secret: [u8; 32] = bytes.try_into().map_err(|_| {
+            std::io::Error::other(format!("{}: not a 32-byte SRS secret", path.display()))
+        })?;
+        Ok(Srs { secret })
+    }
+
+    /// The envelope sender for a copy forwarded by `our_domain` at `now`
+    /// (Unix seconds). The null sender stays null.
+    pub fn forward(&self, sender: &str, our_domain: &str, now: i64) -> Result<String, SrsError> {
+        if sender.is_empty() {
+            return Ok(String::new());
+        }
+        let Some((local, domain)) = sender.rsplit_once('@') else {
+            return Err(SrsError::BadSender);
+        };
+        if local.is_empty() || domain.is_empty() || domain.contains('=') {
+            return Err(SrsError::BadSender);
+        }
+        let tt = timestamp(now);
+        let hash = self.hash(&tt, domain, local);
+        let rewritten = format!("SRS0={hash}={tt}={domain}={local}");
+        if rewritten.len() > MAX_LOCAL {
+            return Err(SrsError::TooLong);
+        }
+        Ok(format!("{rewritten}@{our_domain}"))
+    }
+
+    /// The original sender of a local part made by [`Srs::forward`], if its
+    /// hash checks and it is not expired at `now`.
+    pub fn reverse(&self, local: &str, now: i64) -> Result<String, SrsError> {
+        if local.len() > MAX_LOCAL {
+            return Err(SrsError::TooLong);
+        }
+        let rest = strip_prefix_ci(local, "SRS0=")
+            .or_else(|| strip_prefix_ci(local, "SRS0+"))
+            .or_else(|| strip_prefix_ci(local, "SRS0-"))
+            .ok_or(SrsError::NotSrs)?;
+        let mut parts = rest.splitn(4, '=');
+        let (Some(hash), Some(tt), Some(domain), Some(user)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(SrsError::NotSrs);
+        };
+        if tt.len() != 2 || domain.is_empty() || user.is_empty() {
+            return Err(SrsError::NotSrs);
+        }
+        let expected = self.hash(&tt.to_ascii_lowercase(), domain, user);
+        if !constant_time_eq_ci(hash.as_bytes(), expected.as_bytes()) {
+            return Err(SrsError::Forged);
+        }
+        let age = age_days(tt, now).ok_or(SrsError::NotSrs)?;
+        if age > MAX_AGE_DAYS {
+            return Err(SrsError::Expired);
+        }
+        Ok(format!("{user}@{domain}"))
+    }
+
+    fn hash(&self, tt: &str, domain: &str, local: &str) -> String {
+        let mut msg = Vec::new();
+        for part in [tt, domain, local] {
+            msg.extend_from_slice(part.to_ascii_lowercase().as_bytes());
+            msg.push(0);
+        }
+        let mac = hmac_sha256(&self.secret, &msg);
+        base32_40(&mac[..5])
+    }
+}
+
+/// Received plus Delivered-To fields in a message's header section (the
+/// first [`MAX_HEADER`] octets at most), and whether one of the
+/// Delivered-To fields names `address` (case-insensitive).
+pub fn hops(message: &[u8], address: &str) -> (usize, bool) {
+    let head = &message[..message.len().min(MAX_HEADER)];
+    let mut count = 0;
+    let mut delivered_to_us = false;
+    for line in head.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let name = &line[..colon];
+        if name.eq_ignore_ascii_case(b"received") {
+            count += 1;
+        } else if name.eq_ignore_ascii_case(b"delivered-to") {
+            count += 1;
+            let value = String::from_utf8_lossy(&line[colon + 1..]);
+            delivered_to_us |= value.trim().eq_ignore_ascii_case(address);
+        }
+    }
+    (count, delivered_to_us)
+}
+
+/// Whether a message may be forwarded for `address`: `Err` with the reply
+/// when it loops (`554 5.4.6`).
+pub fn check_loop(message: &[u8], address: &str) -> Result<(), &'static str> {
+    match hops(message, address) {
+        (_, true) => Err("554 5.4.6 mail loop: already delivered to this address"),
+        (n, _) if n > MAX_HOPS => Err("554 5.4.6 too many hops"),
+        _ => Ok(()),
+    }
+}
+
+fn timestamp(now: i64) -> String {
+    let day = now.div_euclid(86_400).rem_euclid(1024) as usize;
+    let chars = [BASE32[day >> 5], BASE32[day & 31]];
+    String::from_utf8_lossy(&chars).into_owned()
+}
+
+/// Days between the stamp and `now` (the stamp wraps every 1024 days).
+fn age_days(tt: &str, now: i64) -> Option<i64> {
+    let value = |c: u8| BASE32.iter().position(|&b| b == c.to_ascii_lowercase());
+    let b = tt.as_bytes();
+    let stamp = (value(b[0])? << 5 | value(b[1])?) as i64;
+    let today = now.div_euclid(86_400).rem_euclid(1024);
+    Some((today - stamp).rem_euclid(1024))
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+fn constant_time_eq_ci(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .fold(0u8, |acc, (x, y)| acc | (x.to_ascii_lowercase() ^ y))
+            == 0
+}
+
+/// 40 bits as eight base32 characters.
+fn base32_40(bytes: &[u8]) -> String {
+    let mut v: u64 = 0;
+    for &b in bytes {
+        v = v << 8 | b as u64;
+    }
+    (0..8)
+        .rev()
+        .map(|i| BASE32[((v >> (i * 5)) & 31) as usize] as char)
+        .collect()
+}
+
+/// HMAC-SHA256 (RFC 2104).
+fn hmac_sha256(key: &[u8; 32], msg: &[u8]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(key);
+    let pad = |b: u8| block.map(|k| k ^ b);
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(msg)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_796_342_400; // 2026-12-03
+    const DAY: i64 = 86_400;
+
+    fn srs() -> Srs {
+        Srs::new([7u8; 32])
+    }
+
+    #[test]
+    fn hmac_matches_rfc_4231_case_1() {
+        // RFC 4231 test case 1 uses a 20-byte key; padded with zeros to
+        // 32 bytes it is the same HMAC key (keys are zero-padded to 64).
+        let mut key = [0u8; 32];
+        key[..20].copy_from_slice(&[0x0b; 20]);
+        assert_eq!(
+            hex::encode(hmac_sha256(&key, b"Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+    }
+
+    #[test]
+    fn forward_then_reverse() {
+        let s = srs();
+        let a = s
+            .forward("alice@origin.example", "example.org", NOW)
+            .unwrap();
+        assert!(
+            a.starts_with("SRS0=") && a.ends_with("=origin.example=alice@example.org"),
+            "{a}"
+        );
+        let local = a.rsplit_once('@').unwrap().0;
+        assert_eq!(s.reverse(local, NOW).unwrap(), "alice@origin.example");
+        // Next hops may change case.
+        assert_eq!(
+            s.reverse(&local.to_ascii_uppercase(), NOW + 3 * DAY)
+                .unwrap(),
+            "ALICE@ORIGIN.EXAMPLE"
+        );
+        assert_eq!(s.forward("", "example.org", NOW).unwrap(), "");
+    }
+
+    #[test]
+    fn forged_expired_and_malformed_are_refused() {
+        let s = srs();
+        let a = s
+            .forward("alice@origin.example", "example.org", NOW)
+            .unwrap();
+        let local = a.rsplit_once('@').unwrap().0;
+        let forged = local.replace("=alice", "=mallory");
+        assert_eq!(s.reverse(&forged, NOW), Err(SrsError::Forged));
+        assert_eq!(
+            Srs::new([8u8; 32]).reverse(local, NOW),
+            Err(SrsError::Forged)
+        );
+        assert_eq!(s.reverse(local, NOW + 22 * DAY), Err(SrsError::Expired));
+        assert_eq!(
+            s.reverse(local, NOW + 21 * DAY).unwrap(),
+            "alice@origin.example"
+        );
+        for bad in [
+            "alice",
+            "SRS0=",
+            "SRS0=abc",
+            "SRS0=h=t=d=",
+            "SRS0=h=ttt=d=u",
+        ] {
+            assert_eq!(s.reverse(bad, NOW), Err(SrsError::NotSrs), "{bad}");
+        }
+        assert!(SrsError::Forged.reply().starts_with("550 5.1."));
+        let long = format!("{}@origin.example", "x".repeat(60));
+        assert_eq!(s.forward(&long, "example.org", NOW), Err(SrsError::TooLong));
+    }
+
+    #[test]
+    fn hops_and_loops() {
+        let msg = b"Received: from a\r\nDelivered-To: other@example.org\r\nReceived: by b\r\n\r\nReceived: in the body\r\n";
+        assert_eq!(hops(msg, "fwd@example.org"), (3, false));
+        assert!(check_loop(msg, "fwd@example.org").is_ok());
+        assert!(
+            check_loop(msg, "OTHER@example.org")
+                .unwrap_err()
+                .contains("5.4.6")
+        );
+        let many = "Received: x\r\n".repeat(MAX_HOPS + 1) + "\r\nbody";
+        assert_eq!(
+            check_loop(many.as_bytes(), "a@b"),
+            Err("554 5.4.6 too many hops")
+        );
+    }
+
+    #[test]
+    fn the_secret_is_made_once_and_private() {
+        let d = tempfile::tempdir().unwrap();
+        let a = Srs::load_or_create(d.path()).unwrap();
+        let b = Srs::load_or_create(d.path()).unwrap();
+        assert_eq!(a.secret, b.secret);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d.path().join("srs.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::fs::write(d.path().join("srs.key"), b"short").unwrap();
+        assert!(Srs::load_or_create(d.path()).is_err());
+    }
+}
