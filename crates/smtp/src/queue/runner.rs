@@ -56,12 +56,11 @@ impl Queue {
         };
         loop {
             let mut next = self.run_once().await;
-            // TLS reports (RFC 8460): sent when their period is over.
+            // TLS reports (RFC 8460): sent when their period is over,
+            // retried when a failed one is due.
             if let Some(due) = self.tls_reports_due() {
-                if due <= now()
-                    && let Err(e) = self.send_tls_reports(now()).await
-                {
-                    tracing::error!(error = %e, "TLS reports failed");
+                if due <= now() {
+                    self.run_tls_reports(now()).await;
                 }
                 let due = self.tls_reports_due().unwrap_or(due);
                 next = Some(next.map_or(due, |n| n.min(due)));
@@ -187,7 +186,7 @@ impl Queue {
                     for hop in hops {
                         results = client::deliver(hop.addr, &hop.name, &hop.tls, &transfer).await;
                         if let Some(policy) = &hop.policy {
-                            outbound.reports.record(&domain, &hop.name, policy);
+                            outbound.reports.record(&domain, &hop.name, policy).await;
                             tls_verdicts.push(format!("{}: {}", hop.name, policy.verdict()));
                             explain_refusal(policy, &domain, &mut results);
                         }
