@@ -313,15 +313,11 @@ impl Queue {
                 sender: &entry.sender,
                 id: &entry.id,
                 envid: entry.envid.as_deref(),
-                // RFC 8689 5: a REQUIRETLS message's bounce returns headers only.
-                ret: if entry.requiretls {
-                    Some(crate::wire::Ret::Hdrs)
-                } else {
-                    entry.ret
-                },
+                ret: entry.ret,
                 arrival: entry.created,
                 retry_until: Some(retry_until),
                 original: &message,
+                requiretls: entry.requiretls,
             };
             dsn::send(&queue, &notice, &reports);
             let result = if pending {
