@@ -260,6 +260,11 @@ pub struct StaticMx {
     /// Preference (lower first).
     #[serde(default)]
     pub preference: u16,
+    /// Whether the domain's MX answer counts as DNSSEC-validated: DANE
+    /// applies to its hosts only then (RFC 7672 2.2.1). All of a domain's
+    /// static MX records must say so. Default false.
+    #[serde(default)]
+    pub secure: bool,
 }
 
 /// A static A or AAAA record.

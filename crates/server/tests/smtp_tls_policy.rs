@@ -183,6 +183,26 @@ fn tlsa_records_without_dnssec_are_not_used() {
     );
 }
 
+#[test]
+fn tlsa_records_of_an_mx_from_an_insecure_mx_answer_are_not_used() {
+    let pki = Pki::new();
+    let peer = Peer::start(&pki, "good", None);
+    // Secure TLSA that does not match: DANE would defer. But the MX answer
+    // is not authenticated (RFC 7672 2.2.1), so DANE does not apply.
+    let tlsa = vec![(format!("3 1 1 {}", pki.bad_spki), true)];
+    let text =
+        config(&pki, &peer, &tlsa).replace("preference = 10\nsecure = true\n", "preference = 10\n");
+    let site = site(&text);
+    let server = site.start();
+    let tx = expect_delivered(&site, &server, &peer, "dane-insecure-mx");
+    assert_eq!(tx["tls"], true, "{tx}");
+    let tls = attempt_tls(&server);
+    assert!(
+        tls.starts_with("mx.remote.example: opportunistic: TLS "),
+        "{tls}"
+    );
+}
+
 /// alice submits `subject` to carol@remote.example with `extra` smtplib
 /// arguments (mail_options, headers).
 fn submit_with(site: &Site, server: &Server, subject: &str, extra: serde_json::Value) {

@@ -165,14 +165,15 @@ pub const TESTING: &str =
     "version: STSv1\r\nmode: testing\r\nmx: mx.remote.example\r\nmax_age: 86400\r\n";
 
 /// The site's config for mail to remote.example: its MX and policy host
-/// on loopback, an `_mta-sts` record when the peer serves a policy, and
-/// `tlsa` records (value, secure) for the MX.
+/// on loopback (the MX answer DNSSEC-authenticated), an `_mta-sts` record
+/// when the peer serves a policy, and `tlsa` records (value, secure) for
+/// the MX.
 pub fn config(pki: &Pki, peer: &Peer, tlsa: &[(String, bool)]) -> String {
     let mut text = format!(
         "[smtp]\nrelay_port = {}\nretry_initial_secs = 3600\nretry_max_secs = 3600\nrelay_timeout_secs = 10\n\
          [smtp.outbound_tls]\nca_file = \"{}\"\nmta_sts_port = {}\npolicy_timeout_secs = 5\n\
          [smtp.dns]\nstatic_only = true\n\
-         [[smtp.dns.mx]]\nname = \"remote.example\"\nhost = \"mx.remote.example\"\npreference = 10\n\
+         [[smtp.dns.mx]]\nname = \"remote.example\"\nhost = \"mx.remote.example\"\npreference = 10\nsecure = true\n\
          [[smtp.dns.a]]\nname = \"mx.remote.example\"\naddr = \"127.0.0.1\"\n\
          [[smtp.dns.a]]\nname = \"mta-sts.remote.example\"\naddr = \"127.0.0.1\"\n",
         peer.smtp,

@@ -6,7 +6,8 @@
 //! DANE check):
 //!
 //! 1. DANE (RFC 7672): DNSSEC-authenticated TLSA records at
-//!    `_PORT._tcp.HOST` (`dns.rs`): TLS is required and the certificate
+//!    `_PORT._tcp.HOST` of an MX host from a DNSSEC-authenticated MX
+//!    answer (`dns.rs`): TLS is required and the certificate
 //!    must match a usable record (`dane.rs`, `verify.rs`); a host whose
 //!    records are all unusable gets TLS without authentication.
 //! 2. MTA-STS (RFC 8461): the domain's policy (`_mta-sts` TXT, policy over
@@ -229,13 +230,28 @@ impl Outbound {
             return plan;
         }
         let require = demand == TlsDemand::RequireTls;
+        // RFC 7672 2.2.1: TLSA records count only for MX hosts from an
+        // authenticated MX answer.
+        let dane = match self.config().dane {
+            false => false,
+            true => match dns::mx_secure(&self.smtp, domain).await {
+                Ok(secure) => secure,
+                Err(e) => {
+                    plan.refused = hosts
+                        .into_iter()
+                        .map(|h| format!("{h} (DANE lookup failed: {e})"))
+                        .collect();
+                    return plan;
+                }
+            },
+        };
         let sts = if self.config().mta_sts {
             self.mta_sts_policy(domain, now).await
         } else {
             None
         };
         for host in hosts {
-            if self.config().dane {
+            if dane {
                 match self.dane_policy(&host).await {
                     Ok(Some(p)) => {
                         plan.hosts.push((host, p));
