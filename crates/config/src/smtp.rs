@@ -151,6 +151,12 @@ pub struct DkimKeyConfig {
     /// still verifies.
     #[serde(default = "yes")]
     pub sign: bool,
+    /// Made by `sealpost dkim rotate` and not yet confirmed in DNS: its
+    /// selector is published (`sealpost dns`) but it never signs, whatever
+    /// `sign` says, until `sealpost dkim activate` has found its record.
+    /// Default false.
+    #[serde(default)]
+    pub pending: bool,
 }
 
 fn yes() -> bool {
@@ -158,6 +164,11 @@ fn yes() -> bool {
 }
 
 impl DkimKeyConfig {
+    /// Whether submitted mail is signed with it now.
+    pub fn signs(&self) -> bool {
+        self.sign && !self.pending
+    }
+
     /// Whether the key is ed25519 (else RSA).
     pub fn is_ed25519(&self) -> bool {
         self.algorithm == DkimAlgorithm::Ed25519Sha256
