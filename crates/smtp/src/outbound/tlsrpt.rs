@@ -1,7 +1,10 @@
 //! SMTP TLS Reporting (RFC 8460), the sending side: per recipient policy
 //! domain, how many sessions succeeded and how many failed (by result type
-//! and MX host), kept durably in `data_dir/tls-rpt.sealed` (`state_file.rs`:
-//! sealed, written off the queue's task) so a restart loses no count; once
+//! and MX host), kept in `data_dir/tls-rpt.sealed` (`state_file.rs`:
+//! sealed, written off the queue's task) so a restart loses no count:
+//! counted sessions are written at most every [`WRITE_EVERY`] and after
+//! each queue pass and at shutdown (a crash loses at most those seconds'
+//! counts; reports are best effort), everything else at once; once
 //! a report period is over (or `sealpost tls-report send` asks), the
 //! aggregate report (section 4, JSON) goes gzipped (section 5.1) to each
 //! `rua` of the domain's `_smtp._tls` TXT record (section 3): `mailto:` as
@@ -28,6 +31,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// The most policy domains counted in one period.
 pub const MAX_DOMAINS: usize = 10_000;
@@ -128,11 +132,35 @@ struct Saved {
     outbox: Vec<PendingReport>,
 }
 
+/// How often counted sessions are written at most: the counts of every
+/// relayed session would otherwise cost a whole-file write each.
+pub const WRITE_EVERY: Duration = Duration::from_secs(10);
+
 /// The counter and its file.
 pub struct TlsRpt {
     file: StateFile,
-    /// The state and the number of the last snapshot taken of it.
-    state: Mutex<(Saved, u64)>,
+    state: Mutex<State>,
+}
+
+struct State {
+    saved: Saved,
+    /// The number of the last snapshot taken.
+    seq: u64,
+    /// Changed since the last snapshot.
+    dirty: bool,
+    /// When the last snapshot was taken.
+    written_at: Option<Instant>,
+}
+
+impl State {
+    /// A numbered snapshot to write.
+    fn snapshot(&mut self) -> std::io::Result<(u64, Vec<u8>)> {
+        let bytes = serde_json::to_vec(&self.saved).map_err(std::io::Error::other)?;
+        self.seq += 1;
+        self.dirty = false;
+        self.written_at = Some(Instant::now());
+        Ok((self.seq, bytes))
+    }
 }
 
 /// The RFC 8460 4.3 result type of a failed host.
@@ -174,26 +202,52 @@ impl TlsRpt {
             });
         TlsRpt {
             file,
-            state: Mutex::new((saved, 1)),
+            state: Mutex::new(State {
+                saved,
+                seq: 1,
+                dirty: false,
+                written_at: None,
+            }),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, (Saved, u64)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Changes the state with `change` and writes it durably (on the
-    /// blocking pool); returns what `change` returned.
-    async fn update<R>(&self, change: impl FnOnce(&mut Saved) -> R) -> std::io::Result<R> {
-        let (r, seq, bytes) = {
-            let mut guard = self.lock();
-            let r = change(&mut guard.0);
-            guard.1 += 1;
-            let bytes = serde_json::to_vec(&guard.0).map_err(std::io::Error::other)?;
-            (r, guard.1, bytes)
+    /// blocking pool); with `lazy`, only when the last write is
+    /// [`WRITE_EVERY`] old (else [`TlsRpt::flush`] writes it). Returns
+    /// what `change` returned.
+    async fn update<R>(
+        &self,
+        lazy: bool,
+        change: impl FnOnce(&mut Saved) -> R,
+    ) -> std::io::Result<R> {
+        let (r, (seq, bytes)) = {
+            let mut state = self.lock();
+            let r = change(&mut state.saved);
+            state.dirty = true;
+            if lazy && state.written_at.is_some_and(|t| t.elapsed() < WRITE_EVERY) {
+                return Ok(r);
+            }
+            (r, state.snapshot()?)
         };
         self.file.write(seq, bytes).await?;
         Ok(r)
+    }
+
+    /// Writes the counts if sessions were counted since the last write
+    /// (the queue's runner calls it after each pass and at shutdown).
+    pub async fn flush(&self) -> std::io::Result<()> {
+        let (seq, bytes) = {
+            let mut state = self.lock();
+            if !state.dirty {
+                return Ok(());
+            }
+            state.snapshot()?
+        };
+        self.file.write(seq, bytes).await
     }
 
     /// Counts one session with `mx` under `policy` for `domain`.
@@ -204,7 +258,9 @@ impl TlsRpt {
             Basis::Opportunistic => "no-policy-found",
         };
         let result = self
-            .update(|saved| count(&mut saved.period, domain, mx, policy_type, policy))
+            .update(true, |saved| {
+                count(&mut saved.period, domain, mx, policy_type, policy)
+            })
             .await;
         if let Err(e) = result {
             tracing::error!(error = %e, "cannot write the TLS-RPT counts");
@@ -215,7 +271,7 @@ impl TlsRpt {
     /// what it counted and starts anew (written durably before the reports
     /// go out, so a crash loses a report rather than sending one twice).
     pub async fn take(&self, now: i64, only: Option<&str>) -> std::io::Result<Period> {
-        self.update(|saved| match only {
+        self.update(false, |saved| match only {
             None => std::mem::replace(&mut saved.period, Period::new(now)),
             Some(domain) => {
                 let period = &mut saved.period;
@@ -232,13 +288,13 @@ impl TlsRpt {
 
     /// When the current period began.
     pub fn period_start(&self) -> i64 {
-        self.lock().0.period.start
+        self.lock().saved.period.start
     }
 
     /// Keeps `report` for another try (the oldest waiting report makes
     /// room when the outbox is full).
     pub async fn defer(&self, report: PendingReport) -> std::io::Result<()> {
-        self.update(|saved| {
+        self.update(false, |saved| {
             if saved.outbox.len() >= MAX_OUTBOX {
                 saved.outbox.remove(0);
             }
@@ -257,10 +313,10 @@ impl TlsRpt {
         let due = |r: &PendingReport| {
             now.is_none_or(|t| r.next_try <= t) && only.is_none_or(|d| d == r.domain)
         };
-        if !self.lock().0.outbox.iter().any(due) {
+        if !self.lock().saved.outbox.iter().any(due) {
             return Ok(Vec::new());
         }
-        self.update(|saved| {
+        self.update(false, |saved| {
             let (taken, kept) = std::mem::take(&mut saved.outbox)
                 .into_iter()
                 .partition(|r| due(r));
@@ -272,7 +328,7 @@ impl TlsRpt {
 
     /// When the next waiting report is due.
     pub fn next_retry(&self) -> Option<i64> {
-        self.lock().0.outbox.iter().map(|r| r.next_try).min()
+        self.lock().saved.outbox.iter().map(|r| r.next_try).min()
     }
 }
 
@@ -469,6 +525,12 @@ mod tests {
             .await;
         let sealed = std::fs::read(dir.path().join("tls-rpt.sealed")).unwrap();
         assert!(!String::from_utf8_lossy(&sealed).contains("remote"));
+        // The first count was written at once, the second waits (lazy).
+        let early = TlsRpt::open(dir.path(), key(), 500);
+        let early = early.take(200, None).await.unwrap();
+        let c = &early.domains["remote.example"];
+        assert_eq!(c.failures.values().sum::<u64>(), 1, "{c:?}");
+        rpt.flush().await.unwrap();
         let again = TlsRpt::open(dir.path(), key(), 500);
         assert_eq!(again.period_start(), 100);
         let period = again.take(200, None).await.unwrap();

@@ -65,6 +65,7 @@ impl Queue {
                 let due = self.tls_reports_due().unwrap_or(due);
                 next = Some(next.map_or(due, |n| n.min(due)));
             }
+            self.flush_tls_counts().await;
             let wait = next
                 .map(|t| (t - now()).clamp(1, longest) as u64)
                 .unwrap_or(longest as u64);
@@ -73,6 +74,14 @@ impl Queue {
                 _ = self.inner.wake.notified() => {}
                 _ = tokio::time::sleep(Duration::from_secs(wait)) => {}
             }
+        }
+        self.flush_tls_counts().await;
+    }
+
+    /// Writes the TLS-RPT counts of this pass (they are written lazily).
+    async fn flush_tls_counts(&self) {
+        if let Err(e) = self.inner.outbound.reports.flush().await {
+            tracing::error!(error = %e, "cannot write the TLS-RPT counts");
         }
     }
 
