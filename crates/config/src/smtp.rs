@@ -157,7 +157,17 @@ pub struct DkimKeyConfig {
     /// Default false.
     #[serde(default)]
     pub pending: bool,
+    /// When `sealpost dkim activate` stopped it signing (a TOML date-time,
+    /// written by the CLI): `dkim retire` waits [`DKIM_RETIRE_GRACE_DAYS`]
+    /// after it, so mail signed just before still verifies.
+    #[serde(default)]
+    pub stopped_signing: Option<toml::value::Datetime>,
 }
+
+/// Days a selector stays published after it stopped signing before `sealpost
+/// dkim retire` takes it away without `--force`: receivers verify mail
+/// later than it is sent (queues, retries, a user's client rechecking).
+pub const DKIM_RETIRE_GRACE_DAYS: i64 = 7;
 
 fn yes() -> bool {
     true

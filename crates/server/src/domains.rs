@@ -16,7 +16,9 @@
 //! should be switches signing to them (`--force` skips the check). The
 //! old entries then stay with `sign = false`, so their selectors stay
 //! published for mail signed before, until `dkim retire` removes one with
-//! its key file (a pending one too: that abandons the rotation).
+//! its key file (a pending one too: that abandons the rotation); retire
+//! waits `DKIM_RETIRE_GRACE_DAYS` (7) after the key stopped signing
+//! (`stopped_signing`, written by activate) unless `--force`.
 //!
 //! Uses `startup`, `admin`, `cli_edit`, `config_edit` and `dns`.
 
@@ -53,7 +55,13 @@ pub enum DkimCommand {
         force: bool,
     },
     /// Remove a selector that no longer signs, and its key file.
-    Retire { domain: String, selector: String },
+    Retire {
+        domain: String,
+        selector: String,
+        /// Retire within the grace period after it stopped signing.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// A config file being edited: its validated config and its document.
@@ -115,6 +123,7 @@ impl Edit {
                 key: rel.to_string_lossy().into_owned(),
                 sign: !pending,
                 pending,
+                stopped_signing: None,
             };
             self.doc.add_dkim(&e);
             added.push(e);
@@ -264,7 +273,11 @@ pub fn run_dkim(path: &Path, command: DkimCommand) -> Result<(), Failure> {
     match command {
         DkimCommand::Rotate { domain } => rotate(path, &domain)?,
         DkimCommand::Activate { domain, force } => activate(path, &domain, force)?,
-        DkimCommand::Retire { domain, selector } => {
+        DkimCommand::Retire {
+            domain,
+            selector,
+            force,
+        } => {
             let domain = domain_arg(&domain)?;
             let mut edit = Edit::open(path)?;
             let Some(e) = edit
@@ -280,6 +293,12 @@ pub fn run_dkim(path: &Path, command: DkimCommand) -> Result<(), Failure> {
             if e.signs() {
                 return Err(Failure::runtime(format!(
                     "selector {selector} of {domain} still signs: rotate first (sealpost dkim rotate {domain})"
+                )));
+            }
+            if !force && let Some(until) = in_grace(&e, chrono::Utc::now()) {
+                return Err(Failure::runtime(format!(
+                    "selector {selector} of {domain} stopped signing at {}: mail signed just before is still being verified; retire it after {until}, or --force",
+                    e.stopped_signing.as_deref().unwrap_or_default()
                 )));
             }
             let removed = edit.doc.remove_dkim(&domain, Some(&selector));
@@ -344,7 +363,7 @@ fn activate(path: &Path, domain: &str, force: bool) -> Result<(), Failure> {
             )));
         }
     }
-    let (now, stopped) = edit.doc.activate(&domain);
+    let (now, stopped) = edit.doc.activate(&domain, chrono::Utc::now());
     let outcome = edit.commit()?;
     for s in now {
         println!("signing now: {s}");
@@ -356,6 +375,14 @@ fn activate(path: &Path, domain: &str, force: bool) -> Result<(), Failure> {
     }
     println!("{}", said(&outcome));
     Ok(())
+}
+
+/// The end of the grace period of a key that stopped signing, if `now`
+/// is still inside it.
+fn in_grace(e: &DkimEntry, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
+    let stopped = chrono::DateTime::parse_from_rfc3339(e.stopped_signing.as_deref()?).ok()?;
+    let until = stopped + chrono::Duration::days(sealpost_config::DKIM_RETIRE_GRACE_DAYS);
+    (now < until).then(|| until.format("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
 
 fn pending_selectors(edit: &Edit, domain: &str) -> Vec<String> {

@@ -296,7 +296,18 @@ fn dkim_rotate_publishes_first_activate_switches_once_published_and_retire_remov
         "{}",
         signing.stderr
     );
-    let retire = site.cli(&["dkim", "retire", "rot.example", &old[0].0], "");
+    // Stopped signing a moment ago: kept published for the grace period.
+    let early = site.cli(&["dkim", "retire", "rot.example", &old[0].0], "");
+    assert_eq!(early.code, 1, "{}", early.stdout);
+    assert!(
+        early
+            .stderr
+            .contains("mail signed just before is still being verified; retire it after "),
+        "{}",
+        early.stderr
+    );
+    assert!(site.path(&old[0].1).exists());
+    let retire = site.cli(&["dkim", "retire", "rot.example", &old[0].0, "--force"], "");
     assert!(retire.ok(), "{}", retire.stderr);
     assert!(!site.path(&old[0].1).exists());
     let list = site.cli(&["domain", "list"], "");
