@@ -6,7 +6,9 @@
 //! directly (remote `mailto:` reports then wait in the queue for `serve`).
 //!
 //! One line per report: domain, rua, and `sent` or `failed: WHY` (with
-//! when it is tried again). Exit 1 when any report was not sent.
+//! when it is tried again); then how many counted domains publish no
+//! `_smtp._tls` record (their counts are dropped). Exit 1 when any report
+//! was not sent.
 
 use crate::admin::{self, Request};
 use crate::startup::{Failure, load_config};
@@ -23,15 +25,23 @@ pub fn format_outcomes(outcomes: &[ReportOutcome]) -> String {
             .to_string()
     };
     let mut out = String::new();
+    let mut without_rua = 0;
     for o in outcomes {
+        let Some(uri) = &o.uri else {
+            without_rua += 1;
+            continue;
+        };
         let what = match (&o.result, o.retry_at) {
             (Ok(()), _) => "sent".to_string(),
             (Err(e), Some(at)) => format!("failed: {}; retry at {}", one_line(e), time(at)),
-            (Err(e), None) if o.uri.is_none() => format!("nothing sent: {}", one_line(e)),
             (Err(e), None) => format!("failed: {}; given up", one_line(e)),
         };
-        let uri = o.uri.as_deref().unwrap_or("-");
         out.push_str(&format!("{}\t{uri}\t{what}\n", o.domain));
+    }
+    if without_rua > 0 {
+        out.push_str(&format!(
+            "{without_rua} domain(s) counted without a _smtp._tls record: nothing sent to them\n"
+        ));
     }
     if outcomes.is_empty() {
         out.push_str("no TLS report to send\n");
@@ -166,7 +176,7 @@ mod tests {
             text,
             "remote.example\tmailto:t@remote.example\tsent\n\
              remote.example\thttps://r.example/\tfailed: 503  x; retry at 1970-01-01T00:00:00Z\n\
-             remote.example\t-\tnothing sent: no _smtp._tls record with a rua\n"
+             1 domain(s) counted without a _smtp._tls record: nothing sent to them\n"
         );
         assert_eq!(format_outcomes(&[]), "no TLS report to send\n");
     }
