@@ -191,23 +191,8 @@ impl Queue {
                         timeout: Duration::from_secs(smtp.relay_timeout_secs.max(1)),
                         requiretls: demand == TlsDemand::RequireTls,
                     };
-                    let mut results = Vec::new();
-                    for hop in hops {
-                        results = client::deliver(hop.addr, &hop.name, &hop.tls, &transfer).await;
-                        if let Some(policy) = &hop.policy {
-                            outbound.reports.record(&domain, &hop.name, policy).await;
-                            tls_verdicts.push(format!("{}: {}", hop.name, policy.verdict()));
-                            explain_refusal(policy, &domain, &mut results);
-                        }
-                        // Try the next hop only if this one failed for all, temporarily.
-                        if !results
-                            .iter()
-                            .all(|r| matches!(r, RcptResult::Temporary(_)))
-                        {
-                            break;
-                        }
-                    }
-                    results
+                    self.try_hops(hops, &transfer, &domain, &mut tls_verdicts)
+                        .await
                 }
                 Ok(_) => {
                     vec![RcptResult::Temporary(format!("no next hop for {domain}")); rcpts.len()]
@@ -290,6 +275,36 @@ impl Queue {
             a.log(&entry, now, pending);
         }
         self.record(entry, message, reports).await
+    }
+
+    /// Tries `hops` in order until one takes or refuses the message for
+    /// good (the next only when this one failed for all, temporarily);
+    /// the last hop's results. Each MX host's TLS policy verdict goes to
+    /// `tls_verdicts` and its session to the TLS report counts.
+    async fn try_hops(
+        &self,
+        hops: Vec<Hop>,
+        transfer: &Transfer<'_>,
+        domain: &str,
+        tls_verdicts: &mut Vec<String>,
+    ) -> Vec<RcptResult> {
+        let mut results = Vec::new();
+        for hop in hops {
+            results = client::deliver(hop.addr, &hop.name, &hop.tls, transfer).await;
+            if let Some(policy) = &hop.policy {
+                self.count_tls_session(domain, &hop.name, policy, &results)
+                    .await;
+                tls_verdicts.push(format!("{}: {}", hop.name, policy.verdict()));
+                explain_refusal(policy, domain, &mut results);
+            }
+            if !results
+                .iter()
+                .all(|r| matches!(r, RcptResult::Temporary(_)))
+            {
+                break;
+            }
+        }
+        results
     }
 
     /// Sends the `delayed` DSNs that are due for a message not yet due for

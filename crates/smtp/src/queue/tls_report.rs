@@ -58,6 +58,21 @@ impl Queue {
         self.retry_tls_reports(now, Some(now), None).await;
     }
 
+    /// Counts one session with `mx` for TLS reporting, unless the hop was
+    /// never reached (a refused or timed-out connection is no TLS session:
+    /// reporting it as `starttls-not-supported` would blame the wrong thing).
+    pub(crate) async fn count_tls_session(
+        &self,
+        domain: &str,
+        mx: &str,
+        policy: &crate::outbound::HostPolicy,
+        results: &[super::client::RcptResult],
+    ) {
+        if !super::client::never_connected(results) {
+            self.inner.outbound.reports.record(domain, mx, policy).await;
+        }
+    }
+
     /// The operator's `tls-report send`: ends the period now for `only`
     /// that domain (or all), sends its reports, and tries every waiting
     /// report of that domain (or all) again at once.
