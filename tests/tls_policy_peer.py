@@ -11,7 +11,10 @@ Prints "HTTPS n" (only with --https) and "SMTP n" once listening on
 the MX offers REQUIRETLS (RFC 8689) once TLS is on.
 
 HTTPS: GET /.well-known/mta-sts.txt answers POLICY's content as text/plain;
-anything else is 404. Each request is counted in DIR/policy-fetches.
+anything else is 404. Each GET is counted in DIR/policy-fetches. POST
+/tlsrpt (a TLS report, RFC 8460 5.4) is answered 503 while DIR/post-fail
+exists; otherwise its body is saved as DIR/report-NNNN.gz (with its
+Content-Type in report-NNNN.type) and answered 200.
 SMTP: EHLO offers STARTTLS; every transaction that reaches the end of DATA
 is written to DIR as NNNN.json: {"mail", "rcpts", "data", "tls"}, where
 "tls" says whether it came over TLS.
@@ -65,6 +68,27 @@ class PolicyHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(min(length, 1 << 20))
+        if self.path != "/tlsrpt":
+            self.send_error(404)
+            return
+        if os.path.exists(os.path.join(DIR, "post-fail")):
+            self.send_error(503)
+            return
+        with LOCK:
+            STATE["seq"] += 1
+            path = os.path.join(DIR, "report-%04d" % STATE["seq"])
+        with open(path + ".type", "w") as f:
+            f.write(self.headers.get("Content-Type", ""))
+        with open(path + ".tmp", "wb") as f:
+            f.write(body)
+        os.rename(path + ".tmp", path + ".gz")
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def log_message(self, *args):
         pass

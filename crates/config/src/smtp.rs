@@ -151,13 +151,34 @@ pub struct DkimKeyConfig {
     /// still verifies.
     #[serde(default = "yes")]
     pub sign: bool,
+    /// Made by `sealpost dkim rotate` and not yet confirmed in DNS: its
+    /// selector is published (`sealpost dns`) but it never signs, whatever
+    /// `sign` says, until `sealpost dkim activate` has found its record.
+    /// Default false.
+    #[serde(default)]
+    pub pending: bool,
+    /// When `sealpost dkim activate` stopped it signing (a TOML date-time,
+    /// written by the CLI): `dkim retire` waits [`DKIM_RETIRE_GRACE_DAYS`]
+    /// after it, so mail signed just before still verifies.
+    #[serde(default)]
+    pub stopped_signing: Option<toml::value::Datetime>,
 }
+
+/// Days a selector stays published after it stopped signing before `sealpost
+/// dkim retire` takes it away without `--force`: receivers verify mail
+/// later than it is sent (queues, retries, a user's client rechecking).
+pub const DKIM_RETIRE_GRACE_DAYS: i64 = 7;
 
 fn yes() -> bool {
     true
 }
 
 impl DkimKeyConfig {
+    /// Whether submitted mail is signed with it now.
+    pub fn signs(&self) -> bool {
+        self.sign && !self.pending
+    }
+
     /// Whether the key is ed25519 (else RSA).
     pub fn is_ed25519(&self) -> bool {
         self.algorithm == DkimAlgorithm::Ed25519Sha256
@@ -260,6 +281,11 @@ pub struct StaticMx {
     /// Preference (lower first).
     #[serde(default)]
     pub preference: u16,
+    /// Whether the domain's MX answer counts as DNSSEC-validated: DANE
+    /// applies to its hosts only then (RFC 7672 2.2.1). All of a domain's
+    /// static MX records must say so. Default false.
+    #[serde(default)]
+    pub secure: bool,
 }
 
 /// A static A or AAAA record.

@@ -322,6 +322,17 @@ fn erasure_limits(md: &mut String, config: &Config) {
     );
     let _ = writeln!(
         md,
+        "| Outbound TLS state (recipient domains with their MTA-STS policies and TLS report counts; no address; sealed) | `{}`, `{}` | policies until their `max_age` runs out; counts until the report period ends ({} s), a report not sent at most a day more |",
+        config
+            .server
+            .data_dir
+            .join("mta-sts-cache.sealed")
+            .display(),
+        config.server.data_dir.join("tls-rpt.sealed").display(),
+        config.smtp.outbound_tls.tls_rpt_interval_secs
+    );
+    let _ = writeln!(
+        md,
         "| Backups | {} | {} |",
         c.backups
             .as_deref()

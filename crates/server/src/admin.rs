@@ -73,6 +73,12 @@ pub enum Request {
     QueueList,
     /// Retry every queued message now.
     QueueFlush,
+    /// Send the TLS reports now (of one domain, or all) and retry the
+    /// waiting ones (`tls_report.rs`).
+    TlsReportSend {
+        #[serde(default)]
+        domain: Option<String>,
+    },
     /// Octets and messages each account's mail takes (`usage`).
     AccountUsage,
     /// Show, hold, release, delete or bounce queued messages (`queue_control`).

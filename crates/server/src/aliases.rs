@@ -10,7 +10,14 @@
 //! for now: it needs sender rewriting (SRS) to keep SPF passing at the
 //! destination, which sealpost does not do yet.
 //!
-//! Uses `startup`, `cli_edit` and `accounts`.
+//! `add` and `remove` hold the config file's edit lock (`config_lock.rs`)
+//! from before they read the config until the server has taken or refused
+//! the edit, like the `domain` commands: an alias is never added to a
+//! domain that a concurrent `domain remove` is taking away (that command
+//! refuses while the domain has an alias), and an edit undone after a
+//! refusal never restores a file another alias command has changed since.
+//!
+//! Uses `startup`, `cli_edit`, `config_lock` and `accounts`.
 
 use crate::accounts::{known_account, notify_or_undo};
 use crate::cli_edit::Undo;
@@ -36,6 +43,11 @@ pub enum AliasCommand {
 }
 
 pub fn run(config_path: &Path, command: AliasCommand) -> Result<(), Failure> {
+    // Locked before the config is read (edits only).
+    let _lock = match command {
+        AliasCommand::List => None,
+        _ => Some(crate::config_lock::ConfigLock::acquire(config_path)?),
+    };
     let config = load_config(config_path)?;
     let file = &config.server.accounts;
     match command {

@@ -20,6 +20,17 @@ pub struct DkimEntry {
     /// The key path as written in the file.
     pub key: String,
     pub sign: bool,
+    /// Not yet confirmed in DNS: never signs (`dkim activate`).
+    pub pending: bool,
+    /// When `dkim activate` stopped it signing (RFC 3339).
+    pub stopped_signing: Option<String>,
+}
+
+impl DkimEntry {
+    /// Whether it signs now.
+    pub fn signs(&self) -> bool {
+        self.sign && !self.pending
+    }
 }
 
 impl ConfigDoc {
@@ -92,20 +103,42 @@ impl ConfigDoc {
         if !e.sign {
             t.insert("sign", value(false));
         }
+        if e.pending {
+            t.insert("pending", value(true));
+        }
         dkim_array(&mut self.0).push(t);
     }
 
-    /// Marks every signing key of `domain` as published only; their selectors.
-    pub fn stop_signing(&mut self, domain: &str) -> Vec<String> {
-        let mut changed = Vec::new();
+    /// Switches the signing of `domain` to its pending keys: they sign
+    /// from now on, the keys that signed stay published only, marked with
+    /// `now` (`stopped_signing`). Returns (the selectors that sign now,
+    /// those that stopped).
+    pub fn activate(
+        &mut self,
+        domain: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> (Vec<String>, Vec<String>) {
+        let stamp: Option<toml_edit::Datetime> =
+            now.format("%Y-%m-%dT%H:%M:%SZ").to_string().parse().ok();
+        let (mut now, mut stopped) = (Vec::new(), Vec::new());
         for t in dkim_array(&mut self.0).iter_mut() {
             let e = entry(t);
-            if e.domain.eq_ignore_ascii_case(domain) && e.sign {
+            if !e.domain.eq_ignore_ascii_case(domain) {
+                continue;
+            }
+            if e.pending {
+                t.remove("pending");
+                t.remove("sign");
+                now.push(e.selector);
+            } else if e.sign {
                 t.insert("sign", value(false));
-                changed.push(e.selector);
+                if let Some(stamp) = stamp {
+                    t.insert("stopped_signing", value(stamp));
+                }
+                stopped.push(e.selector);
             }
         }
-        changed
+        (now, stopped)
     }
 
     /// Removes the `[[smtp.dkim]]` entries of `domain` (of one selector, if
@@ -134,6 +167,11 @@ fn entry(t: &Table) -> DkimEntry {
         algorithm: s("algorithm"),
         key: s("key"),
         sign: t.get("sign").and_then(Item::as_bool).unwrap_or(true),
+        pending: t.get("pending").and_then(Item::as_bool).unwrap_or(false),
+        stopped_signing: t
+            .get("stopped_signing")
+            .and_then(Item::as_datetime)
+            .map(|d| d.to_string()),
     }
 }
 
@@ -179,6 +217,8 @@ mod tests {
             algorithm: "ed25519-sha256".into(),
             key: "../keys/dkim-example.com-ed1.pem".into(),
             sign: true,
+            pending: false,
+            stopped_signing: None,
         };
         doc.add_dkim(&e);
         let text = doc.text();
@@ -194,8 +234,34 @@ mod tests {
         assert!(dkim_at < text.find("[audit]").unwrap(), "{text}");
         let mut doc = ConfigDoc::parse(&text).unwrap();
         assert_eq!(doc.dkim(), vec![e.clone()]);
-        assert_eq!(doc.stop_signing("example.com"), vec!["ed1".to_string()]);
-        assert!(!doc.dkim()[0].sign);
+        let pending = DkimEntry {
+            selector: "ed2".into(),
+            sign: false,
+            pending: true,
+            ..e.clone()
+        };
+        doc.add_dkim(&pending);
+        assert_eq!(doc.dkim()[1], pending);
+        assert!(doc.text().contains("sign = false\npending = true\n"));
+        let at = chrono::DateTime::from_timestamp(1_764_800_000, 0).unwrap();
+        assert_eq!(
+            doc.activate("example.com", at),
+            (vec!["ed2".to_string()], vec!["ed1".to_string()])
+        );
+        let after = doc.dkim();
+        assert!(!after[0].sign && !after[0].pending, "{after:?}");
+        assert_eq!(
+            after[0].stopped_signing.as_deref(),
+            Some("2025-12-03T22:13:20Z")
+        );
+        let text = doc.text();
+        assert!(
+            text.contains("stopped_signing = 2025-12-03T22:13:20Z\n"),
+            "{text}"
+        );
+        sealpost_config::Config::parse(std::path::Path::new("/x/s.toml"), &text).unwrap();
+        assert!(after[1].signs(), "{after:?}");
+        assert_eq!(doc.remove_dkim("example.com", Some("ed2")).len(), 1);
         assert_eq!(doc.remove_dkim("example.com", Some("ed1")).len(), 1);
         assert!(doc.remove_domain("example.com"));
         assert!(!doc.remove_domain("example.com"));
@@ -214,6 +280,8 @@ mod tests {
             algorithm: "rsa-sha256".into(),
             key: "keys/k.pem".into(),
             sign: false,
+            pending: false,
+            stopped_signing: None,
         });
         let text = doc.text();
         assert!(text.contains("[[smtp.dkim]]\n"), "{text}");

@@ -1,7 +1,7 @@
-//! One CLI edit of the config file at a time: `domain` and `dkim` commands
-//! hold an advisory lock (flock) on `.NAME.lock` beside the config file
-//! from before they read it until their edit is written and a running
-//! server has taken (or refused) it. A second command waits for the first
+//! One CLI edit of the config file at a time: `domain`, `dkim` and `alias
+//! add|remove` commands hold an advisory lock (flock) on `.NAME.lock`
+//! beside the config file from before they read it until their edit is
+//! written and a running server has taken (or refused) it. A second command waits for the first
 //! (up to [`WAIT`]) and then reads the file the first one wrote, so neither
 //! edit is lost. The lock file is empty, 0600, and stays; the lock goes
 //! with the process, however it ends.

@@ -26,7 +26,7 @@ use std::path::Path;
 
 /// One record to publish.
 #[derive(Debug, Clone)]
-struct Record {
+pub(crate) struct Record {
     /// Owner name, fully qualified with the final dot.
     name: String,
     rtype: &'static str,
@@ -45,7 +45,7 @@ impl Record {
 
     /// The zone-file line; TXT data quoted and cut into strings of at most
     /// 255 octets (RFC 1035 3.3.14).
-    fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let data = if self.rtype == "TXT" {
             self.data
                 .as_bytes()
@@ -197,6 +197,59 @@ fn judge(r: &Record, found: &[String]) -> Found {
     }
 }
 
+/// Looks each of `records` up (through `[smtp.dns]`) and judges it.
+fn look_up(config: &Config, records: &[Record]) -> Result<Vec<Found>, Failure> {
+    let lookup =
+        sealpost_smtp::lookup::DnsLookup::new(&config.smtp).map_err(|e| Failure::runtime(e.0))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::runtime)?;
+    let mut out = Vec::new();
+    for r in records {
+        let found = rt
+            .block_on(lookup.records(&r.name, r.rtype))
+            .map_err(|e| Failure::runtime(format!("lookup of {} {}: {e}", r.name, r.rtype)))?;
+        out.push(judge(r, &found));
+    }
+    Ok(out)
+}
+
+/// The DKIM TXT records of `selectors` of `domain` (`dkim rotate` prints
+/// them, `dkim activate` checks them).
+pub(crate) fn dkim_records(
+    config: &Config,
+    domain: &str,
+    selectors: &[String],
+) -> Result<Vec<Record>, Failure> {
+    let (all, _) = records(config, domain)?;
+    Ok(all
+        .into_iter()
+        .filter(|r| {
+            r.rtype == "TXT"
+                && selectors
+                    .iter()
+                    .any(|s| r.name == format!("{s}._domainkey.{domain}."))
+        })
+        .collect())
+}
+
+/// Of `records`, those not published as they should be: one line each
+/// (`missing NAME` or `different NAME: found ...`).
+pub(crate) fn unpublished(config: &Config, records: &[Record]) -> Result<Vec<String>, Failure> {
+    let mut out = Vec::new();
+    for (r, found) in records.iter().zip(look_up(config, records)?) {
+        match found {
+            Found::Present => {}
+            Found::Missing => out.push(format!("missing {}", r.name)),
+            Found::Different(f) => {
+                out.push(format!("different {}: found {}", r.name, f.join(" | ")))
+            }
+        }
+    }
+    Ok(out)
+}
+
 pub fn run(path: &Path, domain: &str, check: bool) -> Result<(), Failure> {
     let config = load_config(path)?;
     let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
@@ -220,18 +273,9 @@ pub fn run(path: &Path, domain: &str, check: bool) -> Result<(), Failure> {
         }
         return Ok(());
     }
-    let lookup =
-        sealpost_smtp::lookup::DnsLookup::new(&config.smtp).map_err(|e| Failure::runtime(e.0))?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::runtime)?;
     let mut bad = 0;
-    for r in &records {
-        let found = rt
-            .block_on(lookup.records(&r.name, r.rtype))
-            .map_err(|e| Failure::runtime(format!("lookup of {} {}: {e}", r.name, r.rtype)))?;
-        match judge(r, &found) {
+    for (r, found) in records.iter().zip(look_up(&config, &records)?) {
+        match found {
             Found::Present => println!("present   {} {}", r.name, r.rtype),
             Found::Missing => {
                 bad += 1;

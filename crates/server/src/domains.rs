@@ -6,12 +6,21 @@
 //! A new domain gets two keys, Ed25519 (RFC 8463) and RSA-2048 (RFC 6376),
 //! each under its own selector (`ed` or `rsa` and the date, a letter added
 //! when that selector exists), written 0600 beside `server.master_key` as
-//! `dkim-DOMAIN-SELECTOR.pem`. Submission signs with both. `dkim rotate`
-//! makes a new pair that signs from then on; the old entries stay with
-//! `sign = false`, so their selectors stay published (`sealpost dns`) for
-//! mail signed before, until `dkim retire` removes one with its key file.
+//! `dkim-DOMAIN-SELECTOR.pem`. Submission signs with both.
 //!
-//! Uses `startup`, `admin`, `cli_edit` and `config_edit`.
+//! Rotation publishes before it signs: a receiver that sees a signature
+//! whose selector is not in DNS yet fails it (RFC 6376 6.1.2), so `dkim
+//! rotate` makes the new pair `pending = true` (published by `sealpost
+//! dns`, never signing) and prints its TXT records; `dkim activate` looks
+//! them up (through `[smtp.dns]`) and only when both are there as they
+//! should be switches signing to them (`--force` skips the check). The
+//! old entries then stay with `sign = false`, so their selectors stay
+//! published for mail signed before, until `dkim retire` removes one with
+//! its key file (a pending one too: that abandons the rotation); retire
+//! waits `DKIM_RETIRE_GRACE_DAYS` (7) after the key stopped signing
+//! (`stopped_signing`, written by activate) unless `--force`.
+//!
+//! Uses `startup`, `admin`, `cli_edit`, `config_edit` and `dns`.
 
 use crate::cli_edit::{Outcome, Undo, reload_or_undo};
 use crate::config_edit::{ConfigDoc, DkimEntry};
@@ -34,11 +43,25 @@ pub enum DomainCommand {
 
 #[derive(Subcommand)]
 pub enum DkimCommand {
-    /// New Ed25519 and RSA keys sign the domain's mail from now on; the old
-    /// selectors stay published until retired.
+    /// New Ed25519 and RSA keys, pending: their DNS records are printed;
+    /// the current keys go on signing until `dkim activate`.
     Rotate { domain: String },
+    /// The pending keys sign from now on, once their records are found in
+    /// DNS; the old selectors stay published until retired.
+    Activate {
+        domain: String,
+        /// Switch without looking the records up.
+        #[arg(long)]
+        force: bool,
+    },
     /// Remove a selector that no longer signs, and its key file.
-    Retire { domain: String, selector: String },
+    Retire {
+        domain: String,
+        selector: String,
+        /// Retire within the grace period after it stopped signing.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// A config file being edited: its validated config and its document.
@@ -74,7 +97,7 @@ impl Edit {
 
     /// Generates a signing Ed25519 and RSA key for `domain` and adds their
     /// entries; returns them.
-    fn new_keys(&mut self, domain: &str) -> Result<Vec<DkimEntry>, Failure> {
+    fn new_keys(&mut self, domain: &str, pending: bool) -> Result<Vec<DkimEntry>, Failure> {
         let dir = self.doc.key_dir();
         let today = chrono::Utc::now().format("%Y%m%d").to_string();
         let mut added = Vec::new();
@@ -98,7 +121,9 @@ impl Edit {
                 selector,
                 algorithm: name.to_string(),
                 key: rel.to_string_lossy().into_owned(),
-                sign: true,
+                sign: !pending,
+                pending,
+                stopped_signing: None,
             };
             self.doc.add_dkim(&e);
             added.push(e);
@@ -184,7 +209,7 @@ pub fn run_domain(path: &Path, command: DomainCommand) -> Result<(), Failure> {
                 return Err(Failure::runtime(format!("{domain} is hosted already")));
             }
             edit.doc.add_domain(&domain);
-            let keys = edit.new_keys(&domain)?;
+            let keys = edit.new_keys(&domain, false)?;
             let outcome = edit.commit()?;
             println!("added {domain}");
             for k in keys {
@@ -224,7 +249,11 @@ pub fn run_domain(path: &Path, command: DomainCommand) -> Result<(), Failure> {
                     .iter()
                     .filter(|e| e.domain == d.name)
                     .map(|e| {
-                        let state = if e.sign { "signs" } else { "published" };
+                        let state = match (e.pending, e.sign) {
+                            (true, _) => "pending",
+                            (false, true) => "signs",
+                            (false, false) => "published",
+                        };
                         format!("{}({},{state})", e.selector, e.algorithm)
                     })
                     .collect();
@@ -242,27 +271,13 @@ pub fn run_domain(path: &Path, command: DomainCommand) -> Result<(), Failure> {
 
 pub fn run_dkim(path: &Path, command: DkimCommand) -> Result<(), Failure> {
     match command {
-        DkimCommand::Rotate { domain } => {
-            let domain = domain_arg(&domain)?;
-            let mut edit = Edit::open(path)?;
-            if !edit.hosted(&domain) {
-                return Err(Failure::runtime(format!("{domain} is not hosted here")));
-            }
-            let old = edit.doc.stop_signing(&domain);
-            let keys = edit.new_keys(&domain)?;
-            let outcome = edit.commit()?;
-            for k in keys {
-                println!("signing now: {} ({}): {}", k.selector, k.algorithm, k.key);
-            }
-            for s in old {
-                println!(
-                    "published only: {s} (sealpost dkim retire {domain} {s} once mail signed with it is old)"
-                );
-            }
-            println!("{}", said(&outcome));
-            println!("publish the new selectors: sealpost dns {domain}");
-        }
-        DkimCommand::Retire { domain, selector } => {
+        DkimCommand::Rotate { domain } => rotate(path, &domain)?,
+        DkimCommand::Activate { domain, force } => activate(path, &domain, force)?,
+        DkimCommand::Retire {
+            domain,
+            selector,
+            force,
+        } => {
             let domain = domain_arg(&domain)?;
             let mut edit = Edit::open(path)?;
             let Some(e) = edit
@@ -275,9 +290,15 @@ pub fn run_dkim(path: &Path, command: DkimCommand) -> Result<(), Failure> {
                     "{domain} has no DKIM selector {selector}"
                 )));
             };
-            if e.sign {
+            if e.signs() {
                 return Err(Failure::runtime(format!(
                     "selector {selector} of {domain} still signs: rotate first (sealpost dkim rotate {domain})"
+                )));
+            }
+            if !force && let Some(until) = in_grace(&e, chrono::Utc::now()) {
+                return Err(Failure::runtime(format!(
+                    "selector {selector} of {domain} stopped signing at {}: mail signed just before is still being verified; retire it after {until}, or --force",
+                    e.stopped_signing.as_deref().unwrap_or_default()
                 )));
             }
             let removed = edit.doc.remove_dkim(&domain, Some(&selector));
@@ -291,6 +312,86 @@ pub fn run_dkim(path: &Path, command: DkimCommand) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// `dkim rotate`: a pending pair and the records to publish.
+fn rotate(path: &Path, domain: &str) -> Result<(), Failure> {
+    let domain = domain_arg(domain)?;
+    let mut edit = Edit::open(path)?;
+    if !edit.hosted(&domain) {
+        return Err(Failure::runtime(format!("{domain} is not hosted here")));
+    }
+    let pending: Vec<String> = pending_selectors(&edit, &domain);
+    if !pending.is_empty() {
+        return Err(Failure::runtime(format!(
+            "a rotation of {domain} is pending ({}): sealpost dkim activate {domain}, or retire those selectors",
+            pending.join(", ")
+        )));
+    }
+    let keys = edit.new_keys(&domain, true)?;
+    let outcome = edit.commit()?;
+    let selectors: Vec<String> = keys.iter().map(|k| k.selector.clone()).collect();
+    for k in &keys {
+        println!("pending: {} ({}): {}", k.selector, k.algorithm, k.key);
+    }
+    println!("{}", said(&outcome));
+    println!("; publish these records, then: sealpost dkim activate {domain}");
+    let config = load_config(path)?;
+    for r in crate::dns::dkim_records(&config, &domain, &selectors)? {
+        println!("{}", r.line());
+    }
+    Ok(())
+}
+
+/// `dkim activate`: the pending pair signs once its records are in DNS.
+fn activate(path: &Path, domain: &str, force: bool) -> Result<(), Failure> {
+    let domain = domain_arg(domain)?;
+    let mut edit = Edit::open(path)?;
+    let pending = pending_selectors(&edit, &domain);
+    if pending.is_empty() {
+        return Err(Failure::runtime(format!(
+            "{domain} has no pending DKIM key (sealpost dkim rotate {domain})"
+        )));
+    }
+    if !force {
+        let records = crate::dns::dkim_records(&edit.config, &domain, &pending)?;
+        let missing = crate::dns::unpublished(&edit.config, &records)?;
+        if !missing.is_empty() {
+            return Err(Failure::runtime(format!(
+                "not activated: {}; publish them (sealpost dns {domain}) and try again, or --force",
+                missing.join("; ")
+            )));
+        }
+    }
+    let (now, stopped) = edit.doc.activate(&domain, chrono::Utc::now());
+    let outcome = edit.commit()?;
+    for s in now {
+        println!("signing now: {s}");
+    }
+    for s in stopped {
+        println!(
+            "published only: {s} (sealpost dkim retire {domain} {s} once mail signed with it is old)"
+        );
+    }
+    println!("{}", said(&outcome));
+    Ok(())
+}
+
+/// The end of the grace period of a key that stopped signing, if `now`
+/// is still inside it.
+fn in_grace(e: &DkimEntry, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
+    let stopped = chrono::DateTime::parse_from_rfc3339(e.stopped_signing.as_deref()?).ok()?;
+    let until = stopped + chrono::Duration::days(sealpost_config::DKIM_RETIRE_GRACE_DAYS);
+    (now < until).then(|| until.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+fn pending_selectors(edit: &Edit, domain: &str) -> Vec<String> {
+    edit.doc
+        .dkim()
+        .into_iter()
+        .filter(|e| e.domain == domain && e.pending)
+        .map(|e| e.selector)
+        .collect()
 }
 
 fn key_files(config: &Config, entries: &[DkimEntry]) -> Vec<PathBuf> {

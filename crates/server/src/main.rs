@@ -82,6 +82,7 @@ mod restore;
 
 mod serve;
 mod store_cli;
+mod tls_report;
 mod web;
 
 use clap::{Parser, Subcommand};
@@ -198,6 +199,11 @@ enum Command {
     Queue {
         #[command(subcommand)]
         command: QueueCommand,
+    },
+    /// TLS reports (RFC 8460) to recipient domains.
+    TlsReport {
+        #[command(subcommand)]
+        command: TlsReportCommand,
     },
     /// Compliance documents.
     Compliance {
@@ -335,6 +341,18 @@ enum QueueCommand {
 }
 
 #[derive(Subcommand)]
+enum TlsReportCommand {
+    /// End the report period now and send the reports (of one domain, or
+    /// all); reports waiting for a retry are tried again too. Exit 1 when
+    /// one was not sent.
+    Send {
+        /// Only this recipient domain's report.
+        #[arg(long)]
+        domain: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum ComplianceCommand {
     /// Print the register of processing (GDPR article 30) as Markdown: the
     /// running server's configuration (and how the file differs), or the
@@ -430,6 +448,9 @@ fn main() -> ExitCode {
             command: QueueCommand::Flush,
         } => queue::cli_flush(&cli.config),
         Command::Queue { command } => queue_control::cli(&cli.config, queue_action(command)),
+        Command::TlsReport {
+            command: TlsReportCommand::Send { domain },
+        } => tls_report::cli_send(&cli.config, domain),
         Command::Compliance {
             command: ComplianceCommand::Report,
         } => compliance::cli_report(&cli.config),

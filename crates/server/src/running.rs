@@ -234,7 +234,11 @@ fn settings(c: &Config) -> Vec<(String, String, bool)> {
                     k.domain,
                     k.selector,
                     k.key.display(),
-                    if k.sign { "" } else { ", published only" }
+                    match (k.pending, k.sign) {
+                        (true, _) => ", pending",
+                        (false, true) => "",
+                        (false, false) => ", published only",
+                    }
                 )
             })
             .collect::<Vec<_>>()

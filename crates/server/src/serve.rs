@@ -345,6 +345,12 @@ fn admin_request(
                 .map_err(Failure::runtime),
             None => Err(Failure::runtime("no outbound queue")),
         },
+        Request::TlsReportSend { domain } => {
+            return match crate::tls_report::in_server(services.queue.as_ref(), domain) {
+                Ok((text, all_sent)) => Response::done(all_sent, text),
+                Err(f) => Response::done(false, f.message),
+            };
+        }
         Request::AccountUsage => crate::usage::in_server(&services.store),
         Request::Backup { out, include_keys } => crate::backup::run(
             &services.config,

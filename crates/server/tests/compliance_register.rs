@@ -57,6 +57,8 @@ fn compliance_report_prints_the_controllers_facts_and_todo_lines_for_missing_one
         "- No transfers (declared in `[compliance] transfers_outside_eu`).",
         "Trash expunged never, Junk expunged after 30 days",
         "from the configuration file",
+        "| Outbound TLS state (recipient domains with their MTA-STS policies and TLS report counts; no address; sealed) |",
+        "counts until the report period ends (86400 s)",
     ] {
         assert!(md.contains(needle), "missing {needle:?} in\n{md}");
     }

@@ -2,7 +2,7 @@
 //! a running server: a domain added takes mail at once (no restart, no
 //! SIGHUP) and its submitted mail carries an Ed25519 and an RSA signature
 //! that mail-auth verifies against keys derived by openssl; removal is
-//! refused while accounts exist; rotation switches the signing selectors;
+//! refused while accounts exist; rotation publishes before it signs;
 //! a refused edit is undone in the file.
 
 mod common;
@@ -13,14 +13,15 @@ use domains_support::*;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-/// The `dkim SELECTOR (ALGORITHM): PATH` lines of `domain add` / `dkim rotate`.
+/// The `dkim SELECTOR (ALGORITHM): PATH` lines of `domain add`, the
+/// `pending: ...` ones of `dkim rotate`.
 fn selectors(stdout: &str) -> Vec<(String, String)> {
     stdout
         .lines()
         .filter_map(|l| {
             let rest = l
                 .strip_prefix("dkim ")
-                .or_else(|| l.strip_prefix("signing now: "))?;
+                .or_else(|| l.strip_prefix("pending: "))?;
             let (sel, path) = rest.split_once(": ")?;
             Some((sel.split(' ').next()?.to_string(), path.to_string()))
         })
@@ -188,9 +189,46 @@ fn domain_remove_is_refused_while_accounts_exist() {
     );
 }
 
+/// The selectors whose DKIM signatures of `subject` (sent by fay) verify
+/// against the records of every key of `keys`.
+fn signed_by(
+    site: &Site,
+    server: &Server,
+    subject: &str,
+    keys: &[(String, String)],
+) -> Vec<(String, bool)> {
+    let r = send(
+        site,
+        server,
+        "submissions",
+        json!({"user": "fay@rot.example", "password": PASSWORD,
+               "from": "fay@rot.example", "to": ["fay@rot.example"], "subject": subject}),
+    );
+    assert_eq!(r["ok"], true, "{r}");
+    let raw = fetch_raw(site, server, "fay@rot.example", subject);
+    let all: Vec<(String, String)> = keys
+        .iter()
+        .map(|(s, p)| {
+            (
+                format!("{s}._domainkey.rot.example"),
+                openssl_record(&site.path(p)),
+            )
+        })
+        .collect();
+    let mut got = dkim_verify(&raw, &Records::new(&all));
+    got.sort();
+    got
+}
+
+fn sorted_true(keys: &[(String, String)]) -> Vec<(String, bool)> {
+    let mut want: Vec<(String, bool)> = keys.iter().map(|(s, _)| (s.clone(), true)).collect();
+    want.sort();
+    want
+}
+
 #[test]
-fn dkim_rotate_switches_the_signing_selectors_and_retire_removes_old_ones() {
-    let site = Site::new("");
+fn dkim_rotate_publishes_first_activate_switches_once_published_and_retire_removes_old_ones() {
+    let site = Site::new("[smtp.dns]\nstatic_only = true\n");
     let server = site.start();
     let add = site.cli(&["domain", "add", "rot.example"], "");
     assert!(add.ok(), "{}", add.stderr);
@@ -201,38 +239,55 @@ fn dkim_rotate_switches_the_signing_selectors_and_retire_removes_old_ones() {
     let new = selectors(&rotate.stdout);
     assert_eq!(new.len(), 2, "{}", rotate.stdout);
     assert!(new.iter().all(|n| !old.contains(n)), "{old:?} {new:?}");
+    for (sel, _) in &new {
+        let record = format!("{sel}._domainkey.rot.example. 3600 IN TXT \"v=DKIM1; k=");
+        assert!(rotate.stdout.contains(&record), "{}", rotate.stdout);
+    }
+    let again = site.cli(&["dkim", "rotate", "rot.example"], "");
+    assert_eq!(again.code, 1);
+    assert!(again.stderr.contains("is pending"), "{}", again.stderr);
+    let mut every = old.clone();
+    every.extend(new.clone());
+    // Pending: the old selectors still sign.
+    assert_eq!(
+        signed_by(&site, &server, "pending", &every),
+        sorted_true(&old)
+    );
+
+    // Not in DNS yet: activation is refused.
+    let early = site.cli(&["dkim", "activate", "rot.example"], "");
+    assert_eq!(early.code, 1, "{}", early.stdout);
+    assert!(
+        early.stderr.contains(&format!(
+            "not activated: missing {}._domainkey.rot.example.",
+            new[0].0
+        )),
+        "{}",
+        early.stderr
+    );
+    // Published (as openssl derives the records from the key files).
+    let mut text = std::fs::read_to_string(&site.config).unwrap();
+    for (sel, path) in &new {
+        text.push_str(&format!(
+            "[[smtp.dns.txt]]\nname = \"{sel}._domainkey.rot.example\"\nvalue = \"{}\"\n",
+            openssl_record(&site.path(path))
+        ));
+    }
+    std::fs::write(&site.config, text).unwrap();
+    let activate = site.cli(&["dkim", "activate", "rot.example"], "");
+    assert!(activate.ok(), "{}{}", activate.stdout, activate.stderr);
     for (sel, _) in &old {
         assert!(
-            rotate.stdout.contains(&format!("published only: {sel} ")),
+            activate.stdout.contains(&format!("published only: {sel} ")),
             "{}",
-            rotate.stdout
+            activate.stdout
         );
     }
-
-    let r = send(
-        &site,
-        &server,
-        "submissions",
-        json!({"user": "fay@rot.example", "password": PASSWORD,
-               "from": "fay@rot.example", "to": ["fay@rot.example"], "subject": "rotated"}),
+    assert_eq!(
+        signed_by(&site, &server, "rotated", &every),
+        sorted_true(&new),
+        "only the new selectors sign"
     );
-    assert_eq!(r["ok"], true, "{r}");
-    let raw = fetch_raw(&site, &server, "fay@rot.example", "rotated");
-    let all: Vec<(String, String)> = old
-        .iter()
-        .chain(&new)
-        .map(|(s, p)| {
-            (
-                format!("{s}._domainkey.rot.example"),
-                openssl_record(&site.path(p)),
-            )
-        })
-        .collect();
-    let mut got = dkim_verify(&raw, &Records::new(&all));
-    got.sort();
-    let mut want: Vec<(String, bool)> = new.iter().map(|(s, _)| (s.clone(), true)).collect();
-    want.sort();
-    assert_eq!(got, want, "only the new selectors sign:\n{raw}");
 
     let signing = site.cli(&["dkim", "retire", "rot.example", &new[0].0], "");
     assert_eq!(signing.code, 1);
@@ -241,7 +296,18 @@ fn dkim_rotate_switches_the_signing_selectors_and_retire_removes_old_ones() {
         "{}",
         signing.stderr
     );
-    let retire = site.cli(&["dkim", "retire", "rot.example", &old[0].0], "");
+    // Stopped signing a moment ago: kept published for the grace period.
+    let early = site.cli(&["dkim", "retire", "rot.example", &old[0].0], "");
+    assert_eq!(early.code, 1, "{}", early.stdout);
+    assert!(
+        early
+            .stderr
+            .contains("mail signed just before is still being verified; retire it after "),
+        "{}",
+        early.stderr
+    );
+    assert!(site.path(&old[0].1).exists());
+    let retire = site.cli(&["dkim", "retire", "rot.example", &old[0].0, "--force"], "");
     assert!(retire.ok(), "{}", retire.stderr);
     assert!(!site.path(&old[0].1).exists());
     let list = site.cli(&["domain", "list"], "");

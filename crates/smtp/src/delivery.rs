@@ -550,6 +550,7 @@ async fn report_local(
     let queue = svc.queue.clone();
     let (id, data) = (id.to_string(), local_copy.clone());
     let (envid, ret) = (msg.envelope.params.envid.clone(), msg.envelope.params.ret);
+    let requiretls = msg.envelope.params.requiretls;
     let _ = tokio::task::spawn_blocking(move || {
         let notice = Notice {
             sender: &sender,
@@ -559,6 +560,7 @@ async fn report_local(
             arrival: crate::queue::now(),
             retry_until: None,
             original: &data,
+            requiretls,
         };
         dsn::send(&queue, &notice, &reports)
     })

@@ -37,7 +37,7 @@ pub mod wire;
 pub use mailauth::MailAuthError;
 pub use queue::{
     NewMessage, NewRecipient, Queue, QueueEntry, QueueError, QueuedRecipient, RecipientStatus,
-    control::DomainDeletion, queue_flush, queue_list,
+    ReportOutcome, control::DomainDeletion, queue_flush, queue_list, tls_report_send,
 };
 pub use server::{SmtpServer, SmtpServerError};
 

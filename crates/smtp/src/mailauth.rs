@@ -264,7 +264,7 @@ pub(crate) fn authenticator(smtp: &SmtpConfig) -> Result<MessageAuthenticator, M
 /// A signer for every `[[smtp.dkim]]` key that signs (`sign = true`).
 fn load_signers(config: &Config) -> Result<Vec<Signer>, MailAuthError> {
     let mut signers = Vec::new();
-    for k in config.smtp.dkim.iter().filter(|k| k.sign) {
+    for k in config.smtp.dkim.iter().filter(|k| k.signs()) {
         let path = SmtpConfig::resolve_path(&config.path, &k.key);
         let bad = |e: String| MailAuthError(format!("DKIM key {}: {e}", path.display()));
         let pem = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;

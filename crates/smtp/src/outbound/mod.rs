@@ -6,7 +6,8 @@
 //! DANE check):
 //!
 //! 1. DANE (RFC 7672): DNSSEC-authenticated TLSA records at
-//!    `_PORT._tcp.HOST` (`dns.rs`): TLS is required and the certificate
+//!    `_PORT._tcp.HOST` of an MX host from a DNSSEC-authenticated MX
+//!    answer (`dns.rs`): TLS is required and the certificate
 //!    must match a usable record (`dane.rs`, `verify.rs`); a host whose
 //!    records are all unusable gets TLS without authentication.
 //! 2. MTA-STS (RFC 8461): the domain's policy (`_mta-sts` TXT, policy over
@@ -36,6 +37,7 @@ pub mod dns;
 pub mod fetch;
 pub mod mta_sts;
 pub mod requiretls;
+pub mod state_file;
 pub mod tlsrpt;
 pub mod verify;
 
@@ -92,11 +94,14 @@ pub struct HostPolicy {
 }
 
 impl HostPolicy {
-    fn opportunistic() -> HostPolicy {
+    /// No policy: TLS when offered, any certificate, plaintext otherwise;
+    /// the check only records whether TLS was negotiated (TLS-RPT's
+    /// `no-policy-found` counts).
+    pub(crate) fn opportunistic() -> HostPolicy {
         HostPolicy {
             basis: Basis::Opportunistic,
             required: false,
-            check: None,
+            check: Some(Arc::new(Checked::opportunistic())),
             note: None,
             policy_strings: Vec::new(),
         }
@@ -108,6 +113,7 @@ impl HostPolicy {
         let base = self.basis.as_str();
         let outcome = match self.check.as_ref().map(|c| c.outcome()) {
             None => return base.to_string(),
+            Some(Some(Ok(()))) if self.basis == Basis::Opportunistic => "TLS".to_string(),
             Some(None) => "no TLS handshake".to_string(),
             Some(Some(Ok(()))) => "certificate valid".to_string(),
             Some(Some(Err(e))) => format!("failed: {e}"),
@@ -147,17 +153,24 @@ pub struct Outbound {
 }
 
 impl Outbound {
-    /// Policies for the queue of `data_dir` (its cache file is there).
-    pub fn new(smtp: &SmtpConfig, data_dir: &Path) -> Outbound {
+    /// Policies for the queue of `data_dir` (its sealed cache and report
+    /// files are there, sealed under keys derived from `master_key`).
+    pub fn new(
+        smtp: &SmtpConfig,
+        data_dir: &Path,
+        master_key: &Path,
+    ) -> Result<Outbound, sealpost_store::StoreError> {
         let dns = DnsLookup::new(smtp)
             .inspect_err(|e| tracing::warn!(error = %e, "no resolver for outbound TLS policy"))
             .ok();
-        Outbound {
+        let cache_key = sealpost_store::FileKey::load(master_key, "mta-sts-cache")?;
+        let report_key = sealpost_store::FileKey::load(master_key, "tls-rpt")?;
+        Ok(Outbound {
             smtp: smtp.clone(),
             dns,
-            cache: PolicyCache::open(data_dir.join("mta-sts-cache.json")),
-            reports: tlsrpt::TlsRpt::open(data_dir.join("tls-rpt.json"), crate::queue::now()),
-        }
+            cache: PolicyCache::open(data_dir, cache_key),
+            reports: tlsrpt::TlsRpt::open(data_dir, report_key, crate::queue::now()),
+        })
     }
 
     /// The `rua` URIs of `domain`'s `_smtp._tls` record (RFC 8460 3).
@@ -217,13 +230,28 @@ impl Outbound {
             return plan;
         }
         let require = demand == TlsDemand::RequireTls;
+        // RFC 7672 2.2.1: TLSA records count only for MX hosts from an
+        // authenticated MX answer.
+        let dane = match self.config().dane {
+            false => false,
+            true => match dns::mx_secure(&self.smtp, domain).await {
+                Ok(secure) => secure,
+                Err(e) => {
+                    plan.refused = hosts
+                        .into_iter()
+                        .map(|h| format!("{h} (DANE lookup failed: {e})"))
+                        .collect();
+                    return plan;
+                }
+            },
+        };
         let sts = if self.config().mta_sts {
             self.mta_sts_policy(domain, now).await
         } else {
             None
         };
         for host in hosts {
-            if self.config().dane {
+            if dane {
                 match self.dane_policy(&host).await {
                     Ok(Some(p)) => {
                         plan.hosts.push((host, p));
@@ -337,7 +365,7 @@ impl Outbound {
                     policy: policy.clone(),
                     fetched: now,
                 };
-                if let Err(e) = self.cache.put(domain, entry, now) {
+                if let Err(e) = self.cache.put(domain, entry, now).await {
                     tracing::error!(error = %e, "cannot write the MTA-STS cache");
                 }
                 Some(policy)

@@ -78,6 +78,12 @@ impl Checked {
         Checked::of(Kind::TlsOnly, true)
     }
 
+    /// Any certificate, and plaintext is not refused (opportunistic TLS):
+    /// only records whether a handshake happened.
+    pub fn opportunistic() -> Checked {
+        Checked::of(Kind::TlsOnly, false)
+    }
+
     /// A check that fails every certificate with `why`.
     pub fn failing(why: String, enforce: bool) -> Checked {
         Checked::of(Kind::Broken(why), enforce)

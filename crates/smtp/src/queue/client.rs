@@ -143,6 +143,18 @@ fn describe(r: &SmtpReply) -> String {
     format!("{} {}", r.0, r.1.replace('\n', " "))
 }
 
+/// How the reason of a hop never reached begins.
+const CONNECT_FAILED: &str = "connect to ";
+
+/// Whether `results` of [`deliver`] say the hop was never reached (no TCP
+/// connection): no SMTP session, so nothing for TLS reporting to count.
+pub(crate) fn never_connected(results: &[RcptResult]) -> bool {
+    !results.is_empty()
+        && results
+            .iter()
+            .all(|r| matches!(r, RcptResult::Temporary(why) if why.starts_with(CONNECT_FAILED)))
+}
+
 /// Delivers to one hop. Returns one result per recipient, in order.
 pub(crate) async fn deliver(
     addr: std::net::SocketAddr,
@@ -175,10 +187,14 @@ async fn session(
     let all = |r: RcptResult| Ok(vec![r; t.recipients.len()]);
     let tcp = match tokio::time::timeout(t.timeout, TcpStream::connect(addr)).await {
         Ok(Ok(s)) => s,
-        Ok(Err(e)) => return all(RcptResult::Temporary(format!("connect to {addr}: {e}"))),
+        Ok(Err(e)) => {
+            return all(RcptResult::Temporary(format!(
+                "{CONNECT_FAILED}{addr}: {e}"
+            )));
+        }
         Err(_) => {
             return all(RcptResult::Temporary(format!(
-                "connect to {addr}: timed out"
+                "{CONNECT_FAILED}{addr}: timed out"
             )));
         }
     };
@@ -604,5 +620,27 @@ mod tests {
         assert_eq!(dot_stuff(b"x\n.\r\ny"), b"x\r\n..\r\ny\r\n.\r\n");
         assert_eq!(dot_stuff(b"x\r.\ry\r\n"), b"x\r\n..\r\ny\r\n.\r\n");
         assert_eq!(dot_stuff(b""), b".\r\n");
+    }
+
+    #[tokio::test]
+    async fn a_hop_never_reached_is_told_apart_from_one_that_answered() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = tokio::spawn(broken_tls_peer(listener));
+        let rcpts = vec![rcpt("r@b.example")];
+        let policy = TlsPolicy {
+            required: true,
+            ca_file: None,
+            verifier: None,
+        };
+        // Reached: a TLS failure, which TLS reporting counts.
+        let answered = deliver(addr, "127.0.0.1", &policy, &transfer(&rcpts)).await;
+        assert!(!never_connected(&answered), "{answered:?}");
+        peer.abort();
+        let _ = peer.await;
+        // Nobody listens any more: no session at all.
+        let refused = deliver(addr, "127.0.0.1", &policy, &transfer(&rcpts)).await;
+        assert!(never_connected(&refused), "{refused:?}");
+        assert!(!never_connected(&[]));
     }
 }

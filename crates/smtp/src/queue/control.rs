@@ -180,6 +180,7 @@ impl Queue {
             arrival: entry.created,
             retry_until: Some(entry.created + self.inner.config.smtp.queue_lifetime_secs as i64),
             original: &message,
+            requiretls: entry.requiretls,
         };
         // The DSN first, as the runner does: a crash in between sends it
         // again rather than losing it.

@@ -116,6 +116,9 @@ pub(crate) struct Notice<'a> {
     pub retry_until: Option<i64>,
     /// The message as queued or delivered.
     pub original: &'a [u8],
+    /// The message asked for REQUIRETLS (RFC 8689 5): its DSN returns the
+    /// headers only and is itself sent with REQUIRETLS.
+    pub requiretls: bool,
 }
 
 /// Pulls an enhanced status code out of an SMTP reply text, or gives the
@@ -254,7 +257,8 @@ pub(crate) fn build(hostname: &str, notice: &Notice<'_>, reports: &[RecipientRep
         }
     }
     let mut out = m.into_bytes();
-    let headers_only = action != DsnAction::Failed || notice.ret == Some(Ret::Hdrs);
+    let headers_only =
+        action != DsnAction::Failed || notice.ret == Some(Ret::Hdrs) || notice.requiretls;
     let part_type = if headers_only {
         "text/rfc822-headers"
     } else {
@@ -320,14 +324,14 @@ pub(crate) fn send(queue: &Queue, notice: &Notice<'_>, reports: &[RecipientRepor
             continue;
         }
         let dsn = build(&inner.config.server.hostname, notice, &group);
-        if let Err(e) = post(queue, notice.sender, &dsn) {
+        if let Err(e) = post(queue, notice, &dsn) {
             tracing::warn!(error = %e, action = action.word(), "could not send a DSN");
         }
     }
 }
 
-fn post(queue: &Queue, sender: &str, dsn: &[u8]) -> Result<(), String> {
-    let inner = &queue.inner;
+fn post(queue: &Queue, notice: &Notice<'_>, dsn: &[u8]) -> Result<(), String> {
+    let (inner, sender) = (&queue.inner, notice.sender);
     match inner.directory.recipient(sender) {
         Recipient::Local(primary) => inner
             .store
@@ -352,7 +356,7 @@ fn post(queue: &Queue, sender: &str, dsn: &[u8]) -> Result<(), String> {
                     envid: None,
                     ret: None,
                     smtputf8: !sender.is_ascii(),
-                    requiretls: false,
+                    requiretls: notice.requiretls,
                 },
                 dsn,
             )
@@ -374,6 +378,7 @@ mod tests {
             arrival: 0,
             retry_until: Some(432_000),
             original,
+            requiretls: false,
         }
     }
 

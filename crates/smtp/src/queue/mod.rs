@@ -34,6 +34,8 @@ pub(crate) mod runner;
 mod spool;
 mod tls_report;
 
+pub use tls_report::ReportOutcome;
+
 use crate::wire::{Notify, Ret};
 use sealpost_audit::AuditLog;
 use sealpost_config::Config;
@@ -207,7 +209,10 @@ impl Queue {
     ) -> Result<Queue, QueueError> {
         let dir = config.server.data_dir.join("queue");
         let spool = Spool::open(dir, store.clone(), config.smtp.delay_warning_secs)?;
-        let outbound = crate::outbound::Outbound::new(&config.smtp, &config.server.data_dir);
+        let data_dir = &config.server.data_dir;
+        let outbound =
+            crate::outbound::Outbound::new(&config.smtp, data_dir, &config.server.master_key)
+                .map_err(|e| QueueError::Corrupt(format!("outbound TLS state: {e}")))?;
         Ok(Queue {
             inner: Arc::new(Inner {
                 spool,
@@ -342,6 +347,21 @@ pub fn queue_flush(
     directory: Directory,
 ) -> Result<usize, QueueError> {
     Queue::open(config, store, directory, AuditLog::disabled())?.flush_now()
+}
+
+/// `sealpost tls-report send` on a store whose server is not running:
+/// ends the report period (of `only` that domain, or all), sends its
+/// reports and tries the waiting ones again.
+pub async fn tls_report_send(
+    config: Arc<Config>,
+    store: Store,
+    directory: Directory,
+    only: Option<&str>,
+) -> Result<Vec<ReportOutcome>, String> {
+    Queue::open(config, store, directory, AuditLog::disabled())
+        .map_err(|e| e.to_string())?
+        .send_tls_reports_now(only)
+        .await
 }
 
 /// Unix seconds now.

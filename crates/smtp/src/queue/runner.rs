@@ -56,16 +56,16 @@ impl Queue {
         };
         loop {
             let mut next = self.run_once().await;
-            // TLS reports (RFC 8460): sent when their period is over.
+            // TLS reports (RFC 8460): sent when their period is over,
+            // retried when a failed one is due.
             if let Some(due) = self.tls_reports_due() {
-                if due <= now()
-                    && let Err(e) = self.send_tls_reports(now()).await
-                {
-                    tracing::error!(error = %e, "TLS reports failed");
+                if due <= now() {
+                    self.run_tls_reports(now()).await;
                 }
                 let due = self.tls_reports_due().unwrap_or(due);
                 next = Some(next.map_or(due, |n| n.min(due)));
             }
+            self.flush_tls_counts().await;
             let wait = next
                 .map(|t| (t - now()).clamp(1, longest) as u64)
                 .unwrap_or(longest as u64);
@@ -74,6 +74,14 @@ impl Queue {
                 _ = self.inner.wake.notified() => {}
                 _ = tokio::time::sleep(Duration::from_secs(wait)) => {}
             }
+        }
+        self.flush_tls_counts().await;
+    }
+
+    /// Writes the TLS-RPT counts of this pass (they are written lazily).
+    async fn flush_tls_counts(&self) {
+        if let Err(e) = self.inner.outbound.reports.flush().await {
+            tracing::error!(error = %e, "cannot write the TLS-RPT counts");
         }
     }
 
@@ -183,23 +191,8 @@ impl Queue {
                         timeout: Duration::from_secs(smtp.relay_timeout_secs.max(1)),
                         requiretls: demand == TlsDemand::RequireTls,
                     };
-                    let mut results = Vec::new();
-                    for hop in hops {
-                        results = client::deliver(hop.addr, &hop.name, &hop.tls, &transfer).await;
-                        if let Some(policy) = &hop.policy {
-                            outbound.reports.record(&domain, &hop.name, policy);
-                            tls_verdicts.push(format!("{}: {}", hop.name, policy.verdict()));
-                            explain_refusal(policy, &domain, &mut results);
-                        }
-                        // Try the next hop only if this one failed for all, temporarily.
-                        if !results
-                            .iter()
-                            .all(|r| matches!(r, RcptResult::Temporary(_)))
-                        {
-                            break;
-                        }
-                    }
-                    results
+                    self.try_hops(hops, &transfer, &domain, &mut tls_verdicts)
+                        .await
                 }
                 Ok(_) => {
                     vec![RcptResult::Temporary(format!("no next hop for {domain}")); rcpts.len()]
@@ -284,6 +277,36 @@ impl Queue {
         self.record(entry, message, reports).await
     }
 
+    /// Tries `hops` in order until one takes or refuses the message for
+    /// good (the next only when this one failed for all, temporarily);
+    /// the last hop's results. Each MX host's TLS policy verdict goes to
+    /// `tls_verdicts` and its session to the TLS report counts.
+    async fn try_hops(
+        &self,
+        hops: Vec<Hop>,
+        transfer: &Transfer<'_>,
+        domain: &str,
+        tls_verdicts: &mut Vec<String>,
+    ) -> Vec<RcptResult> {
+        let mut results = Vec::new();
+        for hop in hops {
+            results = client::deliver(hop.addr, &hop.name, &hop.tls, transfer).await;
+            if let Some(policy) = &hop.policy {
+                self.count_tls_session(domain, &hop.name, policy, &results)
+                    .await;
+                tls_verdicts.push(format!("{}: {}", hop.name, policy.verdict()));
+                explain_refusal(policy, domain, &mut results);
+            }
+            if !results
+                .iter()
+                .all(|r| matches!(r, RcptResult::Temporary(_)))
+            {
+                break;
+            }
+        }
+        results
+    }
+
     /// Sends the `delayed` DSNs that are due for a message not yet due for
     /// an attempt; returns when it is next due.
     async fn warn_delay(&self, mut entry: QueueEntry, message: Vec<u8>, now: i64) -> Option<i64> {
@@ -314,15 +337,11 @@ impl Queue {
                 sender: &entry.sender,
                 id: &entry.id,
                 envid: entry.envid.as_deref(),
-                // RFC 8689 5: a REQUIRETLS message's bounce returns headers only.
-                ret: if entry.requiretls {
-                    Some(crate::wire::Ret::Hdrs)
-                } else {
-                    entry.ret
-                },
+                ret: entry.ret,
                 arrival: entry.created,
                 retry_until: Some(retry_until),
                 original: &message,
+                requiretls: entry.requiretls,
             };
             dsn::send(&queue, &notice, &reports);
             let result = if pending {

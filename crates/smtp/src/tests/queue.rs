@@ -273,3 +273,46 @@ async fn static_mx_records_come_in_preference_order() {
     assert!(dns.mx("example.com").await.unwrap_or_default().is_empty());
     assert!(dns.addresses("mx10.example.net").await.is_err());
 }
+
+/// Queues a message from a sender elsewhere (its DSN goes through the
+/// queue) and bounces it with `queue bounce`; returns the DSN's entry and
+/// content.
+fn bounce_from_elsewhere(queue: &Queue, requiretls: bool) -> (QueueEntry, String) {
+    let new = NewMessage {
+        sender: "zed@remote.example".into(),
+        recipients: vec![NewRecipient {
+            address: "carol@example.net".into(),
+            orcpt: None,
+            notify: None,
+        }],
+        envid: None,
+        ret: None,
+        smtputf8: false,
+        requiretls,
+    };
+    let id = queue
+        .enqueue(new, b"Subject: sealed\r\n\r\nsecret body\r\n")
+        .unwrap();
+    assert_eq!(queue.bounce(&id, "mail.example.org").unwrap(), 1);
+    let list = queue.list().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    let dsn = list.into_iter().next().unwrap();
+    assert_eq!(dsn.sender, "");
+    assert_eq!(dsn.recipients[0].address, "zed@remote.example");
+    let (_, content) = queue.get(&dsn.id).unwrap();
+    (dsn, String::from_utf8(content).unwrap())
+}
+
+#[tokio::test]
+async fn the_bounce_of_a_requiretls_message_is_sent_with_requiretls_and_headers_only() {
+    let env = env_routed("").await;
+    let (dsn, content) = bounce_from_elsewhere(&env.services.queue, true);
+    // RFC 8689 5.
+    assert!(dsn.requiretls, "{dsn:?}");
+    assert!(content.contains("Subject: sealed"), "{content}");
+    assert!(!content.contains("secret body"), "{content}");
+    let env = env_routed("").await;
+    let (dsn, content) = bounce_from_elsewhere(&env.services.queue, false);
+    assert!(!dsn.requiretls, "{dsn:?}");
+    assert!(content.contains("secret body"), "{content}");
+}
