@@ -1,6 +1,6 @@
 //! Real IMAP clients against the real binary: every imaplib command
 //! method, IDLE timing over real sockets, QRESYNC, the extensions
-//! (MULTIAPPEND, REPLACE, OBJECTID, UIDONLY, PARTIAL) and `\Recent` in one session.
+//! (MULTIAPPEND, REPLACE, OBJECTID, UIDONLY, PARTIAL, ESORT and CONTEXT) and `\Recent` in one session.
 
 mod common;
 
@@ -89,5 +89,12 @@ fn uidonly_over_the_wire() {
 fn partial_pages_over_the_wire() {
     let (site, server) = started();
     let out = run(&site, &server, "imap_partial.py");
+    assert!(out.ends_with("ok\n"), "{out}");
+}
+
+#[test]
+fn esort_and_updating_contexts_over_the_wire() {
+    let (site, server) = started();
+    let out = run(&site, &server, "imap_context.py");
     assert!(out.ends_with("ok\n"), "{out}");
 }

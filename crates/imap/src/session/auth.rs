@@ -58,6 +58,9 @@ const EXTENSIONS: &[&str] = &[
     "OBJECTID",
     "UIDONLY",
     "PARTIAL",
+    "ESORT",
+    "CONTEXT=SEARCH",
+    "CONTEXT=SORT",
 ];
 
 /// A login in progress.

@@ -47,7 +47,8 @@
 //! [`mailbox`] and [`list`] (CREATE, DELETE, RENAME, SUBSCRIBE, LIST, LSUB,
 //! STATUS, QUOTA), [`select`] (SELECT, EXAMINE, CLOSE, UNSELECT, IDLE) with
 //! [`selected`] (the selected state and its untagged updates), [`fetch`]
-//! (FETCH), [`search`] (SEARCH), [`sort`] (SORT, THREAD), [`messages`]
+//! (FETCH), [`search`] (SEARCH), [`sort`] (SORT, THREAD) with `esort`
+//! (ESORT's answers) and `context` (RFC 5267 UPDATE contexts), [`messages`]
 //! (STORE, EXPUNGE, COPY, MOVE, APPEND), [`multiappend`] (MULTIAPPEND),
 //! [`replace`] (REPLACE), [`objectid`] (OBJECTID's ids, written by the
 //! handlers of SELECT, CREATE, STATUS, FETCH and SEARCH), [`uidonly`]
@@ -55,6 +56,8 @@
 //! [`sync`] ends every command in the selected state.
 
 pub(crate) mod auth;
+mod context;
+mod esort;
 pub(crate) mod fetch;
 mod fetch_items;
 pub(crate) mod list;
@@ -197,6 +200,8 @@ pub(crate) enum Job {
     Sync(AfterSync),
     /// Events were lost: waiting for a snapshot, then `AfterSync`.
     Resync(AfterSync),
+    /// Updating contexts are evaluated again (RFC 5267), then `AfterSync`.
+    Context(Box<context::Refresh>),
 }
 
 /// What a handler decided.
@@ -445,7 +450,7 @@ impl Session {
             Job::Close(j) => self.close_resume(j, reply),
             Job::Fetch(j) => self.fetch_resume(j, reply, out),
             Job::Search(j) => self.search_resume(&tag, j, reply, out),
-            Job::Sort(j) => self.sort_resume(j, reply, out),
+            Job::Sort(j) => self.sort_resume(&tag, j, reply, out),
             Job::Mailbox(j) => self.mailbox_resume(j, reply, out),
             Job::List(j) => self.list_resume(*j, reply, out),
             Job::Messages(j) => self.messages_resume(j, reply, out),
@@ -453,6 +458,7 @@ impl Session {
             Job::Replace => self.replace_resume(reply, out),
             Job::Sync(after) => return self.synced(tag, allow_expunge, after, reply, out),
             Job::Resync(after) => return self.resynced(tag, allow_expunge, after, reply, out),
+            Job::Context(j) => return self.context_resume(tag, allow_expunge, j, reply, out),
         };
         self.flow(tag, allow_expunge, flow, out)
     }
@@ -554,8 +560,14 @@ impl Session {
             K::Close if selected => self.close(true),
             K::Unselect if selected => self.close(false),
             K::Expunge { uids } if selected => self.expunge(uids),
-            K::Search { uid, ret, key } if selected => self.search(uid, ret, key),
-            K::Sort { uid, criteria, key } if selected => self.sort(uid, criteria, key),
+            K::Search { uid, ret, key } if selected => self.search(tag, uid, ret, key),
+            K::Sort {
+                uid,
+                ret,
+                criteria,
+                key,
+            } if selected => self.sort(tag, uid, ret, criteria, key),
+            K::CancelUpdate(tags) if selected => Flow::Done(self.cancel_update(&tags)),
             K::Thread {
                 uid,
                 algorithm,

@@ -1,6 +1,7 @@
 //! SEARCH and UID SEARCH (RFC 9051 6.4.4, 7.3.4; RFC 3501 7.2.5 for the
 //! rev1 answer; RFC 4731 ESEARCH; RFC 5182 SEARCHRES: `RETURN (SAVE)` and
-//! `$`; RFC 7162 MODSEQ; RFC 9394 PARTIAL). The messages are chosen by a
+//! `$`; RFC 7162 MODSEQ; RFC 9394 PARTIAL; RFC 5267 CONTEXT=SEARCH's
+//! UPDATE, kept by `super::context`). The messages are chosen by a
 //! [`Scan`] (`super::scan`); this file answers with them.
 //!
 //! PARTIAL pages the ascending results from either end (`1:50`,
@@ -26,7 +27,16 @@ pub(crate) struct SearchJob {
 }
 
 impl Session {
-    pub(super) fn search(&mut self, uid: bool, ret: SearchReturn, key: SearchKey) -> Flow {
+    pub(super) fn search(
+        &mut self,
+        tag: &Tag,
+        uid: bool,
+        ret: SearchReturn,
+        key: SearchKey,
+    ) -> Flow {
+        if let Err(e) = self.check_update(tag, Some(&ret)) {
+            return Flow::Done(Err(e));
+        }
         match self.scan(key, false) {
             Ok(scan) => {
                 let request = scan.start();
@@ -50,7 +60,14 @@ impl Session {
             Ok(ScanStep::Need(request)) => Flow::Need(Request::Store(request), Job::Search(job)),
             Ok(ScanStep::Finished) => {
                 let SearchJob { uid, ret, scan } = *job;
-                Flow::Done(self.answer_search(tag, uid, ret, scan.needs.modseq, scan.hits, out))
+                let update = ret.update;
+                let result: Vec<Uid> = scan.hits.iter().map(|h| h.uid).collect();
+                let done = self.answer_search(tag, uid, ret, scan.needs.modseq, scan.hits, out);
+                if update && done.is_ok() {
+                    // RFC 5267 4.3: kept current from now on.
+                    self.add_context(tag, uid, scan.key, None, result, out);
+                }
+                Flow::Done(done)
             }
             Err(e) => Flow::Done(Err(self.search_failed(&job.ret, e))),
         }

@@ -130,6 +130,7 @@ impl Session {
             saved: Vec::new(),
             keywords,
             keywords_changed: false,
+            contexts: Vec::new(),
             info,
         };
         // RFC 7162 3.2.5.1: what vanished, then what changed, when the

@@ -68,6 +68,8 @@ pub(crate) struct Selected {
     pub keywords: Vec<String>,
     /// Keywords were added to `keywords` and not yet announced.
     pub keywords_changed: bool,
+    /// Updating SEARCH/SORT results (RFC 5267 4.3, `super::context`).
+    pub contexts: Vec<super::context::Context>,
 }
 
 /// A message addressed by a command: its sequence number and UID.
@@ -243,6 +245,7 @@ impl Selected {
         if known.is_empty() {
             return;
         }
+        self.remove_expunged_from_contexts(&known, out);
         if vanished {
             out.untagged(&format!("VANISHED {}", uid_set(&known)));
         } else {

@@ -106,9 +106,13 @@ impl Session {
                 });
                 return self.wait(tag, allow_expunge, Job::Resync(after), request);
             }
+            let changed = !events.is_empty();
             let updates = sel.absorb(events, &recent);
             sel.announce(updates, enabled, out, allow_expunge);
             sel.condstore_enabled(enabled, out);
+            if changed && !sel.contexts.is_empty() {
+                return self.refresh_contexts(tag, allow_expunge, after, out);
+            }
         }
         self.after_sync(tag, after, out)
     }
@@ -130,6 +134,9 @@ impl Session {
                 _ => Default::default(),
             };
             sel.announce(updates, enabled, out, allow_expunge);
+            if !sel.contexts.is_empty() {
+                return self.refresh_contexts(tag, allow_expunge, after, out);
+            }
         }
         self.after_sync(tag, after, out)
     }

@@ -321,6 +321,9 @@ pub struct SearchReturn {
     pub save: bool,
     /// PARTIAL (RFC 9394): a page of the results.
     pub partial: Option<PartialRange>,
+    /// UPDATE (RFC 5267 4.3): keep the result up to date with ADDTO and
+    /// REMOVEFROM while the mailbox stays selected.
+    pub update: bool,
 }
 
 /// A PARTIAL range (RFC 9394 section 4): positions in the ascending list
@@ -483,9 +486,15 @@ pub enum CommandKind {
     },
     Sort {
         uid: bool,
+        /// `RETURN (...)` (ESORT, CONTEXT=SORT: RFC 5267 3, 4): answer
+        /// with ESEARCH in sort order.
+        ret: Option<SearchReturn>,
         criteria: Vec<SortCriterion>,
         key: SearchKey,
     },
+    /// CANCELUPDATE (RFC 5267 4.3.5): the tags of the searches whose
+    /// updates stop.
+    CancelUpdate(Vec<String>),
     Thread {
         uid: bool,
         algorithm: ThreadAlgorithm,

@@ -70,6 +70,8 @@ pub enum Code {
     Modified(String),
     NoModSeq,
     NoPerm,
+    /// NOUPDATE (RFC 5267 4.3.1): the tag whose UPDATE is refused.
+    NoUpdate(String),
     Nonexistent,
     OverQuota,
     Parse,
@@ -134,6 +136,7 @@ impl Code {
             Code::Unavailable => write!(out, "UNAVAILABLE"),
             Code::UnknownCte => write!(out, "UNKNOWN-CTE"),
             Code::Unseen(n) => write!(out, "UNSEEN {n}"),
+            Code::NoUpdate(tag) => write!(out, "NOUPDATE {}", quoted(tag)),
         };
     }
 }

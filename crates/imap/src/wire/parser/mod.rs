@@ -140,6 +140,7 @@ fn command_body(c: &mut Cursor, name: &str) -> Result<Option<CommandKind>, BodyE
         "SEARCH" => search::search(c, false)?,
         "SORT" => search::sort(c, false)?,
         "THREAD" => search::thread(c, false)?,
+        "CANCELUPDATE" => search::cancel_update(c)?,
         "FETCH" => fetch::fetch(c, false)?,
         "STORE" => fetch::store(c, false)?,
         "COPY" | "MOVE" => copy_move(c, name == "MOVE", false)?,
