@@ -1,6 +1,7 @@
 //! Real IMAP clients against the real binary: every imaplib command
 //! method, IDLE timing over real sockets, QRESYNC, the extensions
-//! (MULTIAPPEND, REPLACE, OBJECTID, UIDONLY, PARTIAL, ESORT and CONTEXT) and `\Recent` in one session.
+//! (MULTIAPPEND, REPLACE, OBJECTID, UIDONLY, PARTIAL, ESORT and CONTEXT,
+//! MESSAGELIMIT) and `\Recent` in one session.
 
 mod common;
 
@@ -96,5 +97,14 @@ fn partial_pages_over_the_wire() {
 fn esort_and_updating_contexts_over_the_wire() {
     let (site, server) = started();
     let out = run(&site, &server, "imap_context.py");
+    assert!(out.ends_with("ok\n"), "{out}");
+}
+
+#[test]
+fn messagelimit_pages_uid_commands_and_refuses_sequence_numbers() {
+    let site = Site::new("[imap]\nmessage_limit = 3\n");
+    site.add_account("alice@example.org");
+    let server = site.start();
+    let out = run(&site, &server, "imap_messagelimit.py");
     assert!(out.ends_with("ok\n"), "{out}");
 }

@@ -107,6 +107,7 @@ impl Session {
         }
         caps.extend(EXTENSIONS.iter().map(|s| s.to_string()));
         caps.push(format!("APPENDLIMIT={}", self.config.max_literal));
+        caps.push(format!("MESSAGELIMIT={}", self.config.message_limit));
         caps.join(" ")
     }
 

@@ -46,6 +46,7 @@ impl Session {
         if args.unchanged_since.is_some() {
             self.enabled.condstore = true;
         }
+        let limit = self.config.message_limit;
         let (account, sel) = match self.selected() {
             Ok(s) => s,
             Err(e) => return Flow::Done(Err(e)),
@@ -53,7 +54,10 @@ impl Session {
         if sel.read_only {
             return Flow::Done(Err(read_only()));
         }
-        let targets = match sel.resolve(&args.set, args.uid) {
+        let targets = match sel
+            .resolve(&args.set, args.uid)
+            .and_then(|t| sel.within_limit(limit, args.uid, t))
+        {
             Ok(t) => t,
             Err(e) => return Flow::Done(Err(e)),
         };
@@ -79,6 +83,7 @@ impl Session {
     }
 
     pub(super) fn expunge(&mut self, uids: Option<MessageSet>) -> Flow {
+        let limit = self.config.message_limit;
         let (account, sel) = match self.selected() {
             Ok(s) => s,
             Err(e) => return Flow::Done(Err(e)),
@@ -87,7 +92,10 @@ impl Session {
             return Flow::Done(Err(read_only()));
         }
         let only = match &uids {
-            Some(set) => match sel.resolve(set, true) {
+            Some(set) => match sel
+                .resolve(set, true)
+                .and_then(|t| sel.within_limit(limit, true, t))
+            {
                 Ok(t) => Some(t.into_iter().map(|t| t.uid).collect()),
                 Err(e) => return Flow::Done(Err(e)),
             },
@@ -114,6 +122,7 @@ impl Session {
             Ok(d) => d,
             Err(e) => return Flow::Done(Err(e)),
         };
+        let limit = self.config.message_limit;
         let (account, sel) = match self.selected() {
             Ok(s) => s,
             Err(e) => return Flow::Done(Err(e)),
@@ -121,7 +130,10 @@ impl Session {
         if is_move && sel.read_only {
             return Flow::Done(Err(read_only()));
         }
-        let targets = match sel.resolve(&set, uid) {
+        let targets = match sel
+            .resolve(&set, uid)
+            .and_then(|t| sel.within_limit(limit, uid, t))
+        {
             Ok(t) => t,
             Err(e) => return Flow::Done(Err(e)),
         };

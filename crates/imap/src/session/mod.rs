@@ -60,6 +60,7 @@ mod context;
 mod esort;
 pub(crate) mod fetch;
 mod fetch_items;
+mod limit;
 pub(crate) mod list;
 pub(crate) mod mailbox;
 pub(crate) mod messages;
@@ -101,6 +102,8 @@ pub struct SessionConfig {
     pub login_timeout: Duration,
     /// Silence allowed once logged in (at least 30 minutes, RFC 9051 5.4).
     pub idle_timeout: Duration,
+    /// MESSAGELIMIT (RFC 9738): messages one command acts on.
+    pub message_limit: u32,
 }
 
 impl SessionConfig {
@@ -118,6 +121,7 @@ impl SessionConfig {
             max_auth_failures: c.max_auth_failures,
             login_timeout: Duration::from_secs(c.login_timeout_secs),
             idle_timeout: Duration::from_secs(c.idle_timeout_secs.max(30 * 60)),
+            message_limit: c.message_limit.max(1),
         }
     }
 }

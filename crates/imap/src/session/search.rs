@@ -37,6 +37,14 @@ impl Session {
         if let Err(e) = self.check_update(tag, Some(&ret)) {
             return Flow::Done(Err(e));
         }
+        let limit = self.config.message_limit;
+        let key = match self
+            .selected()
+            .and_then(|(_, sel)| sel.search_within_limit(limit, uid, key))
+        {
+            Ok(k) => k,
+            Err(e) => return Flow::Done(Err(self.search_failed(&ret, e))),
+        };
         match self.scan(key, false) {
             Ok(scan) => {
                 let request = scan.start();

@@ -70,6 +70,8 @@ pub(crate) struct Selected {
     pub keywords_changed: bool,
     /// Updating SEARCH/SORT results (RFC 5267 4.3, `super::context`).
     pub contexts: Vec<super::context::Context>,
+    /// The running command stopped at MESSAGELIMIT (`super::limit`).
+    pub limit_hit: bool,
 }
 
 /// A message addressed by a command: its sequence number and UID.

@@ -57,6 +57,7 @@ impl Session {
                 {
                     *m = sel.highest_modseq.0;
                 }
+                let result = self.limit_status(result, out);
                 match result {
                     Ok(done) => out.status(Some(tag.as_str()), Status::Ok, done.code, &done.text),
                     Err(e) => out.status(Some(tag.as_str()), e.status, e.code, &e.text),
