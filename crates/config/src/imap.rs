@@ -31,6 +31,9 @@ pub struct ImapConfig {
     /// MULTIAPPEND acts on, advertised as MESSAGELIMIT (RFC 9738); at
     /// least 1.
     pub message_limit: u32,
+    /// Milliseconds between INPROGRESS notes (RFC 9585) of a long SEARCH,
+    /// SORT or THREAD, the first one as long after the command began.
+    pub progress_interval_ms: u64,
 }
 
 impl Default for ImapConfig {
@@ -43,6 +46,7 @@ impl Default for ImapConfig {
             login_timeout_secs: 60,
             idle_timeout_secs: 30 * 60,
             message_limit: 100_000,
+            progress_interval_ms: 2000,
         }
     }
 }

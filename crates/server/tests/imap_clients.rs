@@ -1,7 +1,7 @@
 //! Real IMAP clients against the real binary: every imaplib command
 //! method, IDLE timing over real sockets, QRESYNC, the extensions
 //! (MULTIAPPEND, REPLACE, OBJECTID, UIDONLY, PARTIAL, ESORT and CONTEXT,
-//! MESSAGELIMIT) and `\Recent` in one session.
+//! MESSAGELIMIT, INPROGRESS) and `\Recent` in one session.
 
 mod common;
 
@@ -106,5 +106,14 @@ fn messagelimit_pages_uid_commands_and_refuses_sequence_numbers() {
     site.add_account("alice@example.org");
     let server = site.start();
     let out = run(&site, &server, "imap_messagelimit.py");
+    assert!(out.ends_with("ok\n"), "{out}");
+}
+
+#[test]
+fn inprogress_notes_reach_imaplib_during_a_search() {
+    let site = Site::new("[imap]\nprogress_interval_ms = 0\n");
+    site.add_account("alice@example.org");
+    let server = site.start();
+    let out = run(&site, &server, "imap_inprogress.py");
     assert!(out.ends_with("ok\n"), "{out}");
 }

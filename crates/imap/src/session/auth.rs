@@ -61,6 +61,7 @@ const EXTENSIONS: &[&str] = &[
     "ESORT",
     "CONTEXT=SEARCH",
     "CONTEXT=SORT",
+    "INPROGRESS",
 ];
 
 /// A login in progress.

@@ -66,6 +66,7 @@ pub(crate) mod mailbox;
 pub(crate) mod messages;
 mod multiappend;
 pub mod objectid;
+mod progress;
 mod replace;
 mod request;
 mod scan;
@@ -104,6 +105,8 @@ pub struct SessionConfig {
     pub idle_timeout: Duration,
     /// MESSAGELIMIT (RFC 9738): messages one command acts on.
     pub message_limit: u32,
+    /// Between INPROGRESS notes (RFC 9585, `progress`).
+    pub progress_interval: Duration,
 }
 
 impl SessionConfig {
@@ -122,6 +125,7 @@ impl SessionConfig {
             login_timeout: Duration::from_secs(c.login_timeout_secs),
             idle_timeout: Duration::from_secs(c.idle_timeout_secs.max(30 * 60)),
             message_limit: c.message_limit.max(1),
+            progress_interval: Duration::from_millis(c.progress_interval_ms),
         }
     }
 }

@@ -218,6 +218,8 @@ pub(crate) struct Scan {
     pos: usize,
     now: i64,
     pub hits: Vec<Hit>,
+    /// Messages to examine (for INPROGRESS, `super::progress`).
+    pub goal: u32,
     /// Waiting for the message at `pos` (`raw` for a missing summary).
     pending: Option<bool>,
     /// The account's object id key (SEARCH EMAILID, THREADID).
@@ -247,6 +249,7 @@ impl Scan {
             keyed,
             index: Vec::new(),
             pos: 0,
+            goal: 0,
             now: Utc::now().timestamp(),
             hits: Vec::new(),
             pending: None,
@@ -279,6 +282,11 @@ impl Scan {
             }
             _ => Err(super::unexpected()),
         }
+    }
+
+    /// Messages examined so far.
+    pub(crate) fn done(&self) -> u32 {
+        self.pos as u32
     }
 
     fn entry(&self, uid: Uid) -> Option<usize> {
@@ -408,6 +416,7 @@ impl Session {
         let (account, sel) = self.selected()?;
         let mut scan = Scan::new(account, sel.info.id, key, keyed);
         scan.ids = Some(ids);
+        scan.goal = sel.uids.len() as u32;
         Ok(scan)
     }
 

@@ -11,6 +11,7 @@
 //! the ends asked for), so a client can page through a search and fetch
 //! `$` each time; MODSEQ is then the highest of those messages.
 
+use super::progress::Progress;
 use super::scan::{Hit, Scan, ScanStep};
 use super::selected::uid_set;
 use super::{Done, Flow, Job, Reply, Request, Session};
@@ -24,6 +25,7 @@ pub(crate) struct SearchJob {
     uid: bool,
     ret: SearchReturn,
     scan: Scan,
+    progress: Progress,
 }
 
 impl Session {
@@ -48,10 +50,14 @@ impl Session {
         match self.scan(key, false) {
             Ok(scan) => {
                 let request = scan.start();
-                Flow::Need(
-                    Request::Store(request),
-                    Job::Search(Box::new(SearchJob { uid, ret, scan })),
-                )
+                let progress = Progress::new(self.config.progress_interval);
+                let job = SearchJob {
+                    uid,
+                    ret,
+                    scan,
+                    progress,
+                };
+                Flow::Need(Request::Store(request), Job::Search(Box::new(job)))
             }
             Err(e) => Flow::Done(Err(self.search_failed(&ret, e))),
         }
@@ -64,10 +70,18 @@ impl Session {
         reply: Reply,
         out: &mut Out,
     ) -> Flow {
+        // A progress note was written: on with what it held back.
+        if let Some(request) = job.progress.unpark() {
+            return Flow::Need(Request::Store(request), Job::Search(job));
+        }
         match self.scan_resume(&mut job.scan, reply) {
-            Ok(ScanStep::Need(request)) => Flow::Need(Request::Store(request), Job::Search(job)),
+            Ok(ScanStep::Need(request)) => {
+                let (done, goal) = (job.scan.done(), job.scan.goal);
+                let next = job.progress.step(tag, done, goal, request, out);
+                Flow::Need(next, Job::Search(job))
+            }
             Ok(ScanStep::Finished) => {
-                let SearchJob { uid, ret, scan } = *job;
+                let SearchJob { uid, ret, scan, .. } = *job;
                 let update = ret.update;
                 let result: Vec<Uid> = scan.hits.iter().map(|h| h.uid).collect();
                 let done = self.answer_search(tag, uid, ret, scan.needs.modseq, scan.hits, out);

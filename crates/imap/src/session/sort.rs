@@ -27,6 +27,7 @@ pub(crate) struct SortJob {
     uid: bool,
     answer: Answer,
     scan: Scan,
+    progress: super::progress::Progress,
 }
 
 /// A string as the i;unicode-casemap collation compares it (RFC 5256
@@ -88,10 +89,14 @@ impl Session {
         match self.scan(key, true) {
             Ok(scan) => {
                 let request = scan.start();
-                Flow::Need(
-                    Request::Store(request),
-                    Job::Sort(Box::new(SortJob { uid, answer, scan })),
-                )
+                let progress = super::progress::Progress::new(self.config.progress_interval);
+                let job = SortJob {
+                    uid,
+                    answer,
+                    scan,
+                    progress,
+                };
+                Flow::Need(Request::Store(request), Job::Sort(Box::new(job)))
             }
             Err(e) => Flow::Done(Err(e)),
         }
@@ -104,10 +109,20 @@ impl Session {
         reply: Reply,
         out: &mut Out,
     ) -> Flow {
+        // A progress note was written: on with what it held back.
+        if let Some(request) = job.progress.unpark() {
+            return Flow::Need(Request::Store(request), Job::Sort(job));
+        }
         match self.scan_resume(&mut job.scan, reply) {
-            Ok(ScanStep::Need(request)) => Flow::Need(Request::Store(request), Job::Sort(job)),
+            Ok(ScanStep::Need(request)) => {
+                let (done, goal) = (job.scan.done(), job.scan.goal);
+                let next = job.progress.step(tag, done, goal, request, out);
+                Flow::Need(next, Job::Sort(job))
+            }
             Ok(ScanStep::Finished) => {
-                let SortJob { uid, answer, scan } = *job;
+                let SortJob {
+                    uid, answer, scan, ..
+                } = *job;
                 let msgs = keyed(scan.hits);
                 Flow::Done(match answer {
                     Answer::Sort(criteria, None) => answer_sort(uid, &criteria, msgs, out),

@@ -72,6 +72,12 @@ pub enum Code {
     NoPerm,
     /// NOUPDATE (RFC 5267 4.3.1): the tag whose UPDATE is refused.
     NoUpdate(String),
+    /// INPROGRESS (RFC 9585): a command's tag, messages done, and of how many.
+    InProgress {
+        tag: String,
+        done: u32,
+        goal: u32,
+    },
     Nonexistent,
     OverQuota,
     Parse,
@@ -137,6 +143,10 @@ impl Code {
             Code::UnknownCte => write!(out, "UNKNOWN-CTE"),
             Code::Unseen(n) => write!(out, "UNSEEN {n}"),
             Code::NoUpdate(tag) => write!(out, "NOUPDATE {}", quoted(tag)),
+            Code::InProgress { tag, done, goal } => match goal {
+                0 => write!(out, "INPROGRESS ({} {done} NIL)", quoted(tag)),
+                _ => write!(out, "INPROGRESS ({} {done} {goal})", quoted(tag)),
+            },
         };
     }
 }
