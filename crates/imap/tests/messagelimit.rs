@@ -13,6 +13,7 @@ both_stores!(
     sequence_number_forms_over_the_limit_do_nothing,
     uid_copy_move_and_expunge_stop_at_the_limit,
     uid_search_examines_the_lowest_uids,
+    an_over_limit_uid_search_loads_only_its_share,
     multiappend_over_the_limit_is_refused,
 );
 
@@ -168,4 +169,27 @@ async fn multiappend_over_the_limit_is_refused(store: Backend) {
     assert!(r[0].ends_with("(MESSAGES 0)"), "{r:?}");
     let r = c.cmd(&format!("a2 APPEND INBOX {one} {one} {one}")).await;
     assert!(r.last().unwrap().starts_with("a2 OK [APPENDUID"), "{r:?}");
+}
+
+async fn an_over_limit_uid_search_loads_only_its_share(store: Backend) {
+    // INPROGRESS notes before each load show which messages were loaded.
+    let w = World::with_imap(store, "message_limit = 3\nprogress_interval_ms = 0");
+    let mut c = five_messages(&w).await;
+    transcript(
+        &mut c,
+        r#"
+        C: q1 UID SEARCH BODY body
+        S: * OK [INPROGRESS ("q1" 0 5)] Still working
+        S: * OK [INPROGRESS ("q1" 1 5)] Still working
+        S: * OK [INPROGRESS ("q1" 2 5)] Still working
+        S: * SEARCH 1 2 3
+        S: q1 OK [LIMIT] ..
+        C: q2 UID SEARCH UID 4:* BODY body
+        S: * OK [INPROGRESS ("q2" 3 5)] Still working
+        S: * OK [INPROGRESS ("q2" 4 5)] Still working
+        S: * SEARCH 4 5
+        S: q2 OK SEARCH completed
+        "#,
+    )
+    .await;
 }

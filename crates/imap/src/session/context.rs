@@ -8,12 +8,16 @@
 //! How a context is kept: it remembers its key, its sort criteria (none for
 //! SEARCH) and its result as UIDs in the client's order. Whenever a
 //! command or an IDLE wake-up brings events for the selected mailbox
-//! (`super::sync`), each context's key is evaluated again over the whole
-//! mailbox (a [`Scan`], the same as the command's) and the new result
-//! compared with the old: what left is sent as REMOVEFROM, what came as
-//! ADDTO. A message's sort keys never change (dates, addresses, subject,
-//! size), so a SORT result only gains and loses members and keeps its
-//! order; positions are therefore exact:
+//! (`super::sync`), each context's key is evaluated again (a [`Scan`], the
+//! same as the command's) and the new result compared with the old: what
+//! left is sent as REMOVEFROM, what came as ADDTO. Only messages the
+//! events touched (appended, flags changed, expunged) can join or leave,
+//! so a SEARCH context examines just those, and a SORT context those and
+//! its current members (their sort keys give the new ones their place);
+//! after lost events the whole mailbox is examined. A message's sort keys
+//! never change (dates, addresses, subject, size), so a SORT result only
+//! gains and loses members and keeps its order; positions are therefore
+//! exact:
 //!
 //! - SEARCH contexts use position 0 and mailbox order (RFC 5267 4.3.3).
 //! - SORT contexts name each removal by its position before it is removed,
@@ -35,7 +39,7 @@ use super::{AfterSync, Done, Job, Reply, Request, Session, State, Step};
 use crate::error::{CmdError, CmdResult};
 use crate::wire::command::{SearchKey, SearchReturn, SortCriterion, Tag};
 use crate::wire::response::{Code, Out, Status, quoted};
-use sealpost_store::Uid;
+use sealpost_store::{MailboxEvent, Uid};
 use std::collections::HashSet;
 
 /// Updating contexts one session may hold (RFC 5267 4.3.1 asks for at
@@ -61,6 +65,25 @@ pub(crate) struct Refresh {
     /// The context being evaluated.
     at: usize,
     scan: Scan,
+    /// The messages the events touched, ascending; `None`: any may have
+    /// changed (events were lost).
+    touched: Option<Vec<Uid>>,
+}
+
+/// The messages a batch of events touched, ascending; `None` when the
+/// mailbox went away (everything changed).
+pub(crate) fn touched(events: &[MailboxEvent]) -> Option<Vec<Uid>> {
+    let mut uids = Vec::new();
+    for ev in events {
+        match ev {
+            MailboxEvent::Appended(e) | MailboxEvent::FlagsChanged(e) => uids.push(e.uid),
+            MailboxEvent::Expunged { uids: gone, .. } => uids.extend(gone.iter().copied()),
+            MailboxEvent::Gone => return None,
+        }
+    }
+    uids.sort_unstable();
+    uids.dedup();
+    Some(uids)
 }
 
 impl Session {
@@ -120,36 +143,58 @@ impl Session {
         tag: Tag,
         allow_expunge: bool,
         after: AfterSync,
+        touched: Option<Vec<Uid>>,
         out: &mut Out,
     ) -> Step {
-        self.refresh_from(tag, allow_expunge, after, 0, out)
+        let job = RefreshNext {
+            after,
+            at: 0,
+            touched,
+        };
+        self.refresh_from(tag, allow_expunge, job, out)
     }
 
     fn refresh_from(
         &mut self,
         tag: Tag,
         allow_expunge: bool,
-        after: AfterSync,
-        at: usize,
+        next: RefreshNext,
         out: &mut Out,
     ) -> Step {
-        let next = match &self.state {
-            State::Selected(_, sel) => sel
-                .contexts
-                .get(at)
-                .map(|c| (c.key.clone(), c.sort.is_some())),
+        let RefreshNext { after, at, touched } = next;
+        let planned = match &self.state {
+            State::Selected(_, sel) => sel.contexts.get(at).map(|c| {
+                (
+                    c.key.clone(),
+                    c.sort.is_some(),
+                    c.examine(touched.as_deref()),
+                )
+            }),
             _ => None,
         };
-        let Some((key, keyed)) = next else {
+        let Some((key, keyed, only)) = planned else {
             return self.after_sync(tag, after, out);
         };
         match self.scan(key, keyed) {
-            Ok(scan) => {
+            Ok(mut scan) => {
+                scan.only = only;
                 let request = Request::Store(scan.start());
-                let job = Job::Context(Box::new(Refresh { after, at, scan }));
-                self.wait(tag, allow_expunge, job, request)
+                let refresh = Refresh {
+                    after,
+                    at,
+                    scan,
+                    touched,
+                };
+                self.wait(tag, allow_expunge, Job::Context(Box::new(refresh)), request)
             }
-            Err(_) => self.refresh_from(tag, allow_expunge, after, at + 1, out),
+            Err(_) => {
+                let next = RefreshNext {
+                    after,
+                    at: at + 1,
+                    touched,
+                };
+                self.refresh_from(tag, allow_expunge, next, out)
+            }
         }
     }
 
@@ -170,7 +215,12 @@ impl Session {
                 Request::Store(request),
             ),
             Ok(ScanStep::Finished) => {
-                let Refresh { after, at, scan } = *job;
+                let Refresh {
+                    after,
+                    at,
+                    scan,
+                    touched,
+                } = *job;
                 if let State::Selected(_, sel) = &mut self.state
                     && let Some(ctx) = sel.contexts.get(at)
                 {
@@ -181,7 +231,7 @@ impl Session {
                                 .map(|h| h.uid)
                                 .collect()
                         }
-                        None => scan.hits.iter().map(|h| h.uid).collect(),
+                        None => ctx.merged(touched.as_deref(), scan.hits.iter().map(|h| h.uid)),
                     };
                     let mut contexts = std::mem::take(&mut sel.contexts);
                     if let Some(line) = contexts[at].update(now, |u| sel.seq_of(u)) {
@@ -189,10 +239,25 @@ impl Session {
                     }
                     sel.contexts = contexts;
                 }
-                self.refresh_from(tag, allow_expunge, after, at + 1, out)
+                let next = RefreshNext {
+                    after,
+                    at: at + 1,
+                    touched,
+                };
+                self.refresh_from(tag, allow_expunge, next, out)
             }
             // The mailbox went away meanwhile: nothing more to tell.
-            Err(_) => self.refresh_from(tag, allow_expunge, job.after, job.at + 1, out),
+            Err(_) => {
+                let Refresh {
+                    after, at, touched, ..
+                } = *job;
+                let next = RefreshNext {
+                    after,
+                    at: at + 1,
+                    touched,
+                };
+                self.refresh_from(tag, allow_expunge, next, out)
+            }
         }
     }
 }
@@ -222,7 +287,46 @@ impl super::Selected {
     }
 }
 
+/// Where a refresh goes on: the context at `at`.
+struct RefreshNext {
+    after: AfterSync,
+    at: usize,
+    touched: Option<Vec<Uid>>,
+}
+
 impl Context {
+    /// The messages to examine again: those touched (a SEARCH), those and
+    /// the current members (a SORT, whose members place the new ones);
+    /// `None`, all, when what was touched is unknown.
+    fn examine(&self, touched: Option<&[Uid]>) -> Option<Vec<Uid>> {
+        let touched = touched?;
+        let mut only = touched.to_vec();
+        if self.sort.is_some() {
+            only.extend(self.result.iter().copied());
+            only.sort_unstable();
+            only.dedup();
+        }
+        Some(only)
+    }
+
+    /// A SEARCH context's new result: the old one without the touched
+    /// messages, with those of them that match now, ascending.
+    fn merged(&self, touched: Option<&[Uid]>, hits: impl Iterator<Item = Uid>) -> Vec<Uid> {
+        let mut now: Vec<Uid> = match touched {
+            Some(t) => self
+                .result
+                .iter()
+                .copied()
+                .filter(|u| t.binary_search(u).is_err())
+                .collect(),
+            None => Vec::new(),
+        };
+        now.extend(hits);
+        now.sort_unstable();
+        now.dedup();
+        now
+    }
+
     /// Takes `now` as the result and returns the ESEARCH line that tells
     /// the client, if anything changed. `seq` numbers a UID for the
     /// client (before any expunge of it is announced).

@@ -15,14 +15,15 @@
 //!   messages (all or nothing, RFC 3502).
 //! - SEARCH counts the messages it examines: every message of the
 //!   mailbox, or those a top-level `UID` or sequence set of the key names.
-//!   An over-limit UID SEARCH examines the lowest `n` of them.
+//!   An over-limit UID SEARCH examines (and loads) only the lowest `n`
+//!   of them.
 //!
 //! SORT and THREAD are not covered by RFC 9738 and are not limited.
 
 use super::selected::{Selected, Target};
 use super::{Done, Session, State};
 use crate::error::{CmdError, CmdResult};
-use crate::wire::command::{SearchKey, SeqBound, SequenceSet};
+use crate::wire::command::SearchKey;
 use crate::wire::response::{Code, Out, Status};
 use sealpost_store::Uid;
 
@@ -54,34 +55,35 @@ impl Selected {
         Ok(targets)
     }
 
-    /// A SEARCH key narrowed to what the limit lets it examine.
+    /// What a SEARCH examines: the messages a top-level UID or sequence
+    /// set of its key names (`None`: all), and of those, over the limit,
+    /// the lowest `limit` (a UID SEARCH; others are refused).
     pub(crate) fn search_within_limit(
         &mut self,
         limit: u32,
         uid: bool,
-        key: SearchKey,
-    ) -> CmdResult<SearchKey> {
+        key: &SearchKey,
+    ) -> CmdResult<Option<Vec<Uid>>> {
         let max_seq = self.uids.len() as u32;
         let max_uid = self.uids.last().map_or(0, |u| u.0);
-        let candidates: Vec<Uid> = self
+        let mut candidates: Vec<Uid> = self
             .uids
             .iter()
             .enumerate()
-            .filter(|(i, u)| named(&key, *i as u32 + 1, u.0, max_seq, max_uid))
+            .filter(|(i, u)| named(key, *i as u32 + 1, u.0, max_seq, max_uid))
             .map(|(_, u)| *u)
             .collect();
         if candidates.len() <= limit as usize {
-            return Ok(key);
+            // Within the limit: still, what the set leaves out need not
+            // be loaded.
+            return Ok((candidates.len() < self.uids.len()).then_some(candidates));
         }
         if !uid {
             return Err(over_limit(limit));
         }
         self.limit_hit = true;
-        // The candidates ascend, so this range holds the first `limit` of
-        // them and no other candidate.
-        let (first, last) = (candidates[0].0, candidates[limit as usize - 1].0);
-        let range = SequenceSet(vec![(SeqBound::Num(first), SeqBound::Num(last))]);
-        Ok(SearchKey::And(vec![SearchKey::Uid(range), key]))
+        candidates.truncate(limit as usize);
+        Ok(Some(candidates))
     }
 }
 

@@ -220,6 +220,10 @@ pub(crate) struct Scan {
     pub hits: Vec<Hit>,
     /// Messages to examine (for INPROGRESS, `super::progress`).
     pub goal: u32,
+    /// Examine only these messages, ascending (MESSAGELIMIT's share, the
+    /// messages an update context must look at again); the others are
+    /// neither hits nor loaded.
+    pub only: Option<Vec<Uid>>,
     /// Waiting for the message at `pos` (`raw` for a missing summary).
     pending: Option<bool>,
     /// The account's object id key (SEARCH EMAILID, THREADID).
@@ -250,6 +254,7 @@ impl Scan {
             index: Vec::new(),
             pos: 0,
             goal: 0,
+            only: None,
             now: Utc::now().timestamp(),
             hits: Vec::new(),
             pending: None,
@@ -298,6 +303,14 @@ impl Scan {
         let n = self.needs;
         while self.pos < sel.uids.len() {
             let uid = sel.uids[self.pos];
+            if self
+                .only
+                .as_ref()
+                .is_some_and(|o| o.binary_search(&uid).is_err())
+            {
+                self.pos += 1;
+                continue;
+            }
             let Some(i) = self.entry(uid) else {
                 self.pos += 1;
                 continue;

@@ -40,15 +40,16 @@ impl Session {
             return Flow::Done(Err(e));
         }
         let limit = self.config.message_limit;
-        let key = match self
+        let only = match self
             .selected()
-            .and_then(|(_, sel)| sel.search_within_limit(limit, uid, key))
+            .and_then(|(_, sel)| sel.search_within_limit(limit, uid, &key))
         {
-            Ok(k) => k,
+            Ok(o) => o,
             Err(e) => return Flow::Done(Err(self.search_failed(&ret, e))),
         };
         match self.scan(key, false) {
-            Ok(scan) => {
+            Ok(mut scan) => {
+                scan.only = only;
                 let request = scan.start();
                 let progress = Progress::new(self.config.progress_interval);
                 let job = SearchJob {

@@ -107,12 +107,12 @@ impl Session {
                 });
                 return self.wait(tag, allow_expunge, Job::Resync(after), request);
             }
-            let changed = !events.is_empty();
+            let touched = super::context::touched(&events);
             let updates = sel.absorb(events, &recent);
             sel.announce(updates, enabled, out, allow_expunge);
             sel.condstore_enabled(enabled, out);
-            if changed && !sel.contexts.is_empty() {
-                return self.refresh_contexts(tag, allow_expunge, after, out);
+            if touched.as_ref().is_none_or(|t| !t.is_empty()) && !sel.contexts.is_empty() {
+                return self.refresh_contexts(tag, allow_expunge, after, touched, out);
             }
         }
         self.after_sync(tag, after, out)
@@ -136,7 +136,7 @@ impl Session {
             };
             sel.announce(updates, enabled, out, allow_expunge);
             if !sel.contexts.is_empty() {
-                return self.refresh_contexts(tag, allow_expunge, after, out);
+                return self.refresh_contexts(tag, allow_expunge, after, None, out);
             }
         }
         self.after_sync(tag, after, out)
