@@ -49,6 +49,10 @@ pub mod table {
     /// account -> (bytes, messages) (shared stores only: quota usage that
     /// every node sees).
     pub const USAGE: u8 = b'U';
+    /// account, scope (mailbox id, or `u64::MAX` for the account), keyed
+    /// hash of the entry name -> sealed name and value (RFC 5464 METADATA,
+    /// `metadata.rs`).
+    pub const METADATA: u8 = b'D';
 }
 
 /// `tag | account`.

@@ -229,10 +229,15 @@ fn copy_account(
     if let Some(wrapped) = src.keys().copies(id)?.into_iter().next() {
         dst.keys().write(id, &wrapped)?;
     }
-    // Tables without messages: mailbox rows, name index, subscriptions
-    // (small: one transaction).
+    // Tables without messages: mailbox rows, name index, subscriptions,
+    // METADATA entries (small: one transaction).
     let mut tx = Tx::new(dst.begin()?);
-    for tag in [table::MAILBOX, table::MAILBOX_NAME, table::SUBSCRIPTION] {
+    for tag in [
+        table::MAILBOX,
+        table::MAILBOX_NAME,
+        table::SUBSCRIPTION,
+        table::METADATA,
+    ] {
         for (k, v) in scan(src, codec::account_prefix(tag, id))? {
             tx.put(k, v);
         }

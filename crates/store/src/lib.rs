@@ -91,6 +91,7 @@ mod file_key;
 mod keyfile;
 mod mailbox;
 mod message;
+mod metadata;
 mod sync;
 mod tx;
 mod types;
@@ -151,6 +152,7 @@ pub use claims::{Lease, SharedQueue};
 pub use copy::{BATCH as COPY_BATCH, CopyProgress, CopyReport};
 pub use engine::Store;
 pub use file_key::FileKey;
+pub use metadata::{MetadataOutcome, MetadataScope};
 
 pub use types::*;
 
