@@ -22,8 +22,9 @@ pub use memory::MemStore;
 
 use sealpost_store::{
     AccountId, Appended, Changes, CopyOutcome, FlagOp, Flags, FlagsOutcome, MailboxEvent,
-    MailboxId, MailboxInfo, MailboxName, MailboxStatus, MessageMeta, ModSeq, NewMessage,
-    QuotaUsage, Result, Snapshot, SpecialUse, Store, Uid,
+    MailboxId, MailboxInfo, MailboxName, MailboxStatus, MessageMeta, MetadataOutcome,
+    MetadataScope, ModSeq, NewMessage, QuotaUsage, Result, Snapshot, SpecialUse, Store, StoreError,
+    Uid,
 };
 use tokio::sync::broadcast;
 
@@ -154,6 +155,37 @@ pub trait MailStore: Clone + Send + Sync + 'static {
     fn remove(&self, account: AccountId, mailbox: MailboxId, uids: &[Uid]) -> Result<Vec<Uid>>;
     /// A keyed id of `data` under the account's key (OBJECTID).
     fn object_id(&self, account: AccountId, domain: &[u8], data: &[u8]) -> Result<[u8; 32]>;
+    /// METADATA entries (RFC 5464) of the account (`None`) or of a
+    /// mailbox, sorted by lower-cased name.
+    fn metadata(
+        &self,
+        account: AccountId,
+        mailbox: Option<&MailboxName>,
+    ) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Sets (`Some`) and removes (`None`) METADATA entries, all or none;
+    /// nothing when the scope would hold more than `max` entries.
+    fn set_metadata(
+        &self,
+        account: AccountId,
+        mailbox: Option<&MailboxName>,
+        changes: &[(String, Option<Vec<u8>>)],
+        max: usize,
+    ) -> Result<MetadataOutcome>;
+}
+
+/// The store's place of an entry: the account, or a mailbox by name.
+fn metadata_scope(
+    store: &Store,
+    account: AccountId,
+    mailbox: Option<&MailboxName>,
+) -> Result<MetadataScope> {
+    Ok(match mailbox {
+        None => MetadataScope::Server,
+        Some(name) => {
+            let info = Store::mailbox(store, account, name)?.ok_or(StoreError::NoMailbox)?;
+            MetadataScope::Mailbox(info.id)
+        }
+    })
 }
 
 impl MailStore for Store {
@@ -301,5 +333,22 @@ impl MailStore for Store {
     }
     fn object_id(&self, account: AccountId, domain: &[u8], data: &[u8]) -> Result<[u8; 32]> {
         Store::object_id(self, account, domain, data)
+    }
+    fn metadata(
+        &self,
+        account: AccountId,
+        mailbox: Option<&MailboxName>,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
+        Store::metadata(self, account, metadata_scope(self, account, mailbox)?)
+    }
+    fn set_metadata(
+        &self,
+        account: AccountId,
+        mailbox: Option<&MailboxName>,
+        changes: &[(String, Option<Vec<u8>>)],
+        max: usize,
+    ) -> Result<MetadataOutcome> {
+        let scope = metadata_scope(self, account, mailbox)?;
+        Store::set_metadata(self, account, scope, changes, max)
     }
 }

@@ -62,6 +62,8 @@ const EXTENSIONS: &[&str] = &[
     "CONTEXT=SEARCH",
     "CONTEXT=SORT",
     "INPROGRESS",
+    "METADATA",
+    "METADATA-SERVER",
 ];
 
 /// A login in progress.

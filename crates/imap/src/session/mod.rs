@@ -64,6 +64,7 @@ mod limit;
 pub(crate) mod list;
 pub(crate) mod mailbox;
 pub(crate) mod messages;
+mod metadata;
 mod multiappend;
 pub mod objectid;
 mod progress;
@@ -210,6 +211,8 @@ pub(crate) enum Job {
     Resync(AfterSync),
     /// Updating contexts are evaluated again (RFC 5267), then `AfterSync`.
     Context(Box<context::Refresh>),
+    /// GETMETADATA, SETMETADATA (RFC 5464).
+    Metadata(metadata::MetadataJob),
 }
 
 /// What a handler decided.
@@ -464,6 +467,7 @@ impl Session {
             Job::Messages(j) => self.messages_resume(j, reply, out),
             Job::MultiAppend => self.multi_append_resume(reply),
             Job::Replace => self.replace_resume(reply, out),
+            Job::Metadata(j) => self.metadata_resume(j, reply, out),
             Job::Sync(after) => return self.synced(tag, allow_expunge, after, reply, out),
             Job::Resync(after) => return self.resynced(tag, allow_expunge, after, reply, out),
             Job::Context(j) => return self.context_resume(tag, allow_expunge, j, reply, out),
@@ -576,6 +580,13 @@ impl Session {
                 key,
             } if selected => self.sort(tag, uid, ret, criteria, key),
             K::CancelUpdate(tags) if selected => Flow::Done(self.cancel_update(&tags)),
+            K::GetMetadata {
+                mailbox,
+                entries,
+                maxsize,
+                depth,
+            } if authed => self.get_metadata(mailbox, entries, maxsize, depth),
+            K::SetMetadata { mailbox, entries } if authed => self.set_metadata(mailbox, entries),
             K::Thread {
                 uid,
                 algorithm,

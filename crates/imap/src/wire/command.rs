@@ -495,6 +495,19 @@ pub enum CommandKind {
     /// CANCELUPDATE (RFC 5267 4.3.5): the tags of the searches whose
     /// updates stop.
     CancelUpdate(Vec<String>),
+    /// GETMETADATA (RFC 5464 4.2); mailbox `""` is the server.
+    GetMetadata {
+        mailbox: MailboxArg,
+        entries: Vec<String>,
+        /// Values longer than this are left out (`[METADATA LONGENTRIES]`).
+        maxsize: Option<u32>,
+        depth: MetadataDepth,
+    },
+    /// SETMETADATA (RFC 5464 4.3): entries and values, `None` removes.
+    SetMetadata {
+        mailbox: MailboxArg,
+        entries: Vec<(String, Option<Vec<u8>>)>,
+    },
     Thread {
         uid: bool,
         algorithm: ThreadAlgorithm,
@@ -533,6 +546,18 @@ pub enum CommandKind {
         root: String,
         limits: Vec<(String, u64)>,
     },
+}
+
+/// GETMETADATA's DEPTH (RFC 5464 4.2.2): the entry itself, its children
+/// too, or everything below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataDepth {
+    /// `0`.
+    Zero,
+    /// `1`.
+    One,
+    /// `infinity`.
+    Infinity,
 }
 
 /// A parsed command.

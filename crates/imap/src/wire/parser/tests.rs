@@ -426,3 +426,43 @@ fn esort_and_context_return_options() {
     let many = format!("a CANCELUPDATE{}\r\n", " \"t\"".repeat(101));
     assert_eq!(bad(many.as_bytes()).message, "too many tags");
 }
+
+#[test]
+fn metadata_commands() {
+    assert_eq!(
+        ok("a GETMETADATA (MAXSIZE 1024 DEPTH infinity) INBOX (/private/comment /shared/x)\r\n"),
+        CommandKind::GetMetadata {
+            mailbox: MailboxArg("INBOX".into()),
+            entries: vec!["/private/comment".into(), "/shared/x".into()],
+            maxsize: Some(1024),
+            depth: MetadataDepth::Infinity,
+        }
+    );
+    assert_eq!(
+        ok("a SETMETADATA \"\" (/private/a NIL /shared/b ~{2}\r\n\0x)\r\n"),
+        CommandKind::SetMetadata {
+            mailbox: MailboxArg(String::new()),
+            entries: vec![
+                ("/private/a".into(), None),
+                ("/shared/b".into(), Some(b"\0x".to_vec())),
+            ],
+        }
+    );
+    for refused in [
+        &b"a SETMETADATA INBOX (/private \"x\")\r\n"[..],
+        b"a GETMETADATA INBOX /private/\r\n",
+        b"a GETMETADATA (DEPTH 1 MAXSIZE 1 MAXSIZE 2) INBOX /private/a\r\n",
+        b"a GETMETADATA INBOX /private/%\r\n",
+        b"a SETMETADATA INBOX ()\r\n",
+        b"a SETMETADATA INBOX (/private/a)\r\n",
+    ] {
+        assert_eq!(bad(refused).kind, ParseErrorKind::Syntax, "{refused:?}");
+    }
+    let long = format!("a GETMETADATA INBOX /private/{}\r\n", "x".repeat(1020));
+    assert_eq!(bad(long.as_bytes()).message, "invalid entry name");
+    let many = format!(
+        "a GETMETADATA INBOX ({})\r\n",
+        vec!["/private/a"; 101].join(" ")
+    );
+    assert_eq!(bad(many.as_bytes()).message, "too many entries");
+}
