@@ -27,6 +27,13 @@ pub struct ImapConfig {
     pub login_timeout_secs: u64,
     /// Seconds of silence allowed after login (RFC 9051 asks for at least 30 minutes).
     pub idle_timeout_secs: u64,
+    /// Most messages one FETCH, SEARCH, STORE, COPY, MOVE, UID EXPUNGE or
+    /// MULTIAPPEND acts on, advertised as MESSAGELIMIT (RFC 9738); at
+    /// least 1.
+    pub message_limit: u32,
+    /// Milliseconds between INPROGRESS notes (RFC 9585) of a long SEARCH,
+    /// SORT or THREAD, the first one as long after the command began.
+    pub progress_interval_ms: u64,
 }
 
 impl Default for ImapConfig {
@@ -38,6 +45,8 @@ impl Default for ImapConfig {
             max_auth_failures: 3,
             login_timeout_secs: 60,
             idle_timeout_secs: 30 * 60,
+            message_limit: 100_000,
+            progress_interval_ms: 2000,
         }
     }
 }

@@ -250,6 +250,9 @@ fn check_protocol_limits(
             "must be at least 1800 (RFC 9051 5.4: at least 30 minutes)",
         ));
     }
+    if imap.message_limit == 0 {
+        return Err(cx.key_err("imap.message_limit", "must be at least 1"));
+    }
     if pop3.idle_timeout_secs < 600 {
         return Err(cx.key_err(
             "pop3.idle_timeout_secs",

@@ -118,6 +118,15 @@ fn grace_over_45_days_is_refused_with_maximum() {
 }
 
 #[test]
+fn zero_message_limit_is_refused() {
+    let s = err("[imap]\nmessage_limit = 0\n");
+    assert!(
+        s.contains("imap.message_limit") && s.contains(":2:") && s.contains("at least 1"),
+        "{s}"
+    );
+}
+
+#[test]
 fn short_imap_idle_timeout_is_refused() {
     let s = err("[imap]\nidle_timeout_secs = 60\n");
     assert!(

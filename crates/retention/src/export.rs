@@ -7,6 +7,7 @@
 //! README.txt                what is inside, and how the flags are written
 //! access-log.csv            the account's own logins (time, protocol, IP, outcome)
 //! shared-access.csv         mailboxes shared by or with the account (`export_shared.rs`)
+//! metadata.json             its IMAP METADATA annotations (RFC 5464), when it has any
 //! mbox/<mailbox>.mbox       one mboxrd file per mailbox (format mbox), or
 //! Maildir/<mailbox>/cur/... one file per message (format maildir)
 //! ```
@@ -28,7 +29,7 @@
 //! reader that decrypts one message at a time. An mbox entry's size must be
 //! known before its bytes, so each mailbox is read twice (once to size it).
 
-use sealpost_store::{AccountId, Flags, MailboxInfo, Store, StoreError, Uid};
+use sealpost_store::{AccountId, Flags, MailboxInfo, MetadataScope, Store, StoreError, Uid};
 use std::io::{self, Read, Write};
 
 /// Archive layout for mailboxes.
@@ -95,6 +96,9 @@ pub fn export_account<W: Write>(
     append(&mut tar, "access-log.csv", access_log_csv, now)?;
     let shared = crate::export_shared::shared_access_csv(store, account)?;
     append(&mut tar, "shared-access.csv", &shared, now)?;
+    if let Some(json) = metadata_json(store, account, &mailboxes)? {
+        append(&mut tar, "metadata.json", json.as_bytes(), now)?;
+    }
     let mut done = 0u64;
     for mailbox in &mailboxes {
         let uids: Vec<Uid> = store
@@ -171,6 +175,40 @@ pub fn export_account<W: Write>(
     }
     tar.into_inner()?.flush()?;
     Ok(report)
+}
+
+/// The account's METADATA entries as a JSON array of `{"mailbox": name
+/// or null for the server, "entry": ..., "value": ...}` (`value_hex`
+/// instead for a value that is not UTF-8); `None` when there are none.
+fn metadata_json(
+    store: &Store,
+    account: AccountId,
+    mailboxes: &[MailboxInfo],
+) -> Result<Option<String>, ExportError> {
+    let scopes = std::iter::once((None, MetadataScope::Server)).chain(
+        mailboxes
+            .iter()
+            .map(|m| (Some(m.name.as_str()), MetadataScope::Mailbox(m.id))),
+    );
+    let mut items = Vec::new();
+    for (mailbox, scope) in scopes {
+        for (entry, value) in store.metadata(account, scope)? {
+            let mut item = serde_json::json!({ "mailbox": mailbox, "entry": entry });
+            match String::from_utf8(value) {
+                Ok(text) => item["value"] = text.into(),
+                Err(e) => {
+                    let hex: String = e.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+                    item["value_hex"] = hex.into();
+                }
+            }
+            items.push(item);
+        }
+    }
+    if items.is_empty() {
+        return Ok(None);
+    }
+    let json = serde_json::to_string_pretty(&items).map_err(io::Error::other)?;
+    Ok(Some(json + "\n"))
 }
 
 fn header(size: u64, mtime: u64) -> tar::Header {
@@ -352,6 +390,8 @@ fn readme(address: &str, format: Format, now: u64) -> String {
          \x20                     shared with you: mailbox, account, rights (RFC 4314\n\
          \x20                     letters: l see, r read, s seen, w flags, i add, k create,\n\
          \x20                     x delete, t delete messages, e expunge, a share)\n\
+         metadata.json         (when you have any) the annotations your mail clients\n\
+         \x20                     stored on the server and on mailboxes (IMAP METADATA)\n\
          {mail}\n\n\
          Messages are exactly as stored (CRLF line ends), decrypted for this export;\n\
          in mbox, a message that did not end with a line break gets one.\n\

@@ -1,5 +1,5 @@
 use super::*;
-use sealpost_store::{Flags, MailboxName, NoSummary, StoreOptions};
+use sealpost_store::{Flags, MailboxName, MetadataScope, NoSummary, StoreOptions};
 use std::io::Read;
 
 fn setup(extra: &str) -> (tempfile::TempDir, Arc<Config>, Store) {
@@ -148,6 +148,55 @@ fn export_mbox_quotes_from_lines_and_carries_flags() {
         "two messages, one separator"
     );
     assert!(files.contains_key("mbox/Trash.mbox"));
+    assert!(
+        !files.contains_key("metadata.json"),
+        "none kept, none exported"
+    );
+}
+
+#[test]
+fn export_carries_metadata_entries() {
+    let (_d, _config, store) = setup("");
+    let a = store.create_account("a@example.org").unwrap();
+    let inbox = store.mailbox(a, &MailboxName::inbox()).unwrap().unwrap();
+    let set = |scope, entry: &str, value: &[u8]| {
+        let change = [(entry.to_string(), Some(value.to_vec()))];
+        store.set_metadata(a, scope, &change, 10).unwrap();
+    };
+    set(MetadataScope::Server, "/private/comment", b"server note");
+    set(
+        MetadataScope::Mailbox(inbox.id),
+        "/shared/color",
+        b"\xffred",
+    );
+    let mut out = Vec::new();
+    export::export_account(
+        &store,
+        "a@example.org",
+        export::Format::Mbox,
+        b"",
+        &mut out,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let mut archive = tar::Archive::new(out.as_slice());
+    let mut json = None;
+    for e in archive.entries().unwrap() {
+        let mut e = e.unwrap();
+        if e.path().unwrap().display().to_string() == "metadata.json" {
+            let mut body = String::new();
+            e.read_to_string(&mut body).unwrap();
+            json = Some(body);
+        }
+    }
+    let v: serde_json::Value = serde_json::from_str(&json.expect("metadata.json")).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([
+            {"mailbox": null, "entry": "/private/comment", "value": "server note"},
+            {"mailbox": "INBOX", "entry": "/shared/color", "value_hex": "ff726564"},
+        ])
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Real IMAP clients against the real binary: every imaplib command
 //! method, IDLE timing over real sockets, QRESYNC, the extensions
-//! (MULTIAPPEND, REPLACE, OBJECTID, UIDONLY, PARTIAL) and `\Recent` in one session.
+//! (MULTIAPPEND, REPLACE, OBJECTID, UIDONLY, PARTIAL, ESORT and CONTEXT,
+//! MESSAGELIMIT, INPROGRESS, METADATA) and `\Recent` in one session.
 
 mod common;
 
@@ -89,5 +90,37 @@ fn uidonly_over_the_wire() {
 fn partial_pages_over_the_wire() {
     let (site, server) = started();
     let out = run(&site, &server, "imap_partial.py");
+    assert!(out.ends_with("ok\n"), "{out}");
+}
+
+#[test]
+fn esort_and_updating_contexts_over_the_wire() {
+    let (site, server) = started();
+    let out = run(&site, &server, "imap_context.py");
+    assert!(out.ends_with("ok\n"), "{out}");
+}
+
+#[test]
+fn messagelimit_pages_uid_commands_and_refuses_sequence_numbers() {
+    let site = Site::new("[imap]\nmessage_limit = 3\n");
+    site.add_account("alice@example.org");
+    let server = site.start();
+    let out = run(&site, &server, "imap_messagelimit.py");
+    assert!(out.ends_with("ok\n"), "{out}");
+}
+
+#[test]
+fn inprogress_notes_reach_imaplib_during_a_search() {
+    let site = Site::new("[imap]\nprogress_interval_ms = 0\n");
+    site.add_account("alice@example.org");
+    let server = site.start();
+    let out = run(&site, &server, "imap_inprogress.py");
+    assert!(out.ends_with("ok\n"), "{out}");
+}
+
+#[test]
+fn metadata_entries_over_the_wire() {
+    let (site, server) = started();
+    let out = run(&site, &server, "imap_metadata.py");
     assert!(out.ends_with("ok\n"), "{out}");
 }

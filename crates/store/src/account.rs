@@ -401,6 +401,7 @@ impl Store {
             table::MAILBOX,
             table::CHANGE,
             table::USAGE,
+            table::METADATA,
         ] {
             let prefix = codec::account_prefix(tag, id);
             match tag {

@@ -63,6 +63,10 @@ pub mod table {
     pub const ACL: u8 = b'L';
     /// grantee, owner, mailbox -> () (what is shared with an account, `acl.rs`).
     pub const ACL_SHARED: u8 = b'G';
+    /// account, scope (mailbox id, or `u64::MAX` for the account), keyed
+    /// hash of the entry name -> sealed name and value (RFC 5464 METADATA,
+    /// `metadata.rs`).
+    pub const METADATA: u8 = b'T';
 }
 
 /// `tag | account`.
@@ -208,5 +212,42 @@ impl<'a> Reader<'a> {
             keywords.push(k.to_string());
         }
         Ok(Flags { system, keywords })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table::*;
+
+    #[test]
+    fn every_table_has_its_own_tag() {
+        // Two tables on one tag would share a key space: a purge deleting
+        // one account's rows by prefix would delete the other table's too.
+        let tags = [
+            META,
+            ACCOUNT_V2,
+            ACCOUNT_ID_V2,
+            ACCOUNT,
+            ACCOUNT_ID,
+            MAILBOX,
+            MAILBOX_NAME,
+            MESSAGE,
+            SUMMARY,
+            VANISHED,
+            SUBSCRIPTION,
+            CHANGE,
+            USAGE,
+            ERASURE,
+            ERASURE_DONE,
+            NODE,
+            DOMAIN,
+            ACL,
+            ACL_SHARED,
+            METADATA,
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for t in tags {
+            assert!(seen.insert(t), "tag {:?} used twice", t as char);
+        }
     }
 }

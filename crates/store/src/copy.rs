@@ -230,7 +230,7 @@ fn copy_account(
         dst.keys().write(id, &wrapped)?;
     }
     // Tables without messages: mailbox rows, name index, subscriptions,
-    // grants given and received (small: one transaction).
+    // grants given and received, METADATA entries (small: one transaction).
     let mut tx = Tx::new(dst.begin()?);
     for tag in [
         table::MAILBOX,
@@ -238,6 +238,7 @@ fn copy_account(
         table::SUBSCRIPTION,
         table::ACL,
         table::ACL_SHARED,
+        table::METADATA,
     ] {
         for (k, v) in scan(src, codec::account_prefix(tag, id))? {
             tx.put(k, v);

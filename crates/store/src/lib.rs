@@ -96,6 +96,7 @@ pub mod fuzzing;
 mod keyfile;
 mod mailbox;
 mod message;
+mod metadata;
 mod sync;
 mod tx;
 mod types;
@@ -161,6 +162,7 @@ pub use claims::{Lease, SharedQueue};
 pub use copy::{BATCH as COPY_BATCH, CopyProgress, CopyReport};
 pub use engine::Store;
 pub use file_key::FileKey;
+pub use metadata::{MetadataOutcome, MetadataScope};
 
 pub use types::*;
 

@@ -198,6 +198,7 @@ impl Store {
             table::SUMMARY,
             table::VANISHED,
             table::CHANGE,
+            table::METADATA,
         ] {
             let prefix = codec::mailbox_key(tag, account, info.id);
             let end = crate::backend::prefix_end(&prefix);

@@ -666,6 +666,10 @@ fn an_embedded_store_copied_into_postgresql_serves_the_same_mail() {
     e.copy(a, ib, &[Uid(2)], work.id).unwrap();
     e.set_subscribed(a, &n("Work/2026"), true).unwrap();
     e.set_acl(a, work.id, b, AclRights(3)).unwrap();
+    let note = [("/private/comment".to_string(), Some(b"work".to_vec()))];
+    e.set_metadata(a, MetadataScope::Mailbox(work.id), &note, 10)
+        .unwrap();
+    e.set_metadata(a, MetadataScope::Server, &note, 10).unwrap();
     e.deliver(b, &msg(7)).unwrap();
     e.create_account("gone@example.org").unwrap();
     e.delete_account("gone@example.org", 5).unwrap();
@@ -688,8 +692,18 @@ fn an_embedded_store_copied_into_postgresql_serves_the_same_mail() {
         assert_eq!(p.account_id(addr).unwrap(), Some(id));
         assert_eq!(p.mailboxes(id).unwrap(), e.mailboxes(id).unwrap());
         assert_eq!(p.subscriptions(id).unwrap(), e.subscriptions(id).unwrap());
+        let server = MetadataScope::Server;
+        assert_eq!(
+            p.metadata(id, server).unwrap(),
+            e.metadata(id, server).unwrap()
+        );
         assert_eq!(p.quota(id).unwrap().bytes, e.quota(id).unwrap().bytes);
         for mb in e.mailboxes(id).unwrap() {
+            let scope = MetadataScope::Mailbox(mb.id);
+            assert_eq!(
+                p.metadata(id, scope).unwrap(),
+                e.metadata(id, scope).unwrap()
+            );
             let (se, sp) = (
                 e.snapshot(id, mb.id).unwrap(),
                 p.snapshot(id, mb.id).unwrap(),

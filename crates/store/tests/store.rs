@@ -4,8 +4,8 @@
 //! `SEALPOST_TEST_PG` names; `.ci/run` starts one with `tests/pg.sh`).
 //! Without that variable the PostgreSQL half fails: it is never skipped.
 //! `cases/append_all.rs` (MULTIAPPEND's batch append, OBJECTID's keyed
-//! ids) and `cases/acl.rs` (mailbox grants) are included beside it and
-//! share its helpers.
+//! ids), `cases/acl.rs` (mailbox grants) and `cases/metadata.rs` (METADATA
+//! entries) are included beside it and share its helpers.
 
 mod embedded {
     const IS_PG: bool = false;
@@ -15,6 +15,7 @@ mod embedded {
     include!("cases/store.rs");
     include!("cases/append_all.rs");
     include!("cases/acl.rs");
+    include!("cases/metadata.rs");
 }
 
 mod postgresql {
@@ -25,4 +26,5 @@ mod postgresql {
     include!("cases/store.rs");
     include!("cases/append_all.rs");
     include!("cases/acl.rs");
+    include!("cases/metadata.rs");
 }

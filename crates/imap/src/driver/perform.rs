@@ -144,6 +144,15 @@ fn run<S: MailStore>(
             StoreReply::Status(info, status)
         }
         R::Quota { account } => StoreReply::Quota(s.quota(account)?),
+        R::GetMetadata { account, mailbox } => {
+            StoreReply::Metadata(s.metadata(account, mailbox.as_ref())?)
+        }
+        R::SetMetadata {
+            account,
+            mailbox,
+            changes,
+            max,
+        } => StoreReply::MetadataSet(s.set_metadata(account, mailbox.as_ref(), &changes, max)?),
         R::QuotaRoot { account, name } => StoreReply::QuotaRoot {
             exists: s.mailbox(account, &name)?.is_some(),
             quota: s.quota(account)?,

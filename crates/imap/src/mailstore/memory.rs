@@ -30,7 +30,8 @@ use parking_lot::Mutex;
 use sealpost_store::{
     AccountId, AclRights, Appended, Changes, CopyOutcome, FlagOp, Flags, FlagsOutcome, Grant,
     MailboxEvent, MailboxId, MailboxInfo, MailboxName, MailboxStatus, MessageEntry, MessageMeta,
-    ModSeq, NewMessage, QuotaUsage, Result, Snapshot, SpecialUse, StoreError, Uid, UidValidity,
+    MetadataOutcome, ModSeq, NewMessage, QuotaUsage, Result, Snapshot, SpecialUse, StoreError, Uid,
+    UidValidity,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -64,7 +65,12 @@ struct Account {
     quota: Option<u64>,
     mailboxes: HashMap<MailboxId, Mailbox>,
     subscriptions: BTreeSet<MailboxName>,
+    /// METADATA entries by scope (`None`: the account).
+    metadata: HashMap<Option<MailboxId>, Entries>,
 }
+
+/// METADATA entries of one scope by lower-cased name: name and value.
+type Entries = BTreeMap<String, (String, Vec<u8>)>;
 
 struct Mailbox {
     info: MailboxInfo,
@@ -246,6 +252,7 @@ impl Model {
                 quota: None,
                 mailboxes: HashMap::new(),
                 subscriptions: BTreeSet::new(),
+                metadata: HashMap::new(),
             },
         );
         self.create_mailbox(id, &MailboxName::inbox(), None)?;
@@ -339,6 +346,7 @@ impl MailStore for MemStore {
         if let Some(gone) = a.mailboxes.remove(&id) {
             gone.publish(MailboxEvent::Gone);
         }
+        a.metadata.remove(&Some(id));
         m.acl.retain(|k, _| k.1 != id);
         Ok(())
     }
@@ -605,6 +613,51 @@ impl MailStore for MemStore {
 
     fn account_address(&self, id: AccountId) -> Result<Option<String>> {
         acl::account_address(self, id)
+    }
+
+    fn metadata(
+        &self,
+        account: AccountId,
+        mailbox: Option<&MailboxName>,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
+        let m = self.inner.lock();
+        let a = m.account(account)?;
+        let scope = match mailbox {
+            Some(name) => Some(a.by_name(name).ok_or(StoreError::NoMailbox)?.info.id),
+            None => None,
+        };
+        Ok(a.metadata
+            .get(&scope)
+            .map(|e| e.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    fn set_metadata(
+        &self,
+        account: AccountId,
+        mailbox: Option<&MailboxName>,
+        changes: &[(String, Option<Vec<u8>>)],
+        max: usize,
+    ) -> Result<MetadataOutcome> {
+        let mut m = self.inner.lock();
+        let a = m.account_mut(account)?;
+        let scope = match mailbox {
+            Some(name) => Some(a.by_name(name).ok_or(StoreError::NoMailbox)?.info.id),
+            None => None,
+        };
+        let mut entries = a.metadata.get(&scope).cloned().unwrap_or_default();
+        for (name, value) in changes {
+            let key = name.to_ascii_lowercase();
+            match value {
+                Some(v) => entries.insert(key, (name.clone(), v.clone())),
+                None => entries.remove(&key),
+            };
+        }
+        if entries.len() > max {
+            return Ok(MetadataOutcome::TooMany);
+        }
+        a.metadata.insert(scope, entries);
+        Ok(MetadataOutcome::Stored)
     }
 }
 

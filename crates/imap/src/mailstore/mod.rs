@@ -22,8 +22,9 @@ pub use memory::MemStore;
 
 use sealpost_store::{
     AccountId, AclRights, Appended, Changes, CopyOutcome, FlagOp, Flags, FlagsOutcome, Grant,
-    MailboxEvent, MailboxId, MailboxInfo, MailboxName, MailboxStatus, MessageMeta, ModSeq,
-    NewMessage, QuotaUsage, Result, Snapshot, SpecialUse, Store, Uid,
+    MailboxEvent, MailboxId, MailboxInfo, MailboxName, MailboxStatus, MessageMeta, MetadataOutcome,
+    MetadataScope, ModSeq, NewMessage, QuotaUsage, Result, Snapshot, SpecialUse, Store, StoreError,
+    Uid,
 };
 use tokio::sync::broadcast;
 
@@ -176,6 +177,37 @@ pub trait MailStore: Clone + Send + Sync + 'static {
     fn acl_received(&self, grantee: AccountId) -> Result<Vec<Grant>>;
     /// The address of an active account.
     fn account_address(&self, id: AccountId) -> Result<Option<String>>;
+    /// METADATA entries (RFC 5464) of the account (`None`) or of a
+    /// mailbox, sorted by lower-cased name.
+    fn metadata(
+        &self,
+        account: AccountId,
+        mailbox: Option<&MailboxName>,
+    ) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Sets (`Some`) and removes (`None`) METADATA entries, all or none;
+    /// nothing when the scope would hold more than `max` entries.
+    fn set_metadata(
+        &self,
+        account: AccountId,
+        mailbox: Option<&MailboxName>,
+        changes: &[(String, Option<Vec<u8>>)],
+        max: usize,
+    ) -> Result<MetadataOutcome>;
+}
+
+/// The store's place of an entry: the account, or a mailbox by name.
+fn metadata_scope(
+    store: &Store,
+    account: AccountId,
+    mailbox: Option<&MailboxName>,
+) -> Result<MetadataScope> {
+    Ok(match mailbox {
+        None => MetadataScope::Server,
+        Some(name) => {
+            let info = Store::mailbox(store, account, name)?.ok_or(StoreError::NoMailbox)?;
+            MetadataScope::Mailbox(info.id)
+        }
+    })
 }
 
 impl MailStore for Store {
@@ -349,5 +381,22 @@ impl MailStore for Store {
     }
     fn account_address(&self, id: AccountId) -> Result<Option<String>> {
         Store::account_address(self, id)
+    }
+    fn metadata(
+        &self,
+        account: AccountId,
+        mailbox: Option<&MailboxName>,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
+        Store::metadata(self, account, metadata_scope(self, account, mailbox)?)
+    }
+    fn set_metadata(
+        &self,
+        account: AccountId,
+        mailbox: Option<&MailboxName>,
+        changes: &[(String, Option<Vec<u8>>)],
+        max: usize,
+    ) -> Result<MetadataOutcome> {
+        let scope = metadata_scope(self, account, mailbox)?;
+        Store::set_metadata(self, account, scope, changes, max)
     }
 }

@@ -60,6 +60,12 @@ const EXTENSIONS: &[&str] = &[
     "PARTIAL",
     "ACL",
     "RIGHTS=texk",
+    "ESORT",
+    "CONTEXT=SEARCH",
+    "CONTEXT=SORT",
+    "INPROGRESS",
+    "METADATA",
+    "METADATA-SERVER",
 ];
 
 /// A login in progress.
@@ -106,6 +112,7 @@ impl Session {
         }
         caps.extend(EXTENSIONS.iter().map(|s| s.to_string()));
         caps.push(format!("APPENDLIMIT={}", self.config.max_literal));
+        caps.push(format!("MESSAGELIMIT={}", self.config.message_limit));
         caps.join(" ")
     }
 

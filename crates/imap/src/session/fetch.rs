@@ -88,6 +88,7 @@ impl Session {
             modifiers.changed_since.is_some() || items.contains(&FetchAtt::ModSeq);
         let qresync = self.enabled.qresync;
         let uidonly = self.enabled.uidonly;
+        let limit = self.config.message_limit;
         let (account, sel) = match self.selected() {
             Ok(s) => s,
             Err(e) => return Flow::Done(Err(e)),
@@ -100,6 +101,10 @@ impl Session {
         if let Some(range) = modifiers.partial {
             targets = range.page(&targets).to_vec();
         }
+        let targets = match sel.within_limit(limit, uid, targets) {
+            Ok(t) => t,
+            Err(e) => return Flow::Done(Err(e)),
+        };
         // UID FETCH reports the UID unasked (RFC 9051 6.4.8), except under
         // UIDONLY, whose UIDFETCH response already names it (RFC 9586).
         if uid && !uidonly && !items.contains(&FetchAtt::Uid) {

@@ -47,6 +47,7 @@ impl Session {
         if args.unchanged_since.is_some() {
             self.enabled.condstore = true;
         }
+        let limit = self.config.message_limit;
         let (account, sel) = match self.selected() {
             Ok(s) => s,
             Err(e) => return Flow::Done(Err(e)),
@@ -57,7 +58,10 @@ impl Session {
         if let Err(e) = sel.require(super::acl::flag_rights(&flags, args.op == StoreOp::Replace)) {
             return Flow::Done(Err(e));
         }
-        let targets = match sel.resolve(&args.set, args.uid) {
+        let targets = match sel
+            .resolve(&args.set, args.uid)
+            .and_then(|t| sel.within_limit(limit, args.uid, t))
+        {
             Ok(t) => t,
             Err(e) => return Flow::Done(Err(e)),
         };
@@ -83,6 +87,7 @@ impl Session {
     }
 
     pub(super) fn expunge(&mut self, uids: Option<MessageSet>) -> Flow {
+        let limit = self.config.message_limit;
         let (account, sel) = match self.selected() {
             Ok(s) => s,
             Err(e) => return Flow::Done(Err(e)),
@@ -94,7 +99,10 @@ impl Session {
             return Flow::Done(Err(e));
         }
         let only = match &uids {
-            Some(set) => match sel.resolve(set, true) {
+            Some(set) => match sel
+                .resolve(set, true)
+                .and_then(|t| sel.within_limit(limit, true, t))
+            {
                 Ok(t) => Some(t.into_iter().map(|t| t.uid).collect()),
                 Err(e) => return Flow::Done(Err(e)),
             },
@@ -125,6 +133,7 @@ impl Session {
             Ok(a) => a.id,
             Err(e) => return Flow::Done(Err(e)),
         };
+        let limit = self.config.message_limit;
         let (account, sel) = match self.selected() {
             Ok(s) => s,
             Err(e) => return Flow::Done(Err(e)),
@@ -135,7 +144,10 @@ impl Session {
         if let Err(e) = sel.require_if(is_move, Rights::DELETE_MESSAGES.union(Rights::EXPUNGE)) {
             return Flow::Done(Err(e));
         }
-        let targets = match sel.resolve(&set, uid) {
+        let targets = match sel
+            .resolve(&set, uid)
+            .and_then(|t| sel.within_limit(limit, uid, t))
+        {
             Ok(t) => t,
             Err(e) => return Flow::Done(Err(e)),
         };

@@ -47,7 +47,8 @@
 //! [`mailbox`] and [`list`] (CREATE, DELETE, RENAME, SUBSCRIBE, LIST, LSUB,
 //! STATUS, QUOTA), [`select`] (SELECT, EXAMINE, CLOSE, UNSELECT, IDLE) with
 //! [`selected`] (the selected state and its untagged updates), [`fetch`]
-//! (FETCH), [`search`] (SEARCH), [`sort`] (SORT, THREAD), [`messages`]
+//! (FETCH), [`search`] (SEARCH), [`sort`] (SORT, THREAD) with `esort`
+//! (ESORT's answers) and `context` (RFC 5267 UPDATE contexts), [`messages`]
 //! (STORE, EXPUNGE, COPY, MOVE, APPEND), [`multiappend`] (MULTIAPPEND),
 //! [`replace`] (REPLACE), [`acl`] (ACL and shared mailboxes),
 //! [`objectid`] (OBJECTID's ids, written by the
@@ -57,13 +58,18 @@
 
 pub(crate) mod acl;
 pub(crate) mod auth;
+mod context;
+mod esort;
 pub(crate) mod fetch;
 mod fetch_items;
+mod limit;
 pub(crate) mod list;
 pub(crate) mod mailbox;
 pub(crate) mod messages;
+mod metadata;
 mod multiappend;
 pub mod objectid;
+mod progress;
 mod replace;
 mod request;
 mod scan;
@@ -100,6 +106,10 @@ pub struct SessionConfig {
     pub login_timeout: Duration,
     /// Silence allowed once logged in (at least 30 minutes, RFC 9051 5.4).
     pub idle_timeout: Duration,
+    /// MESSAGELIMIT (RFC 9738): messages one command acts on.
+    pub message_limit: u32,
+    /// Between INPROGRESS notes (RFC 9585, `progress`).
+    pub progress_interval: Duration,
 }
 
 impl SessionConfig {
@@ -117,6 +127,8 @@ impl SessionConfig {
             max_auth_failures: c.max_auth_failures,
             login_timeout: Duration::from_secs(c.login_timeout_secs),
             idle_timeout: Duration::from_secs(c.idle_timeout_secs.max(30 * 60)),
+            message_limit: c.message_limit.max(1),
+            progress_interval: Duration::from_millis(c.progress_interval_ms),
         }
     }
 }
@@ -201,6 +213,10 @@ pub(crate) enum Job {
     Sync(AfterSync),
     /// Events were lost: waiting for a snapshot, then `AfterSync`.
     Resync(AfterSync),
+    /// Updating contexts are evaluated again (RFC 5267), then `AfterSync`.
+    Context(Box<context::Refresh>),
+    /// GETMETADATA, SETMETADATA (RFC 5464).
+    Metadata(metadata::MetadataJob),
 }
 
 /// What a handler decided.
@@ -449,15 +465,17 @@ impl Session {
             Job::Close(j) => self.close_resume(j, reply),
             Job::Fetch(j) => self.fetch_resume(j, reply, out),
             Job::Search(j) => self.search_resume(&tag, j, reply, out),
-            Job::Sort(j) => self.sort_resume(j, reply, out),
+            Job::Sort(j) => self.sort_resume(&tag, j, reply, out),
             Job::Mailbox(j) => self.mailbox_resume(j, reply, out),
             Job::List(j) => self.list_resume(*j, reply, out),
             Job::Messages(j) => self.messages_resume(j, reply, out),
             Job::MultiAppend => self.multi_append_resume(reply),
             Job::Replace => self.replace_resume(reply, out),
             Job::Acl(j) => self.acl_resume(j, reply, out),
+            Job::Metadata(j) => self.metadata_resume(j, reply, out),
             Job::Sync(after) => return self.synced(tag, allow_expunge, after, reply, out),
             Job::Resync(after) => return self.resynced(tag, allow_expunge, after, reply, out),
+            Job::Context(j) => return self.context_resume(tag, allow_expunge, j, reply, out),
         };
         self.flow(tag, allow_expunge, flow, out)
     }
@@ -559,8 +577,21 @@ impl Session {
             K::Close if selected => self.close(true),
             K::Unselect if selected => self.close(false),
             K::Expunge { uids } if selected => self.expunge(uids),
-            K::Search { uid, ret, key } if selected => self.search(uid, ret, key),
-            K::Sort { uid, criteria, key } if selected => self.sort(uid, criteria, key),
+            K::Search { uid, ret, key } if selected => self.search(tag, uid, ret, key),
+            K::Sort {
+                uid,
+                ret,
+                criteria,
+                key,
+            } if selected => self.sort(tag, uid, ret, criteria, key),
+            K::CancelUpdate(tags) if selected => Flow::Done(self.cancel_update(&tags)),
+            K::GetMetadata {
+                mailbox,
+                entries,
+                maxsize,
+                depth,
+            } if authed => self.get_metadata(mailbox, entries, maxsize, depth),
+            K::SetMetadata { mailbox, entries } if authed => self.set_metadata(mailbox, entries),
             K::Thread {
                 uid,
                 algorithm,

@@ -19,6 +19,10 @@ use sealpost_store::Uid;
 
 impl Session {
     pub(super) fn multi_append(&mut self, dest: MailboxArg, messages: Vec<AppendMessage>) -> Flow {
+        // RFC 9738: all or nothing, so over MESSAGELIMIT nothing.
+        if messages.len() > self.config.message_limit as usize {
+            return Flow::Done(Err(super::limit::over_limit(self.config.message_limit)));
+        }
         let plan = || -> CmdResult<StoreRequest> {
             let account = self.account()?;
             let mailbox = self.mailbox_name(&dest)?;

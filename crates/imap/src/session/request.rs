@@ -176,6 +176,24 @@ pub enum StoreRequest {
         /// The mailbox.
         name: MailboxName,
     },
+    /// METADATA entries of the account or a mailbox ([`StoreReply::Metadata`]).
+    GetMetadata {
+        /// The account.
+        account: AccountId,
+        /// The mailbox; `None`: the account's own entries.
+        mailbox: Option<MailboxName>,
+    },
+    /// Sets and removes METADATA entries ([`StoreReply::MetadataSet`]).
+    SetMetadata {
+        /// The account.
+        account: AccountId,
+        /// The mailbox; `None`: the account's own entries.
+        mailbox: Option<MailboxName>,
+        /// Entry names and values (`None` removes).
+        changes: Vec<(String, Option<Vec<u8>>)>,
+        /// Most entries the scope may hold afterwards.
+        max: usize,
+    },
     /// The account's usage and limit ([`StoreReply::Quota`]).
     Quota {
         /// The account.
@@ -334,6 +352,7 @@ impl StoreRequest {
             | R::DeleteMailbox { .. }
             | R::RenameMailbox { .. }
             | R::Subscribe { .. }
+            | R::SetMetadata { .. }
             | R::StoreFlags { .. }
             | R::Expunge { .. }
             | R::CopyMove { .. }
@@ -345,6 +364,7 @@ impl StoreRequest {
             | R::Statuses { .. }
             | R::Status { .. }
             | R::Quota { .. }
+            | R::GetMetadata { .. }
             | R::QuotaRoot { .. }
             | R::Select { .. }
             | R::ChangesSince { .. }
@@ -369,6 +389,10 @@ pub enum StoreReply {
     Status(MailboxInfo, MailboxStatus),
     /// Usage and limit.
     Quota(QuotaUsage),
+    /// METADATA entries, sorted by lower-cased name.
+    Metadata(Vec<(String, Vec<u8>)>),
+    /// What a SETMETADATA did.
+    MetadataSet(sealpost_store::MetadataOutcome),
     /// Whether the mailbox exists, and the quota.
     QuotaRoot {
         /// The mailbox exists.

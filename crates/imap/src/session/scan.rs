@@ -218,6 +218,12 @@ pub(crate) struct Scan {
     pos: usize,
     now: i64,
     pub hits: Vec<Hit>,
+    /// Messages to examine (for INPROGRESS, `super::progress`).
+    pub goal: u32,
+    /// Examine only these messages, ascending (MESSAGELIMIT's share, the
+    /// messages an update context must look at again); the others are
+    /// neither hits nor loaded.
+    pub only: Option<Vec<Uid>>,
     /// Waiting for the message at `pos` (`raw` for a missing summary).
     pending: Option<bool>,
     /// The account's object id key (SEARCH EMAILID, THREADID).
@@ -247,6 +253,8 @@ impl Scan {
             keyed,
             index: Vec::new(),
             pos: 0,
+            goal: 0,
+            only: None,
             now: Utc::now().timestamp(),
             hits: Vec::new(),
             pending: None,
@@ -281,6 +289,11 @@ impl Scan {
         }
     }
 
+    /// Messages examined so far.
+    pub(crate) fn done(&self) -> u32 {
+        self.pos as u32
+    }
+
     fn entry(&self, uid: Uid) -> Option<usize> {
         self.index.binary_search_by_key(&uid, |e| e.uid).ok()
     }
@@ -290,6 +303,14 @@ impl Scan {
         let n = self.needs;
         while self.pos < sel.uids.len() {
             let uid = sel.uids[self.pos];
+            if self
+                .only
+                .as_ref()
+                .is_some_and(|o| o.binary_search(&uid).is_err())
+            {
+                self.pos += 1;
+                continue;
+            }
             let Some(i) = self.entry(uid) else {
                 self.pos += 1;
                 continue;
@@ -408,6 +429,7 @@ impl Session {
         let (account, sel) = self.selected()?;
         let mut scan = Scan::new(account, sel.info.id, key, keyed);
         scan.ids = Some(ids);
+        scan.goal = sel.uids.len() as u32;
         Ok(scan)
     }
 

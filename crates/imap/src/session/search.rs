@@ -1,6 +1,7 @@
 //! SEARCH and UID SEARCH (RFC 9051 6.4.4, 7.3.4; RFC 3501 7.2.5 for the
 //! rev1 answer; RFC 4731 ESEARCH; RFC 5182 SEARCHRES: `RETURN (SAVE)` and
-//! `$`; RFC 7162 MODSEQ; RFC 9394 PARTIAL). The messages are chosen by a
+//! `$`; RFC 7162 MODSEQ; RFC 9394 PARTIAL; RFC 5267 CONTEXT=SEARCH's
+//! UPDATE, kept by `super::context`). The messages are chosen by a
 //! [`Scan`] (`super::scan`); this file answers with them.
 //!
 //! PARTIAL pages the ascending results from either end (`1:50`,
@@ -10,6 +11,7 @@
 //! the ends asked for), so a client can page through a search and fetch
 //! `$` each time; MODSEQ is then the highest of those messages.
 
+use super::progress::Progress;
 use super::scan::{Hit, Scan, ScanStep};
 use super::selected::uid_set;
 use super::{Done, Flow, Job, Reply, Request, Session};
@@ -23,17 +25,40 @@ pub(crate) struct SearchJob {
     uid: bool,
     ret: SearchReturn,
     scan: Scan,
+    progress: Progress,
 }
 
 impl Session {
-    pub(super) fn search(&mut self, uid: bool, ret: SearchReturn, key: SearchKey) -> Flow {
+    pub(super) fn search(
+        &mut self,
+        tag: &Tag,
+        uid: bool,
+        ret: SearchReturn,
+        key: SearchKey,
+    ) -> Flow {
+        if let Err(e) = self.check_update(tag, Some(&ret)) {
+            return Flow::Done(Err(e));
+        }
+        let limit = self.config.message_limit;
+        let only = match self
+            .selected()
+            .and_then(|(_, sel)| sel.search_within_limit(limit, uid, &key))
+        {
+            Ok(o) => o,
+            Err(e) => return Flow::Done(Err(self.search_failed(&ret, e))),
+        };
         match self.scan(key, false) {
-            Ok(scan) => {
+            Ok(mut scan) => {
+                scan.only = only;
                 let request = scan.start();
-                Flow::Need(
-                    Request::Store(request),
-                    Job::Search(Box::new(SearchJob { uid, ret, scan })),
-                )
+                let progress = Progress::new(self.config.progress_interval);
+                let job = SearchJob {
+                    uid,
+                    ret,
+                    scan,
+                    progress,
+                };
+                Flow::Need(Request::Store(request), Job::Search(Box::new(job)))
             }
             Err(e) => Flow::Done(Err(self.search_failed(&ret, e))),
         }
@@ -46,11 +71,26 @@ impl Session {
         reply: Reply,
         out: &mut Out,
     ) -> Flow {
+        // A progress note was written: on with what it held back.
+        if let Some(request) = job.progress.unpark() {
+            return Flow::Need(Request::Store(request), Job::Search(job));
+        }
         match self.scan_resume(&mut job.scan, reply) {
-            Ok(ScanStep::Need(request)) => Flow::Need(Request::Store(request), Job::Search(job)),
+            Ok(ScanStep::Need(request)) => {
+                let (done, goal) = (job.scan.done(), job.scan.goal);
+                let next = job.progress.step(tag, done, goal, request, out);
+                Flow::Need(next, Job::Search(job))
+            }
             Ok(ScanStep::Finished) => {
-                let SearchJob { uid, ret, scan } = *job;
-                Flow::Done(self.answer_search(tag, uid, ret, scan.needs.modseq, scan.hits, out))
+                let SearchJob { uid, ret, scan, .. } = *job;
+                let update = ret.update;
+                let result: Vec<Uid> = scan.hits.iter().map(|h| h.uid).collect();
+                let done = self.answer_search(tag, uid, ret, scan.needs.modseq, scan.hits, out);
+                if update && done.is_ok() {
+                    // RFC 5267 4.3: kept current from now on.
+                    self.add_context(tag, uid, scan.key, None, result, out);
+                }
+                Flow::Done(done)
             }
             Err(e) => Flow::Done(Err(self.search_failed(&job.ret, e))),
         }

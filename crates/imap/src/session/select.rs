@@ -134,6 +134,8 @@ impl Session {
             keywords,
             keywords_changed: false,
             shared,
+            contexts: Vec::new(),
+            limit_hit: false,
             info,
         };
         // RFC 7162 3.2.5.1: what vanished, then what changed, when the

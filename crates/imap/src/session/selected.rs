@@ -72,6 +72,10 @@ pub(crate) struct Selected {
     /// requests go to the owner's account, each checked against these
     /// rights.
     pub shared: Option<super::acl::SharedAccess>,
+    /// Updating SEARCH/SORT results (RFC 5267 4.3, `super::context`).
+    pub contexts: Vec<super::context::Context>,
+    /// The running command stopped at MESSAGELIMIT (`super::limit`).
+    pub limit_hit: bool,
 }
 
 /// A message addressed by a command: its sequence number and UID.
@@ -247,6 +251,7 @@ impl Selected {
         if known.is_empty() {
             return;
         }
+        self.remove_expunged_from_contexts(&known, out);
         if vanished {
             out.untagged(&format!("VANISHED {}", uid_set(&known)));
         } else {

@@ -4,18 +4,21 @@
 //! The messages are chosen by a keyed [`Scan`] (`super::scan`), which
 //! keeps each hit's delivery-time summary (`message::Summary`), internal
 //! date and size, so no message body is read unless a summary is missing.
-//! Ties are broken by sequence number (RFC 5256 section 3).
+//! Ties are broken by sequence number (RFC 5256 section 3). With
+//! `RETURN (...)` (ESORT, RFC 5267) the answer is an ESEARCH (`super::esort`)
+//! and UPDATE keeps it current (`super::context`).
 
 use super::scan::{Hit, Scan, ScanStep, SortKeys};
 use super::{Done, Flow, Job, Reply, Request, Session};
 use crate::message::{self, Summary};
-use crate::wire::command::{SearchKey, SortCriterion, SortKey, ThreadAlgorithm};
+use crate::wire::command::{SearchKey, SearchReturn, SortCriterion, SortKey, Tag, ThreadAlgorithm};
 use crate::wire::response::Out;
 use std::cmp::Ordering;
 
 /// What the scan's hits become.
 enum Answer {
-    Sort(Vec<SortCriterion>),
+    /// SORT; with RETURN options, an ESEARCH answer.
+    Sort(Vec<SortCriterion>, Option<SearchReturn>),
     Thread(ThreadAlgorithm),
 }
 
@@ -24,6 +27,7 @@ pub(crate) struct SortJob {
     uid: bool,
     answer: Answer,
     scan: Scan,
+    progress: super::progress::Progress,
 }
 
 /// A string as the i;unicode-casemap collation compares it (RFC 5256
@@ -53,7 +57,7 @@ fn compare(a: &SortKeys, b: &SortKeys, key: SortKey) -> Ordering {
 }
 
 /// The hits that have sort keys (a message gone meanwhile has none).
-fn keyed(hits: Vec<Hit>) -> Vec<(Hit, SortKeys)> {
+pub(super) fn keyed(hits: Vec<Hit>) -> Vec<(Hit, SortKeys)> {
     hits.into_iter()
         .filter_map(|mut h| {
             let k = h.keys.take()?;
@@ -63,8 +67,18 @@ fn keyed(hits: Vec<Hit>) -> Vec<(Hit, SortKeys)> {
 }
 
 impl Session {
-    pub(super) fn sort(&mut self, uid: bool, criteria: Vec<SortCriterion>, key: SearchKey) -> Flow {
-        self.start_sort(uid, Answer::Sort(criteria), key)
+    pub(super) fn sort(
+        &mut self,
+        tag: &Tag,
+        uid: bool,
+        ret: Option<SearchReturn>,
+        criteria: Vec<SortCriterion>,
+        key: SearchKey,
+    ) -> Flow {
+        if let Err(e) = self.check_update(tag, ret.as_ref()) {
+            return Flow::Done(Err(e));
+        }
+        self.start_sort(uid, Answer::Sort(criteria, ret), key)
     }
 
     pub(super) fn thread(&mut self, uid: bool, algorithm: ThreadAlgorithm, key: SearchKey) -> Flow {
@@ -75,10 +89,14 @@ impl Session {
         match self.scan(key, true) {
             Ok(scan) => {
                 let request = scan.start();
-                Flow::Need(
-                    Request::Store(request),
-                    Job::Sort(Box::new(SortJob { uid, answer, scan })),
-                )
+                let progress = super::progress::Progress::new(self.config.progress_interval);
+                let job = SortJob {
+                    uid,
+                    answer,
+                    scan,
+                    progress,
+                };
+                Flow::Need(Request::Store(request), Job::Sort(Box::new(job)))
             }
             Err(e) => Flow::Done(Err(e)),
         }
@@ -86,17 +104,39 @@ impl Session {
 
     pub(super) fn sort_resume(
         &mut self,
+        tag: &Tag,
         mut job: Box<SortJob>,
         reply: Reply,
         out: &mut Out,
     ) -> Flow {
+        // A progress note was written: on with what it held back.
+        if let Some(request) = job.progress.unpark() {
+            return Flow::Need(Request::Store(request), Job::Sort(job));
+        }
         match self.scan_resume(&mut job.scan, reply) {
-            Ok(ScanStep::Need(request)) => Flow::Need(Request::Store(request), Job::Sort(job)),
+            Ok(ScanStep::Need(request)) => {
+                let (done, goal) = (job.scan.done(), job.scan.goal);
+                let next = job.progress.step(tag, done, goal, request, out);
+                Flow::Need(next, Job::Sort(job))
+            }
             Ok(ScanStep::Finished) => {
-                let SortJob { uid, answer, scan } = *job;
+                let SortJob {
+                    uid, answer, scan, ..
+                } = *job;
                 let msgs = keyed(scan.hits);
                 Flow::Done(match answer {
-                    Answer::Sort(criteria) => answer_sort(uid, &criteria, msgs, out),
+                    Answer::Sort(criteria, None) => answer_sort(uid, &criteria, msgs, out),
+                    Answer::Sort(criteria, Some(ret)) => {
+                        let sorted = order(&criteria, msgs);
+                        let modseq = scan.needs.modseq;
+                        let done = super::esort::answer(tag, uid, &ret, modseq, &sorted, out);
+                        if ret.update {
+                            let result = sorted.iter().map(|h| h.uid).collect();
+                            let sort = Some(criteria);
+                            self.add_context(tag, uid, scan.key, sort, result, out);
+                        }
+                        done
+                    }
                     Answer::Thread(algorithm) => answer_thread(uid, algorithm, &msgs, out),
                 })
             }
@@ -105,12 +145,8 @@ impl Session {
     }
 }
 
-fn answer_sort(
-    uid: bool,
-    criteria: &[SortCriterion],
-    mut msgs: Vec<(Hit, SortKeys)>,
-    out: &mut Out,
-) -> crate::error::CmdResult<Done> {
+/// The hits in the order the criteria give (RFC 5256 section 3).
+pub(super) fn order(criteria: &[SortCriterion], mut msgs: Vec<(Hit, SortKeys)>) -> Vec<Hit> {
     msgs.sort_by(|(ha, a), (hb, b)| {
         for c in criteria {
             let o = compare(a, b, c.key);
@@ -121,8 +157,17 @@ fn answer_sort(
         }
         ha.seq.cmp(&hb.seq)
     });
+    msgs.into_iter().map(|(h, _)| h).collect()
+}
+
+fn answer_sort(
+    uid: bool,
+    criteria: &[SortCriterion],
+    msgs: Vec<(Hit, SortKeys)>,
+    out: &mut Out,
+) -> crate::error::CmdResult<Done> {
     let mut line = String::from("SORT");
-    for (h, _) in &msgs {
+    for h in &order(criteria, msgs) {
         let id = if uid { h.uid.0 } else { h.seq };
         line.push_str(&format!(" {id}"));
     }

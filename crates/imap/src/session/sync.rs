@@ -57,6 +57,7 @@ impl Session {
                 {
                     *m = sel.highest_modseq.0;
                 }
+                let result = self.limit_status(result, out);
                 match result {
                     Ok(done) => out.status(Some(tag.as_str()), Status::Ok, done.code, &done.text),
                     Err(e) => out.status(Some(tag.as_str()), e.status, e.code, &e.text),
@@ -106,9 +107,13 @@ impl Session {
                 });
                 return self.wait(tag, allow_expunge, Job::Resync(after), request);
             }
+            let touched = super::context::touched(&events);
             let updates = sel.absorb(events, &recent);
             sel.announce(updates, enabled, out, allow_expunge);
             sel.condstore_enabled(enabled, out);
+            if touched.as_ref().is_none_or(|t| !t.is_empty()) && !sel.contexts.is_empty() {
+                return self.refresh_contexts(tag, allow_expunge, after, touched, out);
+            }
         }
         self.after_sync(tag, after, out)
     }
@@ -130,6 +135,9 @@ impl Session {
                 _ => Default::default(),
             };
             sel.announce(updates, enabled, out, allow_expunge);
+            if !sel.contexts.is_empty() {
+                return self.refresh_contexts(tag, allow_expunge, after, None, out);
+            }
         }
         self.after_sync(tag, after, out)
     }

@@ -321,6 +321,9 @@ pub struct SearchReturn {
     pub save: bool,
     /// PARTIAL (RFC 9394): a page of the results.
     pub partial: Option<PartialRange>,
+    /// UPDATE (RFC 5267 4.3): keep the result up to date with ADDTO and
+    /// REMOVEFROM while the mailbox stays selected.
+    pub update: bool,
 }
 
 /// A PARTIAL range (RFC 9394 section 4): positions in the ascending list
@@ -483,8 +486,27 @@ pub enum CommandKind {
     },
     Sort {
         uid: bool,
+        /// `RETURN (...)` (ESORT, CONTEXT=SORT: RFC 5267 3, 4): answer
+        /// with ESEARCH in sort order.
+        ret: Option<SearchReturn>,
         criteria: Vec<SortCriterion>,
         key: SearchKey,
+    },
+    /// CANCELUPDATE (RFC 5267 4.3.5): the tags of the searches whose
+    /// updates stop.
+    CancelUpdate(Vec<String>),
+    /// GETMETADATA (RFC 5464 4.2); mailbox `""` is the server.
+    GetMetadata {
+        mailbox: MailboxArg,
+        entries: Vec<String>,
+        /// Values longer than this are left out (`[METADATA LONGENTRIES]`).
+        maxsize: Option<u32>,
+        depth: MetadataDepth,
+    },
+    /// SETMETADATA (RFC 5464 4.3): entries and values, `None` removes.
+    SetMetadata {
+        mailbox: MailboxArg,
+        entries: Vec<(String, Option<Vec<u8>>)>,
     },
     Thread {
         uid: bool,
@@ -526,6 +548,18 @@ pub enum CommandKind {
     },
     /// SETACL, DELETEACL, GETACL, LISTRIGHTS, MYRIGHTS (RFC 4314).
     Acl(crate::wire::acl::AclCommand),
+}
+
+/// GETMETADATA's DEPTH (RFC 5464 4.2.2): the entry itself, its children
+/// too, or everything below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataDepth {
+    /// `0`.
+    Zero,
+    /// `1`.
+    One,
+    /// `infinity`.
+    Infinity,
 }
 
 /// A parsed command.

@@ -70,6 +70,17 @@ pub enum Code {
     Modified(String),
     NoModSeq,
     NoPerm,
+    /// METADATA (RFC 5464 4.2.1, 4.3): `LONGENTRIES n`, `MAXSIZE n`,
+    /// `TOOMANY`.
+    Metadata(String),
+    /// NOUPDATE (RFC 5267 4.3.1): the tag whose UPDATE is refused.
+    NoUpdate(String),
+    /// INPROGRESS (RFC 9585): a command's tag, messages done, and of how many.
+    InProgress {
+        tag: String,
+        done: u32,
+        goal: u32,
+    },
     Nonexistent,
     OverQuota,
     Parse,
@@ -134,6 +145,12 @@ impl Code {
             Code::Unavailable => write!(out, "UNAVAILABLE"),
             Code::UnknownCte => write!(out, "UNKNOWN-CTE"),
             Code::Unseen(n) => write!(out, "UNSEEN {n}"),
+            Code::NoUpdate(tag) => write!(out, "NOUPDATE {}", quoted(tag)),
+            Code::Metadata(what) => write!(out, "METADATA {what}"),
+            Code::InProgress { tag, done, goal } => match goal {
+                0 => write!(out, "INPROGRESS ({} {done} NIL)", quoted(tag)),
+                _ => write!(out, "INPROGRESS ({} {done} {goal})", quoted(tag)),
+            },
         };
     }
 }

@@ -12,6 +12,7 @@ mod append;
 mod cursor;
 mod fetch;
 mod mailbox;
+mod metadata;
 mod search;
 
 pub use append::MAX_MULTIAPPEND;
@@ -141,6 +142,9 @@ fn command_body(c: &mut Cursor, name: &str) -> Result<Option<CommandKind>, BodyE
         "SEARCH" => search::search(c, false)?,
         "SORT" => search::sort(c, false)?,
         "THREAD" => search::thread(c, false)?,
+        "CANCELUPDATE" => search::cancel_update(c)?,
+        "GETMETADATA" => metadata::get(c)?,
+        "SETMETADATA" => metadata::set(c)?,
         "FETCH" => fetch::fetch(c, false)?,
         "STORE" => fetch::store(c, false)?,
         "COPY" | "MOVE" => copy_move(c, name == "MOVE", false)?,

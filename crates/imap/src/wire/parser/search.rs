@@ -14,34 +14,7 @@ pub(super) fn search(c: &mut Cursor, uid: bool) -> Result<CommandKind, BodyError
     c.sp()?;
     let mut ret = SearchReturn::default();
     if c.keyword("RETURN") {
-        c.sp()?;
-        c.expect(b'(', "expected (")?;
-        ret.extended = true;
-        while !c.eat(b')') {
-            c.eat(b' ');
-            let a = c.atom()?.to_ascii_uppercase();
-            match a.as_str() {
-                "MIN" => ret.min = true,
-                "MAX" => ret.max = true,
-                "ALL" => ret.all = true,
-                "COUNT" => ret.count = true,
-                "SAVE" => ret.save = true,
-                "PARTIAL" if ret.partial.is_none() => {
-                    c.sp()?;
-                    ret.partial = Some(partial_range(c)?);
-                }
-                _ => return Err("unknown or repeated SEARCH return option".into()),
-            }
-        }
-        // RFC 9394 3.1: one PARTIAL or one ALL, not both.
-        if ret.all && ret.partial.is_some() {
-            return Err("PARTIAL and ALL exclude each other".into());
-        }
-        // RFC 4731 3.1: `RETURN ()` means ALL; SAVE alone returns nothing
-        // (RFC 5182 2.4).
-        if !(ret.min || ret.max || ret.count || ret.save || ret.partial.is_some()) {
-            ret.all = true;
-        }
+        ret = return_opts(c, true)?;
         c.sp()?;
     }
     if c.keyword("CHARSET") {
@@ -51,6 +24,68 @@ pub(super) fn search(c: &mut Cursor, uid: bool) -> Result<CommandKind, BodyError
     }
     let key = keys(c)?;
     Ok(CommandKind::Search { uid, ret, key })
+}
+
+/// ` SP "(" [return-opt *(SP return-opt)] ")"` after RETURN: RFC 4731
+/// MIN, MAX, ALL, COUNT; RFC 5182 SAVE (SEARCH only, `save`); RFC 9394
+/// PARTIAL; RFC 5267 CONTEXT (a hint, accepted and ignored) and UPDATE.
+fn return_opts(c: &mut Cursor, save: bool) -> R<SearchReturn> {
+    c.sp()?;
+    c.expect(b'(', "expected (")?;
+    let mut ret = SearchReturn {
+        extended: true,
+        ..SearchReturn::default()
+    };
+    let mut context = false;
+    while !c.eat(b')') {
+        c.eat(b' ');
+        let a = c.atom()?.to_ascii_uppercase();
+        let seen = match a.as_str() {
+            "MIN" => std::mem::replace(&mut ret.min, true),
+            "MAX" => std::mem::replace(&mut ret.max, true),
+            "ALL" => std::mem::replace(&mut ret.all, true),
+            "COUNT" => std::mem::replace(&mut ret.count, true),
+            "SAVE" if save => std::mem::replace(&mut ret.save, true),
+            "UPDATE" => std::mem::replace(&mut ret.update, true),
+            "CONTEXT" => std::mem::replace(&mut context, true),
+            "PARTIAL" if ret.partial.is_none() => {
+                c.sp()?;
+                ret.partial = Some(partial_range(c)?);
+                false
+            }
+            _ => true,
+        };
+        if seen {
+            return Err("unknown or repeated return option");
+        }
+    }
+    // RFC 9394 3.1: one PARTIAL or one ALL, not both.
+    if ret.all && ret.partial.is_some() {
+        return Err("PARTIAL and ALL exclude each other");
+    }
+    // RFC 4731 3.1: `RETURN ()` means ALL (so does a mere CONTEXT hint);
+    // SAVE alone returns nothing (RFC 5182 2.4), and neither does UPDATE
+    // alone: its answers are the ADDTO and REMOVEFROM that follow.
+    if !(ret.min || ret.max || ret.count || ret.save || ret.update || ret.partial.is_some()) {
+        ret.all = true;
+    }
+    Ok(ret)
+}
+
+/// `CANCELUPDATE 1*(SP quoted)` (RFC 5267 4.3.5), at most 100 tags.
+pub(super) fn cancel_update(c: &mut Cursor) -> R<CommandKind> {
+    let mut tags = Vec::new();
+    while c.eat(b' ') {
+        let tag = String::from_utf8(c.quoted()?).map_err(|_| "a tag is ASCII")?;
+        tags.push(tag);
+        if tags.len() > 100 {
+            return Err("too many tags");
+        }
+    }
+    if tags.is_empty() {
+        return Err("CANCELUPDATE needs a tag");
+    }
+    Ok(CommandKind::CancelUpdate(tags))
 }
 
 /// `partial-range` (RFC 9394 section 4): `nz-number ":" nz-number` or
@@ -88,9 +123,15 @@ fn keys(c: &mut Cursor) -> R<SearchKey> {
     })
 }
 
-/// `SORT (criteria) charset keys` (RFC 5256 section 3).
+/// `SORT [RETURN (opts)] (criteria) charset keys` (RFC 5256 section 3,
+/// RFC 5267 3: the return options of SEARCH but SAVE).
 pub(super) fn sort(c: &mut Cursor, uid: bool) -> Result<CommandKind, BodyError> {
     c.sp()?;
+    let mut ret = None;
+    if c.keyword("RETURN") {
+        ret = Some(return_opts(c, false)?);
+        c.sp()?;
+    }
     c.expect(b'(', "expected (")?;
     let mut criteria = Vec::new();
     loop {
@@ -124,7 +165,12 @@ pub(super) fn sort(c: &mut Cursor, uid: bool) -> Result<CommandKind, BodyError> 
     charset(c)?;
     c.sp()?;
     let key = keys(c)?;
-    Ok(CommandKind::Sort { uid, criteria, key })
+    Ok(CommandKind::Sort {
+        uid,
+        ret,
+        criteria,
+        key,
+    })
 }
 
 /// `THREAD algorithm charset keys` (RFC 5256 section 3).

@@ -263,6 +263,7 @@ fn sort_and_thread() {
         ok("a UID SORT (REVERSE DATE subject) UTF-8 ALL\r\n"),
         CommandKind::Sort {
             uid: true,
+            ret: None,
             criteria: vec![
                 SortCriterion {
                     reverse: true,
@@ -386,4 +387,82 @@ fn setquota_parses_for_a_clean_refusal() {
     );
     bad(b"a SETQUOTA \"\" (STORAGE)\r\n");
     bad(b"a SETQUOTA \"\"\r\n");
+}
+
+#[test]
+fn esort_and_context_return_options() {
+    let CommandKind::Sort { ret, .. } = ok("a SORT RETURN (MIN MAX) (SIZE) UTF-8 ALL\r\n") else {
+        panic!("not SORT");
+    };
+    let ret = ret.unwrap();
+    assert!(ret.extended && ret.min && ret.max && !ret.all && !ret.update);
+    let CommandKind::Sort { ret, .. } = ok("a UID SORT RETURN () (SIZE) UTF-8 ALL\r\n") else {
+        panic!("not SORT");
+    };
+    assert!(ret.unwrap().all, "RETURN () is ALL");
+    let CommandKind::Search { ret, .. } = ok("a SEARCH RETURN (CONTEXT) ALL\r\n") else {
+        panic!("not SEARCH");
+    };
+    assert!(ret.all && !ret.update, "a mere hint is ALL");
+    let CommandKind::Search { ret, .. } = ok("a SEARCH RETURN (update count) ALL\r\n") else {
+        panic!("not SEARCH");
+    };
+    assert!(ret.update && ret.count && !ret.all);
+    assert_eq!(
+        ok("a CANCELUPDATE \"b1\" \"b2\"\r\n"),
+        CommandKind::CancelUpdate(vec!["b1".into(), "b2".into()])
+    );
+    for refused in [
+        &b"a SORT RETURN (SAVE) (SIZE) UTF-8 ALL\r\n"[..],
+        b"a SORT RETURN (MIN MIN) (SIZE) UTF-8 ALL\r\n",
+        b"a SEARCH RETURN (UPDATE UPDATE) ALL\r\n",
+        b"a SORT RETURN (ALL PARTIAL 1:2) (SIZE) UTF-8 ALL\r\n",
+        b"a SORT RETURN MIN (SIZE) UTF-8 ALL\r\n",
+        b"a CANCELUPDATE\r\n",
+        b"a CANCELUPDATE b1\r\n",
+    ] {
+        assert_eq!(bad(refused).kind, ParseErrorKind::Syntax, "{refused:?}");
+    }
+    let many = format!("a CANCELUPDATE{}\r\n", " \"t\"".repeat(101));
+    assert_eq!(bad(many.as_bytes()).message, "too many tags");
+}
+
+#[test]
+fn metadata_commands() {
+    assert_eq!(
+        ok("a GETMETADATA (MAXSIZE 1024 DEPTH infinity) INBOX (/private/comment /shared/x)\r\n"),
+        CommandKind::GetMetadata {
+            mailbox: MailboxArg("INBOX".into()),
+            entries: vec!["/private/comment".into(), "/shared/x".into()],
+            maxsize: Some(1024),
+            depth: MetadataDepth::Infinity,
+        }
+    );
+    assert_eq!(
+        ok("a SETMETADATA \"\" (/private/a NIL /shared/b ~{2}\r\n\0x)\r\n"),
+        CommandKind::SetMetadata {
+            mailbox: MailboxArg(String::new()),
+            entries: vec![
+                ("/private/a".into(), None),
+                ("/shared/b".into(), Some(b"\0x".to_vec())),
+            ],
+        }
+    );
+    for refused in [
+        &b"a SETMETADATA INBOX (/private \"x\")\r\n"[..],
+        b"a GETMETADATA INBOX /private/\r\n",
+        b"a GETMETADATA (DEPTH 1 MAXSIZE 1 MAXSIZE 2) INBOX /private/a\r\n",
+        b"a GETMETADATA INBOX /private/%\r\n",
+        b"a SETMETADATA INBOX ()\r\n",
+        b"a SETMETADATA INBOX (/private/a)\r\n",
+    ] {
+        assert_eq!(bad(refused).kind, ParseErrorKind::Syntax, "{refused:?}");
+    }
+    let long = format!("a GETMETADATA INBOX /private/{}\r\n", "x".repeat(1020));
+    assert_eq!(bad(long.as_bytes()).message, "invalid entry name");
+    let many = format!(
+        "a GETMETADATA INBOX ({})\r\n",
+        vec!["/private/a"; 101].join(" ")
+    );
+    assert_eq!(bad(many.as_bytes()).message, "too many entries");
 }

@@ -1,0 +1,68 @@
+//! INPROGRESS (RFC 9585): `* OK [INPROGRESS ("tag" done goal)] ...`
+//! while a long SEARCH, SORT or THREAD examines the mailbox, so a client
+//! can show progress and knows the server is working rather than gone.
+//!
+//! A command that loads messages one by one (text, header or date keys,
+//! any SORT or THREAD) asks itself before each load whether a note is
+//! due: the first once `[imap] progress_interval_ms` has passed since
+//! the command began, then one per interval. `done` is how many messages
+//! were examined, `goal` how many there are to examine. The note is
+//! written at once: the command asks the driver to write what it has
+//! ([`Request::Yield`]) and goes on when that is done. A command that ends
+//! within the interval sends none. Commands answered by one store call
+//! (COPY, MOVE, EXPUNGE) have no point at which to report and send none.
+
+use super::{Request, StoreRequest};
+use crate::wire::command::Tag;
+use crate::wire::response::{Code, Out, Status};
+use std::time::{Duration, Instant};
+
+/// A command's progress reporting.
+pub(crate) struct Progress {
+    interval: Duration,
+    /// When the next note is due.
+    next: Instant,
+    /// The store request to make once the note is written.
+    parked: Option<StoreRequest>,
+}
+
+impl Progress {
+    pub(crate) fn new(interval: Duration) -> Progress {
+        Progress {
+            interval,
+            next: Instant::now() + interval,
+            parked: None,
+        }
+    }
+
+    /// The request to make next: `request` itself, or, when a note is
+    /// due, the note written to `out` and a [`Request::Yield`] (then
+    /// [`Progress::unpark`] gives `request` back).
+    pub(crate) fn step(
+        &mut self,
+        tag: &Tag,
+        done: u32,
+        goal: u32,
+        request: StoreRequest,
+        out: &mut Out,
+    ) -> Request {
+        let now = Instant::now();
+        if now < self.next {
+            return Request::Store(request);
+        }
+        self.next = now + self.interval;
+        let code = Code::InProgress {
+            tag: tag.as_str().to_string(),
+            done,
+            goal,
+        };
+        out.status(None, Status::Ok, Some(code), "Still working");
+        self.parked = Some(request);
+        Request::Yield
+    }
+
+    /// After a note was written: the request it held back.
+    pub(crate) fn unpark(&mut self) -> Option<StoreRequest> {
+        self.parked.take()
+    }
+}
