@@ -79,8 +79,10 @@
 mod account;
 mod account_index;
 mod append;
+mod append_stream;
 mod backend;
 mod blob;
+mod chunked;
 mod claims;
 mod cluster;
 mod codec;
@@ -147,6 +149,7 @@ pub mod testing {
 
 pub use account::PurgeStep;
 pub use append::{MAX_OBJECT_ID_DOMAIN, NewMessage};
+pub use append_stream::{AppendStream, SUMMARY_WHOLE};
 pub use claims::{Lease, SharedQueue};
 pub use copy::{BATCH as COPY_BATCH, CopyProgress, CopyReport};
 pub use engine::Store;

@@ -4,7 +4,8 @@
 //! `SEALPOST_TEST_PG` names; `.ci/run` starts one with `tests/pg.sh`).
 //! Without that variable the PostgreSQL half fails: it is never skipped.
 //! `cases/append_all.rs` (MULTIAPPEND's batch append, OBJECTID's keyed
-//! ids) is included beside it and shares its helpers.
+//! ids) and `cases/append_stream.rs` (appends in pieces) are included
+//! beside it and share its helpers.
 
 mod embedded {
     const IS_PG: bool = false;
@@ -13,6 +14,7 @@ mod embedded {
     }
     include!("cases/store.rs");
     include!("cases/append_all.rs");
+    include!("cases/append_stream.rs");
 }
 
 mod postgresql {
@@ -22,4 +24,5 @@ mod postgresql {
     }
     include!("cases/store.rs");
     include!("cases/append_all.rs");
+    include!("cases/append_stream.rs");
 }
