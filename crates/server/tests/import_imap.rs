@@ -7,8 +7,9 @@
 //! be equal: after the first import, after a delta (a new message, changed
 //! flags) imported again while `serve` runs (a session with INBOX selected
 //! sees it at its next NOOP), after a connection cut mid-import (the same
-//! run reconnects) and after an import killed with SIGKILL and run again
-//! (nothing doubled).
+//! run reconnects), after an import killed with SIGKILL and run again
+//! (nothing doubled), and with messages large enough to be stored while
+//! they arrive.
 
 mod common;
 
@@ -298,6 +299,32 @@ fn a_dovecot_account_is_copied_then_only_its_changes() {
         "{}",
         out.stdout
     );
+    server.stop();
+}
+
+/// Messages over a MiB are fetched on their own and stored while they
+/// arrive (memory flat): they arrive whole, with their flags, dates and
+/// UIDs, beside small ones of the same folder.
+#[test]
+fn large_messages_are_streamed_in_whole() {
+    let dovecot = Dovecot::start();
+    dovecot.client(
+        "fill-bulk",
+        serde_json::json!({"count": 3, "size": 3_500_000}),
+    );
+    dovecot.client("fill-first", serde_json::json!({}));
+    let site = Site::new("");
+    site.add_account("alice@example.org");
+    let out = import(&site, "alice@example.org", dovecot.port, &dovecot.ca(), "2");
+    assert!(out.ok(), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.starts_with("imported 9 messages (") && out.stdout.contains("9 kept their UID"),
+        "{}",
+        out.stdout
+    );
+    let server = site.start();
+    let source = serde_json::from_str(&dovecot.client("dump", serde_json::json!({}))).unwrap();
+    assert_same(&source, &sealpost_dump(&site, &server, "alice@example.org"));
     server.stop();
 }
 

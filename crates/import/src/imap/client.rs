@@ -21,7 +21,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 /// How long one read or write may wait.
-const IO_TIMEOUT: Duration = Duration::from_secs(120);
+pub(super) const IO_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -101,12 +101,12 @@ pub struct Selected {
 
 /// A logged-in connection.
 pub struct Client {
-    stream: TlsStream<TcpStream>,
-    buf: Vec<u8>,
+    pub(super) stream: TlsStream<TcpStream>,
+    pub(super) buf: Vec<u8>,
     next_tag: u32,
 }
 
-fn conn_err(e: impl std::fmt::Display) -> ClientError {
+pub(super) fn conn_err(e: impl std::fmt::Display) -> ClientError {
     ClientError::Connection(e.to_string())
 }
 
@@ -276,7 +276,7 @@ impl Client {
         let _ = self.stream.shutdown().await;
     }
 
-    async fn send(&mut self, command: &[u8]) -> Result<String, ClientError> {
+    pub(super) async fn send(&mut self, command: &[u8]) -> Result<String, ClientError> {
         let tag = format!("i{}", self.next_tag);
         self.next_tag += 1;
         let mut line = Vec::with_capacity(tag.len() + command.len() + 3);

@@ -15,6 +15,7 @@
 //! stored as it arrives), the list of a folder's missing UIDs, and the
 //! folder's state (12 octets a message).
 
+pub mod body_stream;
 pub mod client;
 pub mod framer;
 pub mod state;

@@ -13,7 +13,11 @@
 //!    (a run that stopped before saving the state: same size and
 //!    INTERNALDATE as an unrecorded message here) or missing.
 //! 3. The missing are fetched [`BATCH`] at a time with `BODY.PEEK[]` and
-//!    stored one by one as they arrive.
+//!    stored one by one as they arrive; a message larger than
+//!    [`STREAM_ABOVE`] (by its RFC822.SIZE) is fetched on its own and
+//!    stored while it arrives, a piece at a time (`body_stream.rs`), with
+//!    the flags and INTERNALDATE of step 2, so memory stays flat whatever
+//!    its size.
 //!
 //! The state is saved every [`SAVE_EVERY`], when a run fails and at the end.
 
@@ -28,6 +32,8 @@ use std::time::{Duration, Instant};
 
 /// Messages per `UID FETCH` of bodies.
 pub const BATCH: usize = 50;
+/// Messages larger than this are stored while they arrive.
+pub const STREAM_ABOVE: u32 = 1 << 20;
 /// How often the state is saved during a run.
 pub const SAVE_EVERY: Duration = Duration::from_secs(2);
 
@@ -102,13 +108,17 @@ async fn copy(client: &mut Client, run: &mut Run<'_>, exists: u32) -> Result<(),
     if exists == 0 {
         return Ok(());
     }
-    let mut missing = Vec::new();
+    let mut missing: Vec<Fetched> = Vec::new();
     client
         .uid_fetch("1:*", "(UID FLAGS RFC822.SIZE INTERNALDATE)", |f| {
             tokio::task::block_in_place(|| run.check(f, &mut missing))
         })
         .await?;
-    for batch in missing.chunks(BATCH) {
+    let (large, small): (Vec<Fetched>, Vec<Fetched>) = missing
+        .into_iter()
+        .partition(|f| f.size.is_some_and(|s| s > STREAM_ABOVE));
+    let small: Vec<u32> = small.into_iter().filter_map(|f| f.uid).collect();
+    for batch in small.chunks(BATCH) {
         let set = batch
             .iter()
             .map(u32::to_string)
@@ -119,6 +129,9 @@ async fn copy(client: &mut Client, run: &mut Run<'_>, exists: u32) -> Result<(),
                 tokio::task::block_in_place(|| run.store(f))
             })
             .await?;
+    }
+    for f in large {
+        run.stream(client, f).await?;
     }
     Ok(())
 }
@@ -148,7 +161,7 @@ pub fn store_flags(flags: &[String]) -> Flags {
 
 impl Run<'_> {
     /// Step 2 for one message.
-    fn check(&mut self, f: Fetched, missing: &mut Vec<u32>) -> Result<(), Failure> {
+    fn check(&mut self, f: Fetched, missing: &mut Vec<Fetched>) -> Result<(), Failure> {
         let Some(uid) = f.uid else {
             return Ok(());
         };
@@ -185,7 +198,7 @@ impl Run<'_> {
             job.totals.already.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
-        missing.push(uid);
+        missing.push(f);
         Ok(())
     }
 
@@ -207,6 +220,59 @@ impl Run<'_> {
         }
         let map = self.unrecorded.as_mut().expect("built above");
         Ok(map.get_mut(&(size, date)).and_then(|v| v.pop()))
+    }
+
+    /// Step 3 for one large message (`f` from step 2), stored while it
+    /// arrives.
+    async fn stream(&mut self, client: &mut Client, f: Fetched) -> Result<(), Failure> {
+        let Some(uid) = f.uid else {
+            return Ok(());
+        };
+        let job = self.job;
+        let store = &job.store;
+        let mut w = tokio::task::block_in_place(|| store.append_stream(job.account))
+            .map_err(crate::ImportError::from)?;
+        let there = client
+            .uid_fetch_body_to(uid, |piece| {
+                tokio::task::block_in_place(|| w.write(piece)).map_err(|e| Failure::Fatal(e.into()))
+            })
+            .await?;
+        if !there {
+            // Expunged at the source meanwhile.
+            return Ok(());
+        }
+        let flags = store_flags(f.flags.as_deref().unwrap_or_default());
+        let keep = self.same_validity.then_some(Uid(uid));
+        let size = w.size();
+        let here = tokio::task::block_in_place(|| w.finish(self.mailbox, &flags, f.date, keep))
+            .map_err(crate::ImportError::from)?
+            .uid;
+        tokio::task::block_in_place(|| {
+            self.stored(uid, here, &flags, size as usize, keep == Some(here))
+        })
+    }
+
+    /// Records a stored message in the state (saved now and then).
+    fn stored(
+        &mut self,
+        source: u32,
+        here: Uid,
+        flags: &Flags,
+        size: usize,
+        kept: bool,
+    ) -> Result<(), Failure> {
+        let job = self.job;
+        self.state.insert(Copied {
+            source,
+            here: here.0,
+            flags: flags_hash(flags),
+        });
+        job.totals.stored(size, kept);
+        if self.saved.elapsed() >= SAVE_EVERY {
+            job.state.save(&self.path, &self.state)?;
+            self.saved = Instant::now();
+        }
+        Ok(())
     }
 
     /// Step 3 for one message.
@@ -238,17 +304,7 @@ impl Run<'_> {
                     .uid
             }
         };
-        self.state.insert(Copied {
-            source: uid,
-            here: here.0,
-            flags: flags_hash(&flags),
-        });
-        job.totals.stored(raw.len(), kept);
-        if self.saved.elapsed() >= SAVE_EVERY {
-            job.state.save(&self.path, &self.state)?;
-            self.saved = Instant::now();
-        }
-        Ok(())
+        self.stored(uid, here, &flags, raw.len(), kept)
     }
 }
 
