@@ -93,6 +93,7 @@ mod file_key;
 mod keyfile;
 mod mailbox;
 mod message;
+mod special_use;
 mod sync;
 mod tx;
 mod types;

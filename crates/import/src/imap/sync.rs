@@ -2,14 +2,18 @@
 //! run copies everything, later runs copy what is new and apply the flag
 //! changes made at the source since.
 //!
-//! 1. EXAMINE gives the source's UIDVALIDITY; the folder's [`FolderState`]
+//! 1. The mailbox here gets the folder's special use at the source (LIST's
+//!    `\Sent`, `\Drafts`, `\Trash`, `\Junk`, `\Archive`, RFC 6154),
+//!    taken from the mailbox here that had it. EXAMINE gives the source's
+//!    UIDVALIDITY; the folder's [`FolderState`]
 //!    holds for it (a new UIDVALIDITY starts a new state). A mailbox here
 //!    that never held a message takes the source's UIDVALIDITY, and each
 //!    message then keeps its source UID (clients that synced against the
 //!    source download nothing again).
 //! 2. `UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE)`, streamed: a
-//!    message the state knows gets its flags replaced here when they
-//!    changed at the source; one it does not know is either here already
+//!    message the state knows gets the flags added and removed at the
+//!    source since the last run added and removed here (other flags set
+//!    here stay); one it does not know is either here already
 //!    (a run that stopped before saving the state: same size and
 //!    INTERNALDATE as an unrecorded message here) or missing.
 //! 3. The missing are fetched [`BATCH`] at a time with `BODY.PEEK[]` and
@@ -25,7 +29,7 @@ use super::client::{Client, ClientError, Fetched};
 use super::state::{Copied, FolderState, flags_hash};
 use super::{Failure, Job};
 use crate::ensure_mailbox;
-use sealpost_store::{FlagOp, Flags, MailboxId, StoreError, Uid, UidValidity};
+use sealpost_store::{FlagOp, Flags, MailboxId, SpecialUse, StoreError, Uid, UidValidity};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -44,6 +48,8 @@ pub struct RemoteFolder {
     pub wire: String,
     /// Its name here (UTF-8, `/` between levels).
     pub name: String,
+    /// Its special use at the source (RFC 6154), given to the mailbox here.
+    pub special_use: Option<SpecialUse>,
 }
 
 /// Where one folder's sync stands.
@@ -77,6 +83,9 @@ pub async fn sync(client: &mut Client, job: &Job, folder: &RemoteFolder) -> Resu
 fn start<'a>(job: &'a Job, folder: &RemoteFolder, uid_validity: u32) -> crate::Result<Run<'a>> {
     let store = &job.store;
     let mailbox = ensure_mailbox(store, job.account, &folder.name)?;
+    if let Some(special_use) = folder.special_use {
+        store.set_special_use(job.account, mailbox, special_use)?;
+    }
     let path = job
         .state
         .path(&job.address, &job.source.to_string(), &folder.name);
@@ -168,21 +177,11 @@ impl Run<'_> {
         let flags = store_flags(f.flags.as_deref().unwrap_or_default());
         let hash = flags_hash(&flags);
         let job = self.job;
-        if let Some(c) = self.state.get_mut(uid) {
+        if let Some(c) = self.state.get(uid) {
             job.totals.already.fetch_add(1, Ordering::Relaxed);
             if c.flags != hash {
-                let here = [Uid(c.here)];
-                job.store
-                    .store_flags(
-                        job.account,
-                        self.mailbox,
-                        &here,
-                        FlagOp::Replace,
-                        &flags,
-                        None,
-                    )
-                    .map_err(crate::ImportError::from)?;
-                c.flags = hash;
+                self.apply_change(&c, &flags)?;
+                self.state.record(uid, c.here, &flags);
                 job.totals.flags_changed.fetch_add(1, Ordering::Relaxed);
             }
             return Ok(());
@@ -190,15 +189,46 @@ impl Run<'_> {
         if let (Some(size), Some(date)) = (f.size, f.date)
             && let Some(here) = self.take_unrecorded(size, date)?
         {
-            self.state.insert(Copied {
-                source: uid,
-                here,
-                flags: hash,
-            });
+            self.state.record(uid, here, &flags);
             job.totals.already.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
         missing.push(f);
+        Ok(())
+    }
+
+    /// Applies a change of a message's flags at the source here: the
+    /// flags added there are added, those removed there are removed, and
+    /// whatever else changed here stays; replaced whole when the flags it
+    /// had there are not known (see `state.rs`).
+    fn apply_change(&self, c: &Copied, now: &Flags) -> Result<(), Failure> {
+        let job = self.job;
+        let here = [Uid(c.here)];
+        let change = |op, flags: &Flags| {
+            job.store
+                .store_flags(job.account, self.mailbox, &here, op, flags, None)
+                .map(drop)
+                .map_err(|e| Failure::from(crate::ImportError::from(e)))
+        };
+        let Some(before) = self.state.flags_of(c) else {
+            return change(FlagOp::Replace, now);
+        };
+        let missing_from = |a: &Flags, b: &Flags| Flags {
+            system: a.system & !b.system,
+            keywords: a
+                .keywords
+                .iter()
+                .filter(|k| !b.keywords.iter().any(|x| x.eq_ignore_ascii_case(k)))
+                .cloned()
+                .collect(),
+        };
+        let (added, removed) = (missing_from(now, &before), missing_from(&before, now));
+        if added != Flags::default() {
+            change(FlagOp::Add, &added)?;
+        }
+        if removed != Flags::default() {
+            change(FlagOp::Remove, &removed)?;
+        }
         Ok(())
     }
 
@@ -262,11 +292,7 @@ impl Run<'_> {
         kept: bool,
     ) -> Result<(), Failure> {
         let job = self.job;
-        self.state.insert(Copied {
-            source,
-            here: here.0,
-            flags: flags_hash(flags),
-        });
+        self.state.record(source, here.0, flags);
         job.totals.stored(size, kept);
         if self.saved.elapsed() >= SAVE_EVERY {
             job.state.save(&self.path, &self.state)?;
