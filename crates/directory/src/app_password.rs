@@ -44,6 +44,35 @@ pub(crate) struct AppEntry {
     pub(crate) hash: String,
 }
 
+/// Digests of an account's credentials as the accounts file holds them:
+/// its password hash and each app password's hash. Whoever keeps a
+/// session (the account page) compares them with [`Credentials::ends`] to
+/// learn that the password was changed or an app password revoked, here or
+/// by another process editing the file (`sealpost account passwd`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    password: [u8; 32],
+    apps: Vec<[u8; 32]>,
+}
+
+impl Credentials {
+    pub(crate) fn of<'a>(password: &str, apps: impl Iterator<Item = &'a str>) -> Credentials {
+        use sha2::{Digest, Sha256};
+        Credentials {
+            password: Sha256::digest(password.as_bytes()).into(),
+            apps: apps.map(|h| Sha256::digest(h.as_bytes()).into()).collect(),
+        }
+    }
+
+    /// Whether going from `self` to `now` ends a session: the password
+    /// changed, or an app password was added or revoked. (Any change, not
+    /// only a revocation: a session that missed an app password's short
+    /// life would otherwise never learn of its revocation.)
+    pub fn ends(&self, now: &Credentials) -> bool {
+        self != now
+    }
+}
+
 /// What `app-password list` shows of one: never the hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppPasswordInfo {
@@ -160,5 +189,14 @@ mod tests {
         assert!(check_label("a\nb").is_err());
         assert!(check_label(&"x".repeat(MAX_LABEL_LEN + 1)).is_err());
         check_label(&"x".repeat(MAX_LABEL_LEN)).unwrap();
+    }
+
+    #[test]
+    fn credentials_end_a_session_on_any_change() {
+        let before = Credentials::of("h1", ["a1", "a2"].into_iter());
+        assert!(!before.ends(&Credentials::of("h1", ["a1", "a2"].into_iter())));
+        assert!(before.ends(&Credentials::of("h1", ["a1", "a2", "a3"].into_iter())));
+        assert!(before.ends(&Credentials::of("h2", ["a1", "a2"].into_iter())));
+        assert!(before.ends(&Credentials::of("h1", ["a2"].into_iter())));
     }
 }

@@ -64,6 +64,7 @@ mod watch;
 
 pub use address::{normalize_address, parse_quota};
 pub use app_password::AppPasswordInfo;
+pub use app_password::Credentials;
 pub use edit::{
     add_account, add_accounts_with_hashes, add_alias, add_app_password, check_accounts,
     export_account, import_account, list_accounts, list_app_passwords, remove_account,
@@ -477,6 +478,18 @@ impl Directory {
 
     fn snapshot(&self) -> Arc<Snapshot> {
         self.inner.snapshot.read().clone()
+    }
+
+    /// What an account's credentials are now ([`Credentials`]); `None` for
+    /// an unknown account.
+    pub fn credentials(&self, address: &str) -> Option<Credentials> {
+        let a = address::normalize(address).ok()?;
+        let snapshot = self.snapshot();
+        let e = snapshot.accounts.get(&a)?;
+        Some(Credentials::of(
+            &e.hash,
+            e.apps.iter().map(|x| x.hash.as_str()),
+        ))
     }
 
     /// Checks a login. Runs argon2id (CPU-heavy: the async wrapper runs it on

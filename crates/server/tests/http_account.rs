@@ -476,6 +476,52 @@ fn signing_out_ends_the_session_on_the_server() {
     assert_eq!(a.header("location"), Some("/account/login"));
 }
 
+/// `sealpost account app-password add|remove` and `account passwd`, run
+/// beside the server, end the account's page sessions at their next
+/// request (the accounts file's credentials no longer match theirs).
+#[test]
+fn credentials_changed_with_the_cli_end_the_page_sessions() {
+    let (site, server) = site("");
+    let signed_out = |c: &Client| {
+        let end = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let a = c.get("/account");
+            if a.status == 303 && a.header("location") == Some("/account/login") {
+                return;
+            }
+            assert_eq!(a.status, 200, "{}", a.body);
+            assert!(std::time::Instant::now() < end, "the session did not end");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let (a, b) = (
+        Client::new(&site, &server, "a"),
+        Client::new(&site, &server, "b"),
+    );
+    for change in [
+        vec!["account", "app-password", "add", USER, "--label", "phone"],
+        vec![
+            "account",
+            "app-password",
+            "remove",
+            USER,
+            "--label",
+            "phone",
+        ],
+        vec!["account", "passwd", USER, "--password-stdin"],
+    ] {
+        a.sign_in(PASSWORD);
+        b.sign_in(PASSWORD);
+        let out = site.cli(&change, &format!("{NEW_PASSWORD}\n"));
+        assert!(out.ok(), "{change:?}: {}", out.stderr);
+        signed_out(&a);
+        signed_out(&b);
+    }
+    // The new password opens a new session.
+    a.sign_in(NEW_PASSWORD);
+    server.stop();
+}
+
 #[test]
 fn failed_sign_ins_are_throttled_like_imap_and_audited() {
     let (site, server) = site("[limits]\nauth_failures_per_ip = 3\n");

@@ -8,8 +8,16 @@
 //! a per-session CSRF token and the times. A session ends at
 //! `session_idle_secs` without a request, at `session_max_secs` in any
 //! case, at sign-out, when the account's password changes (every session
-//! of the account: the one that changed it gets a new token) and when the
-//! account is deleted or leaves the accounts file.
+//! of the account: the one that changed it here gets a new token), when
+//! an app password is added or revoked (every session but the one that
+//! did it here) and when the account is deleted or leaves the accounts
+//! file. Changes made outside the page (`sealpost account passwd`,
+//! `account app-password add|remove`, `account delete`) are seen at the
+//! session's next request: each session keeps digests of the credentials
+//! it was opened under ([`sealpost_directory::Credentials`]) and the
+//! accounts file's are compared with them. (An account whose legacy password hash is upgraded
+//! to argon2id at sign-in may be asked to sign in once more: the upgrade
+//! is a new hash in the file.)
 //!
 //! Memory is bounded: at most `max_sessions` in all (expired ones are swept
 //! when the table is full; a sign-in past the bound is refused) and
@@ -19,6 +27,7 @@
 use base64::Engine;
 use parking_lot::Mutex;
 use rand::RngCore;
+use sealpost_directory::Credentials;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -49,6 +58,8 @@ struct Session {
     created: Instant,
     seen: Instant,
     notice: Option<String>,
+    /// The credentials seen at its first request (or after its own change).
+    credentials: Option<Credentials>,
 }
 
 /// What a request learns of its session.
@@ -118,6 +129,7 @@ impl Sessions {
                 created: now,
                 seen: now,
                 notice: None,
+                credentials: None,
             },
         );
         Ok(token)
@@ -140,6 +152,36 @@ impl Sessions {
             csrf: s.csrf.clone(),
             notice: s.notice.take(),
         })
+    }
+
+    /// Whether the session of `token` still stands with the account's
+    /// credentials as they are `now` (see the module docs); the first call
+    /// records them. A session that does not stand is removed.
+    pub fn check_credentials(&self, token: &str, now: &Credentials) -> bool {
+        let key = digest(token);
+        let mut table = self.table.lock();
+        let Some(s) = table.get_mut(&key) else {
+            return false;
+        };
+        match &s.credentials {
+            Some(c) if c.ends(now) => {
+                table.remove(&key);
+                false
+            }
+            Some(_) => true,
+            None => {
+                s.credentials = Some(now.clone());
+                true
+            }
+        }
+    }
+
+    /// Records the account's credentials after a change this session made
+    /// itself, so that the change does not end it.
+    pub fn set_credentials(&self, token: &str, now: Credentials) {
+        if let Some(s) = self.table.lock().get_mut(&digest(token)) {
+            s.credentials = Some(now);
+        }
     }
 
     /// Leaves a one-time message for the session's next page.
