@@ -142,6 +142,20 @@ impl AccountBackend for Backend {
         self.take_accounts_file()
     }
 
+    fn access_log(
+        &self,
+        address: &str,
+        skip: u64,
+        take: usize,
+    ) -> Result<sealpost_audit::AccessPage, ActionError> {
+        let config = &self.services.config;
+        let dir = crate::startup::audit_dir(config);
+        let keys = sealpost_audit::PiiKeys::open(&dir, &config.server.master_key)
+            .map_err(|e| failed(e.to_string()))?;
+        sealpost_audit::accesses(&dir, &keys, address, skip, take)
+            .map_err(|e| failed(e.to_string()))
+    }
+
     fn deletion_terms(&self) -> DeletionTerms {
         let r = self.services.running.current().retention.clone();
         DeletionTerms {

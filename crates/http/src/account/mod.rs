@@ -50,6 +50,7 @@
 //! implements over the same functions the operator's CLI uses, so the page
 //! and the CLI cannot drift apart.
 
+mod access;
 mod actions;
 mod delete;
 mod export;
@@ -137,6 +138,19 @@ pub trait AccountBackend: Send + Sync + 'static {
     fn delete_account(&self, address: &str) -> Result<(), ActionError>;
     /// The retention terms in force now.
     fn deletion_terms(&self) -> DeletionTerms;
+    /// The account's own sign-ins from the audit log, newest first,
+    /// skipping `skip`, at most `take` (the access-log page).
+    fn access_log(
+        &self,
+        address: &str,
+        skip: u64,
+        take: usize,
+    ) -> Result<sealpost_audit::AccessPage, ActionError> {
+        let _ = (address, skip, take);
+        Err(ActionError::Failed(
+            "the access log is not available here".into(),
+        ))
+    }
 }
 
 /// Everything the page's handlers share.
@@ -183,6 +197,7 @@ pub fn router(page: AccountPage) -> Router {
         .route("/account/login", get(login::form).post(login::submit))
         .route("/account/logout", post(login::logout))
         .route("/account/export", post(export::download))
+        .route("/account/access", get(access::list))
         .route("/account/password", post(actions::change_password))
         .route(
             "/account/app-passwords/add",
