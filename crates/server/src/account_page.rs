@@ -142,6 +142,15 @@ impl AccountBackend for Backend {
         self.take_accounts_file()
     }
 
+    fn deliver_to_account(&self, address: &str, raw: &[u8]) -> Result<(), ActionError> {
+        let store = &self.services.store;
+        let account = store
+            .account_id(address)
+            .map_err(failed)?
+            .ok_or_else(|| failed("the account has no mailbox"))?;
+        store.deliver(account, raw).map(drop).map_err(failed)
+    }
+
     fn access_log(
         &self,
         address: &str,

@@ -52,6 +52,7 @@
 
 mod access;
 mod actions;
+mod confirm;
 mod delete;
 mod export;
 pub mod form;
@@ -138,6 +139,12 @@ pub trait AccountBackend: Send + Sync + 'static {
     fn delete_account(&self, address: &str) -> Result<(), ActionError>;
     /// The retention terms in force now.
     fn deletion_terms(&self) -> DeletionTerms;
+    /// Delivers `raw` to the account's INBOX (the deletion's confirmation
+    /// message).
+    fn deliver_to_account(&self, address: &str, raw: &[u8]) -> Result<(), ActionError> {
+        let _ = (address, raw);
+        Err(ActionError::Failed("delivery is not available here".into()))
+    }
     /// The account's own sign-ins from the audit log, newest first,
     /// skipping `skip`, at most `take` (the access-log page).
     fn access_log(
@@ -161,6 +168,7 @@ pub struct AccountPage {
     backend: Arc<dyn AccountBackend>,
     sessions: session::Sessions,
     exports: export::Exports,
+    pending: confirm::Pending,
 }
 
 impl AccountPage {
@@ -179,6 +187,7 @@ impl AccountPage {
                 config.max_sessions,
             ),
             exports: export::Exports::new(config.max_concurrent_exports),
+            pending: confirm::Pending::default(),
             config: config.clone(),
             directory,
             audit,
@@ -208,6 +217,10 @@ pub fn router(page: AccountPage) -> Router {
             post(actions::remove_app_password),
         )
         .route("/account/delete", get(delete::form).post(delete::submit))
+        .route(
+            "/account/delete/confirm",
+            get(delete::confirm_form).post(delete::confirm_submit),
+        )
         .route("/account/{*rest}", any(pages::not_found))
         .method_not_allowed_fallback(pages::method_not_allowed)
         .layer(axum::middleware::map_response(headers::secure))
