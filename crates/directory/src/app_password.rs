@@ -64,6 +64,31 @@ impl Credentials {
         }
     }
 
+    /// The digests as bytes (to keep a session across a restart).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.password.to_vec();
+        out.extend_from_slice(&(self.apps.len() as u16).to_be_bytes());
+        for a in &self.apps {
+            out.extend_from_slice(a);
+        }
+        out
+    }
+
+    /// What [`Credentials::to_bytes`] wrote; `None` for anything else.
+    pub fn from_bytes(b: &[u8]) -> Option<Credentials> {
+        let password: [u8; 32] = b.get(..32)?.try_into().ok()?;
+        let n = u16::from_be_bytes(b.get(32..34)?.try_into().ok()?) as usize;
+        let rest = b.get(34..)?;
+        if rest.len() != n * 32 {
+            return None;
+        }
+        let apps = rest
+            .chunks_exact(32)
+            .map(|c| c.try_into().expect("32 octets"))
+            .collect();
+        Some(Credentials { password, apps })
+    }
+
     /// Whether going from `self` to `now` ends a session: the password
     /// changed, or an app password was added or revoked. (Any change, not
     /// only a revocation: a session that missed an app password's short
@@ -198,5 +223,8 @@ mod tests {
         assert!(before.ends(&Credentials::of("h1", ["a1", "a2", "a3"].into_iter())));
         assert!(before.ends(&Credentials::of("h2", ["a1", "a2"].into_iter())));
         assert!(before.ends(&Credentials::of("h1", ["a2"].into_iter())));
+        let bytes = before.to_bytes();
+        assert_eq!(Credentials::from_bytes(&bytes), Some(before));
+        assert_eq!(Credentials::from_bytes(&bytes[..bytes.len() - 1]), None);
     }
 }

@@ -175,3 +175,42 @@ impl AccountBackend for Backend {
         }
     }
 }
+
+/// Where the account page keeps its sessions across a restart:
+/// `data_dir/account-sessions`, sealed under a key derived from the master
+/// key (purpose `account-sessions`), written 0600 through `sealpost-durable`.
+pub struct SessionFile {
+    path: std::path::PathBuf,
+    key: sealpost_store::FileKey,
+}
+
+impl SessionFile {
+    /// The file of this server's data directory.
+    pub fn open(config: &sealpost_config::Config) -> Result<SessionFile, String> {
+        let key = sealpost_store::FileKey::load(&config.server.master_key, "account-sessions")
+            .map_err(|e| e.to_string())?;
+        Ok(SessionFile {
+            path: config.server.data_dir.join("account-sessions"),
+            key,
+        })
+    }
+}
+
+impl sealpost_http::account::session::SessionFile for SessionFile {
+    fn load(&self) -> Option<Vec<u8>> {
+        let sealed = std::fs::read(&self.path).ok()?;
+        match self.key.open(&sealed) {
+            Ok(plain) => Some(plain),
+            Err(e) => {
+                tracing::warn!(error = %e, "account page sessions not restored: the file does not open");
+                None
+            }
+        }
+    }
+
+    fn save(&self, bytes: &[u8]) {
+        if let Err(e) = sealpost_durable::write(&self.path, &self.key.seal(bytes)) {
+            tracing::warn!(error = %e, "account page sessions not saved");
+        }
+    }
+}

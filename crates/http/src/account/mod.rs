@@ -62,6 +62,7 @@ mod login;
 mod pages;
 mod request;
 pub mod session;
+mod session_file;
 
 use crate::routes::RequestInfo;
 use axum::Router;
@@ -193,6 +194,15 @@ impl AccountPage {
             audit,
             backend,
         }
+    }
+}
+
+impl AccountPage {
+    /// Keeps the sessions in `file`, so they survive a restart (see
+    /// `session.rs`), starting with the ones it holds.
+    pub fn keep_sessions_in(mut self, file: Arc<dyn session::SessionFile>) -> AccountPage {
+        self.sessions.keep_in(file);
+        self
     }
 }
 
