@@ -98,6 +98,20 @@ impl Credentials {
     }
 }
 
+impl crate::Directory {
+    /// What an account's credentials are now ([`Credentials`]); `None` for
+    /// an unknown account.
+    pub fn credentials(&self, address: &str) -> Option<Credentials> {
+        let a = crate::address::normalize(address).ok()?;
+        let snapshot = self.snapshot();
+        let e = snapshot.accounts.get(&a)?;
+        Some(Credentials::of(
+            &e.hash,
+            e.apps.iter().map(|x| x.hash.as_str()),
+        ))
+    }
+}
+
 /// What `app-password list` shows of one: never the hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppPasswordInfo {

@@ -480,18 +480,6 @@ impl Directory {
         self.inner.snapshot.read().clone()
     }
 
-    /// What an account's credentials are now ([`Credentials`]); `None` for
-    /// an unknown account.
-    pub fn credentials(&self, address: &str) -> Option<Credentials> {
-        let a = address::normalize(address).ok()?;
-        let snapshot = self.snapshot();
-        let e = snapshot.accounts.get(&a)?;
-        Some(Credentials::of(
-            &e.hash,
-            e.apps.iter().map(|x| x.hash.as_str()),
-        ))
-    }
-
     /// Checks a login. Runs argon2id (CPU-heavy: the async wrapper runs it on
     /// the blocking pool). Unknown users cost the same work as wrong passwords.
     ///
