@@ -11,7 +11,9 @@ Scenarios (each a test of its own in crates/server/tests/http_account.rs):
              check the archive holds the message appended over IMAP
   password - create an app password and log in with it over IMAP; change
              the password: the new one works over IMAP, the old one not
-  delete   - delete the account: IMAP login fails at once
+  delete   - ask to delete the account: a confirmation link arrives in
+             INBOX (read over IMAP); IMAP works until it is confirmed,
+             fails at once after
 
 Screenshots of each page land in SHOTS (kept as artifacts); the browser
 profile and downloads in WORK.
@@ -19,6 +21,7 @@ A missing selenium or chromium fails (exit 1), never skips.
 """
 import imaplib
 import os
+import re
 import shutil
 import sys
 import tarfile
@@ -197,6 +200,21 @@ def scenario_delete(a, p):
     p.fill("confirm_address", a["user"])
     p.fill("password", a["password"])
     p.click("#delete")
+    p.shot("delete-check-mail")
+    check(p.h1() == "Check your mailbox", f"got {p.h1()!r}: {p.text()[:300]}")
+    m = imap_login(a, a["password"])
+    check(m is not None, "IMAP works until the deletion is confirmed")
+    typ, data = m.select("INBOX")
+    typ, data = m.fetch(data[0].decode(), "(BODY.PEEK[])")
+    mail = data[0][1].decode()
+    m.logout()
+    check("Subject: Confirm the deletion of your account" in mail, mail[:300])
+    link = re.search(r"https://[^/]+(/account/delete/confirm\?code=[A-Za-z0-9_-]+)", mail)
+    check(link is not None, f"no confirmation link in {mail[:500]!r}")
+    p.go(link.group(1))
+    p.shot("delete-confirm")
+    check(p.h1() == "Confirm the deletion", f"got {p.h1()!r}")
+    p.click("#confirm-delete")
     p.shot("deleted")
     check(p.h1() == "Your account is deleted", f"got {p.h1()!r}: {p.text()[:300]}")
     check(imap_login(a, a["password"]) is None, "IMAP login fails after deletion")

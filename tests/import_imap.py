@@ -10,6 +10,11 @@ Commands:
   dump         every selectable folder (delimiter as "/"): UIDVALIDITY and
                each message's UID, flags (without \\Recent), INTERNALDATE and
                SHA-256 of BODY[]; the subscriptions; as JSON on stdout
+  fill-special "Sent Messages" (\\Sent at the source) and "Spam" (\\Junk)
+               with a message each; two messages in INBOX
+  special      {name: special-use attribute or null} of every folder (LIST)
+  store        {"box", "uid", "op", "flags"}: UID STORE in box
+  flags        {"box"}: {uid: sorted flags without \\Recent} as JSON
   watch        select INBOX, print "ready N", wait for a line on stdin, NOOP,
                print "now N" (N: messages in INBOX as the server says)
 """
@@ -132,6 +137,48 @@ def dump(m):
     return {"folders": folders, "subscribed": subscribed}
 
 
+def fill_special(m):
+    for box in ["Sent Messages", "Spam"]:
+        ok(m.create(f'"{box}"'))
+        ok(m.append(f'"{box}"', r"(\Seen)", imaplib.Time2Internaldate(JAN2), message(box)))
+    ok(m.append("INBOX", r"(\Seen Work)", imaplib.Time2Internaldate(JAN2), message("one")))
+    ok(m.append("INBOX", r"(\Flagged)", imaplib.Time2Internaldate(JAN2), message("two")))
+
+
+SPECIAL = {"\\sent", "\\drafts", "\\trash", "\\junk", "\\archive"}
+
+
+def special(m):
+    out = {}
+    for line in ok(m.list('""', "*")):
+        g = LIST_RE.match(line)
+        assert g, line
+        name = g["name"].strip(b'"').decode()
+        uses = [a for a in g["attrs"].decode().split() if a.lower() in SPECIAL]
+        assert len(uses) <= 1, line
+        out[name] = uses[0] if uses else None
+    return out
+
+
+def store(m, a):
+    ok(m.select(a["box"]))
+    ok(m.uid("STORE", str(a["uid"]), a["op"], a["flags"]))
+
+
+def flags(m, a):
+    ok(m.select(a["box"], readonly=True))
+    out = {}
+    for d in ok(m.uid("FETCH", "1:*", "(UID FLAGS)")):
+        uid = flags = None
+        for g in FETCH_RE.finditer(d):
+            if g.group(1):
+                uid = g.group(1).decode()
+            elif g.group(2) is not None:
+                flags = sorted(f for f in g.group(2).decode().split() if f != "\\Recent")
+        out[uid] = flags
+    return out
+
+
 def watch(m):
     typ, data = m.select("INBOX")
     print("ready", int(data[0]), flush=True)
@@ -150,6 +197,14 @@ def main():
         fill_delta(m)
     elif command == "fill-bulk":
         fill_bulk(m, a["count"], a["size"])
+    elif command == "fill-special":
+        fill_special(m)
+    elif command == "special":
+        print(json.dumps(special(m)))
+    elif command == "store":
+        store(m, a)
+    elif command == "flags":
+        print(json.dumps(flags(m, a), sort_keys=True))
     elif command == "dump":
         print(json.dumps(dump(m), sort_keys=True))
     elif command == "watch":

@@ -139,7 +139,7 @@ pub fn export_csv_merged(
 }
 
 /// The rows of one log that match a filter, in the log's order.
-struct Rows<'a> {
+pub(crate) struct Rows<'a> {
     dir: &'a Path,
     keys: &'a PiiKeys,
     filter: &'a ExportFilter,
@@ -164,7 +164,11 @@ struct Segment {
 }
 
 impl<'a> Rows<'a> {
-    fn new(dir: &'a Path, keys: &'a PiiKeys, filter: &'a ExportFilter) -> Result<Self, AuditError> {
+    pub(crate) fn new(
+        dir: &'a Path,
+        keys: &'a PiiKeys,
+        filter: &'a ExportFilter,
+    ) -> Result<Self, AuditError> {
         let start = format::read_checkpoint(dir)?.map_or(1, |cp| cp.segment);
         let segments = format::list_segments(dir).map_err(|e| AuditError::io(dir, e))?;
         let segments: Vec<u64> = segments.into_iter().filter(|&n| n >= start).collect();
@@ -213,7 +217,7 @@ impl<'a> Rows<'a> {
     }
 
     /// The next matching row with its time, or `None` at the end.
-    fn next_row(&mut self) -> Result<Option<(i64, Vec<String>)>, AuditError> {
+    pub(crate) fn next_row(&mut self) -> Result<Option<(i64, Vec<String>)>, AuditError> {
         loop {
             if self.current.is_none() {
                 let Some(n) = self.segments.next() else {

@@ -70,6 +70,7 @@
 
 #![warn(missing_docs)]
 
+mod access;
 mod attest;
 mod commit;
 mod error;
@@ -88,6 +89,7 @@ mod writer;
 #[doc(hidden)]
 pub mod fuzzing;
 
+pub use access::{Access, AccessPage, accesses};
 pub use ed25519_dalek::VerifyingKey;
 pub use error::{AuditError, FailureKind, VerifyFailure};
 pub use event::{Event, Kind, LoginOutcome, Protocol, Record};

@@ -44,6 +44,74 @@ pub(crate) struct AppEntry {
     pub(crate) hash: String,
 }
 
+/// Digests of an account's credentials as the accounts file holds them:
+/// its password hash and each app password's hash. Whoever keeps a
+/// session (the account page) compares them with [`Credentials::ends`] to
+/// learn that the password was changed or an app password revoked, here or
+/// by another process editing the file (`sealpost account passwd`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    password: [u8; 32],
+    apps: Vec<[u8; 32]>,
+}
+
+impl Credentials {
+    pub(crate) fn of<'a>(password: &str, apps: impl Iterator<Item = &'a str>) -> Credentials {
+        use sha2::{Digest, Sha256};
+        Credentials {
+            password: Sha256::digest(password.as_bytes()).into(),
+            apps: apps.map(|h| Sha256::digest(h.as_bytes()).into()).collect(),
+        }
+    }
+
+    /// The digests as bytes (to keep a session across a restart).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.password.to_vec();
+        out.extend_from_slice(&(self.apps.len() as u16).to_be_bytes());
+        for a in &self.apps {
+            out.extend_from_slice(a);
+        }
+        out
+    }
+
+    /// What [`Credentials::to_bytes`] wrote; `None` for anything else.
+    pub fn from_bytes(b: &[u8]) -> Option<Credentials> {
+        let password: [u8; 32] = b.get(..32)?.try_into().ok()?;
+        let n = u16::from_be_bytes(b.get(32..34)?.try_into().ok()?) as usize;
+        let rest = b.get(34..)?;
+        if rest.len() != n * 32 {
+            return None;
+        }
+        let apps = rest
+            .chunks_exact(32)
+            .map(|c| c.try_into().expect("32 octets"))
+            .collect();
+        Some(Credentials { password, apps })
+    }
+
+    /// Whether going from `self` to `now` ends a session: the password
+    /// changed, or an app password was added or revoked. (Any change, not
+    /// only a revocation: a session that missed an app password's short
+    /// life would otherwise never learn of its revocation.)
+    pub fn ends(&self, now: &Credentials) -> bool {
+        self != now
+    }
+}
+
+impl crate::Directory {
+    /// What an account's credentials are now ([`Credentials`]); `None` for
+    /// an unknown account.
+    pub fn credentials(&self, address: &str) -> Option<Credentials> {
+        let a = crate::address::normalize(address).ok()?;
+        let snapshot = self.snapshot();
+        let e = snapshot.accounts.get(&a)?;
+        Some(Credentials::of(
+            &e.hash,
+            e.apps.iter().map(|x| x.hash.as_str()),
+        ))
+    }
+}
+
 /// What `app-password list` shows of one: never the hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppPasswordInfo {
@@ -160,5 +228,17 @@ mod tests {
         assert!(check_label("a\nb").is_err());
         assert!(check_label(&"x".repeat(MAX_LABEL_LEN + 1)).is_err());
         check_label(&"x".repeat(MAX_LABEL_LEN)).unwrap();
+    }
+
+    #[test]
+    fn credentials_end_a_session_on_any_change() {
+        let before = Credentials::of("h1", ["a1", "a2"].into_iter());
+        assert!(!before.ends(&Credentials::of("h1", ["a1", "a2"].into_iter())));
+        assert!(before.ends(&Credentials::of("h1", ["a1", "a2", "a3"].into_iter())));
+        assert!(before.ends(&Credentials::of("h2", ["a1", "a2"].into_iter())));
+        assert!(before.ends(&Credentials::of("h1", ["a2"].into_iter())));
+        let bytes = before.to_bytes();
+        assert_eq!(Credentials::from_bytes(&bytes), Some(before));
+        assert_eq!(Credentials::from_bytes(&bytes[..bytes.len() - 1]), None);
     }
 }

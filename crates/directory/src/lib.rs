@@ -64,6 +64,7 @@ mod watch;
 
 pub use address::{normalize_address, parse_quota};
 pub use app_password::AppPasswordInfo;
+pub use app_password::Credentials;
 pub use edit::{
     add_account, add_accounts_with_hashes, add_alias, add_app_password, check_accounts,
     export_account, import_account, list_accounts, list_app_passwords, remove_account,

@@ -95,6 +95,70 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
     sync_dir(folder(path))
 }
 
+/// A file written piece by piece as its content arrives (a message read
+/// from the network), with the same guarantees as [`write`]: the pieces go
+/// to a temporary name (0600) and [`Staged::commit_then_sync_dir`] fsyncs,
+/// renames and has the folder fsynced. Dropped without a commit, the
+/// temporary file is removed and `path` is untouched.
+#[derive(Debug)]
+pub struct Staged {
+    file: Option<File>,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl Staged {
+    /// Starts writing `path` (its folder must exist).
+    pub fn create(path: &Path) -> io::Result<Staged> {
+        let (file, tmp) = create_temporary(path)?;
+        Ok(Staged {
+            file: Some(file),
+            tmp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Appends `bytes`.
+    pub fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self.file.as_mut() {
+            Some(f) => f
+                .write_all(bytes)
+                .map_err(|e| failed("write", &self.tmp, e)),
+            None => Err(failed(
+                "write",
+                &self.tmp,
+                io::Error::other("already committed"),
+            )),
+        }
+    }
+
+    /// Steps 2 to 4: fsync, rename over `path`, and `sync_folder` given
+    /// the folder (as [`write_then_sync_dir`] does). Durable once this
+    /// returns `Ok`.
+    pub fn commit_then_sync_dir(
+        mut self,
+        sync_folder: impl FnOnce(&Path) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let file = self.file.take().expect("a staged file is committed once");
+        let synced = file.sync_all();
+        drop(file);
+        if let Err(e) = synced {
+            let _ = fs::remove_file(&self.tmp);
+            return Err(failed("fsync", &self.tmp, e));
+        }
+        replace(&self.tmp, &self.path)?;
+        sync_folder(folder(&self.path))
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 /// Moves a file that is already on disk (written and fsynced) to `to`,
 /// replacing whatever was there, and fsyncs the folder(s) so the move
 /// survives a power cut.
@@ -395,5 +459,25 @@ mod tests {
         assert_eq!(folder(Path::new("x")), Path::new("."));
         assert_eq!(folder(Path::new("/x")), Path::new("/"));
         assert_eq!(folder(Path::new("a/x")), Path::new("a"));
+    }
+
+    #[test]
+    fn a_staged_file_appears_whole_at_commit_and_not_at_all_when_dropped() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("blob");
+        let mut staged = Staged::create(&p).unwrap();
+        staged.write_all(b"one ").unwrap();
+        staged.write_all(b"two").unwrap();
+        assert!(
+            !p.exists(),
+            "nothing under the final name before the commit"
+        );
+        staged.commit_then_sync_dir(sync_dir).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"one two");
+        assert_eq!(mode(&p), 0o600);
+        let mut dropped = Staged::create(&d.path().join("other")).unwrap();
+        dropped.write_all(b"half").unwrap();
+        drop(dropped);
+        assert_eq!(names(d.path()), vec!["blob"], "the temporary file is gone");
     }
 }

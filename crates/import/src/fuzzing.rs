@@ -2,7 +2,7 @@
 //! (`tests/fuzz_corpus.rs`): each runs one parser over arbitrary bytes and
 //! checks what must hold whatever the input (no panic, limits kept).
 
-use crate::imap::{client, framer};
+use crate::imap::{body_stream, client, framer};
 use crate::{maildir, mbox};
 
 /// `dovecot-uidlist`: never a panic; no UID 0, no empty name, no entry
@@ -33,6 +33,11 @@ pub fn keywords(data: &[u8]) {
 /// wherever the input had a line end.
 pub fn mbox(data: &[u8]) {
     const LIMIT: usize = 4096;
+    let mut pieces = mbox::Reader::with_limit(data, LIMIT);
+    while let Ok(Some(_)) = pieces.next_message_to(&mut |p| {
+        assert!(!p.is_empty() && p.len() <= 64 * 1024 + 2);
+        Ok(())
+    }) {}
     let mut reader = mbox::Reader::with_limit(data, LIMIT);
     let mut count = 0;
     while let Ok(Some(m)) = reader.next_message() {
@@ -44,8 +49,18 @@ pub fn mbox(data: &[u8]) {
 }
 
 /// An IMAP server's responses: the framer never claims more than it has
-/// and keeps its limits; whatever it cuts parses to some reply.
+/// and keeps its limits; whatever it cuts parses to some reply; every line
+/// classifies (the streamed body fetch) without a panic, a literal only
+/// where the line ends in `{N}`.
 pub fn imap_responses(data: &[u8]) {
+    for line in data.split_inclusive(|&b| b == b'\n') {
+        for in_fetch in [false, true] {
+            if let body_stream::Line::Literal { .. } = body_stream::classify(line, "i1", in_fetch) {
+                let t = line.trim_ascii_end();
+                assert!(t.ends_with(b"}"), "{line:?}");
+            }
+        }
+    }
     let mut rest = data;
     while !rest.is_empty() {
         let mut f = framer::Framer::default();

@@ -2,9 +2,9 @@
 //! Maildir with Dovecot's files ([`maildir`]), an mbox file or a folder of
 //! them ([`mbox`]), or a live IMAP server ([`imap`]).
 //!
-//! Every source is read one message at a time, so memory stays flat
-//! whatever the size of the source: the bound is the largest message (the
-//! store's 1 GiB limit) times the number of IMAP connections. The parsers of
+//! Every source is read one message at a time, and a message is stored
+//! while it is read, a piece at a time ([`stream`]), so memory stays flat
+//! whatever the size of the source or of its largest message. The parsers of
 //! on-disk formats (`dovecot-uidlist`, `dovecot-keywords`, mbox) and the
 //! IMAP response framer have explicit limits and fuzz targets
 //! (`fuzz/import`, replayed by `tests/fuzz_corpus.rs`).
@@ -20,6 +20,7 @@ pub mod fuzzing;
 pub mod imap;
 pub mod maildir;
 pub mod mbox;
+pub mod stream;
 
 use sealpost_store::{AccountId, MailboxId, MailboxName, Store, StoreError};
 use serde::{Deserialize, Serialize};

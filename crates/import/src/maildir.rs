@@ -340,24 +340,24 @@ fn import_folder(
                 crate::MAX_MESSAGE_SIZE
             )));
         }
-        // Dovecot writes Maildir files with LF line endings.
-        let raw = crate::to_crlf(&std::fs::read(&path).map_err(io)?);
         let date = meta
             .modified()
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map(|d| d.as_secs() as i64);
         let flags = flags_of(&file, &keywords);
-        let kept = uid != u32::MAX
-            && match store.append_with_uid(account, mailbox, &raw, &flags, date, Uid(uid)) {
-                Ok(_) => true,
-                Err(StoreError::NotAllowed(_)) => false,
-                Err(e) => return Err(e.into()),
-            };
-        if !kept {
-            store.append(account, mailbox, &raw, &flags, date)?;
-        }
-        totals.stored(raw.len(), kept);
+        // Dovecot writes Maildir files with LF line endings: made CRLF
+        // while the file is stored, a piece at a time.
+        let to = crate::stream::Target {
+            account,
+            mailbox,
+            flags: &flags,
+            date,
+            uid: (uid != u32::MAX).then_some(Uid(uid)),
+        };
+        let (appended, size) = crate::stream::append_file(store, &path, &to)?;
+        let kept = uid != u32::MAX && appended.uid == Uid(uid);
+        totals.stored(size as usize, kept);
     }
     totals
         .mailboxes

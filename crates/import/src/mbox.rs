@@ -7,12 +7,14 @@
 //! reads mboxo right). Flags come from `Status:` (R Seen) and `X-Status:`
 //! (A Answered, F Flagged, T Draft, D Deleted), keywords from
 //! `X-Keywords:`, INTERNALDATE from the `From ` line's date (asctime, UTC).
-//! The file is read line by line: one message is in memory at a time, and
-//! a message (or line) larger than the reader's limit (by default the
-//! store's, [`crate::MAX_MESSAGE_SIZE`]) is an error before it is buffered
-//! further.
+//! The file is read line by line, a long line in pieces, and
+//! [`Reader::next_message_to`] hands each message over a piece at a time
+//! (the import stores it as it goes, so memory stays flat); a message
+//! larger than the reader's limit (by default the store's,
+//! [`crate::MAX_MESSAGE_SIZE`]) is an error as soon as it is seen.
 
-use crate::{ImportError, Result, Totals, ensure_mailbox, push_crlf};
+use crate::stream::Crlf;
+use crate::{ImportError, Result, Totals, ensure_mailbox};
 use sealpost_store::{AccountId, Flags, Store};
 use std::io::{BufRead, Read};
 use std::path::Path;
@@ -60,9 +62,16 @@ pub struct Reader<R> {
     line: Vec<u8>,
     /// The `From ` line's date of the message being read, once one started.
     current: Option<Option<i64>>,
+    /// The last piece read ended inside a line.
+    mid_line: bool,
+    /// The last whole line was blank.
+    blank_before: bool,
     done: bool,
     count: u64,
 }
+
+/// How much of a line is read at a time: a longer line goes on in pieces.
+const LINE_PIECE: usize = 64 * 1024;
 
 impl<R: BufRead> Reader<R> {
     /// A reader whose messages may be up to [`crate::MAX_MESSAGE_SIZE`].
@@ -77,6 +86,8 @@ impl<R: BufRead> Reader<R> {
             limit,
             line: Vec::new(),
             current: None,
+            mid_line: false,
+            blank_before: true,
             done: false,
             count: 0,
         }
@@ -84,60 +95,112 @@ impl<R: BufRead> Reader<R> {
 
     /// The next message, `None` at the end.
     pub fn next_message(&mut self) -> std::result::Result<Option<Message>, MboxError> {
+        let mut raw = Vec::new();
+        let date = self.next_message_to(&mut |piece| {
+            raw.extend_from_slice(piece);
+            Ok(())
+        })?;
+        Ok(date.map(|date| Message { date, raw }))
+    }
+
+    /// The next message handed to `out` a piece at a time (CRLF line
+    /// endings, without the mbox's separator), so that at most one piece
+    /// of it is in memory; returns its `From ` line's date, `None` at the
+    /// end. `out`'s error stops the reader.
+    pub fn next_message_to(
+        &mut self,
+        out: &mut dyn FnMut(&[u8]) -> std::result::Result<(), MboxError>,
+    ) -> std::result::Result<Option<Option<i64>>, MboxError> {
         if self.done {
             return Ok(None);
         }
-        let mut raw = Vec::new();
-        let mut blank_before = self.current.is_none();
+        let mut crlf = Crlf::default();
+        let mut converted = Vec::new();
+        let mut size = 0usize;
+        // A blank line is held back: the last one before the next `From `
+        // belongs to the mbox.
+        let mut held_blank = false;
         loop {
             self.line.clear();
-            // A line is read at most up to the limit.
             let n = (&mut self.input)
-                .take(self.limit as u64 + 1)
+                .take(LINE_PIECE as u64)
                 .read_until(b'\n', &mut self.line)
                 .map_err(|e| MboxError::Io(e.to_string()))?;
             if n == 0 {
                 self.done = true;
-                return Ok(self.current.take().map(|date| finish(date, raw)));
+                return Ok(self.current.take());
             }
-            if blank_before && self.line.starts_with(b"From ") {
+            let at_start = !self.mid_line;
+            let whole = self.line.ends_with(b"\n");
+            self.mid_line = !whole;
+            if at_start && self.blank_before && self.line.starts_with(b"From ") {
                 let date = from_line_date(&self.line);
+                self.skip_rest_of_line()?;
                 if let Some(previous) = self.current.replace(date) {
-                    return Ok(Some(finish(previous, raw)));
+                    return Ok(Some(previous));
                 }
-                blank_before = false;
+                self.blank_before = false;
                 self.count += 1;
                 continue;
             }
-            blank_before = self.line == b"\n" || self.line == b"\r\n";
+            let blank = at_start && whole && (self.line == b"\n" || self.line == b"\r\n");
+            self.blank_before = blank;
             if self.current.is_none() {
                 self.done = true;
                 return Err(MboxError::NotMbox);
             }
-            let line = &self.line[..];
-            let body = match line.iter().position(|&b| b != b'>') {
-                Some(i) if i > 0 && line[i..].starts_with(b"From ") => &line[1..],
-                _ => line,
-            };
-            push_crlf(&mut raw, body);
-            if raw.len() > self.limit {
+            converted.clear();
+            if std::mem::replace(&mut held_blank, blank) {
+                converted.extend_from_slice(b"\r\n");
+            }
+            if !blank {
+                let line = &self.line[..];
+                let body = match line.iter().position(|&b| b != b'>') {
+                    Some(i) if at_start && i > 0 && line[i..].starts_with(b"From ") => &line[1..],
+                    _ => line,
+                };
+                crlf.push(body, &mut converted);
+            } else if size == 0 {
+                // A message that starts with a blank line keeps it.
+                held_blank = false;
+                converted.extend_from_slice(b"\r\n");
+            }
+            size += converted.len();
+            if size > self.limit {
                 self.done = true;
                 return Err(MboxError::TooLarge(self.count));
             }
+            if !converted.is_empty() {
+                out(&converted)?;
+            }
         }
     }
-}
 
-/// A message without the blank line before the next `From `, which belongs
-/// to the mbox.
-fn finish(date: Option<i64>, mut raw: Vec<u8>) -> Message {
-    if raw.ends_with(b"\r\n\r\n") {
-        raw.truncate(raw.len() - 2);
+    /// Reads past the rest of a `From ` line longer than a piece.
+    fn skip_rest_of_line(&mut self) -> std::result::Result<(), MboxError> {
+        let mut skipped = 0usize;
+        while self.mid_line {
+            self.line.clear();
+            let n = (&mut self.input)
+                .take(LINE_PIECE as u64)
+                .read_until(b'\n', &mut self.line)
+                .map_err(|e| MboxError::Io(e.to_string()))?;
+            skipped += n;
+            if n == 0 || skipped > self.limit {
+                return Err(MboxError::TooLarge(self.count));
+            }
+            self.mid_line = !self.line.ends_with(b"\n");
+        }
+        Ok(())
     }
-    Message { date, raw }
 }
 
-/// Imports one mbox file into `mailbox` (created if missing).
+/// How much of a message's start is kept for its flags (`Status:` and
+/// friends are in the header).
+const HEAD_MAX: usize = 256 * 1024;
+
+/// Imports one mbox file into `mailbox` (created if missing), each message
+/// stored while it is read (memory stays flat whatever its size).
 pub fn import_file(
     store: &Store,
     account: AccountId,
@@ -151,15 +214,33 @@ pub fn import_file(
         source,
     })?;
     let mut reader = Reader::new(std::io::BufReader::new(file));
+    let format = |e: MboxError| ImportError::Format(format!("{}: {e}", path.display()));
     loop {
-        let message = match reader.next_message() {
-            Ok(Some(m)) => m,
-            Ok(None) => break,
-            Err(e) => return Err(ImportError::Format(format!("{}: {e}", path.display()))),
+        // Stored while it is read; the header is kept (up to HEAD_MAX)
+        // for the flags.
+        let mut w = store.append_stream(account)?;
+        let mut head = Vec::new();
+        let mut failed = None;
+        let read = reader.next_message_to(&mut |piece| {
+            if head.len() < HEAD_MAX {
+                head.extend_from_slice(&piece[..piece.len().min(HEAD_MAX - head.len())]);
+            }
+            w.write(piece).map_err(|e| {
+                let m = e.to_string();
+                failed = Some(e);
+                MboxError::Io(m)
+            })
+        });
+        let date = match (read, failed) {
+            (_, Some(e)) => return Err(e.into()),
+            (Ok(Some(date)), None) => date,
+            (Ok(None), None) => break,
+            (Err(e), None) => return Err(format(e)),
         };
-        let flags = flags_of(&message.raw);
-        store.append(account, id, &message.raw, &flags, message.date)?;
-        totals.stored(message.raw.len(), false);
+        let size = w.size();
+        let flags = flags_of(&head);
+        w.finish(id, &flags, date, None)?;
+        totals.stored(size as usize, false);
     }
     totals
         .mailboxes
@@ -300,5 +381,35 @@ mod tests {
         assert_eq!(f.system, Flags::SEEN | Flags::ANSWERED | Flags::FLAGGED);
         assert_eq!(f.keywords, ["Work", "$Label1"]);
         assert_eq!(flags_of(b"Subject: x\n\nbody").system, 0);
+    }
+
+    #[test]
+    fn a_line_longer_than_a_piece_goes_on_whole_and_blank_lines_are_kept_but_the_last() {
+        // The piece boundary falls between a CR and its LF, and the next
+        // piece starts with `>From ` inside the line (not unescaped).
+        let mut long = "x".repeat(LINE_PIECE - 1);
+        long.push('\r');
+        long.push('\n');
+        let mut cont = "y".repeat(LINE_PIECE);
+        cont.push_str(">From inside\n");
+        let text = format!("From a\n\nfirst\n{long}{cont}\n\nFrom b\nSubject: 2\n\n");
+        let m = all(text.as_bytes(), 1 << 20).unwrap();
+        assert_eq!(m.len(), 2);
+        let want = format!(
+            "\r\nfirst\r\n{}\r\n{}>From inside\r\n\r\n",
+            "x".repeat(LINE_PIECE - 1),
+            "y".repeat(LINE_PIECE)
+        );
+        assert_eq!(String::from_utf8_lossy(&m[0].raw), want);
+        assert_eq!(m[1].raw, b"Subject: 2\r\n");
+        let mut pieces = 0;
+        let mut r = Reader::with_limit(text.as_bytes(), 1 << 20);
+        r.next_message_to(&mut |p| {
+            assert!(p.len() <= LINE_PIECE + 2, "{}", p.len());
+            pieces += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert!(pieces >= 4, "{pieces}");
     }
 }

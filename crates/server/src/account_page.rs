@@ -142,6 +142,29 @@ impl AccountBackend for Backend {
         self.take_accounts_file()
     }
 
+    fn deliver_to_account(&self, address: &str, raw: &[u8]) -> Result<(), ActionError> {
+        let store = &self.services.store;
+        let account = store
+            .account_id(address)
+            .map_err(failed)?
+            .ok_or_else(|| failed("the account has no mailbox"))?;
+        store.deliver(account, raw).map(drop).map_err(failed)
+    }
+
+    fn access_log(
+        &self,
+        address: &str,
+        skip: u64,
+        take: usize,
+    ) -> Result<sealpost_audit::AccessPage, ActionError> {
+        let config = &self.services.config;
+        let dir = crate::startup::audit_dir(config);
+        let keys = sealpost_audit::PiiKeys::open(&dir, &config.server.master_key)
+            .map_err(|e| failed(e.to_string()))?;
+        sealpost_audit::accesses(&dir, &keys, address, skip, take)
+            .map_err(|e| failed(e.to_string()))
+    }
+
     fn deletion_terms(&self) -> DeletionTerms {
         let r = self.services.running.current().retention.clone();
         DeletionTerms {
@@ -149,6 +172,45 @@ impl AccountBackend for Backend {
             audit_kept_after_purge: r.keep_audit_personal_data_after_purge,
             anonymize_after_months: r.anonymize_after_months,
             audit_log_months: r.audit_log_months,
+        }
+    }
+}
+
+/// Where the account page keeps its sessions across a restart:
+/// `data_dir/account-sessions`, sealed under a key derived from the master
+/// key (purpose `account-sessions`), written 0600 through `sealpost-durable`.
+pub struct SessionFile {
+    path: std::path::PathBuf,
+    key: sealpost_store::FileKey,
+}
+
+impl SessionFile {
+    /// The file of this server's data directory.
+    pub fn open(config: &sealpost_config::Config) -> Result<SessionFile, String> {
+        let key = sealpost_store::FileKey::load(&config.server.master_key, "account-sessions")
+            .map_err(|e| e.to_string())?;
+        Ok(SessionFile {
+            path: config.server.data_dir.join("account-sessions"),
+            key,
+        })
+    }
+}
+
+impl sealpost_http::account::session::SessionFile for SessionFile {
+    fn load(&self) -> Option<Vec<u8>> {
+        let sealed = std::fs::read(&self.path).ok()?;
+        match self.key.open(&sealed) {
+            Ok(plain) => Some(plain),
+            Err(e) => {
+                tracing::warn!(error = %e, "account page sessions not restored: the file does not open");
+                None
+            }
+        }
+    }
+
+    fn save(&self, bytes: &[u8]) {
+        if let Err(e) = sealpost_durable::write(&self.path, &self.key.seal(bytes)) {
+            tracing::warn!(error = %e, "account page sessions not saved");
         }
     }
 }

@@ -40,12 +40,18 @@ fn routes(
     if page.enabled {
         // HTTPS only: on `http` the listener's fallback redirects.
         let backend = Arc::new(crate::account_page::Backend::new(services));
-        let account = AccountPage::new(
+        let mut account = AccountPage::new(
             page,
             services.directory.clone(),
             services.audit.clone(),
             backend,
         );
+        match crate::account_page::SessionFile::open(&services.config) {
+            Ok(file) => account = account.keep_sessions_in(Arc::new(file)),
+            Err(e) => {
+                tracing::warn!(error = %e, "account page sessions will not survive a restart")
+            }
+        }
         routes.add(Exposure::HttpsOnly, account::router(account));
     }
     routes

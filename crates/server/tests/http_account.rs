@@ -7,18 +7,19 @@
 //! headers, CSRF refusals, plain HTTP, throttling, limits and error pages.
 //! A missing curl, python3, selenium or chromium fails the test.
 
+mod account_client;
 mod audit_support;
 mod common;
 mod http_support;
 
+use account_client::{Answer, Client, USER};
 use audit_support::{DAY, Row, audit_rows, events, now, wait_for};
 use common::{PASSWORD, Server, Site, python};
 use http_support::curl;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-const USER: &str = "alice@example.org";
 const NEW_PASSWORD: &str = "a new and longer passphrase";
 
 fn site(extra: &str) -> (Site, Server) {
@@ -137,124 +138,6 @@ fn browser_deletes_the_account_imap_fails_and_the_purge_is_audited() {
 
 /// A curl "browser" with a cookie jar, talking to the HTTPS listener by
 /// the server's name.
-struct Client {
-    base: String,
-    resolve: String,
-    ca: PathBuf,
-    jar: PathBuf,
-    head: PathBuf,
-}
-
-/// One answer: status, header fields (lower-case names, in order), body.
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn all(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
-    /// The first form's CSRF token.
-    fn csrf(&self) -> String {
-        let at = self
-            .body
-            .find("name=\"csrf\" value=\"")
-            .unwrap_or_else(|| panic!("no csrf field in {}", self.body));
-        let rest = &self.body[at + 19..];
-        rest[..rest.find('"').unwrap()].to_string()
-    }
-}
-
-impl Client {
-    fn new(site: &Site, server: &Server, name: &str) -> Client {
-        let port = server.addr("https").port();
-        Client {
-            base: format!("https://mail.example.org:{port}"),
-            resolve: format!("mail.example.org:{port}:127.0.0.1"),
-            ca: site.path("certs/cert.pem"),
-            jar: site.path(&format!("{name}.jar")),
-            head: site.path(&format!("{name}.head")),
-        }
-    }
-
-    fn request(&self, path: &str, extra: &[&str]) -> Answer {
-        let url = format!("{}{path}", self.base);
-        let mut args = vec![
-            "--cacert",
-            self.ca.to_str().unwrap(),
-            "--resolve",
-            &self.resolve,
-            "--cookie",
-            self.jar.to_str().unwrap(),
-            "--cookie-jar",
-            self.jar.to_str().unwrap(),
-            "--dump-header",
-            self.head.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        args.push(&url);
-        let out = curl(&args);
-        assert_eq!(out.code, 0, "curl {path}: {}", out.stderr);
-        let head = std::fs::read_to_string(&self.head).unwrap();
-        let mut lines = head.lines();
-        let status = lines.next().unwrap().split(' ').nth(1).unwrap();
-        Answer {
-            status: status.parse().unwrap(),
-            headers: lines
-                .filter_map(|l| l.split_once(':'))
-                .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-                .collect(),
-            body: out.stdout,
-        }
-    }
-
-    fn get(&self, path: &str) -> Answer {
-        self.request(path, &[])
-    }
-
-    fn post(&self, path: &str, fields: &[(&str, &str)], extra: &[&str]) -> Answer {
-        let pairs: Vec<String> = fields.iter().map(|(n, v)| format!("{n}={v}")).collect();
-        let mut args: Vec<&str> = Vec::new();
-        for p in &pairs {
-            args.extend(["--data-urlencode", p.as_str()]);
-        }
-        args.extend_from_slice(extra);
-        self.request(path, &args)
-    }
-
-    /// Signs in; returns the overview page's CSRF token.
-    fn sign_in(&self, password: &str) -> String {
-        let token = self.get("/account/login").csrf();
-        let a = self.post(
-            "/account/login",
-            &[
-                ("csrf", token.as_str()),
-                ("address", USER),
-                ("password", password),
-            ],
-            &[],
-        );
-        assert_eq!(a.status, 303, "sign-in: {}", a.body);
-        let overview = self.get("/account");
-        assert_eq!(overview.status, 200);
-        overview.csrf()
-    }
-}
-
 fn imap_login_ok(site: &Site, server: &Server, password: &str) -> bool {
     let arg = serde_json::json!({
         "imaps": server.addr("imaps").port(),
@@ -474,6 +357,52 @@ fn signing_out_ends_the_session_on_the_server() {
     let a = replay.request("/account", &["-H", &cookie]);
     assert_eq!(a.status, 303);
     assert_eq!(a.header("location"), Some("/account/login"));
+}
+
+/// `sealpost account app-password add|remove` and `account passwd`, run
+/// beside the server, end the account's page sessions at their next
+/// request (the accounts file's credentials no longer match theirs).
+#[test]
+fn credentials_changed_with_the_cli_end_the_page_sessions() {
+    let (site, server) = site("");
+    let signed_out = |c: &Client| {
+        let end = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let a = c.get("/account");
+            if a.status == 303 && a.header("location") == Some("/account/login") {
+                return;
+            }
+            assert_eq!(a.status, 200, "{}", a.body);
+            assert!(std::time::Instant::now() < end, "the session did not end");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let (a, b) = (
+        Client::new(&site, &server, "a"),
+        Client::new(&site, &server, "b"),
+    );
+    for change in [
+        vec!["account", "app-password", "add", USER, "--label", "phone"],
+        vec![
+            "account",
+            "app-password",
+            "remove",
+            USER,
+            "--label",
+            "phone",
+        ],
+        vec!["account", "passwd", USER, "--password-stdin"],
+    ] {
+        a.sign_in(PASSWORD);
+        b.sign_in(PASSWORD);
+        let out = site.cli(&change, &format!("{NEW_PASSWORD}\n"));
+        assert!(out.ok(), "{change:?}: {}", out.stderr);
+        signed_out(&a);
+        signed_out(&b);
+    }
+    // The new password opens a new session.
+    a.sign_in(NEW_PASSWORD);
+    server.stop();
 }
 
 #[test]

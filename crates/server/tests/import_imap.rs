@@ -7,8 +7,9 @@
 //! be equal: after the first import, after a delta (a new message, changed
 //! flags) imported again while `serve` runs (a session with INBOX selected
 //! sees it at its next NOOP), after a connection cut mid-import (the same
-//! run reconnects) and after an import killed with SIGKILL and run again
-//! (nothing doubled).
+//! run reconnects), after an import killed with SIGKILL and run again
+//! (nothing doubled), and with messages large enough to be stored while
+//! they arrive.
 
 mod common;
 
@@ -124,7 +125,11 @@ impl Dovecot {
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN {p}/passwd\n}}\n\
              userdb {{\n  driver = static\n  args = uid=nobody gid=nogroup home={p}/home/%u\n}}\n\
              service imap-login {{\n  inet_listener imap {{\n    port = 0\n  }}\n  \
-             inet_listener imaps {{\n    port = {port}\n    ssl = yes\n  }}\n}}\n"
+             inet_listener imaps {{\n    port = {port}\n    ssl = yes\n  }}\n}}\n\
+             namespace inbox {{\n  inbox = yes\n  \
+             mailbox \"Sent Messages\" {{\n    special_use = \\Sent\n  }}\n  \
+             mailbox Spam {{\n    special_use = \\Junk\n  }}\n  \
+             mailbox Archive {{\n    special_use = \\Archive\n  }}\n}}\n"
         );
         std::fs::write(d.join("dovecot.conf"), conf).unwrap();
         let status = Command::new("dovecot")
@@ -297,6 +302,106 @@ fn a_dovecot_account_is_copied_then_only_its_changes() {
         out.stdout.contains("7 were already here, 0 had"),
         "{}",
         out.stdout
+    );
+    server.stop();
+}
+
+/// Messages over a MiB are fetched on their own and stored while they
+/// arrive (memory flat): they arrive whole, with their flags, dates and
+/// UIDs, beside small ones of the same folder.
+#[test]
+fn large_messages_are_streamed_in_whole() {
+    let dovecot = Dovecot::start();
+    dovecot.client(
+        "fill-bulk",
+        serde_json::json!({"count": 3, "size": 3_500_000}),
+    );
+    dovecot.client("fill-first", serde_json::json!({}));
+    let site = Site::new("");
+    site.add_account("alice@example.org");
+    let out = import(&site, "alice@example.org", dovecot.port, &dovecot.ca(), "2");
+    assert!(out.ok(), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.starts_with("imported 9 messages (") && out.stdout.contains("9 kept their UID"),
+        "{}",
+        out.stdout
+    );
+    let server = site.start();
+    let source = serde_json::from_str(&dovecot.client("dump", serde_json::json!({}))).unwrap();
+    assert_same(&source, &sealpost_dump(&site, &server, "alice@example.org"));
+    server.stop();
+}
+
+/// The source's special-use folders (`Sent Messages` is `\\Sent`, `Spam`
+/// is `\\Junk` there) get those uses here, taken from the defaults; on a
+/// rerun the flags added and removed at the source are added and removed
+/// here, and the flags changed here meanwhile stay.
+#[test]
+fn special_uses_carry_over_and_a_rerun_applies_only_the_source_flag_changes() {
+    let dovecot = Dovecot::start();
+    dovecot.client("fill-special", serde_json::json!({}));
+    let site = Site::new("");
+    site.add_account("alice@example.org");
+    let out = import(&site, "alice@example.org", dovecot.port, &dovecot.ca(), "2");
+    assert!(out.ok(), "{}{}", out.stdout, out.stderr);
+    let server = site.start();
+    let here = |extra: serde_json::Value| {
+        let mut a = serde_json::json!({
+            "port": server.addr("imaps").port(),
+            "cafile": site.path("certs/cert.pem"),
+            "user": "alice@example.org",
+            "password": PASSWORD,
+        });
+        a.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        a
+    };
+    let listed: serde_json::Value =
+        serde_json::from_str(&client("special", &here(serde_json::json!({})))).unwrap();
+    let uses = |name: &str| listed[name].as_str().unwrap_or("none").to_string();
+    assert_eq!(uses("Sent Messages"), "\\Sent", "{listed}");
+    assert_eq!(uses("Spam"), "\\Junk", "{listed}");
+    assert_eq!(uses("Archive"), "\\Archive", "{listed}");
+    assert_eq!(uses("Sent"), "none", "{listed}");
+    assert_eq!(uses("Junk"), "none", "{listed}");
+    assert_eq!(uses("Drafts"), "\\Drafts", "{listed}");
+
+    // Changed here: \Flagged and a keyword on 1, \Answered on 2.
+    let store_here = |uid: u32, op: &str, flags: &str| {
+        client(
+            "store",
+            &here(serde_json::json!({"box": "INBOX", "uid": uid, "op": op, "flags": flags})),
+        )
+    };
+    store_here(1, "+FLAGS", "(\\Flagged Local)");
+    store_here(2, "+FLAGS", "(\\Answered)");
+    // Changed at the source: 1 loses Work and gains \Answered, 2 loses
+    // \Flagged.
+    let at_source = |uid: u32, op: &str, flags: &str| {
+        dovecot.client(
+            "store",
+            serde_json::json!({"box": "INBOX", "uid": uid, "op": op, "flags": flags}),
+        )
+    };
+    at_source(1, "-FLAGS", "(Work)");
+    at_source(1, "+FLAGS", "(\\Answered)");
+    at_source(2, "-FLAGS", "(\\Flagged)");
+    let out = import(&site, "alice@example.org", dovecot.port, &dovecot.ca(), "1");
+    assert!(out.ok(), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("2 had their flags changed"),
+        "{}",
+        out.stdout
+    );
+    let flags: serde_json::Value =
+        serde_json::from_str(&client("flags", &here(serde_json::json!({"box": "INBOX"})))).unwrap();
+    assert_eq!(
+        flags,
+        serde_json::json!({
+            "1": ["Local", "\\Answered", "\\Flagged", "\\Seen"],
+            "2": ["\\Answered"],
+        })
     );
     server.stop();
 }

@@ -60,6 +60,29 @@ pub fn write(
     }
 }
 
+/// Starts writing a blob piece by piece (a temporary file, 0600, through
+/// the shared helper); [`commit_staged`] puts it in place. The account's
+/// folder is created (0700) on its first blob.
+pub fn stage(root: &Path, a: AccountId, b: BlobId) -> std::io::Result<sealpost_durable::Staged> {
+    let final_path = path(root, a, b);
+    match sealpost_durable::Staged::create(&final_path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            sealpost_durable::create_dir(&account_dir(root, a))?;
+            sealpost_durable::Staged::create(&final_path)
+        }
+        done => done,
+    }
+}
+
+/// Makes a blob started with [`stage`] durable under its id, the directory
+/// fsync shared as in [`write`].
+pub fn commit_staged(
+    staged: sealpost_durable::Staged,
+    dir_sync: &GroupSync,
+) -> std::io::Result<()> {
+    staged.commit_then_sync_dir(|dir| dir_sync.sync(|| sync_dir(dir)))
+}
+
 /// Makes a second name for a blob (copy within an account shares the bytes).
 pub fn link(root: &Path, a: AccountId, from: BlobId, to: BlobId) -> std::io::Result<()> {
     std::fs::hard_link(path(root, a, from), path(root, a, to))

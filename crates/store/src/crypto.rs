@@ -62,6 +62,11 @@ impl Key {
         out
     }
 
+    /// The AEAD under this key (for sealing in pieces, `chunked.rs`).
+    pub(crate) fn cipher(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new(self.0.as_ref().into())
+    }
+
     /// Opens what [`Key::seal`] produced with the same `aad`.
     pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
         if sealed.len() < OVERHEAD || sealed[0] != VERSION {

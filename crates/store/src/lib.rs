@@ -80,9 +80,11 @@ mod account;
 mod account_index;
 mod acl;
 mod append;
+mod append_stream;
 mod backend;
 mod backup;
 mod blob;
+mod chunked;
 mod claims;
 mod cluster;
 mod codec;
@@ -97,6 +99,7 @@ mod keyfile;
 mod mailbox;
 mod message;
 mod metadata;
+mod special_use;
 mod sync;
 mod tx;
 mod types;
@@ -155,6 +158,7 @@ pub mod testing {
 pub use account::PurgeStep;
 pub use acl::{ACL_LETTERS, AclRights, Grant};
 pub use append::{MAX_OBJECT_ID_DOMAIN, NewMessage};
+pub use append_stream::{AppendStream, SUMMARY_WHOLE};
 pub use backup::{
     BackupHold, BlobFile, MAX_ROW_KEY, MAX_ROW_VALUE, ROWS_MAGIC, RowReader, RowSink, write_row,
 };

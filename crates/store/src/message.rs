@@ -160,7 +160,11 @@ impl Store {
         let Some(sealed) = self.inner.backend.read_blob(account, row.blob)? else {
             return Ok(None);
         };
-        Ok(Some(ctx.key.open(&blob_aad(account), &sealed)?))
+        Ok(Some(crate::chunked::open_blob(
+            &ctx.key,
+            &blob_aad(account),
+            &sealed,
+        )?))
     }
 
     /// Changes flags of `uids` (missing UIDs are skipped). With

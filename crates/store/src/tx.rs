@@ -122,6 +122,16 @@ impl<'a> Tx<'a> {
         self.inner.put_blob(account, id, sealed)
     }
 
+    /// Stores a blob written piece by piece with this transaction.
+    pub fn put_blob_sink(
+        &mut self,
+        account: AccountId,
+        id: BlobId,
+        sink: Box<dyn crate::backend::BlobSink>,
+    ) -> Result<()> {
+        self.inner.put_blob_sink(account, id, sink)
+    }
+
     /// Gives a blob a second id within the account.
     pub fn copy_blob(&mut self, account: AccountId, from: BlobId, to: BlobId) -> Result<()> {
         self.inner.copy_blob(account, from, to)

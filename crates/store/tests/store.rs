@@ -4,8 +4,9 @@
 //! `SEALPOST_TEST_PG` names; `.ci/run` starts one with `tests/pg.sh`).
 //! Without that variable the PostgreSQL half fails: it is never skipped.
 //! `cases/append_all.rs` (MULTIAPPEND's batch append, OBJECTID's keyed
-//! ids), `cases/acl.rs` (mailbox grants) and `cases/metadata.rs` (METADATA
-//! entries) are included beside it and share its helpers.
+//! ids), `cases/acl.rs` (mailbox grants), `cases/metadata.rs` (METADATA
+//! entries) and `cases/append_stream.rs` (appends in pieces) are included
+//! beside it and share its helpers.
 
 mod embedded {
     const IS_PG: bool = false;
@@ -16,6 +17,7 @@ mod embedded {
     include!("cases/append_all.rs");
     include!("cases/acl.rs");
     include!("cases/metadata.rs");
+    include!("cases/append_stream.rs");
 }
 
 mod postgresql {
@@ -27,4 +29,5 @@ mod postgresql {
     include!("cases/append_all.rs");
     include!("cases/acl.rs");
     include!("cases/metadata.rs");
+    include!("cases/append_stream.rs");
 }

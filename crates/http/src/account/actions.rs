@@ -95,7 +95,7 @@ pub async fn add_app_password(State(page): State<Arc<AccountPage>>, req: Request
 
 async fn add(page: &Arc<AccountPage>, req: Request) -> Result<Response, PageError> {
     let (headers, form) = read_form(page, req).await?;
-    let (_, current) = signed_in_post(page, &headers, &form)?;
+    let (token, current) = signed_in_post(page, &headers, &form)?;
     let label = form
         .required("label", MAX_LABEL_LEN)
         .map_err(PageError::bad_form)?
@@ -106,6 +106,10 @@ async fn add(page: &Arc<AccountPage>, req: Request) -> Result<Response, PageErro
     let address = current.address.clone();
     let l = label.clone();
     let password = blocking(page, move |b| b.add_app_password(&address, &l)).await?;
+    // Read again by now: this session stands, the account's others end.
+    if let Some(now) = page.directory.credentials(&current.address) {
+        page.sessions.set_credentials(&token, now);
+    }
     let body = format!(
         "<h1>Your new app password</h1>\n\
          <p>Enter this password in the mail app \"{}\" instead of your account's password:</p>\n\
@@ -138,6 +142,11 @@ async fn remove(page: &Arc<AccountPage>, req: Request) -> Result<Response, PageE
     let address = current.address.clone();
     let l = label.clone();
     blocking(page, move |b| b.remove_app_password(&address, &l)).await?;
+    // Read again by now: this session stands, the account's others end
+    // at their next request.
+    if let Some(now) = page.directory.credentials(&current.address) {
+        page.sessions.set_credentials(&token, now);
+    }
     page.sessions.set_notice(
         &token,
         format!("The app password \"{label}\" was removed: it no longer works."),

@@ -2,7 +2,10 @@
 //!
 //! The page states what happens, from the running `[retention]` settings,
 //! then asks for the account's own password (the sign-in check, throttled
-//! and audited) and for the address typed again. The deletion is the
+//! and audited) and for the address typed again. Then a message with a
+//! one-time link goes to the account's own INBOX (`confirm.rs`); opened
+//! within half an hour in a signed-in session and confirmed
+//! (`GET`/`POST /account/delete/confirm`), it deletes. The deletion is the
 //! operator's `sealpost account delete`, run by the backend: out of the
 //! accounts file (every login stops), the data key sealed away (the mail
 //! is unreadable at once), the purge after the grace period by the
@@ -16,12 +19,14 @@ use super::request::{
     PageError, SESSION_COOKIE, expire_cookie, html_page, info, read_form, see_other, session,
     signed_in_post,
 };
-use super::{AccountPage, DeletionTerms, html};
-use axum::extract::{Request, State};
+use super::{AccountPage, DeletionTerms, confirm, html};
+use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sealpost_directory::{MAX_PASSWORD_LEN, Secret};
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// The date of the purge of an account deleted now (UTC, `YYYY-MM-DD`).
 fn purge_date(grace_days: u32) -> String {
@@ -118,6 +123,82 @@ async fn delete(page: &Arc<AccountPage>, req: Request) -> Result<Response, PageE
         ));
     }
     check_password(page, &info, &current.address, &password).await?;
+    let Some(host) = info.host.clone() else {
+        return Err(PageError::new(
+            StatusCode::BAD_REQUEST,
+            "Account not deleted",
+            "The request names no host. Your account was not deleted.",
+        ));
+    };
+    let code = page.pending.issue(&current.address, Instant::now());
+    let raw = confirm::message(&current.address, &host, &code);
+    let address = current.address.clone();
+    blocking(page, move |b| b.deliver_to_account(&address, &raw)).await?;
+    let body = format!(
+        "<h1>Check your mailbox</h1>\n<p>A message with a link to confirm the deletion was \
+         delivered to <strong>{}</strong> (your INBOX). Open it within {} minutes, signed in \
+         here, and confirm: only then is the account deleted.</p>\n\
+         <p>Changed your mind? Do nothing: the link stops working by itself. \
+         <a href=\"/account\">Back to your account</a></p>",
+        html::escape(&current.address),
+        confirm::CONFIRM_TTL.as_secs() / 60,
+    );
+    Ok(html_page(
+        "Check your mailbox",
+        Some((&current.address, &current.csrf)),
+        &body,
+    ))
+}
+
+/// `GET /account/delete/confirm?code=...`: the link of the message; asks
+/// for a last click (a GET never deletes: mail scanners open links).
+pub async fn confirm_form(
+    State(page): State<Arc<AccountPage>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let Some((_, current)) = session(&page, &headers) else {
+        return see_other("/account/login");
+    };
+    let code = query.get("code").map(String::as_str).unwrap_or("");
+    let body = format!(
+        "<h1>Confirm the deletion</h1>\n<p>Delete the account <strong>{}</strong> now?</p>\n{}\n\
+         <form method=\"post\" action=\"/account/delete/confirm\">{}\n\
+         <input type=\"hidden\" name=\"code\" value=\"{}\">\n\
+         <button type=\"submit\" class=\"danger\" id=\"confirm-delete\">Delete my account now</button>\n</form>\n\
+         <p><a href=\"/account\">No, keep my account</a></p>",
+        html::escape(&current.address),
+        statement(&page.backend.deletion_terms()),
+        html::csrf_field(&current.csrf),
+        html::escape(code),
+    );
+    html_page(
+        "Confirm the deletion",
+        Some((&current.address, &current.csrf)),
+        &body,
+    )
+}
+
+/// `POST /account/delete/confirm` (form: `csrf`, `code`).
+pub async fn confirm_submit(State(page): State<Arc<AccountPage>>, req: Request) -> Response {
+    match confirmed(&page, req).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn confirmed(page: &Arc<AccountPage>, req: Request) -> Result<Response, PageError> {
+    let (headers, form) = read_form(page, req).await?;
+    let (_, current) = signed_in_post(page, &headers, &form)?;
+    let code = form.required("code", 64).map_err(PageError::bad_form)?;
+    if !page.pending.take(&current.address, code, Instant::now()) {
+        return Err(PageError::new(
+            StatusCode::BAD_REQUEST,
+            "Account not deleted",
+            "This link is not valid any more (used, replaced by a newer one, or older than half \
+             an hour). Your account was not deleted; ask again from your account page.",
+        ));
+    }
     let terms = page.backend.deletion_terms();
     let address = current.address.clone();
     blocking(page, move |b| b.delete_account(&address)).await?;

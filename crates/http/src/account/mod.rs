@@ -50,7 +50,9 @@
 //! implements over the same functions the operator's CLI uses, so the page
 //! and the CLI cannot drift apart.
 
+mod access;
 mod actions;
+mod confirm;
 mod delete;
 mod export;
 pub mod form;
@@ -60,6 +62,7 @@ mod login;
 mod pages;
 mod request;
 pub mod session;
+mod session_file;
 
 use crate::routes::RequestInfo;
 use axum::Router;
@@ -137,6 +140,25 @@ pub trait AccountBackend: Send + Sync + 'static {
     fn delete_account(&self, address: &str) -> Result<(), ActionError>;
     /// The retention terms in force now.
     fn deletion_terms(&self) -> DeletionTerms;
+    /// Delivers `raw` to the account's INBOX (the deletion's confirmation
+    /// message).
+    fn deliver_to_account(&self, address: &str, raw: &[u8]) -> Result<(), ActionError> {
+        let _ = (address, raw);
+        Err(ActionError::Failed("delivery is not available here".into()))
+    }
+    /// The account's own sign-ins from the audit log, newest first,
+    /// skipping `skip`, at most `take` (the access-log page).
+    fn access_log(
+        &self,
+        address: &str,
+        skip: u64,
+        take: usize,
+    ) -> Result<sealpost_audit::AccessPage, ActionError> {
+        let _ = (address, skip, take);
+        Err(ActionError::Failed(
+            "the access log is not available here".into(),
+        ))
+    }
 }
 
 /// Everything the page's handlers share.
@@ -147,6 +169,7 @@ pub struct AccountPage {
     backend: Arc<dyn AccountBackend>,
     sessions: session::Sessions,
     exports: export::Exports,
+    pending: confirm::Pending,
 }
 
 impl AccountPage {
@@ -165,11 +188,21 @@ impl AccountPage {
                 config.max_sessions,
             ),
             exports: export::Exports::new(config.max_concurrent_exports),
+            pending: confirm::Pending::default(),
             config: config.clone(),
             directory,
             audit,
             backend,
         }
+    }
+}
+
+impl AccountPage {
+    /// Keeps the sessions in `file`, so they survive a restart (see
+    /// `session.rs`), starting with the ones it holds.
+    pub fn keep_sessions_in(mut self, file: Arc<dyn session::SessionFile>) -> AccountPage {
+        self.sessions.keep_in(file);
+        self
     }
 }
 
@@ -183,6 +216,7 @@ pub fn router(page: AccountPage) -> Router {
         .route("/account/login", get(login::form).post(login::submit))
         .route("/account/logout", post(login::logout))
         .route("/account/export", post(export::download))
+        .route("/account/access", get(access::list))
         .route("/account/password", post(actions::change_password))
         .route(
             "/account/app-passwords/add",
@@ -193,6 +227,10 @@ pub fn router(page: AccountPage) -> Router {
             post(actions::remove_app_password),
         )
         .route("/account/delete", get(delete::form).post(delete::submit))
+        .route(
+            "/account/delete/confirm",
+            get(delete::confirm_form).post(delete::confirm_submit),
+        )
         .route("/account/{*rest}", any(pages::not_found))
         .method_not_allowed_fallback(pages::method_not_allowed)
         .layer(axum::middleware::map_response(headers::secure))

@@ -50,6 +50,8 @@ pub async fn overview(State(page): State<Arc<AccountPage>>, headers: HeaderMap) 
 fn export_section(csrf: &str) -> String {
     format!(
         "<section aria-labelledby=\"export-h\">\n<h2 id=\"export-h\">Download your data</h2>\n\
+         <p><a href=\"/account/access\" id=\"access-link\">See your sign-ins</a> (time, protocol, \
+         client address, result).</p>\n\
          <p>One archive (tar) with all your mail, folder by folder, and the log of your sign-ins \
          (time, protocol, client address) that is kept. It is your right of access and to data \
          portability (GDPR articles 15 and 20); the download is recorded in the security log.</p>\n\

@@ -198,13 +198,18 @@ pub fn info(req: &Request) -> Result<RequestInfo, PageError> {
         })
 }
 
-/// The live session of the request, if any, whose account still exists.
+/// The live session of the request, if any, whose account still exists
+/// with the credentials the session was opened under.
 pub fn session(page: &AccountPage, headers: &HeaderMap) -> Option<(String, Current)> {
     let token = cookie_value(headers, SESSION_COOKIE)?;
     let current = page.sessions.get(token, Instant::now())?;
-    if page.directory.account(&current.address).is_none() {
+    let Some(credentials) = page.directory.credentials(&current.address) else {
         // Deleted, or removed from the accounts file by the operator.
         page.sessions.remove_account(&current.address);
+        return None;
+    };
+    // A new password or a revoked app password, from here or the CLI.
+    if !page.sessions.check_credentials(token, &credentials) {
         return None;
     }
     Some((token.to_string(), current))

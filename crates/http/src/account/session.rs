@@ -8,17 +8,30 @@
 //! a per-session CSRF token and the times. A session ends at
 //! `session_idle_secs` without a request, at `session_max_secs` in any
 //! case, at sign-out, when the account's password changes (every session
-//! of the account: the one that changed it gets a new token) and when the
-//! account is deleted or leaves the accounts file.
+//! of the account: the one that changed it here gets a new token), when
+//! an app password is added or revoked (every session but the one that
+//! did it here) and when the account is deleted or leaves the accounts
+//! file. Changes made outside the page (`sealpost account passwd`,
+//! `account app-password add|remove`, `account delete`) are seen at the
+//! session's next request: each session keeps digests of the credentials
+//! it was opened under ([`sealpost_directory::Credentials`]) and the
+//! accounts file's are compared with them. (An account whose legacy password hash is upgraded
+//! to argon2id at sign-in may be asked to sign in once more: the upgrade
+//! is a new hash in the file.)
 //!
 //! Memory is bounded: at most `max_sessions` in all (expired ones are swept
 //! when the table is full; a sign-in past the bound is refused) and
-//! [`MAX_PER_ACCOUNT`] per account (the oldest goes). Sessions do not
-//! survive a restart: users sign in again, which is the safe direction.
+//! [`MAX_PER_ACCOUNT`] per account (the oldest goes). With a
+//! [`SessionFile`] (the server gives one) sessions survive a restart
+//! (`session_file.rs`): the table is saved at every sign-in, sign-out and
+//! change, and at most a minute after a request; without one, users sign
+//! in again after a restart.
 
+pub use super::session_file::SessionFile;
 use base64::Engine;
 use parking_lot::Mutex;
 use rand::RngCore;
+use sealpost_directory::Credentials;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -43,13 +56,18 @@ fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-struct Session {
-    address: String,
-    csrf: String,
-    created: Instant,
-    seen: Instant,
-    notice: Option<String>,
+pub(super) struct Session {
+    pub(super) address: String,
+    pub(super) csrf: String,
+    pub(super) created: Instant,
+    pub(super) seen: Instant,
+    pub(super) notice: Option<String>,
+    /// The credentials seen at its first request (or after its own change).
+    pub(super) credentials: Option<Credentials>,
 }
+
+/// How often a request's "seen" alone makes the table be saved.
+const SAVE_SEEN_EVERY: Duration = Duration::from_secs(60);
 
 /// What a request learns of its session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +90,10 @@ pub struct Sessions {
     idle: Duration,
     max_age: Duration,
     max: usize,
+    file: Option<std::sync::Arc<dyn SessionFile>>,
+    /// One save at a time, each of the table as it is then; when the last
+    /// one was.
+    saved: Mutex<Instant>,
 }
 
 impl Sessions {
@@ -82,6 +104,29 @@ impl Sessions {
             idle,
             max_age,
             max,
+            file: None,
+            saved: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Keeps the sessions in `file` from now on, starting with the live
+    /// ones it holds.
+    pub fn keep_in(&mut self, file: std::sync::Arc<dyn SessionFile>) {
+        if let Some(mut table) = file.load().and_then(|b| super::session_file::decode(&b)) {
+            let now = Instant::now();
+            table.retain(|_, s| self.live(s, now));
+            *self.table.lock() = table;
+        }
+        self.file = Some(file);
+    }
+
+    /// Saves the table (when kept in a file).
+    fn save(&self) {
+        if let Some(file) = &self.file {
+            let mut saved = self.saved.lock();
+            let bytes = super::session_file::encode(&self.table.lock());
+            file.save(&bytes);
+            *saved = Instant::now();
         }
     }
 
@@ -118,8 +163,11 @@ impl Sessions {
                 created: now,
                 seen: now,
                 notice: None,
+                credentials: None,
             },
         );
+        drop(table);
+        self.save();
         Ok(token)
     }
 
@@ -135,11 +183,51 @@ impl Sessions {
         }
         let s = table.get_mut(&key)?;
         s.seen = now;
-        Some(Current {
+        let current = Current {
             address: s.address.clone(),
             csrf: s.csrf.clone(),
             notice: s.notice.take(),
-        })
+        };
+        drop(table);
+        let stale = now.saturating_duration_since(*self.saved.lock()) >= SAVE_SEEN_EVERY;
+        if stale {
+            self.save();
+        }
+        Some(current)
+    }
+
+    /// Whether the session of `token` still stands with the account's
+    /// credentials as they are `now` (see the module docs); the first call
+    /// records them. A session that does not stand is removed.
+    pub fn check_credentials(&self, token: &str, now: &Credentials) -> bool {
+        let key = digest(token);
+        let mut table = self.table.lock();
+        let Some(s) = table.get_mut(&key) else {
+            return false;
+        };
+        let stands = match &s.credentials {
+            Some(c) if c.ends(now) => {
+                table.remove(&key);
+                false
+            }
+            Some(_) => return true,
+            None => {
+                s.credentials = Some(now.clone());
+                true
+            }
+        };
+        drop(table);
+        self.save();
+        stands
+    }
+
+    /// Records the account's credentials after a change this session made
+    /// itself, so that the change does not end it.
+    pub fn set_credentials(&self, token: &str, now: Credentials) {
+        if let Some(s) = self.table.lock().get_mut(&digest(token)) {
+            s.credentials = Some(now);
+        }
+        self.save();
     }
 
     /// Leaves a one-time message for the session's next page.
@@ -152,11 +240,13 @@ impl Sessions {
     /// Ends one session.
     pub fn remove(&self, token: &str) {
         self.table.lock().remove(&digest(token));
+        self.save();
     }
 
     /// Ends every session of `address`.
     pub fn remove_account(&self, address: &str) {
         self.table.lock().retain(|_, s| s.address != address);
+        self.save();
     }
 
     /// Sessions held now (expired ones included until swept).

@@ -14,6 +14,7 @@ use super::{Password, Source};
 use imap_proto::types::{
     AttributeValue, MailboxDatum, NameAttribute, Response, ResponseCode, Status,
 };
+use sealpost_store::SpecialUse;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -21,7 +22,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 /// How long one read or write may wait.
-const IO_TIMEOUT: Duration = Duration::from_secs(120);
+pub(super) const IO_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +78,8 @@ pub enum Reply {
         delimiter: Option<String>,
         /// `\Noselect` or `\NonExistent`.
         noselect: bool,
+        /// Its special use (RFC 6154), if it has one sealpost keeps.
+        special_use: Option<SpecialUse>,
     },
     /// `[UIDVALIDITY n]`.
     UidValidity(u32),
@@ -90,6 +93,26 @@ pub enum Reply {
     Other,
 }
 
+/// A folder as LIST gave it: name as sent, delimiter, selectable, special
+/// use.
+pub type Listed = (String, Option<String>, bool, Option<SpecialUse>);
+
+/// The special use (RFC 6154) that a LIST attribute names, among those a
+/// sealpost mailbox can have.
+fn special_use(a: &NameAttribute<'_>) -> Option<SpecialUse> {
+    Some(match a {
+        NameAttribute::Sent => SpecialUse::Sent,
+        NameAttribute::Drafts => SpecialUse::Drafts,
+        NameAttribute::Trash => SpecialUse::Trash,
+        NameAttribute::Junk => SpecialUse::Junk,
+        NameAttribute::Archive => SpecialUse::Archive,
+        NameAttribute::Extension(e) => SpecialUse::ALL
+            .into_iter()
+            .find(|u| u.attribute().eq_ignore_ascii_case(e))?,
+        _ => return None,
+    })
+}
+
 /// What EXAMINE said.
 #[derive(Debug, Clone, Copy)]
 pub struct Selected {
@@ -101,12 +124,12 @@ pub struct Selected {
 
 /// A logged-in connection.
 pub struct Client {
-    stream: TlsStream<TcpStream>,
-    buf: Vec<u8>,
+    pub(super) stream: TlsStream<TcpStream>,
+    pub(super) buf: Vec<u8>,
     next_tag: u32,
 }
 
-fn conn_err(e: impl std::fmt::Display) -> ClientError {
+pub(super) fn conn_err(e: impl std::fmt::Display) -> ClientError {
     ClientError::Connection(e.to_string())
 }
 
@@ -187,11 +210,9 @@ impl Client {
         })
     }
 
-    /// LIST or LSUB `"" "*"`: (name as sent, delimiter, selectable).
-    pub async fn list(
-        &mut self,
-        lsub: bool,
-    ) -> Result<Vec<(String, Option<String>, bool)>, ClientError> {
+    /// LIST or LSUB `"" "*"`: (name as sent, delimiter, selectable,
+    /// special use).
+    pub async fn list(&mut self, lsub: bool) -> Result<Vec<Listed>, ClientError> {
         let command: &[u8] = if lsub {
             b"LSUB \"\" \"*\""
         } else {
@@ -204,9 +225,10 @@ impl Client {
                 name,
                 delimiter,
                 noselect,
+                special_use,
             } = r
             {
-                out.push((name, delimiter, !noselect));
+                out.push((name, delimiter, !noselect, special_use));
             }
             Ok(())
         })
@@ -276,7 +298,7 @@ impl Client {
         let _ = self.stream.shutdown().await;
     }
 
-    async fn send(&mut self, command: &[u8]) -> Result<String, ClientError> {
+    pub(super) async fn send(&mut self, command: &[u8]) -> Result<String, ClientError> {
         let tag = format!("i{}", self.next_tag);
         self.next_tag += 1;
         let mut line = Vec::with_capacity(tag.len() + command.len() + 3);
@@ -421,6 +443,7 @@ fn from_proto(r: Response<'_>) -> Reply {
                 matches!(a, NameAttribute::NoSelect)
                     || matches!(a, NameAttribute::Extension(e) if e.eq_ignore_ascii_case("\\NonExistent"))
             }),
+            special_use: name_attributes.iter().find_map(special_use),
         },
         Response::Fetch(_, items) => Reply::Fetch(fetched(items)),
         _ => Reply::Other,
@@ -472,7 +495,21 @@ mod tests {
         ));
         assert!(matches!(
             parse(b"* LIST (\\HasNoChildren) \".\" \"Lists.rust\"\r\n"),
-            Reply::List { ref name, noselect: false, .. } if name == "Lists.rust"
+            Reply::List { ref name, noselect: false, special_use: None, .. } if name == "Lists.rust"
+        ));
+        assert!(matches!(
+            parse(b"* LIST (\\HasNoChildren \\Sent) \".\" \"Sent Messages\"\r\n"),
+            Reply::List {
+                special_use: Some(SpecialUse::Sent),
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse(b"* LIST (\\Archive) \".\" Old\r\n"),
+            Reply::List {
+                special_use: Some(SpecialUse::Archive),
+                ..
+            }
         ));
         assert!(matches!(
             parse(b"i4 NO [NONEXISTENT] Mailbox doesn't exist: x\r\n"),

@@ -15,6 +15,7 @@
 //! stored as it arrives), the list of a folder's missing UIDs, and the
 //! folder's state (12 octets a message).
 
+pub mod body_stream;
 pub mod client;
 pub mod framer;
 pub mod state;
@@ -207,9 +208,13 @@ async fn run_async(job: Arc<Job>, opts: &Options, tls: Arc<rustls::ClientConfig>
     .await?;
     let folders: VecDeque<RemoteFolder> = folders
         .into_iter()
-        .filter(|(_, _, selectable)| *selectable)
-        .filter_map(|(wire, delim, _)| {
-            local_name(&wire, delim.as_deref()).map(|name| RemoteFolder { wire, name })
+        .filter(|(_, _, selectable, _)| *selectable)
+        .filter_map(|(wire, delim, _, special_use)| {
+            local_name(&wire, delim.as_deref()).map(|name| RemoteFolder {
+                wire,
+                name,
+                special_use,
+            })
         })
         .collect();
     let count = folders.len();
@@ -230,7 +235,7 @@ async fn run_async(job: Arc<Job>, opts: &Options, tls: Arc<rustls::ClientConfig>
         }
     }
     result?;
-    for (wire, delim, _) in subscribed {
+    for (wire, delim, _, _) in subscribed {
         if let Some(name) = local_name(&wire, delim.as_deref())
             && let Ok(name) = MailboxName::new(&name)
         {

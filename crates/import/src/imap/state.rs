@@ -1,20 +1,28 @@
 //! What an IMAP import remembers of each source folder between runs: the
 //! folder's UIDVALIDITY and, for every message copied, its source UID, the
-//! UID it got here and a hash of the flags it had at the source then (so a
-//! later run applies the flag changes made at the source, and leaves alone
-//! those made here).
+//! UID it got here, a hash of the flags it had at the source then and the
+//! flags themselves (system flags as bits, keywords as bits of a table of
+//! the folder's keywords, at most [`MAX_KEYWORDS`]), so a later run applies
+//! the flags added and removed at the source since and leaves alone the
+//! other changes made here. A message whose keywords do not fit the table
+//! (or recorded by version 1, which kept the hash only) has its flags
+//! replaced when they change at the source.
 //!
 //! One file per (account, source, folder) in `data_dir/import/`, named by a
 //! keyed MAC of the three (no address or mailbox name in a file name) and
 //! sealed under a key derived from the master key (`sealpost-store`'s
 //! `FileKey`, purpose `import-state`), written with `sealpost-durable`.
-//! 12 octets per message, in memory too.
+//! 22 octets per message on disk (32 in memory).
 
 use crate::{ImportError, Result};
 use sealpost_store::{FileKey, Flags};
 use std::path::{Path, PathBuf};
 
-const MAGIC: &[u8; 8] = b"SPIMAP01";
+const MAGIC_V1: &[u8; 8] = b"SPIMAP01";
+const MAGIC: &[u8; 8] = b"SPIMAP02";
+/// Keywords a folder's table holds (bits of a `u64`).
+pub const MAX_KEYWORDS: usize = 64;
+const ENTRY: usize = 22;
 
 /// Where the state files are and how they are sealed.
 #[derive(Debug, Clone)]
@@ -78,6 +86,12 @@ pub struct Copied {
     pub here: u32,
     /// [`flags_hash`] of its flags at the source when last seen.
     pub flags: u32,
+    /// Those flags, when `known`: the system flags...
+    pub system: u8,
+    /// ... and the keywords, bits of the folder's table.
+    pub keywords: u64,
+    /// Whether `system` and `keywords` hold the flags.
+    pub known: bool,
 }
 
 /// A source folder's state.
@@ -85,6 +99,8 @@ pub struct Copied {
 pub struct FolderState {
     /// The source folder's UIDVALIDITY these UIDs belong to.
     pub uid_validity: u32,
+    /// The keywords seen, at most [`MAX_KEYWORDS`]; bit `i` is `keywords[i]`.
+    keywords: Vec<String>,
     /// Ascending by source UID.
     copied: Vec<Copied>,
 }
@@ -94,8 +110,55 @@ impl FolderState {
     pub fn new(uid_validity: u32) -> FolderState {
         FolderState {
             uid_validity,
+            keywords: Vec::new(),
             copied: Vec::new(),
         }
+    }
+
+    /// The copy of source UID `uid`.
+    pub fn get(&self, uid: u32) -> Option<Copied> {
+        let i = self.copied.binary_search_by_key(&uid, |c| c.source).ok()?;
+        self.copied.get(i).copied()
+    }
+
+    /// Records that source UID `source` is `here` with `flags` at the
+    /// source.
+    pub fn record(&mut self, source: u32, here: u32, flags: &Flags) {
+        let mut bits = Some(0u64);
+        for k in &flags.keywords {
+            bits = bits.and_then(|b| Some(b | 1 << self.intern(k)?));
+        }
+        self.insert(Copied {
+            source,
+            here,
+            flags: flags_hash(flags),
+            system: flags.system,
+            keywords: bits.unwrap_or(0),
+            known: bits.is_some(),
+        });
+    }
+
+    /// The flags a copy had at the source when last seen, if known.
+    pub fn flags_of(&self, c: &Copied) -> Option<Flags> {
+        c.known.then(|| Flags {
+            system: c.system,
+            keywords: (0..self.keywords.len())
+                .filter(|i| c.keywords & (1 << i) != 0)
+                .map(|i| self.keywords[i].clone())
+                .collect(),
+        })
+    }
+
+    /// The bit of keyword `k`, added to the table if there is room.
+    fn intern(&mut self, k: &str) -> Option<usize> {
+        if let Some(i) = self.keywords.iter().position(|x| x.eq_ignore_ascii_case(k)) {
+            return Some(i);
+        }
+        if self.keywords.len() == MAX_KEYWORDS || k.len() > u8::MAX as usize {
+            return None;
+        }
+        self.keywords.push(k.to_string());
+        Some(self.keywords.len() - 1)
     }
 
     /// The copy of source UID `uid`.
@@ -118,40 +181,74 @@ impl FolderState {
     }
 
     fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(20 + 12 * self.copied.len());
+        let mut out = Vec::with_capacity(32 + ENTRY * self.copied.len());
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&self.uid_validity.to_le_bytes());
+        out.push(self.keywords.len() as u8);
+        for k in &self.keywords {
+            out.push(k.len() as u8);
+            out.extend_from_slice(k.as_bytes());
+        }
         out.extend_from_slice(&(self.copied.len() as u64).to_le_bytes());
         for c in &self.copied {
             for v in [c.source, c.here, c.flags] {
                 out.extend_from_slice(&v.to_le_bytes());
             }
+            out.extend_from_slice(&[u8::from(c.known), c.system]);
+            out.extend_from_slice(&c.keywords.to_le_bytes());
         }
         out
     }
 
     fn decode(b: &[u8]) -> Option<FolderState> {
-        let rest = b.strip_prefix(MAGIC)?;
         let u32_at =
             |b: &[u8], i: usize| Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?));
+        let (v2, rest) = match b.strip_prefix(MAGIC) {
+            Some(rest) => (true, rest),
+            None => (false, b.strip_prefix(MAGIC_V1)?),
+        };
         let uid_validity = u32_at(rest, 0)?;
-        let count = u64::from_le_bytes(rest.get(4..12)?.try_into().ok()?) as usize;
-        let body = &rest[12..];
-        if body.len() != count.checked_mul(12)? {
+        let mut at = 4;
+        let mut keywords = Vec::new();
+        if v2 {
+            let n = *rest.get(at)? as usize;
+            at += 1;
+            for _ in 0..n.min(MAX_KEYWORDS + 1) {
+                let len = *rest.get(at)? as usize;
+                let k = std::str::from_utf8(rest.get(at + 1..at + 1 + len)?).ok()?;
+                keywords.push(k.to_string());
+                at += 1 + len;
+            }
+            if n > MAX_KEYWORDS {
+                return None;
+            }
+        }
+        let count = u64::from_le_bytes(rest.get(at..at + 8)?.try_into().ok()?) as usize;
+        let body = &rest[at + 8..];
+        let entry = if v2 { ENTRY } else { 12 };
+        if body.len() != count.checked_mul(entry)? {
             return None;
         }
         let copied = body
-            .chunks_exact(12)
+            .chunks_exact(entry)
             .map(|c| {
                 Some(Copied {
                     source: u32_at(c, 0)?,
                     here: u32_at(c, 4)?,
                     flags: u32_at(c, 8)?,
+                    known: v2 && c[12] == 1,
+                    system: if v2 { c[13] } else { 0 },
+                    keywords: if v2 {
+                        u64::from_le_bytes(c[14..22].try_into().ok()?)
+                    } else {
+                        0
+                    },
                 })
             })
             .collect::<Option<Vec<_>>>()?;
         Some(FolderState {
             uid_validity,
+            keywords,
             copied,
         })
     }
@@ -182,24 +279,52 @@ pub fn flags_hash(flags: &Flags) -> u32 {
 mod tests {
     use super::*;
 
+    fn flags(system: u8, keywords: &[&str]) -> Flags {
+        Flags {
+            system,
+            keywords: keywords.iter().map(|k| k.to_string()).collect(),
+        }
+    }
+
     #[test]
     fn round_trip_and_lookup() {
         let mut s = FolderState::new(7);
-        s.insert(Copied {
-            source: 5,
-            here: 5,
-            flags: 1,
-        });
-        s.insert(Copied {
-            source: 2,
-            here: 9,
-            flags: 2,
-        });
+        s.record(5, 5, &flags(Flags::SEEN, &["Work", "$Label1"]));
+        s.record(2, 9, &flags(0, &["work"]));
         assert_eq!(FolderState::decode(&s.encode()), Some(s.clone()));
         assert_eq!(s.get_mut(2).unwrap().here, 9);
         assert!(s.get_mut(3).is_none());
         assert_eq!(s.highest_here(), 9);
-        assert_eq!(FolderState::decode(&s.encode()[..30]), None);
+        let five = s.get(5).unwrap();
+        assert_eq!(
+            s.flags_of(&five),
+            Some(flags(Flags::SEEN, &["Work", "$Label1"]))
+        );
+        assert_eq!(s.flags_of(&s.get(2).unwrap()), Some(flags(0, &["Work"])));
+        let whole = s.encode();
+        for cut in 0..whole.len() {
+            assert_eq!(FolderState::decode(&whole[..cut]), None, "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn keywords_past_the_table_and_version_1_states_are_not_known() {
+        let mut s = FolderState::new(1);
+        let many: Vec<String> = (0..MAX_KEYWORDS).map(|i| format!("k{i}")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        s.record(1, 1, &flags(0, &refs));
+        assert!(s.get(1).unwrap().known);
+        s.record(2, 2, &flags(0, &["one-too-many"]));
+        assert_eq!(s.flags_of(&s.get(2).unwrap()), None);
+        let mut v1 = MAGIC_V1.to_vec();
+        v1.extend_from_slice(&9u32.to_le_bytes());
+        v1.extend_from_slice(&1u64.to_le_bytes());
+        for v in [4u32, 6, 77] {
+            v1.extend_from_slice(&v.to_le_bytes());
+        }
+        let old = FolderState::decode(&v1).unwrap();
+        let c = old.get(4).unwrap();
+        assert_eq!((c.here, c.flags, c.known), (6, 77, false));
     }
 
     #[test]

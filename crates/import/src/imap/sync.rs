@@ -2,18 +2,26 @@
 //! run copies everything, later runs copy what is new and apply the flag
 //! changes made at the source since.
 //!
-//! 1. EXAMINE gives the source's UIDVALIDITY; the folder's [`FolderState`]
+//! 1. The mailbox here gets the folder's special use at the source (LIST's
+//!    `\Sent`, `\Drafts`, `\Trash`, `\Junk`, `\Archive`, RFC 6154),
+//!    taken from the mailbox here that had it. EXAMINE gives the source's
+//!    UIDVALIDITY; the folder's [`FolderState`]
 //!    holds for it (a new UIDVALIDITY starts a new state). A mailbox here
 //!    that never held a message takes the source's UIDVALIDITY, and each
 //!    message then keeps its source UID (clients that synced against the
 //!    source download nothing again).
 //! 2. `UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE)`, streamed: a
-//!    message the state knows gets its flags replaced here when they
-//!    changed at the source; one it does not know is either here already
+//!    message the state knows gets the flags added and removed at the
+//!    source since the last run added and removed here (other flags set
+//!    here stay); one it does not know is either here already
 //!    (a run that stopped before saving the state: same size and
 //!    INTERNALDATE as an unrecorded message here) or missing.
 //! 3. The missing are fetched [`BATCH`] at a time with `BODY.PEEK[]` and
-//!    stored one by one as they arrive.
+//!    stored one by one as they arrive; a message larger than
+//!    [`STREAM_ABOVE`] (by its RFC822.SIZE) is fetched on its own and
+//!    stored while it arrives, a piece at a time (`body_stream.rs`), with
+//!    the flags and INTERNALDATE of step 2, so memory stays flat whatever
+//!    its size.
 //!
 //! The state is saved every [`SAVE_EVERY`], when a run fails and at the end.
 
@@ -21,13 +29,15 @@ use super::client::{Client, ClientError, Fetched};
 use super::state::{Copied, FolderState, flags_hash};
 use super::{Failure, Job};
 use crate::ensure_mailbox;
-use sealpost_store::{FlagOp, Flags, MailboxId, StoreError, Uid, UidValidity};
+use sealpost_store::{FlagOp, Flags, MailboxId, SpecialUse, StoreError, Uid, UidValidity};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// Messages per `UID FETCH` of bodies.
 pub const BATCH: usize = 50;
+/// Messages larger than this are stored while they arrive.
+pub const STREAM_ABOVE: u32 = 1 << 20;
 /// How often the state is saved during a run.
 pub const SAVE_EVERY: Duration = Duration::from_secs(2);
 
@@ -38,6 +48,8 @@ pub struct RemoteFolder {
     pub wire: String,
     /// Its name here (UTF-8, `/` between levels).
     pub name: String,
+    /// Its special use at the source (RFC 6154), given to the mailbox here.
+    pub special_use: Option<SpecialUse>,
 }
 
 /// Where one folder's sync stands.
@@ -71,6 +83,9 @@ pub async fn sync(client: &mut Client, job: &Job, folder: &RemoteFolder) -> Resu
 fn start<'a>(job: &'a Job, folder: &RemoteFolder, uid_validity: u32) -> crate::Result<Run<'a>> {
     let store = &job.store;
     let mailbox = ensure_mailbox(store, job.account, &folder.name)?;
+    if let Some(special_use) = folder.special_use {
+        store.set_special_use(job.account, mailbox, special_use)?;
+    }
     let path = job
         .state
         .path(&job.address, &job.source.to_string(), &folder.name);
@@ -102,13 +117,17 @@ async fn copy(client: &mut Client, run: &mut Run<'_>, exists: u32) -> Result<(),
     if exists == 0 {
         return Ok(());
     }
-    let mut missing = Vec::new();
+    let mut missing: Vec<Fetched> = Vec::new();
     client
         .uid_fetch("1:*", "(UID FLAGS RFC822.SIZE INTERNALDATE)", |f| {
             tokio::task::block_in_place(|| run.check(f, &mut missing))
         })
         .await?;
-    for batch in missing.chunks(BATCH) {
+    let (large, small): (Vec<Fetched>, Vec<Fetched>) = missing
+        .into_iter()
+        .partition(|f| f.size.is_some_and(|s| s > STREAM_ABOVE));
+    let small: Vec<u32> = small.into_iter().filter_map(|f| f.uid).collect();
+    for batch in small.chunks(BATCH) {
         let set = batch
             .iter()
             .map(u32::to_string)
@@ -119,6 +138,9 @@ async fn copy(client: &mut Client, run: &mut Run<'_>, exists: u32) -> Result<(),
                 tokio::task::block_in_place(|| run.store(f))
             })
             .await?;
+    }
+    for f in large {
+        run.stream(client, f).await?;
     }
     Ok(())
 }
@@ -148,28 +170,18 @@ pub fn store_flags(flags: &[String]) -> Flags {
 
 impl Run<'_> {
     /// Step 2 for one message.
-    fn check(&mut self, f: Fetched, missing: &mut Vec<u32>) -> Result<(), Failure> {
+    fn check(&mut self, f: Fetched, missing: &mut Vec<Fetched>) -> Result<(), Failure> {
         let Some(uid) = f.uid else {
             return Ok(());
         };
         let flags = store_flags(f.flags.as_deref().unwrap_or_default());
         let hash = flags_hash(&flags);
         let job = self.job;
-        if let Some(c) = self.state.get_mut(uid) {
+        if let Some(c) = self.state.get(uid) {
             job.totals.already.fetch_add(1, Ordering::Relaxed);
             if c.flags != hash {
-                let here = [Uid(c.here)];
-                job.store
-                    .store_flags(
-                        job.account,
-                        self.mailbox,
-                        &here,
-                        FlagOp::Replace,
-                        &flags,
-                        None,
-                    )
-                    .map_err(crate::ImportError::from)?;
-                c.flags = hash;
+                self.apply_change(&c, &flags)?;
+                self.state.record(uid, c.here, &flags);
                 job.totals.flags_changed.fetch_add(1, Ordering::Relaxed);
             }
             return Ok(());
@@ -177,15 +189,46 @@ impl Run<'_> {
         if let (Some(size), Some(date)) = (f.size, f.date)
             && let Some(here) = self.take_unrecorded(size, date)?
         {
-            self.state.insert(Copied {
-                source: uid,
-                here,
-                flags: hash,
-            });
+            self.state.record(uid, here, &flags);
             job.totals.already.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
-        missing.push(uid);
+        missing.push(f);
+        Ok(())
+    }
+
+    /// Applies a change of a message's flags at the source here: the
+    /// flags added there are added, those removed there are removed, and
+    /// whatever else changed here stays; replaced whole when the flags it
+    /// had there are not known (see `state.rs`).
+    fn apply_change(&self, c: &Copied, now: &Flags) -> Result<(), Failure> {
+        let job = self.job;
+        let here = [Uid(c.here)];
+        let change = |op, flags: &Flags| {
+            job.store
+                .store_flags(job.account, self.mailbox, &here, op, flags, None)
+                .map(drop)
+                .map_err(|e| Failure::from(crate::ImportError::from(e)))
+        };
+        let Some(before) = self.state.flags_of(c) else {
+            return change(FlagOp::Replace, now);
+        };
+        let missing_from = |a: &Flags, b: &Flags| Flags {
+            system: a.system & !b.system,
+            keywords: a
+                .keywords
+                .iter()
+                .filter(|k| !b.keywords.iter().any(|x| x.eq_ignore_ascii_case(k)))
+                .cloned()
+                .collect(),
+        };
+        let (added, removed) = (missing_from(now, &before), missing_from(&before, now));
+        if added != Flags::default() {
+            change(FlagOp::Add, &added)?;
+        }
+        if removed != Flags::default() {
+            change(FlagOp::Remove, &removed)?;
+        }
         Ok(())
     }
 
@@ -207,6 +250,55 @@ impl Run<'_> {
         }
         let map = self.unrecorded.as_mut().expect("built above");
         Ok(map.get_mut(&(size, date)).and_then(|v| v.pop()))
+    }
+
+    /// Step 3 for one large message (`f` from step 2), stored while it
+    /// arrives.
+    async fn stream(&mut self, client: &mut Client, f: Fetched) -> Result<(), Failure> {
+        let Some(uid) = f.uid else {
+            return Ok(());
+        };
+        let job = self.job;
+        let store = &job.store;
+        let mut w = tokio::task::block_in_place(|| store.append_stream(job.account))
+            .map_err(crate::ImportError::from)?;
+        let there = client
+            .uid_fetch_body_to(uid, |piece| {
+                tokio::task::block_in_place(|| w.write(piece)).map_err(|e| Failure::Fatal(e.into()))
+            })
+            .await?;
+        if !there {
+            // Expunged at the source meanwhile.
+            return Ok(());
+        }
+        let flags = store_flags(f.flags.as_deref().unwrap_or_default());
+        let keep = self.same_validity.then_some(Uid(uid));
+        let size = w.size();
+        let here = tokio::task::block_in_place(|| w.finish(self.mailbox, &flags, f.date, keep))
+            .map_err(crate::ImportError::from)?
+            .uid;
+        tokio::task::block_in_place(|| {
+            self.stored(uid, here, &flags, size as usize, keep == Some(here))
+        })
+    }
+
+    /// Records a stored message in the state (saved now and then).
+    fn stored(
+        &mut self,
+        source: u32,
+        here: Uid,
+        flags: &Flags,
+        size: usize,
+        kept: bool,
+    ) -> Result<(), Failure> {
+        let job = self.job;
+        self.state.record(source, here.0, flags);
+        job.totals.stored(size, kept);
+        if self.saved.elapsed() >= SAVE_EVERY {
+            job.state.save(&self.path, &self.state)?;
+            self.saved = Instant::now();
+        }
+        Ok(())
     }
 
     /// Step 3 for one message.
@@ -238,17 +330,7 @@ impl Run<'_> {
                     .uid
             }
         };
-        self.state.insert(Copied {
-            source: uid,
-            here: here.0,
-            flags: flags_hash(&flags),
-        });
-        job.totals.stored(raw.len(), kept);
-        if self.saved.elapsed() >= SAVE_EVERY {
-            job.state.save(&self.path, &self.state)?;
-            self.saved = Instant::now();
-        }
-        Ok(())
+        self.stored(uid, here, &flags, raw.len(), kept)
     }
 }
 

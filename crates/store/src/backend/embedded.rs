@@ -18,7 +18,7 @@
 //! sled 0.34 is unmaintained upstream and pulls unmaintained crates; this
 //! file is the whole of the store that knows it (see `backend/mod.rs`).
 
-use super::{Backend, Fetched, KeyStore, Notice, Read, Txn, Writes};
+use super::{Backend, BlobSink, Fetched, KeyStore, Notice, Read, Txn, Writes};
 use crate::backup::{BackupHold, BlobFile, Release};
 use crate::blob::{self, BlobId};
 use crate::codec::table;
@@ -148,6 +148,25 @@ impl Txn for EmbeddedTxn<'_> {
         Ok(())
     }
 
+    fn put_blob_sink(
+        &mut self,
+        account: AccountId,
+        id: BlobId,
+        sink: Box<dyn BlobSink>,
+    ) -> Result<()> {
+        // Our own sink (`blob_sink`) commits its file itself; another kind
+        // hands its bytes back.
+        let finished = sink.finish();
+        self.written.push((account, id));
+        match finished? {
+            Some(sealed) => {
+                self.written.pop();
+                self.put_blob(account, id, &sealed)
+            }
+            None => Ok(()),
+        }
+    }
+
     fn copy_blob(&mut self, account: AccountId, from: BlobId, to: BlobId) -> Result<()> {
         blob::link(&self.backend.blob_root, account, from, to)?;
         self.written.push((account, to));
@@ -199,6 +218,22 @@ impl Txn for EmbeddedTxn<'_> {
     }
 }
 
+/// A blob written straight to its temporary file ([`Backend::blob_sink`]).
+struct FileSink {
+    staged: sealpost_durable::Staged,
+    dir_sync: Arc<GroupSync>,
+}
+
+impl BlobSink for FileSink {
+    fn write(&mut self, sealed: &[u8]) -> Result<()> {
+        Ok(self.staged.write_all(sealed)?)
+    }
+    fn finish(self: Box<Self>) -> Result<Option<Vec<u8>>> {
+        blob::commit_staged(self.staged, &self.dir_sync)?;
+        Ok(None)
+    }
+}
+
 impl Drop for EmbeddedTxn<'_> {
     fn drop(&mut self) {
         for (account, id) in self.written.drain(..) {
@@ -244,6 +279,13 @@ impl Backend for Embedded {
         // never comes, a crash may hand the value out again, but nothing
         // durable ever referred to it.
         Ok(next)
+    }
+
+    fn blob_sink(&self, account: AccountId, id: BlobId) -> Result<Box<dyn BlobSink>> {
+        Ok(Box::new(FileSink {
+            staged: blob::stage(&self.blob_root, account, id)?,
+            dir_sync: self.dir_sync(account),
+        }))
     }
 
     fn read_blob(&self, account: AccountId, id: BlobId) -> Result<Option<Vec<u8>>> {

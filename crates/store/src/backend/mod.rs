@@ -117,6 +117,23 @@ pub(crate) trait Txn: Send {
     /// backend writes the file durably now (removed again if the
     /// transaction is dropped); PostgreSQL inserts it in the transaction.
     fn put_blob(&mut self, account: AccountId, id: BlobId, sealed: &[u8]) -> Result<()>;
+    /// Stores, as part of this transaction, a blob whose sealed pieces went
+    /// to `sink` (from [`Backend::blob_sink`]): afterwards it is as if
+    /// [`Txn::put_blob`] had been called. By default the sink holds the
+    /// bytes and they are put here; the embedded backend's sink wrote a
+    /// file that is made durable now (and removed if the transaction is
+    /// dropped).
+    fn put_blob_sink(
+        &mut self,
+        account: AccountId,
+        id: BlobId,
+        sink: Box<dyn BlobSink>,
+    ) -> Result<()> {
+        match sink.finish()? {
+            Some(sealed) => self.put_blob(account, id, &sealed),
+            None => Ok(()),
+        }
+    }
     /// Gives blob `from` a second id `to` within the account (COPY).
     fn copy_blob(&mut self, account: AccountId, from: BlobId, to: BlobId) -> Result<()>;
     /// Removes blobs once this transaction is durable (the embedded backend
@@ -125,6 +142,29 @@ pub(crate) trait Txn: Send {
     fn delete_blobs(&mut self, account: AccountId, ids: &[BlobId]);
     /// Applies `writes` atomically; returns once they are durable.
     fn commit(self: Box<Self>, writes: Writes) -> Result<()>;
+}
+
+/// A sealed blob being written piece by piece ([`Backend::blob_sink`]).
+/// Dropped without [`Txn::put_blob_sink`], it leaves nothing behind.
+pub(crate) trait BlobSink: Send {
+    /// Appends sealed bytes.
+    fn write(&mut self, sealed: &[u8]) -> Result<()>;
+    /// Ends the blob: the bytes when the sink kept them in memory, `None`
+    /// when it made them durable under the blob's id itself.
+    fn finish(self: Box<Self>) -> Result<Option<Vec<u8>>>;
+}
+
+/// The default [`BlobSink`]: the sealed bytes in memory.
+pub(crate) struct MemorySink(pub Vec<u8>);
+
+impl BlobSink for MemorySink {
+    fn write(&mut self, sealed: &[u8]) -> Result<()> {
+        self.0.extend_from_slice(sealed);
+        Ok(())
+    }
+    fn finish(self: Box<Self>) -> Result<Option<Vec<u8>>> {
+        Ok(Some(self.0))
+    }
 }
 
 /// A change another node should hear about (sent after commit).
@@ -166,6 +206,15 @@ pub(crate) trait Backend: Send + Sync {
     /// Next value of a store-wide counter, at least `floor`, durable, never
     /// handed out twice (a value lost with a failed transaction is a gap).
     fn next_counter(&self, name: &[u8], floor: u64) -> Result<u64>;
+    /// Somewhere to write a sealed blob piece by piece as it arrives,
+    /// before any transaction (a large message read from the network);
+    /// [`Txn::put_blob_sink`] then stores it. The default keeps the pieces
+    /// in memory (PostgreSQL: a `bytea` row is sent whole anyway); the
+    /// embedded backend writes them to a temporary file, so memory stays
+    /// flat whatever the message's size.
+    fn blob_sink(&self, _account: AccountId, _id: BlobId) -> Result<Box<dyn BlobSink>> {
+        Ok(Box::new(MemorySink(Vec::new())))
+    }
     /// A sealed blob, `None` if it does not exist.
     fn read_blob(&self, account: AccountId, id: BlobId) -> Result<Option<Vec<u8>>>;
     /// Destroys every blob of an account (purge): overwritten where the

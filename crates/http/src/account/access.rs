@@ -1,0 +1,89 @@
+//! `GET /account/access?page=N`: the signed-in user's own access log (GDPR
+//! Art. 15): their logins over every protocol, successful or not, with the
+//! time, the protocol, the client's address as the audit log recorded it
+//! and the result, newest first, [`PAGE`] to a page. Read from the audit
+//! log by the server ([`super::AccountBackend::access_log`]) for the
+//! session's address only: no other account's records are read.
+
+use super::pages::blocking;
+use super::request::{html_page, see_other, session};
+use super::{AccountPage, html};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Accesses per page.
+pub const PAGE: usize = 50;
+/// Highest page number asked for that is taken (a larger one is the last).
+const MAX_PAGE: u64 = 1_000_000;
+
+/// `GET /account/access`.
+pub async fn list(
+    State(page): State<Arc<AccountPage>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let Some((_, current)) = session(&page, &headers) else {
+        return see_other("/account/login");
+    };
+    let number = query
+        .get("page")
+        .and_then(|p| p.parse::<u64>().ok())
+        .unwrap_or(1)
+        .clamp(1, MAX_PAGE);
+    let address = current.address.clone();
+    let skip = (number - 1) * PAGE as u64;
+    let found = match blocking(&page, move |b| b.access_log(&address, skip, PAGE)).await {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let mut rows = String::new();
+    for a in &found.accesses {
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            html::escape(&a.time),
+            html::escape(&a.protocol),
+            html::escape(&a.remote),
+            html::escape(&a.outcome),
+        ));
+    }
+    let pages = found.total.div_ceil(PAGE as u64).max(1);
+    let mut nav = String::new();
+    if number > 1 {
+        nav.push_str(&format!(
+            "<a href=\"/account/access?page={}\" rel=\"prev\">Newer</a> ",
+            number - 1
+        ));
+    }
+    if number < pages {
+        nav.push_str(&format!(
+            "<a href=\"/account/access?page={}\" rel=\"next\">Older</a>",
+            number + 1
+        ));
+    }
+    let table = if found.accesses.is_empty() {
+        "<p id=\"no-accesses\">No sign-ins recorded on this page.</p>".to_string()
+    } else {
+        format!(
+            "<table id=\"accesses\">\n<caption>Sign-ins, newest first</caption>\n\
+             <thead><tr><th scope=\"col\">Time (UTC)</th><th scope=\"col\">Protocol</th>\
+             <th scope=\"col\">Client address</th><th scope=\"col\">Result</th></tr></thead>\n\
+             <tbody>\n{rows}</tbody>\n</table>"
+        )
+    };
+    let body = format!(
+        "<h1>Your sign-ins</h1>\n\
+         <p>Every sign-in to your account that the security log keeps: by mail apps (IMAP, \
+         POP3, sending) and on this page, successful or not. It is your right of access \
+         (GDPR article 15). {} in all; page {number} of {pages}.</p>\n{table}\n\
+         <nav aria-label=\"Pages\">{nav}</nav>\n<p><a href=\"/account\">Back to your account</a></p>",
+        found.total
+    );
+    html_page(
+        "Your sign-ins",
+        Some((&current.address, &current.csrf)),
+        &body,
+    )
+}

@@ -1,0 +1,114 @@
+//! A message stored while it is read, a piece at a time, so that memory
+//! stays flat whatever its size ([`sealpost_store::AppendStream`]): from a
+//! file (a Maildir message, [`append_file`]) or from whatever hands pieces
+//! over (an mbox, an IMAP literal), with bare LF line endings turned into
+//! CRLF on the way ([`Crlf`]).
+
+use crate::{ImportError, Result};
+use sealpost_store::{AccountId, AppendStream, Appended, Flags, MailboxId, Store, Uid};
+use std::io::Read;
+use std::path::Path;
+
+/// How much is read from a file at a time.
+pub const READ_PIECE: usize = 64 * 1024;
+
+/// Turns bare LF line endings into CRLF across pieces (a CR at the end of
+/// one piece and the LF at the start of the next are one CRLF), as
+/// [`crate::to_crlf`] does for a whole message.
+#[derive(Debug, Default)]
+pub struct Crlf {
+    last_was_cr: bool,
+}
+
+impl Crlf {
+    /// Appends `piece` to `out`, converted.
+    pub fn push(&mut self, piece: &[u8], out: &mut Vec<u8>) {
+        let mut start = 0;
+        for (i, &b) in piece.iter().enumerate() {
+            if b == b'\n' {
+                let cr = if i == 0 {
+                    self.last_was_cr
+                } else {
+                    piece[i - 1] == b'\r'
+                };
+                if !cr {
+                    out.extend_from_slice(&piece[start..i]);
+                    out.extend_from_slice(b"\r\n");
+                    start = i + 1;
+                }
+            }
+        }
+        out.extend_from_slice(&piece[start..]);
+        if let Some(&last) = piece.last() {
+            self.last_was_cr = last == b'\r';
+        }
+    }
+}
+
+/// Where one message goes and how it is kept.
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    /// The account.
+    pub account: AccountId,
+    /// The mailbox.
+    pub mailbox: MailboxId,
+    /// Its flags.
+    pub flags: &'a Flags,
+    /// Its internal date (now when `None`).
+    pub date: Option<i64>,
+    /// The UID to keep, when still possible.
+    pub uid: Option<Uid>,
+}
+
+/// Stores the message in the file at `path`, read a piece at a time, its
+/// line endings made CRLF. Returns where it went and its size here.
+pub fn append_file(store: &Store, path: &Path, to: &Target<'_>) -> Result<(Appended, u64)> {
+    let io = |source| ImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut w = store.append_stream(to.account)?;
+    let mut crlf = Crlf::default();
+    let mut piece = vec![0u8; READ_PIECE];
+    let mut converted = Vec::with_capacity(READ_PIECE + READ_PIECE / 2);
+    loop {
+        let n = match file.read(&mut piece) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io(e)),
+        };
+        converted.clear();
+        crlf.push(&piece[..n], &mut converted);
+        w.write(&converted)?;
+    }
+    let size = w.size();
+    Ok((finish(w, to)?, size))
+}
+
+/// Ends a streamed append as `to` says.
+pub fn finish(w: AppendStream<'_>, to: &Target<'_>) -> Result<Appended> {
+    Ok(w.finish(to.mailbox, to.flags, to.date, to.uid)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crlf_across_any_split_matches_the_whole_conversion() {
+        let input: &[u8] = b"a\nb\r\nc\r\n\nd\re\n\r\n";
+        let whole = crate::to_crlf(input);
+        for cut in 0..=input.len() {
+            for cut2 in cut..=input.len() {
+                let mut c = Crlf::default();
+                let mut out = Vec::new();
+                c.push(&input[..cut], &mut out);
+                c.push(&input[cut..cut2], &mut out);
+                c.push(&input[cut2..], &mut out);
+                assert_eq!(out, whole, "cuts {cut} {cut2}");
+            }
+        }
+    }
+}
