@@ -413,6 +413,19 @@ fn watch_accounts_file(directory: &Directory, services: &Services) -> JoinHandle
     })
 }
 
+/// Gives this node its id (made once in data_dir) and records it in the
+/// store, so erasures requested by any node wait for this one too.
+fn register_node(services: &Services) -> Result<(), String> {
+    let config = services.running.current();
+    let node = sealpost_retention::erasures::this_node(&config).map_err(|e| e.to_string())?;
+    services
+        .store
+        .register_node(&node)
+        .map_err(|e| e.to_string())?;
+    tracing::info!(node = %node, "node registered in the store");
+    Ok(())
+}
+
 /// How often a node looks for audit erasures other nodes' purges asked for.
 const ERASURE_POLL: Duration = Duration::from_secs(2);
 
@@ -423,17 +436,23 @@ const ERASURE_POLL: Duration = Duration::from_secs(2);
 fn spawn_erasure_worker(services: &Services, shutdown: &CancellationToken) {
     let services = services.clone();
     let shutdown = shutdown.clone();
+    // Registered before the server says it is running, so its data_dir
+    // (node-id, the store's node row) is settled by then; a failure (the
+    // database away) is retried by the worker.
+    let mut registered = match register_node(&services) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "node registration failed; retrying");
+            false
+        }
+    };
     tokio::spawn(async move {
-        let mut registered = false;
         loop {
             let s = services.clone();
             let r = tokio::task::spawn_blocking(move || {
                 let config = s.running.current();
                 if !registered {
-                    let node = sealpost_retention::erasures::this_node(&config)
-                        .map_err(|e| e.to_string())?;
-                    s.store.register_node(&node).map_err(|e| e.to_string())?;
-                    tracing::info!(node = %node, "node registered in the store");
+                    register_node(&s)?;
                 }
                 sealpost_retention::erasures::apply_pending(&config, &s.store, &s.audit)
                     .map_err(|e| e.to_string())

@@ -98,7 +98,7 @@ fn metadata_goes_with_the_purged_account() {
         s.raw_entries()
             .unwrap()
             .into_iter()
-            .filter(|(k, _)| k.first() == Some(&b'D'))
+            .filter(|(k, _)| k.first() == Some(&b'T'))
             .count()
     };
     assert_eq!(rows(&s), 2);
