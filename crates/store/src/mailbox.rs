@@ -400,6 +400,21 @@ impl Store {
         })
     }
 
+    /// The index entries of `uids` only (ascending; missing UIDs are left
+    /// out), with the mailbox's counters: what a FETCH of a few messages
+    /// needs, without copying the whole index of a large mailbox.
+    pub fn entries(&self, account: AccountId, mailbox: MailboxId, uids: &[Uid]) -> Result<Snapshot> {
+        self.refresh(account, mailbox)?;
+        let state = self.state(account, mailbox)?;
+        let st = state.lock();
+        Ok(Snapshot {
+            mailbox: st.info.clone(),
+            uid_next: Uid(st.uid_next),
+            highest_modseq: ModSeq(st.highest_modseq),
+            entries: pick_entries(&st.entries, uids),
+        })
+    }
+
     /// A snapshot and a watch taken atomically: no event is missed or doubled
     /// between them (what SELECT and IDLE need).
     pub fn snapshot_and_watch(
@@ -550,4 +565,66 @@ fn _assert_send_sync() {
     fn f<T: Send + Sync>() {}
     f::<Store>();
     let _ = engine::now;
+}
+
+/// The entries of `uids` (in any order, duplicates allowed) from an index
+/// sorted by UID, ascending and without duplicates.
+pub(crate) fn pick_entries(index: &[MessageEntry], uids: &[Uid]) -> Vec<MessageEntry> {
+    let mut wanted = uids.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    if wanted.len().saturating_mul(8) < index.len() {
+        return wanted
+            .iter()
+            .filter_map(|u| index.binary_search_by_key(u, |e| e.uid).ok())
+            .map(|i| index[i].clone())
+            .collect();
+    }
+    // Many: one walk over both.
+    let mut out = Vec::with_capacity(wanted.len().min(index.len()));
+    let mut w = wanted.iter().peekable();
+    for e in index {
+        while w.next_if(|u| **u < e.uid).is_some() {}
+        if w.next_if(|u| **u == e.uid).is_some() {
+            out.push(e.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pick_entries;
+    use crate::{Flags, MessageEntry, ModSeq, Uid};
+
+    fn index(uids: &[u32]) -> Vec<MessageEntry> {
+        uids.iter()
+            .map(|&u| MessageEntry {
+                uid: Uid(u),
+                flags: Flags::default(),
+                modseq: ModSeq(u64::from(u)),
+                size: u,
+            })
+            .collect()
+    }
+
+    fn uids(v: &[MessageEntry]) -> Vec<u32> {
+        v.iter().map(|e| e.uid.0).collect()
+    }
+
+    #[test]
+    fn picks_only_the_uids_asked_for_in_uid_order() {
+        let ix = index(&[2, 3, 5, 8, 13, 21]);
+        let got = pick_entries(&ix, &[Uid(13), Uid(4), Uid(2), Uid(13), Uid(99)]);
+        assert_eq!(uids(&got), vec![2, 13]);
+        assert_eq!(got[1].size, 13);
+        assert!(pick_entries(&ix, &[]).is_empty());
+        let all: Vec<Uid> = (1..=30).map(Uid).collect();
+        assert_eq!(uids(&pick_entries(&ix, &all)), vec![2, 3, 5, 8, 13, 21]);
+        // As many UIDs as the index holds, none of them in it.
+        let other: Vec<Uid> = (100..106).map(Uid).collect();
+        assert!(pick_entries(&ix, &other).is_empty());
+        let some = [Uid(21), Uid(1), Uid(3), Uid(3), Uid(8), Uid(9)];
+        assert_eq!(uids(&pick_entries(&ix, &some)), vec![3, 8, 21]);
+    }
 }

@@ -194,6 +194,11 @@ fn run<S: MailStore>(
             since,
         } => StoreReply::Changes(s.changes_since(account, mailbox, since)?),
         R::Snapshot { account, mailbox } => StoreReply::Snapshot(s.snapshot(account, mailbox)?),
+        R::Entries {
+            account,
+            mailbox,
+            uids,
+        } => StoreReply::Snapshot(s.entries(account, mailbox, &uids)?),
         R::Message {
             account,
             mailbox,

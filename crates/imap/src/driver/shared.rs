@@ -218,6 +218,9 @@ pub(super) fn recheck<S: MailStore>(
     let move_out = Rights::DELETE_MESSAGES.union(Rights::EXPUNGE);
     let (account, mailbox, needed) = match request {
         R::Snapshot { account, mailbox }
+        | R::Entries {
+            account, mailbox, ..
+        }
         | R::ChangesSince {
             account, mailbox, ..
         }

@@ -74,6 +74,15 @@ pub trait MailStore: Clone + Send + Sync + 'static {
     fn status(&self, account: AccountId, mailbox: MailboxId) -> Result<MailboxStatus>;
     /// The mailbox's index at this moment.
     fn snapshot(&self, account: AccountId, mailbox: MailboxId) -> Result<Snapshot>;
+    /// The same, holding only the entries of `uids` (ascending; missing
+    /// ones left out): a FETCH of a few messages copies only theirs.
+    fn entries(&self, account: AccountId, mailbox: MailboxId, uids: &[Uid]) -> Result<Snapshot> {
+        let mut snap = self.snapshot(account, mailbox)?;
+        let mut wanted = uids.to_vec();
+        wanted.sort_unstable();
+        snap.entries.retain(|e| wanted.binary_search(&e.uid).is_ok());
+        Ok(snap)
+    }
     /// A snapshot and a watch taken atomically (no change falls between).
     fn snapshot_and_watch(
         &self,
@@ -259,6 +268,9 @@ impl MailStore for Store {
     }
     fn snapshot(&self, account: AccountId, mailbox: MailboxId) -> Result<Snapshot> {
         Store::snapshot(self, account, mailbox)
+    }
+    fn entries(&self, account: AccountId, mailbox: MailboxId, uids: &[Uid]) -> Result<Snapshot> {
+        Store::entries(self, account, mailbox, uids)
     }
     fn snapshot_and_watch(
         &self,

@@ -379,10 +379,13 @@ impl Fetch {
         self.index.binary_search_by_key(&uid, |e| e.uid).ok()
     }
 
+    /// The index entries of the messages to write (only theirs: a FETCH
+    /// of a few messages in a large mailbox copies a few entries).
     fn index_request(&self) -> StoreRequest {
-        StoreRequest::Snapshot {
+        StoreRequest::Entries {
             account: self.account,
             mailbox: self.mailbox,
+            uids: self.targets.iter().map(|t| t.uid).collect(),
         }
     }
 

@@ -235,6 +235,16 @@ pub enum StoreRequest {
         /// The mailbox.
         mailbox: MailboxId,
     },
+    /// The index entries of some messages only ([`StoreReply::Snapshot`]
+    /// holding just those).
+    Entries {
+        /// The account.
+        account: AccountId,
+        /// The mailbox.
+        mailbox: MailboxId,
+        /// The messages.
+        uids: Vec<Uid>,
+    },
     /// One message's metadata and/or content ([`StoreReply::Message`]).
     Message {
         /// The account.
@@ -369,6 +379,7 @@ impl StoreRequest {
             | R::Select { .. }
             | R::ChangesSince { .. }
             | R::Snapshot { .. }
+            | R::Entries { .. }
             | R::Message { .. } => false,
         }
     }
