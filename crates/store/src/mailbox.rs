@@ -403,7 +403,12 @@ impl Store {
     /// The index entries of `uids` only (ascending; missing UIDs are left
     /// out), with the mailbox's counters: what a FETCH of a few messages
     /// needs, without copying the whole index of a large mailbox.
-    pub fn entries(&self, account: AccountId, mailbox: MailboxId, uids: &[Uid]) -> Result<Snapshot> {
+    pub fn entries(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> Result<Snapshot> {
         self.refresh(account, mailbox)?;
         let state = self.state(account, mailbox)?;
         let st = state.lock();

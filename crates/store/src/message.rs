@@ -113,36 +113,58 @@ impl Store {
         mailbox: MailboxId,
         uid: Uid,
     ) -> Result<Option<MessageMeta>> {
+        Ok(self.metas(account, mailbox, &[uid])?.pop().flatten())
+    }
+
+    /// Metadata of several messages, in the order of `uids` (`None` for
+    /// one that does not exist), read in one backend request: one round
+    /// trip to PostgreSQL for a whole FETCH ENVELOPE or SEARCH SUBJECT
+    /// batch instead of one per message.
+    pub fn metas(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> Result<Vec<Option<MessageMeta>>> {
         let ctx = self.ctx(account)?;
+        let mut reads = Vec::with_capacity(uids.len() * 2);
+        for &uid in uids {
+            reads.push(row_read(account, mailbox, uid));
+            reads.push(Read::Get {
+                key: codec::message_key(table::SUMMARY, account, mailbox, uid),
+                lock: false,
+            });
+        }
         let mut fetched = self
             .inner
             .backend
-            .read(vec![
-                row_read(account, mailbox, uid),
-                Read::Get {
-                    key: codec::message_key(table::SUMMARY, account, mailbox, uid),
-                    lock: false,
-                },
-            ])?
+            .read(reads)?
             .into_iter()
             .map(Fetched::value);
-        let Some(row) = fetched.next().flatten() else {
-            return Ok(None);
-        };
-        let row = MessageRow::decode(&row)?;
-        let summary = match fetched.next().flatten() {
-            Some(s) => ctx.key.open(&summary_aad(account), &s)?,
-            None => Vec::new(),
-        };
-        Ok(Some(MessageMeta {
-            uid,
-            flags: row.flags,
-            modseq: ModSeq(row.modseq),
-            size: row.size,
-            internal_date: row.internal_date,
-            save_date: row.save_date,
-            summary,
-        }))
+        let aad = summary_aad(account);
+        let mut out = Vec::with_capacity(uids.len());
+        for &uid in uids {
+            let (row, summary) = (fetched.next().flatten(), fetched.next().flatten());
+            let Some(row) = row else {
+                out.push(None);
+                continue;
+            };
+            let row = MessageRow::decode(&row)?;
+            let summary = match summary {
+                Some(s) => ctx.key.open(&aad, &s)?,
+                None => Vec::new(),
+            };
+            out.push(Some(MessageMeta {
+                uid,
+                flags: row.flags,
+                modseq: ModSeq(row.modseq),
+                size: row.size,
+                internal_date: row.internal_date,
+                save_date: row.save_date,
+                summary,
+            }));
+        }
+        Ok(out)
     }
 
     /// The message's bytes exactly as stored (decrypted).

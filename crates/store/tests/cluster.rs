@@ -813,6 +813,22 @@ fn round_trips_per_operation() {
         }),
         1
     );
+    // FETCH 1:3 ENVELOPE and SEARCH SUBJECT read the metadata of a batch
+    // of messages together: one round trip for all of them.
+    assert_eq!(
+        count("FETCH 1:3 ENVELOPE (metadata batch)", &|| {
+            let metas = s.metas(id, ib, &[Uid(1), Uid(2), Uid(3)]).unwrap();
+            assert!(metas.iter().all(Option::is_some));
+        }),
+        1
+    );
+    // The index entries of the messages a FETCH names: one freshness check.
+    assert_eq!(
+        count("FETCH's index entries", &|| {
+            assert_eq!(s.entries(id, ib, &[Uid(2)]).unwrap().entries.len(), 1);
+        }),
+        1
+    );
     assert_eq!(
         count("FETCH BODY[]", &|| {
             s.read(id, ib, Uid(1)).unwrap();

@@ -199,6 +199,11 @@ fn run<S: MailStore>(
             mailbox,
             uids,
         } => StoreReply::Snapshot(s.entries(account, mailbox, &uids)?),
+        R::Metas {
+            account,
+            mailbox,
+            uids,
+        } => StoreReply::Metas(s.metas(account, mailbox, &uids)?),
         R::Message {
             account,
             mailbox,

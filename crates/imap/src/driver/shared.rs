@@ -221,6 +221,9 @@ pub(super) fn recheck<S: MailStore>(
         | R::Entries {
             account, mailbox, ..
         }
+        | R::Metas {
+            account, mailbox, ..
+        }
         | R::ChangesSince {
             account, mailbox, ..
         }

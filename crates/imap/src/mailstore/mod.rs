@@ -80,7 +80,8 @@ pub trait MailStore: Clone + Send + Sync + 'static {
         let mut snap = self.snapshot(account, mailbox)?;
         let mut wanted = uids.to_vec();
         wanted.sort_unstable();
-        snap.entries.retain(|e| wanted.binary_search(&e.uid).is_ok());
+        snap.entries
+            .retain(|e| wanted.binary_search(&e.uid).is_ok());
         Ok(snap)
     }
     /// A snapshot and a watch taken atomically (no change falls between).
@@ -118,6 +119,17 @@ pub trait MailStore: Clone + Send + Sync + 'static {
     /// Metadata of one message (flags, dates, summary).
     fn meta(&self, account: AccountId, mailbox: MailboxId, uid: Uid)
     -> Result<Option<MessageMeta>>;
+    /// Metadata of several messages, in the order of `uids`.
+    fn metas(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> Result<Vec<Option<MessageMeta>>> {
+        uids.iter()
+            .map(|&u| self.meta(account, mailbox, u))
+            .collect()
+    }
     /// The message's bytes as stored.
     fn read(&self, account: AccountId, mailbox: MailboxId, uid: Uid) -> Result<Option<Vec<u8>>>;
     /// Changes flags (see `Store::store_flags`).
@@ -313,6 +325,14 @@ impl MailStore for Store {
         uid: Uid,
     ) -> Result<Option<MessageMeta>> {
         Store::meta(self, account, mailbox, uid)
+    }
+    fn metas(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> Result<Vec<Option<MessageMeta>>> {
+        Store::metas(self, account, mailbox, uids)
     }
     fn read(&self, account: AccountId, mailbox: MailboxId, uid: Uid) -> Result<Option<Vec<u8>>> {
         Store::read(self, account, mailbox, uid)

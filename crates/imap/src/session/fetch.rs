@@ -37,6 +37,7 @@ use crate::wire::response::{Code, Out};
 use sealpost_store::{
     AccountId, Changes, FlagOp, Flags, MailboxId, MessageEntry, MessageMeta, ModSeq, Uid,
 };
+use std::collections::VecDeque;
 
 /// A FETCH in progress. See the module docs.
 pub(crate) struct Fetch {
@@ -58,7 +59,15 @@ pub(crate) struct Fetch {
     stage: Stage,
     /// A message's response, reused.
     buf: Vec<u8>,
+    /// Metadata read ahead for the next targets to write, in their order
+    /// (FETCH of dates or summaries without content: one store read per
+    /// [`META_BATCH`] messages, not one per message).
+    ahead: VecDeque<Option<MessageMeta>>,
 }
+
+/// Messages whose metadata one store read brings (a FETCH ENVELOPE of a
+/// screenful is one read; a longer one stays within bounded memory).
+pub(crate) const META_BATCH: usize = 64;
 
 /// What the FETCH waits for.
 enum Stage {
@@ -69,6 +78,8 @@ enum Stage {
     /// The message `targets[next]` (`raw` when its summary is unusable and
     /// is made again from the content).
     Message { fallback: bool },
+    /// Metadata of the targets from `next` on (into `ahead`).
+    Metas,
     /// The driver to write out what is made so far.
     Yield,
     /// `\Seen` to be stored.
@@ -129,6 +140,7 @@ impl Session {
             failed_cte: false,
             stage: Stage::Index,
             buf: Vec::with_capacity(256),
+            ahead: VecDeque::new(),
         };
         if modifiers.vanished && !qresync {
             return Flow::Done(Err(CmdError::bad(
@@ -182,6 +194,14 @@ impl Session {
                 Ok(_) => Flow::Done(Err(unexpected())),
                 Err(e) => Flow::Done(Err(e)),
             },
+            Stage::Metas => match store_reply(reply) {
+                Ok(StoreReply::Metas(metas)) => {
+                    job.ahead = metas.into();
+                    self.fetch_next(job, out)
+                }
+                Ok(_) => Flow::Done(Err(unexpected())),
+                Err(e) => Flow::Done(Err(e)),
+            },
             Stage::Yield => self.fetch_next(job, out),
             Stage::Seen => Flow::Done(self.fetch_seen(&job, reply)),
         }
@@ -229,6 +249,23 @@ impl Session {
                 job.next += 1;
                 continue;
             }
+            if job.wants.meta && !job.wants.body {
+                match job.ahead.pop_front() {
+                    // Read ahead for this target (the batch skips what
+                    // the loop skips, so they stay in step).
+                    Some(meta) if meta.as_ref().is_none_or(|m| m.uid == t.uid) => {
+                        match self.loaded(&mut job, false, meta, None, out) {
+                            Some(request) => return Flow::Need(request, Job::Fetch(job)),
+                            None => continue,
+                        }
+                    }
+                    _ => {
+                        let request = job.metas_request();
+                        job.stage = Stage::Metas;
+                        return Flow::Need(Request::Store(request), Job::Fetch(job));
+                    }
+                }
+            }
             if job.wants.meta || job.wants.body {
                 let request = job.message_request(t.uid, job.wants.body);
                 job.stage = Stage::Message { fallback: false };
@@ -261,14 +298,31 @@ impl Session {
         raw: Option<Vec<u8>>,
         out: &mut Out,
     ) -> Flow {
+        match self.loaded(&mut job, fallback, meta, raw, out) {
+            Some(request) => Flow::Need(request, Job::Fetch(job)),
+            None => self.fetch_next(job, out),
+        }
+    }
+
+    /// Writes `targets[next]` from what was loaded for it and moves on, or
+    /// says what else it needs first (its content, to make a summary).
+    fn loaded(
+        &mut self,
+        job: &mut Fetch,
+        fallback: bool,
+        meta: Option<MessageMeta>,
+        raw: Option<Vec<u8>>,
+        out: &mut Out,
+    ) -> Option<Request> {
         let uid = job.targets[job.next].uid;
-        let (Some(pos), true) = (
+        let (Some(pos), true, true) = (
             job.entry(uid),
             raw.is_some() || !(job.wants.body || fallback),
+            meta.is_some() || !job.wants.meta,
         ) else {
             // Gone meanwhile: omitted, as above.
             job.next += 1;
-            return self.fetch_next(job, out);
+            return None;
         };
         let mut summary = if job.wants.summary {
             meta.as_ref().and_then(|m| Summary::decode(&m.summary))
@@ -285,13 +339,13 @@ impl Session {
                     let request = job.message_request(uid, true);
                     job.stage = Stage::Message { fallback: true };
                     // Keep the metadata: ask again for both.
-                    return Flow::Need(Request::Store(request), Job::Fetch(job));
+                    return Some(Request::Store(request));
                 }
                 (None, true) => {}
             }
         }
         self.write_message(
-            &mut job,
+            job,
             pos,
             meta.as_ref(),
             summary.as_ref(),
@@ -299,7 +353,7 @@ impl Session {
             out,
         );
         job.next += 1;
-        self.fetch_next(job, out)
+        None
     }
 
     /// Writes `targets[next]`, whose index entry is `index[pos]`.
@@ -386,6 +440,27 @@ impl Fetch {
             account: self.account,
             mailbox: self.mailbox,
             uids: self.targets.iter().map(|t| t.uid).collect(),
+        }
+    }
+
+    /// Metadata of the next [`META_BATCH`] targets `fetch_next` will
+    /// write, skipping what it skips.
+    fn metas_request(&self) -> StoreRequest {
+        let uids = self.targets[self.next..]
+            .iter()
+            .filter(|t| {
+                self.entry(t.uid).is_some_and(|pos| {
+                    self.changed_since
+                        .is_none_or(|since| self.index[pos].modseq.0 > since)
+                })
+            })
+            .map(|t| t.uid)
+            .take(META_BATCH)
+            .collect();
+        StoreRequest::Metas {
+            account: self.account,
+            mailbox: self.mailbox,
+            uids,
         }
     }
 

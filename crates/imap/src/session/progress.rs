@@ -2,8 +2,9 @@
 //! while a long SEARCH, SORT or THREAD examines the mailbox, so a client
 //! can show progress and knows the server is working rather than gone.
 //!
-//! A command that loads messages one by one (text, header or date keys,
-//! any SORT or THREAD) asks itself before each load whether a note is
+//! A command that loads messages (content one by one for text keys; dates
+//! and summaries in batches for header or date keys, any SORT or THREAD)
+//! asks itself before each load whether a note is
 //! due: the first once `[imap] progress_interval_ms` has passed since
 //! the command began, then one per interval. `done` is how many messages
 //! were examined, `goal` how many there are to examine. The note is

@@ -245,6 +245,15 @@ pub enum StoreRequest {
         /// The messages.
         uids: Vec<Uid>,
     },
+    /// Several messages' metadata, in one store read ([`StoreReply::Metas`]).
+    Metas {
+        /// The account.
+        account: AccountId,
+        /// The mailbox.
+        mailbox: MailboxId,
+        /// The messages, in the order the reply keeps.
+        uids: Vec<Uid>,
+    },
     /// One message's metadata and/or content ([`StoreReply::Message`]).
     Message {
         /// The account.
@@ -380,6 +389,7 @@ impl StoreRequest {
             | R::ChangesSince { .. }
             | R::Snapshot { .. }
             | R::Entries { .. }
+            | R::Metas { .. }
             | R::Message { .. } => false,
         }
     }
@@ -435,6 +445,8 @@ pub enum StoreReply {
         /// Content.
         raw: Option<Vec<u8>>,
     },
+    /// Metadata of several messages, in the order asked (`None`: gone).
+    Metas(Vec<Option<MessageMeta>>),
     /// Flags changed.
     Flags(FlagsOutcome),
     /// UIDs expunged, ascending.

@@ -8,7 +8,9 @@
 //! dates from the message's metadata; header fields from its summary
 //! (`message::Summary`, made at delivery); text and other header fields
 //! from its content (`message::search_text`: decoded, case-insensitive,
-//! UTF-8, as RFC 9051 6.4.4 asks). A message needing any of those is one
+//! UTF-8, as RFC 9051 6.4.4 asks). Dates and summaries come in batches
+//! ([`StoreRequest::Metas`], [`super::fetch::META_BATCH`] messages per
+//! store read); a message whose content is needed is one
 //! [`StoreRequest::Message`] each.
 
 use super::Session;
@@ -226,6 +228,11 @@ pub(crate) struct Scan {
     pub only: Option<Vec<Uid>>,
     /// Waiting for the message at `pos` (`raw` for a missing summary).
     pending: Option<bool>,
+    /// Waiting for a batch of metadata.
+    pending_batch: bool,
+    /// Metadata read ahead for the messages from `pos` on that are
+    /// examined, in order.
+    ahead: std::collections::VecDeque<Option<MessageMeta>>,
     /// The account's object id key (SEARCH EMAILID, THREADID).
     ids: Option<ObjectKey>,
 }
@@ -258,6 +265,8 @@ impl Scan {
             now: Utc::now().timestamp(),
             hits: Vec::new(),
             pending: None,
+            pending_batch: false,
+            ahead: Default::default(),
             ids: None,
         }
     }
@@ -277,6 +286,13 @@ impl Scan {
         reply: super::StoreReply,
     ) -> CmdResult<ScanStep> {
         use super::StoreReply as R;
+        if std::mem::take(&mut self.pending_batch) {
+            let R::Metas(metas) = reply else {
+                return Err(super::unexpected());
+            };
+            self.ahead = metas.into();
+            return self.advance(sel);
+        }
         match (reply, self.pending.take()) {
             (R::Snapshot(snap), None) => {
                 self.index = snap.entries;
@@ -298,23 +314,44 @@ impl Scan {
         self.index.binary_search_by_key(&uid, |e| e.uid).ok()
     }
 
+    /// Whether the message at sequence position `pos` is examined.
+    fn examined(&self, sel: &Selected, pos: usize) -> Option<usize> {
+        let uid = sel.uids[pos];
+        if self
+            .only
+            .as_ref()
+            .is_some_and(|o| o.binary_search(&uid).is_err())
+        {
+            return None;
+        }
+        self.entry(uid)
+    }
+
     /// Evaluates messages from `pos` on until one needs loading.
     fn advance(&mut self, sel: &Selected) -> CmdResult<ScanStep> {
         let n = self.needs;
         while self.pos < sel.uids.len() {
             let uid = sel.uids[self.pos];
-            if self
-                .only
-                .as_ref()
-                .is_some_and(|o| o.binary_search(&uid).is_err())
-            {
-                self.pos += 1;
-                continue;
-            }
-            let Some(i) = self.entry(uid) else {
+            let Some(i) = self.examined(sel, self.pos) else {
                 self.pos += 1;
                 continue;
             };
+            if (n.meta || n.summary) && !n.raw {
+                match self.ahead.pop_front() {
+                    // Read ahead for this message (the batch skips what
+                    // this loop skips, so they stay in step).
+                    Some(meta) if meta.as_ref().is_none_or(|m| m.uid == uid) => {
+                        if let Some(step) = self.consider(sel, i, meta, None, false) {
+                            return Ok(step);
+                        }
+                        continue;
+                    }
+                    _ => {
+                        self.pending_batch = true;
+                        return Ok(ScanStep::Need(self.metas_request(sel)));
+                    }
+                }
+            }
             if n.meta || n.summary || n.raw {
                 self.pending = Some(false);
                 return Ok(ScanStep::Need(self.message_request(uid, n.raw)));
@@ -323,6 +360,20 @@ impl Scan {
             self.pos += 1;
         }
         Ok(ScanStep::Finished)
+    }
+
+    /// Metadata of the next messages `advance` examines.
+    fn metas_request(&self, sel: &Selected) -> super::StoreRequest {
+        let uids = (self.pos..sel.uids.len())
+            .filter(|&p| self.examined(sel, p).is_some())
+            .map(|p| sel.uids[p])
+            .take(super::fetch::META_BATCH)
+            .collect();
+        super::StoreRequest::Metas {
+            account: self.account,
+            mailbox: self.mailbox,
+            uids,
+        }
     }
 
     fn message_request(&self, uid: Uid, raw: bool) -> super::StoreRequest {
@@ -347,6 +398,24 @@ impl Scan {
             self.pos += 1;
             return self.advance(sel);
         };
+        match self.consider(sel, i, meta, raw, fallback) {
+            Some(step) => Ok(step),
+            None => self.advance(sel),
+        }
+    }
+
+    /// Evaluates the message at `pos` (index entry `i`) from what was
+    /// loaded and moves on, or says what else it needs (its content, when
+    /// its summary is unusable).
+    fn consider(
+        &mut self,
+        sel: &Selected,
+        i: usize,
+        meta: Option<MessageMeta>,
+        raw: Option<Vec<u8>>,
+        fallback: bool,
+    ) -> Option<ScanStep> {
+        let uid = sel.uids[self.pos];
         let mut summary = if self.needs.summary {
             meta.as_ref().and_then(|m| Summary::decode(&m.summary))
         } else {
@@ -358,7 +427,7 @@ impl Scan {
                 None if !fallback && meta.is_some() => {
                     // No usable summary: make it from the message.
                     self.pending = Some(true);
-                    return Ok(ScanStep::Need(self.message_request(uid, true)));
+                    return Some(ScanStep::Need(self.message_request(uid, true)));
                 }
                 None => {}
             }
@@ -366,11 +435,11 @@ impl Scan {
         if self.keyed && meta.is_none() {
             // Gone meanwhile: nothing to sort it by.
             self.pos += 1;
-            return self.advance(sel);
+            return None;
         }
         self.evaluate(sel, i, meta.as_ref(), summary, raw.as_deref());
         self.pos += 1;
-        self.advance(sel)
+        None
     }
 
     fn evaluate(

@@ -83,3 +83,36 @@ fn object_ids_are_stable_per_account_and_domain() {
     let s = open(&f);
     assert_eq!(id, s.object_id(a, b"imap-objectid", b"key").unwrap());
 }
+
+#[test]
+fn metas_and_entries_answer_for_the_uids_asked_in_their_order() {
+    let f = fixture();
+    let s = open(&f);
+    let a = s.create_account("a@example.org").unwrap();
+    let ib = inbox(&s, a);
+    let bodies: Vec<Vec<u8>> = (1..=5).map(msg).collect();
+    let mut news = new_messages(&bodies);
+    news[3].flags = Flags::system(Flags::FLAGGED);
+    s.append_all(a, ib, &news).unwrap();
+    s.store_flags(a, ib, &[Uid(2)], FlagOp::Add, &Flags::system(Flags::DELETED), None)
+        .unwrap();
+    s.expunge(a, ib, None).unwrap();
+    let asked = [Uid(5), Uid(2), Uid(9), Uid(4), Uid(1)];
+    let metas = s.metas(a, ib, &asked).unwrap();
+    assert_eq!(metas.len(), asked.len());
+    for (m, uid) in metas.iter().zip(asked) {
+        match m {
+            Some(m) => {
+                assert_eq!(m.uid, uid);
+                assert_eq!(m.size as usize, msg(uid.0 as usize).len());
+            }
+            None => assert!(uid == Uid(2) || uid == Uid(9), "{uid:?} is there"),
+        }
+    }
+    assert!(metas[3].as_ref().unwrap().flags.has(Flags::FLAGGED));
+    assert_eq!(s.metas(a, ib, &[]).unwrap().len(), 0);
+    let some = s.entries(a, ib, &[Uid(4), Uid(2), Uid(1), Uid(4)]).unwrap();
+    let uids: Vec<Uid> = some.entries.iter().map(|e| e.uid).collect();
+    assert_eq!(uids, [Uid(1), Uid(4)]);
+    assert_eq!(some.uid_next, s.snapshot(a, ib).unwrap().uid_next);
+}
