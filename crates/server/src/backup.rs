@@ -21,6 +21,12 @@
 //! already in DIR with its size is not copied again. `manifest.json` is
 //! removed first and written last: a backup cut short has none, and
 //! `restore` refuses it.
+//!
+//! One writer at a time: a backup holds an exclusive `flock` on DIR itself
+//! (no lock file is left in it) from before it touches the manifest until
+//! the new manifest is written; a second backup into the same DIR is
+//! refused at once, and `restore` takes a shared lock on DIR, so it never
+//! reads a backup being written.
 
 use crate::startup::Failure;
 use sealpost_config::{Config, StoreBackend};
@@ -111,6 +117,8 @@ pub fn run(
     include_keys: bool,
 ) -> Result<String, Failure> {
     let fail = |e: std::io::Error| Failure::runtime(format!("backup: {e}"));
+    sealpost_durable::create_dir(out).map_err(fail)?;
+    let _lock = lock_dir(out, true)?;
     let earlier = prepare(out)?;
     let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut files = BTreeMap::new();
@@ -233,6 +241,31 @@ struct Counts {
     unchanged: u64,
     removed: u64,
     bytes: u64,
+}
+
+/// Locks a backup folder: exclusively to write a backup into it, shared to
+/// restore from it. Held while the returned file is open.
+pub fn lock_dir(dir: &Path, exclusive: bool) -> Result<std::fs::File, Failure> {
+    use rustix::fs::{FlockOperation, flock};
+    let what = if exclusive { "backup" } else { "restore" };
+    let f = std::fs::File::open(dir)
+        .map_err(|e| Failure::runtime(format!("{what}: {}: {e}", dir.display())))?;
+    let op = if exclusive {
+        FlockOperation::NonBlockingLockExclusive
+    } else {
+        FlockOperation::NonBlockingLockShared
+    };
+    match flock(&f, op) {
+        Ok(()) => Ok(f),
+        Err(rustix::io::Errno::WOULDBLOCK) => Err(Failure::runtime(format!(
+            "{what}: {} is in use by a backup being written (or a restore reading it); try again when it is done",
+            dir.display()
+        ))),
+        Err(e) => Err(Failure::runtime(format!(
+            "{what}: {}: cannot lock: {e}",
+            dir.display()
+        ))),
+    }
 }
 
 /// Creates DIR, or opens an earlier backup in it (whose manifest is removed

@@ -24,6 +24,7 @@ pub fn cli(config_path: &Path, from: &Path) -> Result<(), Failure> {
             "restore: the config uses the PostgreSQL backend; a sealpost backup restores an embedded store",
         ));
     }
+    let _lock = crate::backup::lock_dir(from, false)?;
     let manifest = read_manifest(from)?;
     let data_dir = &config.server.data_dir;
     refuse_non_empty(data_dir)?;

@@ -362,6 +362,32 @@ fn keys_only_on_request_and_a_damaged_backup_is_refused() {
         report.stdout
     );
 
+    // One writer per folder: while a backup holds `plain` (its flock on
+    // the folder, taken here as a backup in progress would), a second
+    // backup into it and a restore from it are refused at once, and the
+    // backup already there is left whole.
+    {
+        use rustix::fs::{FlockOperation, flock};
+        let held = std::fs::File::open(&plain).unwrap();
+        flock(&held, FlockOperation::NonBlockingLockExclusive).unwrap();
+        let before = std::fs::read(plain.join("manifest.json")).unwrap();
+        let r = site.cli(&["backup", "--out", plain.to_str().unwrap()], "");
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("is in use by a backup being written"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(std::fs::read(plain.join("manifest.json")).unwrap(), before);
+        let r = Site::new(NO_DNS).cli(&["restore", "--from", plain.to_str().unwrap()], "");
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("is in use by a backup being written"),
+            "{}",
+            r.stderr
+        );
+    }
+
     // A folder that is not a backup is not written into.
     let busy = work.path().join("busy");
     std::fs::create_dir(&busy).unwrap();
