@@ -291,6 +291,15 @@ fn run<S: MailStore>(
             let removed = s.remove(account, from, &[uid])?;
             StoreReply::Replaced { appended, removed }
         }
+        R::UrlMessage {
+            user,
+            mailbox,
+            uid_validity,
+            uid,
+        } => StoreReply::Message {
+            meta: None,
+            raw: shared::url_message(s, user, &mailbox, uid_validity, uid)?,
+        },
         // Audited: performed by `driver::acl` before reaching here.
         R::Acl(_) => return Err(StoreError::NotAllowed("ACL request without audit")),
     })

@@ -54,6 +54,7 @@ const EXTENSIONS: &[&str] = &[
     "QUOTA",
     "QUOTA=RES-STORAGE",
     "MULTIAPPEND",
+    "CATENATE",
     "REPLACE",
     "OBJECTID",
     "UIDONLY",

@@ -50,6 +50,7 @@
 //! (FETCH), [`search`] (SEARCH), [`sort`] (SORT, THREAD) with `esort`
 //! (ESORT's answers) and `context` (RFC 5267 UPDATE contexts), [`messages`]
 //! (STORE, EXPUNGE, COPY, MOVE, APPEND), [`multiappend`] (MULTIAPPEND),
+//! [`catenate`] (CATENATE),
 //! [`replace`] (REPLACE), [`acl`] (ACL and shared mailboxes),
 //! [`objectid`] (OBJECTID's ids, written by the
 //! handlers of SELECT, CREATE, STATUS, FETCH and SEARCH), [`uidonly`]
@@ -58,6 +59,7 @@
 
 pub(crate) mod acl;
 pub(crate) mod auth;
+mod catenate;
 mod context;
 mod esort;
 pub(crate) mod fetch;
@@ -69,6 +71,7 @@ pub(crate) mod messages;
 mod metadata;
 mod multiappend;
 pub mod objectid;
+mod outcome;
 mod progress;
 mod replace;
 mod request;
@@ -80,6 +83,7 @@ pub(crate) mod sort;
 mod sync;
 mod uidonly;
 
+pub(crate) use outcome::{Done, store_reply, trim_crlf, unexpected};
 pub use request::{AppendItem, Next, Reply, Request, Step, StoreReply, StoreRequest};
 
 use crate::error::{CmdError, CmdResult};
@@ -205,6 +209,8 @@ pub(crate) enum Job {
     Messages(messages::MessagesJob),
     /// MULTIAPPEND (RFC 3502) waits for its one write.
     MultiAppend,
+    /// CATENATE (RFC 4469) waits for a URL's message.
+    Catenate(Box<catenate::CatenateJob>),
     /// REPLACE (RFC 8508) waits for its append and removal.
     Replace,
     /// An ACL command (RFC 4314) waits for the store.
@@ -470,6 +476,7 @@ impl Session {
             Job::List(j) => self.list_resume(*j, reply, out),
             Job::Messages(j) => self.messages_resume(j, reply, out),
             Job::MultiAppend => self.multi_append_resume(reply),
+            Job::Catenate(j) => self.catenate_resume(j, reply),
             Job::Replace => self.replace_resume(reply, out),
             Job::Acl(j) => self.acl_resume(j, reply, out),
             Job::Metadata(j) => self.metadata_resume(j, reply, out),
@@ -567,6 +574,7 @@ impl Session {
                 message,
             } if authed => self.append(mailbox, flags, date, message),
             K::MultiAppend { mailbox, messages } if authed => self.multi_append(mailbox, messages),
+            K::Catenate { mailbox, messages } if authed => self.catenate(mailbox, messages),
             K::Replace {
                 uid,
                 target,
@@ -690,45 +698,4 @@ impl Session {
             string(&mutf7::encode(name), false)
         }
     }
-}
-
-/// A command's successful completion: the tagged OK's code and text.
-pub(crate) struct Done {
-    pub code: Option<Code>,
-    pub text: String,
-}
-
-impl Done {
-    pub(crate) fn ok(text: impl Into<String>) -> CmdResult<Done> {
-        Ok(Done {
-            code: None,
-            text: text.into(),
-        })
-    }
-
-    pub(crate) fn with(code: Code, text: impl Into<String>) -> CmdResult<Done> {
-        Ok(Done {
-            code: Some(code),
-            text: text.into(),
-        })
-    }
-}
-
-/// The store's answer to a request, or the error to answer with.
-pub(crate) fn store_reply(reply: Reply) -> CmdResult<StoreReply> {
-    match reply {
-        Reply::Store(r) => r.map_err(CmdError::from),
-        _ => Err(unexpected()),
-    }
-}
-
-/// A reply that does not fit the request (a driver bug).
-pub(crate) fn unexpected() -> CmdError {
-    debug_assert!(false, "unexpected reply");
-    CmdError::no(Some(Code::ServerBug), "Internal error")
-}
-
-pub(crate) fn trim_crlf(b: &[u8]) -> &[u8] {
-    let b = b.strip_suffix(b"\n").unwrap_or(b);
-    b.strip_suffix(b"\r").unwrap_or(b)
 }

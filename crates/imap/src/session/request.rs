@@ -330,6 +330,20 @@ pub enum StoreRequest {
     },
     /// An ACL command (RFC 4314, `session/acl.rs`): [`StoreReply::Acl`].
     Acl(AclRequest),
+    /// The content of a message a CATENATE URL names, read with the
+    /// rights of a FETCH ([`StoreReply::Message`], `raw` only). `None`
+    /// alike when the mailbox is missing or not readable by the user, its
+    /// UIDVALIDITY differs, or the message is gone (all `BADURL`).
+    UrlMessage {
+        /// The logged-in account, in whose namespace `mailbox` is named.
+        user: AccountId,
+        /// The mailbox.
+        mailbox: MailboxName,
+        /// The URL's UIDVALIDITY, if it gave one.
+        uid_validity: Option<u32>,
+        /// The message.
+        uid: Uid,
+    },
 }
 
 /// One message to append.
@@ -369,6 +383,7 @@ impl StoreRequest {
             | R::Select { .. }
             | R::ChangesSince { .. }
             | R::Snapshot { .. }
+            | R::UrlMessage { .. }
             | R::Message { .. } => false,
         }
     }

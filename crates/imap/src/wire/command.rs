@@ -465,6 +465,11 @@ pub enum CommandKind {
         mailbox: MailboxArg,
         messages: Vec<AppendMessage>,
     },
+    /// APPEND (or MULTIAPPEND) with CATENATE (RFC 4469).
+    Catenate {
+        mailbox: MailboxArg,
+        messages: Vec<crate::wire::catenate::CatenateMessage>,
+    },
     /// REPLACE / UID REPLACE (RFC 8508).
     Replace {
         uid: bool,
