@@ -147,6 +147,12 @@ fn run<S: MailStore>(
         R::GetMetadata { account, mailbox } => {
             StoreReply::Metadata(s.metadata(account, mailbox.as_ref())?)
         }
+        R::MetadataOf { account, mailboxes } => StoreReply::MetadataOf(
+            mailboxes
+                .iter()
+                .map(|m| s.metadata(account, Some(m)).ok())
+                .collect(),
+        ),
         R::SetMetadata {
             account,
             mailbox,

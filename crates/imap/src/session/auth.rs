@@ -67,6 +67,7 @@ const EXTENSIONS: &[&str] = &[
     "INPROGRESS",
     "METADATA",
     "METADATA-SERVER",
+    "LIST-METADATA",
 ];
 
 /// A login in progress.

@@ -45,6 +45,7 @@
 //! Handlers live one file per command family: [`auth`] (CAPABILITY,
 //! STARTTLS, LOGIN, AUTHENTICATE, ENABLE, ID, NAMESPACE, COMPRESS),
 //! [`mailbox`] and [`list`] (CREATE, DELETE, RENAME, SUBSCRIBE, LIST, LSUB,
+//! with `list_metadata` for LIST-METADATA,
 //! STATUS, QUOTA), [`select`] (SELECT, EXAMINE, CLOSE, UNSELECT, IDLE) with
 //! [`selected`] (the selected state and its untagged updates), [`fetch`]
 //! (FETCH), [`search`] (SEARCH), [`sort`] (SORT, THREAD) with `esort`
@@ -66,6 +67,7 @@ pub(crate) mod fetch;
 mod fetch_items;
 mod limit;
 pub(crate) mod list;
+mod list_metadata;
 pub(crate) mod mailbox;
 pub(crate) mod messages;
 mod metadata;

@@ -183,6 +183,14 @@ pub enum StoreRequest {
         /// The mailbox; `None`: the account's own entries.
         mailbox: Option<MailboxName>,
     },
+    /// METADATA entries of several mailboxes, for LIST-METADATA
+    /// ([`StoreReply::MetadataOf`]).
+    MetadataOf {
+        /// The account.
+        account: AccountId,
+        /// The mailboxes.
+        mailboxes: Vec<MailboxName>,
+    },
     /// Sets and removes METADATA entries ([`StoreReply::MetadataSet`]).
     SetMetadata {
         /// The account.
@@ -379,6 +387,7 @@ impl StoreRequest {
             | R::Status { .. }
             | R::Quota { .. }
             | R::GetMetadata { .. }
+            | R::MetadataOf { .. }
             | R::QuotaRoot { .. }
             | R::Select { .. }
             | R::ChangesSince { .. }
@@ -406,6 +415,9 @@ pub enum StoreReply {
     Quota(QuotaUsage),
     /// METADATA entries, sorted by lower-cased name.
     Metadata(Vec<(String, Vec<u8>)>),
+    /// METADATA entries per mailbox, in the order asked (`None` where they
+    /// cannot be read: a shared mailbox, one gone meanwhile).
+    MetadataOf(Vec<super::list_metadata::MailboxEntries>),
     /// What a SETMETADATA did.
     MetadataSet(sealpost_store::MetadataOutcome),
     /// Whether the mailbox exists, and the quota.

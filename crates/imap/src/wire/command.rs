@@ -136,8 +136,19 @@ pub struct ListOptions {
     pub return_special_use: bool,
     /// RETURN (STATUS (...)).
     pub return_status: Option<Vec<StatusItem>>,
+    /// RETURN (METADATA (...)) (RFC 9590).
+    pub return_metadata: Option<ListMetadata>,
     /// Whether the extended syntax was used at all.
     pub extended: bool,
+}
+
+/// LIST's METADATA return option (RFC 9590): entries, and MAXSIZE.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListMetadata {
+    /// Entry names, as sent.
+    pub entries: Vec<String>,
+    /// Values longer than this are left out (`[METADATA LONGENTRIES]`).
+    pub maxsize: Option<u32>,
 }
 
 /// A STATUS data item (RFC 9051 6.3.11, RFC 7162, RFC 8438).
