@@ -175,7 +175,9 @@ fn run<S: MailStore>(
             // `\Recent` as far as the snapshot goes: later arrivals are
             // claimed when their events reach the session.
             let through = snapshot.entries.last().map_or(Uid(0), |e| e.uid);
-            let recent = s.recent_through(account, info.id, through, !read_only)?;
+            // A grantee never claims: new mail stays recent for the owner.
+            let claim = !read_only && shared.is_none();
+            let recent = s.recent_through(account, info.id, through, claim)?;
             let changes = match changes_since {
                 Some(since) => Some(s.changes_since(account, info.id, since)?),
                 None => None,

@@ -88,6 +88,17 @@ pub(super) fn rights_on<S: MailStore>(
     Ok(Rights::from_bits(s.acl_rights(owner, mailbox, user)?.0))
 }
 
+/// Whether `user` may still read another account's mailbox it watches
+/// (`l` and `r`); a store error counts as no.
+pub(super) fn may_read<S: MailStore>(
+    s: &S,
+    user: AccountId,
+    owner: AccountId,
+    mailbox: MailboxId,
+) -> bool {
+    rights_on(s, user, owner, mailbox).is_ok_and(|r| r.has(Rights::LOOKUP.union(Rights::READ)))
+}
+
 /// Resolves a name under `Shared/`; `None` for one of the user's own.
 /// A shared mailbox the user cannot see (no `l`) is `NoMailbox`.
 pub(super) fn resolve<S: MailStore>(
