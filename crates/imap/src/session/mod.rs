@@ -50,7 +50,8 @@
 //! [`selected`] (the selected state and its untagged updates), [`fetch`]
 //! (FETCH), [`search`] (SEARCH), [`sort`] (SORT, THREAD) with `esort`
 //! (ESORT's answers) and `context` (RFC 5267 UPDATE contexts), [`messages`]
-//! (STORE, EXPUNGE, COPY, MOVE, APPEND), [`multiappend`] (MULTIAPPEND),
+//! (STORE, EXPUNGE, COPY, MOVE, APPEND; a large EXPUNGE in `expunge`),
+//! [`multiappend`] (MULTIAPPEND),
 //! [`catenate`] (CATENATE),
 //! [`replace`] (REPLACE), [`acl`] (ACL and shared mailboxes),
 //! [`objectid`] (OBJECTID's ids, written by the
@@ -63,6 +64,7 @@ pub(crate) mod auth;
 mod catenate;
 mod context;
 mod esort;
+mod expunge;
 pub(crate) mod fetch;
 mod fetch_items;
 mod limit;
@@ -213,6 +215,8 @@ pub(crate) enum Job {
     MultiAppend,
     /// CATENATE (RFC 4469) waits for a URL's message.
     Catenate(Box<catenate::CatenateJob>),
+    /// A large EXPUNGE, batch by batch (`expunge`).
+    Expunge(Box<expunge::ExpungeJob>),
     /// REPLACE (RFC 8508) waits for its append and removal.
     Replace,
     /// An ACL command (RFC 4314) waits for the store.
@@ -479,6 +483,7 @@ impl Session {
             Job::Messages(j) => self.messages_resume(j, reply, out),
             Job::MultiAppend => self.multi_append_resume(reply),
             Job::Catenate(j) => self.catenate_resume(j, reply),
+            Job::Expunge(j) => self.expunge_resume(&tag, j, reply, out),
             Job::Replace => self.replace_resume(reply, out),
             Job::Acl(j) => self.acl_resume(j, reply, out),
             Job::Metadata(j) => self.metadata_resume(j, reply, out),
@@ -586,7 +591,7 @@ impl Session {
             K::Idle if authed => self.idle(tag, out),
             K::Close if selected => self.close(true),
             K::Unselect if selected => self.close(false),
-            K::Expunge { uids } if selected => self.expunge(uids),
+            K::Expunge { uids } if selected => self.expunge(tag, uids, out),
             K::Search { uid, ret, key } if selected => self.search(tag, uid, ret, key),
             K::Sort {
                 uid,
