@@ -3,7 +3,7 @@
 //! relative, together with MULTIAPPEND and APPENDUID; every way a URL can
 //! name nothing readable (`NO [BADURL]`, the same for a shared mailbox
 //! without `r` as for a missing one), the limits (`TOOBIG`, parts), and
-//! that a failure appends nothing. Against the real store and the model.
+//! that a failure appends nothing; REPLACE with CATENATE (RFC 8508). Against the real store and the model.
 
 #[macro_use]
 mod common;
@@ -17,6 +17,7 @@ both_stores!(
     unreadable_shared_mailbox_is_a_missing_one,
     readable_shared_mailbox_can_be_catenated,
     size_and_part_limits,
+    replace_builds_its_message_with_catenate,
 );
 
 const MIXED: &str = "From: Ann <ann@example.org>\r\nSubject: Parts\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfirst part\r\n--b\r\nContent-Type: text/plain\r\n\r\nsecond part\r\n--b--\r\n";
@@ -288,4 +289,51 @@ async fn size_and_part_limits(store: Backend) {
     let parts = vec!["URL /INBOX/;UID=1"; 257].join(" ");
     let r = c.cmd(&format!("d APPEND Out CATENATE ({parts})")).await;
     assert!(r.last().unwrap().starts_with("d BAD"), "{r:?}");
+}
+
+async fn replace_builds_its_message_with_catenate(store: Backend) {
+    let w = World::new(store);
+    let (mut c, v) = alice(&w).await;
+    // Not selected: REPLACE is not valid.
+    let r = c
+        .cmd("a UID REPLACE 1 INBOX CATENATE (URL /INBOX/;UID=1)")
+        .await;
+    assert!(r.last().unwrap().starts_with("a BAD"), "{r:?}");
+    ok(&mut c, "s SELECT INBOX").await;
+    // A bad URL: the old message stays.
+    let r = c.cmd("b UID REPLACE 1 INBOX CATENATE (URL ;UID=5)").await;
+    assert!(
+        r.last().unwrap().starts_with("b NO [BADURL ;UID=5]"),
+        "{r:?}"
+    );
+    // The new message quotes the one it replaces.
+    let head = "Subject: edited\r\n\r\n";
+    let r = ok(
+        &mut c,
+        &format!(
+            "r UID REPLACE 1 INBOX CATENATE (TEXT {} URL \";UID=1/;SECTION=1\")",
+            literal(head)
+        ),
+    )
+    .await;
+    assert_eq!(
+        r,
+        [
+            format!("* OK [APPENDUID {v} 2] Replacement Message ready"),
+            "* 1 EXPUNGE".to_string(),
+            "* 1 EXISTS".to_string(),
+            "* 1 RECENT".to_string(),
+            "r OK REPLACE completed".to_string(),
+        ]
+    );
+    ok(&mut c, "u UNSELECT").await;
+    assert_eq!(body(&mut c, "INBOX", 2).await, format!("{head}first part"));
+    // Under UIDONLY a sequence number is refused before any URL is read.
+    ok(&mut c, "e ENABLE UIDONLY").await;
+    ok(&mut c, "s SELECT INBOX").await;
+    let r = c.cmd("x REPLACE 1 INBOX CATENATE (URL ;UID=2)").await;
+    assert!(
+        r.last().unwrap().starts_with("x BAD [UIDREQUIRED]"),
+        "{r:?}"
+    );
 }

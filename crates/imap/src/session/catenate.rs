@@ -15,7 +15,8 @@
 //!
 //! The built messages are then appended as MULTIAPPEND appends (all or
 //! none, one `APPENDUID` with the UID set, RFC 4315 and RFC 3502; see
-//! `multiappend`). Limits: at most `MAX_CATENATE_PARTS` parts in one
+//! `multiappend`), or, for a REPLACE whose message is built so (RFC 8508
+//! 4.3), replace the old message as `replace` does. Limits: at most `MAX_CATENATE_PARTS` parts in one
 //! APPEND (a parse error beyond), MESSAGELIMIT messages, and the octets
 //! of all built messages together at most APPENDLIMIT (the largest
 //! literal): `NO [TOOBIG]` as soon as a part would pass it, before any
@@ -46,6 +47,9 @@ pub(crate) struct CatenateJob {
     waiting: Option<(String, ImapUrl)>,
     /// Octets of all messages so far.
     total: u64,
+    /// A REPLACE (UID or not, the message it replaces) rather than an
+    /// APPEND (RFC 8508 4.3).
+    replace: Option<(bool, u32)>,
 }
 
 struct Pending {
@@ -55,7 +59,15 @@ struct Pending {
 }
 
 impl Session {
-    pub(super) fn catenate(&mut self, dest: MailboxArg, messages: Vec<CatenateMessage>) -> Flow {
+    pub(super) fn catenate(
+        &mut self,
+        dest: MailboxArg,
+        messages: Vec<CatenateMessage>,
+        replace: Option<(bool, u32)>,
+    ) -> Flow {
+        if replace.is_some() && !matches!(self.state, State::Selected(..)) {
+            return Flow::Done(Err(CmdError::bad(None, "No mailbox selected")));
+        }
         if messages.len() > self.config.message_limit as usize {
             return Flow::Done(Err(super::limit::over_limit(self.config.message_limit)));
         }
@@ -78,6 +90,7 @@ impl Session {
                 current: Vec::new(),
                 waiting: None,
                 total: 0,
+                replace,
             }))
         };
         match plan() {
@@ -108,6 +121,12 @@ impl Session {
     fn catenate_next(&mut self, mut job: Box<CatenateJob>) -> Flow {
         loop {
             let Some(message) = job.todo.front_mut() else {
+                if let Some((uid, target)) = job.replace {
+                    let Some(item) = job.built.pop() else {
+                        return Flow::Done(Err(unexpected()));
+                    };
+                    return self.replace_with(uid, target, job.mailbox, item);
+                }
                 let request = StoreRequest::AppendAll {
                     account: job.account,
                     mailbox: job.mailbox,

@@ -581,7 +581,11 @@ impl Session {
                 message,
             } if authed => self.append(mailbox, flags, date, message),
             K::MultiAppend { mailbox, messages } if authed => self.multi_append(mailbox, messages),
-            K::Catenate { mailbox, messages } if authed => self.catenate(mailbox, messages),
+            K::Catenate {
+                mailbox,
+                messages,
+                replace,
+            } if authed => self.catenate(mailbox, messages, replace),
             K::Replace {
                 uid,
                 target,

@@ -476,10 +476,13 @@ pub enum CommandKind {
         mailbox: MailboxArg,
         messages: Vec<AppendMessage>,
     },
-    /// APPEND (or MULTIAPPEND) with CATENATE (RFC 4469).
+    /// APPEND (or MULTIAPPEND) with CATENATE (RFC 4469); with `replace`
+    /// (UID or not, and the message), a REPLACE whose one message is
+    /// built so (RFC 8508 4.3).
     Catenate {
         mailbox: MailboxArg,
         messages: Vec<crate::wire::catenate::CatenateMessage>,
+        replace: Option<(bool, u32)>,
     },
     /// REPLACE / UID REPLACE (RFC 8508).
     Replace {

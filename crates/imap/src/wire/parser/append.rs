@@ -32,7 +32,11 @@ pub(super) fn append(c: &mut Cursor) -> R<CommandKind> {
     }
     if parts > 0 {
         let messages = all.into_iter().map(catenated).collect();
-        return Ok(CommandKind::Catenate { mailbox, messages });
+        return Ok(CommandKind::Catenate {
+            mailbox,
+            messages,
+            replace: None,
+        });
     }
     let mut messages: Vec<AppendMessage> = all.into_iter().map(|(m, _)| m).collect();
     if messages.len() == 1 {
@@ -57,7 +61,17 @@ pub(super) fn replace(c: &mut Cursor, uid: bool) -> R<CommandKind> {
     let target = c.nz_number()?;
     c.sp()?;
     let mailbox = mailbox(c)?;
-    let message = message(c)?;
+    let mut parts = 0;
+    let one = any_message(c, &mut parts)?;
+    if one.1.is_some() {
+        // RFC 8508 4.3: REPLACE takes CATENATE's append-data too.
+        return Ok(CommandKind::Catenate {
+            mailbox,
+            messages: vec![catenated(one)],
+            replace: Some((uid, target)),
+        });
+    }
+    let message = one.0;
     Ok(CommandKind::Replace {
         uid,
         target,
@@ -88,15 +102,6 @@ fn catenated((m, parts): (AppendMessage, Option<Vec<CatPart>>)) -> CatenateMessa
         flags: m.flags,
         date: m.date,
         parts: parts.unwrap_or_else(|| vec![CatPart::Text(m.message)]),
-    }
-}
-
-/// A message without CATENATE (REPLACE).
-fn message(c: &mut Cursor) -> R<AppendMessage> {
-    let mut parts = 0;
-    match any_message(c, &mut parts)? {
-        (m, None) => Ok(m),
-        (_, Some(_)) => Err("CATENATE is not supported in REPLACE"),
     }
 }
 

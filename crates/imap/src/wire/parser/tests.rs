@@ -470,9 +470,14 @@ fn metadata_commands() {
 #[test]
 fn append_with_catenate() {
     use crate::wire::catenate::{CatPart, MAX_CATENATE_PARTS};
-    let CommandKind::Catenate { mailbox, messages } = ok(
+    let CommandKind::Catenate {
+        mailbox,
+        messages,
+        replace: None,
+    } = ok(
         "a APPEND Out {1+}\r\nx (\\Seen) CATENATE (TEXT {2+}\r\nhi URL \"/INBOX/;UID=1\" URL ;UID=2)\r\n",
-    ) else {
+    )
+    else {
         panic!()
     };
     assert_eq!(mailbox.0, "Out");
@@ -490,7 +495,13 @@ fn append_with_catenate() {
     bad(b"a APPEND Out CATENATE ()\r\n");
     bad(b"a APPEND Out CATENATE (TEXT \"x\")\r\n");
     bad(b"a APPEND Out CATENATE (URL /a/;UID=1\r\n");
-    bad(b"a REPLACE 1 Out CATENATE (URL /a/;UID=1)\r\n");
+    let CommandKind::Catenate { replace, .. } =
+        ok("a UID REPLACE 7 Out CATENATE (URL /a/;UID=1)\r\n")
+    else {
+        panic!()
+    };
+    assert_eq!(replace, Some((true, 7)));
+    bad(b"a REPLACE 1 Out CATENATE (URL /a/;UID=1) {1+}\r\nx\r\n");
     let many = vec!["URL x"; MAX_CATENATE_PARTS + 1].join(" ");
     bad(format!("a APPEND Out CATENATE ({many})\r\n").as_bytes());
     let just = vec!["URL x"; MAX_CATENATE_PARTS].join(" ");
