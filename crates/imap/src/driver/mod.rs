@@ -101,12 +101,17 @@ pub enum Control {
 struct Watch {
     account: AccountId,
     mailbox: MailboxId,
-    /// Opened by EXAMINE: `\Recent` is shown, never claimed.
+    /// Opened by EXAMINE, or through a grant: `\Recent` is shown, never
+    /// claimed.
     read_only: bool,
     events: broadcast::Receiver<MailboxEvent>,
     /// Received while waiting in IDLE, not yet handed over.
     stash: Vec<MailboxEvent>,
     lagged: bool,
+    /// The session's account when the mailbox is another's (a grant).
+    grantee: Option<AccountId>,
+    /// Events were dropped while the grant was gone.
+    missed: bool,
 }
 
 impl Watch {
@@ -119,8 +124,13 @@ impl Watch {
     /// message claims it, unless it is read-only).
     fn drain<S: MailStore>(&mut self, store: &S) -> Reply {
         use broadcast::error::TryRecvError;
+        if let Some(user) = self.grantee
+            && !shared::may_read(store, user, self.account, self.mailbox)
+        {
+            return self.drop_revoked();
+        }
         let mut events = std::mem::take(&mut self.stash);
-        let mut lagged = std::mem::take(&mut self.lagged);
+        let mut lagged = std::mem::take(&mut self.lagged) || std::mem::take(&mut self.missed);
         loop {
             match self.events.try_recv() {
                 Ok(e) => events.push(e),
@@ -148,6 +158,23 @@ impl Watch {
             events,
             lagged,
             recent,
+        }
+    }
+}
+
+impl Watch {
+    /// The grant is gone (RFC 4314): the grantee hears nothing more of the
+    /// mailbox, not even counts; what was missed makes a resync if the
+    /// grant comes back.
+    fn drop_revoked(&mut self) -> Reply {
+        while self.events.try_recv().is_ok() {}
+        self.stash.clear();
+        self.lagged = false;
+        self.missed = true;
+        Reply::Updates {
+            events: Vec::new(),
+            lagged: false,
+            recent: Vec::new(),
         }
     }
 }
@@ -550,13 +577,16 @@ impl Core {
                     events,
                 }) = watch
                 {
+                    let grantee = user.filter(|&u| u != account);
                     self.watch = Some(Watch {
                         account,
                         mailbox,
-                        read_only,
+                        read_only: read_only || grantee.is_some(),
                         events,
                         stash: Vec::new(),
                         lagged: false,
+                        grantee,
+                        missed: false,
                     });
                 }
                 Reply::Store(reply)

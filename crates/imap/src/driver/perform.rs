@@ -147,6 +147,12 @@ fn run<S: MailStore>(
         R::GetMetadata { account, mailbox } => {
             StoreReply::Metadata(s.metadata(account, mailbox.as_ref())?)
         }
+        R::MetadataOf { account, mailboxes } => StoreReply::MetadataOf(
+            mailboxes
+                .iter()
+                .map(|m| s.metadata(account, Some(m)).ok())
+                .collect(),
+        ),
         R::SetMetadata {
             account,
             mailbox,
@@ -169,7 +175,9 @@ fn run<S: MailStore>(
             // `\Recent` as far as the snapshot goes: later arrivals are
             // claimed when their events reach the session.
             let through = snapshot.entries.last().map_or(Uid(0), |e| e.uid);
-            let recent = s.recent_through(account, info.id, through, !read_only)?;
+            // A grantee never claims: new mail stays recent for the owner.
+            let claim = !read_only && shared.is_none();
+            let recent = s.recent_through(account, info.id, through, claim)?;
             let changes = match changes_since {
                 Some(since) => Some(s.changes_since(account, info.id, since)?),
                 None => None,
@@ -301,6 +309,15 @@ fn run<S: MailStore>(
             let removed = s.remove(account, from, &[uid])?;
             StoreReply::Replaced { appended, removed }
         }
+        R::UrlMessage {
+            user,
+            mailbox,
+            uid_validity,
+            uid,
+        } => StoreReply::Message {
+            meta: None,
+            raw: shared::url_message(s, user, &mailbox, uid_validity, uid)?,
+        },
         // Audited: performed by `driver::acl` before reaching here.
         R::Acl(_) => return Err(StoreError::NotAllowed("ACL request without audit")),
     })

@@ -88,6 +88,17 @@ pub(super) fn rights_on<S: MailStore>(
     Ok(Rights::from_bits(s.acl_rights(owner, mailbox, user)?.0))
 }
 
+/// Whether `user` may still read another account's mailbox it watches
+/// (`l` and `r`); a store error counts as no.
+pub(super) fn may_read<S: MailStore>(
+    s: &S,
+    user: AccountId,
+    owner: AccountId,
+    mailbox: MailboxId,
+) -> bool {
+    rights_on(s, user, owner, mailbox).is_ok_and(|r| r.has(Rights::LOOKUP.union(Rights::READ)))
+}
+
 /// Resolves a name under `Shared/`; `None` for one of the user's own.
 /// A shared mailbox the user cannot see (no `l`) is `NoMailbox`.
 pub(super) fn resolve<S: MailStore>(
@@ -128,6 +139,32 @@ pub(super) fn open<S: MailStore>(s: &S, user: AccountId, name: &MailboxName) -> 
         info,
         rights: Rights::ALL,
     })
+}
+
+/// The content of a message named by a CATENATE URL (RFC 4469 3): read
+/// as a FETCH would, so a shared mailbox needs `r` (and `l` to be found
+/// at all). A mailbox the user cannot read answers exactly as a missing
+/// one, and so do a UIDVALIDITY that differs and a message that is gone:
+/// `None`, which the session answers with `BADURL`.
+pub(super) fn url_message<S: MailStore>(
+    s: &S,
+    user: AccountId,
+    name: &MailboxName,
+    uid_validity: Option<u32>,
+    uid: Uid,
+) -> Result<Option<Vec<u8>>> {
+    let target = match open(s, user, name) {
+        Ok(t) => t,
+        Err(StoreError::NoMailbox) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if !target.rights.has(Rights::READ) {
+        return Ok(None);
+    }
+    if uid_validity.is_some_and(|v| v != target.info.uid_validity.0) {
+        return Ok(None);
+    }
+    s.read(target.owner, target.info.id, uid)
 }
 
 /// Rewrites a request that names a shared mailbox to the owner's account

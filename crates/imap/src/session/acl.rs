@@ -30,14 +30,35 @@
 //! | SETACL, DELETEACL, GETACL, LISTRIGHTS | `a` | driver |
 //! | MYRIGHTS | `l` | driver |
 //!
-//! A SELECT with none of `s w i t e` opens read-only. The session checks
+//! A SELECT with none of `s w i t e` opens read-only; otherwise its
+//! PERMANENTFLAGS name only what the grant lets the grantee change
+//! ([`permanent_flags`], RFC 4314 4): `\Seen` with `s`, `\Deleted` with
+//! `t`, the other flags, keywords and `\*` with `w`. The session checks
 //! the rights it was given at SELECT; the driver checks every request on
 //! the selected mailbox again against the grant as it is now
 //! (`driver/shared.rs` `recheck`), so a revocation takes effect at the
 //! grantee's next command (FETCH answers `NO [NONEXISTENT]`). Change
-//! notifications (EXISTS/EXPUNGE counts in IDLE) still reach it until
-//! then. Flags, `\Seen` included, are the mailbox's and shared by everyone
-//! who opens it (no per-user `\Seen`).
+//! notifications stop at once: before handing a grantee the mailbox's
+//! events (in IDLE or after a command), the driver checks that it still
+//! holds `l` and `r`, and drops them otherwise (no EXISTS, EXPUNGE or
+//! FETCH of a mailbox it may no longer read). The selection is kept (no
+//! unsolicited BYE, which would cost the client its other work): the
+//! client stays in step and learns of the revocation from its next
+//! command; should the grant come back, it resynchronizes. Flags,
+//! `\Seen` included, are the mailbox's and shared by everyone who opens
+//! it (no per-user `\Seen`).
+//!
+//! `\Recent` stays the owner's: a grantee's SELECT shows the messages no
+//! session has claimed yet as recent, as an EXAMINE does, and never
+//! claims them, so mail arriving in a shared mailbox is still new to the
+//! owner's own client (RFC 3501 2.3.2 leaves "which session" to the
+//! server).
+//!
+//! GETQUOTAROOT of a shared mailbox (with `r`) answers `* QUOTAROOT
+//! <mailbox>` with no root (RFC 9208 4.3 allows none): the quota is the
+//! owner account's, and its usage and limit are the owner's business; no
+//! right of RFC 4314 is about the account as a whole. An APPEND that
+//! would pass the owner's quota still fails with `NO [OVERQUOTA]`.
 //!
 //! # Identifiers
 //!
@@ -150,6 +171,37 @@ pub fn allowed_flags(flags: &Flags, rights: Rights) -> Flags {
         f.keywords.clear();
     }
     f
+}
+
+/// PERMANENTFLAGS for a session holding `rights` (RFC 4314 4: only the
+/// flags it may change): `\Seen` with `s`, `\Deleted` with `t`, the other
+/// flags, the mailbox's keywords `kw` (each after a space) and `\*` with
+/// `w`; nothing when read-only.
+pub(crate) fn permanent_flags(rights: Rights, read_only: bool, kw: &str) -> String {
+    if read_only {
+        return String::new();
+    }
+    let mut flags: Vec<&str> = Vec::new();
+    let write = rights.has(Rights::WRITE);
+    if write {
+        flags.extend(["\\Answered", "\\Flagged"]);
+    }
+    if rights.has(Rights::DELETE_MESSAGES) {
+        flags.push("\\Deleted");
+    }
+    if rights.has(Rights::SEEN) {
+        flags.push("\\Seen");
+    }
+    if !write {
+        return flags.join(" ");
+    }
+    format!("{} \\Draft{kw} \\*", flags.join(" "))
+}
+
+/// Whether a name is in the shared namespace (another account's).
+pub(crate) fn in_shared_namespace(name: &str) -> bool {
+    name.strip_prefix(SHARED_ROOT)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// An ACL command for the driver; mailbox names are in the user's

@@ -54,6 +54,7 @@ const EXTENSIONS: &[&str] = &[
     "QUOTA",
     "QUOTA=RES-STORAGE",
     "MULTIAPPEND",
+    "CATENATE",
     "REPLACE",
     "OBJECTID",
     "UIDONLY",
@@ -66,6 +67,7 @@ const EXTENSIONS: &[&str] = &[
     "INPROGRESS",
     "METADATA",
     "METADATA-SERVER",
+    "LIST-METADATA",
 ];
 
 /// A login in progress.

@@ -5,7 +5,8 @@
 //! Both read the account's mailboxes and subscriptions in one request
 //! ([`StoreRequest::MailboxTree`]); LIST-STATUS then asks for the counters
 //! of the mailboxes that met the selection ([`StoreRequest::Statuses`])
-//! and writes each STATUS line right after its LIST line.
+//! and writes each STATUS line right after its LIST line; LIST-METADATA
+//! (RFC 9590, `list_metadata.rs`) then adds each mailbox's METADATA.
 //!
 //! Parents that do not exist (a child was created by another client or
 //! survived a DELETE) are listed with `\NonExistent` (`\Noselect` for
@@ -14,7 +15,7 @@
 use super::mailbox::status_line;
 use super::{Flow, Job, Reply, Request, Session, StoreReply, StoreRequest, store_reply};
 use crate::error::{CmdError, CmdResult};
-use crate::wire::command::{ListOptions, MailboxArg, StatusItem};
+use crate::wire::command::{ListMetadata, ListOptions, MailboxArg, StatusItem};
 use crate::wire::mutf7;
 use crate::wire::response::{Code, Out};
 use sealpost_store::{MailboxId, MailboxInfo, MailboxName, MailboxStatus, SpecialUse};
@@ -35,11 +36,17 @@ struct Entry {
     id: Option<MailboxId>,
 }
 
-/// A LIST response line, and the mailbox whose STATUS follows it.
+/// A LIST response line, and the mailbox whose STATUS (and METADATA,
+/// `list_metadata.rs`) follows it.
 pub(crate) struct Line {
-    text: String,
-    wire_name: String,
+    pub(super) text: String,
+    pub(super) wire_name: String,
     status_of: Option<MailboxId>,
+    /// The mailbox whose METADATA follows (one that exists and met the
+    /// selection).
+    pub(super) metadata_of: Option<MailboxName>,
+    /// Lines written right after it (its STATUS).
+    pub(super) after: Vec<String>,
 }
 
 /// A LIST or LSUB waiting for the store.
@@ -53,6 +60,12 @@ pub(crate) enum ListJob {
     Statuses {
         lines: Vec<Line>,
         items: Vec<StatusItem>,
+        metadata: Option<ListMetadata>,
+    },
+    /// LIST-METADATA waits for the entries; lines and statuses are ready.
+    Metadata {
+        lines: Vec<Line>,
+        metadata: ListMetadata,
     },
     /// LSUB waits for the mailbox tree.
     Lsub { pattern: Vec<char> },
@@ -225,20 +238,33 @@ impl Session {
             (ListJob::List { patterns, options }, StoreReply::Tree(boxes, subs)) => {
                 self.list_lines(&patterns, &options, entries(boxes, subs), out)
             }
-            (ListJob::Statuses { lines, items }, StoreReply::Statuses(statuses)) => {
+            (
+                ListJob::Statuses {
+                    mut lines,
+                    items,
+                    metadata,
+                },
+                StoreReply::Statuses(statuses),
+            ) => {
                 let statuses: HashMap<MailboxId, MailboxStatus> = statuses
                     .into_iter()
                     .filter_map(|(id, st)| Some((id, st?)))
                     .collect();
-                for line in lines {
-                    out.untagged(&line.text);
+                for line in &mut lines {
                     let status = line.status_of.and_then(|id| Some((id, statuses.get(&id)?)));
                     if let Some((mailbox, st)) = status {
                         let id = self.mailbox_object_id(mailbox, st.uid_validity);
-                        out.untagged(&status_line(&line.wire_name, st, &items, &id));
+                        line.after
+                            .push(status_line(&line.wire_name, st, &items, &id));
                     }
                 }
-                Flow::Done(super::Done::ok("LIST completed"))
+                match metadata {
+                    Some(m) => self.list_metadata(lines, m),
+                    None => write_lines(lines, out),
+                }
+            }
+            (ListJob::Metadata { lines, metadata }, StoreReply::MetadataOf(all)) => {
+                self.list_metadata_resume(lines, metadata, all, out)
             }
             (ListJob::Lsub { pattern }, StoreReply::Tree(boxes, subs)) => {
                 self.lsub_lines(&pattern, entries(boxes, subs), out);
@@ -311,13 +337,17 @@ impl Session {
                 // RFC 5819: STATUS for the mailboxes that met the
                 // selection, not for those listed only for their children.
                 status_of: if selected { e.id } else { None },
+                metadata_of: (selected && e.exists)
+                    .then(|| MailboxName::new(name).ok())
+                    .flatten(),
+                after: Vec::new(),
             });
         }
         let Some(items) = opts.return_status.clone() else {
-            for line in lines {
-                out.untagged(&line.text);
-            }
-            return Flow::Done(super::Done::ok("LIST completed"));
+            return match opts.return_metadata.clone() {
+                Some(m) => self.list_metadata(lines, m),
+                None => write_lines(lines, out),
+            };
         };
         let mailboxes: Vec<MailboxId> = lines.iter().filter_map(|l| l.status_of).collect();
         let account = match self.account() {
@@ -326,7 +356,11 @@ impl Session {
         };
         Flow::Need(
             Request::Store(StoreRequest::Statuses { account, mailboxes }),
-            Job::List(Box::new(ListJob::Statuses { lines, items })),
+            Job::List(Box::new(ListJob::Statuses {
+                lines,
+                items,
+                metadata: opts.return_metadata.clone(),
+            })),
         )
     }
 
@@ -359,6 +393,17 @@ impl Session {
             out.untagged(&format!("LSUB ({attrs}) \"/\" {}", self.wire_name(name)));
         }
     }
+}
+
+/// Writes the LIST lines, each followed by its own (STATUS) lines.
+pub(super) fn write_lines(lines: Vec<Line>, out: &mut Out) -> Flow {
+    for line in lines {
+        out.untagged(&line.text);
+        for after in &line.after {
+            out.untagged(after);
+        }
+    }
+    Flow::Done(super::Done::ok("LIST completed"))
 }
 
 /// Whether `name` has a subscribed descendant that the patterns do not

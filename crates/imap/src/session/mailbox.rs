@@ -24,10 +24,18 @@ pub(crate) enum MailboxJob {
     Create,
     Delete,
     Rename,
-    Subscribe { on: bool },
-    Status { items: Vec<StatusItem> },
+    Subscribe {
+        on: bool,
+    },
+    Status {
+        items: Vec<StatusItem>,
+    },
     GetQuota,
-    GetQuotaRoot { wire_name: String },
+    /// `shared`: another account's mailbox, whose quota root is not shown.
+    GetQuotaRoot {
+        wire_name: String,
+        shared: bool,
+    },
 }
 
 fn special_use_from(attr: &str) -> Option<SpecialUse> {
@@ -212,12 +220,13 @@ impl Session {
             let account = self.account()?;
             let name = self.mailbox_name(&arg)?;
             let wire_name = self.wire_name(name.as_str());
+            let shared = super::acl::in_shared_namespace(name.as_str());
             Ok((
                 StoreRequest::QuotaRoot {
                     account: account.id,
                     name,
                 },
-                MailboxJob::GetQuotaRoot { wire_name },
+                MailboxJob::GetQuotaRoot { wire_name, shared },
             ))
         })())
     }
@@ -253,9 +262,18 @@ impl Session {
                 out.untagged(&quota_line(&q));
                 Done::ok("GETQUOTA completed")
             }
-            (MailboxJob::GetQuotaRoot { wire_name }, StoreReply::QuotaRoot { exists, quota }) => {
+            (
+                MailboxJob::GetQuotaRoot { wire_name, shared },
+                StoreReply::QuotaRoot { exists, quota },
+            ) => {
                 if !exists {
                     return Flow::Done(Err(CmdError::from(sealpost_store::StoreError::NoMailbox)));
+                }
+                if shared {
+                    // The owner's usage is the owner's: no right of RFC
+                    // 4314 covers an account's totals (see `acl.rs`).
+                    out.untagged(&format!("QUOTAROOT {wire_name}"));
+                    return Flow::Done(Done::ok("GETQUOTAROOT completed"));
                 }
                 out.untagged(&format!("QUOTAROOT {wire_name} \"\""));
                 out.untagged(&quota_line(&quota));

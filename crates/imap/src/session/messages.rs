@@ -11,7 +11,7 @@ use super::selected::{parse_flags, uid_set, write_flags};
 use super::{Done, Flow, Job, Reply, Request, Session, StoreReply, StoreRequest, store_reply};
 use crate::error::{CmdError, CmdResult};
 use crate::wire::acl::Rights;
-use crate::wire::command::{MailboxArg, MessageSet, StoreOp};
+use crate::wire::command::{MailboxArg, MessageSet, StoreOp, Tag};
 use crate::wire::response::{Code, Out, Status};
 use sealpost_store::{FlagOp, ModSeq, Uid};
 use std::io::Write as _;
@@ -86,7 +86,7 @@ impl Session {
         )
     }
 
-    pub(super) fn expunge(&mut self, uids: Option<MessageSet>) -> Flow {
+    pub(super) fn expunge(&mut self, tag: &Tag, uids: Option<MessageSet>, out: &mut Out) -> Flow {
         let limit = self.config.message_limit;
         let (account, sel) = match self.selected() {
             Ok(s) => s,
@@ -108,10 +108,14 @@ impl Session {
             },
             None => None,
         };
+        let mailbox = sel.info.id;
+        if only.as_ref().map_or(sel.uids.len(), Vec::len) > super::expunge::EXPUNGE_BATCH {
+            return self.expunge_batched(tag, (account, mailbox), only, out);
+        }
         need(
             StoreRequest::Expunge {
                 account,
-                mailbox: sel.info.id,
+                mailbox,
                 only,
             },
             MessagesJob::Expunge,
@@ -289,7 +293,7 @@ impl Session {
         }
     }
 
-    fn expunged(&mut self, reply: StoreReply, out: &mut Out) -> CmdResult<Done> {
+    pub(super) fn expunged(&mut self, reply: StoreReply, out: &mut Out) -> CmdResult<Done> {
         let StoreReply::Expunged(gone) = reply else {
             return Err(super::unexpected());
         };

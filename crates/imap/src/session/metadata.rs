@@ -164,6 +164,25 @@ fn answer(
     all: &[(String, Vec<u8>)],
     out: &mut Out,
 ) -> CmdResult<Done> {
+    let longest_left_out = write_metadata(wire, asked, maxsize, depth, all, out);
+    if longest_left_out > 0 {
+        let code = Code::Metadata(format!("LONGENTRIES {longest_left_out}"));
+        return Done::with(code, "GETMETADATA completed");
+    }
+    Done::ok("GETMETADATA completed")
+}
+
+/// Writes `* METADATA <wire> (...)` with the entries asked for (NIL for
+/// one without value or anything below it); returns the length of the
+/// longest value left out for MAXSIZE (0: none).
+pub(super) fn write_metadata(
+    wire: &str,
+    asked: &[String],
+    maxsize: Option<u32>,
+    depth: MetadataDepth,
+    all: &[(String, Vec<u8>)],
+    out: &mut Out,
+) -> usize {
     let mut line = format!("* METADATA {wire} (").into_bytes();
     let mut first = true;
     let mut longest_left_out = 0usize;
@@ -197,11 +216,7 @@ fn answer(
     if !first {
         out.raw(&line);
     }
-    if longest_left_out > 0 {
-        let code = Code::Metadata(format!("LONGENTRIES {longest_left_out}"));
-        return Done::with(code, "GETMETADATA completed");
-    }
-    Done::ok("GETMETADATA completed")
+    longest_left_out
 }
 
 #[cfg(test)]

@@ -45,11 +45,14 @@
 //! Handlers live one file per command family: [`auth`] (CAPABILITY,
 //! STARTTLS, LOGIN, AUTHENTICATE, ENABLE, ID, NAMESPACE, COMPRESS),
 //! [`mailbox`] and [`list`] (CREATE, DELETE, RENAME, SUBSCRIBE, LIST, LSUB,
+//! with `list_metadata` for LIST-METADATA,
 //! STATUS, QUOTA), [`select`] (SELECT, EXAMINE, CLOSE, UNSELECT, IDLE) with
 //! [`selected`] (the selected state and its untagged updates), [`fetch`]
 //! (FETCH), [`search`] (SEARCH), [`sort`] (SORT, THREAD) with `esort`
 //! (ESORT's answers) and `context` (RFC 5267 UPDATE contexts), [`messages`]
-//! (STORE, EXPUNGE, COPY, MOVE, APPEND), [`multiappend`] (MULTIAPPEND),
+//! (STORE, EXPUNGE, COPY, MOVE, APPEND; a large EXPUNGE in `expunge`),
+//! [`multiappend`] (MULTIAPPEND),
+//! [`catenate`] (CATENATE),
 //! [`replace`] (REPLACE), [`acl`] (ACL and shared mailboxes),
 //! [`objectid`] (OBJECTID's ids, written by the
 //! handlers of SELECT, CREATE, STATUS, FETCH and SEARCH), [`uidonly`]
@@ -58,17 +61,21 @@
 
 pub(crate) mod acl;
 pub(crate) mod auth;
+mod catenate;
 mod context;
 mod esort;
+mod expunge;
 pub(crate) mod fetch;
 mod fetch_items;
 mod limit;
 pub(crate) mod list;
+mod list_metadata;
 pub(crate) mod mailbox;
 pub(crate) mod messages;
 mod metadata;
 mod multiappend;
 pub mod objectid;
+mod outcome;
 mod progress;
 mod replace;
 mod request;
@@ -80,6 +87,7 @@ pub(crate) mod sort;
 mod sync;
 mod uidonly;
 
+pub(crate) use outcome::{Done, store_reply, trim_crlf, unexpected};
 pub use request::{AppendItem, Next, Reply, Request, Step, StoreReply, StoreRequest};
 
 use crate::error::{CmdError, CmdResult};
@@ -205,6 +213,10 @@ pub(crate) enum Job {
     Messages(messages::MessagesJob),
     /// MULTIAPPEND (RFC 3502) waits for its one write.
     MultiAppend,
+    /// CATENATE (RFC 4469) waits for a URL's message.
+    Catenate(Box<catenate::CatenateJob>),
+    /// A large EXPUNGE, batch by batch (`expunge`).
+    Expunge(Box<expunge::ExpungeJob>),
     /// REPLACE (RFC 8508) waits for its append and removal.
     Replace,
     /// An ACL command (RFC 4314) waits for the store.
@@ -470,6 +482,8 @@ impl Session {
             Job::List(j) => self.list_resume(*j, reply, out),
             Job::Messages(j) => self.messages_resume(j, reply, out),
             Job::MultiAppend => self.multi_append_resume(reply),
+            Job::Catenate(j) => self.catenate_resume(j, reply),
+            Job::Expunge(j) => self.expunge_resume(&tag, j, reply, out),
             Job::Replace => self.replace_resume(reply, out),
             Job::Acl(j) => self.acl_resume(j, reply, out),
             Job::Metadata(j) => self.metadata_resume(j, reply, out),
@@ -567,6 +581,11 @@ impl Session {
                 message,
             } if authed => self.append(mailbox, flags, date, message),
             K::MultiAppend { mailbox, messages } if authed => self.multi_append(mailbox, messages),
+            K::Catenate {
+                mailbox,
+                messages,
+                replace,
+            } if authed => self.catenate(mailbox, messages, replace),
             K::Replace {
                 uid,
                 target,
@@ -576,7 +595,7 @@ impl Session {
             K::Idle if authed => self.idle(tag, out),
             K::Close if selected => self.close(true),
             K::Unselect if selected => self.close(false),
-            K::Expunge { uids } if selected => self.expunge(uids),
+            K::Expunge { uids } if selected => self.expunge(tag, uids, out),
             K::Search { uid, ret, key } if selected => self.search(tag, uid, ret, key),
             K::Sort {
                 uid,
@@ -690,45 +709,4 @@ impl Session {
             string(&mutf7::encode(name), false)
         }
     }
-}
-
-/// A command's successful completion: the tagged OK's code and text.
-pub(crate) struct Done {
-    pub code: Option<Code>,
-    pub text: String,
-}
-
-impl Done {
-    pub(crate) fn ok(text: impl Into<String>) -> CmdResult<Done> {
-        Ok(Done {
-            code: None,
-            text: text.into(),
-        })
-    }
-
-    pub(crate) fn with(code: Code, text: impl Into<String>) -> CmdResult<Done> {
-        Ok(Done {
-            code: Some(code),
-            text: text.into(),
-        })
-    }
-}
-
-/// The store's answer to a request, or the error to answer with.
-pub(crate) fn store_reply(reply: Reply) -> CmdResult<StoreReply> {
-    match reply {
-        Reply::Store(r) => r.map_err(CmdError::from),
-        _ => Err(unexpected()),
-    }
-}
-
-/// A reply that does not fit the request (a driver bug).
-pub(crate) fn unexpected() -> CmdError {
-    debug_assert!(false, "unexpected reply");
-    CmdError::no(Some(Code::ServerBug), "Internal error")
-}
-
-pub(crate) fn trim_crlf(b: &[u8]) -> &[u8] {
-    let b = b.strip_suffix(b"\n").unwrap_or(b);
-    b.strip_suffix(b"\r").unwrap_or(b)
 }

@@ -1,5 +1,5 @@
 //! INPROGRESS (RFC 9585): `* OK [INPROGRESS ("tag" done goal)] ...`
-//! while a long SEARCH, SORT or THREAD examines the mailbox, so a client
+//! while a long SEARCH, SORT, THREAD or EXPUNGE works through the mailbox, so a client
 //! can show progress and knows the server is working rather than gone.
 //!
 //! A command that loads messages (content one by one for text keys; dates
@@ -10,8 +10,10 @@
 //! were examined, `goal` how many there are to examine. The note is
 //! written at once: the command asks the driver to write what it has
 //! ([`Request::Yield`]) and goes on when that is done. A command that ends
-//! within the interval sends none. Commands answered by one store call
-//! (COPY, MOVE, EXPUNGE) have no point at which to report and send none.
+//! within the interval sends none. A large EXPUNGE or UID EXPUNGE runs in
+//! batches and reports before each (`expunge.rs`). COPY and MOVE stay one
+//! store call, so that a failed COPY leaves the destination as it was
+//! (RFC 9051 6.4.7): they have no point at which to report and send none.
 
 use super::{Request, StoreRequest};
 use crate::wire::command::Tag;

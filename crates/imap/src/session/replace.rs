@@ -13,12 +13,13 @@
 //! `NO [NONEXISTENT]`.
 
 use super::multiappend::{append_item, try_create};
-use super::{Done, Flow, Job, Reply, Request, Session, StoreReply, StoreRequest};
+use super::{AppendItem, Done, Flow, Job, Reply, Request, Session, StoreReply, StoreRequest};
 use super::{store_reply, unexpected};
 use crate::error::{CmdError, CmdResult};
 use crate::wire::acl::Rights;
 use crate::wire::command::{AppendMessage, MailboxArg, MessageSet, SeqBound, SequenceSet};
 use crate::wire::response::{Code, Out, Status};
+use sealpost_store::MailboxName;
 
 impl Session {
     pub(super) fn replace(
@@ -28,7 +29,25 @@ impl Session {
         dest: MailboxArg,
         message: AppendMessage,
     ) -> Flow {
-        match self.plan_replace(uid, target, dest, message) {
+        let plan = || -> CmdResult<(MailboxName, AppendItem)> {
+            Ok((self.mailbox_name(&dest)?, append_item(message)?))
+        };
+        match plan() {
+            Ok((to, item)) => self.replace_with(uid, target, to, item),
+            Err(e) => Flow::Done(Err(e)),
+        }
+    }
+
+    /// REPLACE of message `target` by `item`, appended to `to` (also the
+    /// end of a REPLACE built with CATENATE, `catenate.rs`).
+    pub(super) fn replace_with(
+        &mut self,
+        uid: bool,
+        target: u32,
+        to: MailboxName,
+        item: AppendItem,
+    ) -> Flow {
+        match self.plan_replace(uid, target, to, item) {
             Ok(request) => Flow::Need(Request::Store(request), Job::Replace),
             Err(e) => Flow::Done(Err(e)),
         }
@@ -38,11 +57,9 @@ impl Session {
         &mut self,
         uid: bool,
         target: u32,
-        dest: MailboxArg,
-        message: AppendMessage,
+        to: MailboxName,
+        item: AppendItem,
     ) -> CmdResult<StoreRequest> {
-        let to = self.mailbox_name(&dest)?;
-        let item = append_item(message)?;
         let user = self.account()?.id;
         let (account, sel) = self.selected()?;
         if sel.read_only {

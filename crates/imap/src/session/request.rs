@@ -183,6 +183,14 @@ pub enum StoreRequest {
         /// The mailbox; `None`: the account's own entries.
         mailbox: Option<MailboxName>,
     },
+    /// METADATA entries of several mailboxes, for LIST-METADATA
+    /// ([`StoreReply::MetadataOf`]).
+    MetadataOf {
+        /// The account.
+        account: AccountId,
+        /// The mailboxes.
+        mailboxes: Vec<MailboxName>,
+    },
     /// Sets and removes METADATA entries ([`StoreReply::MetadataSet`]).
     SetMetadata {
         /// The account.
@@ -349,6 +357,20 @@ pub enum StoreRequest {
     },
     /// An ACL command (RFC 4314, `session/acl.rs`): [`StoreReply::Acl`].
     Acl(AclRequest),
+    /// The content of a message a CATENATE URL names, read with the
+    /// rights of a FETCH ([`StoreReply::Message`], `raw` only). `None`
+    /// alike when the mailbox is missing or not readable by the user, its
+    /// UIDVALIDITY differs, or the message is gone (all `BADURL`).
+    UrlMessage {
+        /// The logged-in account, in whose namespace `mailbox` is named.
+        user: AccountId,
+        /// The mailbox.
+        mailbox: MailboxName,
+        /// The URL's UIDVALIDITY, if it gave one.
+        uid_validity: Option<u32>,
+        /// The message.
+        uid: Uid,
+    },
 }
 
 /// One message to append.
@@ -384,12 +406,14 @@ impl StoreRequest {
             | R::Status { .. }
             | R::Quota { .. }
             | R::GetMetadata { .. }
+            | R::MetadataOf { .. }
             | R::QuotaRoot { .. }
             | R::Select { .. }
             | R::ChangesSince { .. }
             | R::Snapshot { .. }
             | R::Entries { .. }
             | R::Metas { .. }
+            | R::UrlMessage { .. }
             | R::Message { .. } => false,
         }
     }
@@ -412,6 +436,9 @@ pub enum StoreReply {
     Quota(QuotaUsage),
     /// METADATA entries, sorted by lower-cased name.
     Metadata(Vec<(String, Vec<u8>)>),
+    /// METADATA entries per mailbox, in the order asked (`None` where they
+    /// cannot be read: a shared mailbox, one gone meanwhile).
+    MetadataOf(Vec<super::list_metadata::MailboxEntries>),
     /// What a SETMETADATA did.
     MetadataSet(sealpost_store::MetadataOutcome),
     /// Whether the mailbox exists, and the quota.

@@ -13,6 +13,7 @@ use super::{
     StoreRequest, store_reply, trim_crlf, unexpected,
 };
 use crate::error::CmdError;
+use crate::wire::acl::Rights;
 use crate::wire::command::{MailboxArg, QresyncParams, SelectOptions, Tag};
 use crate::wire::response::{Code, Out, Status};
 use sealpost_store::{Changes, Flags, MailboxInfo, ModSeq, Snapshot, Uid};
@@ -116,7 +117,15 @@ impl Session {
         let read_only = job.read_only || shared.is_some_and(|s| !s.may_change());
         let keywords = keywords_of(&snapshot);
         let job = Opening { read_only, ..job };
-        self.announce_mailbox(&info, &snapshot, recent.len(), &keywords, &job, out);
+        let rights = shared.map_or(Rights::ALL, |s| s.rights);
+        self.announce_mailbox(
+            &info,
+            &snapshot,
+            (recent.len(), rights),
+            &keywords,
+            &job,
+            out,
+        );
         let mailbox_id = account.ids.mailbox(info.id, info.uid_validity);
         out.status(None, Status::Ok, Some(Code::MailboxId(mailbox_id)), "Ok");
         let uids: Vec<Uid> = snapshot.entries.iter().map(|e| e.uid).collect();
@@ -158,7 +167,7 @@ impl Session {
         &self,
         info: &MailboxInfo,
         snap: &Snapshot,
-        recent: usize,
+        (recent, rights): (usize, Rights),
         keywords: &[String],
         job: &Opening,
         out: &mut Out,
@@ -181,11 +190,7 @@ impl Session {
                 out.status(None, ok, Some(Code::Unseen(n as u32)), "First unseen");
             }
         }
-        let permanent = if job.read_only {
-            String::new()
-        } else {
-            format!("\\Answered \\Flagged \\Deleted \\Seen \\Draft{kw} \\*")
-        };
+        let permanent = super::acl::permanent_flags(rights, job.read_only, &kw);
         out.status(
             None,
             ok,

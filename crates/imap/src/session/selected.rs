@@ -110,7 +110,8 @@ impl Selected {
     }
 
     /// The untagged FLAGS and the PERMANENTFLAGS OK (RFC 9051 7.3.5,
-    /// 7.1 PERMANENTFLAGS): empty permanent flags when read-only.
+    /// 7.1 PERMANENTFLAGS): empty permanent flags when read-only, those
+    /// the grant allows on a shared mailbox.
     pub fn announce_flags(&self, out: &mut Out) {
         let mut kw = String::new();
         for k in &self.keywords {
@@ -120,11 +121,7 @@ impl Selected {
         out.untagged(&format!(
             "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{kw})"
         ));
-        let permanent = if self.read_only {
-            String::new()
-        } else {
-            format!("\\Answered \\Flagged \\Deleted \\Seen \\Draft{kw} \\*")
-        };
+        let permanent = super::acl::permanent_flags(self.rights(), self.read_only, &kw);
         out.status(
             None,
             Status::Ok,

@@ -40,6 +40,7 @@ pub(crate) fn uses_sequence_numbers(kind: &CommandKind) -> bool {
         | K::Copy { uid, .. }
         | K::Move { uid, .. }
         | K::Replace { uid, .. } => !*uid,
+        K::Catenate { replace, .. } => replace.is_some_and(|(uid, _)| !uid),
         K::Search { uid, key, .. } | K::Sort { uid, key, .. } | K::Thread { uid, key, .. } => {
             !*uid || names_sequence_numbers(key)
         }

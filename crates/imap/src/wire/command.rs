@@ -136,8 +136,19 @@ pub struct ListOptions {
     pub return_special_use: bool,
     /// RETURN (STATUS (...)).
     pub return_status: Option<Vec<StatusItem>>,
+    /// RETURN (METADATA (...)) (RFC 9590).
+    pub return_metadata: Option<ListMetadata>,
     /// Whether the extended syntax was used at all.
     pub extended: bool,
+}
+
+/// LIST's METADATA return option (RFC 9590): entries, and MAXSIZE.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListMetadata {
+    /// Entry names, as sent.
+    pub entries: Vec<String>,
+    /// Values longer than this are left out (`[METADATA LONGENTRIES]`).
+    pub maxsize: Option<u32>,
 }
 
 /// A STATUS data item (RFC 9051 6.3.11, RFC 7162, RFC 8438).
@@ -464,6 +475,14 @@ pub enum CommandKind {
     MultiAppend {
         mailbox: MailboxArg,
         messages: Vec<AppendMessage>,
+    },
+    /// APPEND (or MULTIAPPEND) with CATENATE (RFC 4469); with `replace`
+    /// (UID or not, and the message), a REPLACE whose one message is
+    /// built so (RFC 8508 4.3).
+    Catenate {
+        mailbox: MailboxArg,
+        messages: Vec<crate::wire::catenate::CatenateMessage>,
+        replace: Option<(bool, u32)>,
     },
     /// REPLACE / UID REPLACE (RFC 8508).
     Replace {

@@ -51,6 +51,8 @@ pub enum Code {
     },
     AuthenticationFailed,
     BadCharset,
+    /// BADURL (RFC 4469 5): the URL as `catenate::badurl_text` made it.
+    BadUrl(String),
     Cannot,
     Capability(String),
     ClientBug,
@@ -111,6 +113,7 @@ impl Code {
             }
             Code::AuthenticationFailed => write!(out, "AUTHENTICATIONFAILED"),
             Code::BadCharset => write!(out, "BADCHARSET (UTF-8 US-ASCII)"),
+            Code::BadUrl(url) => write!(out, "BADURL {url}"),
             Code::Cannot => write!(out, "CANNOT"),
             Code::Capability(c) => write!(out, "CAPABILITY {c}"),
             Code::ClientBug => write!(out, "CLIENTBUG"),

@@ -167,7 +167,7 @@ fn binary_part(c: &mut Cursor) -> R<Vec<u32>> {
     Ok(part)
 }
 
-fn section(c: &mut Cursor) -> R<Section> {
+pub(super) fn section(c: &mut Cursor) -> R<Section> {
     c.expect(b'[', "expected [")?;
     let part = part_numbers(c)?;
     if !part.is_empty() && !c.eat(b'.') {

@@ -203,6 +203,9 @@ pub(super) fn list(c: &mut Cursor) -> R<CommandKind> {
                     c.sp()?;
                     options.return_status = Some(status_items(c)?);
                 }
+                "METADATA" if options.return_metadata.is_none() => {
+                    options.return_metadata = Some(super::metadata::list_return(c)?);
+                }
                 _ => return Err("unknown LIST return option"),
             }
         }

@@ -7,7 +7,7 @@
 //! literals or literal8 (the framer bounds their size), or NIL.
 
 use super::{Cursor, R};
-use crate::wire::command::{CommandKind, MailboxArg, MetadataDepth};
+use crate::wire::command::{CommandKind, ListMetadata, MailboxArg, MetadataDepth};
 
 /// Most entries one GETMETADATA or SETMETADATA names.
 pub const MAX_ENTRIES: usize = 100;
@@ -93,6 +93,51 @@ pub(super) fn set(c: &mut Cursor) -> R<CommandKind> {
         c.sp()?;
     }
     Ok(CommandKind::SetMetadata { mailbox, entries })
+}
+
+/// LIST's `METADATA` return option (RFC 9590 3), after `METADATA`:
+/// `SP "(" item *(SP item) ")" [SP "(" "MAXSIZE" SP number ")"]`, an item
+/// an entry name or `MAXSIZE n` (clients put the option inside the list
+/// or in a list of its own after it; both are taken).
+pub(super) fn list_return(c: &mut Cursor) -> R<ListMetadata> {
+    c.sp()?;
+    c.expect(b'(', "expected (")?;
+    let mut m = ListMetadata::default();
+    loop {
+        if c.keyword("MAXSIZE") {
+            maxsize(c, &mut m)?;
+        } else {
+            m.entries.push(entry(c, false)?);
+            if m.entries.len() > MAX_ENTRIES {
+                return Err("too many entries");
+            }
+        }
+        if c.eat(b')') {
+            break;
+        }
+        c.sp()?;
+    }
+    if m.entries.is_empty() {
+        return Err("METADATA needs an entry");
+    }
+    if c.b.get(c.pos..c.pos + 2) == Some(b" (") {
+        c.pos += 2;
+        if !c.keyword("MAXSIZE") {
+            return Err("unknown METADATA option");
+        }
+        maxsize(c, &mut m)?;
+        c.expect(b')', "expected )")?;
+    }
+    Ok(m)
+}
+
+fn maxsize(c: &mut Cursor, m: &mut ListMetadata) -> R<()> {
+    if m.maxsize.is_some() {
+        return Err("repeated MAXSIZE");
+    }
+    c.sp()?;
+    m.maxsize = Some(c.number()?);
+    Ok(())
 }
 
 /// An entry name (RFC 5464 3.2), checked; GETMETADATA may also name the

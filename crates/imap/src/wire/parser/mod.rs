@@ -9,6 +9,7 @@
 
 mod acl;
 mod append;
+mod catenate;
 mod cursor;
 mod fetch;
 mod mailbox;
@@ -16,6 +17,7 @@ mod metadata;
 mod search;
 
 pub use append::MAX_MULTIAPPEND;
+pub(crate) use catenate::url_section;
 pub(crate) use cursor::{Cursor, R};
 pub use search::MAX_SEARCH_DEPTH;
 

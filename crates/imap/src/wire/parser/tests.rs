@@ -466,3 +466,44 @@ fn metadata_commands() {
     );
     assert_eq!(bad(many.as_bytes()).message, "too many entries");
 }
+
+#[test]
+fn append_with_catenate() {
+    use crate::wire::catenate::{CatPart, MAX_CATENATE_PARTS};
+    let CommandKind::Catenate {
+        mailbox,
+        messages,
+        replace: None,
+    } = ok(
+        "a APPEND Out {1+}\r\nx (\\Seen) CATENATE (TEXT {2+}\r\nhi URL \"/INBOX/;UID=1\" URL ;UID=2)\r\n",
+    )
+    else {
+        panic!()
+    };
+    assert_eq!(mailbox.0, "Out");
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0].parts, vec![CatPart::Text(b"x".to_vec())]);
+    assert_eq!(messages[1].flags, vec!["\\Seen".to_string()]);
+    assert_eq!(
+        messages[1].parts,
+        vec![
+            CatPart::Text(b"hi".to_vec()),
+            CatPart::Url("/INBOX/;UID=1".into()),
+            CatPart::Url(";UID=2".into()),
+        ]
+    );
+    bad(b"a APPEND Out CATENATE ()\r\n");
+    bad(b"a APPEND Out CATENATE (TEXT \"x\")\r\n");
+    bad(b"a APPEND Out CATENATE (URL /a/;UID=1\r\n");
+    let CommandKind::Catenate { replace, .. } =
+        ok("a UID REPLACE 7 Out CATENATE (URL /a/;UID=1)\r\n")
+    else {
+        panic!()
+    };
+    assert_eq!(replace, Some((true, 7)));
+    bad(b"a REPLACE 1 Out CATENATE (URL /a/;UID=1) {1+}\r\nx\r\n");
+    let many = vec!["URL x"; MAX_CATENATE_PARTS + 1].join(" ");
+    bad(format!("a APPEND Out CATENATE ({many})\r\n").as_bytes());
+    let just = vec!["URL x"; MAX_CATENATE_PARTS].join(" ");
+    ok(&format!("a APPEND Out CATENATE ({just})\r\n"));
+}
