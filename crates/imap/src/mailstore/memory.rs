@@ -19,6 +19,7 @@
 //! in `memory_ext.rs`.
 
 use super::MailStore;
+use ext::announce;
 
 #[path = "memory_acl.rs"]
 mod acl;
@@ -28,10 +29,10 @@ mod ext;
 mod messages;
 use parking_lot::Mutex;
 use sealpost_store::{
-    AccountId, AclRights, Appended, Changes, CopyOutcome, FlagOp, Flags, FlagsOutcome, Grant,
-    MailboxEvent, MailboxId, MailboxInfo, MailboxName, MailboxStatus, MessageEntry, MessageMeta,
-    MetadataOutcome, ModSeq, NewMessage, QuotaUsage, Result, Snapshot, SpecialUse, StoreError, Uid,
-    UidValidity,
+    ACCOUNT_EVENTS, AccountChange, AccountEvent, AccountId, AclRights, Appended, Changes,
+    CopyOutcome, FlagOp, Flags, FlagsOutcome, Grant, MailboxEvent, MailboxId, MailboxInfo,
+    MailboxName, MailboxStatus, MessageEntry, MessageMeta, MetadataOutcome, ModSeq, NewMessage,
+    QuotaUsage, Result, Snapshot, SpecialUse, StoreError, Uid, UidValidity,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -67,6 +68,8 @@ struct Account {
     subscriptions: BTreeSet<MailboxName>,
     /// METADATA entries by scope (`None`: the account).
     metadata: HashMap<Option<MailboxId>, Entries>,
+    /// The account's change stream, as `Store::watch_account`.
+    events: broadcast::Sender<AccountEvent>,
 }
 
 /// METADATA entries of one scope by lower-cased name: name and value.
@@ -83,6 +86,7 @@ struct Mailbox {
     vanished: Vec<(ModSeq, Uid)>,
     recent_cutoff: u32,
     events: broadcast::Sender<MailboxEvent>,
+    account_events: broadcast::Sender<AccountEvent>,
 }
 
 #[derive(Clone)]
@@ -122,6 +126,14 @@ impl Mailbox {
     }
 
     fn publish(&self, e: MailboxEvent) {
+        if let Some(change) = AccountChange::of(&e) {
+            announce(
+                &self.account_events,
+                Some(self.info.id),
+                &self.info.name,
+                change,
+            );
+        }
         let _ = self.events.send(e);
     }
 
@@ -224,6 +236,8 @@ impl Model {
             uid_validity,
         };
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        let account_events = self.account(account)?.events.clone();
+        announce(&account_events, Some(id), name, AccountChange::Created);
         self.account_mut(account)?.mailboxes.insert(
             id,
             Mailbox {
@@ -235,6 +249,7 @@ impl Model {
                 vanished: Vec::new(),
                 recent_cutoff: 0,
                 events,
+                account_events,
             },
         );
         Ok(info)
@@ -253,6 +268,7 @@ impl Model {
                 mailboxes: HashMap::new(),
                 subscriptions: BTreeSet::new(),
                 metadata: HashMap::new(),
+                events: broadcast::channel(ACCOUNT_EVENTS).0,
             },
         );
         self.create_mailbox(id, &MailboxName::inbox(), None)?;
@@ -345,6 +361,7 @@ impl MailStore for MemStore {
         let id = a.by_name(name).ok_or(StoreError::NoMailbox)?.info.id;
         if let Some(gone) = a.mailboxes.remove(&id) {
             gone.publish(MailboxEvent::Gone);
+            announce(&a.events, Some(id), name, AccountChange::Deleted);
         }
         a.metadata.remove(&Some(id));
         m.acl.retain(|k, _| k.1 != id);
@@ -399,12 +416,22 @@ impl MailStore for MemStore {
             }
         }
         for (id, new_name) in renames {
+            let from = std::mem::replace(&mut a.mailbox_mut(id)?.info.name, new_name.clone());
+            announce(
+                &a.events,
+                Some(id),
+                &new_name,
+                AccountChange::Renamed { from },
+            );
             let mb = a.mailbox_mut(id)?;
-            mb.info.name = new_name;
             // Sessions that had the old name selected must leave it.
             mb.publish(MailboxEvent::Gone);
         }
         Ok(())
+    }
+
+    fn watch_account(&self, account: AccountId) -> Result<broadcast::Receiver<AccountEvent>> {
+        Ok(self.inner.lock().account(account)?.events.subscribe())
     }
 
     fn set_subscribed(&self, account: AccountId, name: &MailboxName, on: bool) -> Result<()> {
@@ -415,6 +442,8 @@ impl MailStore for MemStore {
         } else {
             subs.remove(name);
         }
+        let a = m.account(account)?;
+        announce(&a.events, None, name, AccountChange::Subscribed(on));
         Ok(())
     }
 

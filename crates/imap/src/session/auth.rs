@@ -66,6 +66,7 @@ const EXTENSIONS: &[&str] = &[
     "INPROGRESS",
     "METADATA",
     "METADATA-SERVER",
+    "NOTIFY",
 ];
 
 /// A login in progress.

@@ -50,7 +50,8 @@
 //! (FETCH), [`search`] (SEARCH), [`sort`] (SORT, THREAD) with `esort`
 //! (ESORT's answers) and `context` (RFC 5267 UPDATE contexts), [`messages`]
 //! (STORE, EXPUNGE, COPY, MOVE, APPEND), [`multiappend`] (MULTIAPPEND),
-//! [`replace`] (REPLACE), [`acl`] (ACL and shared mailboxes),
+//! [`replace`] (REPLACE), [`acl`] (ACL and shared mailboxes), `notify`
+//! (NOTIFY: other mailboxes' changes, unasked),
 //! [`objectid`] (OBJECTID's ids, written by the
 //! handlers of SELECT, CREATE, STATUS, FETCH and SEARCH), [`uidonly`]
 //! (UIDONLY's refusal of sequence numbers and its UIDFETCH responses);
@@ -59,6 +60,7 @@
 pub(crate) mod acl;
 pub(crate) mod auth;
 mod context;
+mod done;
 mod esort;
 pub(crate) mod fetch;
 mod fetch_items;
@@ -68,6 +70,7 @@ pub(crate) mod mailbox;
 pub(crate) mod messages;
 mod metadata;
 mod multiappend;
+mod notify;
 pub mod objectid;
 mod progress;
 mod replace;
@@ -92,6 +95,7 @@ use sealpost_config::ImapConfig;
 use sealpost_store::{AccountId, MailboxId, MailboxName};
 use std::time::Duration;
 
+pub(crate) use done::Done;
 pub(crate) use selected::Selected;
 pub(crate) use sync::AfterSync;
 
@@ -217,6 +221,8 @@ pub(crate) enum Job {
     Context(Box<context::Refresh>),
     /// GETMETADATA, SETMETADATA (RFC 5464).
     Metadata(metadata::MetadataJob),
+    /// NOTIFY (RFC 5465), and what it sends unasked.
+    Notify(notify::NotifyJob),
 }
 
 /// What a handler decided.
@@ -245,6 +251,8 @@ pub struct Session {
     /// Whether COMPRESS=DEFLATE is active.
     pub(crate) compressed: bool,
     pub(crate) mode: Mode,
+    /// What NOTIFY asked for (RFC 5465), while on.
+    pub(crate) notify: Option<Box<notify::Notify>>,
 }
 
 /// Response bytes a long command makes before it yields to the driver
@@ -265,6 +273,7 @@ impl Session {
             login_mechanism: "LOGIN",
             compressed: false,
             mode: Mode::Ready,
+            notify: None,
         }
     }
 
@@ -351,17 +360,10 @@ impl Session {
         }
     }
 
-    /// The selected mailbox changed during IDLE: announce it.
+    /// The selected mailbox changed during IDLE (or, with NOTIFY, between
+    /// commands): announce it (see `notify`).
     pub fn on_changes(&mut self, _out: &mut Out) -> Step {
-        match std::mem::replace(&mut self.mode, Mode::Ready) {
-            Mode::Idle { tag } => {
-                self.wait(tag, true, Job::Sync(AfterSync::IdleWake), Request::Updates)
-            }
-            other => {
-                self.mode = other;
-                Step::Done(Next::Continue)
-            }
-        }
+        self.selected_changes()
     }
 
     /// Handles one frame from the framer.
@@ -476,6 +478,7 @@ impl Session {
             Job::Sync(after) => return self.synced(tag, allow_expunge, after, reply, out),
             Job::Resync(after) => return self.resynced(tag, allow_expunge, after, reply, out),
             Job::Context(j) => return self.context_resume(tag, allow_expunge, j, reply, out),
+            Job::Notify(j) => return self.notify_resume(tag, j, reply, out),
         };
         self.flow(tag, allow_expunge, flow, out)
     }
@@ -624,6 +627,7 @@ impl Session {
             K::GetQuotaRoot(m) if authed => self.get_quota_root(m),
             K::SetQuota { root, limits } if authed => Flow::Done(self.set_quota(root, limits)),
             K::Acl(command) if authed => self.acl(command, out),
+            K::Notify(command) if authed => self.notify(command),
             _ if !authed && self.tls.is_none() => Flow::Done(Err(CmdError::bad(
                 Some(Code::PrivacyRequired),
                 "Use STARTTLS first",
@@ -689,28 +693,6 @@ impl Session {
         } else {
             string(&mutf7::encode(name), false)
         }
-    }
-}
-
-/// A command's successful completion: the tagged OK's code and text.
-pub(crate) struct Done {
-    pub code: Option<Code>,
-    pub text: String,
-}
-
-impl Done {
-    pub(crate) fn ok(text: impl Into<String>) -> CmdResult<Done> {
-        Ok(Done {
-            code: None,
-            text: text.into(),
-        })
-    }
-
-    pub(crate) fn with(code: Code, text: impl Into<String>) -> CmdResult<Done> {
-        Ok(Done {
-            code: Some(code),
-            text: text.into(),
-        })
     }
 }
 

@@ -6,5 +6,6 @@ pub mod acl;
 pub mod command;
 pub mod framer;
 pub mod mutf7;
+pub mod notify;
 pub mod parser;
 pub mod response;
