@@ -474,3 +474,81 @@ fn infos_named(s: &Session, infos: &[MailboxInfo]) -> Vec<(MailboxId, String)> {
         .map(|i| (i.id, s.wire_name(i.name.as_str())))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::SessionConfig;
+    use crate::wire::framer::Frame;
+    use std::time::Duration;
+
+    fn session() -> Session {
+        let config = SessionConfig {
+            max_literal: 1 << 20,
+            max_auth_failures: 3,
+            login_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(1800),
+            message_limit: 1000,
+            progress_interval: Duration::from_secs(1),
+        };
+        Session::logged_in(config, AccountId(7), "a@example.org".into())
+    }
+
+    fn event(name: &str, change: AccountChange) -> AccountEvent {
+        AccountEvent {
+            mailbox: Some(MailboxId(3)),
+            name: MailboxName::new(name).unwrap(),
+            change,
+        }
+    }
+
+    /// NOTIFY SET answered with an empty tree.
+    fn set(s: &mut Session, line: &str) -> String {
+        let mut out = Out::new();
+        let frame = Frame::Command(format!("{line}\r\n").into_bytes());
+        let Step::Need(Request::Store(StoreRequest::MailboxTree { .. })) =
+            s.on_frame(frame, &mut out)
+        else {
+            panic!("expected a tree request")
+        };
+        let reply = Reply::Store(Ok(StoreReply::Tree(Vec::new(), Vec::new())));
+        assert!(matches!(s.resume(reply, &mut out), Step::Done(_)));
+        String::from_utf8(out.buf).unwrap()
+    }
+
+    #[test]
+    fn overflow_ends_notify_with_notificationoverflow() {
+        let mut s = session();
+        assert_eq!(
+            set(&mut s, "n NOTIFY SET (personal (MailboxName))"),
+            "n OK NOTIFY completed\r\n"
+        );
+        assert_eq!(s.notify_account(), Some(AccountId(7)));
+        let mut out = Out::new();
+        s.on_account_events(vec![event("A", AccountChange::Created)], true, &mut out);
+        let text = String::from_utf8(out.buf).unwrap();
+        assert!(text.starts_with("* OK [NOTIFICATIONOVERFLOW] "), "{text}");
+        assert_eq!(s.notify_account(), None);
+        assert!(!s.notify_ready());
+    }
+
+    #[test]
+    fn events_outside_every_filter_say_nothing() {
+        let mut s = session();
+        set(&mut s, "n NOTIFY SET (mailboxes Work (MailboxName))");
+        let mut out = Out::new();
+        s.on_account_events(
+            vec![
+                event("Other", AccountChange::Created),
+                event("Work", AccountChange::Subscribed(true)),
+                event("Work", AccountChange::Deleted),
+            ],
+            false,
+            &mut out,
+        );
+        assert_eq!(
+            String::from_utf8(out.buf).unwrap(),
+            "* LIST (\\NonExistent) \"/\" \"Work\"\r\n"
+        );
+    }
+}

@@ -164,3 +164,117 @@ fn events(c: &mut Cursor, selected: bool, parens: bool) -> R<Events> {
     }
     Ok(e)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::wire::command::{CommandKind, FetchAtt, MailboxArg};
+    use crate::wire::notify::{Events, Filter, NotifyCommand};
+    use crate::wire::parser::parse_command;
+
+    fn notify(line: &str) -> Result<NotifyCommand, &'static str> {
+        match parse_command(format!("t {line}\r\n").as_bytes()) {
+            Ok(c) => match c.kind {
+                CommandKind::Notify(n) => Ok(n),
+                other => panic!("{other:?}"),
+            },
+            Err(e) => Err(e.message),
+        }
+    }
+
+    #[test]
+    fn set_with_status_filters_and_fetch_items() {
+        let NotifyCommand::Set { status, groups } = notify(
+            "NOTIFY SET (STATUS) (selected (MessageNew (UID FLAGS) MessageExpunge)) \
+             (subtree (Lists \"Work\") (MailboxName)) (mailboxes INBOX NONE)",
+        )
+        .unwrap() else {
+            panic!("not SET")
+        };
+        assert!(status);
+        assert_eq!(groups.len(), 3);
+        assert_eq!(groups[0].filter, Filter::Selected);
+        assert_eq!(
+            groups[0].events.message_new,
+            Some(vec![FetchAtt::Uid, FetchAtt::Flags])
+        );
+        assert!(groups[0].events.message_expunge);
+        assert_eq!(
+            groups[1].filter,
+            Filter::Subtree(vec![MailboxArg("Lists".into()), MailboxArg("Work".into())])
+        );
+        assert!(groups[1].events.mailbox_name);
+        assert_eq!(groups[2].events, Events::default());
+        assert_eq!(notify("NOTIFY none").unwrap(), NotifyCommand::None);
+    }
+
+    #[test]
+    fn the_rfc_examples_without_parentheses_parse() {
+        let NotifyCommand::Set { status, groups } = notify(
+            "NOTIFY SET STATUS (selected MessageNew (uid body.peek[header.fields (from to subject)]) \
+             MessageExpunge) (subtree Lists MailboxName)",
+        )
+        .unwrap() else {
+            panic!("not SET")
+        };
+        assert!(status);
+        assert_eq!(groups[0].events.message_new.as_ref().map(Vec::len), Some(2));
+        assert!(groups[1].events.mailbox_name);
+    }
+
+    #[test]
+    fn rfc_5465_refusals_are_bad() {
+        for line in [
+            "NOTIFY SET (personal (MessageNew))",
+            "NOTIFY SET (personal (MessageExpunge))",
+            "NOTIFY SET (personal (FlagChange))",
+            "NOTIFY SET (personal (MessageNew (UID) MessageExpunge))",
+            "NOTIFY SET (personal ())",
+            "NOTIFY SET (nowhere (MailboxName))",
+            "NOTIFY SET",
+            "NOTIFY",
+            "NOTIFY SET (personal (MailboxName)",
+        ] {
+            assert!(notify(line).is_err(), "{line}");
+        }
+    }
+
+    #[test]
+    fn unknown_events_are_kept_for_badevent() {
+        let NotifyCommand::Set { groups, .. } =
+            notify("NOTIFY SET (personal (MailboxName Frobnicate))").unwrap()
+        else {
+            panic!("not SET")
+        };
+        assert_eq!(groups[0].events.unsupported, vec!["Frobnicate".to_string()]);
+    }
+
+    #[test]
+    fn limits() {
+        let groups = |n: usize| {
+            (0..n)
+                .map(|i| format!("(mailboxes m{i} (MailboxName))"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert!(notify(&format!("NOTIFY SET {}", groups(16))).is_ok());
+        assert!(notify(&format!("NOTIFY SET {}", groups(17))).is_err());
+        let names = |n: usize| {
+            (0..n)
+                .map(|i| format!("m{i}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let line = |n| format!("NOTIFY SET (mailboxes ({}) (MailboxName))", names(n));
+        assert!(notify(&line(100)).is_ok());
+        assert!(notify(&line(101)).is_err());
+        let atts = |n: usize| vec!["UID"; n].join(" ");
+        let line = |n| {
+            format!(
+                "NOTIFY SET (selected (MessageNew ({}) MessageExpunge))",
+                atts(n)
+            )
+        };
+        assert!(notify(&line(32)).is_ok());
+        assert!(notify(&line(33)).is_err());
+    }
+}
