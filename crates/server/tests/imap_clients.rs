@@ -1,7 +1,7 @@
 //! Real IMAP clients against the real binary: every imaplib command
 //! method, IDLE timing over real sockets, QRESYNC, the extensions
 //! (MULTIAPPEND, REPLACE, OBJECTID, UIDONLY, PARTIAL, ESORT and CONTEXT,
-//! MESSAGELIMIT, INPROGRESS, METADATA) and `\Recent` in one session.
+//! MESSAGELIMIT, INPROGRESS, METADATA, NOTIFY) and `\Recent` in one session.
 
 mod common;
 
@@ -122,5 +122,12 @@ fn inprogress_notes_reach_imaplib_during_a_search() {
 fn metadata_entries_over_the_wire() {
     let (site, server) = started();
     let out = run(&site, &server, "imap_metadata.py");
+    assert!(out.ends_with("ok\n"), "{out}");
+}
+
+#[test]
+fn notify_tells_a_second_session_without_polling() {
+    let (site, server) = started();
+    let out = run(&site, &server, "imap_notify.py");
     assert!(out.ends_with("ok\n"), "{out}");
 }
