@@ -4,7 +4,8 @@
 //! message and hierarchy events; session A appends, creates, subscribes,
 //! renames and deletes, and B is told without sending a command (and
 //! during IDLE). Also: `(STATUS)` at SET time, NOTIFY NONE, the refused
-//! forms (BAD, `NO [BADEVENT]`, the limits), and that another account's
+//! forms (BAD, `NO [BADEVENT]`, the limits), METADATA changes (RFC 5464's
+//! unsolicited METADATA, entry names only), and that another account's
 //! mailboxes (shared or not) never produce an event.
 
 #[macro_use]
@@ -17,6 +18,7 @@ both_stores!(
     refused_forms,
     filters_choose_the_mailboxes,
     another_accounts_mailboxes_stay_silent,
+    metadata_changes_name_their_entries,
 );
 
 const MSG: &str = "From: Carol <carol@example.net>\r\nTo: alice@example.org\r\nSubject: Lunch plans\r\n\r\nShall we meet at noon?\r\n";
@@ -164,8 +166,8 @@ async fn refused_forms(store: Backend) {
         C: b8 NOTIFY
         S: b8 BAD ..
         C: n1 NOTIFY SET (personal (MessageNew MessageExpunge AnnotationChange))
-        S: n1 NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)] ..
-        C: n2 NOTIFY SET (personal (MailboxMetadataChange))
+        S: n1 NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange MailboxMetadataChange ServerMetadataChange)] ..
+        C: n2 NOTIFY SET (personal (Frobnicate))
         S: n2 NO [BADEVENT ..] ..
         C: o1 NOTIFY SET (personal NONE) (selected-delayed (MessageNew MessageExpunge FlagChange))
         S: o1 OK NOTIFY completed
@@ -226,4 +228,36 @@ async fn another_accounts_mailboxes_stay_silent(store: Backend) {
     let mut alice2 = w.login().await;
     ok(&mut alice2, "c CREATE Marker").await;
     assert_eq!(alice.line().await, "* LIST () \"/\" \"Marker\"");
+}
+
+async fn metadata_changes_name_their_entries(store: Backend) {
+    let w = World::new(store);
+    let mut a = w.login().await;
+    let mut b = w.login().await;
+    ok(&mut a, "c CREATE Work").await;
+    ok(
+        &mut b,
+        "n NOTIFY SET (mailboxes Work (MailboxMetadataChange)) (inboxes (ServerMetadataChange))",
+    )
+    .await;
+    ok(
+        &mut a,
+        "m1 SETMETADATA INBOX (/private/comment \"not watched\")",
+    )
+    .await;
+    ok(
+        &mut a,
+        "m2 SETMETADATA Work (/private/comment \"x\" /shared/y NIL)",
+    )
+    .await;
+    assert_eq!(
+        b.line().await,
+        "* METADATA \"Work\" /private/comment /shared/y"
+    );
+    ok(
+        &mut a,
+        "m3 SETMETADATA \"\" (/shared/admin \"mailto:a@example.org\")",
+    )
+    .await;
+    assert_eq!(b.line().await, "* METADATA \"\" /shared/admin");
 }

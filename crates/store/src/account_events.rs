@@ -1,7 +1,8 @@
 //! An account's change stream: one bounded broadcast channel per open
 //! account that tells of every change to any of its mailboxes (messages
 //! added, expunged, flags changed) and to its hierarchy (mailbox created,
-//! deleted, renamed; a name subscribed or unsubscribed). IMAP NOTIFY
+//! deleted, renamed; a name subscribed or unsubscribed) and to its METADATA
+//! entries (RFC 5464; which entries, not their values). IMAP NOTIFY
 //! (RFC 5465) watches the mailboxes a session has not selected through it.
 //!
 //! The channel holds [`ACCOUNT_EVENTS`] events; a receiver that falls
@@ -27,7 +28,9 @@ pub const ACCOUNT_EVENTS: usize = 256;
 pub struct AccountEvent {
     /// The mailbox (`None` for a subscription, which names no mailbox).
     pub mailbox: Option<MailboxId>,
-    /// Its name when the change happened (after a rename: the new one).
+    /// Its name when the change happened (after a rename: the new one;
+    /// for [`AccountChange::ServerMetadata`], which concerns no mailbox,
+    /// INBOX).
     pub name: MailboxName,
     /// What happened.
     pub change: AccountChange,
@@ -53,6 +56,10 @@ pub enum AccountChange {
     },
     /// The name was subscribed (`true`) or unsubscribed.
     Subscribed(bool),
+    /// These METADATA entries of the mailbox were set or removed.
+    MailboxMetadata(Vec<String>),
+    /// These METADATA entries of the account ("server") were set or removed.
+    ServerMetadata(Vec<String>),
 }
 
 impl AccountChange {
@@ -152,6 +159,14 @@ mod tests {
                 )
                 .unwrap();
             store.set_subscribed(a, &n("Work"), true).unwrap();
+            let entry = |e: &str| vec![(e.to_string(), Some(b"v".to_vec()))];
+            let scope = crate::MetadataScope::Mailbox(work.id);
+            store
+                .set_metadata(a, scope, &entry("/private/x"), 10)
+                .unwrap();
+            store
+                .set_metadata(a, crate::MetadataScope::Server, &entry("/shared/y"), 10)
+                .unwrap();
             store.rename_mailbox(a, &n("Work"), &n("Job")).unwrap();
             store.delete_mailbox(a, &n("Job")).unwrap();
             assert_eq!(
@@ -160,6 +175,14 @@ mod tests {
                     ("Work".into(), AccountChange::Created),
                     ("Work".into(), AccountChange::MessageNew),
                     ("Work".into(), AccountChange::Subscribed(true)),
+                    (
+                        "Work".into(),
+                        AccountChange::MailboxMetadata(vec!["/private/x".into()])
+                    ),
+                    (
+                        "INBOX".into(),
+                        AccountChange::ServerMetadata(vec!["/shared/y".into()])
+                    ),
                     ("Job".into(), AccountChange::Renamed { from: n("Work") }),
                     ("Job".into(), AccountChange::Deleted),
                 ]

@@ -686,6 +686,12 @@ impl MailStore for MemStore {
             return Ok(MetadataOutcome::TooMany);
         }
         a.metadata.insert(scope, entries);
+        let names = changes.iter().map(|(n, _)| n.clone()).collect();
+        let (name, change) = match mailbox {
+            Some(name) => (name.clone(), AccountChange::MailboxMetadata(names)),
+            None => (MailboxName::inbox(), AccountChange::ServerMetadata(names)),
+        };
+        announce(&a.events, scope, &name, change);
         Ok(MetadataOutcome::Stored)
     }
 }

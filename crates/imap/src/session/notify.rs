@@ -354,6 +354,11 @@ impl Session {
             }
         }
         let n = self.notify.as_ref()?;
+        if let AccountChange::ServerMetadata(entries) = &e.change {
+            // Not a mailbox's: any group that asks for it.
+            let wanted = n.groups.iter().any(|g| g.events.server_metadata);
+            return wanted.then(|| format!("METADATA \"\" {}", entry_list(entries)));
+        }
         let events = match &e.change {
             AccountChange::Renamed { from } => n.events_for(&e.name).or(n.events_for(from)),
             _ => n.events_for(&e.name),
@@ -382,6 +387,9 @@ impl Session {
                 "LIST () \"/\" {wire} (\"OLDNAME\" ({}))",
                 self.wire_name(from.as_str())
             )),
+            AccountChange::MailboxMetadata(entries) if events.mailbox_metadata => {
+                Some(format!("METADATA {wire} {}", entry_list(entries)))
+            }
             AccountChange::Subscribed(on) if events.subscription_change => {
                 let attr = if *on { "\\Subscribed" } else { "" };
                 Some(format!("LIST ({attr}) \"/\" {wire}"))
@@ -465,6 +473,12 @@ impl Session {
             _ => self.unsolicited_done(tag, idle),
         }
     }
+}
+
+/// METADATA's unsolicited entry list (RFC 5464 4.4.2): names only (the
+/// parser let only entry names through, which are atoms).
+fn entry_list(entries: &[String]) -> String {
+    entries.join(" ")
 }
 
 /// The wire names of mailboxes.

@@ -28,7 +28,8 @@ pub const MAX_MAILBOXES: usize = 100;
 pub const MAX_FETCH_ATTS: usize = 32;
 
 /// The events sealpost sends, named as in `[BADEVENT (...)]`.
-pub const SUPPORTED: &str = "MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange";
+pub const SUPPORTED: &str = "MessageNew MessageExpunge FlagChange MailboxName \
+                             SubscriptionChange MailboxMetadataChange ServerMetadataChange";
 
 /// NOTIFY's argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +95,10 @@ pub struct Events {
     pub mailbox_name: bool,
     /// SubscriptionChange.
     pub subscription_change: bool,
+    /// MailboxMetadataChange (RFC 5464 with RFC 5465).
+    pub mailbox_metadata: bool,
+    /// ServerMetadataChange (RFC 5464 with RFC 5465).
+    pub server_metadata: bool,
     /// Events sealpost does not send (answered `NO [BADEVENT]`).
     pub unsupported: Vec<String>,
 }
@@ -106,6 +111,8 @@ impl Events {
             && !self.flag_change
             && !self.mailbox_name
             && !self.subscription_change
+            && !self.mailbox_metadata
+            && !self.server_metadata
             && self.unsupported.is_empty()
     }
 }

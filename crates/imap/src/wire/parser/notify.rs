@@ -143,6 +143,8 @@ fn events(c: &mut Cursor, selected: bool, parens: bool) -> R<Events> {
             "flagchange" => e.flag_change = true,
             "mailboxname" => e.mailbox_name = true,
             "subscriptionchange" => e.subscription_change = true,
+            "mailboxmetadatachange" => e.mailbox_metadata = true,
+            "servermetadatachange" => e.server_metadata = true,
             _ if name.len() > MAX_EVENT_NAME => return Err("event name too long"),
             "annotationchange" => {
                 annotation = true;
@@ -246,6 +248,12 @@ mod tests {
             panic!("not SET")
         };
         assert_eq!(groups[0].events.unsupported, vec!["Frobnicate".to_string()]);
+        let NotifyCommand::Set { groups, .. } =
+            notify("NOTIFY SET (personal (MailboxMetadataChange ServerMetadataChange))").unwrap()
+        else {
+            panic!("not SET")
+        };
+        assert!(groups[0].events.mailbox_metadata && groups[0].events.server_metadata);
     }
 
     #[test]
