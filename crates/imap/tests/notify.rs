@@ -19,6 +19,7 @@ both_stores!(
     filters_choose_the_mailboxes,
     another_accounts_mailboxes_stay_silent,
     metadata_changes_name_their_entries,
+    flag_changes_are_pushed_with_flagchange,
 );
 
 const MSG: &str = "From: Carol <carol@example.net>\r\nTo: alice@example.org\r\nSubject: Lunch plans\r\n\r\nShall we meet at noon?\r\n";
@@ -86,6 +87,14 @@ async fn other_sessions_changes_arrive_unasked(store: Backend) {
     // PEEK: nothing was marked \Seen.
     let r = ok(&mut b, "f FETCH 1 (FLAGS)").await;
     assert_eq!(r[0], "* 1 FETCH (FLAGS (\\Recent))");
+
+    // Flag changes wait for a command: FlagChange was not asked for.
+    ok(&mut a, "sa SELECT INBOX").await;
+    ok(&mut a, "st STORE 1 +FLAGS (\\Flagged)").await;
+    ok(&mut a, "c CREATE Marker").await;
+    assert_eq!(b.line().await, "* LIST () \"/\" \"Marker\"");
+    let r = ok(&mut b, "z NOOP").await;
+    assert_eq!(r[0], "* 1 FETCH (FLAGS (\\Flagged \\Recent))", "{r:?}");
 
     // During IDLE too.
     b.send(b"i IDLE\r\n").await;
@@ -260,4 +269,30 @@ async fn metadata_changes_name_their_entries(store: Backend) {
     )
     .await;
     assert_eq!(b.line().await, "* METADATA \"\" /shared/admin");
+}
+
+async fn flag_changes_are_pushed_with_flagchange(store: Backend) {
+    let w = World::new(store);
+    let mut a = w.login().await;
+    let mut b = w.login().await;
+    ok(&mut a, &append("INBOX")).await;
+    ok(&mut a, &append("INBOX")).await;
+    ok(&mut b, "s SELECT INBOX").await;
+    ok(
+        &mut b,
+        "n NOTIFY SET (selected-delayed (MessageNew MessageExpunge FlagChange))",
+    )
+    .await;
+    ok(&mut a, "sa SELECT INBOX").await;
+    ok(&mut a, "st STORE 2 +FLAGS (\\Flagged)").await;
+    assert_eq!(b.line().await, "* 2 FETCH (FLAGS (\\Flagged \\Recent))");
+    // selected-delayed: the expunge waits for a command that may tell it.
+    ok(&mut a, "sd STORE 1 +FLAGS (\\Deleted)").await;
+    assert_eq!(b.line().await, "* 1 FETCH (FLAGS (\\Deleted \\Recent))");
+    ok(&mut a, "x EXPUNGE").await;
+    ok(&mut a, "c CREATE Marker").await;
+    let r = ok(&mut b, "f FETCH 1 (UID)").await;
+    assert!(r.iter().all(|l| !l.contains("EXPUNGE")), "{r:?}");
+    let r = ok(&mut b, "z NOOP").await;
+    assert_eq!(r[0], "* 1 EXPUNGE", "{r:?}");
 }

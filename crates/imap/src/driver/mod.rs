@@ -115,6 +115,16 @@ impl Watch {
         self.lagged || !self.stash.is_empty()
     }
 
+    /// Whether something but flag changes waits (NOTIFY without
+    /// FlagChange leaves those for the next command).
+    fn ready_beyond_flags(&self) -> bool {
+        self.lagged
+            || self
+                .stash
+                .iter()
+                .any(|e| !matches!(e, MailboxEvent::FlagsChanged(_)))
+    }
+
     async fn changed(watch: Option<&mut Watch>) {
         let Some(w) = watch else {
             return std::future::pending().await;
@@ -473,9 +483,18 @@ impl Core {
                     self.session
                         .on_account_events(events, lagged, &mut self.out)
                 }
-                None if (self.session.idling()
-                    || self.session.notify_selected() && self.session.notify_ready())
-                    && self.watch.as_ref().is_some_and(Watch::ready) =>
+                None if self.session.idling() && self.watch.as_ref().is_some_and(Watch::ready) => {
+                    self.session.on_changes(&mut self.out)
+                }
+                None if self.session.notify_selected()
+                    && self.session.notify_ready()
+                    && self.watch.as_ref().is_some_and(|w| {
+                        if self.session.notify_selected_flags() {
+                            w.ready()
+                        } else {
+                            w.ready_beyond_flags()
+                        }
+                    }) =>
                 {
                     self.session.on_changes(&mut self.out)
                 }

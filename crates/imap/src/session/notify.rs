@@ -143,6 +143,16 @@ impl Session {
         self.notify.as_ref().is_some_and(|n| n.selected().is_some())
     }
 
+    /// Whether the selected mailbox's flag changes are sent as they happen
+    /// (FlagChange); without it they wait for the next command, as in the
+    /// base protocol.
+    pub fn notify_selected_flags(&self) -> bool {
+        self.notify
+            .as_ref()
+            .and_then(|n| n.selected())
+            .is_some_and(|(e, _)| e.flag_change)
+    }
+
     /// NOTIFY (RFC 5465 3).
     pub(super) fn notify(&mut self, command: NotifyCommand) -> Flow {
         let NotifyCommand::Set { status, groups } = command else {
