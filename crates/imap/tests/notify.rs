@@ -20,6 +20,7 @@ both_stores!(
     another_accounts_mailboxes_stay_silent,
     metadata_changes_name_their_entries,
     flag_changes_are_pushed_with_flagchange,
+    a_write_of_many_messages_is_one_status,
 );
 
 const MSG: &str = "From: Carol <carol@example.net>\r\nTo: alice@example.org\r\nSubject: Lunch plans\r\n\r\nShall we meet at noon?\r\n";
@@ -295,4 +296,32 @@ async fn flag_changes_are_pushed_with_flagchange(store: Backend) {
     assert!(r.iter().all(|l| !l.contains("EXPUNGE")), "{r:?}");
     let r = ok(&mut b, "z NOOP").await;
     assert_eq!(r[0], "* 1 EXPUNGE", "{r:?}");
+}
+
+async fn a_write_of_many_messages_is_one_status(store: Backend) {
+    let w = World::new(store);
+    let mut a = w.login().await;
+    let mut b = w.login().await;
+    ok(&mut a, "c CREATE Work").await;
+    for _ in 0..3 {
+        ok(&mut a, &append("INBOX")).await;
+    }
+    ok(
+        &mut b,
+        "n NOTIFY SET (personal (MessageNew MessageExpunge FlagChange MailboxName))",
+    )
+    .await;
+    ok(&mut a, "s SELECT INBOX").await;
+    ok(&mut a, "cp COPY 1:3 Work").await;
+    ok(&mut a, "st STORE 1:3 +FLAGS.SILENT (\\Seen)").await;
+    ok(&mut a, "c CREATE Marker").await;
+    assert!(glob(
+        "* STATUS \"Work\" (MESSAGES 3 UIDNEXT 4 ..)",
+        &b.line().await
+    ));
+    assert!(glob(
+        "* STATUS \"INBOX\" (MESSAGES 3 .. UNSEEN 0)",
+        &b.line().await
+    ));
+    assert_eq!(b.line().await, "* LIST () \"/\" \"Marker\"");
 }

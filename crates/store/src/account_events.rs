@@ -80,22 +80,28 @@ pub(crate) fn channel() -> broadcast::Sender<AccountEvent> {
     broadcast::channel(ACCOUNT_EVENTS).0
 }
 
-/// Sends a mailbox event to the account stream, if anyone listens.
+/// Sends a batch of a mailbox's events (one write) to the account
+/// stream, if anyone listens: each kind of change once, so a COPY of
+/// thousands of messages is one event, not an overflow.
 pub(crate) fn relay(
     tx: &broadcast::Sender<AccountEvent>,
     mailbox: MailboxId,
     name: &MailboxName,
-    e: &MailboxEvent,
+    events: &[MailboxEvent],
 ) {
     if tx.receiver_count() == 0 {
         return;
     }
-    if let Some(change) = AccountChange::of(e) {
-        let _ = tx.send(AccountEvent {
-            mailbox: Some(mailbox),
-            name: name.clone(),
-            change,
-        });
+    let mut sent: Vec<AccountChange> = Vec::new();
+    for change in events.iter().filter_map(AccountChange::of) {
+        if !sent.contains(&change) {
+            let _ = tx.send(AccountEvent {
+                mailbox: Some(mailbox),
+                name: name.clone(),
+                change: change.clone(),
+            });
+            sent.push(change);
+        }
     }
 }
 
@@ -188,6 +194,41 @@ mod tests {
                 ]
             );
             assert!(matches!(other.try_recv(), Err(TryRecvError::Empty)));
+        });
+    }
+
+    #[test]
+    fn a_write_of_many_messages_is_one_event() {
+        crate::test_backend::each(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let store = crate::test_backend::open(dir.path());
+            let a = store.ensure_account("a@example.org").unwrap();
+            let inbox = store.mailbox(a, &MailboxName::inbox()).unwrap().unwrap().id;
+            let n = |s: &str| MailboxName::new(s).unwrap();
+            let work = store.create_mailbox(a, &n("Work"), None).unwrap();
+            let mut uids = Vec::new();
+            for _ in 0..ACCOUNT_EVENTS + 10 {
+                let raw = b"Subject: x\r\n\r\nhi\r\n";
+                uids.push(
+                    store
+                        .append(a, inbox, raw, &Flags::default(), None)
+                        .unwrap()
+                        .uid,
+                );
+            }
+            let mut rx = store.watch_account(a).unwrap();
+            store.copy(a, inbox, &uids, work.id).unwrap();
+            let flags = Flags::system(Flags::SEEN);
+            store
+                .store_flags(a, inbox, &uids, crate::FlagOp::Add, &flags, None)
+                .unwrap();
+            assert_eq!(
+                drain(&mut rx),
+                vec![
+                    ("Work".into(), AccountChange::MessageNew),
+                    ("INBOX".into(), AccountChange::FlagChange),
+                ]
+            );
         });
     }
 

@@ -176,9 +176,10 @@ fn apply_log(st: &mut MailboxState, rows: Vec<(Vec<u8>, Vec<u8>)>) -> Result<boo
         if entry.before != st.highest_modseq {
             return Ok(false);
         }
+        st.relay(&entry.events);
         for e in &entry.events {
             apply_event(st, e);
-            st.publish(e.clone());
+            st.send(e.clone());
         }
         st.highest_modseq = entry.after;
         st.uid_next = st.uid_next.max(entry.uid_next);
@@ -214,8 +215,9 @@ fn reload(st: &mut MailboxState, fresh: Vec<MessageEntry>, uid_next: u32, modseq
     st.entries = fresh;
     st.uid_next = uid_next;
     st.highest_modseq = modseq;
+    st.relay(&events);
     for e in events {
-        st.publish(e);
+        st.send(e);
     }
 }
 

@@ -112,7 +112,17 @@ impl MailboxState {
     }
 
     pub fn publish(&self, e: MailboxEvent) {
-        crate::account_events::relay(&self.account_tx, self.info.id, &self.info.name, &e);
+        self.relay(std::slice::from_ref(&e));
+        self.send(e);
+    }
+
+    /// Tells the account's stream of a batch of events (one write).
+    pub fn relay(&self, events: &[MailboxEvent]) {
+        crate::account_events::relay(&self.account_tx, self.info.id, &self.info.name, events);
+    }
+
+    /// Sends an event to the mailbox's watchers only (after `relay`).
+    pub fn send(&self, e: MailboxEvent) {
         let _ = self.tx.send(e);
     }
 }

@@ -127,13 +127,24 @@ impl Mailbox {
 
     fn publish(&self, e: MailboxEvent) {
         if let Some(change) = AccountChange::of(&e) {
-            announce(
-                &self.account_events,
-                Some(self.info.id),
-                &self.info.name,
-                change,
-            );
+            self.relay(change);
         }
+        self.send(e);
+    }
+
+    /// Tells the account's stream of a write (once per kind of change, as
+    /// the real store).
+    fn relay(&self, change: AccountChange) {
+        announce(
+            &self.account_events,
+            Some(self.info.id),
+            &self.info.name,
+            change,
+        );
+    }
+
+    /// Sends an event to the mailbox's watchers only (after `relay`).
+    fn send(&self, e: MailboxEvent) {
         let _ = self.events.send(e);
     }
 

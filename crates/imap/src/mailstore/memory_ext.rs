@@ -58,7 +58,7 @@ pub(super) fn append_all(
             size: msg.raw.len() as u32,
         };
         mb.entries.push(entry.clone());
-        mb.publish(MailboxEvent::Appended(entry));
+        mb.send(MailboxEvent::Appended(entry));
         appended.push(Appended {
             mailbox,
             uid_validity: mb.info.uid_validity,
@@ -66,6 +66,7 @@ pub(super) fn append_all(
             modseq,
         });
     }
+    mb.relay(sealpost_store::AccountChange::MessageNew);
     Ok(appended)
 }
 
