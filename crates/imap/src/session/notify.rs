@@ -246,8 +246,9 @@ impl Session {
     fn notify_tree(&mut self, status: bool, reply: Reply) -> Flow {
         let (infos, subs) = match store_reply(reply) {
             Ok(StoreReply::Tree(infos, subs)) => (infos, subs),
-            Ok(_) => return Flow::Done(Err(super::unexpected())),
-            Err(e) => return Flow::Done(Err(e)),
+            // NOTIFY is off rather than half on.
+            Ok(_) => return self.notify_failed(super::unexpected()),
+            Err(e) => return self.notify_failed(e),
         };
         let selected = self.selected_own();
         let Some(n) = self.notify.as_mut() else {
@@ -273,6 +274,11 @@ impl Session {
             }),
             Job::Notify(NotifyJob::SetStatus(watched)),
         )
+    }
+
+    fn notify_failed(&mut self, e: CmdError) -> Flow {
+        self.notify = None;
+        Flow::Done(Err(e))
     }
 
     /// Writes `* STATUS` for each mailbox whose counters came back.
@@ -554,6 +560,19 @@ mod tests {
         assert!(text.starts_with("* OK [NOTIFICATIONOVERFLOW] "), "{text}");
         assert_eq!(s.notify_account(), None);
         assert!(!s.notify_ready());
+    }
+
+    #[test]
+    fn a_failed_set_leaves_notify_off() {
+        let mut s = session();
+        let mut out = Out::new();
+        let frame = Frame::Command(b"n NOTIFY SET (personal (MailboxName))\r\n".to_vec());
+        assert!(matches!(s.on_frame(frame, &mut out), Step::Need(_)));
+        let reply = Reply::Store(Err(sealpost_store::StoreError::NoAccount));
+        s.resume(reply, &mut out);
+        let text = String::from_utf8(out.buf).unwrap();
+        assert!(text.starts_with("n NO "), "{text}");
+        assert_eq!(s.notify_account(), None);
     }
 
     #[test]
