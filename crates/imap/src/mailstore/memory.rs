@@ -16,7 +16,7 @@
 //! By family: accounts, mailboxes and the index here; message operations
 //! (APPEND, STORE, COPY/MOVE, EXPUNGE, changes, metadata) in
 //! `memory_messages.rs`; the extensions' (MULTIAPPEND, REPLACE, OBJECTID)
-//! in `memory_ext.rs`.
+//! in `memory_ext.rs`; METADATA's entries in `memory_metadata.rs`.
 
 use super::MailStore;
 use ext::announce;
@@ -27,6 +27,8 @@ mod acl;
 mod ext;
 #[path = "memory_messages.rs"]
 mod messages;
+#[path = "memory_metadata.rs"]
+mod metadata;
 use parking_lot::Mutex;
 use sealpost_store::{
     ACCOUNT_EVENTS, AccountChange, AccountEvent, AccountId, AclRights, Appended, Changes,
@@ -660,16 +662,7 @@ impl MailStore for MemStore {
         account: AccountId,
         mailbox: Option<&MailboxName>,
     ) -> Result<Vec<(String, Vec<u8>)>> {
-        let m = self.inner.lock();
-        let a = m.account(account)?;
-        let scope = match mailbox {
-            Some(name) => Some(a.by_name(name).ok_or(StoreError::NoMailbox)?.info.id),
-            None => None,
-        };
-        Ok(a.metadata
-            .get(&scope)
-            .map(|e| e.values().cloned().collect())
-            .unwrap_or_default())
+        metadata::metadata(self, account, mailbox)
     }
 
     fn set_metadata(
@@ -679,89 +672,10 @@ impl MailStore for MemStore {
         changes: &[(String, Option<Vec<u8>>)],
         max: usize,
     ) -> Result<MetadataOutcome> {
-        let mut m = self.inner.lock();
-        let a = m.account_mut(account)?;
-        let scope = match mailbox {
-            Some(name) => Some(a.by_name(name).ok_or(StoreError::NoMailbox)?.info.id),
-            None => None,
-        };
-        let mut entries = a.metadata.get(&scope).cloned().unwrap_or_default();
-        for (name, value) in changes {
-            let key = name.to_ascii_lowercase();
-            match value {
-                Some(v) => entries.insert(key, (name.clone(), v.clone())),
-                None => entries.remove(&key),
-            };
-        }
-        if entries.len() > max {
-            return Ok(MetadataOutcome::TooMany);
-        }
-        a.metadata.insert(scope, entries);
-        let names = changes.iter().map(|(n, _)| n.clone()).collect();
-        let (name, change) = match mailbox {
-            Some(name) => (name.clone(), AccountChange::MailboxMetadata(names)),
-            None => (MailboxName::inbox(), AccountChange::ServerMetadata(names)),
-        };
-        announce(&a.events, scope, &name, change);
-        Ok(MetadataOutcome::Stored)
+        metadata::set_metadata(self, account, mailbox, changes, max)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn setup() -> (MemStore, AccountId, MailboxId) {
-        let s = MemStore::new();
-        let a = s.ensure_account("a@example.org").unwrap();
-        let inbox = s.mailbox(a, &MailboxName::inbox()).unwrap().unwrap().id;
-        (s, a, inbox)
-    }
-
-    #[test]
-    fn accounts_start_with_the_default_mailboxes_subscribed() {
-        let (s, a, _) = setup();
-        let names: Vec<String> = s
-            .mailboxes(a)
-            .unwrap()
-            .iter()
-            .map(|m| m.name.to_string())
-            .collect();
-        assert_eq!(
-            names,
-            ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"]
-        );
-        assert_eq!(s.subscriptions(a).unwrap().len(), 6);
-        assert_eq!(s.ensure_account("A@Example.org ").unwrap(), a);
-    }
-
-    #[test]
-    fn modseqs_and_vanished_follow_the_store() {
-        let (s, a, inbox) = setup();
-        let one = s.append(a, inbox, b"x\r\n", &Flags::empty(), None).unwrap();
-        assert_eq!((one.uid, one.modseq), (Uid(1), ModSeq(2)));
-        s.append(a, inbox, b"y\r\n", &Flags::empty(), None).unwrap();
-        let seen = Flags::system(Flags::DELETED);
-        let o = s
-            .store_flags(a, inbox, &[Uid(1)], FlagOp::Add, &seen, None)
-            .unwrap();
-        assert_eq!(o.updated[0].modseq, ModSeq(4));
-        assert_eq!(s.expunge(a, inbox, None).unwrap(), vec![Uid(1)]);
-        let c = s.changes_since(a, inbox, ModSeq(4)).unwrap();
-        assert_eq!(c.vanished, vec![Uid(1)]);
-        assert!(c.changed.is_empty());
-    }
-
-    #[test]
-    fn quota_refuses_what_would_not_fit() {
-        let (s, a, inbox) = setup();
-        s.set_quota(a, Some(10));
-        assert!(matches!(
-            s.append(a, inbox, &[b'x'; 11], &Flags::empty(), None),
-            Err(StoreError::OverQuota)
-        ));
-        s.append(a, inbox, &[b'x'; 10], &Flags::empty(), None)
-            .unwrap();
-        assert_eq!(s.quota(a).unwrap().bytes, 10);
-    }
-}
+#[path = "memory_tests.rs"]
+mod tests;
