@@ -213,6 +213,19 @@ async fn filters_choose_the_mailboxes(store: Backend) {
     ok(&mut a, "u SUBSCRIBE Sub").await;
     ok(&mut a, "c CREATE Sub").await;
     assert_eq!(b.line().await, "* LIST () \"/\" \"Sub\"");
+    ok(
+        &mut b,
+        "n NOTIFY SET (subscribed (SubscriptionChange)) (mailboxes Other (MailboxName))",
+    )
+    .await;
+    ok(&mut a, "u UNSUBSCRIBE Sub").await;
+    assert_eq!(b.line().await, "* LIST () \"/\" \"Sub\"");
+    ok(&mut a, "u SUBSCRIBE Sub").await;
+    assert_eq!(b.line().await, "* LIST (\\Subscribed) \"/\" \"Sub\"");
+    ok(&mut a, "u SUBSCRIBE Unrelated").await;
+    assert_eq!(b.line().await, "* LIST (\\Subscribed) \"/\" \"Unrelated\"");
+    ok(&mut a, "d DELETE Other").await;
+    assert_eq!(b.line().await, "* LIST (\\NonExistent) \"/\" \"Other\"");
 }
 
 async fn another_accounts_mailboxes_stay_silent(store: Backend) {

@@ -361,14 +361,27 @@ impl Session {
         selected: Option<MailboxId>,
         statuses: &mut Vec<(MailboxId, String)>,
     ) -> Option<String> {
+        // `subscribed` covers a name from its subscription through its
+        // unsubscription, both told.
         let n = self.notify.as_mut()?;
-        if let AccountChange::Subscribed(on) = e.change {
-            if on {
-                n.subscriptions.insert(e.name.clone());
-            } else {
-                n.subscriptions.remove(&e.name);
-            }
+        if e.change == AccountChange::Subscribed(true) {
+            n.subscriptions.insert(e.name.clone());
         }
+        let line = self.account_event_line(e, selected, statuses);
+        if e.change == AccountChange::Subscribed(false)
+            && let Some(n) = self.notify.as_mut()
+        {
+            n.subscriptions.remove(&e.name);
+        }
+        line
+    }
+
+    fn account_event_line(
+        &self,
+        e: &AccountEvent,
+        selected: Option<MailboxId>,
+        statuses: &mut Vec<(MailboxId, String)>,
+    ) -> Option<String> {
         let n = self.notify.as_ref()?;
         if let AccountChange::ServerMetadata(entries) = &e.change {
             // Not a mailbox's: any group that asks for it.
