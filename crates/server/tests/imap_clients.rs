@@ -1,7 +1,7 @@
 //! Real IMAP clients against the real binary: every imaplib command
 //! method, IDLE timing over real sockets, QRESYNC, the extensions
 //! (MULTIAPPEND, REPLACE, OBJECTID, UIDONLY, PARTIAL, ESORT and CONTEXT,
-//! MESSAGELIMIT, INPROGRESS, METADATA, CATENATE) and `\Recent` in one session.
+//! MESSAGELIMIT, INPROGRESS, METADATA, CATENATE, NOTIFY) and `\Recent` in one session.
 
 mod common;
 
@@ -129,5 +129,12 @@ fn metadata_entries_over_the_wire() {
 fn catenate_builds_messages_from_urls() {
     let (site, server) = started();
     let out = run(&site, &server, "imap_catenate.py");
+    assert!(out.ends_with("ok\n"), "{out}");
+}
+
+#[test]
+fn notify_tells_a_second_session_without_polling() {
+    let (site, server) = started();
+    let out = run(&site, &server, "imap_notify.py");
     assert!(out.ends_with("ok\n"), "{out}");
 }

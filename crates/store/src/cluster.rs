@@ -23,7 +23,9 @@
 //!    HIGHESTMODSEQ (PostgreSQL `NOTIFY`, coalesced, outside the write
 //!    transaction so notifying never serializes commits). A node that has
 //!    the mailbox open catches up from the log and publishes the changes to
-//!    its IDLE and selected sessions, as if they had been made locally.
+//!    its IDLE and selected sessions, as if they had been made locally,
+//!    and to the account's stream (NOTIFY), where a mailbox renamed or
+//!    deleted elsewhere is told too (one created elsewhere is not).
 //!    When the listening connection is lost and comes back, every open
 //!    index and account is checked again ([`Notice::Resync`]), so nothing
 //!    sent meanwhile is missed: catching up is from the last modseq seen,
@@ -37,6 +39,7 @@
 //! that missed committed transactions) is refused for writes: allocating
 //! from it would hand out UIDs that clients have already seen.
 
+use crate::AccountChange;
 use crate::backend::{Fetched, Notice, Read};
 use crate::codec::{self, Reader, Writer, table};
 use crate::engine::{MailboxState, decode_entries, decode_mailbox_row};
@@ -176,9 +179,10 @@ fn apply_log(st: &mut MailboxState, rows: Vec<(Vec<u8>, Vec<u8>)>) -> Result<boo
         if entry.before != st.highest_modseq {
             return Ok(false);
         }
+        st.relay(&entry.events);
         for e in &entry.events {
             apply_event(st, e);
-            st.publish(e.clone());
+            st.send(e.clone());
         }
         st.highest_modseq = entry.after;
         st.uid_next = st.uid_next.max(entry.uid_next);
@@ -214,8 +218,9 @@ fn reload(st: &mut MailboxState, fresh: Vec<MessageEntry>, uid_next: u32, modseq
     st.entries = fresh;
     st.uid_next = uid_next;
     st.highest_modseq = modseq;
+    st.relay(&events);
     for e in events {
-        st.publish(e);
+        st.send(e);
     }
 }
 
@@ -440,15 +445,25 @@ impl Store {
             Ok(r) => r,
             Err(e) => return self.after_failed_refresh(account, mailbox, e),
         };
-        let renamed = match (row, self.ctx(account)) {
+        let old = state.lock().info.name.clone();
+        // What NOTIFY sessions here are told (`account_events.rs`).
+        let (renamed, change) = match (row, self.ctx(account)) {
             (Some(row), Ok(ctx)) => match decode_mailbox_row(&ctx.key, account, &row) {
-                Ok(row) => row.name != state.lock().info.name,
-                Err(_) => true,
+                Ok(row) if row.name != old => {
+                    let from = old.clone();
+                    (true, Some((ctx, row.name, AccountChange::Renamed { from })))
+                }
+                Ok(_) => (false, None),
+                Err(_) => (true, None),
             },
-            _ => true,
+            (None, Ok(ctx)) => (true, Some((ctx, old, AccountChange::Deleted))),
+            _ => (true, None),
         };
         if renamed {
             self.forget_mailbox(account, mailbox);
+            if let Some((ctx, name, change)) = change {
+                ctx.announce(Some(mailbox), &name, change);
+            }
             return;
         }
         let mut st = state.lock();

@@ -58,6 +58,8 @@ pub(crate) struct AccountCtx {
     /// (bytes, messages), computed on first use.
     pub usage: Mutex<Option<(u64, u64)>>,
     pub quota: Mutex<Option<u64>>,
+    /// Every change of the account's mailboxes (`account_events.rs`).
+    pub events: broadcast::Sender<crate::AccountEvent>,
 }
 
 impl AccountCtx {
@@ -68,6 +70,7 @@ impl AccountCtx {
             structure: Mutex::new(()),
             usage: Mutex::new(None),
             quota: Mutex::new(None),
+            events: crate::account_events::channel(),
         }
     }
 }
@@ -80,6 +83,8 @@ pub(crate) struct MailboxState {
     pub created: i64,
     pub entries: Vec<MessageEntry>,
     pub tx: broadcast::Sender<MailboxEvent>,
+    /// The account's stream (`account_events.rs`).
+    pub account_tx: broadcast::Sender<crate::AccountEvent>,
     pub recent_cutoff: u32,
 }
 
@@ -107,6 +112,17 @@ impl MailboxState {
     }
 
     pub fn publish(&self, e: MailboxEvent) {
+        self.relay(std::slice::from_ref(&e));
+        self.send(e);
+    }
+
+    /// Tells the account's stream of a batch of events (one write).
+    pub fn relay(&self, events: &[MailboxEvent]) {
+        crate::account_events::relay(&self.account_tx, self.info.id, &self.info.name, events);
+    }
+
+    /// Sends an event to the mailbox's watchers only (after `relay`).
+    pub fn send(&self, e: MailboxEvent) {
         let _ = self.tx.send(e);
     }
 }
@@ -518,6 +534,7 @@ impl Store {
             created: row.created,
             entries,
             tx,
+            account_tx: ctx.events.clone(),
             recent_cutoff: row.uid_next.saturating_sub(1),
         }));
         Ok(self

@@ -77,6 +77,7 @@
 #![warn(missing_docs)]
 
 mod account;
+mod account_events;
 mod account_index;
 mod acl;
 mod append;
@@ -156,6 +157,7 @@ pub mod testing {
 }
 
 pub use account::PurgeStep;
+pub use account_events::{ACCOUNT_EVENTS, AccountChange, AccountEvent};
 pub use acl::{ACL_LETTERS, AclRights, Grant};
 pub use append::{MAX_OBJECT_ID_DOMAIN, NewMessage};
 pub use append_stream::{AppendStream, SUMMARY_WHOLE};

@@ -7,8 +7,9 @@ use crate::backend::Notice;
 use crate::codec::{self, table};
 use crate::engine::{self, MessageRow, decode_mailbox_row, encode_mailbox_row, name_aad, now};
 use crate::{
-    AccountId, Changes, MailboxEvent, MailboxId, MailboxInfo, MailboxName, MailboxStatus,
-    MessageEntry, ModSeq, Result, Snapshot, SpecialUse, Store, StoreError, Uid, UidValidity,
+    AccountChange, AccountId, Changes, MailboxEvent, MailboxId, MailboxInfo, MailboxName,
+    MailboxStatus, MessageEntry, ModSeq, Result, Snapshot, SpecialUse, Store, StoreError, Uid,
+    UidValidity,
 };
 use tokio::sync::broadcast;
 
@@ -87,9 +88,11 @@ impl Store {
         let mut tx = self.tx()?;
         let info = self.create_mailbox_in(&mut tx, &ctx, name, special_use)?;
         match tx.commit() {
-            Err(StoreError::Conflict) => Err(StoreError::MailboxExists),
-            r => r.map(|()| info),
+            Err(StoreError::Conflict) => return Err(StoreError::MailboxExists),
+            r => r?,
         }
+        ctx.announce(Some(info.id), name, AccountChange::Created);
+        Ok(info)
     }
 
     /// Adds a mailbox's rows to `tx` (the caller holds the structure lock).
@@ -217,6 +220,7 @@ impl Store {
         }
         self.forget_mailbox(account, info.id);
         self.announce_notice(Notice::Structure(account, info.id));
+        ctx.announce(Some(info.id), name, AccountChange::Deleted);
         Ok(())
     }
 
@@ -295,7 +299,8 @@ impl Store {
             r => r?,
         }
         for (mut st, new_name) in guards {
-            st.info.name = new_name;
+            let from = std::mem::replace(&mut st.info.name, new_name.clone());
+            ctx.announce(Some(st.info.id), &new_name, AccountChange::Renamed { from });
         }
         drop(_g);
         // Sessions that had the old name selected must leave it (RFC 9051 6.3.6).
@@ -318,7 +323,9 @@ impl Store {
         let ctx = self.ctx(account)?;
         let mut tx = self.tx()?;
         self.set_subscribed_in(&mut tx, &ctx, name, subscribed);
-        tx.commit()
+        tx.commit()?;
+        ctx.announce(None, name, AccountChange::Subscribed(subscribed));
+        Ok(())
     }
 
     pub(crate) fn set_subscribed_in(

@@ -580,9 +580,10 @@ impl Store {
             }
             return Err(e);
         }
+        st.relay(&events);
         for e in events {
             crate::cluster::apply_event(st, &e);
-            st.publish(e);
+            st.send(e);
         }
         self.announce(account, mailbox, st.highest_modseq);
         Ok(())

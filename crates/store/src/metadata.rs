@@ -140,6 +140,23 @@ impl Store {
             return Ok(MetadataOutcome::TooMany);
         }
         tx.commit()?;
+        if ctx.events.receiver_count() > 0 {
+            let names = changes.iter().map(|(n, _)| n.clone()).collect();
+            match scope {
+                MetadataScope::Server => {
+                    let inbox = crate::MailboxName::inbox();
+                    ctx.announce(None, &inbox, crate::AccountChange::ServerMetadata(names));
+                }
+                MetadataScope::Mailbox(id) => {
+                    let name = self.state(account, id)?.lock().info.name.clone();
+                    ctx.announce(
+                        Some(id),
+                        &name,
+                        crate::AccountChange::MailboxMetadata(names),
+                    );
+                }
+            }
+        }
         Ok(MetadataOutcome::Stored)
     }
 }

@@ -168,7 +168,7 @@ pub async fn run<T: Transport, S: MailStore>(
         }
         driver.shrink();
         let timeout = driver.timeout();
-        let idling = driver.idling();
+        let idling = driver.listening();
         tokio::select! {
             _ = shutdown.cancelled() => {
                 driver.shutdown();

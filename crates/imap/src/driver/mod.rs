@@ -44,6 +44,7 @@
 //! session holds its state and nothing else.
 
 mod acl;
+mod notify;
 mod perform;
 mod shared;
 mod timing;
@@ -119,6 +120,27 @@ impl Watch {
         self.lagged || !self.stash.is_empty()
     }
 
+    /// Whether something but flag changes waits (NOTIFY without
+    /// FlagChange leaves those for the next command).
+    fn ready_beyond_flags(&self) -> bool {
+        self.lagged
+            || self
+                .stash
+                .iter()
+                .any(|e| !matches!(e, MailboxEvent::FlagsChanged(_)))
+    }
+
+    async fn changed(watch: Option<&mut Watch>) {
+        let Some(w) = watch else {
+            return std::future::pending().await;
+        };
+        match w.events.recv().await {
+            Ok(e) => w.stash.push(e),
+            Err(broadcast::error::RecvError::Lagged(_)) => w.lagged = true,
+            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+        }
+    }
+
     /// Everything received so far, with the `\Recent` status of the
     /// appended messages (RFC 3501 2.3.2: the first session told of a
     /// message claims it, unless it is read-only).
@@ -192,6 +214,8 @@ struct Core {
     /// What the session waits for, not yet performed.
     pending: Option<Request>,
     watch: Option<Watch>,
+    /// The account's change stream while NOTIFY is on.
+    notify: Option<notify::AccountWatch>,
     timing: timing::Timing,
 }
 
@@ -258,6 +282,7 @@ impl<S: MailStore> Driver<S> {
             unsent: 0,
             pending: None,
             watch: None,
+            notify: None,
             timing: timing::Timing::default(),
         };
         Driver {
@@ -336,22 +361,32 @@ impl<S: MailStore> Driver<S> {
             .map_or(Duration::ZERO, |c| c.session.timeout())
     }
 
-    /// Whether the session is in IDLE (wait for [`Driver::changed`] too).
+    /// Whether the session is in IDLE.
     pub fn idling(&self) -> bool {
         self.core.as_ref().is_some_and(|c| c.session.idling())
     }
 
-    /// Waits until the selected mailbox changes (never returns when
-    /// nothing is watched). Cancel-safe: what arrives is kept for the next
-    /// [`Driver::advance`].
+    /// Whether changes are sent unasked now (IDLE, or NOTIFY): wait for
+    /// [`Driver::changed`] too.
+    pub fn listening(&self) -> bool {
+        self.core
+            .as_ref()
+            .is_some_and(|c| c.session.idling() || c.session.notify_account().is_some())
+    }
+
+    /// Waits until the selected mailbox changes (while IDLE, or NOTIFY
+    /// names it) or, with NOTIFY, another of the account's mailboxes
+    /// (never returns when nothing is watched). Cancel-safe: what arrives
+    /// is kept for the next [`Driver::advance`].
     pub async fn changed(&mut self) {
-        let Some(w) = self.core.as_mut().and_then(|c| c.watch.as_mut()) else {
+        let Some(c) = self.core.as_deref_mut() else {
             return std::future::pending().await;
         };
-        match w.events.recv().await {
-            Ok(e) => w.stash.push(e),
-            Err(broadcast::error::RecvError::Lagged(_)) => w.lagged = true,
-            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+        let selected = c.session.idling() || c.session.notify_selected();
+        let watch = c.watch.as_mut().filter(|_| selected);
+        tokio::select! {
+            _ = Watch::changed(watch) => {}
+            _ = notify::AccountWatch::changed(c.notify.as_mut()) => {}
         }
     }
 
@@ -431,6 +466,7 @@ impl Core {
         blocking: bool,
     ) -> Stop {
         loop {
+            notify::AccountWatch::follow(&mut self.notify, &self.session, &services.store);
             if let Some(request) = self.pending.take() {
                 let reply = match request {
                     Request::Authenticate { .. } => {
@@ -466,7 +502,27 @@ impl Core {
                     }
                     self.session.on_frame(frame, &mut self.out)
                 }
+                None if self.session.notify_ready()
+                    && self.notify.as_mut().is_some_and(|n| n.ready()) =>
+                {
+                    let (events, lagged) =
+                        self.notify.as_mut().map(|n| n.drain()).unwrap_or_default();
+                    self.session
+                        .on_account_events(events, lagged, &mut self.out)
+                }
                 None if self.session.idling() && self.watch.as_ref().is_some_and(Watch::ready) => {
+                    self.session.on_changes(&mut self.out)
+                }
+                None if self.session.notify_selected()
+                    && self.session.notify_ready()
+                    && self.watch.as_ref().is_some_and(|w| {
+                        if self.session.notify_selected_flags() {
+                            w.ready()
+                        } else {
+                            w.ready_beyond_flags()
+                        }
+                    }) =>
+                {
                     self.session.on_changes(&mut self.out)
                 }
                 None => {

@@ -16,9 +16,10 @@
 //! By family: accounts, mailboxes and the index here; message operations
 //! (APPEND, STORE, COPY/MOVE, EXPUNGE, changes, metadata) in
 //! `memory_messages.rs`; the extensions' (MULTIAPPEND, REPLACE, OBJECTID)
-//! in `memory_ext.rs`.
+//! in `memory_ext.rs`; METADATA's entries in `memory_metadata.rs`.
 
 use super::MailStore;
+use ext::announce;
 
 #[path = "memory_acl.rs"]
 mod acl;
@@ -26,12 +27,14 @@ mod acl;
 mod ext;
 #[path = "memory_messages.rs"]
 mod messages;
+#[path = "memory_metadata.rs"]
+mod metadata;
 use parking_lot::Mutex;
 use sealpost_store::{
-    AccountId, AclRights, Appended, Changes, CopyOutcome, FlagOp, Flags, FlagsOutcome, Grant,
-    MailboxEvent, MailboxId, MailboxInfo, MailboxName, MailboxStatus, MessageEntry, MessageMeta,
-    MetadataOutcome, ModSeq, NewMessage, QuotaUsage, Result, Snapshot, SpecialUse, StoreError, Uid,
-    UidValidity,
+    ACCOUNT_EVENTS, AccountChange, AccountEvent, AccountId, AclRights, Appended, Changes,
+    CopyOutcome, FlagOp, Flags, FlagsOutcome, Grant, MailboxEvent, MailboxId, MailboxInfo,
+    MailboxName, MailboxStatus, MessageEntry, MessageMeta, MetadataOutcome, ModSeq, NewMessage,
+    QuotaUsage, Result, Snapshot, SpecialUse, StoreError, Uid, UidValidity,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -67,6 +70,8 @@ struct Account {
     subscriptions: BTreeSet<MailboxName>,
     /// METADATA entries by scope (`None`: the account).
     metadata: HashMap<Option<MailboxId>, Entries>,
+    /// The account's change stream, as `Store::watch_account`.
+    events: broadcast::Sender<AccountEvent>,
 }
 
 /// METADATA entries of one scope by lower-cased name: name and value.
@@ -83,6 +88,7 @@ struct Mailbox {
     vanished: Vec<(ModSeq, Uid)>,
     recent_cutoff: u32,
     events: broadcast::Sender<MailboxEvent>,
+    account_events: broadcast::Sender<AccountEvent>,
 }
 
 #[derive(Clone)]
@@ -122,6 +128,25 @@ impl Mailbox {
     }
 
     fn publish(&self, e: MailboxEvent) {
+        if let Some(change) = AccountChange::of(&e) {
+            self.relay(change);
+        }
+        self.send(e);
+    }
+
+    /// Tells the account's stream of a write (once per kind of change, as
+    /// the real store).
+    fn relay(&self, change: AccountChange) {
+        announce(
+            &self.account_events,
+            Some(self.info.id),
+            &self.info.name,
+            change,
+        );
+    }
+
+    /// Sends an event to the mailbox's watchers only (after `relay`).
+    fn send(&self, e: MailboxEvent) {
         let _ = self.events.send(e);
     }
 
@@ -224,6 +249,8 @@ impl Model {
             uid_validity,
         };
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        let account_events = self.account(account)?.events.clone();
+        announce(&account_events, Some(id), name, AccountChange::Created);
         self.account_mut(account)?.mailboxes.insert(
             id,
             Mailbox {
@@ -235,6 +262,7 @@ impl Model {
                 vanished: Vec::new(),
                 recent_cutoff: 0,
                 events,
+                account_events,
             },
         );
         Ok(info)
@@ -253,6 +281,7 @@ impl Model {
                 mailboxes: HashMap::new(),
                 subscriptions: BTreeSet::new(),
                 metadata: HashMap::new(),
+                events: broadcast::channel(ACCOUNT_EVENTS).0,
             },
         );
         self.create_mailbox(id, &MailboxName::inbox(), None)?;
@@ -345,6 +374,7 @@ impl MailStore for MemStore {
         let id = a.by_name(name).ok_or(StoreError::NoMailbox)?.info.id;
         if let Some(gone) = a.mailboxes.remove(&id) {
             gone.publish(MailboxEvent::Gone);
+            announce(&a.events, Some(id), name, AccountChange::Deleted);
         }
         a.metadata.remove(&Some(id));
         m.acl.retain(|k, _| k.1 != id);
@@ -399,12 +429,22 @@ impl MailStore for MemStore {
             }
         }
         for (id, new_name) in renames {
+            let from = std::mem::replace(&mut a.mailbox_mut(id)?.info.name, new_name.clone());
+            announce(
+                &a.events,
+                Some(id),
+                &new_name,
+                AccountChange::Renamed { from },
+            );
             let mb = a.mailbox_mut(id)?;
-            mb.info.name = new_name;
             // Sessions that had the old name selected must leave it.
             mb.publish(MailboxEvent::Gone);
         }
         Ok(())
+    }
+
+    fn watch_account(&self, account: AccountId) -> Result<broadcast::Receiver<AccountEvent>> {
+        Ok(self.inner.lock().account(account)?.events.subscribe())
     }
 
     fn set_subscribed(&self, account: AccountId, name: &MailboxName, on: bool) -> Result<()> {
@@ -415,6 +455,8 @@ impl MailStore for MemStore {
         } else {
             subs.remove(name);
         }
+        let a = m.account(account)?;
+        announce(&a.events, None, name, AccountChange::Subscribed(on));
         Ok(())
     }
 
@@ -620,16 +662,7 @@ impl MailStore for MemStore {
         account: AccountId,
         mailbox: Option<&MailboxName>,
     ) -> Result<Vec<(String, Vec<u8>)>> {
-        let m = self.inner.lock();
-        let a = m.account(account)?;
-        let scope = match mailbox {
-            Some(name) => Some(a.by_name(name).ok_or(StoreError::NoMailbox)?.info.id),
-            None => None,
-        };
-        Ok(a.metadata
-            .get(&scope)
-            .map(|e| e.values().cloned().collect())
-            .unwrap_or_default())
+        metadata::metadata(self, account, mailbox)
     }
 
     fn set_metadata(
@@ -639,83 +672,10 @@ impl MailStore for MemStore {
         changes: &[(String, Option<Vec<u8>>)],
         max: usize,
     ) -> Result<MetadataOutcome> {
-        let mut m = self.inner.lock();
-        let a = m.account_mut(account)?;
-        let scope = match mailbox {
-            Some(name) => Some(a.by_name(name).ok_or(StoreError::NoMailbox)?.info.id),
-            None => None,
-        };
-        let mut entries = a.metadata.get(&scope).cloned().unwrap_or_default();
-        for (name, value) in changes {
-            let key = name.to_ascii_lowercase();
-            match value {
-                Some(v) => entries.insert(key, (name.clone(), v.clone())),
-                None => entries.remove(&key),
-            };
-        }
-        if entries.len() > max {
-            return Ok(MetadataOutcome::TooMany);
-        }
-        a.metadata.insert(scope, entries);
-        Ok(MetadataOutcome::Stored)
+        metadata::set_metadata(self, account, mailbox, changes, max)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn setup() -> (MemStore, AccountId, MailboxId) {
-        let s = MemStore::new();
-        let a = s.ensure_account("a@example.org").unwrap();
-        let inbox = s.mailbox(a, &MailboxName::inbox()).unwrap().unwrap().id;
-        (s, a, inbox)
-    }
-
-    #[test]
-    fn accounts_start_with_the_default_mailboxes_subscribed() {
-        let (s, a, _) = setup();
-        let names: Vec<String> = s
-            .mailboxes(a)
-            .unwrap()
-            .iter()
-            .map(|m| m.name.to_string())
-            .collect();
-        assert_eq!(
-            names,
-            ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"]
-        );
-        assert_eq!(s.subscriptions(a).unwrap().len(), 6);
-        assert_eq!(s.ensure_account("A@Example.org ").unwrap(), a);
-    }
-
-    #[test]
-    fn modseqs_and_vanished_follow_the_store() {
-        let (s, a, inbox) = setup();
-        let one = s.append(a, inbox, b"x\r\n", &Flags::empty(), None).unwrap();
-        assert_eq!((one.uid, one.modseq), (Uid(1), ModSeq(2)));
-        s.append(a, inbox, b"y\r\n", &Flags::empty(), None).unwrap();
-        let seen = Flags::system(Flags::DELETED);
-        let o = s
-            .store_flags(a, inbox, &[Uid(1)], FlagOp::Add, &seen, None)
-            .unwrap();
-        assert_eq!(o.updated[0].modseq, ModSeq(4));
-        assert_eq!(s.expunge(a, inbox, None).unwrap(), vec![Uid(1)]);
-        let c = s.changes_since(a, inbox, ModSeq(4)).unwrap();
-        assert_eq!(c.vanished, vec![Uid(1)]);
-        assert!(c.changed.is_empty());
-    }
-
-    #[test]
-    fn quota_refuses_what_would_not_fit() {
-        let (s, a, inbox) = setup();
-        s.set_quota(a, Some(10));
-        assert!(matches!(
-            s.append(a, inbox, &[b'x'; 11], &Flags::empty(), None),
-            Err(StoreError::OverQuota)
-        ));
-        s.append(a, inbox, &[b'x'; 10], &Flags::empty(), None)
-            .unwrap();
-        assert_eq!(s.quota(a).unwrap().bytes, 10);
-    }
-}
+#[path = "memory_tests.rs"]
+mod tests;

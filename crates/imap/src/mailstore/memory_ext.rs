@@ -2,7 +2,8 @@
 //! append (as `Store::append_all`), REPLACE's removal of the old message
 //! (as `Store::remove`) and OBJECTID's keyed ids (as `Store::object_id`:
 //! here a SipHash under a random per-process key, not BLAKE2b, but with
-//! the same shape: 32 bytes, stable, different per account and domain).
+//! the same shape: 32 bytes, stable, different per account and domain);
+//! and the account change stream NOTIFY watches (as `Store::watch_account`).
 
 use super::{Body, MAX_MESSAGE_SIZE, MemStore, now};
 use crate::message::ImapSummarizer;
@@ -57,7 +58,7 @@ pub(super) fn append_all(
             size: msg.raw.len() as u32,
         };
         mb.entries.push(entry.clone());
-        mb.publish(MailboxEvent::Appended(entry));
+        mb.send(MailboxEvent::Appended(entry));
         appended.push(Appended {
             mailbox,
             uid_validity: mb.info.uid_validity,
@@ -65,6 +66,7 @@ pub(super) fn append_all(
             modseq,
         });
     }
+    mb.relay(sealpost_store::AccountChange::MessageNew);
     Ok(appended)
 }
 
@@ -104,4 +106,20 @@ pub(super) fn object_id(
         chunk.copy_from_slice(&h.finish().to_le_bytes());
     }
     Ok(id)
+}
+
+/// Sends an account event (as the real store: only while someone listens).
+pub(super) fn announce(
+    tx: &tokio::sync::broadcast::Sender<sealpost_store::AccountEvent>,
+    mailbox: Option<MailboxId>,
+    name: &sealpost_store::MailboxName,
+    change: sealpost_store::AccountChange,
+) {
+    if tx.receiver_count() > 0 {
+        let _ = tx.send(sealpost_store::AccountEvent {
+            mailbox,
+            name: name.clone(),
+            change,
+        });
+    }
 }

@@ -60,8 +60,11 @@ impl Model {
             };
             dest.entries.push(e.clone());
             dest.bodies.insert(new_uid, body);
-            dest.publish(MailboxEvent::Appended(e));
+            dest.send(MailboxEvent::Appended(e));
             pairs.push((uid, new_uid));
+        }
+        if !pairs.is_empty() {
+            dest.relay(sealpost_store::AccountChange::MessageNew);
         }
         Ok(CopyOutcome {
             uid_validity: dest.info.uid_validity,
@@ -230,8 +233,11 @@ pub(super) fn store_flags(
         outcome.updated.push(e.clone());
         events.push(MailboxEvent::FlagsChanged(e.clone()));
     }
+    if !events.is_empty() {
+        mb.relay(sealpost_store::AccountChange::FlagChange);
+    }
     for e in events {
-        mb.publish(e);
+        mb.send(e);
     }
     Ok(outcome)
 }

@@ -21,10 +21,10 @@ mod memory;
 pub use memory::MemStore;
 
 use sealpost_store::{
-    AccountId, AclRights, Appended, Changes, CopyOutcome, FlagOp, Flags, FlagsOutcome, Grant,
-    MailboxEvent, MailboxId, MailboxInfo, MailboxName, MailboxStatus, MessageMeta, MetadataOutcome,
-    MetadataScope, ModSeq, NewMessage, QuotaUsage, Result, Snapshot, SpecialUse, Store, StoreError,
-    Uid,
+    AccountEvent, AccountId, AclRights, Appended, Changes, CopyOutcome, FlagOp, Flags,
+    FlagsOutcome, Grant, MailboxEvent, MailboxId, MailboxInfo, MailboxName, MailboxStatus,
+    MessageMeta, MetadataOutcome, MetadataScope, ModSeq, NewMessage, QuotaUsage, Result, Snapshot,
+    SpecialUse, Store, StoreError, Uid,
 };
 use tokio::sync::broadcast;
 
@@ -68,6 +68,9 @@ pub trait MailStore: Clone + Send + Sync + 'static {
     ) -> Result<()>;
     /// Subscribes or unsubscribes a name (which need not exist).
     fn set_subscribed(&self, account: AccountId, name: &MailboxName, on: bool) -> Result<()>;
+    /// Every change of the account's mailboxes and hierarchy, on a bounded
+    /// channel (NOTIFY; see `Store::watch_account`).
+    fn watch_account(&self, account: AccountId) -> Result<broadcast::Receiver<AccountEvent>>;
     /// Subscribed names, sorted.
     fn subscriptions(&self, account: AccountId) -> Result<Vec<MailboxName>>;
     /// Counters of a mailbox.
@@ -274,6 +277,9 @@ impl MailStore for Store {
     }
     fn subscriptions(&self, account: AccountId) -> Result<Vec<MailboxName>> {
         Store::subscriptions(self, account)
+    }
+    fn watch_account(&self, account: AccountId) -> Result<broadcast::Receiver<AccountEvent>> {
+        Store::watch_account(self, account)
     }
     fn status(&self, account: AccountId, mailbox: MailboxId) -> Result<MailboxStatus> {
         Store::status(self, account, mailbox)

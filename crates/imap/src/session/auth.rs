@@ -68,6 +68,7 @@ const EXTENSIONS: &[&str] = &[
     "METADATA",
     "METADATA-SERVER",
     "LIST-METADATA",
+    "NOTIFY",
 ];
 
 /// A login in progress.

@@ -54,6 +54,7 @@
 //! [`multiappend`] (MULTIAPPEND),
 //! [`catenate`] (CATENATE),
 //! [`replace`] (REPLACE), [`acl`] (ACL and shared mailboxes),
+//! `notify` (NOTIFY: other mailboxes' changes, unasked),
 //! [`objectid`] (OBJECTID's ids, written by the
 //! handlers of SELECT, CREATE, STATUS, FETCH and SEARCH), [`uidonly`]
 //! (UIDONLY's refusal of sequence numbers and its UIDFETCH responses);
@@ -74,6 +75,7 @@ pub(crate) mod mailbox;
 pub(crate) mod messages;
 mod metadata;
 mod multiappend;
+mod notify;
 pub mod objectid;
 mod outcome;
 mod progress;
@@ -229,6 +231,8 @@ pub(crate) enum Job {
     Context(Box<context::Refresh>),
     /// GETMETADATA, SETMETADATA (RFC 5464).
     Metadata(metadata::MetadataJob),
+    /// NOTIFY (RFC 5465), and what it sends unasked.
+    Notify(notify::NotifyJob),
 }
 
 /// What a handler decided.
@@ -257,6 +261,8 @@ pub struct Session {
     /// Whether COMPRESS=DEFLATE is active.
     pub(crate) compressed: bool,
     pub(crate) mode: Mode,
+    /// What NOTIFY asked for (RFC 5465), while on.
+    pub(crate) notify: Option<Box<notify::Notify>>,
 }
 
 /// Response bytes a long command makes before it yields to the driver
@@ -277,6 +283,7 @@ impl Session {
             login_mechanism: "LOGIN",
             compressed: false,
             mode: Mode::Ready,
+            notify: None,
         }
     }
 
@@ -363,17 +370,10 @@ impl Session {
         }
     }
 
-    /// The selected mailbox changed during IDLE: announce it.
+    /// The selected mailbox changed during IDLE (or, with NOTIFY, between
+    /// commands): announce it (see `notify`).
     pub fn on_changes(&mut self, _out: &mut Out) -> Step {
-        match std::mem::replace(&mut self.mode, Mode::Ready) {
-            Mode::Idle { tag } => {
-                self.wait(tag, true, Job::Sync(AfterSync::IdleWake), Request::Updates)
-            }
-            other => {
-                self.mode = other;
-                Step::Done(Next::Continue)
-            }
-        }
+        self.selected_changes()
     }
 
     /// Handles one frame from the framer.
@@ -490,6 +490,7 @@ impl Session {
             Job::Sync(after) => return self.synced(tag, allow_expunge, after, reply, out),
             Job::Resync(after) => return self.resynced(tag, allow_expunge, after, reply, out),
             Job::Context(j) => return self.context_resume(tag, allow_expunge, j, reply, out),
+            Job::Notify(j) => return self.notify_resume(tag, j, reply, out),
         };
         self.flow(tag, allow_expunge, flow, out)
     }
@@ -643,6 +644,7 @@ impl Session {
             K::GetQuotaRoot(m) if authed => self.get_quota_root(m),
             K::SetQuota { root, limits } if authed => Flow::Done(self.set_quota(root, limits)),
             K::Acl(command) if authed => self.acl(command, out),
+            K::Notify(command) if authed => self.notify(command),
             _ if !authed && self.tls.is_none() => Flow::Done(Err(CmdError::bad(
                 Some(Code::PrivacyRequired),
                 "Use STARTTLS first",

@@ -19,8 +19,8 @@ pub(crate) enum AfterSync {
     IdleStart,
     /// IDLE ended with DONE: its tagged OK.
     IdleDone,
-    /// Changes arrived during IDLE: back to idling.
-    IdleWake,
+    /// Changes announced unasked (IDLE or NOTIFY): then `notify`'s part.
+    Notified(super::notify::Announced),
 }
 
 impl Session {
@@ -73,10 +73,7 @@ impl Session {
                 out.status(Some(tag.as_str()), Status::Ok, None, "IDLE terminated");
                 Step::Done(Next::Continue)
             }
-            AfterSync::IdleWake => {
-                self.mode = Mode::Idle { tag };
-                Step::Done(Next::Continue)
-            }
+            AfterSync::Notified(a) => self.announced(tag, a),
         }
     }
 

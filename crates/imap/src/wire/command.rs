@@ -567,6 +567,8 @@ pub enum CommandKind {
     },
     /// SETACL, DELETEACL, GETACL, LISTRIGHTS, MYRIGHTS (RFC 4314).
     Acl(crate::wire::acl::AclCommand),
+    /// NOTIFY (RFC 5465).
+    Notify(crate::wire::notify::NotifyCommand),
 }
 
 /// GETMETADATA's DEPTH (RFC 5464 4.2.2): the entry itself, its children

@@ -8,5 +8,6 @@ pub mod catenate;
 pub mod command;
 pub mod framer;
 pub mod mutf7;
+pub mod notify;
 pub mod parser;
 pub mod response;

@@ -77,6 +77,8 @@ pub enum Code {
     Metadata(String),
     /// NOUPDATE (RFC 5267 4.3.1): the tag whose UPDATE is refused.
     NoUpdate(String),
+    /// NOTIFY (RFC 5465 5.x): `BADEVENT (...)`, `NOTIFICATIONOVERFLOW`.
+    Notify(String),
     /// INPROGRESS (RFC 9585): a command's tag, messages done, and of how many.
     InProgress {
         tag: String,
@@ -150,6 +152,7 @@ impl Code {
             Code::Unseen(n) => write!(out, "UNSEEN {n}"),
             Code::NoUpdate(tag) => write!(out, "NOUPDATE {}", quoted(tag)),
             Code::Metadata(what) => write!(out, "METADATA {what}"),
+            Code::Notify(what) => write!(out, "{what}"),
             Code::InProgress { tag, done, goal } => match goal {
                 0 => write!(out, "INPROGRESS ({} {done} NIL)", quoted(tag)),
                 _ => write!(out, "INPROGRESS ({} {done} {goal})", quoted(tag)),

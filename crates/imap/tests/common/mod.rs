@@ -343,7 +343,11 @@ pub fn assert_parses(resp: &[u8]) {
     }
     // ...nor LIST-EXTENDED's extended data (RFC 5258 CHILDINFO): check
     // the rest of the line.
-    if let Some(i) = text.find(" (\"CHILDINFO\" (") {
+    // ...nor NOTIFY's OLDNAME (RFC 5465 5.4), the same extended data.
+    if let Some(i) = text
+        .find(" (\"CHILDINFO\" (")
+        .or_else(|| text.find(" (\"OLDNAME\" ("))
+    {
         let mut rest = resp[..i].to_vec();
         rest.extend_from_slice(b"\r\n");
         return assert_parses(&rest);

@@ -84,7 +84,7 @@ pub(super) fn fetch(c: &mut Cursor, uid: bool) -> R<CommandKind> {
     })
 }
 
-fn fetch_att(c: &mut Cursor) -> R<FetchAtt> {
+pub(super) fn fetch_att(c: &mut Cursor) -> R<FetchAtt> {
     let name = c
         .take_while(
             |b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-',

@@ -14,6 +14,7 @@ mod cursor;
 mod fetch;
 mod mailbox;
 mod metadata;
+mod notify;
 mod search;
 
 pub use append::MAX_MULTIAPPEND;
@@ -147,6 +148,7 @@ fn command_body(c: &mut Cursor, name: &str) -> Result<Option<CommandKind>, BodyE
         "CANCELUPDATE" => search::cancel_update(c)?,
         "GETMETADATA" => metadata::get(c)?,
         "SETMETADATA" => metadata::set(c)?,
+        "NOTIFY" => notify::notify(c)?,
         "FETCH" => fetch::fetch(c, false)?,
         "STORE" => fetch::store(c, false)?,
         "COPY" | "MOVE" => copy_move(c, name == "MOVE", false)?,
