@@ -11,6 +11,12 @@
 //!
 //! # Layout of `data_dir/audit/`
 //!
+//! Each segment's files share a stem, `<node id>.NNNNNNNNNNNN` when the
+//! writer was opened with its node's id ([`AuditLog::open_node`]: the
+//! server passes `data_dir/node-id`), or `NNNNNNNNNNNN` as logs were named
+//! before node ids, which are still read (see `names`: one module builds
+//! and parses every name). Below, `NNNNNNNNNNNN` stands for either stem.
+//!
 //! - `NNNNNNNNNNNN.seg`: a segment, append-only, one record per line:
 //!   `{"seq":N,"time_ms":T,"prev":"<hex>","event":"login",...}`. `seq` counts
 //!   from 0 without gaps across segments; `prev` is the SHA-256 of the
@@ -78,6 +84,7 @@ mod event;
 mod export;
 mod format;
 pub mod keys;
+pub mod names;
 mod oplog;
 mod pii;
 pub mod recover;

@@ -35,9 +35,10 @@
 //! Every report names the last attested point (segment, record, head hash)
 //! so it can be noted elsewhere too.
 
-use crate::attest::{self, Attestation};
+use crate::attest::Attestation;
 use crate::error::{FailureKind, VerifyFailure};
 use crate::format::{self, GENESIS, Seal};
+use crate::names::{self, SegmentName};
 use crate::witness::{self, WitnessEntry};
 use ed25519_dalek::VerifyingKey;
 use std::collections::{HashMap, HashSet};
@@ -153,6 +154,9 @@ pub struct VerifyReport {
     pub pending: u64,
     /// Witness lines checked (`None`: no witness given).
     pub witness_lines: Option<usize>,
+    /// The node whose log this is, from its segment names (`None`: names
+    /// from before node ids, or no segment).
+    pub node: Option<String>,
 }
 
 /// Running state of the chain while walking segments.
@@ -346,7 +350,8 @@ pub fn verify_with(dir: &Path, options: &VerifyOptions<'_>) -> Result<VerifyRepo
     let io = |file: Option<&str>, e: &dyn std::fmt::Display| {
         VerifyFailure::new(FailureKind::Io, file, None, e.to_string())
     };
-    let segments = format::list_segments(dir).map_err(|e| io(None, &e))?;
+    let segments = names::list(dir).map_err(|e| io(None, &e))?;
+    report.node = names::node_of(&segments).map(str::to_string);
     let key = verifying_key(dir, options, &segments)?;
     let key = key.as_ref();
     let malformed = |file: &str, d: &dyn std::fmt::Display| {
@@ -359,19 +364,25 @@ pub fn verify_with(dir: &Path, options: &VerifyOptions<'_>) -> Result<VerifyRepo
         walk.want.extend(entries.iter().map(|e| e.records));
     }
     let mut buf = Vec::new();
-    let kept: Vec<u64> = segments.into_iter().filter(|&n| n >= expected).collect();
-    for (i, &n) in kept.iter().enumerate() {
+    let kept: Vec<SegmentName> = segments
+        .into_iter()
+        .filter(|s| s.number >= expected)
+        .collect();
+    for (i, name) in kept.iter().enumerate() {
         let Some(key) = key else { break };
-        let seg = format::seg_name(n);
-        if n != expected {
+        let seg = name.seg();
+        if name.number != expected {
             return Err(VerifyFailure::new(
                 FailureKind::MissingSegment,
                 Some(&seg),
                 Some(walk.seq),
-                format!("segment {} is missing", format::seg_name(expected)),
+                format!(
+                    "segment {} is missing",
+                    names::name_in(&kept, expected).seg()
+                ),
             ));
         }
-        let seal_name = format::seal_name(n);
+        let seal_name = name.seal();
         let seal_path = dir.join(&seal_name);
         let seal = match format::read_small(&seal_path) {
             Ok(bytes) => Some(Seal::parse(&bytes).map_err(|e| malformed(&seal_name, &e))?),
@@ -388,14 +399,14 @@ pub fn verify_with(dir: &Path, options: &VerifyOptions<'_>) -> Result<VerifyRepo
                     "segment has no seal but is not the last one",
                 ));
             }
-            open_segment(dir, n, key, file, &mut walk, &mut buf, &mut report)?;
+            open_segment(dir, name, key, file, &mut walk, &mut buf, &mut report)?;
             break;
         };
         prev_seal = check_sealed_segment(
             &seal,
             key,
             file,
-            n,
+            name,
             &mut walk,
             &prev_seal,
             &mut buf,
@@ -429,7 +440,7 @@ pub fn verify_with(dir: &Path, options: &VerifyOptions<'_>) -> Result<VerifyRepo
 fn verifying_key(
     dir: &Path,
     options: &VerifyOptions<'_>,
-    segments: &[u64],
+    segments: &[SegmentName],
 ) -> Result<Option<VerifyingKey>, VerifyFailure> {
     if let Some(k) = options.pubkey {
         return Ok(Some(*k));
@@ -489,15 +500,14 @@ fn check_sealed_segment(
     seal: &Seal,
     key: &VerifyingKey,
     file: std::fs::File,
-    n: u64,
+    name: &SegmentName,
     walk: &mut Walk,
     prev_seal: &[u8; 32],
     buf: &mut Vec<u8>,
     report: &mut VerifyReport,
 ) -> Result<[u8; 32], VerifyFailure> {
-    let seg = format::seg_name(n);
-    let seal_name = format::seal_name(n);
-    check_seal_head(seal, key, n, walk, prev_seal, &seal_name)?;
+    let seg = name.seg();
+    check_seal_head(seal, key, name, walk, prev_seal)?;
     let start = walk.clone();
     let attested = seal.attested_records();
     if attested > 0 {
@@ -587,15 +597,16 @@ fn check_sealed_segment(
 /// Walks the open segment and checks its checkpoints.
 fn open_segment(
     dir: &Path,
-    n: u64,
+    name: &SegmentName,
     key: &VerifyingKey,
     file: std::fs::File,
     walk: &mut Walk,
     buf: &mut Vec<u8>,
     report: &mut VerifyReport,
 ) -> Result<(), VerifyFailure> {
-    let seg = format::seg_name(n);
-    let att_name = attest::att_name(n);
+    let n = name.number;
+    let seg = name.seg();
+    let att_name = name.att();
     let fail = |kind, record, detail: String| {
         Err(VerifyFailure::new(kind, Some(&att_name), record, detail))
     };
@@ -724,12 +735,13 @@ impl CompleteLines for Vec<u8> {
 fn check_seal_head(
     seal: &Seal,
     key: &VerifyingKey,
-    n: u64,
+    name: &SegmentName,
     walk: &Walk,
     prev_seal: &[u8; 32],
-    seal_name: &str,
 ) -> Result<(), VerifyFailure> {
-    let fail = |kind, detail: String| Err(VerifyFailure::new(kind, Some(seal_name), None, detail));
+    let n = name.number;
+    let seal_name = name.seal();
+    let fail = |kind, detail: String| Err(VerifyFailure::new(kind, Some(&seal_name), None, detail));
     if !seal.verify(key) {
         return fail(
             FailureKind::Signature,
@@ -741,7 +753,7 @@ fn check_seal_head(
             FailureKind::Seal,
             format!(
                 "seal belongs to segment {} (segments reordered or duplicated)",
-                format::seg_name(seal.segment)
+                SegmentName::new(seal.segment, name.node.as_deref()).seg()
             ),
         );
     }

@@ -14,10 +14,11 @@
 //! account's records are erased ([`AuditLog::erase_personal_data`]). A new
 //! segment file is created with its first record.
 
-use crate::attest::{self, Attestation};
+use crate::attest::Attestation;
 use crate::commit::commit_personal;
 use crate::error::AuditError;
 use crate::format::{self, Seal, SealKind};
+use crate::names::{self, SegmentName};
 use crate::pii::{self, EraseReport, MonthKeys};
 use crate::recover::{self, ChainState, RecoveredTail};
 use crate::witness::{Sink, WitnessEntry};
@@ -126,6 +127,30 @@ impl AuditLog {
         signing_key: &Path,
         config: &AuditConfig,
     ) -> Result<AuditLog, AuditError> {
+        Self::open_as(dir, signing_key, config, None)
+    }
+
+    /// As [`AuditLog::open`], naming new segments with `node`, the id of
+    /// the node writing (see `names`; every node of a cluster keeps its own
+    /// log, and `verify`/`export` of several folders name each by it). A
+    /// log whose names already carry another node id keeps that one (the
+    /// folder is one log; a warning says so).
+    pub fn open_node(
+        dir: &Path,
+        signing_key: &Path,
+        config: &AuditConfig,
+        node: &str,
+    ) -> Result<AuditLog, AuditError> {
+        names::check_node(node).map_err(|e| AuditError::io(dir, e))?;
+        Self::open_as(dir, signing_key, config, Some(node))
+    }
+
+    fn open_as(
+        dir: &Path,
+        signing_key: &Path,
+        config: &AuditConfig,
+        node: Option<&str>,
+    ) -> Result<AuditLog, AuditError> {
         sealpost_durable::create_dir(dir).map_err(|e| AuditError::io(dir, e))?;
         let lock = lock(dir)?;
         let key = keys::load_or_generate(signing_key)?;
@@ -139,6 +164,7 @@ impl AuditLog {
         let (state, recovered) = recover::recover(dir, &key)?;
         pii::migrate_plaintext(dir, &mut month_keys)?;
         pii::collect_old_versions(dir, &mut month_keys)?;
+        let node = names::writer_node(dir, node)?;
         let status = Arc::new(Status::default());
         let mut writer = Writer {
             status: status.clone(),
@@ -153,6 +179,7 @@ impl AuditLog {
             keys: month_keys,
             witness,
             witness_failed: false,
+            node,
             _lock: lock,
         };
         if recovered.is_some() {
@@ -337,6 +364,7 @@ fn lock(dir: &Path) -> Result<File, AuditError> {
 
 struct OpenSegment {
     number: u64,
+    name: SegmentName,
     seg: BufWriter<File>,
     pii: BufWriter<File>,
     att: File,
@@ -378,6 +406,8 @@ struct Writer {
     witness: Sink,
     /// Whether a witness failure was logged (once, until it works again).
     witness_failed: bool,
+    /// The node id new segments are named with (see `names`).
+    node: Option<String>,
     _lock: File,
 }
 
@@ -530,7 +560,7 @@ impl Writer {
         s.att
             .write_all(&a.to_line())
             .and_then(|_| s.att.sync_data())
-            .map_err(|e| format!("{}: {e}", attest::att_name(s.number)))?;
+            .map_err(|e| format!("{}: {e}", s.name.att()))?;
         s.attested = self.state.next_seq;
         s.last_attest = Instant::now();
         self.status.attested(now);
@@ -560,11 +590,11 @@ impl Writer {
             )
         };
         let s = self.open.as_mut().expect("opened above");
-        let seg_name = format::seg_name(s.number);
+        let seg_name = s.name.seg();
         if let Some(bytes) = sealed_pii {
             s.pii
                 .write_all(&bytes)
-                .map_err(|e| format!("{}: {e}", format::pii_name(s.number)))?;
+                .map_err(|e| format!("{}: {e}", s.name.pii()))?;
         }
         // A side line reaches the file before its record line (readers
         // rely on it): flush the side file first when the segment's
@@ -572,7 +602,7 @@ impl Writer {
         if s.seg.buffer().len() + line.len() + 1 > s.seg.capacity() {
             s.pii
                 .flush()
-                .map_err(|e| format!("{}: {e}", format::pii_name(s.number)))?;
+                .map_err(|e| format!("{}: {e}", s.name.pii()))?;
         }
         s.seg
             .write_all(&line)
@@ -600,6 +630,7 @@ impl Writer {
     fn create_segment(&mut self) -> Result<OpenSegment, String> {
         use std::os::unix::fs::OpenOptionsExt;
         let n = self.state.next_segment;
+        let name = SegmentName::new(n, self.node.as_deref());
         let open = |name: String| {
             let path = self.dir.join(&name);
             std::fs::OpenOptions::new()
@@ -609,12 +640,13 @@ impl Writer {
                 .open(&path)
                 .map_err(|e| format!("{name}: {e}"))
         };
-        let seg = open(format::seg_name(n))?;
-        let pii = open(format::pii_name(n))?;
-        let att = open(attest::att_name(n))?;
+        let seg = open(name.seg())?;
+        let pii = open(name.pii())?;
+        let att = open(name.att())?;
         format::sync_dir(&self.dir).map_err(|e| e.to_string())?;
         Ok(OpenSegment {
             number: n,
+            name,
             seg: BufWriter::with_capacity(64 * 1024, seg),
             pii: BufWriter::with_capacity(16 * 1024, pii),
             att,
@@ -643,11 +675,11 @@ impl Writer {
             s.pii
                 .flush()
                 .and_then(|_| s.pii.get_ref().sync_data())
-                .map_err(|e| format!("{}: {e}", format::pii_name(s.number)))?;
+                .map_err(|e| format!("{}: {e}", s.name.pii()))?;
             s.seg
                 .flush()
                 .and_then(|_| s.seg.get_ref().sync_data())
-                .map_err(|e| format!("{}: {e}", format::seg_name(s.number)))?;
+                .map_err(|e| format!("{}: {e}", s.name.seg()))?;
             s.dirty = false;
         }
         Ok(())
@@ -677,14 +709,11 @@ impl Writer {
             0,
         );
         seal.sign(&self.key);
-        format::write_atomic(
-            &self.dir.join(format::seal_name(s.number)),
-            &seal.to_bytes(),
-        )
-        .map_err(|e| e.to_string())?;
+        format::write_atomic(&self.dir.join(s.name.seal()), &seal.to_bytes())
+            .map_err(|e| e.to_string())?;
         // The seal supersedes the segment's checkpoints.
         drop(s.att);
-        let att = self.dir.join(attest::att_name(s.number));
+        let att = self.dir.join(s.name.att());
         match std::fs::remove_file(&att) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 tracing::warn!(file = %att.display(), error = %e, "could not remove a sealed segment's checkpoints");
