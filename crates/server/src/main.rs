@@ -72,6 +72,7 @@ mod account_page;
 mod audit_cli;
 mod backup;
 mod compliance;
+mod dkim_share;
 mod dns;
 mod domain_watch;
 mod domains;
