@@ -83,6 +83,7 @@ mod error;
 mod event;
 mod export;
 mod format;
+mod health;
 pub mod keys;
 pub mod names;
 mod oplog;
@@ -102,6 +103,7 @@ pub use error::{AuditError, FailureKind, VerifyFailure};
 pub use event::{Event, Kind, LoginOutcome, Protocol, Record};
 pub use export::{ANONYMIZED, COLUMNS, ExportFilter, export_csv, export_csv_merged};
 pub use format::MAX_LINE_BYTES;
+pub use health::AuditHealth;
 pub use keys::{format_public_key, parse_public_key, public_key, read_public_key};
 pub use pii::{EraseReport, PiiKeys, names_address};
 pub use recover::RecoveredTail;
@@ -110,4 +112,4 @@ pub use verify::{
     AttestedPoint, VerifyOptions, VerifyReport, VerifyWarning, WarningKind, verify, verify_with,
 };
 pub use witness::{MARKER as WITNESS_MARKER, WitnessEntry, read_witness};
-pub use writer::{AuditHealth, AuditLog};
+pub use writer::AuditLog;

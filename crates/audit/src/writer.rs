@@ -18,6 +18,7 @@ use crate::attest::Attestation;
 use crate::commit::commit_personal;
 use crate::error::AuditError;
 use crate::format::{self, Seal, SealKind};
+use crate::health::{AuditHealth, Status};
 use crate::names::{self, SegmentName};
 use crate::pii::{self, EraseReport, MonthKeys};
 use crate::recover::{self, ChainState, RecoveredTail};
@@ -28,7 +29,7 @@ use sealpost_config::AuditConfig;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
@@ -62,32 +63,6 @@ pub struct AuditLog {
 struct Inner {
     tx: mpsc::Sender<Msg>,
     status: Arc<Status>,
-}
-
-/// What the writer thread publishes about itself (for `/readyz` and the
-/// metrics): Unix milliseconds, 0 for never/none.
-#[derive(Debug, Default)]
-struct Status {
-    /// The last signed checkpoint or seal.
-    last_attested_ms: AtomicI64,
-    /// The oldest record not yet covered by a checkpoint.
-    oldest_unattested_ms: AtomicI64,
-    /// A write failed: nothing more is recorded until a restart.
-    failed: AtomicBool,
-    /// The thread has ended.
-    stopped: AtomicBool,
-}
-
-/// The audit writer's health, as [`AuditLog::health`] reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AuditHealth {
-    /// Whether records are being written (the thread runs, no write failed).
-    pub writing: bool,
-    /// When the last checkpoint or seal was signed (Unix ms), if ever.
-    pub last_attested_ms: Option<i64>,
-    /// How long the oldest record not yet covered by a checkpoint has
-    /// waited (ms; 0 when everything is attested).
-    pub unattested_age_ms: i64,
 }
 
 impl Inner {
@@ -221,20 +196,7 @@ impl AuditLog {
 
     /// The writer's health; `None` for a disabled log.
     pub fn health(&self) -> Option<AuditHealth> {
-        let status = &self.inner.as_ref()?.status;
-        let last = status.last_attested_ms.load(Ordering::Relaxed);
-        let oldest = status.oldest_unattested_ms.load(Ordering::Relaxed);
-        let now = chrono::Utc::now().timestamp_millis();
-        Some(AuditHealth {
-            writing: !status.failed.load(Ordering::Relaxed)
-                && !status.stopped.load(Ordering::Relaxed),
-            last_attested_ms: (last != 0).then_some(last),
-            unattested_age_ms: if oldest == 0 {
-                0
-            } else {
-                (now - oldest).max(0)
-            },
-        })
+        Some(self.inner.as_ref()?.status.health())
     }
 
     /// Records an event without waiting for the disk (a channel send).
@@ -379,14 +341,6 @@ struct OpenSegment {
     /// Records of the chain covered by the last checkpoint.
     attested: u64,
     last_attest: Instant,
-}
-
-impl Status {
-    /// Everything so far is covered by a checkpoint or seal signed at `now_ms`.
-    fn attested(&self, now_ms: i64) {
-        self.last_attested_ms.store(now_ms, Ordering::Relaxed);
-        self.oldest_unattested_ms.store(0, Ordering::Relaxed);
-    }
 }
 
 struct Writer {
