@@ -91,6 +91,7 @@ mod pii;
 pub mod recover;
 mod retention;
 mod verify;
+mod verify_report;
 mod witness;
 mod writer;
 
