@@ -162,11 +162,13 @@ pub fn open_audit(config: &Config) -> Result<AuditLog, Failure> {
     // nodes' logs say whose they are (`audit verify`/`export` of several).
     let node = sealpost_durable::create_dir(&config.server.data_dir)
         .and_then(|()| sealpost_store::node_id(&config.server.data_dir))
-        .map_err(|e| {
-            Failure::runtime(format!(
+        .map_err(|e| match e.kind() {
+            // Already names the file.
+            std::io::ErrorKind::InvalidData => Failure::runtime(e),
+            _ => Failure::runtime(format!(
                 "{}: {e}",
                 config.server.data_dir.join("node-id").display()
-            ))
+            )),
         })?;
     let log = AuditLog::open_node(
         &audit_dir(config),
