@@ -20,14 +20,10 @@
 
 use crate::error::AuditError;
 use crate::format;
+use crate::names::SegmentName;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-
-/// The attestation file of segment `n`.
-pub(crate) fn att_name(n: u64) -> String {
-    format!("{n:012}.att")
-}
 
 /// One signed checkpoint of the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,8 +118,13 @@ impl AttestFile {
 /// Reads the checkpoints of segment `n` that verify with `key` and belong
 /// to it; a missing file is empty. A checkpoint that does not count up from
 /// the one before is treated as invalid.
-pub(crate) fn read(dir: &Path, n: u64, key: &VerifyingKey) -> Result<AttestFile, AuditError> {
-    let path = dir.join(att_name(n));
+pub(crate) fn read(
+    dir: &Path,
+    seg: &SegmentName,
+    key: &VerifyingKey,
+) -> Result<AttestFile, AuditError> {
+    let n = seg.number;
+    let path = dir.join(seg.att());
     let data = match std::fs::read(&path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(AttestFile::default()),
@@ -184,15 +185,16 @@ mod tests {
         bytes.extend(Attestation::new(&key, 2, 9, &[1; 32], 4).to_line());
         bytes.extend(Attestation::new(&key, 2, 13, &[2; 32], 5).to_line());
         bytes.extend(b"{\"torn");
-        std::fs::write(d.path().join(att_name(2)), bytes).unwrap();
-        let f = read(d.path(), 2, &key.verifying_key()).unwrap();
+        let two = SegmentName::new(2, Some("node-a"));
+        std::fs::write(d.path().join(two.att()), bytes).unwrap();
+        let f = read(d.path(), &two, &key.verifying_key()).unwrap();
         assert_eq!(
             f.valid.iter().map(|a| a.records).collect::<Vec<_>>(),
             vec![10, 13]
         );
         assert_eq!(f.invalid, 4);
         assert!(
-            read(d.path(), 7, &key.verifying_key())
+            read(d.path(), &SegmentName::new(7, None), &key.verifying_key())
                 .unwrap()
                 .valid
                 .is_empty()

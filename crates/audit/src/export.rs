@@ -26,6 +26,7 @@ use crate::Event;
 use crate::error::AuditError;
 use crate::event::Kind;
 use crate::format;
+use crate::names::{self, SegmentName};
 use crate::pii::PiiKeys;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -94,9 +95,10 @@ pub fn export_csv(
     Ok(rows)
 }
 
-/// Several nodes' logs as one CSV, in time order (ties: the order of
-/// `logs`, then each log's own order), with a last column `node` naming
-/// each row's log by its label. Each log is read with its own month keys
+/// Several nodes' logs as one CSV, in time order (ties: the node, then
+/// each log's own order), with a last column `node` naming each row's log
+/// by the node id in its segment names, or by its label in `logs` when
+/// the names carry none (written before node ids). Each log is read with its own month keys
 /// (a cluster's nodes share the master key that wraps them). Streams: one
 /// record per log in memory at a time.
 pub fn export_csv_merged(
@@ -115,8 +117,10 @@ pub fn export_csv_merged(
     .map_err(werr)?;
     let mut sources = Vec::with_capacity(logs.len());
     let mut heads = Vec::with_capacity(logs.len());
-    for (_, dir, keys) in logs {
+    let mut nodes = Vec::with_capacity(logs.len());
+    for (label, dir, keys) in logs {
         let mut source = Rows::new(dir, keys, filter)?;
+        nodes.push(source.node.clone().unwrap_or_else(|| label.to_string()));
         heads.push(source.next_row()?);
         sources.push(source);
     }
@@ -125,11 +129,11 @@ pub fn export_csv_merged(
         let next = heads
             .iter()
             .enumerate()
-            .filter_map(|(i, h)| h.as_ref().map(|(t, _)| (*t, i)))
+            .filter_map(|(i, h)| h.as_ref().map(|(t, _)| (*t, &nodes[i], i)))
             .min();
-        let Some((_, i)) = next else { break };
+        let Some((_, _, i)) = next else { break };
         let (_, mut cells) = heads[i].take().expect("chosen head is there");
-        cells.push(logs[i].0.to_string());
+        cells.push(nodes[i].clone());
         write_row(out, cells).map_err(werr)?;
         rows += 1;
         heads[i] = sources[i].next_row()?;
@@ -147,7 +151,9 @@ pub(crate) struct Rows<'a> {
     until_ms: Option<i64>,
     wanted: Option<String>,
     pubkey: Option<ed25519_dalek::VerifyingKey>,
-    segments: std::vec::IntoIter<u64>,
+    segments: std::vec::IntoIter<SegmentName>,
+    /// The node id in the log's segment names, if any.
+    pub(crate) node: Option<String>,
     current: Option<Segment>,
     line: Vec<u8>,
 }
@@ -170,8 +176,10 @@ impl<'a> Rows<'a> {
         filter: &'a ExportFilter,
     ) -> Result<Self, AuditError> {
         let start = format::read_checkpoint(dir)?.map_or(1, |cp| cp.segment);
-        let segments = format::list_segments(dir).map_err(|e| AuditError::io(dir, e))?;
-        let segments: Vec<u64> = segments.into_iter().filter(|&n| n >= start).collect();
+        let segments = names::list(dir).map_err(|e| AuditError::io(dir, e))?;
+        let node = names::node_of(&segments).map(str::to_string);
+        let segments: Vec<SegmentName> =
+            segments.into_iter().filter(|s| s.number >= start).collect();
         Ok(Rows {
             dir,
             keys,
@@ -181,27 +189,28 @@ impl<'a> Rows<'a> {
             wanted: filter.account.as_deref().map(str::to_ascii_lowercase),
             pubkey: crate::keys::read_public_key(&dir.join(format::PUBKEY_FILE)).ok(),
             segments: segments.into_iter(),
+            node,
             current: None,
             line: Vec::new(),
         })
     }
 
-    fn open_segment(&self, n: u64) -> Result<Segment, AuditError> {
+    fn open_segment(&self, name: &SegmentName) -> Result<Segment, AuditError> {
         let dir = self.dir;
-        let path = dir.join(format::seg_name(n));
+        let path = dir.join(name.seg());
         // The writer flushes a side line before its record line: take the
         // segment's length first, then the side file, so every record read
         // finds its side line (an open segment grows meanwhile).
         let file = std::fs::File::open(&path).map_err(|e| AuditError::io(&path, e))?;
         let limit = file.metadata().map_err(|e| AuditError::io(&path, e))?.len();
-        let pii = read_pii(&dir.join(format::pii_name(n)), self.keys)?;
-        let (attested_to, after) = match format::read_seal(&dir.join(format::seal_name(n))) {
+        let pii = read_pii(&dir.join(name.pii()), self.keys)?;
+        let (attested_to, after) = match format::read_seal(&dir.join(name.seal())) {
             Ok(seal) => (seal.first_seq + seal.attested_records(), "no"),
             Err(_) => {
                 let covered = self
                     .pubkey
                     .as_ref()
-                    .and_then(|k| crate::attest::read(dir, n, k).ok())
+                    .and_then(|k| crate::attest::read(dir, name, k).ok())
                     .and_then(|f| f.last().map(|a| a.records))
                     .unwrap_or(0);
                 (covered, "pending")
@@ -220,10 +229,10 @@ impl<'a> Rows<'a> {
     pub(crate) fn next_row(&mut self) -> Result<Option<(i64, Vec<String>)>, AuditError> {
         loop {
             if self.current.is_none() {
-                let Some(n) = self.segments.next() else {
+                let Some(name) = self.segments.next() else {
                     return Ok(None);
                 };
-                self.current = Some(self.open_segment(n)?);
+                self.current = Some(self.open_segment(&name)?);
             }
             let seg = self.current.as_mut().expect("opened above");
             self.line.clear();

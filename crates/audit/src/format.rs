@@ -27,47 +27,12 @@ pub(crate) const MAX_SEAL_BYTES: u64 = 4096;
 /// Prefix of a commitment in a sealed record.
 pub(crate) const COMMIT_PREFIX: &str = "c:";
 
-/// Segment file name for a number.
-pub(crate) fn seg_name(n: u64) -> String {
-    format!("{n:012}.seg")
-}
-/// Seal file name.
-pub(crate) fn seal_name(n: u64) -> String {
-    format!("{n:012}.seal")
-}
-/// Side (personal data) file name.
-pub(crate) fn pii_name(n: u64) -> String {
-    format!("{n:012}.pii")
-}
 /// The signed checkpoint left by segment deletion.
 pub(crate) const CHECKPOINT: &str = "checkpoint.json";
 /// The public key the writer last used, for verification without `--pubkey`.
 pub(crate) const PUBKEY_FILE: &str = "signing.pub";
 /// The writer's lock file.
 pub(crate) const LOCK_FILE: &str = "writer.lock";
-
-/// The segment numbers present in `dir`, ascending.
-pub(crate) fn list_segments(dir: &Path) -> std::io::Result<Vec<u64>> {
-    let mut out = Vec::new();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
-        let name = entry?.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if let Some(stem) = name.strip_suffix(".seg")
-            && stem.len() == 12
-            && stem.bytes().all(|b| b.is_ascii_digit())
-            && let Ok(n) = stem.parse()
-        {
-            out.push(n);
-        }
-    }
-    out.sort_unstable();
-    Ok(out)
-}
 
 /// SHA-256 of bytes.
 pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {

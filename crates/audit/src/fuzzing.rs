@@ -5,7 +5,7 @@
 //! recovery and retention; whoever can write the directory controls their
 //! bytes (and whoever can write the witness, its lines). [`segment`] feeds
 //! arbitrary bytes to each of those parsers (segments, seals, side-file
-//! lines, checkpoint lines, witness lines): none may panic, and a
+//! lines, checkpoint lines, witness lines, segment file names): none may panic, and a
 //! verification that succeeds must be repeatable.
 
 use crate::format::{self, GENESIS, Seal};
@@ -69,6 +69,12 @@ pub fn segment(data: &[u8]) {
         let _ = crate::pii::Line::parse(line);
         let _ = crate::attest::Attestation::parse(line);
         let _ = crate::witness::WitnessEntry::find(&String::from_utf8_lossy(line));
+        // A file name that parses is rebuilt as it was.
+        if let Ok(name) = std::str::from_utf8(line)
+            && let Some((seg, kind)) = crate::names::SegmentName::parse(name)
+        {
+            assert_eq!(seg.file(kind), name, "segment name not rebuilt as parsed");
+        }
     }
     if let Ok(seal) = Seal::parse(data) {
         let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);

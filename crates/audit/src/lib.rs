@@ -11,6 +11,12 @@
 //!
 //! # Layout of `data_dir/audit/`
 //!
+//! Each segment's files share a stem, `<node id>.NNNNNNNNNNNN` when the
+//! writer was opened with its node's id ([`AuditLog::open_node`]: the
+//! server passes `data_dir/node-id`), or `NNNNNNNNNNNN` as logs were named
+//! before node ids, which are still read (see `names`: one module builds
+//! and parses every name). Below, `NNNNNNNNNNNN` stands for either stem.
+//!
 //! - `NNNNNNNNNNNN.seg`: a segment, append-only, one record per line:
 //!   `{"seq":N,"time_ms":T,"prev":"<hex>","event":"login",...}`. `seq` counts
 //!   from 0 without gaps across segments; `prev` is the SHA-256 of the
@@ -77,12 +83,15 @@ mod error;
 mod event;
 mod export;
 mod format;
+mod health;
 pub mod keys;
+pub mod names;
 mod oplog;
 mod pii;
 pub mod recover;
 mod retention;
 mod verify;
+mod verify_report;
 mod witness;
 mod writer;
 
@@ -95,6 +104,7 @@ pub use error::{AuditError, FailureKind, VerifyFailure};
 pub use event::{Event, Kind, LoginOutcome, Protocol, Record};
 pub use export::{ANONYMIZED, COLUMNS, ExportFilter, export_csv, export_csv_merged};
 pub use format::MAX_LINE_BYTES;
+pub use health::AuditHealth;
 pub use keys::{format_public_key, parse_public_key, public_key, read_public_key};
 pub use pii::{EraseReport, PiiKeys, names_address};
 pub use recover::RecoveredTail;
@@ -103,4 +113,4 @@ pub use verify::{
     AttestedPoint, VerifyOptions, VerifyReport, VerifyWarning, WarningKind, verify, verify_with,
 };
 pub use witness::{MARKER as WITNESS_MARKER, WitnessEntry, read_witness};
-pub use writer::{AuditHealth, AuditLog};
+pub use writer::AuditLog;

@@ -21,6 +21,7 @@
 use crate::attest;
 use crate::error::AuditError;
 use crate::format::{self, GENESIS, Seal, SealKind};
+use crate::names::{self, SegmentName};
 use ed25519_dalek::SigningKey;
 use std::path::Path;
 
@@ -74,46 +75,43 @@ pub(crate) fn recover(
             prev_seal: GENESIS,
         },
     };
-    let segments = format::list_segments(dir).map_err(|e| AuditError::io(dir, e))?;
+    let segments = names::list(dir).map_err(|e| AuditError::io(dir, e))?;
     remove_temporaries(dir);
-    let Some(&last) = segments.last() else {
+    let Some(last) = segments.last() else {
         return Ok((state, None));
     };
     // The last sealed segment gives the chain state; an unsealed one after it
     // is the crashed tail.
-    let last_sealed = segments
-        .iter()
-        .rev()
-        .find(|n| dir.join(format::seal_name(**n)).exists());
-    if let Some(&n) = last_sealed {
-        let path = dir.join(format::seal_name(n));
+    let last_sealed = segments.iter().rev().find(|n| dir.join(n.seal()).exists());
+    if let Some(name) = last_sealed {
+        let path = dir.join(name.seal());
         let seal = format::read_seal(&path)?;
         if !seal.verify(&key.verifying_key()) {
             tracing::warn!(seal = %path.display(), "last audit seal does not verify with the signing key; run `sealpost audit verify`");
         }
         let bad = || AuditError::format(&path, "bad hash");
         state = ChainState {
-            next_segment: n + 1,
+            next_segment: name.number + 1,
             next_seq: seal.first_seq + seal.records,
             prev_hash: seal.last_hash().ok_or_else(bad)?,
             prev_seal: seal.seal_hash(),
         };
     }
-    for &n in segments.iter().filter(|&&n| n < last) {
-        if Some(&n) > last_sealed && !dir.join(format::seal_name(n)).exists() {
-            tracing::warn!(segment = %format::seg_name(n), "unsealed audit segment before the last one; left as is");
+    let sealed_to = last_sealed.map_or(0, |s| s.number);
+    for n in segments.iter().filter(|n| n.number < last.number) {
+        if n.number > sealed_to && !dir.join(n.seal()).exists() {
+            tracing::warn!(segment = %n.seg(), "unsealed audit segment before the last one; left as is");
         }
     }
-    if last_sealed == Some(&last) {
+    if last_sealed == Some(last) {
         return Ok((state, None));
     }
-    let n = last;
-    if n < state.next_segment {
+    if last.number < state.next_segment {
         // Only possible with an unsealed segment before the checkpoint.
         return Ok((state, None));
     }
-    state.next_segment = n;
-    let tail = seal_tail(dir, key, &mut state)?;
+    state.next_segment = last.number;
+    let tail = seal_tail(dir, key, last, &mut state)?;
     Ok((state, Some(tail)))
 }
 
@@ -136,12 +134,13 @@ fn remove_temporaries(dir: &Path) {
 fn seal_tail(
     dir: &Path,
     key: &SigningKey,
+    name: &SegmentName,
     state: &mut ChainState,
 ) -> Result<RecoveredTail, AuditError> {
-    let n = state.next_segment;
-    let seg_path = dir.join(format::seg_name(n));
+    let n = name.number;
+    let seg_path = dir.join(name.seg());
     let data = std::fs::read(&seg_path).map_err(|e| AuditError::io(&seg_path, e))?;
-    let checkpoints = attest::read(dir, n, &key.verifying_key())?;
+    let checkpoints = attest::read(dir, name, &key.verifying_key())?;
     let start_hash = state.prev_hash;
     let first_seq = state.next_seq;
     let mut good_len = 0usize;
@@ -191,12 +190,12 @@ fn seal_tail(
         // the segment as found for whoever investigates.
         let copy = dir.join(format!(
             "{}.damaged-{}",
-            format::seg_name(n),
+            name.seg(),
             chrono::Utc::now().timestamp()
         ));
         std::fs::write(&copy, &data).map_err(|e| AuditError::io(&copy, e))?;
         tracing::error!(
-            segment = %format::seg_name(n),
+            segment = %name.seg(),
             copy = %copy.display(),
             "the unsealed audit segment holds lines that do not link or lacks attested records; kept a copy"
         );
@@ -210,7 +209,7 @@ fn seal_tail(
             .and_then(|_| f.sync_all())
             .map_err(|e| AuditError::io(&seg_path, e))?;
     }
-    trim_pii(dir, n, first_seq, state.next_seq)?;
+    trim_pii(&dir.join(name.pii()), first_seq, state.next_seq)?;
     let mut seal = Seal::v2(
         n,
         first_seq,
@@ -226,12 +225,12 @@ fn seal_tail(
         torn_bytes,
     );
     seal.sign(key);
-    format::write_atomic(&dir.join(format::seal_name(n)), &seal.to_bytes())?;
-    let _ = std::fs::remove_file(dir.join(attest::att_name(n)));
+    format::write_atomic(&dir.join(name.seal()), &seal.to_bytes())?;
+    let _ = std::fs::remove_file(dir.join(name.att()));
     state.prev_seal = seal.seal_hash();
     state.next_segment = n + 1;
     let tail = RecoveredTail {
-        segment: format::seg_name(n),
+        segment: name.seg(),
         records,
         torn_bytes,
         unattested: records - attested,
@@ -249,12 +248,11 @@ fn seal_tail(
 }
 
 /// Keeps only the complete side-file lines of records `first..end`.
-fn trim_pii(dir: &Path, n: u64, first: u64, end: u64) -> Result<(), AuditError> {
-    let path = dir.join(format::pii_name(n));
-    let data = match std::fs::read(&path) {
+fn trim_pii(path: &Path, first: u64, end: u64) -> Result<(), AuditError> {
+    let data = match std::fs::read(path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(AuditError::io(&path, e)),
+        Err(e) => return Err(AuditError::io(path, e)),
     };
     let mut kept = Vec::with_capacity(data.len());
     for line in data.split_inclusive(|&b| b == b'\n') {
@@ -267,7 +265,7 @@ fn trim_pii(dir: &Path, n: u64, first: u64, end: u64) -> Result<(), AuditError> 
         }
     }
     if kept.len() != data.len() {
-        format::write_atomic(&path, &kept)?;
+        format::write_atomic(path, &kept)?;
     }
     Ok(())
 }

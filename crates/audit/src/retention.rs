@@ -28,6 +28,7 @@
 
 use crate::error::AuditError;
 use crate::format::{self, Checkpoint, Seal};
+use crate::names::{self, SegmentName};
 use std::path::Path;
 
 /// The real time now, Unix ms.
@@ -81,18 +82,19 @@ pub struct DeleteReport {
 }
 
 /// Sealed segments from the start of the kept chain, in order, with seals.
-fn sealed_segments(dir: &Path) -> Result<Vec<(u64, Seal)>, AuditError> {
+fn sealed_segments(dir: &Path) -> Result<Vec<(SegmentName, Seal)>, AuditError> {
     let start = format::read_checkpoint(dir)?.map_or(1, |cp| cp.segment);
     let mut out = Vec::new();
-    for n in format::list_segments(dir).map_err(|e| AuditError::io(dir, e))? {
-        if n < start {
+    for name in names::list(dir).map_err(|e| AuditError::io(dir, e))? {
+        if name.number < start {
             continue;
         }
-        let path = dir.join(format::seal_name(n));
+        let path = dir.join(name.seal());
         if !path.exists() {
             break; // the open segment
         }
-        out.push((n, format::read_seal(&path)?));
+        let seal = format::read_seal(&path)?;
+        out.push((name, seal));
     }
     Ok(out)
 }
@@ -115,7 +117,7 @@ fn anonymize_before_at(
         if seal.first_time_ms.is_none_or(|t| t >= cutoff_ms) {
             continue;
         }
-        let path = dir.join(format::pii_name(n));
+        let path = dir.join(n.pii());
         let data = match std::fs::read(&path) {
             Ok(d) => d,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -185,20 +187,16 @@ fn delete_segments_before_at(
     let previous = format::read_checkpoint(dir)?;
     // Files an interrupted earlier deletion left behind its checkpoint.
     if let Some(cp) = &previous {
-        for n in format::list_segments(dir).map_err(|e| AuditError::io(dir, e))? {
-            if n < cp.segment {
-                for name in [
-                    format::pii_name(n),
-                    format::seal_name(n),
-                    format::seg_name(n),
-                ] {
+        for n in names::list(dir).map_err(|e| AuditError::io(dir, e))? {
+            if n.number < cp.segment {
+                for name in [n.pii(), n.seal(), n.seg()] {
                     let _ = std::fs::remove_file(dir.join(name));
                 }
             }
         }
     }
     let sealed = sealed_segments(dir)?;
-    let doomed: Vec<&(u64, Seal)> = sealed
+    let doomed: Vec<&(SegmentName, Seal)> = sealed
         .iter()
         .take_while(|(_, s)| s.last_time_ms.is_none_or(|t| t < cutoff_ms))
         .collect();
@@ -210,14 +208,14 @@ fn delete_segments_before_at(
     for (n, seal) in &doomed {
         if !seal.verify(&key.verifying_key()) {
             return Err(AuditError::format(
-                &dir.join(format::seal_name(*n)),
+                &dir.join(n.seal()),
                 "seal does not verify with the signing key; run `sealpost audit verify`",
             ));
         }
     }
     let mut cp = Checkpoint {
         version: 1,
-        segment: last_n + 1,
+        segment: last_n.number + 1,
         seq: last.first_seq + last.records,
         prev_hash: last.last_hash.clone(),
         prev_seal: hex::encode(last.seal_hash()),
@@ -236,12 +234,7 @@ fn delete_segments_before_at(
         report.bytes += seal.bytes;
         // The segment goes last: a crash midway leaves files the checkpoint
         // already excludes, and the next run removes them.
-        for name in [
-            format::pii_name(*n),
-            crate::attest::att_name(*n),
-            format::seal_name(*n),
-            format::seg_name(*n),
-        ] {
+        for name in [n.pii(), n.att(), n.seal(), n.seg()] {
             match std::fs::remove_file(dir.join(&name)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -314,7 +307,7 @@ mod tests {
             assert!(matches!(e, AuditError::TooEarly { .. }), "{e}");
             assert!(e.to_string().contains("never early"), "{e}");
         }
-        assert!(audit.join(format::pii_name(1)).exists());
+        assert!(audit.join(SegmentName::new(1, None).pii()).exists());
         assert!(
             !crate::pii::list_ids(&audit.join(crate::pii::KEY_DIR))
                 .unwrap()
@@ -337,7 +330,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!((r.segments, r.records), (1, 1));
-        assert!(!audit.join(format::seg_name(1)).exists());
+        assert!(!audit.join(SegmentName::new(1, None).seg()).exists());
         crate::verify(&audit, None).unwrap();
     }
 }

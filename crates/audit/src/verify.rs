@@ -35,125 +35,19 @@
 //! Every report names the last attested point (segment, record, head hash)
 //! so it can be noted elsewhere too.
 
-use crate::attest::{self, Attestation};
+use crate::attest::Attestation;
 use crate::error::{FailureKind, VerifyFailure};
 use crate::format::{self, GENESIS, Seal};
-use crate::witness::{self, WitnessEntry};
+use crate::names::{self, SegmentName};
+use crate::witness;
 use ed25519_dalek::VerifyingKey;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 
-/// What to verify against.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct VerifyOptions<'a> {
-    /// The key seals and checkpoints must verify with (`None`: the
-    /// `signing.pub` kept in the log directory).
-    pub pubkey: Option<&'a VerifyingKey>,
-    /// What the witness saw: the log must hold at least that much, and the
-    /// same.
-    pub witness: Option<&'a [WitnessEntry]>,
-}
-
-/// Why a record range deserves a look although the log verifies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WarningKind {
-    /// Sealed after a crash without a signed checkpoint covering them.
-    Unattested,
-    /// In a segment sealed after a crash by a version that had no
-    /// checkpoints: nothing attested them before the crash.
-    SealedWithoutAttestation,
-    /// In the open segment after its last checkpoint with no writer
-    /// running: written just before a crash; the next start seals them as
-    /// unattested.
-    UnattestedOpen,
-}
-
-/// A record range verification flags.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifyWarning {
-    /// What is flagged.
-    pub kind: WarningKind,
-    /// The segment file.
-    pub file: String,
-    /// First record (sequence number) flagged.
-    pub first_record: u64,
-    /// Last record flagged.
-    pub last_record: u64,
-    /// Records flagged.
-    pub count: u64,
-}
-
-impl std::fmt::Display for VerifyWarning {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let what = match self.kind {
-            WarningKind::Unattested => {
-                "sealed after a crash as unattested (no signed checkpoint covered them)"
-            }
-            WarningKind::SealedWithoutAttestation => {
-                "sealed after a crash by a version without checkpoints (never attested)"
-            }
-            WarningKind::UnattestedOpen => {
-                "not covered by a signed checkpoint and no writer is running (written before a crash?)"
-            }
-        };
-        write!(
-            f,
-            "{}: records {}..{} ({} record(s)) {what}",
-            self.file, self.first_record, self.last_record, self.count
-        )
-    }
-}
-
-/// The last point of the chain a signature covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttestedPoint {
-    /// The segment file.
-    pub segment: String,
-    /// The record (sequence number).
-    pub record: u64,
-    /// Its hash (hex).
-    pub head: String,
-}
-
-/// What a successful verification covered.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct VerifyReport {
-    /// Sealed segments verified.
-    pub segments: u64,
-    /// Of those, segments sealed at a restart after a crash.
-    pub crash_sealed: Vec<String>,
-    /// The open (unsealed) segment, if any, checked as far as it was flushed.
-    pub open_segment: Option<String>,
-    /// Records verified (sealed and open segments).
-    pub records: u64,
-    /// Bytes of record lines verified.
-    pub bytes: u64,
-    /// Time of the first record (Unix ms).
-    pub first_time_ms: Option<i64>,
-    /// Time of the last record (Unix ms).
-    pub last_time_ms: Option<i64>,
-    /// Sequence number of the first record still kept (0 unless old
-    /// segments were deleted behind a checkpoint).
-    pub first_seq: u64,
-    /// Segments deleted before the checkpoint.
-    pub deleted_segments: u64,
-    /// Whether the key came from the caller (`false`: the `signing.pub` kept
-    /// in the log directory, which proves consistency, not authenticity).
-    pub key_given: bool,
-    /// Hash (hex) of the newest seal: note it down to detect later removal
-    /// of whole segments from the end.
-    pub last_seal: Option<String>,
-    /// The last record a seal or checkpoint signature covers.
-    pub last_attested: Option<AttestedPoint>,
-    /// Record ranges flagged (see [`WarningKind`]).
-    pub warnings: Vec<VerifyWarning>,
-    /// Records in the open segment after its last checkpoint while a writer
-    /// runs (attested within a second).
-    pub pending: u64,
-    /// Witness lines checked (`None`: no witness given).
-    pub witness_lines: Option<usize>,
-}
+pub use crate::verify_report::{
+    AttestedPoint, VerifyOptions, VerifyReport, VerifyWarning, WarningKind,
+};
 
 /// Running state of the chain while walking segments.
 #[derive(Debug, Clone)]
@@ -346,7 +240,8 @@ pub fn verify_with(dir: &Path, options: &VerifyOptions<'_>) -> Result<VerifyRepo
     let io = |file: Option<&str>, e: &dyn std::fmt::Display| {
         VerifyFailure::new(FailureKind::Io, file, None, e.to_string())
     };
-    let segments = format::list_segments(dir).map_err(|e| io(None, &e))?;
+    let segments = names::list(dir).map_err(|e| io(None, &e))?;
+    report.node = names::node_of(&segments).map(str::to_string);
     let key = verifying_key(dir, options, &segments)?;
     let key = key.as_ref();
     let malformed = |file: &str, d: &dyn std::fmt::Display| {
@@ -359,19 +254,25 @@ pub fn verify_with(dir: &Path, options: &VerifyOptions<'_>) -> Result<VerifyRepo
         walk.want.extend(entries.iter().map(|e| e.records));
     }
     let mut buf = Vec::new();
-    let kept: Vec<u64> = segments.into_iter().filter(|&n| n >= expected).collect();
-    for (i, &n) in kept.iter().enumerate() {
+    let kept: Vec<SegmentName> = segments
+        .into_iter()
+        .filter(|s| s.number >= expected)
+        .collect();
+    for (i, name) in kept.iter().enumerate() {
         let Some(key) = key else { break };
-        let seg = format::seg_name(n);
-        if n != expected {
+        let seg = name.seg();
+        if name.number != expected {
             return Err(VerifyFailure::new(
                 FailureKind::MissingSegment,
                 Some(&seg),
                 Some(walk.seq),
-                format!("segment {} is missing", format::seg_name(expected)),
+                format!(
+                    "segment {} is missing",
+                    names::name_in(&kept, expected).seg()
+                ),
             ));
         }
-        let seal_name = format::seal_name(n);
+        let seal_name = name.seal();
         let seal_path = dir.join(&seal_name);
         let seal = match format::read_small(&seal_path) {
             Ok(bytes) => Some(Seal::parse(&bytes).map_err(|e| malformed(&seal_name, &e))?),
@@ -388,14 +289,14 @@ pub fn verify_with(dir: &Path, options: &VerifyOptions<'_>) -> Result<VerifyRepo
                     "segment has no seal but is not the last one",
                 ));
             }
-            open_segment(dir, n, key, file, &mut walk, &mut buf, &mut report)?;
+            open_segment(dir, name, key, file, &mut walk, &mut buf, &mut report)?;
             break;
         };
         prev_seal = check_sealed_segment(
             &seal,
             key,
             file,
-            n,
+            name,
             &mut walk,
             &prev_seal,
             &mut buf,
@@ -429,7 +330,7 @@ pub fn verify_with(dir: &Path, options: &VerifyOptions<'_>) -> Result<VerifyRepo
 fn verifying_key(
     dir: &Path,
     options: &VerifyOptions<'_>,
-    segments: &[u64],
+    segments: &[SegmentName],
 ) -> Result<Option<VerifyingKey>, VerifyFailure> {
     if let Some(k) = options.pubkey {
         return Ok(Some(*k));
@@ -489,15 +390,14 @@ fn check_sealed_segment(
     seal: &Seal,
     key: &VerifyingKey,
     file: std::fs::File,
-    n: u64,
+    name: &SegmentName,
     walk: &mut Walk,
     prev_seal: &[u8; 32],
     buf: &mut Vec<u8>,
     report: &mut VerifyReport,
 ) -> Result<[u8; 32], VerifyFailure> {
-    let seg = format::seg_name(n);
-    let seal_name = format::seal_name(n);
-    check_seal_head(seal, key, n, walk, prev_seal, &seal_name)?;
+    let seg = name.seg();
+    check_seal_head(seal, key, name, walk, prev_seal)?;
     let start = walk.clone();
     let attested = seal.attested_records();
     if attested > 0 {
@@ -587,15 +487,16 @@ fn check_sealed_segment(
 /// Walks the open segment and checks its checkpoints.
 fn open_segment(
     dir: &Path,
-    n: u64,
+    name: &SegmentName,
     key: &VerifyingKey,
     file: std::fs::File,
     walk: &mut Walk,
     buf: &mut Vec<u8>,
     report: &mut VerifyReport,
 ) -> Result<(), VerifyFailure> {
-    let seg = format::seg_name(n);
-    let att_name = attest::att_name(n);
+    let n = name.number;
+    let seg = name.seg();
+    let att_name = name.att();
     let fail = |kind, record, detail: String| {
         Err(VerifyFailure::new(kind, Some(&att_name), record, detail))
     };
@@ -724,12 +625,13 @@ impl CompleteLines for Vec<u8> {
 fn check_seal_head(
     seal: &Seal,
     key: &VerifyingKey,
-    n: u64,
+    name: &SegmentName,
     walk: &Walk,
     prev_seal: &[u8; 32],
-    seal_name: &str,
 ) -> Result<(), VerifyFailure> {
-    let fail = |kind, detail: String| Err(VerifyFailure::new(kind, Some(seal_name), None, detail));
+    let n = name.number;
+    let seal_name = name.seal();
+    let fail = |kind, detail: String| Err(VerifyFailure::new(kind, Some(&seal_name), None, detail));
     if !seal.verify(key) {
         return fail(
             FailureKind::Signature,
@@ -741,7 +643,7 @@ fn check_seal_head(
             FailureKind::Seal,
             format!(
                 "seal belongs to segment {} (segments reordered or duplicated)",
-                format::seg_name(seal.segment)
+                SegmentName::new(seal.segment, name.node.as_deref()).seg()
             ),
         );
     }

@@ -186,8 +186,8 @@ pub(crate) struct ChainView<'a> {
     pub first_segment: u64,
     /// Records in the chain (the last one's sequence number + 1).
     pub end_seq: u64,
-    /// Segment numbers present.
-    pub segments: &'a [u64],
+    /// The segments present.
+    pub segments: &'a [crate::names::SegmentName],
     /// The hash after each record count the witness asked for.
     pub heads: &'a std::collections::HashMap<u64, [u8; 32]>,
 }
@@ -195,7 +195,7 @@ pub(crate) struct ChainView<'a> {
 /// Checks the log against what the witness saw; the first discrepancy is
 /// a failure naming what is missing.
 pub(crate) fn check(entries: &[WitnessEntry], view: &ChainView<'_>) -> Result<(), VerifyFailure> {
-    let seg = |n: u64| crate::format::seg_name(n);
+    let seg = |n: u64| crate::names::name_in(view.segments, n).seg();
     // The furthest the witness saw decides "records missing".
     if let Some(max) = entries.iter().max_by_key(|e| e.records)
         && max.records > view.end_seq
@@ -220,7 +220,7 @@ pub(crate) fn check(entries: &[WitnessEntry], view: &ChainView<'_>) -> Result<()
             // Removed behind a signed retention checkpoint.
             continue;
         }
-        if !view.segments.contains(&e.segment) {
+        if !view.segments.iter().any(|s| s.number == e.segment) {
             return Err(VerifyFailure::new(
                 FailureKind::Witness,
                 Some(&seg(e.segment)),

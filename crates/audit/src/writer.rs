@@ -14,10 +14,12 @@
 //! account's records are erased ([`AuditLog::erase_personal_data`]). A new
 //! segment file is created with its first record.
 
-use crate::attest::{self, Attestation};
+use crate::attest::Attestation;
 use crate::commit::commit_personal;
 use crate::error::AuditError;
 use crate::format::{self, Seal, SealKind};
+use crate::health::{AuditHealth, Status};
+use crate::names::{self, SegmentName};
 use crate::pii::{self, EraseReport, MonthKeys};
 use crate::recover::{self, ChainState, RecoveredTail};
 use crate::witness::{Sink, WitnessEntry};
@@ -27,7 +29,7 @@ use sealpost_config::AuditConfig;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
@@ -61,32 +63,6 @@ pub struct AuditLog {
 struct Inner {
     tx: mpsc::Sender<Msg>,
     status: Arc<Status>,
-}
-
-/// What the writer thread publishes about itself (for `/readyz` and the
-/// metrics): Unix milliseconds, 0 for never/none.
-#[derive(Debug, Default)]
-struct Status {
-    /// The last signed checkpoint or seal.
-    last_attested_ms: AtomicI64,
-    /// The oldest record not yet covered by a checkpoint.
-    oldest_unattested_ms: AtomicI64,
-    /// A write failed: nothing more is recorded until a restart.
-    failed: AtomicBool,
-    /// The thread has ended.
-    stopped: AtomicBool,
-}
-
-/// The audit writer's health, as [`AuditLog::health`] reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AuditHealth {
-    /// Whether records are being written (the thread runs, no write failed).
-    pub writing: bool,
-    /// When the last checkpoint or seal was signed (Unix ms), if ever.
-    pub last_attested_ms: Option<i64>,
-    /// How long the oldest record not yet covered by a checkpoint has
-    /// waited (ms; 0 when everything is attested).
-    pub unattested_age_ms: i64,
 }
 
 impl Inner {
@@ -126,6 +102,30 @@ impl AuditLog {
         signing_key: &Path,
         config: &AuditConfig,
     ) -> Result<AuditLog, AuditError> {
+        Self::open_as(dir, signing_key, config, None)
+    }
+
+    /// As [`AuditLog::open`], naming new segments with `node`, the id of
+    /// the node writing (see `names`; every node of a cluster keeps its own
+    /// log, and `verify`/`export` of several folders name each by it). A
+    /// log whose names already carry another node id keeps that one (the
+    /// folder is one log; a warning says so).
+    pub fn open_node(
+        dir: &Path,
+        signing_key: &Path,
+        config: &AuditConfig,
+        node: &str,
+    ) -> Result<AuditLog, AuditError> {
+        names::check_node(node).map_err(|e| AuditError::io(dir, e))?;
+        Self::open_as(dir, signing_key, config, Some(node))
+    }
+
+    fn open_as(
+        dir: &Path,
+        signing_key: &Path,
+        config: &AuditConfig,
+        node: Option<&str>,
+    ) -> Result<AuditLog, AuditError> {
         sealpost_durable::create_dir(dir).map_err(|e| AuditError::io(dir, e))?;
         let lock = lock(dir)?;
         let key = keys::load_or_generate(signing_key)?;
@@ -139,6 +139,7 @@ impl AuditLog {
         let (state, recovered) = recover::recover(dir, &key)?;
         pii::migrate_plaintext(dir, &mut month_keys)?;
         pii::collect_old_versions(dir, &mut month_keys)?;
+        let node = names::writer_node(dir, node)?;
         let status = Arc::new(Status::default());
         let mut writer = Writer {
             status: status.clone(),
@@ -153,6 +154,7 @@ impl AuditLog {
             keys: month_keys,
             witness,
             witness_failed: false,
+            node,
             _lock: lock,
         };
         if recovered.is_some() {
@@ -194,20 +196,7 @@ impl AuditLog {
 
     /// The writer's health; `None` for a disabled log.
     pub fn health(&self) -> Option<AuditHealth> {
-        let status = &self.inner.as_ref()?.status;
-        let last = status.last_attested_ms.load(Ordering::Relaxed);
-        let oldest = status.oldest_unattested_ms.load(Ordering::Relaxed);
-        let now = chrono::Utc::now().timestamp_millis();
-        Some(AuditHealth {
-            writing: !status.failed.load(Ordering::Relaxed)
-                && !status.stopped.load(Ordering::Relaxed),
-            last_attested_ms: (last != 0).then_some(last),
-            unattested_age_ms: if oldest == 0 {
-                0
-            } else {
-                (now - oldest).max(0)
-            },
-        })
+        Some(self.inner.as_ref()?.status.health())
     }
 
     /// Records an event without waiting for the disk (a channel send).
@@ -337,6 +326,7 @@ fn lock(dir: &Path) -> Result<File, AuditError> {
 
 struct OpenSegment {
     number: u64,
+    name: SegmentName,
     seg: BufWriter<File>,
     pii: BufWriter<File>,
     att: File,
@@ -351,14 +341,6 @@ struct OpenSegment {
     /// Records of the chain covered by the last checkpoint.
     attested: u64,
     last_attest: Instant,
-}
-
-impl Status {
-    /// Everything so far is covered by a checkpoint or seal signed at `now_ms`.
-    fn attested(&self, now_ms: i64) {
-        self.last_attested_ms.store(now_ms, Ordering::Relaxed);
-        self.oldest_unattested_ms.store(0, Ordering::Relaxed);
-    }
 }
 
 struct Writer {
@@ -378,6 +360,8 @@ struct Writer {
     witness: Sink,
     /// Whether a witness failure was logged (once, until it works again).
     witness_failed: bool,
+    /// The node id new segments are named with (see `names`).
+    node: Option<String>,
     _lock: File,
 }
 
@@ -530,7 +514,7 @@ impl Writer {
         s.att
             .write_all(&a.to_line())
             .and_then(|_| s.att.sync_data())
-            .map_err(|e| format!("{}: {e}", attest::att_name(s.number)))?;
+            .map_err(|e| format!("{}: {e}", s.name.att()))?;
         s.attested = self.state.next_seq;
         s.last_attest = Instant::now();
         self.status.attested(now);
@@ -560,11 +544,11 @@ impl Writer {
             )
         };
         let s = self.open.as_mut().expect("opened above");
-        let seg_name = format::seg_name(s.number);
+        let seg_name = s.name.seg();
         if let Some(bytes) = sealed_pii {
             s.pii
                 .write_all(&bytes)
-                .map_err(|e| format!("{}: {e}", format::pii_name(s.number)))?;
+                .map_err(|e| format!("{}: {e}", s.name.pii()))?;
         }
         // A side line reaches the file before its record line (readers
         // rely on it): flush the side file first when the segment's
@@ -572,7 +556,7 @@ impl Writer {
         if s.seg.buffer().len() + line.len() + 1 > s.seg.capacity() {
             s.pii
                 .flush()
-                .map_err(|e| format!("{}: {e}", format::pii_name(s.number)))?;
+                .map_err(|e| format!("{}: {e}", s.name.pii()))?;
         }
         s.seg
             .write_all(&line)
@@ -600,6 +584,7 @@ impl Writer {
     fn create_segment(&mut self) -> Result<OpenSegment, String> {
         use std::os::unix::fs::OpenOptionsExt;
         let n = self.state.next_segment;
+        let name = SegmentName::new(n, self.node.as_deref());
         let open = |name: String| {
             let path = self.dir.join(&name);
             std::fs::OpenOptions::new()
@@ -609,12 +594,13 @@ impl Writer {
                 .open(&path)
                 .map_err(|e| format!("{name}: {e}"))
         };
-        let seg = open(format::seg_name(n))?;
-        let pii = open(format::pii_name(n))?;
-        let att = open(attest::att_name(n))?;
+        let seg = open(name.seg())?;
+        let pii = open(name.pii())?;
+        let att = open(name.att())?;
         format::sync_dir(&self.dir).map_err(|e| e.to_string())?;
         Ok(OpenSegment {
             number: n,
+            name,
             seg: BufWriter::with_capacity(64 * 1024, seg),
             pii: BufWriter::with_capacity(16 * 1024, pii),
             att,
@@ -643,11 +629,11 @@ impl Writer {
             s.pii
                 .flush()
                 .and_then(|_| s.pii.get_ref().sync_data())
-                .map_err(|e| format!("{}: {e}", format::pii_name(s.number)))?;
+                .map_err(|e| format!("{}: {e}", s.name.pii()))?;
             s.seg
                 .flush()
                 .and_then(|_| s.seg.get_ref().sync_data())
-                .map_err(|e| format!("{}: {e}", format::seg_name(s.number)))?;
+                .map_err(|e| format!("{}: {e}", s.name.seg()))?;
             s.dirty = false;
         }
         Ok(())
@@ -677,14 +663,11 @@ impl Writer {
             0,
         );
         seal.sign(&self.key);
-        format::write_atomic(
-            &self.dir.join(format::seal_name(s.number)),
-            &seal.to_bytes(),
-        )
-        .map_err(|e| e.to_string())?;
+        format::write_atomic(&self.dir.join(s.name.seal()), &seal.to_bytes())
+            .map_err(|e| e.to_string())?;
         // The seal supersedes the segment's checkpoints.
         drop(s.att);
-        let att = self.dir.join(attest::att_name(s.number));
+        let att = self.dir.join(s.name.att());
         match std::fs::remove_file(&att) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 tracing::warn!(file = %att.display(), error = %e, "could not remove a sealed segment's checkpoints");

@@ -49,8 +49,8 @@ pub use retention::{
     RetentionConfig,
 };
 pub use smtp::{
-    BareLfPolicy, DKIM_RETIRE_GRACE_DAYS, DkimAlgorithm, DkimKeyConfig, SmtpConfig, StaticRecord,
-    StaticRecordType,
+    BareLfPolicy, DKIM_RETIRE_GRACE_DAYS, DkimAlgorithm, DkimKeyConfig, SharedKey, SmtpConfig,
+    StaticRecord, StaticRecordType,
 };
 pub use store::{MAX_POOL_SIZE, StoreBackend, StoreConfig};
 

@@ -162,6 +162,21 @@ pub struct DkimKeyConfig {
     /// after it, so mail signed just before still verifies.
     #[serde(default)]
     pub stopped_signing: Option<toml::value::Datetime>,
+    /// The private key itself (PEM), for a key another node of a shared
+    /// store published (never read from the file: `key` is then only a
+    /// label). Signers use it instead of reading `key`.
+    #[serde(skip)]
+    pub shared_pem: Option<SharedKey>,
+}
+
+/// A private key held in memory; its `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SharedKey(pub std::sync::Arc<Vec<u8>>);
+
+impl std::fmt::Debug for SharedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedKey(..)")
+    }
 }
 
 /// Days a selector stays published after it stopped signing before `sealpost

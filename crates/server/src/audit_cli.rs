@@ -5,8 +5,10 @@
 //! prints one line per warning (unattested records: file, record range,
 //! count) and always the last attested point; `--strict` fails on
 //! warnings, `--witness FILE` checks the log against what the witness saw.
-//! In a cluster each node keeps its own log: `--dir DIR` (repeatable) names
-//! the folders to verify, or to export merged in time order.
+//! In a cluster each node keeps its own log, its segments named by the
+//! node's id: `--dir DIR` (repeatable) or plain `DIR` arguments name the
+//! folders to verify (each chain on its own, each folder's lines and
+//! failure named by its node), or to export merged in time order.
 
 use crate::admin::{self, Request};
 use crate::startup::{Failure, load_config};
@@ -74,8 +76,9 @@ pub fn verify(
     let witnesses = paired("--witness", witnesses, folders.len())?;
     let mut failed = Vec::new();
     for ((dir, pubkey), witness) in folders.iter().zip(pubkeys).zip(witnesses) {
+        let name = folder_name(dir);
         let label = if several {
-            format!("{}: ", dir.display())
+            format!("{name}: ")
         } else {
             String::new()
         };
@@ -85,7 +88,7 @@ pub fn verify(
                 return Err(f);
             }
             eprintln!("{label}{}", f.message);
-            failed.push(dir.display().to_string());
+            failed.push(name);
         }
     }
     if !failed.is_empty() {
@@ -97,6 +100,20 @@ pub fn verify(
         )));
     }
     Ok(())
+}
+
+/// How a folder is named in the lines of a several-folder verify: by the
+/// node id in its segment names and the folder, or the folder alone for a
+/// log from before node ids (or one whose names cannot be listed).
+fn folder_name(dir: &Path) -> String {
+    match sealpost_audit::names::list(dir)
+        .ok()
+        .as_deref()
+        .and_then(sealpost_audit::names::node_of)
+    {
+        Some(node) => format!("{node} ({})", dir.display()),
+        None => dir.display().to_string(),
+    }
 }
 
 /// Verifies one audit folder, printing its lines prefixed with `label`. A

@@ -10,14 +10,17 @@
 //! the directory takes the accounts of a new domain too). A domain added
 //! on any node is served on every node within two seconds.
 //!
-//! Only the domain name travels. A domain's DKIM signing keys
-//! (`[[smtp.dkim]]` and their key files) stay with the config file and are
-//! distributed as before: a node that has not got them accepts and
-//! delivers the domain's mail but does not sign what it submits for it.
+//! A domain's DKIM signing keys travel too (`dkim_share`): each node
+//! publishes those of its file's domains, and the watcher reloads when the
+//! published keys are not what it signs with, so every node signs a new
+//! domain's mail, and follows a rotation made on another node, within two
+//! seconds.
 //!
-//! Uses `services` and `running`.
+//! Uses `services`, `running` and `dkim_share`.
 
+use crate::dkim_share::Print;
 use crate::services::Services;
+use sealpost_config::DkimKeyConfig;
 use sealpost_store::Store;
 use std::time::Duration;
 
@@ -41,14 +44,32 @@ pub fn publish(store: &Store, added: &[String], removed: &[String]) -> Result<()
     Ok(())
 }
 
-/// Whether the running domains are the file's and the published ones.
-fn in_step(services: &Services, published: &[String]) -> bool {
-    let running = crate::running::domain_names(&services.running.current());
+/// Whether the running domains are the file's and the published ones,
+/// and the running DKIM keys the published ones it should sign with.
+fn in_step(services: &Services, published: &[String], dkim: &[DkimKeyConfig]) -> bool {
+    let current = services.running.current();
+    if !crate::dkim_share::in_step(&current, dkim) {
+        return false;
+    }
+    let running = crate::running::domain_names(&current);
     let mut want = services.running.file_domains();
     want.extend(published.iter().cloned());
     want.sort();
     want.dedup();
     running == want
+}
+
+/// What the store publishes: domains, and DKIM keys as running entries.
+fn seen(store: &Store) -> Result<(Vec<String>, Vec<DkimKeyConfig>), String> {
+    let domains = store.published_domains().map_err(|e| e.to_string())?;
+    Ok((domains, crate::dkim_share::published(store)?))
+}
+
+/// Publishes this node's file domains and their DKIM keys.
+fn publish_own(services: &Services) -> Result<(), String> {
+    let own = services.running.file_domains();
+    crate::dkim_share::publish(&services.store, &services.running.current(), &own)?;
+    publish(&services.store, &own, &[])
 }
 
 /// Starts the watcher thread over a shared store (it ends with the
@@ -62,36 +83,35 @@ pub fn spawn(services: &Services) {
         .name("domain-watch".into())
         .spawn(move || {
             let mut published_own = false;
-            // The published set a reload was refused for: not tried again
-            // (nor logged) every second until it changes.
-            let mut refused: Option<Vec<String>> = None;
+            // What a reload was refused for: not tried again (nor logged)
+            // every second until it changes.
+            let mut refused: Option<(Vec<String>, Print)> = None;
             loop {
                 if !published_own {
-                    let own = services.running.file_domains();
-                    match publish(&services.store, &own, &[]) {
+                    match publish_own(&services) {
                         Ok(()) => published_own = true,
                         Err(e) => tracing::warn!(error = %e, "retrying"),
                     }
                 }
-                match services.store.published_domains() {
-                    Ok(published)
-                        if !in_step(&services, &published)
-                            && refused.as_ref() != Some(&published) =>
-                    {
-                        match services.reload() {
-                            Ok(summary) => {
-                                refused = None;
-                                tracing::info!(
-                                    %summary,
-                                    "domains published by another node changed: reloaded"
-                                )
-                            }
-                            Err(e) => {
-                                refused = Some(published);
-                                tracing::warn!(
-                                    error = %e,
-                                    "domains published by another node changed; reload refused"
-                                )
+                match seen(&services.store) {
+                    Ok((published, dkim)) if !in_step(&services, &published, &dkim) => {
+                        let now = (published, crate::dkim_share::fingerprint(&dkim));
+                        if refused.as_ref() != Some(&now) {
+                            match services.reload() {
+                                Ok(summary) => {
+                                    refused = None;
+                                    tracing::info!(
+                                        %summary,
+                                        "domains or DKIM keys published by another node changed: reloaded"
+                                    )
+                                }
+                                Err(e) => {
+                                    refused = Some(now);
+                                    tracing::warn!(
+                                        error = %e,
+                                        "domains or DKIM keys published by another node changed; reload refused"
+                                    )
+                                }
                             }
                         }
                     }

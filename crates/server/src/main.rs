@@ -72,6 +72,7 @@ mod account_page;
 mod audit_cli;
 mod backup;
 mod compliance;
+mod dkim_share;
 mod dns;
 mod domain_watch;
 mod domains;
@@ -272,9 +273,12 @@ enum AuditCommand {
         #[arg(long)]
         witness: Vec<PathBuf>,
         /// Verify these audit folders (each node of a cluster keeps its own
-        /// log) instead of this node's; repeatable.
+        /// log) instead of this node's, each chain on its own; repeatable.
         #[arg(long = "dir")]
         dirs: Vec<PathBuf>,
+        /// The same as --dir: `audit verify DIR1 DIR2`.
+        #[arg(value_name = "DIR")]
+        folders: Vec<PathBuf>,
         /// Fail on warnings too (unattested records).
         #[arg(long)]
         strict: bool,
@@ -297,10 +301,14 @@ enum AuditCommand {
         #[arg(long)]
         kind: Option<String>,
         /// Export these audit folders (each node of a cluster keeps its own
-        /// log) merged in time order, with a last column `node` naming each
-        /// row's folder as given here; repeatable.
+        /// log) merged in time order (ties: by node), with a last column
+        /// `node` naming each row's node by the id in its segment names (the
+        /// folder as given here for a log from before node ids); repeatable.
         #[arg(long = "dir")]
         dirs: Vec<PathBuf>,
+        /// The same as --dir: `audit export --csv DIR1 DIR2`.
+        #[arg(value_name = "DIR")]
+        folders: Vec<PathBuf>,
     },
     /// Print the public key that verifies the seals.
     Pubkey,
@@ -424,9 +432,13 @@ fn main() -> ExitCode {
                     pubkey,
                     witness,
                     strict,
-                    dirs,
+                    mut dirs,
+                    folders,
                 },
-        } => audit_cli::verify(&cli.config, pubkey, witness, dirs, strict),
+        } => {
+            dirs.extend(folders);
+            audit_cli::verify(&cli.config, pubkey, witness, dirs, strict)
+        }
         Command::Audit {
             command:
                 AuditCommand::Export {
@@ -435,9 +447,13 @@ fn main() -> ExitCode {
                     since,
                     until,
                     kind,
-                    dirs,
+                    mut dirs,
+                    folders,
                 },
-        } => audit_cli::export(&cli.config, account, since, until, kind, dirs),
+        } => {
+            dirs.extend(folders);
+            audit_cli::export(&cli.config, account, since, until, kind, dirs)
+        }
         Command::Audit {
             command: AuditCommand::Pubkey,
         } => audit_cli::pubkey(&cli.config),

@@ -5,7 +5,9 @@
 //! Applied at reload: `[retention]` (the worker reads it at every pass),
 //! `[compliance]` (the register and the DPIA), `[[domain]]` (the
 //! directory; over a shared store the file's domains plus those other
-//! nodes published, see `domain_watch`), `[[smtp.dkim]]` (the signing keys, loaded before anything
+//! nodes published, see `domain_watch`), `[[smtp.dkim]]` (the signing keys, and over a
+//! shared store those other nodes published for the domains the file has
+//! no key for, see `dkim_share`; loaded before anything
 //! is applied: a key that does not load refuses the whole reload, so
 //! `sealpost domain add` can roll its edit back), `limits.login_cache_secs`,
 //! and the certificate files
@@ -89,11 +91,14 @@ impl RunningConfig {
     /// names, such as DKIM keys); when it fails, nothing is applied.
     /// `published` are the domains other nodes publish (empty on one
     /// node): served too, except those this reload finds gone from the
-    /// file (their withdrawal is the caller's next step).
+    /// file (their withdrawal is the caller's next step). `shared_dkim`
+    /// are the DKIM keys other nodes publish: signed with for the domains
+    /// the file has no key for (see `dkim_share`).
     pub fn reload(
         &self,
         prepare: impl FnOnce(&Config) -> Result<(), String>,
         published: &[String],
+        shared_dkim: &[sealpost_config::DkimKeyConfig],
     ) -> Result<Reloaded, String> {
         let path = self.current().path.clone();
         let mut file = Config::load(&path).map_err(|e| e.to_string())?;
@@ -116,6 +121,7 @@ impl RunningConfig {
                     .push(sealpost_config::DomainConfig { name: name.clone() });
             }
         }
+        crate::dkim_share::merge_into(&mut file, shared_dkim);
         let (merged, applied, restart) = merge(&running.config, &file);
         prepare(&merged)?;
         running.config = Arc::new(merged);
@@ -316,7 +322,7 @@ mod tests {
             d.path(),
             "[retention]\ntrash_days = 7\n[compliance]\ncontroller = \"X\"\n[imap]\nmax_line = 1000\n",
         );
-        let r = running.reload(|_| Ok(()), &[]).unwrap();
+        let r = running.reload(|_| Ok(()), &[], &[]).unwrap();
         assert_eq!(
             r.applied,
             vec!["retention.trash_days", "compliance.controller"]
@@ -332,7 +338,7 @@ mod tests {
         assert!(!diff[0].reloadable);
         // A broken file changes nothing.
         std::fs::write(&now.path, "[retention]\ntrash_days = \"x\"\n").unwrap();
-        assert!(running.reload(|_| Ok(()), &[]).is_err());
+        assert!(running.reload(|_| Ok(()), &[], &[]).is_err());
         assert_eq!(running.current().retention.trash_days, 7);
     }
 }

@@ -115,20 +115,30 @@ impl Services {
             None => Ok(()),
         };
         let shared = self.store.backend_name() == "postgresql";
-        let published = if shared {
-            match self.store.published_domains() {
-                Ok(p) => p,
-                Err(e) => {
-                    problems.push(format!("published domains not read: {e}"));
-                    Vec::new()
-                }
-            }
+        let (published, shared_dkim) = if shared {
+            let domains = self.store.published_domains().unwrap_or_else(|e| {
+                problems.push(format!("published domains not read: {e}"));
+                Vec::new()
+            });
+            let dkim = crate::dkim_share::published(&self.store).unwrap_or_else(|e| {
+                problems.push(e);
+                Vec::new()
+            });
+            (domains, dkim)
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
-        match self.running.reload(keys, &published) {
+        match self.running.reload(keys, &published, &shared_dkim) {
             Ok(r) => {
                 if shared {
+                    // Keys before the domain: no node serves a new domain
+                    // without its keys in between.
+                    crate::dkim_share::publish(
+                        &self.store,
+                        &self.running.current(),
+                        &self.running.file_domains(),
+                    )
+                    .unwrap_or_else(|e| problems.push(e));
                     crate::domain_watch::publish(&self.store, &r.file_added, &r.file_removed)
                         .unwrap_or_else(|e| problems.push(e));
                 }

@@ -158,10 +158,23 @@ pub fn open_audit(config: &Config) -> Result<AuditLog, Failure> {
         );
         return Ok(AuditLog::disabled());
     }
-    let log = AuditLog::open(
+    // Segment names carry this node's permanent id, so that several
+    // nodes' logs say whose they are (`audit verify`/`export` of several).
+    let node = sealpost_durable::create_dir(&config.server.data_dir)
+        .and_then(|()| sealpost_store::node_id(&config.server.data_dir))
+        .map_err(|e| match e.kind() {
+            // Already names the file.
+            std::io::ErrorKind::InvalidData => Failure::runtime(e),
+            _ => Failure::runtime(format!(
+                "{}: {e}",
+                config.server.data_dir.join("node-id").display()
+            )),
+        })?;
+    let log = AuditLog::open_node(
         &audit_dir(config),
         &config.server.audit_signing_key,
         &config.audit,
+        &node,
     )
     .map_err(Failure::runtime)?;
     if let Some(tail) = log.recovered_tail() {

@@ -111,6 +111,15 @@ fn both_nodes_audit_logs_verify_and_export_merged_in_time_order() {
 
     let (a1, a2) = (c.site1.path("data/audit"), c.site2.path("data/audit"));
     let (d1, d2) = (a1.display().to_string(), a2.display().to_string());
+    // Each log is named by its node's id (its segment names carry it).
+    let id = |site: &Site| {
+        std::fs::read_to_string(site.path("data/node-id"))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let (n1, n2) = (id(&c.site1), id(&c.site2));
+    let (l1, l2) = (format!("{n1} ({d1})"), format!("{n2} ({d2})"));
     // The writers are asynchronous: ask until the three logins are there.
     let export = || {
         c.site1.cli(
@@ -152,11 +161,11 @@ fn both_nodes_audit_logs_verify_and_export_merged_in_time_order() {
         .collect();
     assert_eq!(seen.len(), 3, "{}", out.stdout);
     assert_eq!(seen[0].0, "alice@example.org");
-    assert_eq!(seen[0].2, d1);
+    assert_eq!(seen[0].2, n1);
     assert_eq!(seen[1].0, "bob@example.net");
-    assert_eq!(seen[1].2, d2);
+    assert_eq!(seen[1].2, n2);
     assert_eq!(seen[2].0, "alice@example.org");
-    assert_eq!(seen[2].2, d1);
+    assert_eq!(seen[2].2, n1);
     assert_ne!(
         seen[2].1, seen[0].1,
         "the third login failed: {}",
@@ -173,12 +182,12 @@ fn both_nodes_audit_logs_verify_and_export_merged_in_time_order() {
         .cli(&["audit", "verify", "--dir", &d1, "--dir", &d2], "");
     assert!(verify.ok(), "{}{}", verify.stdout, verify.stderr);
     assert!(
-        verify.stdout.contains(&format!("{d1}: audit log verified")),
+        verify.stdout.contains(&format!("{l1}: audit log verified")),
         "{}",
         verify.stdout
     );
     assert!(
-        verify.stdout.contains(&format!("{d2}: audit log verified")),
+        verify.stdout.contains(&format!("{l2}: audit log verified")),
         "{}",
         verify.stdout
     );
@@ -216,12 +225,12 @@ fn both_nodes_audit_logs_verify_and_export_merged_in_time_order() {
         .cli(&["audit", "verify", "--dir", &d1, "--dir", &d2], "");
     assert!(!bad.ok(), "{}", bad.stdout);
     assert!(
-        bad.stdout.contains(&format!("{d1}: audit log verified")),
+        bad.stdout.contains(&format!("{l1}: audit log verified")),
         "{}",
         bad.stdout
     );
     assert!(
-        bad.stderr.contains(&format!("1 of 2 folder(s): {d2}")),
+        bad.stderr.contains(&format!("1 of 2 folder(s): {l2}")),
         "{}",
         bad.stderr
     );

@@ -267,7 +267,10 @@ fn load_signers(config: &Config) -> Result<Vec<Signer>, MailAuthError> {
     for k in config.smtp.dkim.iter().filter(|k| k.signs()) {
         let path = SmtpConfig::resolve_path(&config.path, &k.key);
         let bad = |e: String| MailAuthError(format!("DKIM key {}: {e}", path.display()));
-        let pem = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+        let pem = match &k.shared_pem {
+            Some(shared) => shared.0.to_vec(),
+            None => std::fs::read(&path).map_err(|e| bad(e.to_string()))?,
+        };
         let der = PrivateKeyDer::from_pem_slice(&pem).map_err(|e| match e {
             pem::Error::NoItemsFound => bad("no private key in the file".into()),
             e => bad(e.to_string()),

@@ -67,6 +67,9 @@ pub mod table {
     /// hash of the entry name -> sealed name and value (RFC 5464 METADATA,
     /// `metadata.rs`).
     pub const METADATA: u8 = b'T';
+    /// keyed MAC of a domain name -> the name and its DKIM keys (private
+    /// keys included) sealed under the system key (`domains.rs`).
+    pub const DKIM: u8 = b'K';
 }
 
 /// `tag | account`.
@@ -244,6 +247,7 @@ mod tests {
             ACL,
             ACL_SHARED,
             METADATA,
+            DKIM,
         ];
         let mut seen = std::collections::HashSet::new();
         for t in tags {

@@ -6,6 +6,7 @@ use super::keys::{KeyId, MonthKeys, period_of, seal_with};
 use super::{Line, names_address, read_lines, side_files};
 use crate::error::AuditError;
 use crate::format;
+use crate::names::{self, SegmentName};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
@@ -100,8 +101,9 @@ pub(crate) fn erase_matching(
     // Records of the same messages (our message id: queued, relayed,
     // bounced for a message the account sent or received) name its
     // correspondents without naming it: they go too.
-    for (n, seq) in linked_records(dir, &doomed)? {
-        let path = dir.join(format::pii_name(n));
+    let segments = names::list(dir).map_err(|e| AuditError::io(dir, e))?;
+    for (n, seq) in linked_records(dir, &segments, &doomed)? {
+        let path = dir.join(names::name_in(&segments, n).pii());
         if !doomed.get(&n).is_some_and(|d| d.contains(&seq)) {
             for (line, _) in read_lines(&path)? {
                 if let Some(line) = line
@@ -185,16 +187,17 @@ fn message_id_of(line: &[u8]) -> Option<&[u8]> {
 /// a purge is rare).
 fn linked_records(
     dir: &Path,
+    all: &[SegmentName],
     doomed: &BTreeMap<u64, BTreeSet<u64>>,
 ) -> Result<Vec<(u64, u64)>, AuditError> {
     let start = format::read_checkpoint(dir)?.map_or(1, |cp| cp.segment);
-    let segments: Vec<u64> = format::list_segments(dir)
-        .map_err(|e| AuditError::io(dir, e))?
-        .into_iter()
+    let segments: Vec<u64> = all
+        .iter()
+        .map(|s| s.number)
         .filter(|&n| n >= start)
         .collect();
     let lines = |n: u64| -> Result<Vec<u8>, AuditError> {
-        let p = dir.join(format::seg_name(n));
+        let p = dir.join(names::name_in(all, n).seg());
         std::fs::read(&p).map_err(|e| AuditError::io(&p, e))
     };
     let mut ids: BTreeSet<Vec<u8>> = BTreeSet::new();

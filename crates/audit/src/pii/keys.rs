@@ -193,7 +193,7 @@ impl MonthKeys {
     /// Opens the key folder of the log in `audit_dir` under the master key;
     /// for a log that holds no segment yet, a missing master key is made.
     pub(crate) fn open(audit_dir: &Path, master_key: &Path) -> Result<MonthKeys, AuditError> {
-        let fresh = format::list_segments(audit_dir).is_ok_and(|s| s.is_empty())
+        let fresh = crate::names::list(audit_dir).is_ok_and(|s| s.is_empty())
             && format::read_checkpoint(audit_dir).is_ok_and(|c| c.is_none());
         Self::open_as(audit_dir, master_key, fresh)
     }

@@ -138,11 +138,11 @@ pub(crate) fn read_lines(path: &Path) -> Result<Vec<RawLine>, AuditError> {
 /// The side files of the log, by segment number, from the start of the kept chain.
 pub(super) fn side_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>, AuditError> {
     let start = format::read_checkpoint(dir)?.map_or(1, |cp| cp.segment);
-    Ok(format::list_segments(dir)
+    Ok(crate::names::list(dir)
         .map_err(|e| AuditError::io(dir, e))?
         .into_iter()
-        .filter(|&n| n >= start)
-        .map(|n| (n, dir.join(format::pii_name(n))))
+        .filter(|s| s.number >= start)
+        .map(|s| (s.number, dir.join(s.pii())))
         .filter(|(_, p)| p.exists())
         .collect())
 }

@@ -152,15 +152,20 @@ pub fn wait_for(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// The audit segment files (`NNNNNNNNNNNN.seg`) in the site's log, sorted.
+/// The audit segment files (`<node>.NNNNNNNNNNNN.seg`) in the site's
+/// log, by segment number.
 pub fn segments(site: &Site) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(site.path("data/audit"))
+    use sealpost_audit::names::{FileKind, SegmentName};
+    let mut v: Vec<(u64, String)> = std::fs::read_dir(site.path("data/audit"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.len() == 16 && n.ends_with(".seg"))
+        .filter_map(|n| match SegmentName::parse(&n) {
+            Some((s, FileKind::Segment)) => Some((s.number, n)),
+            _ => None,
+        })
         .collect();
     v.sort();
-    v
+    v.into_iter().map(|(_, n)| n).collect()
 }
 
 /// Starts `sealpost serve` like [`Server::start`], with extra environment
