@@ -1,6 +1,9 @@
 //! The Sender Rewriting Scheme (SRS0) and hop counting for forwarded mail,
-//! sans-IO: the pieces forwarding to an outside address needs (#15), not
-//! yet wired into delivery.
+//! sans-IO: the pieces forwarding to an outside address needs (#15). The
+//! session rewrites the sender of a forwarded copy at RCPT and reverses a
+//! bounce to an SRS address of ours there (`session/envelope.rs`); delivery
+//! checks for loops (`delivery.rs`); the queue reverses its own bounces of
+//! forwarded copies (`queue/dsn.rs`).
 //!
 //! A message for `alias@ours` forwarded to `someone@elsewhere` keeps SPF
 //! passing at the next hop only if its envelope sender is in a domain that
@@ -25,6 +28,7 @@
 //! `Delivered-To:` for the address it is forwarding, with `554 5.4.6`
 //! (RFC 3463: routing loop detected).
 
+use crate::wire::{Enhanced, Reply};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -62,15 +66,23 @@ pub enum SrsError {
 }
 
 impl SrsError {
-    /// The SMTP reply for a RCPT to an address that did not reverse.
-    pub fn reply(&self) -> &'static str {
-        match self {
-            SrsError::NotSrs => "550 5.1.1 no such SRS address",
-            SrsError::Forged => "550 5.1.1 invalid SRS address",
-            SrsError::Expired => "550 5.1.1 expired SRS address",
-            SrsError::TooLong => "550 5.1.3 SRS address too long",
-            SrsError::BadSender => "550 5.1.7 sender cannot be rewritten",
-        }
+    /// The SMTP reply for a RCPT to an address that did not reverse, or
+    /// to a forwarding address whose sender cannot be rewritten.
+    pub fn reply(&self) -> Reply {
+        let (code, text) = match self {
+            SrsError::NotSrs => (Enhanced(5, 1, 1), "No such SRS address"),
+            SrsError::Forged => (Enhanced(5, 1, 1), "Invalid SRS address"),
+            SrsError::Expired => (Enhanced(5, 1, 1), "Expired SRS address"),
+            SrsError::TooLong => (
+                Enhanced(5, 1, 3),
+                "Sender too long to rewrite for forwarding",
+            ),
+            SrsError::BadSender => (
+                Enhanced(5, 1, 7),
+                "Sender cannot be rewritten for forwarding",
+            ),
+        };
+        Reply::new(550, code, text)
     }
 }
 
@@ -201,10 +213,11 @@ pub fn hops(message: &[u8], address: &str) -> (usize, bool) {
 
 /// Whether a message may be forwarded for `address`: `Err` with the reply
 /// when it loops (`554 5.4.6`).
-pub fn check_loop(message: &[u8], address: &str) -> Result<(), &'static str> {
+pub fn check_loop(message: &[u8], address: &str) -> Result<(), Reply> {
+    let looped = |text: &str| Err(Reply::new(554, Enhanced(5, 4, 6), text));
     match hops(message, address) {
-        (_, true) => Err("554 5.4.6 mail loop: already delivered to this address"),
-        (n, _) if n > MAX_HOPS => Err("554 5.4.6 too many hops"),
+        (_, true) => looped("Mail loop: already delivered to this address"),
+        (n, _) if n > MAX_HOPS => looped("Mail loop: too many hops"),
         _ => Ok(()),
     }
 }
@@ -337,7 +350,12 @@ mod tests {
         ] {
             assert_eq!(s.reverse(bad, NOW), Err(SrsError::NotSrs), "{bad}");
         }
-        assert!(SrsError::Forged.reply().starts_with("550 5.1."));
+        assert!(
+            SrsError::Forged
+                .reply()
+                .to_string()
+                .starts_with("550 5.1.1")
+        );
         let long = format!("{}@origin.example", "x".repeat(60));
         assert_eq!(s.forward(&long, "example.org", NOW), Err(SrsError::TooLong));
     }
@@ -350,12 +368,13 @@ mod tests {
         assert!(
             check_loop(msg, "OTHER@example.org")
                 .unwrap_err()
-                .contains("5.4.6")
+                .to_string()
+                .starts_with("554 5.4.6")
         );
         let many = "Received: x\r\n".repeat(MAX_HOPS + 1) + "\r\nbody";
         assert_eq!(
-            check_loop(many.as_bytes(), "a@b"),
-            Err("554 5.4.6 too many hops")
+            check_loop(many.as_bytes(), "a@b").unwrap_err().to_string(),
+            "554 5.4.6 Mail loop: too many hops"
         );
     }
 
