@@ -1,6 +1,7 @@
 //! Reading and validating the accounts file.
 //!
-//! The format is in the crate docs. Validation is strict, as for the config:
+//! The format is in the crate docs; `[[forward]]` tables are checked by
+//! [`crate::forward`] with the same errors. Validation is strict, as for the config:
 //! unknown keys, wrong types, malformed addresses, domains not hosted,
 //! hashes that are neither argon2id nor an accepted legacy scheme (see
 //! [`crate::legacy`]), a duplicate address or alias, and an alias that is

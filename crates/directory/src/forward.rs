@@ -94,12 +94,12 @@ impl crate::Snapshot {
 }
 
 /// Whether a local part is one of the forms SRS gives bounces (`SRS0=`,
-/// `SRS0+`, `SRS0-`, any case): no account, alias or forward may have it.
+/// `SRS1=`, with `+` or `-` for `=`, any case): no forward may have it.
 pub fn is_srs_local(address: &str) -> bool {
     let local = address.rsplit_once('@').map_or(address, |(l, _)| l);
     local.len() >= 5
         && local.is_char_boundary(5)
-        && local[..4].eq_ignore_ascii_case("srs0")
+        && (local[..4].eq_ignore_ascii_case("srs0") || local[..4].eq_ignore_ascii_case("srs1"))
         && matches!(local.as_bytes()[4], b'=' | b'+' | b'-')
 }
 
@@ -109,7 +109,9 @@ fn check_address(address: &str) -> Result<(), String> {
         return Err("`*` in a forward: catch-all forwarding and patterns are not supported".into());
     }
     if is_srs_local(address) {
-        return Err("local parts beginning with SRS0 are the bounces of forwarded mail".into());
+        return Err(
+            "local parts beginning with SRS0 or SRS1 are the bounces of forwarded mail".into(),
+        );
     }
     Ok(())
 }
@@ -371,10 +373,15 @@ mod tests {
 
     #[test]
     fn srs_local_parts() {
-        for a in ["SRS0=h=tt=d=u@x", "srs0+x@y", "Srs0-a@b"] {
+        for a in [
+            "SRS0=h=tt=d=u@x",
+            "srs0+x@y",
+            "Srs0-a@b",
+            "SRS1=h=f==h=t=d=u@x",
+        ] {
             assert!(is_srs_local(a), "{a}");
         }
-        for a in ["srs@x", "srs0@x", "srs1=a@x", "srs0é@x", "alice@x"] {
+        for a in ["srs@x", "srs0@x", "srs2=a@x", "srs0é@x", "alice@x"] {
             assert!(!is_srs_local(a), "{a}");
         }
     }

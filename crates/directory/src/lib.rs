@@ -13,7 +13,8 @@
 //! aliases = ["postmaster@example.org"]              # optional
 //! ```
 //!
-//! No other keys or top-level tables are allowed. Addresses and aliases are
+//! `[[forward]]` tables name addresses forwarded to outside addresses
+//! (see [`forward`]). No other keys or top-level tables are allowed. Addresses and aliases are
 //! compared in lower case and must be in a hosted domain; an alias may not
 //! be any account's address or another alias. A missing file means no
 //! accounts. Errors name the file, the key and the line (see [`mod@file`]).

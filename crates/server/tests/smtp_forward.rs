@@ -19,9 +19,10 @@ use std::time::Duration;
 /// dave@elsewhere.example and kept by alice@example.org.
 fn forwarding_site(out: &Sink, origin: &Sink) -> Site {
     let site = site(&format!(
-        "[smtp]\nretry_initial_secs = 1\nretry_max_secs = 1\nrelay_timeout_secs = 10\n{}{}",
+        "[smtp]\nretry_initial_secs = 1\nretry_max_secs = 1\nrelay_timeout_secs = 10\n{}{}{}",
         route("elsewhere.example", out.port),
-        route("origin.example", origin.port)
+        route("origin.example", origin.port),
+        route("fwd1.example", origin.port)
     ));
     let add = |target: &str| {
         let out = site.cli(&["alias", "add", "fwd@example.org", target], "");
@@ -146,6 +147,31 @@ fn forwarded_with_srs_and_the_bounce_reaches_the_original_sender() {
     );
     expect(&replies[1], "250 2.1.5");
 
+    // A sender that another forwarder rewrote becomes SRS1, and a bounce
+    // to that goes back to the first forwarder's SRS0 address.
+    let first = "SRS0=abcdefgh=aa=origin.example=carol@fwd1.example";
+    let replies = inbound(
+        &site,
+        &server,
+        first,
+        "fwd@example.org",
+        &message("twice-forwarded", ""),
+    );
+    expect(&replies[3], "250 2.0.0");
+    let got = out.wait_accepted(2, Duration::from_secs(30));
+    assert_eq!(got.len(), 2, "{got:?}");
+    let srs1 = mail_from(&got[1]);
+    assert!(
+        srs1.starts_with("SRS1=")
+            && srs1.ends_with("=fwd1.example==abcdefgh=aa=origin.example=carol@example.org"),
+        "{srs1}"
+    );
+    let replies = inbound(&site, &server, "", &srs1, bounce);
+    expect(&replies[3], "250 2.0.0");
+    let back = origin.wait_accepted(2, Duration::from_secs(30));
+    assert_eq!(back.len(), 2, "{back:?}");
+    assert_eq!(back[1]["rcpts"], json!([format!("RCPT TO:<{first}>")]));
+
     // A null sender stays null when forwarded.
     let replies = inbound(
         &site,
@@ -155,14 +181,14 @@ fn forwarded_with_srs_and_the_bounce_reaches_the_original_sender() {
         &message("null-sender", ""),
     );
     expect(&replies[3], "250 2.0.0");
-    let got = out.wait_accepted(2, Duration::from_secs(30));
-    assert_eq!(got.len(), 2, "{got:?}");
-    assert_eq!(mail_from(&got[1]), "");
+    let got = out.wait_accepted(3, Duration::from_secs(30));
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(mail_from(&got[2]), "");
 
     // The forward is audited under both ids, its personal fields sealed.
-    // (Records reach the export once written, within about a second.)
+    // (Records reach the export once written and attested: about a second.)
     let mut csv = String::new();
-    let complete = wait_for(Duration::from_secs(10), || {
+    let complete = wait_for(Duration::from_secs(30), || {
         let out = site.cli(&["audit", "export", "--csv", "--kind", "delivery"], "");
         assert!(out.ok(), "{}", out.stderr);
         csv = out.stdout;

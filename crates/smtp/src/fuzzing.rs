@@ -402,7 +402,13 @@ pub fn srs(data: &[u8]) {
         let (local, domain) = rewritten.rsplit_once('@').expect("an address");
         assert_eq!(domain, "example.org");
         assert!(local.len() <= MAX_LOCAL);
-        assert_eq!(s.reverse(local, NOW).as_deref(), Ok(&*text));
+        let back = s.reverse(local, NOW).expect("our own rewriting reverses");
+        if local.starts_with("SRS1") {
+            // Another forwarder's SRS address: back to its SRS0 form there.
+            assert!(back.starts_with("SRS0"), "{back}");
+        } else {
+            assert_eq!(back, text);
+        }
     }
     let (n, _) = hops(data, "fwd@example.org");
     assert!(n <= data.split(|&b| b == b'\n').count());
