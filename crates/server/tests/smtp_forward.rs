@@ -207,6 +207,15 @@ fn forwarded_with_srs_and_the_bounce_reaches_the_original_sender() {
         "{}",
         forwarded[0]
     );
+    // Making the forward was audited as a change of its address.
+    let out = site.cli(&["audit", "export", "--csv", "--kind", "account"], "");
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.contains("account_changed") && l.contains("forward targets +1 -0")),
+        "{}",
+        out.stdout
+    );
     let files = files_under(&site.path("data/audit"));
     assert!(
         files
