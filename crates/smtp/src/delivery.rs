@@ -415,7 +415,8 @@ struct Outgoing {
 }
 
 /// The queue entries of a message: one under the envelope sender for the
-/// remote recipients and reversed bounces, one per rewritten sender for
+/// remote recipients, reversed bounces and forwarded copies that keep the
+/// sender (a submitter's own), one per rewritten sender for the other
 /// forwarded copies.
 fn outgoing(msg: &Message) -> Vec<Outgoing> {
     let mut out: Vec<Outgoing> = vec![Outgoing {
@@ -439,8 +440,8 @@ fn outgoing(msg: &Message) -> Vec<Outgoing> {
                 sender,
                 ..
             } => {
-                let i = match out[1..].iter().position(|o| o.sender == *sender) {
-                    Some(i) => i + 1,
+                let i = match out.iter().position(|o| o.sender == *sender) {
+                    Some(i) => i,
                     None => {
                         out.push(Outgoing {
                             sender: sender.clone(),

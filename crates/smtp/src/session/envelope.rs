@@ -2,7 +2,8 @@
 //! (RFC 6152), SMTPUTF8 (RFC 6531) and DSN parameters (RFC 3461).
 //!
 //! RCPT to a forwarding address rewrites the sender for its copies here
-//! (SRS0 at the forwarding address's domain; the null sender stays null),
+//! (SRS0 at the forwarding address's domain; the null sender stays null,
+//! and so does an authenticated submitter's own address, which is ours),
 //! so a sender that cannot be rewritten is refused at once rather than
 //! bounced later. RCPT to an SRS address of a hosted domain is reversed
 //! here too: the original sender, if hosted, gets the bounce locally;
@@ -118,6 +119,7 @@ impl Session {
             ));
         }
         let text = address.to_string();
+        let submitter = matches!(self.auth, AuthState::Authenticated(_));
         let lookup = directory.recipient(&text);
         let now = crate::queue::now();
         let destination = match lookup {
@@ -131,6 +133,9 @@ impl Session {
             Lookup::Forward(f) => {
                 let sender = match &envelope.from {
                     ReversePath::Null => String::new(),
+                    // Submission: the account's own address, which our
+                    // servers are authorized to send for already.
+                    ReversePath::Address(a) if submitter => a.to_string(),
                     ReversePath::Address(a) => {
                         let domain = f.address.rsplit_once('@').map_or("", |(_, d)| d);
                         match self.config.srs.forward(&a.to_string(), domain, now) {

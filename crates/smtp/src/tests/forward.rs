@@ -139,3 +139,43 @@ S: 554 5.4.6 Mail loop: too many hops
     run(&env, Role::Inbound, true, &script).await;
     assert!(env.services.queue.list().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_submitters_own_address_is_not_rewritten() {
+    let env = forwarding_env();
+    let plain = super::submission::PLAIN_ALICE;
+    let script = format!(
+        "
+S: 220 mx.example.org ESMTP sealpost
+C: EHLO client.example
+{}
+C: AUTH PLAIN {plain}
+S: 235 2.7.0 Authentication successful
+C: MAIL FROM:<alice@example.org>
+C: RCPT TO:<fwd@example.org>
+C: RCPT TO:<carol@example.net>
+C: DATA
+S: 250 2.1.0 Sender OK
+S: 250 2.1.5 Recipient OK
+S: 250 2.1.5 Recipient OK
+S: 354 Start mail input; end with <CRLF>.<CRLF>
+C: From: alice@example.org
+C: Subject: to a forward
+C:
+C: body
+C: .
+S: 250 2.0.0 OK queued as *
+",
+        super::submission::EHLO_SUB
+    );
+    run(&env, Role::Submission, true, &script).await;
+    let queued = env.services.queue.list().unwrap();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0].sender, "alice@example.org");
+    let to: Vec<&str> = queued[0]
+        .recipients
+        .iter()
+        .map(|r| r.address.as_str())
+        .collect();
+    assert_eq!(to, ["out@elsewhere.example", "carol@example.net"]);
+}
