@@ -179,3 +179,23 @@ S: 250 2.0.0 OK queued as *
         .collect();
     assert_eq!(to, ["out@elsewhere.example", "carol@example.net"]);
 }
+
+#[tokio::test]
+async fn a_sender_too_long_to_rewrite_is_refused_at_rcpt() {
+    let env = forwarding_env();
+    let long = "x".repeat(50);
+    let script = format!(
+        "
+S: 220 mx.example.org ESMTP sealpost
+C: EHLO client.example
+{EHLO_TLS}
+C: MAIL FROM:<{long}@origin.example>
+C: RCPT TO:<fwd@example.org>
+C: RCPT TO:<alice@example.org>
+S: 250 2.1.0 Sender OK
+S: 550 5.1.3 Sender too long to rewrite for forwarding
+S: 250 2.1.5 Recipient OK
+"
+    );
+    run(&env, Role::Inbound, true, &script).await;
+}
