@@ -116,6 +116,22 @@ fn the_language_follows_accept_language_with_english_by_default() {
         refused.body
     );
 
+    // App passwords: made, a second one of the same name refused.
+    for (n, want) in [(1, 200), (2, 409)] {
+        let csrf = get(&c, "/account", Some(DE)).csrf();
+        let a = c.post(
+            "/account/app-passwords/add",
+            &[("csrf", &csrf), ("label", "Telefon")],
+            &["-H", DE],
+        );
+        assert_eq!(a.status, want, "{n}: {}", a.body);
+        let text = match n {
+            1 => "Ihr neues App-Passwort",
+            _ => "Sie haben bereits ein App-Passwort namens „Telefon“",
+        };
+        assert!(a.body.contains(text), "{}", a.body);
+    }
+
     // The deletion-confirmation mail is in the language it was asked in.
     let csrf = get(&c, "/account/delete", Some(DE)).csrf();
     let asked = c.post(

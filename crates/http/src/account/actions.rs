@@ -19,7 +19,7 @@ use super::{AccountPage, html};
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sealpost_directory::app_password::{MAX_LABEL_LEN, check_label};
+use sealpost_directory::app_password::{MAX_APP_PASSWORDS, MAX_LABEL_LEN, check_label};
 use sealpost_directory::{MAX_PASSWORD_LEN, Secret};
 use std::sync::Arc;
 use std::time::Instant;
@@ -92,8 +92,7 @@ async fn add(page: &Arc<AccountPage>, req: Request) -> Result<Response, PageErro
         .map_err(PageError::bad_form)?
         .trim()
         .to_string();
-    check_label(&label)
-        .map_err(|m| PageError::new(StatusCode::BAD_REQUEST, t().app_not_created, m))?;
+    check_new_label(page, &current.address, &label).await?;
     let address = current.address.clone();
     let l = label.clone();
     let password = blocking(page, move |b| b.add_app_password(&address, &l)).await?;
@@ -121,6 +120,46 @@ async fn add(page: &Arc<AccountPage>, req: Request) -> Result<Response, PageErro
     ))
 }
 
+/// Refuses, in the request's language, a label the backend would refuse
+/// (its own check stays: this one only words it for the user).
+async fn check_new_label(
+    page: &Arc<AccountPage>,
+    address: &str,
+    label: &str,
+) -> Result<(), PageError> {
+    let t = t();
+    let refuse = |status, message: String| Err(PageError::new(status, t.app_not_created, message));
+    if label.is_empty() {
+        return refuse(StatusCode::BAD_REQUEST, t.label_empty.into());
+    }
+    if label.chars().count() > MAX_LABEL_LEN {
+        let max = MAX_LABEL_LEN.to_string();
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            fill(t.label_long, &[("max", &max)]),
+        );
+    }
+    if label.chars().any(char::is_control) || check_label(label).is_err() {
+        return refuse(StatusCode::BAD_REQUEST, t.label_control.into());
+    }
+    let a = address.to_string();
+    let known = blocking(page, move |b| b.app_passwords(&a)).await?;
+    if known.iter().any(|k| k.label == label) {
+        return refuse(
+            StatusCode::CONFLICT,
+            fill(t.label_taken, &[("label", label)]),
+        );
+    }
+    if known.len() >= MAX_APP_PASSWORDS {
+        let max = MAX_APP_PASSWORDS.to_string();
+        return refuse(
+            StatusCode::CONFLICT,
+            fill(t.label_too_many, &[("max", &max)]),
+        );
+    }
+    Ok(())
+}
+
 /// `POST /account/app-passwords/remove`.
 pub async fn remove_app_password(State(page): State<Arc<AccountPage>>, req: Request) -> Response {
     respond(remove(&page, req).await)
@@ -133,6 +172,15 @@ async fn remove(page: &Arc<AccountPage>, req: Request) -> Result<Response, PageE
         .required("label", MAX_LABEL_LEN)
         .map_err(PageError::bad_form)?
         .to_string();
+    let address = current.address.clone();
+    let known = blocking(page, move |b| b.app_passwords(&address)).await?;
+    if !known.iter().any(|a| a.label == label) {
+        return Err(PageError::new(
+            StatusCode::NOT_FOUND,
+            t().not_found,
+            fill(t().label_missing, &[("label", &label)]),
+        ));
+    }
     let address = current.address.clone();
     let l = label.clone();
     blocking(page, move |b| b.remove_app_password(&address, &l)).await?;

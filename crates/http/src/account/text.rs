@@ -13,9 +13,10 @@
 //!
 //! Limits: at most [`MAX_HEADER`] octets of the header and [`MAX_RANGES`]
 //! ranges are read; anything malformed is skipped, never an error.
-//! Messages that come from elsewhere (the directory's throttling text, the
-//! server's refusals of an app-password label) stay as those crates word
-//! them.
+//! The page words what it refuses itself, before the server is asked
+//! (app-password labels, throttling); what only the server's own checks
+//! find (an edit racing another, an export of an account without a mail
+//! store yet) stays as the server words it, in English.
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
@@ -267,6 +268,12 @@ pub struct Text {
     pub app_new_text: &'static str,
     pub app_shown_once: &'static str,
     pub app_removed: &'static str,
+    pub label_empty: &'static str,
+    pub label_long: &'static str,
+    pub label_control: &'static str,
+    pub label_taken: &'static str,
+    pub label_too_many: &'static str,
+    pub label_missing: &'static str,
     // The access log.
     pub access_title: &'static str,
     pub access_text: &'static str,
@@ -410,6 +417,12 @@ pub static EN: Text = Text {
     app_shown_once: "<strong>It is shown only now.</strong> Only a hash of it is kept: nobody, not even \
          your provider, can show it again. Lost it? Remove it and create a new one.",
     app_removed: "The app password \"{label}\" was removed: it no longer works.",
+    label_empty: "Please give the app password a name.",
+    label_long: "The name is longer than {max} characters.",
+    label_control: "The name holds a control character.",
+    label_taken: "You have an app password named \"{label}\" already: choose another name.",
+    label_too_many: "You have {max} app passwords already: remove one first.",
+    label_missing: "You have no app password named \"{label}\" (removed already?).",
     access_title: "Your sign-ins",
     access_text: "Every sign-in to your account that the security log keeps: by mail apps (IMAP, \
          POP3, sending) and on this page, successful or not. It is your right of access \
@@ -581,6 +594,12 @@ pub static DE: Text = Text {
          niemand, auch nicht Ihr Anbieter, kann es wieder anzeigen. Verloren? Entfernen Sie es \
          und erstellen Sie ein neues.",
     app_removed: "Das App-Passwort „{label}“ wurde entfernt: Es funktioniert nicht mehr.",
+    label_empty: "Bitte geben Sie dem App-Passwort einen Namen.",
+    label_long: "Der Name ist länger als {max} Zeichen.",
+    label_control: "Der Name enthält ein Steuerzeichen.",
+    label_taken: "Sie haben bereits ein App-Passwort namens „{label}“: Wählen Sie einen anderen Namen.",
+    label_too_many: "Sie haben bereits {max} App-Passwörter: Entfernen Sie zuerst eines.",
+    label_missing: "Sie haben kein App-Passwort namens „{label}“ (schon entfernt?).",
     access_title: "Ihre Anmeldungen",
     access_text: "Jede Anmeldung bei Ihrem Konto, die das Sicherheitsprotokoll aufbewahrt: durch \
          Mailprogramme (IMAP, POP3, Versand) und auf dieser Seite, erfolgreich oder nicht. Das \
