@@ -454,7 +454,11 @@ fn outgoing(msg: &Message) -> Vec<Outgoing> {
                 let entry = &mut out[i];
                 for t in remote {
                     if !entry.recipients.iter().any(|n| n.address == *t) {
-                        entry.recipients.push(new(t));
+                        // RFC 3461 4.2: a forwarder passes on the original
+                        // recipient, so a DSN names the address mailed.
+                        let mut n = new(t);
+                        n.orcpt.get_or_insert_with(|| orcpt(&r.address.to_string()));
+                        entry.recipients.push(n);
                     }
                 }
                 if !entry.forwarded_for.contains(alias) {
@@ -464,6 +468,19 @@ fn outgoing(msg: &Message) -> Vec<Outgoing> {
         }
     }
     out.retain(|o| !o.recipients.is_empty());
+    out
+}
+
+/// An ORCPT value for an address: `rfc822;` and the address as xtext
+/// (RFC 3461 4: `+`, `=`, controls and non-ASCII as `+XX`).
+pub(crate) fn orcpt(address: &str) -> String {
+    let mut out = String::from("rfc822;");
+    for b in address.bytes() {
+        match b {
+            b'!'..=b'~' if b != b'+' && b != b'=' => out.push(b as char),
+            _ => out.push_str(&format!("+{b:02X}")),
+        }
+    }
     out
 }
 

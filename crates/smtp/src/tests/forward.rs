@@ -64,6 +64,19 @@ S: 250 2.0.0 OK queued as *
         .map(|r| r.address.as_str())
         .collect();
     assert_eq!(to, ["out@elsewhere.example", "al@elsewhere.example"]);
+    // The next hop learns which address was mailed (RFC 3461 ORCPT).
+    let orcpt: Vec<Option<&str>> = entry
+        .recipients
+        .iter()
+        .map(|r| r.orcpt.as_deref())
+        .collect();
+    assert_eq!(
+        orcpt,
+        [
+            Some("rfc822;fwd@example.org"),
+            Some("rfc822;al@example.org")
+        ]
+    );
 }
 
 #[tokio::test]
@@ -198,4 +211,13 @@ S: 250 2.1.5 Recipient OK
 "
     );
     run(&env, Role::Inbound, true, &script).await;
+}
+
+#[test]
+fn orcpt_is_xtext() {
+    assert_eq!(
+        crate::delivery::orcpt("a+b=c@example.org"),
+        "rfc822;a+2Bb+3Dc@example.org"
+    );
+    assert_eq!(crate::delivery::orcpt("ü@x"), "rfc822;+C3+BC@x");
 }
