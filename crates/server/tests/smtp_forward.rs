@@ -195,7 +195,7 @@ fn forwarded_with_srs_and_the_bounce_reaches_the_original_sender() {
         csv.lines()
             .filter(|l| l.contains("message_forwarded"))
             .count()
-            == 2
+            == 3
     });
     assert!(complete, "{csv}");
     let forwarded: Vec<&str> = csv
