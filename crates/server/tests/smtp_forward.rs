@@ -301,4 +301,39 @@ fn forged_srs_loops_and_unnamed_outside_addresses_are_refused() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0]["data"].as_str().unwrap().contains("fifty-hops"));
     assert!(origin.accepted().is_empty());
+
+    // `alias remove` without a target takes every target away, at once.
+    let out = site.cli(
+        &[
+            "alias",
+            "remove",
+            "fwd@example.org",
+            "dave@elsewhere.example",
+        ],
+        "",
+    );
+    assert_eq!(
+        out.stdout,
+        "removed fwd@example.org (was -> dave@elsewhere.example)\n"
+    );
+    let out = site.cli(&["alias", "remove", "fwd@example.org"], "");
+    assert_eq!(
+        out.stdout, "removed fwd@example.org (was -> alice@example.org)\n",
+        "{}",
+        out.stderr
+    );
+    assert_eq!(site.cli(&["alias", "list"], "").stdout, "");
+    let replies = converse(
+        &site,
+        &server,
+        "smtp",
+        "starttls",
+        Some("client.example.net"),
+        json!([
+            "MAIL FROM:<carol@origin.example>",
+            "RCPT TO:<fwd@example.org>",
+            "QUIT"
+        ]),
+    );
+    expect(&replies[1], "550 5.1.1");
 }
