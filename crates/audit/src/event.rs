@@ -100,6 +100,21 @@ pub enum Event {
         /// Recipients.
         recipients: Vec<String>,
     },
+    /// Copies of a message for forwarding addresses (`[[forward]]`) put in
+    /// the outbound queue under the rewritten (SRS) sender: `id` is the
+    /// message as accepted, `queue_id` the entry its forwarded copies
+    /// leave under (its `message_relayed` and `message_bounced` records
+    /// carry that id).
+    MessageForwarded {
+        /// Our id of the accepted message.
+        id: String,
+        /// The queue entry of the forwarded copies.
+        queue_id: String,
+        /// The forwarding addresses.
+        aliases: Vec<String>,
+        /// The outside targets.
+        recipients: Vec<String>,
+    },
     /// A message handed to the next hop.
     MessageRelayed {
         /// Our id.
@@ -314,6 +329,7 @@ impl Event {
             Event::MessageAccepted { .. }
             | Event::MessageDelivered { .. }
             | Event::MessageQueued { .. }
+            | Event::MessageForwarded { .. }
             | Event::MessageRelayed { .. }
             | Event::MessageBounced { .. }
             | Event::QueueAdmin { .. } => Kind::Delivery,
@@ -346,6 +362,7 @@ impl Event {
             }
             Event::MessageDelivered { .. } => &["account"],
             Event::MessageQueued { .. } => &["recipients"],
+            Event::MessageForwarded { .. } => &["aliases", "recipients"],
             Event::MessageRelayed { .. } => &["recipient"],
             // Remote servers' bounce texts routinely quote the address.
             Event::MessageBounced { .. } => &["recipient", "reason"],

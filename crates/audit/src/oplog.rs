@@ -38,6 +38,7 @@ pub(crate) fn emit(event: &Event, sealed: bool) {
         Event::MessageAccepted { .. }
         | Event::MessageDelivered { .. }
         | Event::MessageQueued { .. }
+        | Event::MessageForwarded { .. }
         | Event::MessageRelayed { .. }
         | Event::MessageBounced { .. }
         | Event::QueueAdmin { .. } => message(event),
@@ -147,6 +148,20 @@ fn message(event: &Event) {
                 event = "message_queued",
                 id, recipients = recipients.len(),
                 "queued for remote recipients"
+            );
+        }
+        Event::MessageForwarded {
+            id,
+            queue_id,
+            recipients,
+            ..
+        } => {
+            m::counter!(m::MESSAGES, "outcome" => "forwarded").increment(1);
+            tracing::info!(
+                target: TARGET,
+                event = "message_forwarded",
+                id, queue_id, recipients = recipients.len(),
+                "queued for forwarding with a rewritten sender"
             );
         }
         Event::MessageRelayed {

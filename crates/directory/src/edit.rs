@@ -46,7 +46,7 @@ fn sorted(entries: Vec<Entry>) -> Vec<Account> {
     all
 }
 
-fn domain_set(domains: &[String]) -> HashSet<String> {
+pub(crate) fn domain_set(domains: &[String]) -> HashSet<String> {
     domains
         .iter()
         .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
@@ -569,7 +569,7 @@ fn set_value(table: &mut Table, key: &str, new: Value) {
 }
 
 /// Read, check, change, check, write: see the module docs.
-fn edit(
+pub(crate) fn edit(
     path: &Path,
     domains: Option<&HashSet<String>>,
     change: impl FnOnce(&mut DocumentMut, &[Entry]) -> Result<(), DirectoryError>,

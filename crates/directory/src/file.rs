@@ -1,6 +1,7 @@
 //! Reading and validating the accounts file.
 //!
-//! The format is in the crate docs. Validation is strict, as for the config:
+//! The format is in the crate docs; `[[forward]]` tables are checked by
+//! [`crate::forward`] with the same errors. Validation is strict, as for the config:
 //! unknown keys, wrong types, malformed addresses, domains not hosted,
 //! hashes that are neither argon2id nor an accepted legacy scheme (see
 //! [`crate::legacy`]), a duplicate address or alias, and an alias that is
@@ -17,6 +18,7 @@
 
 use crate::address::{self, check_quota, domain_of, shown};
 use crate::app_password::{self, AppEntry, MAX_APP_PASSWORDS};
+use crate::forward::{self, Forward};
 use crate::{Account, DirectoryError, password};
 use sealpost_config::{ConfigError, Location};
 use std::collections::{HashMap, HashSet};
@@ -138,13 +140,13 @@ pub(crate) fn read(path: &Path) -> Result<Option<(String, Stamp)>, DirectoryErro
 }
 
 /// Where errors point: the file's name and its text.
-struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     file: &'a Path,
     text: &'a str,
 }
 
 impl Ctx<'_> {
-    fn err(
+    pub(crate) fn err(
         &self,
         key: Option<String>,
         span: Option<Range<usize>>,
@@ -193,7 +195,7 @@ pub(crate) fn parse(
     text: &str,
     domains: Option<&HashSet<String>>,
 ) -> Result<Vec<Entry>, DirectoryError> {
-    let (entries, mut refused) = parse_lenient(file, text, domains)?;
+    let (entries, _forwards, mut refused) = parse_lenient(file, text, domains)?;
     if refused.is_empty() {
         Ok(entries)
     } else {
@@ -201,31 +203,48 @@ pub(crate) fn parse(
     }
 }
 
+/// The `[[forward]]` tables of accounts file text, every one checked
+/// (domains not: for listing). The first refused one is the error.
+pub(crate) fn parse_forwards(file: &Path, text: &str) -> Result<Vec<Forward>, DirectoryError> {
+    let (_, forwards, mut refused) = parse_lenient(file, text, None)?;
+    if refused.is_empty() {
+        Ok(forwards)
+    } else {
+        Err(refused.swap_remove(0))
+    }
+}
+
+/// The valid accounts, the valid forwards and the refused entries.
+pub(crate) type Parsed = (Vec<Entry>, Vec<Forward>, Vec<DirectoryError>);
+
 /// Like [`parse`], but an entry that fails a check is left out and named
 /// (one line each, in the order found) instead of failing the file: the
-/// valid accounts are the first value. A later duplicate of an address is
+/// valid accounts are the first value, the valid forwards
+/// ([`crate::forward`]) the second. A later duplicate of an address is
 /// refused, and so is the account holding an alias that clashes. Only a
-/// file that is not TOML or not made of `[[account]]` tables is an error.
+/// file that is not TOML or not made of `[[account]]` and `[[forward]]`
+/// tables is an error.
 pub(crate) fn parse_lenient(
     file: &Path,
     text: &str,
     domains: Option<&HashSet<String>>,
-) -> Result<(Vec<Entry>, Vec<DirectoryError>), DirectoryError> {
+) -> Result<Parsed, DirectoryError> {
     let ctx = Ctx { file, text };
     let doc = parse_document(text).map_err(|(span, message)| ctx.err(None, span, message))?;
     let root = doc.as_table();
     for (k, _) in root.iter() {
-        if k != "account" {
+        if k != "account" && k != "forward" {
             let span = root.key(k).and_then(|k| k.span());
             return Err(ctx.err(
                 Some(k.to_string()),
                 span,
-                "unknown key: the file holds only [[account]] tables",
+                "unknown key: the file holds only [[account]] and [[forward]] tables",
             ));
         }
     }
+    let (forwards, forwards_refused) = forward::parse_tables(&ctx, root, domains)?;
     let Some(item) = root.get("account") else {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok((Vec::new(), forwards, forwards_refused));
     };
     let Some(tables) = item.as_array_of_tables() else {
         let span = root.key("account").and_then(|k| k.span());
@@ -281,7 +300,8 @@ pub(crate) fn parse_lenient(
         .filter(|(i, _)| !clashing.contains(i))
         .map(|(_, e)| e)
         .collect();
-    Ok((entries, refused))
+    refused.extend(forwards_refused);
+    Ok((entries, forwards, refused))
 }
 
 /// toml_edit's parser with its panics turned into errors: 0.23 panics

@@ -13,7 +13,8 @@
 //! aliases = ["postmaster@example.org"]              # optional
 //! ```
 //!
-//! No other keys or top-level tables are allowed. Addresses and aliases are
+//! `[[forward]]` tables name addresses forwarded to outside addresses
+//! (see [`forward`]). No other keys or top-level tables are allowed. Addresses and aliases are
 //! compared in lower case and must be in a hosted domain; an alias may not
 //! be any account's address or another alias. A missing file means no
 //! accounts. Errors name the file, the key and the line (see [`mod@file`]).
@@ -55,6 +56,7 @@ mod cache;
 pub mod dovecot;
 mod edit;
 pub mod file;
+pub mod forward;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod legacy;
@@ -70,6 +72,7 @@ pub use edit::{
     export_account, import_account, list_accounts, list_app_passwords, remove_account,
     remove_alias, remove_app_password, replace_legacy_hash, set_password, set_quota,
 };
+pub use forward::{Forward, Forwarding, add_forward, list_forwards, remove_forward};
 pub use legacy::Scheme;
 pub use password::{MAX_PASSWORD_LEN, check_stored, hash_password};
 
@@ -223,6 +226,9 @@ pub enum Recipient {
     UnknownUser,
     /// The domain is not hosted here.
     NotLocal,
+    /// A forwarding address ([`forward`]): outside targets, and the hosted
+    /// account that keeps a copy, if any.
+    Forward(Forwarding),
 }
 
 /// The live directory: domains and accounts, reloadable. Cheap to clone.
@@ -336,6 +342,8 @@ struct Snapshot {
     accounts: HashMap<String, Entry>,
     /// Alias → primary address.
     aliases: HashMap<String, String>,
+    /// Forwarding address → outside targets ([`forward`]).
+    forwards: HashMap<String, Vec<String>>,
     /// The file version this was read from; `None` if it did not exist.
     stamp: Option<Stamp>,
     /// Entries of that version that were refused, one line each.
@@ -362,7 +370,7 @@ impl Snapshot {
                 ..Snapshot::default()
             });
         };
-        let (mut entries, refused) = file::parse_lenient(path, &text, Some(&domains))?;
+        let (mut entries, forwards, refused) = file::parse_lenient(path, &text, Some(&domains))?;
         if let Some(previous) = previous.filter(|_| !refused.is_empty()) {
             let valid: HashSet<String> =
                 entries.iter().map(|e| e.account.address.clone()).collect();
@@ -392,6 +400,7 @@ impl Snapshot {
             domains,
             accounts,
             aliases,
+            forwards: forwards.into_iter().map(|f| (f.address, f.to)).collect(),
             stamp: Some(stamp),
             refused: refused.into_iter().map(|e| e.to_string()).collect(),
         })
@@ -608,7 +617,8 @@ impl Directory {
     /// `user+tag@domain` reaches `user@domain` (or the account behind the
     /// alias `user@domain`) when no account or alias is `user+tag` itself;
     /// what is neither reaches the domain's catch-all alias `*@domain`, if
-    /// an account has one.
+    /// an account has one. A forward on the address (or on the account it
+    /// reaches, not through the catch-all) makes it [`Recipient::Forward`].
     pub fn recipient(&self, address: &str) -> Recipient {
         let snap = self.snapshot();
         let Ok(a) = address::normalize(address) else {
@@ -623,6 +633,9 @@ impl Directory {
         };
         if !snap.domains.contains(address::domain_of(&a)) {
             return Recipient::NotLocal;
+        }
+        if let Some(forwarding) = snap.forwarding(&a) {
+            return Recipient::Forward(forwarding);
         }
         // The domain's catch-all (`*@domain`) last; it never lets its
         // account send as any address (see `owns_address`).

@@ -36,6 +36,26 @@ pub fn host(data: &[u8]) {
     }
 }
 
+/// The account page's `Accept-Language` negotiation: never panics; German
+/// only when a range of the header's first [`MAX_HEADER`] octets names
+/// `de`; the answer does not depend on anything past that limit.
+///
+/// [`MAX_HEADER`]: crate::account::text::MAX_HEADER
+pub fn accept_language(data: &[u8]) {
+    use crate::account::text::{Lang, MAX_HEADER};
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
+    let lang = Lang::from_accept_language(Some(s));
+    if lang == Lang::De {
+        assert!(s.to_ascii_lowercase().contains("de"), "{s:?}");
+    }
+    let longer = format!("{s}{}, de", " ".repeat(MAX_HEADER));
+    if s.len() <= MAX_HEADER {
+        assert_eq!(Lang::from_accept_language(Some(&longer)), lang, "{s:?}");
+    }
+}
+
 /// The account page's form parser: never panics; what it accepts has at
 /// most `MAX_FIELDS` fields, unique names without control characters, and
 /// encodes back to a body that parses to the same fields.

@@ -12,6 +12,7 @@ fn http_request_corpus() {
         let data = std::fs::read(entry.unwrap().path()).unwrap();
         sealpost_http::fuzzing::autodiscover_request(&data);
         sealpost_http::fuzzing::host(&data);
+        sealpost_http::fuzzing::accept_language(&data);
         n += 1;
     }
     assert!(n >= 5, "corpus has only {n} inputs");

@@ -457,6 +457,11 @@ fn protection(md: &mut String, config: &Config, store: &Store, inputs: &ReportIn
             r.domain, r.host
         );
     }
+    let _ = writeln!(
+        md,
+        "- Forwarding: mail for an address with a `[[forward]]` in the accounts file goes on to the outside addresses the operator named there and to no other, with the envelope sender rewritten (SRS; HMAC under `{}`, which holds no personal data); each forward is a `message_forwarded` audit record with its addresses sealed.",
+        config.server.data_dir.join("srs.key").display()
+    );
     let _ = writeln!(md, "\n### At rest\n");
     let _ = writeln!(
         md,

@@ -143,7 +143,7 @@ pub(crate) fn known_account(config: &Config, account: &str) -> Result<String, Fa
         )))
     } else {
         Err(Failure::runtime(format!(
-            "{account} is not hosted here: forwarding to outside addresses needs sender rewriting (SRS), which sealpost does not do yet"
+            "{account} is not an account of this server (its domain is not hosted here)"
         )))
     }
 }

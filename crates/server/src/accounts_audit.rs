@@ -19,6 +19,9 @@
 //! - a changed password, quota or alias list: [`Event::AccountChanged`]
 //!   naming what changed (alias counts only, no addresses: `change` is not
 //!   a personal field);
+//! - a forward (`[[forward]]`) made, changed or removed:
+//!   [`Event::AccountChanged`] under the forwarding address with `change`
+//!   `forward targets +A -R` (counts only, as for aliases);
 //! - an address gone from the file: deleting its store data records
 //!   [`Event::AccountDeleted`] (see `accounts::delete_in_store`); the
 //!   server records it here only for an account the store never had.
@@ -56,6 +59,10 @@ struct Audited {
 struct Baseline {
     version: u32,
     accounts: BTreeMap<String, Audited>,
+    /// Forwarding address -> its outside targets, sorted (absent in
+    /// versions from before forwarding).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    forwards: BTreeMap<String, Vec<String>>,
 }
 
 fn baseline_path(config: &Config) -> PathBuf {
@@ -182,7 +189,7 @@ pub fn audit_changes(
     if !config.audit.enabled {
         return Ok(());
     }
-    let Some(now) = current(config) else {
+    let (Some(now), Some(forwards_now)) = (current(config), current_forwards(config)) else {
         return Ok(());
     };
     let path = baseline_path(config);
@@ -195,9 +202,9 @@ pub fn audit_changes(
                     .open(&bytes)
                     .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?,
             };
-            serde_json::from_slice::<Baseline>(&plain)
-                .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?
-                .accounts
+            let baseline = serde_json::from_slice::<Baseline>(&plain)
+                .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
+            (baseline.accounts, baseline.forwards)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let upgrade = match store {
@@ -206,13 +213,14 @@ pub fn audit_changes(
             };
             if upgrade {
                 tracing::info!(file = %path.display(), "no audited version of the accounts file yet: taking the current one");
-                return write_baseline(config, now);
+                return write_baseline(config, now, forwards_now);
             }
-            BTreeMap::new()
+            (BTreeMap::new(), BTreeMap::new())
         }
         Err(e) => return Err(Failure::runtime(format!("{}: {e}", path.display()))),
     };
-    let mut events = Vec::new();
+    let (before, forwards_before) = before;
+    let mut events = forward_events(&forwards_before, &forwards_now);
     let saved = crate::accounts::saved_entries(config)?;
     for (address, new) in &now {
         match before.get(address) {
@@ -248,14 +256,58 @@ pub fn audit_changes(
         // records a change twice rather than never.
         audit.flush();
     }
-    write_baseline(config, now)
+    write_baseline(config, now, forwards_now)
 }
 
-fn write_baseline(config: &Config, accounts: BTreeMap<String, Audited>) -> Result<(), Failure> {
+/// The forwards of the accounts file (targets sorted); `None` if it does
+/// not parse.
+fn current_forwards(config: &Config) -> Option<BTreeMap<String, Vec<String>>> {
+    let forwards = sealpost_directory::list_forwards(&config.server.accounts).ok()?;
+    Some(
+        forwards
+            .into_iter()
+            .map(|mut f| {
+                f.to.sort();
+                (f.address, f.to)
+            })
+            .collect(),
+    )
+}
+
+/// One `account_changed` per forwarding address whose targets changed.
+fn forward_events(
+    before: &BTreeMap<String, Vec<String>>,
+    now: &BTreeMap<String, Vec<String>>,
+) -> Vec<Event> {
+    let none = Vec::new();
+    before
+        .keys()
+        .chain(now.keys().filter(|a| !before.contains_key(*a)))
+        .filter_map(|address| {
+            let (old, new) = (
+                before.get(address).unwrap_or(&none),
+                now.get(address).unwrap_or(&none),
+            );
+            let added = new.iter().filter(|t| !old.contains(t)).count();
+            let removed = old.iter().filter(|t| !new.contains(t)).count();
+            (added + removed > 0).then(|| Event::AccountChanged {
+                account: address.clone(),
+                change: format!("forward targets +{added} -{removed}"),
+            })
+        })
+        .collect()
+}
+
+fn write_baseline(
+    config: &Config,
+    accounts: BTreeMap<String, Audited>,
+    forwards: BTreeMap<String, Vec<String>>,
+) -> Result<(), Failure> {
     let path = baseline_path(config);
     let plain = serde_json::to_vec(&Baseline {
         version: 1,
         accounts,
+        forwards,
     })
     .map_err(Failure::runtime)?;
     let bytes = baseline_key(config)?.seal(&plain);
@@ -301,6 +353,49 @@ mod tests {
         .unwrap();
         assert_eq!(c, "quota none -> 10, aliases +2 -1");
         assert!(!c.contains('@'));
+    }
+
+    #[test]
+    fn forward_changes_are_counted_without_addresses() {
+        let map = |entries: &[(&str, &[&str])]| -> BTreeMap<String, Vec<String>> {
+            entries
+                .iter()
+                .map(|(a, t)| (a.to_string(), t.iter().map(|s| s.to_string()).collect()))
+                .collect()
+        };
+        let before = map(&[
+            ("a@example.org", &["x@else.example"]),
+            ("gone@example.org", &["y@else.example"]),
+        ]);
+        let now = map(&[
+            ("a@example.org", &["x@else.example", "z@else.example"]),
+            ("new@example.org", &["y@else.example"]),
+        ]);
+        let changes: Vec<(String, String)> = forward_events(&before, &now)
+            .into_iter()
+            .map(|e| match e {
+                Event::AccountChanged { account, change } => (account, change),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                (
+                    "a@example.org".to_string(),
+                    "forward targets +1 -0".to_string()
+                ),
+                (
+                    "gone@example.org".to_string(),
+                    "forward targets +0 -1".to_string()
+                ),
+                (
+                    "new@example.org".to_string(),
+                    "forward targets +1 -0".to_string()
+                ),
+            ]
+        );
+        assert!(forward_events(&now, &now).is_empty());
     }
 
     #[test]

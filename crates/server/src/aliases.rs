@@ -4,11 +4,16 @@
 //! edit is undone if it refuses; the change is audited either way (the
 //! accounts file audit: `account_changed` with the aliases).
 //!
-//! An alias points at an account of this server. `*@domain` is the
-//! domain's catch-all (off until added): mail for any address there that
-//! no account or alias has. Forwarding to an outside address is refused
-//! for now: it needs sender rewriting (SRS) to keep SPF passing at the
-//! destination, which sealpost does not do yet.
+//! An alias points at an account of this server, or at an outside
+//! address: that is forwarding (a `[[forward]]` table in the accounts file,
+//! see `sealpost_directory::forward`), sent on with the sender rewritten
+//! (SRS) so SPF keeps passing at the destination. One alias may have
+//! several targets: at most one account (which keeps a copy) and up to 16
+//! outside addresses; `alias add` adds one target at a time, `alias
+//! remove ALIAS TARGET` takes one away and `alias remove ALIAS` all.
+//! `*@domain` is the domain's catch-all (off until added): mail for any
+//! address there that no account or alias has; it takes an account only
+//! (forwarding a catch-all would forward a domain's junk).
 //!
 //! `add` and `remove` hold the config file's edit lock (`config_lock.rs`)
 //! from before they read the config until the server has taken or refused
@@ -28,17 +33,23 @@ use std::path::Path;
 
 #[derive(Subcommand)]
 pub enum AliasCommand {
-    /// Deliver mail for ALIAS to ACCOUNT (`*@domain`: the domain's
-    /// catch-all, for every address there nobody else has).
+    /// Deliver mail for ALIAS to TARGET: an account of this server, or an
+    /// outside address (forwarding, with the sender rewritten by SRS).
+    /// `*@domain`: the domain's catch-all, for every address there nobody
+    /// else has (an account only).
     Add {
         /// The alias, e.g. sales@example.org or *@example.org.
         alias: String,
-        /// The account of this server that receives its mail.
-        account: String,
+        /// An account of this server, or an outside address to forward to.
+        target: String,
     },
-    /// Stop delivering mail for ALIAS.
-    Remove { alias: String },
-    /// Every alias with its account, one per line (tab-separated).
+    /// Stop delivering mail for ALIAS to TARGET (without TARGET: to any).
+    Remove {
+        alias: String,
+        target: Option<String>,
+    },
+    /// Every alias with its target, one per line (tab-separated); an
+    /// alias with several targets has a line for each.
     List,
 }
 
@@ -49,39 +60,83 @@ pub fn run(config_path: &Path, command: AliasCommand) -> Result<(), Failure> {
         _ => Some(crate::config_lock::ConfigLock::acquire(config_path)?),
     };
     let config = load_config(config_path)?;
-    let file = &config.server.accounts;
     match command {
-        AliasCommand::Add { alias, account } => {
-            let account = known_account(&config, &account)?;
-            let undo = Undo::take(file)?;
-            sealpost_directory::add_alias(file, &domains(&config), &account, &alias)
-                .map_err(Failure::runtime)?;
-            let alias = normalize(&alias)?;
-            notify_or_undo(&config, undo)?;
-            match alias.starts_with("*@") {
-                true => println!("{alias} (catch-all) -> {account}"),
-                false => println!("{alias} -> {account}"),
-            }
-        }
-        AliasCommand::Remove { alias } => {
-            let alias = normalize(&alias)?;
-            let owner = aliases(&config)?
-                .into_iter()
-                .find(|(a, _)| *a == alias)
-                .map(|(_, owner)| owner)
-                .ok_or_else(|| Failure::runtime(format!("{alias} is not an alias")))?;
-            let undo = Undo::take(file)?;
-            sealpost_directory::remove_alias(file, &owner, &alias).map_err(Failure::runtime)?;
-            notify_or_undo(&config, undo)?;
-            println!("removed {alias} (was -> {owner})");
-        }
+        AliasCommand::Add { alias, target } => add(&config, &alias, &target),
+        AliasCommand::Remove { alias, target } => remove(&config, &alias, target.as_deref()),
         AliasCommand::List => {
-            for (alias, owner) in aliases(&config)? {
-                println!("{alias}\t{owner}");
+            for (alias, target) in aliases(&config)? {
+                println!("{alias}\t{target}");
             }
+            Ok(())
         }
     }
+}
+
+fn add(config: &Config, alias: &str, target: &str) -> Result<(), Failure> {
+    let file = &config.server.accounts;
+    let target_normalized = normalize(target)?;
+    if !is_hosted(config, &target_normalized) {
+        let alias = normalize(alias)?;
+        let undo = Undo::take(file)?;
+        sealpost_directory::add_forward(file, &domains(config), &alias, &target_normalized)
+            .map_err(Failure::runtime)?;
+        notify_or_undo(config, undo)?;
+        println!("{alias} -> {target_normalized} (forwarded, sender rewritten with SRS)");
+        return Ok(());
+    }
+    let account = known_account(config, target)?;
+    let undo = Undo::take(file)?;
+    sealpost_directory::add_alias(file, &domains(config), &account, alias)
+        .map_err(Failure::runtime)?;
+    let alias = normalize(alias)?;
+    notify_or_undo(config, undo)?;
+    match alias.starts_with("*@") {
+        true => println!("{alias} (catch-all) -> {account}"),
+        false => println!("{alias} -> {account}"),
+    }
     Ok(())
+}
+
+fn remove(config: &Config, alias: &str, target: Option<&str>) -> Result<(), Failure> {
+    let file = &config.server.accounts;
+    let alias = normalize(alias)?;
+    let target = target.map(normalize).transpose()?;
+    let wanted: Vec<String> = aliases(config)?
+        .into_iter()
+        .filter(|(a, t)| *a == alias && target.as_ref().is_none_or(|want| want == t))
+        .map(|(_, t)| t)
+        .collect();
+    if wanted.is_empty() {
+        return Err(Failure::runtime(match &target {
+            Some(t) => format!("{alias} is not an alias of {t}"),
+            None => format!("{alias} is not an alias"),
+        }));
+    }
+    let undo = Undo::take(file)?;
+    let mut forwards_gone = false;
+    for t in &wanted {
+        if is_hosted(config, t) {
+            sealpost_directory::remove_alias(file, t, &alias).map_err(Failure::runtime)?;
+        } else if target.is_some() {
+            sealpost_directory::remove_forward(file, &alias, Some(t)).map_err(Failure::runtime)?;
+        } else if !forwards_gone {
+            sealpost_directory::remove_forward(file, &alias, None).map_err(Failure::runtime)?;
+            forwards_gone = true;
+        }
+    }
+    notify_or_undo(config, undo)?;
+    for t in wanted {
+        println!("removed {alias} (was -> {t})");
+    }
+    Ok(())
+}
+
+/// Whether an address (normalized) is in a hosted domain.
+fn is_hosted(config: &Config, address: &str) -> bool {
+    let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+    domains(config)
+        .iter()
+        .any(|d| d.eq_ignore_ascii_case(domain))
 }
 
 fn domains(config: &Config) -> Vec<String> {
@@ -92,9 +147,10 @@ fn normalize(address: &str) -> Result<String, Failure> {
     sealpost_directory::normalize_address(address).map_err(Failure::runtime)
 }
 
-/// Every (alias, account), sorted by alias.
+/// Every (alias, target): accounts' aliases and forwards, sorted.
 fn aliases(config: &Config) -> Result<Vec<(String, String)>, Failure> {
-    let mut out: Vec<(String, String)> = sealpost_directory::list_accounts(&config.server.accounts)
+    let file = &config.server.accounts;
+    let mut out: Vec<(String, String)> = sealpost_directory::list_accounts(file)
         .map_err(Failure::runtime)?
         .into_iter()
         .flat_map(|a| {
@@ -104,6 +160,9 @@ fn aliases(config: &Config) -> Result<Vec<(String, String)>, Failure> {
                 .map(move |alias| (alias, owner.clone()))
         })
         .collect();
+    for f in sealpost_directory::list_forwards(file).map_err(Failure::runtime)? {
+        out.extend(f.to.into_iter().map(|t| (f.address.clone(), t)));
+    }
     out.sort();
     Ok(out)
 }

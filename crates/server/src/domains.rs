@@ -232,6 +232,20 @@ pub fn run_domain(path: &Path, command: DomainCommand) -> Result<(), Failure> {
                     accounts.join(", ")
                 )));
             }
+            let suffix = format!("@{domain}");
+            let forwards: Vec<String> =
+                sealpost_directory::list_forwards(&edit.config.server.accounts)
+                    .map_err(Failure::runtime)?
+                    .into_iter()
+                    .map(|f| f.address)
+                    .filter(|a| a.ends_with(&suffix))
+                    .collect();
+            if !forwards.is_empty() {
+                return Err(Failure::runtime(format!(
+                    "{domain} still forwards {}: remove them first (sealpost alias remove ADDRESS)",
+                    forwards.join(", ")
+                )));
+            }
             edit.doc.remove_domain(&domain);
             let removed = edit.doc.remove_dkim(&domain, None);
             let key_files = key_files(&edit.config, &removed);

@@ -100,10 +100,16 @@ fn aliases_and_the_catch_all_take_effect_on_a_running_server() {
         &["alias", "add", "x*@example.org", "alice@example.org"],
         "`*` only",
     );
+    // An outside target forwards (smtp_forward.rs); not from a catch-all.
     cli_refused(
         &site,
-        &["alias", "add", "out@example.org", "carol@remote.example"],
-        "(SRS)",
+        &["alias", "add", "*@example.org", "carol@remote.example"],
+        "catch-all forwarding",
+    );
+    cli_refused(
+        &site,
+        &["alias", "remove", "x@example.org", "carol@remote.example"],
+        "is not an alias of carol@remote.example",
     );
     cli_refused(
         &site,

@@ -245,6 +245,9 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
     {
         return refusal;
     }
+    if let Some(refusal) = check_loops(&msg) {
+        return refusal;
+    }
     record_accepted(svc, &msg, origin, &id);
     let mut msg = msg;
     let auth_header = match authenticate(svc, &mut msg, origin, &id).await {
@@ -371,7 +374,7 @@ async fn authenticate(
                 .envelope
                 .recipients
                 .iter()
-                .any(|r| r.destination == Destination::Remote)
+                .any(|r| r.destination.is_outbound())
             {
                 msg.data = crate::wire::lines::break_long_lines(&msg.data, 998).into_owned();
             }
@@ -386,60 +389,161 @@ async fn authenticate(
     }
 }
 
-/// Queues one copy for every remote recipient, durably; returns whether
-/// there was any.
+/// Refuses (`554 5.4.6`) a message that would go out again to a
+/// forwarding target or as a reversed bounce while it carries more hops
+/// than [`crate::srs::MAX_HOPS`] or names the forwarding address in a
+/// `Delivered-To:` field. Checked before anything is stored, so a loop
+/// ends here with the client keeping responsibility.
+fn check_loops(msg: &Message) -> Option<Reply> {
+    msg.envelope
+        .recipients
+        .iter()
+        .filter_map(|r| match &r.destination {
+            Destination::Forward { alias, remote, .. } if !remote.is_empty() => Some(alias.clone()),
+            Destination::Reversed(_) => Some(r.address.to_string()),
+            _ => None,
+        })
+        .find_map(|address| crate::srs::check_loop(&msg.data, &address).err())
+}
+
+/// One queue entry to make: the envelope sender and its recipients, and
+/// the forwarding addresses it goes out for (empty: not forwarded).
+struct Outgoing {
+    sender: String,
+    recipients: Vec<NewRecipient>,
+    forwarded_for: Vec<String>,
+}
+
+/// The queue entries of a message: one under the envelope sender for the
+/// remote recipients, reversed bounces and forwarded copies that keep the
+/// sender (a submitter's own), one per rewritten sender for the other
+/// forwarded copies.
+fn outgoing(msg: &Message) -> Vec<Outgoing> {
+    let mut out: Vec<Outgoing> = vec![Outgoing {
+        sender: msg.envelope.from.to_string(),
+        recipients: Vec::new(),
+        forwarded_for: Vec::new(),
+    }];
+    for r in &msg.envelope.recipients {
+        let new = |address: &str| NewRecipient {
+            address: address.to_string(),
+            orcpt: r.params.orcpt.clone(),
+            notify: r.params.notify,
+        };
+        match &r.destination {
+            Destination::Local(_) => {}
+            Destination::Remote => out[0].recipients.push(new(&r.address.to_string())),
+            Destination::Reversed(original) => out[0].recipients.push(new(original)),
+            Destination::Forward {
+                alias,
+                remote,
+                sender,
+                ..
+            } => {
+                let i = match out.iter().position(|o| o.sender == *sender) {
+                    Some(i) => i,
+                    None => {
+                        out.push(Outgoing {
+                            sender: sender.clone(),
+                            recipients: Vec::new(),
+                            forwarded_for: Vec::new(),
+                        });
+                        out.len() - 1
+                    }
+                };
+                let entry = &mut out[i];
+                for t in remote {
+                    if !entry.recipients.iter().any(|n| n.address == *t) {
+                        // RFC 3461 4.2: a forwarder passes on the original
+                        // recipient, so a DSN names the address mailed.
+                        let mut n = new(t);
+                        n.orcpt.get_or_insert_with(|| orcpt(&r.address.to_string()));
+                        entry.recipients.push(n);
+                    }
+                }
+                if !entry.forwarded_for.contains(alias) {
+                    entry.forwarded_for.push(alias.clone());
+                }
+            }
+        }
+    }
+    out.retain(|o| !o.recipients.is_empty());
+    out
+}
+
+/// An ORCPT value for an address: `rfc822;` and the address as xtext
+/// (RFC 3461 4: `+`, `=`, controls and non-ASCII as `+XX`).
+pub(crate) fn orcpt(address: &str) -> String {
+    let mut out = String::from("rfc822;");
+    for b in address.bytes() {
+        match b {
+            b'!'..=b'~' if b != b'+' && b != b'=' => out.push(b as char),
+            _ => out.push_str(&format!("+{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Queues one copy for every remote recipient and forwarding target,
+/// durably; returns whether there was any. The first entry takes the
+/// transaction's id, forwarded copies under another sender their own
+/// (audited as [`Event::MessageForwarded`] under both ids).
 async fn queue_remote(
     svc: &Services,
     msg: &Message,
     received: &str,
     id: &str,
 ) -> Result<bool, Reply> {
-    let remote: Vec<NewRecipient> = msg
-        .envelope
-        .recipients
-        .iter()
-        .filter(|r| r.destination == Destination::Remote)
-        .map(|r| NewRecipient {
-            address: r.address.to_string(),
-            orcpt: r.params.orcpt.clone(),
-            notify: r.params.notify,
-        })
-        .collect();
-    if remote.is_empty() {
-        return Ok(false);
-    }
+    let entries = outgoing(msg);
+    let any = !entries.is_empty();
     let mut copy = received.as_bytes().to_vec();
     copy.extend_from_slice(&msg.data);
-    let addresses = remote.iter().map(|r| r.address.clone()).collect();
-    let new = NewMessage {
-        sender: msg.envelope.from.to_string(),
-        recipients: remote,
-        envid: msg.envelope.params.envid.clone(),
-        ret: msg.envelope.params.ret,
-        smtputf8: msg.envelope.params.smtputf8,
-        requiretls: msg.envelope.params.requiretls,
-    };
-    let queue = svc.queue.clone();
-    let qid = id.to_string();
-    let result = tokio::task::spawn_blocking(move || queue.enqueue_with_id(&qid, new, &copy)).await;
-    match result {
-        Ok(Ok(())) => {
-            svc.audit.record(Event::MessageQueued {
+    let copy = Arc::new(copy);
+    for (n, entry) in entries.into_iter().enumerate() {
+        let qid = match n {
+            0 => id.to_string(),
+            _ => crate::queue::new_id(),
+        };
+        let addresses: Vec<String> = entry.recipients.iter().map(|r| r.address.clone()).collect();
+        let new = NewMessage {
+            sender: entry.sender,
+            recipients: entry.recipients,
+            envid: msg.envelope.params.envid.clone(),
+            ret: msg.envelope.params.ret,
+            smtputf8: msg.envelope.params.smtputf8,
+            requiretls: msg.envelope.params.requiretls,
+        };
+        let (queue, data, q) = (svc.queue.clone(), copy.clone(), qid.clone());
+        let result =
+            tokio::task::spawn_blocking(move || queue.enqueue_with_id(&q, new, &data)).await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "queueing failed");
+                return Err(queue_reply(&e));
+            }
+            Err(_) => {
+                return Err(Reply::new(
+                    451,
+                    Enhanced(4, 3, 0),
+                    "Local error in processing",
+                ));
+            }
+        }
+        if !entry.forwarded_for.is_empty() {
+            svc.audit.record(Event::MessageForwarded {
                 id: id.to_string(),
-                recipients: addresses,
+                queue_id: qid.clone(),
+                aliases: entry.forwarded_for,
+                recipients: addresses.clone(),
             });
-            Ok(true)
         }
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "queueing failed");
-            Err(queue_reply(&e))
-        }
-        Err(_) => Err(Reply::new(
-            451,
-            Enhanced(4, 3, 0),
-            "Local error in processing",
-        )),
+        svc.audit.record(Event::MessageQueued {
+            id: qid,
+            recipients: addresses,
+        });
     }
+    Ok(any)
 }
 
 /// The copy stored for local recipients: `Return-Path`, the authentication
@@ -467,7 +571,7 @@ async fn deliver_local(
 ) -> (usize, Vec<(String, Reply)>) {
     let mut accounts: Vec<String> = Vec::new();
     for r in &msg.envelope.recipients {
-        if let Destination::Local(primary) = &r.destination
+        if let Some(primary) = r.destination.local_account()
             && !accounts.contains(primary)
         {
             accounts.push(primary.clone());
@@ -519,7 +623,7 @@ async fn report_local(
 ) {
     let mut reports = Vec::new();
     for r in &msg.envelope.recipients {
-        let Destination::Local(account) = &r.destination else {
+        let Some(account) = r.destination.local_account() else {
             continue;
         };
         match failures.iter().find(|(a, _)| a == account) {

@@ -47,6 +47,7 @@ impl Engine {
             max_errors: smtp.max_errors.max(1),
             max_auth_failures: smtp.max_auth_failures.max(1),
             postmaster_domain: services.config.domains.first().map(|d| d.name.clone()),
+            srs: services.queue.inner.srs.clone(),
         };
         let framer = Framer::new(Limits {
             command_line: 512,

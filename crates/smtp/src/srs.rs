@@ -1,6 +1,9 @@
 //! The Sender Rewriting Scheme (SRS0) and hop counting for forwarded mail,
-//! sans-IO: the pieces forwarding to an outside address needs (#15), not
-//! yet wired into delivery.
+//! sans-IO: the pieces forwarding to an outside address needs (#15). The
+//! session rewrites the sender of a forwarded copy at RCPT and reverses a
+//! bounce to an SRS address of ours there (`session/envelope.rs`); delivery
+//! checks for loops (`delivery.rs`); the queue reverses its own bounces of
+//! forwarded copies (`queue/dsn.rs`).
 //!
 //! A message for `alias@ours` forwarded to `someone@elsewhere` keeps SPF
 //! passing at the next hop only if its envelope sender is in a domain that
@@ -20,11 +23,19 @@
 //! addresses stop working. Forged or expired addresses are refused with
 //! `550 5.1.1` ([`SrsError::reply`]).
 //!
+//! A sender that is already another forwarder's SRS address becomes SRS1
+//! (the form libsrs2 and postsrsd use): `SRS0=H=TT=orig=user@first` is
+//! sent on as `SRS1=HHHHHHHH=first==H=TT=orig=user@ours`, the hash (no
+//! timestamp: the first forwarder checks its own) over the first
+//! forwarder and the rest; a bounce to it goes back to the SRS0 address
+//! at the first forwarder. An SRS1 sender keeps its first forwarder.
+//!
 //! Loops: [`hops`] counts `Received:` and `Delivered-To:` header fields; a
 //! forwarder refuses a message past [`MAX_HOPS`], or one that carries
 //! `Delivered-To:` for the address it is forwarding, with `554 5.4.6`
 //! (RFC 3463: routing loop detected).
 
+use crate::wire::{Enhanced, Reply};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -62,15 +73,23 @@ pub enum SrsError {
 }
 
 impl SrsError {
-    /// The SMTP reply for a RCPT to an address that did not reverse.
-    pub fn reply(&self) -> &'static str {
-        match self {
-            SrsError::NotSrs => "550 5.1.1 no such SRS address",
-            SrsError::Forged => "550 5.1.1 invalid SRS address",
-            SrsError::Expired => "550 5.1.1 expired SRS address",
-            SrsError::TooLong => "550 5.1.3 SRS address too long",
-            SrsError::BadSender => "550 5.1.7 sender cannot be rewritten",
-        }
+    /// The SMTP reply for a RCPT to an address that did not reverse, or
+    /// to a forwarding address whose sender cannot be rewritten.
+    pub fn reply(&self) -> Reply {
+        let (code, text) = match self {
+            SrsError::NotSrs => (Enhanced(5, 1, 1), "No such SRS address"),
+            SrsError::Forged => (Enhanced(5, 1, 1), "Invalid SRS address"),
+            SrsError::Expired => (Enhanced(5, 1, 1), "Expired SRS address"),
+            SrsError::TooLong => (
+                Enhanced(5, 1, 3),
+                "Sender too long to rewrite for forwarding",
+            ),
+            SrsError::BadSender => (
+                Enhanced(5, 1, 7),
+                "Sender cannot be rewritten for forwarding",
+            ),
+        };
+        Reply::new(550, code, text)
     }
 }
 
@@ -111,7 +130,9 @@ impl Srs {
     }
 
     /// The envelope sender for a copy forwarded by `our_domain` at `now`
-    /// (Unix seconds). The null sender stays null.
+    /// (Unix seconds). The null sender stays null; a sender that is
+    /// already an SRS address of another forwarder becomes SRS1
+    /// ([`Srs::forward_srs`]).
     pub fn forward(&self, sender: &str, our_domain: &str, now: i64) -> Result<String, SrsError> {
         if sender.is_empty() {
             return Ok(String::new());
@@ -122,6 +143,12 @@ impl Srs {
         if local.is_empty() || domain.is_empty() || domain.contains('=') {
             return Err(SrsError::BadSender);
         }
+        if let Some(rewritten) = self.forward_srs(local, domain) {
+            if rewritten.len() > MAX_LOCAL {
+                return Err(SrsError::TooLong);
+            }
+            return Ok(format!("{rewritten}@{our_domain}"));
+        }
         let tt = timestamp(now);
         let hash = self.hash(&tt, domain, local);
         let rewritten = format!("SRS0={hash}={tt}={domain}={local}");
@@ -131,11 +158,46 @@ impl Srs {
         Ok(format!("{rewritten}@{our_domain}"))
     }
 
+    /// SRS1 for a sender that is another forwarder's SRS address (the
+    /// shape libsrs2 and postsrsd use): `SRS0=H=TT=orig=user@first`
+    /// becomes `SRS1=HASH=first==H=TT=orig=user`, and an SRS1 address
+    /// keeps its first forwarder and gets our hash. A bounce to it goes
+    /// back to the first forwarder, which checks its own SRS0 hash and
+    /// age. `None` when the local part is no SRS form.
+    fn forward_srs(&self, local: &str, domain: &str) -> Option<String> {
+        let (first, rest) = if let Some(srs0) = strip_srs_prefix(local, "SRS0") {
+            (domain, &local[local.len() - srs0.len() - 1..])
+        } else {
+            let srs1 = strip_srs_prefix(local, "SRS1")?;
+            // hash=first=<rest>, where rest starts with its own separator.
+            let (_hash, tail) = srs1.split_once('=')?;
+            tail.split_once('=')?
+        };
+        if first.is_empty() || rest.len() < 2 {
+            return None;
+        }
+        let hash = self.hash("srs1", first, rest);
+        Some(format!("SRS1={hash}={first}={rest}"))
+    }
+
     /// The original sender of a local part made by [`Srs::forward`], if its
-    /// hash checks and it is not expired at `now`.
+    /// hash checks and it is not expired at `now`. For SRS1, the SRS0
+    /// address at the first forwarder (which checks the age itself).
     pub fn reverse(&self, local: &str, now: i64) -> Result<String, SrsError> {
         if local.len() > MAX_LOCAL {
             return Err(SrsError::TooLong);
+        }
+        if let Some(srs1) = strip_srs_prefix(local, "SRS1") {
+            let (hash, tail) = srs1.split_once('=').ok_or(SrsError::NotSrs)?;
+            let (first, rest) = tail.split_once('=').ok_or(SrsError::NotSrs)?;
+            if first.is_empty() || rest.len() < 2 {
+                return Err(SrsError::NotSrs);
+            }
+            let expected = self.hash("srs1", first, rest);
+            if !constant_time_eq_ci(hash.as_bytes(), expected.as_bytes()) {
+                return Err(SrsError::Forged);
+            }
+            return Ok(format!("SRS0{rest}@{first}"));
         }
         let rest = strip_prefix_ci(local, "SRS0=")
             .or_else(|| strip_prefix_ci(local, "SRS0+"))
@@ -201,10 +263,11 @@ pub fn hops(message: &[u8], address: &str) -> (usize, bool) {
 
 /// Whether a message may be forwarded for `address`: `Err` with the reply
 /// when it loops (`554 5.4.6`).
-pub fn check_loop(message: &[u8], address: &str) -> Result<(), &'static str> {
+pub fn check_loop(message: &[u8], address: &str) -> Result<(), Reply> {
+    let looped = |text: &str| Err(Reply::new(554, Enhanced(5, 4, 6), text));
     match hops(message, address) {
-        (_, true) => Err("554 5.4.6 mail loop: already delivered to this address"),
-        (n, _) if n > MAX_HOPS => Err("554 5.4.6 too many hops"),
+        (_, true) => looped("Mail loop: already delivered to this address"),
+        (n, _) if n > MAX_HOPS => looped("Mail loop: too many hops"),
         _ => Ok(()),
     }
 }
@@ -222,6 +285,13 @@ fn age_days(tt: &str, now: i64) -> Option<i64> {
     let stamp = (value(b[0])? << 5 | value(b[1])?) as i64;
     let today = now.div_euclid(86_400).rem_euclid(1024);
     Some((today - stamp).rem_euclid(1024))
+}
+
+/// The part after `SRS0=`/`SRS1=` (or `+`, `-` as separator), any case.
+fn strip_srs_prefix<'a>(local: &'a str, tag: &str) -> Option<&'a str> {
+    ["=", "+", "-"]
+        .iter()
+        .find_map(|sep| strip_prefix_ci(local, &format!("{tag}{sep}")))
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -337,9 +407,46 @@ mod tests {
         ] {
             assert_eq!(s.reverse(bad, NOW), Err(SrsError::NotSrs), "{bad}");
         }
-        assert!(SrsError::Forged.reply().starts_with("550 5.1."));
+        assert!(
+            SrsError::Forged
+                .reply()
+                .to_string()
+                .starts_with("550 5.1.1")
+        );
         let long = format!("{}@origin.example", "x".repeat(60));
         assert_eq!(s.forward(&long, "example.org", NOW), Err(SrsError::TooLong));
+    }
+
+    #[test]
+    fn srs_senders_of_other_forwarders_become_srs1() {
+        let s = srs();
+        let first = Srs::new([9u8; 32])
+            .forward("alice@origin.example", "fwd1.example", NOW)
+            .unwrap();
+        let a = s.forward(&first, "example.org", NOW).unwrap();
+        let local = a.rsplit_once('@').unwrap().0;
+        let srs0 = first.rsplit_once('@').unwrap().0;
+        assert_eq!(
+            a,
+            format!(
+                "SRS1={}=fwd1.example={}@example.org",
+                &local[5..13],
+                &srs0[4..]
+            )
+        );
+        // A bounce goes back to the first forwarder's SRS0 address.
+        assert_eq!(s.reverse(local, NOW).unwrap(), first);
+        // Forwarded again: still SRS1 to the first forwarder, our hash.
+        let b = Srs::new([3u8; 32])
+            .forward(&a, "third.example", NOW)
+            .unwrap();
+        assert!(
+            b.starts_with("SRS1=") && b.contains("=fwd1.example=="),
+            "{b}"
+        );
+        let forged = local.replace("fwd1", "evil");
+        assert_eq!(s.reverse(&forged, NOW), Err(SrsError::Forged));
+        assert_eq!(s.reverse("SRS1=abc", NOW), Err(SrsError::NotSrs));
     }
 
     #[test]
@@ -350,12 +457,13 @@ mod tests {
         assert!(
             check_loop(msg, "OTHER@example.org")
                 .unwrap_err()
-                .contains("5.4.6")
+                .to_string()
+                .starts_with("554 5.4.6")
         );
         let many = "Received: x\r\n".repeat(MAX_HOPS + 1) + "\r\nbody";
         assert_eq!(
-            check_loop(many.as_bytes(), "a@b"),
-            Err("554 5.4.6 too many hops")
+            check_loop(many.as_bytes(), "a@b").unwrap_err().to_string(),
+            "554 5.4.6 Mail loop: too many hops"
         );
     }
 

@@ -49,6 +49,9 @@ fn smtp_session_seeds_reach_delivery_in_both_roles() {
     assert_eq!(run("smuggle"), 1, "the smuggled message is content");
     assert_eq!(run("smuggle_strict"), 0, "the smuggled message is refused");
     assert_eq!(run("bdat_no_transaction"), 0);
+    // A forwarding address is taken inbound; a forged SRS address and an
+    // outside address are not.
+    assert_eq!(run("inbound_forward"), 1);
 }
 
 #[test]

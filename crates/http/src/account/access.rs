@@ -7,6 +7,7 @@
 
 use super::pages::blocking;
 use super::request::{html_page, see_other, session};
+use super::text::{fill, t};
 use super::{AccountPage, html};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -49,40 +50,53 @@ pub async fn list(
             html::escape(&a.outcome),
         ));
     }
+    let t = t();
     let pages = found.total.div_ceil(PAGE as u64).max(1);
     let mut nav = String::new();
     if number > 1 {
         nav.push_str(&format!(
-            "<a href=\"/account/access?page={}\" rel=\"prev\">Newer</a> ",
-            number - 1
+            "<a href=\"/account/access?page={}\" rel=\"prev\">{}</a> ",
+            number - 1,
+            t.access_newer
         ));
     }
     if number < pages {
         nav.push_str(&format!(
-            "<a href=\"/account/access?page={}\" rel=\"next\">Older</a>",
-            number + 1
+            "<a href=\"/account/access?page={}\" rel=\"next\">{}</a>",
+            number + 1,
+            t.access_older
         ));
     }
     let table = if found.accesses.is_empty() {
-        "<p id=\"no-accesses\">No sign-ins recorded on this page.</p>".to_string()
+        format!("<p id=\"no-accesses\">{}</p>", t.access_none)
     } else {
         format!(
-            "<table id=\"accesses\">\n<caption>Sign-ins, newest first</caption>\n\
-             <thead><tr><th scope=\"col\">Time (UTC)</th><th scope=\"col\">Protocol</th>\
-             <th scope=\"col\">Client address</th><th scope=\"col\">Result</th></tr></thead>\n\
-             <tbody>\n{rows}</tbody>\n</table>"
+            "<table id=\"accesses\">\n<caption>{}</caption>\n\
+             <thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
+             <th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead>\n\
+             <tbody>\n{rows}</tbody>\n</table>",
+            t.access_caption,
+            t.access_col_time,
+            t.access_col_protocol,
+            t.access_col_client,
+            t.access_col_result,
         )
     };
+    let text = fill(
+        t.access_text,
+        &[
+            ("total", &found.total.to_string()),
+            ("number", &number.to_string()),
+            ("pages", &pages.to_string()),
+        ],
+    );
     let body = format!(
-        "<h1>Your sign-ins</h1>\n\
-         <p>Every sign-in to your account that the security log keeps: by mail apps (IMAP, \
-         POP3, sending) and on this page, successful or not. It is your right of access \
-         (GDPR article 15). {} in all; page {number} of {pages}.</p>\n{table}\n\
-         <nav aria-label=\"Pages\">{nav}</nav>\n<p><a href=\"/account\">Back to your account</a></p>",
-        found.total
+        "<h1>{}</h1>\n<p>{text}</p>\n{table}\n\
+         <nav aria-label=\"{}\">{nav}</nav>\n<p><a href=\"/account\">{}</a></p>",
+        t.access_title, t.access_pages, t.back_to_account
     );
     html_page(
-        "Your sign-ins",
+        t.access_title,
         Some((&current.address, &current.csrf)),
         &body,
     )

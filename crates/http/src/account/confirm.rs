@@ -58,26 +58,32 @@ impl Pending {
     }
 }
 
-/// The message that carries the link, as delivered to the account.
+/// The message that carries the link, as delivered to the account, in
+/// the language of the request that asked for it ([`super::text`]).
 pub fn message(address: &str, host: &str, code: &str) -> Vec<u8> {
+    let t = super::text::t();
     let domain = address.rsplit_once('@').map_or(host, |(_, d)| d);
     let date = chrono::Utc::now().to_rfc2822();
-    let minutes = CONFIRM_TTL.as_secs() / 60;
+    let minutes = (CONFIRM_TTL.as_secs() / 60).to_string();
+    let link = format!("https://{host}/account/delete/confirm?code={code}");
+    let body = super::text::fill(
+        t.mail_body,
+        &[("address", address), ("minutes", &minutes), ("link", &link)],
+    );
     format!(
-        "From: Account page <postmaster@{domain}>\r\n\
+        "From: {} <postmaster@{domain}>\r\n\
          To: <{address}>\r\n\
-         Subject: Confirm the deletion of your account\r\n\
+         Subject: {}\r\n\
          Date: {date}\r\n\
          Message-ID: <{}@{domain}>\r\n\
          MIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\n\r\n\
-         Someone signed in to your account page with your password and asked to\r\n\
-         delete the account {address}.\r\n\r\n\
-         To delete it, open this link within {minutes} minutes, signed in, and confirm:\r\n\r\n\
-         https://{host}/account/delete/confirm?code={code}\r\n\r\n\
-         If it was not you, do nothing: the account stays, and the link stops\r\n\
-         working after {minutes} minutes. Then change your password.\r\n",
+         Content-Language: {}\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Transfer-Encoding: 8bit\r\n\r\n{body}",
+        super::text::header_text(t.mail_from_name),
+        super::text::header_text(t.mail_subject),
         &random_token()[..22],
+        t.code,
     )
     .into_bytes()
 }

@@ -19,6 +19,7 @@ use super::request::{
     PageError, SESSION_COOKIE, expire_cookie, html_page, info, read_form, see_other, session,
     signed_in_post,
 };
+use super::text::{fill, t};
 use super::{AccountPage, DeletionTerms, confirm, html};
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -35,37 +36,26 @@ fn purge_date(grace_days: u32) -> String {
         .to_string()
 }
 
-/// What happens, in plain words.
+/// What happens, in plain words (the request's language).
 pub fn statement(terms: &DeletionTerms) -> String {
+    let t = t();
     let date = purge_date(terms.grace_days);
     let audit = if terms.audit_kept_after_purge {
         let until = match terms.anonymize_after_months {
-            0 => "for as long as the security log is kept".to_string(),
-            m => format!("until they are {m} months old"),
+            0 => t.st_audit_forever.to_string(),
+            m => fill(t.st_audit_until, &[("months", &m.to_string())]),
         };
-        format!(
-            "Your provider is under a legal obligation to keep its security log: the records of \
-             your sign-ins and of this deletion keep your address and IP addresses {until}, \
-             then only anonymous records remain."
-        )
+        fill(t.st_audit_kept, &[("until", &until)])
     } else {
-        "The records of your sign-ins and of this deletion in the security log lose your address \
-         and IP addresses at the purge; only anonymous records remain."
-            .to_string()
+        t.st_audit_erased.to_string()
     };
+    let days = terms.grace_days.to_string();
     format!(
-        "<ul>\n\
-         <li><strong>At once:</strong> you cannot sign in any more, here or in any mail app \
-         (app passwords included), and mail sent to your address is refused. Your mail, folders \
-         and app passwords become unreadable: their key is sealed away.</li>\n\
-         <li><strong>Until {date}</strong> ({} days): your provider can still restore the account, \
-         with all its mail, if you ask them to.</li>\n\
-         <li><strong>On {date}:</strong> everything is destroyed for good, including mail you sent \
-         that is still waiting to be delivered. Nobody can restore it after that.</li>\n\
-         <li>{audit}</li>\n\
-         </ul>\n\
-         <p>Want to keep your mail? <a href=\"/account\">Download your data</a> first.</p>",
-        terms.grace_days
+        "<ul>\n<li>{}</li>\n<li>{}</li>\n<li>{}</li>\n<li>{audit}</li>\n</ul>\n<p>{}</p>",
+        t.st_at_once,
+        fill(t.st_until, &[("date", &date), ("days", &days)]),
+        fill(t.st_on, &[("date", &date)]),
+        t.st_keep_mail,
     )
 }
 
@@ -75,25 +65,29 @@ pub async fn form(State(page): State<Arc<AccountPage>>, headers: HeaderMap) -> R
         return see_other("/account/login");
     };
     let terms = page.backend.deletion_terms();
+    let t = t();
     let body = format!(
-        "<h1>Delete your account</h1>\n<p>You are about to delete the account <strong>{}</strong>. \
-         This is what happens:</p>\n{}\n\
+        "<h1>{}</h1>\n<p>{}</p>\n{}\n\
          <form method=\"post\" action=\"/account/delete\">{}\n\
-         <label for=\"confirm_address\">Type your email address to confirm</label>\n\
+         <label for=\"confirm_address\">{}</label>\n\
          <input id=\"confirm_address\" name=\"confirm_address\" type=\"email\" autocomplete=\"off\" required maxlength=\"{MAX_ADDRESS_LEN}\">\n\
-         <label for=\"password\">Your password</label>\n\
+         <label for=\"password\">{}</label>\n\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required maxlength=\"{MAX_PASSWORD_LEN}\">\n\
-         <button type=\"submit\" class=\"danger\" id=\"delete\">Delete my account</button>\n</form>\n\
-         <p><a href=\"/account\">No, keep my account</a></p>",
-        html::escape(&current.address),
+         <button type=\"submit\" class=\"danger\" id=\"delete\">{}</button>\n</form>\n\
+         <p><a href=\"/account\">{}</a></p>",
+        t.delete_h,
+        fill(
+            t.delete_intro,
+            &[("address", &html::escape(&current.address))]
+        ),
         statement(&terms),
         html::csrf_field(&current.csrf),
+        t.delete_confirm_address,
+        t.delete_password,
+        t.delete_button,
+        t.keep_account,
     );
-    html_page(
-        "Delete your account",
-        Some((&current.address, &current.csrf)),
-        &body,
-    )
+    html_page(t.delete_h, Some((&current.address, &current.csrf)), &body)
 }
 
 /// `POST /account/delete` (form: `csrf`, `confirm_address`, `password`).
@@ -118,33 +112,39 @@ async fn delete(page: &Arc<AccountPage>, req: Request) -> Result<Response, PageE
     if !typed.trim().eq_ignore_ascii_case(&current.address) {
         return Err(PageError::new(
             StatusCode::BAD_REQUEST,
-            "Account not deleted",
-            "The address you typed is not this account's. Your account was not deleted.",
+            t().not_deleted,
+            t().typed_wrong,
         ));
     }
     check_password(page, &info, &current.address, &password).await?;
     let Some(host) = info.host.clone() else {
         return Err(PageError::new(
             StatusCode::BAD_REQUEST,
-            "Account not deleted",
-            "The request names no host. Your account was not deleted.",
+            t().not_deleted,
+            t().no_host,
         ));
     };
     let code = page.pending.issue(&current.address, Instant::now());
     let raw = confirm::message(&current.address, &host, &code);
     let address = current.address.clone();
     blocking(page, move |b| b.deliver_to_account(&address, &raw)).await?;
+    let t = t();
+    let minutes = (confirm::CONFIRM_TTL.as_secs() / 60).to_string();
     let body = format!(
-        "<h1>Check your mailbox</h1>\n<p>A message with a link to confirm the deletion was \
-         delivered to <strong>{}</strong> (your INBOX). Open it within {} minutes, signed in \
-         here, and confirm: only then is the account deleted.</p>\n\
-         <p>Changed your mind? Do nothing: the link stops working by itself. \
-         <a href=\"/account\">Back to your account</a></p>",
-        html::escape(&current.address),
-        confirm::CONFIRM_TTL.as_secs() / 60,
+        "<h1>{}</h1>\n<p>{}</p>\n<p>{} <a href=\"/account\">{}</a></p>",
+        t.check_mailbox,
+        fill(
+            t.check_mailbox_text,
+            &[
+                ("address", &html::escape(&current.address)),
+                ("minutes", &minutes)
+            ]
+        ),
+        t.changed_mind,
+        t.back_to_account,
     );
     Ok(html_page(
-        "Check your mailbox",
+        t.check_mailbox,
         Some((&current.address, &current.csrf)),
         &body,
     ))
@@ -161,19 +161,26 @@ pub async fn confirm_form(
         return see_other("/account/login");
     };
     let code = query.get("code").map(String::as_str).unwrap_or("");
+    let t = t();
     let body = format!(
-        "<h1>Confirm the deletion</h1>\n<p>Delete the account <strong>{}</strong> now?</p>\n{}\n\
+        "<h1>{}</h1>\n<p>{}</p>\n{}\n\
          <form method=\"post\" action=\"/account/delete/confirm\">{}\n\
          <input type=\"hidden\" name=\"code\" value=\"{}\">\n\
-         <button type=\"submit\" class=\"danger\" id=\"confirm-delete\">Delete my account now</button>\n</form>\n\
-         <p><a href=\"/account\">No, keep my account</a></p>",
-        html::escape(&current.address),
+         <button type=\"submit\" class=\"danger\" id=\"confirm-delete\">{}</button>\n</form>\n\
+         <p><a href=\"/account\">{}</a></p>",
+        t.confirm_title,
+        fill(
+            t.confirm_question,
+            &[("address", &html::escape(&current.address))]
+        ),
         statement(&page.backend.deletion_terms()),
         html::csrf_field(&current.csrf),
         html::escape(code),
+        t.confirm_button,
+        t.keep_account,
     );
     html_page(
-        "Confirm the deletion",
+        t.confirm_title,
         Some((&current.address, &current.csrf)),
         &body,
     )
@@ -194,23 +201,28 @@ async fn confirmed(page: &Arc<AccountPage>, req: Request) -> Result<Response, Pa
     if !page.pending.take(&current.address, code, Instant::now()) {
         return Err(PageError::new(
             StatusCode::BAD_REQUEST,
-            "Account not deleted",
-            "This link is not valid any more (used, replaced by a newer one, or older than half \
-             an hour). Your account was not deleted; ask again from your account page.",
+            t().not_deleted,
+            t().link_invalid,
         ));
     }
     let terms = page.backend.deletion_terms();
     let address = current.address.clone();
     blocking(page, move |b| b.delete_account(&address)).await?;
     page.sessions.remove_account(&current.address);
+    let t = t();
     let body = format!(
-        "<h1>Your account is deleted</h1>\n<p>The account <strong>{}</strong> is deleted. \
-         Its mail is unreadable from now on and will be destroyed for good on {}.</p>\n\
-         <p>Changed your mind? Until then, your provider can restore it if you ask them.</p>",
-        html::escape(&current.address),
-        purge_date(terms.grace_days),
+        "<h1>{}</h1>\n<p>{}</p>\n<p>{}</p>",
+        t.deleted_h,
+        fill(
+            t.deleted_text,
+            &[
+                ("address", &html::escape(&current.address)),
+                ("date", &purge_date(terms.grace_days))
+            ]
+        ),
+        t.deleted_restore,
     );
-    let mut r = html_page("Account deleted", None, &body);
+    let mut r = html_page(t.deleted_title, None, &body);
     r.headers_mut()
         .append(header::SET_COOKIE, expire_cookie(SESSION_COOKIE));
     Ok(r)

@@ -71,7 +71,7 @@ impl Exports {
     fn start(&self, address: &str) -> Result<Running, PageError> {
         if !self.accounts.lock().insert(address.to_string()) {
             return Err(PageError::throttled(
-                "An export of your account is running already. Wait until its download has finished.".into(),
+                super::text::t().export_running.into(),
                 60,
             ));
         }
@@ -80,7 +80,7 @@ impl Exports {
             Err(_) => {
                 self.accounts.lock().remove(address);
                 return Err(PageError::throttled(
-                    "Too many exports are running right now. Please try again in a minute.".into(),
+                    super::text::t().export_busy.into(),
                     60,
                 ));
             }
@@ -180,8 +180,8 @@ async fn export(page: &Arc<AccountPage>, req: Request) -> Result<Response, PageE
         _ => {
             return Err(PageError::new(
                 StatusCode::BAD_REQUEST,
-                "Export not started",
-                "The format must be mbox or Maildir.",
+                super::text::t().export_not_started,
+                super::text::t().export_bad_format,
             ));
         }
     };

@@ -2,7 +2,7 @@
 //!
 //! Every value that came from outside (addresses, labels, messages) goes
 //! through [`escape`]. Pages are built for screen readers and keyboards:
-//! `lang="en"`, one `h1` per page and `h2` per section, a `label` for every
+//! `lang` of the request's language ([`super::text`]), one `h1` per page and `h2` per section, a `label` for every
 //! input, `autocomplete` hints so password managers fill the right fields,
 //! notices in a `role="status"` region and errors in `role="alert"`. The
 //! style sheet is a file of its own (`/account/style.css`), so the
@@ -55,21 +55,26 @@ pub fn csrf_field(csrf: &str) -> String {
 /// A whole page. `signed_in` adds the account line and the sign-out
 /// button (a form: signing out changes state, so it is a POST with CSRF).
 pub fn page(title: &str, signed_in: Option<(&str, &str)>, body: &str) -> String {
+    let t = super::text::t();
     let header = match signed_in {
         Some((address, csrf)) => format!(
-            "<header><p>Signed in as <strong>{}</strong></p>\
-             <form method=\"post\" action=\"/account/logout\">{}<button class=\"plain\" type=\"submit\">Sign out</button></form></header>",
+            "<header><p>{} <strong>{}</strong></p>\
+             <form method=\"post\" action=\"/account/logout\">{}<button class=\"plain\" type=\"submit\">{}</button></form></header>",
+            t.signed_in_as,
             escape(address),
-            csrf_field(csrf)
+            csrf_field(csrf),
+            t.sign_out,
         ),
         None => String::new(),
     };
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{} - sealpost account</title>\n<link rel=\"stylesheet\" href=\"/account/style.css\">\n</head>\n\
+         <title>{} - {}</title>\n<link rel=\"stylesheet\" href=\"/account/style.css\">\n</head>\n\
          <body>\n{header}\n<main>\n{body}\n</main>\n</body>\n</html>\n",
-        escape(title)
+        t.code,
+        escape(title),
+        t.title_suffix,
     )
 }
 

@@ -12,13 +12,14 @@ use super::request::{
     read_form, see_other, session, signed_in_post,
 };
 use super::session::{random_token, tokens_equal};
+use super::text::{fill, t};
 use super::{AccountPage, html, remote};
 use crate::routes::RequestInfo;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sealpost_audit::{Event, LoginOutcome, Protocol};
-use sealpost_directory::{AuthOutcome, MAX_PASSWORD_LEN, Secret};
+use sealpost_directory::{AuthOutcome, MAX_PASSWORD_LEN, Secret, ThrottleReason};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -48,20 +49,27 @@ fn login_page(headers: &HeaderMap, status: StatusCode, error: Option<&str>) -> R
         })
         .map(str::to_string)
         .unwrap_or_else(random_token);
+    let t = t();
     let body = format!(
-        "<h1>Sign in to your mail account</h1>\n{}\
+        "<h1>{}</h1>\n{}\
          <form method=\"post\" action=\"/account/login\">\n{}\n\
-         <label for=\"address\">Email address</label>\n\
+         <label for=\"address\">{}</label>\n\
          <input id=\"address\" name=\"address\" type=\"email\" autocomplete=\"username\" required maxlength=\"{MAX_ADDRESS_LEN}\">\n\
-         <label for=\"password\">Password</label>\n\
+         <label for=\"password\">{}</label>\n\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required maxlength=\"{MAX_PASSWORD_LEN}\">\n\
-         <p class=\"hint\">Your account's own password. App passwords are for mail apps and do not work here.</p>\n\
-         <button type=\"submit\">Sign in</button>\n</form>\n\
-         <p class=\"hint\">Here you can download your data, change your password, manage app passwords and delete your account.</p>",
+         <p class=\"hint\">{}</p>\n\
+         <button type=\"submit\">{}</button>\n</form>\n\
+         <p class=\"hint\">{}</p>",
+        t.login_h,
         error.map(html::alert).unwrap_or_default(),
         html::csrf_field(&token),
+        t.address_label,
+        t.password_label,
+        t.login_hint,
+        t.sign_in,
+        t.login_about,
     );
-    let mut r = (status, html_page("Sign in", None, &body)).into_response();
+    let mut r = (status, html_page(t.sign_in, None, &body)).into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
         cookie(LOGIN_COOKIE, &token, LOGIN_TOKEN_SECS),
@@ -75,13 +83,9 @@ pub async fn submit(State(page): State<Arc<AccountPage>>, req: Request) -> Respo
     match sign_in(&page, req).await {
         Ok(r) => r,
         // A wrong password shows the form again.
-        Err(e) if e.status() == StatusCode::FORBIDDEN && e.is_wrong_password() => login_page(
-            &headers,
-            StatusCode::FORBIDDEN,
-            Some(
-                "The address or password is wrong. App passwords do not work here: use your account's own password.",
-            ),
-        ),
+        Err(e) if e.status() == StatusCode::FORBIDDEN && e.is_wrong_password() => {
+            login_page(&headers, StatusCode::FORBIDDEN, Some(t().login_wrong))
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -110,8 +114,8 @@ async fn sign_in(page: &AccountPage, req: Request) -> Result<Response, PageError
         .map_err(|_| {
             PageError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Please try again later",
-                "Too many people are signed in right now. Please try again in a few minutes.",
+                t().busy_title,
+                t().busy_text,
             )
         })?;
     let mut r = see_other("/account");
@@ -143,13 +147,13 @@ pub(super) async fn check_password(
             Some(label) => (
                 LoginOutcome::Failure,
                 Some(label),
-                Err(PageError::wrong_password("Password not accepted")),
+                Err(PageError::wrong_password(t().password_not_accepted)),
             ),
         },
         AuthOutcome::Failed => (
             LoginOutcome::Failure,
             None,
-            Err(PageError::wrong_password("Password not accepted")),
+            Err(PageError::wrong_password(t().password_not_accepted)),
         ),
         AuthOutcome::Throttled {
             retry_after,
@@ -158,7 +162,7 @@ pub(super) async fn check_password(
             LoginOutcome::Throttled,
             None,
             Err(PageError::throttled(
-                format!("{}.", reason.client_text(retry_after)),
+                throttled_text(reason, retry_after),
                 retry_after.as_secs(),
             )),
         ),
@@ -176,6 +180,16 @@ pub(super) async fn check_password(
     result
 }
 
+/// Why a sign-in waits, and for how long, in the request's language.
+fn throttled_text(reason: ThrottleReason, retry_after: std::time::Duration) -> String {
+    let secs = retry_after.as_secs().max(1).to_string();
+    let template = match reason {
+        ThrottleReason::Failures => t().throttled_failures,
+        ThrottleReason::Busy => t().throttled_busy,
+    };
+    fill(template, &[("secs", &secs)])
+}
+
 /// `POST /account/logout`.
 pub async fn logout(State(page): State<Arc<AccountPage>>, req: Request) -> Response {
     let signed_out = async {
@@ -186,9 +200,12 @@ pub async fn logout(State(page): State<Arc<AccountPage>>, req: Request) -> Respo
     };
     match signed_out.await {
         Ok(()) => {
-            let body =
-                "<h1>You are signed out</h1>\n<p><a href=\"/account/login\">Sign in again</a></p>";
-            let mut r = html_page("Signed out", None, body);
+            let t = t();
+            let body = format!(
+                "<h1>{}</h1>\n<p><a href=\"/account/login\">{}</a></p>",
+                t.signed_out_h, t.sign_in_again
+            );
+            let mut r = html_page(t.signed_out_title, None, &body);
             r.headers_mut()
                 .append(header::SET_COOKIE, expire_cookie(SESSION_COOKIE));
             r

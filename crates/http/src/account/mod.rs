@@ -1,7 +1,8 @@
 //! The users' self-service account page (`/account` on the HTTPS
 //! listener): sign in and out, download one's data (GDPR art. 15 and 20),
 //! change the password (art. 16), manage app passwords, delete the account
-//! (art. 17). Plain HTML forms, no JavaScript, English.
+//! (art. 17). Plain HTML forms, no JavaScript, in English or German by the
+//! browser's `Accept-Language` ([`text`]).
 //!
 //! # Where it runs
 //!
@@ -63,6 +64,7 @@ mod pages;
 mod request;
 pub mod session;
 mod session_file;
+pub mod text;
 
 use crate::routes::RequestInfo;
 use axum::Router;
@@ -234,6 +236,7 @@ pub fn router(page: AccountPage) -> Router {
         .route("/account/{*rest}", any(pages::not_found))
         .method_not_allowed_fallback(pages::method_not_allowed)
         .layer(axum::middleware::map_response(headers::secure))
+        .layer(axum::middleware::from_fn(text::negotiate))
         .with_state(page)
 }
 

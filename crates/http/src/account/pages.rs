@@ -3,6 +3,7 @@
 //! not found, wrong method).
 
 use super::request::{PageError, html_page, see_other, session};
+use super::text::{Text, fill, t};
 use super::{AccountPage, ActionError, html};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -32,60 +33,72 @@ pub async fn overview(State(page): State<Arc<AccountPage>>, headers: HeaderMap) 
         Ok(a) => a,
         Err(e) => return e.into_response(),
     };
+    let t = t();
     let body = format!(
-        "<h1>Your account</h1>\n{}\n{}\n{}\n{}\n{}",
+        "<h1>{}</h1>\n{}\n{}\n{}\n{}\n{}",
+        t.overview_title,
         html::notice(current.notice.as_deref()),
-        export_section(&current.csrf),
-        password_section(&current.csrf, page.config.min_password_len),
-        app_password_section(&current.csrf, &apps),
-        delete_section(),
+        export_section(t, &current.csrf),
+        password_section(t, &current.csrf, page.config.min_password_len),
+        app_password_section(t, &current.csrf, &apps),
+        delete_section(t),
     );
     html_page(
-        "Your account",
+        t.overview_title,
         Some((&current.address, &current.csrf)),
         &body,
     )
 }
 
-fn export_section(csrf: &str) -> String {
+fn export_section(t: &Text, csrf: &str) -> String {
     format!(
-        "<section aria-labelledby=\"export-h\">\n<h2 id=\"export-h\">Download your data</h2>\n\
-         <p><a href=\"/account/access\" id=\"access-link\">See your sign-ins</a> (time, protocol, \
-         client address, result).</p>\n\
-         <p>One archive (tar) with all your mail, folder by folder, and the log of your sign-ins \
-         (time, protocol, client address) that is kept. It is your right of access and to data \
-         portability (GDPR articles 15 and 20); the download is recorded in the security log.</p>\n\
+        "<section aria-labelledby=\"export-h\">\n<h2 id=\"export-h\">{}</h2>\n\
+         <p><a href=\"/account/access\" id=\"access-link\">{}</a> {}</p>\n\
+         <p>{}</p>\n\
          <form method=\"post\" action=\"/account/export\">{}\n\
-         <fieldset><legend>Format of the mail</legend>\n\
+         <fieldset><legend>{}</legend>\n\
          <div class=\"choice\"><input type=\"radio\" id=\"format-mbox\" name=\"format\" value=\"mbox\" checked> \
-         <label for=\"format-mbox\">mbox (one file per folder: most mail apps import it)</label></div>\n\
+         <label for=\"format-mbox\">{}</label></div>\n\
          <div class=\"choice\"><input type=\"radio\" id=\"format-maildir\" name=\"format\" value=\"maildir\"> \
-         <label for=\"format-maildir\">Maildir (one file per message)</label></div>\n\
-         </fieldset>\n<button type=\"submit\" id=\"export\">Download my data</button>\n</form>\n</section>",
-        html::csrf_field(csrf)
+         <label for=\"format-maildir\">{}</label></div>\n\
+         </fieldset>\n<button type=\"submit\" id=\"export\">{}</button>\n</form>\n</section>",
+        t.export_h,
+        t.access_link,
+        t.access_link_hint,
+        t.export_text,
+        html::csrf_field(csrf),
+        t.export_format,
+        t.export_mbox,
+        t.export_maildir,
+        t.export_button,
     )
 }
 
-fn password_section(csrf: &str, min: usize) -> String {
+fn password_section(t: &Text, csrf: &str, min: usize) -> String {
     format!(
-        "<section aria-labelledby=\"password-h\">\n<h2 id=\"password-h\">Change your password</h2>\n\
-         <p>Mail apps that use this password must be given the new one; app passwords keep working. \
-         You stay signed in here; other sign-ins to this page end.</p>\n\
+        "<section aria-labelledby=\"password-h\">\n<h2 id=\"password-h\">{}</h2>\n\
+         <p>{}</p>\n\
          <form method=\"post\" action=\"/account/password\">{}\n\
-         <label for=\"current_password\">Current password</label>\n\
+         <label for=\"current_password\">{}</label>\n\
          <input id=\"current_password\" name=\"current_password\" type=\"password\" autocomplete=\"current-password\" required maxlength=\"{MAX_PASSWORD_LEN}\">\n\
-         <label for=\"new_password\">New password (at least {min} characters)</label>\n\
+         <label for=\"new_password\">{}</label>\n\
          <input id=\"new_password\" name=\"new_password\" type=\"password\" autocomplete=\"new-password\" required minlength=\"{min}\" maxlength=\"{MAX_PASSWORD_LEN}\">\n\
-         <label for=\"confirm_password\">New password again</label>\n\
+         <label for=\"confirm_password\">{}</label>\n\
          <input id=\"confirm_password\" name=\"confirm_password\" type=\"password\" autocomplete=\"new-password\" required minlength=\"{min}\" maxlength=\"{MAX_PASSWORD_LEN}\">\n\
-         <button type=\"submit\" id=\"change-password\">Change password</button>\n</form>\n</section>",
-        html::csrf_field(csrf)
+         <button type=\"submit\" id=\"change-password\">{}</button>\n</form>\n</section>",
+        t.password_h,
+        t.password_text,
+        html::csrf_field(csrf),
+        t.current_password,
+        fill(t.new_password, &[("min", &min.to_string())]),
+        t.confirm_password,
+        t.change_password,
     )
 }
 
-fn app_password_section(csrf: &str, apps: &[AppPasswordInfo]) -> String {
+fn app_password_section(t: &Text, csrf: &str, apps: &[AppPasswordInfo]) -> String {
     let list = if apps.is_empty() {
-        "<p>You have no app passwords.</p>".to_string()
+        format!("<p>{}</p>", t.apps_none)
     } else {
         let rows: String = apps
             .iter()
@@ -93,37 +106,43 @@ fn app_password_section(csrf: &str, apps: &[AppPasswordInfo]) -> String {
                 format!(
                     "<tr><td>{}</td><td><form method=\"post\" action=\"/account/app-passwords/remove\">{}\
                      <input type=\"hidden\" name=\"label\" value=\"{}\">\
-                     <button type=\"submit\" class=\"plain\" aria-label=\"Remove the app password {}\">Remove</button></form></td></tr>\n",
+                     <button type=\"submit\" class=\"plain\" aria-label=\"{}\">{}</button></form></td></tr>\n",
                     html::escape(&a.label),
                     html::csrf_field(csrf),
                     html::escape(&a.label),
-                    html::escape(&a.label),
+                    html::escape(&fill(t.apps_remove_aria, &[("label", &a.label)])),
+                    t.apps_remove,
                 )
             })
             .collect();
         format!(
-            "<table>\n<caption class=\"hint\">Your app passwords</caption>\n<thead><tr><th scope=\"col\">Label</th><th scope=\"col\">Action</th></tr></thead>\n<tbody>\n{rows}</tbody>\n</table>"
+            "<table>\n<caption class=\"hint\">{}</caption>\n<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead>\n<tbody>\n{rows}</tbody>\n</table>",
+            t.apps_caption, t.apps_col_label, t.apps_col_action
         )
     };
     format!(
-        "<section aria-labelledby=\"apps-h\">\n<h2 id=\"apps-h\">App passwords</h2>\n\
-         <p>A separate password for each mail app or device (IMAP, POP3, sending mail). \
-         Remove one and that device is locked out, without changing your password.</p>\n{list}\n\
+        "<section aria-labelledby=\"apps-h\">\n<h2 id=\"apps-h\">{}</h2>\n\
+         <p>{}</p>\n{list}\n\
          <form method=\"post\" action=\"/account/app-passwords/add\">{}\n\
-         <label for=\"label\">Name of the new app password (for example \"phone\")</label>\n\
+         <label for=\"label\">{}</label>\n\
          <input id=\"label\" name=\"label\" type=\"text\" required maxlength=\"{}\">\n\
-         <button type=\"submit\" id=\"add-app-password\">Create app password</button>\n</form>\n</section>",
+         <button type=\"submit\" id=\"add-app-password\">{}</button>\n</form>\n</section>",
+        t.apps_h,
+        t.apps_text,
         html::csrf_field(csrf),
+        t.apps_new_label,
         sealpost_directory::app_password::MAX_LABEL_LEN,
+        t.apps_create,
     )
 }
 
-fn delete_section() -> String {
-    "<section aria-labelledby=\"delete-h\">\n<h2 id=\"delete-h\">Delete your account</h2>\n\
-     <p>Your right to erasure (GDPR article 17). The next page says exactly what happens \
-     and asks for your password.</p>\n\
-     <p><a href=\"/account/delete\" id=\"delete-link\">Delete my account…</a></p>\n</section>"
-        .to_string()
+fn delete_section(t: &Text) -> String {
+    format!(
+        "<section aria-labelledby=\"delete-h\">\n<h2 id=\"delete-h\">{}</h2>\n\
+         <p>{}</p>\n\
+         <p><a href=\"/account/delete\" id=\"delete-link\">{}</a></p>\n</section>",
+        t.delete_h, t.delete_text, t.delete_link
+    )
 }
 
 /// `GET /account/`: the overview's one address.
@@ -147,8 +166,8 @@ pub async fn style() -> Response {
 pub async fn not_found() -> Response {
     PageError::new(
         StatusCode::NOT_FOUND,
-        "Page not found",
-        "There is no such page.",
+        t().not_found_title,
+        t().not_found_text,
     )
     .into_response()
 }
@@ -157,8 +176,8 @@ pub async fn not_found() -> Response {
 pub async fn method_not_allowed() -> Response {
     PageError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "Not allowed",
-        "This page does not take this kind of request.",
+        t().not_allowed_title,
+        t().not_allowed_text,
     )
     .into_response()
 }

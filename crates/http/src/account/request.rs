@@ -5,6 +5,7 @@
 
 use super::form::{Form, FormError};
 use super::session::{Current, tokens_equal};
+use super::text::{fill, t};
 use super::{AccountPage, ActionError, html};
 use crate::routes::RequestInfo;
 use axum::body::Body;
@@ -45,30 +46,32 @@ impl PageError {
 
     /// `400`: the form was not as the page sends it.
     pub fn bad_form(e: FormError) -> PageError {
-        PageError::new(
-            StatusCode::BAD_REQUEST,
-            "The form was not accepted",
-            e.to_string(),
-        )
+        let t = t();
+        let message = match e {
+            FormError::TooManyFields => t.form_too_many.to_string(),
+            FormError::Malformed(why) => fill(t.form_malformed, &[("why", why)]),
+            FormError::Missing(field) => fill(t.form_missing, &[("field", field)]),
+            FormError::TooLong { field, max } => fill(
+                t.form_too_long,
+                &[("field", field), ("max", &max.to_string())],
+            ),
+        };
+        PageError::new(StatusCode::BAD_REQUEST, t.form_not_accepted, message)
     }
 
     /// `403`: a missing or wrong CSRF token, or another origin.
     pub fn forbidden_origin() -> PageError {
         PageError::new(
             StatusCode::FORBIDDEN,
-            "Request refused",
-            "This form did not come from this page, or it expired. Nothing was changed. Go back, reload the page and try again.",
+            t().request_refused,
+            t().forbidden_text,
         )
     }
 
     /// `403` after a wrong password (or an app password) where the
     /// account's own password was needed.
     pub fn wrong_password(title: &'static str) -> PageError {
-        let mut e = PageError::new(
-            StatusCode::FORBIDDEN,
-            title,
-            "The address or password is wrong. App passwords do not work here: use your account's own password. Nothing was changed.",
-        );
+        let mut e = PageError::new(StatusCode::FORBIDDEN, title, t().wrong_password_text);
         e.wrong_password = true;
         e
     }
@@ -80,7 +83,7 @@ impl PageError {
 
     /// `429` with `Retry-After`.
     pub fn throttled(message: String, retry_after: u64) -> PageError {
-        let mut e = PageError::new(StatusCode::TOO_MANY_REQUESTS, "Please wait", message);
+        let mut e = PageError::new(StatusCode::TOO_MANY_REQUESTS, t().wait_title, message);
         e.retry_after = Some(retry_after.max(1));
         e
     }
@@ -99,15 +102,16 @@ impl PageError {
 
 impl From<ActionError> for PageError {
     fn from(e: ActionError) -> PageError {
+        let t = t();
         match e {
-            ActionError::Refused(m) => PageError::new(StatusCode::CONFLICT, "Not done", m),
-            ActionError::NotFound(m) => PageError::new(StatusCode::NOT_FOUND, "Not found", m),
+            ActionError::Refused(m) => PageError::new(StatusCode::CONFLICT, t.not_done, m),
+            ActionError::NotFound(m) => PageError::new(StatusCode::NOT_FOUND, t.not_found, m),
             ActionError::Failed(m) => {
                 tracing::error!(error = %m, "account page action failed");
                 PageError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "The server could not do this. Nothing was changed. Please try again later; if it keeps failing, write to your mail provider.",
+                    t.went_wrong_title,
+                    t.went_wrong_text,
                 )
             }
         }
@@ -117,9 +121,10 @@ impl From<ActionError> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let body = format!(
-            "<h1>{}</h1>\n{}\n<p><a href=\"/account\">Back to your account</a></p>",
+            "<h1>{}</h1>\n{}\n<p><a href=\"/account\">{}</a></p>",
             html::escape(self.title),
-            html::alert(&self.message)
+            html::alert(&self.message),
+            t().back_to_account,
         );
         let mut r = (self.status, html_page(self.title, None, &body)).into_response();
         if let Some(secs) = self.retry_after
@@ -192,8 +197,8 @@ pub fn info(req: &Request) -> Result<RequestInfo, PageError> {
         .ok_or_else(|| {
             PageError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "Error",
-                "no request info",
+                t().error_title,
+                t().went_wrong_text,
             )
         })
 }
@@ -266,16 +271,16 @@ pub async fn read_form(page: &AccountPage, req: Request) -> Result<(HeaderMap, F
     if !urlencoded {
         return Err(PageError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "The form was not accepted",
-            "Forms here are sent as application/x-www-form-urlencoded.",
+            t().form_not_accepted,
+            t().form_type,
         ));
     }
     let limit = page.config.max_form_bytes;
     let too_large = || {
         PageError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "The form was not accepted",
-            format!("The form is larger than {limit} bytes. Nothing was changed."),
+            t().form_not_accepted,
+            fill(t().form_too_large, &[("limit", &limit.to_string())]),
         )
     };
     let declared = parts
@@ -302,8 +307,8 @@ pub fn signed_in_post(
     let Some((token, current)) = session(page, headers) else {
         return Err(PageError::new(
             StatusCode::FORBIDDEN,
-            "Please sign in again",
-            "Your session has ended (signed out, expired, or the password was changed). Nothing was changed.",
+            t().sign_in_again_title,
+            t().session_ended_text,
         )
         .ending_session());
     };

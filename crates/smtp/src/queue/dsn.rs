@@ -20,7 +20,7 @@
 use super::{NewMessage, NewRecipient, Queue};
 use crate::wire::Ret;
 use sealpost_audit::Event;
-use sealpost_directory::Recipient;
+use sealpost_directory::{Forwarding, Recipient};
 
 /// What happened to a recipient (RFC 3464 2.3.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -331,15 +331,25 @@ pub(crate) fn send(queue: &Queue, notice: &Notice<'_>, reports: &[RecipientRepor
 }
 
 fn post(queue: &Queue, notice: &Notice<'_>, dsn: &[u8]) -> Result<(), String> {
-    let (inner, sender) = (&queue.inner, notice.sender);
+    let inner = &queue.inner;
+    // A forwarded copy's sender is one of our SRS addresses: the notice
+    // goes to the original sender it stands for.
+    let reversed = reverse_srs(queue, notice.sender)?;
+    let sender = reversed.as_deref().unwrap_or(notice.sender);
     match inner.directory.recipient(sender) {
-        Recipient::Local(primary) => inner
+        Recipient::Local(primary)
+        | Recipient::Forward(Forwarding {
+            local: Some(primary),
+            ..
+        }) => inner
             .store
             .ensure_account(&primary)
             .and_then(|acct| inner.store.deliver(acct, dsn))
             .map(|_| ())
             .map_err(|e| e.to_string()),
-        Recipient::UnknownUser => Err("DSN to an unknown local sender dropped".into()),
+        Recipient::UnknownUser | Recipient::Forward(_) => {
+            Err("DSN to an unknown local sender dropped".into())
+        }
         Recipient::NotLocal => queue
             .enqueue(
                 NewMessage {
@@ -363,6 +373,22 @@ fn post(queue: &Queue, notice: &Notice<'_>, dsn: &[u8]) -> Result<(), String> {
             .map(|_| ())
             .map_err(|e| e.to_string()),
     }
+}
+
+/// The original sender behind one of our SRS addresses (`None`: not one).
+fn reverse_srs(queue: &Queue, sender: &str) -> Result<Option<String>, String> {
+    let inner = &queue.inner;
+    if !sealpost_directory::forward::is_srs_local(sender)
+        || matches!(inner.directory.recipient(sender), Recipient::NotLocal)
+    {
+        return Ok(None);
+    }
+    let local = sender.rsplit_once('@').map_or(sender, |(l, _)| l);
+    inner
+        .srs
+        .reverse(local, crate::queue::now())
+        .map(Some)
+        .map_err(|e| format!("DSN to an SRS address dropped: {e}"))
 }
 
 #[cfg(test)]

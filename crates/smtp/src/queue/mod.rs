@@ -197,6 +197,9 @@ pub(crate) struct Inner {
     pub(crate) mail_auth: std::sync::OnceLock<Arc<crate::mailauth::MailAuth>>,
     /// Outbound TLS policy (MTA-STS, DANE) and its policy cache.
     pub(crate) outbound: crate::outbound::Outbound,
+    /// The forwarder's secret (`data_dir/srs.key`): sessions rewrite with
+    /// it, and the queue reverses its own bounces of forwarded copies.
+    pub(crate) srs: Arc<crate::srs::Srs>,
 }
 
 impl Queue {
@@ -213,6 +216,8 @@ impl Queue {
         let outbound =
             crate::outbound::Outbound::new(&config.smtp, data_dir, &config.server.master_key)
                 .map_err(|e| QueueError::Corrupt(format!("outbound TLS state: {e}")))?;
+        let srs = crate::srs::Srs::load_or_create(data_dir)
+            .map_err(|e| QueueError::io(&data_dir.join("srs.key"), e))?;
         Ok(Queue {
             inner: Arc::new(Inner {
                 spool,
@@ -223,6 +228,7 @@ impl Queue {
                 wake: tokio::sync::Notify::new(),
                 mail_auth: std::sync::OnceLock::new(),
                 outbound,
+                srs: Arc::new(srs),
             }),
         })
     }

@@ -252,7 +252,7 @@ impl Queue {
                 .and_then(|acct| inner.store.deliver(acct, mail))
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
-            Recipient::UnknownUser => Err(format!("no local account {to}")),
+            Recipient::UnknownUser | Recipient::Forward(_) => Err(format!("no local account {to}")),
             Recipient::NotLocal => self
                 .enqueue(
                     NewMessage {

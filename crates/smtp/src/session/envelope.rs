@@ -1,11 +1,21 @@
 //! MAIL (RFC 5321 4.1.1.2) and RCPT (4.1.1.3), with SIZE (RFC 1870), BODY
 //! (RFC 6152), SMTPUTF8 (RFC 6531) and DSN parameters (RFC 3461).
+//!
+//! RCPT to a forwarding address rewrites the sender for its copies here
+//! (SRS0 at the forwarding address's domain; the null sender stays null,
+//! and so does an authenticated submitter's own address, which is ours),
+//! so a sender that cannot be rewritten is refused at once rather than
+//! bounced later. RCPT to an SRS address of a hosted domain is reversed
+//! here too: the original sender, if hosted, gets the bounce locally;
+//! otherwise it is relayed to. Whatever does not reverse is `550 5.1.1`.
 
 use super::{
     Action, AuthState, Destination, Envelope, Recipient, Role, Session, Transaction, bad_sequence,
 };
+use crate::srs::Srs;
 use crate::wire::{Body, Enhanced, ForwardPath, MailParams, RcptParams, Reply, ReversePath};
-use sealpost_directory::{Directory, Recipient as Lookup};
+use sealpost_directory::forward::is_srs_local;
+use sealpost_directory::{Directory, Forwarding, Recipient as Lookup};
 
 impl Session {
     pub(super) fn mail(
@@ -108,8 +118,39 @@ impl Session {
                 "Non-ASCII address requires SMTPUTF8",
             ));
         }
-        let destination = match directory.recipient(&address.to_string()) {
+        let text = address.to_string();
+        let submitter = matches!(self.auth, AuthState::Authenticated(_));
+        let lookup = directory.recipient(&text);
+        let now = crate::queue::now();
+        let destination = match lookup {
+            _ if is_srs_local(&text) && !matches!(lookup, Lookup::NotLocal) => {
+                match reverse(&self.config.srs, &text, now, directory) {
+                    Ok(d) => d,
+                    Err(reply) => return Action::Reply(reply),
+                }
+            }
             Lookup::Local(primary) => Destination::Local(primary),
+            Lookup::Forward(f) => {
+                let sender = match &envelope.from {
+                    ReversePath::Null => String::new(),
+                    // Submission: the account's own address, which our
+                    // servers are authorized to send for already.
+                    ReversePath::Address(a) if submitter => a.to_string(),
+                    ReversePath::Address(a) => {
+                        let domain = f.address.rsplit_once('@').map_or("", |(_, d)| d);
+                        match self.config.srs.forward(&a.to_string(), domain, now) {
+                            Ok(s) => s,
+                            Err(e) => return Action::Reply(e.reply()),
+                        }
+                    }
+                };
+                Destination::Forward {
+                    alias: f.address,
+                    local: f.local,
+                    remote: f.remote,
+                    sender,
+                }
+            }
             Lookup::UnknownUser => {
                 return Action::Reply(Reply::new(550, Enhanced(5, 1, 1), "No such user here"));
             }
@@ -134,5 +175,28 @@ impl Session {
             destination,
         });
         Action::Reply(Reply::new(250, Enhanced(2, 1, 5), "Recipient OK"))
+    }
+}
+
+/// The destination of a RCPT to an SRS address in a hosted domain: the
+/// original sender (locally when it is hosted), or the refusal.
+fn reverse(
+    srs: &Srs,
+    address: &str,
+    now: i64,
+    directory: &Directory,
+) -> Result<Destination, Reply> {
+    let local = address.rsplit_once('@').map_or(address, |(l, _)| l);
+    let original = srs.reverse(local, now).map_err(|e| e.reply())?;
+    match directory.recipient(&original) {
+        Lookup::Local(primary)
+        | Lookup::Forward(Forwarding {
+            local: Some(primary),
+            ..
+        }) => Ok(Destination::Local(primary)),
+        Lookup::NotLocal => Ok(Destination::Reversed(original)),
+        Lookup::UnknownUser | Lookup::Forward(_) => {
+            Err(Reply::new(550, Enhanced(5, 1, 1), "No such user here"))
+        }
     }
 }

@@ -19,7 +19,12 @@
 //!   5.7.11`. After TLS, MAIL before EHLO is the usual `503 5.5.1`.
 //! - Inbound (MX) never offers AUTH; submission requires it before MAIL (RFC 6409 4.3).
 //! - Recipients: hosted users only, `550 5.1.1` unknown, `550 5.7.1` relaying
-//!   denied unless authenticated (no open relay on any listener).
+//!   denied unless authenticated (no open relay on any listener). Two kinds
+//!   of hosted address leave again: a forwarding address the accounts file
+//!   names (its copies carry the sender rewritten with SRS, or the RCPT is
+//!   refused when the sender cannot be rewritten) and an SRS address of
+//!   ours whose hash and age check out (a bounce, relayed to the original
+//!   sender; forged or expired: `550 5.1.1`). Nothing else is relayed.
 //! - Every 5xx answer to the client counts as an error; past
 //!   `smtp.max_errors` the session ends with `421 4.7.0`.
 //!
@@ -34,8 +39,10 @@ mod hello;
 
 pub use auth::AuthExchange;
 
+use crate::srs::Srs;
 use crate::wire::{Address, Command, Enhanced, Frame, MailParams, RcptParams, Reply, ReversePath};
 use sealpost_directory::{Account, AuthOutcome, Directory, Secret};
+use std::sync::Arc;
 
 /// Which service a session provides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +70,9 @@ pub struct SessionConfig {
     pub max_auth_failures: u32,
     /// The first hosted domain, for `RCPT TO:<Postmaster>`.
     pub postmaster_domain: Option<String>,
+    /// The forwarder's secret: rewrites the sender of forwarded copies and
+    /// reverses bounces to them ([`crate::srs`]).
+    pub srs: Arc<Srs>,
 }
 
 /// Where one accepted recipient goes.
@@ -72,6 +82,43 @@ pub enum Destination {
     Local(String),
     /// Another domain: the outbound queue (submission only).
     Remote,
+    /// A forwarding address (`[[forward]]` in the accounts file): a copy
+    /// for each outside target through the queue, under the rewritten
+    /// sender, and the hosted account that keeps one, if any.
+    Forward {
+        /// The forwarding address that matched (for the loop check).
+        alias: String,
+        /// The account that keeps a copy.
+        local: Option<String>,
+        /// The outside targets.
+        remote: Vec<String>,
+        /// The envelope sender of the forwarded copies (SRS0, or empty for
+        /// the null sender).
+        sender: String,
+    },
+    /// A bounce to one of our SRS addresses, reversed: relayed to the
+    /// original sender under the envelope sender as given.
+    Reversed(String),
+}
+
+impl Destination {
+    /// The hosted account that gets a copy, if any.
+    pub fn local_account(&self) -> Option<&String> {
+        match self {
+            Destination::Local(primary) => Some(primary),
+            Destination::Forward { local, .. } => local.as_ref(),
+            Destination::Remote | Destination::Reversed(_) => None,
+        }
+    }
+
+    /// Whether a copy leaves through the outbound queue.
+    pub fn is_outbound(&self) -> bool {
+        match self {
+            Destination::Local(_) => false,
+            Destination::Forward { remote, .. } => !remote.is_empty(),
+            Destination::Remote | Destination::Reversed(_) => true,
+        }
+    }
 }
 
 /// One accepted recipient.

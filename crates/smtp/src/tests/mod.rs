@@ -4,6 +4,7 @@
 mod bdat;
 mod dsn;
 pub(crate) mod env;
+mod forward;
 mod queue;
 mod submission;
 mod transcript;

@@ -4,7 +4,7 @@ use super::env::env;
 use super::transcript::run;
 use crate::session::Role;
 
-const EHLO_SUB: &str = "
+pub(super) const EHLO_SUB: &str = "
 S: 250-mx.example.org greets client.example
 S: 250-PIPELINING
 S: 250-SIZE 20000
@@ -18,7 +18,7 @@ S: 250 AUTH PLAIN LOGIN
 ";
 
 // base64("\0alice@example.org\0secret")
-const PLAIN_ALICE: &str = "AGFsaWNlQGV4YW1wbGUub3JnAHNlY3JldA==";
+pub(super) const PLAIN_ALICE: &str = "AGFsaWNlQGV4YW1wbGUub3JnAHNlY3JldA==";
 
 #[tokio::test]
 async fn auth_needs_tls_and_is_not_offered_before() {
