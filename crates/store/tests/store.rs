@@ -6,7 +6,8 @@
 //! `cases/append_all.rs` (MULTIAPPEND's batch append, OBJECTID's keyed
 //! ids), `cases/acl.rs` (mailbox grants), `cases/metadata.rs` (METADATA
 //! entries) and `cases/append_stream.rs` (appends in pieces) are included
-//! beside it and share its helpers.
+//! beside it and share its helpers; `cases/embedded_only.rs` (blob files
+//! in data_dir) only in the embedded half.
 
 mod embedded {
     const IS_PG: bool = false;
@@ -18,6 +19,7 @@ mod embedded {
     include!("cases/acl.rs");
     include!("cases/metadata.rs");
     include!("cases/append_stream.rs");
+    include!("cases/embedded_only.rs");
 }
 
 mod postgresql {

@@ -64,6 +64,17 @@ impl Embedded {
         let tree = db.open_tree(crate::codec::TREE)?;
         let blob_root = dir.join("blobs");
         sealpost_durable::create_dir(&blob_root)?;
+        // sled's lock on `db` is ours now: no other process writes here, so
+        // a temporary name is what a write cut short (SIGKILL, power loss)
+        // left behind, up to a whole streamed message.
+        let swept = sweep_temporary(&blob_root)?;
+        if swept.files > 0 {
+            tracing::info!(
+                files = swept.files,
+                bytes = swept.bytes,
+                "removed the temporary files of blob writes cut short"
+            );
+        }
         let gates = Arc::new(Gates::default());
         Ok(Embedded {
             db,
@@ -395,6 +406,43 @@ impl Drop for Hold<'_> {
             }
         }
     }
+}
+
+/// What [`sweep_temporary`] removed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Swept {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// Removes the temporary files of interrupted blob writes
+/// (`sealpost_durable::is_temporary` names) from every account folder.
+/// Only for a store no other process has open.
+pub(crate) fn sweep_temporary(root: &Path) -> Result<Swept> {
+    let mut swept = Swept::default();
+    for account in std::fs::read_dir(root)? {
+        let account = account?;
+        if !account.file_type()?.is_dir() {
+            continue;
+        }
+        let mut removed = false;
+        for entry in std::fs::read_dir(account.path())? {
+            let entry = entry?;
+            if !sealpost_durable::is_temporary(&entry.file_name()) || !entry.file_type()?.is_file()
+            {
+                continue;
+            }
+            let len = entry.metadata()?.len();
+            std::fs::remove_file(entry.path())?;
+            swept.files += 1;
+            swept.bytes += len;
+            removed = true;
+        }
+        if removed {
+            sealpost_durable::sync_dir(&account.path())?;
+        }
+    }
+    Ok(swept)
 }
 
 /// Every blob file on disk (`ACCOUNT/BLOB`, sorted), temporary names left out.
