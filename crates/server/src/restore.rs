@@ -14,6 +14,7 @@ use crate::backup::{FORMAT, FileEntry, MANIFEST, MAX_MANIFEST, Manifest, ROWS};
 use crate::startup::Failure;
 use sealpost_config::{Config, StoreBackend};
 use sha2::{Digest, Sha256};
+use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 /// `sealpost restore --from DIR`.
@@ -30,7 +31,7 @@ pub fn cli(config_path: &Path, from: &Path) -> Result<(), Failure> {
     refuse_non_empty(data_dir)?;
     let plan = plan(&config, &manifest)?;
     for (entry, _) in &plan {
-        verify(from, entry)?;
+        verify(from, entry, &mut std::io::sink())?;
     }
     let mut created = Vec::new();
     let result = copy_all(&config, from, &plan, &mut created);
@@ -151,18 +152,44 @@ fn refuse_non_empty(data_dir: &Path) -> Result<(), Failure> {
     }
 }
 
-/// Reads a file of the backup, checking its size and SHA-256.
-fn verify(from: &Path, entry: &FileEntry) -> Result<Vec<u8>, Failure> {
+/// Reads a file of the backup in pieces, checking its size and SHA-256;
+/// each piece also goes to `sink` (nothing, or the restored copy). Memory
+/// stays at one piece whatever the file's size.
+fn verify(from: &Path, entry: &FileEntry, sink: &mut dyn std::io::Write) -> Result<(), Failure> {
     let path = from.join(&entry.path);
-    let bytes = std::fs::read(&path)
-        .map_err(|e| Failure::runtime(format!("restore: {}: {e}", path.display())))?;
-    if bytes.len() as u64 != entry.size || hex::encode(Sha256::digest(&bytes)) != entry.sha256 {
-        return Err(Failure::runtime(format!(
-            "restore: {} does not match the manifest (size or SHA-256): the backup is damaged",
-            path.display()
-        )));
+    let fail = |e: std::io::Error| Failure::runtime(format!("restore: {}: {e}", path.display()));
+    let mut file = std::fs::File::open(&path).map_err(fail)?;
+    let mut hash = Sha256::new();
+    let mut size = 0u64;
+    let mut piece = vec![0u8; PIECE];
+    loop {
+        let n = match std::io::Read::read(&mut file, &mut piece) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(fail(e)),
+        };
+        size += n as u64;
+        if size > entry.size {
+            break;
+        }
+        hash.update(&piece[..n]);
+        sink.write_all(&piece[..n]).map_err(fail)?;
     }
-    Ok(bytes)
+    if size != entry.size || hex::encode(hash.finalize()) != entry.sha256 {
+        return Err(damaged(&path));
+    }
+    Ok(())
+}
+
+/// The bytes read at a time.
+const PIECE: usize = 64 * 1024;
+
+fn damaged(path: &Path) -> Failure {
+    Failure::runtime(format!(
+        "restore: {} does not match the manifest (size or SHA-256): the backup is damaged",
+        path.display()
+    ))
 }
 
 /// Copies every planned file, then builds the metadata database and
@@ -179,11 +206,16 @@ fn copy_all(
     let (mut blobs, mut keys, mut others) = (0u64, 0u64, 0u64);
     for (entry, target) in plan {
         let Some(target) = target else { continue };
-        let bytes = verify(from, entry)?;
         if let Some(parent) = target.parent() {
             sealpost_durable::create_dir(parent).map_err(fail)?;
         }
-        sealpost_durable::write(target, &bytes).map_err(fail)?;
+        // Checked again as it is copied; a mismatch leaves no file.
+        sealpost_durable::write_with(target, |f| {
+            let mut out = std::io::BufWriter::new(f);
+            verify(from, entry, &mut out)?;
+            out.flush()
+                .map_err(|e| Failure::runtime(format!("restore: {}: {e}", target.display())))
+        })?;
         if !target.starts_with(data_dir) {
             created.push(target.clone());
         }
@@ -198,8 +230,10 @@ fn copy_all(
         .map(|(e, _)| e)
         .find(|e| e.path == ROWS)
         .expect("planned");
-    let dump = verify(from, rows_entry)?;
-    let mut rows = sealpost_store::RowReader::new(&dump).map_err(fail)?;
+    verify(from, rows_entry, &mut std::io::sink())?;
+    // Verified whole just above; read again row by row (one row in memory).
+    let dump = std::fs::File::open(from.join(ROWS)).map_err(fail)?;
+    let mut rows = sealpost_store::RowReader::new(std::io::BufReader::new(dump)).map_err(fail)?;
     let count = sealpost_store::Store::restore_metadata(data_dir, &mut rows)
         .map_err(|e| Failure::runtime(format!("restore: {e}")))?;
     let check = if config.server.master_key.exists() {

@@ -50,49 +50,92 @@ pub fn write_row(out: &mut dyn Write, key: &[u8], value: &[u8]) -> std::io::Resu
 }
 
 /// The rows of a dump, each length checked against its limit; an error
-/// for a row cut short, and nothing after an error.
-pub struct RowReader<'a> {
-    rest: &'a [u8],
+/// for a row cut short, and nothing after an error. Reads as it goes, so a
+/// restore holds one row at a time, whatever the size of the dump.
+pub struct RowReader<R> {
+    rest: R,
+    done: bool,
 }
 
-impl<'a> RowReader<'a> {
+impl<R: Read> RowReader<R> {
     /// Checks [`ROWS_MAGIC`].
-    pub fn new(dump: &'a [u8]) -> std::io::Result<Self> {
-        match dump.strip_prefix(ROWS_MAGIC) {
-            Some(rest) => Ok(RowReader { rest }),
-            None => Err(std::io::Error::other("not a sealpost metadata dump")),
+    pub fn new(mut dump: R) -> std::io::Result<Self> {
+        let mut magic = [0u8; ROWS_MAGIC.len()];
+        match dump.read_exact(&mut magic) {
+            Ok(()) if magic == *ROWS_MAGIC => Ok(RowReader {
+                rest: dump,
+                done: false,
+            }),
+            Ok(()) => Err(std::io::Error::other("not a sealpost metadata dump")),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                Err(std::io::Error::other("not a sealpost metadata dump"))
+            }
+            Err(e) => Err(e),
         }
     }
 
-    fn part(&mut self, limit: usize) -> std::io::Result<Vec<u8>> {
+    /// A part's length, or `None` at a clean end of the dump (only where a
+    /// row may start).
+    fn length(&mut self, row_start: bool) -> std::io::Result<Option<usize>> {
         let mut len = [0u8; 4];
-        self.rest.read_exact(&mut len)?;
-        let len = u32::from_be_bytes(len) as usize;
-        if len > limit || len > self.rest.len() {
-            self.rest = &[];
-            return Err(std::io::Error::other(
-                "a metadata row is cut short or over the limits",
-            ));
+        let mut got = 0;
+        while got < len.len() {
+            match self.rest.read(&mut len[got..]) {
+                Ok(0) if got == 0 && row_start => return Ok(None),
+                Ok(0) => return Err(cut_short()),
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
-        let (part, rest) = self.rest.split_at(len);
-        self.rest = rest;
-        Ok(part.to_vec())
+        Ok(Some(u32::from_be_bytes(len) as usize))
+    }
+
+    fn part(&mut self, len: usize, limit: usize) -> std::io::Result<Vec<u8>> {
+        if len > limit {
+            return Err(cut_short());
+        }
+        // Grown as bytes arrive: a length near the limit in a short dump
+        // costs what the dump holds, not the limit.
+        let mut part = Vec::new();
+        (&mut self.rest).take(len as u64).read_to_end(&mut part)?;
+        if part.len() != len {
+            return Err(cut_short());
+        }
+        Ok(part)
+    }
+
+    fn row(&mut self) -> std::io::Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let Some(klen) = self.length(true)? else {
+            return Ok(None);
+        };
+        let key = self.part(klen, MAX_ROW_KEY)?;
+        let vlen = self.length(false)?.ok_or_else(cut_short)?;
+        Ok(Some((key, self.part(vlen, MAX_ROW_VALUE)?)))
     }
 }
 
-impl Iterator for RowReader<'_> {
+fn cut_short() -> std::io::Error {
+    std::io::Error::other("a metadata row is cut short or over the limits")
+}
+
+impl<R: Read> Iterator for RowReader<R> {
     type Item = std::io::Result<(Vec<u8>, Vec<u8>)>;
     fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
+        if self.done {
             return None;
         }
-        let row = self
-            .part(MAX_ROW_KEY)
-            .and_then(|k| Ok((k, self.part(MAX_ROW_VALUE)?)));
-        if row.is_err() {
-            self.rest = &[];
+        match self.row() {
+            Ok(Some(row)) => Some(Ok(row)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
         }
-        Some(row)
     }
 }
 
@@ -162,17 +205,51 @@ mod tests {
         let mut dump = ROWS_MAGIC.to_vec();
         write_row(&mut dump, b"k1", b"v1").unwrap();
         write_row(&mut dump, b"", b"empty key").unwrap();
-        let rows: Vec<_> = RowReader::new(&dump).unwrap().map(|r| r.unwrap()).collect();
+        let rows: Vec<_> = RowReader::new(&dump[..])
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
         assert_eq!(rows[0], (b"k1".to_vec(), b"v1".to_vec()));
         assert_eq!(rows[1], (Vec::new(), b"empty key".to_vec()));
+        // Read a byte at a time, as a slow file or pipe may give it.
+        let trickle = OneByte(&dump[..]);
+        let slow: Vec<_> = RowReader::new(trickle)
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(slow, rows);
+        let boundary = ROWS_MAGIC.len() + 4 + 2 + 4 + 2;
         for cut in ROWS_MAGIC.len() + 1..dump.len() {
             let r: Vec<_> = RowReader::new(&dump[..cut]).unwrap().collect();
             assert!(r.iter().filter(|x| x.is_ok()).count() < 2, "cut at {cut}");
             assert!(r.iter().skip_while(|x| x.is_ok()).count() <= 1);
+            if cut != boundary {
+                assert!(
+                    r.last().is_some_and(|x| x.is_err()),
+                    "cut at {cut}: no error"
+                );
+            }
         }
-        assert!(RowReader::new(b"garbage").is_err());
+        assert!(RowReader::new(&b"garbage"[..]).is_err());
+        assert!(RowReader::new(&ROWS_MAGIC[..3]).is_err());
         let long = vec![0u8; MAX_ROW_KEY + 1];
         assert!(write_row(&mut Vec::new(), &long, b"").is_err());
+    }
+
+    /// Gives one byte per read.
+    struct OneByte<'a>(&'a [u8]);
+
+    impl Read for OneByte<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match (self.0.split_first(), buf.first_mut()) {
+                (Some((b, rest)), Some(out)) => {
+                    *out = *b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
     }
 
     #[test]

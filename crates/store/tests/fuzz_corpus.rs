@@ -27,7 +27,7 @@ fn backup_rows_corpus() {
     for (name, bytes) in corpus("backup_rows") {
         let outcome = std::panic::catch_unwind(|| sealpost_store::fuzzing::backup_rows(&bytes));
         assert!(outcome.is_ok(), "backup_rows/{name} broke an invariant");
-        let rows = sealpost_store::RowReader::new(&bytes).map(|r| r.collect::<Vec<_>>());
+        let rows = sealpost_store::RowReader::new(&bytes[..]).map(|r| r.collect::<Vec<_>>());
         let ok = |n: usize| matches!(&rows, Ok(r) if r.len() == n && r.iter().all(|x| x.is_ok()));
         let fails = matches!(&rows, Ok(r) if r.last().is_some_and(|x| x.is_err()));
         match name.as_str() {
