@@ -396,15 +396,7 @@ impl Store {
 
     /// The mailbox's index at this moment, from memory (fast even for 100,000 messages).
     pub fn snapshot(&self, account: AccountId, mailbox: MailboxId) -> Result<Snapshot> {
-        self.refresh(account, mailbox)?;
-        let state = self.state(account, mailbox)?;
-        let st = state.lock();
-        Ok(Snapshot {
-            mailbox: st.info.clone(),
-            uid_next: Uid(st.uid_next),
-            highest_modseq: ModSeq(st.highest_modseq),
-            entries: st.entries.clone(),
-        })
+        self.view(account, mailbox, |index| index.to_vec())
     }
 
     /// The index entries of `uids` only (ascending; missing UIDs are left
@@ -416,6 +408,17 @@ impl Store {
         mailbox: MailboxId,
         uids: &[Uid],
     ) -> Result<Snapshot> {
+        self.view(account, mailbox, |index| pick_entries(index, uids))
+    }
+
+    /// The mailbox's counters now, with the entries `pick` takes from its
+    /// index (the index brought up to date first).
+    fn view(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        pick: impl FnOnce(&[MessageEntry]) -> Vec<MessageEntry>,
+    ) -> Result<Snapshot> {
         self.refresh(account, mailbox)?;
         let state = self.state(account, mailbox)?;
         let st = state.lock();
@@ -423,7 +426,7 @@ impl Store {
             mailbox: st.info.clone(),
             uid_next: Uid(st.uid_next),
             highest_modseq: ModSeq(st.highest_modseq),
-            entries: pick_entries(&st.entries, uids),
+            entries: pick(&st.entries),
         })
     }
 
