@@ -52,15 +52,10 @@ impl Embedded {
     /// Opens the sled database and blob folder under `dir`.
     pub(crate) fn open(dir: &Path) -> Result<Embedded> {
         let db_path = dir.join("db");
-        let db = sled::Config::new()
-            .path(&db_path)
-            .mode(sled::Mode::HighThroughput)
-            .flush_every_ms(Some(1000))
-            .open()
-            .map_err(|e| StoreError::DataDir {
-                path: db_path.clone(),
-                message: format!("cannot open the metadata database: {e}"),
-            })?;
+        let db = open_sled(&db_path).map_err(|e| StoreError::DataDir {
+            path: db_path.clone(),
+            message: format!("cannot open the metadata database: {e}"),
+        })?;
         let tree = db.open_tree(crate::codec::TREE)?;
         let blob_root = dir.join("blobs");
         sealpost_durable::create_dir(&blob_root)?;
@@ -404,6 +399,27 @@ impl Drop for Hold<'_> {
             if let Err(e) = blob::remove(&self.backend.blob_root, account, id) {
                 tracing::warn!(error = %e, "could not remove a blob; it is unreferenced");
             }
+        }
+    }
+}
+
+/// Opens sled at `path`. Its file lock can outlive a dropped `Db` for a
+/// moment (sled's own threads let go of it last), so a reopen in the same
+/// process right after a close (restore, tests) waits for it up to 2 s;
+/// another process holding it is still refused after that.
+fn open_sled(path: &Path) -> sled::Result<sled::Db> {
+    let config = sled::Config::new()
+        .path(path)
+        .mode(sled::Mode::HighThroughput)
+        .flush_every_ms(Some(1000));
+    let mut tries = 0;
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock && tries < 40 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
         }
     }
 }
