@@ -382,7 +382,7 @@ impl<S: MailStore> Driver<S> {
         let Some(c) = self.core.as_deref_mut() else {
             return std::future::pending().await;
         };
-        let selected = c.session.idling() || c.session.notify_selected();
+        let selected = c.session.selected_live();
         let watch = c.watch.as_mut().filter(|_| selected);
         tokio::select! {
             _ = Watch::changed(watch) => {}
@@ -503,20 +503,25 @@ impl Core {
                     self.session.on_frame(frame, &mut self.out)
                 }
                 None if self.session.notify_ready()
-                    && self.notify.as_mut().is_some_and(|n| n.ready()) =>
+                    && self
+                        .notify
+                        .as_mut()
+                        .is_some_and(|n| n.ready(&services.store)) =>
                 {
                     let (events, lagged) =
                         self.notify.as_mut().map(|n| n.drain()).unwrap_or_default();
                     self.session
                         .on_account_events(events, lagged, &mut self.out)
                 }
-                None if self.session.idling() && self.watch.as_ref().is_some_and(Watch::ready) => {
-                    self.session.on_changes(&mut self.out)
-                }
-                None if self.session.notify_selected()
-                    && self.session.notify_ready()
+                // The selected mailbox's changes, unasked: in IDLE, or as
+                // NOTIFY says (`Session::selected_live`); NOTIFY without
+                // FlagChange leaves flag changes for the next command.
+                None if self.session.selected_live()
+                    && (self.session.idling() || self.session.notify_ready())
                     && self.watch.as_ref().is_some_and(|w| {
-                        if self.session.notify_selected_flags() {
+                        if self.session.notify_account().is_none()
+                            || self.session.notify_selected_flags()
+                        {
                             w.ready()
                         } else {
                             w.ready_beyond_flags()

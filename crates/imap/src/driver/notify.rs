@@ -1,21 +1,56 @@
 //! The driver's side of NOTIFY (RFC 5465): the account's change stream
 //! (`MailStore::watch_account`), held while the session's NOTIFY is on
-//! ([`Session::notify_account`]) and handed to the session between
+//! ([`Session::notify_watch`]) and handed to the session between
 //! commands and during IDLE. The stream is bounded: a session that falls
 //! behind gets `[NOTIFICATIONOVERFLOW]` and NOTIFY ends.
+//!
+//! Mailboxes other accounts share with the user (RFC 4314, named
+//! `Shared/<owner>/<mailbox>`) are watched through their owners' streams,
+//! one per owner who granted the user `l` on something when NOTIFY SET
+//! ran (a grant made later is watched from the next NOTIFY SET). Of an
+//! owner's stream only the events of the granted mailboxes pass, renamed
+//! into the user's namespace, and only while the user still holds the
+//! rights (checked as each event arrives, so a revocation silences the
+//! mailbox at once): message events and metadata need `l` and `r`,
+//! renames `l`; a deletion is told of a mailbox the user could see.
+//! The owner's subscriptions, creations (a new mailbox is nobody's
+//! grant yet), server metadata and `/private` entries never pass.
 
+use super::shared;
 use crate::mailstore::MailStore;
 use crate::session::Session;
-use sealpost_store::{AccountEvent, AccountId};
+use crate::session::acl::SHARED_ROOT;
+use crate::wire::acl::Rights;
+use sealpost_store::{AccountChange, AccountEvent, AccountId, MailboxId, MailboxName};
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use tokio::sync::broadcast;
 
 /// The account's change stream, as the driver receives it.
 pub(super) struct AccountWatch {
     account: AccountId,
+    /// The NOTIFY SET this watch was built for.
+    generation: u64,
     events: broadcast::Receiver<AccountEvent>,
+    /// The streams of the accounts that share mailboxes with the user.
+    shared: Vec<OwnerWatch>,
     /// Received while waiting, not yet handed over.
     stash: Vec<AccountEvent>,
     lagged: bool,
+}
+
+/// Another account's stream, for the mailboxes it shares with the user.
+struct OwnerWatch {
+    owner: AccountId,
+    /// `Shared/<owner address>`: where the owner's names appear.
+    prefix: String,
+    events: broadcast::Receiver<AccountEvent>,
+    /// The owner's mailboxes the user could see (`l`), by id.
+    visible: HashSet<MailboxId>,
+    /// Received while waiting, not yet checked against the grants.
+    raw: Vec<AccountEvent>,
 }
 
 impl AccountWatch {
@@ -25,23 +60,26 @@ impl AccountWatch {
         session: &Session,
         store: &S,
     ) {
-        let want = session.notify_account();
-        if watch.as_ref().map(|w| w.account) == want {
+        let want = session.notify_watch();
+        if watch.as_ref().map(|w| (w.account, w.generation)) == want {
             return;
         }
-        *watch = want.and_then(|account| {
+        *watch = want.and_then(|(account, generation)| {
             let events = store.watch_account(account).ok()?;
             Some(AccountWatch {
                 account,
+                generation,
                 events,
+                shared: owners(store, account),
                 stash: Vec::new(),
                 lagged: false,
             })
         });
     }
 
-    /// Whether something waits to be handed over.
-    pub(super) fn ready(&mut self) -> bool {
+    /// Whether something waits to be handed over (shared mailboxes'
+    /// events are checked against the grants here).
+    pub(super) fn ready<S: MailStore>(&mut self, store: &S) -> bool {
         use broadcast::error::TryRecvError;
         loop {
             match self.events.try_recv() {
@@ -50,27 +88,170 @@ impl AccountWatch {
                 Err(TryRecvError::Empty) | Err(TryRecvError::Closed) => break,
             }
         }
+        for o in &mut self.shared {
+            loop {
+                match o.events.try_recv() {
+                    Ok(e) => o.raw.push(e),
+                    Err(TryRecvError::Lagged(_)) => self.lagged = true,
+                    Err(TryRecvError::Empty) | Err(TryRecvError::Closed) => break,
+                }
+            }
+            for e in std::mem::take(&mut o.raw) {
+                if let Some(e) = o.admit(store, self.account, e) {
+                    self.stash.push(e);
+                }
+            }
+        }
         self.lagged || !self.stash.is_empty()
     }
 
-    /// Everything received, and whether some was lost.
+    /// Everything received (after [`AccountWatch::ready`]), and whether
+    /// some was lost.
     pub(super) fn drain(&mut self) -> (Vec<AccountEvent>, bool) {
-        self.ready();
         (
             std::mem::take(&mut self.stash),
             std::mem::take(&mut self.lagged),
         )
     }
 
-    /// Waits for the next event (cancel-safe: it is kept).
+    /// Waits for the next event of any watched stream (cancel-safe: it
+    /// is kept).
     pub(super) async fn changed(watch: Option<&mut AccountWatch>) {
+        use broadcast::error::RecvError;
         let Some(w) = watch else {
             return std::future::pending().await;
         };
-        match w.events.recv().await {
-            Ok(e) => w.stash.push(e),
-            Err(broadcast::error::RecvError::Lagged(_)) => w.lagged = true,
-            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+        let got = {
+            let mut own = Box::pin(w.events.recv());
+            let mut others: Vec<_> = w
+                .shared
+                .iter_mut()
+                .map(|o| Box::pin(o.events.recv()))
+                .collect();
+            std::future::poll_fn(|cx| {
+                if let Poll::Ready(r) = own.as_mut().poll(cx) {
+                    return Poll::Ready((None, r));
+                }
+                for (i, f) in others.iter_mut().enumerate() {
+                    if let Poll::Ready(r) = Pin::as_mut(f).poll(cx) {
+                        return Poll::Ready((Some(i), r));
+                    }
+                }
+                Poll::Pending
+            })
+            .await
+        };
+        match got {
+            (None, Ok(e)) => w.stash.push(e),
+            (Some(i), Ok(e)) => w.shared[i].raw.push(e),
+            (_, Err(RecvError::Lagged(_))) => w.lagged = true,
+            // The owner's account is gone from memory: nothing more to hear.
+            (Some(i), Err(RecvError::Closed)) => {
+                w.shared.swap_remove(i);
+            }
+            (None, Err(RecvError::Closed)) => std::future::pending().await,
         }
     }
+}
+
+impl OwnerWatch {
+    /// One of the owner's events as the user may hear it, if at all (see
+    /// the module docs).
+    fn admit<S: MailStore>(
+        &mut self,
+        store: &S,
+        user: AccountId,
+        e: AccountEvent,
+    ) -> Option<AccountEvent> {
+        let id = e.mailbox?;
+        if !self.visible.contains(&id) {
+            return None;
+        }
+        if e.change == AccountChange::Deleted {
+            self.visible.remove(&id);
+            return self.renamed(e);
+        }
+        let rights = shared::rights_on(store, user, self.owner, id).unwrap_or(Rights::NONE);
+        if !rights.has(Rights::LOOKUP) {
+            // Revoked: silent from now on (a new grant is seen at the
+            // next NOTIFY SET).
+            self.visible.remove(&id);
+            return None;
+        }
+        let readable = rights.has(Rights::READ);
+        let e = match e.change {
+            AccountChange::MessageNew
+            | AccountChange::MessageExpunge
+            | AccountChange::FlagChange
+                if readable =>
+            {
+                e
+            }
+            AccountChange::Renamed { .. } => e,
+            AccountChange::MailboxMetadata(entries) if readable => {
+                let shared: Vec<String> = entries
+                    .into_iter()
+                    .filter(|n| {
+                        n.get(..8)
+                            .is_some_and(|p| p.eq_ignore_ascii_case("/shared/"))
+                    })
+                    .collect();
+                if shared.is_empty() {
+                    return None;
+                }
+                AccountEvent {
+                    change: AccountChange::MailboxMetadata(shared),
+                    ..e
+                }
+            }
+            _ => return None,
+        };
+        self.renamed(e)
+    }
+
+    /// The event with its names in the user's namespace.
+    fn renamed(&self, e: AccountEvent) -> Option<AccountEvent> {
+        let name = MailboxName::new(&format!("{}/{}", self.prefix, e.name)).ok()?;
+        let change = match e.change {
+            AccountChange::Renamed { from } => AccountChange::Renamed {
+                from: MailboxName::new(&format!("{}/{from}", self.prefix)).ok()?,
+            },
+            other => other,
+        };
+        Some(AccountEvent {
+            mailbox: e.mailbox,
+            name,
+            change,
+        })
+    }
+}
+
+/// The streams of the accounts that granted `user` `l` on a mailbox.
+fn owners<S: MailStore>(store: &S, user: AccountId) -> Vec<OwnerWatch> {
+    let mut out: Vec<OwnerWatch> = Vec::new();
+    let Ok(grants) = store.acl_received(user) else {
+        return out;
+    };
+    for g in grants {
+        if g.owner == user || !Rights::from_bits(g.rights.0).has(Rights::LOOKUP) {
+            continue;
+        }
+        if let Some(o) = out.iter_mut().find(|o| o.owner == g.owner) {
+            o.visible.insert(g.mailbox);
+            continue;
+        }
+        let (Ok(Some(address)), Ok(events)) =
+            (store.account_address(g.owner), store.watch_account(g.owner))
+        else {
+            continue;
+        };
+        out.push(OwnerWatch {
+            owner: g.owner,
+            prefix: format!("{SHARED_ROOT}/{address}"),
+            events,
+            visible: HashSet::from([g.mailbox]),
+            raw: Vec::new(),
+        });
+    }
+    out
 }

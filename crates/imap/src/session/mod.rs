@@ -173,6 +173,9 @@ pub(crate) struct Enabled {
     pub qresync: bool,
     /// UIDONLY (RFC 9586): UIDs only, both ways (see [`uidonly`]).
     pub uidonly: bool,
+    /// NOTIFY's FlagChange on the selected mailbox: its FETCH updates
+    /// carry the UID (RFC 5465 5.1). Not from ENABLE: set per sync.
+    pub flag_uid: bool,
 }
 
 impl Enabled {

@@ -13,18 +13,26 @@
 //! ```
 //!
 //! The driver watches the account's change stream (`Store::watch_account`,
-//! bounded) while [`Session::notify_account`] says so. Other mailboxes'
-//! message events become `STATUS` responses, hierarchy events `LIST`
-//! responses (RFC 5465 5.4-5.5). Only the user's own mailboxes are watched:
-//! the stream is the account's own, so a shared mailbox (`Shared/<owner>/`)
-//! never produces an event here, whatever the filter says; it is watched
-//! only while selected, through the same watch as without NOTIFY, after
-//! the ACL check SELECT made. The selected mailbox's events are never taken
-//! from the account stream; with `selected` or `selected-delayed` they are
-//! sent as soon as they happen (`selected-delayed`: expunges wait for a
-//! command that may announce them), without either at the end of each
-//! command as the base protocol says. A stream that overflows ends NOTIFY
-//! with `* OK [NOTIFICATIONOVERFLOW]` (RFC 5465 5.8), as `NOTIFY NONE` would.
+//! bounded) while [`Session::notify_account`] says so, and the streams of
+//! the accounts that share mailboxes with the user: their events arrive
+//! named `Shared/<owner>/<mailbox>`, only for the granted mailboxes and
+//! only while the user may read them (`driver/notify.rs`). `personal`
+//! covers the user's own mailboxes only (RFC 5465 6.3); `subtree`,
+//! `mailboxes` and `subscribed` cover shared ones by name. Other
+//! mailboxes' message events become `STATUS` responses, hierarchy events
+//! `LIST` responses (RFC 5465 5.4-5.5).
+//!
+//! The selected mailbox (own or shared) is never told of by STATUS; its
+//! events are the session's own EXISTS/EXPUNGE/FETCH responses, numbered
+//! in the session's view, so sequence numbers stay consistent (RFC 5465
+//! 5.2-5.3). With `selected` or `selected-delayed` they are sent as soon
+//! as they happen (`selected-delayed`: expunges wait for a command that
+//! may announce them), FlagChange's FETCH with the UID (5.1). Without
+//! either group NOTIFY means `SELECTED NONE` (3.1): nothing is pushed for
+//! the selected mailbox, not even in IDLE (section 4: IDLE sends exactly
+//! NOTIFY's events); the changes come with the next command's responses,
+//! as the base protocol says. A stream that overflows ends NOTIFY with
+//! `* OK [NOTIFICATIONOVERFLOW]` (RFC 5465 5.8), as `NOTIFY NONE` would.
 
 use super::mailbox::status_line;
 use super::sync::AfterSync;
@@ -44,6 +52,9 @@ const UNSOLICITED: &str = "NOTIFY";
 /// What a NOTIFY SET asked for.
 pub(crate) struct Notify {
     groups: Vec<Group>,
+    /// Tells one NOTIFY SET from the next (the driver rebuilds its watch
+    /// of the shared mailboxes on each).
+    generation: u64,
     /// The subscribed names (for `subscribed`), kept current by the stream.
     subscriptions: BTreeSet<MailboxName>,
 }
@@ -70,7 +81,8 @@ impl Notify {
         let matches = |g: &&Group| match &g.kind {
             Kind::Selected { .. } => false,
             Kind::Inboxes => name.is_inbox(),
-            Kind::Personal => true,
+            // The personal namespace (RFC 5465 6.3): not `Shared/`.
+            Kind::Personal => !super::acl::in_shared_namespace(name.as_str()),
             Kind::Subscribed => self.subscriptions.contains(name),
             Kind::Subtree(v) => v.iter().any(|n| n == name || name.is_descendant_of(n)),
             Kind::SubtreeOne(v) => v
@@ -129,6 +141,28 @@ impl Session {
         match &self.state {
             State::Authenticated(a) | State::Selected(a, _) if self.notify.is_some() => Some(a.id),
             _ => None,
+        }
+    }
+
+    /// The account whose change streams the driver must watch, and which
+    /// NOTIFY SET asked for it (the driver rebuilds its watch of the
+    /// mailboxes shared with the user on each SET).
+    pub fn notify_watch(&self) -> Option<(AccountId, u64)> {
+        let generation = self.notify.as_ref()?.generation;
+        self.notify_account().map(|a| (a, generation))
+    }
+
+    /// Whether the selected mailbox's changes are pushed as they happen
+    /// now: with NOTIFY, only if a `selected` or `selected-delayed` group
+    /// asks for them; without NOTIFY, during IDLE (RFC 2177). NOTIFY
+    /// without such a group is `SELECTED NONE` (RFC 5465 3.1), in IDLE
+    /// too (RFC 5465 4: IDLE sends exactly NOTIFY's events): the changes
+    /// then come with the next command's responses, as the base protocol
+    /// says.
+    pub fn selected_live(&self) -> bool {
+        match &self.notify {
+            Some(_) => self.notify_selected(),
+            None => self.idling(),
         }
     }
 
@@ -199,8 +233,10 @@ impl Session {
         };
         // Watching starts now (the driver follows `notify_account`), so
         // nothing falls between the counters below and the first event.
+        static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         self.notify = Some(Box::new(Notify {
             groups,
+            generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             subscriptions: BTreeSet::new(),
         }));
         Flow::Need(
@@ -250,7 +286,7 @@ impl Session {
             Ok(_) => return self.notify_failed(super::unexpected()),
             Err(e) => return self.notify_failed(e),
         };
-        let selected = self.selected_own();
+        let selected = self.selected_id();
         let Some(n) = self.notify.as_mut() else {
             return Flow::Done(Err(super::unexpected()));
         };
@@ -303,10 +339,12 @@ impl Session {
         Ok(())
     }
 
-    /// The selected mailbox, when it is one of the user's own.
-    fn selected_own(&self) -> Option<MailboxId> {
+    /// The selected mailbox (the user's own or a shared one: mailbox ids
+    /// are unique across accounts). Its message events never come as
+    /// STATUS (RFC 5465 5.2-5.3): only as the session's own responses.
+    fn selected_id(&self) -> Option<MailboxId> {
         match &self.state {
-            State::Selected(a, sel) if sel.account_of(a.id) == a.id => Some(sel.info.id),
+            State::Selected(_, sel) => Some(sel.info.id),
             _ => None,
         }
     }
@@ -329,7 +367,7 @@ impl Session {
             );
             return Step::Done(Next::Continue);
         }
-        let selected = self.selected_own();
+        let selected = self.selected_id();
         let mut statuses: Vec<(MailboxId, String)> = Vec::new();
         for e in events {
             if let Some(line) = self.account_event(&e, selected, &mut statuses) {
@@ -454,11 +492,14 @@ impl Session {
     /// The selected mailbox changed (in IDLE, or between commands when
     /// NOTIFY names it): announce the changes.
     pub(super) fn selected_changes(&mut self) -> Step {
-        let delayed = match self.notify.as_ref().and_then(|n| n.selected()) {
-            Some((_, delayed)) => delayed,
-            None if self.idling() => false,
-            None => return Step::Done(Next::Continue),
-        };
+        if !self.selected_live() {
+            return Step::Done(Next::Continue);
+        }
+        let delayed = self
+            .notify
+            .as_ref()
+            .and_then(|n| n.selected())
+            .is_some_and(|(_, delayed)| delayed);
         let before = match &self.state {
             State::Selected(_, sel) => sel.uids.last().map_or(0, |u| u.0),
             _ => return Step::Done(Next::Continue),

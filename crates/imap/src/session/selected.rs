@@ -359,7 +359,7 @@ impl Selected {
                 let recent = !enabled.rev2 && self.recent.contains(&uid);
                 line.clear();
                 super::uidonly::write_fetch_start(&mut line, seq, uid, enabled.uidonly);
-                if enabled.qresync && !enabled.uidonly {
+                if (enabled.qresync || enabled.flag_uid) && !enabled.uidonly {
                     let _ = write!(line, "UID {uid} ");
                 }
                 line.extend_from_slice(b"FLAGS (");

@@ -86,7 +86,8 @@ impl Session {
         reply: Reply,
         out: &mut Out,
     ) -> Step {
-        let enabled = self.enabled;
+        let mut enabled = self.enabled;
+        enabled.flag_uid = self.notify_selected_flags();
         if let (
             Reply::Updates {
                 events,
@@ -124,7 +125,8 @@ impl Session {
         reply: Reply,
         out: &mut Out,
     ) -> Step {
-        let enabled = self.enabled;
+        let mut enabled = self.enabled;
+        enabled.flag_uid = self.notify_selected_flags();
         if let State::Selected(_, sel) = &mut self.state {
             let updates = match reply {
                 Reply::Store(Ok(StoreReply::Snapshot(snap))) => sel.absorb_snapshot(snap),
