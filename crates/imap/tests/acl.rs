@@ -185,7 +185,7 @@ async fn nothing_else_of_the_owner_is_visible(store: Backend) {
     let r = bob
         .cmd("r RENAME Shared/alice@example.org/Team Stolen")
         .await;
-    assert!(last(&r).starts_with("r NO [NOPERM]"), "{r:?}");
+    assert!(last(&r).starts_with("r NO [CANNOT]"), "{r:?}");
 }
 
 async fn each_write_right_is_checked(store: Backend) {

@@ -227,12 +227,7 @@ pub(super) fn route<S: MailStore>(
                 *name = t.info.name.clone();
             }
         }
-        R::RenameMailbox { account, from, to }
-            if place(from.as_str()) != Place::Own || place(to.as_str()) != Place::Own =>
-        {
-            resolve(s, *account, from)?;
-            return Err(StoreError::Denied);
-        }
+        R::RenameMailbox { account, from, to } => route_rename(s, account, from, to)?,
         _ => {}
     }
     Ok(None)
@@ -333,6 +328,56 @@ fn route_create<S: MailStore>(
     *name = local;
     parents.clear();
     *special_use = None;
+    Ok(())
+}
+
+/// Why a RENAME between two accounts is refused.
+const ACROSS_OWNERS: &str = "A mailbox cannot move to another account";
+
+/// RENAME under `Shared/<owner>/` (RFC 4314 4): `x` on the mailbox and
+/// `k` on the new parent, which must be one of the same owner's mailboxes
+/// the user sees (the owner's own level takes none). The owner's mailbox
+/// is renamed, with its children. A mailbox never moves between accounts:
+/// `NO [CANNOT]`, once the source is known to be visible (a mailbox
+/// without `l` answers as a missing one).
+fn route_rename<S: MailStore>(
+    s: &S,
+    account: &mut AccountId,
+    from: &mut MailboxName,
+    to: &mut MailboxName,
+) -> Result<()> {
+    if place(from.as_str()) == Place::Own && place(to.as_str()) == Place::Own {
+        return Ok(());
+    }
+    let source = match place(from.as_str()) {
+        Place::Own => return Err(StoreError::NotAllowed(ACROSS_OWNERS)),
+        Place::Level => return Err(StoreError::NoMailbox),
+        Place::Shared { .. } => resolve(s, *account, from)?.ok_or(StoreError::NoMailbox)?,
+    };
+    let to_owner = to
+        .as_str()
+        .strip_prefix(SHARED_ROOT)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .and_then(|rest| rest.split('/').next())
+        .filter(|o| !o.is_empty());
+    let same_owner = match to_owner {
+        Some(owner) => s.account_id(owner)? == Some(source.owner),
+        None => false,
+    };
+    if !same_owner {
+        return Err(StoreError::NotAllowed(ACROSS_OWNERS));
+    }
+    source.require(Rights::DELETE_MAILBOX)?;
+    let parent = match to.parent().map(|p| resolve(s, *account, &p)) {
+        Some(Ok(Some(t))) => t,
+        _ => return Err(StoreError::Denied),
+    };
+    parent.require(Rights::CREATE)?;
+    let (_, leaf) = to.as_str().rsplit_once('/').ok_or(StoreError::Denied)?;
+    let local = MailboxName::new(&format!("{}/{leaf}", parent.info.name))?;
+    *account = source.owner;
+    *from = source.info.name.clone();
+    *to = local;
     Ok(())
 }
 
