@@ -273,6 +273,11 @@ fn run<S: MailStore>(
                 s.copy(account, from, &uids, to.id)?
             })
         }
+        R::Uncopy { user, to, uids } => {
+            let target = shared::open(s, user, &to)?;
+            s.remove(target.owner, target.info.id, &uids)?;
+            StoreReply::Done
+        }
         R::Append {
             account,
             mailbox,

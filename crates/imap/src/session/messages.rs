@@ -124,10 +124,10 @@ impl Session {
 
     pub(super) fn copy_move(
         &mut self,
-        uid: bool,
-        set: MessageSet,
-        dest: MailboxArg,
+        tag: &Tag,
+        (uid, set, dest): (bool, MessageSet, MailboxArg),
         is_move: bool,
+        out: &mut Out,
     ) -> Flow {
         let dest = match self.mailbox_name(&dest) {
             Ok(d) => d,
@@ -158,17 +158,18 @@ impl Session {
         if targets.is_empty() {
             return Flow::Done(Done::ok("Nothing to do"));
         }
-        need(
-            StoreRequest::CopyMove {
-                account,
-                user,
-                from: sel.info.id,
-                uids: targets.iter().map(|t| t.uid).collect(),
-                to: dest,
-                is_move,
-            },
-            MessagesJob::CopyMove { is_move },
-        )
+        let request = StoreRequest::CopyMove {
+            account,
+            user,
+            from: sel.info.id,
+            uids: targets.iter().map(|t| t.uid).collect(),
+            to: dest,
+            is_move,
+        };
+        if targets.len() > super::expunge::EXPUNGE_BATCH {
+            return self.copy_batched(tag, request, out);
+        }
+        need(request, MessagesJob::CopyMove { is_move })
     }
 
     pub(super) fn append(
@@ -306,7 +307,12 @@ impl Session {
         Done::ok("EXPUNGE completed")
     }
 
-    fn copied(&mut self, reply: StoreReply, is_move: bool, out: &mut Out) -> CmdResult<Done> {
+    pub(super) fn copied(
+        &mut self,
+        reply: StoreReply,
+        is_move: bool,
+        out: &mut Out,
+    ) -> CmdResult<Done> {
         let StoreReply::Copied(outcome) = reply else {
             return Err(super::unexpected());
         };
@@ -346,7 +352,7 @@ fn appended(reply: StoreReply) -> CmdResult<Done> {
 }
 
 /// A missing destination is `NO [TRYCREATE]` (RFC 9051 6.3.12, 6.4.7).
-fn try_create(text: &'static str) -> impl Fn(CmdError) -> CmdError {
+pub(super) fn try_create(text: &'static str) -> impl Fn(CmdError) -> CmdError {
     move |e| {
         if e.code == Some(Code::Nonexistent) {
             CmdError::no(Some(Code::TryCreate), text)

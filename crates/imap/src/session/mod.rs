@@ -64,6 +64,7 @@ pub(crate) mod acl;
 pub(crate) mod auth;
 mod catenate;
 mod context;
+mod copy_batched;
 mod esort;
 mod expunge;
 pub(crate) mod fetch;
@@ -222,6 +223,8 @@ pub(crate) enum Job {
     Catenate(Box<catenate::CatenateJob>),
     /// A large EXPUNGE, batch by batch (`expunge`).
     Expunge(Box<expunge::ExpungeJob>),
+    /// A large COPY or MOVE, batch by batch (`copy_batched`).
+    Copy(Box<copy_batched::CopyJob>),
     /// REPLACE (RFC 8508) waits for its append and removal.
     Replace,
     /// An ACL command (RFC 4314) waits for the store.
@@ -487,6 +490,7 @@ impl Session {
             Job::MultiAppend => self.multi_append_resume(reply),
             Job::Catenate(j) => self.catenate_resume(j, reply),
             Job::Expunge(j) => self.expunge_resume(&tag, j, reply, out),
+            Job::Copy(j) => self.copy_resume(&tag, j, reply, out),
             Job::Replace => self.replace_resume(reply, out),
             Job::Acl(j) => self.acl_resume(j, reply, out),
             Job::Metadata(j) => self.metadata_resume(j, reply, out),
@@ -641,8 +645,12 @@ impl Session {
                 flags,
                 unchanged_since,
             }),
-            K::Copy { uid, set, mailbox } if selected => self.copy_move(uid, set, mailbox, false),
-            K::Move { uid, set, mailbox } if selected => self.copy_move(uid, set, mailbox, true),
+            K::Copy { uid, set, mailbox } if selected => {
+                self.copy_move(tag, (uid, set, mailbox), false, out)
+            }
+            K::Move { uid, set, mailbox } if selected => {
+                self.copy_move(tag, (uid, set, mailbox), true, out)
+            }
             K::GetQuota(root) if authed => self.get_quota(root),
             K::GetQuotaRoot(m) if authed => self.get_quota_root(m),
             K::SetQuota { root, limits } if authed => Flow::Done(self.set_quota(root, limits)),

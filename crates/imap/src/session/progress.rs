@@ -1,5 +1,6 @@
 //! INPROGRESS (RFC 9585): `* OK [INPROGRESS ("tag" done goal)] ...`
-//! while a long SEARCH, SORT, THREAD or EXPUNGE works through the mailbox, so a client
+//! while a long SEARCH, SORT, THREAD, EXPUNGE, COPY or MOVE works through
+//! the mailbox, so a client
 //! can show progress and knows the server is working rather than gone.
 //!
 //! A command that loads messages (content one by one for text keys; dates
@@ -11,9 +12,9 @@
 //! written at once: the command asks the driver to write what it has
 //! ([`Request::Yield`]) and goes on when that is done. A command that ends
 //! within the interval sends none. A large EXPUNGE or UID EXPUNGE runs in
-//! batches and reports before each (`expunge.rs`). COPY and MOVE stay one
-//! store call, so that a failed COPY leaves the destination as it was
-//! (RFC 9051 6.4.7): they have no point at which to report and send none.
+//! batches and reports before each (`expunge.rs`); so do a large COPY and
+//! MOVE (`copy_batched.rs`; a COPY that fails part way takes its copies
+//! back, RFC 9051 6.4.7).
 
 use super::{Request, StoreRequest};
 use crate::wire::command::Tag;

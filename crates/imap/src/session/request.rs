@@ -315,6 +315,16 @@ pub enum StoreRequest {
         /// MOVE rather than COPY.
         is_move: bool,
     },
+    /// Takes back the copies a failed batched COPY made (RFC 9051 6.4.7:
+    /// the destination as it was) ([`StoreReply::Done`]).
+    Uncopy {
+        /// The logged-in account, in whose namespace `to` is named.
+        user: AccountId,
+        /// The COPY's destination.
+        to: MailboxName,
+        /// The copies' UIDs there.
+        uids: Vec<Uid>,
+    },
     /// Appends a message to a mailbox named by the client
     /// ([`StoreReply::Appended`]).
     Append {
@@ -397,6 +407,7 @@ impl StoreRequest {
             | R::StoreFlags { .. }
             | R::Expunge { .. }
             | R::CopyMove { .. }
+            | R::Uncopy { .. }
             | R::Append { .. }
             | R::AppendAll { .. }
             | R::Replace { .. } => true,
