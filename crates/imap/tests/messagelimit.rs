@@ -1,7 +1,8 @@
 //! Transcripts of MESSAGELIMIT (RFC 9738) with a limit of 3, against the
-//! real store and the in-memory model: UID forms act on the lowest UIDs
-//! and end `OK [LIMIT]`, sequence-number forms and a too-large
-//! MULTIAPPEND are refused `NO [LIMIT]` having done nothing.
+//! real store and the in-memory model: UID forms act on the highest UIDs
+//! and end `OK [MESSAGELIMIT 3 <lowest UID acted on>]`; sequence-number
+//! forms, COPY and a too-large MULTIAPPEND are refused
+//! `NO [MESSAGELIMIT 3]` having done nothing.
 
 #[macro_use]
 mod common;
@@ -9,10 +10,10 @@ use common::*;
 
 both_stores!(
     advertised_with_the_configured_limit,
-    uid_fetch_and_uid_store_do_the_lowest_uids,
+    uid_fetch_and_uid_store_do_the_highest_uids,
     sequence_number_forms_over_the_limit_do_nothing,
-    uid_copy_move_and_expunge_stop_at_the_limit,
-    uid_search_examines_the_lowest_uids,
+    uid_move_and_expunge_stop_at_the_limit_copy_is_refused,
+    uid_search_examines_the_highest_uids,
     an_over_limit_uid_search_loads_only_its_share,
     multiappend_over_the_limit_is_refused,
 );
@@ -51,26 +52,26 @@ async fn advertised_with_the_configured_limit(store: Backend) {
     );
 }
 
-async fn uid_fetch_and_uid_store_do_the_lowest_uids(store: Backend) {
+async fn uid_fetch_and_uid_store_do_the_highest_uids(store: Backend) {
     let w = limited(store);
     let mut c = five_messages(&w).await;
     transcript(
         &mut c,
         r#"
         C: f1 UID FETCH 1:* (FLAGS)
-        S: * 1 FETCH (UID 1 FLAGS (\Recent))
-        S: * 2 FETCH (UID 2 FLAGS (\Recent))
         S: * 3 FETCH (UID 3 FLAGS (\Recent))
-        S: f1 OK [LIMIT] FETCH completed, first 3 messages only (MESSAGELIMIT)
-        C: f2 UID FETCH 4:* (FLAGS)
         S: * 4 FETCH (UID 4 FLAGS (\Recent))
         S: * 5 FETCH (UID 5 FLAGS (\Recent))
+        S: f1 OK [MESSAGELIMIT 3 3] FETCH completed, last 3 messages only (MESSAGELIMIT): UIDs below 3 remain
+        C: f2 UID FETCH 1:2 (FLAGS)
+        S: * 1 FETCH (UID 1 FLAGS (\Recent))
+        S: * 2 FETCH (UID 2 FLAGS (\Recent))
         S: f2 OK FETCH completed
-        C: s1 UID STORE 2:5 +FLAGS.SILENT (\Seen)
-        S: s1 OK [LIMIT] ..
-        C: f3 UID FETCH 1:5 (FLAGS) (PARTIAL -1:-2)
-        S: * 4 FETCH (UID 4 FLAGS (\Seen \Recent))
-        S: * 5 FETCH (UID 5 FLAGS (\Recent))
+        C: s1 UID STORE 1:4 +FLAGS.SILENT (\Seen)
+        S: s1 OK [MESSAGELIMIT 3 2] ..
+        C: f3 UID FETCH 1:5 (FLAGS) (PARTIAL 1:2)
+        S: * 1 FETCH (UID 1 FLAGS (\Recent))
+        S: * 2 FETCH (UID 2 FLAGS (\Seen \Recent))
         S: f3 OK FETCH completed
         "#,
     )
@@ -84,15 +85,15 @@ async fn sequence_number_forms_over_the_limit_do_nothing(store: Backend) {
         &mut c,
         r#"
         C: f1 FETCH 1:4 (UID)
-        S: f1 NO [LIMIT] More than 3 messages (MESSAGELIMIT): use UID commands or smaller sets
+        S: f1 NO [MESSAGELIMIT 3] More than 3 messages (MESSAGELIMIT): use UID commands or smaller sets
         C: s1 STORE 1:* +FLAGS (\Deleted)
-        S: s1 NO [LIMIT] ..
+        S: s1 NO [MESSAGELIMIT 3] ..
         C: c1 COPY 1:5 Trash
-        S: c1 NO [LIMIT] ..
+        S: c1 NO [MESSAGELIMIT 3] ..
         C: m1 MOVE 2:5 Trash
-        S: m1 NO [LIMIT] ..
+        S: m1 NO [MESSAGELIMIT 3] ..
         C: q1 SEARCH ALL
-        S: q1 NO [LIMIT] ..
+        S: q1 NO [MESSAGELIMIT 3] ..
         C: q2 SEARCH 2:4 UNDELETED
         S: * SEARCH 2 3 4
         S: q2 OK SEARCH completed
@@ -103,55 +104,67 @@ async fn sequence_number_forms_over_the_limit_do_nothing(store: Backend) {
         S: f2 OK FETCH completed
         C: x1 UID SEARCH DELETED
         S: * SEARCH
-        S: x1 OK [LIMIT] ..
+        S: x1 OK [MESSAGELIMIT 3 3] ..
         "#,
     )
     .await;
 }
 
-async fn uid_copy_move_and_expunge_stop_at_the_limit(store: Backend) {
+async fn uid_move_and_expunge_stop_at_the_limit_copy_is_refused(store: Backend) {
     let w = limited(store);
     let mut c = five_messages(&w).await;
     transcript(
         &mut c,
         r#"
         C: c1 UID COPY 1:* Trash
-        S: * OK [COPYUID .. 1:3 1:3] Done
-        S: c1 OK [LIMIT] ..
+        S: c1 NO [MESSAGELIMIT 3] ..
         C: d1 UID STORE 1:5 +FLAGS.SILENT (\Deleted)
-        S: d1 OK [LIMIT] ..
-        C: d2 UID STORE 4:5 +FLAGS.SILENT (\Deleted)
+        S: d1 OK [MESSAGELIMIT 3 3] ..
+        C: d2 UID STORE 1:2 +FLAGS.SILENT (\Deleted)
         S: d2 OK STORE completed
         C: e1 UID EXPUNGE 1:5
+        S: * 5 EXPUNGE
+        S: * 4 EXPUNGE
         S: * 3 EXPUNGE
-        S: * 2 EXPUNGE
-        S: * 1 EXPUNGE
-        S: e1 OK [LIMIT] ..
-        C: m1 UID MOVE 4:5 Trash
-        S: * OK [COPYUID .. 4:5 4:5] ..
+        S: e1 OK [MESSAGELIMIT 3 3] ..
+        C: m1 UID MOVE 1:2 Trash
+        S: * OK [COPYUID .. 1:2 1:2] ..
         S: * 2 EXPUNGE
         S: * 1 EXPUNGE
         S: m1 OK ..
         "#,
     )
     .await;
+    let mut c = five_messages(&w).await;
+    transcript(
+        &mut c,
+        r#"
+        C: m2 UID MOVE 1:* Trash
+        S: * OK [COPYUID .. 8:10 3:5] Moved
+        S: * 5 EXPUNGE
+        S: * 4 EXPUNGE
+        S: * 3 EXPUNGE
+        S: m2 OK [MESSAGELIMIT 3 8] ..
+        "#,
+    )
+    .await;
 }
 
-async fn uid_search_examines_the_lowest_uids(store: Backend) {
+async fn uid_search_examines_the_highest_uids(store: Backend) {
     let w = limited(store);
     let mut c = five_messages(&w).await;
     transcript(
         &mut c,
         r#"
         C: q1 UID SEARCH ALL
-        S: * SEARCH 1 2 3
-        S: q1 OK [LIMIT] SEARCH completed, first 3 messages only (MESSAGELIMIT)
-        C: q2 UID SEARCH UID 4:* ALL
-        S: * SEARCH 4 5
+        S: * SEARCH 3 4 5
+        S: q1 OK [MESSAGELIMIT 3 3] SEARCH completed, last 3 messages only (MESSAGELIMIT): UIDs below 3 remain
+        C: q2 UID SEARCH UID 1:2 ALL
+        S: * SEARCH 1 2
         S: q2 OK SEARCH completed
-        C: q3 UID SEARCH RETURN (COUNT MAX) UID 2:*
-        S: * ESEARCH (TAG "q3") UID MAX 4 COUNT 3
-        S: q3 OK [LIMIT] ..
+        C: q3 UID SEARCH RETURN (COUNT MIN) UID 1:4
+        S: * ESEARCH (TAG "q3") UID MIN 2 COUNT 3
+        S: q3 OK [MESSAGELIMIT 3 2] ..
         "#,
     )
     .await;
@@ -164,7 +177,10 @@ async fn multiappend_over_the_limit_is_refused(store: Backend) {
     let r = c
         .cmd(&format!("a1 APPEND INBOX {one} {one} {one} {one}"))
         .await;
-    assert!(r.last().unwrap().starts_with("a1 NO [LIMIT]"), "{r:?}");
+    assert!(
+        r.last().unwrap().starts_with("a1 NO [MESSAGELIMIT 3]"),
+        "{r:?}"
+    );
     let r = c.cmd("s1 STATUS INBOX (MESSAGES)").await;
     assert!(r[0].ends_with("(MESSAGES 0)"), "{r:?}");
     let r = c.cmd(&format!("a2 APPEND INBOX {one} {one} {one}")).await;
@@ -179,15 +195,15 @@ async fn an_over_limit_uid_search_loads_only_its_share(store: Backend) {
         &mut c,
         r#"
         C: q1 UID SEARCH BODY body
-        S: * OK [INPROGRESS ("q1" 0 5)] Still working
-        S: * OK [INPROGRESS ("q1" 1 5)] Still working
         S: * OK [INPROGRESS ("q1" 2 5)] Still working
-        S: * SEARCH 1 2 3
-        S: q1 OK [LIMIT] ..
-        C: q2 UID SEARCH UID 4:* BODY body
-        S: * OK [INPROGRESS ("q2" 3 5)] Still working
-        S: * OK [INPROGRESS ("q2" 4 5)] Still working
-        S: * SEARCH 4 5
+        S: * OK [INPROGRESS ("q1" 3 5)] Still working
+        S: * OK [INPROGRESS ("q1" 4 5)] Still working
+        S: * SEARCH 3 4 5
+        S: q1 OK [MESSAGELIMIT 3 3] ..
+        C: q2 UID SEARCH UID 1:2 BODY body
+        S: * OK [INPROGRESS ("q2" 0 5)] Still working
+        S: * OK [INPROGRESS ("q2" 1 5)] Still working
+        S: * SEARCH 1 2
         S: q2 OK SEARCH completed
         "#,
     )

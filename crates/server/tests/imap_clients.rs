@@ -101,7 +101,7 @@ fn esort_and_updating_contexts_over_the_wire() {
 }
 
 #[test]
-fn messagelimit_pages_uid_commands_and_refuses_sequence_numbers() {
+fn messagelimit_pages_uid_commands_down_and_refuses_copy_and_sequence_numbers() {
     let site = Site::new("[imap]\nmessage_limit = 3\n");
     site.add_account("alice@example.org");
     let server = site.start();

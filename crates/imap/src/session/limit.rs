@@ -4,18 +4,20 @@
 //!
 //! What a command over the limit gets:
 //!
-//! - A UID form (UID FETCH, UID STORE, UID COPY, UID MOVE, UID EXPUNGE,
-//!   UID SEARCH) acts on the `n` messages with the lowest UIDs of those it
-//!   names and ends `OK [LIMIT]`: the client goes on from the next UID.
-//!   A response code the command would have carried (COPYUID) is sent in
-//!   an untagged OK just before, so it is not lost.
-//! - A sequence-number form acts on nothing and is refused `NO [LIMIT]`
-//!   (sequence numbers shift as messages come and go, so a client could
-//!   not tell where to go on from), as is a MULTIAPPEND of more than `n`
-//!   messages (all or nothing, RFC 3502).
+//! - A UID form of FETCH, STORE, MOVE, EXPUNGE and SEARCH acts on the `n`
+//!   messages with the highest UIDs of those it names and ends
+//!   `OK [MESSAGELIMIT n uid]`, `uid` being the lowest UID it acted on:
+//!   the client goes on with the UIDs below it. A response code the
+//!   command would have carried (COPYUID) is sent in an untagged OK just
+//!   before, so it is not lost.
+//! - COPY and UID COPY, whose set is all or nothing (RFC 9051 6.4.7), a
+//!   MULTIAPPEND of more than `n` messages (RFC 3502), and the
+//!   sequence-number forms (numbers shift as messages come and go, so a
+//!   client could not tell where to go on from) act on nothing and are
+//!   refused `NO [MESSAGELIMIT n]`.
 //! - SEARCH counts the messages it examines: every message of the
 //!   mailbox, or those a top-level `UID` or sequence set of the key names.
-//!   An over-limit UID SEARCH examines (and loads) only the lowest `n`
+//!   An over-limit UID SEARCH examines (and loads) only the highest `n`
 //!   of them.
 //!
 //! SORT and THREAD are not covered by RFC 9738 and are not limited.
@@ -30,7 +32,10 @@ use sealpost_store::Uid;
 /// The refusal of a sequence-number command (or MULTIAPPEND) over the limit.
 pub(super) fn over_limit(limit: u32) -> CmdError {
     CmdError::no(
-        Some(Code::Limit),
+        Some(Code::MessageLimit {
+            limit,
+            lowest: None,
+        }),
         format!("More than {limit} messages (MESSAGELIMIT): use UID commands or smaller sets"),
     )
 }
@@ -50,14 +55,14 @@ impl Selected {
         if !uid {
             return Err(over_limit(limit));
         }
-        targets.truncate(limit as usize);
-        self.limit_hit = true;
+        targets.drain(..targets.len() - limit as usize);
+        self.limit_hit = targets.first().map(|t| t.uid.0);
         Ok(targets)
     }
 
     /// What a SEARCH examines: the messages a top-level UID or sequence
     /// set of its key names (`None`: all), and of those, over the limit,
-    /// the lowest `limit` (a UID SEARCH; others are refused).
+    /// the highest `limit` (a UID SEARCH; others are refused).
     pub(crate) fn search_within_limit(
         &mut self,
         limit: u32,
@@ -81,8 +86,8 @@ impl Selected {
         if !uid {
             return Err(over_limit(limit));
         }
-        self.limit_hit = true;
-        candidates.truncate(limit as usize);
+        candidates.drain(..candidates.len() - limit as usize);
+        self.limit_hit = candidates.first().map(|u| u.0);
         Ok(Some(candidates))
     }
 }
@@ -109,27 +114,34 @@ fn named_shallow(key: &SearchKey, seq: u32, uid: u32, max_seq: u32, max_uid: u32
 
 impl Session {
     /// The tagged status of a command that stopped at the limit: `OK
-    /// [LIMIT]`, its own response code moved to an untagged OK before it.
+    /// [MESSAGELIMIT n uid]`, its own response code moved to an untagged
+    /// OK before it.
     pub(super) fn limit_status(
         &mut self,
         result: CmdResult<Done>,
         out: &mut Out,
     ) -> CmdResult<Done> {
         let hit = match &mut self.state {
-            State::Selected(_, sel) => std::mem::take(&mut sel.limit_hit),
-            _ => false,
+            State::Selected(_, sel) => sel.limit_hit.take(),
+            _ => None,
         };
-        match result {
-            Ok(mut done) if hit => {
+        match (result, hit) {
+            (Ok(mut done), Some(lowest)) => {
                 if let Some(code) = done.code.take() {
                     out.status(None, Status::Ok, Some(code), "Done");
                 }
-                done.code = Some(Code::Limit);
                 let limit = self.config.message_limit;
-                done.text = format!("{}, first {limit} messages only (MESSAGELIMIT)", done.text);
+                done.code = Some(Code::MessageLimit {
+                    limit,
+                    lowest: Some(lowest),
+                });
+                done.text = format!(
+                    "{}, last {limit} messages only (MESSAGELIMIT): UIDs below {lowest} remain",
+                    done.text
+                );
                 Ok(done)
             }
-            other => other,
+            (other, _) => other,
         }
     }
 }

@@ -150,7 +150,8 @@ impl Session {
         }
         let targets = match sel
             .resolve(&set, uid)
-            .and_then(|t| sel.within_limit(limit, uid, t))
+            // COPY is all or nothing (RFC 9051 6.4.7): refused whole.
+            .and_then(|t| sel.within_limit(limit, uid && is_move, t))
         {
             Ok(t) => t,
             Err(e) => return Flow::Done(Err(e)),

@@ -144,7 +144,7 @@ impl Session {
             keywords_changed: false,
             shared,
             contexts: Vec::new(),
-            limit_hit: false,
+            limit_hit: None,
             info,
         };
         // RFC 7162 3.2.5.1: what vanished, then what changed, when the

@@ -74,8 +74,9 @@ pub(crate) struct Selected {
     pub shared: Option<super::acl::SharedAccess>,
     /// Updating SEARCH/SORT results (RFC 5267 4.3, `super::context`).
     pub contexts: Vec<super::context::Context>,
-    /// The running command stopped at MESSAGELIMIT (`super::limit`).
-    pub limit_hit: bool,
+    /// The running command stopped at MESSAGELIMIT (`super::limit`): the
+    /// lowest UID it acted on.
+    pub limit_hit: Option<u32>,
 }
 
 /// A message addressed by a command: its sequence number and UID.

@@ -67,6 +67,12 @@ pub enum Code {
     ExpungeIssued,
     HighestModSeq(u64),
     Limit,
+    /// MESSAGELIMIT (RFC 9738): the limit, and with a command that did
+    /// part of its set, the lowest UID it acted on.
+    MessageLimit {
+        limit: u32,
+        lowest: Option<u32>,
+    },
     /// MAILBOXID (RFC 8474 section 4).
     MailboxId(String),
     Modified(String),
@@ -130,6 +136,10 @@ impl Code {
             Code::ExpungeIssued => write!(out, "EXPUNGEISSUED"),
             Code::HighestModSeq(m) => write!(out, "HIGHESTMODSEQ {m}"),
             Code::Limit => write!(out, "LIMIT"),
+            Code::MessageLimit { limit, lowest } => match lowest {
+                Some(uid) => write!(out, "MESSAGELIMIT {limit} {uid}"),
+                None => write!(out, "MESSAGELIMIT {limit}"),
+            },
             Code::MailboxId(id) => write!(out, "MAILBOXID ({id})"),
             Code::Modified(s) => write!(out, "MODIFIED {s}"),
             Code::NoModSeq => write!(out, "NOMODSEQ"),
