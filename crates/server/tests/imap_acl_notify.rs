@@ -1,0 +1,31 @@
+//! NOTIFY and RENAME on shared mailboxes through the real binary:
+//! tests/imap_acl_notify.py drives two accounts with Python's imaplib over
+//! TLS (the owner's change told to the grantee as STATUS under its
+//! `Shared/` name, a grantee's RENAME with `x` and `k`, silence once
+//! revoked).
+
+mod common;
+
+use common::*;
+
+#[test]
+fn shared_mailboxes_are_notified_and_renamed_with_their_rights() {
+    let site = Site::new("");
+    for a in ["alice@example.org", "bob@example.org"] {
+        site.add_account(a);
+    }
+    let server = site.start();
+    let args = serde_json::json!({
+        "cafile": site.path("certs/cert.pem"),
+        "imaps": server.addr("imaps").port(),
+        "password": PASSWORD,
+    });
+    let out = python("imap_acl_notify.py", &[&args.to_string()]);
+    assert!(
+        out.ok() && out.stdout.contains("ok"),
+        "imap_acl_notify.py: {}{}\nserver log:\n{}",
+        out.stdout,
+        out.stderr,
+        server.log()
+    );
+}

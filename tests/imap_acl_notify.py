@@ -1,0 +1,79 @@
+"""NOTIFY (RFC 5465) and RENAME on shared mailboxes (RFC 4314) through the
+real binary with Python's imaplib over TLS: alice shares Team with bob;
+bob's NOTIFY `subtree Shared` tells him of alice's new message in Team
+(as STATUS under its Shared/ name) without a command; bob, holding `x` on
+Team and `k` on Projects, renames Team under Projects, which renames
+alice's mailbox; once alice revokes the grant, bob hears nothing more of
+it. Loopback only. Prints "ok" at the end.
+"""
+import imaplib
+import re
+from e2e_lib import args, tls_context, check
+
+a = args()
+ctx = tls_context(a["cafile"])
+PW = a["password"]
+ALICE, BOB = "alice@example.org", "bob@example.org"
+SHARED = f"Shared/{ALICE}"
+imaplib.Commands.setdefault("NOTIFY", ("AUTH", "SELECTED"))
+imaplib.Commands.setdefault("SETACL", ("AUTH", "SELECTED"))
+imaplib.Commands.setdefault("DELETEACL", ("AUTH", "SELECTED"))
+
+
+def login(user):
+    m = imaplib.IMAP4_SSL("127.0.0.1", a["imaps"], ssl_context=ctx)
+    ok(m.login(user, PW), f"login {user}")
+    return m
+
+
+def ok(result, what):
+    typ, data = result
+    check(typ == "OK", f"{what}: {typ} {data}")
+    return data
+
+
+def told(m, what):
+    """The next unsolicited line, read within 5 s."""
+    m.sock.settimeout(5)
+    try:
+        line = m.readline()
+    except OSError as e:
+        check(False, f"nothing told after {what}: {e}")
+    check(line.endswith(b"\r\n"), f"after {what}: {line!r}")
+    return line[:-2]
+
+
+MSG = b"From: Carol <carol@example.net>\r\nSubject: plan\r\n\r\nDraft.\r\n"
+alice = login(ALICE)
+ok(alice.create("Team"), "create Team")
+ok(alice.create("Projects"), "create Projects")
+ok(alice._simple_command("SETACL", "Team", BOB, "lrx"), "grant Team")
+ok(alice._simple_command("SETACL", "Projects", BOB, "lrk"), "grant Projects")
+
+bob = login(BOB)
+ok(bob._simple_command("NOTIFY", "SET", "(subtree Shared (MessageNew MessageExpunge MailboxName))",
+                       "(personal (MailboxName))"), "NOTIFY SET")
+ok(alice.append("Team", None, None, MSG), "append to Team")
+line = told(bob, "alice's APPEND")
+check(re.fullmatch(rb'\* STATUS "' + SHARED.encode() + rb'/Team" \(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \d+ UNSEEN 1\)', line),
+      f"STATUS of the shared mailbox: {line!r}")
+
+# bob renames alice's Team under Projects: x on Team, k on Projects.
+ok(bob.rename(f'"{SHARED}/Team"', f'"{SHARED}/Projects/Team"'), "bob's RENAME")
+line = told(bob, "the RENAME")
+check(line == f'* LIST () "/" "{SHARED}/Projects/Team" ("OLDNAME" ("{SHARED}/Team"))'.encode(),
+      f"RENAME told: {line!r}")
+names = b" ".join(ok(alice.list(), "alice's LIST"))
+check(b'"Projects/Team"' in names and b' "Team"' not in names, f"alice's mailboxes: {names!r}")
+# Across accounts: refused.
+typ, data = bob.rename(f'"{SHARED}/Projects/Team"', "Mine")
+check(typ == "NO" and b"[CANNOT]" in data[0], f"RENAME across accounts: {typ} {data}")
+
+# Revoked: nothing more of it; bob's own next change is the next thing he hears.
+ok(alice._simple_command("DELETEACL", "Projects/Team", BOB), "revoke")
+ok(alice.append("Projects/Team", None, None, MSG), "append after the revocation")
+bob2 = login(BOB)
+ok(bob2.create("Marker"), "bob's marker")
+line = told(bob, "bob's CREATE")
+check(line == b'* LIST () "/" "Marker"', f"after the revocation: {line!r}")
+print("ok")
