@@ -13,8 +13,11 @@
 //!
 //! On a shared (PostgreSQL) store, message events of other nodes reach the
 //! stream when this node catches the mailbox up (`cluster.rs` publishes
-//! through the same `MailboxState::publish`); hierarchy changes made on
-//! other nodes are not relayed.
+//! through the same `MailboxState::publish`); a rename or deletion of a
+//! mailbox this node holds open is told as such, and any other hierarchy
+//! or subscription change made on another node as
+//! [`AccountChange::Elsewhere`] (the notices between nodes carry ids, never
+//! names), after which a watcher compares what it knew.
 
 use crate::engine::AccountCtx;
 use crate::{AccountId, MailboxEvent, MailboxId, MailboxName, Result, Store};
@@ -60,6 +63,12 @@ pub enum AccountChange {
     MailboxMetadata(Vec<String>),
     /// These METADATA entries of the account ("server") were set or removed.
     ServerMetadata(Vec<String>),
+    /// Another node changed the hierarchy or the subscriptions (a shared
+    /// store): which names, this node cannot tell from the notice (it
+    /// carries ids only), so a watcher reads the mailboxes and
+    /// subscriptions again and compares (IMAP NOTIFY does). `name` is
+    /// INBOX and `mailbox` the mailbox concerned, if the notice named one.
+    Elsewhere,
 }
 
 impl AccountChange {

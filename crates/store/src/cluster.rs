@@ -25,7 +25,9 @@
 //!    the mailbox open catches up from the log and publishes the changes to
 //!    its IDLE and selected sessions, as if they had been made locally,
 //!    and to the account's stream (NOTIFY), where a mailbox renamed or
-//!    deleted elsewhere is told too (one created elsewhere is not).
+//!    deleted elsewhere is told too, and any other change of the hierarchy
+//!    or the subscriptions as `AccountChange::Elsewhere` (creations and
+//!    subscriptions send `Notice::Structure` / `Notice::Account`).
 //!    When the listening connection is lost and comes back, every open
 //!    index and account is checked again ([`Notice::Resync`]), so nothing
 //!    sent meanwhile is missed: catching up is from the last modseq seen,
@@ -403,8 +405,14 @@ impl Store {
                     }
                 }
             }
-            Notice::Structure(account, mailbox) => self.check_mailbox(account, mailbox),
-            Notice::Account(account) => self.check_account(account),
+            Notice::Structure(account, mailbox) => {
+                self.check_mailbox(account, mailbox);
+                self.tell_elsewhere(account, Some(mailbox));
+            }
+            Notice::Account(account) => {
+                self.check_account(account);
+                self.tell_elsewhere(account, None);
+            }
             Notice::Resync => {
                 let accounts: Vec<AccountId> = self.inner.accounts.lock().keys().copied().collect();
                 for a in accounts {
@@ -416,6 +424,21 @@ impl Store {
                     self.check_mailbox(a, m);
                 }
             }
+        }
+    }
+
+    /// The hierarchy or subscriptions changed on another node: watchers
+    /// of the account's stream here (NOTIFY) are told to look again (see
+    /// `account_events.rs`). Nothing when nobody here watches, or the
+    /// account is not open here.
+    fn tell_elsewhere(&self, account: AccountId, mailbox: Option<MailboxId>) {
+        let ctx = self.inner.accounts.lock().get(&account).cloned();
+        if let Some(ctx) = ctx {
+            ctx.announce(
+                mailbox,
+                &crate::MailboxName::inbox(),
+                AccountChange::Elsewhere,
+            );
         }
     }
 

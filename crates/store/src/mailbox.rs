@@ -91,6 +91,8 @@ impl Store {
             Err(StoreError::Conflict) => return Err(StoreError::MailboxExists),
             r => r?,
         }
+        // Other nodes' NOTIFY sessions hear of it (`cluster.rs`).
+        self.announce_notice(Notice::Structure(account, info.id));
         ctx.announce(Some(info.id), name, AccountChange::Created);
         Ok(info)
     }
@@ -324,6 +326,8 @@ impl Store {
         let mut tx = self.tx()?;
         self.set_subscribed_in(&mut tx, &ctx, name, subscribed);
         tx.commit()?;
+        // Other nodes' NOTIFY sessions hear of it (`cluster.rs`).
+        self.announce_notice(Notice::Account(account));
         ctx.announce(None, name, AccountChange::Subscribed(subscribed));
         Ok(())
     }

@@ -65,3 +65,46 @@ fn another_nodes_writes_reach_the_account_stream() {
     a.delete_mailbox(id, &n("Job")).unwrap();
     wait_for(&mut rx, "Job", AccountChange::Deleted);
 }
+
+#[test]
+fn another_nodes_creations_and_subscriptions_are_told_as_elsewhere() {
+    let pg = testing::fresh_database();
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("master.key");
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = open(&pg, &key, da.path());
+    let b = open(&pg, &key, db.path());
+    let id = a.create_account("u@example.org").unwrap();
+    let n = |x: &str| MailboxName::new(x).unwrap();
+    // Node B watches the account (its context is open there).
+    let mut rx = b.watch_account(id).unwrap();
+    // The notices carry ids only: node B is told to look again.
+    let work = a.create_mailbox(id, &n("Work"), None).unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        match rx.try_recv() {
+            Ok(e) if e.change == AccountChange::Elsewhere => {
+                assert_eq!(e.mailbox, Some(work.id));
+                break;
+            }
+            Ok(_) => {}
+            Err(broadcast::error::TryRecvError::Empty) => {
+                assert!(Instant::now() < deadline, "no Elsewhere after a creation");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("watching: {e}"),
+        }
+    }
+    a.set_subscribed(id, &n("Work"), true).unwrap();
+    wait_for(&mut rx, "INBOX", AccountChange::Elsewhere);
+    // Node B reads what changed.
+    assert!(b.mailboxes(id).unwrap().iter().any(|m| m.id == work.id));
+    assert_eq!(
+        b.subscriptions(id)
+            .unwrap()
+            .iter()
+            .filter(|s| s.as_str() == "Work")
+            .count(),
+        1
+    );
+}

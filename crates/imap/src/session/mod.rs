@@ -77,6 +77,7 @@ pub(crate) mod messages;
 mod metadata;
 mod multiappend;
 mod notify;
+mod notify_elsewhere;
 pub mod objectid;
 mod outcome;
 mod progress;

@@ -44,7 +44,7 @@ use crate::wire::command::{StatusItem, Tag};
 use crate::wire::notify::{Events, Filter, NotifyCommand, SUPPORTED};
 use crate::wire::response::{Code, Out, Status};
 use sealpost_store::{AccountChange, AccountEvent, AccountId, MailboxId, MailboxInfo, MailboxName};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The tag a job without a command runs under; never written.
 const UNSOLICITED: &str = "NOTIFY";
@@ -56,7 +56,10 @@ pub(crate) struct Notify {
     /// of the shared mailboxes on each).
     generation: u64,
     /// The subscribed names (for `subscribed`), kept current by the stream.
-    subscriptions: BTreeSet<MailboxName>,
+    pub(super) subscriptions: BTreeSet<MailboxName>,
+    /// The user's own mailboxes by id, kept current by the stream: what
+    /// another node's changes are compared with (`notify_elsewhere.rs`).
+    pub(super) tree: BTreeMap<MailboxId, MailboxName>,
 }
 
 /// An event group with its names checked.
@@ -111,6 +114,12 @@ pub(crate) enum NotifyJob {
     /// Unsolicited STATUS responses wait for the counters.
     Status {
         names: Vec<(MailboxId, String)>,
+        idle: bool,
+    },
+    /// Another node changed the hierarchy: the tree to compare with,
+    /// then these STATUS responses.
+    Elsewhere {
+        statuses: Vec<(MailboxId, String)>,
         idle: bool,
     },
     /// MessageNew's FETCH items of the selected mailbox.
@@ -238,6 +247,7 @@ impl Session {
             groups,
             generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             subscriptions: BTreeSet::new(),
+            tree: BTreeMap::new(),
         }));
         Flow::Need(
             Request::Store(StoreRequest::MailboxTree { account }),
@@ -270,6 +280,9 @@ impl Session {
                 let _ = self.write_statuses(&names, reply, out);
                 self.unsolicited_done(tag, idle)
             }
+            NotifyJob::Elsewhere { statuses, idle } => {
+                self.elsewhere_compared(tag, statuses, idle, reply, out)
+            }
             NotifyJob::Fetch { job, idle } => {
                 let flow = self.fetch_resume(job, reply, out);
                 self.notify_fetch_flow(tag, idle, flow)
@@ -291,6 +304,7 @@ impl Session {
             return Flow::Done(Err(super::unexpected()));
         };
         n.subscriptions = subs.into_iter().collect();
+        n.tree = super::notify_elsewhere::own_tree(&infos);
         if !status {
             return Flow::Done(Done::ok("NOTIFY completed"));
         }
@@ -342,7 +356,7 @@ impl Session {
     /// The selected mailbox (the user's own or a shared one: mailbox ids
     /// are unique across accounts). Its message events never come as
     /// STATUS (RFC 5465 5.2-5.3): only as the session's own responses.
-    fn selected_id(&self) -> Option<MailboxId> {
+    pub(super) fn selected_id(&self) -> Option<MailboxId> {
         match &self.state {
             State::Selected(_, sel) => Some(sel.info.id),
             _ => None,
@@ -369,7 +383,9 @@ impl Session {
         }
         let selected = self.selected_id();
         let mut statuses: Vec<(MailboxId, String)> = Vec::new();
+        let mut elsewhere = false;
         for e in events {
+            elsewhere |= e.change == AccountChange::Elsewhere;
             if let Some(line) = self.account_event(&e, selected, &mut statuses) {
                 out.untagged(&line);
             }
@@ -377,9 +393,21 @@ impl Session {
         let Ok(account) = self.account() else {
             return Step::Done(Next::Continue);
         };
+        if elsewhere {
+            return self.compare_elsewhere(account.id, statuses);
+        }
         if statuses.is_empty() {
             return Step::Done(Next::Continue);
         }
+        self.unsolicited_statuses(statuses)
+    }
+
+    /// Asks for the counters of the mailboxes in `statuses`, to be
+    /// written unasked.
+    pub(super) fn unsolicited_statuses(&mut self, statuses: Vec<(MailboxId, String)>) -> Step {
+        let Ok(account) = self.account() else {
+            return Step::Done(Next::Continue);
+        };
         let (tag, idle) = self.unsolicited_tag();
         let request = StoreRequest::Statuses {
             account: account.id,
@@ -393,7 +421,7 @@ impl Session {
     }
 
     /// One event: a LIST line to write now, or a STATUS to ask for.
-    fn account_event(
+    pub(super) fn account_event(
         &mut self,
         e: &AccountEvent,
         selected: Option<MailboxId>,
@@ -405,6 +433,7 @@ impl Session {
         if e.change == AccountChange::Subscribed(true) {
             n.subscriptions.insert(e.name.clone());
         }
+        n.follow_tree(e);
         let line = self.account_event_line(e, selected, statuses);
         if e.change == AccountChange::Subscribed(false)
             && let Some(n) = self.notify.as_mut()
@@ -466,7 +495,7 @@ impl Session {
     }
 
     /// The tag an unsolicited job runs under, and whether it interrupts IDLE.
-    fn unsolicited_tag(&mut self) -> (Tag, bool) {
+    pub(super) fn unsolicited_tag(&mut self) -> (Tag, bool) {
         match std::mem::replace(&mut self.mode, Mode::Ready) {
             Mode::Idle { tag } => (tag, true),
             other => {
@@ -480,7 +509,7 @@ impl Session {
     }
 
     /// An unsolicited job is over: back to IDLE or to the next command.
-    fn unsolicited_done(&mut self, tag: Tag, idle: bool) -> Step {
+    pub(super) fn unsolicited_done(&mut self, tag: Tag, idle: bool) -> Step {
         self.mode = if idle {
             Mode::Idle { tag }
         } else {

@@ -174,7 +174,8 @@ pub(crate) enum Notice {
     Mailbox(AccountId, crate::MailboxId, u64),
     /// A mailbox was created, renamed or deleted.
     Structure(AccountId, crate::MailboxId),
-    /// An account was created, deleted, restored or purged.
+    /// An account was created, deleted, restored or purged, or its
+    /// subscriptions changed.
     Account(AccountId),
     /// The connection that hears notices was lost and is back: whatever
     /// was sent meanwhile was missed, so every cache must be checked.
