@@ -123,6 +123,11 @@ fn execute(
             for id in &done.trimmed {
                 text.push_str(&format!("\ntrimmed {id}"));
             }
+            for id in &done.busy {
+                text.push_str(&format!(
+                    "\nbusy {id}: a delivery attempt is in progress; left as it was, run the command again"
+                ));
+            }
             text
         }
         QueueAction::Bounce { id } => {

@@ -66,6 +66,13 @@ pub enum QueueError {
     /// What the operator asked cannot be done (not a queue id, not held, ...).
     #[error("{0}")]
     Refused(String),
+    /// A delivery attempt (on this or another node) holds the entry: the
+    /// operator's action changed nothing (see `spool.rs`, "Who may change
+    /// an entry").
+    #[error(
+        "{0}: a delivery attempt is in progress (on this or another node); nothing was changed, try again when it ends"
+    )]
+    Busy(String),
 }
 
 impl QueueError {
@@ -323,6 +330,11 @@ impl Queue {
         let now = now();
         let ids = self.inner.spool.ids()?;
         for id in &ids {
+            // An entry in an attempt now needs no flush (and must not
+            // have its result overwritten by this stale copy).
+            let Ok(Some(_lock)) = self.inner.spool.lock(id) else {
+                continue;
+            };
             if let Ok((mut entry, message)) = self.inner.spool.read(id)
                 && entry.next_attempt > now
             {
