@@ -108,6 +108,7 @@ pub fn cli_send(path: &Path, domain: Option<String>) -> Result<(), Failure> {
             // The server answers not-ok with the lines when a report failed.
             Some(r) => (r.message, r.ok),
             None => {
+                crate::startup::require_store(&config, "tls-report send")?;
                 let store = crate::startup::open_store(&config)?;
                 let directory = crate::startup::load_directory(&config)?;
                 let rt = tokio::runtime::Builder::new_current_thread()
