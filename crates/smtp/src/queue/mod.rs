@@ -207,6 +207,8 @@ pub(crate) struct Inner {
     /// The forwarder's secret (`data_dir/srs.key`): sessions rewrite with
     /// it, and the queue reverses its own bounces of forwarded copies.
     pub(crate) srs: Arc<crate::srs::Srs>,
+    /// Limits on bounces to the forwarder's SRS addresses (one per node).
+    pub(crate) srs_limit: Arc<crate::srs_limit::BounceLimit>,
 }
 
 impl Queue {
@@ -223,6 +225,7 @@ impl Queue {
         let outbound =
             crate::outbound::Outbound::new(&config.smtp, data_dir, &config.server.master_key)
                 .map_err(|e| QueueError::Corrupt(format!("outbound TLS state: {e}")))?;
+        let srs_limit = Arc::new(crate::srs_limit::BounceLimit::new(&config.smtp));
         let srs = crate::srs::Srs::load_or_create(data_dir)
             .map_err(|e| QueueError::io(&data_dir.join("srs.key"), e))?;
         Ok(Queue {
@@ -236,6 +239,7 @@ impl Queue {
                 mail_auth: std::sync::OnceLock::new(),
                 outbound,
                 srs: Arc::new(srs),
+                srs_limit,
             }),
         })
     }
