@@ -139,7 +139,7 @@ fn execute(
             }
             for id in &done.busy {
                 text.push_str(&format!(
-                    "\nbusy {id}: a delivery attempt is in progress; left as it was, run the command again"
+                    "\nbusy {id}: a delivery attempt (or another queue command) is in progress; left as it was, run the command again"
                 ));
             }
             text

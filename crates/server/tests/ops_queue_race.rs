@@ -23,7 +23,7 @@ use smtp_support::*;
 use std::time::{Duration, Instant};
 
 const DSN_SUBJECT: &str = "Undelivered Mail Returned to Sender";
-const BUSY: &str = "a delivery attempt is in progress";
+const BUSY: &str = "a delivery attempt (or another queue command) is in progress";
 
 fn racing_cluster(sink: &Sink) -> Cluster {
     cluster(&format!(

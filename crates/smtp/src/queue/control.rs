@@ -74,11 +74,11 @@ impl Queue {
 
     /// Takes the entry's work lock, waiting up to [`BUSY_WAIT`] for an
     /// attempt in progress (blocking).
-    fn work_lock(&self, id: &str) -> Result<sealpost_store::Lease, QueueError> {
+    fn work_lock(&self, id: &str) -> Result<WorkLock, QueueError> {
         let deadline = std::time::Instant::now() + BUSY_WAIT;
         loop {
             if let Some(lock) = self.inner.spool.lock(id)? {
-                return Ok(lock);
+                return Ok(WorkLock(Some(lock)));
             }
             if std::time::Instant::now() >= deadline {
                 return Err(QueueError::Busy(id.to_string()));
@@ -246,6 +246,21 @@ impl Queue {
                 path: "audit log".into(),
                 message: e.to_string(),
             })
+    }
+}
+
+/// An operator's hold on an entry's work lock. Given back, and waited for,
+/// when the action ends: the CLI exits right after it, and a release left
+/// to the background would be lost with the process (the entry would then
+/// stay locked for the lease time, its attempts and the next command
+/// waiting for nothing).
+pub(super) struct WorkLock(pub(super) Option<sealpost_store::Lease>);
+
+impl Drop for WorkLock {
+    fn drop(&mut self) {
+        if let Some(lease) = self.0.take() {
+            lease.release_and_wait(std::time::Duration::from_secs(2));
+        }
     }
 }
 

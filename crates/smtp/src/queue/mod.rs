@@ -70,7 +70,7 @@ pub enum QueueError {
     /// operator's action changed nothing (see `spool.rs`, "Who may change
     /// an entry").
     #[error(
-        "{0}: a delivery attempt is in progress (on this or another node); nothing was changed, try again when it ends"
+        "{0}: a delivery attempt (or another queue command) is in progress on this or another node; nothing was changed, try again when it ends"
     )]
     Busy(String),
 }
@@ -336,9 +336,10 @@ impl Queue {
         for id in &ids {
             // An entry in an attempt now needs no flush (and must not
             // have its result overwritten by this stale copy).
-            let Ok(Some(_lock)) = self.inner.spool.lock(id) else {
+            let Ok(Some(lock)) = self.inner.spool.lock(id) else {
                 continue;
             };
+            let _lock = control::WorkLock(Some(lock));
             if let Ok((mut entry, message)) = self.inner.spool.read(id)
                 && entry.next_attempt > now
             {
