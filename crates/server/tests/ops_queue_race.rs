@@ -11,7 +11,9 @@
 //! clear line and changes nothing. A hold that waited for a deferred
 //! attempt lands and stays (the attempt's result does not undo it).
 //!
-//! Needs `SEALPOST_TEST_PG` (`tests/pg.sh start`); fails without it.
+//! The same on one node with the embedded store (the admin socket and the
+//! runner in one process). The cluster tests need `SEALPOST_TEST_PG`
+//! (`tests/pg.sh start`) and fail without it.
 
 mod cluster_support;
 mod common;
@@ -162,5 +164,51 @@ fn a_hold_that_waited_for_a_deferred_attempt_lands_and_stays() {
         wait_for(Duration::from_secs(15), || sink.transactions().len()
             > tried),
         "no attempt after release"
+    );
+}
+
+#[test]
+fn on_one_embedded_node_a_bounce_waits_for_the_attempt_in_flight_too() {
+    let sink = Sink::start(&[]);
+    sink.stall();
+    let site = smtp_support::site(&format!(
+        "[smtp]\nretry_initial_secs = 1\nretry_max_secs = 1\nrelay_timeout_secs = 60\n{}",
+        route("remote.example", sink.port)
+    ));
+    let server = site.start();
+    assert!(try_submit(
+        &site,
+        &server,
+        "carol@remote.example",
+        "one-node"
+    ));
+    let waiting = sink.dir.path().join("stall.waiting");
+    assert!(
+        wait_for(Duration::from_secs(20), || waiting.exists()),
+        "{}",
+        server.log()
+    );
+    let id = only_id(&site);
+    let out = site.cli(&["queue", "bounce", &id], "");
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains(BUSY), "{}", out.stderr);
+    let bounce = std::thread::scope(|s| {
+        let bounce = s.spawn(|| site.cli(&["queue", "bounce", &id], ""));
+        std::thread::sleep(Duration::from_millis(1500));
+        sink.unstall();
+        bounce.join().unwrap()
+    });
+    assert!(
+        bounce.stderr.contains(&format!("no queued message {id}")),
+        "{}{}",
+        bounce.stdout,
+        bounce.stderr
+    );
+    assert_eq!(sink.wait_accepted(1, Duration::from_secs(20)).len(), 1);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        count(&site, &server, "alice@example.org", DSN_SUBJECT),
+        0,
+        "a delivered message was bounced too"
     );
 }
