@@ -11,7 +11,8 @@ until killed. Every transaction is written to DIR as NNNN.json once it ends:
 --hold FILE  while FILE exists, MAIL gets "451 4.3.0" (the hop is "busy")
 --stall FILE while FILE exists, a new connection gets no greeting (the hop
              hangs: a delivery attempt stays in flight, for kill tests);
-             it is greeted once FILE is removed (after 120 s at most)
+             it is greeted once FILE is removed (after 120 s at most);
+             FILE.waiting is made when a connection starts waiting
 --rcpt CODE  the reply to every RCPT (default 250)
 --data LIST  replies to successive DATA terminators, the last repeating
              (e.g. "451,250": the first attempt is deferred, then accepted)
@@ -73,6 +74,9 @@ class Handler(socketserver.StreamRequestHandler):
 
     def handle(self):
         waited = 0.0
+        if STALL and os.path.exists(STALL):
+            # Tells a test that an attempt is in flight now.
+            open(STALL + ".waiting", "w").close()
         while STALL and os.path.exists(STALL) and waited < 120:
             time.sleep(0.05)
             waited += 0.05

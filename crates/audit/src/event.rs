@@ -133,6 +133,19 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// A message refused at the end of DATA before anything was stored,
+    /// for a reason an operator must be able to trace (a forwarding loop:
+    /// it carried `Delivered-To:` for the forwarding address, RFC 9228, or
+    /// too many hops). Nothing was delivered, queued or bounced by us: the
+    /// client got the reply and keeps the message.
+    MessageRefused {
+        /// Our id of the transaction.
+        id: String,
+        /// The address it was refused for (ours: the forwarding address).
+        recipient: String,
+        /// The reply sent.
+        reason: String,
+    },
     /// The operator acted on a queued message (`sealpost queue show`,
     /// `hold`, `release`, `delete`, `bounce`).
     QueueAdmin {
@@ -332,6 +345,7 @@ impl Event {
             | Event::MessageForwarded { .. }
             | Event::MessageRelayed { .. }
             | Event::MessageBounced { .. }
+            | Event::MessageRefused { .. }
             | Event::QueueAdmin { .. } => Kind::Delivery,
             Event::AccountCreated { .. }
             | Event::AccountChanged { .. }
@@ -366,6 +380,7 @@ impl Event {
             Event::MessageRelayed { .. } => &["recipient"],
             // Remote servers' bounce texts routinely quote the address.
             Event::MessageBounced { .. } => &["recipient", "reason"],
+            Event::MessageRefused { .. } => &["recipient"],
             Event::AccountCreated { .. }
             | Event::AccountChanged { .. }
             | Event::AccountDeleted { .. }

@@ -41,6 +41,7 @@ pub(crate) fn emit(event: &Event, sealed: bool) {
         | Event::MessageForwarded { .. }
         | Event::MessageRelayed { .. }
         | Event::MessageBounced { .. }
+        | Event::MessageRefused { .. }
         | Event::QueueAdmin { .. } => message(event),
         Event::AccountCreated { .. }
         | Event::AccountChanged { .. }
@@ -190,6 +191,16 @@ fn message(event: &Event) {
                 event = "message_bounced",
                 id, to = %p::foreign_address(recipient), reason,
                 "bounced: a delivery status notification goes to the sender"
+            );
+        }
+        Event::MessageRefused { id, reason, .. } => {
+            m::counter!(m::MESSAGES, "outcome" => "refused").increment(1);
+            // Our own reply: it names no address.
+            tracing::info!(
+                target: TARGET,
+                event = "message_refused",
+                id, reply = %reason,
+                "refused before anything was stored"
             );
         }
         Event::QueueAdmin { id, action } => {

@@ -64,6 +64,24 @@ pub(crate) fn resolve(
     })?;
     check_protocol_limits(&cx, &raw.imap, &raw.pop3, &raw.limits)?;
     let store = check_store(&cx, raw.store)?;
+    for (key, value) in [
+        (
+            "smtp.srs_bounces_per_sender",
+            u64::from(raw.smtp.srs_bounces_per_sender),
+        ),
+        (
+            "smtp.srs_bounces_total",
+            u64::from(raw.smtp.srs_bounces_total),
+        ),
+        (
+            "smtp.srs_bounce_window_secs",
+            raw.smtp.srs_bounce_window_secs,
+        ),
+    ] {
+        if value == 0 {
+            return Err(cx.key_err(key, "must be at least 1"));
+        }
+    }
     let mut smtp = resolve_routes(base, raw.smtp);
     smtp.outbound_tls = smtp.outbound_tls.resolve(&path, text, base)?;
     let http = check_http(&path, text, raw.http, &hostname)?;

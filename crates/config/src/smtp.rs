@@ -56,6 +56,16 @@ pub struct SmtpConfig {
     pub dmarc: DmarcConfig,
     /// MTA-STS and DANE for mail that leaves (`[smtp.outbound_tls]`).
     pub outbound_tls: crate::outbound_tls::OutboundTlsConfig,
+    /// Bounces to the SRS address of one original sender (forwarded mail
+    /// coming back) relayed on per `srs_bounce_window_secs`; more get
+    /// `451 4.7.1` at RCPT. Keeps forwarding from being turned into a
+    /// bounce reflector aimed at one address.
+    pub srs_bounces_per_sender: u32,
+    /// RCPTs to SRS addresses of ours, valid or not, all senders together,
+    /// per `srs_bounce_window_secs`; more get `451 4.7.1`.
+    pub srs_bounces_total: u32,
+    /// The window of both SRS bounce limits, in seconds.
+    pub srs_bounce_window_secs: u64,
 }
 
 impl Default for SmtpConfig {
@@ -79,6 +89,9 @@ impl Default for SmtpConfig {
             dns: DnsConfig::default(),
             dmarc: DmarcConfig::default(),
             outbound_tls: Default::default(),
+            srs_bounces_per_sender: 20,
+            srs_bounces_total: 500,
+            srs_bounce_window_secs: 3600,
         }
     }
 }

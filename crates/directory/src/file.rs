@@ -195,7 +195,7 @@ pub(crate) fn parse(
     text: &str,
     domains: Option<&HashSet<String>>,
 ) -> Result<Vec<Entry>, DirectoryError> {
-    let (entries, _forwards, mut refused) = parse_lenient(file, text, domains)?;
+    let (entries, _forwards, mut refused, _) = parse_lenient(file, text, domains)?;
     if refused.is_empty() {
         Ok(entries)
     } else {
@@ -206,7 +206,7 @@ pub(crate) fn parse(
 /// The `[[forward]]` tables of accounts file text, every one checked
 /// (domains not: for listing). The first refused one is the error.
 pub(crate) fn parse_forwards(file: &Path, text: &str) -> Result<Vec<Forward>, DirectoryError> {
-    let (_, forwards, mut refused) = parse_lenient(file, text, None)?;
+    let (_, forwards, mut refused, _) = parse_lenient(file, text, None)?;
     if refused.is_empty() {
         Ok(forwards)
     } else {
@@ -214,8 +214,9 @@ pub(crate) fn parse_forwards(file: &Path, text: &str) -> Result<Vec<Forward>, Di
     }
 }
 
-/// The valid accounts, the valid forwards and the refused entries.
-pub(crate) type Parsed = (Vec<Entry>, Vec<Forward>, Vec<DirectoryError>);
+/// The valid accounts, the valid forwards, the refused entries, and
+/// whether a `[[forward]]` table is among them.
+pub(crate) type Parsed = (Vec<Entry>, Vec<Forward>, Vec<DirectoryError>, bool);
 
 /// Like [`parse`], but an entry that fails a check is left out and named
 /// (one line each, in the order found) instead of failing the file: the
@@ -243,8 +244,9 @@ pub(crate) fn parse_lenient(
         }
     }
     let (forwards, forwards_refused) = forward::parse_tables(&ctx, root, domains)?;
+    let forward_refused = !forwards_refused.is_empty();
     let Some(item) = root.get("account") else {
-        return Ok((Vec::new(), forwards, forwards_refused));
+        return Ok((Vec::new(), forwards, forwards_refused, forward_refused));
     };
     let Some(tables) = item.as_array_of_tables() else {
         let span = root.key("account").and_then(|k| k.span());
@@ -301,7 +303,7 @@ pub(crate) fn parse_lenient(
         .map(|(_, e)| e)
         .collect();
     refused.extend(forwards_refused);
-    Ok((entries, forwards, refused))
+    Ok((entries, forwards, refused, forward_refused))
 }
 
 /// toml_edit's parser with its panics turned into errors: 0.23 panics

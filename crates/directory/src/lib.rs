@@ -348,6 +348,9 @@ struct Snapshot {
     stamp: Option<Stamp>,
     /// Entries of that version that were refused, one line each.
     refused: Vec<String>,
+    /// A `[[forward]]` table was refused, so `forwards` is the previous
+    /// version's.
+    forwards_kept: bool,
 }
 
 impl Snapshot {
@@ -370,7 +373,23 @@ impl Snapshot {
                 ..Snapshot::default()
             });
         };
-        let (mut entries, forwards, refused) = file::parse_lenient(path, &text, Some(&domains))?;
+        let (mut entries, forwards, refused, forward_refused) =
+            file::parse_lenient(path, &text, Some(&domains))?;
+        // A refused `[[forward]]` table keeps the whole previous forwarding
+        // table in force (its domains still hosted): dropping the entry
+        // would send that address's mail nowhere outside, or, for an
+        // account's address, keep it without the copies the operator
+        // asked for, until the typo is found.
+        let forwards_kept = forward_refused && previous.is_some();
+        let forwards: HashMap<String, Vec<String>> = match previous {
+            Some(previous) if forward_refused => previous
+                .forwards
+                .iter()
+                .filter(|(a, _)| domains.contains(address::domain_of(a)))
+                .map(|(a, to)| (a.clone(), to.clone()))
+                .collect(),
+            _ => forwards.into_iter().map(|f| (f.address, f.to)).collect(),
+        };
         if let Some(previous) = previous.filter(|_| !refused.is_empty()) {
             let valid: HashSet<String> =
                 entries.iter().map(|e| e.account.address.clone()).collect();
@@ -400,7 +419,8 @@ impl Snapshot {
             domains,
             accounts,
             aliases,
-            forwards: forwards.into_iter().map(|f| (f.address, f.to)).collect(),
+            forwards,
+            forwards_kept,
             stamp: Some(stamp),
             refused: refused.into_iter().map(|e| e.to_string()).collect(),
         })
@@ -449,7 +469,8 @@ impl Directory {
     /// Re-reads the accounts file (and takes a new domain list). Entries
     /// that fail a check are refused one by one ([`Directory::refused`]);
     /// while any is, accounts missing from the valid entries keep their
-    /// previous version. A file that is not TOML is an error, and the old
+    /// previous version, and while a `[[forward]]` table is refused the
+    /// previous forwarding table stays whole. A file that is not TOML is an error, and the old
     /// contents stay in force.
     pub fn reload(&self, domains: Vec<String>) -> Result<(), DirectoryError> {
         let _one_at_a_time = self.inner.reloading.lock();
@@ -457,6 +478,12 @@ impl Directory {
         let snapshot = Snapshot::read(&self.inner.path, domains, Some(&previous))?;
         *self.inner.snapshot.write() = Arc::new(snapshot);
         Ok(())
+    }
+
+    /// Whether the forwarding table in force is the previous version's,
+    /// kept because a `[[forward]]` table of the file was refused.
+    pub fn forwarding_kept(&self) -> bool {
+        self.snapshot().forwards_kept
     }
 
     /// The entries of the loaded accounts file that were refused, one line

@@ -66,6 +66,11 @@ pub fn verify(
 ) -> Result<(), Failure> {
     let config = load_config(path)?;
     let own = crate::startup::audit_dir(&config);
+    if dirs.is_empty() {
+        // Recording a failure opens the writer, which would make a log
+        // (and data_dir) where none was.
+        crate::startup::require_audit_log(&config, "audit verify")?;
+    }
     let several = dirs.len() > 1;
     let folders = if dirs.is_empty() {
         vec![own.clone()]
@@ -292,6 +297,7 @@ pub fn export(
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if dirs.is_empty() {
+        crate::startup::require_audit_log(&config, "audit export")?;
         let dir = crate::startup::audit_dir(&config);
         let keys = sealpost_audit::PiiKeys::open(&dir, &config.server.master_key)
             .map_err(Failure::runtime)?;

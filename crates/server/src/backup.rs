@@ -99,6 +99,7 @@ pub fn cli(config_path: &Path, out: PathBuf, include_keys: bool) -> Result<(), F
             Some(r) if r.ok => r.message,
             Some(r) => return Err(Failure::runtime(r.message)),
             None => {
+                crate::startup::require_store(&config, "backup")?;
                 let store = crate::startup::open_store(&config)?;
                 run(&config, &store, None, &out, include_keys)?
             }

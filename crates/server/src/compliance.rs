@@ -315,7 +315,8 @@ fn make_dpia(config: &Config, accounts: usize, source: report::ConfigSource<'_>)
 }
 
 /// Opens store and audit log when no server runs.
-fn offline(config: &Config) -> Result<(Store, AuditLog), Failure> {
+fn offline(config: &Config, what: &str) -> Result<(Store, AuditLog), Failure> {
+    crate::startup::require_store(config, what)?;
     let store = crate::startup::open_store(config)?;
     let audit = crate::startup::open_audit(config)?;
     Ok((store, audit))
@@ -347,7 +348,7 @@ pub fn cli_retention_run(path: &Path, at: Option<String>) -> Result<(), Failure>
     let message = match via_server(&config, &Request::RetentionRun { at }, &mut |_, _| {})? {
         Some(m) => m,
         None => {
-            let (store, audit) = offline(&config)?;
+            let (store, audit) = offline(&config, "retention run")?;
             let directory = crate::startup::load_directory(&config)?;
             let queue = sealpost_smtp::Queue::open(
                 config.clone(),
@@ -396,7 +397,7 @@ pub fn cli_export(
     let message = match via_server(&config, &req, &mut progress)? {
         Some(m) => m,
         None => {
-            let (store, audit) = offline(&config)?;
+            let (store, audit) = offline(&config, "export")?;
             let m = run_export(
                 &config,
                 &store,
@@ -422,6 +423,7 @@ pub fn cli_report(path: &Path) -> Result<(), Failure> {
     let md = match via_server(&config, &req, &mut |_, _| {})? {
         Some(m) => m,
         None => {
+            crate::startup::require_store(&config, "compliance report")?;
             let directory = crate::startup::load_directory(&config)?;
             let store = crate::startup::open_store(&config)?;
             make_report(

@@ -71,6 +71,7 @@ pub fn cli_list(path: &Path) -> Result<(), Failure> {
         Some(r) if r.ok => r.message,
         Some(r) => return Err(Failure::runtime(r.message)),
         None => {
+            crate::startup::require_store(&config, "queue list")?;
             let store = crate::startup::open_store(&config)?;
             let directory = crate::startup::load_directory(&config)?;
             let entries = sealpost_smtp::queue_list(config.clone(), store, directory)
@@ -91,6 +92,7 @@ pub fn cli_flush(path: &Path) -> Result<(), Failure> {
         }
         Some(r) => Err(Failure::runtime(r.message)),
         None => {
+            crate::startup::require_store(&config, "queue flush")?;
             let store = crate::startup::open_store(&config)?;
             let directory = crate::startup::load_directory(&config)?;
             let n = sealpost_smtp::queue_flush(config.clone(), store, directory)

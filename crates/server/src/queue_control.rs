@@ -62,12 +62,26 @@ pub fn in_server(services: &Services, action: QueueAction) -> Response {
 }
 
 fn offline(config: &Arc<Config>, action: QueueAction) -> Result<Response, Failure> {
+    crate::startup::require_store(config, &format!("queue {}", action.verb()))?;
     let store = crate::startup::open_store(config)?;
     let directory = crate::startup::load_directory(config)?;
     let audit = crate::startup::open_audit(config)?;
     let queue =
         Queue::open(config.clone(), store.clone(), directory, audit).map_err(Failure::runtime)?;
     Ok(answer(execute(&queue, config, &store, action)))
+}
+
+impl QueueAction {
+    /// The subcommand's name, for messages.
+    fn verb(&self) -> &'static str {
+        match self {
+            QueueAction::Show { .. } => "show",
+            QueueAction::Hold { .. } => "hold",
+            QueueAction::Release { .. } => "release",
+            QueueAction::Delete { .. } | QueueAction::DeleteFor { .. } => "delete",
+            QueueAction::Bounce { .. } => "bounce",
+        }
+    }
 }
 
 fn answer(result: Result<(String, Option<Vec<u8>>), QueueError>) -> Response {
@@ -122,6 +136,11 @@ fn execute(
             }
             for id in &done.trimmed {
                 text.push_str(&format!("\ntrimmed {id}"));
+            }
+            for id in &done.busy {
+                text.push_str(&format!(
+                    "\nbusy {id}: a delivery attempt (or another queue command) is in progress; left as it was, run the command again"
+                ));
             }
             text
         }

@@ -171,7 +171,13 @@ impl Services {
             Err(e) => problems.push(format!("accounts not reloaded: {e}")),
         }
         let ok = problems.is_empty();
-        let refused = self.directory.refused();
+        let mut refused = self.directory.refused();
+        if self.directory.forwarding_kept() {
+            tracing::warn!(
+                "a [[forward]] table is refused: the previous forwarding table stays in force until the file is fixed"
+            );
+            refused.push("the previous [[forward]] tables stay in force until it is fixed".into());
+        }
         // Audited as not ok while entries are refused; the answer is ok
         // (the valid entries are in force) and names them.
         let mut audited = problems.clone();

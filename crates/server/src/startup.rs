@@ -120,6 +120,46 @@ pub fn backend(config: &Config) -> BackendOptions {
     }
 }
 
+/// Whether data_dir holds an embedded store already (its database or its
+/// key check; a store is never one without the other). Over PostgreSQL
+/// the store is the database, which refuses on its own when it holds no
+/// schema: always `true` there.
+pub fn store_exists(config: &Config) -> bool {
+    if config.store.backend == StoreBackend::Postgresql {
+        return true;
+    }
+    let dir = &config.server.data_dir;
+    dir.join("db").exists() || dir.join("keycheck").exists()
+}
+
+/// Refuses a command that only reads (or changes what must already be
+/// there) when no server runs and data_dir holds no store: opening one
+/// would make an empty store (and its keys) where the operator expected
+/// their data, which hides a data disk that is not mounted and leaves
+/// data behind that nobody asked for. `what` names the command.
+pub fn require_store(config: &Config, what: &str) -> Result<(), Failure> {
+    if store_exists(config) {
+        return Ok(());
+    }
+    Err(Failure::runtime(format!(
+        "{what}: data_dir {} holds no sealpost store (no server has started on it, or the data disk is not mounted); nothing was created",
+        config.server.data_dir.display()
+    )))
+}
+
+/// Like [`require_store`] for the commands that read this node's audit
+/// log (`audit verify`, `audit export`): the log is there once anything
+/// was audited (the CLI's account edits write it too, before any store).
+pub fn require_audit_log(config: &Config, what: &str) -> Result<(), Failure> {
+    if audit_dir(config).is_dir() {
+        return Ok(());
+    }
+    Err(Failure::runtime(format!(
+        "{what}: data_dir {} holds no audit log (nothing has been audited on it, or the data disk is not mounted); nothing was created",
+        config.server.data_dir.display()
+    )))
+}
+
 /// Opens the store on the backend `[store]` chooses, with the IMAP
 /// summarizer, with one-line errors.
 pub fn open_store(config: &Config) -> Result<Store, Failure> {

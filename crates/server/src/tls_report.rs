@@ -108,6 +108,14 @@ pub fn cli_send(path: &Path, domain: Option<String>) -> Result<(), Failure> {
             // The server answers not-ok with the lines when a report failed.
             Some(r) => (r.message, r.ok),
             None => {
+                // What the config says first: with reporting off there is
+                // nothing to look for in a store.
+                if !config.smtp.outbound_tls.tls_rpt {
+                    return Err(Failure::runtime(
+                        "TLS reporting is off ([smtp.outbound_tls] tls_rpt = false)",
+                    ));
+                }
+                crate::startup::require_store(&config, "tls-report send")?;
                 let store = crate::startup::open_store(&config)?;
                 let directory = crate::startup::load_directory(&config)?;
                 let rt = tokio::runtime::Builder::new_current_thread()

@@ -24,7 +24,9 @@ pub fn of(config: &Config) -> Result<Option<Usage>, Failure> {
             .map_err(|e| Failure::runtime(format!("admin socket: bad usage answer: {e}"))),
         Some(r) => Err(Failure::runtime(r.message)),
         // A listing never makes a store (or its keys) that no server made.
-        None if !config.server.master_key.exists() || !config.server.data_dir.exists() => Ok(None),
+        None if !config.server.master_key.exists() || !crate::startup::store_exists(config) => {
+            Ok(None)
+        }
         None => match crate::startup::open_store(config) {
             Ok(store) => in_store(&store).map(Some),
             Err(_) => Ok(None),

@@ -224,6 +224,8 @@ fn full_personal_data_logs_addresses_and_ips() {
 #[test]
 fn compliance_report_states_the_minimal_log() {
     let site = common::Site::new("");
+    // The report reads the store, which a first start makes (offline, none is).
+    assert_eq!(site.start().stop(), Some(0));
     let report = site.cli(&["compliance", "report"], "");
     assert!(report.ok(), "{}", report.stderr);
     assert!(

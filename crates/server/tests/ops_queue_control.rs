@@ -226,6 +226,9 @@ fn show_hold_release_bounce_and_delete_through_the_admin_socket() {
 #[test]
 fn bad_ids_and_domains_are_refused_with_one_line() {
     let site = site("");
+    // The store exists (offline, no store at all is refused before the id
+    // is looked at: ops_offline_store).
+    assert_eq!(site.start().stop(), Some(0));
     for online in [false, true] {
         let server = online.then(|| site.start());
         cli_refused(

@@ -112,7 +112,10 @@ fn forwarded_with_srs_and_the_bounce_reaches_the_original_sender() {
     assert_eq!(tx["rcpts"], json!(["RCPT TO:<dave@elsewhere.example>"]));
     let data = tx["data"].as_str().unwrap();
     assert!(data.contains("Subject: forward-me"), "{data}");
-    assert!(data.starts_with("Received: "), "{data}");
+    assert!(
+        data.starts_with("Delivered-To: fwd@example.org\r\nReceived: "),
+        "{data}"
+    );
     // The account behind the alias kept its copy.
     assert_eq!(count(&site, &server, "alice@example.org", "forward-me"), 1);
 

@@ -245,7 +245,16 @@ pub(crate) async fn accept(svc: &Arc<Services>, msg: Message, origin: &Origin) -
     {
         return refusal;
     }
-    if let Some(refusal) = check_loops(&msg) {
+    if let Some((address, refusal)) = check_loops(&msg) {
+        // Refused, not bounced by us nor dropped: the client keeps the
+        // message and its own MTA tells the sender, so a loop costs us
+        // no backscatter and loses nothing in silence.
+        // The audit record's log line is the operator's (`message_refused`).
+        svc.audit.record(Event::MessageRefused {
+            id: id.clone(),
+            recipient: address,
+            reason: refusal.to_string(),
+        });
         return refusal;
     }
     record_accepted(svc, &msg, origin, &id);
@@ -366,6 +375,19 @@ async fn authenticate(
                     "Rejected by the sender domain's DMARC policy",
                 ));
             }
+            if let (Some(why), Some(alias)) = (verdict.no_forward, forwarded_outside(msg)) {
+                let reply = Reply::new(
+                    550,
+                    Enhanced(5, 7, 1),
+                    format!("Not forwarded: {why} for the sender's domain"),
+                );
+                svc.audit.record(Event::MessageRefused {
+                    id: id.to_string(),
+                    recipient: alias,
+                    reason: reply.to_string(),
+                });
+                return Err(reply);
+            }
             Ok(verdict.header)
         }
         Role::Submission => {
@@ -389,12 +411,34 @@ async fn authenticate(
     }
 }
 
+/// The first forwarding address of the message with outside targets.
+///
+/// Mail that failed SPF hard or DMARC under `p=reject` is not forwarded
+/// (#15): passed on under our SRS sender it would be ours in the eyes of
+/// the next hop, and a forwarding host that relays spoofed mail is what
+/// blocklists list. The whole transaction is refused (`550 5.7.1`) rather
+/// than the outside copies dropped after a `250`: the client's MTA tells
+/// the (often forged) sender, we send no backscatter, and nothing that we
+/// acknowledged goes missing. Mail without a forward is unaffected (its
+/// results stay in `Authentication-Results:`). There is no content filter
+/// (spam, viruses) here; see the README's forwarding part.
+fn forwarded_outside(msg: &Message) -> Option<String> {
+    msg.envelope
+        .recipients
+        .iter()
+        .find_map(|r| match &r.destination {
+            Destination::Forward { alias, remote, .. } if !remote.is_empty() => Some(alias.clone()),
+            _ => None,
+        })
+}
+
 /// Refuses (`554 5.4.6`) a message that would go out again to a
 /// forwarding target or as a reversed bounce while it carries more hops
 /// than [`crate::srs::MAX_HOPS`] or names the forwarding address in a
 /// `Delivered-To:` field. Checked before anything is stored, so a loop
 /// ends here with the client keeping responsibility.
-fn check_loops(msg: &Message) -> Option<Reply> {
+/// Returns the address that looped with the refusal.
+fn check_loops(msg: &Message) -> Option<(String, Reply)> {
     msg.envelope
         .recipients
         .iter()
@@ -403,7 +447,11 @@ fn check_loops(msg: &Message) -> Option<Reply> {
             Destination::Reversed(_) => Some(r.address.to_string()),
             _ => None,
         })
-        .find_map(|address| crate::srs::check_loop(&msg.data, &address).err())
+        .find_map(|address| {
+            crate::srs::check_loop(&msg.data, &address)
+                .err()
+                .map(|reply| (address, reply))
+        })
 }
 
 /// One queue entry to make: the envelope sender and its recipients, and
@@ -500,6 +548,12 @@ async fn queue_remote(
     copy.extend_from_slice(&msg.data);
     let copy = Arc::new(copy);
     for (n, entry) in entries.into_iter().enumerate() {
+        // RFC 9228: each forwarded copy says which of our addresses it
+        // was delivered to, so that it coming back here is seen as a loop.
+        let copy = match entry.forwarded_for.is_empty() {
+            true => copy.clone(),
+            false => Arc::new(with_delivered_to(&entry.forwarded_for, &copy)),
+        };
         let qid = match n {
             0 => id.to_string(),
             _ => crate::queue::new_id(),
@@ -544,6 +598,17 @@ async fn queue_remote(
         });
     }
     Ok(any)
+}
+
+/// `message` after one `Delivered-To:` field (RFC 9228) per forwarding
+/// address, the newest first as trace fields go.
+fn with_delivered_to(addresses: &[String], message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(message.len() + 64 * addresses.len());
+    for a in addresses.iter().rev() {
+        out.extend_from_slice(format!("Delivered-To: {a}\r\n").as_bytes());
+    }
+    out.extend_from_slice(message);
+    out
 }
 
 /// The copy stored for local recipients: `Return-Path`, the authentication

@@ -48,6 +48,7 @@ impl Engine {
             max_auth_failures: smtp.max_auth_failures.max(1),
             postmaster_domain: services.config.domains.first().map(|d| d.name.clone()),
             srs: services.queue.inner.srs.clone(),
+            srs_limit: services.queue.inner.srs_limit.clone(),
         };
         let framer = Framer::new(Limits {
             command_line: 512,

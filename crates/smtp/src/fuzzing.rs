@@ -255,6 +255,7 @@ pub fn session_deliveries(data: &[u8]) -> usize {
         max_auth_failures: 3,
         postmaster_domain: Some("example.org".into()),
         srs: std::sync::Arc::new(crate::srs::Srs::new([42u8; 32])),
+        srs_limit: std::sync::Arc::new(crate::srs_limit::BounceLimit::with(20, 500, 3600)),
     };
     let directory = directory();
     let mut session = Session::new(config, mode & 2 != 0);

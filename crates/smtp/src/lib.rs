@@ -31,6 +31,7 @@ pub mod queue;
 mod server;
 pub mod session;
 pub mod srs;
+pub mod srs_limit;
 mod timing;
 pub mod wire;
 

@@ -76,6 +76,10 @@ pub(crate) struct Verdict {
     pub header: String,
     /// DMARC failed and the domain asks for rejection.
     pub dmarc_reject: bool,
+    /// Why the message must not be forwarded outside, if it must not: SPF
+    /// failed hard (`-all`), or DMARC failed where the domain publishes
+    /// `p=reject` (whatever `enforce_reject` says). See `delivery.rs`.
+    pub no_forward: Option<&'static str>,
 }
 
 /// DKIM signing keys, the resolver and the static DNS records.
@@ -157,11 +161,13 @@ impl MailAuth {
             )
             .await;
         let mut ar = AuthenticationResults::new(hostname);
+        let spf_fail = (spf.result() == mail_auth::SpfResult::Fail).then_some("SPF failed");
         let Some(parsed) = AuthenticatedMessage::parse(message) else {
             ar = ar.with_spf_mailfrom_result(&spf, ip, sender, helo);
             return Verdict {
                 header: clean_header(&ar.to_header()),
                 dmarc_reject: false,
+                no_forward: spf_fail,
             };
         };
         let dkim = self
@@ -198,9 +204,11 @@ impl MailAuth {
         if failed {
             header = header.replace(";\r\n\tdmarc=none ", ";\r\n\tdmarc=fail ");
         }
+        let policy_reject = failed && dmarc.policy() == Policy::Reject;
         Verdict {
             header: clean_header(&header),
-            dmarc_reject: self.enforce_reject && failed && dmarc.policy() == Policy::Reject,
+            dmarc_reject: self.enforce_reject && policy_reject,
+            no_forward: spf_fail.or(policy_reject.then_some("DMARC failed under p=reject")),
         }
     }
 

@@ -30,10 +30,12 @@
 //! forwarder and the rest; a bounce to it goes back to the SRS0 address
 //! at the first forwarder. An SRS1 sender keeps its first forwarder.
 //!
-//! Loops: [`hops`] counts `Received:` and `Delivered-To:` header fields; a
-//! forwarder refuses a message past [`MAX_HOPS`], or one that carries
-//! `Delivered-To:` for the address it is forwarding, with `554 5.4.6`
-//! (RFC 3463: routing loop detected).
+//! Loops: each forwarded copy carries `Delivered-To:` for its forwarding
+//! address (RFC 9228; added in `delivery.rs`). [`hops`] counts
+//! `Received:` and `Delivered-To:` header fields; a forwarder refuses a
+//! message past [`MAX_HOPS`], or one that carries `Delivered-To:` for the
+//! address it is forwarding, with `554 5.4.6` (RFC 3463: routing loop
+//! detected). Bounces to SRS addresses are rate limited (`srs_limit.rs`).
 
 use crate::wire::{Enhanced, Reply};
 use rand::RngCore;

@@ -41,6 +41,27 @@ impl Drop for Lease {
 }
 
 impl Lease {
+    /// Gives the lease back and waits, up to `within`, until the other
+    /// nodes can take it. For a process about to exit (the CLI): the
+    /// release that dropping starts runs in the background and would be
+    /// lost with the process, leaving the lease to run out after the
+    /// lease time. Embedded, the release is immediate.
+    pub fn release_and_wait(self, within: std::time::Duration) {
+        let (store, name, token) = (self.store.clone(), self.name.clone(), self.token);
+        drop(self);
+        let (Some(token), Some(claims)) = (token, store.inner.backend.claims()) else {
+            return;
+        };
+        let end = std::time::Instant::now() + within;
+        while std::time::Instant::now() < end {
+            match claims.lease_held(&name, token) {
+                Ok(true) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                // Gone, or the database cannot say: it runs out then.
+                Ok(false) | Err(_) => return,
+            }
+        }
+    }
+
     /// Whether this node still holds the lease: `false` once its heartbeat
     /// failed for longer than the lease time (another node may have it).
     pub fn still_held(&self) -> Result<bool> {

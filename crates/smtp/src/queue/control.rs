@@ -3,9 +3,8 @@
 //!
 //! - A held entry gets no attempt and no delay warning until released
 //!   (the runner skips it; over a shared store its due time is "never", so
-//!   no node claims it). Release makes it due at once. An attempt already
-//!   in flight when the hold lands finishes, and writing its outcome keeps
-//!   the hold ([`Spool::update`](super::spool::Spool) carries it over).
+//!   no node claims it). Release makes it due at once. A hold asked while
+//!   an attempt is in flight waits for that attempt's result (below).
 //! - Delete removes an entry without a DSN: the operator's decision, as
 //!   Postfix's `postsuper -d`. `--all-for DOMAIN` takes out the pending
 //!   recipients in that domain: an entry with none left goes, one that
@@ -14,6 +13,16 @@
 //! - Bounce fails every pending recipient now and sends the sender the
 //!   same RFC 3464 `failed` DSN a real bounce sends (honouring NOTIFY and
 //!   RET; none for the null sender), then removes the entry.
+//!
+//! - Each change happens under the entry's work lock (`spool.rs`, "Who
+//!   may change an entry"), so it and a delivery attempt of the same entry
+//!   (by any node) never overlap: an action that finds an attempt in
+//!   progress waits for it up to [`BUSY_WAIT`] and then is refused with
+//!   [`QueueError::Busy`], having changed nothing. When it waited, it acts
+//!   on the entry as the attempt left it: a bounce after a delivery finds
+//!   no recipient left (refused, no DSN), a delete after a delivery finds
+//!   the entry gone (not found). A message is never both delivered and
+//!   bounced by us, and never lost between the two.
 //!
 //! Every action is audited durably (`queue_admin` with the id and the
 //! action; a bounce also records `message_bounced` per recipient, as the
@@ -29,6 +38,10 @@ use sealpost_audit::Event;
 /// Longest queue id accepted (ours are 22 hex digits).
 const MAX_ID: usize = 64;
 
+/// How long an operator's action waits for a delivery attempt of the same
+/// entry to end before it is refused ([`QueueError::Busy`]).
+pub const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What `--all-for DOMAIN` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DomainDeletion {
@@ -36,6 +49,9 @@ pub struct DomainDeletion {
     pub deleted: Vec<String>,
     /// Entries that keep recipients in other domains.
     pub trimmed: Vec<String>,
+    /// Entries left as they were: a delivery attempt held them longer
+    /// than [`BUSY_WAIT`] (run the command again).
+    pub busy: Vec<String>,
 }
 
 impl Queue {
@@ -56,9 +72,25 @@ impl Queue {
         self.audit(id, action)
     }
 
+    /// Takes the entry's work lock, waiting up to [`BUSY_WAIT`] for an
+    /// attempt in progress (blocking).
+    fn work_lock(&self, id: &str) -> Result<WorkLock, QueueError> {
+        let deadline = std::time::Instant::now() + BUSY_WAIT;
+        loop {
+            if let Some(lock) = self.inner.spool.lock(id)? {
+                return Ok(WorkLock(Some(lock)));
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(QueueError::Busy(id.to_string()));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// Holds an entry; `false` when it was held already.
     pub fn hold(&self, id: &str) -> Result<bool, QueueError> {
         check_id(id)?;
+        let _lock = self.work_lock(id)?;
         let changed = self
             .inner
             .spool
@@ -72,6 +104,7 @@ impl Queue {
     /// Releases a held entry and makes it due now; refused when it is not held.
     pub fn release_hold(&self, id: &str) -> Result<(), QueueError> {
         check_id(id)?;
+        let _lock = self.work_lock(id)?;
         self.inner.spool.modify(id, |entry| {
             if !entry.held {
                 return Err(QueueError::Refused(format!("{id} is not held")));
@@ -87,6 +120,8 @@ impl Queue {
 
     /// Removes an entry without a DSN; returns it as it was.
     pub fn delete(&self, id: &str) -> Result<QueueEntry, QueueError> {
+        check_id(id)?;
+        let _lock = self.work_lock(id)?;
         let (entry, _) = self.get(id)?;
         self.inner.spool.remove(id)?;
         self.audit(id, "deleted")?;
@@ -99,6 +134,14 @@ impl Queue {
         let domain = check_domain(domain)?;
         let mut done = DomainDeletion::default();
         for id in self.inner.spool.ids()? {
+            let _lock = match self.work_lock(&id) {
+                Ok(lock) => lock,
+                Err(QueueError::Busy(_)) => {
+                    done.busy.push(id);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let entry = match self.inner.spool.read(&id) {
                 Ok((entry, _)) => entry,
                 Err(QueueError::NotFound(_)) => continue,
@@ -144,6 +187,8 @@ impl Queue {
     /// as a real bounce does, and removes the entry. Returns how many
     /// recipients bounced. Blocking (store and queue writes).
     pub fn bounce(&self, id: &str, hostname: &str) -> Result<usize, QueueError> {
+        check_id(id)?;
+        let _lock = self.work_lock(id)?;
         let (mut entry, message) = self.get(id)?;
         let why = format!("5.0.0 returned to the sender by the postmaster of {hostname}");
         let mut reports = Vec::new();
@@ -201,6 +246,21 @@ impl Queue {
                 path: "audit log".into(),
                 message: e.to_string(),
             })
+    }
+}
+
+/// An operator's hold on an entry's work lock. Given back, and waited for,
+/// when the action ends: the CLI exits right after it, and a release left
+/// to the background would be lost with the process (the entry would then
+/// stay locked for the lease time, its attempts and the next command
+/// waiting for nothing).
+pub(super) struct WorkLock(pub(super) Option<sealpost_store::Lease>);
+
+impl Drop for WorkLock {
+    fn drop(&mut self) {
+        if let Some(lease) = self.0.take() {
+            lease.release_and_wait(std::time::Duration::from_secs(2));
+        }
     }
 }
 

@@ -66,6 +66,13 @@ pub enum QueueError {
     /// What the operator asked cannot be done (not a queue id, not held, ...).
     #[error("{0}")]
     Refused(String),
+    /// A delivery attempt (on this or another node) holds the entry: the
+    /// operator's action changed nothing (see `spool.rs`, "Who may change
+    /// an entry").
+    #[error(
+        "{0}: a delivery attempt (or another queue command) is in progress on this or another node; nothing was changed, try again when it ends"
+    )]
+    Busy(String),
 }
 
 impl QueueError {
@@ -200,6 +207,8 @@ pub(crate) struct Inner {
     /// The forwarder's secret (`data_dir/srs.key`): sessions rewrite with
     /// it, and the queue reverses its own bounces of forwarded copies.
     pub(crate) srs: Arc<crate::srs::Srs>,
+    /// Limits on bounces to the forwarder's SRS addresses (one per node).
+    pub(crate) srs_limit: Arc<crate::srs_limit::BounceLimit>,
 }
 
 impl Queue {
@@ -216,6 +225,7 @@ impl Queue {
         let outbound =
             crate::outbound::Outbound::new(&config.smtp, data_dir, &config.server.master_key)
                 .map_err(|e| QueueError::Corrupt(format!("outbound TLS state: {e}")))?;
+        let srs_limit = Arc::new(crate::srs_limit::BounceLimit::new(&config.smtp));
         let srs = crate::srs::Srs::load_or_create(data_dir)
             .map_err(|e| QueueError::io(&data_dir.join("srs.key"), e))?;
         Ok(Queue {
@@ -229,6 +239,7 @@ impl Queue {
                 mail_auth: std::sync::OnceLock::new(),
                 outbound,
                 srs: Arc::new(srs),
+                srs_limit,
             }),
         })
     }
@@ -323,6 +334,12 @@ impl Queue {
         let now = now();
         let ids = self.inner.spool.ids()?;
         for id in &ids {
+            // An entry in an attempt now needs no flush (and must not
+            // have its result overwritten by this stale copy).
+            let Ok(Some(lock)) = self.inner.spool.lock(id) else {
+                continue;
+            };
+            let _lock = control::WorkLock(Some(lock));
             if let Ok((mut entry, message)) = self.inner.spool.read(id)
                 && entry.next_attempt > now
             {

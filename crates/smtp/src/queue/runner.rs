@@ -103,11 +103,29 @@ impl Queue {
         for id in ids {
             let spool = self.inner.spool.clone();
             let rid = id.clone();
-            let Ok(Ok((entry, message))) =
-                tokio::task::spawn_blocking(move || spool.read(&rid)).await
-            else {
-                self.inner.spool.release(&id);
-                continue;
+            // The entry's work lock before reading it, held until the
+            // result is written (`spool.rs`): an operator's hold, delete
+            // or bounce of this entry waits for the attempt, and one in
+            // progress now makes this pass skip the entry.
+            let locked = tokio::task::spawn_blocking(move || {
+                let lock = spool.lock(&rid)?;
+                match lock {
+                    Some(lock) => spool.read(&rid).map(|read| Some((lock, read))),
+                    None => Ok(None),
+                }
+            })
+            .await;
+            let (lock, (entry, message)) = match locked {
+                Ok(Ok(Some(got))) => got,
+                Ok(Ok(None)) => {
+                    self.inner.spool.release(&id);
+                    next = Some(next.map_or(now + 1, |n| n.min(now + 1)));
+                    continue;
+                }
+                _ => {
+                    self.inner.spool.release(&id);
+                    continue;
+                }
             };
             let smtp = &self.inner.config.smtp;
             let due = if entry.held {
@@ -122,6 +140,9 @@ impl Queue {
             } else {
                 Some(entry.next_attempt)
             };
+            // The result is written (`record` waits for it): give the
+            // entry back to the operator, then to every node.
+            drop(lock);
             self.inner.spool.release(&id);
             if let Some(t) = due {
                 next = Some(next.map_or(t, |n| n.min(t)));

@@ -19,6 +19,25 @@
 //! out (`[store] lease_secs`). The row carries the entry's next due time
 //! (the next attempt or the delay warning, whichever is first) so a claim
 //! picks only entries with work to do. Embedded, nothing changes: files.
+//!
+//! # Who may change an entry
+//!
+//! A claim says which node *attempts* an entry, not who may write it: the
+//! operator's `queue hold`/`release`/`delete`/`bounce` (through any node's
+//! admin socket, or the CLI) read, change and write the same row. Without
+//! more, an operator's bounce could land while another node's attempt is
+//! handing the message over (delivered *and* bounced), and a hold written
+//! between an attempt's read and its result write would be overwritten by
+//! that result (or the result by the hold's stale copy: a delivered
+//! recipient pending again). So every change to an entry happens under
+//! its *work lock* ([`Spool::lock`]): the store's lease `queue/ID`, one
+//! holder across every node (in-process embedded), taken by a delivery
+//! attempt from before it reads the entry until its result is written,
+//! and by each operator action around its read-change-write. The two
+//! never overlap: the attempt that holds the lock finishes and the
+//! operator's action waits for it (a few seconds at most, then it is
+//! refused with [`QueueError::Busy`], nothing changed); an attempt that
+//! finds the lock taken skips the entry until the next pass.
 
 use super::{QueueEntry, QueueError};
 use sealpost_store::{SharedQueue, Store};
@@ -108,6 +127,13 @@ impl Spool {
             Some(q) => q.claim(now, PASS_LIMIT).map_err(db),
             None => self.ids(),
         }
+    }
+
+    /// Takes the entry's work lock (see the module docs); `None` when an
+    /// attempt or an operator's action holds it now. Dropping the lease
+    /// gives it back.
+    pub(crate) fn lock(&self, id: &str) -> Result<Option<sealpost_store::Lease>, QueueError> {
+        self.store.try_lease(&format!("queue/{id}")).map_err(db)
     }
 
     /// Ends this node's claim on an entry (shared only).

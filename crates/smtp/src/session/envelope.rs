@@ -8,6 +8,8 @@
 //! bounced later. RCPT to an SRS address of a hosted domain is reversed
 //! here too: the original sender, if hosted, gets the bounce locally;
 //! otherwise it is relayed to. Whatever does not reverse is `550 5.1.1`.
+//! RCPTs to SRS addresses are counted against the bounce limits
+//! (`srs_limit.rs`): over one, `451 4.7.1`.
 
 use super::{
     Action, AuthState, Destination, Envelope, Recipient, Role, Session, Transaction, bad_sequence,
@@ -124,9 +126,19 @@ impl Session {
         let now = crate::queue::now();
         let destination = match lookup {
             _ if is_srs_local(&text) && !matches!(lookup, Lookup::NotLocal) => {
+                // Counted valid or not (`srs_limit.rs`): over a limit, 451.
+                let limit = &self.config.srs_limit;
                 match reverse(&self.config.srs, &text, now, directory) {
-                    Ok(d) => d,
-                    Err(reply) => return Action::Reply(reply),
+                    Ok((d, original)) => match limit.admit(Some(&original), now) {
+                        Ok(()) => d,
+                        Err(over) => return Action::Reply(over.reply()),
+                    },
+                    Err(reply) => {
+                        return Action::Reply(match limit.admit(None, now) {
+                            Ok(()) => reply,
+                            Err(over) => over.reply(),
+                        });
+                    }
                 }
             }
             Lookup::Local(primary) => Destination::Local(primary),
@@ -178,14 +190,15 @@ impl Session {
     }
 }
 
-/// The destination of a RCPT to an SRS address in a hosted domain: the
-/// original sender (locally when it is hosted), or the refusal.
+/// The destination of a RCPT to an SRS address in a hosted domain (the
+/// original sender, locally when it is hosted) and that sender, or the
+/// refusal.
 fn reverse(
     srs: &Srs,
     address: &str,
     now: i64,
     directory: &Directory,
-) -> Result<Destination, Reply> {
+) -> Result<(Destination, String), Reply> {
     let local = address.rsplit_once('@').map_or(address, |(l, _)| l);
     let original = srs.reverse(local, now).map_err(|e| e.reply())?;
     match directory.recipient(&original) {
@@ -193,8 +206,8 @@ fn reverse(
         | Lookup::Forward(Forwarding {
             local: Some(primary),
             ..
-        }) => Ok(Destination::Local(primary)),
-        Lookup::NotLocal => Ok(Destination::Reversed(original)),
+        }) => Ok((Destination::Local(primary), original)),
+        Lookup::NotLocal => Ok((Destination::Reversed(original.clone()), original)),
         Lookup::UnknownUser | Lookup::Forward(_) => {
             Err(Reply::new(550, Enhanced(5, 1, 1), "No such user here"))
         }

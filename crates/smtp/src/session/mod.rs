@@ -73,6 +73,9 @@ pub struct SessionConfig {
     /// The forwarder's secret: rewrites the sender of forwarded copies and
     /// reverses bounces to them ([`crate::srs`]).
     pub srs: Arc<Srs>,
+    /// Limits on bounces to SRS addresses, shared by the node's sessions
+    /// ([`crate::srs_limit`]).
+    pub srs_limit: Arc<crate::srs_limit::BounceLimit>,
 }
 
 /// Where one accepted recipient goes.
