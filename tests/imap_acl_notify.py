@@ -3,8 +3,10 @@ real binary with Python's imaplib over TLS: alice shares Team with bob;
 bob's NOTIFY `subtree Shared` tells him of alice's new message in Team
 (as STATUS under its Shared/ name) without a command; bob, holding `x` on
 Team and `k` on Projects, renames Team under Projects, which renames
-alice's mailbox; once alice revokes the grant, bob hears nothing more of
-it. Loopback only. Prints "ok" at the end.
+alice's mailbox; a mailbox alice shares after bob's NOTIFY SET is told
+(LIST, STATUS) and watched from the grant on; once alice revokes a grant,
+bob is told `LIST (\\NoAccess)` and hears nothing more of it (RFC 5465
+5.9). Loopback only. Prints "ok" at the end.
 """
 import imaplib
 import re
@@ -69,9 +71,31 @@ check(b'"Projects/Team"' in names and b' "Team"' not in names, f"alice's mailbox
 typ, data = bob.rename(f'"{SHARED}/Projects/Team"', "Mine")
 check(typ == "NO" and b"[CANNOT]" in data[0], f"RENAME across accounts: {typ} {data}")
 
-# Revoked: nothing more of it; bob's own next change is the next thing he hears.
+# Shared after bob's NOTIFY SET: watched from the grant on (RFC 5465 5.9:
+# told as LIST, with the counters to go on from), nothing before it.
+ok(alice.create("Later"), "create Later")
+ok(alice.append("Later", None, None, MSG), "append before the grant")
+ok(alice._simple_command("SETACL", "Later", BOB, "lr"), "grant Later")
+line = told(bob, "the grant")
+check(line == f'* LIST () "/" "{SHARED}/Later"'.encode(), f"grant told: {line!r}")
+line = told(bob, "the grant's STATUS")
+check(re.fullmatch(rb'\* STATUS "' + SHARED.encode() + rb'/Later" \(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \d+ UNSEEN 1\)', line),
+      f"STATUS of the newly shared mailbox: {line!r}")
+ok(alice.append("Later", None, None, MSG), "append after the grant")
+line = told(bob, "alice's APPEND to Later")
+check(re.fullmatch(rb'\* STATUS "' + SHARED.encode() + rb'/Later" \(MESSAGES 2 .*\)', line),
+      f"STATUS after the grant: {line!r}")
+
+# Revoked: told as \NoAccess at once, then nothing more of either; bob's
+# own next change is the next thing he hears.
+ok(alice._simple_command("DELETEACL", "Later", BOB), "revoke Later")
+line = told(bob, "the revocation of Later")
+check(line == f'* LIST (\\NoAccess) "/" "{SHARED}/Later"'.encode(), f"revocation told: {line!r}")
 ok(alice._simple_command("DELETEACL", "Projects/Team", BOB), "revoke")
+line = told(bob, "the revocation of Projects/Team")
+check(line == f'* LIST (\\NoAccess) "/" "{SHARED}/Projects/Team"'.encode(), f"revocation told: {line!r}")
 ok(alice.append("Projects/Team", None, None, MSG), "append after the revocation")
+ok(alice.append("Later", None, None, MSG), "append to Later after the revocation")
 bob2 = login(BOB)
 ok(bob2.create("Marker"), "bob's marker")
 line = told(bob, "bob's CREATE")

@@ -83,8 +83,13 @@ async fn shared_mailboxes_are_told_while_readable(store: Backend) {
         alice.line().await,
         format!("* LIST () \"/\" \"Shared/{USER2}/Crew\" (\"OLDNAME\" (\"Shared/{USER2}/Team\"))")
     );
-    // `l` without `r`: the name is told, the messages are not.
+    // `l` without `r`: no longer readable (RFC 5465 5.9); the name is
+    // told, the messages are not.
     ok(&mut bob, &format!("g SETACL Crew {USER} l")).await;
+    assert_eq!(
+        alice.line().await,
+        format!("* LIST (\\NoAccess) \"/\" \"Shared/{USER2}/Crew\"")
+    );
     ok(&mut bob, &append("Crew")).await;
     marker(&w, &mut alice, "Marker1").await;
     // Revoked: nothing more, not even its deletion.

@@ -18,6 +18,11 @@
 //! or subscription change made on another node as
 //! [`AccountChange::Elsewhere`] (the notices between nodes carry ids, never
 //! names), after which a watcher compares what it knew.
+//!
+//! A grant changed by its owner (SETACL/DELETEACL) is told on the
+//! grantee's stream as [`AccountChange::Access`], and to other nodes as a
+//! notice about the grantee (their watchers hear `Elsewhere`), so a NOTIFY
+//! session's set of shared mailboxes follows grants made after NOTIFY SET.
 
 use crate::engine::AccountCtx;
 use crate::{AccountId, MailboxEvent, MailboxId, MailboxName, Result, Store};
@@ -69,6 +74,19 @@ pub enum AccountChange {
     /// subscriptions again and compares (IMAP NOTIFY does). `name` is
     /// INBOX and `mailbox` the mailbox concerned, if the notice named one.
     Elsewhere,
+    /// The owner changed what this account may do on the owner's
+    /// `mailbox` (SETACL, DELETEACL; RFC 4314). Sent on the grantee's
+    /// stream; `name` is INBOX (the owner's names are not the grantee's
+    /// stream's to carry) and `readable` says whether the grant now holds
+    /// `l` and `r`. A watcher of shared mailboxes (IMAP NOTIFY, RFC 5465
+    /// 5.9) starts or stops watching the mailbox. On another node of a
+    /// shared store the change arrives as [`AccountChange::Elsewhere`].
+    Access {
+        /// The account that owns the mailbox.
+        owner: AccountId,
+        /// `l` and `r` both held now.
+        readable: bool,
+    },
 }
 
 impl AccountChange {
@@ -203,6 +221,43 @@ mod tests {
                 ]
             );
             assert!(matches!(other.try_recv(), Err(TryRecvError::Empty)));
+        });
+    }
+
+    #[test]
+    fn a_grant_changed_is_told_to_the_grantee_only() {
+        crate::test_backend::each(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let store = crate::test_backend::open(dir.path());
+            let a = store.ensure_account("a@example.org").unwrap();
+            let b = store.ensure_account("b@example.org").unwrap();
+            let team = store
+                .create_mailbox(a, &MailboxName::new("Team").unwrap(), None)
+                .unwrap();
+            let mut owner = store.watch_account(a).unwrap();
+            let mut grantee = store.watch_account(b).unwrap();
+            let access = |readable| AccountEvent {
+                mailbox: Some(team.id),
+                name: MailboxName::inbox(),
+                change: AccountChange::Access { owner: a, readable },
+            };
+            // `l` and `r` are bits 0 and 1.
+            store
+                .set_acl(a, team.id, b, crate::AclRights(0b11))
+                .unwrap();
+            store.set_acl(a, team.id, b, crate::AclRights(0b1)).unwrap();
+            store.set_acl(a, team.id, b, crate::AclRights(0)).unwrap();
+            // (A shared store's own notices may come back as `Elsewhere`.)
+            let heard = |rx: &mut broadcast::Receiver<AccountEvent>| {
+                std::iter::from_fn(|| rx.try_recv().ok())
+                    .filter(|e| e.change != AccountChange::Elsewhere)
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                heard(&mut grantee),
+                vec![access(true), access(false), access(false)]
+            );
+            assert_eq!(heard(&mut owner), vec![]);
         });
     }
 

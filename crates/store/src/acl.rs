@@ -20,9 +20,10 @@
 //! ([`Store::drop_mailbox_acl_in`]), purging an account drops every grant
 //! it gave or received ([`Store::purge_acl_in`]).
 
+use crate::backend::Notice;
 use crate::codec::{self, Reader, Writer, table};
 use crate::tx::Tx;
-use crate::{AccountId, MailboxId, Result, Store, StoreError};
+use crate::{AccountChange, AccountId, MailboxId, MailboxName, Result, Store, StoreError};
 
 /// Rights bits of one grant. What they allow is the protocol's business;
 /// which letter each bit stands for is fixed here, as part of the stored
@@ -117,7 +118,33 @@ impl Store {
             tx.put(acl_key(owner, mailbox, grantee), row);
             tx.put(shared_key(grantee, owner, mailbox), vec![ROW_VERSION]);
         }
-        tx.commit()
+        tx.commit()?;
+        self.tell_grantee(owner, mailbox, grantee, rights);
+        Ok(())
+    }
+
+    /// Tells the grantee's watchers here ([`AccountChange::Access`]) and
+    /// other nodes (a notice about the grantee: `Elsewhere` there) that a
+    /// grant changed. Nothing is opened for it: an account not open here
+    /// has no watcher.
+    fn tell_grantee(
+        &self,
+        owner: AccountId,
+        mailbox: MailboxId,
+        grantee: AccountId,
+        rights: AclRights,
+    ) {
+        self.announce_notice(Notice::Account(grantee));
+        let ctx = self.inner.accounts.lock().get(&grantee).cloned();
+        if let Some(ctx) = ctx {
+            // Bits 0 and 1: `l` and `r` (ACL_LETTERS).
+            let readable = rights.0 & 0b11 == 0b11;
+            ctx.announce(
+                Some(mailbox),
+                &MailboxName::inbox(),
+                AccountChange::Access { owner, readable },
+            );
+        }
     }
 
     /// What `grantee` was granted on the owner's `mailbox` (zero: nothing).

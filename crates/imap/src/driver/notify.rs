@@ -6,9 +6,15 @@
 //!
 //! Mailboxes other accounts share with the user (RFC 4314, named
 //! `Shared/<owner>/<mailbox>`) are watched through their owners' streams,
-//! one per owner who granted the user `l` on something when NOTIFY SET
-//! ran (a grant made later is watched from the next NOTIFY SET). Of an
-//! owner's stream only the events of the granted mailboxes pass, renamed
+//! one per owner who granted the user `l` on something. The grants are
+//! read at NOTIFY SET and followed after it: a grant the owner changes
+//! comes on the user's own stream (`AccountChange::Access`; from another
+//! node of a cluster as `Elsewhere`, after which every grant is read
+//! again), and a mailbox that became readable (`l` and `r`) is watched
+//! from then on, one that stopped being readable no longer (RFC 5465
+//! 5.9). Such a change reaches the session as `Access` under the
+//! mailbox's `Shared/` name. Of an owner's stream only the events of the
+//! granted mailboxes pass, renamed
 //! into the user's namespace, and only while the user still holds the
 //! rights (checked as each event arrives, so a revocation silences the
 //! mailbox at once): message events and metadata need `l` and `r`,
@@ -49,6 +55,9 @@ struct OwnerWatch {
     events: broadcast::Receiver<AccountEvent>,
     /// The owner's mailboxes the user could see (`l`), by id.
     visible: HashSet<MailboxId>,
+    /// Of those, the ones the user could read (`l` and `r`) when the
+    /// grants were last read: a change of this is told (5.9).
+    readable: HashSet<MailboxId>,
     /// Received while waiting, not yet checked against the grants.
     raw: Vec<AccountEvent>,
 }
@@ -88,6 +97,7 @@ impl AccountWatch {
                 Err(TryRecvError::Empty) | Err(TryRecvError::Closed) => break,
             }
         }
+        self.follow_grants(store);
         for o in &mut self.shared {
             loop {
                 match o.events.try_recv() {
@@ -103,6 +113,92 @@ impl AccountWatch {
             }
         }
         self.lagged || !self.stash.is_empty()
+    }
+
+    /// The grants changed (an `Access` event of the user's stream, or
+    /// another node's `Elsewhere`): watch what became readable, stop
+    /// watching what no longer is, and hand the session an `Access`
+    /// event, named in its namespace, for each mailbox that changed.
+    fn follow_grants<S: MailStore>(&mut self, store: &S) {
+        let mut changed: Vec<(AccountId, MailboxId)> = Vec::new();
+        let mut all = false;
+        for e in &self.stash {
+            match (&e.change, e.mailbox) {
+                (AccountChange::Access { owner, .. }, Some(id)) => changed.push((*owner, id)),
+                (AccountChange::Elsewhere, _) => all = true,
+                _ => {}
+            }
+        }
+        if changed.is_empty() && !all {
+            return;
+        }
+        self.stash
+            .retain(|e| !matches!(e.change, AccountChange::Access { .. }));
+        if all {
+            // Every grant held now, and every one watched before.
+            if let Ok(grants) = store.acl_received(self.account) {
+                changed.extend(grants.iter().map(|g| (g.owner, g.mailbox)));
+            }
+            for o in &self.shared {
+                changed.extend(o.visible.iter().map(|id| (o.owner, *id)));
+            }
+        }
+        changed.sort_unstable_by_key(|(o, m)| (o.0, m.0));
+        changed.dedup();
+        for (owner, id) in changed {
+            if owner == self.account {
+                continue;
+            }
+            if let Some(e) = self.regrant(store, owner, id) {
+                self.stash.push(e);
+            }
+        }
+    }
+
+    /// Reads the user's rights on one of `owner`'s mailboxes again; the
+    /// `Access` event to tell if its readability changed.
+    fn regrant<S: MailStore>(
+        &mut self,
+        store: &S,
+        owner: AccountId,
+        id: MailboxId,
+    ) -> Option<AccountEvent> {
+        let rights = shared::rights_on(store, self.account, owner, id).unwrap_or(Rights::NONE);
+        let readable = rights.has(Rights::LOOKUP.union(Rights::READ));
+        let i = match self.shared.iter().position(|o| o.owner == owner) {
+            Some(i) => i,
+            None if rights.has(Rights::LOOKUP) => {
+                self.shared.push(OwnerWatch::new(store, owner)?);
+                self.shared.len() - 1
+            }
+            None => return None,
+        };
+        let o = &mut self.shared[i];
+        if rights.has(Rights::LOOKUP) {
+            o.visible.insert(id);
+        } else {
+            o.visible.remove(&id);
+        }
+        let was = if readable {
+            !o.readable.insert(id)
+        } else {
+            o.readable.remove(&id)
+        };
+        if was == readable {
+            return None;
+        }
+        // The name as the owner has it now (a mailbox deleted meanwhile
+        // is told by its own event, if at all).
+        let info = store
+            .mailboxes(owner)
+            .ok()?
+            .into_iter()
+            .find(|m| m.id == id)?;
+        o.renamed(AccountEvent {
+            mailbox: Some(id),
+            name: info.name,
+            change: AccountChange::Access { owner, readable },
+        })
     }
 
     /// Everything received (after [`AccountWatch::ready`]), and whether
@@ -155,6 +251,23 @@ impl AccountWatch {
 }
 
 impl OwnerWatch {
+    /// The owner's stream, nothing granted yet (`None`: the owner is gone).
+    fn new<S: MailStore>(store: &S, owner: AccountId) -> Option<OwnerWatch> {
+        let (Ok(Some(address)), Ok(events)) =
+            (store.account_address(owner), store.watch_account(owner))
+        else {
+            return None;
+        };
+        Some(OwnerWatch {
+            owner,
+            prefix: format!("{SHARED_ROOT}/{address}"),
+            events,
+            visible: HashSet::new(),
+            readable: HashSet::new(),
+            raw: Vec::new(),
+        })
+    }
+
     /// One of the owner's events as the user may hear it, if at all (see
     /// the module docs).
     fn admit<S: MailStore>(
@@ -169,13 +282,13 @@ impl OwnerWatch {
         }
         if e.change == AccountChange::Deleted {
             self.visible.remove(&id);
+            self.readable.remove(&id);
             return self.renamed(e);
         }
         let rights = shared::rights_on(store, user, self.owner, id).unwrap_or(Rights::NONE);
         if !rights.has(Rights::LOOKUP) {
-            // Revoked: silent from now on (a new grant is seen at the
-            // next NOTIFY SET).
-            self.visible.remove(&id);
+            // Revoked: silent from now on (the revocation itself is told
+            // by its `Access` event; a new grant brings the mailbox back).
             return None;
         }
         let readable = rights.has(Rights::READ);
@@ -233,25 +346,24 @@ fn owners<S: MailStore>(store: &S, user: AccountId) -> Vec<OwnerWatch> {
         return out;
     };
     for g in grants {
-        if g.owner == user || !Rights::from_bits(g.rights.0).has(Rights::LOOKUP) {
+        let rights = Rights::from_bits(g.rights.0);
+        if g.owner == user || !rights.has(Rights::LOOKUP) {
             continue;
         }
-        if let Some(o) = out.iter_mut().find(|o| o.owner == g.owner) {
-            o.visible.insert(g.mailbox);
-            continue;
-        }
-        let (Ok(Some(address)), Ok(events)) =
-            (store.account_address(g.owner), store.watch_account(g.owner))
-        else {
-            continue;
+        let i = match out.iter().position(|o| o.owner == g.owner) {
+            Some(i) => i,
+            None => match OwnerWatch::new(store, g.owner) {
+                Some(o) => {
+                    out.push(o);
+                    out.len() - 1
+                }
+                None => continue,
+            },
         };
-        out.push(OwnerWatch {
-            owner: g.owner,
-            prefix: format!("{SHARED_ROOT}/{address}"),
-            events,
-            visible: HashSet::from([g.mailbox]),
-            raw: Vec::new(),
-        });
+        out[i].visible.insert(g.mailbox);
+        if rights.has(Rights::READ) {
+            out[i].readable.insert(g.mailbox);
+        }
     }
     out
 }

@@ -4,7 +4,7 @@
 //! mailbox drops its grants (in `delete_mailbox`).
 
 use super::MemStore;
-use sealpost_store::{AccountId, AclRights, Grant, MailboxId, Result};
+use sealpost_store::{AccountChange, AccountId, AclRights, Grant, MailboxId, MailboxName, Result};
 
 pub(super) fn set_acl(
     store: &MemStore,
@@ -19,6 +19,16 @@ pub(super) fn set_acl(
         m.acl.remove(&(owner, mailbox, grantee));
     } else {
         m.acl.insert((owner, mailbox, grantee), rights.0);
+    }
+    // The grantee's watchers hear of it, as from the real store.
+    if let Ok(a) = m.account(grantee) {
+        let readable = rights.0 & 0b11 == 0b11;
+        super::ext::announce(
+            &a.events,
+            Some(mailbox),
+            &MailboxName::inbox(),
+            AccountChange::Access { owner, readable },
+        );
     }
     Ok(())
 }

@@ -16,7 +16,11 @@
 //! bounded) while [`Session::notify_account`] says so, and the streams of
 //! the accounts that share mailboxes with the user: their events arrive
 //! named `Shared/<owner>/<mailbox>`, only for the granted mailboxes and
-//! only while the user may read them (`driver/notify.rs`). `personal`
+//! only while the user may read them (`driver/notify.rs`), which follows
+//! grants changed after NOTIFY SET: a mailbox that becomes readable or
+//! stops being arrives as `AccountChange::Access`, told as `LIST ()` (and
+//! `STATUS` when its messages are watched) or `LIST (\NoAccess)`
+//! (RFC 5465 5.9). `personal`
 //! covers the user's own mailboxes only (RFC 5465 6.3); `subtree`,
 //! `mailboxes` and `subscribed` cover shared ones by name. Other
 //! mailboxes' message events become `STATUS` responses, hierarchy events
@@ -475,6 +479,25 @@ impl Session {
             return None;
         }
         match &e.change {
+            // A shared mailbox became readable or stopped being (RFC 5465
+            // 5.9): its events start or stop; the client hears the new
+            // state as LIST, and the counters to go on from as STATUS
+            // when it watches the mailbox's messages.
+            AccountChange::Access { .. } if events.is_empty() => None,
+            AccountChange::Access {
+                readable: false, ..
+            } => Some(format!("LIST (\\NoAccess) \"/\" {wire}")),
+            AccountChange::Access { readable: true, .. } => {
+                let counts =
+                    events.message_new.is_some() || events.message_expunge || events.flag_change;
+                if let Some(id) = e.mailbox.filter(|id| Some(*id) != selected)
+                    && counts
+                    && !statuses.iter().any(|(i, _)| *i == id)
+                {
+                    statuses.push((id, wire.clone()));
+                }
+                Some(format!("LIST () \"/\" {wire}"))
+            }
             AccountChange::Created if events.mailbox_name => Some(format!("LIST () \"/\" {wire}")),
             AccountChange::Deleted if events.mailbox_name => {
                 Some(format!("LIST (\\NonExistent) \"/\" {wire}"))
