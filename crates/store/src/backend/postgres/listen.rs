@@ -17,7 +17,13 @@
 //!   few seconds so a silent network cut is noticed.
 //!
 //! Payloads are ids only (`m:ACCOUNT:MAILBOX:MODSEQ`, `s:ACCOUNT:MAILBOX`,
-//! `a:ACCOUNT`): nothing personal crosses the channel.
+//! `a:ACCOUNT`), then `:oORIGIN`, a random number each node draws at start:
+//! nothing personal crosses the channel. PostgreSQL delivers a node's own
+//! notices to its listening connection too; the origin lets it drop them
+//! (its index is already current, and its NOTIFY sessions were told by the
+//! write itself, so an echo would only make them read the hierarchy again).
+//! A node of an older version reads the leading fields and ignores the
+//! origin.
 
 use super::{Tls, db_error};
 use crate::backend::Notice;
@@ -42,6 +48,8 @@ pub(crate) struct Listener {
     config: tokio_postgres::Config,
     tls: Tls,
     queue: mpsc::UnboundedSender<Notice>,
+    /// This node's origin tag (see the module docs).
+    origin: u64,
 }
 
 impl Listener {
@@ -52,12 +60,14 @@ impl Listener {
         tls: Tls,
     ) -> Listener {
         let (queue, recv) = mpsc::unbounded_channel();
-        handle.spawn(send_loop(pool, recv));
+        let origin = rand::random::<u64>();
+        handle.spawn(send_loop(pool, recv, origin));
         Listener {
             handle: handle.clone(),
             config,
             tls,
             queue,
+            origin,
         }
     }
 
@@ -67,18 +77,18 @@ impl Listener {
     }
 
     /// Starts listening (reconnecting after 100 ms, doubling up to
-    /// [`MAX_BACKOFF`]); `deliver` gets every notice of other nodes (and
-    /// this node's own, which are no-ops: the index is already current).
+    /// [`MAX_BACKOFF`]); `deliver` gets every notice of other nodes (not
+    /// this node's own).
     pub(crate) fn start(&self, deliver: Box<dyn Fn(Notice) + Send + Sync>) {
         let deliver: Deliver = Arc::from(deliver);
-        let (config, tls) = (self.config.clone(), self.tls.clone());
+        let (config, tls, origin) = (self.config.clone(), self.tls.clone(), self.origin);
         self.handle.spawn(async move {
             let mut backoff = Duration::from_millis(100);
             let mut warned = false;
             loop {
                 let ended = match &tls {
-                    Tls::None(t) => listen_once(&config, *t, &deliver).await,
-                    Tls::Rustls(t) => listen_once(&config, t.clone(), &deliver).await,
+                    Tls::None(t) => listen_once(&config, *t, &deliver, origin).await,
+                    Tls::Rustls(t) => listen_once(&config, t.clone(), &deliver, origin).await,
                 };
                 match ended {
                     Ok(()) => backoff = Duration::from_millis(100),
@@ -110,6 +120,7 @@ async fn listen_once<T>(
     config: &tokio_postgres::Config,
     tls: T,
     deliver: &Deliver,
+    origin: u64,
 ) -> Result<(), crate::StoreError>
 where
     T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
@@ -148,8 +159,10 @@ where
             tokio::select! {
                 m = rx.recv() => match m {
                     Some(tokio_postgres::AsyncMessage::Notification(n)) => {
-                        if let Some(notice) = parse(n.payload()) {
-                            deliver(notice);
+                        match parse(n.payload()) {
+                            Some((_, Some(from))) if from == origin => {}
+                            Some((notice, _)) => deliver(notice),
+                            None => {}
                         }
                     }
                     Some(_) => {}
@@ -176,20 +189,26 @@ fn payload(n: &Notice) -> Option<String> {
     })
 }
 
-fn parse(p: &str) -> Option<Notice> {
-    let mut it = p.split(':');
+/// A payload's notice and, when it carries one, its sender's origin tag.
+fn parse(p: &str) -> Option<(Notice, Option<u64>)> {
+    let (body, origin) = match p.rsplit_once(":o") {
+        Some((body, tag)) => (body, Some(tag.parse::<u64>().ok()?)),
+        None => (p, None),
+    };
+    let mut it = body.split(':');
     let kind = it.next()?;
     let mut num = || it.next()?.parse::<u64>().ok();
-    Some(match kind {
+    let notice = match kind {
         "m" => Notice::Mailbox(AccountId(num()?), MailboxId(num()?), num()?),
         "s" => Notice::Structure(AccountId(num()?), MailboxId(num()?)),
         "a" => Notice::Account(AccountId(num()?)),
         _ => return None,
-    })
+    };
+    Some((notice, origin))
 }
 
 /// Sends queued notices, coalesced (see the module docs).
-async fn send_loop(pool: Pool, mut recv: mpsc::UnboundedReceiver<Notice>) {
+async fn send_loop(pool: Pool, mut recv: mpsc::UnboundedReceiver<Notice>, origin: u64) {
     let mut warned = false;
     while let Some(first) = recv.recv().await {
         tokio::time::sleep(COALESCE).await;
@@ -226,7 +245,7 @@ async fn send_loop(pool: Pool, mut recv: mpsc::UnboundedReceiver<Notice>) {
             .chain(others);
         for p in payloads {
             // Payloads are digits and colons only: safe to inline.
-            sql.push_str(&format!(" SELECT pg_notify('{CHANNEL}', '{p}');"));
+            sql.push_str(&format!(" SELECT pg_notify('{CHANNEL}', '{p}:o{origin}');"));
         }
         sql.push_str(" COMMIT;");
         let sent = async {
@@ -256,9 +275,12 @@ mod tests {
             Notice::Structure(AccountId(3), MailboxId(9)),
             Notice::Account(AccountId(77)),
         ] {
-            assert_eq!(parse(&payload(&n).unwrap()), Some(n));
+            let p = payload(&n).unwrap();
+            assert_eq!(parse(&p), Some((n, None)));
+            assert_eq!(parse(&format!("{p}:o42")), Some((n, Some(42))));
         }
         assert_eq!(parse("m:1:x:3"), None);
+        assert_eq!(parse("s:1:2:ox"), None);
         assert_eq!(parse("zz"), None);
     }
 }
