@@ -106,6 +106,21 @@ pub fn message(raw: &[u8]) {
     let s = Summary::from_message(raw);
     let d = Summary::decode(&s.encode()).expect("own encoding decodes");
     assert_eq!(d, s);
+    // Made while the message streams in, in pieces of any size, the
+    // summary is the same (or none, past the streaming limits).
+    for piece in [7, 1000] {
+        let mut streamed = crate::message::StreamSummary::new();
+        for p in raw.chunks(piece) {
+            streamed.push(p);
+        }
+        let streamed = streamed.finish();
+        if !streamed.is_empty() {
+            assert!(
+                streamed == s.encode(),
+                "streamed summary differs (pieces of {piece})"
+            );
+        }
+    }
     let _ = (
         d.envelope(),
         d.body_structure(true),

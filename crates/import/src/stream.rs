@@ -5,7 +5,7 @@
 //! CRLF on the way ([`Crlf`]).
 
 use crate::{ImportError, Result};
-use sealpost_store::{AccountId, AppendStream, Appended, Flags, MailboxId, Store, Uid};
+use sealpost_store::{AccountId, AppendStream, Appended, Flags, MailboxId, Prepared, Store, Uid};
 use std::io::Read;
 use std::path::Path;
 
@@ -63,12 +63,26 @@ pub struct Target<'a> {
 /// Stores the message in the file at `path`, read a piece at a time, its
 /// line endings made CRLF. Returns where it went and its size here.
 pub fn append_file(store: &Store, path: &Path, to: &Target<'_>) -> Result<(Appended, u64)> {
+    let w = stream_file(store, path, to.account)?;
+    let size = w.size();
+    Ok((finish(w, to)?, size))
+}
+
+/// The message in the file at `path`, read and sealed a piece at a time
+/// (line endings made CRLF), its blob made durable, waiting for its row
+/// ([`Store::commit_prepared`](sealpost_store::Store::commit_prepared)).
+pub fn prepare_file<'s>(store: &'s Store, path: &Path, account: AccountId) -> Result<Prepared<'s>> {
+    Ok(stream_file(store, path, account)?.prepare()?)
+}
+
+/// Every octet of the file at `path` written to a new append stream.
+fn stream_file<'s>(store: &'s Store, path: &Path, account: AccountId) -> Result<AppendStream<'s>> {
     let io = |source| ImportError::Io {
         path: path.to_path_buf(),
         source,
     };
     let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut w = store.append_stream(to.account)?;
+    let mut w = store.append_stream(account)?;
     let mut crlf = Crlf::default();
     let mut piece = vec![0u8; READ_PIECE];
     let mut converted = Vec::with_capacity(READ_PIECE + READ_PIECE / 2);
@@ -83,8 +97,7 @@ pub fn append_file(store: &Store, path: &Path, to: &Target<'_>) -> Result<(Appen
         crlf.push(&piece[..n], &mut converted);
         w.write(&converted)?;
     }
-    let size = w.size();
-    Ok((finish(w, to)?, size))
+    Ok(w)
 }
 
 /// Ends a streamed append as `to` says.

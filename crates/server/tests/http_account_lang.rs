@@ -173,3 +173,170 @@ fn the_language_follows_accept_language_with_english_by_default() {
     assert!(mail.contains("/account/delete/confirm?code="), "{mail}");
     server.stop();
 }
+
+/// The visible text of a page: tags dropped, the entities the page
+/// writes turned back into characters.
+fn visible_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        out.push(' ');
+        rest = rest[open..].split_once('>').map_or("", |(_, r)| r);
+    }
+    out.push_str(rest);
+    out.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The English sentences and words of the table (each string cut at its
+/// `{value}` places and its markup), except the ones German shares.
+fn english_fragments() -> Vec<(&'static str, String)> {
+    use sealpost_http::account::text::{DE, EN, SAME_IN_BOTH};
+    let mut out = Vec::new();
+    for ((name, en), (_, de)) in EN.entries().into_iter().zip(DE.entries()) {
+        if name == "code" || en == de || SAME_IN_BOTH.contains(&name) {
+            continue;
+        }
+        let text = visible_text(en);
+        for piece in text.split(['{', '}']).step_by(2) {
+            let piece = piece.trim_matches(|c: char| c.is_whitespace() || ".,:;()\"".contains(c));
+            if piece.chars().filter(|c| c.is_alphabetic()).count() >= 4 {
+                out.push((name, piece.to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_german_pages_hold_no_english_string_of_the_table() {
+    let site = Site::with_listeners(&["http", "https"], "");
+    site.add_account(USER);
+    let server = site.start();
+    let c = Client::new(&site, &server, "c");
+    let mut pages: Vec<(String, Answer)> = Vec::new();
+    let mut visit = |what: &str, a: Answer| pages.push((what.to_string(), a));
+
+    visit("sign-in", get(&c, "/account/login", Some(DE)));
+    visit("not found", get(&c, "/account/nothing-here", Some(DE)));
+    visit(
+        "not allowed",
+        c.request("/account/login", &["-X", "DELETE", "-H", DE]),
+    );
+    let token = get(&c, "/account/login", Some(DE)).csrf();
+    let wrong = c.post(
+        "/account/login",
+        &[("csrf", &token), ("address", USER), ("password", "not it")],
+        &["-H", DE],
+    );
+    visit("wrong password", wrong);
+    let token = get(&c, "/account/login", Some(DE)).csrf();
+    let signed_in = c.post(
+        "/account/login",
+        &[("csrf", &token), ("address", USER), ("password", PASSWORD)],
+        &["-H", DE],
+    );
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    visit("overview", get(&c, "/account", Some(DE)));
+    visit("access log", get(&c, "/account/access", Some(DE)));
+    visit("deletion", get(&c, "/account/delete", Some(DE)));
+    let csrf = get(&c, "/account", Some(DE)).csrf();
+    // Malformed forms: each reason worded in German.
+    for body in ["a=%zz", "a=%FF", "a=x%00", "a=1&a=2"] {
+        let raw = format!("csrf={csrf}&{body}");
+        let a = c.request("/account/password", &["--data-binary", &raw, "-H", DE]);
+        assert_eq!(a.status, 400, "{body}: {}", a.body);
+        visit(&format!("malformed {body}"), a);
+    }
+    for (what, new, again) in [
+        (
+            "passwords differ",
+            "a long new passphrase",
+            "another long passphrase",
+        ),
+        ("password short", "short", "short"),
+    ] {
+        let csrf = get(&c, "/account", Some(DE)).csrf();
+        let a = c.post(
+            "/account/password",
+            &[
+                ("csrf", &csrf),
+                ("current_password", PASSWORD),
+                ("new_password", new),
+                ("confirm_password", again),
+            ],
+            &["-H", DE],
+        );
+        visit(what, a);
+    }
+    for (what, path, label) in [
+        ("app password made", "/account/app-passwords/add", "Telefon"),
+        (
+            "app password taken",
+            "/account/app-passwords/add",
+            "Telefon",
+        ),
+        (
+            "app password missing",
+            "/account/app-passwords/remove",
+            "Uhr",
+        ),
+    ] {
+        let csrf = get(&c, "/account", Some(DE)).csrf();
+        let a = c.post(path, &[("csrf", &csrf), ("label", label)], &["-H", DE]);
+        visit(what, a);
+    }
+    visit(
+        "overview with an app password",
+        get(&c, "/account", Some(DE)),
+    );
+    let csrf = get(&c, "/account/delete", Some(DE)).csrf();
+    let typed_wrong = c.post(
+        "/account/delete",
+        &[
+            ("csrf", &csrf),
+            ("confirm_address", "bob@example.org"),
+            ("password", PASSWORD),
+        ],
+        &["-H", DE],
+    );
+    visit("deletion typed wrong", typed_wrong);
+    let csrf = get(&c, "/account", Some(DE)).csrf();
+    visit(
+        "signed out",
+        c.post("/account/logout", &[("csrf", &csrf)], &["-H", DE]),
+    );
+
+    let english = english_fragments();
+    assert!(english.len() > 150, "{}", english.len());
+    // The check finds English where there is English.
+    let en = visible_text(&get(&c, "/account/login", None).body);
+    let on_english_page = english
+        .iter()
+        .filter(|(_, p)| en.contains(p.as_str()))
+        .count();
+    assert!(
+        on_english_page >= 5,
+        "{on_english_page} strings found on the English page"
+    );
+    let mut found = Vec::new();
+    for (what, page) in &pages {
+        assert!(
+            page.body.contains("<html lang=\"de\">"),
+            "{what}: {}",
+            page.body
+        );
+        let text = visible_text(&page.body);
+        for (name, piece) in &english {
+            if text.contains(piece.as_str()) {
+                found.push(format!("{what}: {name}: {piece:?}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "English on German pages: {found:#?}");
+    server.stop();
+}

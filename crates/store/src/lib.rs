@@ -160,7 +160,7 @@ pub use account::PurgeStep;
 pub use account_events::{ACCOUNT_EVENTS, AccountChange, AccountEvent};
 pub use acl::{ACL_LETTERS, AclRights, Grant};
 pub use append::{MAX_OBJECT_ID_DOMAIN, NewMessage};
-pub use append_stream::{AppendStream, SUMMARY_WHOLE};
+pub use append_stream::{AppendStream, MAX_BATCH, Placement, Prepared, SUMMARY_WHOLE};
 pub use backup::{
     BackupHold, BlobFile, MAX_ROW_KEY, MAX_ROW_VALUE, ROWS_MAGIC, RowReader, RowSink, write_row,
 };
@@ -183,6 +183,21 @@ use std::sync::Arc;
 pub trait Summarizer: Send + Sync + 'static {
     /// Summarizes `raw`. Must not panic on any input.
     fn summarize(&self, raw: &[u8]) -> Vec<u8>;
+    /// A summary made while a message arrives in pieces, for one too large
+    /// to hold whole ([`AppendStream`]); it must give what
+    /// [`Summarizer::summarize`] gives for the whole message, or nothing.
+    /// `None` (the default): such a message is stored without a summary.
+    fn stream(&self) -> Option<Box<dyn SummaryStream>> {
+        None
+    }
+}
+
+/// A summary being made from a message's pieces ([`Summarizer::stream`]).
+pub trait SummaryStream: Send {
+    /// The next octets of the message. Must not panic on any input.
+    fn push(&mut self, bytes: &[u8]);
+    /// The summary (empty when it could not be made within its limits).
+    fn finish(self: Box<Self>) -> Vec<u8>;
 }
 
 /// A summarizer that keeps nothing (tests, tools).

@@ -7,7 +7,7 @@
 
 use super::pages::blocking;
 use super::request::{html_page, see_other, session};
-use super::text::{fill, t};
+use super::text::{Text, fill, t};
 use super::{AccountPage, html};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -19,6 +19,17 @@ use std::sync::Arc;
 pub const PAGE: usize = 50;
 /// Highest page number asked for that is taken (a larger one is the last).
 const MAX_PAGE: u64 = 1_000_000;
+
+/// A result as the audit log records it (`success`, `failure`,
+/// `throttled`), in the page's language; one it does not know as recorded.
+fn outcome<'a>(t: &'static Text, recorded: &'a str) -> &'a str {
+    match recorded {
+        "success" => t.access_success,
+        "failure" => t.access_failure,
+        "throttled" => t.access_throttled,
+        other => other,
+    }
+}
 
 /// `GET /account/access`.
 pub async fn list(
@@ -40,6 +51,7 @@ pub async fn list(
         Ok(f) => f,
         Err(e) => return e.into_response(),
     };
+    let t = t();
     let mut rows = String::new();
     for a in &found.accesses {
         rows.push_str(&format!(
@@ -47,10 +59,9 @@ pub async fn list(
             html::escape(&a.time),
             html::escape(&a.protocol),
             html::escape(&a.remote),
-            html::escape(&a.outcome),
+            html::escape(outcome(t, &a.outcome)),
         ));
     }
-    let t = t();
     let pages = found.total.div_ceil(PAGE as u64).max(1);
     let mut nav = String::new();
     if number > 1 {

@@ -10,6 +10,8 @@
 //! (`[http.account] max_form_bytes`); each field's length is bounded by the
 //! handler that asks for it ([`Form::required`]).
 
+use super::text::{EN, Text, fill};
+
 /// Most fields in one form (the largest form has four).
 pub const MAX_FIELDS: usize = 8;
 /// Longest field name, in octets.
@@ -22,7 +24,7 @@ pub enum FormError {
     /// More than [`MAX_FIELDS`] fields, or a name longer than [`MAX_NAME_LEN`].
     TooManyFields,
     /// Not valid form encoding.
-    Malformed(&'static str),
+    Malformed(Malformed),
     /// A field the action needs is missing or empty.
     Missing(&'static str),
     /// A field is longer than the action allows (characters).
@@ -34,19 +36,51 @@ pub enum FormError {
     },
 }
 
+/// What is wrong with a form's encoding (worded by the page's text
+/// table, [`Malformed::reason`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformed {
+    /// A `%` not followed by two hex digits.
+    Percent,
+    /// A name or value that is not UTF-8 once decoded.
+    NotUtf8,
+    /// An ASCII control character.
+    Control,
+    /// A field given twice.
+    Twice,
+}
+
+impl Malformed {
+    /// The reason in the language of `t`.
+    pub fn reason(self, t: &Text) -> &'static str {
+        match self {
+            Malformed::Percent => t.form_bad_percent,
+            Malformed::NotUtf8 => t.form_not_utf8,
+            Malformed::Control => t.form_control,
+            Malformed::Twice => t.form_twice,
+        }
+    }
+}
+
+impl FormError {
+    /// The sentence the refusal page shows, in the language of `t`.
+    pub fn message(&self, t: &Text) -> String {
+        match self {
+            FormError::TooManyFields => t.form_too_many.to_string(),
+            FormError::Malformed(why) => fill(t.form_malformed, &[("why", why.reason(t))]),
+            FormError::Missing(field) => fill(t.form_missing, &[("field", field)]),
+            FormError::TooLong { field, max } => fill(
+                t.form_too_long,
+                &[("field", field), ("max", &max.to_string())],
+            ),
+        }
+    }
+}
+
+/// In English (logs, tests).
 impl std::fmt::Display for FormError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            FormError::TooManyFields => f.write_str("The form has too many fields."),
-            FormError::Malformed(why) => write!(f, "The form could not be read: {why}."),
-            FormError::Missing(field) => write!(f, "Please fill in the field \"{field}\"."),
-            FormError::TooLong { field, max } => {
-                write!(
-                    f,
-                    "The field \"{field}\" is too long (at most {max} characters)."
-                )
-            }
-        }
+        f.write_str(&self.message(&EN))
     }
 }
 
@@ -80,7 +114,7 @@ impl Form {
             }
             let value = decode(value)?;
             if fields.iter().any(|(n, _)| *n == name) {
-                return Err(FormError::Malformed("a field is given twice"));
+                return Err(FormError::Malformed(Malformed::Twice));
             }
             fields.push((name, value));
         }
@@ -124,9 +158,7 @@ fn decode(raw: &[u8]) -> Result<String, FormError> {
                     .and_then(|h| std::str::from_utf8(h).ok())
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
                     .filter(|_| raw[i + 1].is_ascii_hexdigit() && raw[i + 2].is_ascii_hexdigit())
-                    .ok_or(FormError::Malformed(
-                        "a % is not followed by two hex digits",
-                    ))?;
+                    .ok_or(FormError::Malformed(Malformed::Percent))?;
                 out.push(hex);
                 i += 2;
             }
@@ -134,9 +166,9 @@ fn decode(raw: &[u8]) -> Result<String, FormError> {
         }
         i += 1;
     }
-    let s = String::from_utf8(out).map_err(|_| FormError::Malformed("it is not UTF-8"))?;
+    let s = String::from_utf8(out).map_err(|_| FormError::Malformed(Malformed::NotUtf8))?;
     if s.chars().any(|c| c.is_ascii_control()) {
-        return Err(FormError::Malformed("it holds control characters"));
+        return Err(FormError::Malformed(Malformed::Control));
     }
     Ok(s)
 }
@@ -183,28 +215,13 @@ mod tests {
     #[test]
     fn refuses_what_no_browser_sends() {
         for (body, want) in [
-            (
-                "a=%zz",
-                FormError::Malformed("a % is not followed by two hex digits"),
-            ),
-            (
-                "a=%4",
-                FormError::Malformed("a % is not followed by two hex digits"),
-            ),
-            (
-                "a=%+1",
-                FormError::Malformed("a % is not followed by two hex digits"),
-            ),
-            ("a=%FF", FormError::Malformed("it is not UTF-8")),
-            (
-                "a=x%00",
-                FormError::Malformed("it holds control characters"),
-            ),
-            (
-                "a=x%0D%0A",
-                FormError::Malformed("it holds control characters"),
-            ),
-            ("a=1&a=2", FormError::Malformed("a field is given twice")),
+            ("a=%zz", FormError::Malformed(Malformed::Percent)),
+            ("a=%4", FormError::Malformed(Malformed::Percent)),
+            ("a=%+1", FormError::Malformed(Malformed::Percent)),
+            ("a=%FF", FormError::Malformed(Malformed::NotUtf8)),
+            ("a=x%00", FormError::Malformed(Malformed::Control)),
+            ("a=x%0D%0A", FormError::Malformed(Malformed::Control)),
+            ("a=1&a=2", FormError::Malformed(Malformed::Twice)),
         ] {
             assert_eq!(parse(body), Err(want), "{body}");
         }

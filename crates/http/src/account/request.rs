@@ -47,16 +47,7 @@ impl PageError {
     /// `400`: the form was not as the page sends it.
     pub fn bad_form(e: FormError) -> PageError {
         let t = t();
-        let message = match e {
-            FormError::TooManyFields => t.form_too_many.to_string(),
-            FormError::Malformed(why) => fill(t.form_malformed, &[("why", why)]),
-            FormError::Missing(field) => fill(t.form_missing, &[("field", field)]),
-            FormError::TooLong { field, max } => fill(
-                t.form_too_long,
-                &[("field", field), ("max", &max.to_string())],
-            ),
-        };
-        PageError::new(StatusCode::BAD_REQUEST, t.form_not_accepted, message)
+        PageError::new(StatusCode::BAD_REQUEST, t.form_not_accepted, e.message(t))
     }
 
     /// `403`: a missing or wrong CSRF token, or another origin.

@@ -38,6 +38,7 @@ pub(crate) mod mime;
 mod render;
 mod search;
 mod section;
+mod stream;
 mod subject;
 mod summary;
 mod text;
@@ -51,6 +52,7 @@ pub use date::{format_internal_date, format_internal_date_in, parse_date_time, p
 pub use mime::{MAX_DEPTH, MAX_PARTS};
 pub use search::{MAX_PART_SCAN, TextWhere, search_text};
 pub use section::{BinaryError, SectionSpec, SectionText, binary, section};
+pub use stream::StreamSummary;
 pub use subject::base_subject;
 pub use summary::{ImapSummarizer, MAX_REFERENCES, Summary};
 pub use text::PREVIEW_CHARS;

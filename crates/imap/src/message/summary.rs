@@ -78,6 +78,9 @@ impl sealpost_store::Summarizer for ImapSummarizer {
     fn summarize(&self, raw: &[u8]) -> Vec<u8> {
         Summary::from_message(raw).encode()
     }
+    fn stream(&self) -> Option<Box<dyn sealpost_store::SummaryStream>> {
+        Some(Box::new(super::stream::StreamSummary::new()))
+    }
 }
 
 fn text_of(raw: &[u8], e: &Entity, name: &str) -> Option<String> {
@@ -112,8 +115,20 @@ pub(crate) fn envelope_of(raw: &[u8], e: &Entity) -> Envelope {
     }
 }
 
-fn body_of(raw: &[u8], e: &Entity) -> BodyNode {
+/// Octets and lines of an entity's body, from the message's bytes.
+fn measure(raw: &[u8], e: &Entity) -> (u32, u32) {
     let body = &raw[e.body.clone()];
+    (
+        u32::try_from(body.len()).unwrap_or(u32::MAX),
+        mime::count_lines(body),
+    )
+}
+
+/// An entity's BODYSTRUCTURE node; `measured` gives each body's octets and
+/// lines (from `raw`, or as counted while the message streamed in,
+/// `stream.rs`).
+fn body_of(raw: &[u8], e: &Entity, measured: &dyn Fn(&Entity) -> (u32, u32)) -> BodyNode {
+    let (size, lines) = measured(e);
     let disposition = e
         .field(raw, "content-disposition")
         .and_then(mime::parse_disposition)
@@ -121,11 +136,11 @@ fn body_of(raw: &[u8], e: &Entity) -> BodyNode {
     let kind = match &e.kind {
         Kind::Leaf => NodeKind::Leaf,
         Kind::Multipart(parts) => {
-            NodeKind::Multipart(parts.iter().map(|p| body_of(raw, p)).collect())
+            NodeKind::Multipart(parts.iter().map(|p| body_of(raw, p, measured)).collect())
         }
         Kind::Message(inner) => NodeKind::Message(
             Box::new(envelope_of(raw, inner)),
-            Box::new(body_of(raw, inner)),
+            Box::new(body_of(raw, inner, measured)),
         ),
     };
     BodyNode {
@@ -137,8 +152,8 @@ fn body_of(raw: &[u8], e: &Entity) -> BodyNode {
         encoding: text_of(raw, e, "content-transfer-encoding")
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "7BIT".to_string()),
-        size: u32::try_from(body.len()).unwrap_or(u32::MAX),
-        lines: mime::count_lines(body),
+        size,
+        lines,
         md5: text_of(raw, e, "content-md5"),
         disposition,
         language: e
@@ -190,7 +205,17 @@ impl Summary {
     /// Summarizes a raw message. Never panics.
     pub fn from_message(raw: &[u8]) -> Summary {
         let root = mime::parse(raw);
-        let envelope = envelope_of(raw, &root);
+        Summary::from_parsed(raw, &root, &|e: &Entity| measure(raw, e))
+    }
+
+    /// Summarizes the entity tree `root` of `raw`, with each body's
+    /// octets and lines from `measured`.
+    pub(crate) fn from_parsed(
+        raw: &[u8],
+        root: &Entity,
+        measured: &dyn Fn(&Entity) -> (u32, u32),
+    ) -> Summary {
+        let envelope = envelope_of(raw, root);
         let subject = root.field(raw, "subject").map(decode_header_text);
         let sent_date = envelope.date.as_deref().and_then(parse_rfc5322_date);
         let references = root
@@ -198,8 +223,8 @@ impl Summary {
             .map(|v| msg_ids(&lossless_text(v), MAX_REFERENCES))
             .unwrap_or_default();
         Summary {
-            body: body_of(raw, &root),
-            preview: preview(raw, &root),
+            body: body_of(raw, root, measured),
+            preview: preview(raw, root),
             envelope,
             subject,
             sent_date,

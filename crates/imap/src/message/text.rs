@@ -19,7 +19,7 @@ use super::section::decode_cte;
 /// Longest preview in characters (RFC 8970 section 3).
 pub const PREVIEW_CHARS: usize = 200;
 /// Most raw bytes of a part read to make a preview.
-const PREVIEW_SCAN: usize = 16 * 1024;
+pub(crate) const PREVIEW_SCAN: usize = 16 * 1024;
 
 /// Bytes as text: UTF-8 when valid, else each byte as its Latin-1 character
 /// (8-bit headers in the wild are mostly UTF-8 or Latin-1).

@@ -152,6 +152,19 @@ pub(crate) trait BlobSink: Send {
     /// Ends the blob: the bytes when the sink kept them in memory, `None`
     /// when it made them durable under the blob's id itself.
     fn finish(self: Box<Self>) -> Result<Option<Vec<u8>>>;
+    /// The sink as `Any`, for a backend whose transaction takes its own
+    /// kind of sink over instead of its bytes (PostgreSQL: the open
+    /// transaction that holds them); `None` by default.
+    fn into_any(self: Box<Self>) -> Option<Box<dyn std::any::Any + Send>> {
+        None
+    }
+    /// Whether [`BlobSink::finish`] may run before the transaction (in
+    /// another thread, several at once: `AppendStream::prepare`), its
+    /// result handed over later; `false` for a sink the transaction takes
+    /// over (PostgreSQL).
+    fn may_finish_early(&self) -> bool {
+        true
+    }
 }
 
 /// The default [`BlobSink`]: the sealed bytes in memory.
@@ -210,9 +223,10 @@ pub(crate) trait Backend: Send + Sync {
     /// Somewhere to write a sealed blob piece by piece as it arrives,
     /// before any transaction (a large message read from the network);
     /// [`Txn::put_blob_sink`] then stores it. The default keeps the pieces
-    /// in memory (PostgreSQL: a `bytea` row is sent whole anyway); the
-    /// embedded backend writes them to a temporary file, so memory stays
-    /// flat whatever the message's size.
+    /// in memory; the embedded backend writes them to a temporary file and
+    /// PostgreSQL, past its first MiB, to a large object in a transaction
+    /// that the store's transaction then takes over (`postgres/sink.rs`),
+    /// so memory stays flat whatever the message's size.
     fn blob_sink(&self, _account: AccountId, _id: BlobId) -> Result<Box<dyn BlobSink>> {
         Ok(Box::new(MemorySink(Vec::new())))
     }

@@ -67,3 +67,56 @@ fn an_abandoned_or_refused_streamed_append_leaves_no_blob_and_no_quota() {
     let ok = streamed(&s, a, &vec![3u8; 90_000], 65_536).finish(ib, &Flags::empty(), None, None);
     assert_eq!(ok.unwrap().uid, Uid(1), "the refused append took no UID");
 }
+
+#[test]
+fn prepared_messages_commit_together_in_their_order_or_not_at_all() {
+    let f = fixture();
+    let s = open(&f);
+    let a = s.create_account("a@example.org").unwrap();
+    let ib = inbox(&s, a);
+    // Prepared out of order (as import workers finish them), committed
+    // in order, the UIDs asked for kept.
+    let bodies: Vec<Vec<u8>> = (0..3u8).map(|n| vec![n; 70_000 + n as usize]).collect();
+    let mut prepared: Vec<_> = bodies
+        .iter()
+        .rev()
+        .map(|b| streamed(&s, a, b, 65_536).prepare().unwrap())
+        .collect();
+    prepared.reverse();
+    let placed = prepared
+        .into_iter()
+        .enumerate()
+        .map(|(n, p)| {
+            let place = sealpost_store::Placement {
+                flags: Flags::empty(),
+                internal_date: Some(1_000 + n as i64),
+                keep_uid: Some(Uid(10 + 2 * n as u32)),
+            };
+            (p, place)
+        })
+        .collect();
+    let done = s.commit_prepared(ib, placed).unwrap();
+    let uids: Vec<u32> = done.iter().map(|d| d.uid.0).collect();
+    assert_eq!(uids, [10, 12, 14]);
+    for (n, body) in bodies.iter().enumerate() {
+        assert_eq!(&s.read(a, ib, Uid(10 + 2 * n as u32)).unwrap().unwrap(), body);
+    }
+    assert_eq!(s.raw_blob_count(a).unwrap(), 3);
+
+    // Dropped uncommitted, or refused as a whole: no blob, no row.
+    drop(streamed(&s, a, &bodies[0], 65_536).prepare().unwrap());
+    s.set_quota(a, Some(300_000));
+    let over: Vec<_> = bodies
+        .iter()
+        .map(|b| {
+            let p = streamed(&s, a, b, 65_536).prepare().unwrap();
+            (p, sealpost_store::Placement::default())
+        })
+        .collect();
+    let refused = s.commit_prepared(ib, over);
+    assert!(matches!(refused, Err(StoreError::OverQuota)), "{refused:?}");
+    // PostgreSQL commits a batch one message at a time: the first fits.
+    let kept = if IS_PG { 4 } else { 3 };
+    assert_eq!(s.raw_blob_count(a).unwrap(), kept, "no blob left behind");
+    assert_eq!(s.status(a, ib).unwrap().messages, kept as u32);
+}

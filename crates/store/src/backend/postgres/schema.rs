@@ -119,6 +119,23 @@ pub(crate) const DELETE_BLOBS: &str =
     "DELETE FROM sealpost_blob WHERE account = $1 AND id = ANY($2)";
 pub(crate) const PURGE_BLOBS: &str = "DELETE FROM sealpost_blob WHERE account = $1";
 
+// A blob streamed in pieces (`sink.rs`): a large object inside the
+// transaction that then stores it (no schema change: large objects are
+// the database's own, and transactional).
+/// Creates the object with its first piece; returns its oid.
+pub(crate) const LO_CREATE: &str = "SELECT lo_from_bytea(0, $1)";
+/// Writes a piece at an offset.
+pub(crate) const LO_PUT: &str = "SELECT lo_put($1, $2, $3)";
+/// The whole object (the fallback only).
+pub(crate) const LO_GET: &str = "SELECT lo_get($1)";
+/// Copies the object into the blob's row, then unlinks it, in one
+/// statement: the aggregate reads every row the insert returns before
+/// `lo_unlink` runs, so the object is read before it goes.
+pub(crate) const PUT_BLOB_FROM_LO: &str = "WITH put AS (
+         INSERT INTO sealpost_blob (account, id, data) SELECT $1, $2, lo_get($3)
+         ON CONFLICT (account, id) DO NOTHING RETURNING 1)
+     SELECT lo_unlink($3) FROM (SELECT count(*) FROM put) AS done";
+
 // Wrapped account keys.
 pub(crate) const GET_KEY: &str = "SELECT wrapped FROM sealpost_account_key WHERE account = $1";
 pub(crate) const PUT_KEY: &str = "INSERT INTO sealpost_account_key (account, wrapped)

@@ -2,8 +2,9 @@
 //! that a store call costs one round trip.
 
 use super::conn::{db_error, pool_error, run_on};
+use super::sink::{PgSink, Sunk, read_back};
 use super::{Fetched, Postgres, Read, Txn, schema};
-use crate::backend::Writes;
+use crate::backend::{BlobSink, Writes};
 use crate::blob::BlobId;
 use crate::{AccountId, Result};
 use deadpool_postgres::Object;
@@ -101,6 +102,8 @@ pub(super) async fn run_reads(
 /// A statement a transaction sends with its next round trip.
 pub(super) enum Pending {
     PutBlob(i64, Vec<u8>, Vec<u8>),
+    /// A blob from the large object (oid) of an adopted sink (`sink.rs`).
+    PutBlobFromLo(i64, Vec<u8>, u32),
     CopyBlob(i64, Vec<u8>, Vec<u8>),
     DeleteBlobs(i64, Vec<Vec<u8>>),
 }
@@ -122,10 +125,15 @@ async fn run_pending(client: &deadpool_postgres::ClientWrapper, pending: &[Pendi
         .prepare_cached(schema::DELETE_BLOBS)
         .await
         .map_err(db_error)?;
-    let (put, copy, del) = (&put, &copy, &del);
+    let from_lo = client
+        .prepare_cached(schema::PUT_BLOB_FROM_LO)
+        .await
+        .map_err(db_error)?;
+    let (put, copy, del, from_lo) = (&put, &copy, &del, &from_lo);
     try_join_all(pending.iter().map(|p| async move {
         match p {
             Pending::PutBlob(a, id, data) => client.execute(put, &[a, id, data]).await,
+            Pending::PutBlobFromLo(a, id, oid) => client.execute(from_lo, &[a, id, oid]).await,
             Pending::CopyBlob(a, from, to) => client.execute(copy, &[a, from, to]).await,
             Pending::DeleteBlobs(a, ids) => client.execute(del, &[a, ids]).await,
         }
@@ -191,6 +199,35 @@ impl Txn for PgTxn<'_> {
             sealed.to_vec(),
         ));
         Ok(())
+    }
+
+    /// Our own sink, once it went to the database, is taken over: this
+    /// transaction continues the one that holds its large object, on the
+    /// same connection (`sink.rs`).
+    fn put_blob_sink(
+        &mut self,
+        account: AccountId,
+        id: BlobId,
+        sink: Box<dyn BlobSink>,
+    ) -> Result<()> {
+        let sink = match sink.into_any().map(|any| any.downcast::<PgSink>()) {
+            Some(Ok(pg)) => *pg,
+            _ => return Err(crate::StoreError::Io("blob sink of another backend".into())),
+        };
+        match sink.sunk()? {
+            Sunk::Memory(sealed) => self.put_blob(account, id, &sealed),
+            Sunk::LargeObject { conn, oid } if self.client.is_none() && !self.begun => {
+                self.client = Some(conn);
+                self.begun = true;
+                self.pending
+                    .push(Pending::PutBlobFromLo(account.0 as i64, id.0.to_vec(), oid));
+                Ok(())
+            }
+            Sunk::LargeObject { conn, oid } => {
+                let sealed = read_back(&self.pg.handle, self.pg.limit, conn, oid)?;
+                self.put_blob(account, id, &sealed)
+            }
+        }
     }
 
     fn copy_blob(&mut self, account: AccountId, from: BlobId, to: BlobId) -> Result<()> {
