@@ -2,8 +2,13 @@
 //! wrapped account key. The default: nothing to set up, one process.
 //!
 //! - Metadata: one sled tree, `sealpost.v1` (`codec::TREE`). A commit
-//!   applies one `sled::Batch` (atomic) and then waits for a sled flush
-//!   shared by every concurrent committer (`GroupSync`).
+//!   appends its changes to the store's own write-ahead log (`wal.rs`),
+//!   applies them to sled in memory as one `sled::Batch` (atomic), and is
+//!   durable once an fdatasync of the log covers it, shared by every
+//!   concurrent committer (`GroupSync`). sled itself is flushed by a
+//!   checkpoint about once a second, after which the log is dropped; on
+//!   open the log is replayed onto sled before anything is read. What is
+//!   durable when, and the recovery order: `wal.rs`.
 //! - Blobs: `data_dir/blobs/<account>/<blob id>` (`blob.rs`): written to a
 //!   temporary name, fsynced, renamed, directory fsynced (shared per account
 //!   folder), before the metadata that points at them is committed.
@@ -18,16 +23,19 @@
 //! sled 0.34 is unmaintained upstream and pulls unmaintained crates; this
 //! file is the whole of the store that knows it (see `backend/mod.rs`).
 
+use super::wal::{self, Op, Wal};
 use super::{Backend, BlobSink, Fetched, KeyStore, Notice, Read, Txn, Writes};
 use crate::backup::{BackupHold, BlobFile, Release};
 use crate::blob::{self, BlobId};
 use crate::codec::table;
 use crate::sync::GroupSync;
 use crate::{AccountId, Result, StoreError};
-use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
+use parking_lot::{Condvar, Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
@@ -37,15 +45,96 @@ impl From<sled::Error> for StoreError {
 
 /// sled + blob files + key files.
 pub(crate) struct Embedded {
-    db: sled::Db,
     tree: sled::Tree,
     blob_root: PathBuf,
     key_files: KeyFilesStore,
     gates: Arc<Gates>,
-    flush_sync: GroupSync,
     dir_syncs: Mutex<HashMap<AccountId, Arc<GroupSync>>>,
+    logged: Arc<Logged>,
+    checkpoints: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What commits and checkpoints share: sled, the write-ahead log and the
+/// commit lock, under which every change to the tree is logged and applied.
+struct Logged {
+    db: sled::Db,
+    tree: sled::Tree,
+    wal: Wal,
+    /// Held while a change is logged and applied (and by a backup's
+    /// snapshot and the start of a checkpoint).
     commit: Mutex<()>,
-    counters: Mutex<()>,
+    /// Set at close: the checkpoint thread ends.
+    stop: Mutex<bool>,
+    /// Wakes the checkpoint thread (close, or the log file grew large).
+    kick: Condvar,
+}
+
+impl Logged {
+    /// Logs `ops` and applies them to sled in memory, as one atomic
+    /// change. The caller holds the commit lock; the change is durable once
+    /// [`Wal::sync`] returns.
+    fn apply_locked(&self, ops: Vec<Op>) -> Result<()> {
+        let record = wal::encode(&ops);
+        let (mark, large) = self.wal.append(&record)?;
+        if let Err(e) = self.tree.apply_batch(batch_of(ops)) {
+            self.wal.undo(mark);
+            return Err(e.into());
+        }
+        if large {
+            self.kick.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Makes sled hold every logged change, then drops the log files that
+    /// held them (see `wal.rs`).
+    fn checkpoint(&self) -> Result<()> {
+        let next = {
+            let _g = self.commit.lock();
+            if !self.wal.has_records() {
+                return Ok(());
+            }
+            self.wal.rotate()?
+        };
+        // Covers every change applied before the rotation above.
+        self.db.flush()?;
+        self.wal.remove_before(next)
+    }
+}
+
+fn batch_of(ops: Vec<Op>) -> sled::Batch {
+    let mut batch = sled::Batch::default();
+    for (k, v) in ops {
+        match v {
+            Some(v) => batch.insert(k, v),
+            None => batch.remove(k),
+        }
+    }
+    batch
+}
+
+/// Tests only (`testing::pause_checkpoints`): the checkpoint thread skips
+/// its rounds while set.
+pub(crate) static PAUSE_CHECKPOINTS: AtomicBool = AtomicBool::new(false);
+
+/// The checkpoint thread: about once a second while the log holds
+/// records, at once when [`Logged::apply_locked`] says the file is large.
+fn checkpoint_loop(logged: Arc<Logged>) {
+    let mut stop = logged.stop.lock();
+    while !*stop {
+        logged.kick.wait_for(&mut stop, Duration::from_secs(1));
+        if *stop {
+            break;
+        }
+        if PAUSE_CHECKPOINTS.load(Ordering::SeqCst) {
+            continue;
+        }
+        MutexGuard::unlocked(&mut stop, || {
+            if let Err(e) = logged.checkpoint() {
+                tracing::warn!(error = %e, "store checkpoint failed; the write-ahead log keeps the changes");
+            }
+        });
+    }
 }
 
 impl Embedded {
@@ -57,6 +146,14 @@ impl Embedded {
             message: format!("cannot open the metadata database: {e}"),
         })?;
         let tree = db.open_tree(crate::codec::TREE)?;
+        let (wal, replayed) = Wal::recover(
+            dir,
+            &mut |ops| Ok(tree.apply_batch(batch_of(ops))?),
+            &mut || Ok(db.flush().map(|_| ())?),
+        )?;
+        if replayed > 0 {
+            tracing::info!(records = replayed, "replayed the store's write-ahead log");
+        }
         let blob_root = dir.join("blobs");
         sealpost_durable::create_dir(&blob_root)?;
         // sled's lock on `db` is ours now: no other process writes here, so
@@ -71,8 +168,21 @@ impl Embedded {
             );
         }
         let gates = Arc::new(Gates::default());
-        Ok(Embedded {
+        let logged = Arc::new(Logged {
             db,
+            tree: tree.clone(),
+            wal,
+            commit: Mutex::new(()),
+            stop: Mutex::new(false),
+            kick: Condvar::new(),
+        });
+        let checkpoints = {
+            let logged = logged.clone();
+            std::thread::Builder::new()
+                .name("store-checkpoint".into())
+                .spawn(move || checkpoint_loop(logged))?
+        };
+        Ok(Embedded {
             tree,
             blob_root,
             key_files: KeyFilesStore {
@@ -80,18 +190,10 @@ impl Embedded {
                 gates: gates.clone(),
             },
             gates,
-            flush_sync: GroupSync::default(),
             dir_syncs: Mutex::new(HashMap::new()),
-            commit: Mutex::new(()),
-            counters: Mutex::new(()),
+            logged,
+            checkpoints: Some(checkpoints),
         })
-    }
-
-    fn flush(&self) -> Result<()> {
-        let db = &self.db;
-        self.flush_sync
-            .sync(|| db.flush().map(|_| ()).map_err(std::io::Error::other))?;
-        Ok(())
     }
 
     /// Unlinks a blob no row refers to, or puts the unlink off while a
@@ -194,33 +296,49 @@ impl Txn for EmbeddedTxn<'_> {
             blob::sync_account_dir(&b.blob_root, account, &sync)?;
         }
         if !writes.is_empty() {
-            let _g = b.commit.lock();
+            let _g = b.logged.commit.lock();
             for (k, _) in &writes.creates {
                 if b.tree.contains_key(k)? {
                     return Err(StoreError::Conflict);
                 }
             }
-            let mut batch = sled::Batch::default();
+            // Ranges resolved to their keys now: the log holds plain
+            // puts and removes, replayed without reading.
+            let mut ops: Vec<Op> =
+                Vec::with_capacity(writes.deletes.len() + writes.puts.len() + writes.creates.len());
             for (from, to) in &writes.delete_ranges {
                 for kv in b.tree.range(from.clone()..to.clone()) {
-                    batch.remove(kv?.0);
+                    ops.push((kv?.0.to_vec(), None));
                 }
             }
-            for k in writes.deletes {
-                batch.remove(k);
-            }
-            for (k, v) in writes.puts.into_iter().chain(writes.creates) {
-                batch.insert(k, v);
-            }
-            b.tree.apply_batch(batch)?;
+            ops.extend(writes.deletes.into_iter().map(|k| (k, None)));
+            ops.extend((writes.puts.into_iter().chain(writes.creates)).map(|(k, v)| (k, Some(v))));
+            b.logged.apply_locked(ops)?;
         }
-        // Applied: the blobs now belong to durable rows (after the flush).
+        // Applied: the blobs now belong to durable rows (after the sync).
         self.written.clear();
-        b.flush()?;
+        // Also when this transaction wrote nothing: what it read is durable
+        // before it is acted on.
+        b.logged.wal.sync()?;
         for (account, id) in std::mem::take(&mut self.doomed) {
             b.remove_blob(account, id);
         }
         Ok(())
+    }
+}
+
+impl Drop for Embedded {
+    /// Clean close: the checkpoint thread ends, and a last checkpoint
+    /// leaves sled holding everything (the log files empty).
+    fn drop(&mut self) {
+        *self.logged.stop.lock() = true;
+        self.logged.kick.notify_all();
+        if let Some(t) = self.checkpoints.take() {
+            let _ = t.join();
+        }
+        if let Err(e) = self.logged.checkpoint() {
+            tracing::warn!(error = %e, "last store checkpoint failed; the write-ahead log is replayed at the next start");
+        }
     }
 }
 
@@ -271,7 +389,7 @@ impl Backend for Embedded {
     }
 
     fn next_counter(&self, name: &[u8], floor: u64) -> Result<u64> {
-        let _g = self.counters.lock();
+        let _g = self.logged.commit.lock();
         let mut key = vec![table::META];
         key.extend_from_slice(name);
         let cur = self
@@ -280,8 +398,9 @@ impl Backend for Embedded {
             .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
             .unwrap_or(0);
         let next = (cur + 1).max(floor);
-        self.tree.insert(key, &next.to_be_bytes())?;
-        // Flushed by the commit of the transaction that uses it; if that
+        self.logged
+            .apply_locked(vec![(key, Some(next.to_be_bytes().to_vec()))])?;
+        // Synced by the commit of the transaction that uses it; if that
         // never comes, a crash may hand the value out again, but nothing
         // durable ever referred to it.
         Ok(next)
@@ -342,16 +461,17 @@ impl Backend for Embedded {
             _purges: purges,
         };
         // One point in time: no commit, counter or key-file change meanwhile.
+        // The rows come from sled's in-memory view, which holds every
+        // applied change: the write-ahead log is not part of a backup.
         let keys = self.gates.keys.write();
-        let commit = self.commit.lock();
-        let counters = self.counters.lock();
+        let commit = self.logged.commit.lock();
         for kv in self.tree.iter() {
             let (k, v) = kv?;
             rows(&k, &v)?;
         }
         let blobs = list_blobs(&self.blob_root)?;
         let key_files = self.key_files.files.read_all()?;
-        drop((counters, commit, keys));
+        drop((commit, keys));
         Ok(Some(BackupHold {
             blobs,
             key_files,
@@ -411,7 +531,8 @@ fn open_sled(path: &Path) -> sled::Result<sled::Db> {
     let config = sled::Config::new()
         .path(path)
         .mode(sled::Mode::HighThroughput)
-        .flush_every_ms(Some(1000));
+        // Flushed by the checkpoints instead (`Logged::checkpoint`).
+        .flush_every_ms(None);
     let mut tries = 0;
     loop {
         match config.open() {
@@ -509,7 +630,9 @@ pub(crate) fn restore_rows(
         }
     }
     backend.tree.apply_batch(batch)?;
-    backend.db.flush()?;
+    // Not through the log: the store is not in use yet, and this flush
+    // makes every row durable before restore reports success.
+    backend.logged.db.flush()?;
     Ok(count)
 }
 
