@@ -6,14 +6,19 @@
 //! store instead keeps its own append-only log of the changes it applied
 //! to sled, written and fdatasynced by the committing thread:
 //!
-//! 1. **Commit** (under the backend's commit lock): the transaction's
-//!    changes, already resolved to plain puts and removes (no read at
-//!    replay), are appended to the log as one record, then applied to
-//!    sled in memory as one batch. Outside the lock the committer waits
-//!    for an fdatasync of the log that covers its record; concurrent
-//!    committers share one (leader/follower group commit, `sync.rs`). Only
-//!    then is the commit acknowledged: the record is on disk even if sled
-//!    never wrote the change.
+//! 1. **Commit**, write-ahead: under the backend's commit lock the
+//!    transaction's changes are resolved to plain puts and removes (no
+//!    read at replay) against sled plus the changes logged before and not
+//!    yet applied, appended to the log as one record, and queued. Outside
+//!    the lock the committer waits for an fdatasync of the log that covers
+//!    its record; concurrent committers share one (leader/follower group
+//!    commit, `sync.rs`). Only then are the queued changes the fdatasync
+//!    covered applied to sled, in log order, key by key in memory while
+//!    readers are held off (so none sees half a change), and the commit
+//!    acknowledged. sled writes its buffers to its own files whenever it
+//!    likes, so it may hold part of a change after a crash; the record of
+//!    any change sled has seen is already on disk, and replay completes
+//!    it.
 //! 2. **Checkpoint** (a background thread, about once a second when the
 //!    log holds records, at once when it passes [`CHECKPOINT_BYTES`], and
 //!    at clean close): under the commit lock the current log file is
@@ -205,10 +210,17 @@ pub(crate) struct Wal {
     broken: AtomicBool,
 }
 
-/// Where an append started, to take it back ([`Wal::undo`]).
+/// Where an append started.
 pub(crate) struct Mark {
     len: u64,
     total: u64,
+}
+
+impl Mark {
+    /// The log position the record starts at.
+    pub(crate) fn start(&self) -> u64 {
+        self.total
+    }
 }
 
 impl Wal {
@@ -312,12 +324,6 @@ impl Wal {
         Ok((mark, cur.len > CHECKPOINT_BYTES))
     }
 
-    /// Takes back the last append (its change could not be applied).
-    pub(crate) fn undo(&self, mark: Mark) {
-        let mut cur = self.current.lock();
-        self.undo_locked(&mut cur, &mark);
-    }
-
     fn undo_locked(&self, cur: &mut Current, mark: &Mark) {
         match cur.file.set_len(mark.len) {
             Ok(()) => {
@@ -334,8 +340,26 @@ impl Wal {
     /// Returns once every record appended so far is on disk; concurrent
     /// callers share one fdatasync.
     pub(crate) fn sync(&self) -> Result<()> {
-        self.check()?;
         let wanted = self.current.lock().total;
+        self.sync_to(wanted)
+    }
+
+    /// The position covered by a finished fdatasync: every record ending
+    /// at or before it is on disk.
+    pub(crate) fn durable(&self) -> u64 {
+        self.durable.load(Ordering::Acquire)
+    }
+
+    /// Marks the log failed: no commit is acknowledged any more (a change
+    /// could not be applied to sled, so memory and log disagree).
+    pub(crate) fn fail(&self) {
+        self.broken.store(true, Ordering::Release);
+    }
+
+    /// Returns once the log is on disk up to position `wanted` (the end of
+    /// a record); concurrent callers share one fdatasync.
+    pub(crate) fn sync_to(&self, wanted: u64) -> Result<()> {
+        self.check()?;
         if self.durable.load(Ordering::Acquire) >= wanted {
             return Ok(());
         }
