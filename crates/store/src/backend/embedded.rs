@@ -573,6 +573,10 @@ impl Backend for Embedded {
     fn notify(&self, _notice: Notice) {}
 
     fn listen(&self, _deliver: Box<dyn Fn(Notice) + Send + Sync>) {}
+
+    fn checkpoint(&self) -> Result<()> {
+        self.logged.checkpoint()
+    }
 }
 
 /// What a backup holds back (`crate::backup`).

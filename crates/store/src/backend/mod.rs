@@ -241,6 +241,13 @@ pub(crate) trait Backend: Send + Sync {
     fn notify(&self, notice: Notice);
     /// Installs the receiver of other nodes' notices (shared backends).
     fn listen(&self, deliver: Box<dyn Fn(Notice) + Send + Sync>);
+
+    /// Makes the backend's own files hold everything committed, so the
+    /// next open has nothing to recover (embedded: a checkpoint of the
+    /// write-ahead log). Called at a clean shutdown.
+    fn checkpoint(&self) -> Result<()> {
+        Ok(())
+    }
     /// Network round trips to the database made by the calling thread so
     /// far (0 when embedded): the unit of the cost per operation (tests,
     /// bench, the cluster write-up).
