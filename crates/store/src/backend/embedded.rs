@@ -120,7 +120,7 @@ impl Logged {
     fn apply_durable(&self) -> Result<()> {
         let mut queue = self.queue.lock();
         let durable = self.wal.durable();
-        if !queue.front().is_some_and(|q| q.end <= durable) {
+        if queue.front().is_none_or(|q| q.end > durable) {
             return Ok(());
         }
         let _view = self.view.write();
