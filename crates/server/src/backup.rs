@@ -313,12 +313,15 @@ fn prepare(out: &Path) -> Result<BTreeMap<String, FileEntry>, Failure> {
 /// The files of data_dir a backup copies besides the store's own (sled's
 /// files, blobs and key files come from the snapshot): `(relative path,
 /// source)`. Left out: the lock, the admin socket, the audit writer's
-/// lock, temporary names.
+/// lock, temporary names, and the store's write-ahead log (`wal`: the
+/// snapshot's rows already hold every change it logged, and replaying it
+/// over restored rows would mix two points in time).
 fn other_files(data_dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
-    const SKIP: [&str; 6] = [
+    const SKIP: [&str; 7] = [
         "lock",
         "admin.sock",
         "db",
+        "wal",
         "blobs",
         "account-keys",
         "audit/writer.lock",

@@ -106,10 +106,20 @@ async fn serve(config: Config) -> Result<(), Failure> {
     audit.record(Event::ServerStarted {
         version: env!("CARGO_PKG_VERSION").to_string(),
     });
+    // Start-up's own writes (a new store's keys, synced accounts) into the
+    // store's files now, not by a checkpoint a second into the run.
+    if let Err(e) = services.store.checkpoint() {
+        tracing::warn!(error = %e, "could not checkpoint the store after start-up");
+    }
     tracing::info!(data_dir = %config.server.data_dir.display(), "sealpost is running");
 
     signals.wait(&services).await;
     shut_down(shutdown, tracker, admin_task, &admin_socket, &audit).await;
+    // The store outlives this function in tasks never joined: leave its
+    // files holding everything now, so the next start replays nothing.
+    if let Err(e) = services.store.checkpoint() {
+        tracing::error!(error = %e, "could not checkpoint the store on shutdown; it is replayed at the next start");
+    }
     Ok(())
 }
 

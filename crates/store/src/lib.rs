@@ -46,9 +46,11 @@
 //! - **Durability.** [`Store::append`] (and everything that creates or removes
 //!   messages) returns only once the blob and the metadata are durable:
 //!   embedded, the blob is written to a temporary name, fsynced, renamed and
-//!   its directory fsynced, and the metadata is flushed by sled; PostgreSQL,
-//!   the transaction holding both is committed. Concurrent writers share
-//!   directory fsyncs and sled flushes (group commit; PostgreSQL shares WAL
+//!   its directory fsynced, and the metadata change is appended to the
+//!   store's write-ahead log and fdatasynced (sled itself is flushed by a
+//!   checkpoint later; the log is replayed on open: `backend/wal.rs`);
+//!   PostgreSQL, the transaction holding both is committed. Concurrent
+//!   writers share directory fsyncs and log fdatasyncs (group commit; PostgreSQL shares WAL
 //!   flushes the same way), so the cost per message falls as load rises. A
 //!   database that cannot be reached fails calls with
 //!   [`StoreError::Unavailable`]: nothing acknowledged was not committed.
@@ -118,6 +120,14 @@ pub mod testing {
 
     /// The variable naming the test instance (`tests/pg.sh start` prints it).
     pub const ENV: &str = "SEALPOST_TEST_PG";
+
+    /// Stops (or lets run again) the embedded store's periodic checkpoints
+    /// in this process: a test can then crash a store whose sled was not
+    /// flushed since it opened, so only the write-ahead log holds what was
+    /// committed (`backend/wal.rs`).
+    pub fn pause_checkpoints(paused: bool) {
+        crate::backend::embedded::PAUSE_CHECKPOINTS.store(paused, Ordering::SeqCst);
+    }
 
     /// Options for the test instance's admin database. Panics (the test
     /// fails, it is not skipped) when `SEALPOST_TEST_PG` is not set.

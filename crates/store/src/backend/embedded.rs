@@ -2,32 +2,42 @@
 //! wrapped account key. The default: nothing to set up, one process.
 //!
 //! - Metadata: one sled tree, `sealpost.v1` (`codec::TREE`). A commit
-//!   applies one `sled::Batch` (atomic) and then waits for a sled flush
-//!   shared by every concurrent committer (`GroupSync`).
+//!   appends its changes to the store's own write-ahead log (`wal.rs`),
+//!   waits until an fdatasync of the log covers them (shared by every
+//!   concurrent committer, `GroupSync`), and only then applies them to
+//!   sled in memory with single-key writes, in log order, under a
+//!   reader/writer lock that keeps readers from seeing half of a change.
+//!   sled itself is flushed by a checkpoint about once a second, after
+//!   which the log is dropped; on open the log is replayed onto sled
+//!   before anything is read. What is durable when, and the recovery
+//!   order: `wal.rs`.
 //! - Blobs: `data_dir/blobs/<account>/<blob id>` (`blob.rs`): written to a
 //!   temporary name, fsynced, renamed, directory fsynced (shared per account
 //!   folder), before the metadata that points at them is committed.
 //! - Wrapped keys: `data_dir/account-keys/` (`keyfile.rs`), because a value
 //!   overwritten in sled survives in its log.
 //!
-//! Single process: the data directory is locked by the engine, so reads
-//! never need a lock and [`Backend::shared`] is false. Key uniqueness
-//! ([`Writes::creates`]) is checked under a commit mutex, the only place
-//! writes are applied.
+//! Single process: the data directory is locked by the engine, and
+//! [`Backend::shared`] is false. Key uniqueness ([`Writes::creates`]) is
+//! checked under a commit mutex against sled and the changes logged but
+//! not yet applied; reads see applied (so durable) changes only.
 //!
 //! sled 0.34 is unmaintained upstream and pulls unmaintained crates; this
 //! file is the whole of the store that knows it (see `backend/mod.rs`).
 
+use super::wal::{self, Op, Wal};
 use super::{Backend, BlobSink, Fetched, KeyStore, Notice, Read, Txn, Writes};
 use crate::backup::{BackupHold, BlobFile, Release};
 use crate::blob::{self, BlobId};
 use crate::codec::table;
 use crate::sync::GroupSync;
 use crate::{AccountId, Result, StoreError};
-use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
-use std::collections::HashMap;
+use parking_lot::{Condvar, Mutex, MutexGuard, RwLock, RwLockWriteGuard};
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
@@ -37,15 +47,152 @@ impl From<sled::Error> for StoreError {
 
 /// sled + blob files + key files.
 pub(crate) struct Embedded {
-    db: sled::Db,
     tree: sled::Tree,
     blob_root: PathBuf,
     key_files: KeyFilesStore,
     gates: Arc<Gates>,
-    flush_sync: GroupSync,
     dir_syncs: Mutex<HashMap<AccountId, Arc<GroupSync>>>,
+    logged: Arc<Logged>,
+    checkpoints: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What commits and checkpoints share: sled, the write-ahead log, the
+/// commit lock under which every change is checked and logged, and the
+/// queue of logged changes waiting for their fdatasync before they are
+/// applied to sled.
+struct Logged {
+    db: sled::Db,
+    tree: sled::Tree,
+    wal: Wal,
+    /// Held while a change is checked and logged (and by a backup's
+    /// snapshot and the start of a checkpoint): the log's order.
     commit: Mutex<()>,
-    counters: Mutex<()>,
+    /// Logged changes not yet applied to sled, in log order. Locked while
+    /// a committer resolves its change against sled plus this queue, and
+    /// while changes are applied (so neither sees the other half-done).
+    queue: Mutex<VecDeque<Queued>>,
+    /// Readers of the tree hold it shared; applying a change holds it
+    /// exclusively, so no reader sees half of one.
+    view: RwLock<()>,
+    /// Set at close: the checkpoint thread ends.
+    stop: Mutex<bool>,
+    /// Wakes the checkpoint thread (close, or the log file grew large).
+    kick: Condvar,
+}
+
+/// A logged change waiting for the fdatasync that covers it.
+struct Queued {
+    /// The log position its record ends at.
+    end: u64,
+    ops: Vec<Op>,
+}
+
+/// The newest queued value of `key`: `Some(None)` if queued for removal,
+/// `None` if no queued change touches it (sled has its value).
+fn queued<'q>(queue: &'q VecDeque<Queued>, key: &[u8]) -> Option<Option<&'q [u8]>> {
+    queue
+        .iter()
+        .rev()
+        .flat_map(|q| q.ops.iter().rev())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_deref())
+}
+
+impl Logged {
+    /// Logs `ops` as one record and queues them; returns the position the
+    /// record ends at. The caller holds the commit lock and the queue, so
+    /// queue order is log order. Nothing reaches sled until the record is
+    /// durable ([`Logged::apply_durable`]).
+    fn log_locked(&self, queue: &mut VecDeque<Queued>, ops: Vec<Op>) -> Result<u64> {
+        let record = wal::encode(&ops);
+        let (mark, large) = self.wal.append(&record)?;
+        let end = mark.start() + record.len() as u64;
+        queue.push_back(Queued { end, ops });
+        if large {
+            self.kick.notify_one();
+        }
+        Ok(end)
+    }
+
+    /// Applies every queued change whose record is durable, in log order,
+    /// with single-key writes while readers are held off. Whoever comes
+    /// first applies the records of everyone a shared fdatasync covered.
+    fn apply_durable(&self) -> Result<()> {
+        let mut queue = self.queue.lock();
+        let durable = self.wal.durable();
+        if queue.front().is_none_or(|q| q.end > durable) {
+            return Ok(());
+        }
+        let _view = self.view.write();
+        while queue.front().is_some_and(|q| q.end <= durable) {
+            let Some(q) = queue.pop_front() else { break };
+            for (k, v) in q.ops {
+                let done = match v {
+                    Some(v) => self.tree.insert(k, v).map(|_| ()),
+                    None => self.tree.remove(k).map(|_| ()),
+                };
+                if let Err(e) = done {
+                    // Memory now holds half a change: stop acknowledging;
+                    // the log completes it at the next start.
+                    self.wal.fail();
+                    return Err(e.into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes sled hold every logged change, then drops the log files that
+    /// held them (see `wal.rs`).
+    fn checkpoint(&self) -> Result<()> {
+        let next = {
+            let _g = self.commit.lock();
+            if !self.wal.has_records() {
+                return Ok(());
+            }
+            self.wal.rotate()?
+        };
+        // The rotation fdatasynced every record before it: applied now,
+        // then covered by the flush.
+        self.apply_durable()?;
+        self.db.flush()?;
+        self.wal.remove_before(next)
+    }
+}
+
+fn batch_of(ops: Vec<Op>) -> sled::Batch {
+    let mut batch = sled::Batch::default();
+    for (k, v) in ops {
+        match v {
+            Some(v) => batch.insert(k, v),
+            None => batch.remove(k),
+        }
+    }
+    batch
+}
+
+/// Tests only (`testing::pause_checkpoints`): the checkpoint thread skips
+/// its rounds while set.
+pub(crate) static PAUSE_CHECKPOINTS: AtomicBool = AtomicBool::new(false);
+
+/// The checkpoint thread: about once a second while the log holds
+/// records, at once when [`Logged::log_locked`] says the file is large.
+fn checkpoint_loop(logged: Arc<Logged>) {
+    let mut stop = logged.stop.lock();
+    while !*stop {
+        logged.kick.wait_for(&mut stop, Duration::from_secs(1));
+        if *stop {
+            break;
+        }
+        if PAUSE_CHECKPOINTS.load(Ordering::SeqCst) {
+            continue;
+        }
+        MutexGuard::unlocked(&mut stop, || {
+            if let Err(e) = logged.checkpoint() {
+                tracing::warn!(error = %e, "store checkpoint failed; the write-ahead log keeps the changes");
+            }
+        });
+    }
 }
 
 impl Embedded {
@@ -57,6 +204,14 @@ impl Embedded {
             message: format!("cannot open the metadata database: {e}"),
         })?;
         let tree = db.open_tree(crate::codec::TREE)?;
+        let (wal, replayed) = Wal::recover(
+            dir,
+            &mut |ops| Ok(tree.apply_batch(batch_of(ops))?),
+            &mut || Ok(db.flush().map(|_| ())?),
+        )?;
+        if replayed > 0 {
+            tracing::info!(records = replayed, "replayed the store's write-ahead log");
+        }
         let blob_root = dir.join("blobs");
         sealpost_durable::create_dir(&blob_root)?;
         // sled's lock on `db` is ours now: no other process writes here, so
@@ -71,8 +226,23 @@ impl Embedded {
             );
         }
         let gates = Arc::new(Gates::default());
-        Ok(Embedded {
+        let logged = Arc::new(Logged {
             db,
+            tree: tree.clone(),
+            wal,
+            commit: Mutex::new(()),
+            queue: Mutex::new(VecDeque::new()),
+            view: RwLock::new(()),
+            stop: Mutex::new(false),
+            kick: Condvar::new(),
+        });
+        let checkpoints = {
+            let logged = logged.clone();
+            std::thread::Builder::new()
+                .name("store-checkpoint".into())
+                .spawn(move || checkpoint_loop(logged))?
+        };
+        Ok(Embedded {
             tree,
             blob_root,
             key_files: KeyFilesStore {
@@ -80,18 +250,10 @@ impl Embedded {
                 gates: gates.clone(),
             },
             gates,
-            flush_sync: GroupSync::default(),
             dir_syncs: Mutex::new(HashMap::new()),
-            commit: Mutex::new(()),
-            counters: Mutex::new(()),
+            logged,
+            checkpoints: Some(checkpoints),
         })
-    }
-
-    fn flush(&self) -> Result<()> {
-        let db = &self.db;
-        self.flush_sync
-            .sync(|| db.flush().map(|_| ()).map_err(std::io::Error::other))?;
-        Ok(())
     }
 
     /// Unlinks a blob no row refers to, or puts the unlink off while a
@@ -116,6 +278,7 @@ impl Embedded {
 
     fn read_now(&self, reads: Vec<Read>) -> Result<Vec<Fetched>> {
         let mut out = Vec::with_capacity(reads.len());
+        let _view = self.logged.view.read();
         for r in reads {
             out.push(match r {
                 Read::Get { key, .. } => Fetched::Value(self.tree.get(key)?.map(|v| v.to_vec())),
@@ -194,33 +357,71 @@ impl Txn for EmbeddedTxn<'_> {
             blob::sync_account_dir(&b.blob_root, account, &sync)?;
         }
         if !writes.is_empty() {
-            let _g = b.commit.lock();
-            for (k, _) in &writes.creates {
-                if b.tree.contains_key(k)? {
-                    return Err(StoreError::Conflict);
+            let end = {
+                let _g = b.logged.commit.lock();
+                // Resolved against sled plus the changes logged before
+                // this one and not yet applied.
+                let mut queue = b.logged.queue.lock();
+                for (k, _) in &writes.creates {
+                    let exists = match queued(&queue, k) {
+                        Some(v) => v.is_some(),
+                        None => b.tree.contains_key(k)?,
+                    };
+                    if exists {
+                        return Err(StoreError::Conflict);
+                    }
                 }
-            }
-            let mut batch = sled::Batch::default();
-            for (from, to) in &writes.delete_ranges {
-                for kv in b.tree.range(from.clone()..to.clone()) {
-                    batch.remove(kv?.0);
+                // Ranges resolved to their keys now: the log holds plain
+                // puts and removes, replayed without reading. (A key
+                // removed twice is harmless.)
+                let mut ops: Vec<Op> = Vec::with_capacity(
+                    writes.deletes.len() + writes.puts.len() + writes.creates.len(),
+                );
+                for (from, to) in &writes.delete_ranges {
+                    for kv in b.tree.range(from.clone()..to.clone()) {
+                        ops.push((kv?.0.to_vec(), None));
+                    }
+                    for q in queue.iter() {
+                        for (k, _) in &q.ops {
+                            if k >= from && k < to {
+                                ops.push((k.clone(), None));
+                            }
+                        }
+                    }
                 }
-            }
-            for k in writes.deletes {
-                batch.remove(k);
-            }
-            for (k, v) in writes.puts.into_iter().chain(writes.creates) {
-                batch.insert(k, v);
-            }
-            b.tree.apply_batch(batch)?;
+                ops.extend(writes.deletes.into_iter().map(|k| (k, None)));
+                ops.extend(
+                    (writes.puts.into_iter().chain(writes.creates)).map(|(k, v)| (k, Some(v))),
+                );
+                b.logged.log_locked(&mut queue, ops)?
+            };
+            // Write-ahead: the record is on disk before any of it reaches
+            // sled, which may write its buffers whenever it likes.
+            b.logged.wal.sync_to(end)?;
+            b.logged.apply_durable()?;
         }
-        // Applied: the blobs now belong to durable rows (after the flush).
+        // Logged: the blobs now belong to durable rows. A transaction
+        // that wrote nothing read only applied rows, which are durable.
         self.written.clear();
-        b.flush()?;
         for (account, id) in std::mem::take(&mut self.doomed) {
             b.remove_blob(account, id);
         }
         Ok(())
+    }
+}
+
+impl Drop for Embedded {
+    /// Clean close: the checkpoint thread ends, and a last checkpoint
+    /// leaves sled holding everything (the log files empty).
+    fn drop(&mut self) {
+        *self.logged.stop.lock() = true;
+        self.logged.kick.notify_all();
+        if let Some(t) = self.checkpoints.take() {
+            let _ = t.join();
+        }
+        if let Err(e) = self.logged.checkpoint() {
+            tracing::warn!(error = %e, "last store checkpoint failed; the write-ahead log is replayed at the next start");
+        }
     }
 }
 
@@ -271,19 +472,22 @@ impl Backend for Embedded {
     }
 
     fn next_counter(&self, name: &[u8], floor: u64) -> Result<u64> {
-        let _g = self.counters.lock();
+        let _g = self.logged.commit.lock();
+        let mut queue = self.logged.queue.lock();
         let mut key = vec![table::META];
         key.extend_from_slice(name);
-        let cur = self
-            .tree
-            .get(&key)?
-            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
-            .unwrap_or(0);
+        let parse = |v: &[u8]| v.try_into().ok().map(u64::from_be_bytes);
+        let cur = match queued(&queue, &key) {
+            Some(v) => v.and_then(parse),
+            None => self.tree.get(&key)?.and_then(|v| parse(&v)),
+        }
+        .unwrap_or(0);
         let next = (cur + 1).max(floor);
-        self.tree.insert(key, &next.to_be_bytes())?;
-        // Flushed by the commit of the transaction that uses it; if that
-        // never comes, a crash may hand the value out again, but nothing
-        // durable ever referred to it.
+        self.logged
+            .log_locked(&mut queue, vec![(key, Some(next.to_be_bytes().to_vec()))])?;
+        // Synced and applied with the commit of the transaction that uses
+        // it (or any later one); if none comes, a crash may hand the value
+        // out again, but nothing durable ever referred to it.
         Ok(next)
     }
 
@@ -342,16 +546,22 @@ impl Backend for Embedded {
             _purges: purges,
         };
         // One point in time: no commit, counter or key-file change meanwhile.
+        // The rows come from sled's in-memory view, which holds every
+        // applied change: the write-ahead log is not part of a backup.
         let keys = self.gates.keys.write();
-        let commit = self.commit.lock();
-        let counters = self.counters.lock();
+        let commit = self.logged.commit.lock();
+        // Every logged change made durable and applied: none is pending
+        // while the commit lock is held.
+        self.logged.wal.sync()?;
+        self.logged.apply_durable()?;
+        let view = self.logged.view.read();
         for kv in self.tree.iter() {
             let (k, v) = kv?;
             rows(&k, &v)?;
         }
         let blobs = list_blobs(&self.blob_root)?;
         let key_files = self.key_files.files.read_all()?;
-        drop((counters, commit, keys));
+        drop((view, commit, keys));
         Ok(Some(BackupHold {
             blobs,
             key_files,
@@ -363,6 +573,10 @@ impl Backend for Embedded {
     fn notify(&self, _notice: Notice) {}
 
     fn listen(&self, _deliver: Box<dyn Fn(Notice) + Send + Sync>) {}
+
+    fn checkpoint(&self) -> Result<()> {
+        self.logged.checkpoint()
+    }
 }
 
 /// What a backup holds back (`crate::backup`).
@@ -411,7 +625,8 @@ fn open_sled(path: &Path) -> sled::Result<sled::Db> {
     let config = sled::Config::new()
         .path(path)
         .mode(sled::Mode::HighThroughput)
-        .flush_every_ms(Some(1000));
+        // Flushed by the checkpoints instead (`Logged::checkpoint`).
+        .flush_every_ms(None);
     let mut tries = 0;
     loop {
         match config.open() {
@@ -509,7 +724,9 @@ pub(crate) fn restore_rows(
         }
     }
     backend.tree.apply_batch(batch)?;
-    backend.db.flush()?;
+    // Not through the log: the store is not in use yet, and this flush
+    // makes every row durable before restore reports success.
+    backend.logged.db.flush()?;
     Ok(count)
 }
 

@@ -21,8 +21,9 @@
 //! `SELECT ... FOR UPDATE` does), may put blobs, and ends with one
 //! [`Txn::commit`] that applies a [`Writes`] set atomically and returns only
 //! once it is **durable**: this is where durability promise 1 is decided.
-//! The embedded backend applies a sled batch and shares the sled flush among
-//! concurrent committers (group commit, `sync.rs`); PostgreSQL commits
+//! The embedded backend logs the change in its own write-ahead log, applies
+//! it to sled in memory and shares the log's fdatasync among concurrent
+//! committers (group commit, `sync.rs`; `wal.rs`); PostgreSQL commits
 //! (`synchronous_commit = on`, so the WAL is flushed, and concurrent commits
 //! share WAL flushes the same way). A transaction dropped without commit
 //! leaves nothing behind (blobs it wrote are removed).
@@ -49,6 +50,7 @@
 
 pub(crate) mod embedded;
 pub(crate) mod postgres;
+pub(crate) mod wal;
 
 use crate::blob::BlobId;
 use crate::{AccountId, Result};
@@ -254,6 +256,13 @@ pub(crate) trait Backend: Send + Sync {
     fn notify(&self, notice: Notice);
     /// Installs the receiver of other nodes' notices (shared backends).
     fn listen(&self, deliver: Box<dyn Fn(Notice) + Send + Sync>);
+
+    /// Makes the backend's own files hold everything committed, so the
+    /// next open has nothing to recover (embedded: a checkpoint of the
+    /// write-ahead log). Called at a clean shutdown.
+    fn checkpoint(&self) -> Result<()> {
+        Ok(())
+    }
     /// Network round trips to the database made by the calling thread so
     /// far (0 when embedded): the unit of the cost per operation (tests,
     /// bench, the cluster write-up).
