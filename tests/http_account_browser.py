@@ -33,6 +33,8 @@ try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
 except ImportError as e:  # the test must fail, not skip
     fail(f"selenium is not installed (pip install selenium): {e}")
 
@@ -90,8 +92,17 @@ class Page:
         el.clear()
         el.send_keys(value)
 
-    def click(self, css):
+    def click(self, css, navigates=True):
+        # A form submission returns from click() before the next page has
+        # replaced this one; reading the page at once could see the old
+        # document (or an element of it going stale). Wait for the old
+        # document to go and the new one to finish loading.
+        old = self.d.find_element(By.TAG_NAME, "html")
         self.d.find_element(By.CSS_SELECTOR, css).click()
+        if navigates:
+            WebDriverWait(self.d, 30).until(EC.staleness_of(old))
+            WebDriverWait(self.d, 30).until(
+                lambda d: d.execute_script("return document.readyState") == "complete")
 
     def h1(self):
         return self.d.find_element(By.TAG_NAME, "h1").text
@@ -139,7 +150,7 @@ def scenario_export(a, p):
     check(s is not None and s["secure"] and s["httpOnly"] and s.get("sameSite") == "Strict",
           f"session cookie flags: {s}")
 
-    p.click("#export")
+    p.click("#export", navigates=False)
     deadline = time.time() + 30
     tar = None
     while time.time() < deadline:
