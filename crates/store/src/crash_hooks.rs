@@ -4,10 +4,13 @@
 //! check what the next open recovers (`tests/wal_kill.rs`).
 //!
 //! Compiled only with the cargo feature `crash-hooks`, which nothing but
-//! this crate's own dev-dependency on itself turns on: test builds have
-//! it, a `sealpost` binary built for use (`cargo build --release`, or any
-//! build of the server) has neither this module nor the calls into it.
-//! Without a hold set, the calls cost one uncontended lock.
+//! this crate's own dev-dependency on itself turns on: a `sealpost` binary
+//! built for use (`cargo build`, `cargo build --release`, `cargo install`)
+//! has neither this module nor the calls into it. Test builds that take
+//! this crate's dev-dependencies (`cargo test -p sealpost-store`, and
+//! `cargo test --workspace`, whose feature unification puts the hooks in
+//! the server binary the end-to-end tests run too) have them, inert: with
+//! no hold set, a commit pays one uncontended lock.
 //!
 //! The points, in a commit's order (`backend/embedded.rs`):
 //! 1. [`Point::Synced`]: the commit's record is in the log and an
