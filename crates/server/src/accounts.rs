@@ -203,6 +203,7 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
         AccountCommand::Restore { address } => {
             let address =
                 sealpost_directory::normalize_address(&address).map_err(Failure::runtime)?;
+            server_or_store(&config, "account restore")?;
             let saved = saved_entries(&config)?;
             let entry = saved
                 .load(&address)
@@ -234,6 +235,15 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
             {
                 Some(r) if r.ok => Ok(r.message),
                 Some(r) => Err(Failure::runtime(r.message)),
+                None if crate::startup::never_served(&config) => {
+                    let audit = crate::startup::open_audit(&config)?;
+                    audit
+                        .record_durable(Event::AccountRestored {
+                            account: address.clone(),
+                        })
+                        .map_err(Failure::runtime)?;
+                    Ok(NO_STORE_YET.into())
+                }
                 None => {
                     let store = crate::startup::open_store(&config)?;
                     let audit = crate::startup::open_audit(&config)?;
@@ -256,6 +266,7 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
         AccountCommand::Delete { address } => {
             let address =
                 sealpost_directory::normalize_address(&address).map_err(Failure::runtime)?;
+            server_or_store(&config, "account delete")?;
             save_entry(&config, &address)?;
             sealpost_directory::remove_account(file, &address).map_err(Failure::runtime)?;
             // Logins stop with the reload; the store's data is sealed away now.
@@ -272,6 +283,17 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
                     r.message
                 }
                 Some(r) => return Err(Failure::runtime(r.message)),
+                // No store was ever made here: no data key to destroy.
+                None if crate::startup::never_served(&config) => {
+                    let audit = crate::startup::open_audit(&config)?;
+                    audit
+                        .record_durable(Event::AccountDeleted {
+                            account: address.clone(),
+                        })
+                        .map_err(Failure::runtime)?;
+                    crate::accounts_audit::audit_changes(&config, &audit, None)?;
+                    NO_STORE_YET.into()
+                }
                 None => {
                     let store = crate::startup::open_store(&config)?;
                     let audit = crate::startup::open_audit(&config)?;
@@ -284,6 +306,27 @@ pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// What `account delete|restore` say when no store was ever made.
+const NO_STORE_YET: &str = "no mail was stored (no server has started on data_dir yet)";
+
+/// Before `account delete|restore` change anything. With no server
+/// running they change the store in data_dir, and never make one (only
+/// `serve`, `restore` and `import` do). Without a store they go ahead only
+/// where no store was ever made (`startup::never_served`: data_dir holds
+/// the audit log of the CLI's own edits), changing the accounts file and
+/// the audit log alone. A data_dir missing or empty is most likely a data
+/// disk that is not mounted: a deletion in the accounts file alone would
+/// leave the account's data key in the real store, its mail readable
+/// (DESIGN.md promise 4: unreadable at once), so it is refused in one
+/// line, nothing changed. A running server's store is always there.
+fn server_or_store(config: &Config, what: &str) -> Result<(), Failure> {
+    match admin::request(&config.admin_socket(), &Request::Ping).map_err(Failure::runtime)? {
+        Some(_) => Ok(()),
+        None if crate::startup::never_served(config) => Ok(()),
+        None => crate::startup::require_store(config, what),
+    }
 }
 
 /// The saved accounts-file entries of deleted accounts (sealed, named by a

@@ -147,6 +147,15 @@ pub fn require_store(config: &Config, what: &str) -> Result<(), Failure> {
     )))
 }
 
+/// Whether data_dir holds this node's audit log but no store: the CLI's
+/// own edits have used it (`account add` audits there), and no server has
+/// made a store in it, so no account of this node has a data key or mail
+/// yet. A data disk that is not mounted leaves data_dir missing or empty
+/// instead (`serve` refuses those beside an existing master key too).
+pub fn never_served(config: &Config) -> bool {
+    !store_exists(config) && audit_dir(config).is_dir()
+}
+
 /// Like [`require_store`] for the commands that read this node's audit
 /// log (`audit verify`, `audit export`): the log is there once anything
 /// was audited (the CLI's account edits write it too, before any store).

@@ -86,6 +86,11 @@ fn node_command(
     let message = match crate::compliance::via_server(config, &req, &mut |_, _| {})? {
         Some(m) => m,
         None => {
+            let what = match req {
+                crate::admin::Request::ForgetNode { .. } => "store forget-node",
+                _ => "store nodes",
+            };
+            crate::startup::require_store(config, what)?;
             let store = crate::startup::open_store(config)?;
             match req {
                 crate::admin::Request::ForgetNode { node } => forget_node(&store, &node)?,
@@ -129,6 +134,9 @@ pub fn run(path: &Path, command: StoreCommand) -> Result<(), Failure> {
                     config.path.display()
                 )));
             }
+            // Before the target is reached: a copy of no store is a
+            // mistake (the data disk not mounted), never an empty store.
+            crate::startup::require_store(&config, "store copy")?;
             let target = pg_options(&config, to, ca_file);
             match sealpost_store::schema_version(&target).map_err(Failure::runtime)? {
                 Some(SCHEMA_VERSION) => {}

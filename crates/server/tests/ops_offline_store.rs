@@ -4,13 +4,20 @@
 //! data_dir and create nothing; `account list` reads the accounts file
 //! (where `account add` writes before any server starts) and opens no
 //! store; once a server has made the store, the same commands work.
+//! `account delete|restore` with no server change the store itself: on a
+//! data_dir missing or empty (the data disk not mounted) they refuse too,
+//! before touching the accounts file, and the site is byte for byte as it
+//! was; on a data_dir that only the CLI's own edits have used (no server
+//! ever started, so no account has mail) they change the accounts file
+//! and the audit log, and make no store.
 
 mod common;
 
 use common::*;
 
-/// Every file and folder under `dir`, relative, sorted.
-fn tree(dir: &std::path::Path) -> Vec<String> {
+/// Every file and folder under `dir`, relative, sorted, with each file's
+/// bytes (`None` for a folder).
+fn tree(dir: &std::path::Path) -> Vec<(String, Option<Vec<u8>>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -19,14 +26,22 @@ fn tree(dir: &std::path::Path) -> Vec<String> {
         };
         for e in entries.flatten() {
             let p = e.path();
-            out.push(p.strip_prefix(dir).unwrap().display().to_string());
+            let name = p.strip_prefix(dir).unwrap().display().to_string();
             if p.is_dir() {
+                out.push((name, None));
                 stack.push(p);
+            } else {
+                out.push((name, Some(std::fs::read(&p).unwrap())));
             }
         }
     }
     out.sort();
     out
+}
+
+/// The names in a [`tree`], for a readable failure.
+fn names(tree: &[(String, Option<Vec<u8>>)]) -> Vec<&str> {
+    tree.iter().map(|(n, _)| n.as_str()).collect()
 }
 
 /// The commands that must not make a store, with the name their error
@@ -48,6 +63,35 @@ const STORE_READERS: &[(&[&str], &str)] = &[
     (&["compliance", "report"], "compliance report"),
     (&["backup", "--out", "backup"], "backup"),
     (&["tls-report", "send"], "tls-report send"),
+    (&["store", "nodes"], "store nodes"),
+    (
+        &["store", "forget-node", "node-3f0c9a1b2d4e"],
+        "store forget-node",
+    ),
+    // Refused before the target database is reached (nothing listens there).
+    (
+        &[
+            "store",
+            "copy",
+            "--to",
+            "postgresql://sealpost@127.0.0.1:9/none",
+        ],
+        "store copy",
+    ),
+];
+
+/// The commands that change what may be in a store on a data disk that is
+/// not mounted: refused on a data_dir missing or empty. (Deleting in the
+/// accounts file alone would leave the account's data key in that store.)
+const STORE_CHANGERS: &[(&[&str], &str)] = &[
+    (
+        &["account", "delete", "alice@example.org"],
+        "account delete",
+    ),
+    (
+        &["account", "restore", "alice@example.org"],
+        "account restore",
+    ),
 ];
 
 /// The commands that read this node's audit log.
@@ -70,7 +114,13 @@ fn refused(site: &Site, commands: &[(&[&str], &str)], what: &str) {
         assert!(line.contains(&data_dir.display().to_string()), "{line}");
         assert!(line.contains(what), "{line}");
         assert!(line.ends_with("nothing was created"), "{line}");
-        assert_eq!(tree(site.dir.path()), before, "{args:?} created data");
+        let after = tree(site.dir.path());
+        assert!(
+            after == before,
+            "{args:?} changed the site: {:?} -> {:?}",
+            names(&before),
+            names(&after)
+        );
     }
 }
 
@@ -89,19 +139,42 @@ fn reading_commands_refuse_a_data_dir_without_a_store_and_create_nothing() {
     // Its audit log is there to read.
     let out = site.cli(&["audit", "verify"], "");
     assert!(out.ok(), "{}{}", out.stdout, out.stderr);
+    // No server has started on data_dir: no account has mail, so deleting
+    // and restoring change the accounts file and the audit log only.
+    let out = site.cli(&["account", "delete", "alice@example.org"], "");
+    assert!(out.ok(), "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "deleted alice@example.org: no mail was stored (no server has started on data_dir yet)\n"
+    );
+    assert!(site.cli(&["account", "list"], "").stdout.is_empty());
+    let out = site.cli(&["account", "restore", "alice@example.org"], "");
+    assert!(out.ok(), "{}", out.stderr);
+    assert!(
+        out.stdout
+            .starts_with("restored alice@example.org: no mail was stored")
+    );
+    assert!(!data_dir.join("db").exists() && !data_dir.join("keycheck").exists());
+    assert!(!data_dir.join("wal").exists() && !data_dir.join("blobs").exists());
+    let out = site.cli(&["audit", "export", "--csv"], "");
+    assert!(out.ok(), "{}", out.stderr);
+    assert!(out.stdout.contains("account_deleted"), "{}", out.stdout);
+    assert!(out.stdout.contains("account_restored"), "{}", out.stdout);
 
     // data_dir absent (the data disk not mounted, the path mistyped).
     let saved = site.path("data.saved");
     std::fs::rename(&data_dir, &saved).unwrap();
     refused(&site, STORE_READERS, NO_STORE);
+    refused(&site, STORE_CHANGERS, NO_STORE);
     refused(&site, AUDIT_READERS, NO_AUDIT);
     assert!(!data_dir.exists());
 
     // data_dir there but empty (a mount point without its disk).
     std::fs::create_dir(&data_dir).unwrap();
     refused(&site, STORE_READERS, NO_STORE);
+    refused(&site, STORE_CHANGERS, NO_STORE);
     refused(&site, AUDIT_READERS, NO_AUDIT);
-    assert!(tree(&data_dir).is_empty(), "{:?}", tree(&data_dir));
+    assert!(tree(&data_dir).is_empty(), "{:?}", names(&tree(&data_dir)));
 
     // `account list` reads the accounts file, shows no usage, makes nothing.
     let before = tree(site.dir.path());
@@ -127,4 +200,59 @@ fn reading_commands_refuse_a_data_dir_without_a_store_and_create_nothing() {
         "{}",
         out.stdout
     );
+    let out = site.cli(&["store", "nodes"], "");
+    assert!(out.ok(), "{}", out.stderr);
+    assert!(out.stdout.contains("last started"), "{}", out.stdout);
+    // Delete and restore change the store now that it is there.
+    let out = site.cli(&["account", "delete", "alice@example.org"], "");
+    assert!(out.ok(), "{}", out.stderr);
+    assert!(
+        out.stdout
+            .starts_with("deleted alice@example.org: mail sealed away"),
+        "{}",
+        out.stdout
+    );
+    let out = site.cli(&["account", "list"], "");
+    assert!(out.ok() && out.stdout.is_empty(), "{}", out.stdout);
+    let out = site.cli(&["account", "restore", "alice@example.org"], "");
+    assert!(out.ok(), "{}", out.stderr);
+    assert!(
+        out.stdout
+            .starts_with("restored alice@example.org: mail restored"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// A store deleted away under a site that had one (the data disk not
+/// mounted under the same data_dir): `account delete` leaves the account
+/// in the accounts file, its saved entry unwritten, and says why.
+#[test]
+fn account_delete_refuses_when_the_data_disk_is_gone() {
+    let site = Site::new("");
+    site.add_account("alice@example.org");
+    assert_eq!(site.start().stop(), Some(0));
+    let data_dir = site.path("data");
+    let saved = site.path("data.mounted");
+    std::fs::rename(&data_dir, &saved).unwrap();
+    std::fs::create_dir(&data_dir).unwrap();
+    let before = tree(site.dir.path());
+    let out = site.cli(&["account", "delete", "alice@example.org"], "");
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "account delete: data_dir {} holds no sealpost store",
+            data_dir.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(tree(site.dir.path()) == before, "the site changed");
+    // The disk back: the same command seals the account's mail away.
+    std::fs::remove_dir(&data_dir).unwrap();
+    std::fs::rename(&saved, &data_dir).unwrap();
+    let out = site.cli(&["account", "delete", "alice@example.org"], "");
+    assert!(out.ok(), "{}", out.stderr);
+    assert!(out.stdout.contains("mail sealed away"), "{}", out.stdout);
 }

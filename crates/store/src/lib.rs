@@ -92,6 +92,9 @@ mod claims;
 mod cluster;
 mod codec;
 mod copy;
+#[cfg(feature = "crash-hooks")]
+#[doc(hidden)]
+pub mod crash_hooks;
 mod crypto;
 mod domains;
 mod engine;

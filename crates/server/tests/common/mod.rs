@@ -144,7 +144,21 @@ pub struct Server {
 
 impl Server {
     pub fn start(config: &Path) -> Server {
-        let mut child = Command::new(BIN)
+        Server::start_under(config, &[])
+    }
+
+    /// As [`Server::start`], the binary run by `wrapper` (a program and its
+    /// arguments, e.g. `strace -f`): `child` is then the wrapper.
+    pub fn start_under(config: &Path, wrapper: &[&str]) -> Server {
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(BIN);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        let mut child = command
             .arg("-c")
             .arg(config)
             .arg("serve")
@@ -153,7 +167,7 @@ impl Server {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap();
+            .unwrap_or_else(|e| panic!("cannot run {wrapper:?} {BIN}: {e}"));
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         let stderr = child.stderr.take().unwrap();

@@ -126,6 +126,8 @@ impl Logged {
         let _view = self.view.write();
         while queue.front().is_some_and(|q| q.end <= durable) {
             let Some(q) = queue.pop_front() else { break };
+            #[cfg(feature = "crash-hooks")]
+            let mut left = q.ops.len();
             for (k, v) in q.ops {
                 let done = match v {
                     Some(v) => self.tree.insert(k, v).map(|_| ()),
@@ -137,6 +139,8 @@ impl Logged {
                     self.wal.fail();
                     return Err(e.into());
                 }
+                #[cfg(feature = "crash-hooks")]
+                crate::crash_hooks::applied_one(&mut left, || self.db.flush().map(drop));
             }
         }
         Ok(())
@@ -398,6 +402,8 @@ impl Txn for EmbeddedTxn<'_> {
             // Write-ahead: the record is on disk before any of it reaches
             // sled, which may write its buffers whenever it likes.
             b.logged.wal.sync_to(end)?;
+            #[cfg(feature = "crash-hooks")]
+            crate::crash_hooks::at(crate::crash_hooks::Point::Synced, || ());
             b.logged.apply_durable()?;
         }
         // Logged: the blobs now belong to durable rows. A transaction

@@ -46,6 +46,11 @@
 //! A new log file is created whole through `sealpost_durable` (temporary
 //! name, fsync, rename, folder fsync); appends to it are this module's own
 //! writes plus fdatasync, the one place the store appends to a file.
+//!
+//! Tested through the store on real files: `tests/wal.rs` (a process that
+//! aborts with sled unflushed), `tests/wal_kill.rs` (SIGKILL with commits
+//! held between their fdatasync and sled, or half applied to a flushed
+//! sled, by the test-only hooks of `crash_hooks.rs`; a torn last record).
 
 use crate::sync::GroupSync;
 use crate::{Result, StoreError};
