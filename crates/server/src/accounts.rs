@@ -154,6 +154,18 @@ fn domains(config: &Config) -> Vec<String> {
 
 pub fn run(config_path: &Path, command: AccountCommand) -> Result<(), Failure> {
     let config = load_config(config_path)?;
+    // Edits audited here when no server runs; `delete` and `restore`
+    // check for the store itself (`delete_in_store`), `list` writes nothing.
+    let edit = match &command {
+        AccountCommand::Add { .. } => Some("account add"),
+        AccountCommand::Passwd { .. } => Some("account passwd"),
+        AccountCommand::Quota { .. } => Some("account quota"),
+        AccountCommand::AppPassword { .. } => Some("account app-password"),
+        _ => None,
+    };
+    if let Some(what) = edit {
+        crate::startup::require_data_dir_in_place(&config, what)?;
+    }
     let file = &config.server.accounts;
     match command {
         AccountCommand::AppPassword { command } => return app_password(&config, command),

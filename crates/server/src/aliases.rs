@@ -60,6 +60,9 @@ pub fn run(config_path: &Path, command: AliasCommand) -> Result<(), Failure> {
         _ => Some(crate::config_lock::ConfigLock::acquire(config_path)?),
     };
     let config = load_config(config_path)?;
+    if !matches!(command, AliasCommand::List) {
+        crate::startup::require_data_dir_in_place(&config, "alias")?;
+    }
     match command {
         AliasCommand::Add { alias, target } => add(&config, &alias, &target),
         AliasCommand::Remove { alias, target } => remove(&config, &alias, target.as_deref()),

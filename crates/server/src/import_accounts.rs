@@ -20,6 +20,7 @@ use std::path::Path;
 /// Runs the command; prints one summary line.
 pub fn run(config_path: &Path, passwd: &Path, domain: Option<String>) -> Result<(), Failure> {
     let config = load_config(config_path)?;
+    crate::startup::require_data_dir_in_place(&config, "import-accounts")?;
     let domain = match domain {
         Some(d) => {
             let d = d.trim().trim_end_matches('.').to_ascii_lowercase();

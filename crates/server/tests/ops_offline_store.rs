@@ -256,3 +256,75 @@ fn account_delete_refuses_when_the_data_disk_is_gone() {
     assert!(out.ok(), "{}", out.stderr);
     assert!(out.stdout.contains("mail sealed away"), "{}", out.stdout);
 }
+
+/// The account and alias edits that audit offline, on a data_dir missing
+/// or empty while the master key exists (the data disk not mounted): they
+/// refuse in one line before the accounts file is touched, and make no
+/// data_dir or audit log on the mount point that the next `serve` would
+/// take for a data directory in use. `new-store` put there on purpose lets
+/// them through, as it lets `serve` start an empty store.
+#[test]
+fn offline_edits_refuse_an_empty_data_dir_once_the_master_key_exists() {
+    let site = Site::new("");
+    site.add_account("alice@example.org");
+    assert_eq!(site.start().stop(), Some(0));
+    let data_dir = site.path("data");
+    std::fs::rename(&data_dir, site.path("data.mounted")).unwrap();
+    let edits: &[(&[&str], &str, &str)] = &[
+        (
+            &["account", "add", "bob@example.org", "--password-stdin"],
+            "account add",
+            "a long enough password\n",
+        ),
+        (
+            &["account", "passwd", "alice@example.org", "--password-stdin"],
+            "account passwd",
+            "another long password\n",
+        ),
+        (
+            &["account", "quota", "alice@example.org", "1G"],
+            "account quota",
+            "",
+        ),
+        (
+            &["alias", "add", "team@example.org", "alice@example.org"],
+            "alias",
+            "",
+        ),
+    ];
+    for state in ["does not exist", "is empty"] {
+        if state == "is empty" {
+            std::fs::create_dir(&data_dir).unwrap();
+        }
+        // The edit locks beside the config files are empty and stay (see
+        // `config_lock`): not a change of the site.
+        let site_tree = || {
+            let mut t = tree(site.dir.path());
+            t.retain(|(name, _)| !name.ends_with(".toml.lock"));
+            t
+        };
+        let before = site_tree();
+        for (args, what, stdin) in edits {
+            let out = site.cli(args, stdin);
+            assert_eq!(out.code, 1, "{args:?}: {}{}", out.stdout, out.stderr);
+            assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {}", out.stderr);
+            let line = out.stderr.trim_end();
+            assert!(
+                line.contains(&format!(
+                    "{what}: data_dir {} {state}, but the master key",
+                    data_dir.display()
+                )),
+                "{line}"
+            );
+            assert!(line.contains("is the data disk mounted?"), "{line}");
+            assert!(site_tree() == before, "{args:?} changed the site");
+        }
+    }
+    // On purpose: an empty store is wanted here.
+    std::fs::write(data_dir.join("new-store"), b"").unwrap();
+    let out = site.cli(
+        &["account", "add", "bob@example.org", "--password-stdin"],
+        "a long enough password\n",
+    );
+    assert!(out.ok(), "{}", out.stderr);
+}

@@ -179,7 +179,7 @@ pub use backup::{
 };
 pub use claims::{Lease, SharedQueue};
 pub use copy::{BATCH as COPY_BATCH, CopyProgress, CopyReport};
-pub use engine::Store;
+pub use engine::{NEW_STORE, Store};
 pub use file_key::FileKey;
 pub use metadata::{MetadataOutcome, MetadataScope};
 
