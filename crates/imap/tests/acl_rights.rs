@@ -1,7 +1,9 @@
 //! Transcripts of what a grant on a shared mailbox (RFC 4314) shows the
 //! grantee beyond the commands it allows: PERMANENTFLAGS narrowed to the
 //! flags the rights let it change, `\Recent` left to the owner, no quota
-//! root of the owner's (a grant changed while selected: `acl_revoke.rs`).
+//! root of the owner's, and a STORE that keeps the flags the grant lets it
+//! change rather than failing (a grant changed while selected:
+//! `acl_revoke.rs`).
 //! Against the real store and the in-memory model.
 
 #[macro_use]
@@ -12,6 +14,7 @@ both_stores!(
     permanentflags_follow_the_grant,
     grantee_never_claims_recent,
     getquotaroot_shows_no_owner_root,
+    store_keeps_the_flags_the_grant_allows,
 );
 
 const TEAM: &str = "Shared/alice@example.org/Team";
@@ -154,4 +157,27 @@ async fn getquotaroot_shows_no_owner_root(store: Backend) {
     let r = bob.cmd(&format!("q4 GETQUOTAROOT {TEAM}")).await;
     assert!(r.last().unwrap().starts_with("q4 NO"), "{r:?}");
     assert!(!r.iter().any(|l| l.starts_with("* QUOTA")), "{r:?}");
+}
+
+/// RFC 4314 4: "STORE operation SHOULD NOT fail if the user has rights to
+/// modify at least one flag specified in the STORE".
+async fn store_keeps_the_flags_the_grant_allows(store: Backend) {
+    let w = World::new(store);
+    let (_alice, mut bob) = team(&w, "lrs").await;
+    ok(&mut bob, &format!("s SELECT {TEAM}")).await;
+    let r = ok(&mut bob, "a STORE 1 +FLAGS (\\Seen $Other \\Deleted)").await;
+    assert_eq!(r[0], "* 1 FETCH (FLAGS (\\Seen \\Flagged \\Recent $Work))");
+    let r = ok(&mut bob, "b STORE 1 -FLAGS (\\Seen \\Flagged)").await;
+    assert_eq!(r[0], "* 1 FETCH (FLAGS (\\Flagged \\Recent $Work))");
+    // Nothing it may change: refused; and FLAGS replaces every kind.
+    for line in [
+        "c STORE 1 +FLAGS ($Other \\Deleted)",
+        "c STORE 1 FLAGS (\\Seen)",
+    ] {
+        let r = bob.cmd(line).await;
+        assert!(
+            r.last().unwrap().starts_with("c NO [NOPERM]"),
+            "{line}: {r:?}"
+        );
+    }
 }

@@ -24,7 +24,7 @@
 //! | CREATE a child | `k` on the parent | driver |
 //! | DELETE | `x` | driver |
 //! | RENAME | refused in the shared namespace | driver |
-//! | STORE `\Seen` / `\Deleted` / other flags | `s` / `t` / `w` | session ([`flag_rights`]) |
+//! | STORE `\Seen` / `\Deleted` / other flags | `s` / `t` / `w` (flags without their right are left out; NO only when none may be changed) | session ([`flag_rights`]) |
 //! | EXPUNGE, CLOSE's expunge, MOVE out, REPLACE out | `e` (and `t` to move) | session |
 //! | FETCH setting `\Seen` | `s` (else it stays unset) | session |
 //! | SETACL, DELETEACL, GETACL, LISTRIGHTS | `a` | driver |
