@@ -4,7 +4,10 @@ with Python's imaplib over TLS: alice's session on node 2 watches
 her NOTIFY SET, writes to it, and revokes the grant. Alice is told the
 grant (LIST, STATUS), bob's new message (STATUS), the revocation
 (`LIST (\\NoAccess)`), and nothing more of it, each within 5 s and
-without sending a command. Loopback only. Prints "ok" at the end.
+without sending a command. Then a second session of alice's on node 2
+EXAMINEs the mailbox, bob revokes the grant again on node 1, and that
+session is closed with `* BYE [NOPERM]` (RFC 4314 5.1.1), unasked, with
+nothing after it. Loopback only. Prints "ok" at the end.
 """
 import imaplib
 import re
@@ -64,4 +67,16 @@ ok(bob.append("Team", None, None, MSG), "append after the revocation")
 ok(connect(a["imaps_1"], ALICE).create("Marker"), "marker")
 line = told(alice, "the marker's CREATE")
 check(line == b'* LIST () "/" "Marker"', f"after the marker: {line!r}")
+
+# Selected on node 2, revoked on node 1: BYE, then nothing.
+ok(bob._simple_command("SETACL", "Team", ALICE, "lr"), "grant again on node 1")
+reader = connect(a["imaps_2"], ALICE)
+ok(reader.select(TEAM.decode(), readonly=True), "EXAMINE on node 2")
+ok(bob._simple_command("DELETEACL", "Team", ALICE), "revoke on node 1 while selected on node 2")
+line = told(reader, "the revocation of the selected mailbox on node 1")
+check(line.startswith(b"* BYE [NOPERM] "), f"revocation while selected: {line!r}")
+ok(bob.append("Team", None, None, MSG), "append after the revocation")
+reader.sock.settimeout(5)
+rest = reader.readline()
+check(rest == b"", f"after the BYE: {rest!r}")
 print("ok")

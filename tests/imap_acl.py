@@ -158,9 +158,10 @@ while True:
         check(line.startswith(b"IDLE1 OK"), f"IDLE end {line}")
         break
 
-# Revoked: invisible again, exactly like a missing mailbox.
-ok(alice.deleteacl("Team", BOB), "deleteacl")
+# Revoked: invisible again, exactly like a missing mailbox (a revocation
+# while bob has Team selected: tests/imap_acl_revoke.py).
 ok(bob.unselect(), "unselect")
+ok(alice.deleteacl("Team", BOB), "deleteacl")
 gone = no(lambda: bob.select(TEAM), "NONEXISTENT", "select after revoke")
 check(gone == missing, f"revoked differs from missing: {gone} / {missing}")
 check(not [l for l in listed(bob) if "Shared" in l], "bob lists after revoke")

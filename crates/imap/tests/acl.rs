@@ -15,7 +15,6 @@ both_stores!(
     copy_and_move_across_accounts_follow_the_rights,
     grantee_in_idle_hears_the_owners_changes,
     identifiers_and_rights_are_validated,
-    revocation_reaches_a_selected_session,
 );
 
 const TEAM: &str = "Shared/alice@example.org/Team";
@@ -310,31 +309,6 @@ async fn grantee_in_idle_hears_the_owners_changes(store: Backend) {
     bob.send(b"DONE\r\n").await;
     let r = bob.until_tagged("i").await;
     assert!(last(&r).starts_with("i OK"), "{r:?}");
-}
-
-async fn revocation_reaches_a_selected_session(store: Backend) {
-    let w = World::new(store);
-    let mut alice = shared_team(&w, "lrsw").await;
-    let mut bob = bob(&w).await;
-    ok(&mut bob, &format!("s SELECT {TEAM}")).await;
-    ok(&mut bob, "f FETCH 1 FLAGS").await;
-    // s taken away: bob's open session can no longer set \Seen.
-    ok(&mut alice, &format!("g SETACL Team {USER2} lrw")).await;
-    let r = bob.cmd("s1 STORE 1 +FLAGS (\\Seen)").await;
-    assert!(last(&r).starts_with("s1 NO [NOPERM]"), "{r:?}");
-    ok(&mut bob, "s2 STORE 1 +FLAGS ($Work)").await;
-    // Everything taken away: the mailbox is gone for bob at once.
-    ok(&mut alice, &format!("d DELETEACL Team {USER2}")).await;
-    for cmd in [
-        "f FETCH 1 BODY.PEEK[]",
-        "f FETCH 1 ENVELOPE",
-        "f STORE 1 +FLAGS ($X)",
-        "f SEARCH TEXT plan",
-    ] {
-        let r = bob.cmd(cmd).await;
-        assert!(last(&r).starts_with("f NO [NONEXISTENT]"), "{cmd}: {r:?}");
-        assert!(!r.iter().any(|l| l.contains("Quarterly")), "{cmd}: {r:?}");
-    }
 }
 
 async fn identifiers_and_rights_are_validated(store: Backend) {

@@ -88,6 +88,9 @@ async fn text_and_url_parts_make_one_message(store: Backend) {
     );
     let r = ok(&mut c, "s STATUS Out (MESSAGES UNSEEN)").await;
     assert_eq!(r[0], "* STATUS \"Out\" (MESSAGES 1 UNSEEN 0)");
+    // Catenating a message's parts does not set its \Seen (RFC 4469 3).
+    let r = ok(&mut c, "s STATUS INBOX (UNSEEN)").await;
+    assert_eq!(r[0], "* STATUS \"INBOX\" (UNSEEN 1)");
     // The whole message, by a URL without section.
     ok(&mut c, "b APPEND Out CATENATE (URL /INBOX/;UID=1)").await;
     assert_eq!(body(&mut c, "Out", 2).await, MIXED);
@@ -113,6 +116,13 @@ async fn relative_urls_use_the_selected_mailbox(store: Backend) {
     )
     .await;
     assert!(r.last().unwrap().ends_with(" 1] APPEND completed"), "{r:?}");
+    // INBOX is still the selected mailbox, and its message still unseen
+    // (RFC 4469 3: APPEND changes neither).
+    let r = ok(&mut c, "f UID FETCH 1 FLAGS").await;
+    assert!(
+        r[0].starts_with("* 1 FETCH (") && !r[0].contains("\\Seen"),
+        "{r:?}"
+    );
     ok(&mut c, "u UNSELECT").await;
     assert_eq!(body(&mut c, "Out", 1).await, "first part!!");
 }

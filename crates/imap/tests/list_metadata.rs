@@ -1,7 +1,8 @@
 //! Transcripts of LIST-METADATA (RFC 9590): `LIST ... RETURN (METADATA
 //! (...))` follows each listed mailbox with its entries (NIL when unset),
 //! after its STATUS with LIST-STATUS; MAXSIZE leaves long values out with
-//! `[METADATA LONGENTRIES n]`; nothing for a mailbox that does not exist
+//! `[METADATA LONGENTRIES n]`; DEPTH adds what lies below an entry, in
+//! each form RFC 9590 allows; nothing for a mailbox that does not exist
 //! or did not meet the selection, nor for a shared one; bad forms are BAD.
 //! Against the real store and the in-memory model.
 
@@ -12,6 +13,7 @@ use common::*;
 both_stores!(
     entries_follow_each_list_line,
     maxsize_and_status_together,
+    depth_returns_what_lies_below,
     only_selected_mailboxes_get_entries,
     malformed_return_options_are_bad,
 );
@@ -79,6 +81,35 @@ async fn maxsize_and_status_together(store: Backend) {
     .await;
 }
 
+async fn depth_returns_what_lies_below(store: Backend) {
+    let w = World::new(store);
+    let mut c = logged_in(&w).await;
+    transcript(
+        &mut c,
+        r#"
+        C: s1 SETMETADATA Work (/private/vendor/x/a "1" /private/vendor/x/b/c "2")
+        S: s1 OK SETMETADATA completed
+        C: l1 LIST "" "Work" RETURN (METADATA (DEPTH 1 (/private/vendor/x)))
+        S: * LIST (\HasNoChildren) "/" "Work"
+        S: * METADATA "Work" (/private/vendor/x/a {1}..1)
+        S: l1 OK LIST completed
+        C: l2 LIST "" "Work" RETURN (METADATA ((DEPTH infinity MAXSIZE 9) (/private/vendor/x /shared/comment)))
+        S: * LIST (\HasNoChildren) "/" "Work"
+        S: * METADATA "Work" (/private/vendor/x/a {1}..1 /private/vendor/x/b/c {1}..2)
+        S: l2 OK [METADATA LONGENTRIES 10] LIST completed
+        C: l3 LIST "" "Work" RETURN (METADATA (/private/vendor/x) (DEPTH infinity))
+        S: * LIST (\HasNoChildren) "/" "Work"
+        S: * METADATA "Work" (/private/vendor/x/a {1}..1 /private/vendor/x/b/c {1}..2)
+        S: l3 OK LIST completed
+        C: l4 LIST "" "Work" RETURN (METADATA (/private/vendor/x /private/comment DEPTH 0))
+        S: * LIST (\HasNoChildren) "/" "Work"
+        S: * METADATA "Work" (/private/vendor/x NIL /private/comment {4}..mine)
+        S: l4 OK LIST completed
+        "#,
+    )
+    .await;
+}
+
 async fn only_selected_mailboxes_get_entries(store: Backend) {
     let w = World::new(store);
     let mut c = logged_in(&w).await;
@@ -130,7 +161,9 @@ async fn malformed_return_options_are_bad(store: Backend) {
         "b LIST \"\" * RETURN (METADATA ())",
         "b LIST \"\" * RETURN (METADATA (/nope))",
         "b LIST \"\" * RETURN (METADATA (/private/a*))",
-        "b LIST \"\" * RETURN (METADATA (/private/a) (DEPTH 1))",
+        "b LIST \"\" * RETURN (METADATA (DEPTH 1))",
+        "b LIST \"\" * RETURN (METADATA (DEPTH 2 /private/a))",
+        "b LIST \"\" * RETURN (METADATA (DEPTH 1 /private/a) (DEPTH 0))",
         "b LIST \"\" * RETURN (METADATA (MAXSIZE 1 MAXSIZE 2 /private/a))",
         "b LIST \"\" * RETURN (METADATA (/private/a) METADATA (/private/b))",
     ] {

@@ -2,7 +2,8 @@
 //! through the real binary: tests/imap_acl.py drives three accounts with
 //! Python's imaplib over TLS (grant, each right, revoke, nothing else of
 //! the owner's visible), then each account's data export must list the
-//! grants it gave or received.
+//! grants it gave or received; tests/imap_acl_revoke.py changes the grant
+//! under a grantee that has the mailbox selected (RFC 4314 5.1.1).
 
 mod common;
 
@@ -53,6 +54,31 @@ fn a_shared_mailbox_shows_exactly_what_was_granted() {
         assert!(out.ok(), "{}", out.stderr);
         assert!(out.stdout.contains(text), "{who}: {text}: {}", out.stdout);
     }
+}
+
+/// A grantee that has the shared mailbox selected, or idles in it, is
+/// closed with `* BYE [NOPERM]` within a second of losing `r`, and rights
+/// lost short of that are refused at its next command.
+#[test]
+fn a_revocation_reaches_a_grantee_that_has_the_mailbox_selected() {
+    let site = Site::new("");
+    for a in ["alice@example.org", "bob@example.org"] {
+        site.add_account(a);
+    }
+    let server = site.start();
+    let args = serde_json::json!({
+        "cafile": site.path("certs/cert.pem"),
+        "imaps": server.addr("imaps").port(),
+        "password": PASSWORD,
+    });
+    let out = python("imap_acl_revoke.py", &[&args.to_string()]);
+    assert!(
+        out.ok() && out.stdout.contains("ok"),
+        "imap_acl_revoke.py: {}{}\nserver log:\n{}",
+        out.stdout,
+        out.stderr,
+        server.log()
+    );
 }
 
 /// `shared-access.csv` from `sealpost export` of `address` (through the

@@ -22,7 +22,10 @@
 //! A grant changed by its owner (SETACL/DELETEACL) is told on the
 //! grantee's stream as [`AccountChange::Access`], and to other nodes as a
 //! notice about the grantee (their watchers hear `Elsewhere`), so a NOTIFY
-//! session's set of shared mailboxes follows grants made after NOTIFY SET.
+//! session's set of shared mailboxes follows grants made after NOTIFY SET,
+//! and a grantee's session that has the mailbox selected follows the grant
+//! (IMAP closes it once `r` is gone). When the notices between nodes were
+//! interrupted, every open account hears `Elsewhere` once they are back.
 
 use crate::engine::AccountCtx;
 use crate::{AccountId, MailboxEvent, MailboxId, MailboxName, Result, Store};

@@ -31,7 +31,9 @@
 //!    When the listening connection is lost and comes back, every open
 //!    index and account is checked again ([`Notice::Resync`]), so nothing
 //!    sent meanwhile is missed: catching up is from the last modseq seen,
-//!    not from the notices.
+//!    not from the notices; and every open account's watchers hear
+//!    `Elsewhere`, since a notice about the account (a hierarchy change, a
+//!    grant made to it) may have been lost.
 //! 4. **Reads that must be current** (SELECT, EXAMINE, STATUS, IDLE's
 //!    start) check the mailbox row first ([`Store::refresh`], one round
 //!    trip) so a session never starts from an index older than the
@@ -417,6 +419,9 @@ impl Store {
                 let accounts: Vec<AccountId> = self.inner.accounts.lock().keys().copied().collect();
                 for a in accounts {
                     self.check_account(a);
+                    // Notices about the account (its hierarchy, grants made
+                    // to it) may have been lost: its watchers look again.
+                    self.tell_elsewhere(a, None);
                 }
                 let open: Vec<(AccountId, MailboxId)> =
                     self.inner.mailboxes.lock().keys().copied().collect();
@@ -669,5 +674,23 @@ mod tests {
         let back = LogEntry::decode(&log_key(AccountId(1), MailboxId(2), 9), &e.encode()).unwrap();
         assert_eq!((back.before, back.after, back.uid_next), (7, 9, 12));
         assert_eq!(back.events, e.events);
+    }
+
+    /// After the notices between nodes were interrupted, every open
+    /// account's watchers are told to look again: a grant revoked
+    /// meanwhile (IMAP's selected shared mailbox, NOTIFY) is not missed.
+    #[test]
+    fn a_resync_tells_every_open_account_to_look_again() {
+        crate::test_backend::each(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let store = crate::test_backend::open(dir.path());
+            let a = store.ensure_account("a@example.org").unwrap();
+            let mut rx = store.watch_account(a).unwrap();
+            store.on_notice(Notice::Resync);
+            let heard: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok())
+                .map(|e| e.change)
+                .collect();
+            assert!(heard.contains(&AccountChange::Elsewhere), "{heard:?}");
+        });
     }
 }

@@ -46,6 +46,7 @@
 mod acl;
 mod notify;
 mod perform;
+mod regrant;
 mod shared;
 mod timing;
 
@@ -56,7 +57,7 @@ use crate::wire::response::Out;
 use sealpost_audit::AuditLog;
 use sealpost_config::Config;
 use sealpost_directory::Directory;
-use sealpost_store::{AccountId, MailboxEvent, MailboxId};
+use sealpost_store::{AccountEvent, AccountId, MailboxEvent, MailboxId, StoreError};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -113,6 +114,11 @@ struct Watch {
     grantee: Option<AccountId>,
     /// Events were dropped while the grant was gone.
     missed: bool,
+    /// The grantee's own change stream, where a change of the grant is
+    /// told (`regrant`); `None` for the user's own mailbox.
+    grants: Option<broadcast::Receiver<AccountEvent>>,
+    /// The grant may have changed: read it again before the next command.
+    regrant: bool,
 }
 
 impl Watch {
@@ -128,17 +134,6 @@ impl Watch {
                 .stash
                 .iter()
                 .any(|e| !matches!(e, MailboxEvent::FlagsChanged(_)))
-    }
-
-    async fn changed(watch: Option<&mut Watch>) {
-        let Some(w) = watch else {
-            return std::future::pending().await;
-        };
-        match w.events.recv().await {
-            Ok(e) => w.stash.push(e),
-            Err(broadcast::error::RecvError::Lagged(_)) => w.lagged = true,
-            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
-        }
     }
 
     /// Everything received so far, with the `\Recent` status of the
@@ -193,6 +188,8 @@ impl Watch {
         self.stash.clear();
         self.lagged = false;
         self.missed = true;
+        // The session is told before its next command (`regrant`).
+        self.regrant = true;
         Reply::Updates {
             events: Vec::new(),
             lagged: false,
@@ -366,26 +363,29 @@ impl<S: MailStore> Driver<S> {
         self.core.as_ref().is_some_and(|c| c.session.idling())
     }
 
-    /// Whether changes are sent unasked now (IDLE, or NOTIFY): wait for
+    /// Whether changes are sent unasked now (IDLE, NOTIFY, or a change
+    /// of the grant of a selected shared mailbox): wait for
     /// [`Driver::changed`] too.
     pub fn listening(&self) -> bool {
-        self.core
-            .as_ref()
-            .is_some_and(|c| c.session.idling() || c.session.notify_account().is_some())
+        self.core.as_ref().is_some_and(|c| {
+            c.session.idling()
+                || c.session.notify_account().is_some()
+                || c.watch.as_ref().is_some_and(Watch::follows_grant)
+        })
     }
 
     /// Waits until the selected mailbox changes (while IDLE, or NOTIFY
-    /// names it) or, with NOTIFY, another of the account's mailboxes
-    /// (never returns when nothing is watched). Cancel-safe: what arrives
-    /// is kept for the next [`Driver::advance`].
+    /// names it), the grant of a selected shared mailbox may have changed
+    /// (`regrant`) or, with NOTIFY, another of the account's mailboxes
+    /// changes (never returns when nothing is watched). Cancel-safe: what
+    /// arrives is kept for the next [`Driver::advance`].
     pub async fn changed(&mut self) {
         let Some(c) = self.core.as_deref_mut() else {
             return std::future::pending().await;
         };
-        let selected = c.session.selected_live();
-        let watch = c.watch.as_mut().filter(|_| selected);
+        let live = c.session.selected_live();
         tokio::select! {
-            _ = Watch::changed(watch) => {}
+            _ = Watch::changed(c.watch.as_mut(), live) => {}
             _ = notify::AccountWatch::changed(c.notify.as_mut()) => {}
         }
     }
@@ -494,6 +494,17 @@ impl Core {
                     return Stop::Control(c);
                 }
                 continue;
+            }
+            // Between commands (and in IDLE): a grant changed under a
+            // selected shared mailbox takes effect now.
+            if regrant::follow(
+                &mut self.watch,
+                &mut self.session,
+                &services.store,
+                &mut self.out,
+            ) {
+                self.unsent = 0;
+                return Stop::Control(Control::Close);
             }
             let step = match self.framer.next_frame() {
                 Some(frame) => {
@@ -631,6 +642,13 @@ impl Core {
             Request::Store(r) => {
                 let user = self.session.account_id();
                 let (reply, watch) = perform::store(&services.store, user, r);
+                // Refused by the grant as it is now: tell the session the
+                // new grant right after this command (`regrant`).
+                if let (Err(StoreError::NoMailbox | StoreError::Denied), Some(w)) =
+                    (&reply, self.watch.as_mut())
+                {
+                    w.regrant = w.grantee.is_some();
+                }
                 if let Some(perform::NewWatch {
                     account,
                     mailbox,
@@ -646,8 +664,10 @@ impl Core {
                         events,
                         stash: Vec::new(),
                         lagged: false,
+                        grants: Watch::grants_of(&services.store, grantee),
                         grantee,
                         missed: false,
+                        regrant: false,
                     });
                 }
                 Reply::Store(reply)

@@ -24,7 +24,7 @@
 //! | CREATE a child | `k` on the parent | driver |
 //! | DELETE | `x` | driver |
 //! | RENAME | refused in the shared namespace | driver |
-//! | STORE `\Seen` / `\Deleted` / other flags | `s` / `t` / `w` | session ([`flag_rights`]) |
+//! | STORE `\Seen` / `\Deleted` / other flags | `s` / `t` / `w` (flags without their right are left out; NO only when none may be changed) | session ([`flag_rights`]) |
 //! | EXPUNGE, CLOSE's expunge, MOVE out, REPLACE out | `e` (and `t` to move) | session |
 //! | FETCH setting `\Seen` | `s` (else it stays unset) | session |
 //! | SETACL, DELETEACL, GETACL, LISTRIGHTS | `a` | driver |
@@ -34,19 +34,18 @@
 //! PERMANENTFLAGS name only what the grant lets the grantee change
 //! ([`permanent_flags`], RFC 4314 4): `\Seen` with `s`, `\Deleted` with
 //! `t`, the other flags, keywords and `\*` with `w`. The session checks
-//! the rights it was given at SELECT; the driver checks every request on
-//! the selected mailbox again against the grant as it is now
-//! (`driver/shared.rs` `recheck`), so a revocation takes effect at the
-//! grantee's next command (FETCH answers `NO [NONEXISTENT]`). Change
-//! notifications stop at once: before handing a grantee the mailbox's
-//! events (in IDLE or after a command), the driver checks that it still
-//! holds `l` and `r`, and drops them otherwise (no EXISTS, EXPUNGE or
-//! FETCH of a mailbox it may no longer read). The selection is kept (no
-//! unsolicited BYE, which would cost the client its other work): the
-//! client stays in step and learns of the revocation from its next
-//! command; should the grant come back, it resynchronizes. Flags,
-//! `\Seen` included, are the mailbox's and shared by everyone who opens
-//! it (no per-user `\Seen`).
+//! the rights it was given at SELECT, and takes the new ones when the
+//! owner changes the grant (`regrant`: before the grantee's next command,
+//! with FLAGS and PERMANENTFLAGS again); the driver checks every request
+//! on the selected mailbox against the grant as it is now
+//! (`driver/shared.rs` `recheck`) as well. A grantee that loses `r` (or
+//! `l`) on the selected mailbox is closed at once, in IDLE or not, with
+//! `* BYE [NOPERM]` (RFC 4314 5.1.1; why this and not a NO to every
+//! command: `regrant`), and hears nothing more of the mailbox: before
+//! handing a grantee the mailbox's events the driver checks that it
+//! still holds `l` and `r`, and drops them otherwise. Flags, `\Seen`
+//! included, are the mailbox's and shared by everyone who opens it (no
+//! per-user `\Seen`).
 //!
 //! `\Recent` stays the owner's: a grantee's SELECT shows the messages no
 //! session has claimed yet as recent, as an EXAMINE does, and never

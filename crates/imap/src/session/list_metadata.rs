@@ -1,8 +1,10 @@
-//! LIST-METADATA (RFC 9590): `LIST ... RETURN (METADATA (entries)
-//! [(MAXSIZE n)])` answers, after each listed mailbox's LIST line (and its
-//! STATUS, with LIST-STATUS), one `* METADATA <mailbox> (...)` with the
-//! entries asked for, as GETMETADATA with DEPTH 0 would (an entry without
-//! a value is NIL, `metadata.rs`).
+//! LIST-METADATA (RFC 9590): `LIST ... RETURN (METADATA (entries))`, with
+//! GETMETADATA's options MAXSIZE and DEPTH (RFC 5464 4.2; every form the
+//! parser takes: `wire/parser/metadata.rs` `list_return`), answers, after
+//! each listed mailbox's LIST line (and its STATUS, with LIST-STATUS), one
+//! `* METADATA <mailbox> (...)` with the entries asked for, as GETMETADATA
+//! with the same options would (an entry without a value is NIL, entries
+//! below it as DEPTH says, `metadata.rs`).
 //!
 //! The entries of all listed mailboxes are read in one request
 //! ([`StoreRequest::MetadataOf`]). Only mailboxes that exist and met the
@@ -15,7 +17,7 @@
 use super::list::{Line, ListJob};
 use super::metadata::write_metadata;
 use super::{Done, Flow, Job, Request, Session, StoreRequest};
-use crate::wire::command::{ListMetadata, MetadataDepth};
+use crate::wire::command::ListMetadata;
 use crate::wire::response::{Code, Out};
 
 /// Entries of one mailbox (`None`: not readable here, no METADATA line).
@@ -60,7 +62,7 @@ impl Session {
                 &line.wire_name,
                 &metadata.entries,
                 metadata.maxsize,
-                MetadataDepth::Zero,
+                metadata.depth,
                 &values,
                 out,
             );

@@ -55,9 +55,10 @@ impl Session {
         if sel.read_only {
             return Flow::Done(Err(read_only()));
         }
-        if let Err(e) = sel.require(super::acl::flag_rights(&flags, args.op == StoreOp::Replace)) {
-            return Flow::Done(Err(e));
-        }
+        let flags = match stored_flags(sel, flags, args.op) {
+            Ok(f) => f,
+            Err(e) => return Flow::Done(Err(e)),
+        };
         let targets = match sel
             .resolve(&args.set, args.uid)
             .and_then(|t| sel.within_limit(limit, args.uid, t))
@@ -361,6 +362,31 @@ pub(super) fn try_create(text: &'static str) -> impl Fn(CmdError) -> CmdError {
             e
         }
     }
+}
+
+/// The flags a STORE on the selected mailbox writes (RFC 4314 4): on a
+/// shared one, adding or removing leaves out the flags the grant may not
+/// change, and fails (`NO [NOPERM]`) only when none of those named may be
+/// changed ("STORE operation SHOULD NOT fail if the user has rights to
+/// modify at least one flag specified", since clients handle a tagged NO
+/// to STORE badly); replacing all flags touches every kind, so it needs
+/// `s`, `t` and `w`.
+fn stored_flags(
+    sel: &super::Selected,
+    flags: sealpost_store::Flags,
+    op: StoreOp,
+) -> CmdResult<sealpost_store::Flags> {
+    let replace = op == StoreOp::Replace;
+    let needed = super::acl::flag_rights(&flags, replace);
+    if replace || needed.is_empty() || sel.rights().has(needed) {
+        sel.require(needed)?;
+        return Ok(flags);
+    }
+    let allowed = super::acl::allowed_flags(&flags, sel.rights());
+    if allowed.system == 0 && allowed.keywords.is_empty() {
+        sel.require(needed)?;
+    }
+    Ok(allowed)
 }
 
 fn read_only() -> CmdError {

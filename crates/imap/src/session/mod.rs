@@ -53,7 +53,8 @@
 //! (STORE, EXPUNGE, COPY, MOVE, APPEND; a large EXPUNGE in `expunge`),
 //! [`multiappend`] (MULTIAPPEND),
 //! [`catenate`] (CATENATE),
-//! [`replace`] (REPLACE), [`acl`] (ACL and shared mailboxes),
+//! [`replace`] (REPLACE), [`acl`] (ACL and shared mailboxes, with
+//! `regrant` for a grant changed under a selected one),
 //! `notify` (NOTIFY: other mailboxes' changes, unasked),
 //! [`objectid`] (OBJECTID's ids, written by the
 //! handlers of SELECT, CREATE, STATUS, FETCH and SEARCH), [`uidonly`]
@@ -81,6 +82,7 @@ mod notify_elsewhere;
 pub mod objectid;
 mod outcome;
 mod progress;
+mod regrant;
 mod replace;
 mod request;
 mod scan;

@@ -114,7 +114,8 @@ impl Session {
             Err(e) => return Flow::Done(Err(e)),
         };
         // A grant without a right to change anything opens read-only.
-        let read_only = job.read_only || shared.is_some_and(|s| !s.may_change());
+        let examined = job.read_only;
+        let read_only = examined || shared.is_some_and(|s| !s.may_change());
         let keywords = keywords_of(&snapshot);
         let job = Opening { read_only, ..job };
         let rights = shared.map_or(Rights::ALL, |s| s.rights);
@@ -131,6 +132,7 @@ impl Session {
         let uids: Vec<Uid> = snapshot.entries.iter().map(|e| e.uid).collect();
         let sel = Selected {
             read_only,
+            examined,
             exists_announced: uids.len(),
             uids,
             recent: recent.into_iter().collect(),

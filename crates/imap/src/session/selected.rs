@@ -43,6 +43,9 @@ use std::io::Write as _;
 pub(crate) struct Selected {
     pub info: MailboxInfo,
     pub read_only: bool,
+    /// Opened by EXAMINE: read-only whatever a grant allows (`read_only`
+    /// alone may also come from a grant, and follow it, `regrant`).
+    pub examined: bool,
     /// UIDs in sequence order, as announced to the client (expunges not yet
     /// announced included).
     pub uids: Vec<Uid>,

@@ -149,6 +149,8 @@ pub struct ListMetadata {
     pub entries: Vec<String>,
     /// Values longer than this are left out (`[METADATA LONGENTRIES]`).
     pub maxsize: Option<u32>,
+    /// What below each entry is returned too (RFC 5464 4.2.2).
+    pub depth: MetadataDepth,
 }
 
 /// A STATUS data item (RFC 9051 6.3.11, RFC 7162, RFC 8438).
@@ -573,9 +575,10 @@ pub enum CommandKind {
 
 /// GETMETADATA's DEPTH (RFC 5464 4.2.2): the entry itself, its children
 /// too, or everything below it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MetadataDepth {
     /// `0`.
+    #[default]
     Zero,
     /// `1`.
     One,
