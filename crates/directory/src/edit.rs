@@ -17,7 +17,7 @@ use crate::address::{self, check_quota, domain_of};
 use crate::app_password::{self, AppPasswordInfo, MAX_APP_PASSWORDS};
 use crate::file::{self, Entry};
 use crate::password::{MAX_PASSWORD_LEN, hash_password};
-use crate::{Account, DirectoryError, Secret};
+use crate::{Account, DirectoryError, Refusal, Secret};
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
@@ -155,7 +155,7 @@ pub fn add_accounts_with_hashes(
 /// has already, and more than [`MAX_APP_PASSWORDS`] app passwords.
 pub fn add_app_password(file: &Path, address: &str, label: &str) -> Result<Secret, DirectoryError> {
     let address = address::normalize_address(address)?;
-    app_password::check_label(label).map_err(DirectoryError::Invalid)?;
+    app_password::check_label(label).map_err(Refusal::BadLabel)?;
     let password = app_password::generate();
     let hash = hash_password(&password);
     edit(file, None, |doc, entries| {
@@ -164,21 +164,22 @@ pub fn add_app_password(file: &Path, address: &str, label: &str) -> Result<Secre
             .find(|e| e.account.address == address)
             .ok_or_else(|| DirectoryError::NotFound(address.clone()))?;
         if entry.apps.iter().any(|a| a.label == label) {
-            return Err(DirectoryError::Invalid(format!(
-                "{address} has an app password labelled `{label}` already"
-            )));
+            return Err(Refusal::LabelTaken {
+                address: address.clone(),
+                label: label.to_string(),
+            }
+            .into());
         }
         if entry.apps.len() >= MAX_APP_PASSWORDS {
-            return Err(DirectoryError::Invalid(format!(
-                "{address} has {MAX_APP_PASSWORDS} app passwords already: remove one first"
-            )));
+            return Err(Refusal::TooManyAppPasswords {
+                address: address.clone(),
+            }
+            .into());
         }
         let id = app_password::id_of(password.expose()).unwrap_or_default();
         if entry.apps.iter().any(|a| a.id == id) {
             // One chance in a million per existing app password: try again.
-            return Err(DirectoryError::Invalid(
-                "the generated app password's id is taken: run the command again".into(),
-            ));
+            return Err(Refusal::AppPasswordIdTaken.into());
         }
         let mut row = toml_edit::InlineTable::new();
         row.insert("id", Value::from(id));
@@ -207,7 +208,10 @@ pub fn remove_app_password(file: &Path, address: &str, label: &str) -> Result<()
     edit(file, None, |doc, _| {
         let table = account_table(doc, &address)?;
         let not_found = || {
-            DirectoryError::NotFound(format!("{address} with an app password labelled `{label}`"))
+            DirectoryError::from(Refusal::NoAppPassword {
+                address: address.clone(),
+                label: label.to_string(),
+            })
         };
         let list = table
             .get_mut("app_passwords")
@@ -512,12 +516,10 @@ pub fn import_account(
 fn hash_checked(password: &Secret) -> Result<String, DirectoryError> {
     let len = password.expose().len();
     if len == 0 {
-        return Err(DirectoryError::Invalid("the password is empty".into()));
+        return Err(Refusal::PasswordEmpty.into());
     }
     if len > MAX_PASSWORD_LEN {
-        return Err(DirectoryError::Invalid(format!(
-            "the password is longer than {MAX_PASSWORD_LEN} octets"
-        )));
+        return Err(Refusal::PasswordTooLong.into());
     }
     Ok(hash_password(password))
 }

@@ -55,6 +55,7 @@ pub mod app_password;
 mod cache;
 pub mod dovecot;
 mod edit;
+mod error;
 pub mod file;
 pub mod forward;
 #[doc(hidden)]
@@ -72,6 +73,7 @@ pub use edit::{
     export_account, import_account, list_accounts, list_app_passwords, remove_account,
     remove_alias, remove_app_password, replace_legacy_hash, set_password, set_quota,
 };
+pub use error::{DirectoryError, Refusal};
 pub use forward::{Forward, Forwarding, add_forward, list_forwards, remove_forward};
 pub use legacy::Scheme;
 pub use password::{MAX_PASSWORD_LEN, check_stored, hash_password};
@@ -125,23 +127,6 @@ impl Drop for Secret {
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.0);
     }
-}
-
-/// Why the directory could not be loaded or edited; one line naming the file.
-#[derive(Debug, thiserror::Error)]
-pub enum DirectoryError {
-    /// The accounts file is malformed or refers to an unknown domain.
-    #[error("{0}")]
-    Invalid(String),
-    /// I/O on the accounts file failed.
-    #[error("{0}")]
-    Io(String),
-    /// `account add` for an address that exists.
-    #[error("account {0} exists already")]
-    Exists(String),
-    /// No such account.
-    #[error("no account {0}")]
-    NotFound(String),
 }
 
 /// Throttling limits (from `[limits]`).

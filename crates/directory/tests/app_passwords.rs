@@ -6,7 +6,8 @@ mod common;
 
 use common::{account, accounts_file, domains, limits};
 use sealpost_directory::{
-    AuthOutcome, Directory, Secret, add_app_password, list_app_passwords, remove_app_password,
+    AuthOutcome, Directory, DirectoryError, MAX_PASSWORD_LEN, Refusal, Secret, add_app_password,
+    list_app_passwords, remove_app_password, set_password,
 };
 use std::net::IpAddr;
 
@@ -20,6 +21,65 @@ async fn login(d: &Directory, user: &str, pw: &str) -> Option<Option<String>> {
         AuthOutcome::Failed => None,
         other => panic!("{other:?}"),
     }
+}
+
+/// What a user can be told comes as a typed [`Refusal`] (the account page
+/// words each case in its reader's language), its English line unchanged
+/// for the CLI; an account that is not there stays `NotFound`.
+#[test]
+fn refusals_are_typed_cases() {
+    let (_dir, path) = accounts_file(&account("alice@example.org", "alice pw", ""));
+    let before = std::fs::read_to_string(&path).unwrap();
+    let refusal = |e: DirectoryError| match e {
+        DirectoryError::Refused(r) => r,
+        other => panic!("{other:?}"),
+    };
+    add_app_password(&path, "alice@example.org", "phone").unwrap();
+    let e = add_app_password(&path, "alice@example.org", "phone").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "alice@example.org has an app password labelled `phone` already"
+    );
+    assert_eq!(
+        refusal(e),
+        Refusal::LabelTaken {
+            address: "alice@example.org".into(),
+            label: "phone".into()
+        }
+    );
+    let e = remove_app_password(&path, "Alice@example.org", "watch").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "no account alice@example.org with an app password labelled `watch`"
+    );
+    assert_eq!(
+        refusal(e),
+        Refusal::NoAppPassword {
+            address: "alice@example.org".into(),
+            label: "watch".into()
+        }
+    );
+    assert!(matches!(
+        refusal(add_app_password(&path, "alice@example.org", "a\nb").unwrap_err()),
+        Refusal::BadLabel(_)
+    ));
+    // 520 characters, 1040 octets.
+    let long = Secret::new("ä".repeat(520));
+    assert!(long.expose().len() > MAX_PASSWORD_LEN);
+    assert_eq!(
+        refusal(set_password(&path, "alice@example.org", &long).unwrap_err()),
+        Refusal::PasswordTooLong
+    );
+    assert_eq!(
+        refusal(set_password(&path, "alice@example.org", &Secret::new("")).unwrap_err()),
+        Refusal::PasswordEmpty
+    );
+    assert!(matches!(
+        add_app_password(&path, "nobody@example.org", "x"),
+        Err(DirectoryError::NotFound(_))
+    ));
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(after.matches("label = ").count(), 1, "{before}\n{after}");
 }
 
 #[tokio::test]

@@ -4,10 +4,13 @@
 //!
 //! Every source is read one message at a time, and a message is stored
 //! while it is read, a piece at a time ([`stream`]), so memory stays flat
-//! whatever the size of the source or of its largest message. The parsers of
-//! on-disk formats (`dovecot-uidlist`, `dovecot-keywords`, mbox) and the
-//! IMAP response framer have explicit limits and fuzz targets
-//! (`fuzz/import`, replayed by `tests/fuzz_corpus.rs`).
+//! whatever the size of the source or of its largest message. Messages are
+//! ended several at once and committed in batches, in the source's order
+//! ([`pipeline`] for files; an IMAP source commits what each FETCH brought
+//! together). The parsers of on-disk formats (`dovecot-uidlist`,
+//! `dovecot-keywords`, mbox) and the IMAP response framer have explicit
+//! limits and fuzz targets (`fuzz/import`, replayed by
+//! `tests/fuzz_corpus.rs`).
 //!
 //! This crate stores through `sealpost-store` only; the binary decides
 //! whether the store is its own (offline) or the running server's (the
@@ -20,6 +23,7 @@ pub mod fuzzing;
 pub mod imap;
 pub mod maildir;
 pub mod mbox;
+pub mod pipeline;
 pub mod stream;
 
 use sealpost_store::{AccountId, MailboxId, MailboxName, Store, StoreError};

@@ -18,11 +18,11 @@
 //! without a UID (or whose UID is taken) get the next UID; a mailbox that
 //! already holds messages keeps its UIDVALIDITY.
 //!
-//! Speed: [`WORKERS`] threads read, seal and make durable the next
-//! messages' blobs at once, and their rows are committed in order,
-//! [`BATCH`] per transaction (one flush each), so fsyncs overlap and are
-//! shared instead of three per message one after the other. One message
-//! per worker is in memory at a time.
+//! Speed ([`crate::pipeline`]): [`WORKERS`] threads read, seal and make
+//! durable the next messages' blobs at once, and their rows are committed
+//! in order, [`BATCH`] per transaction (one flush each), so fsyncs overlap
+//! and are shared instead of three per message one after the other. One
+//! message per worker is in memory at a time.
 //!
 //! Limits: a line of these files is at most [`MAX_LINE`] octets, a
 //! uidlist at most [`MAX_UIDLIST_ENTRIES`] entries, a keyword at most
@@ -45,13 +45,7 @@ pub const MAX_UIDLIST_ENTRIES: usize = 10_000_000;
 pub const MAX_KEYWORD: usize = 255;
 /// Most names in `subscriptions`.
 pub const MAX_SUBSCRIPTIONS: usize = 100_000;
-/// Messages read, sealed and made durable at once.
-pub const WORKERS: usize = 4;
-/// Messages committed in one transaction.
-pub const BATCH: usize = 64;
-/// How many messages workers may run ahead of the last commit (more than
-/// [`BATCH`] plus [`WORKERS`], so the next batch can always fill).
-pub const WINDOW: usize = 256;
+pub use crate::pipeline::{BATCH, WINDOW, WORKERS};
 
 /// What `dovecot-uidlist` says.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -390,15 +384,13 @@ fn prepare<'s>(
     Ok((prepared, placement))
 }
 
-/// Stores `files` in `mailbox`, in their order. [`WORKERS`] threads read,
-/// seal and make durable the blobs of the next messages at once (their
-/// fsyncs overlap, and the directory's are shared); this thread commits
-/// their rows in order, [`BATCH`] to a transaction (one flush for all), so
-/// the UIDs asked for are kept as in a one-by-one import. Workers run at
-/// most [`WINDOW`] messages ahead of the last commit; each holds one
-/// message's pieces, so memory stays flat. It returns once every message
-/// is committed durably; on an error, what was not committed yet leaves no
-/// blob behind.
+/// Stores `files` in `mailbox`, in their order ([`crate::pipeline`]): the
+/// workers read, seal and make durable the next files' messages at once,
+/// their rows are committed in order, so the UIDs asked for are kept as in
+/// a one-by-one import. Each worker holds one message's pieces, so memory
+/// stays flat. It returns once every message is committed durably; on an
+/// error, the messages before the failing one are committed and what came
+/// after leaves no blob behind.
 fn import_files(
     store: &Store,
     account: AccountId,
@@ -407,105 +399,24 @@ fn import_files(
     files: &[File],
     totals: &Totals,
 ) -> Result<()> {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     if files.is_empty() {
         return Ok(());
     }
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let committed = (std::sync::Mutex::new(0usize), std::sync::Condvar::new());
-    std::thread::scope(|scope| {
-        let (sent, received) = std::sync::mpsc::sync_channel(WORKERS * 2);
-        for _ in 0..WORKERS.min(files.len()) {
-            let sent = sent.clone();
-            let (next, stop, committed) = (&next, &stop, &committed);
-            scope.spawn(move || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= files.len() || stop.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let Ok(mut done) = committed.0.lock() else {
-                        return;
-                    };
-                    while i >= *done + WINDOW && !stop.load(Ordering::Relaxed) {
-                        done = match committed
-                            .1
-                            .wait_timeout(done, std::time::Duration::from_millis(100))
-                        {
-                            Ok((d, _)) => d,
-                            Err(_) => return,
-                        };
-                    }
-                    drop(done);
-                    let prepared = prepare(store, account, &files[i], keywords);
-                    if sent.send((i, prepared)).is_err() {
-                        return;
-                    }
+    crate::pipeline::import_in_order(
+        store,
+        mailbox,
+        totals,
+        |sender| {
+            for file in files {
+                let octets = std::fs::metadata(&file.2).map_or(0, |m| m.len());
+                if !sender.send(file, octets) {
+                    break;
                 }
-            });
-        }
-        drop(sent);
-        let result = commit_in_order(store, mailbox, received, files.len(), totals, |n| {
-            if let Ok(mut done) = committed.0.lock() {
-                *done = n;
             }
-            committed.1.notify_all();
-        });
-        if result.is_err() {
-            stop.store(true, Ordering::Relaxed);
-        }
-        result
-    })
-}
-
-/// Receives prepared messages (in any order, numbered), commits them in
-/// their order in batches; `progress` hears how many are committed.
-fn commit_in_order<'s>(
-    store: &'s Store,
-    mailbox: MailboxId,
-    received: std::sync::mpsc::Receiver<(usize, Result<(Prepared<'s>, Placement)>)>,
-    total: usize,
-    totals: &Totals,
-    progress: impl Fn(usize),
-) -> Result<()> {
-    let mut waiting = std::collections::BTreeMap::new();
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut next = 0;
-    let mut committed = 0;
-    let flush = |batch: &mut Vec<(Prepared<'s>, Placement)>, committed: &mut usize| -> Result<()> {
-        let asked: Vec<(u64, Option<Uid>)> = batch
-            .iter()
-            .map(|(p, place)| (p.size(), place.keep_uid))
-            .collect();
-        let appended = store.commit_prepared(mailbox, std::mem::take(batch))?;
-        for ((size, asked), a) in asked.into_iter().zip(&appended) {
-            totals.stored(size as usize, asked == Some(a.uid));
-        }
-        *committed += appended.len();
-        progress(*committed);
-        Ok(())
-    };
-    for (i, prepared) in received {
-        waiting.insert(i, prepared);
-        while let Some(prepared) = waiting.remove(&next) {
-            next += 1;
-            batch.push(prepared?);
-            if batch.len() == BATCH {
-                flush(&mut batch, &mut committed)?;
-            }
-        }
-    }
-    if !batch.is_empty() {
-        flush(&mut batch, &mut committed)?;
-    }
-    if committed != total {
-        return Err(ImportError::Format(format!(
-            "{} of {total} messages stored",
-            committed
-        )));
-    }
-    Ok(())
+            Ok(())
+        },
+        |file| prepare(store, account, file, keywords),
+    )
 }
 
 fn subscribe(store: &Store, account: AccountId, root: &Path) -> Result<()> {

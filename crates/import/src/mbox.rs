@@ -9,13 +9,15 @@
 //! `X-Keywords:`, INTERNALDATE from the `From ` line's date (asctime, UTC).
 //! The file is read line by line, a long line in pieces, and
 //! [`Reader::next_message_to`] hands each message over a piece at a time
-//! (the import stores it as it goes, so memory stays flat); a message
+//! (the import stores it as it goes, so memory stays flat, and commits
+//! the messages in batches, [`import_file`]); a message
 //! larger than the reader's limit (by default the store's,
 //! [`crate::MAX_MESSAGE_SIZE`]) is an error as soon as it is seen.
 
+use crate::pipeline::Sender;
 use crate::stream::Crlf;
 use crate::{ImportError, Result, Totals, ensure_mailbox};
-use sealpost_store::{AccountId, Flags, Store};
+use sealpost_store::{AccountId, AppendStream, Flags, Placement, Store};
 use std::io::{BufRead, Read};
 use std::path::Path;
 
@@ -199,8 +201,13 @@ impl<R: BufRead> Reader<R> {
 /// friends are in the header).
 const HEAD_MAX: usize = 256 * 1024;
 
-/// Imports one mbox file into `mailbox` (created if missing), each message
-/// stored while it is read (memory stays flat whatever its size).
+/// Imports one mbox file into `mailbox` (created if missing). This thread
+/// reads the file and writes each message to the store while it reads it
+/// (sealed a piece at a time, so memory stays flat whatever its size);
+/// [`crate::pipeline`]'s workers end the messages (summary, blob made
+/// durable) several at once, and their rows are committed in the file's
+/// order, [`crate::pipeline::BATCH`] to a transaction. On an error, every
+/// message before the failing one is stored, none after it.
 pub fn import_file(
     store: &Store,
     account: AccountId,
@@ -213,7 +220,35 @@ pub fn import_file(
         path: path.to_path_buf(),
         source,
     })?;
-    let mut reader = Reader::new(std::io::BufReader::new(file));
+    let reader = Reader::new(std::io::BufReader::new(file));
+    crate::pipeline::import_in_order(
+        store,
+        id,
+        totals,
+        |sender| read_into(store, account, path, reader, sender),
+        end,
+    )?;
+    totals
+        .mailboxes
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(())
+}
+
+/// A message read whole: ended, its blob made durable (on a worker).
+fn end<'s>((w, placement): (AppendStream<'s>, Placement)) -> Result<crate::pipeline::Ready<'s>> {
+    Ok((w.prepare()?, placement))
+}
+
+/// Reads the messages of the mbox at `path`, each written to a new append
+/// stream while it is read, and hands them over in order with their flags
+/// and date.
+fn read_into<'s>(
+    store: &'s Store,
+    account: AccountId,
+    path: &Path,
+    mut reader: Reader<impl BufRead>,
+    sender: &mut Sender<'_, (AppendStream<'s>, Placement)>,
+) -> Result<()> {
     let format = |e: MboxError| ImportError::Format(format!("{}: {e}", path.display()));
     loop {
         // Stored while it is read; the header is kept (up to HEAD_MAX)
@@ -234,18 +269,19 @@ pub fn import_file(
         let date = match (read, failed) {
             (_, Some(e)) => return Err(e.into()),
             (Ok(Some(date)), None) => date,
-            (Ok(None), None) => break,
+            (Ok(None), None) => return Ok(()),
             (Err(e), None) => return Err(format(e)),
         };
-        let size = w.size();
-        let flags = flags_of(&head);
-        w.finish(id, &flags, date, None)?;
-        totals.stored(size as usize, false);
+        let placement = Placement {
+            flags: flags_of(&head),
+            internal_date: date,
+            keep_uid: None,
+        };
+        let octets = w.size();
+        if !sender.send((w, placement), octets) {
+            return Ok(());
+        }
     }
-    totals
-        .mailboxes
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Ok(())
 }
 
 /// An mbox file into INBOX, or each file of a folder into its own mailbox.

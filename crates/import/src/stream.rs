@@ -21,27 +21,28 @@ pub struct Crlf {
 }
 
 impl Crlf {
-    /// Appends `piece` to `out`, converted.
+    /// Appends `piece` to `out`, converted: the runs between LFs are
+    /// copied whole (`memchr` finds the LFs), and only an LF without a CR
+    /// before it (in this piece, or at the end of the last) gets one.
     pub fn push(&mut self, piece: &[u8], out: &mut Vec<u8>) {
+        let Some(&last) = piece.last() else {
+            return;
+        };
+        out.reserve(piece.len());
         let mut start = 0;
-        for (i, &b) in piece.iter().enumerate() {
-            if b == b'\n' {
-                let cr = if i == 0 {
-                    self.last_was_cr
-                } else {
-                    piece[i - 1] == b'\r'
-                };
-                if !cr {
-                    out.extend_from_slice(&piece[start..i]);
-                    out.extend_from_slice(b"\r\n");
-                    start = i + 1;
-                }
+        for lf in memchr::memchr_iter(b'\n', piece) {
+            let cr = match lf {
+                0 => self.last_was_cr,
+                i => piece[i - 1] == b'\r',
+            };
+            if !cr {
+                out.extend_from_slice(&piece[start..lf]);
+                out.extend_from_slice(b"\r\n");
+                start = lf + 1;
             }
         }
         out.extend_from_slice(&piece[start..]);
-        if let Some(&last) = piece.last() {
-            self.last_was_cr = last == b'\r';
-        }
+        self.last_was_cr = last == b'\r';
     }
 }
 
@@ -123,5 +124,31 @@ mod tests {
                 assert_eq!(out, whole, "cuts {cut} {cut2}");
             }
         }
+    }
+
+    #[test]
+    fn crlf_of_long_runs_lone_crs_and_doubled_crs_at_every_split() {
+        let mut input = Vec::new();
+        for n in 0..40 {
+            input.extend(std::iter::repeat_n(b'a' + (n % 26) as u8, n * 7));
+            input.extend_from_slice([&b"\n"[..], b"\r\n", b"\r", b"\r\r\n", b"\n\n"][n % 5]);
+        }
+        let whole = crate::to_crlf(&input);
+        assert_eq!(whole.iter().filter(|&&b| b == b'\n').count(), 40);
+        for cut in 0..=input.len() {
+            let mut c = Crlf::default();
+            let mut out = Vec::new();
+            c.push(&input[..cut], &mut out);
+            c.push(&[], &mut out);
+            c.push(&input[cut..], &mut out);
+            assert_eq!(out, whole, "cut {cut}");
+        }
+        // One octet at a time.
+        let mut c = Crlf::default();
+        let mut out = Vec::new();
+        for b in &input {
+            c.push(std::slice::from_ref(b), &mut out);
+        }
+        assert_eq!(out, whole);
     }
 }

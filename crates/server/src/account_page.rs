@@ -54,12 +54,16 @@ impl Backend {
     }
 }
 
+/// The page's typed case of a directory error, worded by the page in the
+/// user's language. An accounts file that does not load (or an edit that
+/// would not) is the operator's to fix: logged, and the user told that
+/// nothing was changed.
 fn directory_error(e: DirectoryError) -> ActionError {
     match e {
-        DirectoryError::Invalid(m) => ActionError::Refused(m),
-        DirectoryError::Exists(_) => ActionError::Refused(e.to_string()),
-        DirectoryError::NotFound(m) => ActionError::NotFound(format!("Not found: {m}.")),
-        DirectoryError::Io(m) => ActionError::Failed(m),
+        DirectoryError::Refused(r) => ActionError::Refused(r),
+        DirectoryError::NotFound(_) => ActionError::NoAccount,
+        DirectoryError::Invalid(m) | DirectoryError::Io(m) => ActionError::Failed(m),
+        DirectoryError::Exists(_) => ActionError::Failed(e.to_string()),
     }
 }
 
@@ -76,9 +80,7 @@ impl AccountBackend for Backend {
     ) -> Result<(), ActionError> {
         let s = &self.services;
         if s.store.account_id(address).map_err(failed)?.is_none() {
-            return Err(ActionError::NotFound(
-                "Your account has no mail store yet: there is nothing to export.".into(),
-            ));
+            return Err(ActionError::NoMailStore);
         }
         // The account's own logins, as the CLI's export includes them.
         s.audit.flush();

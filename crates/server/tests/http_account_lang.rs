@@ -340,3 +340,147 @@ fn the_german_pages_hold_no_english_string_of_the_table() {
     assert!(found.is_empty(), "English on German pages: {found:#?}");
     server.stop();
 }
+
+/// Signs `c` in with the German page; returns the overview's CSRF token.
+fn sign_in_de(c: &Client) -> String {
+    let token = get(c, "/account/login", Some(DE)).csrf();
+    let signed_in = c.post(
+        "/account/login",
+        &[("csrf", &token), ("address", USER), ("password", PASSWORD)],
+        &["-H", DE],
+    );
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    get(c, "/account", Some(DE)).csrf()
+}
+
+/// No English sentence of the table on a German page (see
+/// [`english_fragments`]), and none of the accounts file's own English.
+fn assert_german(what: &str, a: &Answer) {
+    assert!(a.body.contains("<html lang=\"de\">"), "{what}: {}", a.body);
+    let text = visible_text(&a.body);
+    for (name, piece) in english_fragments() {
+        assert!(
+            !text.contains(&piece),
+            "{what}: {name}: {piece:?} in {text}"
+        );
+    }
+    for english in ["labelled", "already", "octets", "accounts", "Not found"] {
+        assert!(!text.contains(english), "{what}: {english:?} in {text}");
+    }
+}
+
+/// What only the accounts file's own checks find reaches the German page
+/// in German, from the directory's typed refusals: a password longer than
+/// the file takes in octets (the form counts characters), the same app
+/// password asked for at once from several tabs (one made, the others
+/// refused, also those that passed the page's own check before the first
+/// was written), and an accounts file broken by hand (the server's
+/// failure, not the user's).
+#[test]
+fn the_accounts_files_refusals_are_worded_in_german() {
+    let site = Site::with_listeners(&["http", "https"], "");
+    site.add_account(USER);
+    let server = site.start();
+    let c = Client::new(&site, &server, "c");
+    let csrf = sign_in_de(&c);
+
+    // 520 characters, 1040 octets: past the file's 1024.
+    let long = "ä".repeat(520);
+    let a = c.post(
+        "/account/password",
+        &[
+            ("csrf", &csrf),
+            ("current_password", PASSWORD),
+            ("new_password", &long),
+            ("confirm_password", &long),
+        ],
+        &["-H", DE],
+    );
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(
+        a.body.contains("Passwort nicht geändert")
+            && a.body
+                .contains("Das neue Passwort ist länger als 1024 Bytes"),
+        "{}",
+        a.body
+    );
+    assert_german("password too long", &a);
+
+    // Eight tabs of the same session add the same label at once.
+    let csrf = get(&c, "/account", Some(DE)).csrf();
+    let tabs: Vec<Client> = (0..8)
+        .map(|i| {
+            let name = format!("tab{i}");
+            std::fs::copy(site.path("c.jar"), site.path(&format!("{name}.jar"))).unwrap();
+            Client::new(&site, &server, &name)
+        })
+        .collect();
+    let answers: Vec<Answer> = std::thread::scope(|s| {
+        let running: Vec<_> = tabs
+            .iter()
+            .map(|tab| {
+                let csrf = &csrf;
+                s.spawn(move || {
+                    tab.post(
+                        "/account/app-passwords/add",
+                        &[("csrf", csrf), ("label", "Telefon")],
+                        &["-H", DE],
+                    )
+                })
+            })
+            .collect();
+        running.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let made = answers.iter().filter(|a| a.status == 200).count();
+    assert_eq!(
+        made,
+        1,
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    for a in &answers {
+        match a.status {
+            200 => assert!(a.body.contains("Ihr neues App-Passwort"), "{}", a.body),
+            409 => assert!(
+                a.body
+                    .contains("Sie haben bereits ein App-Passwort namens „Telefon“"),
+                "{}",
+                a.body
+            ),
+            // The session's credentials changed under a request in flight.
+            403 => assert!(
+                a.body.contains("Bitte melden Sie sich erneut an"),
+                "{}",
+                a.body
+            ),
+            s => panic!("{s}: {}", a.body),
+        }
+        assert_german("the same label at once", a);
+    }
+
+    // The operator breaks the file: the running server keeps the accounts
+    // it had (the session stands), the page's reads and edits fail on the
+    // file: the server's failure, said in German.
+    let csrf = get(&c, "/account", Some(DE)).csrf();
+    let accounts = site.path("accounts.toml");
+    let mut text = std::fs::read_to_string(&accounts).unwrap();
+    text.push_str("\n[[account]\n");
+    std::fs::write(&accounts, text).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let overview = get(&c, "/account", Some(DE));
+    let add = c.post(
+        "/account/app-passwords/add",
+        &[("csrf", &csrf), ("label", "Uhr")],
+        &["-H", DE],
+    );
+    for (what, a) in [("overview", overview), ("add", add)] {
+        assert_eq!(a.status, 500, "{what}: {}", a.body);
+        assert!(
+            a.body.contains("Etwas ist schiefgegangen"),
+            "{what}: {}",
+            a.body
+        );
+        assert_german(what, &a);
+    }
+    server.stop();
+}

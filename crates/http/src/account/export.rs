@@ -201,11 +201,7 @@ async fn export(page: &Arc<AccountPage>, req: Request) -> Result<Response, PageE
         if let Err(e) = &result {
             // Cuts the download short (or, before the first chunk, becomes
             // the error page below).
-            let message = match e {
-                ActionError::Refused(m) | ActionError::NotFound(m) | ActionError::Failed(m) => {
-                    m.clone()
-                }
-            };
+            let message = e.to_string();
             let _ = runtime.block_on(tokio::time::timeout(
                 STALL,
                 tx.send(Err(io::Error::other(message))),

@@ -71,7 +71,7 @@ use axum::Router;
 use axum::routing::{any, get, post};
 use sealpost_audit::AuditLog;
 use sealpost_config::AccountPageConfig;
-use sealpost_directory::{AppPasswordInfo, Directory, Secret};
+use sealpost_directory::{AppPasswordInfo, Directory, Refusal, Secret};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -86,16 +86,26 @@ pub enum ExportFormat {
     Maildir,
 }
 
-/// Why an account operation did not happen.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why an account operation did not happen. Each case but [`ActionError::Failed`]
+/// is shown to the user, worded by the page in the request's language
+/// (`text.rs`); the English of [`std::fmt::Display`] is for logs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ActionError {
-    /// The user's request cannot be done as asked (a label taken, an app
-    /// password that is gone): `400`/`409` with the message.
-    Refused(String),
-    /// Nothing to act on (`404`).
-    NotFound(String),
+    /// The accounts file refused the edit for a reason the user can act on
+    /// (mostly an edit that raced another: a label taken meanwhile, an app
+    /// password removed meanwhile): `400`/`404`/`409`.
+    #[error("{0}")]
+    Refused(#[from] Refusal),
+    /// The account is not in the accounts file (any more): `404`.
+    #[error("the account is not in the accounts file")]
+    NoAccount,
+    /// The account has no mail store yet, so there is nothing to export:
+    /// `404`.
+    #[error("the account has no mail store yet: there is nothing to export")]
+    NoMailStore,
     /// The server failed (`500`); the message is logged, the user told
     /// that nothing was changed.
+    #[error("{0}")]
     Failed(String),
 }
 

@@ -12,6 +12,8 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use sealpost_directory::app_password::{MAX_APP_PASSWORDS, MAX_LABEL_LEN};
+use sealpost_directory::{MAX_PASSWORD_LEN, Refusal};
 use std::time::Instant;
 
 /// The session cookie (`__Host-`: Secure, Path=/, no Domain: only this
@@ -95,8 +97,13 @@ impl From<ActionError> for PageError {
     fn from(e: ActionError) -> PageError {
         let t = t();
         match e {
-            ActionError::Refused(m) => PageError::new(StatusCode::CONFLICT, t.not_done, m),
-            ActionError::NotFound(m) => PageError::new(StatusCode::NOT_FOUND, t.not_found, m),
+            ActionError::Refused(r) => refused(r),
+            ActionError::NoAccount => {
+                PageError::new(StatusCode::NOT_FOUND, t.not_found, t.account_gone)
+            }
+            ActionError::NoMailStore => {
+                PageError::new(StatusCode::NOT_FOUND, t.not_found, t.export_no_store)
+            }
             ActionError::Failed(m) => {
                 tracing::error!(error = %m, "account page action failed");
                 PageError::new(
@@ -106,6 +113,40 @@ impl From<ActionError> for PageError {
                 )
             }
         }
+    }
+}
+
+/// A refusal of the accounts file, in the request's language (the page
+/// checks most of these itself first; it meets them when another edit
+/// came between its check and its own edit).
+fn refused(r: Refusal) -> PageError {
+    let t = t();
+    let password =
+        |text: String| PageError::new(StatusCode::BAD_REQUEST, t.password_not_changed, text);
+    let app = |status, text: String| PageError::new(status, t.app_not_created, text);
+    match r {
+        Refusal::PasswordEmpty => password(fill(t.pw_short, &[("min", "1")])),
+        Refusal::PasswordTooLong => {
+            password(fill(t.pw_long, &[("max", &MAX_PASSWORD_LEN.to_string())]))
+        }
+        Refusal::BadLabel(_) => app(
+            StatusCode::BAD_REQUEST,
+            fill(t.label_bad, &[("max", &MAX_LABEL_LEN.to_string())]),
+        ),
+        Refusal::LabelTaken { label, .. } => app(
+            StatusCode::CONFLICT,
+            fill(t.label_taken, &[("label", &label)]),
+        ),
+        Refusal::TooManyAppPasswords { .. } => app(
+            StatusCode::CONFLICT,
+            fill(t.label_too_many, &[("max", &MAX_APP_PASSWORDS.to_string())]),
+        ),
+        Refusal::AppPasswordIdTaken => app(StatusCode::CONFLICT, t.app_id_taken.into()),
+        Refusal::NoAppPassword { label, .. } => PageError::new(
+            StatusCode::NOT_FOUND,
+            t.not_found,
+            fill(t.label_missing, &[("label", &label)]),
+        ),
     }
 }
 
@@ -312,6 +353,7 @@ pub fn signed_in_post(
 
 #[cfg(test)]
 mod tests {
+    use super::super::text::{DE, EN, Lang, in_lang};
     use super::*;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
@@ -387,6 +429,61 @@ mod tests {
                 check_origin(&h).unwrap_err().status(),
                 StatusCode::FORBIDDEN,
                 "{h:?}"
+            );
+        }
+    }
+
+    /// Every typed case of the server's refusals has the page's own words
+    /// in each language: the German page never shows the English one.
+    #[test]
+    fn each_refusal_is_worded_in_the_request_s_language() {
+        let address = "alice@example.org".to_string();
+        let cases = [
+            ActionError::Refused(Refusal::PasswordEmpty),
+            ActionError::Refused(Refusal::PasswordTooLong),
+            ActionError::Refused(Refusal::BadLabel("the app password label is empty".into())),
+            ActionError::Refused(Refusal::LabelTaken {
+                address: address.clone(),
+                label: "Telefon".into(),
+            }),
+            ActionError::Refused(Refusal::TooManyAppPasswords {
+                address: address.clone(),
+            }),
+            ActionError::Refused(Refusal::AppPasswordIdTaken),
+            ActionError::Refused(Refusal::NoAppPassword {
+                address,
+                label: "Uhr".into(),
+            }),
+            ActionError::NoAccount,
+            ActionError::NoMailStore,
+            ActionError::Failed("accounts.toml:3: expected `]`".into()),
+        ];
+        for case in cases {
+            let english = case.to_string();
+            let en = in_lang(Lang::En, || PageError::from(case.clone()));
+            let de = in_lang(Lang::De, || PageError::from(case.clone()));
+            assert_eq!(en.status, de.status, "{case:?}");
+            assert_ne!(en.message, de.message, "{case:?}");
+            assert_ne!(en.title, de.title, "{case:?}");
+            for page in [&en, &de] {
+                assert!(
+                    !page.message.contains(&english),
+                    "{case:?}: {}",
+                    page.message
+                );
+                assert!(
+                    !page.message.contains("alice@"),
+                    "{case:?}: {}",
+                    page.message
+                );
+            }
+            let de_strings = DE.entries();
+            let title_is_german = de_strings.iter().any(|(_, d)| *d == de.title);
+            assert!(title_is_german, "{case:?}: {}", de.title);
+            assert!(
+                !EN.entries().iter().any(|(_, e)| *e == de.message),
+                "{case:?}: {}",
+                de.message
             );
         }
     }

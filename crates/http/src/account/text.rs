@@ -14,9 +14,11 @@
 //! Limits: at most [`MAX_HEADER`] octets of the header and [`MAX_RANGES`]
 //! ranges are read; anything malformed is skipped, never an error.
 //! The page words what it refuses itself, before the server is asked
-//! (app-password labels, throttling); what only the server's own checks
-//! find (an edit racing another, an export of an account without a mail
-//! store yet) stays as the server words it, in English.
+//! (app-password labels, throttling), and what only the server's own
+//! checks find (an edit racing another, an account gone from the accounts
+//! file, an export of an account without a mail store yet): those come as
+//! typed cases (`sealpost_directory::Refusal`, `ActionError`), each with
+//! its own string here, never as the server's English.
 
 mod de;
 mod en;
@@ -122,6 +124,13 @@ tokio::task_local! {
 /// outside a request).
 pub fn t() -> &'static Text {
     LANG.try_with(|l| l.text()).unwrap_or(&EN)
+}
+
+/// Runs `f` as if answering a request in `lang` (for tests of what the
+/// page says).
+#[cfg(test)]
+pub(crate) fn in_lang<R>(lang: Lang, f: impl FnOnce() -> R) -> R {
+    LANG.sync_scope(lang, f)
 }
 
 /// The layer that chooses the request's language and labels the answer.
@@ -262,7 +271,6 @@ pub struct Text {
     pub forbidden_text: &'static str,
     pub wrong_password_text: &'static str,
     pub wait_title: &'static str,
-    pub not_done: &'static str,
     pub not_found: &'static str,
     pub went_wrong_title: &'static str,
     pub went_wrong_text: &'static str,
@@ -288,6 +296,11 @@ pub struct Text {
     pub label_taken: &'static str,
     pub label_too_many: &'static str,
     pub label_missing: &'static str,
+    pub pw_long: &'static str,
+    pub label_bad: &'static str,
+    pub app_id_taken: &'static str,
+    pub account_gone: &'static str,
+    pub export_no_store: &'static str,
     // The access log.
     pub access_title: &'static str,
     pub access_text: &'static str,
@@ -416,7 +429,6 @@ impl Text {
             ("forbidden_text", self.forbidden_text),
             ("wrong_password_text", self.wrong_password_text),
             ("wait_title", self.wait_title),
-            ("not_done", self.not_done),
             ("not_found", self.not_found),
             ("went_wrong_title", self.went_wrong_title),
             ("went_wrong_text", self.went_wrong_text),
@@ -441,6 +453,11 @@ impl Text {
             ("label_taken", self.label_taken),
             ("label_too_many", self.label_too_many),
             ("label_missing", self.label_missing),
+            ("pw_long", self.pw_long),
+            ("label_bad", self.label_bad),
+            ("app_id_taken", self.app_id_taken),
+            ("account_gone", self.account_gone),
+            ("export_no_store", self.export_no_store),
             ("access_title", self.access_title),
             ("access_text", self.access_text),
             ("access_newer", self.access_newer),

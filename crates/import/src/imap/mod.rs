@@ -12,8 +12,10 @@
 //! roots, or only against `--ca-file`'s.
 //!
 //! Memory: one response in a connection's buffer at a time (a message is
-//! stored as it arrives), the list of a folder's missing UIDs, and the
-//! folder's state (12 octets a message).
+//! stored as it arrives), the messages of one FETCH stored but not
+//! committed yet (their summaries; on PostgreSQL also their sealed octets,
+//! committed early past [`sync::COMMIT_OCTETS`]), the list of a folder's
+//! missing UIDs, and the folder's state (12 octets a message).
 
 pub mod body_stream;
 pub mod client;

@@ -16,12 +16,19 @@
 //!    here stay); one it does not know is either here already
 //!    (a run that stopped before saving the state: same size and
 //!    INTERNALDATE as an unrecorded message here) or missing.
-//! 3. The missing are fetched [`BATCH`] at a time with `BODY.PEEK[]` and
-//!    stored one by one as they arrive; a message larger than
-//!    [`STREAM_ABOVE`] (by its RFC822.SIZE) is fetched on its own and
-//!    stored while it arrives, a piece at a time (`body_stream.rs`), with
-//!    the flags and INTERNALDATE of step 2, so memory stays flat whatever
-//!    its size.
+//! 3. The missing are fetched [`BATCH`] at a time with `BODY.PEEK[]`;
+//!    each is written here as it arrives (its body then dropped), ended
+//!    (blob made durable) [`WORKERS`] at once, and what the FETCH brought
+//!    is committed in one transaction when it ends (or every
+//!    [`COMMIT_OCTETS`]), also when the connection dropped mid-way, and
+//!    only then recorded in the state (a state saved before the commit
+//!    would name messages that are not here). A run killed before a
+//!    commit leaves none of that batch; one killed after it and before
+//!    the state was saved finds the batch here by size and date (step 2).
+//!    A message larger than [`STREAM_ABOVE`] (by its RFC822.SIZE) is
+//!    fetched on its own and stored while it arrives, a piece at a time
+//!    (`body_stream.rs`), with the flags and INTERNALDATE of step 2, so
+//!    memory stays flat whatever its size.
 //!
 //! The state is saved every [`SAVE_EVERY`], when a run fails and at the end.
 
@@ -29,7 +36,11 @@ use super::client::{Client, ClientError, Fetched};
 use super::state::{Copied, FolderState, flags_hash};
 use super::{Failure, Job};
 use crate::ensure_mailbox;
-use sealpost_store::{FlagOp, Flags, MailboxId, SpecialUse, StoreError, Uid, UidValidity};
+use crate::pipeline::WORKERS;
+use sealpost_store::{
+    AppendStream, FlagOp, Flags, MailboxId, Placement, Prepared, SpecialUse, StoreError, Uid,
+    UidValidity,
+};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -38,6 +49,9 @@ use std::time::{Duration, Instant};
 pub const BATCH: usize = 50;
 /// Messages larger than this are stored while they arrive.
 pub const STREAM_ABOVE: u32 = 1 << 20;
+/// Octets of a FETCH's messages past which those ended so far are
+/// committed without waiting for the FETCH's end.
+pub const COMMIT_OCTETS: u64 = 16 << 20;
 /// How often the state is saved during a run.
 pub const SAVE_EVERY: Duration = Duration::from_secs(2);
 
@@ -64,6 +78,12 @@ struct Run<'a> {
     /// The source's UIDVALIDITY is this mailbox's: UIDs may be kept.
     same_validity: bool,
     saved: Instant,
+    /// Messages of the current FETCH written here, not ended yet (at most
+    /// [`WORKERS`]), with their source UID.
+    written: Vec<(AppendStream<'a>, Placement, u32)>,
+    /// Messages of the current FETCH ended (blobs durable), waiting for
+    /// the FETCH's commit.
+    ended: Vec<(Prepared<'a>, Placement, u32)>,
 }
 
 /// Brings `folder` up to date; saves the state on the way out either way.
@@ -110,6 +130,8 @@ fn start<'a>(job: &'a Job, folder: &RemoteFolder, uid_validity: u32) -> crate::R
         unrecorded: None,
         same_validity,
         saved: Instant::now(),
+        written: Vec::new(),
+        ended: Vec::new(),
     })
 }
 
@@ -133,11 +155,16 @@ async fn copy(client: &mut Client, run: &mut Run<'_>, exists: u32) -> Result<(),
             .map(u32::to_string)
             .collect::<Vec<_>>()
             .join(",");
-        client
+        let fetched = client
             .uid_fetch(&set, "(UID FLAGS INTERNALDATE BODY.PEEK[])", |f| {
-                tokio::task::block_in_place(|| run.store(f))
+                tokio::task::block_in_place(|| run.take(f))
             })
-            .await?;
+            .await;
+        // What arrived whole is committed even when the connection then
+        // dropped: the next connection fetches only the rest.
+        let committed = tokio::task::block_in_place(|| run.commit_taken());
+        fetched?;
+        committed?;
     }
     for f in large {
         run.stream(client, f).await?;
@@ -301,36 +328,93 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Step 3 for one message.
-    fn store(&mut self, f: Fetched) -> Result<(), Failure> {
+    /// Step 3 for one message of a FETCH: written here at once (its body
+    /// is dropped), ended [`WORKERS`] at a time, committed with the rest
+    /// of its FETCH ([`Run::commit_taken`]).
+    fn take(&mut self, f: Fetched) -> Result<(), Failure> {
         let (Some(uid), Some(raw)) = (f.uid, f.body) else {
             return Ok(());
         };
         let job = self.job;
-        let flags = store_flags(f.flags.as_deref().unwrap_or_default());
-        let store = &job.store;
-        let mut kept = false;
-        let mut here = None;
-        if self.same_validity {
-            match store.append_with_uid(job.account, self.mailbox, &raw, &flags, f.date, Uid(uid)) {
-                Ok(a) => {
-                    kept = true;
-                    here = Some(a.uid);
-                }
-                Err(StoreError::NotAllowed(_)) => {}
-                Err(e) => return Err(crate::ImportError::from(e).into()),
-            }
-        }
-        let here = match here {
-            Some(h) => h,
-            None => {
-                store
-                    .append(job.account, self.mailbox, &raw, &flags, f.date)
-                    .map_err(crate::ImportError::from)?
-                    .uid
-            }
+        let fatal = |e: StoreError| Failure::from(crate::ImportError::from(e));
+        let mut w = job.store.append_stream(job.account).map_err(fatal)?;
+        w.write(&raw).map_err(fatal)?;
+        drop(raw);
+        let placement = Placement {
+            flags: store_flags(f.flags.as_deref().unwrap_or_default()),
+            internal_date: f.date,
+            keep_uid: self.same_validity.then_some(Uid(uid)),
         };
-        self.stored(uid, here, &flags, raw.len(), kept)
+        self.written.push((w, placement, uid));
+        if self.written.len() >= WORKERS {
+            self.end_written()?;
+        }
+        // A backend may hold a prepared message's sealed octets until its
+        // commit (PostgreSQL, under a MiB): a FETCH of large ones is
+        // committed in parts.
+        let held: u64 = self.ended.iter().map(|(p, _, _)| p.size()).sum();
+        if held >= COMMIT_OCTETS {
+            self.commit_taken()?;
+        }
+        Ok(())
+    }
+
+    /// Ends the messages written (their summaries made, their blobs made
+    /// durable), each on a thread of its own, so their fsyncs overlap.
+    fn end_written(&mut self) -> Result<(), Failure> {
+        let written = std::mem::take(&mut self.written);
+        let ended: Vec<_> = std::thread::scope(|scope| {
+            let threads: Vec<_> = written
+                .into_iter()
+                .map(|(w, placement, uid)| {
+                    scope.spawn(move || w.prepare().map(|p| (p, placement, uid)))
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| {
+                    t.join()
+                        .unwrap_or(Err(StoreError::NotAllowed("ending a message panicked")))
+                })
+                .collect()
+        });
+        for e in ended {
+            self.ended.push(e.map_err(crate::ImportError::from)?);
+        }
+        Ok(())
+    }
+
+    /// Commits the messages a FETCH brought, in its order, in one
+    /// transaction (all or none), then records them in the state (saved
+    /// now and then): a run stopped before the state is saved finds them
+    /// here by size and date next time ([`Run::take_unrecorded`]).
+    fn commit_taken(&mut self) -> Result<(), Failure> {
+        let ended = self.end_written();
+        let taken = std::mem::take(&mut self.ended);
+        ended?;
+        if taken.is_empty() {
+            return Ok(());
+        }
+        let job = self.job;
+        let mut batch = Vec::with_capacity(taken.len());
+        let mut sources = Vec::with_capacity(taken.len());
+        for (prepared, placement, uid) in taken {
+            sources.push((
+                uid,
+                placement.flags.clone(),
+                placement.keep_uid,
+                prepared.size(),
+            ));
+            batch.push((prepared, placement));
+        }
+        let appended = job
+            .store
+            .commit_prepared(self.mailbox, batch)
+            .map_err(crate::ImportError::from)?;
+        for ((uid, flags, keep, size), a) in sources.into_iter().zip(appended) {
+            self.stored(uid, a.uid, &flags, size as usize, keep == Some(a.uid))?;
+        }
+        Ok(())
     }
 }
 

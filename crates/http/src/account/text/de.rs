@@ -85,7 +85,6 @@ pub static DE: Text = Text {
     wrong_password_text: "Adresse oder Passwort ist falsch. App-Passwörter funktionieren hier \
          nicht: Verwenden Sie das eigene Passwort Ihres Kontos. Es wurde nichts geändert.",
     wait_title: "Bitte warten",
-    not_done: "Nicht ausgeführt",
     not_found: "Nicht gefunden",
     went_wrong_title: "Etwas ist schiefgegangen",
     went_wrong_text: "Der Server konnte das nicht ausführen. Es wurde nichts geändert. Bitte \
@@ -118,6 +117,11 @@ pub static DE: Text = Text {
     label_taken: "Sie haben bereits ein App-Passwort namens „{label}“: Wählen Sie einen anderen Namen.",
     label_too_many: "Sie haben bereits {max} App-Passwörter: Entfernen Sie zuerst eines.",
     label_missing: "Sie haben kein App-Passwort namens „{label}“ (schon entfernt?).",
+    pw_long: "Das neue Passwort ist länger als {max} Bytes (ein Buchstabe mit Akzent belegt zwei). Ihr Passwort wurde nicht geändert.",
+    label_bad: "Der Name wird nicht angenommen: höchstens {max} Zeichen, ohne Steuerzeichen.",
+    app_id_taken: "Das neue App-Passwort konnte diesmal nicht erzeugt werden. Es wurde nichts geändert: Bitte versuchen Sie es noch einmal.",
+    account_gone: "Ihr Konto steht nicht mehr in der Kontenliste des Servers. Es wurde nichts geändert; bitte wenden Sie sich an Ihren Mailanbieter.",
+    export_no_store: "Ihr Konto hat noch keine Mails: Es gibt nichts herunterzuladen.",
     access_title: "Ihre Anmeldungen",
     access_text: "Jede Anmeldung bei Ihrem Konto, die das Sicherheitsprotokoll aufbewahrt: durch \
          Mailprogramme (IMAP, POP3, Versand) und auf dieser Seite, erfolgreich oder nicht. Das \

@@ -76,7 +76,6 @@ pub static EN: Text = Text {
     forbidden_text: "This form did not come from this page, or it expired. Nothing was changed. Go back, reload the page and try again.",
     wrong_password_text: "The address or password is wrong. App passwords do not work here: use your account's own password. Nothing was changed.",
     wait_title: "Please wait",
-    not_done: "Not done",
     not_found: "Not found",
     went_wrong_title: "Something went wrong",
     went_wrong_text: "The server could not do this. Nothing was changed. Please try again later; if it keeps failing, write to your mail provider.",
@@ -102,6 +101,11 @@ pub static EN: Text = Text {
     label_taken: "You have an app password named \"{label}\" already: choose another name.",
     label_too_many: "You have {max} app passwords already: remove one first.",
     label_missing: "You have no app password named \"{label}\" (removed already?).",
+    pw_long: "The new password is longer than {max} bytes (a letter with an accent takes two). Your password was not changed.",
+    label_bad: "The name is not accepted: give at most {max} characters, without control characters.",
+    app_id_taken: "The new app password could not be made this time. Nothing was changed: please try again.",
+    account_gone: "Your account is no longer in the server's list of accounts. Nothing was changed; please ask your mail provider.",
+    export_no_store: "Your account has no mail yet: there is nothing to download.",
     access_title: "Your sign-ins",
     access_text: "Every sign-in to your account that the security log keeps: by mail apps (IMAP, \
          POP3, sending) and on this page, successful or not. It is your right of access \
