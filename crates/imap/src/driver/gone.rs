@@ -18,6 +18,8 @@
 //!   with the mailbox under its new name; if the stream ended (renamed on
 //!   another node) a new one is opened and the session resyncs from a
 //!   snapshot, as after lost events.
+//! - Events lost (the stream lagged) may have held a `Gone`: the store is
+//!   asked all the same.
 //! - The session's own DELETE of its selected mailbox: the event reaches
 //!   the session as it always did (every message expunged at the next
 //!   command): the client asked for it and is told by the tagged OK.
@@ -58,15 +60,21 @@ impl Watch {
         self.gone |= !self.deleted_here;
     }
 
+    /// Events were lost (the stream lagged): the session resyncs from a
+    /// snapshot, and whether the mailbox still exists is asked, as a
+    /// `Gone` may have been among them.
+    pub(super) fn lost_events(&mut self) {
+        self.stash.clear();
+        self.lagged = true;
+        self.gone |= !self.deleted_here;
+    }
+
     /// Takes in what the mailbox's stream holds.
     pub(super) fn take_in(&mut self) {
         loop {
             match self.events.try_recv() {
                 Ok(e) => self.keep(e),
-                Err(TryRecvError::Lagged(_)) => {
-                    self.stash.clear();
-                    self.lagged = true;
-                }
+                Err(TryRecvError::Lagged(_)) => self.lost_events(),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Closed) => {
                     if !self.closed {

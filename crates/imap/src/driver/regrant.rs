@@ -91,7 +91,7 @@ impl Watch {
         };
         match got {
             Got::Mailbox(Ok(e)) => w.keep(e),
-            Got::Mailbox(Err(RecvError::Lagged(_))) => w.lagged = true,
+            Got::Mailbox(Err(RecvError::Lagged(_))) => w.lost_events(),
             Got::Mailbox(Err(RecvError::Closed)) => w.stream_ended(),
             Got::Grant(Ok(e)) => w.regrant |= w.concerns(&e),
             Got::Grant(Err(RecvError::Lagged(_))) => w.regrant = true,
