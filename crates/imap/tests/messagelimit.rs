@@ -17,6 +17,7 @@ both_stores!(
     an_over_limit_uid_search_loads_only_its_share,
     multiappend_over_the_limit_is_refused,
     commands_outside_the_list_are_not_limited,
+    a_saved_result_holds_only_what_was_searched,
 );
 
 const MSG: &str = "Subject: limit\r\n\r\nbody\r\n";
@@ -258,6 +259,27 @@ async fn commands_outside_the_list_are_not_limited(store: Backend) {
         C: a1 STATUS INBOX (MESSAGES)
         S: * STATUS "INBOX" (MESSAGES 0)
         S: a1 OK STATUS completed
+        "#,
+    )
+    .await;
+}
+
+/// SEARCHRES (RFC 5182) under the limit: `$` holds what the limited
+/// search found, the highest UIDs only (the draft authors' IETF 117
+/// slides: "The value stored in $ is truncated").
+async fn a_saved_result_holds_only_what_was_searched(store: Backend) {
+    let w = limited(store);
+    let mut c = five_messages(&w).await;
+    transcript(
+        &mut c,
+        r#"
+        C: q1 UID SEARCH RETURN (SAVE) ALL
+        S: q1 OK [MESSAGELIMIT 3 3] ..
+        C: f1 UID FETCH $ (FLAGS)
+        S: * 3 FETCH (UID 3 FLAGS (\Recent))
+        S: * 4 FETCH (UID 4 FLAGS (\Recent))
+        S: * 5 FETCH (UID 5 FLAGS (\Recent))
+        S: f1 OK FETCH completed
         "#,
     )
     .await;
