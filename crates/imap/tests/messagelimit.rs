@@ -16,6 +16,8 @@ both_stores!(
     uid_search_examines_the_highest_uids,
     an_over_limit_uid_search_loads_only_its_share,
     multiappend_over_the_limit_is_refused,
+    commands_outside_the_list_are_not_limited,
+    a_saved_result_holds_only_what_was_searched,
 );
 
 const MSG: &str = "Subject: limit\r\n\r\nbody\r\n";
@@ -205,6 +207,79 @@ async fn an_over_limit_uid_search_loads_only_its_share(store: Backend) {
         S: * OK [INPROGRESS ("q2" 1 5)] Still working
         S: * SEARCH 1 2
         S: q2 OK SEARCH completed
+        "#,
+    )
+    .await;
+}
+
+/// RFC 9738's abstract names the commands limited: "FETCH, SEARCH, STORE,
+/// COPY, or MOVE command (or their UID variants), or ... a single APPEND
+/// or UID EXPUNGE command". EXPUNGE and CLOSE (which expunge every
+/// `\Deleted` message), SORT, THREAD and STATUS are not among them and
+/// act on all five messages under a limit of 3.
+async fn commands_outside_the_list_are_not_limited(store: Backend) {
+    let w = limited(store);
+    let mut c = five_messages(&w).await;
+    transcript(
+        &mut c,
+        r#"
+        C: s1 UID SORT (ARRIVAL) US-ASCII ALL
+        S: * SORT 1 2 3 4 5
+        S: s1 OK SORT completed
+        C: t1 UID THREAD ORDEREDSUBJECT US-ASCII ALL
+        S: * THREAD ..
+        S: t1 OK THREAD completed
+        C: a1 STATUS INBOX (MESSAGES UNSEEN)
+        S: * STATUS "INBOX" (MESSAGES 5 UNSEEN 5)
+        S: a1 OK STATUS completed
+        C: d1 UID STORE 1:2 +FLAGS.SILENT (\Deleted)
+        S: d1 OK STORE completed
+        C: d2 UID STORE 3:5 +FLAGS.SILENT (\Deleted)
+        S: d2 OK STORE completed
+        C: e1 EXPUNGE
+        S: * 5 EXPUNGE
+        S: * 4 EXPUNGE
+        S: * 3 EXPUNGE
+        S: * 2 EXPUNGE
+        S: * 1 EXPUNGE
+        S: e1 OK EXPUNGE completed
+        "#,
+    )
+    .await;
+    let mut c = five_messages(&w).await;
+    transcript(
+        &mut c,
+        r#"
+        C: d1 UID STORE 6:7 +FLAGS.SILENT (\Deleted)
+        S: d1 OK STORE completed
+        C: d2 UID STORE 8:10 +FLAGS.SILENT (\Deleted)
+        S: d2 OK STORE completed
+        C: c1 CLOSE
+        S: c1 OK CLOSE completed
+        C: a1 STATUS INBOX (MESSAGES)
+        S: * STATUS "INBOX" (MESSAGES 0)
+        S: a1 OK STATUS completed
+        "#,
+    )
+    .await;
+}
+
+/// SEARCHRES (RFC 5182) under the limit: `$` holds what the limited
+/// search found, the highest UIDs only (the draft authors' IETF 117
+/// slides: "The value stored in $ is truncated").
+async fn a_saved_result_holds_only_what_was_searched(store: Backend) {
+    let w = limited(store);
+    let mut c = five_messages(&w).await;
+    transcript(
+        &mut c,
+        r#"
+        C: q1 UID SEARCH RETURN (SAVE) ALL
+        S: q1 OK [MESSAGELIMIT 3 3] ..
+        C: f1 UID FETCH $ (FLAGS)
+        S: * 3 FETCH (UID 3 FLAGS (\Recent))
+        S: * 4 FETCH (UID 4 FLAGS (\Recent))
+        S: * 5 FETCH (UID 5 FLAGS (\Recent))
+        S: f1 OK FETCH completed
         "#,
     )
     .await;

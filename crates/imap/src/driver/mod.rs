@@ -44,6 +44,7 @@
 //! session holds its state and nothing else.
 
 mod acl;
+mod gone;
 mod notify;
 mod perform;
 mod regrant;
@@ -119,6 +120,16 @@ struct Watch {
     grants: Option<broadcast::Receiver<AccountEvent>>,
     /// The grant may have changed: read it again before the next command.
     regrant: bool,
+    /// The mailbox was deleted or renamed (`MailboxEvent::Gone`), or its
+    /// stream ended: which of them, `gone` finds out before the next
+    /// command.
+    gone: bool,
+    /// The stream ended (the store forgot the mailbox): not waited on
+    /// until it is opened again.
+    closed: bool,
+    /// This session's own DELETE removed the mailbox: its `Gone` reaches
+    /// the session as before (every message expunged), no BYE.
+    deleted_here: bool,
 }
 
 impl Watch {
@@ -140,21 +151,14 @@ impl Watch {
     /// appended messages (RFC 3501 2.3.2: the first session told of a
     /// message claims it, unless it is read-only).
     fn drain<S: MailStore>(&mut self, store: &S) -> Reply {
-        use broadcast::error::TryRecvError;
         if let Some(user) = self.grantee
             && !shared::may_read(store, user, self.account, self.mailbox)
         {
             return self.drop_revoked();
         }
-        let mut events = std::mem::take(&mut self.stash);
-        let mut lagged = std::mem::take(&mut self.lagged) || std::mem::take(&mut self.missed);
-        loop {
-            match self.events.try_recv() {
-                Ok(e) => events.push(e),
-                Err(TryRecvError::Lagged(_)) => lagged = true,
-                Err(TryRecvError::Empty) | Err(TryRecvError::Closed) => break,
-            }
-        }
+        self.take_in();
+        let events = std::mem::take(&mut self.stash);
+        let lagged = std::mem::take(&mut self.lagged) || std::mem::take(&mut self.missed);
         let last_appended = events
             .iter()
             .filter_map(|e| match e {
@@ -184,7 +188,7 @@ impl Watch {
     /// mailbox, not even counts; what was missed makes a resync if the
     /// grant comes back.
     fn drop_revoked(&mut self) -> Reply {
-        while self.events.try_recv().is_ok() {}
+        self.take_in();
         self.stash.clear();
         self.lagged = false;
         self.missed = true;
@@ -363,19 +367,18 @@ impl<S: MailStore> Driver<S> {
         self.core.as_ref().is_some_and(|c| c.session.idling())
     }
 
-    /// Whether changes are sent unasked now (IDLE, NOTIFY, or a change
-    /// of the grant of a selected shared mailbox): wait for
-    /// [`Driver::changed`] too.
+    /// Whether something may be sent unasked now (IDLE, NOTIFY, a change
+    /// of the grant of a selected shared mailbox, the selected mailbox
+    /// deleted elsewhere): wait for [`Driver::changed`] too.
     pub fn listening(&self) -> bool {
         self.core.as_ref().is_some_and(|c| {
-            c.session.idling()
-                || c.session.notify_account().is_some()
-                || c.watch.as_ref().is_some_and(Watch::follows_grant)
+            c.session.idling() || c.session.notify_account().is_some() || c.watch.is_some()
         })
     }
 
-    /// Waits until the selected mailbox changes (while IDLE, or NOTIFY
-    /// names it), the grant of a selected shared mailbox may have changed
+    /// Waits until the selected mailbox changes (kept for the next command
+    /// unless in IDLE or NOTIFY names it; its deletion is told at once),
+    /// the grant of a selected shared mailbox may have changed
     /// (`regrant`) or, with NOTIFY, another of the account's mailboxes
     /// changes (never returns when nothing is watched). Cancel-safe: what
     /// arrives is kept for the next [`Driver::advance`].
@@ -383,9 +386,8 @@ impl<S: MailStore> Driver<S> {
         let Some(c) = self.core.as_deref_mut() else {
             return std::future::pending().await;
         };
-        let live = c.session.selected_live();
         tokio::select! {
-            _ = Watch::changed(c.watch.as_mut(), live) => {}
+            _ = Watch::changed(c.watch.as_mut()) => {}
             _ = notify::AccountWatch::changed(c.notify.as_mut()) => {}
         }
     }
@@ -496,8 +498,14 @@ impl Core {
                 continue;
             }
             // Between commands (and in IDLE): a grant changed under a
-            // selected shared mailbox takes effect now.
+            // selected shared mailbox takes effect now, and a selected
+            // mailbox deleted by another session closes this one.
             if regrant::follow(
+                &mut self.watch,
+                &mut self.session,
+                &services.store,
+                &mut self.out,
+            ) || gone::follow(
                 &mut self.watch,
                 &mut self.session,
                 &services.store,
@@ -641,7 +649,11 @@ impl Core {
             )),
             Request::Store(r) => {
                 let user = self.session.account_id();
+                let delete = matches!(r, StoreRequest::DeleteMailbox { .. });
                 let (reply, watch) = perform::store(&services.store, user, r);
+                if delete && reply.is_ok() {
+                    gone::deleted_here(self.watch.as_mut(), &services.store);
+                }
                 // Refused by the grant as it is now: tell the session the
                 // new grant right after this command (`regrant`).
                 if let (Err(StoreError::NoMailbox | StoreError::Denied), Some(w)) =
@@ -668,6 +680,9 @@ impl Core {
                         grantee,
                         missed: false,
                         regrant: false,
+                        gone: false,
+                        closed: false,
+                        deleted_here: false,
                     });
                 }
                 Reply::Store(reply)

@@ -10,7 +10,7 @@
 //! lagged may have lost one. Any of these makes the driver read the
 //! grant again before the next command, and at once while the
 //! connection waits (between commands or in IDLE: the connection loop
-//! waits on [`super::Driver::changed`] whenever such a stream is held),
+//! waits on [`super::Driver::changed`] whenever a mailbox is selected),
 //! and hand the rights to the session. A request that the grant refused
 //! (`recheck`), or events dropped because the grant was gone, do the same,
 //! so a change that lands mid-command is told right after it.
@@ -19,6 +19,7 @@ use super::Watch;
 use super::shared;
 use crate::mailstore::MailStore;
 use crate::session::Session;
+use crate::wire::acl::Rights;
 use crate::wire::response::Out;
 use sealpost_store::{AccountChange, AccountEvent, AccountId, MailboxEvent, MailboxId};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
@@ -32,11 +33,6 @@ impl Watch {
         grantee: Option<AccountId>,
     ) -> Option<broadcast::Receiver<AccountEvent>> {
         grantee.and_then(|g| store.watch_account(g).ok())
-    }
-
-    /// Whether the connection must wait for this watch's grant stream.
-    pub(super) fn follows_grant(&self) -> bool {
-        self.grants.is_some()
     }
 
     /// Whether an event of the grantee's stream may have changed the grant
@@ -66,10 +62,13 @@ impl Watch {
         changed
     }
 
-    /// Waits for the selected mailbox's next event (when `live`: in IDLE,
-    /// or as NOTIFY says) or the grant stream's (always); cancel-safe,
-    /// what arrives is kept for the next [`super::Driver::advance`].
-    pub(super) async fn changed(watch: Option<&mut Watch>, live: bool) {
+    /// Waits for the selected mailbox's next event or the grant stream's;
+    /// cancel-safe, what arrives is kept for the next
+    /// [`super::Driver::advance`]. The mailbox's events are always taken
+    /// in, so that its deletion is told at once (`gone`); the others wait
+    /// in the stash for the next command unless the session is live (in
+    /// IDLE, or as NOTIFY says), when the driver sends them.
+    pub(super) async fn changed(watch: Option<&mut Watch>) {
         enum Got {
             Mailbox(Result<MailboxEvent, RecvError>),
             Grant(Result<AccountEvent, RecvError>),
@@ -78,9 +77,10 @@ impl Watch {
             return std::future::pending().await;
         };
         let got = {
+            let open = !w.closed;
             let (events, grants) = (&mut w.events, &mut w.grants);
             tokio::select! {
-                r = events.recv(), if live => Got::Mailbox(r),
+                r = events.recv(), if open => Got::Mailbox(r),
                 r = async {
                     match grants.as_mut() {
                         Some(rx) => rx.recv().await,
@@ -90,9 +90,9 @@ impl Watch {
             }
         };
         match got {
-            Got::Mailbox(Ok(e)) => w.stash.push(e),
-            Got::Mailbox(Err(RecvError::Lagged(_))) => w.lagged = true,
-            Got::Mailbox(Err(RecvError::Closed)) => std::future::pending().await,
+            Got::Mailbox(Ok(e)) => w.keep(e),
+            Got::Mailbox(Err(RecvError::Lagged(_))) => w.lost_events(),
+            Got::Mailbox(Err(RecvError::Closed)) => w.stream_ended(),
             Got::Grant(Ok(e)) => w.regrant |= w.concerns(&e),
             Got::Grant(Err(RecvError::Lagged(_))) => w.regrant = true,
             Got::Grant(Err(RecvError::Closed)) => w.grants = None,
@@ -132,5 +132,11 @@ pub(super) fn follow<S: MailStore>(
     let Ok(rights) = shared::rights_on(store, user, w.account, w.mailbox) else {
         return false;
     };
+    // The grant went with the mailbox: that is told as its deletion
+    // (`gone`), not as a revocation.
+    if !rights.has(Rights::LOOKUP.union(Rights::READ)) && super::gone::deleted(store, w) {
+        w.gone = true;
+        return false;
+    }
     session.grant_changed(rights, out)
 }

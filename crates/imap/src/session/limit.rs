@@ -20,7 +20,10 @@
 //!   An over-limit UID SEARCH examines (and loads) only the highest `n`
 //!   of them.
 //!
-//! SORT and THREAD are not covered by RFC 9738 and are not limited.
+//! Only the commands RFC 9738's abstract names are limited ("FETCH,
+//! SEARCH, STORE, COPY, or MOVE command (or their UID variants), or ...
+//! a single APPEND or UID EXPUNGE command"): EXPUNGE and CLOSE expunge
+//! every `\Deleted` message, and SORT, THREAD and STATUS are not limited.
 
 use super::selected::{Selected, Target};
 use super::{Done, Session, State};

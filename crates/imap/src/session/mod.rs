@@ -70,6 +70,7 @@ mod esort;
 mod expunge;
 pub(crate) mod fetch;
 mod fetch_items;
+mod gone;
 mod limit;
 pub(crate) mod list;
 mod list_metadata;
