@@ -624,9 +624,13 @@ impl Drop for Hold<'_> {
 }
 
 /// Opens sled at `path`. Its file lock can outlive a dropped `Db` for a
-/// moment (sled's own threads let go of it last), so a reopen in the same
-/// process right after a close (restore, tests) waits for it up to 2 s;
-/// another process holding it is still refused after that.
+/// moment (sled's own I/O threads let go of it last, and on a loaded
+/// machine they may not run for a while), so a reopen in the same process
+/// right after a close (restore, tests) waits for it up to 10 s. Another
+/// process is refused before this by data_dir's own lock, which
+/// `Store::open` takes first (`engine.rs`, 2 s), so the long wait only
+/// delays a case that is an error anyway (sled locked with data_dir's
+/// lock free).
 fn open_sled(path: &Path) -> sled::Result<sled::Db> {
     let config = sled::Config::new()
         .path(path)
@@ -636,7 +640,9 @@ fn open_sled(path: &Path) -> sled::Result<sled::Db> {
     let mut tries = 0;
     loop {
         match config.open() {
-            Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock && tries < 40 => {
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock && tries < 200 =>
+            {
                 tries += 1;
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
