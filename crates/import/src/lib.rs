@@ -24,6 +24,7 @@ pub mod imap;
 pub mod maildir;
 pub mod mbox;
 pub mod pipeline;
+pub mod resume;
 pub mod stream;
 
 use sealpost_store::{AccountId, MailboxId, MailboxName, Store, StoreError};
