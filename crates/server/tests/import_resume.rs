@@ -133,7 +133,7 @@ m.logout()
 
 fn read_back(site: &Site) -> Vec<u32> {
     let server = site.start();
-    let args = script_args(&site, &server, serde_json::json!({ "count": COUNT }));
+    let args = script_args(site, &server, serde_json::json!({ "count": COUNT }));
     let got = Command::new("python3")
         .args(["-c", READ_BACK, &args])
         .output()
