@@ -24,6 +24,13 @@
 //! and are shared instead of three per message one after the other. One
 //! message per worker is in memory at a time.
 //!
+//! Resumable ([`crate::resume`]): after each commit a folder's state
+//! records how many of its files (in their sorted order) are done, with a
+//! chain hash of their keys (UID and base name); a later run goes on after
+//! them, once those a killed run committed after its last save are found
+//! here by content. A folder whose files changed since has each file
+//! looked for among the messages stored since the first run.
+//!
 //! Limits: a line of these files is at most [`MAX_LINE`] octets, a
 //! uidlist at most [`MAX_UIDLIST_ENTRIES`] entries, a keyword at most
 //! [`MAX_KEYWORD`] octets; going over one is an error naming file and line.

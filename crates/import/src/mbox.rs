@@ -13,6 +13,9 @@
 //! the messages in batches, [`import_file`]); a message
 //! larger than the reader's limit (by default the store's,
 //! [`crate::MAX_MESSAGE_SIZE`]) is an error as soon as it is seen.
+//! [`Reader::resume_at`] tells where the next message starts, which the
+//! import records after each commit so a later run goes on from there
+//! ([`import_file`], [`crate::resume`]).
 
 use crate::pipeline::Sender;
 use crate::resume::{Matcher, Progress, Resume, Tracker, digest};
