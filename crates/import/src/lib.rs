@@ -7,7 +7,9 @@
 //! whatever the size of the source or of its largest message. Messages are
 //! ended several at once and committed in batches, in the source's order
 //! ([`pipeline`] for files; an IMAP source commits what each FETCH brought
-//! together). The parsers of on-disk formats (`dovecot-uidlist`,
+//! together). Every import resumes: a run killed half way and run again
+//! stores each message once ([`resume`] for files, [`imap::state`] for
+//! IMAP). The parsers of on-disk formats (`dovecot-uidlist`,
 //! `dovecot-keywords`, mbox) and the IMAP response framer have explicit
 //! limits and fuzz targets (`fuzz/import`, replayed by
 //! `tests/fuzz_corpus.rs`).
@@ -24,6 +26,7 @@ pub mod imap;
 pub mod maildir;
 pub mod mbox;
 pub mod pipeline;
+pub mod resume;
 pub mod stream;
 
 use sealpost_store::{AccountId, MailboxId, MailboxName, Store, StoreError};

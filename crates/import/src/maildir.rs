@@ -24,10 +24,18 @@
 //! and are shared instead of three per message one after the other. One
 //! message per worker is in memory at a time.
 //!
+//! Resumable ([`crate::resume`]): after each commit a folder's state
+//! records how many of its files (in their sorted order) are done, with a
+//! chain hash of their keys (UID and base name); a later run goes on after
+//! them, once those a killed run committed after its last save are found
+//! here by content. A folder whose files changed since has each file
+//! looked for among the messages stored since the first run.
+//!
 //! Limits: a line of these files is at most [`MAX_LINE`] octets, a
 //! uidlist at most [`MAX_UIDLIST_ENTRIES`] entries, a keyword at most
 //! [`MAX_KEYWORD`] octets; going over one is an error naming file and line.
 
+use crate::resume::{Matcher, Resume, Tracker, digest};
 use crate::{ImportError, Result, Totals, ensure_mailbox};
 use sealpost_store::{
     AccountId, Flags, MailboxId, MailboxName, Placement, Prepared, Store, StoreError, Uid,
@@ -243,9 +251,15 @@ struct Folder {
 }
 
 /// Imports the Maildir at `root` (with its subfolders and subscriptions).
-pub fn import(store: &Store, account: AccountId, root: &Path, totals: &Totals) -> Result<()> {
+pub fn import(
+    store: &Store,
+    account: AccountId,
+    root: &Path,
+    totals: &Totals,
+    resume: &Resume,
+) -> Result<()> {
     for folder in folders(root)? {
-        import_folder(store, account, &folder, totals)?;
+        import_folder(store, account, &folder, totals, resume)?;
     }
     subscribe(store, account, root)
 }
@@ -304,6 +318,7 @@ fn import_folder(
     account: AccountId,
     folder: &Folder,
     totals: &Totals,
+    resume: &Resume,
 ) -> Result<()> {
     let mailbox = ensure_mailbox(store, account, &folder.name)?;
     let uidlist =
@@ -313,7 +328,10 @@ fn import_folder(
     let keep_uids = match uidlist.uid_validity {
         Some(v) if v > 0 => match store.set_uid_validity(account, mailbox, UidValidity(v)) {
             Ok(()) => true,
-            Err(StoreError::NotAllowed(_)) => false,
+            // Kept too when an earlier run (of this import) gave it.
+            Err(StoreError::NotAllowed(_)) => {
+                store.snapshot(account, mailbox)?.mailbox.uid_validity.0 == v
+            }
             Err(e) => return Err(e.into()),
         },
         _ => false,
@@ -336,7 +354,43 @@ fn import_folder(
         }
     }
     files.sort();
-    import_files(store, account, mailbox, &keywords, &files, totals)?;
+    let mut tracker = Tracker::begin(
+        resume,
+        store,
+        account,
+        mailbox,
+        &folder.path,
+        &folder.name,
+        digest(&[b"maildir"]),
+        |_| true,
+    )?;
+    let (todo, prefix) = still_to_import(store, account, mailbox, &files, &mut tracker)?;
+    totals.already.fetch_add(
+        (files.len() - todo.len()) as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    // The files done stay a prefix of the sorted list (the common case):
+    // each commit records how long it is now, and the chain of its keys.
+    let mut chain = (tracker.progress.done as usize, tracker.progress.check);
+    let mut checkpoint = |mark: u64, appended: &[sealpost_store::Appended]| {
+        let highest = appended.iter().map(|a| a.uid).max();
+        if prefix {
+            while chain.0 < mark as usize {
+                chain.1 = link(&chain.1, &files[chain.0]);
+                chain.0 += 1;
+            }
+        }
+        tracker.committed(appended.len() as u64, highest, 0, chain.1)
+    };
+    import_files(
+        store,
+        account,
+        mailbox,
+        &keywords,
+        &todo,
+        totals,
+        &mut checkpoint,
+    )?;
     totals
         .mailboxes
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -346,6 +400,83 @@ fn import_folder(
 /// One message file: its UID from the uidlist (`u32::MAX`: none), its
 /// name and its path.
 type File = (u32, String, PathBuf);
+
+/// The next link of the chain of the keys of the files done (UID and base
+/// name: a file renamed for its flags, or moved from `new/` to `cur/`,
+/// keeps its key).
+fn link(chain: &[u8; 32], file: &File) -> [u8; 32] {
+    digest(&[chain, &file.0.to_le_bytes(), base_name(&file.1).as_bytes()])
+}
+
+/// The files of a folder a run still has to import, each with its mark
+/// (its position + 1), and whether the files done stay a prefix of the
+/// sorted list. A run that resumes where the list is as it was goes on
+/// after the files done, once those a killed run committed after its
+/// last save are found here by content; where the folder changed since,
+/// every file is looked for among the messages stored since the first
+/// run (all of them read once).
+fn still_to_import<'f>(
+    store: &Store,
+    account: AccountId,
+    mailbox: MailboxId,
+    files: &'f [File],
+    tracker: &mut Tracker<'_>,
+) -> Result<(Vec<(u64, &'f File)>, bool)> {
+    let marked = |from: usize| -> Vec<(u64, &'f File)> {
+        files
+            .iter()
+            .enumerate()
+            .skip(from)
+            .map(|(i, f)| (i as u64 + 1, f))
+            .collect()
+    };
+    if !tracker.resumed {
+        return Ok((marked(0), true));
+    }
+    let p = tracker.progress.clone();
+    let done = usize::try_from(p.done).unwrap_or(usize::MAX);
+    let holds = done <= files.len()
+        && files[..done]
+            .iter()
+            .fold([0; 32], |chain, f| link(&chain, f))
+            == p.check;
+    if holds {
+        let mut matcher = Matcher::above(store, account, mailbox, p.last_uid)?;
+        let (mut next, mut chain, mut highest) = (done, p.check, None);
+        while next < files.len() && !matcher.is_empty() {
+            let Some(uid) = matcher.take(&read_crlf(&files[next].2)?)? else {
+                break;
+            };
+            highest = highest.max(Some(uid));
+            chain = link(&chain, &files[next]);
+            next += 1;
+        }
+        if next > done {
+            tracker.committed((next - done) as u64, highest, 0, chain)?;
+        }
+        return Ok((marked(next), true));
+    }
+    let mut matcher = Matcher::above(store, account, mailbox, p.base_uid)?;
+    let mut todo = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        if matcher.is_empty() || matcher.take(&read_crlf(&f.2)?)?.is_none() {
+            todo.push((i as u64 + 1, f));
+        }
+    }
+    // No prefix any more: the next run looks again the same way.
+    tracker.progress.done = u64::MAX;
+    tracker.save()?;
+    Ok((todo, false))
+}
+
+/// A file's octets, line endings made CRLF as they are stored.
+fn read_crlf(path: &Path) -> Result<Vec<u8>> {
+    let raw = std::fs::read(path).map_err(|source| ImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(crate::to_crlf(&raw))
+}
 
 /// The message in `file`, read, sealed and its blob made durable, with
 /// where it goes.
@@ -396,8 +527,9 @@ fn import_files(
     account: AccountId,
     mailbox: MailboxId,
     keywords: &HashMap<char, String>,
-    files: &[File],
+    files: &[(u64, &File)],
     totals: &Totals,
+    checkpoint: &mut dyn FnMut(u64, &[sealpost_store::Appended]) -> Result<()>,
 ) -> Result<()> {
     if files.is_empty() {
         return Ok(());
@@ -407,15 +539,16 @@ fn import_files(
         mailbox,
         totals,
         |sender| {
-            for file in files {
+            for &(mark, file) in files {
                 let octets = std::fs::metadata(&file.2).map_or(0, |m| m.len());
-                if !sender.send(file, octets) {
+                if !sender.send(file, octets, mark) {
                     break;
                 }
             }
             Ok(())
         },
         |file| prepare(store, account, file, keywords),
+        checkpoint,
     )
 }
 

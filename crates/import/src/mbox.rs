@@ -13,13 +13,18 @@
 //! the messages in batches, [`import_file`]); a message
 //! larger than the reader's limit (by default the store's,
 //! [`crate::MAX_MESSAGE_SIZE`]) is an error as soon as it is seen.
+//! [`Reader::resume_at`] tells where the next message starts, which the
+//! import records after each commit so a later run goes on from there
+//! ([`import_file`], [`crate::resume`]).
 
 use crate::pipeline::Sender;
+use crate::resume::{Matcher, Progress, Resume, Tracker, digest};
 use crate::stream::Crlf;
 use crate::{ImportError, Result, Totals, ensure_mailbox};
-use sealpost_store::{AccountId, AppendStream, Flags, Placement, Store};
-use std::io::{BufRead, Read};
+use sealpost_store::{AccountId, AppendStream, Appended, Flags, Placement, Store};
+use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::atomic::Ordering;
 
 /// One message of an mbox.
 #[derive(Debug, PartialEq, Eq)]
@@ -70,6 +75,10 @@ pub struct Reader<R> {
     blank_before: bool,
     done: bool,
     count: u64,
+    /// Octets of the input consumed (from where the reader started).
+    pos: u64,
+    /// Where the last `From ` line seen starts.
+    from_at: u64,
 }
 
 /// How much of a line is read at a time: a longer line goes on in pieces.
@@ -92,7 +101,25 @@ impl<R: BufRead> Reader<R> {
             blank_before: true,
             done: false,
             count: 0,
+            pos: 0,
+            from_at: 0,
         }
+    }
+
+    /// A reader of an input that starts at octet `offset` of the mbox
+    /// (where a message's `From ` line starts), so that
+    /// [`Reader::resume_at`] counts from the mbox's start.
+    pub fn starting_at(input: R, offset: u64) -> Reader<R> {
+        let mut r = Reader::new(input);
+        r.pos = offset;
+        r.from_at = offset;
+        r
+    }
+
+    /// After a message was returned: the offset where the next one's
+    /// `From ` line starts (the end of the input after the last).
+    pub fn resume_at(&self) -> u64 {
+        if self.done { self.pos } else { self.from_at }
     }
 
     /// The next message, `None` at the end.
@@ -124,10 +151,12 @@ impl<R: BufRead> Reader<R> {
         let mut held_blank = false;
         loop {
             self.line.clear();
+            let line_at = self.pos;
             let n = (&mut self.input)
                 .take(LINE_PIECE as u64)
                 .read_until(b'\n', &mut self.line)
                 .map_err(|e| MboxError::Io(e.to_string()))?;
+            self.pos += n as u64;
             if n == 0 {
                 self.done = true;
                 return Ok(self.current.take());
@@ -137,6 +166,7 @@ impl<R: BufRead> Reader<R> {
             self.mid_line = !whole;
             if at_start && self.blank_before && self.line.starts_with(b"From ") {
                 let date = from_line_date(&self.line);
+                self.from_at = line_at;
                 self.skip_rest_of_line()?;
                 if let Some(previous) = self.current.replace(date) {
                     return Ok(Some(previous));
@@ -187,6 +217,7 @@ impl<R: BufRead> Reader<R> {
                 .take(LINE_PIECE as u64)
                 .read_until(b'\n', &mut self.line)
                 .map_err(|e| MboxError::Io(e.to_string()))?;
+            self.pos += n as u64;
             skipped += n;
             if n == 0 || skipped > self.limit {
                 return Err(MboxError::TooLarge(self.count));
@@ -208,30 +239,134 @@ const HEAD_MAX: usize = 256 * 1024;
 /// durable) several at once, and their rows are committed in the file's
 /// order, [`crate::pipeline::BATCH`] to a transaction. On an error, every
 /// message before the failing one is stored, none after it.
+///
+/// Resumable ([`crate::resume`]): after each commit the offset of the
+/// next message is saved; a later run of the same file starts there, once
+/// the messages a killed run committed after its last save are found here
+/// by content. The file is the same when its device and inode, its first
+/// [`IDENTITY_OCTETS`] (up to the saved offset) and the [`CHECK_OCTETS`]
+/// before the saved offset are (an mbox that only grew at its end goes on
+/// where it stopped); any other file is imported whole.
 pub fn import_file(
     store: &Store,
     account: AccountId,
     path: &Path,
     mailbox: &str,
     totals: &Totals,
+    resume: &Resume,
 ) -> Result<()> {
     let id = ensure_mailbox(store, account, mailbox)?;
-    let file = std::fs::File::open(path).map_err(|source| ImportError::Io {
+    let io = |source| ImportError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    let reader = Reader::new(std::io::BufReader::new(file));
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let identity = identity(&file).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    // Offset 0 (saved before the first commit) needs no check.
+    let valid = |p: &Progress| {
+        p.offset == 0 || (p.offset <= len && check_at(&file, p.offset).is_ok_and(|c| c == p.check))
+    };
+    let mut tracker = Tracker::begin(resume, store, account, id, path, mailbox, identity, valid)?;
+    let start = find_committed(store, account, id, path, &file, &mut tracker)?;
+    totals
+        .already
+        .fetch_add(tracker.progress.done, Ordering::Relaxed);
+    let mut input = file.try_clone().map_err(io)?;
+    input.seek(SeekFrom::Start(start)).map_err(io)?;
+    let reader = Reader::starting_at(std::io::BufReader::new(input), start);
+    let mut checkpoint = |offset: u64, appended: &[Appended]| {
+        let check = check_at(&file, offset).map_err(io)?;
+        let highest = appended.iter().map(|a| a.uid).max();
+        tracker.committed(appended.len() as u64, highest, offset, check)
+    };
     crate::pipeline::import_in_order(
         store,
         id,
         totals,
         |sender| read_into(store, account, path, reader, sender),
         end,
+        &mut checkpoint,
     )?;
-    totals
-        .mailboxes
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    totals.mailboxes.fetch_add(1, Ordering::Relaxed);
     Ok(())
+}
+
+/// Octets of an mbox's start that a saved offset is checked against
+/// (those before the offset, when it is smaller).
+pub const IDENTITY_OCTETS: u64 = 64 * 1024;
+/// Octets before a saved offset that must be the same for a run to go on
+/// from it.
+pub const CHECK_OCTETS: u64 = 4096;
+
+/// The device and the inode of an mbox.
+fn identity(file: &std::fs::File) -> std::io::Result<[u8; 32]> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file.metadata()?;
+    Ok(digest(&[
+        b"mbox",
+        &meta.dev().to_le_bytes(),
+        &meta.ino().to_le_bytes(),
+    ]))
+}
+
+/// What identifies `offset` of an mbox: the offset, the file's first
+/// [`IDENTITY_OCTETS`] before it and the [`CHECK_OCTETS`] before it (so an
+/// mbox that grew at its end still matches).
+fn check_at(file: &std::fs::File, offset: u64) -> std::io::Result<[u8; 32]> {
+    let start = read_range(file, 0, offset.min(IDENTITY_OCTETS))?;
+    let before = read_range(file, offset.saturating_sub(CHECK_OCTETS), offset)?;
+    Ok(digest(&[&offset.to_le_bytes(), &start, &before]))
+}
+
+fn read_range(file: &std::fs::File, from: u64, to: u64) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; (to - from) as usize];
+    file.read_exact_at(&mut buf, from)?;
+    Ok(buf)
+}
+
+/// A run that resumes: the messages a killed run committed after its
+/// last save are the next ones of the file, found here above the saved
+/// UID by content ([`Matcher`]); they are recorded as done. Returns the
+/// offset to go on from.
+fn find_committed(
+    store: &Store,
+    account: AccountId,
+    mailbox: sealpost_store::MailboxId,
+    path: &Path,
+    file: &std::fs::File,
+    tracker: &mut Tracker<'_>,
+) -> Result<u64> {
+    let start = tracker.progress.offset;
+    let mut matcher = Matcher::above(store, account, mailbox, tracker.progress.last_uid)?;
+    if matcher.is_empty() {
+        return Ok(start);
+    }
+    let io = |source| ImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut input = file.try_clone().map_err(io)?;
+    input.seek(SeekFrom::Start(start)).map_err(io)?;
+    let mut reader = Reader::starting_at(std::io::BufReader::new(input), start);
+    let (mut found, mut offset, mut highest) = (0, start, None);
+    while !matcher.is_empty() {
+        let Ok(Some(message)) = reader.next_message() else {
+            break;
+        };
+        let Some(uid) = matcher.take(&message.raw)? else {
+            break;
+        };
+        found += 1;
+        offset = reader.resume_at();
+        highest = highest.max(Some(uid));
+    }
+    if found > 0 {
+        let check = check_at(file, offset).map_err(io)?;
+        tracker.committed(found, highest, offset, check)?;
+    }
+    Ok(offset)
 }
 
 /// A message read whole: ended, its blob made durable (on a worker).
@@ -241,7 +376,7 @@ fn end<'s>((w, placement): (AppendStream<'s>, Placement)) -> Result<crate::pipel
 
 /// Reads the messages of the mbox at `path`, each written to a new append
 /// stream while it is read, and hands them over in order with their flags
-/// and date.
+/// and date, each marked with the offset of the message after it.
 fn read_into<'s>(
     store: &'s Store,
     account: AccountId,
@@ -278,14 +413,20 @@ fn read_into<'s>(
             keep_uid: None,
         };
         let octets = w.size();
-        if !sender.send((w, placement), octets) {
+        if !sender.send((w, placement), octets, reader.resume_at()) {
             return Ok(());
         }
     }
 }
 
 /// An mbox file into INBOX, or each file of a folder into its own mailbox.
-pub fn import(store: &Store, account: AccountId, from: &Path, totals: &Totals) -> Result<()> {
+pub fn import(
+    store: &Store,
+    account: AccountId,
+    from: &Path,
+    totals: &Totals,
+    resume: &Resume,
+) -> Result<()> {
     let mut files = Vec::new();
     if from.is_file() {
         files.push((from.to_path_buf(), "INBOX".to_string()));
@@ -310,7 +451,7 @@ pub fn import(store: &Store, account: AccountId, from: &Path, totals: &Totals) -
         files.sort();
     }
     for (path, name) in files {
-        import_file(store, account, &path, &name, totals)?;
+        import_file(store, account, &path, &name, totals, resume)?;
     }
     Ok(())
 }
@@ -393,6 +534,26 @@ mod tests {
             b"Subject: 1\r\n\r\nFrom here\r\nFrom the text\r\n"
         );
         assert_eq!(m[1].raw, b"Subject: 2\r\n\r\nx\r\n");
+    }
+
+    #[test]
+    fn resume_at_is_the_next_from_line_and_a_reader_can_start_there() {
+        let text: &[u8] = b"From a\nSubject: 1\n\nFrom b\nSubject: 2\n\n\nFrom c\nSubject: 3\n";
+        let mut r = Reader::new(text);
+        let mut offsets = Vec::new();
+        while r.next_message().unwrap().is_some() {
+            offsets.push(r.resume_at());
+        }
+        assert_eq!(offsets, [19, 39, text.len() as u64]);
+        assert!(text[19..].starts_with(b"From b") && text[39..].starts_with(b"From c"));
+        let mut r = Reader::starting_at(&text[19..], 19);
+        assert_eq!(
+            r.next_message().unwrap().unwrap().raw,
+            b"Subject: 2\r\n\r\n"
+        );
+        assert_eq!(r.resume_at(), 39);
+        assert_eq!(r.next_message().unwrap().unwrap().raw, b"Subject: 3\r\n");
+        assert_eq!(r.resume_at(), text.len() as u64);
     }
 
     #[test]

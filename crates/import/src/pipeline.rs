@@ -14,6 +14,12 @@
 //! summary only (and, on PostgreSQL, its sealed octets when under a MiB),
 //! so memory stays flat.
 //!
+//! Each message is handed over with a mark (where the source stands after
+//! it: an mbox's offset, a Maildir's file count); after each commit the
+//! caller's checkpoint hears the last mark of the batch and what was
+//! appended, on the committing thread and before the next commit, so a
+//! resumable import ([`crate::resume`]) can record it durably.
+//!
 //! Every commit is all or none. When a message cannot be read or ended,
 //! every message before it is committed and none after it; when the
 //! reader fails, every message it handed over is committed; when the
@@ -23,7 +29,7 @@
 //! files that no row names).
 
 use crate::{Result, Totals};
-use sealpost_store::{MailboxId, Placement, Prepared, Store, Uid};
+use sealpost_store::{Appended, MailboxId, Placement, Prepared, Store, Uid};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
@@ -64,7 +70,7 @@ struct Shared {
 
 /// Hands the producer's messages on in order; see the module docs.
 pub struct Sender<'p, T> {
-    work: SyncSender<(usize, T, u64)>,
+    work: SyncSender<(usize, T, u64, u64)>,
     shared: &'p Shared,
     sent: usize,
     sent_octets: u64,
@@ -72,11 +78,12 @@ pub struct Sender<'p, T> {
 
 impl<T> Sender<'_, T> {
     /// Hands over the next message, of `octets` (as far as the producer
-    /// knows), waiting while the producer is [`WINDOW`] messages or
+    /// knows), with its `mark` (handed to the checkpoint once it is
+    /// committed), waiting while the producer is [`WINDOW`] messages or
     /// [`WINDOW_OCTETS`] ahead of the last commit. `false`: the import
     /// stopped (its error is the committer's), so the producer should
     /// return.
-    pub fn send(&mut self, item: T, octets: u64) -> bool {
+    pub fn send(&mut self, item: T, octets: u64, mark: u64) -> bool {
         let Ok(mut done) = self.shared.committed.lock() else {
             return false;
         };
@@ -98,7 +105,7 @@ impl<T> Sender<'_, T> {
         }
         drop(done);
         if self.shared.stop.load(Ordering::Relaxed)
-            || self.work.send((self.sent, item, octets)).is_err()
+            || self.work.send((self.sent, item, octets, mark)).is_err()
         {
             return false;
         }
@@ -111,7 +118,9 @@ impl<T> Sender<'_, T> {
 /// Imports into `mailbox` what `produce` hands over (reading the source in
 /// order, on a thread of its own), each turned into a prepared message by
 /// `prepare` on one of [`WORKERS`] threads, committed in order [`BATCH`]
-/// at a time; counts into `totals`. Returns once every message is
+/// at a time; counts into `totals`; after each commit, `checkpoint`
+/// hears the mark of the batch's last message and what it appended (its
+/// error stops the import). Returns once every message is
 /// committed durably, or the first error: the producer's (after every
 /// message it handed over is committed), a message's, or the store's.
 pub fn import_in_order<'s, T, P, F>(
@@ -120,6 +129,7 @@ pub fn import_in_order<'s, T, P, F>(
     totals: &Totals,
     produce: P,
     prepare: F,
+    checkpoint: &mut dyn FnMut(u64, &[Appended]) -> Result<()>,
 ) -> Result<()>
 where
     T: Send,
@@ -131,7 +141,7 @@ where
         more_committed: Condvar::new(),
         stop: AtomicBool::new(false),
     };
-    let (work, queue) = std::sync::mpsc::sync_channel::<(usize, T, u64)>(WORKERS);
+    let (work, queue) = std::sync::mpsc::sync_channel::<(usize, T, u64, u64)>(WORKERS);
     // Owned by the workers: when the last one ends, a producer blocked on
     // a full queue hears it.
     let queue = Arc::new(Mutex::new(queue));
@@ -159,22 +169,23 @@ where
                         Ok(q) => q.recv(),
                         Err(_) => return,
                     };
-                    let Ok((i, item, octets)) = next else {
+                    let Ok((i, item, octets, mark)) = next else {
                         return;
                     };
-                    if done.send((i, octets, prepare(item))).is_err() {
+                    if done.send((i, octets, mark, prepare(item))).is_err() {
                         return;
                     }
                 }
             });
         }
         drop((queue, done));
-        let committed = commit_in_order(store, mailbox, results, totals, |n, octets| {
+        let progress = |n, octets| {
             if let Ok(mut c) = shared.committed.lock() {
                 *c = (n, octets);
             }
             shared.more_committed.notify_all();
-        });
+        };
+        let committed = commit_in_order(store, mailbox, results, totals, progress, checkpoint);
         if committed.is_err() {
             shared.stop.store(true, Ordering::Relaxed);
             shared.more_committed.notify_all();
@@ -200,15 +211,17 @@ where
 /// the producer counted for them) until every worker ended, commits them
 /// in their order in batches; `progress` hears how many are committed, and
 /// their octets (as the producer counted them, so that its window and
-/// these batches agree). Returns that number; on a message's error,
+/// these batches agree), and `checkpoint` the batch's last mark and what
+/// it appended. Returns that number; on a message's error,
 /// commits those before it first. Dropping `results` on the way out ends
 /// the workers.
 fn commit_in_order<'s>(
     store: &'s Store,
     mailbox: MailboxId,
-    results: Receiver<(usize, u64, Result<Ready<'s>>)>,
+    results: Receiver<(usize, u64, u64, Result<Ready<'s>>)>,
     totals: &Totals,
     progress: impl Fn(usize, u64),
+    checkpoint: &mut dyn FnMut(u64, &[Appended]) -> Result<()>,
 ) -> Result<usize> {
     let mut waiting = BTreeMap::new();
     let mut batch = Vec::with_capacity(BATCH);
@@ -217,9 +230,12 @@ fn commit_in_order<'s>(
     // batch.
     let mut committed = (0, 0);
     let mut batch_octets = 0;
-    let flush = |batch: &mut Vec<Ready<'s>>,
-                 batch_octets: &mut u64,
-                 committed: &mut (usize, u64)|
+    // The mark of the last message in the batch.
+    let mut mark = 0;
+    let mut flush = |batch: &mut Vec<Ready<'s>>,
+                     batch_octets: &mut u64,
+                     committed: &mut (usize, u64),
+                     mark: u64|
      -> Result<()> {
         if batch.is_empty() {
             return Ok(());
@@ -234,26 +250,28 @@ fn commit_in_order<'s>(
         }
         committed.0 += appended.len();
         committed.1 += std::mem::take(batch_octets);
+        checkpoint(mark, &appended)?;
         progress(committed.0, committed.1);
         Ok(())
     };
-    for (i, octets, prepared) in results {
-        waiting.insert(i, (octets, prepared));
-        while let Some((octets, prepared)) = waiting.remove(&next) {
+    for (i, octets, m, prepared) in results {
+        waiting.insert(i, (octets, m, prepared));
+        while let Some((octets, m, prepared)) = waiting.remove(&next) {
             next += 1;
             match prepared {
                 Ok(p) => batch.push(p),
                 Err(e) => {
-                    flush(&mut batch, &mut batch_octets, &mut committed)?;
+                    flush(&mut batch, &mut batch_octets, &mut committed, mark)?;
                     return Err(e);
                 }
             }
+            mark = m;
             batch_octets += octets;
             if batch.len() == BATCH || batch_octets >= BATCH_OCTETS {
-                flush(&mut batch, &mut batch_octets, &mut committed)?;
+                flush(&mut batch, &mut batch_octets, &mut committed, mark)?;
             }
         }
     }
-    flush(&mut batch, &mut batch_octets, &mut committed)?;
+    flush(&mut batch, &mut batch_octets, &mut committed, mark)?;
     Ok(committed.0)
 }

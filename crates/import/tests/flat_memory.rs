@@ -91,12 +91,14 @@ fn a_large_import_runs_in_flat_memory() {
                 account,
                 &dir.path().join("Maildir"),
                 &totals,
+                &resume(dir.path()),
             ),
             _ => sealpost_import::mbox::import(
                 &store,
                 account,
                 &dir.path().join("big.mbox"),
                 &totals,
+                &resume(dir.path()),
             ),
         }
         .unwrap();
@@ -136,6 +138,18 @@ fn write_huge(out: &mut impl Write) {
     for _ in 0..mib << 10 {
         out.write_all(&line).unwrap();
         out.write_all(b"\n").unwrap();
+    }
+}
+
+/// Where the imports of a test remember their progress.
+fn resume(dir: &Path) -> sealpost_import::resume::Resume {
+    sealpost_import::resume::Resume {
+        files: sealpost_import::imap::state::StateFiles::new(
+            &dir.join("data"),
+            &dir.join("master.key"),
+        )
+        .unwrap(),
+        address: "test@example.org".into(),
     }
 }
 
@@ -190,11 +204,14 @@ fn huge_message_in_flat_memory(backend: &BackendOptions) {
             .create_account(&format!("{kind}@example.org"))
             .unwrap();
         let totals = Totals::default();
+        let state = resume(dir.path());
         let base = reset_peak();
         let t = Instant::now();
         match kind {
-            "Maildir" => sealpost_import::maildir::import(&store, account, &source, &totals),
-            _ => sealpost_import::mbox::import(&store, account, &source, &totals),
+            "Maildir" => {
+                sealpost_import::maildir::import(&store, account, &source, &totals, &state)
+            }
+            _ => sealpost_import::mbox::import(&store, account, &source, &totals, &state),
         }
         .unwrap();
         let grew = peak_rss_kib().saturating_sub(base);

@@ -53,7 +53,15 @@ fn many_small_messages_per_second() {
     let account = store.create_account("speed@example.org").unwrap();
     let totals = Totals::default();
     let t = Instant::now();
-    sealpost_import::mbox::import(&store, account, &path, &totals).unwrap();
+    let state = sealpost_import::resume::Resume {
+        files: sealpost_import::imap::state::StateFiles::new(
+            &dir.path().join("data"),
+            &dir.path().join("master.key"),
+        )
+        .unwrap(),
+        address: "speed@example.org".into(),
+    };
+    sealpost_import::mbox::import(&store, account, &path, &totals, &state).unwrap();
     let secs = t.elapsed().as_secs_f64();
     assert_eq!(Totals::get(&totals.messages), count as u64);
     println!(

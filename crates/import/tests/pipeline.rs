@@ -98,11 +98,12 @@ fn messages_are_committed_in_the_source_order() {
         &totals,
         |sender| {
             for n in 0..count {
-                assert!(sender.send(n, 1000));
+                assert!(sender.send(n, 1000, n as u64 + 1));
             }
             Ok(())
         },
         |n| prepare(&store, account, n, None),
+        &mut |_, _| Ok(()),
     )
     .unwrap();
     assert_eq!(
@@ -129,11 +130,12 @@ fn large_messages_fill_the_octet_window_and_still_go_through() {
         &totals,
         |sender| {
             for n in 0..count {
-                assert!(sender.send(n, WINDOW_OCTETS / 8));
+                assert!(sender.send(n, WINDOW_OCTETS / 8, n as u64 + 1));
             }
             Ok(())
         },
         |n| prepare(&store, account, n, None),
+        &mut |_, _| Ok(()),
     )
     .unwrap();
     assert_eq!(
@@ -154,13 +156,14 @@ fn a_message_failing_in_the_middle_of_a_batch_keeps_those_before_it_only() {
         &totals,
         |sender| {
             for n in 0..3 * BATCH {
-                if !sender.send(n, 1000) {
+                if !sender.send(n, 1000, n as u64 + 1) {
                     break;
                 }
             }
             Ok(())
         },
         |n| prepare(&store, account, n, Some(broken)),
+        &mut |_, _| Ok(()),
     )
     .unwrap_err();
     assert!(
@@ -189,11 +192,12 @@ fn a_reader_failing_in_the_middle_of_a_batch_keeps_all_it_read() {
         &totals,
         |sender| {
             for n in 0..read {
-                assert!(sender.send(n, 1000));
+                assert!(sender.send(n, 1000, n as u64 + 1));
             }
             Err(ImportError::Format("the file ends in the middle".into()))
         },
         |n| prepare(&store, account, n, None),
+        &mut |_, _| Ok(()),
     )
     .unwrap_err();
     assert!(e.to_string().contains("ends in the middle"), "{e}");

@@ -15,6 +15,7 @@ use crate::startup::{Failure, load_config};
 use sealpost_audit::{AuditLog, Event};
 use sealpost_config::Config;
 use sealpost_import::imap::{Options, Password, Source, state::StateFiles};
+use sealpost_import::resume::Resume;
 use sealpost_import::{ImportError, Origin, Totals};
 use sealpost_store::Store;
 use std::io::IsTerminal;
@@ -154,11 +155,16 @@ pub fn import(
                     path.display()
                 )));
             };
+            let resume = Resume {
+                files: StateFiles::new(&config.server.data_dir, &config.server.master_key)
+                    .map_err(Failure::runtime)?,
+                address: address.to_string(),
+            };
             let work = || {
                 if kind == "a Maildir" {
-                    sealpost_import::maildir::import(store, account, path, &totals)
+                    sealpost_import::maildir::import(store, account, path, &totals, &resume)
                 } else {
-                    sealpost_import::mbox::import(store, account, path, &totals)
+                    sealpost_import::mbox::import(store, account, path, &totals, &resume)
                 }
             };
             (kind.to_string(), with_progress(&totals, progress, work))
