@@ -640,15 +640,21 @@ fn open_sled(path: &Path) -> sled::Result<sled::Db> {
     let mut tries = 0;
     loop {
         match config.open() {
-            Err(sled::Error::Io(e))
-                if e.kind() == std::io::ErrorKind::WouldBlock && tries < 200 =>
-            {
+            Err(sled::Error::Io(e)) if sled_lock_held(&e) && tries < 200 => {
                 tries += 1;
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
             other => return other,
         }
     }
+}
+
+/// Whether sled refused to open because its file lock is held. sled 0.34
+/// wraps the lock's `WouldBlock` in an error of kind `Other` that only
+/// says so in its text ("could not acquire lock on ..."), so the kind
+/// alone never matches.
+fn sled_lock_held(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
 }
 
 /// What [`sweep_temporary`] removed.
@@ -797,4 +803,31 @@ fn scrub_dir(dir: &Path) -> Result<()> {
         f.sync_data()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Db reopened at once in the same process (restore, tests) waits
+    /// for sled's lock instead of failing, and the error sled gives while
+    /// another holder keeps it is recognised as the lock (sled 0.34 wraps
+    /// it as `Other`).
+    #[test]
+    fn sled_lock_is_recognised_and_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let held = open_sled(&path).unwrap();
+        let e = match sled::Config::new().path(&path).open() {
+            Err(sled::Error::Io(e)) => e,
+            other => panic!("sled opened twice: {:?}", other.map(|_| ())),
+        };
+        assert!(sled_lock_held(&e), "{e}");
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(held);
+        });
+        open_sled(&path).expect("waited for the lock");
+        release.join().unwrap();
+    }
 }
