@@ -26,3 +26,31 @@ def fail(msg):
 def check(cond, msg):
     if not cond:
         fail(msg)
+
+
+def imaps_login(a, ctx, user):
+    """An imaplib session over TLS to the test server, logged in as `user`
+    with the harness's password."""
+    import imaplib
+    m = imaplib.IMAP4_SSL("127.0.0.1", a["imaps"], ssl_context=ctx)
+    ok(m.login(user, a["password"]), f"login {user}")
+    return m
+
+
+def ok(result, what):
+    """The data of an imaplib result that must be OK."""
+    typ, data = result
+    check(typ == "OK", f"{what}: {typ} {data}")
+    return data
+
+
+def told(m, what, within=1.0):
+    """The next line the server sends unasked, read within `within` s."""
+    m.sock.settimeout(within)
+    try:
+        line = m.readline()
+    except OSError as e:
+        check(False, f"nothing told within {within} s of {what}: {e}")
+    finally:
+        m.sock.settimeout(None)
+    return line

@@ -9,38 +9,17 @@ Loopback only. Prints "ok" at the end.
 """
 import imaplib
 import time
-from e2e_lib import args, tls_context, check
+from e2e_lib import args, tls_context, check, imaps_login, ok, told
 
 a = args()
 ctx = tls_context(a["cafile"])
-PW = a["password"]
 ALICE, BOB = "alice@example.org", "bob@example.org"
 TEAM = f"Shared/{ALICE}/Team"
 MSG = b"From: Carol <carol@example.net>\r\nSubject: Plan\r\n\r\nQuarterly plan body\r\n"
 
 
 def login(user):
-    m = imaplib.IMAP4_SSL("127.0.0.1", a["imaps"], ssl_context=ctx)
-    ok(m.login(user, PW), f"login {user}")
-    return m
-
-
-def ok(result, what):
-    typ, data = result
-    check(typ == "OK", f"{what}: {typ} {data}")
-    return data
-
-
-def told(m, what, within=1.0):
-    """The next line the server sends unasked, read within `within` s."""
-    m.sock.settimeout(within)
-    try:
-        line = m.readline()
-    except OSError as e:
-        check(False, f"nothing told within {within} s of {what}: {e}")
-    finally:
-        m.sock.settimeout(None)
-    return line
+    return imaps_login(a, ctx, user)
 
 
 def closed_for_revocation(m, what):

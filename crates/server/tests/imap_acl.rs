@@ -66,19 +66,7 @@ fn a_revocation_reaches_a_grantee_that_has_the_mailbox_selected() {
         site.add_account(a);
     }
     let server = site.start();
-    let args = serde_json::json!({
-        "cafile": site.path("certs/cert.pem"),
-        "imaps": server.addr("imaps").port(),
-        "password": PASSWORD,
-    });
-    let out = python("imap_acl_revoke.py", &[&args.to_string()]);
-    assert!(
-        out.ok() && out.stdout.contains("ok"),
-        "imap_acl_revoke.py: {}{}\nserver log:\n{}",
-        out.stdout,
-        out.stderr,
-        server.log()
-    );
+    run_imaps_script(&site, &server, "imap_acl_revoke.py");
 }
 
 /// `shared-access.csv` from `sealpost export` of `address` (through the

@@ -17,17 +17,5 @@ fn shared_mailboxes_are_notified_and_renamed_with_their_rights() {
         site.add_account(a);
     }
     let server = site.start();
-    let args = serde_json::json!({
-        "cafile": site.path("certs/cert.pem"),
-        "imaps": server.addr("imaps").port(),
-        "password": PASSWORD,
-    });
-    let out = python("imap_acl_notify.py", &[&args.to_string()]);
-    assert!(
-        out.ok() && out.stdout.contains("ok"),
-        "imap_acl_notify.py: {}{}\nserver log:\n{}",
-        out.stdout,
-        out.stderr,
-        server.log()
-    );
+    run_imaps_script(&site, &server, "imap_acl_notify.py");
 }

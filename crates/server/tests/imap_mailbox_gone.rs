@@ -16,17 +16,5 @@ fn a_deleted_mailbox_closes_the_sessions_that_have_it_selected() {
         site.add_account(a);
     }
     let server = site.start();
-    let args = serde_json::json!({
-        "cafile": site.path("certs/cert.pem"),
-        "imaps": server.addr("imaps").port(),
-        "password": PASSWORD,
-    });
-    let out = python("imap_mailbox_gone.py", &[&args.to_string()]);
-    assert!(
-        out.ok() && out.stdout.contains("ok"),
-        "imap_mailbox_gone.py: {}{}\nserver log:\n{}",
-        out.stdout,
-        out.stderr,
-        server.log()
-    );
+    run_imaps_script(&site, &server, "imap_mailbox_gone.py");
 }

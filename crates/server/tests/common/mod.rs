@@ -305,6 +305,26 @@ pub fn client_tls(cert: &Path) -> Arc<rustls::ClientConfig> {
     )
 }
 
+/// Runs `script` (under tests/) against `server`'s IMAPS listener with
+/// the JSON arguments the IMAP scripts share (cafile, imaps, password)
+/// and asserts it printed "ok", showing its output and the server's log
+/// otherwise.
+pub fn run_imaps_script(site: &Site, server: &Server, script: &str) {
+    let args = serde_json::json!({
+        "cafile": site.path("certs/cert.pem"),
+        "imaps": server.addr("imaps").port(),
+        "password": PASSWORD,
+    });
+    let out = python(script, &[&args.to_string()]);
+    assert!(
+        out.ok() && out.stdout.contains("ok"),
+        "{script}: {}{}\nserver log:\n{}",
+        out.stdout,
+        out.stderr,
+        server.log()
+    );
+}
+
 /// Runs a Python script from the repository's tests/ folder with arguments; returns stdout.
 pub fn python(script: &str, args: &[&str]) -> CliOutput {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

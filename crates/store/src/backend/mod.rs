@@ -48,6 +48,7 @@
 //! `embedded.rs`; if sled has to go, one file is replaced and the store's
 //! logic, its tests and every protocol crate stay as they are.
 
+mod blob_files;
 pub(crate) mod embedded;
 pub(crate) mod postgres;
 pub(crate) mod wal;
