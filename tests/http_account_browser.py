@@ -31,9 +31,9 @@ from e2e_lib import args, check, fail, tls_context
 
 try:
     from selenium import webdriver
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError as e:  # the test must fail, not skip
     fail(f"selenium is not installed (pip install selenium): {e}")
@@ -95,14 +95,20 @@ class Page:
     def click(self, css, navigates=True):
         # A form submission returns from click() before the next page has
         # replaced this one; reading the page at once could see the old
-        # document (or an element of it going stale). Wait for the old
-        # document to go and the new one to finish loading.
-        old = self.d.find_element(By.TAG_NAME, "html")
+        # document. The old page's window carries a mark; a new document
+        # has a new window object without it. Waiting on an element of the
+        # old page instead fails while the page changes: ChromeDriver then
+        # answers StaleElementReference or, since Chromium 156, "Node with
+        # given id does not belong to the document"; a script run while
+        # the page changes can fail too, so errors count as "not yet".
+        if navigates:
+            self.d.execute_script("window.sealpostOldPage = true")
         self.d.find_element(By.CSS_SELECTOR, css).click()
         if navigates:
-            WebDriverWait(self.d, 30).until(EC.staleness_of(old))
-            WebDriverWait(self.d, 30).until(
-                lambda d: d.execute_script("return document.readyState") == "complete")
+            WebDriverWait(self.d, 30, ignored_exceptions=(WebDriverException,)).until(
+                lambda d: d.execute_script(
+                    "return window.sealpostOldPage === undefined"
+                    " && document.readyState === 'complete'"))
 
     def h1(self):
         return self.d.find_element(By.TAG_NAME, "h1").text
