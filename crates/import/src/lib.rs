@@ -32,7 +32,7 @@ pub mod stream;
 use sealpost_store::{AccountId, MailboxId, MailboxName, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Where the mail comes from, as the CLI hands it to the process that owns
 /// the store (over the admin socket when the server runs).
@@ -103,6 +103,10 @@ pub struct Totals {
     /// Messages whose flags changed at the source since the last run and
     /// were changed here too.
     pub flags_changed: AtomicU64,
+    /// Whether this import compares the flags of messages already here
+    /// (an IMAP import does; a file import, whose state keeps no flags,
+    /// does not, and its summary says nothing of flags).
+    pub compares_flags: AtomicBool,
 }
 
 impl Totals {
@@ -133,9 +137,10 @@ impl Totals {
         let already = Self::get(&self.already);
         let flags = Self::get(&self.flags_changed);
         if already > 0 || flags > 0 {
-            line.push_str(&format!(
-                "; {already} were already here, {flags} had their flags changed"
-            ));
+            line.push_str(&format!("; {already} were already here"));
+            if self.compares_flags.load(Ordering::Relaxed) {
+                line.push_str(&format!(", {flags} had their flags changed"));
+            }
         }
         line
     }

@@ -98,6 +98,9 @@ fn check_runs(second: &str, third: &str) {
         "{third}"
     );
     assert_eq!(count_before(third, "were already here"), COUNT, "{third}");
+    // A file import keeps no flags in its state: its summary says
+    // nothing of them.
+    assert!(!third.contains("flags"), "{third}");
 }
 
 /// Reads INBOX over IMAP: every Message-ID once, each with its own

@@ -31,6 +31,7 @@ use state::StateFiles;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use sync::RemoteFolder;
 
@@ -176,6 +177,7 @@ pub fn run(
     opts: &Options,
     totals: Arc<Totals>,
 ) -> Result<()> {
+    totals.compares_flags.store(true, Ordering::Relaxed);
     let tls = tls_config(opts.ca_file.as_deref())?;
     let job = Arc::new(Job {
         store: store.clone(),
