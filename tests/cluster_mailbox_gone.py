@@ -1,8 +1,9 @@
 """A selected mailbox renamed, then deleted, on another node of a cluster
 (RFC 2180 3.4, 3.3), with Python's imaplib over TLS: alice's session on
 node 2 has Work selected and idles in it; her session on node 1 renames
-Work to Job and appends to it: the session on node 2 goes on and is told
-the new message in IDLE; then node 1 deletes Job and the session on
+Work to Job and appends to it: the session on node 2 goes on, is told
+the new message in IDLE and reads it through a CATENATE URL relative to
+the selected mailbox (now Job); then node 1 deletes Job and the session on
 node 2 gets `* BYE`, unasked, within 5 s, and its connection closes.
 Loopback only. Prints "ok" at the end.
 """
@@ -59,6 +60,11 @@ while True:
         break
 typ, data = two.uid("FETCH", "1:*", "(FLAGS)")
 check(typ == "OK" and len(data) == 2, f"fetch on node 2 after the rename: {typ} {data}")
+# The session took the new name: a CATENATE URL relative to the selected
+# mailbox (RFC 4469 5) reads Job, where the old name would find nothing.
+two.send(b'C1 APPEND INBOX CATENATE (URL ";UID=2")\r\n')
+line = told(two, "CATENATE")
+check(line.startswith(b"C1 OK [APPENDUID "), f"relative URL after the rename: {line!r}")
 
 two.send(b"I2 IDLE\r\n")
 check(two.readline().startswith(b"+ "), "IDLE continuation")

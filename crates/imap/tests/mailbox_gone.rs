@@ -3,8 +3,12 @@
 //! other session that has the mailbox selected with `* BYE`, at once, in
 //! IDLE or between commands, the owner's other sessions and a grantee's
 //! alike; the session that deleted it is not closed; a RENAME leaves the
-//! other sessions working on the mailbox under its new name. Against the
-//! real store and the in-memory model.
+//! other sessions working on the mailbox under its new name, which the
+//! session takes (a CATENATE URL relative to the selected mailbox reads
+//! it there), the mailbox's own rename, its parent's, the owner's while
+//! a grantee has it selected, and the session's own alike; RENAME of
+//! INBOX leaves its sessions on INBOX. Against the real store and the
+//! in-memory model.
 
 #[macro_use]
 mod common;
@@ -17,6 +21,11 @@ both_stores!(
     rename_leaves_the_other_sessions_working,
     a_grantee_is_closed_by_the_owners_delete,
     a_grantee_goes_on_after_the_owners_rename,
+    the_renamed_mailbox_is_known_by_its_new_name,
+    a_renamed_parent_renames_the_selected_child,
+    the_sessions_own_rename_and_delete_use_the_new_name,
+    a_grantee_knows_the_renamed_mailbox_by_its_new_name,
+    an_inbox_session_stays_on_inbox_when_inbox_is_renamed,
 );
 
 const BODY: &str = "Subject: gone\r\n\r\nbody\r\n";
@@ -203,4 +212,221 @@ async fn a_grantee_goes_on_after_the_owners_rename(store: Backend) {
         "#,
     )
     .await;
+}
+
+/// What a session with alice's Work (one message, UID 1, recent to it)
+/// selected sees once the mailbox is called `name`: a CATENATE URL
+/// relative to the selected mailbox reads it, and so does one naming
+/// `name`, not one naming `old`; STATUS answers for `name`, not for
+/// `old`; FETCH, STORE and EXPUNGE go on. alice's Out takes the
+/// CATENATEd messages.
+async fn works_as(c: &mut Client, old: &str, name: &str) {
+    let url = name.replace('@', "%40");
+    let old_url = old.replace('@', "%40");
+    transcript(
+        c,
+        &format!(
+            r#"
+        C: a APPEND Out CATENATE (URL ";UID=1/;SECTION=TEXT")
+        S: a OK [APPENDUID ..
+        C: b APPEND Out CATENATE (URL "/{url}/;UID=1")
+        S: b OK [APPENDUID ..
+        C: c APPEND Out CATENATE (URL "/{old_url}/;UID=1")
+        S: c NO [BADURL /{old_url}/;UID=1] ..
+        C: s STATUS "{name}" (MESSAGES UIDNEXT)
+        S: * STATUS "{name}" (MESSAGES 1 UIDNEXT 2)
+        S: s OK STATUS completed
+        C: x STATUS "{old}" (MESSAGES)
+        S: x NO [NONEXISTENT] ..
+        C: f FETCH 1 (UID FLAGS)
+        S: * 1 FETCH (UID 1 FLAGS (\Recent))
+        S: f OK FETCH completed
+        "#
+        ),
+    )
+    .await;
+}
+
+/// After [`works_as`]: the message can be removed under the new name.
+async fn expunges(c: &mut Client) {
+    transcript(
+        c,
+        r#"
+        C: t STORE 1 +FLAGS (\Deleted)
+        S: * 1 FETCH (FLAGS (\Deleted \Recent))
+        S: t OK STORE completed
+        C: e EXPUNGE
+        S: * 1 EXPUNGE
+        S: e OK EXPUNGE completed
+        "#,
+    )
+    .await;
+}
+
+/// Out holds `n` messages (what [`works_as`] CATENATEd).
+async fn out_holds(c: &mut Client, n: u32) {
+    let r = ok(c, "o STATUS Out (MESSAGES)").await;
+    assert_eq!(r[0], format!("* STATUS \"Out\" (MESSAGES {n})"));
+}
+
+async fn the_renamed_mailbox_is_known_by_its_new_name(store: Backend) {
+    let w = World::new(store);
+    let mut alice = alice_with_work(&w).await;
+    ok(&mut alice, "c CREATE Out").await;
+    let mut other = w.login().await;
+    ok(&mut other, "s SELECT Work").await;
+    ok(&mut alice, "r RENAME Work Job").await;
+    works_as(&mut other, "Work", "Job").await;
+    expunges(&mut other).await;
+    out_holds(&mut other, 2).await;
+    // Renamed again, in IDLE this time.
+    other.send(b"i IDLE\r\n").await;
+    assert_eq!(other.line().await, "+ idling");
+    ok(&mut alice, "r RENAME Job Task").await;
+    silent(&mut other, "RENAME in IDLE").await;
+    ok(&mut alice, &format!("a APPEND Task {}", literal(BODY))).await;
+    assert_eq!(told(&mut other, "APPEND after RENAME").await, "* 1 EXISTS");
+    assert_eq!(told(&mut other, "APPEND after RENAME").await, "* 1 RECENT");
+    other.send(b"DONE\r\n").await;
+    assert_eq!(other.line().await, "i OK IDLE terminated");
+    let r = ok(&mut other, r#"a APPEND Out CATENATE (URL ";UID=2")"#).await;
+    assert!(r[0].starts_with("a OK [APPENDUID "), "{r:?}");
+    out_holds(&mut other, 3).await;
+}
+
+async fn a_renamed_parent_renames_the_selected_child(store: Backend) {
+    let w = World::new(store);
+    let mut alice = w.login().await;
+    ok(&mut alice, "c CREATE Projects/Work").await;
+    ok(&mut alice, "c CREATE Out").await;
+    ok(
+        &mut alice,
+        &format!("a APPEND Projects/Work {}", literal(BODY)),
+    )
+    .await;
+    let mut other = w.login().await;
+    ok(&mut other, "s SELECT Projects/Work").await;
+    ok(&mut alice, "r RENAME Projects Past").await;
+    silent(&mut other, "RENAME of the parent").await;
+    works_as(&mut other, "Projects/Work", "Past/Work").await;
+    expunges(&mut other).await;
+    out_holds(&mut other, 2).await;
+}
+
+async fn the_sessions_own_rename_and_delete_use_the_new_name(store: Backend) {
+    let w = World::new(store);
+    let mut alice = alice_with_work(&w).await;
+    ok(&mut alice, "c CREATE Out").await;
+    ok(&mut alice, "s SELECT Work").await;
+    ok(&mut alice, "r RENAME Work Job").await;
+    works_as(&mut alice, "Work", "Job").await;
+    // Its parent, by the session itself, then the mailbox under the
+    // name it has now.
+    ok(&mut alice, "c CREATE Desk").await;
+    ok(&mut alice, "r RENAME Job Desk/Job").await;
+    ok(&mut alice, "r RENAME Desk Table").await;
+    works_as(&mut alice, "Desk/Job", "Table/Job").await;
+    out_holds(&mut alice, 4).await;
+    let r = ok(&mut alice, "d DELETE Table/Job").await;
+    assert_eq!(r, ["* 1 EXPUNGE", "d OK DELETE completed"]);
+    silent(&mut alice, "its own DELETE").await;
+    ok(&mut alice, "n NOOP").await;
+}
+
+async fn a_grantee_knows_the_renamed_mailbox_by_its_new_name(store: Backend) {
+    let w = World::new(store);
+    let mut alice = w.login().await;
+    ok(&mut alice, "c CREATE Projects/Team").await;
+    ok(
+        &mut alice,
+        &format!("a APPEND Projects/Team {}", literal(BODY)),
+    )
+    .await;
+    ok(&mut alice, &format!("s SETACL Projects/Team {USER2} lrs")).await;
+    let mut bob = bob(&w).await;
+    ok(&mut bob, "c CREATE Out").await;
+    ok(&mut bob, &format!("s SELECT {ALICES}Projects/Team")).await;
+    // The mailbox itself, then its parent.
+    ok(&mut alice, "r RENAME Projects/Team Projects/Crew").await;
+    grantee_works_as(&mut bob, "Projects/Team", "Projects/Crew").await;
+    ok(&mut alice, "r RENAME Projects Past").await;
+    grantee_works_as(&mut bob, "Projects/Crew", "Past/Crew").await;
+    out_holds(&mut bob, 4).await;
+    transcript(
+        &mut bob,
+        r#"
+        C: t STORE 1 +FLAGS (\Seen)
+        S: * 1 FETCH (FLAGS (\Seen \Recent))
+        S: t OK STORE completed
+        "#,
+    )
+    .await;
+}
+
+/// How bob names alice's mailboxes.
+const ALICES: &str = "Shared/alice@example.org/";
+
+/// [`works_as`] for bob, through his grant (`lrs`): alice never selected
+/// the mailbox, so its message is nobody's `\Recent` yet, which bob sees
+/// without claiming it.
+async fn grantee_works_as(bob: &mut Client, old: &str, name: &str) {
+    let (old, name) = (format!("{ALICES}{old}"), format!("{ALICES}{name}"));
+    let (url, old_url) = (name.replace('@', "%40"), old.replace('@', "%40"));
+    transcript(
+        bob,
+        &format!(
+            r#"
+        C: a APPEND Out CATENATE (URL ";UID=1/;SECTION=TEXT")
+        S: a OK [APPENDUID ..
+        C: b APPEND Out CATENATE (URL "/{url}/;UID=1")
+        S: b OK [APPENDUID ..
+        C: c APPEND Out CATENATE (URL "/{old_url}/;UID=1")
+        S: c NO [BADURL /{old_url}/;UID=1] ..
+        C: s STATUS "{name}" (MESSAGES)
+        S: * STATUS "{name}" (MESSAGES 1)
+        S: s OK STATUS completed
+        C: x STATUS "{old}" (MESSAGES)
+        S: x NO [NONEXISTENT] ..
+        C: f FETCH 1 (UID FLAGS)
+        S: * 1 FETCH (UID 1 FLAGS (\Recent))
+        S: f OK FETCH completed
+        "#
+        ),
+    )
+    .await;
+}
+
+async fn an_inbox_session_stays_on_inbox_when_inbox_is_renamed(store: Backend) {
+    let w = World::new(store);
+    let mut alice = w.login().await;
+    ok(&mut alice, &format!("a APPEND INBOX {}", literal(BODY))).await;
+    ok(&mut alice, "c CREATE Out").await;
+    let mut inbox = w.login().await;
+    ok(&mut inbox, "s SELECT INBOX").await;
+    ok(&mut alice, "r RENAME INBOX Old").await;
+    ok(&mut alice, &format!("a APPEND INBOX {}", literal(BODY))).await;
+    // RFC 9051 6.3.6: the messages moved to Old; INBOX, still INBOX, is
+    // where the session stays, its relative URLs with it.
+    transcript(
+        &mut inbox,
+        r#"
+        C: n NOOP
+        S: * 1 EXPUNGE
+        S: * 1 EXISTS
+        S: * 1 RECENT
+        S: n OK NOOP completed
+        C: f FETCH 1 (UID)
+        S: * 1 FETCH (UID 2)
+        S: f OK FETCH completed
+        C: a APPEND Out CATENATE (URL ";UID=2")
+        S: a OK [APPENDUID ..
+        C: b APPEND Out CATENATE (URL ";UID=1")
+        S: b NO [BADURL ;UID=1] ..
+        C: s STATUS Old (MESSAGES)
+        S: * STATUS "Old" (MESSAGES 1)
+        S: s OK STATUS completed
+        "#,
+    )
+    .await;
+    out_holds(&mut inbox, 1).await;
 }

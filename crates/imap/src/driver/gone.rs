@@ -15,16 +15,21 @@
 //!   ([`super::Driver::listening`]), and its events other than this one
 //!   wait in the stash for the next command as before.
 //! - Still there (renamed): the event is dropped and the session goes on
-//!   with the mailbox under its new name; if the stream ended (renamed on
-//!   another node) a new one is opened and the session resyncs from a
-//!   snapshot, as after lost events.
+//!   with the mailbox under its new name, which the driver reads by id
+//!   (`shared::name_now`: the owner's name, `Shared/<owner>/<name>` for a
+//!   grantee) and hands to the session (`Session::mailbox_renamed`), so
+//!   the session's copy follows a rename made by another session, by
+//!   this one, or of a parent (the store sends `Gone` to every mailbox a
+//!   RENAME moves). If the stream ended (renamed on another node) a new
+//!   one is opened and the session resyncs from a snapshot, as after
+//!   lost events.
 //! - Events lost (the stream lagged) may have held a `Gone`: the store is
 //!   asked all the same.
 //! - The session's own DELETE of its selected mailbox: the event reaches
 //!   the session as it always did (every message expunged at the next
 //!   command): the client asked for it and is told by the tagged OK.
 
-use super::Watch;
+use super::{Watch, shared};
 use crate::mailstore::MailStore;
 use crate::session::Session;
 use crate::wire::response::Out;
@@ -130,10 +135,20 @@ pub(super) fn follow<S: MailStore>(
             w.gone = false;
             return session.mailbox_deleted(out);
         }
-        // Renamed: the session goes on. A stream that ended is opened
-        // again; what it missed comes from a snapshot.
-        Ok(_) if w.closed => {
-            if let Ok((_, events)) = store.snapshot_and_watch(w.account, w.mailbox) {
+        // Renamed: the session goes on, under the name the mailbox has
+        // now. A stream that ended is opened again; what it missed comes
+        // from a snapshot.
+        Ok(_) => {
+            let user = w.grantee.unwrap_or(w.account);
+            let Ok(Some(name)) = shared::name_now(store, user, w.account, w.mailbox) else {
+                // Gone since, or the store cannot say now: the next
+                // wakeup asks again.
+                return false;
+            };
+            session.mailbox_renamed(w.mailbox, name);
+            if !w.closed {
+                w.gone = false;
+            } else if let Ok((_, events)) = store.snapshot_and_watch(w.account, w.mailbox) {
                 w.events = events;
                 w.closed = false;
                 w.gone = false;
@@ -141,7 +156,6 @@ pub(super) fn follow<S: MailStore>(
                 w.lagged = true;
             }
         }
-        Ok(_) => w.gone = false,
         // The store cannot say now: the next wakeup asks again.
         Err(_) => {}
     }

@@ -399,7 +399,7 @@ pub(super) fn tree<S: MailStore>(s: &S, user: AccountId) -> Result<Vec<MailboxIn
         else {
             continue;
         };
-        let Ok(name) = MailboxName::new(&format!("{SHARED_ROOT}/{owner}/{}", info.name)) else {
+        let Some(name) = shared_name(&owner, &info.name) else {
             continue;
         };
         out.push(MailboxInfo {
@@ -410,6 +410,33 @@ pub(super) fn tree<S: MailStore>(s: &S, user: AccountId) -> Result<Vec<MailboxIn
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+/// `Shared/<owner>/<name>`: the owner's mailbox `local` in a grantee's
+/// namespace (`None` if that makes no valid name).
+fn shared_name(owner_address: &str, local: &MailboxName) -> Option<MailboxName> {
+    MailboxName::new(&format!("{SHARED_ROOT}/{owner_address}/{local}")).ok()
+}
+
+/// The name `owner`'s mailbox has now, by id, as `user` names it: the
+/// owner's own name, or as [`tree`] lists it for a grantee. `None`: the
+/// mailbox (or its owner) is gone.
+pub(super) fn name_now<S: MailStore>(
+    s: &S,
+    user: AccountId,
+    owner: AccountId,
+    mailbox: MailboxId,
+) -> Result<Option<MailboxName>> {
+    let Some(info) = s.mailboxes(owner)?.into_iter().find(|m| m.id == mailbox) else {
+        return Ok(None);
+    };
+    if user == owner {
+        return Ok(Some(info.name));
+    }
+    let Some(address) = s.account_address(owner)? else {
+        return Ok(None);
+    };
+    Ok(shared_name(&address, &info.name))
 }
 
 /// LIST-STATUS's counters of a shared mailbox listed by [`tree`] (`None`

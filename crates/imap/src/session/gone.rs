@@ -56,10 +56,28 @@
 //! (doc/multiaccess.txt) say it disconnects on RENAME as on DELETE; we
 //! keep the session, which loses nothing and which 3.4 allows. RENAME of
 //! INBOX moves its messages to a new mailbox (RFC 9051 6.3.6): sessions
-//! that have INBOX selected see those messages expunged, as any move.
+//! that have INBOX selected see those messages expunged, as any move,
+//! and stay on INBOX, whose name does not change.
+//!
+//! The session's own copy of the name (`Selected::info`) follows
+//! ([`Session::mailbox_renamed`], before the next command): the driver
+//! reads the name the mailbox has now by its id whenever its `Gone` turns
+//! out to be a rename, whoever renamed it (another session, another
+//! node, the owner under a grantee, this session itself) and whether the
+//! mailbox itself or a parent was renamed; a grantee gets the owner's new
+//! name under `Shared/<owner>/`. The one use of that copy a client can
+//! see is a CATENATE URL relative to the selected mailbox (RFC 4469 5,
+//! `catenate.rs`), which reads it under its new name (with the old one
+//! it would name nothing, or another mailbox created since under that
+//! name). Everything else that concerns the selected mailbox goes by its
+//! id (FETCH, STORE, SEARCH, EXPUNGE, COPY/MOVE, NOTIFY's filtering of
+//! its events, `driver/notify.rs`) or by the name the command gives,
+//! looked up afresh (STATUS, RENAME, DELETE, URLs naming a mailbox), and
+//! no LIST output marks the selected mailbox, so nothing else changes.
 
 use super::{Session, State};
 use crate::wire::response::{Out, Status};
+use sealpost_store::{MailboxId, MailboxName};
 
 impl Session {
     /// The selected mailbox was deleted elsewhere (see the module docs):
@@ -77,5 +95,17 @@ impl Session {
         );
         self.state = State::Logout;
         true
+    }
+
+    /// The selected mailbox `mailbox` is now named `name` (as the user
+    /// names it: `Shared/<owner>/...` through a grant): the session's copy
+    /// follows, with nothing said (see the module docs). A name for
+    /// another mailbox than the selected one is ignored.
+    pub(crate) fn mailbox_renamed(&mut self, mailbox: MailboxId, name: MailboxName) {
+        if let State::Selected(_, sel) = &mut self.state
+            && sel.info.id == mailbox
+        {
+            sel.info.name = name;
+        }
     }
 }

@@ -41,6 +41,9 @@ use std::io::Write as _;
 
 /// A selected mailbox as this session sees it.
 pub(crate) struct Selected {
+    /// The mailbox, named as the user names it (`Shared/<owner>/...`
+    /// through a grant); the name follows a rename made anywhere
+    /// (`gone.rs`).
     pub info: MailboxInfo,
     pub read_only: bool,
     /// Opened by EXAMINE: read-only whatever a grant allows (`read_only`
