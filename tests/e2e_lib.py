@@ -28,11 +28,12 @@ def check(cond, msg):
         fail(msg)
 
 
-def imaps_login(a, ctx, user):
+def imaps_login(a, ctx, user, port=None):
     """An imaplib session over TLS to the test server, logged in as `user`
-    with the harness's password."""
+    with the harness's password; `port` names another imaps port (a node
+    of a cluster), `a["imaps"]` by default."""
     import imaplib
-    m = imaplib.IMAP4_SSL("127.0.0.1", a["imaps"], ssl_context=ctx)
+    m = imaplib.IMAP4_SSL("127.0.0.1", port or a["imaps"], ssl_context=ctx)
     ok(m.login(user, a["password"]), f"login {user}")
     return m
 
@@ -54,3 +55,11 @@ def told(m, what, within=1.0):
     finally:
         m.sock.settimeout(None)
     return line
+
+
+def told_line(m, what, within=5.0):
+    """Like `told`, within 5 s by default, and the line without its CRLF;
+    a line cut short (the connection closed) fails."""
+    line = told(m, what, within)
+    check(line.endswith(b"\r\n"), f"after {what}: {line!r}")
+    return line[:-2]
