@@ -28,6 +28,22 @@ def check(cond, msg):
         fail(msg)
 
 
+def smtp_deliver(a, ctx, subject):
+    """Sends one message to `a["user"]` through `a["smtp"]` (STARTTLS);
+    returns the time of its 250. SMTP errors raise."""
+    import smtplib
+    import time
+    msg = f"From: sender@example.net\r\nTo: {a['user']}\r\nSubject: {subject}\r\n\r\nhi\r\n"
+    smtp = smtplib.SMTP("127.0.0.1", a["smtp"], timeout=10)
+    smtp.ehlo("client.example.net")
+    smtp.starttls(context=ctx)
+    smtp.ehlo("client.example.net")
+    smtp.sendmail("sender@example.net", [a["user"]], msg)
+    accepted = time.time()
+    smtp.quit()
+    return accepted
+
+
 def imaps_login(a, ctx, user, port=None):
     """An imaplib session over TLS to the test server, logged in as `user`
     with the harness's password; `port` names another imaps port (a node

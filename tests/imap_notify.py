@@ -10,8 +10,7 @@ machinery, and B's unsolicited responses are read line by line.
 """
 import imaplib
 import re
-import smtplib
-from e2e_lib import args, tls_context, check, imaps_login, told_line
+from e2e_lib import args, tls_context, check, imaps_login, smtp_deliver, told_line
 
 a = args()
 ctx = tls_context(a["cafile"])
@@ -57,13 +56,7 @@ line = told_line(B, "DELETE")
 check(line == b'* LIST (\\NonExistent) "/" "Archive2026"', f"DELETE: {line!r}")
 
 # Mail delivered by SMTP to the selected INBOX: EXISTS, then the FETCH items.
-smtp = smtplib.SMTP("127.0.0.1", a["smtp"], timeout=10)
-smtp.ehlo("client.example.net")
-smtp.starttls(context=ctx)
-smtp.ehlo("client.example.net")
-smtp.sendmail("sender@example.net", [a["user"]],
-              f"From: sender@example.net\r\nTo: {a['user']}\r\nSubject: notify test\r\n\r\nhi\r\n")
-smtp.quit()
+smtp_deliver(a, ctx, "notify test")
 check(told_line(B, "delivery") == b"* 1 EXISTS", "EXISTS")
 line = told_line(B, "delivery")
 if line == b"* 1 RECENT":
