@@ -7,8 +7,7 @@ the selected mailbox (now Job); then node 1 deletes Job and the session on
 node 2 gets `* BYE`, unasked, within 5 s, and its connection closes.
 Loopback only. Prints "ok" at the end.
 """
-import imaplib
-from e2e_lib import args, tls_context, check
+from e2e_lib import args, tls_context, check, imaps_login, ok, told_line
 
 a = args()
 ctx = tls_context(a["cafile"])
@@ -18,26 +17,7 @@ BYE = b"* BYE The selected mailbox was deleted, closing the connection"
 
 
 def connect(port, user):
-    m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ctx)
-    typ, _ = m.login(user, a["password"])
-    check(typ == "OK", f"login {user}")
-    return m
-
-
-def ok(result, what):
-    typ, data = result
-    check(typ == "OK", f"{what}: {typ} {data}")
-
-
-def told(m, what):
-    """The next unsolicited line, read within 5 s."""
-    m.sock.settimeout(5)
-    try:
-        line = m.readline()
-    except OSError as e:
-        check(False, f"nothing told after {what}: {e}")
-    check(line.endswith(b"\r\n"), f"after {what}: {line!r}")
-    return line[:-2]
+    return imaps_login(a, ctx, user, port)
 
 
 one = connect(a["imaps_1"], ALICE)
@@ -50,11 +30,11 @@ check(two.readline().startswith(b"+ "), "IDLE continuation")
 
 ok(one.rename("Work", "Job"), "rename on node 1")
 ok(one.append("Job", None, None, MSG), "append to Job on node 1")
-line = told(two, "the append after the rename on node 1")
+line = told_line(two, "the append after the rename on node 1")
 check(line == b"* 2 EXISTS", f"IDLE on node 2 after the rename: {line!r}")
 two.send(b"DONE\r\n")
 while True:
-    line = told(two, "DONE")
+    line = told_line(two, "DONE")
     if line.startswith(b"I1 "):
         check(line.startswith(b"I1 OK"), f"IDLE end: {line!r}")
         break
@@ -69,7 +49,7 @@ check(line.startswith(b"C1 OK [APPENDUID "), f"relative URL after the rename: {l
 two.send(b"I2 IDLE\r\n")
 check(two.readline().startswith(b"+ "), "IDLE continuation")
 ok(one.delete("Job"), "delete on node 1")
-line = told(two, "the delete on node 1")
+line = told_line(two, "the delete on node 1")
 check(line == BYE, f"after the delete on node 1: {line!r}")
 two.sock.settimeout(5)
 rest = two.readline()

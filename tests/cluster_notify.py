@@ -6,53 +6,35 @@ is told each within 5 s without sending a command. Loopback only.
 Prints "ok" at the end.
 """
 import imaplib
-from e2e_lib import args, tls_context, check
+from e2e_lib import args, tls_context, check, imaps_login, told_line
 
 a = args()
 ctx = tls_context(a["cafile"])
 imaplib.Commands.setdefault("NOTIFY", ("AUTH", "SELECTED"))
 
 
-def connect(port):
-    m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ctx)
-    typ, _ = m.login(a["user"], a["password"])
-    check(typ == "OK", "login")
-    return m
-
-
-def told(m, what):
-    """The next unsolicited line, read within 5 s."""
-    m.sock.settimeout(5)
-    try:
-        line = m.readline()
-    except OSError as e:
-        check(False, f"nothing told after {what}: {e}")
-    check(line.endswith(b"\r\n"), f"after {what}: {line!r}")
-    return line[:-2]
-
-
-A = connect(a["imaps_1"])
-B = connect(a["imaps_2"])
+A = imaps_login(a, ctx, a["user"], a["imaps_1"])
+B = imaps_login(a, ctx, a["user"], a["imaps_2"])
 typ, data = B._simple_command("NOTIFY", "SET", "(personal (MailboxName SubscriptionChange))")
 check(typ == "OK", f"NOTIFY SET: {typ} {data}")
 
 check(A.create("Projects")[0] == "OK", "create")
-line = told(B, "CREATE on node 1")
+line = told_line(B, "CREATE on node 1")
 check(line == b'* LIST () "/" "Projects"', f"CREATE: {line!r}")
 check(A.subscribe("Projects")[0] == "OK", "subscribe")
-line = told(B, "SUBSCRIBE on node 1")
+line = told_line(B, "SUBSCRIBE on node 1")
 check(line == b'* LIST (\\Subscribed) "/" "Projects"', f"SUBSCRIBE: {line!r}")
 check(A.rename("Projects", "Done2026")[0] == "OK", "rename")
-line = told(B, "RENAME on node 1")
+line = told_line(B, "RENAME on node 1")
 check(line == b'* LIST () "/" "Done2026" ("OLDNAME" ("Projects"))', f"RENAME: {line!r}")
 check(A.unsubscribe("Projects")[0] == "OK", "unsubscribe")
-line = told(B, "UNSUBSCRIBE on node 1")
+line = told_line(B, "UNSUBSCRIBE on node 1")
 check(line == b'* LIST () "/" "Projects"', f"UNSUBSCRIBE: {line!r}")
 check(A.delete("Done2026")[0] == "OK", "delete")
-line = told(B, "DELETE on node 1")
+line = told_line(B, "DELETE on node 1")
 check(line == b'* LIST (\\NonExistent) "/" "Done2026"', f"DELETE: {line!r}")
 # Nothing was told twice: the next change is the next line B reads.
 check(A.create("Marker")[0] == "OK", "marker")
-line = told(B, "the marker's CREATE")
+line = told_line(B, "the marker's CREATE")
 check(line == b'* LIST () "/" "Marker"', f"after the marker: {line!r}")
 print("ok")

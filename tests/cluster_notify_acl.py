@@ -11,7 +11,7 @@ nothing after it. Loopback only. Prints "ok" at the end.
 """
 import imaplib
 import re
-from e2e_lib import args, tls_context, check
+from e2e_lib import args, tls_context, check, imaps_login, ok, told_line
 
 a = args()
 ctx = tls_context(a["cafile"])
@@ -23,26 +23,7 @@ MSG = b"From: Carol <carol@example.net>\r\nSubject: plan\r\n\r\nDraft.\r\n"
 
 
 def connect(port, user):
-    m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ctx)
-    typ, _ = m.login(user, a["password"])
-    check(typ == "OK", f"login {user}")
-    return m
-
-
-def ok(result, what):
-    typ, data = result
-    check(typ == "OK", f"{what}: {typ} {data}")
-
-
-def told(m, what):
-    """The next unsolicited line, read within 5 s."""
-    m.sock.settimeout(5)
-    try:
-        line = m.readline()
-    except OSError as e:
-        check(False, f"nothing told after {what}: {e}")
-    check(line.endswith(b"\r\n"), f"after {what}: {line!r}")
-    return line[:-2]
+    return imaps_login(a, ctx, user, port)
 
 
 alice = connect(a["imaps_2"], ALICE)
@@ -51,21 +32,21 @@ ok(alice._simple_command("NOTIFY", "SET", "(personal (MailboxName))",
                          "(subtree Shared (MessageNew MessageExpunge MailboxName))"), "NOTIFY SET")
 ok(bob.create("Team"), "create Team")
 ok(bob._simple_command("SETACL", "Team", ALICE, "lr"), "grant on node 1")
-line = told(alice, "the grant on node 1")
+line = told_line(alice, "the grant on node 1")
 check(line == b'* LIST () "/" "' + TEAM + b'"', f"grant: {line!r}")
-line = told(alice, "the grant's STATUS")
+line = told_line(alice, "the grant's STATUS")
 check(re.fullmatch(rb'\* STATUS "' + TEAM + rb'" \(MESSAGES 0 UIDNEXT 1 UIDVALIDITY \d+ UNSEEN 0\)', line),
       f"STATUS of the newly shared mailbox: {line!r}")
 ok(bob.append("Team", None, None, MSG), "append on node 1")
-line = told(alice, "bob's APPEND on node 1")
+line = told_line(alice, "bob's APPEND on node 1")
 check(re.fullmatch(rb'\* STATUS "' + TEAM + rb'" \(MESSAGES 1 .*\)', line), f"STATUS: {line!r}")
 ok(bob._simple_command("DELETEACL", "Team", ALICE), "revoke on node 1")
-line = told(alice, "the revocation on node 1")
+line = told_line(alice, "the revocation on node 1")
 check(line == b'* LIST (\\NoAccess) "/" "' + TEAM + b'"', f"revocation: {line!r}")
 ok(bob.append("Team", None, None, MSG), "append after the revocation")
 # Nothing more of Team: alice's own next change is the next line she reads.
 ok(connect(a["imaps_1"], ALICE).create("Marker"), "marker")
-line = told(alice, "the marker's CREATE")
+line = told_line(alice, "the marker's CREATE")
 check(line == b'* LIST () "/" "Marker"', f"after the marker: {line!r}")
 
 # Selected on node 2, revoked on node 1: BYE, then nothing.
@@ -73,7 +54,7 @@ ok(bob._simple_command("SETACL", "Team", ALICE, "lr"), "grant again on node 1")
 reader = connect(a["imaps_2"], ALICE)
 ok(reader.select(TEAM.decode(), readonly=True), "EXAMINE on node 2")
 ok(bob._simple_command("DELETEACL", "Team", ALICE), "revoke on node 1 while selected on node 2")
-line = told(reader, "the revocation of the selected mailbox on node 1")
+line = told_line(reader, "the revocation of the selected mailbox on node 1")
 check(line.startswith(b"* BYE [NOPERM] "), f"revocation while selected: {line!r}")
 ok(bob.append("Team", None, None, MSG), "append after the revocation")
 reader.sock.settimeout(5)

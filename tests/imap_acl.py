@@ -9,26 +9,13 @@ Loopback only. Prints "ok" at the end.
 """
 import imaplib
 import re
-from e2e_lib import args, tls_context, check
+from e2e_lib import args, tls_context, check, imaps_login, ok
 
 a = args()
 ctx = tls_context(a["cafile"])
-PW = a["password"]
 ALICE, BOB, CAROL = "alice@example.org", "bob@example.org", "carol@example.org"
 TEAM = f"Shared/{ALICE}/Team"
 imaplib.Commands.setdefault("LISTRIGHTS", ("AUTH", "SELECTED"))
-
-
-def login(user):
-    m = imaplib.IMAP4_SSL("127.0.0.1", a["imaps"], ssl_context=ctx)
-    ok(m.login(user, PW), f"login {user}")
-    return m
-
-
-def ok(result, what):
-    typ, data = result
-    check(typ == "OK", f"{what}: {typ} {data}")
-    return data
 
 
 def no(call, code, what):
@@ -70,7 +57,7 @@ def reselect(m, box=TEAM):
         m.is_readonly = True  # [READ-ONLY]: no right to change anything
 
 
-alice, bob, carol = login(ALICE), login(BOB), login(CAROL)
+alice, bob, carol = (imaps_login(a, ctx, user) for user in (ALICE, BOB, CAROL))
 check(b"RIGHTS=texk" in ok(alice.capability(), "capability")[0], "RIGHTS=texk advertised")
 data = ok(bob.namespace(), "namespace")
 check(data[0] == b'(("" "/")) (("Shared/" "/")) NIL', f"namespace {data}")

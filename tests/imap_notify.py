@@ -10,34 +10,15 @@ machinery, and B's unsolicited responses are read line by line.
 """
 import imaplib
 import re
-import smtplib
-from e2e_lib import args, tls_context, check
+from e2e_lib import args, tls_context, check, imaps_login, smtp_deliver, told_line
 
 a = args()
 ctx = tls_context(a["cafile"])
 imaplib.Commands.setdefault("NOTIFY", ("AUTH", "SELECTED"))
 
 
-def connect():
-    m = imaplib.IMAP4_SSL("127.0.0.1", a["imaps"], ssl_context=ctx)
-    typ, _ = m.login(a["user"], a["password"])
-    check(typ == "OK", "login")
-    return m
-
-
-def told(m, what):
-    """The next unsolicited line, read within 5 s."""
-    m.sock.settimeout(5)
-    try:
-        line = m.readline()
-    except OSError as e:
-        check(False, f"nothing told after {what}: {e}")
-    check(line.endswith(b"\r\n"), f"after {what}: {line!r}")
-    return line[:-2]
-
-
-A = connect()
-B = connect()
+A = imaps_login(a, ctx, a["user"])
+B = imaps_login(a, ctx, a["user"])
 typ, caps = B.capability()
 check(b"NOTIFY" in caps[0].split(), f"NOTIFY not advertised: {caps}")
 typ, _ = B.select("INBOX")
@@ -57,39 +38,33 @@ typ, data = B._simple_command(
 check(typ == "OK", f"NOTIFY SET again: {typ} {data}")
 
 check(A.create("Projects")[0] == "OK", "create")
-line = told(B, "CREATE")
+line = told_line(B, "CREATE")
 check(line == b'* LIST () "/" "Projects"', f"CREATE: {line!r}")
 msg = b"From: Carol <carol@example.net>\r\nSubject: kickoff\r\n\r\nMonday.\r\n"
 check(A.append("Projects", None, None, msg)[0] == "OK", "append")
-line = told(B, "APPEND")
+line = told_line(B, "APPEND")
 check(re.fullmatch(rb'\* STATUS "Projects" \(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \d+ UNSEEN 1\)', line),
       f"APPEND: {line!r}")
 check(A.subscribe("Projects")[0] == "OK", "subscribe")
-line = told(B, "SUBSCRIBE")
+line = told_line(B, "SUBSCRIBE")
 check(line == b'* LIST (\\Subscribed) "/" "Projects"', f"SUBSCRIBE: {line!r}")
 check(A.rename("Projects", "Archive2026")[0] == "OK", "rename")
-line = told(B, "RENAME")
+line = told_line(B, "RENAME")
 check(line == b'* LIST () "/" "Archive2026" ("OLDNAME" ("Projects"))', f"RENAME: {line!r}")
 check(A.delete("Archive2026")[0] == "OK", "delete")
-line = told(B, "DELETE")
+line = told_line(B, "DELETE")
 check(line == b'* LIST (\\NonExistent) "/" "Archive2026"', f"DELETE: {line!r}")
 
 # Mail delivered by SMTP to the selected INBOX: EXISTS, then the FETCH items.
-smtp = smtplib.SMTP("127.0.0.1", a["smtp"], timeout=10)
-smtp.ehlo("client.example.net")
-smtp.starttls(context=ctx)
-smtp.ehlo("client.example.net")
-smtp.sendmail("sender@example.net", [a["user"]],
-              f"From: sender@example.net\r\nTo: {a['user']}\r\nSubject: notify test\r\n\r\nhi\r\n")
-smtp.quit()
-check(told(B, "delivery") == b"* 1 EXISTS", "EXISTS")
-line = told(B, "delivery")
+smtp_deliver(a, ctx, "notify test")
+check(told_line(B, "delivery") == b"* 1 EXISTS", "EXISTS")
+line = told_line(B, "delivery")
 if line == b"* 1 RECENT":
-    line = told(B, "delivery")
+    line = told_line(B, "delivery")
 check(re.fullmatch(rb"\* 1 FETCH \(UID 1 BODY\[HEADER\.FIELDS \(.*\)\] \{\d+\}", line), f"FETCH: {line!r}")
 header = b""
 while True:
-    l = told(B, "FETCH literal")
+    l = told_line(B, "FETCH literal")
     if l == b")":
         break
     header += l + b"\n"

@@ -51,6 +51,15 @@ class Conn:
         line, self.buf = self.buf.split(b"\r\n", 1)
         return line
 
+    def line_with(self, needle, seconds):
+        """The first line holding `needle` if it arrives within `seconds`,
+        else None; the lines before it are passed over."""
+        end = time.monotonic() + seconds
+        while True:
+            line = self.line_within(end - time.monotonic())
+            if line is None or needle in line:
+                return line
+
     def read_literal(self, size):
         while len(self.buf) < size:
             self.fill()
@@ -97,6 +106,21 @@ class Conn:
         out, done = self.cmd(command)
         check(done.startswith(b"OK"), f"{command[:80]!r}: {done!r}")
         return out
+
+    def idle(self):
+        """Sends IDLE and waits for its continuation; returns the tag that
+        `done` ends it with."""
+        tag = self.tag()
+        self.send(f"{tag} IDLE\r\n")
+        line = self.line()
+        check(line.startswith(b"+ "), f"IDLE continuation: {line!r}")
+        return tag
+
+    def done(self, tag):
+        """Ends the IDLE `tag` started; its tagged answer must be OK."""
+        self.send("DONE\r\n")
+        _, done = self.until(tag)
+        check(done.startswith(f"{tag} OK".encode()), f"IDLE end: {done!r}")
 
     def pipeline_appends(self, items, mailbox="INBOX"):
         """APPENDs with LITERAL+, all sent before any answer is read."""

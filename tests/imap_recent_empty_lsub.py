@@ -9,7 +9,7 @@ with Python's imaplib over imaps on loopback (issue 18):
 - imaplib's `lsub()` with its default arguments lists the subscriptions.
 """
 import imaplib
-from e2e_lib import args, tls_context, check
+from e2e_lib import args, tls_context, check, imaps_login, ok
 
 a = args()
 ctx = tls_context(a["cafile"])
@@ -17,16 +17,7 @@ MSG = b"From: Carol <carol@example.net>\r\nSubject: Hello\r\n\r\nHi.\r\n"
 
 
 def session():
-    m = imaplib.IMAP4_SSL("127.0.0.1", a["imaps"], ssl_context=ctx)
-    typ, _ = m.login(a["user"], a["password"])
-    check(typ == "OK", "login")
-    return m
-
-
-def ok(result, what):
-    typ, data = result
-    check(typ == "OK", f"{what}: {typ} {data}")
-    return data
+    return imaps_login(a, ctx, a["user"])
 
 
 def flags(m, seq):

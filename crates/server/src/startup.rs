@@ -159,35 +159,30 @@ pub fn never_served(config: &Config) -> bool {
 /// Refuses a command that would write into data_dir (the accounts audit,
 /// the audit log) when data_dir is missing or empty while the master key
 /// exists: the same sign of a data disk that is not mounted that the store
-/// refuses to open on (`sealpost_store::NEW_STORE`). Without this, an
-/// offline `account add` would make data_dir and its audit log on the
-/// empty mount point, which the next `serve` would then take for a data
-/// directory in use. A fresh install (no master key yet), an operator
-/// who put `new-store` there on purpose and a node over PostgreSQL pass. `what` names the command.
+/// refuses to open on, by the store's own rule
+/// ([`sealpost_store::data_dir_state`]). Without this, an offline
+/// `account add` would make data_dir and its audit log on the empty mount
+/// point, which the next `serve` would then take for a data directory in
+/// use. A fresh install (no master key yet), an operator who put
+/// `new-store` there on purpose (left for `serve` to remove) and a node
+/// over PostgreSQL pass. `what` names the command.
 pub fn require_data_dir_in_place(config: &Config, what: &str) -> Result<(), Failure> {
     let dir = &config.server.data_dir;
     let key = &config.server.master_key;
     // Over PostgreSQL the mail is in the database and a node's data_dir
     // starts empty on purpose (a new node of a cluster), as the store
     // itself allows there.
-    if !key.exists() || config.store.backend == StoreBackend::Postgresql {
+    if config.store.backend == StoreBackend::Postgresql {
         return Ok(());
     }
-    let state = match std::fs::read_dir(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist",
-        Err(e) => {
-            return Err(Failure::runtime(format!(
-                "{what}: data_dir {}: cannot read: {e}",
-                dir.display()
-            )));
-        }
-        Ok(entries) => {
-            let mut entries = entries.filter_map(|e| e.ok());
-            if entries.any(|e| e.file_name() != "lock") {
-                return Ok(());
-            }
-            "is empty"
-        }
+    let state = sealpost_store::data_dir_state(dir, key).map_err(|e| {
+        Failure::runtime(format!(
+            "{what}: data_dir {}: cannot read: {e}",
+            dir.display()
+        ))
+    })?;
+    let Some(state) = state.refusal() else {
+        return Ok(());
     };
     Err(Failure::runtime(format!(
         "{what}: data_dir {} {state}, but the master key {} exists (is the data disk mounted?); nothing was changed. To start an empty store on purpose, put an empty file `{}` in data_dir",

@@ -6,6 +6,7 @@ use crate::backend::{Backend, Fetched, Read};
 use crate::blob::BlobId;
 use crate::codec::{self, Reader, Writer, table};
 use crate::crypto::{self, Key};
+use crate::data_dir::{DataDirState, NEW_STORE, data_dir_state};
 use crate::tx::Tx;
 use crate::{
     AccountId, BackendOptions, Flags, MailboxEvent, MailboxId, MailboxInfo, MailboxName,
@@ -254,65 +255,52 @@ const SYSTEM_KEY: [u8; 4] = [table::META, b's', b'y', b's'];
 /// in a file beside sled, `data_dir/keycheck`).
 const KEYCHECK: [u8; 9] = [table::META, b'k', b'e', b'y', b'c', b'h', b'e', b'c', b'k'];
 
-/// The file an operator puts in an empty data_dir to start an empty store
-/// beside an existing master key on purpose; removed once seen.
-pub const NEW_STORE: &str = "new-store";
-
-/// An existing data_dir with nothing of a store in it (a lock file at
-/// most) beside an existing master key is, most likely, the mount point of
-/// a data disk that is not mounted: refused, unless the operator put
-/// [`NEW_STORE`] there (which is then removed).
+/// Refuses to start a store in `dir` where [`data_dir_state`] says so
+/// (the data disk not mounted, most likely), and removes the marker
+/// [`NEW_STORE`] once it has let an empty store start.
 fn new_store_allowed(dir: &Path, master_key: &Path) -> Result<()> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| data_dir_error(dir, format!("cannot read: {e}")))?;
-    let mut marker = false;
-    for entry in entries {
-        let entry = entry.map_err(|e| data_dir_error(dir, format!("cannot read: {e}")))?;
-        match entry.file_name().to_str() {
-            Some("lock") => {}
-            Some(NEW_STORE) => marker = true,
-            _ => return Ok(()),
-        }
+    let state = data_dir_state(dir, master_key)
+        .map_err(|e| data_dir_error(dir, format!("cannot read: {e}")))?;
+    match state {
+        DataDirState::FirstStart | DataDirState::InPlace => Ok(()),
+        // A master key without its data_dir: most likely the data disk is
+        // not mounted or the path is mistyped. Starting an empty store
+        // there would hide every mailbox; the operator makes the folder
+        // to start afresh on purpose.
+        DataDirState::Missing => Err(data_dir_error(
+            dir,
+            format!(
+                "does not exist, but the master key {} does (is the data disk mounted?); create the folder with an empty file `{NEW_STORE}` in it to start an empty store",
+                master_key.display()
+            ),
+        )),
+        DataDirState::Empty => Err(data_dir_error(
+            dir,
+            format!(
+                "is empty, but the master key {} exists (is the data disk mounted?); put an empty file `{NEW_STORE}` in it to start an empty store",
+                master_key.display()
+            ),
+        )),
+        DataDirState::NewStore => std::fs::remove_file(dir.join(NEW_STORE))
+            .map_err(|e| data_dir_error(dir, format!("cannot remove {NEW_STORE}: {e}"))),
     }
-    if marker {
-        let path = dir.join(NEW_STORE);
-        std::fs::remove_file(&path)
-            .map_err(|e| data_dir_error(dir, format!("cannot remove {NEW_STORE}: {e}")))?;
-        return Ok(());
-    }
-    Err(data_dir_error(
-        dir,
-        format!(
-            "is empty, but the master key {} exists (is the data disk mounted?); put an empty file `{NEW_STORE}` in it to start an empty store",
-            master_key.display()
-        ),
-    ))
 }
 
-/// Creates `dir` if allowed and takes its lock.
+/// Creates `dir` if allowed and takes its lock. `must_exist` (the
+/// embedded store) applies [`new_store_allowed`] first.
 fn lock_data_dir(dir: &Path, master_key: &Path, must_exist: bool) -> Result<std::fs::File> {
-    match std::fs::metadata(dir) {
+    let exists = match std::fs::metadata(dir) {
         Ok(m) if !m.is_dir() => return Err(data_dir_error(dir, "is not a directory")),
-        Ok(_) if must_exist && master_key.exists() => new_store_allowed(dir, master_key)?,
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            // A master key without its data_dir: most likely the data
-            // disk is not mounted or the path is mistyped. Starting an
-            // empty store there would hide every mailbox; the operator
-            // makes the folder to start afresh on purpose.
-            if must_exist && master_key.exists() {
-                return Err(data_dir_error(
-                    dir,
-                    format!(
-                        "does not exist, but the master key {} does (is the data disk mounted?); create the folder with an empty file `{NEW_STORE}` in it to start an empty store",
-                        master_key.display()
-                    ),
-                ));
-            }
-            sealpost_durable::create_dir(dir)
-                .map_err(|e| data_dir_error(dir, format!("cannot create: {e}")))?;
-        }
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
         Err(e) => return Err(data_dir_error(dir, format!("cannot read: {e}"))),
+    };
+    if must_exist {
+        new_store_allowed(dir, master_key)?;
+    }
+    if !exists {
+        sealpost_durable::create_dir(dir)
+            .map_err(|e| data_dir_error(dir, format!("cannot create: {e}")))?;
     }
     let lock_path = dir.join("lock");
     let lock = std::fs::OpenOptions::new()

@@ -96,6 +96,7 @@ mod copy;
 #[doc(hidden)]
 pub mod crash_hooks;
 mod crypto;
+mod data_dir;
 mod domains;
 mod engine;
 mod erasure;
@@ -179,7 +180,8 @@ pub use backup::{
 };
 pub use claims::{Lease, SharedQueue};
 pub use copy::{BATCH as COPY_BATCH, CopyProgress, CopyReport};
-pub use engine::{NEW_STORE, Store};
+pub use data_dir::{DataDirState, NEW_STORE, data_dir_state};
+pub use engine::Store;
 pub use file_key::FileKey;
 pub use metadata::{MetadataOutcome, MetadataScope};
 
