@@ -43,7 +43,7 @@ check(typ == "OK" and len(data) == 2, f"fetch on node 2 after the rename: {typ} 
 # The session took the new name: a CATENATE URL relative to the selected
 # mailbox (RFC 4469 5) reads Job, where the old name would find nothing.
 two.send(b'C1 APPEND INBOX CATENATE (URL ";UID=2")\r\n')
-line = told(two, "CATENATE")
+line = told_line(two, "CATENATE")
 check(line.startswith(b"C1 OK [APPENDUID "), f"relative URL after the rename: {line!r}")
 
 two.send(b"I2 IDLE\r\n")

@@ -8,7 +8,6 @@ Ends with Team shared again as lrs, for the export the harness checks.
 Loopback only. Prints "ok" at the end.
 """
 import imaplib
-import re
 from e2e_lib import args, tls_context, check, imaps_login, ok
 
 a = args()

@@ -8,7 +8,6 @@ arrival order, so REMOVEFROM-before-EXPUNGE can be checked). A second
 imaplib session makes the changes the first one's contexts must follow.
 """
 import imaplib
-import re
 from e2e_lib import args, tls_context, check
 
 a = args()

@@ -6,7 +6,6 @@ CRAM-MD5) must get a clean tagged NO or BAD, and the session goes on.
 IDLE, which imaplib lacks, is sent raw through imaplib's own socket.
 Loopback only.
 """
-import base64
 import imaplib
 import re
 from e2e_lib import args, tls_context, check

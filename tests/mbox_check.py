@@ -1,7 +1,6 @@
 """Reads an export archive: every mbox parses with Python's mailbox module,
 every message is byte-identical to what IMAP serves, flags are preserved."""
 import imaplib
-import io
 import mailbox
 import os
 import re
