@@ -15,6 +15,14 @@
 //! 4. the folder is fsynced, so the rename itself is on disk: without this
 //!    step an acknowledged write can vanish on power loss (ext4, xfs).
 //!
+//! Ownership: a file that is replaced keeps its owner, group and mode (the
+//! config an operator made 0640 `root:sealpost` stays readable by the
+//! service after `sealpost domain add` rewrote it); a new file or folder
+//! takes the owner and group of the folder it is made in, when the process
+//! may give it (as root: the CLI run by an administrator leaves nothing in
+//! the service's folders that the service cannot read). A process that may
+//! not (not root) keeps its own, as any program would.
+//!
 //! A crash leaves at most a temporary file behind; it is never read under the
 //! final name, and callers that sweep their folders recognise it with
 //! [`is_temporary`]. Folders are created 0700 ([`create_dir`]), again set
@@ -33,7 +41,7 @@
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -207,7 +215,55 @@ pub fn create_dir(dir: &Path) -> io::Result<()> {
     }
     fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE))
         .map_err(|e| failed("set the mode of", dir, e))?;
+    // The owner and group of the folder above, as for a new file.
+    if let (Ok(now), Ok(parent)) = (fs::metadata(dir), fs::metadata(above)) {
+        give(now, (parent.uid(), parent.gid()), |uid, gid| {
+            std::os::unix::fs::chown(dir, Some(uid), Some(gid))
+        })
+        .map_err(|e| failed("set the owner of", dir, e))?;
+    }
     sync_dir(above)
+}
+
+/// Gives a new temporary `file`, about to become `path` in `dir`, the mode
+/// and ownership it must have (see the module docs): those of the file it
+/// replaces, or 0600 and the owner and group of `dir`. A change of owner
+/// the process may not make (not root) is left out.
+fn fit(file: &File, path: &Path, dir: &Path) -> io::Result<()> {
+    let (mode, owner) = match fs::metadata(path) {
+        Ok(old) => (
+            old.permissions().mode() & 0o777,
+            Some((old.uid(), old.gid())),
+        ),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => (
+            FILE_MODE,
+            fs::metadata(dir).ok().map(|d| (d.uid(), d.gid())),
+        ),
+        Err(e) => return Err(e),
+    };
+    file.set_permissions(fs::Permissions::from_mode(mode))?;
+    if let Some(owner) = owner {
+        give(file.metadata()?, owner, |uid, gid| {
+            std::os::unix::fs::fchown(file, Some(uid), Some(gid))
+        })?;
+    }
+    Ok(())
+}
+
+/// Changes the owner and group of what `now` describes to `want` through
+/// `chown`, if they differ; a refusal (`EPERM`: not root) leaves them.
+fn give(
+    now: fs::Metadata,
+    want: (u32, u32),
+    chown: impl FnOnce(u32, u32) -> io::Result<()>,
+) -> io::Result<()> {
+    if (now.uid(), now.gid()) == want {
+        return Ok(());
+    }
+    match chown(want.0, want.1) {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Ok(()),
+        other => other,
+    }
 }
 
 /// Whether a file name is one of the temporary names used here (what an
@@ -292,8 +348,9 @@ fn create_temporary(path: &Path) -> io::Result<(File, PathBuf)> {
             .open(&tmp)
         {
             Ok(file) => {
-                // The umask may have taken bits off: 0600 exactly.
-                if let Err(e) = file.set_permissions(fs::Permissions::from_mode(FILE_MODE)) {
+                // The umask may have taken bits off: 0600 exactly, or the
+                // mode of the file it replaces.
+                if let Err(e) = fit(&file, path, dir) {
                     drop(file);
                     let _ = fs::remove_file(&tmp);
                     return Err(failed("set the mode of", &tmp, e));
@@ -327,16 +384,88 @@ mod tests {
     }
 
     #[test]
-    fn write_creates_then_replaces_with_mode_0600_and_no_leftover() {
+    fn write_creates_0600_then_replaces_keeping_the_mode_and_no_leftover() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("state.json");
         write(&p, b"one").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"one");
-        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
-        write(&p, b"two, longer").unwrap();
-        assert_eq!(fs::read(&p).unwrap(), b"two, longer");
-        assert_eq!(mode(&p), 0o600, "a replaced file is 0600 again");
+        assert_eq!(mode(&p), 0o600, "a new file is 0600");
+        write(&p, b"two").unwrap();
+        assert_eq!(mode(&p), 0o600);
+        // An operator's choice (a config the service reads through its
+        // group) stays.
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
+        write(&p, b"three, longer").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"three, longer");
+        assert_eq!(mode(&p), 0o640, "a replaced file keeps its mode");
         assert_eq!(names(d.path()), vec!["state.json"]);
+    }
+
+    /// The uid and gid of `p`.
+    fn owner(p: &Path) -> (u32, u32) {
+        let m = fs::metadata(p).unwrap();
+        (m.uid(), m.gid())
+    }
+
+    /// Ownership can only be given away by root; CI runs the tests as
+    /// root, and this test says so rather than pass without checking.
+    fn require_root(d: &Path) {
+        let probe = d.join("probe");
+        fs::write(&probe, b"").unwrap();
+        assert_eq!(
+            owner(&probe).0,
+            0,
+            "this test gives files away and must run as root (as CI does)"
+        );
+        fs::remove_file(&probe).unwrap();
+    }
+
+    #[test]
+    fn as_root_new_files_and_folders_take_their_folders_owner_and_replaced_ones_keep_theirs() {
+        // uid/gid 65534 (nobody/nogroup) stand for the service's user.
+        const SERVICE: (u32, u32) = (65534, 65534);
+        let d = tempfile::tempdir().unwrap();
+        require_root(d.path());
+        let service_dir = d.path().join("keys");
+        create_dir(&service_dir).unwrap();
+        std::os::unix::fs::chown(&service_dir, Some(SERVICE.0), Some(SERVICE.1)).unwrap();
+
+        // New files through each entry point, and a new folder.
+        let key = service_dir.join("dkim.pem");
+        write_new(&key, b"key").unwrap();
+        assert_eq!(owner(&key), SERVICE, "write_new");
+        let state = service_dir.join("state");
+        write(&state, b"one").unwrap();
+        assert_eq!(owner(&state), SERVICE, "write");
+        let sub = service_dir.join("audit").join("2026");
+        create_dir(&sub).unwrap();
+        assert_eq!(owner(&sub), SERVICE, "create_dir");
+        assert_eq!(
+            owner(&service_dir.join("audit")),
+            SERVICE,
+            "create_dir's parents"
+        );
+        let mut staged = Staged::create(&sub.join("blob")).unwrap();
+        staged.write_all(b"blob").unwrap();
+        staged.commit_then_sync_dir(sync_dir).unwrap();
+        assert_eq!(owner(&sub.join("blob")), SERVICE, "Staged");
+        for p in [&key, &state, &sub.join("blob")] {
+            assert_eq!(mode(p), 0o600, "{}", p.display());
+        }
+
+        // A replaced file keeps its owner, group and mode, in a folder of
+        // root's: the config, root's, that the service reads by its group.
+        let config = d.path().join("sealpost.toml");
+        fs::write(&config, b"old").unwrap();
+        std::os::unix::fs::chown(&config, Some(0), Some(SERVICE.1)).unwrap();
+        fs::set_permissions(&config, fs::Permissions::from_mode(0o640)).unwrap();
+        write(&config, b"new").unwrap();
+        assert_eq!(owner(&config), (0, SERVICE.1));
+        assert_eq!(mode(&config), 0o640);
+        // And a file of the service's, replaced by root, stays the service's.
+        std::os::unix::fs::chown(&state, Some(SERVICE.0), Some(0)).unwrap();
+        write(&state, b"two").unwrap();
+        assert_eq!(owner(&state), (SERVICE.0, 0));
     }
 
     #[test]
