@@ -383,6 +383,7 @@ fn main() -> ExitCode {
     // umask we were started with.
     permissions::private_umask();
     let cli = Cli::parse();
+    let serving = matches!(cli.command, Command::Serve);
     let result = match cli.command {
         Command::Serve => serve::run(&cli.config),
         Command::CheckConfig => check_config(&cli.config),
@@ -477,6 +478,13 @@ fn main() -> ExitCode {
         Command::Backup { out, include_keys } => backup::cli(&cli.config, out, include_keys),
         Command::Restore { from } => restore::cli(&cli.config, &from),
     };
+    // What an administrator's command made as root in the service's
+    // folders goes back to the service's user, whether it worked or not.
+    if !serving && let Ok(config) = sealpost_config::Config::load(&cli.config) {
+        for line in permissions::hand_back(&config) {
+            eprintln!("sealpost: warning: {line}");
+        }
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {

@@ -8,6 +8,9 @@
 //! files (master key, restore key, audit signing key, TLS key, witness) and
 //! returns one line for each file or folder that its group or others can
 //! read, write or enter; `serve` and `check-config` print them.
+//!
+//! A CLI command run as root leaves nothing in the service's folders that
+//! the service's user cannot use ([`hand_back`]).
 
 use sealpost_config::{Config, Witness};
 use std::os::unix::fs::MetadataExt;
@@ -79,6 +82,84 @@ fn walk(dir: &Path, out: &mut Vec<String>) {
             Ok(t) if t.is_dir() => walk(&path, out),
             Ok(_) => check(&path, out),
             Err(_) => {}
+        }
+    }
+}
+
+/// After a CLI command run as root (an administrator's `sudo sealpost
+/// ...`), gives back to the service's user whatever the command left in
+/// the service's folders under root's name: the files of sled and of the
+/// audit log that an offline command made in data_dir, and anything else
+/// not written through `sealpost_durable` (which already gives a new file
+/// its folder's owner). Without this the service, running as its own user,
+/// could not read them at its next start. The service's folders are
+/// data_dir (everything under it) and the folders of the keys, the TLS
+/// pair and the accounts file (what is directly in them), each when it
+/// belongs to a user other than root: an entry whose owner or group
+/// differs from its folder's takes the folder's. Folders of root's (the
+/// config's `/etc/sealpost`) are left alone, and so is everything when not
+/// run as root. Returns one line per entry that could not be changed.
+pub fn hand_back(config: &Config) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !rustix::process::geteuid().is_root() {
+        return problems;
+    }
+    give_back(&config.server.data_dir, true, &mut problems);
+    let mut files: Vec<&Path> = vec![
+        &config.server.master_key,
+        &config.server.audit_signing_key,
+        &config.tls.key,
+        &config.tls.cert,
+        &config.server.accounts,
+    ];
+    if let Witness::File(p) = &config.audit.witness {
+        files.push(p);
+    }
+    let mut dirs: Vec<&Path> = files.iter().filter_map(|f| f.parent()).collect();
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
+        if dir != config.server.data_dir {
+            give_back(dir, false, &mut problems);
+        }
+    }
+    problems
+}
+
+/// Gives the entries of `dir` (and below, when `deep`) its owner and
+/// group, if `dir` belongs to a user other than root.
+fn give_back(dir: &Path, deep: bool, problems: &mut Vec<String>) {
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return;
+    };
+    if !meta.is_dir() || meta.uid() == 0 {
+        return;
+    }
+    let owner = (meta.uid(), meta.gid());
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            // lstat: a symbolic link is changed itself, never followed.
+            let Ok(m) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if (m.uid(), m.gid()) != owner
+                && let Err(e) = std::os::unix::fs::lchown(&path, Some(owner.0), Some(owner.1))
+            {
+                problems.push(format!(
+                    "could not give {} to uid {} gid {}: {e}",
+                    path.display(),
+                    owner.0,
+                    owner.1
+                ));
+            }
+            if deep && m.is_dir() {
+                pending.push(path);
+            }
         }
     }
 }

@@ -151,13 +151,19 @@ impl Server {
     /// As [`Server::start`], the binary run by `wrapper` (a program and its
     /// arguments, e.g. `strace -f`): `child` is then the wrapper.
     pub fn start_under(config: &Path, wrapper: &[&str]) -> Server {
+        Server::start_program(config, wrapper, Path::new(BIN))
+    }
+
+    /// As [`Server::start_under`], with the binary at `bin` (a copy that
+    /// another user than the test's can reach).
+    pub fn start_program(config: &Path, wrapper: &[&str], bin: &Path) -> Server {
         let mut command = match wrapper.split_first() {
             Some((program, args)) => {
                 let mut c = Command::new(program);
-                c.args(args).arg(BIN);
+                c.args(args).arg(bin);
                 c
             }
-            None => Command::new(BIN),
+            None => Command::new(bin),
         };
         let mut child = command
             .arg("-c")
