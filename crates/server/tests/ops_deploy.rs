@@ -95,13 +95,15 @@ fn the_unit_does_not_create_data_dir_and_waits_for_its_mount() {
     assert!(!directives.iter().any(|l| l.starts_with("StateDirectory")));
     assert!(directives.contains(&"RequiresMountsFor=/var/lib/sealpost"));
     assert!(directives.contains(&"ProtectSystem=strict"));
-    // The config and the accounts file stay read-only: /etc/sealpost as a
-    // whole is not writable, only its keys/ and certs/.
+    // The config stays read-only: /etc/sealpost as a whole is not
+    // writable, only its keys/, certs/ and accounts/ (the account page
+    // writes the accounts file).
     let rw = directives
         .iter()
         .find(|l| l.starts_with("ReadWritePaths="))
         .unwrap();
     assert!(!rw.split([' ', '=']).any(|p| p == "/etc/sealpost"), "{rw}");
+    assert!(rw.contains("-/etc/sealpost/accounts"), "{rw}");
     let tmpfiles = std::fs::read_to_string(deploy("tmpfiles.d/sealpost.conf")).unwrap();
     assert!(
         !tmpfiles
@@ -138,8 +140,10 @@ fn sysusers_then_tmpfiles_apply_in_a_scratch_root() {
         "tmpfiles.d/sealpost.conf",
     );
     use std::os::unix::fs::PermissionsExt;
-    let keys = std::fs::metadata(root.path().join("etc/sealpost/keys")).unwrap();
-    assert_eq!(keys.permissions().mode() & 0o777, 0o700);
+    for dir in ["keys", "certs", "accounts"] {
+        let meta = std::fs::metadata(root.path().join("etc/sealpost").join(dir)).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o700, "{dir}");
+    }
     assert!(!root.path().join("var/lib/sealpost").exists());
 }
 
