@@ -421,3 +421,60 @@ fn postgresql_backup_is_refused_with_one_line() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("PostgreSQL backend"), "{}", r.stderr);
 }
+
+#[test]
+fn a_backup_the_server_writes_where_this_command_cannot_see_it_is_an_error() {
+    // The server in a mount namespace of its own, as deploy/'s unit puts
+    // it: a /tmp of its own (PrivateTmp=: a tmpfs over `private/` here)
+    // and paths it may not write (ProtectSystem=: `readonly/` bound
+    // read-only). Needs root (mount), as CI runs.
+    let site = Site::new(NO_DNS);
+    site.add_account(ALICE);
+    for dir in ["private", "readonly", "ok"] {
+        std::fs::create_dir(site.path(dir)).unwrap();
+    }
+    let root = site.path("");
+    let server = Server::start_under(
+        &site.config,
+        &[
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "sh",
+            "-c",
+            "mount -t tmpfs tmpfs \"$0/private\" && mount --bind \"$0/readonly\" \"$0/readonly\" \
+             && mount -o remount,bind,ro \"$0/readonly\" && exec \"$@\"",
+            root.to_str().unwrap(),
+        ],
+    );
+    let backup = |dir: &str| {
+        let out = site.path(dir).join("backup");
+        (
+            site.cli(&["backup", "--out", out.to_str().unwrap()], ""),
+            out,
+        )
+    };
+
+    let (r, out) = backup("private");
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("holds no manifest.json as this command sees it")
+            && r.stderr.contains("/var/backups/sealpost"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.exists());
+
+    let (r, _) = backup("readonly");
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("Read-only file system"), "{}", r.stderr);
+
+    let (r, out) = backup("ok");
+    assert!(r.ok(), "{}", r.stderr);
+    assert!(out.join("manifest.json").is_file());
+    assert_eq!(server.stop(), Some(0));
+}

@@ -104,6 +104,7 @@ fn the_unit_does_not_create_data_dir_and_waits_for_its_mount() {
         .unwrap();
     assert!(!rw.split([' ', '=']).any(|p| p == "/etc/sealpost"), "{rw}");
     assert!(rw.contains("-/etc/sealpost/accounts"), "{rw}");
+    assert!(rw.contains("-/var/backups/sealpost"), "{rw}");
     let tmpfiles = std::fs::read_to_string(deploy("tmpfiles.d/sealpost.conf")).unwrap();
     assert!(
         !tmpfiles
