@@ -61,7 +61,7 @@ pub fn run(config_path: &Path, args: Args) -> Result<(), Failure> {
         .map_err(Failure::runtime)?;
     let message = match answer {
         Some(r) if r.ok => r.message,
-        Some(r) => return Err(Failure::runtime(r.message)),
+        Some(r) => return Err(Failure::runtime(unseen_hint(&req, r.message))),
         None => {
             let Request::Import { source, .. } = req else {
                 unreachable!("built above")
@@ -79,6 +79,28 @@ pub fn run(config_path: &Path, args: Args) -> Result<(), Failure> {
     }
     println!("{message}");
     Ok(())
+}
+
+/// A file import the running server refused for want of the source that
+/// this command can read: the server reads it as its own user and, under
+/// deploy/sealpost.service, sees neither /home, /root nor /tmp
+/// (`ProtectHome=`, `PrivateTmp=`); `message` gets what to do.
+fn unseen_hint(req: &Request, message: String) -> String {
+    let Request::Import {
+        source: Origin::Path { path },
+        ..
+    } = req
+    else {
+        return message;
+    };
+    let unseen =
+        message.contains("no such file or folder") || message.contains("Permission denied");
+    if !unseen || !path.exists() {
+        return message;
+    }
+    format!(
+        "{message}; the running server reads the source as its own user and, under deploy/'s unit, sees neither /home, /root nor /tmp: put it elsewhere, readable by the service's user (setfacl -R -m u:sealpost:rX PATH), or stop the server and import offline"
+    )
 }
 
 /// The source the arguments name; the password read from standard input.
@@ -143,17 +165,19 @@ pub fn import(
     let totals = Arc::new(Totals::default());
     let (kind, result) = match source {
         Origin::Path { path } => {
-            let kind = if path.is_file() {
-                "an mbox file"
-            } else if path.join("cur").is_dir() {
-                "a Maildir"
-            } else if path.is_dir() {
-                "a folder of mbox files"
-            } else {
-                return Err(Failure::runtime(format!(
-                    "{}: no such file or folder",
-                    path.display()
-                )));
+            let kind = match std::fs::metadata(path) {
+                Ok(m) if m.is_file() => "an mbox file",
+                Ok(m) if m.is_dir() && path.join("cur").is_dir() => "a Maildir",
+                Ok(m) if m.is_dir() => "a folder of mbox files",
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    return Err(Failure::runtime(format!("{}: {e}", path.display())));
+                }
+                _ => {
+                    return Err(Failure::runtime(format!(
+                        "{}: no such file or folder",
+                        path.display()
+                    )));
+                }
             };
             let resume = Resume {
                 files: StateFiles::new(&config.server.data_dir, &config.server.master_key)

@@ -417,3 +417,64 @@ fn mbsync_transfers_nothing_after_the_move() {
     );
     other_server.stop();
 }
+
+#[test]
+fn a_source_the_running_server_cannot_see_is_refused_with_what_to_do() {
+    // The server in a mount namespace of its own with a /tmp of its own,
+    // as deploy/'s unit gives it (PrivateTmp=): a tmpfs over `hidden/`
+    // here. This command sees the Maildir there; the server does not.
+    // Needs root (mount), as CI runs.
+    let site = Site::new("");
+    site.add_account("alice@example.org");
+    let hidden = site.path("hidden");
+    dovecot_maildir(&hidden.join("Maildir"));
+    let server = Server::start_under(
+        &site.config,
+        &[
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "sh",
+            "-c",
+            "mount -t tmpfs tmpfs \"$0\" && exec \"$@\"",
+            hidden.to_str().unwrap(),
+        ],
+    );
+    let out = site.cli(
+        &[
+            "import",
+            "alice@example.org",
+            "--from",
+            hidden.join("Maildir").to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no such file or folder")
+            && out.stderr.contains("reads the source as its own user")
+            && out.stderr.contains("import offline"),
+        "{}",
+        out.stderr
+    );
+    // Offline, the command reads it itself.
+    assert_eq!(server.stop(), Some(0));
+    let out = site.cli(
+        &[
+            "import",
+            "alice@example.org",
+            "--from",
+            hidden.join("Maildir").to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(
+        out.stdout.starts_with("imported 4 messages"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+}
