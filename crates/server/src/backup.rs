@@ -97,7 +97,7 @@ pub fn cli(config_path: &Path, out: PathBuf, include_keys: bool) -> Result<(), F
     let message =
         match crate::admin::request(&config.admin_socket(), &request).map_err(Failure::runtime)? {
             Some(r) if r.ok => {
-                seen_here(&out)?;
+                crate::startup::seen_here("backup", &out, &out.join(MANIFEST))?;
                 r.message
             }
             Some(r) => return Err(Failure::runtime(r.message)),
@@ -109,21 +109,6 @@ pub fn cli(config_path: &Path, out: PathBuf, include_keys: bool) -> Result<(), F
         };
     println!("{message}");
     Ok(())
-}
-
-/// The running server wrote the backup; this command must see it too. A
-/// server under deploy/sealpost.service has a /tmp of its own
-/// (`PrivateTmp=`), so `--out /tmp/x` lands where nobody else looks and is
-/// gone when the service stops; say so instead of reporting a backup that
-/// is not there.
-fn seen_here(out: &Path) -> Result<(), Failure> {
-    if out.join(MANIFEST).is_file() {
-        return Ok(());
-    }
-    Err(Failure::runtime(format!(
-        "backup: the server wrote the backup, but {} holds no {MANIFEST} as this command sees it: the server sees another file system there (the unit's PrivateTmp= gives it a /tmp of its own); back up into a folder the service may write, such as /var/backups/sealpost",
-        out.display()
-    )))
 }
 
 /// Takes the backup (in the server with its audit log, or offline);

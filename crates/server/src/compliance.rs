@@ -395,7 +395,10 @@ pub fn cli_export(
         maildir,
     };
     let message = match via_server(&config, &req, &mut progress)? {
-        Some(m) => m,
+        Some(m) => {
+            crate::startup::seen_here("export", &out, &out)?;
+            m
+        }
         None => {
             let (store, audit) = offline(&config, "export")?;
             let m = run_export(

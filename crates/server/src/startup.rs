@@ -292,3 +292,19 @@ pub fn audit_access_log(config: &Config, address: &str) -> Result<Vec<u8>, Strin
     sealpost_audit::export_csv(&dir, &keys, &filter, &mut out).map_err(|e| e.to_string())?;
     Ok(out)
 }
+
+/// What the running server wrote for a command (`backup --out`, `export
+/// --out`: `out`, checked through `written`) this command must see too. A
+/// server under deploy/sealpost.service has a /tmp of its own
+/// (`PrivateTmp=`), so `--out /tmp/x` lands where nobody else looks and is
+/// gone when the service stops: say so rather than report a file that is
+/// not there.
+pub fn seen_here(what: &str, out: &Path, written: &Path) -> Result<(), Failure> {
+    if written.exists() {
+        return Ok(());
+    }
+    Err(Failure::runtime(format!(
+        "{what}: the server wrote {}, but this command does not see it there: the server sees another file system (the unit's PrivateTmp= gives it a /tmp of its own); write into a folder the service may write, such as /var/backups/sealpost",
+        out.display()
+    )))
+}

@@ -423,7 +423,7 @@ fn postgresql_backup_is_refused_with_one_line() {
 }
 
 #[test]
-fn a_backup_the_server_writes_where_this_command_cannot_see_it_is_an_error() {
+fn a_backup_or_export_the_server_writes_where_this_command_cannot_see_it_is_an_error() {
     // The server in a mount namespace of its own, as deploy/'s unit puts
     // it: a /tmp of its own (PrivateTmp=: a tmpfs over `private/` here)
     // and paths it may not write (ProtectSystem=: `readonly/` bound
@@ -461,8 +461,7 @@ fn a_backup_the_server_writes_where_this_command_cannot_see_it_is_an_error() {
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert!(
-        r.stderr
-            .contains("holds no manifest.json as this command sees it")
+        r.stderr.contains("but this command does not see it there")
             && r.stderr.contains("/var/backups/sealpost"),
         "{}",
         r.stderr
@@ -476,5 +475,26 @@ fn a_backup_the_server_writes_where_this_command_cannot_see_it_is_an_error() {
     let (r, out) = backup("ok");
     assert!(r.ok(), "{}", r.stderr);
     assert!(out.join("manifest.json").is_file());
+
+    // A data export the same way.
+    let export = |dir: &str| {
+        let out = site.path(dir).join("alice.mbox");
+        (
+            site.cli(&["export", ALICE, "--out", out.to_str().unwrap()], ""),
+            out,
+        )
+    };
+    let (r, out) = export("private");
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.starts_with("sealpost: export: the server wrote")
+            && r.stderr.contains("but this command does not see it there"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.exists());
+    let (r, out) = export("ok");
+    assert!(r.ok(), "{}", r.stderr);
+    assert!(out.is_file());
     assert_eq!(server.stop(), Some(0));
 }
