@@ -99,7 +99,7 @@ fn unseen_hint(req: &Request, message: String) -> String {
         return message;
     }
     format!(
-        "{message}; the running server reads the source as its own user and, under deploy/'s unit, sees neither /home, /root nor /tmp: put it elsewhere, readable by the service's user (setfacl -R -m u:sealpost:rX PATH), or stop the server and import offline"
+        "{message}; the running server reads the source as its own user and, under deploy/'s unit, sees neither /home, /root nor /tmp: put it elsewhere, readable by the service's user (for example setfacl -R -m u:sealpost:rX PATH), or stop the server and import offline"
     )
 }
 
