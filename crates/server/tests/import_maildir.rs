@@ -428,29 +428,20 @@ fn a_source_the_running_server_cannot_see_is_refused_with_what_to_do() {
     site.add_account("alice@example.org");
     let hidden = site.path("hidden");
     dovecot_maildir(&hidden.join("Maildir"));
-    let server = Server::start_under(
-        &site.config,
-        &[
-            "unshare",
-            "--mount",
-            "--propagation",
-            "private",
-            "--",
-            "sh",
-            "-c",
-            "mount -t tmpfs tmpfs \"$0\" && exec \"$@\"",
-            hidden.to_str().unwrap(),
-        ],
-    );
-    let out = site.cli(
-        &[
-            "import",
-            "alice@example.org",
-            "--from",
-            hidden.join("Maildir").to_str().unwrap(),
-        ],
-        "",
-    );
+    let server = Server::start_with_mounts(&site.config, &hidden, "mount -t tmpfs tmpfs \"$0\"");
+    let maildir = hidden.join("Maildir");
+    let import = || {
+        site.cli(
+            &[
+                "import",
+                "alice@example.org",
+                "--from",
+                maildir.to_str().unwrap(),
+            ],
+            "",
+        )
+    };
+    let out = import();
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     assert!(
@@ -462,15 +453,7 @@ fn a_source_the_running_server_cannot_see_is_refused_with_what_to_do() {
     );
     // Offline, the command reads it itself.
     assert_eq!(server.stop(), Some(0));
-    let out = site.cli(
-        &[
-            "import",
-            "alice@example.org",
-            "--from",
-            hidden.join("Maildir").to_str().unwrap(),
-        ],
-        "",
-    );
+    let out = import();
     assert!(
         out.stdout.starts_with("imported 4 messages"),
         "{}{}",

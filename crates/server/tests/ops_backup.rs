@@ -434,20 +434,11 @@ fn a_backup_or_export_the_server_writes_where_this_command_cannot_see_it_is_an_e
         std::fs::create_dir(site.path(dir)).unwrap();
     }
     let root = site.path("");
-    let server = Server::start_under(
+    let server = Server::start_with_mounts(
         &site.config,
-        &[
-            "unshare",
-            "--mount",
-            "--propagation",
-            "private",
-            "--",
-            "sh",
-            "-c",
-            "mount -t tmpfs tmpfs \"$0/private\" && mount --bind \"$0/readonly\" \"$0/readonly\" \
-             && mount -o remount,bind,ro \"$0/readonly\" && exec \"$@\"",
-            root.to_str().unwrap(),
-        ],
+        &root,
+        "mount -t tmpfs tmpfs \"$0/private\" && mount --bind \"$0/readonly\" \"$0/readonly\" \
+         && mount -o remount,bind,ro \"$0/readonly\"",
     );
     let backup = |dir: &str| {
         let out = site.path(dir).join("backup");

@@ -154,6 +154,28 @@ impl Server {
         Server::start_program(config, wrapper, Path::new(BIN))
     }
 
+    /// As [`Server::start`], in a mount namespace of its own where
+    /// `mounts` (a shell command; `$0` is `dir`) ran first: the server then
+    /// sees another file system than the test and its CLI, as under
+    /// deploy/'s unit (`PrivateTmp=`, `ProtectSystem=`). Needs root.
+    pub fn start_with_mounts(config: &Path, dir: &Path, mounts: &str) -> Server {
+        let script = format!("{mounts} && exec \"$@\"");
+        Server::start_under(
+            config,
+            &[
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                "sh",
+                "-c",
+                &script,
+                dir.to_str().unwrap(),
+            ],
+        )
+    }
+
     /// As [`Server::start_under`], with the binary at `bin` (a copy that
     /// another user than the test's can reach).
     pub fn start_program(config: &Path, wrapper: &[&str], bin: &Path) -> Server {
