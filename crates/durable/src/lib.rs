@@ -15,13 +15,16 @@
 //! 4. the folder is fsynced, so the rename itself is on disk: without this
 //!    step an acknowledged write can vanish on power loss (ext4, xfs).
 //!
-//! Ownership: a file that is replaced keeps its owner, group and mode (the
-//! config an operator made 0640 `root:sealpost` stays readable by the
-//! service after `sealpost domain add` rewrote it); a new file or folder
-//! takes the owner and group of the folder it is made in, when the process
-//! may give it (as root: the CLI run by an administrator leaves nothing in
-//! the service's folders that the service cannot read). A process that may
-//! not (not root) keeps its own, as any program would.
+//! Ownership: a file that is replaced keeps its owner and group; a new file
+//! or folder takes the owner and group of the folder it is made in, when
+//! the process may give it (as root: the CLI run by an administrator leaves
+//! nothing in the service's folders that the service cannot read). A
+//! process that may not (not root) keeps its own, as any program would.
+//! The mode is 0600 again after every write, so a file of secrets (the
+//! accounts file's hashes) left more open is closed at its next change;
+//! [`write_keeping_mode`] keeps a replaced file's mode instead, for a file
+//! an administrator made for others to read (the config, root's, which the
+//! service reads through its group: 0640 `root:sealpost`).
 //!
 //! A crash leaves at most a temporary file behind; it is never read under the
 //! final name, and callers that sweep their folders recognise it with
@@ -69,10 +72,20 @@ pub fn write_with<T, E>(path: &Path, fill: impl FnOnce(&mut File) -> Result<T, E
 where
     E: From<io::Error>,
 {
-    let (value, tmp) = stage(path, fill)?;
+    let (value, tmp) = stage(path, false, fill)?;
     replace(&tmp, path)?;
     sync_dir(folder(path))?;
     Ok(value)
+}
+
+/// Like [`write`], except that a replaced file keeps its mode (a new one
+/// is 0600): for a file an administrator made for others to read, such as
+/// the config that the service reads through its group (0640
+/// `root:sealpost`), which a 0600 rewrite would hide from the service.
+pub fn write_keeping_mode(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let ((), tmp) = stage(path, true, |f| f.write_all(bytes))?;
+    replace(&tmp, path)?;
+    sync_dir(folder(path))
 }
 
 /// Like [`write`], with the folder fsync (step 4) left to `sync_folder`,
@@ -84,7 +97,7 @@ pub fn write_then_sync_dir(
     bytes: &[u8],
     sync_folder: impl FnOnce(&Path) -> io::Result<()>,
 ) -> io::Result<()> {
-    let ((), tmp) = stage(path, |f| f.write_all(bytes))?;
+    let ((), tmp) = stage(path, false, |f| f.write_all(bytes))?;
     replace(&tmp, path)?;
     sync_folder(folder(path))
 }
@@ -96,7 +109,7 @@ pub fn write_then_sync_dir(
 /// whole or not at all (written under a temporary name, then hard-linked into
 /// place). The file is 0600.
 pub fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let ((), tmp) = stage(path, |f| f.write_all(bytes))?;
+    let ((), tmp) = stage(path, false, |f| f.write_all(bytes))?;
     let linked = fs::hard_link(&tmp, path);
     let _ = fs::remove_file(&tmp);
     linked.map_err(|e| failed("create", path, e))?;
@@ -118,7 +131,7 @@ pub struct Staged {
 impl Staged {
     /// Starts writing `path` (its folder must exist).
     pub fn create(path: &Path) -> io::Result<Staged> {
-        let (file, tmp) = create_temporary(path)?;
+        let (file, tmp) = create_temporary(path, false)?;
         Ok(Staged {
             file: Some(file),
             tmp,
@@ -226,13 +239,18 @@ pub fn create_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Gives a new temporary `file`, about to become `path` in `dir`, the mode
-/// and ownership it must have (see the module docs): those of the file it
-/// replaces, or 0600 and the owner and group of `dir`. A change of owner
-/// the process may not make (not root) is left out.
-fn fit(file: &File, path: &Path, dir: &Path) -> io::Result<()> {
+/// and ownership it must have (see the module docs): the owner and group
+/// of the file it replaces (and its mode, with `keep_mode`), or those of
+/// `dir`; 0600 otherwise. A change of owner the process may not make (not
+/// root) is left out.
+fn fit(file: &File, path: &Path, dir: &Path, keep_mode: bool) -> io::Result<()> {
     let (mode, owner) = match fs::metadata(path) {
         Ok(old) => (
-            old.permissions().mode() & 0o777,
+            if keep_mode {
+                old.permissions().mode() & 0o777
+            } else {
+                FILE_MODE
+            },
             Some((old.uid(), old.gid())),
         ),
         Err(e) if e.kind() == io::ErrorKind::NotFound => (
@@ -291,11 +309,15 @@ fn failed(step: &str, path: &Path, e: io::Error) -> io::Error {
 /// Steps 1 and 2: a new temporary file beside `path`, 0600, filled by
 /// `fill`, fsynced and closed. Returns `fill`'s value and the temporary path;
 /// on failure nothing is left behind.
-fn stage<T, E>(path: &Path, fill: impl FnOnce(&mut File) -> Result<T, E>) -> Result<(T, PathBuf), E>
+fn stage<T, E>(
+    path: &Path,
+    keep_mode: bool,
+    fill: impl FnOnce(&mut File) -> Result<T, E>,
+) -> Result<(T, PathBuf), E>
 where
     E: From<io::Error>,
 {
-    let (mut file, tmp) = create_temporary(path)?;
+    let (mut file, tmp) = create_temporary(path, keep_mode)?;
     let value = match fill(&mut file) {
         Ok(v) => v,
         Err(e) => {
@@ -321,7 +343,7 @@ fn replace(tmp: &Path, path: &Path) -> io::Result<()> {
 }
 
 /// Creates a temporary file beside `path` that nobody else is using.
-fn create_temporary(path: &Path) -> io::Result<(File, PathBuf)> {
+fn create_temporary(path: &Path, keep_mode: bool) -> io::Result<(File, PathBuf)> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = path.file_name().ok_or_else(|| {
         failed(
@@ -348,9 +370,9 @@ fn create_temporary(path: &Path) -> io::Result<(File, PathBuf)> {
             .open(&tmp)
         {
             Ok(file) => {
-                // The umask may have taken bits off: 0600 exactly, or the
-                // mode of the file it replaces.
-                if let Err(e) = fit(&file, path, dir) {
+                // The umask may have taken bits off: 0600 exactly (or the
+                // mode of the file it replaces, when asked).
+                if let Err(e) = fit(&file, path, dir, keep_mode) {
                     drop(file);
                     let _ = fs::remove_file(&tmp);
                     return Err(failed("set the mode of", &tmp, e));
@@ -384,21 +406,31 @@ mod tests {
     }
 
     #[test]
-    fn write_creates_0600_then_replaces_keeping_the_mode_and_no_leftover() {
+    fn write_creates_then_replaces_with_mode_0600_and_no_leftover() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("state.json");
         write(&p, b"one").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"one");
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+        write(&p, b"two, longer").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two, longer");
+        assert_eq!(mode(&p), 0o600, "a replaced file is 0600 again");
+        assert_eq!(names(d.path()), vec!["state.json"]);
+    }
+
+    #[test]
+    fn write_keeping_mode_creates_0600_and_keeps_a_replaced_files_mode() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("sealpost.toml");
+        write_keeping_mode(&p, b"one").unwrap();
         assert_eq!(mode(&p), 0o600, "a new file is 0600");
-        write(&p, b"two").unwrap();
-        assert_eq!(mode(&p), 0o600);
         // An operator's choice (a config the service reads through its
         // group) stays.
         fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
-        write(&p, b"three, longer").unwrap();
-        assert_eq!(fs::read(&p).unwrap(), b"three, longer");
+        write_keeping_mode(&p, b"two, longer").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two, longer");
         assert_eq!(mode(&p), 0o640, "a replaced file keeps its mode");
-        assert_eq!(names(d.path()), vec!["state.json"]);
+        assert_eq!(names(d.path()), vec!["sealpost.toml"]);
     }
 
     /// The uid and gid of `p`.
@@ -453,15 +485,19 @@ mod tests {
             assert_eq!(mode(p), 0o600, "{}", p.display());
         }
 
-        // A replaced file keeps its owner, group and mode, in a folder of
-        // root's: the config, root's, that the service reads by its group.
+        // A replaced file keeps its owner and group, in a folder of root's:
+        // the config, root's, that the service reads by its group, with
+        // its mode too.
         let config = d.path().join("sealpost.toml");
         fs::write(&config, b"old").unwrap();
         std::os::unix::fs::chown(&config, Some(0), Some(SERVICE.1)).unwrap();
         fs::set_permissions(&config, fs::Permissions::from_mode(0o640)).unwrap();
-        write(&config, b"new").unwrap();
+        write_keeping_mode(&config, b"new").unwrap();
         assert_eq!(owner(&config), (0, SERVICE.1));
         assert_eq!(mode(&config), 0o640);
+        write(&config, b"newer").unwrap();
+        assert_eq!(owner(&config), (0, SERVICE.1));
+        assert_eq!(mode(&config), 0o600);
         // And a file of the service's, replaced by root, stays the service's.
         std::os::unix::fs::chown(&state, Some(SERVICE.0), Some(0)).unwrap();
         write(&state, b"two").unwrap();
@@ -575,7 +611,7 @@ mod tests {
     #[test]
     fn temporary_names_are_recognised() {
         let d = tempfile::tempdir().unwrap();
-        let (_f, tmp) = create_temporary(&d.path().join("000001.seal")).unwrap();
+        let (_f, tmp) = create_temporary(&d.path().join("000001.seal"), false).unwrap();
         let name = tmp.file_name().unwrap();
         assert!(is_temporary(name), "{name:?}");
         assert_eq!(tmp.extension().unwrap(), "tmp");

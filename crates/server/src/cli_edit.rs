@@ -35,7 +35,9 @@ impl Undo {
     /// Puts the file back as it was.
     pub fn restore(&self) -> Result<(), Failure> {
         match &self.before {
-            Some(bytes) => Ok(sealpost_durable::write(&self.path, bytes)?),
+            // The mode the edit left (the config's kept, the accounts
+            // file's 0600) stays.
+            Some(bytes) => Ok(sealpost_durable::write_keeping_mode(&self.path, bytes)?),
             None => match std::fs::remove_file(&self.path) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

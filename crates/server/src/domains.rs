@@ -155,7 +155,7 @@ impl Edit {
             .map_err(|e| Failure::config(e.to_string()))
             .and_then(|_| {
                 let undo = Undo::take(&self.config.path)?;
-                sealpost_durable::write(&self.config.path, text.as_bytes())?;
+                sealpost_durable::write_keeping_mode(&self.config.path, text.as_bytes())?;
                 Ok(undo)
             });
         let undo = match written {

@@ -3,10 +3,11 @@
 //! of root's, and the service's folders (data_dir, keys, certs, accounts)
 //! its own. Whatever an administrator's `sudo sealpost ...` writes, offline
 //! or beside the running server, the service can still read: a rewritten
-//! config keeps its owner, group and mode; what is made in the service's
-//! folders is the service's. (Before, `domain add` left the config 0600
-//! root's, and an offline `account delete` left root's audit segments in
-//! data_dir: the service then could not start.)
+//! config keeps its owner, group and mode (every other rewritten file its
+//! owner and group); what is made in the service's folders is the
+//! service's. (Before, `domain add` left the config 0600 root's, and an
+//! offline `account delete` left root's audit segments in data_dir: the
+//! service then could not start.)
 //!
 //! The service's user is uid/gid 65534 (`nobody`/`nogroup`) and the
 //! server runs under `setpriv` as that user; giving files away needs root,
