@@ -25,8 +25,8 @@
 //! message delivered meanwhile is never taken for one of them unless it is
 //! the same octets.
 
+use crate::Result;
 use crate::imap::state::StateFiles;
-use crate::{ImportError, Result};
 use sealpost_store::{AccountId, MailboxId, Store, Uid};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -172,26 +172,15 @@ impl<'r> Tracker<'r> {
 
     /// Saves the state durably (0600, `sealpost-durable`).
     pub fn save(&mut self) -> Result<()> {
-        let files = &self.resume.files;
-        let io = |source| ImportError::Io {
-            path: self.path.clone(),
-            source,
-        };
-        sealpost_durable::create_dir(&files.dir).map_err(io)?;
-        sealpost_durable::write(&self.path, &files.key.seal(&self.progress.encode())).map_err(io)
+        self.resume
+            .files
+            .write_sealed(&self.path, &self.progress.encode())
     }
 }
 
 fn load(files: &StateFiles, path: &Path) -> Result<Option<Progress>> {
-    let sealed = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(ImportError::Io {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
+    let Some(sealed) = files.read_sealed(path)? else {
+        return Ok(None);
     };
     // A state that does not open or decode is not this format's (or is
     // damaged): the import starts over rather than skip on its word.

@@ -83,6 +83,25 @@ fn count_before(line: &str, words: &str) -> usize {
         .unwrap_or_else(|| panic!("a number before {words:?} in {line:?}"))
 }
 
+/// An import of `source` into alice's account, started and left running
+/// once it has committed three batches (its state saved three times).
+fn import_under_way(site: &Site, source: &Path) -> std::process::Child {
+    let mut child = Command::new(BIN)
+        .arg("-c")
+        .arg(&site.config)
+        .args(["import", "alice@example.org", "--from"])
+        .arg(source)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_commits(&site.path("data/import"), 3, &mut || {
+        child.try_wait().unwrap().is_none()
+    });
+    child
+}
+
 /// The second run finished what the killed one began; the third found
 /// everything there.
 fn check_runs(second: &str, third: &str) {
@@ -168,19 +187,7 @@ fn an_mbox_import_killed_half_way_finishes_with_every_message_once() {
         .collect();
     std::fs::write(&mbox, text).unwrap();
 
-    let mut child = Command::new(BIN)
-        .arg("-c")
-        .arg(&site.config)
-        .args(["import", "alice@example.org", "--from"])
-        .arg(&mbox)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_commits(&site.path("data/import"), 3, &mut || {
-        child.try_wait().unwrap().is_none()
-    });
+    let mut child = import_under_way(&site, &mbox);
     child.kill().unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), None, "killed by a signal");
@@ -208,19 +215,7 @@ fn a_maildir_import_through_a_server_killed_half_way_finishes_with_every_message
     std::fs::write(maildir.join("dovecot-uidlist"), uidlist).unwrap();
 
     let server = site.start();
-    let mut child = Command::new(BIN)
-        .arg("-c")
-        .arg(&site.config)
-        .args(["import", "alice@example.org", "--from"])
-        .arg(&maildir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_commits(&site.path("data/import"), 3, &mut || {
-        child.try_wait().unwrap().is_none()
-    });
+    let mut child = import_under_way(&site, &maildir);
     server.kill9();
     let _ = child.wait();
 

@@ -50,15 +50,8 @@ impl StateFiles {
 
     /// Loads a folder's state; `None` when there is none yet.
     pub fn load(&self, path: &Path) -> Result<Option<FolderState>> {
-        let sealed = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(ImportError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                });
-            }
+        let Some(sealed) = self.read_sealed(path)? else {
+            return Ok(None);
         };
         let plain = self.key.open(&sealed)?;
         FolderState::decode(&plain)
@@ -68,12 +61,30 @@ impl StateFiles {
 
     /// Saves a folder's state durably.
     pub fn save(&self, path: &Path, state: &FolderState) -> Result<()> {
+        self.write_sealed(path, &state.encode())
+    }
+
+    /// The sealed bytes of a state file; `None` when there is none yet.
+    pub(crate) fn read_sealed(&self, path: &Path) -> Result<Option<Vec<u8>>> {
+        match std::fs::read(path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(ImportError::Io {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    /// Seals `plain` into a state file, durably (0600, in a 0700 folder
+    /// made if missing).
+    pub(crate) fn write_sealed(&self, path: &Path, plain: &[u8]) -> Result<()> {
         let io = |source| ImportError::Io {
             path: path.to_path_buf(),
             source,
         };
         sealpost_durable::create_dir(&self.dir).map_err(io)?;
-        sealpost_durable::write(path, &self.key.seal(&state.encode())).map_err(io)
+        sealpost_durable::write(path, &self.key.seal(plain)).map_err(io)
     }
 }
 
